@@ -1,0 +1,97 @@
+"""Application settings: one object, read from `HOMEWARD_*` environment variables and `.env`."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
+
+
+class Settings(BaseSettings):
+    """Every setting has an embedded default, so a bare checkout runs on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="HOMEWARD_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    secret_key: str = ""
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    session_max_age_s: int = 14 * 24 * 3600
+    login_max_failures: int = 10
+    login_window_s: int = 60
+    login_lockout_s: int = 300
+    max_body_bytes: int = 1_000_000
+
+    search_backend: Literal["embedded", "meilisearch"] = "embedded"
+    search_path: str = ""
+    meili_url: str = "http://127.0.0.1:7700"
+    meili_key: str = ""
+    meili_index_prefix: str = "homeward_"
+
+    embedding_model: str = "homeward-fused"
+    embedding_threads: int = 2
+    load_encoder: bool = True
+
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    mail_from: str = "Homeward <no-reply@homeward.local>"
+
+    offer_expiry_days: int = 14
+    offer_reminder_days: int = 3
+    availability_reconfirm_days: int = 90
+    proposal_stale_days: int = 7
+    proposals_per_need: int = 10
+    run_worker_in_process: bool = False
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'homeward.sqlite3'}"
+        if not self.search_path:
+            self.search_path = str(self.data_dir / "search.sqlite3")
+        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+            if self.environment == "production":
+                raise ValueError(
+                    "HOMEWARD_SECRET_KEY must be set to a long random value in production"
+                )
+            self.secret_key = _development_secret(self.data_dir)
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Tells whether the configured database is SQLite."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Cookies are marked Secure when the site is served over HTTPS."""
+        return self.public_base_url.startswith("https://")
+
+
+def _development_secret(data_dir: Path) -> str:
+    """Generates a secret on first run and keeps it, so sessions survive restarts."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Gets the process-wide settings, read once."""
+    return Settings()

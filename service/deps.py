@@ -1,0 +1,144 @@
+"""FastAPI dependencies: the database session, the current user, roles, CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from service.core.accounts import user_for_token
+from service.errors import CsrfRejected, NotAllowed, NotAuthenticated
+from service.models import Institution, Role, User
+from service.models.types import utcnow
+from service.repos import institutions as institutions_repo
+from service.repos import users as users_repo
+from service.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    csrf_tokens_match,
+    hash_api_token,
+)
+from service.state import AppState
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def get_state(request: Request) -> AppState:
+    """Gets the application state loaded by the lifespan."""
+    state: AppState = request.app.state.homeward
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_session(state: StateDep) -> Iterator[Session]:
+    """Yields one database session per request; routes commit before they return."""
+    with Session(state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def get_optional_user(request: Request, state: StateDep, session: SessionDep) -> User | None:
+    """Finds the user behind a personal API token or a session cookie, if any."""
+    if hasattr(request.state, "user"):
+        cached: User | None = request.state.user
+        return cached
+    user: User | None = None
+    token = _bearer_token(request)
+    if token is not None:
+        user = user_for_token(session, token_hash=hash_api_token(token), now=utcnow())
+        if user is None:
+            raise NotAuthenticated("This API token is not valid.")
+        session.commit()
+        request.state.via_token = True
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        data = state.signer.loads(cookie) if cookie else None
+        if data is not None:
+            candidate = users_repo.get_user(session, data.user_id)
+            if candidate and candidate.active and candidate.session_version == data.version:
+                user = candidate
+    request.state.user = user
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+def get_current_user(user: OptionalUser) -> User:
+    """Requires a logged-in user."""
+    if user is None:
+        raise NotAuthenticated()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> object:
+    """Builds a dependency that admits only users with one of these roles."""
+
+    def dependency(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise NotAllowed()
+        return user
+
+    return Depends(dependency)
+
+
+RequireStaff = Annotated[User, require_roles(Role.COORDINATOR, Role.ADMIN)]
+RequireAdmin = Annotated[User, require_roles(Role.ADMIN)]
+RequireExpert = Annotated[User, require_roles(Role.EXPERT)]
+RequireMember = Annotated[User, require_roles(Role.INSTITUTION)]
+
+
+def get_member_institution(user: RequireMember, session: SessionDep) -> Institution:
+    """Gets the institution the current member acts for."""
+    institution = institutions_repo.get_institution_of_user(session, user.id or 0)
+    if institution is None:
+        raise NotAllowed("Your account is not attached to an institution.")
+    return institution
+
+
+MemberInstitution = Annotated[Institution, Depends(get_member_institution)]
+
+
+def get_verified_institution(institution: MemberInstitution) -> Institution:
+    """Requires that a coordinator has verified the member's institution."""
+    if not institution.verified:
+        raise NotAllowed("Your institution is awaiting verification by a coordinator.")
+    return institution
+
+
+VerifiedInstitution = Annotated[Institution, Depends(get_verified_institution)]
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuses a state-changing request made with cookies unless it echoes the CSRF token."""
+    if request.method in SAFE_METHODS or _bearer_token(request) is not None:
+        return
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        raise CsrfRejected()
+    submitted = request.headers.get(CSRF_HEADER)
+    if submitted is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        submitted = value if isinstance(value, str) else None
+    if not csrf_tokens_match(request.cookies.get(CSRF_COOKIE), submitted):
+        raise CsrfRejected()

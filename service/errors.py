@@ -1,0 +1,63 @@
+"""Domain errors, raised in the core and turned into responses in one place (see main.py)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of the errors a person can be told about."""
+
+    status_code = 400
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.__doc__ or "")
+        self.message = message or (self.__doc__ or "").strip()
+
+
+class NotAuthenticated(DomainError):
+    """Please log in to continue."""
+
+    status_code = 401
+
+
+class NotAllowed(DomainError):
+    """You are not allowed to do that."""
+
+    status_code = 403
+
+
+class CsrfRejected(DomainError):
+    """This form has expired or did not come from this site. Please reload the page and retry."""
+
+    status_code = 403
+
+
+class NotFound(DomainError):
+    """Not found."""
+
+    status_code = 404
+
+
+class Conflict(DomainError):
+    """That conflicts with the current state."""
+
+    status_code = 409
+
+
+class InvalidTransition(Conflict):
+    """That move is not possible from the current state."""
+
+
+class TooManyAttempts(DomainError):
+    """Too many attempts. Please wait a few minutes and try again."""
+
+    status_code = 429
+
+
+class FieldErrors(DomainError):
+    """Some fields are not valid."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+        self.errors = errors

@@ -1,0 +1,39 @@
+"""Every table of Homeward; importing this module registers them all on SQLModel.metadata."""
+
+from service.models.audit import AuditEvent
+from service.models.embeddings import Embedding
+from service.models.engagements import Engagement, EngagementFeedback, EngagementStatus
+from service.models.experts import ExpertProfile, LanguageLevel, Mode, Visibility
+from service.models.institutions import Institution, InstitutionMember, InstitutionType
+from service.models.jobs import Job
+from service.models.matches import MatchProposal, ProposalStatus
+from service.models.needs import Need, NeedStatus, Support
+from service.models.notifications import Notification, OutgoingEmail
+from service.models.users import ApiToken, LoginFailure, Role, User
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Embedding",
+    "Engagement",
+    "EngagementFeedback",
+    "EngagementStatus",
+    "ExpertProfile",
+    "Institution",
+    "InstitutionMember",
+    "InstitutionType",
+    "Job",
+    "LanguageLevel",
+    "LoginFailure",
+    "MatchProposal",
+    "Mode",
+    "Need",
+    "NeedStatus",
+    "Notification",
+    "OutgoingEmail",
+    "ProposalStatus",
+    "Role",
+    "Support",
+    "User",
+    "Visibility",
+]

@@ -1,0 +1,24 @@
+"""Stored vectors, with the model that made them and a hash of the text they embed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.models.types import UTCDateTime, utcnow
+
+
+class Embedding(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("owner_type", "owner_id", "model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_type: str = Field(max_length=20)  # "expert" or "need"
+    owner_id: int = Field(index=True)
+    model: str = Field(max_length=200)
+    model_version: str = Field(max_length=200)
+    content_hash: str = Field(max_length=64)
+    dim: int
+    vector: bytes = Field(sa_type=LargeBinary)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

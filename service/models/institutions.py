@@ -1,0 +1,47 @@
+"""Institutions in the origin countries: universities, hospitals, businesses, agencies, NGOs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from service.models.types import UTCDateTime, utcnow
+
+
+class InstitutionType(StrEnum):
+    UNIVERSITY = "university"
+    HOSPITAL = "hospital"
+    BUSINESS = "business"
+    AGENCY = "agency"
+    NGO = "ngo"
+
+
+class Institution(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str | None = Field(default=None, max_length=100, unique=True)
+    name: str = Field(max_length=200, index=True)
+    type: str = Field(max_length=20)
+    country: str = Field(max_length=2, index=True)
+    city: str = Field(default="", max_length=120)
+    website: str = Field(default="", max_length=300)
+    description: str = Field(default="", max_length=5000)
+    verified_by_id: int | None = Field(default=None, foreign_key="user.id")
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def verified(self) -> bool:
+        """An institution may post needs once a coordinator has verified it."""
+        return self.verified_at is not None
+
+
+class InstitutionMember(SQLModel, table=True):
+    """A user who acts for an institution; a user belongs to at most one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    institution_id: int = Field(foreign_key="institution.id", index=True)
+    user_id: int = Field(foreign_key="user.id", unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,39 @@
+"""Match proposals: the matcher's ranked candidates for a need, awaiting a coordinator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.models.types import UTCDateTime, utcnow
+
+
+class ProposalStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    # The matcher no longer ranks this expert for the need; kept for the record.
+    WITHDRAWN = "withdrawn"
+
+
+class MatchProposal(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("need_id", "expert_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    need_id: int = Field(foreign_key="need.id", index=True)
+    expert_id: int = Field(foreign_key="expertprofile.id", index=True)
+    rank: int = 0
+    score: float = 0.0
+    components: dict[str, float] = Field(default_factory=dict, sa_type=JSON)
+    explanation: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    model_version: str = Field(default="", max_length=200)
+    status: str = Field(default=ProposalStatus.PROPOSED, max_length=20, index=True)
+    decided_by_id: int | None = Field(default=None, foreign_key="user.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str = Field(default="", max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

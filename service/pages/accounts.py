@@ -1,0 +1,257 @@
+"""Account pages: register, log in, log out, change password, personal API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from service.core.accounts import (
+    authenticate,
+    change_password,
+    create_api_token,
+    register_expert,
+    register_institution,
+)
+from service.deps import CurrentUser, OptionalUser, SessionDep, StateDep
+from service.errors import FieldErrors, TooManyAttempts
+from service.middleware import LOCALE_COOKIE
+from service.models import InstitutionType, Role, User
+from service.pages.forms import read_form, validate_form
+from service.schemas.accounts import (
+    ExpertRegistration,
+    InstitutionRegistration,
+    LoginForm,
+    PasswordChange,
+)
+from service.security import SESSION_COOKIE, SessionData
+from service.state import AppState
+from service.templating import flash, render
+
+router = APIRouter()
+
+HOME_BY_ROLE = {
+    Role.EXPERT: "/expert",
+    Role.INSTITUTION: "/institution",
+    Role.COORDINATOR: "/coordinator",
+    Role.ADMIN: "/coordinator",
+}
+
+
+def _safe_next(target: str | None) -> str | None:
+    return target if target and target.startswith("/") and not target.startswith("//") else None
+
+
+def home_for(user: User) -> str:
+    """Gets the page a user lands on after logging in."""
+    return HOME_BY_ROLE.get(Role(user.role), "/")
+
+
+def start_session(response: Response, *, state: AppState, user: User) -> None:
+    """Sets the signed session cookie and the user's interface language."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        state.signer.dumps(SessionData(user_id=user.id or 0, version=user.session_version)),
+        max_age=state.settings.session_max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=state.settings.cookie_secure,
+    )
+    response.set_cookie(
+        LOCALE_COOKIE, user.locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request, user: OptionalUser, next: Annotated[str | None, Query(max_length=500)] = None
+) -> Response:
+    """Shows the log-in form."""
+    if user is not None:
+        return RedirectResponse(home_for(user), status_code=303)
+    return render(
+        request, "accounts/login.html", {"next": _safe_next(next) or "", "values": {}, "errors": {}}
+    )
+
+
+@router.post("/login")
+async def login(request: Request, state: StateDep, session: SessionDep) -> Response:
+    """Logs in; the same message for an unknown email and a wrong password."""
+    data = await read_form(request)
+    next_url = _safe_next(data.pop("next", None))
+    form, errors = validate_form(LoginForm, data)
+    user = None
+    if form is not None:
+        client_ip = request.client.host if request.client else "unknown"
+        try:
+            user = authenticate(
+                session,
+                email=form.email,
+                password=form.password,
+                client_ip=client_ip,
+                max_failures=state.settings.login_max_failures,
+                window_s=state.settings.login_window_s,
+                lockout_s=state.settings.login_lockout_s,
+            )
+        except TooManyAttempts as exc:
+            errors = {"__all__": exc.message}
+        else:
+            session.commit()
+            if user is None:
+                errors = {"__all__": "Wrong email or password."}
+    if user is None:
+        values = {"email": data.get("email", "")}
+        status = 429 if "Too many" in errors.get("__all__", "") else 422
+        return render(
+            request,
+            "accounts/login.html",
+            {"next": next_url or "", "values": values, "errors": errors},
+            status_code=status,
+        )
+    response = RedirectResponse(next_url or home_for(user), status_code=303)
+    start_session(response, state=state, user=user)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """Ends the session."""
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    flash(response, request, "You are logged out.")
+    return response
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_choice(request: Request, user: OptionalUser) -> HTMLResponse:
+    """Lets a visitor choose: register as an expert or for an institution."""
+    return render(request, "accounts/register.html")
+
+
+@router.get("/register/expert", response_class=HTMLResponse)
+def register_expert_page(request: Request, user: OptionalUser) -> HTMLResponse:
+    """Shows the expert registration form."""
+    return render(
+        request,
+        "accounts/register_expert.html",
+        {"values": {"locale": request.state.locale}, "errors": {}},
+    )
+
+
+@router.post("/register/expert")
+async def register_expert_submit(
+    request: Request, state: StateDep, session: SessionDep
+) -> Response:
+    """Registers an expert and logs them in."""
+    data = await read_form(request)
+    data["consent_matching"] = data.get("consent_matching") == "on"
+    form, errors = validate_form(ExpertRegistration, data)
+    if form is not None and data.get("consent_terms") != "on":
+        form, errors = None, {"consent_terms": "Please accept the privacy terms to register."}
+    if form is not None:
+        try:
+            user = register_expert(session, form=form)
+        except FieldErrors as exc:
+            errors = exc.errors
+        else:
+            session.commit()
+            response = RedirectResponse("/expert/profile", status_code=303)
+            start_session(response, state=state, user=user)
+            flash(
+                response,
+                request,
+                "Welcome to Homeward. Complete your profile so that we can match you.",
+                "success",
+            )
+            return response
+    data.pop("password", None)
+    return render(
+        request,
+        "accounts/register_expert.html",
+        {"values": data, "errors": errors},
+        status_code=422,
+    )
+
+
+@router.get("/register/institution", response_class=HTMLResponse)
+def register_institution_page(request: Request, user: OptionalUser) -> HTMLResponse:
+    """Shows the institution registration form."""
+    return render(
+        request,
+        "accounts/register_institution.html",
+        {"values": {"locale": request.state.locale}, "errors": {}, "types": list(InstitutionType)},
+    )
+
+
+@router.post("/register/institution")
+async def register_institution_submit(
+    request: Request, state: StateDep, session: SessionDep
+) -> Response:
+    """Registers an institution (pending verification) and its first member."""
+    data = await read_form(request)
+    form, errors = validate_form(InstitutionRegistration, data)
+    if form is not None and data.get("consent_terms") != "on":
+        form, errors = None, {"consent_terms": "Please accept the privacy terms to register."}
+    if form is not None:
+        try:
+            user = register_institution(session, form=form)
+        except FieldErrors as exc:
+            errors = exc.errors
+        else:
+            session.commit()
+            response = RedirectResponse("/institution", status_code=303)
+            start_session(response, state=state, user=user)
+            flash(
+                response,
+                request,
+                "Your institution is registered. A coordinator will verify it shortly.",
+                "success",
+            )
+            return response
+    data.pop("password", None)
+    return render(
+        request,
+        "accounts/register_institution.html",
+        {"values": data, "errors": errors, "types": list(InstitutionType)},
+        status_code=422,
+    )
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, user: CurrentUser) -> HTMLResponse:
+    """Shows the account settings: password and API tokens."""
+    return render(request, "accounts/account.html", {"errors": {}, "new_token": None})
+
+
+@router.post("/account/password")
+async def password_submit(
+    request: Request, user: CurrentUser, state: StateDep, session: SessionDep
+) -> Response:
+    """Changes the password; the session continues with the new version, others end."""
+    form, errors = validate_form(PasswordChange, await read_form(request))
+    if form is not None:
+        try:
+            change_password(
+                session, user=user, current=form.current_password, new=form.new_password
+            )
+        except FieldErrors as exc:
+            errors = exc.errors
+        else:
+            session.commit()
+            response = RedirectResponse("/account", status_code=303)
+            start_session(response, state=state, user=user)
+            flash(response, request, "Your password has been changed.", "success")
+            return response
+    return render(
+        request, "accounts/account.html", {"errors": errors, "new_token": None}, status_code=422
+    )
+
+
+@router.post("/account/tokens")
+async def token_submit(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    """Creates a personal API token and shows it once."""
+    data = await read_form(request)
+    token = create_api_token(session, user=user, name=str(data.get("name", ""))[:80])
+    session.commit()
+    return render(request, "accounts/account.html", {"errors": {}, "new_token": token})

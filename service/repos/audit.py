@@ -1,0 +1,28 @@
+"""Queries on the audit log."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, func, select
+
+from service.models import AuditEvent
+
+
+def list_events(
+    session: Session,
+    *,
+    entity_type: str | None = None,
+    entity_id: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[AuditEvent], int]:
+    """Lists audit events, newest first, optionally about one entity; with the total."""
+    statement = select(AuditEvent)
+    if entity_type is not None:
+        statement = statement.where(AuditEvent.entity_type == entity_type)
+    if entity_id is not None:
+        statement = statement.where(AuditEvent.entity_id == entity_id)
+    total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+    rows = session.exec(
+        statement.order_by(col(AuditEvent.id).desc()).offset(offset).limit(limit)
+    ).all()
+    return list(rows), total

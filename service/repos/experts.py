@@ -1,0 +1,46 @@
+"""Queries on expert profiles."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, func, select
+
+from service.models import ExpertProfile, User
+
+
+def get_expert(session: Session, expert_id: int) -> ExpertProfile | None:
+    """Gets an expert profile by id."""
+    return session.get(ExpertProfile, expert_id)
+
+
+def get_expert_of_user(session: Session, user_id: int) -> ExpertProfile | None:
+    """Gets the profile of an expert's account."""
+    return session.exec(select(ExpertProfile).where(ExpertProfile.user_id == user_id)).first()
+
+
+def get_expert_email(session: Session, expert: ExpertProfile) -> str:
+    """Gets the email of the account behind a profile ('' once erased or imported without one)."""
+    if expert.user_id is None:
+        return ""
+    user = session.get(User, expert.user_id)
+    return user.email if user else ""
+
+
+def list_experts(
+    session: Session, *, offset: int = 0, limit: int = 50
+) -> tuple[list[ExpertProfile], int]:
+    """Lists expert profiles by name, with the total."""
+    total = session.exec(select(func.count()).select_from(ExpertProfile)).one()
+    rows = session.exec(
+        select(ExpertProfile)
+        .order_by(col(ExpertProfile.display_name), col(ExpertProfile.id))
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(rows), total
+
+
+def count_active_experts(session: Session) -> int:
+    """Counts the experts who can be proposed."""
+    return session.exec(
+        select(func.count()).select_from(ExpertProfile).where(col(ExpertProfile.active))
+    ).one()

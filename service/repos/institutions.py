@@ -1,0 +1,51 @@
+"""Queries on institutions and their members."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, func, select
+
+from service.models import Institution, InstitutionMember, User
+
+
+def get_institution(session: Session, institution_id: int) -> Institution | None:
+    """Gets an institution by id."""
+    return session.get(Institution, institution_id)
+
+
+def get_institution_of_user(session: Session, user_id: int) -> Institution | None:
+    """Gets the institution a user is a member of."""
+    statement = (
+        select(Institution)
+        .join(InstitutionMember, col(InstitutionMember.institution_id) == col(Institution.id))
+        .where(InstitutionMember.user_id == user_id)
+    )
+    return session.exec(statement).first()
+
+
+def list_members(session: Session, institution_id: int) -> list[User]:
+    """Lists the users who act for an institution."""
+    statement = (
+        select(User)
+        .join(InstitutionMember, col(InstitutionMember.user_id) == col(User.id))
+        .where(InstitutionMember.institution_id == institution_id)
+        .order_by(col(User.id))
+    )
+    return list(session.exec(statement).all())
+
+
+def list_institutions(
+    session: Session, *, verified: bool | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[Institution], int]:
+    """Lists institutions, newest first, optionally by verification state; with the total."""
+    statement = select(Institution)
+    if verified is True:
+        statement = statement.where(col(Institution.verified_at).is_not(None))
+    elif verified is False:
+        statement = statement.where(col(Institution.verified_at).is_(None))
+    total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+    rows = session.exec(
+        statement.order_by(col(Institution.created_at).desc(), col(Institution.id).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(rows), total

@@ -1,0 +1,13 @@
+"""The JSON API under /api/, authenticated by session cookie (with CSRF) or personal API token."""
+
+from fastapi import APIRouter
+
+from service.routes import accounts, audit, experts, health, institutions, needs
+
+router = APIRouter()
+router.include_router(health.router)
+router.include_router(accounts.router)
+router.include_router(experts.router)
+router.include_router(institutions.router)
+router.include_router(needs.router)
+router.include_router(audit.router)

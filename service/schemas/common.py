@@ -1,0 +1,69 @@
+"""Validated field types shared by forms and the JSON API."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, StringConstraints
+
+from service.models.users import LOCALES
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+_TIMEZONES = frozenset(available_timezones())
+
+
+def _country(value: str) -> str:
+    value = value.strip().upper()
+    if not _COUNTRY.match(value):
+        raise ValueError("use a two-letter country code (ISO 3166), e.g. SN")
+    return value
+
+
+def _language(value: str) -> str:
+    value = value.strip().lower()
+    if not _LANGUAGE.match(value):
+        raise ValueError("use a two-letter language code (ISO 639-1), e.g. fr")
+    return value
+
+
+def _timezone(value: str) -> str:
+    value = value.strip()
+    if value not in _TIMEZONES:
+        raise ValueError("use a time zone name such as Europe/Paris or Africa/Dakar")
+    return value
+
+
+def _locale(value: str) -> str:
+    if value not in LOCALES:
+        raise ValueError(f"choose one of: {', '.join(LOCALES)}")
+    return value
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    # Deliberately simple: one @, a dot in the domain, no spaces. Delivery proves the rest.
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) or len(value) > 254:
+        raise ValueError("enter a valid email address, like name@example.org")
+    return value
+
+
+def _password(value: str) -> str:
+    if len(value) < 10:
+        raise ValueError("use at least 10 characters")
+    if len(value) > 200:
+        raise ValueError("use at most 200 characters")
+    return value
+
+
+CountryCode = Annotated[str, AfterValidator(_country)]
+LanguageCode = Annotated[str, AfterValidator(_language)]
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
+Locale = Annotated[str, AfterValidator(_locale)]
+Email = Annotated[str, AfterValidator(_email)]
+Password = Annotated[str, AfterValidator(_password)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]

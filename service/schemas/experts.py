@@ -1,0 +1,108 @@
+"""Payloads of expert profiles: what an expert edits, and what each reader may see."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from service.models import LanguageLevel, Mode, Visibility
+from service.models.experts import SECTORS
+from service.schemas.common import (
+    CountryCode,
+    LanguageCode,
+    LongText,
+    Name,
+    ShortText,
+    TimeZoneName,
+)
+
+Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+
+class LanguageSkill(BaseModel):
+    code: LanguageCode
+    level: LanguageLevel = LanguageLevel.PROFESSIONAL
+
+
+class ExpertProfileUpdate(BaseModel):
+    """What an expert may change on their own profile."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: Name
+    headline: ShortText = ""
+    bio: LongText = ""
+    skills: list[Skill] = Field(default_factory=list, max_length=50)
+    languages: list[LanguageSkill] = Field(default_factory=list, max_length=20)
+    origin_country: CountryCode
+    residence_country: CountryCode
+    city: ShortText = ""
+    timezone: TimeZoneName = "UTC"
+    modes: list[Mode] = Field(default_factory=list, max_length=3)
+    hours_per_month: int = Field(default=0, ge=0, le=200)
+    available_from: date | None = None
+    available_until: date | None = None
+    sectors: list[str] = Field(default_factory=list, max_length=len(SECTORS))
+    years_experience: int | None = Field(default=None, ge=0, le=70)
+    education: ShortText = ""
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] = ""
+    visibility: Visibility = Visibility.INSTITUTIONS
+    consent_matching: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if (
+            self.available_from
+            and self.available_until
+            and self.available_until < self.available_from
+        ):
+            raise ValueError("available_until must not be before available_from")
+        unknown = [s for s in self.sectors if s not in SECTORS]
+        if unknown:
+            raise ValueError(f"unknown sectors: {', '.join(unknown)}")
+        self.skills = list(dict.fromkeys(self.skills))
+        self.modes = list(dict.fromkeys(self.modes))
+        return self
+
+
+class ExpertSummary(BaseModel):
+    """What an institution sees before a coordinator approves a proposal: no name, no contact."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    headline: str
+    skills: list[str]
+    languages: list[dict[str, str]]
+    origin_country: str
+    residence_country: str
+    modes: list[str]
+    sectors: list[str]
+    years_experience: int | None
+    hours_per_month: int
+    available_from: date | None
+    available_until: date | None
+
+
+class ExpertNamed(ExpertSummary):
+    """After approval: the name and the full profile text, still no contact details."""
+
+    display_name: str
+    bio: str
+    city: str
+    timezone: str
+    education: str
+
+
+class ExpertPrivate(ExpertNamed):
+    """The expert themselves, coordinators, and an institution once the engagement is confirmed."""
+
+    email: str = ""
+    phone: str
+    visibility: str
+    active: bool
+    availability_confirmed_at: datetime | None
+    consent_matching_at: datetime | None
+    updated_at: datetime

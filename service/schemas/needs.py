@@ -1,0 +1,72 @@
+"""Payloads of needs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from service.models import Mode, NeedStatus, Support
+from service.models.experts import SECTORS
+from service.schemas.common import LanguageCode, ShortText
+
+Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=10000)
+]
+
+
+class NeedWrite(BaseModel):
+    """What an institution writes when it posts or edits a need."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description
+    required_skills: list[Skill] = Field(default_factory=list, max_length=30)
+    sector: str = ""
+    mode: Mode
+    duration_weeks: int = Field(default=4, ge=1, le=104)
+    hours_per_week: int = Field(default=4, ge=1, le=60)
+    start_from: date | None = None
+    start_until: date | None = None
+    languages: list[LanguageCode] = Field(default_factory=list, max_length=10)
+    city: ShortText = ""
+    support: list[Support] = Field(default_factory=list, max_length=4)
+    live_sessions: bool = False
+    status: NeedStatus = NeedStatus.OPEN
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.sector and self.sector not in SECTORS:
+            raise ValueError(f"unknown sector {self.sector!r}; choose one of {', '.join(SECTORS)}")
+        if self.start_from and self.start_until and self.start_until < self.start_from:
+            raise ValueError("start_until must not be before start_from")
+        self.required_skills = list(dict.fromkeys(self.required_skills))
+        self.languages = list(dict.fromkeys(self.languages))
+        return self
+
+
+class NeedPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    institution_id: int
+    title: str
+    description: str
+    required_skills: list[str]
+    sector: str
+    mode: str
+    duration_weeks: int
+    hours_per_week: int
+    start_from: date | None
+    start_until: date | None
+    languages: list[str]
+    city: str
+    support: list[str]
+    live_sessions: bool
+    status: str
+    posted_at: datetime | None
+    updated_at: datetime

@@ -1,0 +1,209 @@
+"""Registration, log-in, log-out and password change through the real forms."""
+
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from service.models import ExpertProfile, Institution, LoginFailure, User
+from service.security import SESSION_COOKIE
+from tests.conftest import csrf_token, login
+from tests.factories import PASSWORD, make_user
+
+
+def _register_expert(client: TestClient, **overrides: str) -> object:
+    data = {
+        "display_name": "Awa Diallo",
+        "email": "awa@example.org",
+        "password": "a-long-password",
+        "locale": "fr",
+        "consent_terms": "on",
+        "consent_matching": "on",
+        "csrf_token": csrf_token(client),
+    }
+    data.update(overrides)
+    return client.post("/register/expert", data=data)
+
+
+def _error_beside(html: str, field: str) -> str:
+    soup = BeautifulSoup(html, "html.parser")
+    error = soup.select_one(f"#{field}-error")
+    assert error is not None, f"no error shown beside {field}"
+    assert soup.select_one(f"#{field}")["aria-describedby"] == f"{field}-error"  # type: ignore[index]
+    return error.get_text()
+
+
+def test_expert_registers_and_lands_on_profile(client: TestClient, session: Session) -> None:
+    response = _register_expert(client)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/expert/profile"
+    user = session.exec(select(User).where(User.email == "awa@example.org")).one()
+    assert user.role == "expert" and user.locale == "fr"
+    assert user.password_hash.startswith("$argon2id$")
+    profile = session.exec(select(ExpertProfile).where(ExpertProfile.user_id == user.id)).one()
+    assert profile.consent_terms_at is not None and profile.consent_matching_at is not None
+    page = client.get("/expert/profile")
+    assert page.status_code == 200
+    assert "Awa Diallo" in page.text
+
+
+def test_taken_email_is_refused_beside_the_field(client: TestClient, session: Session) -> None:
+    make_user(session, email="awa@example.org")
+    response = _register_expert(client, email="AWA@example.org ")
+    assert response.status_code == 422
+    assert "already uses this email" in _error_beside(response.text, "email")
+    assert len(session.exec(select(User)).all()) == 1
+
+
+def test_malformed_email_and_short_password_are_refused(
+    client: TestClient, session: Session
+) -> None:
+    response = _register_expert(client, email="not-an-email", password="short")
+    assert response.status_code == 422
+    assert "valid email" in _error_beside(response.text, "email")
+    assert "10 characters" in _error_beside(response.text, "password")
+    assert session.exec(select(User)).all() == []
+    # What was typed comes back, except the password.
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert soup.select_one("#display_name")["value"] == "Awa Diallo"  # type: ignore[index]
+    assert soup.select_one("#password").get("value") is None  # type: ignore[union-attr]
+
+
+def test_registration_needs_consent(client: TestClient, session: Session) -> None:
+    response = _register_expert(client, consent_terms="")
+    assert response.status_code == 422
+    assert "privacy" in _error_beside(response.text, "consent_terms")
+    assert session.exec(select(User)).all() == []
+
+
+def test_institution_registers_pending_verification(client: TestClient, session: Session) -> None:
+    response = client.post(
+        "/register/institution",
+        data={
+            "display_name": "Moussa Ndiaye",
+            "email": "moussa@ucad.example",
+            "password": "a-long-password",
+            "locale": "fr",
+            "institution_name": "Faculté de médecine, UCAD",
+            "institution_type": "university",
+            "country": "sn",
+            "city": "Dakar",
+            "consent_terms": "on",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert response.status_code == 303
+    institution = session.exec(select(Institution)).one()
+    assert institution.country == "SN" and not institution.verified
+    home = client.get("/institution")
+    soup = BeautifulSoup(home.text, "html.parser")
+    assert "Pending verification" in soup.get_text()
+    assert soup.find("a", href="/institution/needs/new") is None
+    assert client.get("/institution/needs/new").status_code == 403
+
+
+def test_login_and_logout(client: TestClient, session: Session) -> None:
+    make_user(session, email="awa@example.org")
+    login(client, "awa@example.org", PASSWORD)
+    assert client.get("/api/me").json()["email"] == "awa@example.org"
+    response = client.post("/logout", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 303
+    assert client.get("/api/me").status_code == 401
+
+
+def test_wrong_password_and_unknown_email_read_the_same(
+    client: TestClient, session: Session
+) -> None:
+    make_user(session, email="awa@example.org")
+    wrong = client.post(
+        "/login",
+        data={
+            "email": "awa@example.org",
+            "password": "nope-nope-nope",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    unknown = client.post(
+        "/login",
+        data={
+            "email": "nobody@example.org",
+            "password": "nope-nope-nope",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert wrong.status_code == unknown.status_code == 422
+    texts = [
+        BeautifulSoup(r.text, "html.parser").select_one(".form-error").get_text()
+        for r in (wrong, unknown)
+    ]  # type: ignore[union-attr]
+    assert texts[0] == texts[1] == "Wrong email or password."
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_ten_failures_lock_the_account_out(client: TestClient, session: Session) -> None:
+    make_user(session, email="awa@example.org")
+    for _ in range(10):
+        client.post(
+            "/login",
+            data={
+                "email": "awa@example.org",
+                "password": "wrong-password",
+                "csrf_token": csrf_token(client),
+            },
+        )
+    response = client.post(
+        "/login",
+        data={"email": "awa@example.org", "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 429
+    assert "Too many attempts" in response.text
+    assert SESSION_COOKIE not in client.cookies
+    # An unknown email is locked out the same way: the lock reveals nothing.
+    other = client.post(
+        "/login",
+        data={
+            "email": "nobody@example.org",
+            "password": "x" * 12,
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert other.status_code == 429
+    assert len(session.exec(select(LoginFailure)).all()) == 20
+
+
+def test_password_change_ends_other_sessions(
+    client: TestClient, make_client: object, session: Session
+) -> None:
+    make_user(session, email="awa@example.org")
+    other = make_client()  # type: ignore[operator]
+    login(client, "awa@example.org", PASSWORD)
+    login(other, "awa@example.org", PASSWORD)
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a-brand-new-password",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert response.status_code == 303
+    assert client.get("/api/me").status_code == 200
+    assert other.get("/api/me").status_code == 401
+
+
+def test_password_change_with_wrong_current_password(client: TestClient, session: Session) -> None:
+    user = make_user(session, email="awa@example.org")
+    login(client, "awa@example.org", PASSWORD)
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": "not-the-password",
+            "new_password": "a-brand-new-password",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert response.status_code == 422
+    assert "not your current password" in _error_beside(response.text, "current_password")
+    session.refresh(user)
+    assert user.session_version == 1
