@@ -39,3 +39,8 @@ test: lint typecheck pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-output
+
+# Regenerates the initial migration from the models: only while no database is deployed.
+migration: install
+	$(BIN)/python scripts/regenerate_migration.py
+	$(BIN)/ruff format --quiet service/migrations

@@ -9,6 +9,7 @@ from service.models.jobs import Job
 from service.models.matches import MatchProposal, ProposalStatus
 from service.models.needs import Need, NeedStatus, Support
 from service.models.notifications import Notification, OutgoingEmail
+from service.models.search_outbox import SearchOutbox
 from service.models.users import ApiToken, LoginFailure, Role, User
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "OutgoingEmail",
     "ProposalStatus",
     "Role",
+    "SearchOutbox",
     "Support",
     "User",
     "Visibility",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 02:32:47.094030
+Create Date: 2026-11-27 02:37:15.355605
 """
 
 from collections.abc import Sequence
@@ -12,6 +12,7 @@ import sqlmodel
 from alembic import op
 
 import service.models.types
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -87,6 +88,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outgoingemail", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outgoingemail_status"), ["status"], unique=False)
+
+    op.create_table(
+        "search_outbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("index", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("document_id", sa.Integer(), nullable=False),
+        sa.Column("op", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column(
+            "next_attempt_at", service.models.types.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+        sa.Column("created_at", service.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("claim_token", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("claimed_until", service.models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("search_outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_search_outbox_document", ["index", "document_id"], unique=False)
+        batch_op.create_index("ix_search_outbox_due", ["next_attempt_at", "id"], unique=False)
 
     op.create_table(
         "user",
@@ -481,6 +503,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_user_email"))
 
     op.drop_table("user")
+    with op.batch_alter_table("search_outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_search_outbox_due")
+        batch_op.drop_index("ix_search_outbox_document")
+
+    op.drop_table("search_outbox")
     with op.batch_alter_table("outgoingemail", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outgoingemail_status"))
 

@@ -1,4 +1,4 @@
-"""The `homeward` command."""
+"""Commands about the server, the database and accounts."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from service.models import Role
 from service.repos import users as users_repo
 from service.schemas.common import _email, _password
 
-app = typer.Typer(
-    help="Homeward: virtual return, matched well.", no_args_is_help=True, add_completion=False
-)
+
+def register(app: typer.Typer) -> None:
+    """Adds these commands to the `homeward` command."""
+    app.command()(serve)
+    app.command("migrate")(migrate_command)
+    app.command("create-user")(create_user_command)
+    app.command("create-token")(create_token_command)
 
 
-@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -39,7 +42,6 @@ def serve(
     )
 
 
-@app.command("migrate")
 def migrate_command() -> None:
     """Applies the database migrations up to the latest."""
     settings = get_settings()
@@ -55,7 +57,6 @@ def _checked(check: object, value: str, label: str) -> str:
         raise typer.BadParameter(f"{label}: {exc}") from exc
 
 
-@app.command("create-user")
 def create_user_command(
     email: Annotated[str, typer.Argument(help="Email of the new account.")],
     role: Annotated[Role, typer.Option(help="Role of the account.")] = Role.COORDINATOR,
@@ -80,7 +81,6 @@ def create_user_command(
         typer.echo(f"Created {user.role} account {user.email} (id {user.id}).")
 
 
-@app.command("create-token")
 def create_token_command(
     email: Annotated[str, typer.Argument(help="Email of the account the token acts for.")],
     name: Annotated[str, typer.Option(help="A name to recognise the token by.")] = "cli",
@@ -95,7 +95,3 @@ def create_token_command(
         token = create_api_token(session, user=user, name=name)
         session.commit()
     typer.echo(token)
-
-
-if __name__ == "__main__":
-    app()

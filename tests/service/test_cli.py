@@ -1,0 +1,68 @@
+"""The `homeward` command: migrate, create-user (with and without a password), create-token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from service.cli import app
+from service.config import get_settings
+from service.db import make_engine
+from service.models import ApiToken, Role, User
+from service.security import hash_api_token, verify_password
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("HOMEWARD_DATABASE_URL", url)
+    monkeypatch.setenv("HOMEWARD_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 0, result.output
+    yield url
+    get_settings.cache_clear()
+
+
+def test_create_user_with_password(database: str) -> None:
+    result = runner.invoke(app, ["create-user", "--role", "coordinator", "Staff@Example.org", "--password", "a-long-password"])
+    assert result.exit_code == 0, result.output
+    with Session(make_engine(database)) as session:
+        user = session.exec(select(User)).one()
+    assert user.email == "staff@example.org" and user.role == Role.COORDINATOR
+    assert verify_password(user.password_hash, "a-long-password")
+
+
+def test_create_user_prompts_for_the_password(database: str) -> None:
+    result = runner.invoke(app, ["create-user", "admin@example.org", "--role", "admin"], input="a-long-password\na-long-password\n")
+    assert result.exit_code == 0, result.output
+    with Session(make_engine(database)) as session:
+        assert session.exec(select(User)).one().role == Role.ADMIN
+
+
+def test_create_user_refuses_short_password_and_taken_email(database: str) -> None:
+    short = runner.invoke(app, ["create-user", "a@example.org", "--password", "short"])
+    assert short.exit_code != 0 and "10 characters" in short.output
+    runner.invoke(app, ["create-user", "a@example.org", "--password", "a-long-password"])
+    taken = runner.invoke(app, ["create-user", "a@example.org", "--password", "a-long-password"])
+    assert taken.exit_code == 1 and "already uses this email" in taken.output
+    with Session(make_engine(database)) as session:
+        assert len(session.exec(select(User)).all()) == 1
+
+
+def test_create_token_prints_a_working_token(database: str) -> None:
+    runner.invoke(app, ["create-user", "a@example.org", "--password", "a-long-password"])
+    result = runner.invoke(app, ["create-token", "a@example.org"])
+    assert result.exit_code == 0
+    token = result.output.strip()
+    with Session(make_engine(database)) as session:
+        stored = session.exec(select(ApiToken)).one()
+    assert stored.token_hash == hash_api_token(token) and token not in stored.token_hash
+    unknown = runner.invoke(app, ["create-token", "nobody@example.org"])
+    assert unknown.exit_code == 1
