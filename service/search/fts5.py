@@ -1,0 +1,452 @@
+"""Embedded search backend: SQLite FTS5 with BM25, in its own SQLite file."""
+
+# ruff: noqa: S608  (table and column names come from code, values are bound parameters)
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from service.search import query as q
+from service.search.base import (
+    MARK_CLOSE,
+    MARK_OPEN,
+    Document,
+    FacetCount,
+    Hit,
+    SearchError,
+    SearchPage,
+    SearchQuery,
+)
+from service.search.documents import INDEXES, IndexSchema, schema_for
+
+TOKENIZER = "unicode61 remove_diacritics 2"
+# Bump when the table layout changes: the index is derived data, so it is rebuilt.
+SCHEMA_VERSION = 3
+_SMALL_MATCH_SET = 5_000
+
+
+def tag(schema: IndexSchema, field: str, key: str) -> str:
+    """Encodes a facet value as one FTS5 token, so keyword filters run inside the full-text
+    index (posting-list intersection) instead of as SQL over a companion table."""
+    return f"t{schema.keywords.index(field)}x{key.encode().hex()}"
+
+
+def match_expression(
+    words: Sequence[str], *, any_term: bool, prefix_last: bool, columns: Sequence[str] = ()
+) -> str:
+    """Builds an FTS5 MATCH expression from sanitised words; user text never reaches it raw."""
+    parts: list[str] = []
+    for position, word in enumerate(words):
+        star = "*" if prefix_last and position == len(words) - 1 else ""
+        options = [f'"{word}"{star}']
+        for alternative in q.synonyms(word):
+            tokens = q.phrase_words(alternative)
+            if tokens:
+                options.append('"' + " ".join(tokens) + '"')
+        parts.append(options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")")
+    expression = (" OR " if any_term else " AND ").join(parts)
+    if columns and expression:
+        expression = "{" + " ".join(columns) + "} : (" + expression + ")"
+    return expression
+
+
+class Fts5Backend:
+    """Search over SQLite FTS5 tables, one set of tables per logical index."""
+
+    name = "fts5"
+
+    def __init__(self, *, path: str = ":memory:") -> None:
+        self.path = path
+        self._memory = path == ":memory:"
+        self._lock = threading.RLock()
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._shared: sqlite3.Connection | None = None
+        self._ready = False
+        self.needs_reindex = False
+        if not self._memory:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    def _open(self) -> sqlite3.Connection:
+        """Opens a connection in autocommit mode; transactions are explicit."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        if not self._memory:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        """Lends a connection: one per thread for a file, one shared (locked) in memory."""
+        if self._memory:
+            with self._lock:
+                if self._shared is None:
+                    self._shared = self._open()
+                yield self._shared
+            return
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
+        yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """Runs a write transaction (one writer at a time)."""
+        self.ensure_indexes()
+        with self._write_lock, self._conn() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def ensure_indexes(self) -> None:
+        """Creates the tables of every index (idempotent)."""
+        if self._ready:
+            return
+        with self._write_lock, self._conn() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                # An older layout (or a fresh file): start over; `reindex` refills it.
+                self.needs_reindex = version != 0
+                for index in INDEXES:
+                    for suffix in ("fts", "facets", "docs"):
+                        conn.execute(f"DROP TABLE IF EXISTS {index}_{suffix}")
+            for index in INDEXES:
+                conn.executescript(_ddl(schema_for(index)))
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._ready = True
+
+    def upsert(self, index: str, documents: Sequence[Document]) -> None:
+        """Adds or replaces documents."""
+        schema = schema_for(index)
+        with self._write() as conn:
+            for doc in documents:
+                _remove(conn, schema, int(doc["id"]))
+                _insert(conn, schema, doc)
+
+    def delete(self, index: str, ids: Sequence[int]) -> None:
+        """Removes documents by id."""
+        schema = schema_for(index)
+        with self._write() as conn:
+            for doc_id in ids:
+                _remove(conn, schema, int(doc_id))
+
+    def all_ids(self, index: str) -> set[int]:
+        """Lists every document id of an index."""
+        schema = schema_for(index)
+        self.ensure_indexes()
+        with self._conn() as conn:
+            return {row[0] for row in conn.execute(f"SELECT id FROM {schema.name}_docs")}
+
+    def search(self, index: str, query: SearchQuery) -> SearchPage:
+        """Runs a search: BM25 order (or the requested sort), filters, facets, highlights."""
+        schema = schema_for(index)
+        today = query.today or date.today()
+        clauses = q.compile_filters(schema, query.filters, today=today)
+        sort = q.parse_sort(schema, query.sort)
+        facets = q.check_facets(schema, query.facets)
+        page, per_page = q.check_page(query.page, query.per_page)
+        words = q.terms(query.text)
+        # No column filter: it makes FTS5 decode position lists and costs 2x. A user word
+        # could only hit a facet tag by spelling its hex code, which reveals nothing.
+        text_match = match_expression(words, any_term=False, prefix_last=True) if words else ""
+        keyword = [c for c in clauses if isinstance(c, q.KeywordClause)]
+        if any(not c.keys for c in keyword):
+            return SearchPage(hits=[], total=0, page=page, per_page=per_page, facets={})
+        tags = [
+            "tags : (" + " OR ".join(f'"{tag(schema, c.field, k)}"' for k in c.keys) + ")"
+            for c in keyword
+        ]
+        expression = " AND ".join(([f"({text_match})"] if text_match else []) + tags)
+        where, params = _where(schema, [c for c in clauses if c not in keyword])
+        t = schema.name
+        weights = ", ".join([*(str(f.weight) for f in schema.searchable), "0.0"])
+        if expression and where == "1 = 1":
+            select = (
+                f"SELECT rowid, {f'bm25({t}_fts, {weights})' if text_match else '0.0'} "
+                f"FROM {t}_fts WHERE {t}_fts MATCH ?"
+            )
+            params = [expression]
+        elif expression:
+            select = (
+                f"SELECT f.rowid, {f'bm25({t}_fts, {weights})' if text_match else '0.0'} "
+                f"FROM {t}_fts f JOIN {t}_docs d ON d.id = f.rowid "
+                f"WHERE {t}_fts MATCH ? AND {where}"
+            )
+            params = [expression, *params]
+        else:
+            select = f"SELECT d.id, 0.0 FROM {t}_docs d WHERE {where}"
+        order = [_order_term(k) for k in sort] + ["m.rank", "m.id"]
+        self.ensure_indexes()
+        with self._conn() as conn:
+            try:
+                conn.execute("DROP TABLE IF EXISTS temp.matches")
+                conn.execute("CREATE TEMP TABLE matches (id INTEGER PRIMARY KEY, rank REAL)")
+                conn.execute(f"INSERT INTO temp.matches {select}", params)
+                total = conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]
+                rows = conn.execute(
+                    f"SELECT m.id, m.rank, d.doc FROM temp.matches m "
+                    f"JOIN {t}_docs d ON d.id = m.id ORDER BY {', '.join(order)} "
+                    "LIMIT ? OFFSET ?",
+                    (per_page, (page - 1) * per_page),
+                ).fetchall()
+                counts = {name: _facet(conn, schema, name, today, total) for name in facets}
+                marks = (
+                    _highlights(conn, schema, expression, [r[0] for r in rows])
+                    if text_match and query.highlight and rows
+                    else {}
+                )
+                conn.execute("DROP TABLE temp.matches")
+            except sqlite3.OperationalError as exc:
+                raise SearchError(f"embedded search failed: {exc}") from exc
+        hits = [
+            Hit(
+                id=row[0],
+                document=json.loads(row[2]),
+                score=-row[1] if text_match else None,
+                highlights=marks.get(row[0], {}),
+            )
+            for row in rows
+        ]
+        return SearchPage(hits=hits, total=total, page=page, per_page=per_page, facets=counts)
+
+    def lexical_scores(self, index: str, text: str, limit: int = 100) -> list[tuple[int, float]]:
+        """Scores documents matching any term of the text by BM25 (higher is better)."""
+        schema = schema_for(index)
+        words = q.terms(text, limit=q.MAX_LEXICAL_TERMS)
+        if not words or limit <= 0:
+            return []
+        expression = match_expression(words, any_term=True, prefix_last=False)
+        weights = ", ".join([*(str(f.weight) for f in schema.searchable), "0.0"])
+        t = schema.name
+        self.ensure_indexes()
+        with self._conn() as conn:
+            rows = conn.execute(
+                f"SELECT rowid, bm25({t}_fts, {weights}) AS r FROM {t}_fts "
+                f"WHERE {t}_fts MATCH ? ORDER BY r, rowid LIMIT ?",
+                (expression, limit),
+            ).fetchall()
+        return [(int(row[0]), -float(row[1])) for row in rows]
+
+    def drop(self) -> None:
+        """Drops every table of every index."""
+        with self._write_lock, self._conn() as conn:
+            for index in INDEXES:
+                for suffix in ("fts", "facets", "docs"):
+                    conn.execute(f"DROP TABLE IF EXISTS {index}_{suffix}")
+        self._ready = False
+
+    def close(self) -> None:
+        """Closes the connections this thread or the shared memory database holds."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
+            self._ready = False
+
+
+def _ddl(schema: IndexSchema) -> str:
+    """Writes the tables of one index: documents, full text and facet values."""
+    t = schema.name
+    sort_columns = "".join(f", sort_{name}" for name in schema.sortable)
+    number_columns = "".join(f", num_{name} INTEGER" for name in schema.numbers)
+    bool_columns = "".join(f", bool_{name} INTEGER" for name in schema.booleans)
+    text_columns = ", ".join(s.name for s in schema.searchable)
+    return f"""
+        CREATE TABLE IF NOT EXISTS {t}_docs (
+            id INTEGER PRIMARY KEY, doc TEXT NOT NULL,
+            win_start INTEGER NOT NULL, win_end INTEGER NOT NULL
+            {sort_columns}{number_columns}{bool_columns}
+        );
+        CREATE INDEX IF NOT EXISTS {t}_docs_window ON {t}_docs (win_start, win_end);
+        CREATE TABLE IF NOT EXISTS {t}_facets (
+            field TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, doc_id INTEGER NOT NULL,
+            PRIMARY KEY (field, key, doc_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS {t}_facets_doc ON {t}_facets (doc_id, field, key, value);
+        CREATE VIRTUAL TABLE IF NOT EXISTS {t}_fts USING fts5(
+            {text_columns}, tags, tokenize = '{TOKENIZER}', prefix = '2 3 4'
+        );
+    """
+
+
+def _remove(conn: sqlite3.Connection, schema: IndexSchema, doc_id: int) -> None:
+    """Deletes one document from the three tables of an index."""
+    t = schema.name
+    conn.execute(f"DELETE FROM {t}_fts WHERE rowid = ?", (doc_id,))
+    conn.execute(f"DELETE FROM {t}_facets WHERE doc_id = ?", (doc_id,))
+    conn.execute(f"DELETE FROM {t}_docs WHERE id = ?", (doc_id,))
+
+
+def _insert(conn: sqlite3.Connection, schema: IndexSchema, doc: Document) -> None:
+    """Writes one document into the three tables of an index."""
+    t = schema.name
+    doc_id = int(doc["id"])
+    stored = {k: v for k, v in doc.items() if k != "embedding"}
+    start, end = q.window_days(doc.get(schema.window.start_field), doc.get(schema.window.end_field))
+    columns = ["id", "doc", "win_start", "win_end"]
+    values: list[Any] = [doc_id, json.dumps(stored, ensure_ascii=False), start, end]
+    for name in schema.sortable:
+        columns.append(f"sort_{name}")
+        values.append(_sort_value(schema, name, doc.get(name)))
+    for name in schema.numbers:
+        columns.append(f"num_{name}")
+        values.append(doc.get(name))
+    for name in schema.booleans:
+        columns.append(f"bool_{name}")
+        values.append(int(bool(doc.get(name))))
+    conn.execute(
+        f"INSERT INTO {t}_docs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        values,
+    )
+    facet_rows = []
+    for name in schema.keywords:
+        raw = doc.get(name)
+        items = raw if isinstance(raw, list) else [raw] if raw not in (None, "") else []
+        for value in items:
+            facet_rows.append((name, q.keyword_key(value), str(value), doc_id))
+    tags = " ".join(dict.fromkeys(tag(schema, name, key) for name, key, _, _ in facet_rows))
+    conn.execute(
+        f"INSERT INTO {t}_fts (rowid, {', '.join(s.name for s in schema.searchable)}, tags) "
+        f"VALUES (?, {', '.join('?' * len(schema.searchable))}, ?)",
+        [doc_id, *(q.searchable_text(doc.get(s.name)) for s in schema.searchable), tags],
+    )
+    conn.executemany(
+        f"INSERT OR IGNORE INTO {t}_facets (field, key, value, doc_id) VALUES (?, ?, ?, ?)",
+        facet_rows,
+    )
+
+
+def _sort_value(schema: IndexSchema, name: str, value: object) -> object:
+    """Gives the sortable form of a field: folded text, a day number or the number."""
+    if value is None:
+        return None
+    if name in (schema.window.start_field, schema.window.end_field):
+        return q.window_days(value, None)[0] or None
+    if isinstance(value, str):
+        return q.fold(value)
+    return value
+
+
+def _order_term(key: q.SortKey) -> str:
+    """Writes one ORDER BY term, missing values last."""
+    return f"sort_{key.field} {'DESC' if key.descending else 'ASC'} NULLS LAST"
+
+
+def _where(schema: IndexSchema, clauses: Sequence[q.Clause]) -> tuple[str, list[Any]]:
+    """Writes the filter clauses as SQL over the documents table `d`."""
+    sql: list[str] = ["1 = 1"]
+    params: list[Any] = []
+    t = schema.name
+    for clause in clauses:
+        if isinstance(clause, q.KeywordClause):
+            if not clause.keys:
+                sql.append("0 = 1")
+                continue
+            marks = ", ".join("?" * len(clause.keys))
+            sql.append(
+                f"d.id IN (SELECT doc_id FROM {t}_facets WHERE field = ? AND key IN ({marks}))"
+            )
+            params += [clause.field, *clause.keys]
+        elif isinstance(clause, q.NumberClause):
+            if clause.gte is not None:
+                sql.append(f"d.num_{clause.field} >= ?")
+                params.append(clause.gte)
+            if clause.lte is not None:
+                sql.append(f"d.num_{clause.field} <= ?")
+                params.append(clause.lte)
+        elif isinstance(clause, q.BoolClause):
+            sql.append(f"d.bool_{clause.field} = ?")
+            params.append(int(clause.value))
+        else:
+            spans = " OR ".join("(d.win_start <= ? AND d.win_end >= ?)" for _ in clause.spans)
+            sql.append(f"({spans})" if spans else "0 = 1")
+            for start, end in clause.spans:
+                params += [end, start]
+    return " AND ".join(sql), params
+
+
+def _facet(
+    conn: sqlite3.Connection, schema: IndexSchema, name: str, today: date, total: int
+) -> list[FacetCount]:
+    """Counts facet values over the current matches."""
+    t = schema.name
+    if name == schema.window.name:
+        buckets = q.window_buckets(today)
+        sums = ", ".join("sum(d.win_start <= ? AND d.win_end >= ?)" for _ in buckets)
+        params: list[Any] = []
+        for _, (start, end) in buckets:
+            params += [end, start]
+        row = conn.execute(
+            f"SELECT {sums} FROM temp.matches m CROSS JOIN {t}_docs d ON d.id = m.id",
+            params,
+        ).fetchone()
+        return [
+            FacetCount(label, int(count or 0))
+            for (label, _), count in zip(buckets, row, strict=True)
+            if count
+        ]
+    if total <= _SMALL_MATCH_SET:
+        # Few matches: look up each match's values (covering index on doc_id).
+        source = (
+            f"FROM temp.matches m CROSS JOIN {t}_facets fa INDEXED BY {t}_facets_doc "
+            "ON fa.doc_id = m.id AND fa.field = ?"
+        )
+    else:
+        # Many matches: walk the field's values in key order and probe the matches.
+        source = (
+            f"FROM {t}_facets fa WHERE fa.field = ? AND fa.doc_id IN (SELECT id FROM temp.matches)"
+        )
+    rows = conn.execute(
+        f"SELECT min(fa.value), count(*) AS n {source} "
+        "GROUP BY fa.key ORDER BY n DESC, min(fa.value) LIMIT ?",
+        (name, q.MAX_FACET_VALUES),
+    ).fetchall()
+    return [FacetCount(str(value), int(count)) for value, count in rows]
+
+
+def _highlights(
+    conn: sqlite3.Connection, schema: IndexSchema, expression: str, ids: Sequence[int]
+) -> dict[int, dict[str, str]]:
+    """Marks the matched words in the highlighted fields of the page's documents."""
+    t = schema.name
+    columns = [s.name for s in schema.searchable]
+    wanted = [(name, columns.index(name)) for name in schema.highlight]
+    snippets = {s.name for s in schema.searchable if s.snippet}
+    calls = [
+        f"snippet({t}_fts, {i}, ?, ?, '…', 24)"
+        if name in snippets
+        else f"highlight({t}_fts, {i}, ?, ?)"
+        for name, i in wanted
+    ]
+    params: list[Any] = [MARK_OPEN, MARK_CLOSE] * len(calls)
+    marks = ", ".join("?" * len(ids))
+    # A rowid range lets FTS5 seek once; "+rowid IN" filters without becoming a per-id lookup
+    # (each of which would re-run the whole MATCH).
+    rows = conn.execute(
+        f"SELECT rowid, {', '.join(calls)} FROM {t}_fts "
+        f"WHERE {t}_fts MATCH ? AND rowid BETWEEN ? AND ? AND +rowid IN ({marks})",
+        [*params, expression, min(ids), max(ids), *ids],
+    ).fetchall()
+    result: dict[int, dict[str, str]] = {}
+    for row in rows:
+        result[int(row[0])] = {
+            name: q.safe_highlight(text)
+            for (name, _), text in zip(wanted, row[1:], strict=True)
+            if text and MARK_OPEN in text
+        }
+    return result

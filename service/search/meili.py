@@ -1,0 +1,363 @@
+"""Search backend on Meilisearch: typo tolerance, synonyms, facets and hybrid search."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import date
+from functools import partial
+from typing import Any, TypeVar
+
+import meilisearch
+import requests
+from meilisearch.errors import (
+    MeilisearchApiError,
+    MeilisearchCommunicationError,
+    MeilisearchTimeoutError,
+)
+
+from service.search import query as q
+from service.search.base import (
+    MARK_CLOSE,
+    MARK_OPEN,
+    BackendUnavailable,
+    Document,
+    FacetCount,
+    Hit,
+    SearchError,
+    SearchPage,
+    SearchQuery,
+)
+from service.search.documents import INDEXES, SYNONYM_GROUPS, IndexSchema, schema_for
+
+T = TypeVar("T")
+EMBEDDER = "default"
+MAX_LEXICAL_QUERIES = 24
+LEXICAL_DEPTH = 200  # candidates per term, independent of the limit so scores are stable
+_INTERNAL = ("win_start", "win_end")
+
+
+def settings_for(schema: IndexSchema, *, dimensions: int | None) -> dict[str, Any]:
+    """Builds the Meilisearch settings of one index from its schema."""
+    synonyms: dict[str, list[str]] = {}
+    for group in SYNONYM_GROUPS:
+        for member in group:
+            synonyms[member] = [m for m in group if m != member]
+    settings: dict[str, Any] = {
+        "searchableAttributes": [s.name for s in schema.searchable],
+        "filterableAttributes": [
+            *schema.keywords,
+            *schema.numbers,
+            *schema.booleans,
+            *_INTERNAL,
+            "id",
+        ],
+        "sortableAttributes": [*schema.sortable, "id"],
+        "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],
+        "typoTolerance": {
+            "enabled": True,
+            "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9},
+            "disableOnAttributes": [
+                s.name for s in schema.searchable if s.name in ("email", "phone")
+            ],
+        },
+        "synonyms": synonyms,
+        "faceting": {"maxValuesPerFacet": q.MAX_FACET_VALUES},
+        "pagination": {"maxTotalHits": 10_000},
+    }
+    if dimensions:
+        settings["embedders"] = {EMBEDDER: {"source": "userProvided", "dimensions": dimensions}}
+    return settings
+
+
+def quote(value: str) -> str:
+    """Quotes a string for a Meilisearch filter expression."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class MeiliBackend:
+    """Search in a Meilisearch server, one Meilisearch index per logical index."""
+
+    name = "meilisearch"
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        api_key: str = "",
+        index_prefix: str = "homeward_",
+        embedding_dimensions: int | None = None,
+        timeout_s: int = 10,
+        task_timeout_s: float = 60.0,
+    ) -> None:
+        self.client = meilisearch.Client(url, api_key or None, timeout=timeout_s)
+        self.prefix = index_prefix
+        self.dimensions = embedding_dimensions
+        self.task_timeout_ms = int(task_timeout_s * 1000)
+        self._ready = False
+
+    def uid(self, index: str) -> str:
+        """Gets the Meilisearch index uid of a logical index."""
+        return f"{self.prefix}{schema_for(index).name}"
+
+    def ensure_indexes(self) -> None:
+        """Creates the indexes and applies their settings, waiting for both (idempotent)."""
+        if self._ready:
+            return
+        for index in INDEXES:
+            uid = self.uid(index)
+            try:
+                self._wait(_call(partial(self.client.create_index, uid, {"primaryKey": "id"})))
+            except SearchError as exc:
+                if "index_already_exists" not in str(exc):
+                    raise
+            settings = settings_for(schema_for(index), dimensions=self.dimensions)
+            self._wait(_call(partial(self.client.index(uid).update_settings, settings)))
+        self._ready = True
+
+    def upsert(self, index: str, documents: Sequence[Document]) -> None:
+        """Adds or replaces documents and waits until Meilisearch has indexed them."""
+        schema = schema_for(index)
+        self.ensure_indexes()
+        if not documents:
+            return
+        body = [self._to_meili(schema, doc) for doc in documents]
+        self._wait(_call(lambda: self.client.index(self.uid(index)).add_documents(body, "id")))
+
+    def delete(self, index: str, ids: Sequence[int]) -> None:
+        """Removes documents by id and waits for the deletion."""
+        self.ensure_indexes()
+        if not ids:
+            return
+        id_filter = f"id IN [{', '.join(str(int(i)) for i in ids)}]"
+        self._wait(
+            _call(lambda: self.client.index(self.uid(index)).delete_documents(filter=id_filter))
+        )
+
+    def all_ids(self, index: str) -> set[int]:
+        """Lists every document id of an index."""
+        self.ensure_indexes()
+        ids: set[int] = set()
+        offset = 0
+        while True:
+            params = {"fields": ["id"], "limit": 1000, "offset": offset}
+            batch = _call(partial(self.client.index(self.uid(index)).get_documents, params))
+            ids.update(int(getattr(d, "id")) for d in batch.results)  # noqa: B009
+            offset += len(batch.results)
+            if not batch.results or offset >= batch.total:
+                return ids
+
+    def search(self, index: str, query: SearchQuery) -> SearchPage:
+        """Runs a keyword or hybrid search with filters, facets, sort and highlights."""
+        schema = schema_for(index)
+        today = query.today or date.today()
+        clauses = q.compile_filters(schema, query.filters, today=today)
+        sort = q.parse_sort(schema, query.sort)
+        facets = q.check_facets(schema, query.facets)
+        page, per_page = q.check_page(query.page, query.per_page)
+        if any(
+            (isinstance(c, q.KeywordClause) and not c.keys)
+            or (isinstance(c, q.WindowClause) and not c.spans)
+            for c in clauses
+        ):
+            return SearchPage(hits=[], total=0, page=page, per_page=per_page, facets={})
+        words = q.terms(query.text)
+        filters = _filter(clauses)
+        uid = self.uid(index)
+        main: dict[str, Any] = {
+            "indexUid": uid,
+            "q": " ".join(words),
+            "filter": filters,
+            "page": page,
+            "hitsPerPage": per_page,
+            "showRankingScore": True,
+            "matchingStrategy": "all",
+        }
+        keyword_facets = [f for f in facets if f != schema.window.name]
+        if keyword_facets:
+            main["facets"] = keyword_facets
+        if sort:
+            main["sort"] = [f"{k.field}:{'desc' if k.descending else 'asc'}" for k in sort]
+        elif not words and query.vector is None:
+            main["sort"] = ["id:asc"]
+        if words and query.highlight:
+            snippets = [s.name for s in schema.searchable if s.snippet]
+            main.update(
+                attributesToHighlight=list(schema.highlight),
+                highlightPreTag=MARK_OPEN,
+                highlightPostTag=MARK_CLOSE,
+                attributesToCrop=[f"{name}:24" for name in snippets],
+                cropMarker="…",
+            )
+        if query.vector is not None:
+            if not self.dimensions:
+                raise SearchError("hybrid search needs embedding_dimensions on the backend")
+            main["vector"] = [float(x) for x in query.vector]
+            main["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": query.semantic_ratio}
+        queries = [main]
+        buckets = q.window_buckets(today) if schema.window.name in facets else []
+        for _, (start, end) in buckets:
+            queries.append(
+                {
+                    "indexUid": uid,
+                    "q": main["q"],
+                    "filter": [*filters, f"win_start <= {end} AND win_end >= {start}"],
+                    "page": 1,
+                    "hitsPerPage": 0,
+                    "matchingStrategy": "all",
+                    **{k: main[k] for k in ("vector", "hybrid") if k in main},
+                }
+            )
+        results = self._multi_search(queries)
+        first = results[0]
+        counts: dict[str, list[FacetCount]] = {}
+        distribution = first.get("facetDistribution") or {}
+        for name in facets:
+            if name == schema.window.name:
+                counts[name] = [
+                    FacetCount(label, int(r.get("totalHits", 0)))
+                    for (label, _), r in zip(buckets, results[1:], strict=True)
+                    if r.get("totalHits")
+                ]
+            else:
+                values = distribution.get(name) or {}
+                ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
+                counts[name] = [FacetCount(str(v), int(n)) for v, n in ordered if n]
+        hits = [self._hit(schema, raw) for raw in first.get("hits", [])]
+        total = int(first.get("totalHits", first.get("estimatedTotalHits", len(hits))))
+        return SearchPage(hits=hits, total=total, page=page, per_page=per_page, facets=counts)
+
+    def lexical_scores(self, index: str, text: str, limit: int = 100) -> list[tuple[int, float]]:
+        """Scores documents matching any term: sum over terms of idf x Meilisearch score."""
+        words = q.terms(text, limit=MAX_LEXICAL_QUERIES)
+        if not words or limit <= 0:
+            return []
+        uid = self.uid(index)
+        queries: list[dict[str, Any]] = [{"indexUid": uid, "q": "", "page": 1, "hitsPerPage": 0}]
+        for word in words:
+            queries.append(
+                {
+                    "indexUid": uid,
+                    "q": word,
+                    "limit": max(limit, LEXICAL_DEPTH),
+                    "showRankingScore": True,
+                    "attributesToRetrieve": ["id"],
+                    "matchingStrategy": "all",
+                }
+            )
+        results = self._multi_search(queries)
+        n_docs = max(1, int(results[0].get("totalHits", 0)))
+        scores: dict[int, float] = {}
+        for result in results[1:]:
+            n = int(result.get("estimatedTotalHits", 0))
+            idf = math.log(1 + (n_docs - n + 0.5) / (n + 0.5))
+            for raw in result.get("hits", []):
+                doc_id = int(raw["id"])
+                scores[doc_id] = scores.get(doc_id, 0.0) + idf * float(raw["_rankingScore"])
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        return ranked[:limit]
+
+    def drop(self) -> None:
+        """Deletes the three indexes of this prefix."""
+        for index in INDEXES:
+            try:
+                self._wait(_call(partial(self.client.delete_index, self.uid(index))))
+            except SearchError as exc:
+                if "index_not_found" not in str(exc):
+                    raise
+        self._ready = False
+
+    def close(self) -> None:
+        """Nothing to release: the client opens a connection per request."""
+
+    def _multi_search(self, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Runs several searches in one request, creating the indexes if they are missing."""
+        self.ensure_indexes()
+        try:
+            return _call(lambda: self.client.multi_search(queries))["results"]
+        except SearchError as exc:
+            if "index_not_found" not in str(exc):
+                raise
+        self._ready = False
+        self.ensure_indexes()
+        return _call(lambda: self.client.multi_search(queries))["results"]
+
+    def _wait(self, task: Any) -> None:
+        """Waits for an asynchronous task; raises if it failed."""
+        done = _call(
+            lambda: self.client.wait_for_task(
+                task.task_uid, timeout_in_ms=self.task_timeout_ms, interval_in_ms=20
+            )
+        )
+        if done.status != "succeeded":
+            error = done.error or {}
+            raise SearchError(
+                f"Meilisearch task {done.uid} {done.status}: "
+                f"{error.get('code', '')} {error.get('message', '')}".strip()
+            )
+
+    def _to_meili(self, schema: IndexSchema, doc: Document) -> Document:
+        """Adds the window bounds and the user-provided vector Meilisearch needs."""
+        body = {k: v for k, v in doc.items() if k in schema.fields}
+        body["win_start"], body["win_end"] = q.window_days(
+            doc.get(schema.window.start_field), doc.get(schema.window.end_field)
+        )
+        if self.dimensions:
+            vector = doc.get("embedding")
+            body["_vectors"] = (
+                {EMBEDDER: {"embeddings": vector, "regenerate": False}}
+                if vector
+                else {EMBEDDER: None}
+            )
+        return body
+
+    def _hit(self, schema: IndexSchema, raw: dict[str, Any]) -> Hit:
+        """Turns a Meilisearch hit into a Hit: public fields, score and safe highlights."""
+        formatted = raw.get("_formatted") or {}
+        highlights: dict[str, str] = {}
+        for name in schema.highlight:
+            value = formatted.get(name)
+            if isinstance(value, list):
+                value = " ; ".join(str(v) for v in value)
+            if isinstance(value, str) and MARK_OPEN in value:
+                highlights[name] = q.safe_highlight(value)
+        return Hit(
+            id=int(raw["id"]),
+            document={k: raw.get(k) for k in schema.fields},
+            score=raw.get("_rankingScore"),
+            highlights=highlights,
+        )
+
+
+def _filter(clauses: Sequence[q.Clause]) -> list[str]:
+    """Writes the clauses as Meilisearch filter expressions (ANDed)."""
+    out: list[str] = []
+    for clause in clauses:
+        if isinstance(clause, q.KeywordClause):
+            out.append(f"{clause.field} IN [{', '.join(quote(v) for v in clause.values)}]")
+        elif isinstance(clause, q.NumberClause):
+            if clause.gte is not None:
+                out.append(f"{clause.field} >= {int(clause.gte)}")
+            if clause.lte is not None:
+                out.append(f"{clause.field} <= {int(clause.lte)}")
+        elif isinstance(clause, q.BoolClause):
+            out.append(f"{clause.field} = {'true' if clause.value else 'false'}")
+        else:
+            out.append(
+                " OR ".join(f"(win_start <= {e} AND win_end >= {s})" for s, e in clause.spans)
+            )
+    return out
+
+
+def _call(fn: Callable[[], T]) -> T:
+    """Calls the Meilisearch client, turning its failures into search errors."""
+    try:
+        return fn()
+    except (MeilisearchCommunicationError, MeilisearchTimeoutError) as exc:
+        raise BackendUnavailable(f"Meilisearch unreachable: {exc}") from exc
+    except requests.exceptions.RequestException as exc:
+        raise BackendUnavailable(f"Meilisearch unreachable: {exc}") from exc
+    except MeilisearchApiError as exc:
+        if exc.status_code >= 500:
+            raise BackendUnavailable(f"Meilisearch failed: {exc.code} {exc.message}") from exc
+        raise SearchError(f"Meilisearch refused the request: {exc.code} {exc.message}") from exc

@@ -1,0 +1,442 @@
+"""Search backend on PostgreSQL full-text search (tsvector, ts_rank_cd), in `search_*` tables."""
+
+# ruff: noqa: S608  (table and column names come from code, values are bound parameters)
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from service.search import query as q
+from service.search.base import (
+    MARK_CLOSE,
+    MARK_OPEN,
+    BackendUnavailable,
+    Document,
+    FacetCount,
+    Hit,
+    SearchError,
+    SearchPage,
+    SearchQuery,
+)
+from service.search.documents import IndexSchema, schema_for
+
+_TSQ = "to_tsquery(CAST(:cfg AS regconfig), :tsq)"
+_PREFIX = re.compile(r"^search_[a-z0-9_]{0,40}$")
+
+
+def tsquery_text(words: Sequence[str], *, any_term: bool, prefix_last: bool) -> str:
+    """Builds to_tsquery input from sanitised words (letters and digits only)."""
+    parts: list[str] = []
+    for position, word in enumerate(words):
+        star = ":*" if prefix_last and position == len(words) - 1 else ""
+        options = [f"'{word}'{star}"]
+        for alternative in q.synonyms(word):
+            tokens = q.phrase_words(alternative)
+            if tokens:
+                options.append("(" + " <-> ".join(f"'{t}'" for t in tokens) + ")")
+        parts.append(options[0] if len(options) == 1 else "(" + " | ".join(options) + ")")
+    return (" | " if any_term else " & ").join(parts)
+
+
+class PostgresBackend:
+    """Search in the application's PostgreSQL database, in tables named `search_*`."""
+
+    name = "postgres"
+
+    def __init__(self, *, engine: Engine, table_prefix: str = "search_") -> None:
+        if not _PREFIX.match(table_prefix):
+            raise ValueError("table_prefix must look like 'search_...'")
+        self.engine = engine
+        self.docs = f"{table_prefix}documents"
+        self.facets = f"{table_prefix}facets"
+        self.config = "simple"
+        self._ready = False
+
+    def ensure_indexes(self) -> None:
+        """Creates the tables and the accent-folding text search configuration (idempotent)."""
+        if self._ready:
+            return
+        try:
+            with self.engine.begin() as conn:
+                self.config = _text_config(conn)
+                conn.execute(text(_ddl(self.docs, self.facets)))
+        except SQLAlchemyError as exc:
+            raise _error(exc) from exc
+        self._ready = True
+
+    def upsert(self, index: str, documents: Sequence[Document]) -> None:
+        """Adds or replaces documents."""
+        schema = schema_for(index)
+        self.ensure_indexes()
+        ids = [int(doc["id"]) for doc in documents]
+        try:
+            with self.engine.begin() as conn:
+                self._remove(conn, schema, ids)
+                for doc in documents:
+                    self._insert(conn, schema, doc)
+        except SQLAlchemyError as exc:
+            raise _error(exc) from exc
+
+    def delete(self, index: str, ids: Sequence[int]) -> None:
+        """Removes documents by id."""
+        schema = schema_for(index)
+        self.ensure_indexes()
+        try:
+            with self.engine.begin() as conn:
+                self._remove(conn, schema, [int(i) for i in ids])
+        except SQLAlchemyError as exc:
+            raise _error(exc) from exc
+
+    def all_ids(self, index: str) -> set[int]:
+        """Lists every document id of an index."""
+        schema_for(index)
+        self.ensure_indexes()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(f"SELECT id FROM {self.docs} WHERE index_name = :i"),
+                {"i": index},
+            )
+            return {int(row[0]) for row in rows}
+
+    def search(self, index: str, query: SearchQuery) -> SearchPage:
+        """Runs a search: ts_rank_cd order (or the requested sort), filters, facets, highlights."""
+        schema = schema_for(index)
+        today = query.today or date.today()
+        clauses = q.compile_filters(schema, query.filters, today=today)
+        sort = q.parse_sort(schema, query.sort)
+        facets = q.check_facets(schema, query.facets)
+        page, per_page = q.check_page(query.page, query.per_page)
+        words = q.terms(query.text)
+        tsq = tsquery_text(words, any_term=False, prefix_last=True) if words else ""
+        self.ensure_indexes()
+        params: dict[str, Any] = {"i": index, "cfg": self.config, "tsq": tsq}
+        where = _where(self.facets, clauses, params)
+        if tsq:
+            matches = (
+                f"SELECT d.id, ts_rank_cd(d.tsv, {_TSQ}) AS rank "
+                f"FROM {self.docs} d WHERE d.index_name = :i AND d.tsv @@ {_TSQ} AND {where}"
+            )
+        else:
+            matches = (
+                f"SELECT d.id, 0.0 AS rank FROM {self.docs} d WHERE d.index_name = :i AND {where}"
+            )
+        order = [_order_term(schema, key) for key in sort] + ["m.rank DESC", "m.id"]
+        cte = f"WITH m AS ({matches}) "
+        try:
+            with self.engine.connect() as conn:
+                total = int(conn.execute(text(cte + "SELECT count(*) FROM m"), params).scalar_one())
+                rows = conn.execute(
+                    text(
+                        cte + f"SELECT m.id, m.rank, d.doc FROM m JOIN {self.docs} d "
+                        f"ON d.index_name = :i AND d.id = m.id ORDER BY {', '.join(order)} "
+                        "LIMIT :limit OFFSET :offset"
+                    ),
+                    {**params, "limit": per_page, "offset": (page - 1) * per_page},
+                ).all()
+                counts = {
+                    name: self._facet(conn, schema, cte, params, name, today) for name in facets
+                }
+                marks = (
+                    self._highlights(conn, schema, tsq, [int(r[0]) for r in rows])
+                    if tsq and query.highlight and rows
+                    else {}
+                )
+        except DBAPIError as exc:
+            raise _error(exc) from exc
+        hits = [
+            Hit(
+                id=int(row[0]),
+                document=row[2] if isinstance(row[2], dict) else json.loads(row[2]),
+                score=float(row[1]) if tsq else None,
+                highlights=marks.get(int(row[0]), {}),
+            )
+            for row in rows
+        ]
+        return SearchPage(hits=hits, total=total, page=page, per_page=per_page, facets=counts)
+
+    def lexical_scores(self, index: str, text_: str, limit: int = 100) -> list[tuple[int, float]]:
+        """Scores documents matching any term of the text by ts_rank_cd (higher is better)."""
+        schema_for(index)
+        words = q.terms(text_, limit=q.MAX_LEXICAL_TERMS)
+        if not words or limit <= 0:
+            return []
+        self.ensure_indexes()
+        tsq = tsquery_text(words, any_term=True, prefix_last=False)
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    text(
+                        f"SELECT id, ts_rank_cd(tsv, {_TSQ}) AS r "
+                        f"FROM {self.docs} WHERE index_name = :i AND tsv @@ {_TSQ} "
+                        "ORDER BY r DESC, id LIMIT :limit"
+                    ),
+                    {"cfg": self.config, "tsq": tsq, "i": index, "limit": limit},
+                ).all()
+        except DBAPIError as exc:
+            raise _error(exc) from exc
+        return [(int(row[0]), float(row[1])) for row in rows]
+
+    def drop(self) -> None:
+        """Drops the search tables."""
+        with self.engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS {self.facets}, {self.docs}"))
+        self._ready = False
+
+    def close(self) -> None:
+        """Nothing to release: the engine belongs to the application."""
+
+    def _remove(self, conn: Connection, schema: IndexSchema, ids: list[int]) -> None:
+        """Deletes documents and their facet values."""
+        if not ids:
+            return
+        params = {"i": schema.name, "ids": ids}
+        conn.execute(
+            text(f"DELETE FROM {self.facets} WHERE index_name = :i AND doc_id = ANY(:ids)"),
+            params,
+        )
+        conn.execute(
+            text(f"DELETE FROM {self.docs} WHERE index_name = :i AND id = ANY(:ids)"),
+            params,
+        )
+
+    def _insert(self, conn: Connection, schema: IndexSchema, doc: Document) -> None:
+        """Writes one document, its weighted tsvector and its facet values."""
+        doc_id = int(doc["id"])
+        stored = {k: v for k, v in doc.items() if k != "embedding"}
+        start, end = q.window_days(
+            doc.get(schema.window.start_field), doc.get(schema.window.end_field)
+        )
+        params: dict[str, Any] = {
+            "i": schema.name,
+            "id": doc_id,
+            "doc": json.dumps(stored, ensure_ascii=False),
+            "ws": start,
+            "we": end,
+            "cfg": self.config,
+        }
+        vectors = []
+        for n, field in enumerate(schema.searchable):
+            # Index words only, split exactly as query terms are (PostgreSQL's parser would
+            # otherwise keep "name@example.org" or "v1.2" as single tokens).
+            params[f"t{n}"] = q.words_only(q.searchable_text(doc.get(field.name)))
+            vectors.append(
+                f"setweight(to_tsvector(CAST(:cfg AS regconfig), :t{n}), '{field.pg_class}')"
+            )
+        conn.execute(
+            text(
+                f"INSERT INTO {self.docs} (index_name, id, doc, tsv, win_start, win_end) "
+                f"VALUES (:i, :id, CAST(:doc AS jsonb), {' || '.join(vectors)}, :ws, :we)"
+            ),
+            params,
+        )
+        rows = []
+        for name in schema.keywords:
+            raw = doc.get(name)
+            items = raw if isinstance(raw, list) else [raw] if raw not in (None, "") else []
+            for value in dict.fromkeys(str(v) for v in items):
+                rows.append(
+                    {
+                        "i": schema.name,
+                        "f": name,
+                        "k": q.keyword_key(value),
+                        "v": value,
+                        "d": doc_id,
+                    }
+                )
+        if rows:
+            conn.execute(
+                text(
+                    f"INSERT INTO {self.facets} (index_name, field, key, value, doc_id) "
+                    "VALUES (:i, :f, :k, :v, :d) ON CONFLICT DO NOTHING"
+                ),
+                rows,
+            )
+
+    def _facet(
+        self,
+        conn: Connection,
+        schema: IndexSchema,
+        cte: str,
+        params: dict[str, Any],
+        name: str,
+        today: date,
+    ) -> list[FacetCount]:
+        """Counts facet values over the matches."""
+        if name == schema.window.name:
+            buckets = q.window_buckets(today)
+            sums = []
+            extra: dict[str, Any] = {}
+            for n, (_, (start, end)) in enumerate(buckets):
+                sums.append(
+                    f"count(*) FILTER (WHERE d.win_start <= :be{n} AND d.win_end >= :bs{n})"
+                )
+                extra[f"be{n}"], extra[f"bs{n}"] = end, start
+            row = conn.execute(
+                text(
+                    cte + f"SELECT {', '.join(sums)} FROM m JOIN {self.docs} d "
+                    "ON d.index_name = :i AND d.id = m.id"
+                ),
+                {**params, **extra},
+            ).one()
+            return [
+                FacetCount(label, int(count))
+                for (label, _), count in zip(buckets, row, strict=True)
+                if count
+            ]
+        rows = conn.execute(
+            text(
+                cte + f"SELECT min(fa.value), count(*) AS n FROM m JOIN {self.facets} fa "
+                "ON fa.index_name = :i AND fa.doc_id = m.id AND fa.field = :facet "
+                "GROUP BY fa.key ORDER BY n DESC, min(fa.value) LIMIT :max"
+            ),
+            {**params, "facet": name, "max": q.MAX_FACET_VALUES},
+        ).all()
+        return [FacetCount(str(value), int(count)) for value, count in rows]
+
+    def _highlights(
+        self, conn: Connection, schema: IndexSchema, tsq: str, ids: list[int]
+    ) -> dict[int, dict[str, str]]:
+        """Marks matched words with ts_headline in the page's documents."""
+        snippets = {s.name for s in schema.searchable if s.snippet}
+        base = f'StartSel="{MARK_OPEN}", StopSel="{MARK_CLOSE}"'
+        calls = []
+        for n, name in enumerate(schema.highlight):
+            value = (
+                f"array_to_string(ARRAY(SELECT jsonb_array_elements_text(doc->'{name}')), ' ; ')"
+                if name in schema.list_fields
+                else f"coalesce(doc->>'{name}', '')"
+            )
+            calls.append(f"ts_headline(CAST(:cfg AS regconfig), {value}, {_TSQ}, :o{n})")
+        params: dict[str, Any] = {"cfg": self.config, "tsq": tsq, "i": schema.name, "ids": ids}
+        for n, name in enumerate(schema.highlight):
+            params[f"o{n}"] = (
+                f'{base}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
+                if name in snippets
+                else f"{base}, HighlightAll=true"
+            )
+        rows = conn.execute(
+            text(
+                f"SELECT id, {', '.join(calls)} FROM {self.docs} "
+                "WHERE index_name = :i AND id = ANY(:ids)"
+            ),
+            params,
+        ).all()
+        return {
+            int(row[0]): {
+                name: q.safe_highlight(value)
+                for name, value in zip(schema.highlight, row[1:], strict=True)
+                if value and MARK_OPEN in value
+            }
+            for row in rows
+        }
+
+
+def _text_config(conn: Connection) -> str:
+    """Gets an accent-folding text search configuration, or 'simple' when unaccent is missing."""
+    try:
+        with conn.begin_nested():
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS unaccent"))
+    except DBAPIError:
+        pass  # not allowed to install it: fall back to whatever exists
+    schema = conn.execute(
+        text(
+            "SELECT n.nspname FROM pg_ts_dict d JOIN pg_namespace n ON n.oid = d.dictnamespace "
+            "WHERE d.dictname = 'unaccent' LIMIT 1"
+        )
+    ).scalar()
+    if schema is None:
+        return "simple"
+    exists = conn.execute(
+        text(
+            "SELECT 1 FROM pg_ts_config WHERE cfgname = 'search_folded' "
+            "AND cfgnamespace = to_regnamespace(current_schema())"
+        )
+    ).scalar()
+    if not exists:
+        try:
+            with conn.begin_nested():
+                conn.execute(text("CREATE TEXT SEARCH CONFIGURATION search_folded (COPY = simple)"))
+                conn.execute(
+                    text(
+                        "ALTER TEXT SEARCH CONFIGURATION search_folded ALTER MAPPING FOR "
+                        f'hword, hword_part, word WITH "{schema}".unaccent, simple'
+                    )
+                )
+        except DBAPIError:
+            pass  # created concurrently by another process
+    current = conn.execute(text("SELECT current_schema()")).scalar_one()
+    return f'"{current}".search_folded'
+
+
+def _ddl(docs: str, facets: str) -> str:
+    """Writes the search tables."""
+    return f"""
+        CREATE TABLE IF NOT EXISTS {docs} (
+            index_name TEXT NOT NULL, id BIGINT NOT NULL, doc JSONB NOT NULL,
+            tsv TSVECTOR NOT NULL, win_start INTEGER NOT NULL, win_end INTEGER NOT NULL,
+            PRIMARY KEY (index_name, id)
+        );
+        CREATE INDEX IF NOT EXISTS {docs}_tsv ON {docs} USING gin (tsv);
+        CREATE TABLE IF NOT EXISTS {facets} (
+            index_name TEXT NOT NULL, field TEXT NOT NULL, key TEXT NOT NULL,
+            value TEXT NOT NULL, doc_id BIGINT NOT NULL,
+            PRIMARY KEY (index_name, field, key, doc_id)
+        );
+        CREATE INDEX IF NOT EXISTS {facets}_doc ON {facets} (index_name, doc_id);
+    """
+
+
+def _order_term(schema: IndexSchema, key: q.SortKey) -> str:
+    """Writes one ORDER BY term over the stored JSON document, missing values last."""
+    direction = "DESC" if key.descending else "ASC"
+    if key.field in schema.numbers:
+        expression = f"(d.doc->>'{key.field}')::bigint"
+    else:
+        expression = f"lower(d.doc->>'{key.field}')"
+    return f"{expression} {direction} NULLS LAST"
+
+
+def _where(facets: str, clauses: Sequence[q.Clause], params: dict[str, Any]) -> str:
+    """Writes the filter clauses as SQL over the documents table `d`."""
+    sql = ["TRUE"]
+    for n, clause in enumerate(clauses):
+        if isinstance(clause, q.KeywordClause):
+            params[f"f{n}"], params[f"k{n}"] = clause.field, list(clause.keys)
+            sql.append(
+                f"d.id IN (SELECT doc_id FROM {facets} WHERE index_name = :i "
+                f"AND field = :f{n} AND key = ANY(:k{n}))"
+            )
+        elif isinstance(clause, q.NumberClause):
+            value = f"(d.doc->>'{clause.field}')::bigint"
+            if clause.gte is not None:
+                params[f"lo{n}"] = clause.gte
+                sql.append(f"{value} >= :lo{n}")
+            if clause.lte is not None:
+                params[f"hi{n}"] = clause.lte
+                sql.append(f"{value} <= :hi{n}")
+        elif isinstance(clause, q.BoolClause):
+            params[f"b{n}"] = clause.value
+            sql.append(f"(d.doc->>'{clause.field}')::boolean = :b{n}")
+        else:
+            spans = []
+            for m, (start, end) in enumerate(clause.spans):
+                params[f"ws{n}_{m}"], params[f"we{n}_{m}"] = start, end
+                spans.append(f"(d.win_start <= :we{n}_{m} AND d.win_end >= :ws{n}_{m})")
+            sql.append("(" + " OR ".join(spans) + ")" if spans else "FALSE")
+    return " AND ".join(sql)
+
+
+def _error(exc: SQLAlchemyError) -> SearchError:
+    """Turns a database failure into a search error (unavailable when the link is down)."""
+    if isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return BackendUnavailable(str(exc))
+    return SearchError(str(exc))

@@ -1,0 +1,432 @@
+"""One contract, every backend: FTS5 always, PostgreSQL and Meilisearch when configured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+import pytest
+
+from service.search.base import (
+    InvalidFacet,
+    InvalidFilter,
+    InvalidSort,
+    Range,
+    SearchBackend,
+    SearchQuery,
+    UnknownIndex,
+)
+from service.search.documents import (
+    EXPERTS_PUBLIC,
+    EXPERTS_STAFF,
+    NEEDS,
+    expert_documents,
+    need_documents,
+)
+from service.search.outbox import reindex
+from tests.search.factories import expert, need
+
+TODAY = date(2025, 3, 10)
+# Backend-specific expectations, stated once.
+TYPO_TOLERANT = {"meilisearch"}
+HYBRID = {"meilisearch"}
+
+
+def load(
+    backend: SearchBackend,
+    experts: Iterable[dict[str, Any]] = (),
+    needs: Iterable[dict[str, Any]] = (),
+) -> None:
+    """Indexes raw records through the privacy mapping, as the outbox would (one batch each)."""
+    upserts: dict[str, list[dict[str, Any]]] = {}
+    deletes: dict[str, list[int]] = {}
+    mapped = [expert_documents(r) for r in experts] + [need_documents(r) for r in needs]
+    records = [*experts, *needs]
+    for record, documents in zip(records, mapped, strict=True):
+        for index, doc in documents.items():
+            if doc is None:
+                deletes.setdefault(index, []).append(record["id"])
+            else:
+                upserts.setdefault(index, []).append(doc)
+    for index, docs in upserts.items():
+        backend.upsert(index, docs)
+    for index, doc_ids in deletes.items():
+        backend.delete(index, doc_ids)
+
+
+def ids(backend: SearchBackend, index: str, **query: Any) -> list[int]:
+    """Runs a search and lists the ids of the first page."""
+    query.setdefault("today", TODAY)
+    return [hit.id for hit in backend.search(index, SearchQuery(**query)).hits]
+
+
+ROSTER = [
+    expert(
+        1,
+        display_name="Awa Diop",
+        headline="Épidémiologiste, santé publique",
+        bio="Enseigne l'épidémiologie et la biostatistique à Lyon.",
+        skills=["épidémiologie", "biostatistique"],
+        languages=["fr", "wo"],
+        origin_country="SN",
+        residence_country="FR",
+        sectors=["health"],
+        modes=["remote", "mission"],
+        available_from="2025-01-01",
+        hours_per_month=20,
+    ),
+    expert(
+        2,
+        display_name="John Mensah",
+        headline="Machine learning engineer",
+        bio="Builds ML models; once helped an epidemiology team with data pipelines.",
+        skills=["machine learning", "python"],
+        languages=["en"],
+        origin_country="GH",
+        residence_country="US",
+        sectors=["technology"],
+        modes=["remote"],
+        available_from="2025-06-01",
+        available_until="2025-08-31",
+        hours_per_month=5,
+    ),
+    expert(
+        3,
+        display_name="Fatima Benali",
+        headline="Cardiologue",
+        bio="Cardiologie interventionnelle, formation des internes.",
+        skills=["cardiologie"],
+        languages=["ar", "fr"],
+        origin_country="MA",
+        residence_country="CA",
+        sectors=["health"],
+        modes=["mission"],
+        available_from="2025-04-15",
+        available_until="2025-05-15",
+        hours_per_month=40,
+        visibility="coordinators",
+    ),
+    expert(
+        4,
+        display_name="Pedro Alves",
+        headline="Professor of epidemiology",
+        bio="Epidemiology, field surveys and outbreak response.",
+        skills=["epidemiology", "outbreak response"],
+        languages=["pt", "en"],
+        origin_country="CV",
+        residence_country="PT",
+        sectors=["health", "education"],
+        modes=["hybrid"],
+        hours_per_month=15,
+        active=False,
+    ),
+]
+
+
+def test_keyword_search_ranks_by_relevance(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    # Awa and Pedro carry the word in their skills and headline; John only mentions it in passing.
+    found = ids(backend, EXPERTS_STAFF, text="epidemiology")
+    assert set(found) == {1, 2, 4}
+    assert found[-1] == 2
+
+
+def test_prefix_matches_the_start_of_a_word(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    assert ids(backend, EXPERTS_STAFF, text="cardio") == [3]
+    assert ids(backend, EXPERTS_STAFF, text="biostat") == [1]
+
+
+def test_diacritics_are_folded_both_ways(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    assert 1 in ids(backend, EXPERTS_STAFF, text="epidemiologie")
+    assert 4 in ids(backend, EXPERTS_STAFF, text="ÉPIDÉMIOLOGY")
+
+
+def test_typo_tolerance_depends_on_the_backend(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    found = ids(backend, EXPERTS_STAFF, text="cardiolgie")
+    if backend.name in TYPO_TOLERANT:
+        assert found == [3]
+    else:
+        assert found == []  # FTS5 and PostgreSQL do exact (prefix) matching only
+
+
+def test_skill_synonyms_match(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    assert ids(backend, EXPERTS_STAFF, text="ml") == [2]
+
+
+def test_all_query_words_must_match(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    assert ids(backend, EXPERTS_STAFF, text="epidemiology outbreak") == [4]
+
+
+def test_filters_on_keywords_numbers_and_booleans(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    assert sorted(ids(backend, EXPERTS_STAFF, filters={"languages": ["wo", "pt"]})) == [1, 4]
+    assert ids(backend, EXPERTS_STAFF, filters={"origin_country": "gh"}) == [2]
+    assert sorted(ids(backend, EXPERTS_STAFF, filters={"sectors": "health", "active": True})) == [
+        1,
+        3,
+    ]
+    assert sorted(
+        ids(backend, EXPERTS_STAFF, filters={"hours_per_month": Range(gte=15, lte=20)})
+    ) == [1, 4]
+    assert ids(backend, EXPERTS_STAFF, text="epidemiology", filters={"modes": "hybrid"}) == [4]
+
+
+def test_availability_filters(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    # Open windows (no dates) count as available; Fatima is away until mid-April.
+    assert sorted(ids(backend, EXPERTS_STAFF, filters={"availability": "now"})) == [1, 4]
+    assert sorted(ids(backend, EXPERTS_STAFF, filters={"availability": "2025-05"})) == [1, 3, 4]
+    assert sorted(ids(backend, EXPERTS_STAFF, filters={"availability": date(2025, 9, 1)})) == [
+        1,
+        4,
+    ]
+
+
+def test_facet_counts(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    page = backend.search(
+        EXPERTS_STAFF,
+        SearchQuery(
+            facets=["languages", "sectors", "origin_country", "modes", "availability"],
+            today=TODAY,
+        ),
+    )
+    counts = {name: {f.value: f.count for f in values} for name, values in page.facets.items()}
+    assert counts["languages"] == {"fr": 2, "en": 2, "wo": 1, "ar": 1, "pt": 1}
+    assert counts["sectors"] == {"health": 3, "technology": 1, "education": 1}
+    assert counts["origin_country"] == {"SN": 1, "GH": 1, "MA": 1, "CV": 1}
+    assert counts["modes"] == {"remote": 2, "mission": 2, "hybrid": 1}
+    assert counts["availability"] == {
+        "now": 2,
+        "2025-03": 2,
+        "2025-04": 3,
+        "2025-05": 3,
+        "2025-06": 3,
+        "2025-07": 3,
+        "2025-08": 3,
+    }
+    assert [f.count for f in page.facets["sectors"]][0] == 3  # most frequent first
+
+
+def test_facets_count_only_the_matches(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    page = backend.search(
+        EXPERTS_STAFF,
+        SearchQuery(text="epidemiology", filters={"active": True}, facets=["origin_country"]),
+    )
+    assert page.total == 2
+    assert {f.value: f.count for f in page.facets["origin_country"]} == {"SN": 1, "GH": 1}
+
+
+def test_pagination(backend: SearchBackend) -> None:
+    load(backend, [expert(i, skills=["surgery"]) for i in range(1, 24)])
+    pages = [
+        backend.search(EXPERTS_STAFF, SearchQuery(text="surgery", page=n, per_page=10))
+        for n in (1, 2, 3, 4)
+    ]
+    assert [p.total for p in pages] == [23] * 4
+    assert pages[0].pages == 3
+    assert [len(p.hits) for p in pages] == [10, 10, 3, 0]
+    seen = [hit.id for p in pages for hit in p.hits]
+    assert sorted(seen) == list(range(1, 24))
+
+
+def test_sort(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    assert ids(backend, EXPERTS_STAFF, sort=["-hours_per_month"]) == [3, 1, 4, 2]
+    assert ids(backend, EXPERTS_STAFF, sort=["hours_per_month:asc"]) == [2, 4, 1, 3]
+
+
+def test_highlights_mark_matches_and_escape_html(backend: SearchBackend) -> None:
+    load(
+        backend,
+        [expert(1, headline="Epidemiology <script>alert(1)</script>", bio="Teaches epidemiology.")],
+    )
+    hit = backend.search(EXPERTS_STAFF, SearchQuery(text="epidemiology")).hits[0]
+    assert "<mark>Epidemiology</mark>" in hit.highlights["headline"]
+    assert "&lt;script&gt;" in hit.highlights["headline"]
+    assert "<script>" not in hit.highlights["headline"]
+    assert "<mark>epidemiology</mark>" in hit.highlights["bio"]
+    assert hit.document["headline"] == "Epidemiology <script>alert(1)</script>"
+
+
+def test_public_index_never_holds_contact_details(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    assert ids(backend, EXPERTS_STAFF, text="expert1 example") == [1]
+    assert ids(backend, EXPERTS_PUBLIC, text="expert1 example") == []
+    page = backend.search(EXPERTS_PUBLIC, SearchQuery(per_page=100))
+    for hit in page.hits:
+        assert "email" not in hit.document and "phone" not in hit.document
+    # Coordinators-only (3) and inactive (4) experts are absent from the public index.
+    assert sorted(hit.id for hit in page.hits) == [1, 2]
+
+
+def test_an_expert_who_hides_leaves_the_public_index(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    load(backend, [{**ROSTER[0], "visibility": "coordinators"}])
+    assert ids(backend, EXPERTS_PUBLIC, text="awa") == []
+    assert ids(backend, EXPERTS_STAFF, text="awa") == [1]
+
+
+def test_upsert_replaces_and_delete_removes(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    load(backend, [{**ROSTER[1], "skills": ["geology"], "languages": ["fr"]}])
+    assert ids(backend, EXPERTS_STAFF, text="geology") == [2]
+    assert 2 in ids(backend, EXPERTS_STAFF, filters={"languages": "fr"})
+    assert 2 not in ids(backend, EXPERTS_STAFF, filters={"languages": "en"})
+    backend.delete(EXPERTS_STAFF, [2, 999])
+    assert ids(backend, EXPERTS_STAFF, text="geology") == []
+    assert backend.all_ids(EXPERTS_STAFF) == {1, 3, 4}
+
+
+def test_needs_index_holds_open_needs(backend: SearchBackend) -> None:
+    load(
+        backend,
+        needs=[
+            need(1, title="Co-teach epidemiology", skills=["épidémiologie"]),
+            need(2, title="Epidemiology survey", status="closed"),
+            need(3, title="Hospital IT", sector="technology", mode="mission"),
+        ],
+    )
+    assert ids(backend, NEEDS, text="epidemiologie") == [1]
+    page = backend.search(NEEDS, SearchQuery(facets=["sector", "mode"]))
+    assert page.total == 2
+    assert {f.value: f.count for f in page.facets["mode"]} == {"remote": 1, "mission": 1}
+
+
+def test_lexical_scores_use_any_term_and_rank_best_first(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    description = (
+        "Notre faculté de médecine cherche un expert pour co-enseigner un module "
+        "d'épidémiologie (epidemiology) à distance, avec des notions de biostatistique "
+        "et de réponse aux épidémies. " * 20
+    )
+    scores = backend.lexical_scores(EXPERTS_STAFF, description, limit=10)
+    ranked = [doc_id for doc_id, _ in scores]
+    assert ranked[0] == 1  # matches two distinct terms
+    assert set(ranked) >= {1, 2, 4}
+    values = [score for _, score in scores]
+    assert values == sorted(values, reverse=True) and all(v > 0 for v in values)
+    assert backend.lexical_scores(EXPERTS_STAFF, description, limit=1) == scores[:1]
+
+
+BAD_QUERIES = [
+    '"',
+    '"unbalanced',
+    "epidemiology NEAR(python, 3)",
+    "a* OR b* AND NOT c",
+    "-epidemiology",
+    "skills:python",
+    "((( epidemiology",
+    "epidemiology )))",
+    "^epi $ {x} [y] | & ! ~ @ # % \\",
+    "' OR 1=1 --",
+    "x" * 10_000,
+    "épidémiologie " * 800,
+    "طبيب أمراض القلب",
+    "🩺🧬 epidemiology 🦠",
+    "\x00\ue000\ue001",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("text", BAD_QUERIES, ids=range(len(BAD_QUERIES)))
+def test_bad_queries_never_raise(backend: SearchBackend, text: str) -> None:
+    load(backend, ROSTER)
+    page = backend.search(EXPERTS_STAFF, SearchQuery(text=text, facets=["languages"]))
+    assert page.total >= 0
+    assert isinstance(backend.lexical_scores(EXPERTS_STAFF, text), list)
+
+
+def test_arabic_text_is_searchable(backend: SearchBackend) -> None:
+    load(backend, [expert(1, bio="طبيب أمراض القلب في الرباط")])
+    assert ids(backend, EXPERTS_STAFF, text="القلب") == [1]
+
+
+def test_unknown_filter_field_raises_invalid_filter(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    with pytest.raises(InvalidFilter) as info:
+        backend.search(EXPERTS_STAFF, SearchQuery(filters={"salary": "high"}))
+    assert info.value.field == "salary"
+    with pytest.raises(InvalidFilter) as info:
+        backend.search(EXPERTS_PUBLIC, SearchQuery(filters={"email": "x@example.org"}))
+    assert info.value.field == "email"
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"hours_per_month": "many"},
+        {"active": "yes"},
+        {"availability": "next week"},
+        {"languages": 3},
+    ],
+)
+def test_malformed_filter_values_raise_invalid_filter(
+    backend: SearchBackend, filters: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidFilter) as info:
+        backend.search(EXPERTS_STAFF, SearchQuery(filters=filters))
+    assert info.value.field == next(iter(filters))
+
+
+def test_unknown_sort_facet_and_index_raise(backend: SearchBackend) -> None:
+    with pytest.raises(InvalidSort):
+        backend.search(EXPERTS_STAFF, SearchQuery(sort=["email"]))
+    with pytest.raises(InvalidFacet):
+        backend.search(EXPERTS_STAFF, SearchQuery(facets=["bio"]))
+    with pytest.raises(UnknownIndex):
+        backend.search("users", SearchQuery())
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"languages": "xx"},
+        {"origin_country": ['ZZ" OR id > 0', "\\"]},
+        {"languages": []},
+        {"hours_per_month": Range(gte=1000)},
+    ],
+)
+def test_unknown_filter_values_give_empty_results(
+    backend: SearchBackend, filters: dict[str, Any]
+) -> None:
+    load(backend, ROSTER)
+    page = backend.search(EXPERTS_STAFF, SearchQuery(filters=filters, facets=["languages"]))
+    assert page.total == 0 and page.hits == []
+
+
+def test_reindex_rebuilds_and_drops_stale_documents(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    progress: list[tuple[str, int]] = []
+    counts = reindex(
+        backend=backend,
+        experts=[ROSTER[0], {**ROSTER[1], "skills": ["geology"]}],
+        progress=lambda index, n: progress.append((index, n)),
+        batch_size=1,
+    )
+    assert counts == {EXPERTS_STAFF: 2, EXPERTS_PUBLIC: 2}
+    assert backend.all_ids(EXPERTS_STAFF) == {1, 2}
+    assert ids(backend, EXPERTS_STAFF, text="geology") == [2]
+    assert progress
+
+
+def test_hybrid_search_with_a_query_vector(backend: SearchBackend) -> None:
+    if backend.name not in HYBRID:
+        pytest.skip("semantic retrieval is the matcher's job on this backend")
+    docs = [
+        expert(1, embedding=[1.0, 0.0, 0.0]),
+        expert(2, embedding=[0.0, 1.0, 0.0]),
+        expert(3),  # no vector yet: still searchable by keywords
+    ]
+    load(backend, docs)
+    page = backend.search(EXPERTS_STAFF, SearchQuery(vector=[0.1, 0.9, 0.0], semantic_ratio=1.0))
+    assert page.hits[0].id == 2
+    assert 3 in ids(backend, EXPERTS_STAFF, text="expert")
