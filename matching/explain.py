@@ -1,0 +1,119 @@
+"""Explanations a coordinator can check: covered and missing skills, closest profile phrases."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matching.constraints import Assessment
+from matching.records import ExpertRecord, Explanation, NeedRecord, Phrase, SkillMatch
+from matching.texts import normalise_skill
+
+# Texts in, L2-normalised rows out (short phrases, compared with each other).
+PhraseEncoder = Callable[[Sequence[str]], NDArray[np.float32]]
+
+# USE multilingual cosine above which two skills are taken as the same; measured on
+# French/Spanish ESCO skill labels against their English labels (see docs/matching.md).
+SKILL_MATCH_THRESHOLD = 0.60
+PHRASE_FLOOR = 0.25
+MAX_PHRASES = 3
+_SENTENCE_END = re.compile(r"(?<=[.;!?])\s+|\n+")
+
+
+def profile_phrases(expert: ExpertRecord) -> list[tuple[str, str]]:
+    """Verbatim phrases of a profile with their source: headline, skills, bio sentences."""
+    phrases: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def add(text: str, source: str) -> None:
+        text = text.strip()
+        key = normalise_skill(text)
+        if text and key and key not in seen:
+            seen.add(key)
+            phrases.append((text, source))
+
+    add(expert.headline, "headline")
+    for skill in expert.skills:
+        add(skill, "skill")
+    for sentence in _SENTENCE_END.split(expert.bio):
+        add(sentence, "bio")
+    return phrases
+
+
+def match_skills(
+    required: Sequence[str],
+    offered: Sequence[str],
+    encode: PhraseEncoder,
+    threshold: float = SKILL_MATCH_THRESHOLD,
+) -> tuple[list[SkillMatch], list[str]]:
+    """Matches each required skill to the closest profile skill: exact first, then semantic."""
+    covered: list[SkillMatch] = []
+    missing: list[str] = []
+    if not required:
+        return covered, missing
+    by_norm = {normalise_skill(s): s for s in offered}
+    pending = []
+    for skill in required:
+        exact = by_norm.get(normalise_skill(skill))
+        if exact is not None:
+            covered.append(SkillMatch(skill, exact, 1.0, "exact"))
+        else:
+            pending.append(skill)
+    if pending and offered:
+        sims = encode(pending) @ encode(offered).T
+        for row, skill in enumerate(pending):
+            best = int(np.argmax(sims[row]))
+            similarity = float(sims[row, best])
+            if similarity >= threshold:
+                covered.append(SkillMatch(skill, offered[best], round(similarity, 3), "semantic"))
+            else:
+                missing.append(skill)
+    else:
+        missing.extend(pending)
+    order = {skill: i for i, skill in enumerate(required)}
+    covered.sort(key=lambda m: order[m.required])
+    return covered, missing
+
+
+def closest_phrases(
+    need_text: str, expert: ExpertRecord, encode: PhraseEncoder, limit: int = MAX_PHRASES
+) -> list[Phrase]:
+    """The profile phrases most similar to the need's text, with their cosine similarity."""
+    phrases = profile_phrases(expert)
+    if not phrases or not need_text.strip():
+        return []
+    sims = encode([t for t, _ in phrases]) @ encode([need_text])[0]
+    order = np.argsort(-sims, kind="stable")[:limit]
+    return [
+        Phrase(phrases[i][0], phrases[i][1], round(float(sims[i]), 3))
+        for i in order
+        if sims[i] >= PHRASE_FLOOR
+    ]
+
+
+def build_explanation(
+    expert: ExpertRecord,
+    need: NeedRecord,
+    assessment: Assessment,
+    encode: PhraseEncoder,
+    need_text: str,
+) -> Explanation:
+    """Assembles the checkable facts behind one proposal."""
+    covered, missing = match_skills(need.required_skills, expert.skills, encode)
+    notes = list(assessment.exclusions)
+    return Explanation(
+        covered_skills=covered,
+        missing_skills=missing,
+        closest_phrases=closest_phrases(need_text, expert, encode),
+        shared_languages=assessment.shared_languages,
+        missing_languages=assessment.missing_languages,
+        mode=assessment.mode,
+        availability=assessment.availability,
+        timezone=assessment.timezone,
+        overlap_hours=assessment.overlap_hours,
+        country_tie=assessment.country_tie,
+        notes=notes,
+    )

@@ -1,0 +1,394 @@
+"""The matcher: index experts, rank experts for a need and needs for an expert, with reasons."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matching.constraints import Assessment, MatchPolicy, assess, expert_exclusion
+from matching.encoders import Encoder, content_hash
+from matching.explain import build_explanation
+from matching.fusion import FusionWeights, detect_language, fuse_scores, zscore
+from matching.index import VectorIndex, top_k_indices
+from matching.records import Candidate, ExpertRecord, Explanation, NeedRecord
+from matching.texts import (
+    PROFILE_SECTIONS,
+    QUERY_SIDES,
+    RECIPE_VERSION,
+    SECTION_MODELS,
+    need_query_text,
+    need_side_texts,
+    normalise_skill,
+    profile_section_texts,
+)
+
+FloatArray = NDArray[np.float32]
+
+# Which need side is compared with which profile section, per model block: signal names are
+# "<model>.<section>" for the query side against a section, "<model>.title_headline" for the
+# need's title against the expert's headline.
+_SIGNAL_PAIRS: tuple[tuple[str, str, str], ...] = (
+    ("document", "query", "document"),
+    ("headline", "query", "headline"),
+    ("title_headline", "title", "headline"),
+)
+_PHRASE_CACHE_SIZE = 50_000
+
+
+class LexicalScorer(Protocol):
+    """Keyword search backend: BM25-like scores (higher is better) of experts for a text."""
+
+    def __call__(self, query: str, limit: int) -> Mapping[str, float]:
+        """Scores the experts matching the query."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredVector:
+    """An expert's vector as persisted by the service, with what it was computed from."""
+
+    content_hash: str
+    version: str
+    vector: FloatArray
+
+
+class Matcher:
+    """Ranks experts for needs from meaning, keywords and hard facts, with explanations."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        *,
+        policy: MatchPolicy | None = None,
+        weights_for: Callable[[str], FusionWeights] = FusionWeights.for_language,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self.encoder = encoder
+        self.policy = policy or MatchPolicy()
+        self.weights_for = weights_for
+        self.today = today
+        self.version = f"{encoder.name}:{encoder.version}:recipe{RECIPE_VERSION}"
+        self._dim = encoder.dim
+        self.index = VectorIndex(self._dim * len(PROFILE_SECTIONS))
+        self._experts: dict[str, ExpertRecord] = {}
+        self._hashes: dict[str, str] = {}
+        self._phrases: OrderedDict[str, FloatArray] = OrderedDict()
+        # Normalised skills per expert, and who holds each skill: for skill feedback.
+        self._skills: dict[str, frozenset[str]] = {}
+        self._holders: dict[str, set[str]] = defaultdict(set)
+
+    # --- indexing --------------------------------------------------------------------------
+
+    def expert_hash(self, expert: ExpertRecord) -> str:
+        """Content hash of what gets embedded for an expert, under this encoder and recipe."""
+        return content_hash("\x1f".join(profile_section_texts(expert)), self.version)
+
+    def embed_experts(self, experts: Sequence[ExpertRecord]) -> FloatArray:
+        """Embeds experts: one row each, the sections side by side."""
+        if not experts:
+            return np.zeros((0, self.index.dim), dtype=np.float32)
+        sections = [profile_section_texts(e) for e in experts]
+        blocks = [
+            self.encoder.encode_documents(
+                [texts[i] for texts in sections], only=SECTION_MODELS[section]
+            )
+            for i, section in enumerate(PROFILE_SECTIONS)
+        ]
+        return np.concatenate(blocks, axis=1).astype(np.float32)
+
+    def index_experts(
+        self,
+        experts: Iterable[ExpertRecord],
+        stored: Mapping[str, StoredVector] | None = None,
+    ) -> dict[str, StoredVector]:
+        """Adds or replaces experts; embeds only those without a current stored vector.
+
+        Returns the vectors it computed, for the caller to persist.
+        """
+        stored = stored or {}
+        reuse: list[tuple[ExpertRecord, str, FloatArray]] = []
+        fresh: list[tuple[ExpertRecord, str]] = []
+        for expert in experts:
+            digest = self.expert_hash(expert)
+            if self._hashes.get(expert.expert_id) == digest:
+                self._remember(expert)  # structured fields may have changed
+                continue
+            known = stored.get(expert.expert_id)
+            if known is not None and known.content_hash == digest and known.version == self.version:
+                reuse.append((expert, digest, known.vector))
+            else:
+                fresh.append((expert, digest))
+        computed: dict[str, StoredVector] = {}
+        vectors = self.embed_experts([e for e, _ in fresh])
+        for (expert, digest), vector in zip(fresh, vectors, strict=True):
+            computed[expert.expert_id] = StoredVector(digest, self.version, vector)
+            reuse.append((expert, digest, vector))
+        if reuse:
+            ids = [expert.expert_id for expert, _, _ in reuse]
+            self.index.upsert(ids, np.stack([vector for _, _, vector in reuse]))
+            for expert, digest, _ in reuse:
+                self._remember(expert)
+                self._hashes[expert.expert_id] = digest
+        return computed
+
+    def _remember(self, expert: ExpertRecord) -> None:
+        """Keeps the record and its normalised skills."""
+        self._forget_skills(expert.expert_id)
+        self._experts[expert.expert_id] = expert
+        skills = frozenset(filter(None, (normalise_skill(s) for s in expert.skills)))
+        self._skills[expert.expert_id] = skills
+        for skill in skills:
+            self._holders[skill].add(expert.expert_id)
+
+    def _forget_skills(self, expert_id: str) -> None:
+        for skill in self._skills.pop(expert_id, frozenset()):
+            holders = self._holders[skill]
+            holders.discard(expert_id)
+            if not holders:
+                del self._holders[skill]
+
+    def remove(self, expert_id: str) -> bool:
+        """Removes an expert from the index; tells whether it was there."""
+        self._experts.pop(expert_id, None)
+        self._hashes.pop(expert_id, None)
+        self._forget_skills(expert_id)
+        return self.index.remove([expert_id]) == 1
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    # --- ranking ---------------------------------------------------------------------------
+
+    def embed_need(self, need: NeedRecord) -> FloatArray:
+        """Embeds a need's sides: one row per entry of `QUERY_SIDES`."""
+        return self.encoder.encode_queries(list(need_side_texts(need)))
+
+    def signal_scores(self, query_vectors: FloatArray) -> dict[str, FloatArray]:
+        """Cosine of every indexed expert per signal ("<model>.<pair>")."""
+        out: dict[str, FloatArray] = {}
+        matrix = self.index.matrix
+        for block in self.encoder.blocks:
+            for pair, side, section in _SIGNAL_PAIRS:
+                offset = PROFILE_SECTIONS.index(section) * self._dim
+                columns = slice(offset + block.start, offset + block.stop)
+                query = query_vectors[QUERY_SIDES.index(side), block.start : block.stop]
+                out[f"{block.name}.{pair}"] = np.asarray(matrix[:, columns] @ query, np.float32)
+        return out
+
+    def rank_experts(
+        self,
+        need: NeedRecord,
+        *,
+        lexical_scores: Mapping[str, float] | None = None,
+        k: int = 10,
+        exclude: Iterable[str] = (),
+        query_vectors: FloatArray | None = None,
+        explain: bool = True,
+    ) -> list[Candidate]:
+        """Top-k eligible experts for a need, best first, each with components and reasons."""
+        n = len(self.index)
+        if n == 0 or k <= 0:
+            return []
+        vectors = query_vectors if query_vectors is not None else self.embed_need(need)
+        signals = self.signal_scores(vectors)
+        lexical = self._lexical_array(lexical_scores) if lexical_scores is not None else None
+        weights = self.weights_for(detect_language(need_query_text(need)))
+        relevance = fuse_scores(dense=signals, lexical=lexical, weights=weights)
+        extra: dict[str, FloatArray] = {}
+        if weights.uses_feedback and n > weights.feedback_depth:
+            relevance, extra = self._with_feedback(relevance, weights)
+        skip = set(exclude)
+        today = self.today()
+        ids = self.index.ids
+        # Constraints are checked on a pool of the most relevant experts, widened until k pass.
+        pool = min(n, max(4 * k, 50))
+        while True:
+            passed: list[tuple[float, int, Assessment]] = []
+            for row in top_k_indices(relevance, pool):
+                expert = self._experts[ids[row]]
+                if expert.expert_id in skip:
+                    continue
+                assessment = assess(expert, need, self.policy, today)
+                if assessment.eligible:
+                    score = float(relevance[row]) + sum(assessment.adjustments.values())
+                    passed.append((score, int(row), assessment))
+            if len(passed) >= k or pool >= n:
+                break
+            pool = min(n, pool * 4)
+        passed.sort(key=lambda item: (-item[0], item[1]))
+        ranked: list[Candidate] = []
+        for score, row, assessment in passed[:k]:
+            expert = self._experts[ids[row]]
+            components = {name: float(values[row]) for name, values in signals.items()}
+            if lexical is not None:
+                components["lexical"] = float(lexical[row])
+            for name, values in extra.items():
+                components[name] = float(values[row])
+            components["relevance"] = float(relevance[row])
+            components.update(assessment.adjustments)
+            components["score"] = score
+            explanation = (
+                build_explanation(
+                    expert, need, assessment, self.encode_phrases, need_query_text(need)
+                )
+                if explain
+                else Explanation()
+            )
+            ranked.append(Candidate(expert.expert_id, need.need_id, score, components, explanation))
+        return ranked
+
+    def rank_needs(
+        self,
+        expert: ExpertRecord,
+        needs: Sequence[NeedRecord],
+        *,
+        k: int = 10,
+        explain: bool = True,
+    ) -> list[Candidate]:
+        """Top-k open needs an expert fits, best first; the expert's fit is judged against
+        every indexed expert, so the score means the same as in `rank_experts`."""
+        today = self.today()
+        if expert_exclusion(expert, self.policy, today) is not None or not needs:
+            return []
+        if expert.expert_id in self.index and self._hashes.get(
+            expert.expert_id
+        ) == self.expert_hash(expert):
+            row_vector = self.index.vector(expert.expert_id)
+        else:
+            row_vector = self.embed_experts([expert])[0]
+        scored: list[tuple[float, Candidate]] = []
+        for need in needs:
+            assessment = assess(expert, need, self.policy, today)
+            if not assessment.eligible:
+                continue
+            vectors = self.embed_need(need)
+            relevance, components = self._relevance_of(row_vector, vectors, need)
+            components.update(assessment.adjustments)
+            score = relevance + sum(assessment.adjustments.values())
+            components["score"] = score
+            explanation = (
+                build_explanation(
+                    expert, need, assessment, self.encode_phrases, need_query_text(need)
+                )
+                if explain
+                else Explanation()
+            )
+            candidate = Candidate(expert.expert_id, need.need_id, score, components, explanation)
+            scored.append((score, candidate))
+        scored.sort(key=lambda item: -item[0])
+        return [c for _, c in scored[:k]]
+
+    def encode_phrases(self, texts: Sequence[str]) -> FloatArray:
+        """Phrase vectors for explanations, cached by text (skills repeat across profiles)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._phrases]
+        if missing:
+            for text, vector in zip(missing, self.encoder.encode_phrases(missing), strict=True):
+                self._phrases[text] = vector
+            while len(self._phrases) > _PHRASE_CACHE_SIZE:
+                self._phrases.popitem(last=False)
+        for text in texts:
+            self._phrases.move_to_end(text)
+        return np.stack([self._phrases[t] for t in texts]).astype(np.float32)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _with_feedback(
+        self, first: FloatArray, weights: FusionWeights
+    ) -> tuple[FloatArray, dict[str, FloatArray]]:
+        """Second stage: experts close to the first stage's best few rank up (pseudo-relevance
+        feedback); profiles of one occupation resemble each other more than any need text."""
+        top = top_k_indices(first, weights.feedback_depth)
+        combined = zscore(first)
+        extra: dict[str, FloatArray] = {"first_stage": combined}
+        doc = PROFILE_SECTIONS.index("document") * self._dim
+        dense: FloatArray | None = None
+        for block in self.encoder.blocks:
+            weight = weights.feedback_dense.get(block.name, 0.0)
+            if weight <= 0.0:
+                continue
+            columns = self.index.matrix[:, doc + block.start : doc + block.stop]
+            centroid = columns[top].mean(axis=0)
+            part = np.float32(weight) * zscore(columns @ centroid)
+            dense = part if dense is None else dense + part
+        if dense is not None and weights.feedback_dense_weight > 0:
+            extra["feedback_dense"] = zscore(dense)
+            combined = (
+                combined + np.float32(weights.feedback_dense_weight) * extra["feedback_dense"]
+            )
+        if weights.feedback_skills_weight > 0:
+            extra["feedback_skills"] = zscore(self._skill_feedback(top))
+            combined = (
+                combined + np.float32(weights.feedback_skills_weight) * extra["feedback_skills"]
+            )
+        return np.asarray(combined, dtype=np.float32), extra
+
+    def _skill_feedback(self, top: NDArray[np.intp]) -> FloatArray:
+        """Tf-idf cosine of every expert's skills with the mean skill vector of `top` experts."""
+        n = len(self.index)
+        ids = self.index.ids
+
+        def idf(skill: str) -> float:
+            return math.log(n / max(1, len(self._holders.get(skill, ()))))
+
+        def norm(expert_id: str) -> float:
+            return math.sqrt(sum(idf(s) ** 2 for s in self._skills.get(expert_id, ()))) or 1.0
+
+        centroid: dict[str, float] = defaultdict(float)
+        for row in top:
+            expert_id = ids[int(row)]
+            scale = 1.0 / (norm(expert_id) * len(top))
+            for skill in self._skills.get(expert_id, ()):
+                centroid[skill] += idf(skill) * scale
+        scores = np.zeros(n, dtype=np.float32)
+        touched: dict[str, float] = defaultdict(float)
+        for skill, weight in centroid.items():
+            for holder in self._holders.get(skill, ()):
+                touched[holder] += idf(skill) * weight
+        for expert_id, dot in touched.items():
+            scores[self.index.row(expert_id)] = dot / norm(expert_id)
+        return scores
+
+    def _lexical_array(self, scores: Mapping[str, float]) -> FloatArray:
+        """Lexical scores aligned with index rows; experts the backend did not return get 0."""
+        out = np.zeros(len(self.index), dtype=np.float32)
+        for expert_id, score in scores.items():
+            if expert_id in self.index:
+                out[self.index.row(expert_id)] = score
+        return out
+
+    def _relevance_of(
+        self, row_vector: FloatArray, query_vectors: FloatArray, need: NeedRecord
+    ) -> tuple[float, dict[str, float]]:
+        """One expert's fused relevance for a need, standardised against all indexed experts."""
+        signals = self.signal_scores(query_vectors) if len(self.index) > 1 else {}
+        weights = self.weights_for(detect_language(need_query_text(need)))
+        components: dict[str, float] = {}
+        total = 0.0
+        weight_sum = 0.0
+        for block in self.encoder.blocks:
+            for pair, side, section in _SIGNAL_PAIRS:
+                name = f"{block.name}.{pair}"
+                offset = PROFILE_SECTIONS.index(section) * self._dim
+                own = float(
+                    row_vector[offset + block.start : offset + block.stop]
+                    @ query_vectors[QUERY_SIDES.index(side), block.start : block.stop]
+                )
+                components[name] = own
+                weight = weights.dense.get(name, 0.0)
+                population = signals.get(name)
+                if weight <= 0.0 or population is None:
+                    continue
+                std = float(population.std())
+                z = (own - float(population.mean())) / std if std > 1e-9 else 0.0
+                total += weight * z
+                weight_sum += weight
+        relevance = total / weight_sum if weight_sum else 0.0
+        components["relevance"] = relevance
+        return relevance, components

@@ -1,0 +1,63 @@
+"""Encoders behind SentenceTransformer.encode, hashing, and re-embedding only what changed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from matching.encoders import Encoder, content_hash, load_encoder
+from matching.matcher import Matcher, StoredVector
+from matching.records import ExpertRecord
+
+EXPERT = ExpertRecord("e1", "epidemiologist", ["epidemiology"], "Teaches at a university.")
+
+
+def test_content_hash_depends_on_text_and_version() -> None:
+    assert content_hash("a", "v1") == content_hash("a", "v1")
+    assert content_hash("a", "v1") != content_hash("b", "v1")
+    assert content_hash("a", "v1") != content_hash("a", "v2")
+
+
+def test_only_changed_experts_are_reembedded(hashing_encoder: Encoder) -> None:
+    matcher = Matcher(hashing_encoder)
+    first = matcher.index_experts([EXPERT, replace(EXPERT, expert_id="e2")])
+    assert set(first) == {"e1", "e2"}
+    # Same texts, other structured fields: nothing to embed.
+    assert matcher.index_experts([replace(EXPERT, languages=["fr"])]) == {}
+    assert matcher.index_experts([replace(EXPERT, bio="Now runs a lab.")]).keys() == {"e1"}
+
+
+def test_stored_vectors_are_reused_only_for_the_same_version(hashing_encoder: Encoder) -> None:
+    stored = Matcher(hashing_encoder).index_experts([EXPERT])
+    fresh = Matcher(hashing_encoder)
+    assert fresh.index_experts([EXPERT], stored=stored) == {}
+    assert len(fresh) == 1
+    old = {"e1": StoredVector(stored["e1"].content_hash, "old-model", stored["e1"].vector)}
+    assert Matcher(hashing_encoder).index_experts([EXPERT], stored=old).keys() == {"e1"}
+
+
+def test_remove_drops_the_expert(hashing_encoder: Encoder) -> None:
+    matcher = Matcher(hashing_encoder)
+    matcher.index_experts([EXPERT, replace(EXPERT, expert_id="e2")])
+    assert matcher.remove("e1") and not matcher.remove("e1")
+    assert list(matcher.index.ids) == ["e2"]
+
+
+@pytest.mark.slow
+def test_fused_encoder_is_the_concatenation_of_its_members(fused_encoder: Encoder) -> None:
+    texts = ["Épidémiologiste, enseignement à distance", "bridge engineer"]
+    fused = fused_encoder.encode_documents(texts)
+    assert fused.shape == (2, fused_encoder.dim)
+    for block in fused_encoder.blocks:
+        member = load_encoder(block.name).encode_documents(texts)
+        np.testing.assert_allclose(fused[:, block.start : block.stop], member, atol=1e-5)
+        np.testing.assert_allclose(np.linalg.norm(member, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_e5_query_and_passage_sides_differ(fused_encoder: Encoder) -> None:
+    e5 = load_encoder("e5")
+    text = ["epidemiology"]
+    assert not np.allclose(e5.encode_queries(text), e5.encode_documents(text))
