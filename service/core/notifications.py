@@ -1,0 +1,284 @@
+"""Notifications: in-app messages and emails, in each recipient's language and by their choice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from service.config import Settings
+from service.core.audit import record
+from service.errors import NotFound
+from service.i18n import translations_for
+from service.mail import queue_email
+from service.models import Notification, Role, User
+from service.models.types import utcnow
+from service.repos import notifications as notifications_repo
+
+
+def N_(message: str) -> str:  # noqa: N802 - the name gettext extractors look for
+    """Marks a string for extraction into the catalogues; it is translated later, per reader."""
+    return message
+
+
+@dataclass(frozen=True)
+class Message:
+    category: str
+    subject: str
+    body: str
+
+
+# Email categories a user may switch off, with the roles they concern.
+EMAIL_CATEGORIES: dict[str, tuple[str, tuple[Role, ...]]] = {
+    "offers": (N_("Engagement offers, their reminders and expiry"), (Role.EXPERT,)),
+    "engagements": (
+        N_("Changes to my engagements"),
+        (Role.EXPERT, Role.INSTITUTION, Role.COORDINATOR, Role.ADMIN),
+    ),
+    "availability": (N_("Reminders to confirm my availability"), (Role.EXPERT,)),
+    "coordination": (
+        N_("Offers I approved that were declined or expired"),
+        (Role.COORDINATOR, Role.ADMIN),
+    ),
+}
+
+MESSAGES: dict[str, Message] = {
+    "offer.new": Message(
+        "offers",
+        N_("New engagement offer: %(need)s"),
+        N_(
+            "A coordinator proposes you for “%(need)s” at %(institution)s. "
+            "Please accept or decline before %(deadline)s."
+        ),
+    ),
+    "offer.reminder": Message(
+        "offers",
+        N_("Reminder: an offer awaits your answer: %(need)s"),
+        N_("Your offer for “%(need)s” expires on %(deadline)s. Please accept or decline it."),
+    ),
+    "offer.expired": Message(
+        "offers",
+        N_("Offer expired: %(need)s"),
+        N_("The offer for “%(need)s” expired without an answer."),
+    ),
+    "offer.expired.coordinator": Message(
+        "coordination",
+        N_("An offer you approved expired: %(need)s"),
+        N_(
+            "The expert did not answer the offer for “%(need)s” in time. "
+            "You may approve another proposal."
+        ),
+    ),
+    "engagement.accepted": Message(
+        "engagements",
+        N_("The expert accepted: %(need)s"),
+        N_("The expert proposed for “%(need)s” accepted. Please confirm the engagement."),
+    ),
+    "engagement.declined": Message(
+        "coordination",
+        N_("An offer was declined: %(need)s"),
+        N_("The expert declined the offer for “%(need)s”. Reason: %(reason)s"),
+    ),
+    "engagement.confirmed": Message(
+        "engagements",
+        N_("Engagement confirmed: %(need)s"),
+        N_(
+            "%(institution)s confirmed the engagement for “%(need)s”. "
+            "You can now see each other's contact details."
+        ),
+    ),
+    "engagement.started": Message(
+        "engagements",
+        N_("Engagement started: %(need)s"),
+        N_("The engagement for “%(need)s” is now active."),
+    ),
+    "engagement.completed": Message(
+        "engagements",
+        N_("Engagement completed: %(need)s"),
+        N_("The engagement for “%(need)s” is completed. Please tell us how it went."),
+    ),
+    "engagement.cancelled": Message(
+        "engagements",
+        N_("Engagement cancelled: %(need)s"),
+        N_("The engagement for “%(need)s” was cancelled. Reason: %(reason)s"),
+    ),
+    "availability.reminder": Message(
+        "availability",
+        N_("Are you still available?"),
+        N_(
+            "Please confirm your availability so that we keep proposing you to institutions. "
+            "One click is enough on your proposals page."
+        ),
+    ),
+}
+
+GREETING = N_("Hello %(name)s,")
+FOOTER = N_("You can choose which emails you receive: %(url)s")
+OPEN_LINK = N_("Open: %(url)s")
+
+# French for the strings above, used until the shared catalogue has them.
+FALLBACK: dict[str, dict[str, str]] = {
+    "fr": {
+        "New engagement offer: %(need)s": "Nouvelle proposition d'engagement : %(need)s",
+        "A coordinator proposes you for “%(need)s” at %(institution)s. "
+        "Please accept or decline before %(deadline)s.": "Un coordinateur vous propose pour "
+        "« %(need)s » auprès de %(institution)s. Merci d'accepter ou de refuser avant le "
+        "%(deadline)s.",
+        "Reminder: an offer awaits your answer: %(need)s": "Rappel : une proposition attend "
+        "votre réponse : %(need)s",
+        "Your offer for “%(need)s” expires on %(deadline)s. Please accept or decline it.": (
+            "Votre proposition pour « %(need)s » expire le %(deadline)s. "
+            "Merci de l'accepter ou de la refuser."
+        ),
+        "Offer expired: %(need)s": "Proposition expirée : %(need)s",
+        "The offer for “%(need)s” expired without an answer.": "La proposition pour "
+        "« %(need)s » a expiré sans réponse.",
+        "An offer you approved expired: %(need)s": "Une proposition que vous avez approuvée a "
+        "expiré : %(need)s",
+        "The expert did not answer the offer for “%(need)s” in time. "
+        "You may approve another proposal.": "L'expert n'a pas répondu à temps à la proposition "
+        "pour « %(need)s ». Vous pouvez approuver une autre proposition.",
+        "The expert accepted: %(need)s": "L'expert a accepté : %(need)s",
+        "The expert proposed for “%(need)s” accepted. Please confirm the engagement.": (
+            "L'expert proposé pour « %(need)s » a accepté. Merci de confirmer l'engagement."
+        ),
+        "An offer was declined: %(need)s": "Une proposition a été refusée : %(need)s",
+        "The expert declined the offer for “%(need)s”. Reason: %(reason)s": "L'expert a refusé "
+        "la proposition pour « %(need)s ». Motif : %(reason)s",
+        "Engagement confirmed: %(need)s": "Engagement confirmé : %(need)s",
+        "%(institution)s confirmed the engagement for “%(need)s”. "
+        "You can now see each other's contact details.": "%(institution)s a confirmé "
+        "l'engagement pour « %(need)s ». Vous voyez désormais les coordonnées l'un de l'autre.",
+        "Engagement started: %(need)s": "Engagement commencé : %(need)s",
+        "The engagement for “%(need)s” is now active.": "L'engagement pour « %(need)s » est "
+        "maintenant actif.",
+        "Engagement completed: %(need)s": "Engagement terminé : %(need)s",
+        "The engagement for “%(need)s” is completed. Please tell us how it went.": (
+            "L'engagement pour « %(need)s » est terminé. Dites-nous comment il s'est passé."
+        ),
+        "Engagement cancelled: %(need)s": "Engagement annulé : %(need)s",
+        "The engagement for “%(need)s” was cancelled. Reason: %(reason)s": "L'engagement pour "
+        "« %(need)s » a été annulé. Motif : %(reason)s",
+        "Are you still available?": "Êtes-vous toujours disponible ?",
+        "Please confirm your availability so that we keep proposing you to institutions. "
+        "One click is enough on your proposals page.": "Merci de confirmer votre disponibilité "
+        "pour que nous continuions à vous proposer aux institutions. Un clic suffit sur votre "
+        "page de propositions.",
+        "Hello %(name)s,": "Bonjour %(name)s,",
+        "You can choose which emails you receive: %(url)s": "Vous pouvez choisir les courriels "
+        "que vous recevez : %(url)s",
+        "Open: %(url)s": "Ouvrir : %(url)s",
+        "Engagement offers, their reminders and expiry": "Propositions d'engagement, rappels "
+        "et expiration",
+        "Changes to my engagements": "Changements de mes engagements",
+        "Reminders to confirm my availability": "Rappels pour confirmer ma disponibilité",
+        "Offers I approved that were declined or expired": "Propositions que j'ai approuvées, "
+        "refusées ou expirées",
+    }
+}
+
+
+def translate(locale: str, message: str) -> str:
+    """Translates a message into a locale: the catalogue first, then the built-in French."""
+    translated = translations_for(locale).gettext(message)
+    if translated == message:
+        return FALLBACK.get(locale, {}).get(message, message)
+    return translated
+
+
+def render_message(locale: str, message: str, params: dict[str, Any]) -> str:
+    """Translates a message and fills in its parameters."""
+    return translate(locale, message) % params
+
+
+def wants_email(user: User, category: str) -> bool:
+    """Tells whether a user wants the emails of a category (every category is on by default)."""
+    return bool(user.email_prefs.get(category, True))
+
+
+def categories_for(user: User) -> dict[str, str]:
+    """Gets the email categories that concern a user's role, with their labels."""
+    return {name: label for name, (label, roles) in EMAIL_CATEGORIES.items() if user.role in roles}
+
+
+def notify(
+    session: Session,
+    *,
+    user: User,
+    kind: str,
+    params: dict[str, Any],
+    link: str,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Notification:
+    """Tells a user something in the app and, if they want it, by email, in their language."""
+    message = MESSAGES[kind]
+    locale = user.locale or "en"
+    title = render_message(locale, message.subject, params)
+    body = render_message(locale, message.body, params)
+    notification = Notification(
+        user_id=user.id or 0,
+        kind=kind,
+        title=title[:300],
+        body=body[:5000],
+        link=link,
+        created_at=now or utcnow(),
+    )
+    session.add(notification)
+    if user.active and user.deleted_at is None and wants_email(user, message.category):
+        base = settings.public_base_url.rstrip("/")
+        lines = [
+            render_message(locale, GREETING, {"name": user.display_name or user.email}),
+            "",
+            body,
+            "",
+            render_message(locale, OPEN_LINK, {"url": base + link}),
+            "",
+            "-- ",
+            render_message(locale, FOOTER, {"url": base + "/account/notifications"}),
+        ]
+        queue_email(session, to=user.email, subject=title, body="\n".join(lines), kind=kind)
+    return notification
+
+
+def mark_read(
+    session: Session, *, notification_id: int, reader: User, now: datetime | None = None
+) -> Notification:
+    """Marks one of the reader's notifications as read."""
+    notification = notifications_repo.get_notification(session, notification_id)
+    if notification is None or notification.user_id != reader.id:
+        raise NotFound("This notification does not exist.")
+    if notification.read_at is None:
+        notification.read_at = now or utcnow()
+        session.add(notification)
+    return notification
+
+
+def mark_all_read(session: Session, *, reader: User, now: datetime | None = None) -> None:
+    """Marks every notification of the reader as read."""
+    notifications_repo.mark_all_read(session, reader.id or 0, now=now or utcnow())
+
+
+def save_email_prefs(session: Session, *, user: User, chosen: set[str]) -> User:
+    """Saves which email categories of their role a user receives; the others are switched off."""
+    prefs = dict(user.email_prefs)
+    for name in categories_for(user):
+        prefs[name] = name in chosen
+    user.email_prefs = prefs
+    session.add(user)
+    record(
+        session,
+        actor=user,
+        action="user.email_prefs_changed",
+        entity_type="user",
+        entity_id=user.id,
+        data={"email_prefs": prefs},
+    )
+    return user
+
+
+def unread_count(session: Session, *, user: User) -> int:
+    """Counts a user's unread notifications."""
+    return notifications_repo.count_unread(session, user.id or 0)

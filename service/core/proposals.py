@@ -1,0 +1,294 @@
+"""Match proposals: a coordinator approves (making an offer) or rejects them, one or many."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from service.config import Settings
+from service.core.audit import record
+from service.core.experts import view_for
+from service.core.notifications import notify
+from service.errors import DomainError, FieldErrors, InvalidTransition, NotAllowed, NotFound
+from service.models import (
+    Engagement,
+    EngagementStatus,
+    ExpertProfile,
+    MatchProposal,
+    NeedStatus,
+    ProposalStatus,
+    User,
+)
+from service.models.types import utcnow
+from service.repos import engagements as engagements_repo
+from service.repos import experts as experts_repo
+from service.repos import institutions as institutions_repo
+from service.repos import needs as needs_repo
+from service.repos import proposals as proposals_repo
+from service.repos import users as users_repo
+
+
+def _require_staff(user: User) -> None:
+    if not user.is_staff:
+        raise NotAllowed("Only a coordinator can decide on proposals.")
+
+
+def approve_proposal(
+    session: Session,
+    *,
+    proposal: MatchProposal,
+    coordinator: User,
+    settings: Settings,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Engagement:
+    """Approves a proposal: the expert is offered the engagement and has a deadline to answer."""
+    _require_staff(coordinator)
+    if proposal.status != ProposalStatus.PROPOSED:
+        raise InvalidTransition(f"This proposal is already {proposal.status}.")
+    need = needs_repo.get_need(session, proposal.need_id)
+    if need is None or need.status != NeedStatus.OPEN:
+        state = need.status if need else "gone"
+        raise InvalidTransition(
+            f"This need is {state}: its other proposals stay visible but are not offered."
+        )
+    expert = experts_repo.get_expert(session, proposal.expert_id)
+    if expert is None or not expert.active:
+        raise InvalidTransition("This expert is no longer available.")
+    now = now or utcnow()
+    proposal.status = ProposalStatus.APPROVED
+    proposal.decided_by_id = coordinator.id
+    proposal.decided_at = now
+    proposal.reason = reason.strip()
+    proposal.updated_at = now
+    session.add(proposal)
+    engagement = Engagement(
+        proposal_id=proposal.id or 0,
+        need_id=need.id or 0,
+        expert_id=expert.id,
+        status=EngagementStatus.OFFERED,
+        mode=need.mode,
+        offered_at=now,
+        offer_expires_at=now + timedelta(days=settings.offer_expiry_days),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(engagement)
+    session.flush()
+    record(
+        session,
+        actor=coordinator,
+        action="proposal.approve",
+        entity_type="proposal",
+        entity_id=proposal.id,
+        from_state=ProposalStatus.PROPOSED,
+        to_state=ProposalStatus.APPROVED,
+        reason=proposal.reason,
+        data={"need_id": need.id, "engagement_id": engagement.id},
+    )
+    record(
+        session,
+        actor=coordinator,
+        action="engagement.offer",
+        entity_type="engagement",
+        entity_id=engagement.id,
+        to_state=EngagementStatus.OFFERED,
+        data={"proposal_id": proposal.id},
+    )
+    user = users_repo.get_user(session, expert.user_id) if expert.user_id else None
+    if user is not None:
+        institution = institutions_repo.get_institution(session, need.institution_id)
+        notify(
+            session,
+            user=user,
+            kind="offer.new",
+            params={
+                "need": need.title,
+                "institution": institution.name if institution else "",
+                "deadline": (engagement.offer_expires_at or now).strftime("%Y-%m-%d"),
+            },
+            link="/expert/proposals",
+            settings=settings,
+            now=now,
+        )
+    return engagement
+
+
+def reject_proposal(
+    session: Session,
+    *,
+    proposal: MatchProposal,
+    coordinator: User,
+    reason: str,
+    now: datetime | None = None,
+) -> MatchProposal:
+    """Rejects a proposal; the reason is kept."""
+    _require_staff(coordinator)
+    if proposal.status != ProposalStatus.PROPOSED:
+        raise InvalidTransition(f"This proposal is already {proposal.status}.")
+    reason = reason.strip()
+    if not reason:
+        raise FieldErrors({"reason": "Please give a reason for the rejection."})
+    now = now or utcnow()
+    proposal.status = ProposalStatus.REJECTED
+    proposal.decided_by_id = coordinator.id
+    proposal.decided_at = now
+    proposal.reason = reason
+    proposal.updated_at = now
+    session.add(proposal)
+    record(
+        session,
+        actor=coordinator,
+        action="proposal.reject",
+        entity_type="proposal",
+        entity_id=proposal.id,
+        from_state=ProposalStatus.PROPOSED,
+        to_state=ProposalStatus.REJECTED,
+        reason=reason,
+        data={"need_id": proposal.need_id},
+    )
+    return proposal
+
+
+def decide_in_bulk(
+    session: Session,
+    *,
+    need_id: int,
+    proposal_ids: list[int],
+    action: str,
+    reason: str,
+    coordinator: User,
+    settings: Settings,
+    now: datetime | None = None,
+) -> list[MatchProposal]:
+    """Approves or rejects several proposals of one need; all of them, or none if one fails."""
+    _require_staff(coordinator)
+    if action == "reject" and not reason.strip():
+        raise FieldErrors({"reason": "Please give a reason for the rejection."})
+    wanted = sorted(set(proposal_ids))
+    proposals = proposals_repo.get_proposals(session, wanted)
+    found = {p.id for p in proposals if p.need_id == need_id}
+    missing = [pid for pid in wanted if pid not in found]
+    if missing:
+        raise NotFound(f"No proposal {missing[0]} for this need.")
+    now = now or utcnow()
+    for proposal in proposals:
+        try:
+            if action == "approve":
+                approve_proposal(
+                    session,
+                    proposal=proposal,
+                    coordinator=coordinator,
+                    settings=settings,
+                    reason=reason,
+                    now=now,
+                )
+            else:
+                reject_proposal(
+                    session, proposal=proposal, coordinator=coordinator, reason=reason, now=now
+                )
+        except FieldErrors:
+            raise
+        except DomainError as exc:
+            raise type(exc)(f"Proposal {proposal.id}: {exc.message}") from exc
+    return proposals
+
+
+def availability_is_current(expert: ExpertProfile, *, now: datetime, reconfirm_days: int) -> bool:
+    """Tells whether an expert confirmed their availability recently enough to be proposed."""
+    confirmed = expert.availability_confirmed_at
+    return confirmed is not None and confirmed >= now - timedelta(days=reconfirm_days)
+
+
+def reconfirm_availability(
+    session: Session, *, expert: ExpertProfile, actor: User, now: datetime | None = None
+) -> ExpertProfile:
+    """Records that an expert is still available (one click)."""
+    now = now or utcnow()
+    previous = expert.availability_confirmed_at
+    expert.availability_confirmed_at = now
+    session.add(expert)
+    record(
+        session,
+        actor=actor,
+        action="expert.availability_confirmed",
+        entity_type="expert",
+        entity_id=expert.id,
+        data={"previous": previous.isoformat() if previous else None},
+    )
+    return expert
+
+
+def review_rows(session: Session, *, need_id: int, reader: User) -> list[dict[str, Any]]:
+    """Gets a need's ranked proposals with the expert as the reader may see them."""
+    rows = []
+    for proposal in proposals_repo.list_for_need(session, need_id):
+        expert = experts_repo.get_expert(session, proposal.expert_id)
+        engagement = engagements_repo.get_for_proposal(session, proposal.id or 0)
+        rows.append(
+            {
+                "proposal": proposal,
+                "expert": (
+                    view_for(
+                        expert,
+                        email=experts_repo.get_expert_email(session, expert),
+                        reader=reader,
+                    )
+                    if expert is not None
+                    else None
+                ),
+                "engagement": engagement,
+                "explanation": explanation_for_people(proposal.explanation),
+            }
+        )
+    return rows
+
+
+def explanation_for_people(explanation: dict[str, Any]) -> dict[str, Any]:
+    """Normalises a matcher explanation so a page can show each part (missing parts are empty)."""
+
+    def items(name: str) -> list[Any]:
+        value = explanation.get(name)
+        return list(value) if isinstance(value, list) else []
+
+    covered = [
+        {
+            "required": str(item.get("required", "")),
+            "matched": str(item.get("matched", "")),
+            "similarity": _number(item.get("similarity")),
+            "how": str(item.get("how", "")),
+        }
+        for item in items("covered_skills")
+        if isinstance(item, dict)
+    ]
+    phrases = [
+        {
+            "text": str(item.get("text", "")),
+            "source": str(item.get("source", "")),
+            "similarity": _number(item.get("similarity")),
+        }
+        for item in items("closest_phrases")
+        if isinstance(item, dict)
+    ]
+    notes = explanation.get("notes")
+    return {
+        "covered_skills": covered,
+        "missing_skills": [str(s) for s in items("missing_skills")],
+        "closest_phrases": phrases,
+        "shared_languages": [str(s) for s in items("shared_languages")],
+        "missing_languages": [str(s) for s in items("missing_languages")],
+        "mode": explanation.get("mode"),
+        "availability": explanation.get("availability"),
+        "timezone": explanation.get("timezone"),
+        "overlap_hours": explanation.get("overlap_hours"),
+        "country_tie": explanation.get("country_tie"),
+        "notes": [str(n) for n in notes]
+        if isinstance(notes, list)
+        else ([str(notes)] if notes else []),
+    }
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None

@@ -1,0 +1,295 @@
+"""Engagement pages for each side: offers, lists, details with their moves and feedback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from service.core.engagements import (
+    ACTION_LABELS,
+    ACTIONS,
+    CONTACT_STATES,
+    Party,
+    engagement_view,
+    give_feedback,
+    move,
+    readable_engagement,
+)
+from service.core.proposals import availability_is_current, reconfirm_availability
+from service.deps import (
+    CurrentUser,
+    RequireExpert,
+    RequireMember,
+    RequireStaff,
+    SessionDep,
+    StateDep,
+)
+from service.errors import FieldErrors, NotFound
+from service.models import EngagementStatus, Mode, User
+from service.models.types import utcnow
+from service.pages.forms import read_form, validate_form
+from service.pages.notifications import set_unread_count
+from service.repos import engagements as engagements_repo
+from service.repos import experts as experts_repo
+from service.routes.engagements import scope_of
+from service.routes.pagination import PageDep
+from service.schemas.engagements import FeedbackWrite, MoveRequest
+from service.templating import flash, render
+
+router = APIRouter(dependencies=[Depends(set_unread_count)])
+
+S = EngagementStatus
+DETAIL_BASE = {
+    Party.EXPERT: "/expert/engagements",
+    Party.INSTITUTION: "/institution/engagements",
+    Party.STAFF: "/coordinator/engagements",
+}
+DONE_MESSAGES = {
+    "accept": "You accepted the offer.",
+    "decline": "You declined the offer.",
+    "confirm": "The engagement is confirmed.",
+    "start": "The engagement is now active.",
+    "complete": "The engagement is completed.",
+    "cancel": "The engagement is cancelled.",
+}
+LIST_TITLES = {
+    Party.EXPERT: "My engagements",
+    Party.INSTITUTION: "Our engagements",
+    Party.STAFF: "All engagements",
+}
+
+
+def _views(session: SessionDep, user: User, statuses: list[str] | None, page: Any) -> Any:
+    rows, total = engagements_repo.list_engagements(
+        session, **scope_of(session, user), statuses=statuses, offset=page.offset, limit=page.size
+    )
+    views = [engagement_view(session, engagement=row, reader=user) for row in rows]
+    return views, total, max(1, -(-total // page.size))
+
+
+def _list_page(
+    request: Request, session: SessionDep, user: User, party: Party, page: Any
+) -> HTMLResponse:
+    status = request.query_params.get("status") or None
+    views, total, pages = _views(session, user, [status] if status else None, page)
+    return render(
+        request,
+        "engagements/list.html",
+        {
+            "engagements": views,
+            "total": total,
+            "page": page.number,
+            "pages": pages,
+            "query_prefix": f"status={status}&" if status else "",
+            "title": LIST_TITLES[party],
+            "base": DETAIL_BASE[party],
+            "statuses": [str(s) for s in S],
+            "status": status or "",
+        },
+    )
+
+
+def _detail_page(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    engagement_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
+    return render(
+        request,
+        "engagements/detail.html",
+        {
+            "e": engagement_view(session, engagement=engagement, reader=user, party=party),
+            "base": DETAIL_BASE[party],
+            "labels": ACTION_LABELS,
+            "modes": [str(m) for m in Mode],
+            "errors": errors or {},
+            "values": values or {},
+            "contact_states": [str(s) for s in CONTACT_STATES],
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/expert/proposals", response_class=HTMLResponse)
+def expert_offers(
+    request: Request, user: RequireExpert, session: SessionDep, state: StateDep, page: PageDep
+) -> HTMLResponse:
+    """Shows the offers awaiting the expert's answer, and those awaiting the institution."""
+    views, total, pages = _views(session, user, [S.OFFERED, S.ACCEPTED], page)
+    expert = experts_repo.get_expert_of_user(session, user.id or 0)
+    if expert is None:
+        raise NotFound("You have no expert profile.")
+    return render(
+        request,
+        "engagements/expert_proposals.html",
+        {
+            "engagements": views,
+            "total": total,
+            "page": page.number,
+            "pages": pages,
+            "query_prefix": "",
+            "expert": expert,
+            "labels": ACTION_LABELS,
+            "available": availability_is_current(
+                expert, now=utcnow(), reconfirm_days=state.settings.availability_reconfirm_days
+            ),
+        },
+    )
+
+
+@router.post("/expert/availability")
+def still_available(request: Request, user: RequireExpert, session: SessionDep) -> Response:
+    """Confirms in one click that the expert is still available."""
+    expert = experts_repo.get_expert_of_user(session, user.id or 0)
+    if expert is None:
+        raise NotFound("You have no expert profile.")
+    reconfirm_availability(session, expert=expert, actor=user)
+    session.commit()
+    response = RedirectResponse("/expert/proposals", status_code=303)
+    flash(response, request, "Thank you: your availability is confirmed.", "success")
+    return response
+
+
+@router.get("/expert/engagements", response_class=HTMLResponse)
+def expert_list(
+    request: Request, user: RequireExpert, session: SessionDep, page: PageDep
+) -> HTMLResponse:
+    """Lists the expert's engagements."""
+    return _list_page(request, session, user, Party.EXPERT, page)
+
+
+@router.get("/expert/engagements/{engagement_id}", response_class=HTMLResponse)
+def expert_detail(
+    request: Request, engagement_id: int, user: RequireExpert, session: SessionDep
+) -> HTMLResponse:
+    """Shows one of the expert's engagements."""
+    return _detail_page(request, session, user, engagement_id)
+
+
+@router.get("/institution/proposals", response_class=HTMLResponse)
+def institution_offers(
+    request: Request, user: RequireMember, session: SessionDep, page: PageDep
+) -> HTMLResponse:
+    """Shows the approved experts awaiting an answer or the institution's confirmation."""
+    views, total, pages = _views(session, user, [S.OFFERED, S.ACCEPTED], page)
+    return render(
+        request,
+        "engagements/institution_proposals.html",
+        {
+            "labels": ACTION_LABELS,
+            "engagements": views,
+            "total": total,
+            "page": page.number,
+            "pages": pages,
+            "query_prefix": "",
+        },
+    )
+
+
+@router.get("/institution/engagements", response_class=HTMLResponse)
+def institution_list(
+    request: Request, user: RequireMember, session: SessionDep, page: PageDep
+) -> HTMLResponse:
+    """Lists the institution's engagements."""
+    return _list_page(request, session, user, Party.INSTITUTION, page)
+
+
+@router.get("/institution/engagements/{engagement_id}", response_class=HTMLResponse)
+def institution_detail(
+    request: Request, engagement_id: int, user: RequireMember, session: SessionDep
+) -> HTMLResponse:
+    """Shows one of the institution's engagements; contact details once confirmed."""
+    return _detail_page(request, session, user, engagement_id)
+
+
+@router.get("/coordinator/engagements", response_class=HTMLResponse)
+def coordinator_list(
+    request: Request, user: RequireStaff, session: SessionDep, page: PageDep
+) -> HTMLResponse:
+    """Lists every engagement, optionally by status."""
+    return _list_page(request, session, user, Party.STAFF, page)
+
+
+@router.get("/coordinator/engagements/{engagement_id}", response_class=HTMLResponse)
+def coordinator_detail(
+    request: Request, engagement_id: int, user: RequireStaff, session: SessionDep
+) -> HTMLResponse:
+    """Shows an engagement with every move a coordinator may make."""
+    return _detail_page(request, session, user, engagement_id)
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if v == "" else v) for k, v in data.items() if k != "next"}
+
+
+def _next_or(data: dict[str, Any], fallback: str) -> str:
+    target = str(data.get("next") or "")
+    return target if target.startswith("/") and not target.startswith("//") else fallback
+
+
+@router.post("/engagements/{engagement_id}/feedback")
+async def feedback_submit(
+    request: Request, engagement_id: int, user: CurrentUser, session: SessionDep
+) -> Response:
+    """Records the user's side's feedback."""
+    engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
+    data = await read_form(request)
+    data["would_repeat"] = data.get("would_repeat") == "on"
+    form, errors = validate_form(FeedbackWrite, _clean(data))
+    if form is None:
+        return _detail_page(
+            request, session, user, engagement_id, errors=errors, values=data, status_code=422
+        )
+    give_feedback(session, engagement=engagement, actor=user, data=form)
+    session.commit()
+    response = RedirectResponse(f"{DETAIL_BASE[party]}/{engagement_id}", status_code=303)
+    flash(response, request, "Thank you for your feedback.", "success")
+    return response
+
+
+@router.post("/engagements/{engagement_id}/{action}")
+async def move_submit(
+    request: Request,
+    engagement_id: int,
+    action: str,
+    user: CurrentUser,
+    session: SessionDep,
+    state: StateDep,
+) -> Response:
+    """Makes a move from a page; a missing reason shows the page again with the error."""
+    if action not in ACTIONS:
+        raise NotFound("There is no such move.")
+    engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
+    data = await read_form(request)
+    form, errors = validate_form(MoveRequest, _clean(data))
+    if form is not None:
+        try:
+            move(
+                session,
+                engagement=engagement,
+                actor=user,
+                action=action,
+                settings=state.settings,
+                reason=form.reason,
+                terms=form.terms(),
+            )
+        except FieldErrors as exc:
+            errors = exc.errors
+        else:
+            session.commit()
+            target = _next_or(data, f"{DETAIL_BASE[party]}/{engagement_id}")
+            response = RedirectResponse(target, status_code=303)
+            flash(response, request, DONE_MESSAGES[action], "success")
+            return response
+    session.rollback()
+    return _detail_page(
+        request, session, user, engagement_id, errors=errors, values=data, status_code=422
+    )

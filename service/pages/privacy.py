@@ -1,0 +1,58 @@
+"""The user's own data: a page to download it all, and to delete the account."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from service.core.privacy import ERASABLE_ROLES, delete_account, export_user_data
+from service.deps import CurrentUser, SessionDep
+from service.errors import FieldErrors
+from service.pages.forms import read_form
+from service.pages.notifications import set_unread_count
+from service.security import SESSION_COOKIE
+from service.templating import flash, render
+
+router = APIRouter(prefix="/account", dependencies=[Depends(set_unread_count)])
+
+
+@router.get("/data", response_class=HTMLResponse)
+def data_page(request: Request, user: CurrentUser) -> HTMLResponse:
+    """Explains what is kept, offers the download and the deletion of the account."""
+    return render(
+        request, "privacy_data/data.html", {"errors": {}, "can_delete": user.role in ERASABLE_ROLES}
+    )
+
+
+@router.get("/data.json")
+def data_download(user: CurrentUser, session: SessionDep) -> Response:
+    """Downloads everything stored about the user, as JSON."""
+    body = json.dumps(export_user_data(session, user=user), indent=2, ensure_ascii=False)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"content-disposition": 'attachment; filename="homeward-my-data.json"'},
+    )
+
+
+@router.post("/delete")
+async def delete_submit(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    """Deletes the account once the password is typed again."""
+    data = await read_form(request)
+    try:
+        delete_account(session, user=user, password=str(data.get("password", ""))[:200])
+    except FieldErrors as exc:
+        session.rollback()
+        return render(
+            request,
+            "privacy_data/data.html",
+            {"errors": exc.errors, "can_delete": True},
+            status_code=422,
+        )
+    session.commit()
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    flash(response, request, "Your account and personal data are deleted.", "success")
+    return response

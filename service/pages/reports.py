@@ -1,0 +1,116 @@
+"""The coordinator's report pages: impact and skills gap, with charts, tables and CSV."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from service.core.reports import (
+    DEFAULT_COVERAGE_THRESHOLD,
+    bars,
+    impact_csv,
+    impact_report,
+    skills_gap,
+    skills_gap_csv,
+)
+from service.deps import RequireStaff, SessionDep
+from service.pages.notifications import set_unread_count
+from service.templating import render
+
+router = APIRouter(prefix="/coordinator", dependencies=[Depends(set_unread_count)])
+
+From = Annotated[date | None, Query(alias="from")]
+To = Annotated[date | None, Query(alias="to")]
+Threshold = Annotated[float, Query(ge=0, le=1)]
+
+
+def _period_query(date_from: date | None, date_to: date | None) -> str:
+    parts = [
+        f"from={date_from.isoformat()}" if date_from else "",
+        f"to={date_to.isoformat()}" if date_to else "",
+    ]
+    return "&".join(p for p in parts if p)
+
+
+def _csv(body: str, filename: str) -> Response:
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def impact_page(
+    request: Request,
+    user: RequireStaff,
+    session: SessionDep,
+    date_from: From = None,
+    date_to: To = None,
+) -> HTMLResponse:
+    """Shows the impact report for a period, with charts and their tables."""
+    report = impact_report(session, date_from=date_from, date_to=date_to)
+    charts = [
+        ("status", "Engagements by status", bars(report["by_status"])),
+        ("country", "Engagements by country", bars(report["by_country"])),
+        ("sector", "Engagements by sector", bars(report["by_sector"])),
+        ("mode", "Engagements by mode", bars(report["by_mode"])),
+        ("hours", "Hours contributed by country", bars(report["hours_by_country"])),
+        ("ratings", "Ratings (1 to 5 stars)", bars(report["ratings"]["distribution"])),
+    ]
+    return render(
+        request,
+        "reports/impact.html",
+        {"report": report, "charts": charts, "query": _period_query(date_from, date_to)},
+    )
+
+
+@router.get("/reports.csv")
+def impact_csv_page(
+    user: RequireStaff, session: SessionDep, date_from: From = None, date_to: To = None
+) -> Response:
+    """Downloads the impact report as CSV."""
+    return _csv(
+        impact_csv(impact_report(session, date_from=date_from, date_to=date_to)), "impact.csv"
+    )
+
+
+@router.get("/skills-gap", response_class=HTMLResponse)
+def skills_gap_page(
+    request: Request,
+    user: RequireStaff,
+    session: SessionDep,
+    date_from: From = None,
+    date_to: To = None,
+    threshold: Threshold = DEFAULT_COVERAGE_THRESHOLD,
+) -> HTMLResponse:
+    """Shows the skills most asked for against the roster, and the needs no expert covers well."""
+    report = skills_gap(session, threshold=threshold, date_from=date_from, date_to=date_to)
+    top = report["skills"][:15]
+    return render(
+        request,
+        "reports/skills_gap.html",
+        {
+            "report": report,
+            "demand_bars": bars({row["skill"]: row["open_needs"] for row in top}),
+            "query": "&".join(
+                p for p in (_period_query(date_from, date_to), f"threshold={threshold}") if p
+            ),
+        },
+    )
+
+
+@router.get("/skills-gap.csv")
+def skills_gap_csv_page(
+    user: RequireStaff,
+    session: SessionDep,
+    date_from: From = None,
+    date_to: To = None,
+    threshold: Threshold = DEFAULT_COVERAGE_THRESHOLD,
+) -> Response:
+    """Downloads the skills-gap report as CSV."""
+    report = skills_gap(session, threshold=threshold, date_from=date_from, date_to=date_to)
+    return _csv(skills_gap_csv(report), "skills-gap.csv")

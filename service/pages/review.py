@@ -1,0 +1,218 @@
+"""Coordinator review pages: the queue of needs, a need's ranked proposals, the audit log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from service.core.engagements import WAITING_STATES
+from service.core.proposals import (
+    approve_proposal,
+    decide_in_bulk,
+    reject_proposal,
+    review_rows,
+)
+from service.deps import RequireStaff, SessionDep, StateDep
+from service.errors import FieldErrors, NotFound
+from service.models import User
+from service.models.types import utcnow
+from service.pages.forms import read_form
+from service.pages.notifications import set_unread_count
+from service.repos import audit as audit_repo
+from service.repos import engagements as engagements_repo
+from service.repos import institutions as institutions_repo
+from service.repos import needs as needs_repo
+from service.repos import proposals as proposals_repo
+from service.repos import users as users_repo
+from service.routes.pagination import PageDep
+from service.templating import flash, render
+
+router = APIRouter(prefix="/coordinator", dependencies=[Depends(set_unread_count)])
+
+DONE = {
+    "approve": "Proposal approved: the expert is offered the engagement.",
+    "reject": "Proposal rejected.",
+}
+DONE_BULK = {"approve": "Proposals approved.", "reject": "Proposals rejected."}
+
+
+def _pages(total: int, size: int) -> int:
+    return max(1, -(-total // size))
+
+
+@router.get("/needs", response_class=HTMLResponse)
+def queue(
+    request: Request, user: RequireStaff, session: SessionDep, state: StateDep, page: PageDep
+) -> HTMLResponse:
+    """Lists open needs with no approved proposal, and what has waited on someone too long."""
+    needs, total = proposals_repo.needs_awaiting_approval(
+        session, offset=page.offset, limit=page.size
+    )
+    before = utcnow() - timedelta(days=state.settings.proposal_stale_days)
+    return render(
+        request,
+        "review/queue.html",
+        {
+            "needs": needs,
+            "counts": proposals_repo.proposal_counts(session, [n.id or 0 for n in needs]),
+            "institutions": {
+                n.institution_id: institutions_repo.get_institution(session, n.institution_id)
+                for n in needs
+            },
+            "total": total,
+            "page": page.number,
+            "pages": _pages(total, page.size),
+            "query_prefix": "",
+            "stale_proposals": proposals_repo.stale_proposals(session, before=before),
+            "stale_engagements": engagements_repo.stale_engagements(
+                session, statuses=list(WAITING_STATES), before=before
+            ),
+            "stale_days": state.settings.proposal_stale_days,
+        },
+    )
+
+
+def _review_page(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    need_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    need = needs_repo.get_need(session, need_id)
+    if need is None:
+        raise NotFound("This need does not exist.")
+    return render(
+        request,
+        "review/need.html",
+        {
+            "need": need,
+            "institution": institutions_repo.get_institution(session, need.institution_id),
+            "rows": review_rows(session, need_id=need_id, reader=user),
+            "errors": errors or {},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/needs/{need_id}", response_class=HTMLResponse)
+def review_need(
+    request: Request, need_id: int, user: RequireStaff, session: SessionDep
+) -> HTMLResponse:
+    """Shows a need and its ranked proposals with their explanations, to approve or reject."""
+    return _review_page(request, session, user, need_id)
+
+
+def _done(request: Request, need_id: int, message: str) -> Response:
+    response = RedirectResponse(f"/coordinator/needs/{need_id}", status_code=303)
+    flash(response, request, message, "success")
+    return response
+
+
+@router.post("/proposals/{proposal_id}/{decision}")
+async def decide(
+    request: Request,
+    proposal_id: int,
+    decision: str,
+    user: RequireStaff,
+    session: SessionDep,
+    state: StateDep,
+) -> Response:
+    """Approves or rejects one proposal."""
+    proposal = proposals_repo.get_proposal(session, proposal_id)
+    if proposal is None or decision not in ("approve", "reject"):
+        raise NotFound("This proposal does not exist.")
+    reason = str((await read_form(request)).get("reason", ""))[:2000]
+    try:
+        if decision == "approve":
+            approve_proposal(
+                session, proposal=proposal, coordinator=user, settings=state.settings, reason=reason
+            )
+        else:
+            reject_proposal(session, proposal=proposal, coordinator=user, reason=reason)
+    except FieldErrors as exc:
+        session.rollback()
+        errors = {f"{k}-{proposal_id}": v for k, v in exc.errors.items()}
+        return _review_page(
+            request, session, user, proposal.need_id, errors=errors, status_code=422
+        )
+    session.commit()
+    return _done(request, proposal.need_id, DONE[decision])
+
+
+@router.post("/needs/{need_id}/bulk")
+async def bulk(
+    request: Request, need_id: int, user: RequireStaff, session: SessionDep, state: StateDep
+) -> Response:
+    """Approves or rejects the ticked proposals of a need with one reason."""
+    data = await read_form(request, list_fields=("proposal_ids",))
+    ids = [int(v) for v in data.get("proposal_ids", []) if str(v).isdigit()]
+    action = str(data.get("action", ""))
+    errors: dict[str, str] = {}
+    if not ids:
+        errors["bulk"] = "Tick at least one proposal."
+    elif action not in ("approve", "reject"):
+        errors["bulk"] = "Choose to approve or to reject."
+    else:
+        try:
+            decide_in_bulk(
+                session,
+                need_id=need_id,
+                proposal_ids=ids,
+                action=action,
+                reason=str(data.get("reason", ""))[:2000],
+                coordinator=user,
+                settings=state.settings,
+            )
+        except FieldErrors as exc:
+            errors = {"bulk": "; ".join(exc.errors.values())}
+    if errors:
+        session.rollback()
+        return _review_page(request, session, user, need_id, errors=errors, status_code=422)
+    session.commit()
+    return _done(request, need_id, DONE_BULK[action])
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    user: RequireStaff,
+    session: SessionDep,
+    page: PageDep,
+    entity_type: Annotated[str | None, Query(max_length=40)] = None,
+    entity_id: Annotated[int | None, Query()] = None,
+) -> HTMLResponse:
+    """Shows the audit log, newest first: who moved what, when, from, to and why. Read-only."""
+    events, total = audit_repo.list_events(
+        session,
+        entity_type=entity_type or None,
+        entity_id=entity_id,
+        offset=page.offset,
+        limit=page.size,
+    )
+    actor_ids = {e.actor_id for e in events if e.actor_id is not None}
+    actors: dict[int, Any] = {i: users_repo.get_user(session, i) for i in actor_ids}
+    prefix = "".join(
+        f"{name}={value}&"
+        for name, value in (("entity_type", entity_type), ("entity_id", entity_id))
+        if value
+    )
+    return render(
+        request,
+        "review/audit.html",
+        {
+            "events": events,
+            "actors": actors,
+            "total": total,
+            "page": page.number,
+            "pages": _pages(total, page.size),
+            "query_prefix": prefix,
+            "entity_type": entity_type or "",
+            "entity_id": entity_id or "",
+        },
+    )

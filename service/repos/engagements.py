@@ -1,0 +1,130 @@
+"""Queries on engagements and their feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, func, select
+
+from service.models import Engagement, EngagementFeedback, EngagementStatus, Need
+
+OPEN_OFFER = EngagementStatus.OFFERED
+
+
+def get_engagement(session: Session, engagement_id: int) -> Engagement | None:
+    """Gets an engagement by id."""
+    return session.get(Engagement, engagement_id)
+
+
+def get_for_proposal(session: Session, proposal_id: int) -> Engagement | None:
+    """Gets the engagement an approved proposal became."""
+    return session.exec(select(Engagement).where(Engagement.proposal_id == proposal_id)).first()
+
+
+def list_engagements(
+    session: Session,
+    *,
+    expert_id: int | None = None,
+    institution_id: int | None = None,
+    need_id: int | None = None,
+    statuses: list[str] | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Engagement], int]:
+    """Lists engagements, newest first, filtered by expert, institution, need or status."""
+    statement = select(Engagement)
+    if institution_id is not None:
+        statement = statement.join(Need, col(Need.id) == col(Engagement.need_id)).where(
+            Need.institution_id == institution_id
+        )
+    if expert_id is not None:
+        statement = statement.where(Engagement.expert_id == expert_id)
+    if need_id is not None:
+        statement = statement.where(Engagement.need_id == need_id)
+    if statuses:
+        statement = statement.where(col(Engagement.status).in_(statuses))
+    total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+    rows = session.exec(
+        statement.order_by(col(Engagement.updated_at).desc(), col(Engagement.id).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(rows), total
+
+
+def offers_to_expire(session: Session, *, now: datetime) -> list[Engagement]:
+    """Lists offers whose answer time is over."""
+    return list(
+        session.exec(
+            select(Engagement)
+            .where(
+                Engagement.status == OPEN_OFFER,
+                col(Engagement.offer_expires_at).is_not(None),
+                col(Engagement.offer_expires_at) <= now,
+            )
+            .order_by(col(Engagement.id))
+        ).all()
+    )
+
+
+def offers_to_remind(session: Session, *, now: datetime, until: datetime) -> list[Engagement]:
+    """Lists open offers, not yet reminded, that expire after now but before `until`."""
+    return list(
+        session.exec(
+            select(Engagement)
+            .where(
+                Engagement.status == OPEN_OFFER,
+                col(Engagement.reminded_at).is_(None),
+                col(Engagement.offer_expires_at) > now,
+                col(Engagement.offer_expires_at) <= until,
+            )
+            .order_by(col(Engagement.id))
+        ).all()
+    )
+
+
+def stale_engagements(
+    session: Session, *, statuses: list[str], before: datetime, limit: int = 100
+) -> list[Engagement]:
+    """Lists engagements stuck in one of these states since before a moment, oldest first."""
+    return list(
+        session.exec(
+            select(Engagement)
+            .where(col(Engagement.status).in_(statuses), col(Engagement.updated_at) < before)
+            .order_by(col(Engagement.updated_at), col(Engagement.id))
+            .limit(limit)
+        ).all()
+    )
+
+
+def list_feedback(session: Session, engagement_id: int) -> list[EngagementFeedback]:
+    """Lists the feedback given on an engagement."""
+    return list(
+        session.exec(
+            select(EngagementFeedback)
+            .where(EngagementFeedback.engagement_id == engagement_id)
+            .order_by(col(EngagementFeedback.id))
+        ).all()
+    )
+
+
+def get_feedback(session: Session, engagement_id: int, side: str) -> EngagementFeedback | None:
+    """Gets one side's feedback on an engagement."""
+    return session.exec(
+        select(EngagementFeedback).where(
+            EngagementFeedback.engagement_id == engagement_id, EngagementFeedback.side == side
+        )
+    ).first()
+
+
+def feedback_for(session: Session, engagement_ids: list[int]) -> list[EngagementFeedback]:
+    """Lists the feedback given on several engagements."""
+    if not engagement_ids:
+        return []
+    return list(
+        session.exec(
+            select(EngagementFeedback).where(
+                col(EngagementFeedback.engagement_id).in_(engagement_ids)
+            )
+        ).all()
+    )

@@ -1,0 +1,171 @@
+"""Queries on the job queue: idempotent inserts, conditional claims, settling."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, func
+from sqlmodel import select as sqlmodel_select
+
+from service.models import Job
+from service.models.types import utcnow
+
+PENDING, DONE, FAILED = "pending", "done", "failed"
+
+
+def _table() -> Table:
+    return cast(Table, Job.__table__)  # type: ignore[attr-defined]
+
+
+def insert_if_absent(
+    session: Session, *, kind: str, key: str, payload: dict[str, Any], run_at: datetime
+) -> None:
+    """Inserts a job unless one with this key exists (in the caller's transaction)."""
+    values = {
+        "kind": kind,
+        "key": key,
+        "payload": payload,
+        "status": PENDING,
+        "run_at": run_at,
+        "attempts": 0,
+        "claimed_by": "",
+        "last_error": "",
+        "created_at": utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(pg_insert(_table()).values(**values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(_table()).values(**values).on_conflict_do_nothing())
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        if get_job_by_key(session, key) is None:
+            session.execute(insert(_table()).values(**values))
+
+
+def reschedule_finished(
+    session: Session, *, key: str, payload: dict[str, Any], run_at: datetime
+) -> None:
+    """Puts a finished (done or failed) job with this key back in the queue."""
+    table = _table()
+    session.execute(
+        update(table)
+        .where(table.c.key == key, table.c.status.in_([DONE, FAILED]))
+        .values(
+            status=PENDING,
+            payload=payload,
+            run_at=run_at,
+            attempts=0,
+            claimed_by="",
+            claimed_until=None,
+            last_error="",
+            finished_at=None,
+        )
+    )
+
+
+def get_job_by_key(session: Session, key: str) -> Job | None:
+    """Gets a job by its idempotency key."""
+    return session.exec(sqlmodel_select(Job).where(Job.key == key)).first()
+
+
+def get_job(session: Session, job_id: int) -> Job | None:
+    """Gets a job by id."""
+    return session.get(Job, job_id)
+
+
+def claim_due(
+    session: Session,
+    *,
+    now: datetime,
+    worker: str,
+    lease: timedelta,
+    limit: int,
+    kinds: list[str],
+) -> list[int]:
+    """Claims due jobs for a worker with a conditional UPDATE; returns the ids it won.
+
+    A job is free when it is pending and nobody holds a live claim on it; a crashed
+    worker's claim expires after `lease`. PostgreSQL skips rows another claimer has locked.
+    """
+    table = _table()
+    free = or_(table.c.claimed_until.is_(None), table.c.claimed_until < now)
+    due = (
+        select(table.c.id)
+        .where(table.c.status == PENDING, table.c.run_at <= now, free, table.c.kind.in_(kinds))
+        .order_by(table.c.run_at, table.c.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    won: list[int] = []
+    for job_id in list(session.execute(due).scalars()):
+        result = session.execute(
+            update(table)
+            .where(table.c.id == job_id, table.c.status == PENDING, free)
+            .values(
+                claimed_by=worker,
+                claimed_until=now + lease,
+                attempts=table.c.attempts + 1,
+            )
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            won.append(job_id)
+    session.commit()
+    return won
+
+
+def mark_done(session: Session, *, job_id: int, worker: str, now: datetime) -> bool:
+    """Marks a claimed job done, if this worker still holds it."""
+    table = _table()
+    result = session.execute(
+        update(table)
+        .where(table.c.id == job_id, table.c.claimed_by == worker, table.c.status == PENDING)
+        .values(status=DONE, finished_at=now, claimed_until=None, last_error="")
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def mark_failed(
+    session: Session,
+    *,
+    job_id: int,
+    worker: str,
+    error: str,
+    retry_at: datetime | None,
+    now: datetime,
+) -> None:
+    """Releases a failed job for a later try, or gives up on it when `retry_at` is None."""
+    table = _table()
+    values: dict[str, Any] = {"claimed_until": None, "last_error": error[:2000]}
+    if retry_at is None:
+        values.update(status=FAILED, finished_at=now)
+    else:
+        values.update(run_at=retry_at)
+    session.execute(
+        update(table).where(table.c.id == job_id, table.c.claimed_by == worker).values(**values)
+    )
+
+
+def prune_finished(session: Session, *, before: datetime) -> int:
+    """Deletes jobs done before a moment; failed ones are kept for inspection."""
+    table = _table()
+    result = session.execute(
+        delete(table).where(table.c.status == DONE, table.c.finished_at < before)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_jobs(
+    session: Session, *, status: str | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[Job], int]:
+    """Lists jobs, newest first, with the total."""
+    statement = sqlmodel_select(Job)
+    if status is not None:
+        statement = statement.where(Job.status == status)
+    total = session.exec(sqlmodel_select(func.count()).select_from(statement.subquery())).one()
+    rows = session.exec(statement.order_by(col(Job.id).desc()).offset(offset).limit(limit)).all()
+    return list(rows), total

@@ -1,0 +1,93 @@
+"""Queries on in-app notifications and the outgoing email table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, func, select
+
+from service.models import Notification, OutgoingEmail
+
+
+def get_notification(session: Session, notification_id: int) -> Notification | None:
+    """Gets a notification by id."""
+    return session.get(Notification, notification_id)
+
+
+def list_for_user(
+    session: Session, user_id: int, *, unread_only: bool = False, offset: int = 0, limit: int = 50
+) -> tuple[list[Notification], int]:
+    """Lists a user's notifications, newest first, with the total."""
+    statement = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        statement = statement.where(col(Notification.read_at).is_(None))
+    total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+    rows = session.exec(
+        statement.order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(rows), total
+
+
+def count_unread(session: Session, user_id: int) -> int:
+    """Counts a user's unread notifications."""
+    return session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, col(Notification.read_at).is_(None))
+    ).one()
+
+
+def mark_all_read(session: Session, user_id: int, *, now: datetime) -> None:
+    """Marks every notification of a user as read."""
+    session.execute(
+        update(Notification)
+        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
+        .values(read_at=now)
+    )
+
+
+def delete_for_user(session: Session, user_id: int) -> None:
+    """Deletes a user's notifications."""
+    session.execute(delete(Notification).where(col(Notification.user_id) == user_id))
+
+
+def pending_emails(session: Session, *, limit: int = 100) -> list[OutgoingEmail]:
+    """Lists the emails waiting to be sent, oldest first."""
+    return list(
+        session.exec(
+            select(OutgoingEmail)
+            .where(OutgoingEmail.status == "pending")
+            .order_by(col(OutgoingEmail.id))
+            .limit(limit)
+        ).all()
+    )
+
+
+def list_emails(
+    session: Session, *, offset: int = 0, limit: int = 50
+) -> tuple[list[OutgoingEmail], int]:
+    """Lists outgoing emails, newest first, with the total."""
+    total = session.exec(select(func.count()).select_from(OutgoingEmail)).one()
+    rows = session.exec(
+        select(OutgoingEmail).order_by(col(OutgoingEmail.id).desc()).offset(offset).limit(limit)
+    ).all()
+    return list(rows), total
+
+
+def emails_to(session: Session, address: str) -> list[OutgoingEmail]:
+    """Lists the emails written to one address."""
+    return list(
+        session.exec(
+            select(OutgoingEmail)
+            .where(OutgoingEmail.to_address == address)
+            .order_by(col(OutgoingEmail.id))
+        ).all()
+    )
+
+
+def delete_emails_to(session: Session, address: str) -> None:
+    """Deletes the emails written to one address."""
+    session.execute(delete(OutgoingEmail).where(col(OutgoingEmail.to_address) == address))

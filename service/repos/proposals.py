@@ -1,0 +1,147 @@
+"""Queries on match proposals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, delete, or_
+from sqlmodel import Session, col, func, select
+
+from service.models import (
+    Engagement,
+    ExpertProfile,
+    MatchProposal,
+    Need,
+    NeedStatus,
+    ProposalStatus,
+)
+
+
+def get_proposal(session: Session, proposal_id: int) -> MatchProposal | None:
+    """Gets a proposal by id."""
+    return session.get(MatchProposal, proposal_id)
+
+
+def get_proposals(session: Session, proposal_ids: list[int]) -> list[MatchProposal]:
+    """Gets proposals by id, in id order."""
+    if not proposal_ids:
+        return []
+    return list(
+        session.exec(
+            select(MatchProposal)
+            .where(col(MatchProposal.id).in_(proposal_ids))
+            .order_by(col(MatchProposal.id))
+        ).all()
+    )
+
+
+def list_for_need(session: Session, need_id: int) -> list[MatchProposal]:
+    """Lists a need's proposals, best first."""
+    return list(
+        session.exec(
+            select(MatchProposal)
+            .where(MatchProposal.need_id == need_id)
+            .order_by(
+                col(MatchProposal.score).desc(), col(MatchProposal.rank), col(MatchProposal.id)
+            )
+        ).all()
+    )
+
+
+def list_for_expert(session: Session, expert_id: int) -> list[MatchProposal]:
+    """Lists the proposals about an expert."""
+    return list(
+        session.exec(
+            select(MatchProposal)
+            .where(MatchProposal.expert_id == expert_id)
+            .order_by(col(MatchProposal.id))
+        ).all()
+    )
+
+
+def needs_awaiting_approval(
+    session: Session, *, offset: int = 0, limit: int = 20
+) -> tuple[list[Need], int]:
+    """Lists open needs that no coordinator has approved a proposal for, oldest first."""
+    approved = select(MatchProposal.need_id).where(MatchProposal.status == ProposalStatus.APPROVED)
+    statement = select(Need).where(Need.status == NeedStatus.OPEN, col(Need.id).not_in(approved))
+    total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+    rows = session.exec(
+        statement.order_by(col(Need.posted_at), col(Need.id)).offset(offset).limit(limit)
+    ).all()
+    return list(rows), total
+
+
+def proposal_counts(session: Session, need_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Counts each need's proposals by status."""
+    if not need_ids:
+        return {}
+    rows = session.exec(
+        select(MatchProposal.need_id, MatchProposal.status, func.count())
+        .where(col(MatchProposal.need_id).in_(need_ids))
+        .group_by(col(MatchProposal.need_id), col(MatchProposal.status))
+    ).all()
+    counts: dict[int, dict[str, int]] = {}
+    for need_id, status, count in rows:
+        counts.setdefault(need_id, {})[status] = count
+    return counts
+
+
+def stale_proposals(session: Session, *, before: datetime, limit: int = 100) -> list[MatchProposal]:
+    """Lists proposals waiting for a coordinator since before a moment, oldest first."""
+    return list(
+        session.exec(
+            select(MatchProposal)
+            .join(Need, col(Need.id) == col(MatchProposal.need_id))
+            .where(
+                MatchProposal.status == ProposalStatus.PROPOSED,
+                Need.status == NeedStatus.OPEN,
+                col(MatchProposal.created_at) < before,
+            )
+            .order_by(col(MatchProposal.created_at), col(MatchProposal.id))
+            .limit(limit)
+        ).all()
+    )
+
+
+def best_scores(session: Session, need_ids: list[int]) -> dict[int, float]:
+    """Gets the best proposal score of each need (rejected and withdrawn ones excluded)."""
+    if not need_ids:
+        return {}
+    rows = session.exec(
+        select(MatchProposal.need_id, func.max(MatchProposal.score))
+        .where(
+            col(MatchProposal.need_id).in_(need_ids),
+            col(MatchProposal.status).in_([ProposalStatus.PROPOSED, ProposalStatus.APPROVED]),
+        )
+        .group_by(col(MatchProposal.need_id))
+    ).all()
+    return {need_id: float(score) for need_id, score in rows}
+
+
+def delete_unengaged_for_expert(session: Session, expert_id: int) -> None:
+    """Deletes an expert's proposals that never became an engagement."""
+    engaged = select(Engagement.proposal_id)
+    session.execute(
+        delete(MatchProposal).where(
+            col(MatchProposal.expert_id) == expert_id, col(MatchProposal.id).not_in(engaged)
+        )
+    )
+
+
+def experts_to_reconfirm(session: Session, *, before: datetime) -> list[ExpertProfile]:
+    """Lists active experts with an account whose availability was last confirmed before then."""
+    stale = or_(
+        col(ExpertProfile.availability_confirmed_at) < before,
+        and_(
+            col(ExpertProfile.availability_confirmed_at).is_(None),
+            col(ExpertProfile.created_at) < before,
+        ),
+    )
+    return list(
+        session.exec(
+            select(ExpertProfile)
+            .where(col(ExpertProfile.active), col(ExpertProfile.user_id).is_not(None), stale)
+            .order_by(col(ExpertProfile.id))
+        ).all()
+    )

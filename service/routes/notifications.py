@@ -1,0 +1,46 @@
+"""In-app notifications over the API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from service.core.notifications import mark_all_read, mark_read
+from service.deps import CurrentUser, SessionDep
+from service.repos import notifications as notifications_repo
+from service.routes.pagination import PageDep, envelope
+
+router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+
+
+@router.get("")
+def list_notifications(
+    user: CurrentUser,
+    session: SessionDep,
+    page: PageDep,
+    unread: Annotated[bool, Query()] = False,
+) -> dict[str, Any]:
+    """Lists the caller's notifications, newest first, with the unread count."""
+    rows, total = notifications_repo.list_for_user(
+        session, user.id or 0, unread_only=unread, offset=page.offset, limit=page.size
+    )
+    body = envelope([row.model_dump(mode="json") for row in rows], total=total, page=page)
+    body["unread"] = notifications_repo.count_unread(session, user.id or 0)
+    return body
+
+
+@router.post("/read-all")
+def read_all(user: CurrentUser, session: SessionDep) -> dict[str, int]:
+    """Marks all the caller's notifications as read."""
+    mark_all_read(session, reader=user)
+    session.commit()
+    return {"unread": 0}
+
+
+@router.post("/{notification_id}/read")
+def read(notification_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    """Marks one of the caller's notifications as read."""
+    notification = mark_read(session, notification_id=notification_id, reader=user)
+    session.commit()
+    return notification.model_dump(mode="json")

@@ -1,0 +1,31 @@
+"""Personal data over the API: export, and account deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from service.core.privacy import delete_account, export_user_data
+from service.deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/api/me", tags=["privacy"])
+
+
+class DeletionRequest(BaseModel):
+    password: str = Field(max_length=200)
+
+
+@router.get("/data")
+def my_data(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    """Gets everything stored about the caller."""
+    return export_user_data(session, user=user)
+
+
+@router.post("/delete")
+def delete_me(body: DeletionRequest, user: CurrentUser, session: SessionDep) -> dict[str, str]:
+    """Erases the caller's account and personal data; anonymised statistics stay."""
+    delete_account(session, user=user, password=body.password)
+    session.commit()
+    return {"status": "deleted"}

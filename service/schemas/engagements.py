@@ -1,0 +1,80 @@
+"""Payloads of proposals and engagements: decisions, moves, feedback."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from service.models import Mode
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+
+
+class Decision(BaseModel):
+    """A coordinator's approval or rejection; a rejection needs a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = ""
+
+
+class BulkDecision(BaseModel):
+    """Several proposals of one need approved or rejected at once, with one reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    need_id: int
+    proposal_ids: list[int] = Field(min_length=1, max_length=200)
+    action: Literal["approve", "reject"]
+    reason: Reason = ""
+
+
+class Move(BaseModel):
+    """A move with an optional reason (required to decline or cancel)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = ""
+
+
+class EngagementTerms(BaseModel):
+    """The practical terms: dates, mode, agreed hours (set when confirming or starting)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start_date: date | None = None
+    end_date: date | None = None
+    mode: Mode | None = None
+    agreed_hours: int | None = Field(default=None, ge=0, le=5000)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValueError("end_date must not be before start_date")
+        return self
+
+
+class FeedbackWrite(BaseModel):
+    """One side's feedback at the end (or during) an engagement."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rating: int = Field(ge=1, le=5)
+    delivered: Text = ""
+    hours: int = Field(default=0, ge=0, le=10000)
+    would_repeat: bool = True
+    impact: Text = ""
+
+
+class MoveRequest(EngagementTerms):
+    """The body of a move over the API: a reason, and terms when confirming or starting."""
+
+    reason: Reason = ""
+
+    def terms(self) -> EngagementTerms | None:
+        """Gets the terms given, if any."""
+        values = self.model_dump(exclude={"reason"}, exclude_none=True)
+        return EngagementTerms.model_validate(values) if values else None

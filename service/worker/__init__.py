@@ -1,0 +1,14 @@
+"""Background work, queued in the database: `register_handler`, `enqueue`, `Worker`."""
+
+from service.worker.queue import JobContext, enqueue, register_handler, unregister_handler
+from service.worker.runner import Worker, WorkerThread, run_in_process
+
+__all__ = [
+    "JobContext",
+    "Worker",
+    "WorkerThread",
+    "enqueue",
+    "register_handler",
+    "run_in_process",
+    "unregister_handler",
+]

@@ -1,0 +1,180 @@
+"""Notifications: the in-app list and unread count, email choices, language, the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from service.config import Settings
+from service.core.accounts import create_api_token
+from service.core.engagements import move
+from service.mail import send_pending
+from service.models import Notification, OutgoingEmail
+from service.models.types import utcnow
+from tests.conftest import csrf_token, login
+from tests.factories import PASSWORD
+from tests.service.test_engagements import build_world, offer
+
+
+def _form(browser: TestClient, url: str, data: dict[str, Any]) -> Any:
+    return browser.post(url, data={**data, "csrf_token": csrf_token(browser)})
+
+
+def test_list_unread_count_and_reading(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    engagement = offer(session, world, settings)
+    move(
+        session, engagement=engagement, actor=world.expert_user, action="accept", settings=settings
+    )
+    move(session, engagement=engagement, actor=world.member, action="confirm", settings=settings)
+    session.commit()
+    browser = make_client()
+    login(browser, world.expert_user.email, PASSWORD)
+    page = BeautifulSoup(browser.get("/notifications").text, "html.parser")
+    assert page.select_one("[data-unread-count]").get_text(strip=True) == "2"  # type: ignore[union-attr]
+    items = page.select("[data-notification]")
+    assert [i["data-read"] for i in items] == ["no", "no"]
+    titles = [i.h2.get_text(" ", strip=True) for i in items]  # type: ignore[union-attr]
+    assert any("Engagement confirmed" in t for t in titles)
+    assert any("New engagement offer" in t for t in titles)
+    newest = int(items[0]["data-notification"])  # type: ignore[arg-type]
+    response = _form(browser, f"/notifications/{newest}/read", {})
+    assert (
+        response.status_code == 303
+        and response.headers["location"] == f"/expert/engagements/{engagement.id}"
+    )
+    page = BeautifulSoup(browser.get("/notifications").text, "html.parser")
+    assert page.select_one("[data-unread-count]").get_text(strip=True) == "1"  # type: ignore[union-attr]
+    api = browser.get("/api/notifications?unread=true").json()
+    assert api["unread"] == 1 and api["total"] == 1
+    assert _form(browser, "/notifications/read-all", {}).status_code == 303
+    assert browser.get("/api/notifications").json()["unread"] == 0
+    # Someone else's notification cannot be read.
+    theirs = session.exec(
+        select(Notification).where(Notification.user_id == world.member.id)
+    ).first()
+    token = create_api_token(session, user=world.expert_user)
+    session.commit()
+    if theirs is not None:
+        response = browser.post(
+            f"/api/notifications/{theirs.id}/read", headers={"authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 404
+
+
+def test_email_choices_are_respected(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    browser = make_client()
+    login(browser, world.expert_user.email, PASSWORD)
+    page = BeautifulSoup(browser.get("/account/notifications").text, "html.parser")
+    boxes = {
+        box["name"]: box.has_attr("checked")
+        for box in page.select("[data-prefs] input[type=checkbox]")
+    }
+    assert boxes == {"offers": True, "engagements": True, "availability": True}
+    assert _form(browser, "/account/notifications", {"engagements": "on"}).status_code == 303
+    session.expire_all()
+    user = session.get(type(world.expert_user), world.expert_user.id)
+    assert user is not None and user.email_prefs == {
+        "offers": False,
+        "engagements": True,
+        "availability": False,
+    }
+    offer(session, world, settings)
+    assert (
+        session.exec(select(Notification).where(Notification.user_id == user.id)).one().kind
+        == "offer.new"
+    )
+    assert (
+        session.exec(select(OutgoingEmail).where(OutgoingEmail.to_address == user.email)).all()
+        == []
+    )
+    coordinator = make_client()
+    login(coordinator, world.coordinator.email, PASSWORD)
+    page = BeautifulSoup(coordinator.get("/account/notifications").text, "html.parser")
+    assert {b["name"] for b in page.select("[data-prefs] input[type=checkbox]")} == {
+        "engagements",
+        "coordination",
+    }
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "greeting"),
+    [
+        ("fr", "Nouvelle ", "Bonjour"),
+        ("en", "New engagement offer: ", "Hello"),
+    ],
+)
+def test_emails_are_written_in_the_users_language(
+    locale: str, subject: str, greeting: str, session: Session, settings: Settings
+) -> None:
+    world = build_world(session)
+    world.expert_user.locale = locale
+    session.add(world.expert_user)
+    session.commit()
+    offer(session, world, settings)
+    email = session.exec(select(OutgoingEmail)).one()
+    # The shared catalogue's wording wins over the built-in French; both start alike.
+    assert email.subject.startswith(subject) and email.subject.endswith(world.need.title)
+    assert (locale == "fr") == ("offer" not in email.subject)
+    assert email.body.startswith(greeting)
+    assert f"{settings.public_base_url}/expert/proposals" in email.body
+    note = session.exec(select(Notification)).one()
+    assert note.title == email.subject
+
+
+class FakeTransport:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.fail = fail
+
+    def send(self, *, to: str, subject: str, body: str) -> None:
+        if self.fail:
+            raise ConnectionRefusedError("smtp down")
+        self.sent.append((to, subject))
+
+
+def test_sending_emails_marks_them_and_retries_failures(
+    session: Session, settings: Settings
+) -> None:
+    world = build_world(session)
+    offer(session, world, settings)
+    broken = FakeTransport(fail=True)
+    for _ in range(5):
+        assert send_pending(session, settings=settings, now=utcnow(), transport=broken) == 0
+    email = session.exec(select(OutgoingEmail)).one()
+    assert (email.status, email.attempts) == ("failed", 5) and "smtp down" in email.last_error
+    email.status, email.attempts = "pending", 0
+    session.add(email)
+    session.commit()
+    working = FakeTransport()
+    assert send_pending(session, settings=settings, now=utcnow(), transport=working) == 1
+    assert working.sent == [(world.expert_user.email, email.subject)]
+    assert session.exec(select(OutgoingEmail)).one().status == "sent"
+    assert send_pending(session, settings=settings, now=utcnow(), transport=working) == 0
+
+
+def test_outbox_page_shows_queued_emails_to_staff(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    offer(session, world, settings)
+    browser = make_client()
+    login(browser, world.coordinator.email, PASSWORD)
+    page = BeautifulSoup(browser.get("/coordinator/outbox").text, "html.parser")
+    rows = page.select("[data-outbox] [data-email]")
+    assert len(rows) == 1 and world.expert_user.email in rows[0].get_text()
+    expert = make_client()
+    login(expert, world.expert_user.email, PASSWORD)
+    assert expert.get("/coordinator/outbox").status_code == 403
+    emails = session.exec(select(OutgoingEmail).order_by(col(OutgoingEmail.id))).all()
+    assert [e.kind for e in emails] == ["offer.new"]
