@@ -1,0 +1,633 @@
+"""HTTP load benchmark: p50/p95 latency and requests per second of the main pages.
+
+It builds its own world (10,000 experts by default) with bulk inserts through the models,
+starts the real app with uvicorn in a separate process on a loopback port, logs in as a
+coordinator, then sends each page's requests from 20 concurrent clients.
+
+    .venv/bin/python bench/http_load.py            # a table
+    .venv/bin/python bench/http_load.py --json     # {"pages": [{"page": ..., "p50_ms": ...}]}
+
+Pages that do not exist yet (or fail) are reported with their status and left out of the
+figures. This measures; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import insert
+from sqlmodel import Session
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from service.db import make_engine, migrate  # noqa: E402
+from service.models import (  # noqa: E402
+    Engagement,
+    ExpertProfile,
+    Institution,
+    InstitutionMember,
+    MatchProposal,
+    Need,
+    User,
+)
+from service.security import CSRF_COOKIE, hash_password  # noqa: E402
+
+PASSWORD = "bench-password-123"
+COORDINATOR = "coordinator@bench.example"
+SKILLS = [
+    "epidemiology",
+    "biostatistics",
+    "public health",
+    "malaria control",
+    "surgery",
+    "nursing",
+    "pharmacology",
+    "hydrology",
+    "GIS",
+    "irrigation",
+    "soil science",
+    "agronomy",
+    "machine learning",
+    "data engineering",
+    "cloud computing",
+    "cybersecurity",
+    "software architecture",
+    "accounting",
+    "auditing",
+    "microfinance",
+    "tax policy",
+    "contract law",
+    "human rights law",
+    "urban planning",
+    "structural engineering",
+    "solar energy",
+    "power grids",
+    "water treatment",
+    "teaching",
+    "curriculum design",
+    "thesis supervision",
+    "project management",
+    "procurement",
+    "logistics",
+    "supply chain",
+    "public procurement",
+    "health economics",
+    "maternal health",
+    "pediatrics",
+    "radiology",
+    "epidémiologie",
+    "santé publique",
+    "génie civil",
+    "énergie solaire",
+    "agronomie",
+    "enseignement",
+    "finanzas",
+    "salud pública",
+    "ingeniería",
+    "saúde pública",
+    "engenharia",
+]
+COUNTRIES = ["SN", "ML", "CI", "GH", "NG", "CM", "MA", "TN", "DZ", "HT", "CD", "ET", "KE", "BJ"]
+RESIDENCES = ["FR", "CA", "US", "GB", "BE", "DE", "CH", "IT", "ES", "PT"]
+LANGUAGES = ["fr", "en", "es", "pt", "ar", "wo", "sw", "ha"]
+SECTORS = [
+    "health",
+    "education",
+    "engineering",
+    "agriculture",
+    "finance",
+    "law",
+    "technology",
+    "energy",
+    "water",
+    "business",
+    "research",
+    "environment",
+]
+MODES = ["remote", "mission", "hybrid"]
+TIMEZONES = [
+    "Europe/Paris",
+    "America/Toronto",
+    "America/New_York",
+    "Europe/London",
+    "Europe/Brussels",
+    "Africa/Dakar",
+]
+FIRST = [
+    "Awa",
+    "Moussa",
+    "Fatou",
+    "Kofi",
+    "Amina",
+    "Ibrahim",
+    "Mariama",
+    "Yaw",
+    "Aïcha",
+    "Omar",
+    "Nadia",
+    "Samuel",
+    "Grace",
+    "Jean",
+    "Claire",
+    "Tarek",
+    "Leila",
+    "Rui",
+    "Ana",
+    "Kwame",
+]
+LAST = [
+    "Diallo",
+    "Ndiaye",
+    "Mensah",
+    "Traoré",
+    "Koné",
+    "Bensalah",
+    "Okafor",
+    "Diop",
+    "Sow",
+    "Haddad",
+    "Mbeki",
+    "Silva",
+    "Pereira",
+    "Baptiste",
+    "Kamara",
+    "Touré",
+    "Asante",
+    "Ba",
+]
+# The expert search page is not built yet: the first of these that answers 200 is measured.
+SEARCH_PAGES = (
+    "/coordinator/experts?q=epidemiology",
+    "/coordinator/search?q=epidemiology",
+    "/search?q=epidemiology",
+)
+
+
+@dataclass
+class World:
+    experts: int
+    review_need_id: int = 0
+    expert_id: int = 0
+    institution_id: int = 0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(rows: list[dict[str, Any]], size: int = 2000) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def build_world(database_url: str, *, experts: int, seed: int = 7) -> World:
+    """Creates a migrated database with experts, institutions, needs, proposals, engagements."""
+    rng = random.Random(seed)
+    engine = make_engine(database_url)
+    migrate(engine)
+    world = World(experts=experts)
+    password_hash = hash_password(PASSWORD)
+    now = _now()
+    users: list[dict[str, Any]] = []
+    profiles: list[dict[str, Any]] = []
+    for index in range(1, experts + 1):
+        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        users.append(
+            {
+                "id": index,
+                "email": f"expert{index}@bench.example",
+                "password_hash": password_hash,
+                "role": "expert",
+                "display_name": name,
+                "locale": rng.choice(["en", "fr"]),
+                "active": True,
+                "session_version": 1,
+                "email_prefs": {},
+                "created_at": now,
+            }
+        )
+        skills = rng.sample(SKILLS, rng.randint(3, 8))
+        langs = rng.sample(LANGUAGES, rng.randint(1, 3))
+        profiles.append(
+            {
+                "id": index,
+                "user_id": index,
+                "display_name": name,
+                "headline": f"{skills[0].capitalize()} specialist, {rng.randint(3, 30)} years",
+                "bio": f"Works on {', '.join(skills)} in {rng.choice(RESIDENCES)}.",
+                "skills": skills,
+                "languages": [
+                    {"code": c, "level": rng.choice(["native", "fluent", "professional"])}
+                    for c in langs
+                ],
+                "origin_country": rng.choice(COUNTRIES),
+                "residence_country": rng.choice(RESIDENCES),
+                "city": "",
+                "timezone": rng.choice(TIMEZONES),
+                "modes": rng.sample(MODES, rng.randint(1, 2)),
+                "hours_per_month": rng.randint(4, 40),
+                "available_from": date(2026, 1, 1),
+                "available_until": date(2027, 12, 31),
+                "availability_confirmed_at": now,
+                "sectors": rng.sample(SECTORS, rng.randint(1, 2)),
+                "years_experience": rng.randint(3, 30),
+                "education": "",
+                "phone": "",
+                "visibility": "institutions",
+                "text_lang": "en",
+                "active": True,
+                "consent_terms_at": now,
+                "consent_matching_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    coordinator_id = experts + 1
+    users.append(
+        {
+            "id": coordinator_id,
+            "email": COORDINATOR,
+            "password_hash": password_hash,
+            "role": "coordinator",
+            "display_name": "Bench Coordinator",
+            "locale": "en",
+            "active": True,
+            "session_version": 1,
+            "email_prefs": {},
+            "created_at": now,
+        }
+    )
+    institutions = [
+        {
+            "id": i,
+            "name": f"Institution {i}",
+            "type": rng.choice(["university", "hospital", "agency"]),
+            "country": rng.choice(COUNTRIES),
+            "city": "",
+            "website": "",
+            "description": "",
+            "verified_at": now if i % 5 else None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(1, 201)
+    ]
+    members = []
+    for i in range(1, 201):
+        user_id = coordinator_id + i
+        users.append(
+            {
+                "id": user_id,
+                "email": f"member{i}@bench.example",
+                "password_hash": password_hash,
+                "role": "institution",
+                "display_name": f"Member {i}",
+                "locale": "fr",
+                "active": True,
+                "session_version": 1,
+                "email_prefs": {},
+                "created_at": now,
+            }
+        )
+        members.append({"institution_id": i, "user_id": user_id, "created_at": now})
+    needs = []
+    for i in range(1, 2001):
+        skills = rng.sample(SKILLS, 3)
+        needs.append(
+            {
+                "id": i,
+                "institution_id": rng.randint(1, 200),
+                "title": f"Need {i}: {skills[0]}",
+                "description": f"We need help with {', '.join(skills)} for our teams.",
+                "required_skills": skills,
+                "sector": rng.choice(SECTORS),
+                "mode": rng.choice(MODES),
+                "duration_weeks": rng.randint(2, 12),
+                "hours_per_week": rng.randint(2, 20),
+                "languages": rng.sample(LANGUAGES[:3], 1),
+                "city": "",
+                "support": [],
+                "live_sessions": False,
+                "status": "open" if i % 4 else "closed",
+                "text_lang": "en",
+                "posted_at": now - timedelta(days=rng.randint(0, 300)),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    proposals = []
+    engagements = []
+    proposal_id = 0
+    for need_id in range(1, 401):
+        for rank, expert_id in enumerate(rng.sample(range(1, experts + 1), 10), start=1):
+            proposal_id += 1
+            status = "approved" if rank == 1 and need_id % 2 else "proposed"
+            proposals.append(
+                {
+                    "id": proposal_id,
+                    "need_id": need_id,
+                    "expert_id": expert_id,
+                    "rank": rank,
+                    "score": round(1 - rank / 20, 3),
+                    "components": {"semantic": 0.7, "keywords": 0.5, "facts": 0.8},
+                    "explanation": {},
+                    "model_version": "bench",
+                    "status": status,
+                    "reason": "",
+                    "created_at": now - timedelta(days=rng.randint(0, 30)),
+                    "updated_at": now,
+                }
+            )
+            if status == "approved":
+                engagements.append(
+                    {
+                        "proposal_id": proposal_id,
+                        "need_id": need_id,
+                        "expert_id": expert_id,
+                        "status": rng.choice(
+                            ["offered", "accepted", "confirmed", "active", "completed"]
+                        ),
+                        "mode": rng.choice(MODES),
+                        "reason": "",
+                        "offered_at": now - timedelta(days=rng.randint(0, 360)),
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+    with Session(engine) as session:
+        for model, rows in (
+            (User, users),
+            (ExpertProfile, profiles),
+            (Institution, institutions),
+            (InstitutionMember, members),
+            (Need, needs),
+            (MatchProposal, proposals),
+            (Engagement, engagements),
+        ):
+            for chunk in _chunks(rows):
+                session.execute(insert(model), chunk)  # type: ignore[arg-type]
+        session.commit()
+    world.review_need_id = 2  # an open need with ten proposals, none approved
+    world.expert_id = 1
+    world.institution_id = 1
+    _index(engine, database_url)
+    engine.dispose()
+    return world
+
+
+def _index(engine: Any, database_url: str) -> None:
+    """Fills the search indexes from the database, when the search layer is there."""
+    try:
+        from service.config import Settings
+        from service.core.indexing import reindex_all
+        from service.search.factory import make_search_backend
+    except ImportError:
+        return
+    settings = Settings(database_url=database_url, data_dir=Path(os.environ["HOMEWARD_DATA_DIR"]))
+    backend = make_search_backend(settings, engine)
+    try:
+        reindex_all(engine, backend)
+    finally:
+        backend.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Result:
+    page: str
+    path: str
+    status: int
+    latencies_ms: list[float] = field(default_factory=list)
+    wall_s: float = 0.0
+    errors: int = 0
+    note: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """Gets p50, p95 and requests per second."""
+        if not self.latencies_ms:
+            return {
+                "page": self.page,
+                "path": self.path,
+                "status": self.status,
+                "skipped": True,
+                "note": self.note,
+            }
+        ordered = sorted(self.latencies_ms)
+        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        return {
+            "page": self.page,
+            "path": self.path,
+            "p50_ms": round(statistics.median(ordered), 1),
+            "p95_ms": round(p95, 1),
+            "rps": round(len(ordered) / self.wall_s, 1) if self.wall_s else 0.0,
+            "requests": len(ordered),
+            "errors": self.errors,
+        }
+
+
+async def _timed_get(client: httpx.AsyncClient, path: str) -> tuple[int, float]:
+    """Gets a page; returns its status (0 on a network error or timeout) and milliseconds."""
+    started = time.perf_counter()
+    try:
+        status = (await client.get(path)).status_code
+    except httpx.HTTPError:
+        status = 0
+    return status, (time.perf_counter() - started) * 1000
+
+
+async def _measure(
+    base_url: str,
+    cookies: httpx.Cookies,
+    page: str,
+    path: str,
+    *,
+    requests: int,
+    concurrency: int,
+    budget_s: float,
+) -> Result:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=base_url, cookies=cookies, limits=limits, timeout=60
+    ) as client:
+        try:
+            first = await client.get(path)
+        except httpx.HTTPError as exc:
+            return Result(page=page, path=path, status=0, note=type(exc).__name__)
+        result = Result(page=page, path=path, status=first.status_code)
+        if first.status_code != 200:
+            return result
+        deadline = time.perf_counter() + budget_s
+        for _ in range(concurrency):  # warm-up
+            await _timed_get(client, path)
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for index in range(requests):
+            queue.put_nowait(index)
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                try:
+                    queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                status, elapsed = await _timed_get(client, path)
+                if status == 200:
+                    result.latencies_ms.append(elapsed)
+                else:
+                    result.errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        result.wall_s = time.perf_counter() - started
+        return result
+
+
+def _log_in(base_url: str) -> httpx.Cookies:
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        client.get("/login")
+        response = client.post(
+            "/login",
+            data={
+                "email": COORDINATOR,
+                "password": PASSWORD,
+                "csrf_token": client.cookies.get(CSRF_COOKIE, ""),
+            },
+        )
+        if response.status_code != 303:
+            raise SystemExit(f"could not log in as the coordinator: {response.status_code}")
+        return client.cookies
+
+
+def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "service.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("the server stopped while starting")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.terminate()
+    raise SystemExit("the server did not start in time")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experts", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=300, help="requests per page")
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument(
+        "--page-budget-s", type=float, default=90, help="stop sending a page's requests after"
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="homeward-bench-") as tmp:
+        env = {
+            **os.environ,
+            "HOMEWARD_ENVIRONMENT": "development",
+            "HOMEWARD_DATA_DIR": tmp,
+            "HOMEWARD_DATABASE_URL": f"sqlite:///{tmp}/homeward.sqlite3",
+            "HOMEWARD_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnop",
+            "HOMEWARD_LOAD_ENCODER": "false",
+            "HOMEWARD_RUN_WORKER_IN_PROCESS": "false",
+        }
+        os.environ.update({k: v for k, v in env.items() if k.startswith("HOMEWARD_")})
+        started = time.perf_counter()
+        world = build_world(env["HOMEWARD_DATABASE_URL"], experts=args.experts)
+        build_s = time.perf_counter() - started
+        port = _free_port()
+        server = _start_server(env, port)
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            cookies = _log_in(base_url)
+            pages = [
+                ("landing", "/"),
+                ("need_review", f"/coordinator/needs/{world.review_need_id}"),
+                ("coordinator_dashboard", "/coordinator"),
+                ("api_expert_search", "/api/experts?q=epidemiology"),
+            ]
+            for path in SEARCH_PAGES:
+                if httpx.get(base_url + path, cookies=cookies, timeout=30).status_code == 200:
+                    pages.insert(2, ("expert_search", path))
+                    break
+            results = [
+                asyncio.run(
+                    _measure(
+                        base_url,
+                        cookies,
+                        page,
+                        path,
+                        requests=args.requests,
+                        concurrency=args.concurrency,
+                        budget_s=args.page_budget_s,
+                    )
+                )
+                for page, path in pages
+            ]
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    summaries = [r.summary() for r in results]
+    if args.json:
+        print(
+            json.dumps(
+                {"experts": args.experts, "concurrency": args.concurrency, "pages": summaries}
+            )
+        )
+        return
+    print(
+        f"world: {args.experts} experts built in {build_s:.1f} s; "
+        f"{args.concurrency} concurrent clients, {args.requests} requests per page"
+    )
+    print(f"{'page':<24}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>9}  path")
+    for s in summaries:
+        if s.get("skipped"):
+            why = s["note"] or f"status {s['status']}"
+            print(f"{s['page']:<24}{'—':>9}{'—':>9}{'—':>9}  {s['path']} ({why})")
+        else:
+            print(f"{s['page']:<24}{s['p50_ms']:>9}{s['p95_ms']:>9}{s['rps']:>9}  {s['path']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""Browser tests: the real app under uvicorn on a loopback port, driven by Debian's Chromium.
+
+Run them with `pytest -m browser tests/browser`. They need `/usr/bin/chromium`
+(`apt-get install -y chromium`); Playwright's own browser downloads are never used.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlmodel import Session
+
+from service.config import Settings
+from service.core.accounts import create_user
+from service.db import make_engine, migrate
+from service.main import create_app
+from service.models import Engagement, MatchProposal, Role, User
+from service.models.types import utcnow
+from tests.factories import PASSWORD, make_expert, make_member, make_need
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+HOW_TO_RUN = (
+    "browser tests need Debian's Chromium at /usr/bin/chromium: "
+    "`apt-get install -y chromium`, then `pytest -m browser tests/browser`"
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks every test here `browser`, and skips them all where Chromium is absent."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+            if not CHROMIUM.exists():
+                item.add_marker(pytest.mark.skip(reason=HOW_TO_RUN))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveSite:
+    base_url: str
+    settings: Settings
+    coordinator_email: str = "coordinator@homeward.test"
+    password: str = PASSWORD
+    ids: dict[str, int] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+
+    def new_user(self, email: str, role: Role) -> str:
+        """Creates an account (with the factories' password) and gives its email."""
+        with self.session() as session:
+            create_user(session, email=email, password=PASSWORD, role=role, display_name=email)
+            session.commit()
+        return email
+
+    def session(self) -> Session:
+        """Opens a session on the site's database (to arrange data or check it)."""
+        return Session(make_engine(self.settings.database_url), expire_on_commit=False)
+
+
+def _arrange(site: LiveSite) -> None:
+    """Gives the site a coordinator, an expert, an institution with a need and engagements."""
+    with site.session() as session:
+        create_user(
+            session,
+            email=site.coordinator_email,
+            password=PASSWORD,
+            role=Role.COORDINATOR,
+            display_name="Fatou Coordinator",
+        )
+        session.commit()
+        member, institution = make_member(session, verified=True, name="Hôpital de Fann")
+        expert = make_expert(session)
+        need = make_need(session, institution=institution)
+        for status in ("completed", "active"):
+            other = make_need(session, institution=institution, title=f"Mission {status}")
+            proposal = MatchProposal(
+                need_id=other.id or 0, expert_id=expert.id or 0, status="approved"
+            )
+            session.add(proposal)
+            session.commit()
+            session.add(
+                Engagement(
+                    proposal_id=proposal.id or 0,
+                    need_id=other.id or 0,
+                    expert_id=expert.id,
+                    status=status,
+                    mode="remote",
+                    offered_at=utcnow() - timedelta(days=40),
+                )
+            )
+            session.commit()
+        site.ids.update(expert=expert.id or 0, institution=institution.id or 0, need=need.id or 0)
+        expert_user = session.get(User, expert.user_id)
+        site.emails.update(expert=expert_user.email if expert_user else "", member=member.email)
+
+
+@pytest.fixture(scope="session")
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    """Starts the real app with uvicorn in a thread, on a fresh migrated SQLite database."""
+    if not CHROMIUM.exists():
+        pytest.skip(HOW_TO_RUN)
+    data_dir = tmp_path_factory.mktemp("site")
+    port = _free_port()
+    settings = Settings(
+        environment="test",
+        data_dir=data_dir,
+        database_url=f"sqlite:///{data_dir / 'homeward.sqlite3'}",
+        secret_key="browser-test-secret-key-0123456789-abcdefghij",
+        public_base_url=f"http://127.0.0.1:{port}",
+        load_encoder=False,
+    )
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    engine.dispose()
+    site = LiveSite(base_url=f"http://127.0.0.1:{port}", settings=settings)
+    _arrange(site)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the site did not start")
+        time.sleep(0.05)
+    yield site
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole session."""
+    if not CHROMIUM.exists():
+        pytest.skip(HOW_TO_RUN)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Visitor:
+    """One person's browser: a fresh context, with every console error and CSP report kept."""
+
+    def __init__(
+        self, browser: Any, site: LiveSite, *, locale: str = "en-GB", **options: Any
+    ) -> None:
+        self.site = site
+        self.context = browser.new_context(base_url=site.base_url, locale=locale, **options)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(10_000)
+        self.errors: list[str] = []
+        self.page.on(
+            "console",
+            lambda message: self.errors.append(message.text) if message.type == "error" else None,
+        )
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def screenshot(self, name: str, *, full_page: bool = True) -> Path:
+        """Saves a screenshot under test-output/screenshots/."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    def log_in(self, email: str, password: str = PASSWORD) -> None:
+        """Logs in through the form."""
+        self.page.goto("/login")
+        self.page.fill("#email", email)
+        self.page.fill("#password", password)
+        self.page.click("main button[type=submit]")
+        self.page.wait_for_load_state()
+
+    def flash(self) -> list[str]:
+        """Gets the messages shown after the last redirect."""
+        return [
+            " ".join(t.split()) for t in self.page.locator(".messages .message").all_inner_texts()
+        ]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def visitor_factory(browser: Any, live_site: LiveSite) -> Iterator[Any]:
+    """Makes browsers for the people of a journey; they are closed afterwards."""
+    made: list[Visitor] = []
+
+    def make(**options: Any) -> Visitor:
+        visitor = Visitor(browser, live_site, **options)
+        made.append(visitor)
+        return visitor
+
+    yield make
+    for visitor in made:
+        visitor.close()

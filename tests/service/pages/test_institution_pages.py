@@ -1,0 +1,204 @@
+"""The institution's pages: its profile, its needs (post, edit, close) and their list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from service.models import AuditEvent, Institution, Need
+from tests.factories import make_member, make_need
+from tests.service.pages.helpers import (
+    error_beside,
+    flash_messages,
+    log_in_as,
+    post_form,
+    soup_of,
+    text_of,
+)
+
+
+def _member_client(
+    client: TestClient, session: Session, *, verified: bool = True, **fields: Any
+) -> Institution:
+    user, institution = make_member(session, verified=verified, **fields)
+    log_in_as(client, user.email)
+    return institution
+
+
+def _need_form(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "title": "Co-enseigner l'épidémiologie",
+        "description": "Notre faculté cherche un épidémiologiste pour un module à distance.",
+        "required_skills": "épidémiologie, biostatistique",
+        "sector": "health",
+        "mode": "remote",
+        "duration_weeks": "6",
+        "hours_per_week": "4",
+        "start_from": "",
+        "start_until": "",
+        "languages": ["fr", "wo"],
+        "city": "Dakar",
+        "support": ["stipend"],
+        "status": "open",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_pending_institution_profile_is_marked_pending(
+    client: TestClient, session: Session
+) -> None:
+    _member_client(client, session, verified=False)
+    soup = soup_of(client.get("/institution/profile"))
+    assert text_of(soup.select_one(".badge")) == "Pending verification"
+    assert soup.select_one("#country option[selected]")["value"] == "SN"  # type: ignore[index]
+    assert soup.select('form[action$="/verify"]') == []
+
+
+def test_profile_edit_saves_and_records(client: TestClient, session: Session) -> None:
+    institution = _member_client(client, session)
+    response = post_form(
+        client,
+        "/institution/profile",
+        {
+            "name": "Faculté de médecine, UCAD",
+            "type": "university",
+            "country": "SN",
+            "city": "Dakar",
+            "website": "https://ucad.sn",
+            "description": "Teaching hospital and faculty.",
+        },
+    )
+    assert response.status_code == 303
+    session.refresh(institution)
+    assert institution.name == "Faculté de médecine, UCAD" and institution.website
+    assert flash_messages(client.get("/institution/profile")) == [
+        "Your organisation's profile is saved."
+    ]
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "institution.updated")).one()
+    assert set(event.data["fields"]) == {"name", "website", "description"}
+
+
+def test_profile_errors_beside_fields(client: TestClient, session: Session) -> None:
+    institution = _member_client(client, session)
+    response = post_form(
+        client,
+        "/institution/profile",
+        {"name": "", "type": "castle", "country": "", "city": "", "website": "", "description": ""},
+    )
+    assert response.status_code == 422
+    assert error_beside(response, "name") == "This field is required."
+    assert error_beside(response, "type")
+    assert "country code" in error_beside(response, "country")
+    session.refresh(institution)
+    assert institution.name == "Université Cheikh Anta Diop"
+
+
+def test_need_form_offers_sector_and_language_choices(client: TestClient, session: Session) -> None:
+    _member_client(client, session)
+    soup = soup_of(client.get("/institution/needs/new"))
+    sectors = [o["value"] for o in soup.select("#sector option")]
+    assert sectors[0] == "" and "health" in sectors and "public_administration" in sectors
+    assert text_of(soup.select_one('#sector option[value="public_administration"]')) == (
+        "Public administration"
+    )
+    checkboxes = {c["value"] for c in soup.select('input[type=checkbox][name="languages"]')}
+    assert checkboxes == {"en", "fr", "es", "pt", "ar"}
+    assert soup.select_one('#language-other option[value="wo"]') is not None
+
+
+def test_posting_a_need_reads_the_language_choices(client: TestClient, session: Session) -> None:
+    institution = _member_client(client, session)
+    response = post_form(client, "/institution/needs/new", _need_form())
+    assert response.status_code == 303
+    need = session.exec(select(Need).where(Need.institution_id == institution.id)).one()
+    assert need.languages == ["fr", "wo"] and need.sector == "health"
+    page = client.get(response.headers["location"])
+    assert flash_messages(page) == ["Your need is posted."]
+    soup = soup_of(page)
+    assert "Wolof" in text_of(soup.select_one(".details"))
+    # The extra language is a checked box when the need is edited.
+    edit = soup_of(client.get(f"/institution/needs/{need.id}/edit"))
+    assert edit.select_one('input[name=languages][value="wo"][checked]') is not None
+
+
+def test_need_errors_beside_fields(client: TestClient, session: Session) -> None:
+    _member_client(client, session)
+    response = post_form(
+        client,
+        "/institution/needs/new",
+        _need_form(title="ab", duration_weeks="0"),
+    )
+    assert response.status_code == 422
+    assert "at least 3" in error_beside(response, "title")
+    assert "at least 1" in error_beside(response, "duration_weeks")
+    assert session.exec(select(Need)).all() == []
+
+
+def test_start_window_ending_before_it_begins_is_refused(
+    client: TestClient, session: Session
+) -> None:
+    _member_client(client, session)
+    response = post_form(
+        client,
+        "/institution/needs/new",
+        _need_form(start_from="2026-05-01", start_until="2026-04-01"),
+    )
+    assert response.status_code == 422
+    assert "before" in error_beside(response, "start_until")
+
+
+def test_close_button_closes_the_need(client: TestClient, session: Session) -> None:
+    institution = _member_client(client, session)
+    need = make_need(session, institution=institution)
+    soup = soup_of(client.get(f"/institution/needs/{need.id}"))
+    form = soup.select_one(f'form[action="/institution/needs/{need.id}/close"]')
+    assert form is not None and form.select_one("input[name=csrf_token]") is not None
+
+    response = post_form(client, f"/institution/needs/{need.id}/close", {})
+
+    assert response.status_code == 303
+    session.refresh(need)
+    assert need.status == "closed"
+    page = client.get(f"/institution/needs/{need.id}")
+    assert flash_messages(page) == ["Your need is closed."]
+    assert soup_of(page).select_one('form[action$="/close"]') is None
+    event = session.exec(select(AuditEvent).where(AuditEvent.entity_id == need.id)).one()
+    assert (event.from_state, event.to_state) == ("open", "closed")
+
+
+def test_another_institution_cannot_close_a_need(client: TestClient, session: Session) -> None:
+    _, other = make_member(session, name="Other")
+    need = make_need(session, institution=other)
+    _member_client(client, session)
+    assert post_form(client, f"/institution/needs/{need.id}/close", {}).status_code == 404
+    session.refresh(need)
+    assert need.status == "open"
+
+
+def test_needs_are_listed_a_page_at_a_time(client: TestClient, session: Session) -> None:
+    institution = _member_client(client, session)
+    for index in range(23):
+        make_need(session, institution=institution, title=f"Need number {index:02d}")
+    make_need(session, institution=institution, title="Closed one", status="closed")
+
+    first = soup_of(client.get("/institution"))
+    assert len(first.select(".need-card")) == 20
+    assert "Page 1 of 2" in text_of(first.select_one(".pagination"))
+    assert first.select_one('.pagination a[rel="next"]')["href"] == "?page=2"  # type: ignore[index]
+    second = soup_of(client.get("/institution?page=2"))
+    assert len(second.select(".need-card")) == 4
+
+    filtered = soup_of(client.get("/institution?status=open&page=2"))
+    assert filtered.select_one('.pagination a[rel="prev"]')["href"] == "?status=open&page=1"  # type: ignore[index]
+    closed = soup_of(client.get("/institution?status=closed"))
+    assert [text_of(h) for h in closed.select(".need-card h3")] == ["Closed one"]
+    assert closed.select_one(".pagination") is None
+
+
+def test_home_links_to_proposals_engagements_profile(client: TestClient, session: Session) -> None:
+    _member_client(client, session)
+    links = {a["href"] for a in soup_of(client.get("/institution")).select("main a")}
+    assert {"/institution/proposals", "/institution/engagements", "/institution/profile"} <= links

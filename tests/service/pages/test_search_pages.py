@@ -1,0 +1,100 @@
+"""Search pages: what each reader sees of the roster and of the open needs."""
+
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from service.core.indexing import reindex_all
+from service.models import ProposalOrigin, Role, User
+from service.search import SearchBackend
+from tests.conftest import login
+from tests.factories import PASSWORD, make_expert, make_member, make_need, make_proposal, make_user
+
+
+def _world(session: Session, engine: Engine, search_backend: SearchBackend) -> dict[str, object]:
+    awa = make_expert(
+        session, display_name="Awa Diallo", skills=["épidémiologie", "biostatistique"]
+    )
+    make_expert(
+        session,
+        display_name="Lucía Gómez",
+        headline="Ingeniera civil",
+        skills=["ingeniería civil"],
+        origin_country="CO",
+        languages=[{"code": "es", "level": "native"}],
+    )
+    _, institution = make_member(session)
+    need = make_need(session, institution=institution)
+    reindex_all(engine, search_backend)
+    return {"awa": awa, "need": need}
+
+
+def test_roster_shows_names_facets_and_highlights(
+    client: TestClient, session: Session, engine: Engine, search_backend: SearchBackend
+) -> None:
+    _world(session, engine, search_backend)
+    login(client, make_user(session, role=Role.COORDINATOR).email, PASSWORD)
+    soup = BeautifulSoup(
+        client.get("/coordinator/roster", params={"q": "epidemiologie"}).text, "html.parser"
+    )
+    cards = soup.select(".expert-card")
+    assert [c.h2.get_text(strip=True) for c in cards] == ["Awa Diallo"]
+    assert cards[0].select_one("mark") is not None
+    facet_labels = [label.get_text(" ", strip=True) for label in soup.select(".facet label")]
+    assert any(text.startswith("Senegal") and "(1)" in text for text in facet_labels)
+
+
+def test_roster_filter_by_language(
+    client: TestClient, session: Session, engine: Engine, search_backend: SearchBackend
+) -> None:
+    _world(session, engine, search_backend)
+    login(client, make_user(session, role=Role.COORDINATOR).email, PASSWORD)
+    soup = BeautifulSoup(
+        client.get("/coordinator/roster", params={"language": "es"}).text, "html.parser"
+    )
+    assert [c.h2.get_text(strip=True) for c in soup.select(".expert-card")] == ["Lucía Gómez"]
+    assert soup.select_one("input[name=language][value=es]").has_attr("checked")  # type: ignore[union-attr]
+
+
+def test_institution_sees_skills_but_no_names(
+    client: TestClient, session: Session, engine: Engine, search_backend: SearchBackend
+) -> None:
+    _world(session, engine, search_backend)
+    member, _ = make_member(session, name="Hôpital Principal")
+    login(client, member.email, PASSWORD)
+    page = client.get("/institution/experts", params={"q": "epidemiologie"}).text
+    assert "Awa Diallo" not in page
+    assert "biostatistique" in page
+
+
+def test_bad_filter_is_explained_on_the_page(
+    client: TestClient, session: Session, engine: Engine, search_backend: SearchBackend
+) -> None:
+    _world(session, engine, search_backend)
+    login(client, make_user(session, role=Role.COORDINATOR).email, PASSWORD)
+    response = client.get("/coordinator/roster", params={"available": "someday"})
+    assert response.status_code == 422
+    alert = BeautifulSoup(response.text, "html.parser").select_one("[role=alert]")
+    assert alert is not None and "available" in alert.get_text()
+
+
+def test_needs_for_you_shows_ranked_needs_with_reasons(
+    client: TestClient, session: Session, engine: Engine, search_backend: SearchBackend
+) -> None:
+    world = _world(session, engine, search_backend)
+    awa = world["awa"]
+    make_proposal(session, need=world["need"], expert=awa, origin=ProposalOrigin.EXPERT)  # type: ignore[arg-type]
+    user = session.get(User, awa.user_id)  # type: ignore[attr-defined]
+    assert user is not None
+    login(client, user.email, PASSWORD)
+    soup = BeautifulSoup(client.get("/expert/needs").text, "html.parser")
+    section = soup.select_one("section[aria-labelledby=for-you]")
+    assert section is not None
+    assert "Co-enseigner un module d'épidémiologie" in section.get_text()
+    assert "epidemiology" in section.select_one(".explanation").get_text()  # type: ignore[union-attr]
+    # Browsing every open need works for experts too.
+    listed = [h.get_text(strip=True) for h in soup.select(".need-card h3")]
+    assert listed.count("Co-enseigner un module d'épidémiologie") == 2

@@ -1,0 +1,69 @@
+"""The French catalogue covers every string of the site, with the same placeholders."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[3]
+PO = ROOT / "web" / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "gettext_": None, "ngettext_": (1, 2), "flash": (3,)}
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+HOW_TO_FIX = (
+    "re-extract and update the catalogue (see docs/site.md, 'Translations'), "
+    "then translate the new entries of web/translations/fr/LC_MESSAGES/messages.po"
+)
+
+
+def _extracted() -> set[str | tuple[str, ...]]:
+    with (ROOT / "babel.cfg").open() as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
+    messages: set[str | tuple[str, ...]] = set()
+    for _filename, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords=KEYWORDS
+    ):
+        messages.add(message if isinstance(message, str) else tuple(message))
+    return messages
+
+
+def _catalogue() -> dict[str | tuple[str, ...], object]:
+    with PO.open("rb") as handle:
+        catalog = read_po(handle, locale="fr")
+    return {
+        (m.id if isinstance(m.id, str) else tuple(m.id)): m
+        for m in catalog
+        if m.id and "fuzzy" not in m.flags
+    }
+
+
+def test_every_string_of_the_site_is_translated_into_french() -> None:
+    catalogue = _catalogue()
+    missing = []
+    for message_id in sorted(_extracted(), key=str):
+        entry = catalogue.get(message_id)
+        strings = getattr(entry, "string", None)
+        filled = all(strings) if isinstance(strings, tuple) else bool(strings)
+        if not filled:
+            missing.append(message_id)
+    assert not missing, (
+        f"{len(missing)} strings lack a French translation; {HOW_TO_FIX}: {missing[:20]}"
+    )
+
+
+def test_translations_keep_the_placeholders() -> None:
+    for message_id, entry in _catalogue().items():
+        source = message_id if isinstance(message_id, str) else message_id[-1]
+        strings = entry.string  # type: ignore[attr-defined]
+        for string in strings if isinstance(strings, tuple) else (strings,):
+            assert set(PLACEHOLDER.findall(string)) <= set(PLACEHOLDER.findall(source)) | {"num"}, (
+                message_id,
+                string,
+            )
+            assert set(PLACEHOLDER.findall(source)) - {"num"} <= set(PLACEHOLDER.findall(string)), (
+                message_id,
+                string,
+            )

@@ -1,0 +1,128 @@
+/* Homeward: small progressive enhancements. Every page works without this file. */
+(function () {
+  "use strict";
+
+  function debounce(fn, ms) {
+    let timer = null;
+    return function () {
+      const args = arguments;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(null, args); }, ms);
+    };
+  }
+
+  /* Skills as tags: typing a skill and pressing Enter (or a comma) makes a checked chip;
+     suggestions come from /api/skills into the same <datalist> the page renders without JS. */
+  function enhanceTags(box) {
+    const input = box.querySelector("[data-tag-input]");
+    const list = box.querySelector("[data-tag-list]");
+    const datalist = document.getElementById(input.getAttribute("list"));
+    const name = box.getAttribute("data-tags");
+    if (!input || !list) { return; }
+
+    function existing() {
+      return Array.from(list.querySelectorAll("input[type=checkbox]")).map(function (c) {
+        return c.value.toLowerCase();
+      });
+    }
+
+    function addTag(text) {
+      const value = text.trim();
+      if (!value || existing().indexOf(value.toLowerCase()) !== -1) { return; }
+      const li = document.createElement("li");
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.name = name;
+      box.value = value;
+      box.checked = true;
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" " + value));
+      li.appendChild(label);
+      list.appendChild(li);
+    }
+
+    function commit() {
+      input.value.split(/[,;\n]/).forEach(addTag);
+      input.value = "";
+    }
+
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" || event.key === ",") {
+        if (input.value.trim()) {
+          event.preventDefault();
+          commit();
+        } else if (event.key === "Enter") {
+          event.preventDefault();
+        }
+      }
+    });
+    input.addEventListener("change", function () {
+      /* Picking a suggestion from the list fires change: take it as a tag at once. */
+      if (datalist && Array.from(datalist.options).some(function (o) { return o.value === input.value; })) {
+        commit();
+      }
+    });
+    if (datalist && input.getAttribute("data-suggest")) {
+      const url = input.getAttribute("data-suggest");
+      input.addEventListener("input", debounce(function () {
+        const q = input.value.split(/[,;]/).pop().trim();
+        if (q.length < 1) { return; }
+        fetch(url + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+          .then(function (data) {
+            datalist.textContent = "";
+            (data.items || []).forEach(function (item) {
+              const option = document.createElement("option");
+              option.value = item.skill;
+              datalist.appendChild(option);
+            });
+          })
+          .catch(function () { /* suggestions are a convenience */ });
+      }, 150));
+    }
+    const form = input.form;
+    if (form) { form.addEventListener("submit", commit); }
+  }
+
+  /* Repeated rows (languages with their level): an "Add" button clones the last row. */
+  function enhanceRepeat(box) {
+    const add = box.querySelector("[data-repeat-add]");
+    if (!add) { return; }
+    add.hidden = false;
+    add.addEventListener("click", function () {
+      const rows = box.querySelectorAll("[data-repeat-row]");
+      const last = rows[rows.length - 1];
+      const index = rows.length;
+      const copy = last.cloneNode(true);
+      copy.querySelectorAll("[id]").forEach(function (el) { el.id = el.id.replace(/\d+$/, String(index)); });
+      copy.querySelectorAll("[for]").forEach(function (el) { el.setAttribute("for", el.getAttribute("for").replace(/\d+$/, String(index))); });
+      copy.querySelectorAll("[name]").forEach(function (el) {
+        el.name = el.name.replace(/\d+$/, String(index));
+        if (el.tagName === "SELECT") {
+          if (el.dataset.default) { el.value = el.dataset.default; } else { el.selectedIndex = 0; }
+        } else {
+          el.value = "";
+        }
+      });
+      copy.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
+      last.parentNode.insertBefore(copy, last.nextSibling);
+      const first = copy.querySelector("select, input");
+      if (first) { first.focus(); }
+    });
+  }
+
+  /* Forms that ask before doing something that cannot be undone. */
+  function enhanceConfirm(form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-tags]").forEach(enhanceTags);
+    document.querySelectorAll("[data-repeat]").forEach(enhanceRepeat);
+    document.querySelectorAll("form[data-confirm]").forEach(enhanceConfirm);
+    document.documentElement.classList.add("js");
+  });
+})();
