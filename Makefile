@@ -10,7 +10,7 @@ TORCH := torch==2.13.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest meili clean
+.PHONY: install run seed test lint typecheck pytest meili meili-stop migration clean
 
 install: $(STAMP)
 
@@ -21,9 +21,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-run: install
+# Migrates, loads the demo world (idempotent), and serves with the worker in the same process.
+run: seed
+	HOMEWARD_RUN_WORKER_IN_PROCESS=true $(BIN)/homeward serve --host $(HOST) --port $(PORT)
+
+seed: install
 	$(BIN)/homeward migrate
-	$(BIN)/homeward serve --host $(HOST) --port $(PORT)
+	$(BIN)/homeward seed
 
 lint: install
 	$(BIN)/ruff check .
@@ -37,10 +41,18 @@ pytest: install
 
 test: lint typecheck pytest
 
+# A throwaway Meilisearch on loopback for the search tests: eval "$$(make -s meili)".
+meili: install
+	@.ci/meili.sh start
+
+meili-stop:
+	@.ci/meili.sh stop
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-output
 
 # Regenerates the initial migration from the models: only while no database is deployed.
 migration: install
 	$(BIN)/python scripts/regenerate_migration.py
+	$(BIN)/ruff check --fix --quiet service/migrations
 	$(BIN)/ruff format --quiet service/migrations

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import gettext
+import re
+import unicodedata
 from contextvars import ContextVar
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from zoneinfo import available_timezones
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -16,8 +20,21 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "web" / "translation
 UI_LOCALES = ("en", "fr")
 RTL_LOCALES = frozenset({"ar"})
 DEFAULT_LOCALE = "en"
+# Every language an account may choose for its emails; the interface falls back to English.
+LOCALE_NAMES = {
+    "en": "English",
+    "fr": "Français",
+    "es": "Español",
+    "pt": "Português",
+    "ar": "العربية",
+}
 
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
 
 
 @cache
@@ -54,3 +71,232 @@ def negotiate_locale(*candidates: str | None, accept_language: str = "") -> str:
         if code in UI_LOCALES:
             return code
     return DEFAULT_LOCALE
+
+
+# Readable, translatable names of the values stored in the database.
+LABELS: dict[str, dict[str, str]] = {
+    "sector": {
+        "health": N_("Health"),
+        "education": N_("Education"),
+        "engineering": N_("Engineering"),
+        "agriculture": N_("Agriculture"),
+        "finance": N_("Finance"),
+        "law": N_("Law"),
+        "public_administration": N_("Public administration"),
+        "technology": N_("Technology"),
+        "energy": N_("Energy"),
+        "water": N_("Water"),
+        "business": N_("Business"),
+        "research": N_("Research"),
+        "architecture": N_("Architecture"),
+        "environment": N_("Environment"),
+    },
+    "mode": {
+        "remote": N_("Remote"),
+        "mission": N_("Short on-site mission"),
+        "hybrid": N_("Hybrid"),
+    },
+    "level": {
+        "native": N_("Native"),
+        "fluent": N_("Fluent"),
+        "professional": N_("Professional"),
+        "basic": N_("Basic"),
+    },
+    "need_status": {
+        "draft": N_("Draft"),
+        "open": N_("Open"),
+        "filled": N_("Filled"),
+        "closed": N_("Closed"),
+    },
+    "support": {
+        "travel": N_("Travel"),
+        "per_diem": N_("Per diem"),
+        "stipend": N_("Stipend"),
+        "accommodation": N_("Accommodation"),
+    },
+    "institution_type": {
+        "university": N_("University"),
+        "hospital": N_("Hospital"),
+        "business": N_("Business"),
+        "agency": N_("Public agency"),
+        "ngo": N_("NGO"),
+    },
+    "role": {
+        "expert": N_("Expert"),
+        "institution": N_("Institution member"),
+        "coordinator": N_("Coordinator"),
+        "admin": N_("Administrator"),
+    },
+    "visibility": {
+        "institutions": N_("Institutions and coordinators"),
+        "coordinators": N_("Coordinators only"),
+    },
+    "engagement_status": {
+        "offered": N_("Offered"),
+        "accepted": N_("Accepted"),
+        "declined": N_("Declined"),
+        "expired": N_("Expired"),
+        "confirmed": N_("Confirmed"),
+        "active": N_("Active"),
+        "completed": N_("Completed"),
+        "cancelled": N_("Cancelled"),
+    },
+    "proposal_status": {
+        "proposed": N_("Proposed"),
+        "approved": N_("Approved"),
+        "rejected": N_("Rejected"),
+        "withdrawn": N_("Withdrawn"),
+    },
+    "tz_area": {
+        "Africa": N_("Africa"),
+        "America": N_("America"),
+        "Antarctica": N_("Antarctica"),
+        "Arctic": N_("Arctic"),
+        "Asia": N_("Asia"),
+        "Atlantic": N_("Atlantic"),
+        "Australia": N_("Australia"),
+        "Europe": N_("Europe"),
+        "Indian": N_("Indian Ocean"),
+        "Pacific": N_("Pacific"),
+        "Other": N_("Other"),
+    },
+}
+
+
+def label(kind: str, value: object) -> str:
+    """Gets the translated name of a stored value (a sector, a mode, a status...)."""
+    text = LABELS.get(kind, {}).get(str(value))
+    return gettext_(text) if text else str(value)
+
+
+# Messages written in the core and shown on pages, kept here so that extraction finds them.
+CORE_MESSAGES = (
+    N_("Please log in to continue."),
+    N_("You are not allowed to do that."),
+    N_("This form has expired or did not come from this site. Please reload the page and retry."),
+    N_("Not found."),
+    N_("That conflicts with the current state."),
+    N_("That move is not possible from the current state."),
+    N_("Too many attempts. Please wait a few minutes and try again."),
+    N_("Some fields are not valid."),
+    N_("An account already uses this email. Log in instead."),
+    N_("This is not your current password."),
+    N_("Not Found"),
+    N_("Method Not Allowed"),
+    N_("This institution is already verified."),
+    N_("use a two-letter country code (ISO 3166), e.g. SN"),
+    N_("use a two-letter language code (ISO 639-1), e.g. fr"),
+    N_("use a time zone name such as Europe/Paris or Africa/Dakar"),
+    N_("enter a valid email address, like name@example.org"),
+    N_("use at least 10 characters"),
+    N_("use at most 200 characters"),
+    N_("available_until must not be before available_from"),
+    N_("start_until must not be before start_from"),
+)
+
+# Pydantic's messages, with their numbers, read back into translatable templates.
+_PYDANTIC_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^Field required$"), N_("This field is required.")),
+    (re.compile(r"^String should have at least 1 character$"), N_("This field is required.")),
+    (
+        re.compile(r"^String should have at least (?P<n>\d+) characters?$"),
+        N_("Use at least %(n)s characters."),
+    ),
+    (
+        re.compile(r"^String should have at most (?P<n>\d+) characters?$"),
+        N_("Use at most %(n)s characters."),
+    ),
+    (
+        re.compile(r"^Input should be greater than or equal to (?P<n>-?\d+)$"),
+        N_("Enter a number of at least %(n)s."),
+    ),
+    (
+        re.compile(r"^Input should be less than or equal to (?P<n>-?\d+)$"),
+        N_("Enter a number of at most %(n)s."),
+    ),
+    (
+        re.compile(r"^Input should be a valid integer.*$"),
+        N_("Enter a whole number."),
+    ),
+    (re.compile(r"^Input should be a valid date.*$"), N_("Enter a date.")),
+    (re.compile(r"^Input should be .*'.*$"), N_("Choose one of the options.")),
+    (
+        re.compile(r"^List should have at most (?P<n>\d+) items?.*$"),
+        N_("Choose at most %(n)s."),
+    ),
+    (re.compile(r"^Extra inputs are not permitted$"), N_("This field is not expected here.")),
+)
+
+
+def translate_message(message: str) -> str:
+    """Translates a message shown to a person, including pydantic's validation messages."""
+    if not message:
+        return ""
+    translated = gettext_(message)
+    if translated != message:
+        return translated
+    for pattern, template in _PYDANTIC_PATTERNS:
+        match = pattern.match(message)
+        if match:
+            return (
+                gettext_(template) % match.groupdict() if match.groupdict() else gettext_(template)
+            )
+    return message
+
+
+def fold(text: str) -> str:
+    """Folds case and accents away, so that 'Épidémiologie' matches 'epidemio'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
+
+
+@cache
+def country_names(locale: str) -> tuple[tuple[str, str], ...]:
+    """Lists (ISO code, name) of every country and territory, sorted by name in this locale."""
+    territories = Locale.parse(locale).territories
+    pairs = [
+        (code, name)
+        for code, name in territories.items()
+        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    ]
+    return tuple(sorted(pairs, key=lambda pair: fold(pair[1])))
+
+
+def country_name(code: str, locale: str | None = None) -> str:
+    """Gets a country's name in the current locale ('' for '')."""
+    if not code:
+        return ""
+    return dict(country_names(locale or current_locale.get())).get(code, code)
+
+
+@cache
+def language_names(locale: str) -> tuple[tuple[str, str], ...]:
+    """Lists (ISO 639-1 code, name) of the languages people write, sorted by name."""
+    languages = Locale.parse(locale).languages
+    pairs = [
+        (code, name[:1].upper() + name[1:])
+        for code, name in languages.items()
+        if len(code) == 2 and code.isalpha() and code.islower()
+    ]
+    return tuple(sorted(pairs, key=lambda pair: fold(pair[1])))
+
+
+def language_name(code: str, locale: str | None = None) -> str:
+    """Gets a language's name in the current locale."""
+    return dict(language_names(locale or current_locale.get())).get(code, code)
+
+
+@cache
+def timezone_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Groups the IANA time zones by area (Africa, America...), leaving legacy aliases out."""
+    groups: dict[str, list[str]] = {}
+    for name in available_timezones():
+        area, _, rest = name.partition("/")
+        if not rest or area in ("Etc", "SystemV", "US", "Canada", "Brazil", "Mexico", "Chile"):
+            continue
+        groups.setdefault(area, []).append(name)
+    ordered = sorted(groups.items())
+    return (("Other", ("UTC",)), *((area, tuple(sorted(names))) for area, names in ordered))

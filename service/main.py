@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import quote
@@ -19,13 +20,35 @@ from service.errors import DomainError, FieldErrors, NotAuthenticated
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.pages import router as pages_router
 from service.routes import router as api_router
+from service.search import BackendUnavailable
+from service.search.factory import make_search_backend
 from service.security import SessionSigner
 from service.state import AppState
 from service.templating import STATIC_DIR, render
+from service.worker import matching_tasks, run_in_process
+
+log = logging.getLogger(__name__)
 
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path in ("/healthz", "/openapi.json")
+
+
+def build_state(settings: Settings) -> AppState:
+    """Opens the database and the search backend once for the application's lifetime."""
+    engine = make_engine(settings.database_url)
+    search = make_search_backend(settings, engine)
+    try:
+        search.ensure_indexes()
+    except BackendUnavailable:
+        # Every backend also creates its indexes on first use; the outbox absorbs the outage.
+        log.warning("search backend unavailable at start-up; writes queue in the outbox")
+    return AppState(
+        settings=settings,
+        engine=engine,
+        signer=SessionSigner(settings.secret_key, max_age_s=settings.session_max_age_s),
+        search=search,
+    )
 
 
 def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> FastAPI:
@@ -34,18 +57,20 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app_state = state or AppState(
-            settings=settings,
-            engine=make_engine(settings.database_url),
-            signer=SessionSigner(settings.secret_key, max_age_s=settings.session_max_age_s),
-        )
+        app_state = state or build_state(settings)
         app.state.homeward = app_state
+        worker = run_in_process(app_state) if settings.run_worker_in_process else None
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             if state is None:
+                app_state.search.close()
                 app_state.engine.dispose()
 
+    # Every change to an expert or a need schedules its re-matching (run by the worker).
+    matching_tasks.install()
     app = FastAPI(
         title="Homeward",
         version="0.1.0",

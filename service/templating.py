@@ -3,21 +3,44 @@
 from __future__ import annotations
 
 import json
+import math
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import Markup
+from sqlmodel import Session
 
-from service.i18n import RTL_LOCALES, UI_LOCALES, current_locale, gettext_, ngettext_
-from service.security import CSRF_FIELD
+from service.i18n import (
+    LOCALE_NAMES,
+    RTL_LOCALES,
+    UI_LOCALES,
+    country_name,
+    country_names,
+    current_locale,
+    gettext_,
+    label,
+    language_name,
+    language_names,
+    ngettext_,
+    timezone_groups,
+    translate_message,
+)
+from service.models import User
+from service.security import CSRF_FIELD, SESSION_COOKIE
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 FLASH_COOKIE = "homeward_flash"
+# The token of the page being rendered: imported form macros (no context) read it from here.
+_page_csrf_token: ContextVar[str] = ContextVar("page_csrf_token", default="")
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 assert templates.env.autoescape, "templates must autoescape"
@@ -30,9 +53,58 @@ def _format_date(value: date | datetime | None, fmt: str = "%d %b %Y") -> str:
     return value.strftime(fmt) if value else ""
 
 
+def _format_number(value: int | float | None) -> str:
+    """Groups thousands the way the current locale does (12,345 / 12 345)."""
+    if value is None:
+        return ""
+    if current_locale.get() == "fr":
+        return f"{value:,}".replace(",", "\u202f")
+    return f"{value:,}"
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """Where a list is: its page, how many pages, and links that keep the other filters."""
+
+    page: int
+    size: int
+    total: int
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def pages(self) -> int:
+        """Counts the pages (at least one)."""
+        return max(1, math.ceil(self.total / self.size)) if self.size else 1
+
+    @property
+    def offset(self) -> int:
+        """Gets the index of the page's first row."""
+        return (self.page - 1) * self.size
+
+    def url(self, page: int) -> str:
+        """Gets the query string of another page of the same list."""
+        return "?" + urlencode([*self.params, ("page", str(page))])
+
+
+def paginate(request: Request, *, total: int, page: int, size: int) -> Pagination:
+    """Describes a page of a list, keeping the request's other query parameters in its links."""
+    params = tuple((k, v) for k, v in request.query_params.multi_items() if k != "page")
+    return Pagination(page=page, size=size, total=total, params=params)
+
+
 _env.filters["date"] = _format_date
+_env.filters["number"] = _format_number
+_env.filters["message"] = translate_message
 _env.globals["UI_LOCALES"] = UI_LOCALES
+_env.globals["LOCALE_NAMES"] = LOCALE_NAMES
 _env.globals["CSRF_FIELD"] = CSRF_FIELD
+_env.globals["label"] = label
+_env.globals["country_name"] = country_name
+_env.globals["language_name"] = language_name
+_env.globals["countries"] = lambda: country_names(current_locale.get())
+_env.globals["languages"] = lambda: language_names(current_locale.get())
+_env.globals["timezone_groups"] = timezone_groups
+_env.globals["page_csrf_token"] = _page_csrf_token.get
 
 
 def _flash_serializer(request: Request) -> URLSafeSerializer:
@@ -63,6 +135,23 @@ def _read_flash(request: Request) -> list[dict[str, str]]:
     return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
 
 
+def _user_of(request: Request) -> User | None:
+    """Gets the logged-in user; error pages raised before any dependency ran look it up here."""
+    if hasattr(request.state, "user"):
+        user: User | None = request.state.user
+        return user
+    state = getattr(request.app.state, "homeward", None)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    data = state.signer.loads(cookie) if state is not None and cookie else None
+    if state is None or data is None:
+        return None
+    with Session(state.engine, expire_on_commit=False) as session:
+        user = session.get(User, data.user_id)
+    if user is None or not user.active or user.session_version != data.version:
+        return None
+    return user
+
+
 def render(
     request: Request,
     template: str,
@@ -74,7 +163,7 @@ def render(
     locale = current_locale.get()
     full_context: dict[str, Any] = {
         "request": request,
-        "user": getattr(request.state, "user", None),
+        "user": _user_of(request),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "locale": locale,
         "text_direction": "rtl" if locale in RTL_LOCALES else "ltr",
@@ -82,7 +171,13 @@ def render(
         "unread_count": getattr(request.state, "unread_count", 0),
     }
     full_context.update(context or {})
-    response = templates.TemplateResponse(request, template, full_context, status_code=status_code)
+    reset = _page_csrf_token.set(full_context["csrf_token"])
+    try:
+        response = templates.TemplateResponse(
+            request, template, full_context, status_code=status_code
+        )
+    finally:
+        _page_csrf_token.reset(reset)
     if full_context["messages"]:
         response.delete_cookie(FLASH_COOKIE)
     return response
@@ -91,3 +186,8 @@ def render(
 def to_json(value: Any) -> str:
     """Serialises for embedding in a page's data attribute."""
     return json.dumps(value, default=str)
+
+
+def svg(markup: str) -> Markup:
+    """Marks SVG built (and escaped) by the chart module as safe to insert."""
+    return Markup(markup)  # noqa: S704 - callers escape every text they put in the markup

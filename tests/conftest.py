@@ -17,6 +17,8 @@ import service.models  # noqa: F401  (registers every table)
 from service.config import Settings
 from service.db import make_engine, migrate
 from service.main import create_app
+from service.search import SearchBackend
+from service.search.factory import make_search_backend
 from service.security import CSRF_COOKIE, SessionSigner
 from service.state import AppState
 
@@ -94,12 +96,23 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app_state(settings: Settings, engine: Engine) -> AppState:
+def search_backend(settings: Settings, engine: Engine) -> Iterator[SearchBackend]:
+    """The embedded search backend of the test database, empty at the start of each test."""
+    backend = make_search_backend(settings, engine)
+    backend.drop()
+    backend.ensure_indexes()
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+def app_state(settings: Settings, engine: Engine, search_backend: SearchBackend) -> AppState:
     """The application state around the test database."""
     return AppState(
         settings=settings,
         engine=engine,
         signer=SessionSigner(settings.secret_key, max_age_s=settings.session_max_age_s),
+        search=search_backend,
     )
 
 

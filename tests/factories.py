@@ -112,3 +112,41 @@ def make_need(session: Session, *, institution: Institution, **fields: Any) -> N
     session.add(need)
     session.commit()
     return need
+
+
+def make_proposal(session: Session, *, need: Need, expert: Any, **fields: Any) -> Any:
+    """Creates a matcher proposal for an expert and a need, awaiting a coordinator."""
+    from service.models import MatchProposal
+
+    values: dict[str, Any] = {
+        "score": 0.8,
+        "rank": 1,
+        "components": {"semantic": 0.7, "keywords": 0.5, "constraints": 1.0},
+        "explanation": {
+            "covered_skills": [
+                {
+                    "required": "épidémiologie",
+                    "matched": "epidemiology",
+                    "similarity": 0.91,
+                    "how": "semantic",
+                }
+            ],
+            "missing_skills": ["biostatistique"],
+            "closest_phrases": [
+                {"text": "Field epidemiologist", "source": "bio", "similarity": 0.62}
+            ],
+            "shared_languages": ["fr"],
+            "missing_languages": [],
+            "mode": "remote",
+            "availability": "available",
+            "timezone": "America/Toronto",
+            "overlap_hours": 4.0,
+            "country_tie": True,
+            "notes": [],
+        },
+    }
+    values.update(fields)
+    proposal = MatchProposal(need_id=need.id or 0, expert_id=expert.id or 0, **values)
+    session.add(proposal)
+    session.commit()
+    return proposal

@@ -21,6 +21,7 @@ from service.models.types import utcnow
 from service.repos import users as users_repo
 from service.schemas.accounts import ExpertRegistration, InstitutionRegistration
 from service.security import hash_password, needs_rehash, new_api_token, verify_password
+from service.timezones import default_timezone
 
 
 def _check_email_free(session: Session, email: str) -> None:
@@ -89,6 +90,7 @@ def register_institution(session: Session, *, form: InstitutionRegistration) -> 
         name=form.institution_name,
         type=form.institution_type,
         country=form.country,
+        timezone=default_timezone(form.country),
         city=form.city,
         website=form.website,
     )

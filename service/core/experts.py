@@ -7,6 +7,7 @@ from typing import Any
 from sqlmodel import Session
 
 from service.core.audit import record
+from service.core.changes import expert_changed
 from service.models import ExpertProfile, Role, User
 from service.models.types import utcnow
 from service.schemas.experts import ExpertNamed, ExpertPrivate, ExpertProfileUpdate, ExpertSummary
@@ -31,6 +32,7 @@ def update_profile(
     expert.updated_at = now
     session.add(expert)
     record(session, actor=actor, action="expert.updated", entity_type="expert", entity_id=expert.id)
+    expert_changed(session, expert)
     return expert
 
 

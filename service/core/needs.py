@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from service.core.audit import record
+from service.core.changes import need_changed
 from service.errors import NotAllowed, NotFound
 from service.models import Institution, Need, NeedStatus, Role, User
 from service.models.types import utcnow
@@ -32,6 +33,7 @@ def post_need(session: Session, *, institution: Institution, author: User, data:
         entity_id=need.id,
         to_state=need.status,
     )
+    need_changed(session, need)
     return need
 
 
@@ -54,6 +56,7 @@ def edit_need(session: Session, *, need: Need, actor: User, data: NeedWrite) -> 
         from_state=previous,
         to_state=need.status,
     )
+    need_changed(session, need)
     return need
 
 

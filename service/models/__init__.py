@@ -6,7 +6,7 @@ from service.models.engagements import Engagement, EngagementFeedback, Engagemen
 from service.models.experts import ExpertProfile, LanguageLevel, Mode, Visibility
 from service.models.institutions import Institution, InstitutionMember, InstitutionType
 from service.models.jobs import Job
-from service.models.matches import MatchProposal, ProposalStatus
+from service.models.matches import MatchProposal, ProposalOrigin, ProposalStatus
 from service.models.needs import Need, NeedStatus, Support
 from service.models.notifications import Notification, OutgoingEmail
 from service.models.search_outbox import SearchOutbox
@@ -32,6 +32,7 @@ __all__ = [
     "NeedStatus",
     "Notification",
     "OutgoingEmail",
+    "ProposalOrigin",
     "ProposalStatus",
     "Role",
     "SearchOutbox",

@@ -25,6 +25,8 @@ class Institution(SQLModel, table=True):
     type: str = Field(max_length=20)
     country: str = Field(max_length=2, index=True)
     city: str = Field(default="", max_length=120)
+    # IANA time zone of the institution's working hours (live sessions are counted in it).
+    timezone: str = Field(default="", max_length=64)
     website: str = Field(default="", max_length=300)
     description: str = Field(default="", max_length=5000)
     verified_by_id: int | None = Field(default=None, foreign_key="user.id")

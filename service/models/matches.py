@@ -20,6 +20,13 @@ class ProposalStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class ProposalOrigin(StrEnum):
+    # Ranked among the experts for a need (what coordinators review).
+    NEED = "need"
+    # Ranked among the open needs for an expert ("Needs for you").
+    EXPERT = "expert"
+
+
 class MatchProposal(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("need_id", "expert_id"),)
 
@@ -32,6 +39,7 @@ class MatchProposal(SQLModel, table=True):
     explanation: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     model_version: str = Field(default="", max_length=200)
     status: str = Field(default=ProposalStatus.PROPOSED, max_length=20, index=True)
+    origin: str = Field(default=ProposalOrigin.NEED, max_length=10)
     decided_by_id: int | None = Field(default=None, foreign_key="user.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reason: str = Field(default="", max_length=2000)

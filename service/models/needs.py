@@ -44,6 +44,8 @@ class Need(SQLModel, table=True):
     # Empty list: the institution offers no support.
     support: list[str] = Field(default_factory=list, sa_type=JSON)
     live_sessions: bool = False
+    # Set by a coordinator: experts of other engagement modes may be proposed, ranked down.
+    widen_modes: bool = False
     status: str = Field(default=NeedStatus.DRAFT, max_length=20, index=True)
     text_lang: str = Field(default="", max_length=5)
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -16,8 +16,10 @@ from service.core.accounts import (
 )
 from service.deps import CurrentUser, OptionalUser, SessionDep, StateDep
 from service.errors import FieldErrors, TooManyAttempts
+from service.i18n import LOCALE_NAMES, N_
 from service.middleware import LOCALE_COOKIE
 from service.models import InstitutionType, Role, User
+from service.models.users import LOCALES
 from service.pages.forms import read_form, validate_form
 from service.schemas.accounts import (
     ExpertRegistration,
@@ -58,8 +60,13 @@ def start_session(response: Response, *, state: AppState, user: User) -> None:
         samesite="lax",
         secure=state.settings.cookie_secure,
     )
+    remember_locale(response, user.locale)
+
+
+def remember_locale(response: Response, locale: str) -> None:
+    """Remembers the interface language in a cookie for a year."""
     response.set_cookie(
-        LOCALE_COOKIE, user.locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True
+        LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True
     )
 
 
@@ -99,7 +106,7 @@ async def login(request: Request, state: StateDep, session: SessionDep) -> Respo
         else:
             session.commit()
             if user is None:
-                errors = {"__all__": "Wrong email or password."}
+                errors = {"__all__": N_("Wrong email or password.")}
     if user is None:
         values = {"email": data.get("email", "")}
         status = 429 if "Too many" in errors.get("__all__", "") else 422
@@ -119,7 +126,7 @@ def logout(request: Request) -> Response:
     """Ends the session."""
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
-    flash(response, request, "You are logged out.")
+    flash(response, request, N_("You are logged out."))
     return response
 
 
@@ -148,7 +155,7 @@ async def register_expert_submit(
     data["consent_matching"] = data.get("consent_matching") == "on"
     form, errors = validate_form(ExpertRegistration, data)
     if form is not None and data.get("consent_terms") != "on":
-        form, errors = None, {"consent_terms": "Please accept the privacy terms to register."}
+        form, errors = None, {"consent_terms": N_("Please accept the privacy terms to register.")}
     if form is not None:
         try:
             user = register_expert(session, form=form)
@@ -161,7 +168,7 @@ async def register_expert_submit(
             flash(
                 response,
                 request,
-                "Welcome to Homeward. Complete your profile so that we can match you.",
+                N_("Welcome to Homeward. Complete your profile so that we can match you."),
                 "success",
             )
             return response
@@ -192,7 +199,7 @@ async def register_institution_submit(
     data = await read_form(request)
     form, errors = validate_form(InstitutionRegistration, data)
     if form is not None and data.get("consent_terms") != "on":
-        form, errors = None, {"consent_terms": "Please accept the privacy terms to register."}
+        form, errors = None, {"consent_terms": N_("Please accept the privacy terms to register.")}
     if form is not None:
         try:
             user = register_institution(session, form=form)
@@ -205,7 +212,7 @@ async def register_institution_submit(
             flash(
                 response,
                 request,
-                "Your institution is registered. A coordinator will verify it shortly.",
+                N_("Your institution is registered. A coordinator will verify it shortly."),
                 "success",
             )
             return response
@@ -218,10 +225,44 @@ async def register_institution_submit(
     )
 
 
+def _account_context(
+    user: User, *, errors: dict[str, str] | None = None, new_token: str | None = None
+) -> dict[str, object]:
+    return {
+        "errors": errors or {},
+        "new_token": new_token,
+        "values": {"locale": user.locale},
+        "locales": list(LOCALE_NAMES.items()),
+    }
+
+
 @router.get("/account", response_class=HTMLResponse)
 def account_page(request: Request, user: CurrentUser) -> HTMLResponse:
-    """Shows the account settings: password and API tokens."""
-    return render(request, "accounts/account.html", {"errors": {}, "new_token": None})
+    """Shows the account settings: language, password and API tokens."""
+    return render(request, "accounts/account.html", _account_context(user))
+
+
+@router.post("/account/locale")
+async def locale_submit(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    """Changes the language of the account's interface and emails."""
+    data = await read_form(request)
+    locale = str(data.get("locale", ""))
+    if locale not in LOCALES:
+        errors = {"locale": N_("Choose one of the languages in the list.")}
+        return render(
+            request,
+            "accounts/account.html",
+            _account_context(user, errors=errors),
+            status_code=422,
+        )
+    user.locale = locale
+    session.add(user)
+    session.commit()
+    response = RedirectResponse("/account", status_code=303)
+    remember_locale(response, locale)
+    # The confirmation is shown in the language just chosen.
+    flash(response, request, N_("Your language is saved."), "success")
+    return response
 
 
 @router.post("/account/password")
@@ -241,10 +282,10 @@ async def password_submit(
             session.commit()
             response = RedirectResponse("/account", status_code=303)
             start_session(response, state=state, user=user)
-            flash(response, request, "Your password has been changed.", "success")
+            flash(response, request, N_("Your password has been changed."), "success")
             return response
     return render(
-        request, "accounts/account.html", {"errors": errors, "new_token": None}, status_code=422
+        request, "accounts/account.html", _account_context(user, errors=errors), status_code=422
     )
 
 
@@ -254,4 +295,4 @@ async def token_submit(request: Request, user: CurrentUser, session: SessionDep)
     data = await read_form(request)
     token = create_api_token(session, user=user, name=str(data.get("name", ""))[:80])
     session.commit()
-    return render(request, "accounts/account.html", {"errors": {}, "new_token": token})
+    return render(request, "accounts/account.html", _account_context(user, new_token=token))

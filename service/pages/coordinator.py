@@ -1,45 +1,273 @@
-"""The coordinator's pages: the dashboard of queues and institution verification."""
+"""The coordinator's pages: queues and figures, institutions, experts, the roster export."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import csv
+import io
+from datetime import date
+from typing import Annotated, Literal
+
+from babel.dates import format_date
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from service.core.audit import record
 from service.core.institutions import verify_institution
-from service.deps import RequireStaff, SessionDep
+from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import NotFound
+from service.i18n import N_, country_name, current_locale, gettext_, label
+from service.models import ExpertProfile, Institution
+from service.models.types import utcnow
+from service.pages.charts import Bar, bar_chart
+from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
+from service.repos import needs as needs_repo
 from service.repos import stats as stats_repo
-from service.templating import flash, render
+from service.routes.pagination import PAGE_SIZE
+from service.templating import flash, paginate, render
 
 router = APIRouter(prefix="/coordinator")
 
+PageNumber = Annotated[int, Query(ge=1, le=100_000)]
+
+
+def _institution_or_404(session: SessionDep, institution_id: int) -> Institution:
+    institution = institutions_repo.get_institution(session, institution_id)
+    if institution is None:
+        raise NotFound(N_("This institution does not exist."))
+    return institution
+
+
+def _month_name(month: str) -> str:
+    """Writes 2026-03 as 'Mar 2026' (or 'mars 2026') in the current language."""
+    year, number = (int(part) for part in month.split("-"))
+    return format_date(date(year, number, 1), "MMM yyyy", locale=current_locale.get())
+
+
+def _charts(session: SessionDep) -> list[object]:
+    value = gettext_("Engagements")
+    by_country = stats_repo.engagements_by(session, "country")
+    by_sector = stats_repo.engagements_by(session, "sector")
+    by_mode = stats_repo.engagements_by(session, "mode")
+    by_month = stats_repo.engagements_by_month(session, months=12, today=date.today())
+    return [
+        bar_chart(
+            chart_id="chart-country",
+            title=gettext_("Engagements by country"),
+            description=gettext_("Engagements under way or done, by the institution's country."),
+            bars=[Bar(country_name(code) or "—", n) for code, n in by_country[:12]],
+            value_heading=value,
+        ),
+        bar_chart(
+            chart_id="chart-sector",
+            title=gettext_("Engagements by sector"),
+            description=gettext_("Engagements under way or done, by the need's sector."),
+            bars=[Bar(label("sector", s) if s else "—", n) for s, n in by_sector],
+            value_heading=value,
+        ),
+        bar_chart(
+            chart_id="chart-mode",
+            title=gettext_("Engagements by mode"),
+            description=gettext_("Remote work, short on-site missions and hybrid engagements."),
+            bars=[Bar(label("mode", m) if m else "—", n) for m, n in by_mode],
+            value_heading=value,
+        ),
+        bar_chart(
+            chart_id="chart-month",
+            title=gettext_("Engagements by month"),
+            description=gettext_("Engagements offered in each of the last twelve months."),
+            bars=[Bar(_month_name(month), n) for month, n in by_month],
+            value_heading=value,
+        ),
+    ]
+
 
 @router.get("", response_class=HTMLResponse)
-def dashboard(request: Request, user: RequireStaff, session: SessionDep) -> HTMLResponse:
-    """Shows the queues a coordinator works through."""
-    pending, pending_total = institutions_repo.list_institutions(session, verified=False, limit=50)
+def dashboard(
+    request: Request, user: RequireStaff, state: StateDep, session: SessionDep
+) -> HTMLResponse:
+    """Shows the queues a coordinator works through, with the programme's figures."""
+    pending, pending_total = institutions_repo.list_institutions(session, verified=False, limit=10)
+    stale_days = state.settings.proposal_stale_days
+    queues = {
+        "needs_without_approval": stats_repo.count_open_needs_without_approval(session),
+        "stale_proposals": stats_repo.count_stale_proposals(
+            session, older_than_days=stale_days, now=utcnow()
+        ),
+        "stale_days": stale_days,
+    }
     return render(
         request,
         "coordinator/dashboard.html",
         {
             "pending": pending,
             "pending_total": pending_total,
+            "queues": queues,
             "figures": stats_repo.platform_figures(session),
+            "charts": _charts(session),
         },
     )
 
 
+@router.get("/institutions", response_class=HTMLResponse)
+def institutions_page(
+    request: Request,
+    user: RequireStaff,
+    session: SessionDep,
+    status: Literal["all", "pending", "verified"] = "all",
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    """Lists institutions, newest first, filtered by verification state."""
+    verified = {"all": None, "pending": False, "verified": True}[status]
+    rows, total = institutions_repo.list_institutions(
+        session, verified=verified, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    return render(
+        request,
+        "coordinator/institutions.html",
+        {
+            "institutions": rows,
+            "total": total,
+            "status": status,
+            "pagination": paginate(request, total=total, page=page, size=PAGE_SIZE),
+        },
+    )
+
+
+@router.get("/institutions/{institution_id}", response_class=HTMLResponse)
+def institution_page(
+    request: Request,
+    institution_id: int,
+    user: RequireStaff,
+    session: SessionDep,
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    """Shows an institution: its details, members and needs, and the verify button."""
+    institution = _institution_or_404(session, institution_id)
+    needs, total = needs_repo.list_needs(
+        session, institution_id=institution.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    return render(
+        request,
+        "coordinator/institution.html",
+        {
+            "institution": institution,
+            "members": institutions_repo.list_members(session, institution.id or 0),
+            "needs": needs,
+            "needs_total": total,
+            "pagination": paginate(request, total=total, page=page, size=PAGE_SIZE),
+        },
+    )
+
+
+def _safe_next(target: str | None) -> str | None:
+    return target if target and target.startswith("/") and not target.startswith("//") else None
+
+
 @router.post("/institutions/{institution_id}/verify")
-def verify(
+async def verify(
     request: Request, institution_id: int, user: RequireStaff, session: SessionDep
 ) -> Response:
-    """Verifies an institution."""
-    institution = institutions_repo.get_institution(session, institution_id)
-    if institution is None:
-        raise NotFound("This institution does not exist.")
+    """Verifies an institution, then goes back to where the coordinator was."""
+    institution = _institution_or_404(session, institution_id)
     verify_institution(session, institution=institution, coordinator=user)
     session.commit()
-    response = RedirectResponse("/coordinator", status_code=303)
-    flash(response, request, "Institution verified.", "success")
+    form = await request.form()
+    next_value = form.get("next")
+    target = _safe_next(next_value if isinstance(next_value, str) else None) or "/coordinator"
+    response = RedirectResponse(target, status_code=303)
+    flash(response, request, N_("Institution verified."), "success")
     return response
+
+
+@router.get("/experts/{expert_id}", response_class=HTMLResponse)
+def expert_page(
+    request: Request, expert_id: int, user: RequireStaff, session: SessionDep
+) -> HTMLResponse:
+    """Shows an expert's full profile, contact details included."""
+    expert = experts_repo.get_expert(session, expert_id)
+    if expert is None:
+        raise NotFound(N_("This expert does not exist."))
+    return render(
+        request,
+        "coordinator/expert.html",
+        {"expert": expert, "email": experts_repo.get_expert_email(session, expert)},
+    )
+
+
+CSV_COLUMNS = (
+    "id",
+    "display_name",
+    "email",
+    "phone",
+    "headline",
+    "skills",
+    "languages",
+    "origin_country",
+    "residence_country",
+    "city",
+    "timezone",
+    "modes",
+    "hours_per_month",
+    "available_from",
+    "available_until",
+    "sectors",
+    "years_experience",
+    "education",
+    "visibility",
+    "active",
+    "consent_matching",
+    "updated_at",
+)
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """Writes a value for a CSV cell that a spreadsheet will show, never run."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_row(expert: ExpertProfile, email: str) -> list[str]:
+    values: dict[str, object] = {
+        **expert.model_dump(),
+        "email": email,
+        "skills": "; ".join(expert.skills),
+        "languages": "; ".join(f"{i.get('code')}:{i.get('level')}" for i in expert.languages),
+        "modes": "; ".join(expert.modes),
+        "sectors": "; ".join(expert.sectors),
+        "consent_matching": expert.consent_matching_at is not None,
+        "updated_at": expert.updated_at.isoformat() if expert.updated_at else "",
+    }
+    return [csv_cell(values.get(column)) for column in CSV_COLUMNS]
+
+
+@router.get("/experts.csv")
+def experts_csv(user: RequireStaff, session: SessionDep) -> Response:
+    """Exports the whole roster as CSV (the export itself is written to the audit log)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for expert, email in stats_repo.roster_for_export(session):
+        writer.writerow(_csv_row(expert, email))
+        count += 1
+    record(
+        session,
+        actor=user,
+        action="experts.exported",
+        entity_type="expert",
+        entity_id=None,
+        data={"rows": count},
+    )
+    session.commit()
+    filename = f"homeward-experts-{date.today().isoformat()}.csv"
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{filename}"',
+            "cache-control": "no-store",
+        },
+    )

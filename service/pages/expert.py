@@ -2,96 +2,149 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core.experts import update_profile
-from service.deps import RequireExpert, SessionDep
+from service.deps import RequireExpert, SessionDep, StateDep
 from service.errors import NotFound
+from service.i18n import N_
 from service.models import ExpertProfile, LanguageLevel, Mode, User
 from service.models.experts import SECTORS
 from service.pages.forms import read_form, validate_form
 from service.repos import experts as experts_repo
+from service.routes.skills import skills_in_use
 from service.schemas.experts import ExpertProfileUpdate
 from service.templating import flash, render
 
 router = APIRouter(prefix="/expert")
 
 LIST_FIELDS = ("skills", "modes", "sectors")
+MAX_LANGUAGE_ROWS = 20
+SUGGESTED_SKILLS = 200
 
 
 def _own_profile(session: SessionDep, user: User) -> ExpertProfile:
     expert = experts_repo.get_expert_of_user(session, user.id or 0)
     if expert is None:
-        raise NotFound("You have no expert profile.")
+        raise NotFound(N_("You have no expert profile."))
     return expert
+
+
+@dataclass(frozen=True)
+class Completeness:
+    percent: int
+    missing: list[tuple[str, str]]
+
+
+def completeness(expert: ExpertProfile) -> Completeness:
+    """Says how complete a profile is for the matcher, and what is missing (anchor, message)."""
+    checks = [
+        ("headline", bool(expert.headline), N_("a headline")),
+        ("bio", len(expert.bio) >= 80, N_("a few lines about your work")),
+        ("skills", len(expert.skills) >= 3, N_("at least three skills")),
+        ("languages", bool(expert.languages), N_("the languages you work in")),
+        (
+            "origin_country",
+            bool(expert.origin_country and expert.residence_country),
+            N_("your countries of origin and residence"),
+        ),
+        ("modes", bool(expert.modes), N_("how you can help (remote, mission)")),
+        ("hours_per_month", expert.hours_per_month > 0, N_("the hours you can give each month")),
+        ("sectors", bool(expert.sectors), N_("your sectors")),
+    ]
+    done = sum(1 for _, ok, _ in checks if ok)
+    missing = [(anchor, message) for anchor, ok, message in checks if not ok]
+    return Completeness(percent=round(100 * done / len(checks)), missing=missing)
 
 
 def _form_values(expert: ExpertProfile) -> dict[str, object]:
     values: dict[str, object] = expert.model_dump()
-    values["languages_text"] = ", ".join(
-        f"{item.get('code')}:{item.get('level')}" for item in expert.languages
-    )
     values["consent_matching"] = expert.consent_matching_at is not None
     return values
 
 
-def _parse_languages(text: str) -> list[dict[str, str]]:
-    """Reads 'fr:native, en:fluent' into language entries; a bare code means professional."""
-    entries = []
-    for part in text.replace(";", ",").split(","):
-        code, _, level = part.strip().partition(":")
-        if code:
-            entries.append(
-                {"code": code.strip(), "level": level.strip() or LanguageLevel.PROFESSIONAL}
-            )
+def _read_languages(data: dict[str, Any]) -> list[dict[str, str]]:
+    """Reads the repeated rows lang_code_N / lang_level_N; a row without a language is skipped."""
+    entries: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for index in range(MAX_LANGUAGE_ROWS):
+        code = str(data.pop(f"lang_code_{index}", "")).strip()
+        level = str(data.pop(f"lang_level_{index}", "")).strip() or LanguageLevel.PROFESSIONAL
+        if code and code not in seen:
+            seen.add(code)
+            entries.append({"code": code, "level": level})
+    for key in [k for k in data if k.startswith(("lang_code_", "lang_level_"))]:
+        data.pop(key)
     return entries
 
 
-@router.get("", response_class=HTMLResponse)
-def home(request: Request, user: RequireExpert, session: SessionDep) -> HTMLResponse:
-    """Shows the expert's space."""
-    return render(request, "expert/home.html", {"expert": _own_profile(session, user)})
-
-
-@router.get("/profile", response_class=HTMLResponse)
-def profile_page(request: Request, user: RequireExpert, session: SessionDep) -> HTMLResponse:
-    """Shows the profile editor."""
-    expert = _own_profile(session, user)
-    return render(request, "expert/profile.html", _editor_context(_form_values(expert), {}))
-
-
-def _editor_context(values: dict[str, object], errors: dict[str, str]) -> dict[str, object]:
+def _editor_context(
+    state: StateDep, session: SessionDep, values: dict[str, object], errors: dict[str, str]
+) -> dict[str, object]:
+    languages = list(values.get("languages") or [])  # type: ignore[call-overload]
+    # One empty row to add a language without JavaScript, two when there is none yet.
+    rows = languages + [{"code": "", "level": ""}] * (2 if not languages else 1)
     return {
         "values": values,
         "errors": errors,
         "sectors": SECTORS,
         "modes": list(Mode),
         "levels": list(LanguageLevel),
+        "language_rows": rows,
+        "suggested_skills": [s.skill for s in skills_in_use(state, session)[:SUGGESTED_SKILLS]],
     }
 
 
+@router.get("", response_class=HTMLResponse)
+def home(request: Request, user: RequireExpert, session: SessionDep) -> HTMLResponse:
+    """Shows the expert's space: where to go, and what the profile still lacks."""
+    expert = _own_profile(session, user)
+    return render(
+        request, "expert/home.html", {"expert": expert, "completeness": completeness(expert)}
+    )
+
+
+@router.get("/profile", response_class=HTMLResponse)
+def profile_page(
+    request: Request, user: RequireExpert, state: StateDep, session: SessionDep
+) -> HTMLResponse:
+    """Shows the profile editor."""
+    expert = _own_profile(session, user)
+    return render(
+        request, "expert/profile.html", _editor_context(state, session, _form_values(expert), {})
+    )
+
+
 @router.post("/profile")
-async def profile_submit(request: Request, user: RequireExpert, session: SessionDep) -> Response:
+async def profile_submit(
+    request: Request, user: RequireExpert, state: StateDep, session: SessionDep
+) -> Response:
     """Saves the profile, or shows it again with the errors beside the fields."""
     expert = _own_profile(session, user)
     data = await read_form(request, list_fields=LIST_FIELDS)
-    languages_text = str(data.pop("languages_text", ""))
-    data["languages"] = _parse_languages(languages_text)
+    data["languages"] = _read_languages(data)
     data["consent_matching"] = data.get("consent_matching") == "on"
     for name in ("available_from", "available_until", "years_experience"):
         if data.get(name) == "":
             data[name] = None
+    if data.get("hours_per_month") == "":
+        data["hours_per_month"] = 0
     form, errors = validate_form(ExpertProfileUpdate, data)
     if form is None:
-        if "languages" in errors:
-            errors["languages_text"] = errors.pop("languages")
-        values = {**data, "languages_text": languages_text}
+        if "__all__" in errors and "available_until" in errors["__all__"]:
+            errors["available_until"] = errors.pop("__all__")
         return render(
-            request, "expert/profile.html", _editor_context(values, errors), status_code=422
+            request,
+            "expert/profile.html",
+            _editor_context(state, session, data, errors),
+            status_code=422,
         )
     update_profile(session, expert=expert, actor=user, data=form)
     session.commit()
     response = RedirectResponse("/expert", status_code=303)
-    flash(response, request, "Your profile is saved.", "success")
+    flash(response, request, N_("Your profile is saved."), "success")
     return response

@@ -1,27 +1,51 @@
-"""The institution's pages: its space and its needs."""
+"""The institution's pages: its space, its organisation profile and its needs."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from typing import Annotated
 
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from service.core.audit import record
 from service.core.needs import edit_need, post_need, readable_need
-from service.deps import MemberInstitution, RequireMember, SessionDep, VerifiedInstitution
-from service.models import Mode, Need, Support
+from service.deps import (
+    MemberInstitution,
+    RequireMember,
+    SessionDep,
+    StateDep,
+    VerifiedInstitution,
+)
+from service.i18n import N_
+from service.models import Institution, InstitutionType, Mode, Need, NeedStatus, Support
 from service.models.experts import SECTORS
+from service.models.types import utcnow
 from service.pages.forms import read_form, validate_form
 from service.repos import needs as needs_repo
+from service.routes.pagination import PAGE_SIZE
+from service.routes.skills import skills_in_use
+from service.schemas.institutions import InstitutionUpdate
 from service.schemas.needs import NeedWrite
-from service.templating import flash, render
+from service.templating import flash, paginate, render
 
 router = APIRouter(prefix="/institution")
 
 LIST_FIELDS = ("required_skills", "languages", "support")
+# The languages the matcher reads: offered as checkboxes; any other from a list.
+MAIN_LANGUAGES = ("en", "fr", "es", "pt", "ar")
+STATUS_FILTERS = ("all", "open", "draft", "filled", "closed")
+SUGGESTED_SKILLS = 200
 
 
 def _editor_context(
-    values: dict[str, object], errors: dict[str, str], need: Need | None = None
+    values: dict[str, object],
+    errors: dict[str, str],
+    need: Need | None = None,
+    *,
+    suggestions: list[str] | None = None,
 ) -> dict[str, object]:
+    chosen = [str(code) for code in (values.get("languages") or [])]  # type: ignore[attr-defined]
     return {
         "values": values,
         "errors": errors,
@@ -29,7 +53,14 @@ def _editor_context(
         "sectors": SECTORS,
         "modes": list(Mode),
         "supports": list(Support),
+        "main_languages": MAIN_LANGUAGES,
+        "other_languages": [code for code in chosen if code not in MAIN_LANGUAGES],
+        "suggested_skills": suggestions or [],
     }
+
+
+def _suggestions(state: StateDep, session: SessionDep) -> list[str]:
+    return [s.skill for s in skills_in_use(state, session)[:SUGGESTED_SKILLS]]
 
 
 async def _read_need_form(
@@ -41,25 +72,109 @@ async def _read_need_form(
         if data.get(name) == "":
             data[name] = None
     form, errors = validate_form(NeedWrite, data)
+    if "__all__" in errors and "start_until" in errors["__all__"]:
+        errors["start_until"] = errors.pop("__all__")
     return form, errors, data
 
 
 @router.get("", response_class=HTMLResponse)
 def home(
-    request: Request, user: RequireMember, institution: MemberInstitution, session: SessionDep
+    request: Request,
+    user: RequireMember,
+    institution: MemberInstitution,
+    session: SessionDep,
+    status: Annotated[str, Query(max_length=10)] = "all",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    """Shows the institution's space: its state and its needs."""
-    needs, total = needs_repo.list_needs(session, institution_id=institution.id, limit=100)
+    """Shows the institution's space: its state and its needs, a page at a time."""
+    status = status if status in STATUS_FILTERS else "all"
+    needs, total = needs_repo.list_needs(
+        session,
+        institution_id=institution.id,
+        statuses=None if status == "all" else [status],
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
     return render(
         request,
         "institution/home.html",
-        {"institution": institution, "needs": needs, "total": total},
+        {
+            "institution": institution,
+            "needs": needs,
+            "total": total,
+            "status": status,
+            "status_filters": STATUS_FILTERS,
+            "pagination": paginate(request, total=total, page=page, size=PAGE_SIZE),
+        },
     )
+
+
+def _profile_context(values: dict[str, object], errors: dict[str, str]) -> dict[str, object]:
+    return {"values": values, "errors": errors, "types": list(InstitutionType)}
+
+
+@router.get("/profile", response_class=HTMLResponse)
+def profile_page(
+    request: Request, user: RequireMember, institution: MemberInstitution
+) -> HTMLResponse:
+    """Shows the organisation's profile, editable by its members."""
+    return render(
+        request,
+        "institution/profile.html",
+        {"institution": institution, **_profile_context(institution.model_dump(), {})},
+    )
+
+
+def _update_institution(
+    session: SessionDep, institution: Institution, user: RequireMember, form: InstitutionUpdate
+) -> None:
+    changed = [
+        name
+        for name, value in form.model_dump(mode="json").items()
+        if getattr(institution, name) != value
+    ]
+    for name, value in form.model_dump(mode="json").items():
+        setattr(institution, name, value)
+    institution.updated_at = utcnow()
+    session.add(institution)
+    record(
+        session,
+        actor=user,
+        action="institution.updated",
+        entity_type="institution",
+        entity_id=institution.id,
+        data={"fields": changed},
+    )
+
+
+@router.post("/profile")
+async def profile_submit(
+    request: Request, user: RequireMember, institution: MemberInstitution, session: SessionDep
+) -> Response:
+    """Saves the organisation's profile, or shows it again with the errors beside the fields."""
+    data = await read_form(request)
+    form, errors = validate_form(InstitutionUpdate, data)
+    if form is None:
+        return render(
+            request,
+            "institution/profile.html",
+            {"institution": institution, **_profile_context(data, errors)},
+            status_code=422,
+        )
+    _update_institution(session, institution, user, form)
+    session.commit()
+    response = RedirectResponse("/institution/profile", status_code=303)
+    flash(response, request, N_("Your organisation's profile is saved."), "success")
+    return response
 
 
 @router.get("/needs/new", response_class=HTMLResponse)
 def new_need_page(
-    request: Request, user: RequireMember, institution: VerifiedInstitution
+    request: Request,
+    user: RequireMember,
+    institution: VerifiedInstitution,
+    state: StateDep,
+    session: SessionDep,
 ) -> HTMLResponse:
     """Shows the form to post a need."""
     values: dict[str, object] = {
@@ -67,8 +182,14 @@ def new_need_page(
         "status": "open",
         "duration_weeks": 6,
         "hours_per_week": 4,
+        "languages": [request.state.locale] if request.state.locale in MAIN_LANGUAGES else [],
+        "city": institution.city,
     }
-    return render(request, "institution/need_form.html", _editor_context(values, {}))
+    return render(
+        request,
+        "institution/need_form.html",
+        _editor_context(values, {}, suggestions=_suggestions(state, session)),
+    )
 
 
 @router.post("/needs/new")
@@ -84,17 +205,21 @@ async def new_need_submit(
     need = post_need(session, institution=institution, author=user, data=form)
     session.commit()
     response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
-    flash(response, request, "Your need is posted.", "success")
+    flash(response, request, N_("Your need is posted."), "success")
     return response
 
 
 @router.get("/needs/{need_id}", response_class=HTMLResponse)
 def need_page(
-    request: Request, need_id: int, user: RequireMember, session: SessionDep
+    request: Request,
+    need_id: int,
+    user: RequireMember,
+    institution: MemberInstitution,
+    session: SessionDep,
 ) -> HTMLResponse:
     """Shows one of the institution's needs."""
     need = readable_need(session, need_id=need_id, reader=user)
-    return render(request, "institution/need.html", {"need": need})
+    return render(request, "institution/need.html", {"need": need, "institution": institution})
 
 
 @router.get("/needs/{need_id}/edit", response_class=HTMLResponse)
@@ -103,13 +228,13 @@ def edit_need_page(
     need_id: int,
     user: RequireMember,
     institution: VerifiedInstitution,
+    state: StateDep,
     session: SessionDep,
 ) -> HTMLResponse:
     """Shows the form to edit a need."""
     need = readable_need(session, need_id=need_id, reader=user)
-    return render(
-        request, "institution/need_form.html", _editor_context(need.model_dump(), {}, need)
-    )
+    context = _editor_context(need.model_dump(), {}, need, suggestions=_suggestions(state, session))
+    return render(request, "institution/need_form.html", context)
 
 
 @router.post("/needs/{need_id}/edit")
@@ -133,5 +258,32 @@ async def edit_need_submit(
     edit_need(session, need=need, actor=user, data=form)
     session.commit()
     response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
-    flash(response, request, "Your need is saved.", "success")
+    flash(response, request, N_("Your need is saved."), "success")
+    return response
+
+
+@router.post("/needs/{need_id}/close")
+def close_need_submit(
+    request: Request,
+    need_id: int,
+    user: RequireMember,
+    institution: VerifiedInstitution,
+    session: SessionDep,
+) -> Response:
+    """Closes a need: no more proposals will be made for it."""
+    need = readable_need(session, need_id=need_id, reader=user)
+    response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
+    if need.status == NeedStatus.CLOSED:
+        flash(response, request, N_("This need is already closed."))
+        return response
+    fields = {name: getattr(need, name) for name in NeedWrite.model_fields}
+    fields["status"] = NeedStatus.CLOSED
+    try:
+        data = NeedWrite.model_validate(fields)
+    except ValidationError:
+        # The need was valid when written; closing it must not fail on a rule added since.
+        data = NeedWrite.model_construct(**fields)
+    edit_need(session, need=need, actor=user, data=data)
+    session.commit()
+    flash(response, request, N_("Your need is closed."), "success")
     return response

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from service.deps import OptionalUser, SessionDep
 from service.i18n import UI_LOCALES
-from service.middleware import LOCALE_COOKIE
+from service.pages.accounts import remember_locale
 from service.repos import stats as stats_repo
 from service.templating import render
 
@@ -31,14 +31,18 @@ def privacy(request: Request, user: OptionalUser) -> HTMLResponse:
 @router.post("/language")
 def switch_language(
     request: Request,
+    user: OptionalUser,
+    session: SessionDep,
     locale: Annotated[str, Form(max_length=5)],
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> RedirectResponse:
-    """Remembers the chosen interface language."""
+    """Remembers the chosen interface language (on the account too, when logged in)."""
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
     if locale in UI_LOCALES:
-        response.set_cookie(
-            LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True
-        )
+        remember_locale(response, locale)
+        if user is not None and user.locale != locale:
+            user.locale = locale
+            session.add(user)
+            session.commit()
     return response

@@ -1,12 +1,36 @@
-"""Figures about the whole platform."""
+"""Figures about the whole platform: counts, queues, breakdowns for charts, the roster export."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import exists
 from sqlmodel import Session, col, func, select
 
-from service.models import Engagement, EngagementStatus, Institution
+from service.models import (
+    Engagement,
+    EngagementStatus,
+    ExpertProfile,
+    Institution,
+    MatchProposal,
+    Need,
+    NeedStatus,
+    ProposalStatus,
+    User,
+)
 from service.repos.experts import count_active_experts
 from service.repos.needs import count_open_needs
+
+# Engagements that did not happen (declined, expired, cancelled) are left out of the charts.
+COUNTED_ENGAGEMENTS = (
+    EngagementStatus.OFFERED,
+    EngagementStatus.ACCEPTED,
+    EngagementStatus.CONFIRMED,
+    EngagementStatus.ACTIVE,
+    EngagementStatus.COMPLETED,
+)
 
 
 def platform_figures(session: Session) -> dict[str, int]:
@@ -27,3 +51,95 @@ def platform_figures(session: Session) -> dict[str, int]:
         "open_needs": count_open_needs(session),
         "engagements_completed": completed,
     }
+
+
+def count_open_needs_without_approval(session: Session) -> int:
+    """Counts open needs that no coordinator has approved a proposal for yet."""
+    approved = exists().where(
+        col(MatchProposal.need_id) == col(Need.id),
+        col(MatchProposal.status) == ProposalStatus.APPROVED,
+    )
+    return session.exec(
+        select(func.count()).select_from(Need).where(Need.status == NeedStatus.OPEN, ~approved)
+    ).one()
+
+
+def count_stale_proposals(session: Session, *, older_than_days: int, now: datetime) -> int:
+    """Counts proposals still awaiting a coordinator after this many days."""
+    cutoff = now - timedelta(days=older_than_days)
+    return session.exec(
+        select(func.count())
+        .select_from(MatchProposal)
+        .where(
+            MatchProposal.status == ProposalStatus.PROPOSED,
+            col(MatchProposal.created_at) < cutoff,
+        )
+    ).one()
+
+
+def engagements_by(session: Session, dimension: str) -> list[tuple[str, int]]:
+    """Counts engagements by 'country' (of the institution), 'sector' or 'mode', most first."""
+    if dimension == "country":
+        key = col(Institution.country)
+    elif dimension == "sector":
+        key = col(Need.sector)
+    elif dimension == "mode":
+        key = col(Engagement.mode)
+    else:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    statement = (
+        select(key, func.count())
+        .select_from(Engagement)
+        .join(Need, col(Need.id) == col(Engagement.need_id))
+        .join(Institution, col(Institution.id) == col(Need.institution_id))
+        .where(col(Engagement.status).in_(COUNTED_ENGAGEMENTS))
+        .group_by(key)
+    )
+    rows = [(str(value or ""), int(count)) for value, count in session.exec(statement).all()]
+    return sorted(rows, key=lambda row: (-row[1], row[0]))
+
+
+def engagements_by_month(session: Session, *, months: int, today: date) -> list[tuple[str, int]]:
+    """Counts engagements offered in each of the last `months` months (YYYY-MM, oldest first)."""
+    first = date(today.year, today.month, 1)
+    keys: list[str] = []
+    year, month = first.year, first.month
+    for _ in range(months):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    keys.reverse()
+    start_year, start_month = (int(part) for part in keys[0].split("-"))
+    since = datetime(start_year, start_month, 1, tzinfo=UTC)
+    offered = session.exec(
+        select(Engagement.offered_at).where(
+            col(Engagement.status).in_(COUNTED_ENGAGEMENTS), col(Engagement.offered_at) >= since
+        )
+    ).all()
+    counts = Counter(f"{moment.year:04d}-{moment.month:02d}" for moment in offered)
+    return [(key, counts.get(key, 0)) for key in keys]
+
+
+def skill_lists(session: Session) -> Iterator[list[str]]:
+    """Yields the skills of every active profile and the required skills of every need."""
+    for skills in session.exec(select(ExpertProfile.skills).where(col(ExpertProfile.active))).all():
+        yield list(skills or [])
+    for skills in session.exec(select(Need.required_skills)).all():
+        yield list(skills or [])
+
+
+def roster_for_export(session: Session, *, batch: int = 500) -> Iterator[tuple[ExpertProfile, str]]:
+    """Yields every expert profile with its account's email, by id, a batch at a time."""
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(ExpertProfile, User.email)
+            .join(User, col(User.id) == col(ExpertProfile.user_id), isouter=True)
+            .where(col(ExpertProfile.id) > last_id)
+            .order_by(col(ExpertProfile.id))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for expert, email in rows:
+            yield expert, email or ""
+        last_id = rows[-1][0].id or last_id

@@ -2,7 +2,20 @@
 
 from fastapi import APIRouter
 
-from service.routes import accounts, audit, experts, health, institutions, needs
+from service.routes import (
+    accounts,
+    audit,
+    engagements,
+    experts,
+    health,
+    institutions,
+    needs,
+    notifications,
+    privacy,
+    proposals,
+    reports,
+    skills,
+)
 
 router = APIRouter()
 router.include_router(health.router)
@@ -11,3 +24,6 @@ router.include_router(experts.router)
 router.include_router(institutions.router)
 router.include_router(needs.router)
 router.include_router(audit.router)
+router.include_router(skills.router)
+for _module in (proposals, engagements, notifications, reports, privacy):
+    router.include_router(_module.router)

@@ -7,14 +7,23 @@ from typing import Any
 from fastapi import APIRouter
 
 from service.core.experts import update_profile, view_for
-from service.deps import CurrentUser, RequireExpert, RequireStaff, SessionDep
+from service.core.search import search_experts
+from service.deps import CurrentUser, RequireExpert, RequireStaff, SessionDep, StateDep
 from service.errors import NotFound
 from service.models import Role, Visibility
 from service.repos import experts as experts_repo
 from service.routes.pagination import PageDep, envelope
+from service.routes.search_params import SearchRequestDep
 from service.schemas.experts import ExpertProfileUpdate
 
 router = APIRouter(prefix="/api/experts", tags=["experts"])
+
+
+@router.get("")
+def search(user: CurrentUser, state: StateDep, request: SearchRequestDep) -> dict[str, Any]:
+    """Searches the roster: ?q= text, ?country= ?residence= ?language= ?sector= ?mode=
+    ?available= (now, YYYY-MM or a date) filters, with facet counts and highlights."""
+    return search_experts(state.search, reader=user, request=request)
 
 
 @router.get("/me")

@@ -7,12 +7,20 @@ from typing import Any
 from fastapi import APIRouter
 
 from service.core.needs import edit_need, editable_need, post_need, readable_need
-from service.deps import CurrentUser, SessionDep, VerifiedInstitution
+from service.core.search import search_needs
+from service.deps import (
+    CurrentUser,
+    MemberInstitution,
+    SessionDep,
+    StateDep,
+    VerifiedInstitution,
+)
 from service.errors import NotAllowed
-from service.models import NeedStatus, Role, User
+from service.models import Role, User
 from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.routes.pagination import PageDep, envelope
+from service.routes.search_params import SearchRequestDep
 from service.schemas.needs import NeedPublic, NeedWrite
 
 router = APIRouter(prefix="/api/needs", tags=["needs"])
@@ -23,23 +31,17 @@ def _public(need: object) -> dict[str, Any]:
 
 
 @router.get("")
-def list_needs(user: CurrentUser, session: SessionDep, page: PageDep) -> dict[str, Any]:
-    """Lists needs: coordinators all, institution members their own, experts the open ones."""
-    institution_id: int | None = None
-    statuses: list[str] | None = None
-    if user.role == Role.INSTITUTION:
-        institution = institutions_repo.get_institution_of_user(session, user.id or 0)
-        if institution is None:
-            raise NotAllowed("Your account is not attached to an institution.")
-        institution_id = institution.id
-    elif not user.is_staff:
-        statuses = [NeedStatus.OPEN]
+def search(user: CurrentUser, state: StateDep, request: SearchRequestDep) -> dict[str, Any]:
+    """Searches the open needs: ?q= text, ?country= ?language= ?sector= ?mode= ?start=
+    (now, YYYY-MM or a date) filters, with facet counts and highlights."""
+    return search_needs(state.search, request=request)
+
+
+@router.get("/mine")
+def my_needs(institution: MemberInstitution, session: SessionDep, page: PageDep) -> dict[str, Any]:
+    """Lists every need of the member's institution, whatever its status."""
     rows, total = needs_repo.list_needs(
-        session,
-        institution_id=institution_id,
-        statuses=statuses,
-        offset=page.offset,
-        limit=page.size,
+        session, institution_id=institution.id, offset=page.offset, limit=page.size
     )
     return envelope([_public(row) for row in rows], total=total, page=page)
 

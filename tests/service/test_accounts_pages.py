@@ -98,7 +98,7 @@ def test_institution_registers_pending_verification(client: TestClient, session:
     assert institution.country == "SN" and not institution.verified
     home = client.get("/institution")
     soup = BeautifulSoup(home.text, "html.parser")
-    assert "Pending verification" in soup.get_text()
+    assert "En attente de vérification" in soup.get_text()  # registered in French
     assert soup.find("a", href="/institution/needs/new") is None
     assert client.get("/institution/needs/new").status_code == 403
 

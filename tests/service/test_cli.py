@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from service.cli import app
 from service.config import get_settings
 from service.db import make_engine
-from service.models import ApiToken, Role, User
+from service.models import ApiToken, ExpertProfile, Role, User
 from service.security import hash_api_token, verify_password
 
 runner = CliRunner()
@@ -31,7 +31,17 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def test_create_user_with_password(database: str) -> None:
-    result = runner.invoke(app, ["create-user", "--role", "coordinator", "Staff@Example.org", "--password", "a-long-password"])
+    result = runner.invoke(
+        app,
+        [
+            "create-user",
+            "--role",
+            "coordinator",
+            "Staff@Example.org",
+            "--password",
+            "a-long-password",
+        ],
+    )
     assert result.exit_code == 0, result.output
     with Session(make_engine(database)) as session:
         user = session.exec(select(User)).one()
@@ -40,7 +50,11 @@ def test_create_user_with_password(database: str) -> None:
 
 
 def test_create_user_prompts_for_the_password(database: str) -> None:
-    result = runner.invoke(app, ["create-user", "admin@example.org", "--role", "admin"], input="a-long-password\na-long-password\n")
+    result = runner.invoke(
+        app,
+        ["create-user", "admin@example.org", "--role", "admin"],
+        input="a-long-password\na-long-password\n",
+    )
     assert result.exit_code == 0, result.output
     with Session(make_engine(database)) as session:
         assert session.exec(select(User)).one().role == Role.ADMIN
@@ -66,3 +80,21 @@ def test_create_token_prints_a_working_token(database: str) -> None:
     assert stored.token_hash == hash_api_token(token) and token not in stored.token_hash
     unknown = runner.invoke(app, ["create-token", "nobody@example.org"])
     assert unknown.exit_code == 1
+
+
+def test_reindex_rebuilds_the_search_index(database: str, tmp_path: Path) -> None:
+    from service.core.changes import expert_document
+    from service.search import EXPERTS_STAFF, SearchQuery
+    from service.search.factory import make_search_backend
+    from tests.factories import make_expert
+
+    engine = make_engine(database)
+    with Session(engine) as session:
+        make_expert(session, display_name="Awa Diallo", skills=["épidémiologie"])
+        assert expert_document(session, session.exec(select(ExpertProfile)).one())["email"]
+    result = runner.invoke(app, ["reindex"])
+    assert result.exit_code == 0, result.output
+    assert "experts_staff: 1" in result.output
+    backend = make_search_backend(get_settings(), engine)
+    hits = backend.search(EXPERTS_STAFF, SearchQuery(text="epidemiologie")).hits
+    assert [hit.document["display_name"] for hit in hits] == ["Awa Diallo"]

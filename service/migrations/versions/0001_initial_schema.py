@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 02:37:15.355605
+Create Date: 2026-11-27 03:13:15.370571
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,6 @@ import sqlmodel
 from alembic import op
 
 import service.models.types
-
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -235,6 +234,7 @@ def upgrade() -> None:
         sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
         sa.Column("city", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("website", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
         sa.Column("description", sqlmodel.sql.sqltypes.AutoString(length=5000), nullable=False),
         sa.Column("verified_by_id", sa.Integer(), nullable=True),
@@ -315,6 +315,7 @@ def upgrade() -> None:
         sa.Column("city", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("support", sa.JSON(), nullable=False),
         sa.Column("live_sessions", sa.Boolean(), nullable=False),
+        sa.Column("widen_modes", sa.Boolean(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("text_lang", sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
         sa.Column("posted_at", service.models.types.UTCDateTime(timezone=True), nullable=True),
@@ -349,6 +350,7 @@ def upgrade() -> None:
         sa.Column("explanation", sa.JSON(), nullable=False),
         sa.Column("model_version", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("origin", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.Column("decided_at", service.models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),

@@ -1,0 +1,103 @@
+"""Searching the roster and the open needs, each reader in the index made for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from service.errors import FieldErrors, NotAllowed
+from service.models import Role, User
+from service.search import EXPERTS_PUBLIC, EXPERTS_STAFF, NEEDS, SearchBackend, SearchQuery
+from service.search.base import FilterValue, InvalidQuery
+
+EXPERT_FACETS = (
+    "origin_country",
+    "residence_country",
+    "languages",
+    "sectors",
+    "modes",
+    "availability",
+)
+NEED_FACETS = ("country", "languages", "sector", "mode", "start")
+# Query parameter -> index field.
+EXPERT_PARAMS = {
+    "country": "origin_country",
+    "residence": "residence_country",
+    "language": "languages",
+    "sector": "sectors",
+    "mode": "modes",
+    "available": "availability",
+}
+NEED_PARAMS = {
+    "country": "country",
+    "language": "languages",
+    "sector": "sector",
+    "mode": "mode",
+    "start": "start",
+}
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    text: str
+    params: dict[str, list[str]]
+    page: int
+    per_page: int = 20
+
+
+def expert_index_for(reader: User) -> str:
+    """Coordinators search everything; institutions only what experts let them see."""
+    if reader.is_staff:
+        return EXPERTS_STAFF
+    if reader.role == Role.INSTITUTION:
+        return EXPERTS_PUBLIC
+    raise NotAllowed("Only coordinators and institutions can search the roster.")
+
+
+def search_experts(
+    backend: SearchBackend, *, reader: User, request: SearchRequest
+) -> dict[str, Any]:
+    """Searches experts with facets and highlights, in the reader's index."""
+    index = expert_index_for(reader)
+    return _run(backend, index, request, EXPERT_PARAMS, EXPERT_FACETS)
+
+
+def search_needs(backend: SearchBackend, *, request: SearchRequest) -> dict[str, Any]:
+    """Searches the open needs with facets and highlights."""
+    return _run(backend, NEEDS, request, NEED_PARAMS, NEED_FACETS)
+
+
+def _run(
+    backend: SearchBackend,
+    index: str,
+    request: SearchRequest,
+    params: dict[str, str],
+    facets: tuple[str, ...],
+) -> dict[str, Any]:
+    filters: dict[str, FilterValue] = {}
+    for name, values in request.params.items():
+        if name not in params:
+            raise FieldErrors({name: "unknown filter"})
+        filters[params[name]] = values[0] if len(values) == 1 else values
+    reverse = {field: name for name, field in params.items()}
+    query = SearchQuery(
+        text=request.text[:500],
+        filters=filters,
+        facets=facets,
+        page=request.page,
+        per_page=request.per_page,
+    )
+    try:
+        page = backend.search(index, query)
+    except InvalidQuery as exc:
+        raise FieldErrors({reverse.get(exc.field, exc.field): str(exc)}) from exc
+    return {
+        "items": [{**hit.document, "highlights": hit.highlights} for hit in page.hits],
+        "total": page.total,
+        "page": page.page,
+        "pages": page.pages,
+        "facets": {
+            reverse.get(name, name): [{"value": f.value, "count": f.count} for f in counts]
+            for name, counts in page.facets.items()
+        },
+    }

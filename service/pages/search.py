@@ -1,0 +1,110 @@
+"""Search pages: the roster for coordinators, experts for institutions, open needs for experts,
+and the needs the matcher ranked for an expert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from service.core.matching import needs_for_expert
+from service.core.proposals import explanation_for_people
+from service.core.search import SearchRequest, search_experts, search_needs
+from service.deps import RequireExpert, RequireMember, RequireStaff, SessionDep, StateDep
+from service.errors import FieldErrors, NotFound
+from service.models import Need, User
+from service.repos import experts as experts_repo
+from service.routes.search_params import SearchRequestDep
+from service.templating import paginate, render
+
+router = APIRouter()
+
+
+def _results(
+    request: Request,
+    run: Callable[[], dict[str, Any]],
+    search: SearchRequest,
+    *,
+    template: str,
+    extra: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """Runs a search for a page; a bad filter is shown on the page, not as an error page."""
+    try:
+        results = run()
+        error = ""
+    except FieldErrors as exc:
+        results = {"items": [], "total": 0, "facets": {}}
+        error = "; ".join(f"{field}: {message}" for field, message in exc.errors.items())
+    selected = {name: set(values) for name, values in search.params.items()}
+    context = {
+        **(extra or {}),
+        "q": search.text,
+        "results": results,
+        "selected": selected,
+        "error": error,
+        "pagination": paginate(
+            request, total=results["total"], page=search.page, size=search.per_page
+        ),
+    }
+    return render(request, template, context, status_code=422 if error else 200)
+
+
+@router.get("/coordinator/roster", response_class=HTMLResponse)
+def roster(
+    request: Request, user: RequireStaff, state: StateDep, search: SearchRequestDep
+) -> HTMLResponse:
+    """Searches every expert, with facets: what a coordinator works from."""
+    return _results(
+        request,
+        lambda: search_experts(state.search, reader=user, request=search),
+        search,
+        template="search/experts.html",
+        extra={"action": "/coordinator/roster", "staff": True},
+    )
+
+
+@router.get("/institution/experts", response_class=HTMLResponse)
+def browse_experts(
+    request: Request, user: RequireMember, state: StateDep, search: SearchRequestDep
+) -> HTMLResponse:
+    """Lets an institution browse the experts who agreed to be seen: skills, not names."""
+    return _results(
+        request,
+        lambda: search_experts(state.search, reader=user, request=search),
+        search,
+        template="search/experts.html",
+        extra={"action": "/institution/experts", "staff": False},
+    )
+
+
+@router.get("/expert/needs", response_class=HTMLResponse)
+def browse_needs(
+    request: Request,
+    user: RequireExpert,
+    state: StateDep,
+    session: SessionDep,
+    search: SearchRequestDep,
+) -> HTMLResponse:
+    """Shows the needs ranked for the expert, with reasons, and a search of every open need."""
+    browsing = bool(search.text or search.params or search.page > 1)
+    return _results(
+        request,
+        lambda: search_needs(state.search, request=search),
+        search,
+        template="search/needs.html",
+        extra={"ranked": [] if browsing else _needs_for(session, user)},
+    )
+
+
+def _needs_for(session: SessionDep, user: User) -> list[tuple[Need, dict[str, Any], float]]:
+    expert = experts_repo.get_expert_of_user(session, user.id or 0)
+    if expert is None:
+        raise NotFound("You have no expert profile.")
+    ranked = []
+    for proposal in needs_for_expert(session, expert_id=expert.id or 0, limit=10):
+        need = session.get(Need, proposal.need_id)
+        if need is not None:
+            ranked.append((need, explanation_for_people(proposal.explanation), proposal.score))
+    return ranked
