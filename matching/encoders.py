@@ -7,6 +7,7 @@ is a `SentenceTransformer` and the rest of the code only ever calls `encode`.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import threading
@@ -208,7 +209,10 @@ class Encoder:
 
     def encode_queries(self, texts: Sequence[str], batch_size: int = 32) -> FloatMatrix:
         """Embeds need texts (query side)."""
-        return _encode(self.model, list(texts), task="query", batch_size=batch_size)
+        out = _encode(self.model, list(texts), task="query", batch_size=batch_size)
+        if len(texts) > batch_size:
+            release_freed_memory()
+        return out
 
     def encode_documents(
         self, texts: Sequence[str], batch_size: int = 32, only: Sequence[str] | None = None
@@ -217,13 +221,16 @@ class Encoder:
         the others left at zero."""
         wanted = [b for b in self.blocks if only is None or b.name in only]
         if only is None or len(wanted) == len(self.blocks) or not self.members:
-            return _encode(self.model, list(texts), task="document", batch_size=batch_size)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for block in wanted:
-            member = self.members[block.name]
-            out[:, block.start : block.stop] = _encode(
-                member, list(texts), task="document", batch_size=batch_size
-            )
+            out = _encode(self.model, list(texts), task="document", batch_size=batch_size)
+        else:
+            out = np.zeros((len(texts), self.dim), dtype=np.float32)
+            for block in wanted:
+                member = self.members[block.name]
+                out[:, block.start : block.stop] = _encode(
+                    member, list(texts), task="document", batch_size=batch_size
+                )
+        if len(texts) > batch_size:
+            release_freed_memory()
         return out
 
     def encode_symmetric(self, texts: Sequence[str], batch_size: int = 64) -> FloatMatrix:
@@ -234,6 +241,23 @@ class Encoder:
         """Embeds short phrases (skills, sentences) with the phrase model, for explanations."""
         model = self.phrase_model or self.model
         return _encode(model, list(texts), task=None, batch_size=batch_size)
+
+
+def release_freed_memory() -> None:
+    """Hands freed heap pages back to the OS (glibc keeps them after torch's big batches)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _load_libc()
 
 
 def _encode(
