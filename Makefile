@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Two workers: the machines this runs on have two cores.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: install run seed test lint typecheck pytest meili meili-stop migration clean
 

@@ -115,7 +115,8 @@ def _import_benchmark(session: Session, bench: Benchmark, folder: Path, today: d
     for kind, path in steps:
         report = import_file(session, kind=kind, path=path, actor=None)
         if not report.ok:
-            raise ValueError(f"the benchmark's {kind} did not import: {report.summary()}")
+            details = "\n".join(report.lines()[:10])
+            raise ValueError(f"the benchmark's {kind} did not import:\n{details}")
 
 
 def _rankings(

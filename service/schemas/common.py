@@ -65,5 +65,7 @@ Locale = Annotated[str, AfterValidator(_locale)]
 Email = Annotated[str, AfterValidator(_email)]
 Password = Annotated[str, AfterValidator(_password)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+# Skill labels from real taxonomies (ESCO) reach 150 characters.
+Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]

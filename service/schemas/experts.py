@@ -15,10 +15,9 @@ from service.schemas.common import (
     LongText,
     Name,
     ShortText,
+    Skill,
     TimeZoneName,
 )
-
-Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 
 class LanguageSkill(BaseModel):

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from service.models import Mode
-from service.schemas.common import Email, LanguageCode, Locale
-from service.schemas.experts import ExpertProfileUpdate, LanguageSkill, Skill
+from service.schemas.common import Email, LanguageCode, Locale, Skill
+from service.schemas.experts import ExpertProfileUpdate, LanguageSkill
 from service.schemas.institutions import InstitutionUpdate
 from service.schemas.needs import NeedWrite
 
