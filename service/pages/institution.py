@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from service.core.audit import record
 from service.core.needs import edit_need, post_need, readable_need
+from service.core.preview import preview_count, preview_text
 from service.deps import (
     MemberInstitution,
     RequireMember,
@@ -26,7 +27,8 @@ from service.repos import needs as needs_repo
 from service.routes.pagination import PAGE_SIZE
 from service.routes.skills import skills_in_use
 from service.schemas.institutions import InstitutionUpdate
-from service.schemas.needs import NeedWrite
+from service.schemas.needs import NeedPreview, NeedWrite
+from service.search import SearchError
 from service.templating import flash, paginate, render
 
 router = APIRouter(prefix="/institution")
@@ -63,14 +65,19 @@ def _suggestions(state: StateDep, session: SessionDep) -> list[str]:
     return [s.skill for s in skills_in_use(state, session)[:SUGGESTED_SKILLS]]
 
 
-async def _read_need_form(
-    request: Request,
-) -> tuple[NeedWrite | None, dict[str, str], dict[str, object]]:
+async def _need_form_data(request: Request) -> dict[str, object]:
     data = await read_form(request, list_fields=LIST_FIELDS)
     data["live_sessions"] = data.get("live_sessions") == "on"
     for name in ("start_from", "start_until"):
         if data.get(name) == "":
             data[name] = None
+    return data
+
+
+async def _read_need_form(
+    request: Request,
+) -> tuple[NeedWrite | None, dict[str, str], dict[str, object]]:
+    data = await _need_form_data(request)
     form, errors = validate_form(NeedWrite, data)
     if "__all__" in errors and "start_until" in errors["__all__"]:
         errors["start_until"] = errors.pop("__all__")
@@ -207,6 +214,47 @@ async def new_need_submit(
     response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
     flash(response, request, N_("Your need is posted."), "success")
     return response
+
+
+def _preview(state: StateDep, session: SessionDep, data: dict[str, object]) -> dict[str, object]:
+    """Counts the experts for the form's data, or says why it cannot."""
+    fields = {**data, "duration_weeks": data.get("duration_weeks") or None}
+    try:
+        need = NeedPreview.model_validate(fields)
+    except ValidationError:
+        return {"preview_problem": N_("Check the dates and numbers of the form to see a preview.")}
+    if not preview_text(need):
+        return {"preview_problem": N_("Describe what you need to see how many experts match it.")}
+    try:
+        count = preview_count(
+            session,
+            state.search,
+            need,
+            reconfirm_days=state.settings.availability_reconfirm_days,
+        )
+    except SearchError:
+        return {"preview_problem": N_("The preview is not available just now.")}
+    return {"preview": count}
+
+
+@router.post("/needs/preview", response_class=HTMLResponse)
+async def need_preview(
+    request: Request,
+    user: RequireMember,
+    institution: VerifiedInstitution,
+    state: StateDep,
+    session: SessionDep,
+    need_id: Annotated[int | None, Query(alias="need", ge=1)] = None,
+) -> HTMLResponse:
+    """Shows how many experts could match the need being written, never who: a fragment for
+    htmx, or the form again with the count when sent without JavaScript."""
+    data = await _need_form_data(request)
+    preview = _preview(state, session, data)
+    if request.headers.get("hx-request") == "true":
+        return render(request, "institution/_need_preview.html", preview)
+    need = readable_need(session, need_id=need_id, reader=user) if need_id else None
+    context = _editor_context(data, {}, need, suggestions=_suggestions(state, session))
+    return render(request, "institution/need_form.html", {**context, **preview})
 
 
 @router.get("/needs/{need_id}", response_class=HTMLResponse)

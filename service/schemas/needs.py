@@ -9,9 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from service.models import Mode, NeedStatus, Support
 from service.models.experts import SECTORS
-from service.schemas.common import LanguageCode, ShortText
+from service.schemas.common import LanguageCode, ShortText, Skill
 
-Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
 Description = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=10, max_length=10000)
@@ -70,3 +69,18 @@ class NeedPublic(BaseModel):
     status: str
     posted_at: datetime | None
     updated_at: datetime
+
+
+class NeedPreview(BaseModel):
+    """What the preview reads of a need being written: every field optional, the rest ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10000)] = ""
+    required_skills: list[Skill] = Field(default_factory=list, max_length=30)
+    mode: Mode = Mode.REMOTE
+    duration_weeks: int | None = Field(default=None, ge=1, le=104)
+    start_from: date | None = None
+    start_until: date | None = None
+    languages: list[LanguageCode] = Field(default_factory=list, max_length=10)
