@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/import_speed.py [--rows 100000] [--json]
     .venv/bin/python bench/import_speed.py --rows 20000 --kill-after 5      # kill, re-run, resume
-    .venv/bin/python bench/import_speed.py --rows 2000 --with-embeddings    # + embed_pending
+    .venv/bin/python bench/import_speed.py --rows 2000 --with-embeddings    # + the embedding pass
 
 The import runs in a child process, so its peak memory (ru_maxrss) is its own. `--kill-after`
 runs a batched (`--partial`) import, kills it with SIGKILL after S seconds, counts the rows
@@ -217,21 +217,23 @@ def kill_and_resume(
 
 
 def time_embeddings(database: Path) -> dict[str, Any]:
-    """Times the lead's embed_pending over what was imported, if it exists."""
-    try:
-        from service.core.embeddings import embed_pending  # type: ignore[import-not-found]
-    except ImportError:
-        return {"skipped": "service.core.embeddings.embed_pending is not available"}
+    """Times the embedding pass that follows an import (the worker's, in committed batches)."""
     from service.config import Settings
+    from service.core.matching import load_engine
     from service.db import make_engine
 
     settings = Settings(database_url=f"sqlite:///{database}", data_dir=database.parent)
     engine = make_engine(settings.database_url)
+    matching = load_engine(settings)
     started = time.perf_counter()
-    embed_pending(engine, settings)
+    result = matching.sync(engine)
     seconds = time.perf_counter() - started
-    experts = count_experts(database)
-    return {"seconds": round(seconds, 2), "experts_per_s": round(experts / seconds, 1)}
+    return {
+        "model": matching.version,
+        "embedded": result.embedded,
+        "seconds": round(seconds, 2),
+        "experts_per_s": round(result.embedded / seconds, 1) if seconds else None,
+    }
 
 
 def main() -> None:

@@ -83,3 +83,21 @@ def editable_need(session: Session, *, need_id: int, editor: User) -> Need:
     if editor.is_staff or editor.role == Role.INSTITUTION:
         return need
     raise NotAllowed()
+
+
+def set_widen_modes(session: Session, *, need: Need, coordinator: User, widen: bool) -> Need:
+    """Lets experts of other engagement modes be proposed for a need (ranked down), or not."""
+    if need.widen_modes == widen:
+        return need
+    need.widen_modes = widen
+    need.updated_at = utcnow()
+    session.add(need)
+    record(
+        session,
+        actor=coordinator,
+        action="need.modes_widened" if widen else "need.modes_narrowed",
+        entity_type="need",
+        entity_id=need.id,
+    )
+    need_changed(session, need)
+    return need

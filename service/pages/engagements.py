@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core.engagements import (
@@ -27,10 +27,10 @@ from service.deps import (
     StateDep,
 )
 from service.errors import FieldErrors, NotFound
+from service.i18n import N_
 from service.models import EngagementStatus, Mode, User
 from service.models.types import utcnow
 from service.pages.forms import read_form, validate_form
-from service.pages.notifications import set_unread_count
 from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
 from service.routes.engagements import scope_of
@@ -38,7 +38,7 @@ from service.routes.pagination import PageDep
 from service.schemas.engagements import FeedbackWrite, MoveRequest
 from service.templating import flash, render
 
-router = APIRouter(dependencies=[Depends(set_unread_count)])
+router = APIRouter()
 
 S = EngagementStatus
 DETAIL_BASE = {
@@ -47,17 +47,17 @@ DETAIL_BASE = {
     Party.STAFF: "/coordinator/engagements",
 }
 DONE_MESSAGES = {
-    "accept": "You accepted the offer.",
-    "decline": "You declined the offer.",
-    "confirm": "The engagement is confirmed.",
-    "start": "The engagement is now active.",
-    "complete": "The engagement is completed.",
-    "cancel": "The engagement is cancelled.",
+    "accept": N_("You accepted the offer."),
+    "decline": N_("You declined the offer."),
+    "confirm": N_("The engagement is confirmed."),
+    "start": N_("The engagement is now active."),
+    "complete": N_("The engagement is completed."),
+    "cancel": N_("The engagement is cancelled."),
 }
 LIST_TITLES = {
-    Party.EXPERT: "My engagements",
-    Party.INSTITUTION: "Our engagements",
-    Party.STAFF: "All engagements",
+    Party.EXPERT: N_("My engagements"),
+    Party.INSTITUTION: N_("Our engagements"),
+    Party.STAFF: N_("All engagements"),
 }
 
 

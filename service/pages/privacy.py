@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core.privacy import ERASABLE_ROLES, delete_account, export_user_data
 from service.deps import CurrentUser, SessionDep
 from service.errors import FieldErrors
 from service.pages.forms import read_form
-from service.pages.notifications import set_unread_count
 from service.security import SESSION_COOKIE
 from service.templating import flash, render
 
-router = APIRouter(prefix="/account", dependencies=[Depends(set_unread_count)])
+router = APIRouter(prefix="/account")
 
 
 @router.get("/data", response_class=HTMLResponse)

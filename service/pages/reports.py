@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service.core.reports import (
@@ -17,10 +17,9 @@ from service.core.reports import (
     skills_gap_csv,
 )
 from service.deps import RequireStaff, SessionDep
-from service.pages.notifications import set_unread_count
 from service.templating import render
 
-router = APIRouter(prefix="/coordinator", dependencies=[Depends(set_unread_count)])
+router = APIRouter(prefix="/coordinator")
 
 From = Annotated[date | None, Query(alias="from")]
 To = Annotated[date | None, Query(alias="to")]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core.engagements import WAITING_STATES
+from service.core.needs import readable_need, set_widen_modes
 from service.core.proposals import (
     approve_proposal,
     decide_in_bulk,
@@ -17,10 +18,10 @@ from service.core.proposals import (
 )
 from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import FieldErrors, NotFound
+from service.i18n import N_
 from service.models import User
 from service.models.types import utcnow
 from service.pages.forms import read_form
-from service.pages.notifications import set_unread_count
 from service.repos import audit as audit_repo
 from service.repos import engagements as engagements_repo
 from service.repos import institutions as institutions_repo
@@ -30,13 +31,13 @@ from service.repos import users as users_repo
 from service.routes.pagination import PageDep
 from service.templating import flash, render
 
-router = APIRouter(prefix="/coordinator", dependencies=[Depends(set_unread_count)])
+router = APIRouter(prefix="/coordinator")
 
 DONE = {
-    "approve": "Proposal approved: the expert is offered the engagement.",
-    "reject": "Proposal rejected.",
+    "approve": N_("Proposal approved: the expert is offered the engagement."),
+    "reject": N_("Proposal rejected."),
 }
-DONE_BULK = {"approve": "Proposals approved.", "reject": "Proposals rejected."}
+DONE_BULK = {"approve": N_("Proposals approved."), "reject": N_("Proposals rejected.")}
 
 
 def _pages(total: int, size: int) -> int:
@@ -106,6 +107,23 @@ def review_need(
 ) -> HTMLResponse:
     """Shows a need and its ranked proposals with their explanations, to approve or reject."""
     return _review_page(request, session, user, need_id)
+
+
+@router.post("/needs/{need_id}/modes")
+async def widen_modes(
+    request: Request, need_id: int, user: RequireStaff, session: SessionDep
+) -> Response:
+    """Widens a need to experts of other engagement modes (or narrows it back)."""
+    need = readable_need(session, need_id=need_id, reader=user)
+    widen = (await request.form()).get("widen") == "on"
+    set_widen_modes(session, need=need, coordinator=user, widen=widen)
+    session.commit()
+    message = (
+        N_("Experts of other modes will be proposed too, ranked lower.")
+        if widen
+        else N_("Only experts who offer this need's mode will be proposed.")
+    )
+    return _done(request, need_id, message)
 
 
 def _done(request: Request, need_id: int, message: str) -> Response:

@@ -491,7 +491,7 @@ def test_the_whole_journey_through_the_pages(
         "expert",
         "institution",
     }
-    assert page.select_one("[data-status]").get_text(strip=True) == "completed"  # type: ignore[union-attr]
+    assert page.select_one("[data-status]").get_text(strip=True) == "Completed"  # type: ignore[union-attr]
     audit = BeautifulSoup(
         coordinator.get("/coordinator/audit?entity_type=engagement").text, "html.parser"
     )

@@ -162,3 +162,46 @@ def test_french_need_proposes_the_english_epidemiologist_and_names_the_skills(
     covered = {item["required"]: item["matched"] for item in top.explanation["covered_skills"]}
     assert covered.get("épidémiologie") == "epidemiology"
     assert "fr" in top.explanation["shared_languages"]
+
+
+def test_on_site_expert_is_proposed_for_a_remote_need_only_once_widened(
+    client: object, session: Session, engine: Engine, engine_with: MatchingEngine
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from service.models import AuditEvent, Job, Need, Role
+    from tests.conftest import csrf_token, login
+    from tests.factories import PASSWORD, make_user
+
+    assert isinstance(client, TestClient)
+    on_site = make_expert(session, headline="Epidemiologist", modes=["mission"])
+    _, institution = make_member(session)
+    need = make_need(
+        session, institution=institution, title="Epidemiologist", languages=[], mode="remote"
+    )
+    engine_with.sync(engine)
+    assert rematch_need(session, engine_with, need_id=need.id or 0, search=None, k=5) == []
+
+    expert_user = make_user(session, role=Role.EXPERT)
+    login(client, expert_user.email, PASSWORD)
+    refused = client.post(
+        f"/coordinator/needs/{need.id}/modes",
+        data={"widen": "on", "csrf_token": csrf_token(client)},
+    )
+    assert refused.status_code == 403
+
+    coordinator = make_user(session, role=Role.COORDINATOR)
+    login(client, coordinator.email, PASSWORD)
+    response = client.post(
+        f"/coordinator/needs/{need.id}/modes",
+        data={"widen": "on", "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 303
+    session.expire_all()
+    widened = session.get(Need, need.id)
+    assert widened is not None and widened.widen_modes
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "need.modes_widened")).one()
+    assert session.exec(select(Job).where(Job.key == f"rematch_need:{need.id}")).one()
+    proposals = rematch_need(session, engine_with, need_id=need.id or 0, search=None, k=5)
+    assert [p.expert_id for p in proposals] == [on_site.id]
+    assert proposals[0].components["mode"] < 0
