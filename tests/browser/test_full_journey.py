@@ -158,7 +158,7 @@ def test_need_in_french_to_confirmed_engagement(
     top.locator("form[data-approve] button").click()
     coordinator.page.wait_for_url(f"**/coordinator/needs/{need_id}")
     assert coordinator.flash() == ["Proposal approved: the expert is offered the engagement."]
-    assert "approved" in (coordinator.page.locator("ol.proposals > li").first.inner_text())
+    assert "Approved" in (coordinator.page.locator("ol.proposals > li").first.inner_text())
     coordinator.screenshot("journey-4-approved")
     with live_site.session() as session:
         engagement = session.exec(
