@@ -40,6 +40,7 @@ def test_roster_shows_names_facets_and_highlights(
     soup = BeautifulSoup(
         client.get("/coordinator/roster", params={"q": "epidemiologie"}).text, "html.parser"
     )
+    assert soup.select_one("label[for=q]").get_text() == "Search experts"  # type: ignore[union-attr]
     cards = soup.select(".expert-card")
     assert [c.h2.get_text(strip=True) for c in cards] == ["Awa Diallo"]
     assert cards[0].select_one("mark") is not None
