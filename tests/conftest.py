@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -31,7 +32,9 @@ def _worker() -> str:
 
 
 def _pg_engine_for_worker() -> Engine:
-    schema = f"hw_test_{_worker()}"
+    # One schema per checkout and worker: several checkouts may test against one server at once.
+    checkout = hashlib.sha1(str(Path(__file__).resolve()).encode()).hexdigest()[:8]
+    schema = f"hw_test_{checkout}_{_worker()}"
     admin = make_engine(PG_URL)
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
