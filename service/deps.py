@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from service.core import changes
 from service.core.accounts import user_for_session, user_for_token
 from service.errors import CsrfRejected, NotAllowed, NotAuthenticated
 from service.models import Institution, Role, User
@@ -38,6 +39,8 @@ StateDep = Annotated[AppState, Depends(get_state)]
 def get_session(state: StateDep) -> Iterator[Session]:
     """Yields one database session per request; routes commit before they return."""
     with Session(state.engine, expire_on_commit=False) as session:
+        # Lets a privacy change reach the institutions' index before the response leaves.
+        session.info[changes.SEARCH_KEY] = state.search
         yield session
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, or_, update
 from sqlmodel import Session, col, select
 
+from service.core import changes
 from service.core.audit import record
 from service.errors import FieldErrors, NotAllowed
 from service.models import (
@@ -36,7 +37,6 @@ from service.repos import institutions as institutions_repo
 from service.repos import notifications as notifications_repo
 from service.repos import proposals as proposals_repo
 from service.repos import users as users_repo
-from service.search import outbox
 from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF
 from service.security import verify_password
 
@@ -173,7 +173,7 @@ def _erase_expert(session: Session, *, expert: ExpertProfile) -> None:
             col(SearchOutbox.op) == "upsert",
         )
     )
-    outbox.remove_expert(session, expert_id=expert_id)
+    changes.expert_removed(session, expert_id)
     session.flush()
     remaining = proposals_repo.list_for_expert(session, expert_id)
     if not remaining:
