@@ -12,6 +12,7 @@ from service.config import get_settings
 from service.core.accounts import (
     create_api_token,
     create_user,
+    end_all_sessions,
     list_api_tokens,
     revoke_api_token,
 )
@@ -31,6 +32,7 @@ def register(app: typer.Typer) -> None:
     app.command("create-token")(create_token_command)
     app.command("list-tokens")(list_tokens_command)
     app.command("revoke-token")(revoke_token_command)
+    app.command("end-sessions")(end_sessions_command)
 
 
 def serve(
@@ -142,3 +144,14 @@ def revoke_token_command(
             raise typer.Exit(1) from exc
         session.commit()
     typer.echo(f"Revoked token {token_id} of {email}.")
+
+
+def end_sessions_command(
+    email: Annotated[str, typer.Argument(help="Email of the account.")],
+) -> None:
+    """Logs an account out everywhere (a lost laptop, a suspected intrusion); audited."""
+    engine = make_engine(get_settings().database_url)
+    with Session(engine) as session:
+        ended = end_all_sessions(session, user=_account(session, email))
+        session.commit()
+    typer.echo(f"Ended {ended} session(s) of {email}.")

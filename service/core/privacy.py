@@ -61,6 +61,10 @@ def export_user_data(session: Session, *, user: User) -> dict[str, Any]:
             _dump(token, exclude={"token_hash"})
             for token in session.exec(select(ApiToken).where(ApiToken.user_id == user.id)).all()
         ],
+        "sessions": [
+            _dump(item, exclude={"id"})
+            for item in users_repo.list_sessions(session, user_id=user.id or 0, now=utcnow())
+        ],
         "notifications": [
             _dump(n)
             for n in notifications_repo.list_for_user(session, user.id or 0, limit=100_000)[0]

@@ -67,7 +67,14 @@ def home_for(user: User) -> str:
 def start_session(
     response: Response, *, request: Request, state: AppState, session: Session, user: User
 ) -> None:
-    """Opens a server-side session: its cookie, a CSRF token bound to it, the user's language."""
+    """Opens a server-side session: its cookie, a CSRF token bound to it, the user's language.
+
+    The browser's previous session, if any, ends: one browser holds one session.
+    """
+    previous = request.cookies.get(SESSION_COOKIE)
+    previous_token = state.signer.loads(previous) if previous else None
+    if previous_token is not None:
+        end_session(session, session_id=hash_session_token(previous_token))
     token = open_session(
         session,
         user=user,

@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from service.cli import app
 from service.config import get_settings
+from service.core.accounts import open_session
 from service.db import make_engine
-from service.models import ApiToken, ExpertProfile, Role, User
+from service.models import ApiToken, AuditEvent, ExpertProfile, Role, User, UserSession
 from service.security import hash_api_token, verify_password
 
 runner = CliRunner()
@@ -120,3 +121,18 @@ def test_list_and_revoke_tokens(database: str) -> None:
     again = runner.invoke(app, ["revoke-token", "a@example.org", str(stored.id)])
     assert again.exit_code == 1 and "no live token" in again.output
     assert runner.invoke(app, ["list-tokens", "a@example.org"]).output.strip() == ""
+
+
+def test_end_sessions_logs_an_account_out_everywhere(database: str) -> None:
+    runner.invoke(app, ["create-user", "a@example.org", "--password", "a-long-password"])
+    with Session(make_engine(database)) as session:
+        user = session.exec(select(User)).one()
+        for agent in ("laptop", "phone"):
+            open_session(session, user=user, user_agent=agent, max_age_s=3600)
+        session.commit()
+    result = runner.invoke(app, ["end-sessions", "a@example.org"])
+    assert result.exit_code == 0 and "Ended 2 session(s)" in result.output
+    with Session(make_engine(database)) as session:
+        assert session.exec(select(UserSession)).all() == []
+        event = session.exec(select(AuditEvent)).one()
+        assert (event.action, event.data) == ("user.sessions_ended", {"sessions": 2})

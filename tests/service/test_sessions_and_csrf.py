@@ -251,3 +251,28 @@ def test_a_planted_csrf_cookie_does_not_pass_with_a_session(
         "/account/locale", data={"locale": "fr", "csrf_token": "planted-by-an-attacker"}
     )
     assert response.status_code == 403
+
+
+def test_logging_in_again_replaces_the_browsers_session(
+    client: TestClient, session: Session
+) -> None:
+    user = make_user(session, email="awa@example.org")
+    login(client, user.email, PASSWORD)
+    first = client.cookies[SESSION_COOKIE]
+    login(client, user.email, PASSWORD)
+    assert client.cookies[SESSION_COOKIE] != first
+    assert len(session.exec(select(UserSession)).all()) == 1
+    replay = TestClient(client.app)
+    replay.cookies.set(SESSION_COOKIE, first)
+    assert replay.get("/api/me").status_code == 401
+
+
+def test_data_export_lists_the_sessions_without_their_ids(
+    client: TestClient, session: Session
+) -> None:
+    user = make_user(session, email="awa@example.org")
+    client.headers["user-agent"] = "LaptopBrowser/2.0"
+    login(client, user.email, PASSWORD)
+    sessions = client.get("/api/me/data").json()["sessions"]
+    assert [s["user_agent"] for s in sessions] == ["LaptopBrowser/2.0"]
+    assert "id" not in sessions[0] and sessions[0]["expires_at"]
