@@ -34,6 +34,7 @@ from service.schemas.accounts import (
     InstitutionRegistration,
     LoginForm,
     PasswordChange,
+    RowId,
     TokenForm,
 )
 from service.security import (
@@ -403,7 +404,7 @@ async def token_submit(request: Request, user: SessionUser, session: SessionDep)
 
 @router.post("/account/tokens/{token_id}/revoke")
 def token_revoke(
-    request: Request, token_id: int, user: SessionUser, session: SessionDep
+    request: Request, token_id: RowId, user: SessionUser, session: SessionDep
 ) -> Response:
     """Revokes one of the user's API tokens."""
     revoke_api_token(session, user=user, token_id=token_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 
 from service.models import InstitutionType
@@ -49,6 +50,8 @@ class UserPublic(BaseModel):
     locale: str
 
 
+# A row id as a path parameter: beyond PostgreSQL's integer range it names no row (422, not 500).
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 

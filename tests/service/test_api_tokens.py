@@ -181,3 +181,12 @@ def test_password_change_revokes_every_token(client: TestClient, session: Sessio
     assert response.status_code == 303
     assert TestClient(client.app).get("/api/me", headers=_bearer(token)).status_code == 401
     assert client.get("/api/me").status_code == 200
+
+
+def test_a_token_id_beyond_the_database_range_is_a_422(
+    client: TestClient, session: Session
+) -> None:
+    login(client, make_user(session).email, PASSWORD)
+    response = client.delete("/api/tokens/99999999999999", headers=_csrf(client))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["token_id"]
