@@ -1,13 +1,38 @@
-"""Institutions: verification by a coordinator."""
+"""Institutions: their profile, and verification by a coordinator."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
+from service.core import changes
 from service.core.audit import record
 from service.errors import Conflict
 from service.models import Institution, User
 from service.models.types import utcnow
+from service.schemas.institutions import InstitutionUpdate
+
+
+def update_institution(
+    session: Session, *, institution: Institution, actor: User, form: InstitutionUpdate
+) -> Institution:
+    """Saves an institution's profile; its needs' search documents follow (name, country)."""
+    values = form.model_dump(mode="json")
+    changed = [name for name, value in values.items() if getattr(institution, name) != value]
+    for name, value in values.items():
+        setattr(institution, name, value)
+    institution.updated_at = utcnow()
+    session.add(institution)
+    record(
+        session,
+        actor=actor,
+        action="institution.updated",
+        entity_type="institution",
+        entity_id=institution.id,
+        data={"fields": changed},
+    )
+    if changed:
+        changes.institution_changed(session, institution)
+    return institution
 
 
 def verify_institution(

@@ -68,6 +68,7 @@ API: dict[str, tuple[object, ...]] = {
     "/healthz": (OK, OK, OK, OK, OK),
     "/openapi.json": (OK, OK, OK, OK, OK),
     "/api/me": (UNAUTH, OK, OK, OK, OK),
+    "/api/tokens": (UNAUTH, OK, OK, OK, OK),
     "/api/experts": (UNAUTH, DENIED, OK, OK, OK),
     "/api/experts/me": (UNAUTH, OK, DENIED, DENIED, DENIED),
     "/api/experts/roster": (UNAUTH, DENIED, DENIED, DENIED, OK),
