@@ -11,12 +11,14 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.config import Settings, get_settings
 from service.db import make_engine
 from service.deps import verify_csrf
-from service.errors import DomainError, FieldErrors, NotAuthenticated
+from service.errors import Conflict, DomainError, FieldErrors, NotAuthenticated
+from service.i18n import N_
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.pages import router as pages_router
 from service.routes import router as api_router
@@ -28,6 +30,14 @@ from service.templating import STATIC_DIR, render
 from service.worker import matching_tasks, run_in_process
 
 log = logging.getLogger(__name__)
+
+
+# PostgreSQL's serialization_failure and deadlock_detected.
+RACE_SQLSTATES = frozenset({"40001", "40P01"})
+RACE_MESSAGE = N_(
+    "Someone else changed this at the same moment; nothing was saved. "
+    "Please reload the page and try again."
+)
 
 
 def _wants_json(request: Request) -> bool:
@@ -107,6 +117,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"status": exc.status_code, "message": exc.message},
             status_code=exc.status_code,
         )
+
+    @app.exception_handler(DBAPIError)
+    async def database_race(request: Request, exc: DBAPIError) -> Response:
+        # A unique constraint met by a racing request, or PostgreSQL giving up one of two
+        # deadlocked / serialisation-conflicting transactions: the loser of a race, a 409.
+        code = getattr(exc.orig, "sqlstate", None)
+        if isinstance(exc, IntegrityError) or code in RACE_SQLSTATES:
+            log.info("race lost on %s: %s", request.url.path, exc.orig)
+            return await domain_error(request, Conflict(RACE_MESSAGE))
+        return await server_error(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
