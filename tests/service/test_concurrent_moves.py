@@ -23,8 +23,9 @@ from sqlmodel import Session, col, func, select
 
 from service.config import Settings
 from service.core.accounts import create_api_token
-from service.core.engagements import move
+from service.core.engagements import expire_offer, move
 from service.core.proposals import approve_proposal
+from service.errors import InvalidTransition
 from service.models import (
     AuditEvent,
     Engagement,
@@ -388,3 +389,61 @@ def test_an_engagement_cannot_start_before_its_start_date(
     assert engagement.start_date.isoformat() in response.json()["detail"]
     session.expire_all()
     assert session.get(Engagement, engagement.id).status == "confirmed"  # type: ignore[union-attr]
+
+
+def test_an_offer_answered_while_the_clock_expires_it_stays_answered(
+    session: Session, engine: Any, settings: Settings
+) -> None:
+    world = build_world(session)
+    engagement = offer(session, world, settings)
+    late = (engagement.offer_expires_at or utcnow()) + timedelta(hours=1)
+    # The worker has read the due offers; the expert's accept commits before it writes.
+    with Session(engine, expire_on_commit=False) as worker:
+        due = list(worker.exec(select(Engagement).where(Engagement.status == "offered")).all())
+        with Session(engine) as web:
+            mine = web.get(Engagement, engagement.id)
+            assert mine is not None
+            move(web, engagement=mine, actor=world.expert_user, action="accept", settings=settings)
+            web.commit()
+        with pytest.raises(InvalidTransition, match="accepted"):
+            expire_offer(worker, engagement=due[0], settings=settings, now=late)
+        worker.commit()
+        assert due[0].status == "accepted"  # the worker's copy is refreshed, not overwritten
+    session.expire_all()
+    assert session.get(Engagement, engagement.id).status == "accepted"  # type: ignore[union-attr]
+    assert audit_actions(session, "engagement", engagement.id) == [
+        "engagement.offer",
+        "engagement.accept",
+    ]
+    assert notes(session, "offer.expired") == Counter()
+
+
+def test_a_coordinator_deciding_a_proposal_already_decided_sees_the_review_again(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    stale = make_client()
+    login(stale, world.coordinator.email, PASSWORD)
+    stale.get(f"/coordinator/needs/{world.need.id}")
+    # Another coordinator rejects it first, through the API.
+    other = make_user(session, role=world.coordinator.role)
+    rejected = race(
+        make_client,
+        [
+            post(
+                f"/api/proposals/{world.proposal.id}/reject",
+                token_for(session, other),
+                {"reason": "No"},
+            )
+        ],
+    )
+    assert rejected[0].status_code == 200
+    response = stale.post(
+        f"/coordinator/proposals/{world.proposal.id}/approve",
+        data={"csrf_token": csrf_token(stale)},
+    )
+    assert response.status_code == 409
+    page = BeautifulSoup(response.text, "html.parser")
+    alert = page.select_one("[role=alert]")
+    assert alert is not None and alert.get_text(strip=True) == "This proposal is already rejected."
+    assert session.exec(select(func.count()).select_from(Engagement)).one() == 0
