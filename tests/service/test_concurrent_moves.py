@@ -447,3 +447,37 @@ def test_a_coordinator_deciding_a_proposal_already_decided_sees_the_review_again
     alert = page.select_one("[role=alert]")
     assert alert is not None and alert.get_text(strip=True) == "This proposal is already rejected."
     assert session.exec(select(func.count()).select_from(Engagement)).one() == 0
+
+
+def test_a_bulk_approval_racing_a_single_rejection_is_all_or_nothing(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    second = make_user(session, role=world.coordinator.role)
+    bulk_token, single_token = token_for(session, world.coordinator), token_for(session, second)
+    for round_ in range(ROUNDS):
+        need, first = fresh_world(session, world, f"Bulk {round_}")
+        other = make_proposal(
+            session, need=need, expert=make_expert(session, display_name=f"Other {round_}")
+        )
+        responses = race(
+            make_client,
+            [
+                post(
+                    "/api/proposals/bulk",
+                    bulk_token,
+                    {"need_id": need.id, "proposal_ids": [first.id, other.id], "action": "approve"},
+                ),
+                post(f"/api/proposals/{other.id}/reject", single_token, {"reason": "No"}),
+            ],
+        )
+        winner = one_winner(responses)
+        session.expire_all()
+        statuses = [session.get(MatchProposal, p.id).status for p in (first, other)]  # type: ignore[union-attr]
+        offers = session.exec(select(Engagement).where(Engagement.need_id == need.id)).all()
+        if winner == 0:
+            assert statuses == ["approved", "approved"] and len(offers) == 2
+        else:
+            # The bulk approval failed on the rejected one, so it approved none.
+            assert statuses == ["proposed", "rejected"] and offers == []
+            assert responses[0].json()["detail"].startswith(f"Proposal {other.id}:")
