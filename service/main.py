@@ -11,7 +11,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.config import Settings, get_settings
@@ -20,6 +22,7 @@ from service.deps import verify_csrf
 from service.errors import Conflict, DomainError, FieldErrors, NotAuthenticated
 from service.i18n import N_
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.models import User
 from service.pages import router as pages_router
 from service.routes import router as api_router
 from service.search import BackendUnavailable
@@ -38,6 +41,16 @@ RACE_MESSAGE = N_(
     "Someone else changed this at the same moment; nothing was saved. "
     "Please reload the page and try again."
 )
+
+
+def _reload_user(request: Request) -> None:
+    """Reads the request's user again: the failed transaction expired the copy the page needs."""
+    user = getattr(request.state, "user", None)
+    if user is None:
+        return
+    identity = inspect(user).identity
+    with Session(request.app.state.homeward.engine, expire_on_commit=False) as session:
+        request.state.user = session.get(User, identity[0]) if identity else None
 
 
 def _wants_json(request: Request) -> bool:
@@ -125,7 +138,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = getattr(exc.orig, "sqlstate", None)
         if isinstance(exc, IntegrityError) or code in RACE_SQLSTATES:
             log.info("race lost on %s: %s", request.url.path, exc.orig)
+            _reload_user(request)
             return await domain_error(request, Conflict(RACE_MESSAGE))
+        log.exception("database error on %s", request.url.path, exc_info=exc)
         return await server_error(request, exc)
 
     @app.exception_handler(StarletteHTTPException)

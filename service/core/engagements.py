@@ -519,14 +519,18 @@ def give_feedback(
         )
     if engagements_repo.get_feedback(session, engagement.id or 0, str(party)) is not None:
         raise Conflict("You have already given your feedback on this engagement.")
-    feedback = EngagementFeedback(
-        engagement_id=engagement.id or 0,
-        side=str(party),
-        created_at=now or utcnow(),
-        **data.model_dump(),
+    stored = engagements_repo.add_feedback_once(
+        session,
+        EngagementFeedback(
+            engagement_id=engagement.id or 0,
+            side=str(party),
+            created_at=now or utcnow(),
+            **data.model_dump(),
+        ),
     )
-    session.add(feedback)
-    session.flush()
+    if stored is None:  # sent twice at once: the other request stored it
+        raise Conflict("You have already given your feedback on this engagement.")
+    feedback = stored
     record(
         session,
         actor=actor,

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from service.models import Engagement, EngagementFeedback, EngagementStatus, Need
@@ -175,6 +176,21 @@ def list_feedback(session: Session, engagement_id: int) -> list[EngagementFeedba
             .order_by(col(EngagementFeedback.id))
         ).all()
     )
+
+
+def add_feedback_once(session: Session, feedback: EngagementFeedback) -> EngagementFeedback | None:
+    """Inserts one side's feedback unless that side already gave it (even a moment ago, in
+    another transaction); returns the stored row, or None when it was already there."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(EngagementFeedback)
+        .values(**feedback.model_dump(exclude={"id"}))
+        .on_conflict_do_nothing(index_elements=["engagement_id", "side"])
+        .returning(col(EngagementFeedback.id))
+    )
+    new_id = session.execute(statement).scalar_one_or_none()
+    return session.get(EngagementFeedback, new_id) if new_id is not None else None
 
 
 def get_feedback(session: Session, engagement_id: int, side: str) -> EngagementFeedback | None:

@@ -47,7 +47,11 @@ Call = Callable[[TestClient], httpx.Response]
 
 def race(make_client: Callable[[], TestClient], calls: list[Call]) -> list[httpx.Response]:
     """Sends every call at the same instant, each from its own client; answers in call order."""
-    clients = [make_client() for _ in calls]
+    return race_with([make_client() for _ in calls], calls)
+
+
+def race_with(clients: list[TestClient], calls: list[Call]) -> list[httpx.Response]:
+    """Sends every call at the same instant, each from the client at its place."""
     barrier = threading.Barrier(len(calls))
 
     def run(index: int) -> httpx.Response:
@@ -61,6 +65,11 @@ def race(make_client: Callable[[], TestClient], calls: list[Call]) -> list[httpx
 def post(path: str, token: str, body: dict[str, Any] | None = None) -> Call:
     """A call that posts JSON with a bearer token."""
     return lambda client: client.post(path, json=body, headers={"authorization": f"Bearer {token}"})
+
+
+def form(path: str, data: dict[str, str]) -> Call:
+    """A call that posts a form of the site."""
+    return lambda client: client.post(path, data=data)
 
 
 def put(path: str, token: str, body: dict[str, Any]) -> Call:
@@ -481,3 +490,78 @@ def test_a_bulk_approval_racing_a_single_rejection_is_all_or_nothing(
             # The bulk approval failed on the rejected one, so it approved none.
             assert statuses == ["proposed", "rejected"] and offers == []
             assert responses[0].json()["detail"].startswith(f"Proposal {other.id}:")
+
+
+def test_feedback_sent_twice_at_once_from_the_page_is_never_a_server_error(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    for round_ in range(ROUNDS):
+        need = make_need(session, institution=world.institution, title=f"Page feedback {round_}")
+        engagement = offer(session, world, settings, need)
+        for action in ("accept", "confirm", "start"):
+            move(
+                session,
+                engagement=engagement,
+                actor=world.coordinator,
+                action=action,
+                settings=settings,
+            )
+        session.commit()
+        browsers = [make_client(), make_client()]
+        for browser in browsers:
+            login(browser, world.expert_user.email, PASSWORD)
+        url = f"/engagements/{engagement.id}/feedback"
+        responses = race_with(
+            browsers,
+            [
+                form(url, {"csrf_token": csrf_token(b), "rating": "5", "hours": "3"})
+                for b in browsers
+            ],
+        )
+        assert sorted(r.status_code for r in responses) == [303, 409]
+        lost = next(r for r in responses if r.status_code == 409)
+        text = BeautifulSoup(lost.text, "html.parser").get_text(" ", strip=True)
+        assert (
+            "You have already given your feedback on this engagement." in text
+            or "Someone else changed this at the same moment" in text
+        )
+        rows = session.exec(
+            select(func.count())
+            .select_from(EngagementFeedback)
+            .where(EngagementFeedback.engagement_id == engagement.id)
+        ).one()
+        assert rows == 1
+
+
+def test_one_email_registered_twice_at_once_is_one_account_and_a_409(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    for round_ in range(ROUNDS):
+        browsers = [make_client(), make_client()]
+        email = f"twice{round_}@example.org"
+        calls = [
+            form(
+                "/register/expert",
+                {
+                    "display_name": "Awa Diallo",
+                    "email": email,
+                    "password": "a-long-password",
+                    "consent_terms": "on",
+                    "consent_matching": "on",
+                    "csrf_token": csrf_token(browser),
+                },
+            )
+            for browser in browsers
+        ]
+        responses = race_with(browsers, calls)
+        codes = sorted(r.status_code for r in responses)
+        # The second either sees the first account (the form says so, 422) or meets the
+        # unique index a moment later (409, the page says what happened): never a 500.
+        assert codes in ([303, 409], [303, 422]), [r.text[:200] for r in responses]
+        lost = next(r for r in responses if r.status_code != 303)
+        if lost.status_code == 409:
+            text = BeautifulSoup(lost.text, "html.parser").get_text(" ", strip=True)
+            assert "Someone else changed this at the same moment" in text
+        session.expire_all()
+        assert len(session.exec(select(User).where(User.email == email)).all()) == 1
