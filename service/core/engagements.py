@@ -190,7 +190,7 @@ def _check_dates(
             f"This engagement starts on {start.isoformat()}: "
             "it cannot be marked as started before then."
         )
-    if action == "complete" and (engagement.started_at is None or now < engagement.started_at):
+    if action == "complete" and engagement.started_at is not None and now < engagement.started_at:
         raise InvalidTransition("This engagement has not started: it cannot be completed yet.")
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
@@ -16,6 +17,7 @@ from service.core.accounts import create_api_token
 from service.core.engagements import ACTIONS, MOVES, move
 from service.core.proposals import approve_proposal
 from service.core.reports import impact_report
+from service.errors import InvalidTransition
 from service.models import AuditEvent, Engagement, MatchProposal, Need, Notification, Role
 from service.models.types import utcnow
 from service.routes.engagements import Action
@@ -281,3 +283,40 @@ def test_completion_counts_once_the_institution_confirms_it(
 def test_the_api_offers_exactly_the_moves_of_the_table() -> None:
     assert set(Action.__args__) == set(ACTIONS)  # type: ignore[attr-defined]
     assert {"expire", "withdraw"} <= set(MOVES) and not {"expire", "withdraw"} & set(ACTIONS)
+
+
+def test_an_engagement_cannot_be_completed_before_it_started(
+    session: Session, client: TestClient, settings: Settings
+) -> None:
+    world = build_world(session)
+    engagement = offer(session, world, settings)
+    for action in ("accept", "confirm"):
+        move(
+            session,
+            engagement=engagement,
+            actor=world.coordinator,
+            action=action,
+            settings=settings,
+        )
+    session.commit()
+    expert = bearer(session, world.expert_user)
+    # Not while only confirmed (the table), nor at a moment before it was started (the clock).
+    early = client.post(f"/api/engagements/{engagement.id}/complete", headers=expert)
+    assert early.status_code == 409
+    assert early.json()["detail"] == "This engagement is confirmed: it cannot move to delivered."
+    started = move(
+        session, engagement=engagement, actor=world.expert_user, action="start", settings=settings
+    )
+    session.commit()
+    with pytest.raises(InvalidTransition, match="has not started"):
+        move(
+            session,
+            engagement=started,
+            actor=world.expert_user,
+            action="complete",
+            settings=settings,
+            now=(started.started_at or utcnow()) - timedelta(hours=1),
+        )
+    session.rollback()
+    session.expire_all()
+    assert session.get(Engagement, engagement.id).status == "active"  # type: ignore[union-attr]
