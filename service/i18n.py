@@ -138,6 +138,7 @@ LABELS: dict[str, dict[str, str]] = {
         "expired": N_("Expired"),
         "confirmed": N_("Confirmed"),
         "active": N_("Active"),
+        "delivered": N_("Done, awaiting confirmation"),
         "completed": N_("Completed"),
         "cancelled": N_("Cancelled"),
     },

@@ -11,13 +11,18 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import inspect
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.config import Settings, get_settings
 from service.db import make_engine
 from service.deps import verify_csrf
-from service.errors import DomainError, FieldErrors, NotAuthenticated
+from service.errors import Conflict, DomainError, FieldErrors, NotAuthenticated
+from service.i18n import N_
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.models import User
 from service.pages import router as pages_router
 from service.routes import router as api_router
 from service.search import BackendUnavailable
@@ -28,6 +33,24 @@ from service.templating import STATIC_DIR, render
 from service.worker import matching_tasks, run_in_process
 
 log = logging.getLogger(__name__)
+
+
+# PostgreSQL's serialization_failure and deadlock_detected.
+RACE_SQLSTATES = frozenset({"40001", "40P01"})
+RACE_MESSAGE = N_(
+    "Someone else changed this at the same moment; nothing was saved. "
+    "Please reload the page and try again."
+)
+
+
+def _reload_user(request: Request) -> None:
+    """Reads the request's user again: the failed transaction expired the copy the page needs."""
+    user = getattr(request.state, "user", None)
+    if user is None:
+        return
+    identity = inspect(user).identity
+    with Session(request.app.state.homeward.engine, expire_on_commit=False) as session:
+        request.state.user = session.get(User, identity[0]) if identity else None
 
 
 def _wants_json(request: Request) -> bool:
@@ -112,6 +135,18 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"status": exc.status_code, "message": exc.message},
             status_code=exc.status_code,
         )
+
+    @app.exception_handler(DBAPIError)
+    async def database_race(request: Request, exc: DBAPIError) -> Response:
+        # A unique constraint met by a racing request, or PostgreSQL giving up one of two
+        # deadlocked / serialisation-conflicting transactions: the loser of a race, a 409.
+        code = getattr(exc.orig, "sqlstate", None)
+        if isinstance(exc, IntegrityError) or code in RACE_SQLSTATES:
+            log.info("race lost on %s: %s", request.url.path, exc.orig)
+            _reload_user(request)
+            return await domain_error(request, Conflict(RACE_MESSAGE))
+        log.exception("database error on %s", request.url.path, exc_info=exc)
+        return await server_error(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

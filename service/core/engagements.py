@@ -14,6 +14,7 @@ from service.core.audit import record
 from service.core.experts import view_for
 from service.core.notifications import notify
 from service.errors import Conflict, FieldErrors, InvalidTransition, NotAllowed, NotFound
+from service.i18n import N_
 from service.models import (
     Engagement,
     EngagementFeedback,
@@ -46,42 +47,65 @@ class Move:
     target: str
     by: frozenset[Party]
     needs_reason: bool = False
+    # The need must still be open (an offer for a filled or closed need is gone).
+    need_open: bool = False
 
 
+NOBODY: frozenset[Party] = frozenset()
 MOVES: dict[str, Move] = {
-    "accept": Move(frozenset({S.OFFERED}), S.ACCEPTED, frozenset({Party.EXPERT, Party.STAFF})),
+    "accept": Move(
+        frozenset({S.OFFERED}), S.ACCEPTED, frozenset({Party.EXPERT, Party.STAFF}), need_open=True
+    ),
     "decline": Move(
         frozenset({S.OFFERED}), S.DECLINED, frozenset({Party.EXPERT, Party.STAFF}), True
     ),
     "confirm": Move(
-        frozenset({S.ACCEPTED}), S.CONFIRMED, frozenset({Party.INSTITUTION, Party.STAFF})
+        frozenset({S.ACCEPTED}),
+        S.CONFIRMED,
+        frozenset({Party.INSTITUTION, Party.STAFF}),
+        need_open=True,
     ),
     "start": Move(frozenset({S.CONFIRMED}), S.ACTIVE, frozenset({Party.EXPERT, Party.STAFF})),
-    "complete": Move(frozenset({S.ACTIVE}), S.COMPLETED, frozenset({Party.EXPERT, Party.STAFF})),
+    # The expert reports the work done; it counts as completed once the institution agrees.
+    "complete": Move(frozenset({S.ACTIVE}), S.DELIVERED, frozenset({Party.EXPERT, Party.STAFF})),
+    "confirm_completion": Move(
+        frozenset({S.DELIVERED}), S.COMPLETED, frozenset({Party.INSTITUTION, Party.STAFF})
+    ),
     "cancel": Move(
-        frozenset({S.OFFERED, S.ACCEPTED, S.CONFIRMED, S.ACTIVE}),
+        frozenset({S.OFFERED, S.ACCEPTED, S.CONFIRMED, S.ACTIVE, S.DELIVERED}),
         S.CANCELLED,
         frozenset({Party.INSTITUTION, Party.STAFF}),
         True,
     ),
+    # Made by the clock, and by the need being filled or closed; never by a person.
+    "expire": Move(frozenset({S.OFFERED}), S.EXPIRED, NOBODY),
+    "withdraw": Move(frozenset({S.OFFERED, S.ACCEPTED}), S.CANCELLED, NOBODY),
 }
-ACTIONS = tuple(MOVES)
+# The moves a person makes (each has a button and an API route).
+ACTIONS = tuple(action for action, spec in MOVES.items() if spec.by)
 FINAL = frozenset({S.DECLINED, S.EXPIRED, S.COMPLETED, S.CANCELLED})
 # An institution may withdraw until the work has begun; afterwards only a coordinator may.
 INSTITUTION_CANCELLABLE = frozenset({S.OFFERED, S.ACCEPTED, S.CONFIRMED})
 # From confirmation on, each side sees the other's contact details.
-CONTACT_STATES = frozenset({S.CONFIRMED, S.ACTIVE, S.COMPLETED})
-FEEDBACK_STATES = frozenset({S.ACTIVE, S.COMPLETED})
+CONTACT_STATES = frozenset({S.CONFIRMED, S.ACTIVE, S.DELIVERED, S.COMPLETED})
+FEEDBACK_STATES = frozenset({S.ACTIVE, S.DELIVERED, S.COMPLETED})
 # Who is waiting for whom, for the coordinator's queue of stale engagements.
 WAITING_STATES = [S.OFFERED, S.ACCEPTED]
+# A need that is filled or closed takes no more offers: its pending ones are withdrawn.
+NEED_DONE = frozenset({NeedStatus.FILLED, NeedStatus.CLOSED})
+WITHDRAWN_REASONS = {
+    NeedStatus.FILLED: N_("The need was filled."),
+    NeedStatus.CLOSED: N_("The need was closed."),
+}
 
 ACTION_LABELS = {
-    "accept": "Accept",
-    "decline": "Decline",
-    "confirm": "Confirm",
-    "start": "Mark as started",
-    "complete": "Mark as completed",
-    "cancel": "Cancel",
+    "accept": N_("Accept"),
+    "decline": N_("Decline"),
+    "confirm": N_("Confirm"),
+    "start": N_("Mark as started"),
+    "complete": N_("Mark as completed"),
+    "confirm_completion": N_("Confirm completion"),
+    "cancel": N_("Cancel"),
 }
 
 
@@ -144,10 +168,87 @@ def _check_move(engagement: Engagement, *, action: str, party: Party | None) -> 
             "Once an engagement has started or ended, only a coordinator can cancel it."
         )
     if engagement.status not in move.sources:
-        raise InvalidTransition(
-            f"This engagement is {engagement.status}: it cannot move to {move.target}."
-        )
+        raise _refusal(engagement, move)
     return move
+
+
+def _refusal(engagement: Engagement, spec: Move) -> InvalidTransition:
+    """Why a move cannot be made from the engagement's current state (a double click, a race)."""
+    if engagement.status == spec.target:
+        return InvalidTransition(f"This engagement is already {engagement.status}.")
+    return InvalidTransition(
+        f"This engagement is {engagement.status}: it cannot move to {spec.target}."
+    )
+
+
+def _check_dates(
+    engagement: Engagement, *, action: str, terms: EngagementTerms | None, now: datetime
+) -> None:
+    start = (terms.start_date if terms else None) or engagement.start_date
+    if action == "start" and start is not None and now.date() < start:
+        raise InvalidTransition(
+            f"This engagement starts on {start.isoformat()}: "
+            "it cannot be marked as started before then."
+        )
+    if action == "complete" and engagement.started_at is not None and now < engagement.started_at:
+        raise InvalidTransition("This engagement has not started: it cannot be completed yet.")
+
+
+def _values(
+    engagement: Engagement,
+    *,
+    action: str,
+    reason: str,
+    terms: EngagementTerms | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns a move writes besides the status."""
+    values: dict[str, Any] = {"updated_at": now}
+    if reason:
+        values["reason"] = reason
+    if terms is not None:
+        values.update(_terms_values(terms))
+    if action in ("accept", "decline"):
+        values["responded_at"] = now
+    elif action == "confirm":
+        values["confirmed_at"] = now
+    elif action == "start":
+        values["started_at"] = now
+        if engagement.start_date is None and "start_date" not in values:
+            values["start_date"] = now.date()
+    elif action in ("confirm_completion", "cancel"):
+        values["closed_at"] = now
+    return values
+
+
+def _lost(session: Session, engagement: Engagement, spec: Move) -> InvalidTransition:
+    """The refusal for the loser of a race: the row moved since this request read it."""
+    session.refresh(engagement)
+    return _refusal(engagement, spec)
+
+
+def _claim_need(
+    session: Session, *, engagement: Engagement, need: Need | None, action: str, now: datetime
+) -> None:
+    """Checks that the need still takes offers; confirming fills it, in one conditional UPDATE."""
+    if need is None or need.status != NeedStatus.OPEN:
+        state = need.status if need else "gone"
+        raise InvalidTransition(f"This need is {state}: this offer is no longer open.")
+    if action != "confirm":
+        return
+    won = needs_repo.move_status(
+        session,
+        need.id or 0,
+        source=NeedStatus.OPEN,
+        target=NeedStatus.FILLED,
+        values={"updated_at": now},
+    )
+    session.refresh(need)
+    if not won:
+        session.refresh(engagement)
+        if engagement.status not in MOVES[action].sources:
+            raise _lost(session, engagement, MOVES[action])
+        raise InvalidTransition(f"This need is {need.status}: this offer is no longer open.")
 
 
 def move(
@@ -159,37 +260,43 @@ def move(
     settings: Settings,
     reason: str = "",
     terms: EngagementTerms | None = None,
+    seen: str | None = None,
     now: datetime | None = None,
 ) -> Engagement:
-    """Makes a move if this actor may make it from the current state; refusals change nothing."""
+    """Makes a move if this actor may make it from the current state; refusals change nothing.
+
+    The move is one conditional UPDATE on the status the actor saw (`seen`, else the one this
+    request read): of two requests racing, one wins and the other gets InvalidTransition
+    (409), with nothing recorded.
+    """
     party = party_of(session, engagement=engagement, user=actor)
     if party is None:
         raise NotFound("This engagement does not exist.")
     spec = _check_move(engagement, action=action, party=party)
+    if seen is not None and engagement.status != seen:
+        raise InvalidTransition(
+            f"This engagement changed meanwhile: it is {engagement.status} now. "
+            "Please look at it again."
+        )
     reason = reason.strip()
     if spec.needs_reason and not reason:
         raise FieldErrors({"reason": "Please give a reason."})
     if terms is not None:
         _check_terms(engagement, terms)
     now = now or utcnow()
+    _check_dates(engagement, action=action, terms=terms, now=now)
+    need = needs_repo.get_need(session, engagement.need_id)
+    if spec.need_open:
+        # The need is locked first (confirming fills it), so racing moves never deadlock.
+        _claim_need(session, engagement=engagement, need=need, action=action, now=now)
     previous = engagement.status
-    engagement.status = spec.target
-    engagement.updated_at = now
-    if reason:
-        engagement.reason = reason
-    if terms is not None:
-        _apply_terms(engagement, terms)
-    if action in ("accept", "decline"):
-        engagement.responded_at = now
-    elif action == "confirm":
-        engagement.confirmed_at = now
-    elif action == "start":
-        engagement.started_at = now
-        if engagement.start_date is None:
-            engagement.start_date = now.date()
-    elif action in ("complete", "cancel"):
-        engagement.closed_at = now
-    session.add(engagement)
+    values = _values(engagement, action=action, reason=reason, terms=terms, now=now)
+    won = engagements_repo.move_status(
+        session, engagement.id or 0, sources=[previous], target=spec.target, values=values
+    )
+    if not won:
+        raise _lost(session, engagement, spec)
+    session.refresh(engagement)
     record(
         session,
         actor=actor,
@@ -201,13 +308,87 @@ def move(
         reason=reason,
         data={"as": str(party), **({"terms": terms.model_dump(mode="json")} if terms else {})},
     )
-    need = needs_repo.get_need(session, engagement.need_id)
-    if action == "confirm" and need is not None and need.status == NeedStatus.OPEN:
-        _fill_need(session, need=need, actor=actor, engagement=engagement, now=now)
+    if action == "confirm" and need is not None:
+        record(
+            session,
+            actor=actor,
+            action="need.filled",
+            entity_type="need",
+            entity_id=need.id,
+            from_state=NeedStatus.OPEN,
+            to_state=NeedStatus.FILLED,
+            data={"engagement_id": engagement.id},
+        )
+        withdraw_pending(session, need=need, actor=actor, settings=settings, now=now)
     _tell_parties(
         session, engagement=engagement, need=need, action=action, actor=actor, settings=settings
     )
     return engagement
+
+
+def withdraw_pending(
+    session: Session,
+    *,
+    need: Need,
+    actor: User | None,
+    settings: Settings,
+    now: datetime | None = None,
+) -> list[int]:
+    """Withdraws a filled or closed need's pending proposals and offers; tells those experts.
+
+    Returns the ids of the offers withdrawn. Runs in the transaction that changed the need.
+    """
+    if need.status not in NEED_DONE:
+        return []
+    now = now or utcnow()
+    spec = MOVES["withdraw"]
+    reason = WITHDRAWN_REASONS[NeedStatus(need.status)]
+    proposal_ids = proposals_repo.withdraw_pending_for_need(session, need.id or 0, now=now)
+    if proposal_ids:
+        record(
+            session,
+            actor=actor,
+            action="need.proposals_withdrawn",
+            entity_type="need",
+            entity_id=need.id,
+            to_state=need.status,
+            data={"proposal_ids": proposal_ids},
+        )
+    # In the order of the flow: an offer accepted meanwhile is caught by the next statement.
+    moved = engagements_repo.move_all_for_need(
+        session,
+        need.id or 0,
+        sources=[status for status in S if status in spec.sources],
+        target=spec.target,
+        values={"updated_at": now, "closed_at": now, "reason": reason},
+    )
+    for engagement_id, previous in moved:
+        engagement = engagements_repo.get_engagement(session, engagement_id, fresh=True)
+        if engagement is None:
+            continue
+        record(
+            session,
+            actor=actor,
+            action="engagement.withdraw",
+            entity_type="engagement",
+            entity_id=engagement_id,
+            from_state=previous,
+            to_state=spec.target,
+            reason=reason,
+            data={"need_status": need.status},
+        )
+        expert = expert_user(session, engagement)
+        if expert is not None:
+            notify(
+                session,
+                user=expert,
+                kind="offer.withdrawn",
+                params=_params(session, engagement, need),
+                link=link_for(expert, engagement),
+                settings=settings,
+                now=now,
+            )
+    return [engagement_id for engagement_id, _ in moved]
 
 
 def _check_terms(engagement: Engagement, terms: EngagementTerms) -> None:
@@ -217,33 +398,17 @@ def _check_terms(engagement: Engagement, terms: EngagementTerms) -> None:
         raise FieldErrors({"end_date": "The end date must not be before the start date."})
 
 
-def _apply_terms(engagement: Engagement, terms: EngagementTerms) -> None:
+def _terms_values(terms: EngagementTerms) -> dict[str, Any]:
+    values: dict[str, Any] = {}
     if terms.start_date is not None:
-        engagement.start_date = terms.start_date
+        values["start_date"] = terms.start_date
     if terms.end_date is not None:
-        engagement.end_date = terms.end_date
+        values["end_date"] = terms.end_date
     if terms.mode is not None:
-        engagement.mode = str(terms.mode)
+        values["mode"] = str(terms.mode)
     if terms.agreed_hours is not None:
-        engagement.agreed_hours = terms.agreed_hours
-
-
-def _fill_need(
-    session: Session, *, need: Need, actor: User, engagement: Engagement, now: datetime
-) -> None:
-    need.status = NeedStatus.FILLED
-    need.updated_at = now
-    session.add(need)
-    record(
-        session,
-        actor=actor,
-        action="need.filled",
-        entity_type="need",
-        entity_id=need.id,
-        from_state=NeedStatus.OPEN,
-        to_state=NeedStatus.FILLED,
-        data={"engagement_id": engagement.id},
-    )
+        values["agreed_hours"] = terms.agreed_hours
+    return values
 
 
 def expert_user(session: Session, engagement: Engagement) -> User | None:
@@ -296,7 +461,8 @@ def _tell_parties(
         "decline": "engagement.declined",
         "confirm": "engagement.confirmed",
         "start": "engagement.started",
-        "complete": "engagement.completed",
+        "complete": "engagement.delivered",
+        "confirm_completion": "engagement.completed",
         "cancel": "engagement.cancelled",
     }[action]
     audience: list[User | None]
@@ -353,14 +519,18 @@ def give_feedback(
         )
     if engagements_repo.get_feedback(session, engagement.id or 0, str(party)) is not None:
         raise Conflict("You have already given your feedback on this engagement.")
-    feedback = EngagementFeedback(
-        engagement_id=engagement.id or 0,
-        side=str(party),
-        created_at=now or utcnow(),
-        **data.model_dump(),
+    stored = engagements_repo.add_feedback_once(
+        session,
+        EngagementFeedback(
+            engagement_id=engagement.id or 0,
+            side=str(party),
+            created_at=now or utcnow(),
+            **data.model_dump(),
+        ),
     )
-    session.add(feedback)
-    session.flush()
+    if stored is None:  # sent twice at once: the other request stored it
+        raise Conflict("You have already given your feedback on this engagement.")
+    feedback = stored
     record(
         session,
         actor=actor,
@@ -378,20 +548,28 @@ def expire_offer(
     session: Session, *, engagement: Engagement, settings: Settings, now: datetime
 ) -> Engagement:
     """Expires an unanswered offer; the expert and the approving coordinator are told."""
-    if engagement.status != S.OFFERED:
+    spec = MOVES["expire"]
+    if engagement.status not in spec.sources:
         raise InvalidTransition(f"This engagement is {engagement.status}: it cannot expire.")
-    engagement.status = S.EXPIRED
-    engagement.closed_at = now
-    engagement.updated_at = now
-    session.add(engagement)
+    previous = engagement.status
+    won = engagements_repo.move_status(
+        session,
+        engagement.id or 0,
+        sources=[previous],
+        target=spec.target,
+        values={"updated_at": now, "closed_at": now},
+    )
+    if not won:
+        raise _lost(session, engagement, spec)
+    session.refresh(engagement)
     record(
         session,
         actor=None,
         action="engagement.expire",
         entity_type="engagement",
         entity_id=engagement.id,
-        from_state=S.OFFERED,
-        to_state=S.EXPIRED,
+        from_state=previous,
+        to_state=spec.target,
         reason=f"No answer within {settings.offer_expiry_days} days.",
     )
     need = needs_repo.get_need(session, engagement.need_id)
@@ -423,19 +601,25 @@ def expire_offer(
 
 def expire_due_offers(session: Session, *, settings: Settings, now: datetime) -> int:
     """Expires every offer whose answer time is over; returns how many."""
-    offers = engagements_repo.offers_to_expire(session, now=now)
-    for engagement in offers:
-        expire_offer(session, engagement=engagement, settings=settings, now=now)
-    return len(offers)
+    expired = 0
+    for engagement in engagements_repo.offers_to_expire(session, now=now):
+        try:
+            expire_offer(session, engagement=engagement, settings=settings, now=now)
+        except InvalidTransition:
+            continue  # answered (or withdrawn) meanwhile: the answer stands
+        expired += 1
+    return expired
 
 
 def remind_due_offers(session: Session, *, settings: Settings, now: datetime) -> int:
     """Reminds experts of offers that expire within `offer_reminder_days`, once each."""
     until = now + timedelta(days=settings.offer_reminder_days)
-    offers = engagements_repo.offers_to_remind(session, now=now, until=until)
-    for engagement in offers:
-        engagement.reminded_at = now
-        session.add(engagement)
+    reminded = 0
+    for engagement in engagements_repo.offers_to_remind(session, now=now, until=until):
+        if not engagements_repo.mark_reminded(session, engagement.id or 0, now=now):
+            continue  # another worker reminded it, or it was answered meanwhile
+        session.refresh(engagement)
+        reminded += 1
         expert = expert_user(session, engagement)
         if expert is None:
             continue
@@ -449,7 +633,7 @@ def remind_due_offers(session: Session, *, settings: Settings, now: datetime) ->
             settings=settings,
             now=now,
         )
-    return len(offers)
+    return reminded
 
 
 def engagement_view(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from service.config import Settings
 from service.core.audit import record
 from service.core.changes import need_changed
+from service.core.engagements import withdraw_pending
 from service.errors import NotAllowed, NotFound
 from service.models import Institution, Need, NeedStatus, Role, User
 from service.models.types import utcnow
@@ -37,8 +39,10 @@ def post_need(session: Session, *, institution: Institution, author: User, data:
     return need
 
 
-def edit_need(session: Session, *, need: Need, actor: User, data: NeedWrite) -> Need:
-    """Saves changes to a need."""
+def edit_need(
+    session: Session, *, need: Need, actor: User, data: NeedWrite, settings: Settings
+) -> Need:
+    """Saves changes to a need; once filled or closed, its pending offers are withdrawn."""
     previous = need.status
     for name, value in data.model_dump(mode="json").items():
         setattr(need, name, value)
@@ -56,6 +60,7 @@ def edit_need(session: Session, *, need: Need, actor: User, data: NeedWrite) -> 
         from_state=previous,
         to_state=need.status,
     )
+    withdraw_pending(session, need=need, actor=actor, settings=settings, now=now)
     need_changed(session, need)
     return need
 

@@ -71,6 +71,14 @@ MESSAGES: dict[str, Message] = {
             "You may approve another proposal."
         ),
     ),
+    "offer.withdrawn": Message(
+        "offers",
+        N_("Offer withdrawn: %(need)s"),
+        N_(
+            "“%(need)s” at %(institution)s is filled or closed, so your offer for it is "
+            "withdrawn. Thank you for your time."
+        ),
+    ),
     "engagement.accepted": Message(
         "engagements",
         N_("The expert accepted: %(need)s"),
@@ -93,6 +101,14 @@ MESSAGES: dict[str, Message] = {
         "engagements",
         N_("Engagement started: %(need)s"),
         N_("The engagement for “%(need)s” is now active."),
+    ),
+    "engagement.delivered": Message(
+        "engagements",
+        N_("Engagement done, to confirm: %(need)s"),
+        N_(
+            "The engagement for “%(need)s” is marked as completed. Please confirm it, "
+            "so that it counts, and tell us how it went."
+        ),
     ),
     "engagement.completed": Message(
         "engagements",

@@ -44,26 +44,30 @@ def approve_proposal(
     reason: str = "",
     now: datetime | None = None,
 ) -> Engagement:
-    """Approves a proposal: the expert is offered the engagement and has a deadline to answer."""
+    """Approves a proposal: the expert is offered the engagement and has a deadline to answer.
+
+    The decision is one conditional UPDATE: of two coordinators deciding at once, one wins
+    and the other gets InvalidTransition (409), with nothing recorded.
+    """
     _require_staff(coordinator)
-    if proposal.status != ProposalStatus.PROPOSED:
-        raise InvalidTransition(f"This proposal is already {proposal.status}.")
     need = needs_repo.get_need(session, proposal.need_id)
     if need is None or need.status != NeedStatus.OPEN:
         state = need.status if need else "gone"
-        raise InvalidTransition(
-            f"This need is {state}: its other proposals stay visible but are not offered."
-        )
+        raise InvalidTransition(f"This need is {state}: it takes no more offers.")
+    if proposal.status != ProposalStatus.PROPOSED:
+        raise InvalidTransition(f"This proposal is already {proposal.status}.")
     expert = experts_repo.get_expert(session, proposal.expert_id)
     if expert is None or not expert.active:
         raise InvalidTransition("This expert is no longer available.")
     now = now or utcnow()
-    proposal.status = ProposalStatus.APPROVED
-    proposal.decided_by_id = coordinator.id
-    proposal.decided_at = now
-    proposal.reason = reason.strip()
-    proposal.updated_at = now
-    session.add(proposal)
+    _decide(
+        session,
+        proposal=proposal,
+        target=ProposalStatus.APPROVED,
+        coordinator=coordinator,
+        reason=reason.strip(),
+        now=now,
+    )
     engagement = Engagement(
         proposal_id=proposal.id or 0,
         need_id=need.id or 0,
@@ -116,6 +120,33 @@ def approve_proposal(
     return engagement
 
 
+def _decide(
+    session: Session,
+    *,
+    proposal: MatchProposal,
+    target: str,
+    coordinator: User,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Moves a proposal from proposed to `target` in one conditional UPDATE, or refuses (409)."""
+    won = proposals_repo.decide(
+        session,
+        proposal.id or 0,
+        source=ProposalStatus.PROPOSED,
+        target=target,
+        values={
+            "decided_by_id": coordinator.id,
+            "decided_at": now,
+            "reason": reason,
+            "updated_at": now,
+        },
+    )
+    session.refresh(proposal)
+    if not won:
+        raise InvalidTransition(f"This proposal is already {proposal.status}.")
+
+
 def reject_proposal(
     session: Session,
     *,
@@ -132,12 +163,14 @@ def reject_proposal(
     if not reason:
         raise FieldErrors({"reason": "Please give a reason for the rejection."})
     now = now or utcnow()
-    proposal.status = ProposalStatus.REJECTED
-    proposal.decided_by_id = coordinator.id
-    proposal.decided_at = now
-    proposal.reason = reason
-    proposal.updated_at = now
-    session.add(proposal)
+    _decide(
+        session,
+        proposal=proposal,
+        target=ProposalStatus.REJECTED,
+        coordinator=coordinator,
+        reason=reason,
+        now=now,
+    )
     record(
         session,
         actor=coordinator,

@@ -342,7 +342,17 @@ def _engagement(
     if started:
         moves.append(("start", S.CONFIRMED, S.ACTIVE, expert_user, "expert", when.started))
     if stage == "completed":
-        moves.append(("complete", S.ACTIVE, S.COMPLETED, expert_user, "expert", when.closed))
+        moves.append(("complete", S.ACTIVE, S.DELIVERED, expert_user, "expert", when.closed))
+        moves.append(
+            (
+                "confirm_completion",
+                S.DELIVERED,
+                S.COMPLETED,
+                member,
+                "institution",
+                when.closed,
+            )
+        )
     if stage == "cancelled":
         source = S.ACTIVE if started else S.CONFIRMED
         moves.append(("cancel", source, S.CANCELLED, coordinator, "staff", when.closed))

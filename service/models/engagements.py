@@ -18,6 +18,8 @@ class EngagementStatus(StrEnum):
     EXPIRED = "expired"
     CONFIRMED = "confirmed"
     ACTIVE = "active"
+    # The expert says the work is done; it counts once the institution or a coordinator agrees.
+    DELIVERED = "delivered"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
 

@@ -26,7 +26,7 @@ from service.deps import (
     SessionDep,
     StateDep,
 )
-from service.errors import FieldErrors, NotFound
+from service.errors import Conflict, FieldErrors, NotFound
 from service.i18n import N_
 from service.models import EngagementStatus, Mode, User
 from service.models.types import utcnow
@@ -51,7 +51,8 @@ DONE_MESSAGES = {
     "decline": N_("You declined the offer."),
     "confirm": N_("The engagement is confirmed."),
     "start": N_("The engagement is now active."),
-    "complete": N_("The engagement is completed."),
+    "complete": N_("The engagement is marked as completed; the institution will confirm it."),
+    "confirm_completion": N_("The engagement is completed."),
     "cancel": N_("The engagement is cancelled."),
 }
 LIST_TITLES = {
@@ -270,6 +271,7 @@ async def move_submit(
     engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
     data = await read_form(request)
     form, errors = validate_form(MoveRequest, _clean(data))
+    status_code = 422
     if form is not None:
         try:
             move(
@@ -280,9 +282,13 @@ async def move_submit(
                 settings=state.settings,
                 reason=form.reason,
                 terms=form.terms(),
+                seen=form.from_status,
             )
         except FieldErrors as exc:
             errors = exc.errors
+        except Conflict as exc:
+            # Moved meanwhile (another tab, the other side): show the page as it is now.
+            errors, status_code = {"__all__": exc.message}, exc.status_code
         else:
             session.commit()
             target = _next_or(data, f"{DETAIL_BASE[party]}/{engagement_id}")
@@ -291,5 +297,5 @@ async def move_submit(
             return response
     session.rollback()
     return _detail_page(
-        request, session, user, engagement_id, errors=errors, values=data, status_code=422
+        request, session, user, engagement_id, errors=errors, values=data, status_code=status_code
     )

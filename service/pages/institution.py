@@ -269,6 +269,7 @@ async def edit_need_submit(
     user: RequireMember,
     institution: VerifiedInstitution,
     session: SessionDep,
+    state: StateDep,
 ) -> Response:
     """Saves changes to a need."""
     need = readable_need(session, need_id=need_id, reader=user)
@@ -280,7 +281,7 @@ async def edit_need_submit(
             _editor_context(data, errors, need),
             status_code=422,
         )
-    edit_need(session, need=need, actor=user, data=form)
+    edit_need(session, need=need, actor=user, data=form, settings=state.settings)
     session.commit()
     response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
     flash(response, request, N_("Your need is saved."), "success")
@@ -294,8 +295,9 @@ def close_need_submit(
     user: RequireMember,
     institution: VerifiedInstitution,
     session: SessionDep,
+    state: StateDep,
 ) -> Response:
-    """Closes a need: no more proposals will be made for it."""
+    """Closes a need: no more proposals will be made for it; pending offers are withdrawn."""
     need = readable_need(session, need_id=need_id, reader=user)
     response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
     if need.status == NeedStatus.CLOSED:
@@ -308,7 +310,7 @@ def close_need_submit(
     except ValidationError:
         # The need was valid when written; closing it must not fail on a rule added since.
         data = NeedWrite.model_construct(**fields)
-    edit_need(session, need=need, actor=user, data=data)
+    edit_need(session, need=need, actor=user, data=data, settings=state.settings)
     session.commit()
     flash(response, request, N_("Your need is closed."), "success")
     return response

@@ -17,7 +17,7 @@ from service.core.proposals import (
     review_rows,
 )
 from service.deps import RequireStaff, SessionDep, StateDep
-from service.errors import FieldErrors, NotFound
+from service.errors import Conflict, FieldErrors, NotFound
 from service.i18n import N_
 from service.models import User
 from service.models.types import utcnow
@@ -159,6 +159,17 @@ async def decide(
         return _review_page(
             request, session, user, proposal.need_id, errors=errors, status_code=422
         )
+    except Conflict as exc:
+        # Decided meanwhile by another coordinator: show the need as it is now.
+        session.rollback()
+        return _review_page(
+            request,
+            session,
+            user,
+            proposal.need_id,
+            errors={"__all__": exc.message},
+            status_code=exc.status_code,
+        )
     session.commit()
     return _done(request, proposal.need_id, DONE[decision])
 
@@ -189,6 +200,16 @@ async def bulk(
             )
         except FieldErrors as exc:
             errors = {"bulk": "; ".join(exc.errors.values())}
+        except Conflict as exc:
+            session.rollback()
+            return _review_page(
+                request,
+                session,
+                user,
+                need_id,
+                errors={"__all__": exc.message},
+                status_code=exc.status_code,
+            )
     if errors:
         session.rollback()
         return _review_page(request, session, user, need_id, errors=errors, status_code=422)

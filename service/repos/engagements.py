@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import CursorResult, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from service.models import Engagement, EngagementFeedback, EngagementStatus, Need
@@ -11,14 +15,80 @@ from service.models import Engagement, EngagementFeedback, EngagementStatus, Nee
 OPEN_OFFER = EngagementStatus.OFFERED
 
 
-def get_engagement(session: Session, engagement_id: int) -> Engagement | None:
-    """Gets an engagement by id."""
-    return session.get(Engagement, engagement_id)
+def get_engagement(
+    session: Session, engagement_id: int, *, fresh: bool = False
+) -> Engagement | None:
+    """Gets an engagement by id (`fresh`: re-read from the database, not the session's copy)."""
+    return session.get(Engagement, engagement_id, populate_existing=fresh)
 
 
 def get_for_proposal(session: Session, proposal_id: int) -> Engagement | None:
     """Gets the engagement an approved proposal became."""
     return session.exec(select(Engagement).where(Engagement.proposal_id == proposal_id)).first()
+
+
+def move_status(
+    session: Session,
+    engagement_id: int,
+    *,
+    sources: Iterable[str],
+    target: str,
+    values: dict[str, Any],
+) -> bool:
+    """Moves an engagement to `target` only if it is still in one of `sources` (one UPDATE).
+
+    Tells whether this call won; the caller refreshes its copy of the row either way.
+    """
+    statement = (
+        update(Engagement)
+        .where(col(Engagement.id) == engagement_id, col(Engagement.status).in_(list(sources)))
+        .values(status=target, **values)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return result.rowcount == 1
+
+
+def move_all_for_need(
+    session: Session,
+    need_id: int,
+    *,
+    sources: list[str],
+    target: str,
+    values: dict[str, Any],
+) -> list[tuple[int, str]]:
+    """Moves a need's engagements in `sources` to `target`; returns (id, previous status) pairs.
+
+    One UPDATE per source, in the order given (the order of the flow), so that a row moved
+    forward meanwhile by another transaction is caught by the next statement.
+    """
+    moved: list[tuple[int, str]] = []
+    for source in sources:
+        statement = (
+            update(Engagement)
+            .where(col(Engagement.need_id) == need_id, col(Engagement.status) == source)
+            .values(status=target, **values)
+            .returning(col(Engagement.id))
+            .execution_options(synchronize_session=False)
+        )
+        moved += [(int(row), source) for row in session.execute(statement).scalars().all()]
+    return moved
+
+
+def mark_reminded(session: Session, engagement_id: int, *, now: datetime) -> bool:
+    """Marks an open offer as reminded, unless it was already (one UPDATE); tells who won."""
+    statement = (
+        update(Engagement)
+        .where(
+            col(Engagement.id) == engagement_id,
+            col(Engagement.status) == OPEN_OFFER,
+            col(Engagement.reminded_at).is_(None),
+        )
+        .values(reminded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return result.rowcount == 1
 
 
 def list_engagements(
@@ -106,6 +176,21 @@ def list_feedback(session: Session, engagement_id: int) -> list[EngagementFeedba
             .order_by(col(EngagementFeedback.id))
         ).all()
     )
+
+
+def add_feedback_once(session: Session, feedback: EngagementFeedback) -> EngagementFeedback | None:
+    """Inserts one side's feedback unless that side already gave it (even a moment ago, in
+    another transaction); returns the stored row, or None when it was already there."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(EngagementFeedback)
+        .values(**feedback.model_dump(exclude={"id"}))
+        .on_conflict_do_nothing(index_elements=["engagement_id", "side"])
+        .returning(col(EngagementFeedback.id))
+    )
+    new_id = session.execute(statement).scalar_one_or_none()
+    return session.get(EngagementFeedback, new_id) if new_id is not None else None
 
 
 def get_feedback(session: Session, engagement_id: int, side: str) -> EngagementFeedback | None:

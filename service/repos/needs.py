@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, func, select
 
 from service.models import Need, NeedStatus
@@ -49,3 +52,17 @@ def count_open_needs(session: Session) -> int:
     return session.exec(
         select(func.count()).select_from(Need).where(Need.status == NeedStatus.OPEN)
     ).one()
+
+
+def move_status(
+    session: Session, need_id: int, *, source: str, target: str, values: dict[str, Any]
+) -> bool:
+    """Moves a need from `source` to `target` in one UPDATE; tells whether this call won."""
+    statement = (
+        update(Need)
+        .where(col(Need.id) == need_id, col(Need.status) == source)
+        .values(status=target, **values)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return result.rowcount == 1

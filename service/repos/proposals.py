@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, or_
+from sqlalchemy import CursorResult, and_, delete, or_, update
 from sqlmodel import Session, col, func, select
 
 from service.models import (
@@ -33,6 +34,35 @@ def get_proposals(session: Session, proposal_ids: list[int]) -> list[MatchPropos
             .order_by(col(MatchProposal.id))
         ).all()
     )
+
+
+def decide(
+    session: Session, proposal_id: int, *, source: str, target: str, values: dict[str, Any]
+) -> bool:
+    """Moves a proposal from `source` to `target` in one UPDATE; tells whether this call won."""
+    statement = (
+        update(MatchProposal)
+        .where(col(MatchProposal.id) == proposal_id, col(MatchProposal.status) == source)
+        .values(status=target, **values)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return result.rowcount == 1
+
+
+def withdraw_pending_for_need(session: Session, need_id: int, *, now: datetime) -> list[int]:
+    """Withdraws every proposal of a need still awaiting a coordinator; returns their ids."""
+    statement = (
+        update(MatchProposal)
+        .where(
+            col(MatchProposal.need_id) == need_id,
+            col(MatchProposal.status) == ProposalStatus.PROPOSED,
+        )
+        .values(status=ProposalStatus.WITHDRAWN, rank=0, updated_at=now)
+        .returning(col(MatchProposal.id))
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(int(row) for row in session.execute(statement).scalars().all())
 
 
 def list_for_need(session: Session, need_id: int) -> list[MatchProposal]:

@@ -29,6 +29,7 @@ COUNTED_ENGAGEMENTS = (
     EngagementStatus.ACCEPTED,
     EngagementStatus.CONFIRMED,
     EngagementStatus.ACTIVE,
+    EngagementStatus.DELIVERED,
     EngagementStatus.COMPLETED,
 )
 

@@ -18,7 +18,10 @@ from service.schemas.engagements import FeedbackWrite, MoveRequest
 
 router = APIRouter(prefix="/api/engagements", tags=["engagements"])
 
-Action = Literal["accept", "decline", "confirm", "start", "complete", "cancel"]
+# The moves a person makes (core.engagements.ACTIONS, checked by a test).
+Action = Literal[
+    "accept", "decline", "confirm", "start", "complete", "confirm_completion", "cancel"
+]
 
 
 def scope_of(session: SessionDep, user: User) -> dict[str, int | None]:
@@ -82,7 +85,8 @@ def make_move(
     state: StateDep,
     body: MoveRequest | None = None,
 ) -> dict[str, Any]:
-    """Moves an engagement: accept, decline, confirm, start, complete or cancel."""
+    """Moves an engagement: accept, decline, confirm, start, complete, confirm_completion
+    or cancel; 409 if it moved meanwhile (the first of two racing requests wins)."""
     engagement, _ = readable_engagement(session, engagement_id=engagement_id, reader=user)
     move(
         session,
@@ -92,6 +96,7 @@ def make_move(
         settings=state.settings,
         reason=body.reason if body else "",
         terms=body.terms() if body else None,
+        seen=body.from_status if body else None,
     )
     session.commit()
     return engagement_view(session, engagement=engagement, reader=user)

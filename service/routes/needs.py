@@ -64,12 +64,12 @@ def get_need(need_id: int, user: CurrentUser, session: SessionDep) -> dict[str, 
 
 @router.put("/{need_id}")
 def update_need(
-    need_id: int, body: NeedWrite, user: CurrentUser, session: SessionDep
+    need_id: int, body: NeedWrite, user: CurrentUser, session: SessionDep, state: StateDep
 ) -> dict[str, Any]:
     """Replaces a need; only its institution's members (verified) and coordinators may."""
     _require_editor(session, user)
     need = editable_need(session, need_id=need_id, editor=user)
-    edit_need(session, need=need, actor=user, data=body)
+    edit_need(session, need=need, actor=user, data=body, settings=state.settings)
     session.commit()
     return _public(need)
 

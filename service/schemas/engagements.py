@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from service.models import Mode
+from service.models import EngagementStatus, Mode
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
@@ -73,8 +73,11 @@ class MoveRequest(EngagementTerms):
     """The body of a move over the API: a reason, and terms when confirming or starting."""
 
     reason: Reason = ""
+    # The status the person saw: if the engagement has moved on since, the move is refused
+    # (409) rather than applied to a state they did not see.
+    from_status: EngagementStatus | None = None
 
     def terms(self) -> EngagementTerms | None:
         """Gets the terms given, if any."""
-        values = self.model_dump(exclude={"reason"}, exclude_none=True)
+        values = self.model_dump(exclude={"reason", "from_status"}, exclude_none=True)
         return EngagementTerms.model_validate(values) if values else None

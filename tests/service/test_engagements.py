@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from service.config import Settings
 from service.core.accounts import create_api_token
 from service.core.engagements import expire_offer, move
 from service.core.proposals import approve_proposal
+from service.core.reports import impact_report
 from service.models import (
     AuditEvent,
     Engagement,
@@ -49,10 +51,11 @@ STATUSES = (
     "expired",
     "confirmed",
     "active",
+    "delivered",
     "completed",
     "cancelled",
 )
-ACTIONS = ("accept", "decline", "confirm", "start", "complete", "cancel")
+ACTIONS = ("accept", "decline", "confirm", "start", "complete", "confirm_completion", "cancel")
 
 # The legal moves, written out by hand: (from, action, role) -> to.
 LEGAL: dict[tuple[str, str, str], str] = {
@@ -64,8 +67,10 @@ LEGAL: dict[tuple[str, str, str], str] = {
     ("accepted", "confirm", "coordinator"): "confirmed",
     ("confirmed", "start", "expert"): "active",
     ("confirmed", "start", "coordinator"): "active",
-    ("active", "complete", "expert"): "completed",
-    ("active", "complete", "coordinator"): "completed",
+    ("active", "complete", "expert"): "delivered",
+    ("active", "complete", "coordinator"): "delivered",
+    ("delivered", "confirm_completion", "member"): "completed",
+    ("delivered", "confirm_completion", "coordinator"): "completed",
     ("offered", "cancel", "member"): "cancelled",
     ("accepted", "cancel", "member"): "cancelled",
     ("confirmed", "cancel", "member"): "cancelled",
@@ -73,6 +78,7 @@ LEGAL: dict[tuple[str, str, str], str] = {
     ("accepted", "cancel", "coordinator"): "cancelled",
     ("confirmed", "cancel", "coordinator"): "cancelled",
     ("active", "cancel", "coordinator"): "cancelled",
+    ("delivered", "cancel", "coordinator"): "cancelled",
 }
 # Who may ever make a move; others taking part are refused with 403 whatever the state.
 MAY: dict[str, set[str]] = {
@@ -81,6 +87,7 @@ MAY: dict[str, set[str]] = {
     "confirm": {"member", "coordinator"},
     "start": {"expert", "coordinator"},
     "complete": {"expert", "coordinator"},
+    "confirm_completion": {"member", "coordinator"},
     "cancel": {"member", "coordinator"},
 }
 # The path from an offer to each state, made by a coordinator (or the clock).
@@ -91,7 +98,8 @@ PATHS: dict[str, list[str]] = {
     "expired": ["expire"],
     "confirmed": ["accept", "confirm"],
     "active": ["accept", "confirm", "start"],
-    "completed": ["accept", "confirm", "start", "complete"],
+    "delivered": ["accept", "confirm", "start", "complete"],
+    "completed": ["accept", "confirm", "start", "complete", "confirm_completion"],
     "cancelled": ["cancel"],
 }
 
@@ -285,7 +293,7 @@ def test_decline_and_cancel_need_a_reason_and_keep_it(
     assert session.get(Engagement, engagement.id).reason == "Teaching abroad that term"  # type: ignore[union-attr]
 
 
-def test_confirming_fills_the_need_and_its_other_proposals_are_not_offered(
+def test_confirming_fills_the_need_and_withdraws_its_other_proposals(
     session: Session, client: TestClient, settings: Settings
 ) -> None:
     world = build_world(session)
@@ -307,7 +315,7 @@ def test_confirming_fills_the_need_and_its_other_proposals_are_not_offered(
     listed = client.get(
         f"/api/proposals?need_id={world.need.id}", headers={"authorization": f"Bearer {token}"}
     ).json()
-    assert {item["id"]: item["status"] for item in listed["items"]}[second.id or 0] == "proposed"
+    assert {item["id"]: item["status"] for item in listed["items"]}[second.id or 0] == "withdrawn"
 
 
 def test_feedback_once_per_side_while_active_or_completed(
@@ -447,13 +455,30 @@ def test_the_whole_journey_through_the_pages(
     assert not detail.select_one(f"form[action='/engagements/{engagement.id}/start']")
     assert _form(institution, f"/engagements/{engagement.id}/start").status_code == 403
 
+    start, end = utcnow().date(), utcnow().date() + timedelta(days=41)
     response = _form(
         expert,
         f"/engagements/{engagement.id}/start",
-        {"start_date": "2027-01-10", "end_date": "2027-02-20", "agreed_hours": "24"},
+        {"start_date": start.isoformat(), "end_date": end.isoformat(), "agreed_hours": "24"},
     )
     assert response.status_code == 303
     assert _form(expert, f"/engagements/{engagement.id}/complete").status_code == 303
+    # Done, but it counts only once the institution confirms it: the button is theirs.
+    detail = BeautifulSoup(
+        institution.get(f"/institution/engagements/{engagement.id}").text, "html.parser"
+    )
+    assert detail.select_one("[data-status]").get_text(strip=True) == (  # type: ignore[union-attr]
+        "Done, awaiting confirmation"
+    )
+    button = detail.select_one(
+        f"form[action='/engagements/{engagement.id}/confirm_completion'] button"
+    )
+    assert button is not None and button.get_text(strip=True) == "Confirm completion"
+    assert impact_report(session)["completed"] == 0
+    response = _form(institution, f"/engagements/{engagement.id}/confirm_completion")
+    assert response.status_code == 303
+    session.expire_all()
+    assert impact_report(session)["completed"] == 1
     response = _form(
         expert,
         f"/engagements/{engagement.id}/feedback",
@@ -479,11 +504,7 @@ def test_the_whole_journey_through_the_pages(
     session.expire_all()
     done = session.get(Engagement, engagement.id)
     assert done is not None and done.status == "completed"
-    assert (str(done.start_date), str(done.end_date), done.agreed_hours) == (
-        "2027-01-10",
-        "2027-02-20",
-        24,
-    )
+    assert (done.start_date, done.end_date, done.agreed_hours) == (start, end, 24)
     page = BeautifulSoup(
         coordinator.get(f"/coordinator/engagements/{engagement.id}").text, "html.parser"
     )
@@ -502,6 +523,7 @@ def test_the_whole_journey_through_the_pages(
     assert moves == [
         "engagement.feedback",
         "engagement.feedback",
+        "engagement.confirm_completion",
         "engagement.complete",
         "engagement.start",
         "engagement.confirm",
@@ -577,7 +599,7 @@ def test_terms_are_checked_before_anything_moves(
     before = snapshot(session, engagement.id or 0, world.need.id or 0)
     response = client.post(
         f"/api/engagements/{engagement.id}/start",
-        json={"start_date": "2027-05-01", "end_date": "2027-04-01"},
+        json={"start_date": "2026-05-01", "end_date": "2026-04-01"},
         headers={"authorization": f"Bearer {token}"},
     )
     assert response.status_code == 422
@@ -585,7 +607,7 @@ def test_terms_are_checked_before_anything_moves(
     response = client.post(
         f"/api/engagements/{engagement.id}/start",
         json={
-            "start_date": "2027-05-01",
+            "start_date": "2026-05-01",
             "end_date": "2027-06-30",
             "mode": "hybrid",
             "agreed_hours": 40,
@@ -602,7 +624,7 @@ def test_terms_are_checked_before_anything_moves(
         body["agreed_hours"],
     ) == (
         "active",
-        "2027-05-01",
+        "2026-05-01",
         "2027-06-30",
         "hybrid",
         40,

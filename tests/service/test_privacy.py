@@ -56,6 +56,7 @@ def _private_world(session: Session, settings: Settings) -> tuple[World, Engagem
         (world.member, "confirm"),
         (world.expert_user, "start"),
         (world.expert_user, "complete"),
+        (world.member, "confirm_completion"),
     ):
         move(session, engagement=engagement, actor=actor, action=action, settings=settings)
     give_feedback(

@@ -66,6 +66,7 @@ def test_seed_loads_the_world_with_every_stage(session: Session, settings: Setti
     assert all(e.offer_expires_at and e.agreed_hours for e in offered)
     actions = Counter(session.exec(select(AuditEvent.action)).all())
     assert actions["engagement.complete"] == engagements["completed"]
+    assert actions["engagement.confirm_completion"] == engagements["completed"]
     assert actions["proposal.reject"] == 3 and actions["engagement.decline"] == 3
 
 
