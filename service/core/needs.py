@@ -19,7 +19,7 @@ def post_need(session: Session, *, institution: Institution, author: User, data:
     need = Need(
         institution_id=institution.id or 0,
         created_by_id=author.id,
-        **data.model_dump(mode="json"),
+        **data.model_dump(),
     )
     if need.status == NeedStatus.OPEN:
         need.posted_at = utcnow()
@@ -40,7 +40,7 @@ def post_need(session: Session, *, institution: Institution, author: User, data:
 def edit_need(session: Session, *, need: Need, actor: User, data: NeedWrite) -> Need:
     """Saves changes to a need."""
     previous = need.status
-    for name, value in data.model_dump(mode="json").items():
+    for name, value in data.model_dump().items():
         setattr(need, name, value)
     now = utcnow()
     if need.status == NeedStatus.OPEN and need.posted_at is None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from service.deps import RequireStaff, SessionDep
 from service.repos import audit as audit_repo
 from service.routes.pagination import PageDep, envelope
+from service.routes.params import OptionalQueryId
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -19,7 +20,7 @@ def list_events(
     session: SessionDep,
     page: PageDep,
     entity_type: Annotated[str | None, Query(max_length=40)] = None,
-    entity_id: Annotated[int | None, Query()] = None,
+    entity_id: OptionalQueryId = None,
 ) -> dict[str, Any]:
     """Lists audit events, newest first; nothing here can be changed."""
     events, total = audit_repo.list_events(

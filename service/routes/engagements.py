@@ -14,6 +14,7 @@ from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
 from service.routes.pagination import PageDep, envelope
+from service.routes.params import Id
 from service.schemas.engagements import FeedbackWrite, MoveRequest
 
 router = APIRouter(prefix="/api/engagements", tags=["engagements"])
@@ -56,7 +57,7 @@ def list_engagements(
 
 
 @router.get("/{engagement_id}")
-def get_engagement(engagement_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def get_engagement(engagement_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Gets an engagement the caller takes part in."""
     engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
     return engagement_view(session, engagement=engagement, reader=user, party=party)
@@ -64,7 +65,7 @@ def get_engagement(engagement_id: int, user: CurrentUser, session: SessionDep) -
 
 @router.post("/{engagement_id}/feedback", status_code=201)
 def feedback(
-    engagement_id: int, body: FeedbackWrite, user: CurrentUser, session: SessionDep
+    engagement_id: Id, body: FeedbackWrite, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
     """Gives the caller's side's feedback on an engagement."""
     engagement, _ = readable_engagement(session, engagement_id=engagement_id, reader=user)
@@ -75,7 +76,7 @@ def feedback(
 
 @router.post("/{engagement_id}/{action}")
 def make_move(
-    engagement_id: int,
+    engagement_id: Id,
     action: Action,
     user: CurrentUser,
     session: SessionDep,

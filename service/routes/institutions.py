@@ -11,6 +11,7 @@ from service.deps import CurrentUser, MemberInstitution, RequireStaff, SessionDe
 from service.errors import NotFound
 from service.repos import institutions as institutions_repo
 from service.routes.pagination import PageDep, envelope
+from service.routes.params import Id
 from service.schemas.institutions import InstitutionPublic
 
 router = APIRouter(prefix="/api/institutions", tags=["institutions"])
@@ -41,7 +42,7 @@ def my_institution(institution: MemberInstitution) -> dict[str, Any]:
 
 
 @router.get("/{institution_id}")
-def get_institution(institution_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def get_institution(institution_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Gets an institution: coordinators see any, members their own, experts verified ones."""
     institution = institutions_repo.get_institution(session, institution_id)
     if institution is None:
@@ -54,7 +55,7 @@ def get_institution(institution_id: int, user: CurrentUser, session: SessionDep)
 
 
 @router.post("/{institution_id}/verify")
-def verify(institution_id: int, user: RequireStaff, session: SessionDep) -> dict[str, Any]:
+def verify(institution_id: Id, user: RequireStaff, session: SessionDep) -> dict[str, Any]:
     """Verifies an institution, so that it may post needs."""
     institution = institutions_repo.get_institution(session, institution_id)
     if institution is None:

@@ -20,6 +20,7 @@ from service.models import Role, User
 from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.routes.pagination import PageDep, envelope
+from service.routes.params import Id
 from service.routes.search_params import SearchRequestDep
 from service.schemas.needs import NeedPublic, NeedWrite
 
@@ -57,14 +58,14 @@ def create_need(
 
 
 @router.get("/{need_id}")
-def get_need(need_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def get_need(need_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Gets a need the caller may see."""
     return _public(readable_need(session, need_id=need_id, reader=user))
 
 
 @router.put("/{need_id}")
 def update_need(
-    need_id: int, body: NeedWrite, user: CurrentUser, session: SessionDep
+    need_id: Id, body: NeedWrite, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
     """Replaces a need; only its institution's members (verified) and coordinators may."""
     _require_editor(session, user)

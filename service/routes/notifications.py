@@ -10,6 +10,7 @@ from service.core.notifications import mark_all_read, mark_read
 from service.deps import CurrentUser, SessionDep
 from service.repos import notifications as notifications_repo
 from service.routes.pagination import PageDep, envelope
+from service.routes.params import Id
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
@@ -39,7 +40,7 @@ def read_all(user: CurrentUser, session: SessionDep) -> dict[str, int]:
 
 
 @router.post("/{notification_id}/read")
-def read(notification_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def read(notification_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Marks one of the caller's notifications as read."""
     notification = mark_read(session, notification_id=notification_id, reader=user)
     session.commit()

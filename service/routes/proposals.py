@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from service.core.engagements import engagement_view
 from service.core.proposals import (
@@ -20,6 +20,7 @@ from service.models import MatchProposal
 from service.repos import experts as experts_repo
 from service.repos import needs as needs_repo
 from service.repos import proposals as proposals_repo
+from service.routes.params import Id, QueryId
 from service.schemas.engagements import BulkDecision, Decision
 
 router = APIRouter(prefix="/api", tags=["proposals"])
@@ -33,9 +34,7 @@ def _proposal(session: SessionDep, proposal_id: int) -> MatchProposal:
 
 
 @router.get("/proposals")
-def list_proposals(
-    user: RequireStaff, session: SessionDep, need_id: Annotated[int, Query()]
-) -> dict[str, Any]:
+def list_proposals(user: RequireStaff, session: SessionDep, need_id: QueryId) -> dict[str, Any]:
     """Lists a need's proposals, best first, with their scores and explanations."""
     if needs_repo.get_need(session, need_id) is None:
         raise NotFound("This need does not exist.")
@@ -68,7 +67,7 @@ def bulk(body: BulkDecision, user: RequireStaff, session: SessionDep, state: Sta
 
 @router.post("/proposals/{proposal_id}/approve")
 def approve(
-    proposal_id: int,
+    proposal_id: Id,
     user: RequireStaff,
     session: SessionDep,
     state: StateDep,
@@ -88,7 +87,7 @@ def approve(
 
 @router.post("/proposals/{proposal_id}/reject")
 def reject(
-    proposal_id: int, body: Decision, user: RequireStaff, session: SessionDep
+    proposal_id: Id, body: Decision, user: RequireStaff, session: SessionDep
 ) -> dict[str, Any]:
     """Rejects a proposal with a reason."""
     proposal = reject_proposal(

@@ -6,9 +6,15 @@ import re
 from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from service.models.users import LOCALES
+
+# The largest id a caller may send: what a JSON client reads exactly (JavaScript's largest safe
+# integer), well inside what both databases store (signed 64 bits); past it, a 422, never a 500.
+MAX_ID = 2**53 - 1
+# A row's id in a body.
+EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
