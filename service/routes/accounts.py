@@ -24,7 +24,11 @@ class TokenRequest(BaseModel):
     name: str = Field(default="", max_length=80)
 
 
-@router.post("/me/tokens", status_code=201)
+class TokenCreated(BaseModel):
+    token: str
+
+
+@router.post("/me/tokens", status_code=201, response_model=TokenCreated)
 def new_token(body: TokenRequest, user: CurrentUser, session: SessionDep) -> dict[str, str]:
     """Creates a personal API token for partner systems; it is shown only once."""
     token = create_api_token(session, user=user, name=body.name)

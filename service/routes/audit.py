@@ -7,14 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from service.deps import RequireStaff, SessionDep
+from service.models import AuditEvent
 from service.repos import audit as audit_repo
-from service.routes.pagination import PageDep, envelope
+from service.routes.pagination import PageDep, PageOf, envelope
 from service.routes.params import OptionalQueryId
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
 
-@router.get("")
+@router.get("", response_model=PageOf[AuditEvent])
 def list_events(
     user: RequireStaff,
     session: SessionDep,
@@ -26,4 +27,4 @@ def list_events(
     events, total = audit_repo.list_events(
         session, entity_type=entity_type, entity_id=entity_id, offset=page.offset, limit=page.size
     )
-    return envelope([event.model_dump(mode="json") for event in events], total=total, page=page)
+    return envelope(list(events), total=total, page=page)

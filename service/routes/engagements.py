@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from service.core.engagements import engagement_view, give_feedback, move, readable_engagement
 from service.deps import CurrentUser, SessionDep, StateDep
 from service.errors import NotAllowed
-from service.models import Role, User
+from service.models import EngagementFeedback, Role, User
 from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
@@ -63,15 +63,15 @@ def get_engagement(engagement_id: Id, user: CurrentUser, session: SessionDep) ->
     return engagement_view(session, engagement=engagement, reader=user, party=party)
 
 
-@router.post("/{engagement_id}/feedback", status_code=201)
+@router.post("/{engagement_id}/feedback", status_code=201, response_model=EngagementFeedback)
 def feedback(
     engagement_id: Id, body: FeedbackWrite, user: CurrentUser, session: SessionDep
-) -> dict[str, Any]:
+) -> EngagementFeedback:
     """Gives the caller's side's feedback on an engagement."""
     engagement, _ = readable_engagement(session, engagement_id=engagement_id, reader=user)
     item = give_feedback(session, engagement=engagement, actor=user, data=body)
     session.commit()
-    return item.model_dump(mode="json")
+    return item
 
 
 @router.post("/{engagement_id}/{action}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from service.core.engagements import engagement_view
 from service.core.proposals import (
@@ -24,6 +26,14 @@ from service.routes.params import Id, QueryId
 from service.schemas.engagements import BulkDecision, Decision
 
 router = APIRouter(prefix="/api", tags=["proposals"])
+
+
+class DecidedProposals(BaseModel):
+    items: list[MatchProposal]
+
+
+class AvailabilityConfirmed(BaseModel):
+    availability_confirmed_at: datetime | None
 
 
 def _proposal(session: SessionDep, proposal_id: int) -> MatchProposal:
@@ -49,7 +59,7 @@ def list_proposals(user: RequireStaff, session: SessionDep, need_id: QueryId) ->
     return {"items": items, "total": len(items)}
 
 
-@router.post("/proposals/bulk")
+@router.post("/proposals/bulk", response_model=DecidedProposals)
 def bulk(body: BulkDecision, user: RequireStaff, session: SessionDep, state: StateDep) -> Any:
     """Approves or rejects several proposals of one need at once: all of them, or none."""
     proposals = decide_in_bulk(
@@ -62,7 +72,7 @@ def bulk(body: BulkDecision, user: RequireStaff, session: SessionDep, state: Sta
         settings=state.settings,
     )
     session.commit()
-    return {"items": [p.model_dump(mode="json") for p in proposals]}
+    return {"items": proposals}
 
 
 @router.post("/proposals/{proposal_id}/approve")
@@ -85,19 +95,19 @@ def approve(
     return engagement_view(session, engagement=engagement, reader=user)
 
 
-@router.post("/proposals/{proposal_id}/reject")
+@router.post("/proposals/{proposal_id}/reject", response_model=MatchProposal)
 def reject(
     proposal_id: Id, body: Decision, user: RequireStaff, session: SessionDep
-) -> dict[str, Any]:
+) -> MatchProposal:
     """Rejects a proposal with a reason."""
     proposal = reject_proposal(
         session, proposal=_proposal(session, proposal_id), coordinator=user, reason=body.reason
     )
     session.commit()
-    return proposal.model_dump(mode="json")
+    return proposal
 
 
-@router.post("/experts/me/availability")
+@router.post("/experts/me/availability", response_model=AvailabilityConfirmed)
 def still_available(user: RequireExpert, session: SessionDep) -> dict[str, Any]:
     """Confirms that the current expert is still available."""
     expert = experts_repo.get_expert_of_user(session, user.id or 0)
