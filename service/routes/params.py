@@ -1,4 +1,4 @@
-"""Bounded integer parameters: an id past what the database holds is a 422, never a 500."""
+"""Bounded id parameters: an id past what the database holds is a 422, never a 500."""
 
 from __future__ import annotations
 

@@ -10,9 +10,9 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from service.models.users import LOCALES
 
-# The largest id a caller may send: what a JSON client reads exactly (JavaScript's largest safe
-# integer), well inside what both databases store (signed 64 bits); past it, a 422, never a 500.
-MAX_ID = 2**53 - 1
+# The largest id a caller may send: what the id columns hold (INTEGER, 32 bits signed, on
+# PostgreSQL; SQLite holds 64). Past it, a 422 naming the field, never a 500 from the database.
+MAX_ID = 2**31 - 1
 # A row's id in a body.
 EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
 

@@ -102,6 +102,8 @@ def test_an_id_past_64_bits_is_refused_naming_the_field(
     response = client.get(f"/api/institutions/{PAST_64_BITS}", headers=headers)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "institution_id"
+    past_32_bits = client.get(f"/api/institutions/{MAX_ID + 1}", headers=headers)
+    assert past_32_bits.status_code == 422
     largest = client.get(f"/api/institutions/{MAX_ID}", headers=headers)
     assert largest.status_code == 404
     assert largest.json() == {"detail": "This institution does not exist."}
