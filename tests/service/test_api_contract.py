@@ -173,3 +173,45 @@ def test_an_oversized_body_answers_the_declared_error_body(
     )
     assert response.status_code == 413
     assert set(response.json()) == {"detail"}
+
+
+def test_no_write_schema_accepts_text_longer_than_its_column() -> None:
+    # SQLite keeps text past a VARCHAR's length; PostgreSQL refuses it with a 500.
+    from service.models import ExpertProfile, Institution, Need
+    from service.schemas.experts import ExpertProfileUpdate
+    from service.schemas.institutions import InstitutionUpdate
+    from service.schemas.needs import NeedWrite
+
+    too_long = []
+    for schema, model in (
+        (NeedWrite, Need),
+        (ExpertProfileUpdate, ExpertProfile),
+        (InstitutionUpdate, Institution),
+    ):
+        columns = model.__table__.columns  # type: ignore[attr-defined]
+        for name, field in schema.model_json_schema()["properties"].items():
+            length = getattr(columns[name].type, "length", None) if name in columns else None
+            if length is None:
+                continue
+            # Free text declares its limit; codes and choices are checked by their validators.
+            if field.get("maxLength", 0) > length:
+                too_long.append(f"{schema.__name__}.{name}")
+    assert too_long == []
+
+
+def test_a_city_longer_than_its_column_is_refused_naming_the_field(
+    client: TestClient, session: Session
+) -> None:
+    member, _ = make_member(session, verified=True)
+    response = client.post(
+        "/api/needs",
+        json={
+            "title": "Former des techniciens de laboratoire",
+            "description": "Deux semaines de formation aux bonnes pratiques de laboratoire.",
+            "mode": "remote",
+            "city": "Saint-Louis " * 11,
+        },
+        headers=_bearer(session, member),
+    )
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["city"]
