@@ -123,7 +123,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             body: dict[str, object] = {"detail": exc.message}
             if isinstance(exc, FieldErrors):
-                body["errors"] = exc.errors
+                # The same shape as a request FastAPI refuses: one entry per field.
+                body["errors"] = [
+                    {"field": field, "message": message} for field, message in exc.errors.items()
+                ]
             headers = {"www-authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
             return JSONResponse(body, status_code=exc.status_code, headers=headers)
         if isinstance(exc, NotAuthenticated):

@@ -21,7 +21,7 @@ def post_need(session: Session, *, institution: Institution, author: User, data:
     need = Need(
         institution_id=institution.id or 0,
         created_by_id=author.id,
-        **data.model_dump(mode="json"),
+        **data.model_dump(),
     )
     if need.status == NeedStatus.OPEN:
         need.posted_at = utcnow()
@@ -44,7 +44,7 @@ def edit_need(
 ) -> Need:
     """Saves changes to a need; once filled or closed, its pending offers are withdrawn."""
     previous = need.status
-    for name, value in data.model_dump(mode="json").items():
+    for name, value in data.model_dump().items():
         setattr(need, name, value)
     now = utcnow()
     if need.status == NeedStatus.OPEN and need.posted_at is None:

@@ -29,12 +29,12 @@ from service.models import InstitutionType, Role, User
 from service.models.types import utcnow
 from service.models.users import LOCALES
 from service.pages.forms import read_form, validate_form
+from service.routes.params import Id
 from service.schemas.accounts import (
     ExpertRegistration,
     InstitutionRegistration,
     LoginForm,
     PasswordChange,
-    RowId,
     TokenForm,
 )
 from service.security import (
@@ -404,7 +404,7 @@ async def token_submit(request: Request, user: SessionUser, session: SessionDep)
 
 @router.post("/account/tokens/{token_id}/revoke")
 def token_revoke(
-    request: Request, token_id: RowId, user: SessionUser, session: SessionDep
+    request: Request, token_id: Id, user: SessionUser, session: SessionDep
 ) -> Response:
     """Revokes one of the user's API tokens."""
     revoke_api_token(session, user=user, token_id=token_id)

@@ -24,6 +24,7 @@ from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.repos import stats as stats_repo
 from service.routes.pagination import PAGE_SIZE
+from service.routes.params import Id
 from service.templating import flash, paginate, render
 
 router = APIRouter(prefix="/coordinator")
@@ -137,7 +138,7 @@ def institutions_page(
 @router.get("/institutions/{institution_id}", response_class=HTMLResponse)
 def institution_page(
     request: Request,
-    institution_id: int,
+    institution_id: Id,
     user: RequireStaff,
     session: SessionDep,
     page: PageNumber = 1,
@@ -166,7 +167,7 @@ def _safe_next(target: str | None) -> str | None:
 
 @router.post("/institutions/{institution_id}/verify")
 async def verify(
-    request: Request, institution_id: int, user: RequireStaff, session: SessionDep
+    request: Request, institution_id: Id, user: RequireStaff, session: SessionDep
 ) -> Response:
     """Verifies an institution, then goes back to where the coordinator was."""
     institution = _institution_or_404(session, institution_id)
@@ -182,7 +183,7 @@ async def verify(
 
 @router.get("/experts/{expert_id}", response_class=HTMLResponse)
 def expert_page(
-    request: Request, expert_id: int, user: RequireStaff, session: SessionDep
+    request: Request, expert_id: Id, user: RequireStaff, session: SessionDep
 ) -> HTMLResponse:
     """Shows an expert's full profile, contact details included."""
     expert = experts_repo.get_expert(session, expert_id)

@@ -35,6 +35,7 @@ from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
 from service.routes.engagements import scope_of
 from service.routes.pagination import PageDep
+from service.routes.params import Id
 from service.schemas.engagements import FeedbackWrite, MoveRequest
 from service.templating import flash, render
 
@@ -96,7 +97,7 @@ def _detail_page(
     request: Request,
     session: SessionDep,
     user: User,
-    engagement_id: int,
+    engagement_id: Id,
     *,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
@@ -169,7 +170,7 @@ def expert_list(
 
 @router.get("/expert/engagements/{engagement_id}", response_class=HTMLResponse)
 def expert_detail(
-    request: Request, engagement_id: int, user: RequireExpert, session: SessionDep
+    request: Request, engagement_id: Id, user: RequireExpert, session: SessionDep
 ) -> HTMLResponse:
     """Shows one of the expert's engagements."""
     return _detail_page(request, session, user, engagement_id)
@@ -205,7 +206,7 @@ def institution_list(
 
 @router.get("/institution/engagements/{engagement_id}", response_class=HTMLResponse)
 def institution_detail(
-    request: Request, engagement_id: int, user: RequireMember, session: SessionDep
+    request: Request, engagement_id: Id, user: RequireMember, session: SessionDep
 ) -> HTMLResponse:
     """Shows one of the institution's engagements; contact details once confirmed."""
     return _detail_page(request, session, user, engagement_id)
@@ -221,7 +222,7 @@ def coordinator_list(
 
 @router.get("/coordinator/engagements/{engagement_id}", response_class=HTMLResponse)
 def coordinator_detail(
-    request: Request, engagement_id: int, user: RequireStaff, session: SessionDep
+    request: Request, engagement_id: Id, user: RequireStaff, session: SessionDep
 ) -> HTMLResponse:
     """Shows an engagement with every move a coordinator may make."""
     return _detail_page(request, session, user, engagement_id)
@@ -238,7 +239,7 @@ def _next_or(data: dict[str, Any], fallback: str) -> str:
 
 @router.post("/engagements/{engagement_id}/feedback")
 async def feedback_submit(
-    request: Request, engagement_id: int, user: CurrentUser, session: SessionDep
+    request: Request, engagement_id: Id, user: CurrentUser, session: SessionDep
 ) -> Response:
     """Records the user's side's feedback."""
     engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
@@ -259,7 +260,7 @@ async def feedback_submit(
 @router.post("/engagements/{engagement_id}/{action}")
 async def move_submit(
     request: Request,
-    engagement_id: int,
+    engagement_id: Id,
     action: str,
     user: CurrentUser,
     session: SessionDep,

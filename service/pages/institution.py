@@ -24,6 +24,7 @@ from service.models.experts import SECTORS
 from service.pages.forms import read_form, validate_form
 from service.repos import needs as needs_repo
 from service.routes.pagination import PAGE_SIZE
+from service.routes.params import MAX_ID, Id
 from service.routes.skills import skills_in_use
 from service.schemas.institutions import InstitutionUpdate
 from service.schemas.needs import NeedPreview, NeedWrite
@@ -221,7 +222,7 @@ async def need_preview(
     institution: VerifiedInstitution,
     state: StateDep,
     session: SessionDep,
-    need_id: Annotated[int | None, Query(alias="need", ge=1)] = None,
+    need_id: Annotated[int | None, Query(alias="need", ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
     """Shows how many experts could match the need being written, never who: a fragment for
     htmx, or the form again with the count when sent without JavaScript."""
@@ -237,7 +238,7 @@ async def need_preview(
 @router.get("/needs/{need_id}", response_class=HTMLResponse)
 def need_page(
     request: Request,
-    need_id: int,
+    need_id: Id,
     user: RequireMember,
     institution: MemberInstitution,
     session: SessionDep,
@@ -250,7 +251,7 @@ def need_page(
 @router.get("/needs/{need_id}/edit", response_class=HTMLResponse)
 def edit_need_page(
     request: Request,
-    need_id: int,
+    need_id: Id,
     user: RequireMember,
     institution: VerifiedInstitution,
     state: StateDep,
@@ -265,7 +266,7 @@ def edit_need_page(
 @router.post("/needs/{need_id}/edit")
 async def edit_need_submit(
     request: Request,
-    need_id: int,
+    need_id: Id,
     user: RequireMember,
     institution: VerifiedInstitution,
     session: SessionDep,
@@ -291,7 +292,7 @@ async def edit_need_submit(
 @router.post("/needs/{need_id}/close")
 def close_need_submit(
     request: Request,
-    need_id: int,
+    need_id: Id,
     user: RequireMember,
     institution: VerifiedInstitution,
     session: SessionDep,

@@ -17,6 +17,7 @@ from service.deps import CurrentUser, OptionalUser, RequireStaff, SessionDep
 from service.pages.forms import read_form
 from service.repos import notifications as notifications_repo
 from service.routes.pagination import PageDep
+from service.routes.params import Id
 from service.templating import flash, render
 
 
@@ -65,7 +66,7 @@ def read_all(request: Request, user: CurrentUser, session: SessionDep) -> Respon
 
 @router.post("/notifications/{notification_id}/read")
 def read_one(
-    request: Request, notification_id: int, user: CurrentUser, session: SessionDep
+    request: Request, notification_id: Id, user: CurrentUser, session: SessionDep
 ) -> Response:
     """Marks a notification as read and opens what it is about."""
     notification = mark_read(session, notification_id=notification_id, reader=user)

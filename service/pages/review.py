@@ -29,6 +29,7 @@ from service.repos import needs as needs_repo
 from service.repos import proposals as proposals_repo
 from service.repos import users as users_repo
 from service.routes.pagination import PageDep
+from service.routes.params import Id, OptionalQueryId
 from service.templating import flash, render
 
 router = APIRouter(prefix="/coordinator")
@@ -80,7 +81,7 @@ def _review_page(
     request: Request,
     session: SessionDep,
     user: User,
-    need_id: int,
+    need_id: Id,
     *,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
@@ -103,7 +104,7 @@ def _review_page(
 
 @router.get("/needs/{need_id}", response_class=HTMLResponse)
 def review_need(
-    request: Request, need_id: int, user: RequireStaff, session: SessionDep
+    request: Request, need_id: Id, user: RequireStaff, session: SessionDep
 ) -> HTMLResponse:
     """Shows a need and its ranked proposals with their explanations, to approve or reject."""
     return _review_page(request, session, user, need_id)
@@ -111,7 +112,7 @@ def review_need(
 
 @router.post("/needs/{need_id}/modes")
 async def widen_modes(
-    request: Request, need_id: int, user: RequireStaff, session: SessionDep
+    request: Request, need_id: Id, user: RequireStaff, session: SessionDep
 ) -> Response:
     """Widens a need to experts of other engagement modes (or narrows it back)."""
     need = readable_need(session, need_id=need_id, reader=user)
@@ -135,7 +136,7 @@ def _done(request: Request, need_id: int, message: str) -> Response:
 @router.post("/proposals/{proposal_id}/{decision}")
 async def decide(
     request: Request,
-    proposal_id: int,
+    proposal_id: Id,
     decision: str,
     user: RequireStaff,
     session: SessionDep,
@@ -176,7 +177,7 @@ async def decide(
 
 @router.post("/needs/{need_id}/bulk")
 async def bulk(
-    request: Request, need_id: int, user: RequireStaff, session: SessionDep, state: StateDep
+    request: Request, need_id: Id, user: RequireStaff, session: SessionDep, state: StateDep
 ) -> Response:
     """Approves or rejects the ticked proposals of a need with one reason."""
     data = await read_form(request, list_fields=("proposal_ids",))
@@ -224,7 +225,7 @@ def audit_page(
     session: SessionDep,
     page: PageDep,
     entity_type: Annotated[str | None, Query(max_length=40)] = None,
-    entity_id: Annotated[int | None, Query()] = None,
+    entity_id: OptionalQueryId = None,
 ) -> HTMLResponse:
     """Shows the audit log, newest first: who moved what, when, from, to and why. Read-only."""
     events, total = audit_repo.list_events(

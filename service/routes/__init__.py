@@ -16,14 +16,24 @@ from service.routes import (
     reports,
     skills,
 )
+from service.schemas.errors import API_ERRORS
 
 router = APIRouter()
 router.include_router(health.router)
-router.include_router(accounts.router)
-router.include_router(experts.router)
-router.include_router(institutions.router)
-router.include_router(needs.router)
-router.include_router(audit.router)
-router.include_router(skills.router)
-for _module in (proposals, engagements, notifications, reports, privacy):
-    router.include_router(_module.router)
+# Every operation under /api/ declares the error bodies it may answer, once, here.
+api = APIRouter(responses=API_ERRORS)
+for _module in (
+    accounts,
+    experts,
+    institutions,
+    needs,
+    audit,
+    skills,
+    proposals,
+    engagements,
+    notifications,
+    reports,
+    privacy,
+):
+    api.include_router(_module.router)
+router.include_router(api)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Response
 
 from service.core.accounts import issue_api_token, list_api_tokens, revoke_api_token
 from service.deps import CurrentUser, SessionDep, SessionUser
-from service.schemas.accounts import RowId, TokenCreate, TokenCreated, TokenPublic, UserPublic
+from service.routes.params import Id
+from service.schemas.accounts import TokenCreate, TokenCreated, TokenPublic, UserPublic
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -42,7 +43,7 @@ def new_token(body: TokenCreate, user: SessionUser, session: SessionDep) -> Any:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def delete_token(token_id: RowId, user: CurrentUser, session: SessionDep) -> Response:
+def delete_token(token_id: Id, user: CurrentUser, session: SessionDep) -> Response:
     """Revokes one of the caller's tokens; requests made with it are refused from now on."""
     revoke_api_token(session, user=user, token_id=token_id)
     session.commit()

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query
 from service.core.engagements import engagement_view, give_feedback, move, readable_engagement
 from service.deps import CurrentUser, SessionDep, StateDep
 from service.errors import NotAllowed
-from service.models import Role, User
+from service.models import EngagementFeedback, Role, User
 from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
 from service.routes.pagination import PageDep, envelope
+from service.routes.params import Id
 from service.schemas.engagements import FeedbackWrite, MoveRequest
 
 router = APIRouter(prefix="/api/engagements", tags=["engagements"])
@@ -59,26 +60,26 @@ def list_engagements(
 
 
 @router.get("/{engagement_id}")
-def get_engagement(engagement_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def get_engagement(engagement_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Gets an engagement the caller takes part in."""
     engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
     return engagement_view(session, engagement=engagement, reader=user, party=party)
 
 
-@router.post("/{engagement_id}/feedback", status_code=201)
+@router.post("/{engagement_id}/feedback", status_code=201, response_model=EngagementFeedback)
 def feedback(
-    engagement_id: int, body: FeedbackWrite, user: CurrentUser, session: SessionDep
-) -> dict[str, Any]:
+    engagement_id: Id, body: FeedbackWrite, user: CurrentUser, session: SessionDep
+) -> EngagementFeedback:
     """Gives the caller's side's feedback on an engagement."""
     engagement, _ = readable_engagement(session, engagement_id=engagement_id, reader=user)
     item = give_feedback(session, engagement=engagement, actor=user, data=body)
     session.commit()
-    return item.model_dump(mode="json")
+    return item
 
 
 @router.post("/{engagement_id}/{action}")
 def make_move(
-    engagement_id: int,
+    engagement_id: Id,
     action: Action,
     user: CurrentUser,
     session: SessionDep,

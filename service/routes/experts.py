@@ -13,6 +13,7 @@ from service.errors import NotFound
 from service.models import Role, Visibility
 from service.repos import experts as experts_repo
 from service.routes.pagination import PageDep, envelope
+from service.routes.params import Id
 from service.routes.search_params import SearchRequestDep
 from service.schemas.experts import ExpertProfileUpdate
 
@@ -59,7 +60,7 @@ def roster(user: RequireStaff, session: SessionDep, page: PageDep) -> dict[str, 
 
 
 @router.get("/{expert_id}")
-def get_expert(expert_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def get_expert(expert_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Gets an expert as the caller may see them; hidden profiles are simply not found."""
     expert = experts_repo.get_expert(session, expert_id)
     visible = expert is not None and (

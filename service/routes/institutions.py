@@ -10,7 +10,8 @@ from service.core.institutions import verify_institution
 from service.deps import CurrentUser, MemberInstitution, RequireStaff, SessionDep
 from service.errors import NotFound
 from service.repos import institutions as institutions_repo
-from service.routes.pagination import PageDep, envelope
+from service.routes.pagination import PageDep, PageOf, envelope
+from service.routes.params import Id
 from service.schemas.institutions import InstitutionPublic
 
 router = APIRouter(prefix="/api/institutions", tags=["institutions"])
@@ -20,7 +21,7 @@ def _public(institution: object) -> dict[str, Any]:
     return InstitutionPublic.model_validate(institution).model_dump(mode="json")
 
 
-@router.get("")
+@router.get("", response_model=PageOf[InstitutionPublic])
 def list_institutions(
     user: RequireStaff,
     session: SessionDep,
@@ -34,14 +35,14 @@ def list_institutions(
     return envelope([_public(row) for row in rows], total=total, page=page)
 
 
-@router.get("/mine")
+@router.get("/mine", response_model=InstitutionPublic)
 def my_institution(institution: MemberInstitution) -> dict[str, Any]:
     """Gets the institution the current member acts for."""
     return _public(institution)
 
 
-@router.get("/{institution_id}")
-def get_institution(institution_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+@router.get("/{institution_id}", response_model=InstitutionPublic)
+def get_institution(institution_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Gets an institution: coordinators see any, members their own, experts verified ones."""
     institution = institutions_repo.get_institution(session, institution_id)
     if institution is None:
@@ -53,8 +54,8 @@ def get_institution(institution_id: int, user: CurrentUser, session: SessionDep)
     return _public(institution)
 
 
-@router.post("/{institution_id}/verify")
-def verify(institution_id: int, user: RequireStaff, session: SessionDep) -> dict[str, Any]:
+@router.post("/{institution_id}/verify", response_model=InstitutionPublic)
+def verify(institution_id: Id, user: RequireStaff, session: SessionDep) -> dict[str, Any]:
     """Verifies an institution, so that it may post needs."""
     institution = institutions_repo.get_institution(session, institution_id)
     if institution is None:

@@ -19,7 +19,8 @@ from service.errors import NotAllowed
 from service.models import Role, User
 from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
-from service.routes.pagination import PageDep, envelope
+from service.routes.pagination import PageDep, PageOf, envelope
+from service.routes.params import Id
 from service.routes.search_params import SearchRequestDep
 from service.schemas.needs import NeedPublic, NeedWrite
 
@@ -37,7 +38,7 @@ def search(user: CurrentUser, state: StateDep, request: SearchRequestDep) -> dic
     return search_needs(state.search, request=request)
 
 
-@router.get("/mine")
+@router.get("/mine", response_model=PageOf[NeedPublic])
 def my_needs(institution: MemberInstitution, session: SessionDep, page: PageDep) -> dict[str, Any]:
     """Lists every need of the member's institution, whatever its status."""
     rows, total = needs_repo.list_needs(
@@ -46,7 +47,7 @@ def my_needs(institution: MemberInstitution, session: SessionDep, page: PageDep)
     return envelope([_public(row) for row in rows], total=total, page=page)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=NeedPublic)
 def create_need(
     body: NeedWrite, user: CurrentUser, institution: VerifiedInstitution, session: SessionDep
 ) -> dict[str, Any]:
@@ -56,15 +57,15 @@ def create_need(
     return _public(need)
 
 
-@router.get("/{need_id}")
-def get_need(need_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+@router.get("/{need_id}", response_model=NeedPublic)
+def get_need(need_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Gets a need the caller may see."""
     return _public(readable_need(session, need_id=need_id, reader=user))
 
 
-@router.put("/{need_id}")
+@router.put("/{need_id}", response_model=NeedPublic)
 def update_need(
-    need_id: int, body: NeedWrite, user: CurrentUser, session: SessionDep, state: StateDep
+    need_id: Id, body: NeedWrite, user: CurrentUser, session: SessionDep, state: StateDep
 ) -> dict[str, Any]:
     """Replaces a need; only its institution's members (verified) and coordinators may."""
     _require_editor(session, user)

@@ -5,16 +5,29 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 
 from service.core.notifications import mark_all_read, mark_read
 from service.deps import CurrentUser, SessionDep
+from service.models import Notification
 from service.repos import notifications as notifications_repo
-from service.routes.pagination import PageDep, envelope
+from service.routes.pagination import PageDep, PageOf, envelope
+from service.routes.params import Id
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
 
-@router.get("")
+class NotificationPage(PageOf[Notification]):
+    """A page of notifications, with how many are unread in all."""
+
+    unread: int
+
+
+class UnreadCount(BaseModel):
+    unread: int
+
+
+@router.get("", response_model=NotificationPage)
 def list_notifications(
     user: CurrentUser,
     session: SessionDep,
@@ -25,12 +38,12 @@ def list_notifications(
     rows, total = notifications_repo.list_for_user(
         session, user.id or 0, unread_only=unread, offset=page.offset, limit=page.size
     )
-    body = envelope([row.model_dump(mode="json") for row in rows], total=total, page=page)
+    body = envelope(list(rows), total=total, page=page)
     body["unread"] = notifications_repo.count_unread(session, user.id or 0)
     return body
 
 
-@router.post("/read-all")
+@router.post("/read-all", response_model=UnreadCount)
 def read_all(user: CurrentUser, session: SessionDep) -> dict[str, int]:
     """Marks all the caller's notifications as read."""
     mark_all_read(session, reader=user)
@@ -38,9 +51,9 @@ def read_all(user: CurrentUser, session: SessionDep) -> dict[str, int]:
     return {"unread": 0}
 
 
-@router.post("/{notification_id}/read")
-def read(notification_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+@router.post("/{notification_id}/read", response_model=Notification)
+def read(notification_id: Id, user: CurrentUser, session: SessionDep) -> Notification:
     """Marks one of the caller's notifications as read."""
     notification = mark_read(session, notification_id=notification_id, reader=user)
     session.commit()
-    return notification.model_dump(mode="json")
+    return notification

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
 PAGE_SIZE = 20
+
+Item = TypeVar("Item")
 
 
 class Page(BaseModel):
@@ -29,6 +31,15 @@ def get_page(
 
 
 PageDep = Annotated[Page, Depends(get_page)]
+
+
+class PageOf(BaseModel, Generic[Item]):
+    """One page of a list: past the last page, no items and still the total."""
+
+    items: list[Item]
+    total: int
+    page: int
+    size: int
 
 
 def envelope(items: list[Any], *, total: int, page: Page) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -23,7 +23,11 @@ def my_data(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     return export_user_data(session, user=user)
 
 
-@router.post("/delete")
+class Deleted(BaseModel):
+    status: Literal["deleted"]
+
+
+@router.post("/delete", response_model=Deleted)
 def delete_me(body: DeletionRequest, user: CurrentUser, session: SessionDep) -> dict[str, str]:
     """Erases the caller's account and personal data; anonymised statistics stay."""
     delete_account(session, user=user, password=body.password)

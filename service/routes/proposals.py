@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
+from pydantic import BaseModel
 
 from service.core.engagements import engagement_view
 from service.core.proposals import (
@@ -20,9 +22,18 @@ from service.models import MatchProposal
 from service.repos import experts as experts_repo
 from service.repos import needs as needs_repo
 from service.repos import proposals as proposals_repo
+from service.routes.params import Id, QueryId
 from service.schemas.engagements import BulkDecision, Decision
 
 router = APIRouter(prefix="/api", tags=["proposals"])
+
+
+class DecidedProposals(BaseModel):
+    items: list[MatchProposal]
+
+
+class AvailabilityConfirmed(BaseModel):
+    availability_confirmed_at: datetime | None
 
 
 def _proposal(session: SessionDep, proposal_id: int) -> MatchProposal:
@@ -33,9 +44,7 @@ def _proposal(session: SessionDep, proposal_id: int) -> MatchProposal:
 
 
 @router.get("/proposals")
-def list_proposals(
-    user: RequireStaff, session: SessionDep, need_id: Annotated[int, Query()]
-) -> dict[str, Any]:
+def list_proposals(user: RequireStaff, session: SessionDep, need_id: QueryId) -> dict[str, Any]:
     """Lists a need's proposals, best first, with their scores and explanations."""
     if needs_repo.get_need(session, need_id) is None:
         raise NotFound("This need does not exist.")
@@ -50,7 +59,7 @@ def list_proposals(
     return {"items": items, "total": len(items)}
 
 
-@router.post("/proposals/bulk")
+@router.post("/proposals/bulk", response_model=DecidedProposals)
 def bulk(body: BulkDecision, user: RequireStaff, session: SessionDep, state: StateDep) -> Any:
     """Approves or rejects several proposals of one need at once: all of them, or none."""
     proposals = decide_in_bulk(
@@ -63,12 +72,12 @@ def bulk(body: BulkDecision, user: RequireStaff, session: SessionDep, state: Sta
         settings=state.settings,
     )
     session.commit()
-    return {"items": [p.model_dump(mode="json") for p in proposals]}
+    return {"items": proposals}
 
 
 @router.post("/proposals/{proposal_id}/approve")
 def approve(
-    proposal_id: int,
+    proposal_id: Id,
     user: RequireStaff,
     session: SessionDep,
     state: StateDep,
@@ -86,19 +95,19 @@ def approve(
     return engagement_view(session, engagement=engagement, reader=user)
 
 
-@router.post("/proposals/{proposal_id}/reject")
+@router.post("/proposals/{proposal_id}/reject", response_model=MatchProposal)
 def reject(
-    proposal_id: int, body: Decision, user: RequireStaff, session: SessionDep
-) -> dict[str, Any]:
+    proposal_id: Id, body: Decision, user: RequireStaff, session: SessionDep
+) -> MatchProposal:
     """Rejects a proposal with a reason."""
     proposal = reject_proposal(
         session, proposal=_proposal(session, proposal_id), coordinator=user, reason=body.reason
     )
     session.commit()
-    return proposal.model_dump(mode="json")
+    return proposal
 
 
-@router.post("/experts/me/availability")
+@router.post("/experts/me/availability", response_model=AvailabilityConfirmed)
 def still_available(user: RequireExpert, session: SessionDep) -> dict[str, Any]:
     """Confirms that the current expert is still available."""
     expert = experts_repo.get_expert_of_user(session, user.id or 0)

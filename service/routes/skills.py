@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from service.deps import CurrentUser, SessionDep, StateDep
@@ -79,7 +80,17 @@ def matching_skills(skills: list[SkillCount], q: str, limit: int) -> list[SkillC
     return found[:limit]
 
 
-@router.get("")
+class SkillInUse(BaseModel):
+    skill: str
+    count: int
+
+
+class SkillSuggestions(BaseModel):
+    q: str
+    items: list[SkillInUse]
+
+
+@router.get("", response_model=SkillSuggestions)
 def suggest_skills(
     user: CurrentUser,
     state: StateDep,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
-from fastapi import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 
 from service.models import InstitutionType
-from service.schemas.common import CountryCode, Email, Locale, Name, Password, ShortText
+from service.schemas.common import City, CountryCode, Email, Locale, Name, Password, ShortText
 
 
 class LoginForm(BaseModel):
@@ -33,7 +32,7 @@ class InstitutionRegistration(BaseModel):
     institution_name: Name
     institution_type: InstitutionType
     country: CountryCode
-    city: ShortText = ""
+    city: City = ""
     website: ShortText = ""
 
 
@@ -50,8 +49,6 @@ class UserPublic(BaseModel):
     locale: str
 
 
-# A row id as a path parameter: beyond PostgreSQL's integer range it names no row (422, not 500).
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 

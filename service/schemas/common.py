@@ -6,9 +6,15 @@ import re
 from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from service.models.users import LOCALES
+
+# The largest id a caller may send: what the id columns hold (INTEGER, 32 bits signed, on
+# PostgreSQL; SQLite holds 64). Past it, a 422 naming the field, never a 500 from the database.
+MAX_ID = 2**31 - 1
+# A row's id in a body.
+EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
@@ -68,4 +74,6 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 # Skill labels from real taxonomies (ESCO) reach 150 characters.
 Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+# As long as the city columns are (PostgreSQL refuses longer text; SQLite would keep it).
+City = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from service.models import EngagementStatus, Mode
+from service.schemas.common import EntityId
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
@@ -26,8 +27,8 @@ class BulkDecision(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    need_id: int
-    proposal_ids: list[int] = Field(min_length=1, max_length=200)
+    need_id: EntityId
+    proposal_ids: list[EntityId] = Field(min_length=1, max_length=200)
     action: Literal["approve", "reject"]
     reason: Reason = ""
 

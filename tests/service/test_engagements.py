@@ -274,7 +274,7 @@ def test_decline_and_cancel_need_a_reason_and_keep_it(
     before = snapshot(session, engagement.id or 0, world.need.id or 0)
     response = client.post(f"/api/engagements/{engagement.id}/decline", headers=headers)
     assert response.status_code == 422
-    assert response.json()["errors"] == {"reason": "Please give a reason."}
+    assert response.json()["errors"] == [{"field": "reason", "message": "Please give a reason."}]
     assert snapshot(session, engagement.id or 0, world.need.id or 0) == before
     response = client.post(
         f"/api/engagements/{engagement.id}/decline",

@@ -1,0 +1,43 @@
+"""The bodies of the API's error responses, declared once for the whole OpenAPI schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class ErrorBody(BaseModel):
+    """What a refused request answers: a sentence saying why."""
+
+    detail: str
+
+
+class FieldProblem(BaseModel):
+    """One field that is not valid, and why."""
+
+    field: str
+    message: str
+
+
+class InvalidRequestBody(BaseModel):
+    """What an invalid request answers: a sentence, and each field that is not valid."""
+
+    detail: str
+    errors: list[FieldProblem]
+
+
+def _error(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
+    return {"model": model, "description": description}
+
+
+# Every API operation may answer these (FastAPI's own 422 model is replaced by the real one).
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("The body could not be read (for example, JSON that is not UTF-8)."),
+    401: _error("Not logged in, or the API token is not valid."),
+    403: _error("Not allowed for this account, or a cookie request without its CSRF token."),
+    404: _error("What the path names does not exist, or the caller may not see it."),
+    409: _error("The move conflicts with the current state (for example, already decided)."),
+    413: _error("The request body is over the size limit."),
+    422: _error("Some parameters or fields are not valid.", InvalidRequestBody),
+}
