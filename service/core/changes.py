@@ -1,4 +1,6 @@
-"""What follows a change to an expert or a need: the search indexes and the matcher catch up.
+"""What follows a change to an expert or a need: the search indexes and the matcher catch up,
+and an expert institutions may no longer be proposed (consent withdrawn, "coordinators only",
+deactivated, erased) leaves no proposal pending.
 
 Both are recorded in the caller's transaction (an outbox row, a job), so a change is never
 lost and never waits on the search engine or the encoder.
@@ -11,9 +13,12 @@ from typing import Any
 
 from sqlmodel import Session
 
+from service.core import policy
 from service.models import ExpertProfile, Need
+from service.models.types import utcnow
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
+from service.repos import proposals as proposals_repo
 from service.search import outbox
 
 # Background work to schedule after a change, registered by the worker layer at start-up:
@@ -50,15 +55,20 @@ def need_document(session: Session, need: Need) -> dict[str, Any]:
 
 
 def expert_changed(session: Session, expert: ExpertProfile) -> None:
-    """Schedules the index update and the re-matching of a changed expert (no commit)."""
+    """Schedules the index update and the re-matching of a changed expert, and withdraws their
+    pending proposals at once when institutions may no longer be proposed them (no commit)."""
     session.flush()
+    if not policy.open_to_institutions(expert):
+        proposals_repo.withdraw_pending_for_expert(session, expert.id or 0, now=utcnow())
     outbox.sync_expert(session, expert=expert_document(session, expert))
     for follower in _followers["expert"]:
         follower(session, expert.id or 0)
 
 
 def expert_removed(session: Session, expert_id: int) -> None:
-    """Schedules the removal of an erased expert from every index (no commit)."""
+    """Schedules the removal of an erased expert from every index and withdraws their pending
+    proposals (no commit)."""
+    proposals_repo.withdraw_pending_for_expert(session, expert_id, now=utcnow())
     outbox.remove_expert(session, expert_id=expert_id)
 
 

@@ -42,6 +42,7 @@ EMAIL_CATEGORIES: dict[str, tuple[str, tuple[Role, ...]]] = {
         N_("Offers I approved that were declined or expired"),
         (Role.COORDINATOR, Role.ADMIN),
     ),
+    "verification": (N_("The verification of my institution"), (Role.INSTITUTION,)),
 }
 
 MESSAGES: dict[str, Message] = {
@@ -103,6 +104,30 @@ MESSAGES: dict[str, Message] = {
         "engagements",
         N_("Engagement cancelled: %(need)s"),
         N_("The engagement for “%(need)s” was cancelled. Reason: %(reason)s"),
+    ),
+    "institution.verified": Message(
+        "verification",
+        N_("%(institution)s is verified"),
+        N_(
+            "A coordinator has verified %(institution)s. You can now publish your needs, "
+            "see how many experts could match them and browse the roster."
+        ),
+    ),
+    "institution.info_requested": Message(
+        "verification",
+        N_("A coordinator needs more information about %(institution)s"),
+        N_(
+            "Before verifying %(institution)s, a coordinator asks: %(reason)s "
+            "Please complete your organisation's profile; meanwhile you may write draft needs."
+        ),
+    ),
+    "institution.declined": Message(
+        "verification",
+        N_("%(institution)s was not verified"),
+        N_(
+            "A coordinator declined to verify %(institution)s. Reason: %(reason)s "
+            "You may answer by completing your organisation's profile."
+        ),
     ),
     "availability.reminder": Message(
         "availability",

@@ -11,12 +11,12 @@ from service.core.engagements import (
     ACTION_LABELS,
     ACTIONS,
     CONTACT_STATES,
-    Party,
     engagement_view,
     give_feedback,
     move,
     readable_engagement,
 )
+from service.core.policy import Party
 from service.core.proposals import availability_is_current, reconfirm_availability
 from service.deps import (
     CurrentUser,
