@@ -340,8 +340,7 @@ def give_feedback(
     party = party_of(session, engagement=engagement, user=actor)
     if party is None:
         raise NotFound("This engagement does not exist.")
-    if party == Party.STAFF:
-        raise NotAllowed("Feedback comes from the expert and the institution.")
+    policy.require(policy.reader_for(session, actor), policy.Action.GIVE_FEEDBACK)
     if engagement.status not in FEEDBACK_STATES:
         raise InvalidTransition(
             f"This engagement is {engagement.status}: feedback opens once it is active."

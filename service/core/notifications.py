@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from service.config import Settings
+from service.core import policy
 from service.core.audit import record
 from service.errors import NotFound
 from service.i18n import translations_for
@@ -273,7 +274,9 @@ def mark_read(
 ) -> Notification:
     """Marks one of the reader's notifications as read."""
     notification = notifications_repo.get_notification(session, notification_id)
-    if notification is None or notification.user_id != reader.id:
+    if notification is None or not policy.may_read_notification(
+        policy.reader_for(session, reader), notification
+    ):
         raise NotFound("This notification does not exist.")
     if notification.read_at is None:
         notification.read_at = now or utcnow()

@@ -21,10 +21,12 @@ from service.models import (
     Institution,
     Need,
     NeedStatus,
+    Notification,
     Role,
     User,
     Visibility,
 )
+from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
 from service.schemas.experts import ExpertNamed, ExpertPrivate, ExpertSummary
 
@@ -54,6 +56,7 @@ class Reader:
     kind: ReaderKind
     user_id: int | None = None
     institution_id: int | None = None
+    expert_id: int | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -91,10 +94,14 @@ def reader_for(session: Session, user: User | None) -> Reader:
         if user.role == Role.INSTITUTION
         else None
     )
+    expert = (
+        experts_repo.get_expert_of_user(session, user.id or 0) if user.role == Role.EXPERT else None
+    )
     return Reader(
         kind=reader_kind(user, institution),
         user_id=user.id,
         institution_id=institution.id if institution is not None else None,
+        expert_id=expert.id if expert is not None else None,
     )
 
 
@@ -106,8 +113,12 @@ class Action(StrEnum):
     READ_PUBLIC_PAGES = "read_public_pages"
     # A signed-in user's own account, notifications, personal data and engagements.
     USE_ACCOUNT = "use_account"
+    # Erase one's own account (staff accounts are closed by an administrator).
+    ERASE_OWN_ACCOUNT = "erase_own_account"
     # The open needs and the skills in use.
     SEARCH_NEEDS = "search_needs"
+    # Feedback on an engagement comes from its two sides, not from staff.
+    GIVE_FEEDBACK = "give_feedback"
     # An expert's own profile, proposals, offers and the needs ranked for them.
     ACT_AS_EXPERT = "act_as_expert"
     # An institution's own space: its profile, its needs, its proposals and engagements.
@@ -131,7 +142,9 @@ A = Action
 ALLOWED: dict[Action, frozenset[ReaderKind]] = {
     A.READ_PUBLIC_PAGES: EVERYONE,
     A.USE_ACCOUNT: SIGNED_IN,
+    A.ERASE_OWN_ACCOUNT: MEMBERS | {K.EXPERT},
     A.SEARCH_NEEDS: SIGNED_IN,
+    A.GIVE_FEEDBACK: MEMBERS | {K.EXPERT},
     A.ACT_AS_EXPERT: frozenset({K.EXPERT}),
     A.ACT_FOR_INSTITUTION: MEMBERS,
     A.WRITE_DRAFT_NEED: MEMBERS | STAFF,
@@ -154,6 +167,14 @@ REFUSALS: dict[tuple[Action, ReaderKind], str] = {
     (A.PREVIEW_NEED, K.PENDING_MEMBER): AWAITING_VERIFICATION,
     (A.PUBLISH_NEED, K.PENDING_MEMBER): AWAITING_VERIFICATION,
     (A.BROWSE_ROSTER, K.EXPERT): N_("Only coordinators and institutions can search the roster."),
+    **{
+        (A.ERASE_OWN_ACCOUNT, kind): N_("Staff accounts are closed by an administrator.")
+        for kind in STAFF
+    },
+    **{
+        (A.GIVE_FEEDBACK, kind): N_("Feedback comes from the expert and the institution.")
+        for kind in STAFF
+    },
     **{
         (A.DECIDE_PROPOSALS, kind): N_("Only a coordinator can decide on proposals.")
         for kind in READER_KINDS
@@ -242,8 +263,7 @@ def readable_expert_view(reader: Reader, expert: ExpertProfile | None) -> Expert
     """Gets what this reader sees of an expert they asked for; hidden ones are not found."""
     if expert is not None and expert.user_id is not None and expert.user_id == reader.user_id:
         return ExpertView.PRIVATE
-    if reader.kind == K.PENDING_MEMBER:
-        require(reader, A.BROWSE_ROSTER)
+    require(reader, A.BROWSE_ROSTER)
     view = expert_view(reader, expert) if expert is not None else ExpertView.HIDDEN
     if view == ExpertView.HIDDEN:
         raise NotFound("This expert does not exist.")
@@ -291,10 +311,28 @@ def may_read_institution(reader: Reader, institution: Institution) -> bool:
     return reader.kind != K.ANONYMOUS and institution.verified
 
 
+def may_read_notification(reader: Reader, notification: Notification) -> bool:
+    """Tells whether a reader may read a notification: only its recipient, staff included."""
+    return reader.user_id is not None and notification.user_id == reader.user_id
+
+
 class Party(StrEnum):
     EXPERT = "expert"
     INSTITUTION = "institution"
     STAFF = "staff"
+
+
+def engagement_scope(reader: Reader) -> dict[str, int | None]:
+    """Gets the filter that limits a reader to the engagements they take part in (none for
+    staff)."""
+    require(reader, A.USE_ACCOUNT)
+    if reader.is_staff:
+        return {}
+    if reader.kind == K.EXPERT:
+        return {"expert_id": reader.expert_id if reader.expert_id is not None else -1}
+    if reader.institution_id is None:
+        raise NotAllowed("Your account is not attached to an institution.")
+    return {"institution_id": reader.institution_id}
 
 
 def engagement_party(

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from service.core import policy
 from service.core.audit import record
-from service.errors import FieldErrors, NotAllowed
+from service.errors import FieldErrors
 from service.models import (
     ApiToken,
     AuditEvent,
@@ -22,7 +23,6 @@ from service.models import (
     LoginFailure,
     MatchProposal,
     Need,
-    Role,
     SearchOutbox,
     User,
 )
@@ -34,8 +34,6 @@ from service.repos import proposals as proposals_repo
 from service.search import outbox
 from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF
 from service.security import verify_password
-
-ERASABLE_ROLES = (Role.EXPERT, Role.INSTITUTION)
 
 
 def _dump(row: Any, *, exclude: set[str] | None = None) -> dict[str, Any]:
@@ -103,8 +101,7 @@ def delete_account(
     session: Session, *, user: User, password: str, now: datetime | None = None
 ) -> User:
     """Erases an expert's or member's personal data; anonymised engagements stay for statistics."""
-    if user.role not in ERASABLE_ROLES:
-        raise NotAllowed("Staff accounts are closed by an administrator.")
+    policy.require(policy.reader_for(session, user), policy.Action.ERASE_OWN_ACCOUNT)
     if not verify_password(user.password_hash, password):
         raise FieldErrors({"password": "This is not your password."})
     now = now or utcnow()

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from service.core import policy
 from service.core.engagements import (
     ACTION_LABELS,
     ACTIONS,
@@ -33,7 +34,6 @@ from service.models.types import utcnow
 from service.pages.forms import read_form, validate_form
 from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
-from service.routes.engagements import scope_of
 from service.routes.pagination import PageDep
 from service.schemas.engagements import FeedbackWrite, MoveRequest
 from service.templating import flash, render
@@ -63,7 +63,11 @@ LIST_TITLES = {
 
 def _views(session: SessionDep, user: User, statuses: list[str] | None, page: Any) -> Any:
     rows, total = engagements_repo.list_engagements(
-        session, **scope_of(session, user), statuses=statuses, offset=page.offset, limit=page.size
+        session,
+        **policy.engagement_scope(policy.reader_for(session, user)),
+        statuses=statuses,
+        offset=page.offset,
+        limit=page.size,
     )
     views = [engagement_view(session, engagement=row, reader=user) for row in rows]
     return views, total, max(1, -(-total // page.size))
