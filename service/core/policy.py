@@ -133,6 +133,7 @@ class Action(StrEnum):
     # The programme's work: every profile, institutions, proposals, engagements, reports,
     # imports and exports, the audit log and the email outbox.
     COORDINATE = "coordinate"
+    IMPORT_ROSTER = "import_roster"
     DECIDE_PROPOSALS = "decide_proposals"
     ADMINISTER = "administer"
 
@@ -152,6 +153,7 @@ ALLOWED: dict[Action, frozenset[ReaderKind]] = {
     A.BROWSE_ROSTER: frozenset({K.MEMBER}) | STAFF,
     A.PREVIEW_NEED: frozenset({K.MEMBER}),
     A.COORDINATE: STAFF,
+    A.IMPORT_ROSTER: STAFF,
     A.DECIDE_PROPOSALS: STAFF,
     A.ADMINISTER: frozenset({K.ADMIN}),
 }
@@ -314,6 +316,14 @@ def may_read_institution(reader: Reader, institution: Institution) -> bool:
 def may_read_notification(reader: Reader, notification: Notification) -> bool:
     """Tells whether a reader may read a notification: only its recipient, staff included."""
     return reader.user_id is not None and notification.user_id == reader.user_id
+
+
+def may_use_upload(reader: Reader, uploader_id: int) -> bool:
+    """Tells whether a reader may check or confirm an uploaded import: its uploader, or an
+    admin."""
+    return may(reader, A.IMPORT_ROSTER) and (
+        reader.user_id == uploader_id or reader.kind == K.ADMIN
+    )
 
 
 class Party(StrEnum):
