@@ -124,7 +124,7 @@ class Action(StrEnum):
     # An institution's own space: its profile, its needs, its proposals and engagements.
     ACT_FOR_INSTITUTION = "act_for_institution"
     WRITE_DRAFT_NEED = "write_draft_need"
-    # Open a need to matching (any status but draft).
+    # Open a need to matching (status open or filled; drafts and closing need no verification).
     PUBLISH_NEED = "publish_need"
     # Search and read the experts who let institutions see them (skills, not names).
     BROWSE_ROSTER = "browse_roster"

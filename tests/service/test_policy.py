@@ -404,3 +404,53 @@ def test_the_verification_email_is_in_the_members_language(
     (email,) = _emails_to(session, member.email)
     assert email.subject == f"{institution.name} n'a pas été vérifiée"
     assert "Motif : Adresse introuvable." in email.body
+
+
+# --- The policy's tables ------------------------------------------------------------------
+
+
+def test_every_action_says_who_may_take_it() -> None:
+    from service.core import policy
+
+    assert set(policy.ALLOWED) == set(policy.Action)
+    # Nobody but staff reads everything; nobody anonymous does more than read public pages.
+    for action, kinds in policy.ALLOWED.items():
+        if policy.ReaderKind.ANONYMOUS in kinds:
+            assert action == policy.Action.READ_PUBLIC_PAGES
+
+
+def test_each_view_of_an_expert_adds_to_the_one_before() -> None:
+    from service.core.policy import EXPERT_FIELDS, ExpertView
+
+    summary, named, private = (
+        EXPERT_FIELDS[ExpertView.SUMMARY],
+        EXPERT_FIELDS[ExpertView.NAMED],
+        EXPERT_FIELDS[ExpertView.PRIVATE],
+    )
+    assert summary < named < private
+    assert not {"display_name", "bio", "city", "email", "phone"} & summary
+    assert not {"email", "phone"} & named
+
+
+def test_the_public_index_holds_only_what_an_institution_may_read() -> None:
+    from service.core.policy import EXPERT_FIELDS, ExpertView
+    from service.search import EXPERTS_PUBLIC
+    from service.search.documents import schema_for
+
+    schema = schema_for(EXPERTS_PUBLIC)
+    readable = EXPERT_FIELDS[ExpertView.SUMMARY]
+    assert set(schema.fields) <= readable
+    assert {s.name for s in schema.searchable} <= readable
+    assert set(schema.keywords) <= readable and set(schema.highlight) <= readable
+
+
+def test_the_roster_export_carries_no_field_staff_may_not_read(
+    client: TestClient, session: Session
+) -> None:
+    from service.core.policy import EXPERT_FIELDS, ExpertView
+
+    make_expert(session)
+    log_in_as(client, make_user(session, role=Role.COORDINATOR).email)
+    header = client.get("/coordinator/experts.csv").text.lstrip("\ufeff").splitlines()[0]
+    columns = {"consent_matching_at" if c == "consent_matching" else c for c in header.split(",")}
+    assert columns <= EXPERT_FIELDS[ExpertView.PRIVATE], columns - EXPERT_FIELDS[ExpertView.PRIVATE]
