@@ -454,3 +454,17 @@ def test_the_roster_export_carries_no_field_staff_may_not_read(
     header = client.get("/coordinator/experts.csv").text.lstrip("\ufeff").splitlines()[0]
     columns = {"consent_matching_at" if c == "consent_matching" else c for c in header.split(",")}
     assert columns <= EXPERT_FIELDS[ExpertView.PRIVATE], columns - EXPERT_FIELDS[ExpertView.PRIVATE]
+
+
+def test_the_review_page_says_why_an_approval_is_refused(
+    proposed: dict[str, Any], client: TestClient, session: Session
+) -> None:
+    expert = proposed["expert"]
+    expert.consent_matching_at = None
+    session.add(expert)
+    session.commit()
+    log_in_as(client, make_user(session, role=Role.COORDINATOR, locale="fr").email)
+    response = post_form(client, f"/coordinator/proposals/{proposed['pending'].id}/approve", {})
+    assert response.status_code == 409
+    assert "Cet expert a retiré son consentement" in text_of(soup_of(response).select_one("main"))
+    assert _status(session, proposed["pending"]) == ProposalStatus.PROPOSED
