@@ -11,6 +11,7 @@ from babel.dates import format_date
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from service.core import policy
 from service.core.audit import record
 from service.core.institutions import (
     Review,
@@ -18,7 +19,7 @@ from service.core.institutions import (
     review_of,
     verify_institution,
 )
-from service.deps import RequireStaff, SessionDep, StateDep
+from service.deps import ReaderDep, RequireStaff, SessionDep, StateDep
 from service.errors import NotFound
 from service.i18n import N_, country_name, current_locale, gettext_, label
 from service.models import ExpertProfile, Institution
@@ -289,7 +290,17 @@ def csv_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _csv_row(expert: ExpertProfile, email: str) -> list[str]:
+# A column derived from a field rather than named after it.
+CSV_SOURCES = {"consent_matching": "consent_matching_at"}
+
+
+def csv_columns(reader: policy.Reader) -> list[str]:
+    """Gets the roster columns this reader may export: the fields the policy shows them."""
+    fields = policy.EXPERT_FIELDS[policy.roster_view(reader)]
+    return [column for column in CSV_COLUMNS if CSV_SOURCES.get(column, column) in fields]
+
+
+def _csv_row(expert: ExpertProfile, email: str, columns: list[str]) -> list[str]:
     values: dict[str, object] = {
         **expert.model_dump(),
         "email": email,
@@ -300,18 +311,19 @@ def _csv_row(expert: ExpertProfile, email: str) -> list[str]:
         "consent_matching": expert.consent_matching_at is not None,
         "updated_at": expert.updated_at.isoformat() if expert.updated_at else "",
     }
-    return [csv_cell(values.get(column)) for column in CSV_COLUMNS]
+    return [csv_cell(values.get(column)) for column in columns]
 
 
 @router.get("/experts.csv")
-def experts_csv(user: RequireStaff, session: SessionDep) -> Response:
+def experts_csv(user: RequireStaff, reader: ReaderDep, session: SessionDep) -> Response:
     """Exports the whole roster as CSV (the export itself is written to the audit log)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    columns = csv_columns(reader)
+    writer.writerow(columns)
     count = 0
     for expert, email in stats_repo.roster_for_export(session):
-        writer.writerow(_csv_row(expert, email))
+        writer.writerow(_csv_row(expert, email, columns))
         count += 1
     record(
         session,

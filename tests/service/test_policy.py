@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from service.core.changes import expert_changed
 from service.core.indexing import reindex_all
+from service.core.policy import Reader, ReaderKind
 from service.models import (
     Institution,
     MatchProposal,
@@ -454,6 +455,12 @@ def test_the_roster_export_carries_no_field_staff_may_not_read(
     header = client.get("/coordinator/experts.csv").text.lstrip("\ufeff").splitlines()[0]
     columns = {"consent_matching_at" if c == "consent_matching" else c for c in header.split(",")}
     assert columns <= EXPERT_FIELDS[ExpertView.PRIVATE], columns - EXPERT_FIELDS[ExpertView.PRIVATE]
+    assert {"display_name", "email", "phone"} <= columns  # staff export what they may read
+    # An institution's view would drop every name and contact column.
+    from service.pages.coordinator import csv_columns
+
+    member = Reader(ReaderKind.MEMBER, user_id=1, institution_id=1)
+    assert not {"display_name", "email", "phone", "city"} & set(csv_columns(member))
 
 
 def test_the_review_page_says_why_an_approval_is_refused(
