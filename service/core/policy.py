@@ -261,15 +261,18 @@ def expert_view(
     return ExpertView.HIDDEN
 
 
-def readable_expert_view(reader: Reader, expert: ExpertProfile | None) -> ExpertView:
-    """Gets what this reader sees of an expert they asked for; hidden ones are not found."""
+def readable_expert(
+    reader: Reader, expert: ExpertProfile | None
+) -> tuple[ExpertProfile, ExpertView]:
+    """Gets an expert a reader asked for, with what they see of it; hidden ones are not
+    found, and readers who may not browse the roster are refused."""
     if expert is not None and expert.user_id is not None and expert.user_id == reader.user_id:
-        return ExpertView.PRIVATE
+        return expert, ExpertView.PRIVATE
     require(reader, A.BROWSE_ROSTER)
     view = expert_view(reader, expert) if expert is not None else ExpertView.HIDDEN
-    if view == ExpertView.HIDDEN:
+    if expert is None or view == ExpertView.HIDDEN:
         raise NotFound("This expert does not exist.")
-    return view
+    return expert, view
 
 
 def project_expert(data: dict[str, object], view: ExpertView) -> dict[str, object]:

@@ -71,7 +71,5 @@ def get_expert(
     expert_id: int, user: CurrentUser, reader: ReaderDep, session: SessionDep
 ) -> dict[str, Any]:
     """Gets an expert as the caller may see them; hidden profiles are simply not found."""
-    expert = experts_repo.get_expert(session, expert_id)
-    view = policy.readable_expert_view(reader, expert)
-    assert expert is not None  # readable_expert_view refuses a missing expert
+    expert, view = policy.readable_expert(reader, experts_repo.get_expert(session, expert_id))
     return view_for(session, expert, reader=user, view=view)
