@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from service.models import Engagement, EngagementFeedback, EngagementStatus, Need
@@ -14,6 +15,30 @@ OPEN_OFFER = EngagementStatus.OFFERED
 def get_engagement(session: Session, engagement_id: int) -> Engagement | None:
     """Gets an engagement by id."""
     return session.get(Engagement, engagement_id)
+
+
+def withdraw_offers_for_expert(
+    session: Session, expert_id: int, *, reason: str, now: datetime
+) -> list[int]:
+    """Cancels an expert's offers still awaiting their answer, in one conditional update;
+    returns the ids of those it cancelled."""
+    ids = [
+        engagement_id
+        for engagement_id in session.exec(
+            select(Engagement.id).where(
+                Engagement.expert_id == expert_id, Engagement.status == OPEN_OFFER
+            )
+        )
+        if engagement_id is not None
+    ]
+    if ids:
+        session.execute(
+            update(Engagement)
+            .where(col(Engagement.id).in_(ids), col(Engagement.status) == OPEN_OFFER)
+            .values(status=EngagementStatus.CANCELLED, reason=reason, closed_at=now, updated_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+    return ids
 
 
 def get_for_proposal(session: Session, proposal_id: int) -> Engagement | None:

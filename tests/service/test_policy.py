@@ -475,3 +475,50 @@ def test_the_review_page_says_why_an_approval_is_refused(
     assert response.status_code == 409
     assert "Cet expert a retiré son consentement" in text_of(soup_of(response).select_one("main"))
     assert _status(session, proposed["pending"]) == ProposalStatus.PROPOSED
+
+
+def test_withdrawing_consent_cancels_unanswered_offers_and_keeps_accepted_ones(
+    proposed: dict[str, Any], client: TestClient, session: Session
+) -> None:
+    from service.models import AuditEvent, Engagement
+
+    expert, need = proposed["expert"], proposed["need"]
+    accepted_proposal = make_proposal(
+        session,
+        need=make_need(session, institution=session.get(Institution, need.institution_id)),
+        expert=expert,
+        status="approved",
+    )
+    offer = Engagement(
+        proposal_id=proposed["approved"].id,
+        need_id=proposed["approved"].need_id,
+        expert_id=expert.id,
+        mode="remote",
+    )
+    accepted = Engagement(
+        proposal_id=accepted_proposal.id,
+        need_id=accepted_proposal.need_id,
+        expert_id=expert.id,
+        mode="remote",
+        status="accepted",
+    )
+    session.add_all([offer, accepted])
+    session.commit()
+    log_in_as(client, _email_of(session, expert.user_id))
+    response = client.put(
+        "/api/experts/me",
+        json=_profile_body(client, consent_matching=False),
+        headers={"x-csrf-token": csrf_token(client)},
+    )
+    assert response.status_code == 200, response.text
+    session.expire_all()
+    assert session.get(Engagement, offer.id).status == "cancelled"  # type: ignore[union-attr]
+    assert session.get(Engagement, accepted.id).status == "accepted"  # type: ignore[union-attr]
+    events = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.entity_type == "engagement", AuditEvent.entity_id == offer.id
+        )
+    ).all()
+    assert [(e.action, e.to_state) for e in events] == [("engagement.cancel", "cancelled")]
+    page = log_in_as(client, _email_of(session, expert.user_id)).get("/expert/engagements")
+    assert page.status_code == 200
