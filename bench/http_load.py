@@ -220,7 +220,6 @@ def build_world(database_url: str, *, experts: int, seed: int = 7) -> World:
                 "display_name": name,
                 "locale": rng.choice(["en", "fr"]),
                 "active": True,
-                "session_version": 1,
                 "email_prefs": {},
                 "created_at": now,
             }
@@ -271,7 +270,6 @@ def build_world(database_url: str, *, experts: int, seed: int = 7) -> World:
             "display_name": "Bench Coordinator",
             "locale": "en",
             "active": True,
-            "session_version": 1,
             "email_prefs": {},
             "created_at": now,
         }
@@ -303,7 +301,6 @@ def build_world(database_url: str, *, experts: int, seed: int = 7) -> World:
                 "display_name": f"Member {i}",
                 "locale": "fr",
                 "active": True,
-                "session_version": 1,
                 "email_prefs": {},
                 "created_at": now,
             }

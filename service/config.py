@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
 
     session_max_age_s: int = 14 * 24 * 3600
+    # Behind a reverse proxy that sets X-Forwarded-Proto (and strips it from clients).
+    trust_forwarded_proto: bool = False
     login_max_failures: int = 10
     login_window_s: int = 60
     login_lockout_s: int = 300

@@ -8,21 +8,20 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from service.core import policy
-from service.core.accounts import user_for_token
+from service.core import changes, policy
+from service.core.accounts import user_for_session, user_for_token
 from service.core.policy import Action, Reader
 from service.errors import CsrfRejected, NotAllowed, NotAuthenticated
 from service.models import Institution, User
 from service.models.types import utcnow
 from service.repos import institutions as institutions_repo
-from service.repos import users as users_repo
 from service.security import (
-    CSRF_COOKIE,
     CSRF_FIELD,
     CSRF_HEADER,
     SESSION_COOKIE,
     csrf_tokens_match,
     hash_api_token,
+    hash_session_token,
 )
 from service.state import AppState
 
@@ -41,6 +40,8 @@ StateDep = Annotated[AppState, Depends(get_state)]
 def get_session(state: StateDep) -> Iterator[Session]:
     """Yields one database session per request; routes commit before they return."""
     with Session(state.engine, expire_on_commit=False) as session:
+        # Lets a privacy change reach the institutions' index before the response leaves.
+        session.info[changes.SEARCH_KEY] = state.search
         yield session
 
 
@@ -54,7 +55,7 @@ def _bearer_token(request: Request) -> str | None:
 
 
 def get_optional_user(request: Request, state: StateDep, session: SessionDep) -> User | None:
-    """Finds the user behind a personal API token or a session cookie, if any."""
+    """Finds the user behind a personal API token or a live session, if any."""
     if hasattr(request.state, "user"):
         cached: User | None = request.state.user
         return cached
@@ -68,11 +69,12 @@ def get_optional_user(request: Request, state: StateDep, session: SessionDep) ->
         request.state.via_token = True
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
-        data = state.signer.loads(cookie) if cookie else None
-        if data is not None:
-            candidate = users_repo.get_user(session, data.user_id)
-            if candidate and candidate.active and candidate.session_version == data.version:
-                user = candidate
+        session_token = state.signer.loads(cookie) if cookie else None
+        if session_token is not None:
+            session_id = hash_session_token(session_token)
+            user = user_for_session(session, session_id=session_id, now=utcnow())
+            if user is not None:
+                request.state.session_id = session_id
     request.state.user = user
     return user
 
@@ -88,6 +90,25 @@ def get_current_user(user: OptionalUser) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_session_user(request: Request, user: CurrentUser) -> User:
+    """Requires a user logged in on the site: a personal API token cannot mint tokens."""
+    if getattr(request.state, "via_token", False):
+        raise NotAllowed("A personal API token cannot do this; log in on the site.")
+    return user
+
+
+SessionUser = Annotated[User, Depends(get_session_user)]
+
+
+def get_session_id(request: Request, user: SessionUser) -> str:
+    """Gets the id of the current user's session."""
+    session_id: str = request.state.session_id
+    return session_id
+
+
+SessionId = Annotated[str, Depends(get_session_id)]
 
 
 def get_reader(request: Request, user: OptionalUser, session: SessionDep) -> Reader:
@@ -146,5 +167,7 @@ async def verify_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         submitted = value if isinstance(value, str) else None
-    if not csrf_tokens_match(request.cookies.get(CSRF_COOKIE), submitted):
+    # The middleware worked out the token this browser must echo: bound to its session cookie
+    # when it has one, so a token from another session (or from before log-in) is refused.
+    if not csrf_tokens_match(getattr(request.state, "csrf_token", None), submitted):
         raise CsrfRejected()

@@ -80,7 +80,12 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     )
     if state is not None:
         app.state.homeward = state
-    app.add_middleware(RequestContextMiddleware, secure_cookies=settings.cookie_secure)
+    app.add_middleware(
+        RequestContextMiddleware,
+        secret_key=settings.secret_key,
+        secure_cookies=settings.cookie_secure,
+        trust_forwarded_proto=settings.trust_forwarded_proto,
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(api_router)

@@ -1,4 +1,4 @@
-"""ASGI middleware: body size limit, locale, CSRF cookie, security headers."""
+"""ASGI middleware: body size limit, locale, CSRF token, security and caching headers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.i18n import current_locale, negotiate_locale
-from service.security import CSRF_COOKIE, new_csrf_token
+from service.security import CSRF_COOKIE, SESSION_COOKIE, new_csrf_token, session_csrf_token
 
 LOCALE_COOKIE = "homeward_locale"
 
@@ -84,12 +84,36 @@ async def _send_413(send: Send, max_bytes: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class RequestContextMiddleware:
-    """Sets the request's locale and CSRF token, and adds the cookie and security headers."""
+HSTS = "max-age=31536000; includeSubDomains"
+NO_STORE = "no-store"
 
-    def __init__(self, app: ASGIApp, *, secure_cookies: bool) -> None:
+
+class RequestContextMiddleware:
+    """Sets the request's locale and CSRF token, and adds the cookie and security headers.
+
+    A browser with a session echoes a token bound to that session; one without, a random
+    token kept in a cookie. Responses to a request carrying credentials are personal: they
+    are marked `no-store`, so that no browser or proxy cache keeps them.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secret_key: str,
+        secure_cookies: bool,
+        trust_forwarded_proto: bool = False,
+    ) -> None:
         self.app = app
+        self.secret_key = secret_key
         self.secure_cookies = secure_cookies
+        self.trust_forwarded_proto = trust_forwarded_proto
+
+    def _is_https(self, scope: Scope, headers: dict[str, str]) -> bool:
+        if self.secure_cookies or scope.get("scheme") == "https":
+            return True
+        forwarded = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        return self.trust_forwarded_proto and forwarded == "https"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,7 +125,15 @@ class RequestContextMiddleware:
             cookies.get(LOCALE_COOKIE), accept_language=headers.get("accept-language", "")
         )
         token_cookie = cookies.get(CSRF_COOKIE)
-        csrf_token = token_cookie or new_csrf_token()
+        session_cookie = cookies.get(SESSION_COOKIE)
+        if session_cookie:
+            csrf_token = session_csrf_token(self.secret_key, session_cookie)
+        else:
+            csrf_token = token_cookie or new_csrf_token()
+        https = self._is_https(scope, headers)
+        personal = bool(session_cookie or "authorization" in headers) and not scope[
+            "path"
+        ].startswith("/static/")
         state: dict[str, Any] = scope.setdefault("state", {})
         state["csrf_token"] = csrf_token
         state["locale"] = locale
@@ -112,17 +144,30 @@ class RequestContextMiddleware:
                 response_headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     response_headers.setdefault(name, value)
-                if token_cookie is None:
-                    flags = "; Path=/; SameSite=Lax; HttpOnly" + (
-                        "; Secure" if self.secure_cookies else ""
+                if https:
+                    response_headers.setdefault("strict-transport-security", HSTS)
+                if personal:
+                    response_headers["cache-control"] = NO_STORE
+                # Log-in and log-out set the token of the session they open or close.
+                sets_token = any(
+                    value.startswith(f"{CSRF_COOKIE}=")
+                    for value in response_headers.getlist("set-cookie")
+                )
+                if token_cookie != csrf_token and not sets_token:
+                    response_headers.append(
+                        "set-cookie", csrf_cookie(csrf_token, secure=self.secure_cookies)
                     )
-                    response_headers.append("set-cookie", f"{CSRF_COOKIE}={csrf_token}{flags}")
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
             current_locale.reset(reset)
+
+
+def csrf_cookie(token: str, *, secure: bool) -> str:
+    """Gets the Set-Cookie value that hands a browser its CSRF token."""
+    return f"{CSRF_COOKIE}={token}; Path=/; SameSite=Lax; HttpOnly" + ("; Secure" if secure else "")
 
 
 def _parse_cookies(header: str) -> dict[str, str]:

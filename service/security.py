@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -42,47 +41,58 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-@dataclass(frozen=True)
-class SessionData:
-    user_id: int
-    version: int
-
-
 class SessionSigner:
-    """Signs and reads session cookies; a cookie older than `max_age_s` is refused."""
+    """Signs session cookies around a random session token; one older than `max_age_s` is refused.
+
+    The session itself lives in the database (so that it can be ended); the signature lets a
+    forged cookie be turned away without a query.
+    """
 
     def __init__(self, secret_key: str, *, max_age_s: int) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt="homeward.session")
         self.max_age_s = max_age_s
 
-    def dumps(self, data: SessionData) -> str:
-        """Gets the cookie value for a session."""
-        return self._serializer.dumps({"uid": data.user_id, "v": data.version})
+    def dumps(self, token: str) -> str:
+        """Gets the cookie value for a session token."""
+        return self._serializer.dumps({"sid": token})
 
-    def loads(self, value: str) -> SessionData | None:
-        """Reads a cookie value; None when forged, malformed or expired."""
+    def loads(self, value: str) -> str | None:
+        """Reads a cookie value's session token; None when forged, malformed or expired."""
         try:
             raw: Any = self._serializer.loads(value, max_age=self.max_age_s)
         except (BadSignature, SignatureExpired):
             return None
-        if not isinstance(raw, dict):
-            return None
-        uid, version = raw.get("uid"), raw.get("v")
-        if not isinstance(uid, int) or not isinstance(version, int):
-            return None
-        return SessionData(user_id=uid, version=version)
+        token = raw.get("sid") if isinstance(raw, dict) else None
+        return token if isinstance(token, str) and token else None
+
+
+def new_session_token() -> tuple[str, str]:
+    """Makes a session token; returns (token for the cookie, hash stored as the session id)."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_session_token(token)
+
+
+def hash_session_token(token: str) -> str:
+    """Hashes a session token into the session's id."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_csrf_token() -> str:
-    """Makes a random CSRF token (double-submit: kept in a cookie, echoed by forms)."""
+    """Makes a random CSRF token for a visitor without a session (kept in a cookie)."""
     return secrets.token_urlsafe(32)
 
 
-def csrf_tokens_match(cookie_token: str | None, submitted: str | None) -> bool:
-    """Compares the cookie's token with the submitted one in constant time."""
-    if not cookie_token or not submitted:
+def session_csrf_token(secret_key: str, session_cookie: str) -> str:
+    """Gets the CSRF token bound to one session cookie: another session's token never fits."""
+    key = hashlib.sha256(b"homeward.csrf|" + secret_key.encode()).digest()
+    return hmac.new(key, session_cookie.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_tokens_match(expected: str | None, submitted: str | None) -> bool:
+    """Compares the expected token with the submitted one in constant time."""
+    if not expected or not submitted:
         return False
-    return hmac.compare_digest(cookie_token.encode(), submitted.encode())
+    return hmac.compare_digest(expected.encode(), submitted.encode())
 
 
 def new_api_token() -> tuple[str, str]:

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from sqlmodel import Session
 
 from service.core import policy
+from service.core.accounts import user_for_session
 from service.i18n import (
     LOCALE_NAMES,
     RTL_LOCALES,
@@ -35,7 +36,8 @@ from service.i18n import (
     translate_message,
 )
 from service.models import User
-from service.security import CSRF_FIELD, SESSION_COOKIE
+from service.models.types import utcnow
+from service.security import CSRF_FIELD, SESSION_COOKIE, hash_session_token
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -143,14 +145,11 @@ def _user_of(request: Request) -> User | None:
         return user
     state = getattr(request.app.state, "homeward", None)
     cookie = request.cookies.get(SESSION_COOKIE)
-    data = state.signer.loads(cookie) if state is not None and cookie else None
-    if state is None or data is None:
+    token = state.signer.loads(cookie) if state is not None and cookie else None
+    if state is None or token is None:
         return None
     with Session(state.engine, expire_on_commit=False) as session:
-        user = session.get(User, data.user_id)
-    if user is None or not user.active or user.session_version != data.version:
-        return None
-    return user
+        return user_for_session(session, session_id=hash_session_token(token), now=utcnow())
 
 
 def _reader_of(request: Request) -> policy.Reader:

@@ -33,7 +33,7 @@ def _worker() -> str:
 
 def _pg_engine_for_worker() -> Engine:
     # One schema per checkout and worker: several checkouts may test against one server at once.
-    checkout = hashlib.sha1(str(Path(__file__).resolve()).encode()).hexdigest()[:8]
+    checkout = hashlib.sha256(str(Path(__file__).resolve()).encode()).hexdigest()[:8]
     schema = f"hw_test_{checkout}_{_worker()}"
     admin = make_engine(PG_URL)
     with admin.begin() as connection:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 from sqlmodel import Session
 
 from service.config import get_settings
-from service.core.accounts import create_api_token, create_user
+from service.core.accounts import (
+    create_api_token,
+    create_user,
+    end_all_sessions,
+    list_api_tokens,
+    revoke_api_token,
+)
 from service.db import make_engine, migrate
-from service.errors import FieldErrors
-from service.models import Role
+from service.errors import FieldErrors, NotFound
+from service.models import Role, User
+from service.models.types import utcnow
 from service.repos import users as users_repo
 from service.schemas.common import _email, _password
 
@@ -22,6 +30,9 @@ def register(app: typer.Typer) -> None:
     app.command("migrate")(migrate_command)
     app.command("create-user")(create_user_command)
     app.command("create-token")(create_token_command)
+    app.command("list-tokens")(list_tokens_command)
+    app.command("revoke-token")(revoke_token_command)
+    app.command("end-sessions")(end_sessions_command)
 
 
 def serve(
@@ -81,17 +92,66 @@ def create_user_command(
         typer.echo(f"Created {user.role} account {user.email} (id {user.id}).")
 
 
+def _account(session: Session, email: str) -> User:
+    user = users_repo.get_user_by_email(session, email)
+    if user is None:
+        typer.echo(f"error: no account with email {email}", err=True)
+        raise typer.Exit(1)
+    return user
+
+
 def create_token_command(
     email: Annotated[str, typer.Argument(help="Email of the account the token acts for.")],
     name: Annotated[str, typer.Option(help="A name to recognise the token by.")] = "cli",
+    expires_days: Annotated[
+        int | None, typer.Option(min=1, max=3650, help="Days until the token stops working.")
+    ] = None,
 ) -> None:
     """Prints a new personal API token, sent as 'Authorization: Bearer TOKEN'."""
+    expires_at = utcnow() + timedelta(days=expires_days) if expires_days else None
     engine = make_engine(get_settings().database_url)
     with Session(engine) as session:
-        user = users_repo.get_user_by_email(session, email)
-        if user is None:
-            typer.echo(f"error: no account with email {email}", err=True)
-            raise typer.Exit(1)
-        token = create_api_token(session, user=user, name=name)
+        user = _account(session, email)
+        token = create_api_token(session, user=user, name=name, expires_at=expires_at)
         session.commit()
     typer.echo(token)
+
+
+def list_tokens_command(
+    email: Annotated[str, typer.Argument(help="Email of the account.")],
+) -> None:
+    """Lists an account's tokens: id, name, created, last used, expiry (tab-separated)."""
+    engine = make_engine(get_settings().database_url)
+    with Session(engine) as session:
+        for token in list_api_tokens(session, user=_account(session, email)):
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
+            expires = f"{token.expires_at:%Y-%m-%d %H:%M}" if token.expires_at else "no expiry"
+            created = f"{token.created_at:%Y-%m-%d %H:%M}"
+            typer.echo(f"{token.id}\t{token.name}\t{created}\t{used}\t{expires}")
+
+
+def revoke_token_command(
+    email: Annotated[str, typer.Argument(help="Email of the account the token belongs to.")],
+    token_id: Annotated[int, typer.Argument(help="The token's id, as list-tokens shows it.")],
+) -> None:
+    """Revokes a personal API token: requests made with it are refused from now on."""
+    engine = make_engine(get_settings().database_url)
+    with Session(engine) as session:
+        try:
+            revoke_api_token(session, user=_account(session, email), token_id=token_id)
+        except NotFound as exc:
+            typer.echo(f"error: {email} has no live token {token_id}", err=True)
+            raise typer.Exit(1) from exc
+        session.commit()
+    typer.echo(f"Revoked token {token_id} of {email}.")
+
+
+def end_sessions_command(
+    email: Annotated[str, typer.Argument(help="Email of the account.")],
+) -> None:
+    """Logs an account out everywhere (a lost laptop, a suspected intrusion); audited."""
+    engine = make_engine(get_settings().database_url)
+    with Session(engine) as session:
+        ended = end_all_sessions(session, user=_account(session, email))
+        session.commit()
+    typer.echo(f"Ended {ended} session(s) of {email}.")

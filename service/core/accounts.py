@@ -1,4 +1,4 @@
-"""Accounts: registration, log-in with throttling, passwords and API tokens."""
+"""Accounts: registration, log-in with throttling, sessions, passwords and API tokens."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from service.core.audit import record
-from service.errors import FieldErrors, TooManyAttempts
+from service.errors import FieldErrors, NotFound, TooManyAttempts
 from service.models import (
     ApiToken,
     ExpertProfile,
@@ -16,11 +16,18 @@ from service.models import (
     LoginFailure,
     Role,
     User,
+    UserSession,
 )
 from service.models.types import utcnow
 from service.repos import users as users_repo
 from service.schemas.accounts import ExpertRegistration, InstitutionRegistration
-from service.security import hash_password, needs_rehash, new_api_token, verify_password
+from service.security import (
+    hash_password,
+    needs_rehash,
+    new_api_token,
+    new_session_token,
+    verify_password,
+)
 from service.timezones import default_timezone
 
 
@@ -144,29 +151,151 @@ def authenticate(
     return user
 
 
-def change_password(session: Session, *, user: User, current: str, new: str) -> None:
-    """Changes a password; every other session of the user ends."""
+# A session's "last seen" is written at most this often: a page view is not a write.
+SESSION_TOUCH_EVERY = timedelta(minutes=5)
+USER_AGENT_MAX = 300
+
+
+def open_session(
+    session: Session, *, user: User, user_agent: str, max_age_s: int, now: datetime | None = None
+) -> str:
+    """Opens a server-side session and returns its token, for the cookie (the caller commits)."""
+    now = now or utcnow()
+    token, session_id = new_session_token()
+    session.add(
+        UserSession(
+            id=session_id,
+            user_id=user.id or 0,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(seconds=max_age_s),
+            user_agent=user_agent[:USER_AGENT_MAX],
+        )
+    )
+    return token
+
+
+def user_for_session(session: Session, *, session_id: str, now: datetime) -> User | None:
+    """Finds the active user of a live session, and notes its use now and then."""
+    found = users_repo.get_live_session(session, session_id=session_id, now=now)
+    if found is None:
+        return None
+    user_session, user = found
+    if user_session.last_seen_at < now - SESSION_TOUCH_EVERY:
+        users_repo.touch_session(
+            session, session_id=session_id, now=now, before=now - SESSION_TOUCH_EVERY
+        )
+        session.commit()
+    return user
+
+
+def end_session(session: Session, *, session_id: str) -> None:
+    """Ends one session, whoever it belongs to (log-out)."""
+    users_repo.delete_session(session, session_id)
+
+
+def end_all_sessions(
+    session: Session, *, user: User, actor: User | None = None, keep: str | None = None
+) -> int:
+    """Ends every session of a user (but the one kept); audited; returns how many ended."""
+    ended = users_repo.delete_sessions(session, user_id=user.id or 0, keep=keep)
+    record(
+        session,
+        actor=actor or user,
+        action="user.sessions_ended",
+        entity_type="user",
+        entity_id=user.id,
+        data={"sessions": ended},
+    )
+    return ended
+
+
+def list_sessions(
+    session: Session, *, user: User, now: datetime | None = None
+) -> list[UserSession]:
+    """Lists a user's live sessions, most recently seen first."""
+    return users_repo.list_sessions(session, user_id=user.id or 0, now=now or utcnow())
+
+
+def change_password(
+    session: Session, *, user: User, current: str, new: str, keep_session: str | None = None
+) -> None:
+    """Changes a password; every other session of the user ends and every API token is revoked."""
     if not verify_password(user.password_hash, current):
         raise FieldErrors({"current_password": "This is not your current password."})
     user.password_hash = hash_password(new)
-    user.session_version += 1
     session.add(user)
+    users_repo.delete_sessions(session, user_id=user.id or 0, keep=keep_session)
+    users_repo.revoke_all_tokens(session, user_id=user.id or 0, now=utcnow())
     record(
         session, actor=user, action="user.password_changed", entity_type="user", entity_id=user.id
     )
 
 
-def create_api_token(session: Session, *, user: User, name: str = "") -> str:
-    """Creates a personal API token and returns it; only its hash is kept."""
+def issue_api_token(
+    session: Session,
+    *,
+    user: User,
+    name: str = "",
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Creates a personal API token; returns the row and the token, shown once (hash kept)."""
+    now = now or utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise FieldErrors({"expires_at": "Choose an expiry date in the future."})
     token, token_hash = new_api_token()
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=token_hash))  # type: ignore[arg-type]
-    record(session, actor=user, action="token.created", entity_type="user", entity_id=user.id)
-    return token
+    row = ApiToken(
+        user_id=user.id or 0,
+        name=name.strip(),
+        token_hash=token_hash,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=user,
+        action="token.created",
+        entity_type="user",
+        entity_id=user.id,
+        data={"token_id": row.id},
+    )
+    return row, token
+
+
+def create_api_token(
+    session: Session, *, user: User, name: str = "", expires_at: datetime | None = None
+) -> str:
+    """Creates a personal API token and returns it; only its hash is kept."""
+    return issue_api_token(session, user=user, name=name, expires_at=expires_at)[1]
+
+
+def list_api_tokens(session: Session, *, user: User) -> list[ApiToken]:
+    """Lists a user's tokens that are not revoked, newest first."""
+    return users_repo.list_tokens(session, user.id or 0)
+
+
+def revoke_api_token(
+    session: Session, *, user: User, token_id: int, actor: User | None = None
+) -> None:
+    """Revokes one of a user's tokens; someone else's token is not found."""
+    if not users_repo.revoke_token(session, user_id=user.id or 0, token_id=token_id, now=utcnow()):
+        raise NotFound("No such token.")
+    record(
+        session,
+        actor=actor or user,
+        action="token.revoked",
+        entity_type="user",
+        entity_id=user.id,
+        data={"token_id": token_id},
+    )
 
 
 def user_for_token(session: Session, *, token_hash: str, now: datetime) -> User | None:
-    """Finds the active user a token belongs to, and notes its use."""
-    token = users_repo.get_token_by_hash(session, token_hash)
+    """Finds the active user a live token belongs to, and notes its use."""
+    token = users_repo.get_live_token(session, token_hash=token_hash, now=now)
     if token is None:
         return None
     user = users_repo.get_user(session, token.user_id)

@@ -1,28 +1,42 @@
-"""What follows a change to an expert or a need: the search indexes and the matcher catch up,
+"""What follows a change to an expert, a need or an institution: indexes and matcher catch up,
 and an expert institutions may no longer be proposed (consent withdrawn, "coordinators only",
 deactivated, erased) leaves no proposal pending and no offer open.
 
 Both are recorded in the caller's transaction (an outbox row, a job), so a change is never
-lost and never waits on the search engine or the encoder.
+lost and never waits on the search engine or the encoder. One thing does not wait for the
+queue: an expert who leaves the institutions' index (coordinators only, consent withdrawn,
+deactivated) is removed from it as soon as the change commits, by the request itself, when
+its session carries the search backend (`SEARCH_KEY`, set by `service.deps.get_session`).
+The outbox row stays as the reliable path, should the backend be down at that moment.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import Session
 
 from service.core import policy
 from service.core.audit import record
 from service.i18n import N_
-from service.models import EngagementStatus, ExpertProfile, Need
+from service.models import EngagementStatus, ExpertProfile, Institution, Need
 from service.models.types import utcnow
 from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
+from service.repos import needs as needs_repo
 from service.repos import proposals as proposals_repo
-from service.search import outbox
+from service.search import SearchBackend, outbox
+from service.search.documents import EXPERTS_PUBLIC, expert_documents
+
+log = logging.getLogger(__name__)
+# session.info keys: the search backend a request's session may write to, and the experts
+# to take out of the institutions' index once the transaction commits.
+SEARCH_KEY = "homeward.search"
+_WITHDRAW_KEY = "homeward.withdraw_public"
 
 # Background work to schedule after a change, registered by the worker layer at start-up:
 # kind -> function(session, *, owner_id). Kept as a registry so this module does not import
@@ -86,7 +100,10 @@ def expert_changed(session: Session, expert: ExpertProfile) -> None:
     session.flush()
     if not policy.open_to_institutions(expert):
         _withdraw_from_matching(session, expert.id or 0)
-    outbox.sync_expert(session, expert=expert_document(session, expert))
+    document = expert_document(session, expert)
+    outbox.sync_expert(session, expert=document)
+    if expert_documents(document)[EXPERTS_PUBLIC] is None:
+        _withdraw_at_commit(session, expert.id or 0)
     for follower in _followers["expert"]:
         follower(session, expert.id or 0)
 
@@ -96,6 +113,34 @@ def expert_removed(session: Session, expert_id: int) -> None:
     proposals (no commit)."""
     _withdraw_from_matching(session, expert_id)
     outbox.remove_expert(session, expert_id=expert_id)
+    _withdraw_at_commit(session, expert_id)
+
+
+def _withdraw_at_commit(session: Session, expert_id: int) -> None:
+    """Takes an expert out of the institutions' index as soon as this transaction commits."""
+    if session.info.get(SEARCH_KEY) is None:
+        return
+    pending: set[int] | None = session.info.get(_WITHDRAW_KEY)
+    if pending is None:
+        pending = session.info[_WITHDRAW_KEY] = set()
+        event.listen(session, "after_commit", _apply_withdrawals, once=True)
+        event.listen(session, "after_soft_rollback", _forget_withdrawals, once=True)
+    pending.add(expert_id)
+
+
+def _apply_withdrawals(session: Session) -> None:
+    ids = sorted(session.info.pop(_WITHDRAW_KEY, set()))
+    backend: SearchBackend | None = session.info.get(SEARCH_KEY)
+    if not ids or backend is None:
+        return
+    try:
+        backend.delete(EXPERTS_PUBLIC, ids)
+    except Exception:  # noqa: BLE001 - the outbox row applies it once the backend is back
+        log.warning("search backend unavailable: %d withdrawals left to the outbox", len(ids))
+
+
+def _forget_withdrawals(session: Session, _previous: object) -> None:
+    session.info.pop(_WITHDRAW_KEY, None)
 
 
 def need_changed(session: Session, need: Need) -> None:
@@ -104,3 +149,10 @@ def need_changed(session: Session, need: Need) -> None:
     outbox.sync_need(session, need=need_document(session, need))
     for follower in _followers["need"]:
         follower(session, need.id or 0)
+
+
+def institution_changed(session: Session, institution: Institution) -> None:
+    """Schedules the index update of every need of a changed institution (its name, country)."""
+    session.flush()
+    for need in needs_repo.needs_of_institution(session, institution.id or 0):
+        outbox.sync_need(session, need=need_document(session, need))

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, col
 
+from service.core import changes
 from service.core.audit import record
 from service.core.exports import expert_record, institution_record, need_record
 from service.errors import DomainError
@@ -717,6 +718,8 @@ def _write_institutions(
         institution.updated_at = now
         session.add(institution)
         session.flush()
+        if item.record is not None:
+            changes.institution_changed(session, institution)
         item.record = institution
         if row.verified != was_verified:
             record(

@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from service.config import Settings
+from service.core import changes
 from service.core.audit import record
 from service.core.notifications import notify
 from service.errors import Conflict, FieldErrors
@@ -15,6 +16,7 @@ from service.i18n import N_
 from service.models import Institution, User
 from service.models.types import utcnow
 from service.repos import institutions as institutions_repo
+from service.schemas.institutions import InstitutionUpdate
 
 
 class Review(StrEnum):
@@ -45,6 +47,29 @@ def _tell_members(
             link="/institution",
             settings=settings,
         )
+
+
+def update_institution(
+    session: Session, *, institution: Institution, actor: User, form: InstitutionUpdate
+) -> Institution:
+    """Saves an institution's profile; its needs' search documents follow (name, country)."""
+    values = form.model_dump(mode="json")
+    changed = [name for name, value in values.items() if getattr(institution, name) != value]
+    for name, value in values.items():
+        setattr(institution, name, value)
+    institution.updated_at = utcnow()
+    session.add(institution)
+    record(
+        session,
+        actor=actor,
+        action="institution.updated",
+        entity_type="institution",
+        entity_id=institution.id,
+        data={"fields": changed},
+    )
+    if changed:
+        changes.institution_changed(session, institution)
+    return institution
 
 
 def verify_institution(

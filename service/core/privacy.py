@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, delete, or_, update
 from sqlmodel import Session, col, select
 
-from service.core import policy
+from service.core import changes, policy
 from service.core.audit import record
 from service.errors import FieldErrors
 from service.models import (
@@ -23,6 +25,8 @@ from service.models import (
     LoginFailure,
     MatchProposal,
     Need,
+    Notification,
+    OutgoingEmail,
     SearchOutbox,
     User,
 )
@@ -31,9 +35,14 @@ from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
 from service.repos import notifications as notifications_repo
 from service.repos import proposals as proposals_repo
-from service.search import outbox
+from service.repos import users as users_repo
 from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF
 from service.security import verify_password
+
+# What replaces a piece of free text the person wrote, or their name in someone else's text.
+ERASED = "[erased]"
+# Shorter phrases (a two-letter name) would erase parts of unrelated words in others' text.
+MIN_PHRASE = 3
 
 
 def _dump(row: Any, *, exclude: set[str] | None = None) -> dict[str, Any]:
@@ -49,6 +58,10 @@ def export_user_data(session: Session, *, user: User) -> dict[str, Any]:
         "api_tokens": [
             _dump(token, exclude={"token_hash"})
             for token in session.exec(select(ApiToken).where(ApiToken.user_id == user.id)).all()
+        ],
+        "sessions": [
+            _dump(item, exclude={"id"})
+            for item in users_repo.list_sessions(session, user_id=user.id or 0, now=utcnow())
         ],
         "notifications": [
             _dump(n)
@@ -107,6 +120,7 @@ def delete_account(
     now = now or utcnow()
     user_id = user.id or 0
     expert = experts_repo.get_expert_of_user(session, user_id)
+    _erase_free_text(session, user=user, expert=expert)
     if expert is not None:
         _erase_expert(session, expert=expert)
     session.execute(delete(InstitutionMember).where(col(InstitutionMember.user_id) == user_id))
@@ -120,8 +134,8 @@ def delete_account(
     user.active = False
     user.deleted_at = now
     user.email_prefs = {}
-    user.session_version += 1
     session.add(user)
+    users_repo.delete_sessions(session, user_id=user_id)
     record(
         session,
         actor=user,
@@ -160,7 +174,7 @@ def _erase_expert(session: Session, *, expert: ExpertProfile) -> None:
             col(SearchOutbox.op) == "upsert",
         )
     )
-    outbox.remove_expert(session, expert_id=expert_id)
+    changes.expert_removed(session, expert_id)
     session.flush()
     remaining = proposals_repo.list_for_expert(session, expert_id)
     if not remaining:
@@ -172,3 +186,106 @@ def _erase_expert(session: Session, *, expert: ExpertProfile) -> None:
             setattr(expert, name, getattr(blank, name))
     expert.active = False
     session.add(expert)
+
+
+def _erase_free_text(session: Session, *, user: User, expert: ExpertProfile | None) -> None:
+    """Replaces what the person wrote, and their name and email in others' text, by "[erased]".
+
+    Their decline and cancel reasons, their feedback comments and the reasons and details of
+    audit events they made or that are about them go; the facts (states, dates, ratings,
+    hours) stay, anonymised, for the programme's statistics.
+    """
+    user_id = user.id or 0
+    expert_id = expert.id if expert is not None else None
+    subject = [(col(AuditEvent.entity_type) == "user") & (col(AuditEvent.entity_id) == user_id)]
+    if expert_id is not None:
+        subject.append(
+            (col(AuditEvent.entity_type) == "expert") & (col(AuditEvent.entity_id) == expert_id)
+        )
+    events = session.exec(
+        select(AuditEvent).where(or_(col(AuditEvent.actor_id) == user_id, *subject))
+    ).all()
+    feedback = _feedback_written_by(session, user_id=user_id, expert_id=expert_id, events=events)
+    phrases = {user.email, user.display_name, expert.display_name if expert else ""}
+    phrases |= {expert.phone for expert in [expert] if expert is not None and expert.phone}
+    phrases |= {event.reason for event in events if event.actor_id == user_id and event.reason}
+    phrases |= {text for item in feedback for text in (item.delivered, item.impact) if text}
+    for item in feedback:
+        item.delivered = ERASED if item.delivered else ""
+        item.impact = ERASED if item.impact else ""
+        session.add(item)
+    for event in events:
+        event.reason = ERASED if event.reason else ""
+        session.add(event)
+    _scrub_everywhere(session, phrases=[p.strip() for p in phrases if len(p.strip()) >= MIN_PHRASE])
+    for event in events:
+        event.data = _scrub_json(event.data, _pattern(phrases))
+        session.add(event)
+    session.flush()
+
+
+def _feedback_written_by(
+    session: Session, *, user_id: int, expert_id: int | None, events: Iterable[AuditEvent]
+) -> list[EngagementFeedback]:
+    """The expert's side of their engagements, and the institution feedback this member gave."""
+    given = {
+        e.entity_id for e in events if e.action == "engagement.feedback" and e.actor_id == user_id
+    }
+    clauses: list[ColumnElement[bool]] = [
+        (col(EngagementFeedback.engagement_id).in_([i for i in given if i is not None]))
+        & (col(EngagementFeedback.side) == "institution")
+    ]
+    if expert_id is not None:
+        mine = select(Engagement.id).where(Engagement.expert_id == expert_id)
+        clauses.append(
+            col(EngagementFeedback.engagement_id).in_(mine)
+            & (col(EngagementFeedback.side) == "expert")
+        )
+    return list(session.exec(select(EngagementFeedback).where(or_(*clauses))).all())
+
+
+def _pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    kept = sorted(
+        {p.strip() for p in phrases if len(p.strip()) >= MIN_PHRASE}, key=len, reverse=True
+    )
+    if not kept:
+        return None
+    return re.compile(
+        r"(?<!\w)(?:" + "|".join(re.escape(p) for p in kept) + r")(?!\w)", re.IGNORECASE
+    )
+
+
+def _scrub_everywhere(session: Session, *, phrases: list[str]) -> None:
+    """Replaces the phrases in every free-text column others' records may quote them in."""
+    pattern = _pattern(phrases)
+    if pattern is None:
+        return
+    columns: list[tuple[type[Any], tuple[str, ...]]] = [
+        (Engagement, ("reason",)),
+        (EngagementFeedback, ("delivered", "impact")),
+        (AuditEvent, ("reason",)),
+        (MatchProposal, ("reason",)),
+        (Notification, ("title", "body")),
+        (OutgoingEmail, ("subject", "body")),
+    ]
+    for model, names in columns:
+        matches = [
+            col(getattr(model, name)).ilike(f"%{phrase}%") for name in names for phrase in phrases
+        ]
+        for row in session.exec(select(model).where(or_(*matches))).all():
+            for name in names:
+                setattr(row, name, pattern.sub(ERASED, getattr(row, name)))
+            session.add(row)
+
+
+def _scrub_json(value: Any, pattern: re.Pattern[str] | None) -> Any:
+    """Replaces the phrases in every string of a JSON value."""
+    if pattern is None:
+        return value
+    if isinstance(value, str):
+        return pattern.sub(ERASED, value)
+    if isinstance(value, list):
+        return [_scrub_json(item, pattern) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrub_json(item, pattern) for key, item in value.items()}
+    return value

@@ -10,7 +10,7 @@ from service.models.matches import MatchProposal, ProposalOrigin, ProposalStatus
 from service.models.needs import Need, NeedStatus, Support
 from service.models.notifications import Notification, OutgoingEmail
 from service.models.search_outbox import SearchOutbox
-from service.models.users import ApiToken, LoginFailure, Role, User
+from service.models.users import ApiToken, LoginFailure, Role, User, UserSession
 
 __all__ = [
     "ApiToken",
@@ -38,5 +38,6 @@ __all__ = [
     "SearchOutbox",
     "Support",
     "User",
+    "UserSession",
     "Visibility",
 ]

@@ -1,4 +1,4 @@
-"""Accounts: users, their personal API tokens, and failed log-ins for throttling."""
+"""Accounts: users, their sessions and personal API tokens, and failed log-ins for throttling."""
 
 from __future__ import annotations
 
@@ -31,8 +31,6 @@ class User(SQLModel, table=True):
     display_name: str = Field(default="", max_length=120)
     locale: str = Field(default="en", max_length=5)
     active: bool = True
-    # Bumped on password change and log-out-everywhere: older session cookies stop working.
-    session_version: int = 1
     email_prefs: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -52,7 +50,18 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class UserSession(SQLModel, table=True):
+    # A SHA-256 of the random token the cookie carries: a database leak opens no session.
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    user_agent: str = Field(default="", max_length=300)
 
 
 class LoginFailure(SQLModel, table=True):

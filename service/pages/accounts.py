@@ -6,19 +6,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from service.core.accounts import (
     authenticate,
     change_password,
-    create_api_token,
+    end_all_sessions,
+    end_session,
+    issue_api_token,
+    list_api_tokens,
+    list_sessions,
+    open_session,
     register_expert,
     register_institution,
+    revoke_api_token,
 )
-from service.deps import CurrentUser, OptionalUser, SessionDep, StateDep
+from service.deps import CurrentUser, OptionalUser, SessionDep, SessionId, SessionUser, StateDep
 from service.errors import FieldErrors, TooManyAttempts
 from service.i18n import LOCALE_NAMES, N_
-from service.middleware import LOCALE_COOKIE
+from service.middleware import LOCALE_COOKIE, csrf_cookie
 from service.models import InstitutionType, Role, User
+from service.models.types import utcnow
 from service.models.users import LOCALES
 from service.pages.forms import read_form, validate_form
 from service.schemas.accounts import (
@@ -26,8 +34,15 @@ from service.schemas.accounts import (
     InstitutionRegistration,
     LoginForm,
     PasswordChange,
+    RowId,
+    TokenForm,
 )
-from service.security import SESSION_COOKIE, SessionData
+from service.security import (
+    SESSION_COOKIE,
+    hash_session_token,
+    new_csrf_token,
+    session_csrf_token,
+)
 from service.state import AppState
 from service.templating import flash, render
 
@@ -50,17 +65,47 @@ def home_for(user: User) -> str:
     return HOME_BY_ROLE.get(Role(user.role), "/")
 
 
-def start_session(response: Response, *, state: AppState, user: User) -> None:
-    """Sets the signed session cookie and the user's interface language."""
+def start_session(
+    response: Response, *, request: Request, state: AppState, session: Session, user: User
+) -> None:
+    """Opens a server-side session: its cookie, a CSRF token bound to it, the user's language.
+
+    The browser's previous session, if any, ends: one browser holds one session.
+    """
+    previous = request.cookies.get(SESSION_COOKIE)
+    previous_token = state.signer.loads(previous) if previous else None
+    if previous_token is not None:
+        end_session(session, session_id=hash_session_token(previous_token))
+    token = open_session(
+        session,
+        user=user,
+        user_agent=request.headers.get("user-agent", ""),
+        max_age_s=state.settings.session_max_age_s,
+    )
+    session.commit()
+    cookie = state.signer.dumps(token)
     response.set_cookie(
         SESSION_COOKIE,
-        state.signer.dumps(SessionData(user_id=user.id or 0, version=user.session_version)),
+        cookie,
         max_age=state.settings.session_max_age_s,
         httponly=True,
         samesite="lax",
         secure=state.settings.cookie_secure,
     )
+    secret = state.settings.secret_key
+    secure = state.settings.cookie_secure
+    response.headers.append(
+        "set-cookie", csrf_cookie(session_csrf_token(secret, cookie), secure=secure)
+    )
     remember_locale(response, user.locale)
+
+
+def end_browser_session(response: Response, *, state: AppState) -> None:
+    """Forgets the session cookie and hands the browser a fresh, session-less CSRF token."""
+    response.delete_cookie(SESSION_COOKIE)
+    response.headers.append(
+        "set-cookie", csrf_cookie(new_csrf_token(), secure=state.settings.cookie_secure)
+    )
 
 
 def remember_locale(response: Response, locale: str) -> None:
@@ -117,15 +162,20 @@ async def login(request: Request, state: StateDep, session: SessionDep) -> Respo
             status_code=status,
         )
     response = RedirectResponse(next_url or home_for(user), status_code=303)
-    start_session(response, state=state, user=user)
+    start_session(response, request=request, state=state, session=session, user=user)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    """Ends the session."""
+def logout(request: Request, state: StateDep, session: SessionDep) -> Response:
+    """Ends the session, on the server: its cookie opens nothing afterwards."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    token = state.signer.loads(cookie) if cookie else None
+    if token is not None:
+        end_session(session, session_id=hash_session_token(token))
+        session.commit()
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    end_browser_session(response, state=state)
     flash(response, request, N_("You are logged out."))
     return response
 
@@ -164,7 +214,7 @@ async def register_expert_submit(
         else:
             session.commit()
             response = RedirectResponse("/expert/profile", status_code=303)
-            start_session(response, state=state, user=user)
+            start_session(response, request=request, state=state, session=session, user=user)
             flash(
                 response,
                 request,
@@ -208,7 +258,7 @@ async def register_institution_submit(
         else:
             session.commit()
             response = RedirectResponse("/institution", status_code=303)
-            start_session(response, state=state, user=user)
+            start_session(response, request=request, state=state, session=session, user=user)
             flash(
                 response,
                 request,
@@ -226,20 +276,30 @@ async def register_institution_submit(
 
 
 def _account_context(
-    user: User, *, errors: dict[str, str] | None = None, new_token: str | None = None
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, object] | None = None,
+    new_token: str | None = None,
 ) -> dict[str, object]:
     return {
         "errors": errors or {},
         "new_token": new_token,
-        "values": {"locale": user.locale},
+        "values": {"locale": user.locale, **(values or {})},
         "locales": list(LOCALE_NAMES.items()),
+        "sessions": list_sessions(session, user=user),
+        "current_session": getattr(request.state, "session_id", None),
+        "tokens": list_api_tokens(session, user=user),
+        "now": utcnow(),
     }
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account_page(request: Request, user: CurrentUser) -> HTMLResponse:
-    """Shows the account settings: language, password and API tokens."""
-    return render(request, "accounts/account.html", _account_context(user))
+def account_page(request: Request, user: CurrentUser, session: SessionDep) -> HTMLResponse:
+    """Shows the account settings: language, password, sessions and API tokens."""
+    return render(request, "accounts/account.html", _account_context(request, session, user))
 
 
 @router.post("/account/locale")
@@ -252,7 +312,7 @@ async def locale_submit(request: Request, user: CurrentUser, session: SessionDep
         return render(
             request,
             "accounts/account.html",
-            _account_context(user, errors=errors),
+            _account_context(request, session, user, errors=errors),
             status_code=422,
         )
     user.locale = locale
@@ -267,32 +327,88 @@ async def locale_submit(request: Request, user: CurrentUser, session: SessionDep
 
 @router.post("/account/password")
 async def password_submit(
-    request: Request, user: CurrentUser, state: StateDep, session: SessionDep
+    request: Request, user: SessionUser, session_id: SessionId, session: SessionDep
 ) -> Response:
-    """Changes the password; the session continues with the new version, others end."""
+    """Changes the password; this session continues, the others and every API token end."""
     form, errors = validate_form(PasswordChange, await read_form(request))
     if form is not None:
         try:
             change_password(
-                session, user=user, current=form.current_password, new=form.new_password
+                session,
+                user=user,
+                current=form.current_password,
+                new=form.new_password,
+                keep_session=session_id,
             )
         except FieldErrors as exc:
             errors = exc.errors
         else:
             session.commit()
             response = RedirectResponse("/account", status_code=303)
-            start_session(response, state=state, user=user)
-            flash(response, request, N_("Your password has been changed."), "success")
+            flash(
+                response,
+                request,
+                N_(
+                    "Your password has been changed. Your other sessions and API tokens have ended."
+                ),
+                "success",
+            )
             return response
     return render(
-        request, "accounts/account.html", _account_context(user, errors=errors), status_code=422
+        request,
+        "accounts/account.html",
+        _account_context(request, session, user, errors=errors),
+        status_code=422,
     )
 
 
+@router.post("/account/sessions/end")
+def sessions_end(
+    request: Request, user: SessionUser, state: StateDep, session: SessionDep
+) -> Response:
+    """Logs out everywhere, this browser included."""
+    end_all_sessions(session, user=user)
+    session.commit()
+    response = RedirectResponse("/login", status_code=303)
+    end_browser_session(response, state=state)
+    flash(response, request, N_("You are logged out everywhere."), "success")
+    return response
+
+
 @router.post("/account/tokens")
-async def token_submit(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+async def token_submit(request: Request, user: SessionUser, session: SessionDep) -> Response:
     """Creates a personal API token and shows it once."""
     data = await read_form(request)
-    token = create_api_token(session, user=user, name=str(data.get("name", ""))[:80])
+    form, errors = validate_form(TokenForm, data)
+    if form is not None:
+        try:
+            _row, token = issue_api_token(
+                session, user=user, name=form.name, expires_at=form.expires_at()
+            )
+        except FieldErrors as exc:
+            errors = {"expires_on": exc.errors.get("expires_at", exc.message)}
+        else:
+            session.commit()
+            return render(
+                request,
+                "accounts/account.html",
+                _account_context(request, session, user, new_token=token),
+            )
+    return render(
+        request,
+        "accounts/account.html",
+        _account_context(request, session, user, errors=errors, values=data),
+        status_code=422,
+    )
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def token_revoke(
+    request: Request, token_id: RowId, user: SessionUser, session: SessionDep
+) -> Response:
+    """Revokes one of the user's API tokens."""
+    revoke_api_token(session, user=user, token_id=token_id)
     session.commit()
-    return render(request, "accounts/account.html", _account_context(user, new_token=token))
+    response = RedirectResponse("/account#tokens", status_code=303)
+    flash(response, request, N_("The token is revoked."), "success")
+    return response

@@ -9,10 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core import policy
 from service.core.privacy import delete_account, export_user_data
-from service.deps import CurrentUser, ReaderDep, SessionDep
+from service.deps import CurrentUser, ReaderDep, SessionDep, SessionUser, StateDep
 from service.errors import FieldErrors
+from service.pages.accounts import end_browser_session
 from service.pages.forms import read_form
-from service.security import SESSION_COOKIE
 from service.templating import flash, render
 
 router = APIRouter(prefix="/account")
@@ -37,7 +37,9 @@ def data_download(user: CurrentUser, session: SessionDep) -> Response:
 
 
 @router.post("/delete")
-async def delete_submit(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+async def delete_submit(
+    request: Request, user: SessionUser, state: StateDep, session: SessionDep
+) -> Response:
     """Deletes the account once the password is typed again."""
     data = await read_form(request)
     try:
@@ -52,6 +54,6 @@ async def delete_submit(request: Request, user: CurrentUser, session: SessionDep
         )
     session.commit()
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    end_browser_session(response, state=state)
     flash(response, request, "Your account and personal data are deleted.", "success")
     return response

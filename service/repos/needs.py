@@ -12,6 +12,15 @@ def get_need(session: Session, need_id: int) -> Need | None:
     return session.get(Need, need_id)
 
 
+def needs_of_institution(session: Session, institution_id: int) -> list[Need]:
+    """Lists every need of an institution, whatever its status."""
+    return list(
+        session.exec(
+            select(Need).where(Need.institution_id == institution_id).order_by(col(Need.id))
+        ).all()
+    )
+
+
 def list_needs(
     session: Session,
     *,

@@ -1,13 +1,13 @@
-"""Queries on users, API tokens and failed log-ins."""
+"""Queries on users, their sessions and API tokens, and failed log-ins."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, col, select
 
-from service.models import ApiToken, LoginFailure, User
+from service.models import ApiToken, LoginFailure, User, UserSession
 
 
 def normalise_email(email: str) -> str:
@@ -30,13 +30,102 @@ def email_taken(session: Session, email: str) -> bool:
     return get_user_by_email(session, email) is not None
 
 
-def get_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
-    """Gets a live API token by its hash."""
+def get_live_token(session: Session, *, token_hash: str, now: datetime) -> ApiToken | None:
+    """Gets an API token by its hash, unless revoked or expired."""
     statement = select(ApiToken).where(
         ApiToken.token_hash == token_hash,
-        ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+        col(ApiToken.revoked_at).is_(None),
+        or_(col(ApiToken.expires_at).is_(None), col(ApiToken.expires_at) > now),
     )
     return session.exec(statement).first()
+
+
+def list_tokens(session: Session, user_id: int) -> list[ApiToken]:
+    """Lists a user's tokens not revoked, newest first (expired ones included)."""
+    statement = (
+        select(ApiToken)
+        .where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
+        .order_by(col(ApiToken.created_at).desc(), col(ApiToken.id).desc())
+    )
+    return list(session.exec(statement).all())
+
+
+def revoke_token(session: Session, *, user_id: int, token_id: int, now: datetime) -> bool:
+    """Revokes one of a user's live tokens; False when they have no such token."""
+    result = session.execute(
+        update(ApiToken)
+        .where(
+            col(ApiToken.id) == token_id,
+            col(ApiToken.user_id) == user_id,
+            col(ApiToken.revoked_at).is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def revoke_all_tokens(session: Session, *, user_id: int, now: datetime) -> int:
+    """Revokes every live token of a user; returns how many."""
+    result = session.execute(
+        update(ApiToken)
+        .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def get_live_session(
+    session: Session, *, session_id: str, now: datetime
+) -> tuple[UserSession, User] | None:
+    """Gets an unexpired session of an active user, with the user, in one indexed query."""
+    statement = (
+        select(UserSession, User)
+        .join(User, col(User.id) == col(UserSession.user_id))
+        .where(
+            col(UserSession.id) == session_id,
+            col(UserSession.expires_at) > now,
+            col(User.active).is_(True),
+        )
+    )
+    row = session.exec(statement).first()
+    return (row[0], row[1]) if row else None
+
+
+def touch_session(session: Session, *, session_id: str, now: datetime, before: datetime) -> None:
+    """Notes a session's use, at most once per period (one conditional UPDATE)."""
+    session.execute(
+        update(UserSession)
+        .where(col(UserSession.id) == session_id, col(UserSession.last_seen_at) < before)
+        .values(last_seen_at=now)
+    )
+
+
+def list_sessions(session: Session, *, user_id: int, now: datetime) -> list[UserSession]:
+    """Lists a user's unexpired sessions, most recently seen first."""
+    statement = (
+        select(UserSession)
+        .where(UserSession.user_id == user_id, col(UserSession.expires_at) > now)
+        .order_by(col(UserSession.last_seen_at).desc())
+    )
+    return list(session.exec(statement).all())
+
+
+def delete_sessions(session: Session, *, user_id: int, keep: str | None = None) -> int:
+    """Ends every session of a user, but the one kept; returns how many ended."""
+    statement = delete(UserSession).where(col(UserSession.user_id) == user_id)
+    if keep is not None:
+        statement = statement.where(col(UserSession.id) != keep)
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def delete_session(session: Session, session_id: str) -> None:
+    """Ends one session."""
+    session.execute(delete(UserSession).where(col(UserSession.id) == session_id))
+
+
+def forget_expired_sessions(session: Session, *, before: datetime) -> None:
+    """Deletes sessions that expired before a moment."""
+    session.execute(delete(UserSession).where(col(UserSession.expires_at) < before))
 
 
 def count_login_failures(session: Session, *, keys: list[str], since: datetime) -> int:

@@ -1,8 +1,12 @@
-"""Forms and payloads of accounts: registration, log-in, password change."""
+"""Forms and payloads of accounts: registration, log-in, password change, API tokens."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 
 from service.models import InstitutionType
 from service.schemas.common import CountryCode, Email, Locale, Name, Password, ShortText
@@ -44,3 +48,50 @@ class UserPublic(BaseModel):
     role: str
     display_name: str
     locale: str
+
+
+# A row id as a path parameter: beyond PostgreSQL's integer range it names no row (422, not 500).
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+
+def _empty_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A moment without a zone is read as UTC; every moment is kept in UTC."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("this date is out of range") from exc
+
+
+class TokenForm(BaseModel):
+    name: TokenName
+    expires_on: Annotated[date | None, BeforeValidator(_empty_is_none)] = None
+
+    def expires_at(self) -> datetime | None:
+        """A token that expires on a day works through that day (UTC)."""
+        if self.expires_on is None:
+            return None
+        return datetime.combine(self.expires_on, time.max, tzinfo=UTC)
+
+
+class TokenCreate(BaseModel):
+    name: TokenName
+    expires_at: Annotated[datetime | None, AfterValidator(_utc)] = None
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="The secret, shown only this once.")

@@ -119,9 +119,17 @@ def drain(
         latest[(row.index, row.document_id)] = row
     applied: list[SearchOutbox] = []
     failures: dict[int, str] = {}
+    # A change committed since the claim (say, an expert who just went "coordinators only",
+    # already taken out of the index by that request) must not be undone by an older upsert.
+    stale = _superseded(session_factory, list(latest.values()))
+    applied.extend(r for r in latest.values() if (r.index, r.document_id) in stale)
     for index in INDEXES:
         for op in ("upsert", "delete"):
-            group = [r for (i, _), r in latest.items() if i == index and r.op == op]
+            group = [
+                r
+                for (i, d), r in latest.items()
+                if i == index and r.op == op and (i, d) not in stale
+            ]
             if not group:
                 continue
             try:
@@ -210,6 +218,24 @@ def _claim(
         for row in rows:
             session.expunge(row)
         return rows
+
+
+def _superseded(
+    session_factory: Callable[[], Session], rows: list[SearchOutbox]
+) -> set[tuple[str, int]]:
+    """Finds the claimed documents that have a newer outbox row (written after the claim)."""
+    if not rows:
+        return set()
+    t = _table()
+    newest = {(r.index, r.document_id): r.id or 0 for r in rows}
+    with session_factory() as session:
+        found = session.execute(
+            select(t.c.index, t.c.document_id, t.c.id).where(
+                t.c.document_id.in_({r.document_id for r in rows}),
+                t.c.id > min(newest.values()),
+            )
+        ).all()
+    return {(i, d) for i, d, row_id in found if row_id > newest.get((i, d), row_id)}
 
 
 def _table() -> Table:

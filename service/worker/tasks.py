@@ -71,8 +71,9 @@ def send_emails(context: JobContext) -> None:
 
 
 def prune_jobs(context: JobContext) -> None:
-    """Deletes jobs finished more than a week ago."""
+    """Deletes jobs finished more than a week ago, and expired sessions."""
     jobs_repo.prune_finished(context.session, before=context.now - KEEP_DONE)
+    users_repo.forget_expired_sessions(context.session, before=context.now)
 
 
 register_handler("expire_offers", expire_offers, every_s=600)

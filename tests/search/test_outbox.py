@@ -7,12 +7,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from service.models.search_outbox import SearchOutbox
+from service.search import outbox as outbox_module
 from service.search.base import (
     BackendUnavailable,
     Document,
@@ -253,3 +255,28 @@ def test_concurrent_drains_apply_each_row_once(
         assert pending(session) == 0
     assert hit_ids(inner, EXPERTS_STAFF) == list(range(1, 41))
     inner.close()
+
+
+def test_a_change_committed_after_the_claim_is_not_undone(
+    backend: SearchBackend, outbox_engine: Engine, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An expert withdraws (and the request takes them out of the index) while a worker holds
+    an older upsert of theirs: the worker does not put them back."""
+    write_experts(outbox_engine, [expert(1, skills=["geology"])])
+    real_claim = outbox_module._claim
+
+    def claim_then_withdraw(*args: Any, **kwargs: Any) -> list[SearchOutbox]:
+        rows = real_claim(*args, **kwargs)
+        if rows:
+            write_experts(outbox_engine, [expert(1, skills=["geology"], visibility="coordinators")])
+            backend.delete(EXPERTS_PUBLIC, [1])
+        return rows
+
+    monkeypatch.setattr(outbox_module, "_claim", claim_then_withdraw)
+    drain(sessions(outbox_engine), backend, now=now)
+    assert hit_ids(backend, EXPERTS_PUBLIC) == []
+    monkeypatch.undo()
+    drain_all(sessions(outbox_engine), backend, now=now)
+    assert hit_ids(backend, EXPERTS_PUBLIC) == [] and hit_ids(backend, EXPERTS_STAFF) == [1]
+    with Session(outbox_engine) as session:
+        assert pending(session) == 0

@@ -21,7 +21,15 @@ from sqlmodel import Session
 
 from service.core import policy
 from service.core.policy import Action, Reader, ReaderKind
-from service.models import Engagement, ExpertProfile, Institution, Need, Notification, Role
+from service.models import (
+    ApiToken,
+    Engagement,
+    ExpertProfile,
+    Institution,
+    Need,
+    Notification,
+    Role,
+)
 from tests.conftest import csrf_token, login
 from tests.factories import (
     PASSWORD,
@@ -131,7 +139,12 @@ ROUTES: dict[str, Rule] = {
     "POST /logout": PUBLIC,
     # Any signed-in user: their account, notifications, personal data, engagements.
     "GET /api/me": ACCOUNT,
-    "POST /api/me/tokens": Rule(A.USE_ACCOUNT, json={"name": "matrix"}),
+    "GET /api/tokens": ACCOUNT,
+    "POST /api/tokens": Rule(A.USE_ACCOUNT, json={"name": "matrix"}),
+    # Someone else's token: only its owner may revoke it.
+    "DELETE /api/tokens/{token_id}": Rule(A.USE_ACCOUNT, _nothing),
+    "POST /account/tokens/{token_id}/revoke": Rule(A.USE_ACCOUNT, _nothing),
+    "POST /account/sessions/end": ACCOUNT,
     "GET /api/me/data": ACCOUNT,
     "POST /api/me/delete": Rule(A.ERASE_OWN_ACCOUNT, json={"password": "not the password"}),
     "GET /account": ACCOUNT,
@@ -236,8 +249,8 @@ ROUTES: dict[str, Rule] = {
     "GET /coordinator/skills-gap": STAFF,
     "GET /coordinator/skills-gap.csv": STAFF,
 }
-# Run last: it ends the session the other requests use.
-LAST = ("POST /logout",)
+# Run last: they end the session the other requests use.
+LAST = ("POST /account/sessions/end", "POST /logout")
 
 
 def _routes(app: Any) -> list[str]:
@@ -286,7 +299,8 @@ def world(session: Session) -> World:
         proposal_id=offered.id or 0, need_id=offered.need_id, expert_id=expert.id, mode="remote"
     )
     notification = Notification(user_id=owner.id or 0, kind="offer.new", title="Not yours")
-    session.add_all([engagement, notification])
+    token = ApiToken(user_id=owner.id or 0, name="theirs", token_hash="0" * 64)
+    session.add_all([engagement, notification, token])
     session.commit()
     world = World(
         institution=institution,
@@ -301,6 +315,7 @@ def world(session: Session) -> World:
             "engagement_id": engagement.id or 0,
             "proposal_id": proposal.id or 0,
             "notification_id": notification.id or 0,
+            "token_id": token.id or 0,
         },
     )
     expert_user = make_user(session, role=Role.EXPERT)
@@ -357,7 +372,7 @@ def _check(route: str, response: Any, expected: str) -> str | None:
     else:
         writes = not route.startswith("GET ")
         allowed = {200, 201, 303} | ({409, 422} if writes else set())
-        ok = status in allowed and not location.startswith("/login")
+        ok = status in allowed and not location.startswith("/login?next=")
     return None if ok else f"{route}: expected {expected}, got {status} {location}".strip()
 
 

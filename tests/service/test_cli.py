@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from service.cli import app
 from service.config import get_settings
+from service.core.accounts import open_session
 from service.db import make_engine
-from service.models import ApiToken, ExpertProfile, Role, User
+from service.models import ApiToken, AuditEvent, ExpertProfile, Role, User, UserSession
 from service.security import hash_api_token, verify_password
 
 runner = CliRunner()
@@ -98,3 +99,40 @@ def test_reindex_rebuilds_the_search_index(database: str, tmp_path: Path) -> Non
     backend = make_search_backend(get_settings(), engine)
     hits = backend.search(EXPERTS_STAFF, SearchQuery(text="epidemiologie")).hits
     assert [hit.document["display_name"] for hit in hits] == ["Awa Diallo"]
+
+
+def test_list_and_revoke_tokens(database: str) -> None:
+    runner.invoke(app, ["create-user", "a@example.org", "--password", "a-long-password"])
+    created = runner.invoke(
+        app, ["create-token", "a@example.org", "--name", "nightly", "--expires-days", "30"]
+    )
+    assert created.exit_code == 0, created.output
+    with Session(make_engine(database)) as session:
+        stored = session.exec(select(ApiToken)).one()
+    assert stored.expires_at is not None
+    listed = runner.invoke(app, ["list-tokens", "a@example.org"])
+    assert listed.exit_code == 0, listed.output
+    assert f"{stored.id}\tnightly\t" in listed.output and "never used" in listed.output
+    assert stored.expires_at.strftime("%Y-%m-%d") in listed.output
+    revoked = runner.invoke(app, ["revoke-token", "a@example.org", str(stored.id)])
+    assert revoked.exit_code == 0, revoked.output
+    with Session(make_engine(database)) as session:
+        assert session.exec(select(ApiToken)).one().revoked_at is not None
+    again = runner.invoke(app, ["revoke-token", "a@example.org", str(stored.id)])
+    assert again.exit_code == 1 and "no live token" in again.output
+    assert runner.invoke(app, ["list-tokens", "a@example.org"]).output.strip() == ""
+
+
+def test_end_sessions_logs_an_account_out_everywhere(database: str) -> None:
+    runner.invoke(app, ["create-user", "a@example.org", "--password", "a-long-password"])
+    with Session(make_engine(database)) as session:
+        user = session.exec(select(User)).one()
+        for agent in ("laptop", "phone"):
+            open_session(session, user=user, user_agent=agent, max_age_s=3600)
+        session.commit()
+    result = runner.invoke(app, ["end-sessions", "a@example.org"])
+    assert result.exit_code == 0 and "Ended 2 session(s)" in result.output
+    with Session(make_engine(database)) as session:
+        assert session.exec(select(UserSession)).all() == []
+        event = session.exec(select(AuditEvent)).one()
+        assert (event.action, event.data) == ("user.sessions_ended", {"sessions": 2})

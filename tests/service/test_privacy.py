@@ -7,16 +7,20 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select as sa_select
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
 from service.config import Settings
 from service.core.accounts import create_api_token
+from service.core.audit import record
 from service.core.engagements import give_feedback, move
 from service.models import (
     ApiToken,
+    AuditEvent,
     Embedding,
     Engagement,
+    EngagementFeedback,
     ExpertProfile,
     Institution,
     InstitutionMember,
@@ -236,3 +240,103 @@ def test_staff_accounts_are_not_deleted_here(
     session.expire_all()
     assert session.get(User, coordinator.id).active  # type: ignore[union-attr]
     assert json.loads(browser.get("/account/data.json").text)["account"]["role"] == "coordinator"
+
+
+DECLINE_PHRASE = "my cousin runs the rival ministry xq7"
+FEEDBACK_PHRASE = "the dean shouted at staff zr9"
+IMPACT_PHRASE = "vaccination rates rose in Kayes wp4"
+
+
+def _text_of_every_table(session: Session) -> str:
+    """Every column of every table (JSON decoded), as one lower-cased text."""
+    session.expire_all()
+    parts = []
+    for table in SQLModel.metadata.sorted_tables:
+        for row in session.execute(sa_select(table)).all():
+            parts.append(f"{table.name}: " + json.dumps(list(row), ensure_ascii=False, default=str))
+    return "\n".join(parts).lower()
+
+
+def test_erasing_an_expert_erases_what_they_wrote(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world, engagement = _private_world(session, settings)
+    # They declined another offer, in their own words; the coordinator was told those words.
+    declined = offer(
+        session, world, settings, need=make_need(session, institution=world.institution)
+    )
+    move(
+        session,
+        engagement=declined,
+        actor=world.expert_user,
+        action="decline",
+        reason=DECLINE_PHRASE,
+        settings=settings,
+    )
+    feedback = session.exec(select(EngagementFeedback)).one()
+    feedback.delivered, feedback.impact = FEEDBACK_PHRASE, IMPACT_PHRASE
+    session.add(feedback)
+    # A coordinator's note about them names them.
+    record(
+        session,
+        actor=world.coordinator,
+        action="expert.noted",
+        entity_type="expert",
+        entity_id=world.expert.id,
+        reason=f"Called {NAME} at {PHONE}",
+        data={"contact": EMAIL},
+    )
+    session.commit()
+    before = _text_of_every_table(session)
+    for needle in (DECLINE_PHRASE, FEEDBACK_PHRASE, IMPACT_PHRASE, NAME, EMAIL):
+        assert needle.lower() in before, needle  # the search below can fail
+    browser = make_client()
+    login(browser, EMAIL, PASSWORD)
+    assert _form(browser, "/account/delete", {"password": PASSWORD}).status_code == 303
+    after = _text_of_every_table(session)
+    for needle in (DECLINE_PHRASE, FEEDBACK_PHRASE, IMPACT_PHRASE, NAME, EMAIL, PHONE):
+        assert needle.lower() not in after, needle
+    # The facts stay, anonymised: the decline, the rating and the hours.
+    kept = session.get(Engagement, declined.id)
+    assert kept is not None and (kept.status, kept.reason) == ("declined", "[erased]")
+    rated = session.exec(select(EngagementFeedback)).one()
+    assert (rated.rating, rated.hours, rated.delivered) == (5, 20, "[erased]")
+    note = session.exec(select(AuditEvent).where(AuditEvent.action == "expert.noted")).one()
+    assert note.reason == "[erased]" and note.data == {"contact": "[erased]"}
+
+
+def test_erasing_a_member_erases_their_feedback_and_reasons(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world, engagement = _private_world(session, settings)
+    give_feedback(
+        session,
+        engagement=engagement,
+        actor=world.member,
+        data=FeedbackWrite(rating=4, hours=20, delivered=FEEDBACK_PHRASE),
+    )
+    cancelled = offer(
+        session, world, settings, need=make_need(session, institution=world.institution)
+    )
+    move(session, engagement=cancelled, actor=world.expert_user, action="accept", settings=settings)
+    move(
+        session,
+        engagement=cancelled,
+        actor=world.member,
+        action="cancel",
+        reason=DECLINE_PHRASE,
+        settings=settings,
+    )
+    session.commit()
+    email = world.member.email
+    before = _text_of_every_table(session)
+    assert DECLINE_PHRASE in before and FEEDBACK_PHRASE in before and email in before
+    browser = make_client()
+    login(browser, email, PASSWORD)
+    assert _form(browser, "/account/delete", {"password": PASSWORD}).status_code == 303
+    after = _text_of_every_table(session)
+    for needle in (DECLINE_PHRASE, FEEDBACK_PHRASE, email):
+        assert needle.lower() not in after, needle
+    # The expert's own feedback, which the member did not write, stays.
+    sides = {f.side: f.delivered for f in session.exec(select(EngagementFeedback)).all()}
+    assert sides == {"expert": "Six lectures", "institution": "[erased]"}

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from datetime import timedelta
 
+from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
+from sqlalchemy import event, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service.models import Need, User
-from service.security import CSRF_COOKIE, SESSION_COOKIE, SessionData, SessionSigner
+from service.models import Need, User, UserSession
+from service.models.types import utcnow
+from service.security import CSRF_COOKIE, SESSION_COOKIE, SessionSigner
+from service.state import AppState
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_member, make_user
 
@@ -25,10 +32,10 @@ def test_session_cookie_is_httponly_and_samesite(client: TestClient, session: Se
     assert "HttpOnly" in header and "SameSite=lax" in header and "Max-Age=" in header
 
 
-def test_expired_session_is_refused() -> None:
+def test_expired_session_cookie_is_refused() -> None:
     signer = SessionSigner("k" * 40, max_age_s=1)
-    cookie = signer.dumps(SessionData(user_id=1, version=1))
-    assert signer.loads(cookie) == SessionData(user_id=1, version=1)
+    cookie = signer.dumps("a-session-token")
+    assert signer.loads(cookie) == "a-session-token"
     time.sleep(2.1)
     assert signer.loads(cookie) is None
 
@@ -37,20 +44,26 @@ def test_expired_session_redirects_to_login(
     client: TestClient, session: Session, app_state: object
 ) -> None:
     user = make_user(session)
-    short = SessionSigner(app_state.settings.secret_key, max_age_s=1)  # type: ignore[attr-defined]
-    client.cookies.set(SESSION_COOKIE, short.dumps(SessionData(user_id=user.id or 0, version=1)))
+    login(client, user.email, PASSWORD)
     assert client.get("/api/me").status_code == 200
-    app_state.signer = short  # type: ignore[attr-defined]
-    time.sleep(2.1)
+    # The session ends on the server at its expiry, whatever the cookie says.
+    session.execute(update(UserSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
     response = client.get("/expert")
     assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+    assert client.get("/api/me").status_code == 401
 
 
-def test_forged_session_cookie_is_ignored(client: TestClient, session: Session) -> None:
-    make_user(session)
-    forged = SessionSigner("another-secret-key-entirely-000000", max_age_s=3600).dumps(
-        SessionData(user_id=1, version=1)
-    )
+def test_forged_session_cookie_is_ignored(
+    client: TestClient, session: Session, app_state: AppState
+) -> None:
+    user = make_user(session)
+    login(client, user.email, PASSWORD)
+    token = app_state.signer.loads(client.cookies[SESSION_COOKIE])
+    assert token is not None and client.get("/api/me").status_code == 200
+    # The live session's own token, signed with another key, opens nothing.
+    forged = SessionSigner("another-secret-key-entirely-000000", max_age_s=3600).dumps(token)
+    client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, forged)
     assert client.get("/api/me").status_code == 401
 
@@ -120,7 +133,7 @@ def test_api_call_with_bearer_token_needs_no_csrf(client: TestClient, session: S
     user, _ = make_member(session)
     login(client, user.email, PASSWORD)
     token = client.post(
-        "/api/me/tokens",
+        "/api/tokens",
         json={"name": "partner"},
         headers={"x-csrf-token": client.cookies[CSRF_COOKIE]},
     ).json()["token"]
@@ -130,3 +143,136 @@ def test_api_call_with_bearer_token_needs_no_csrf(client: TestClient, session: S
     )
     assert response.status_code == 201
     assert anonymous.get("/api/me", headers={"authorization": "Bearer hw_wrong"}).status_code == 401
+
+
+def test_logout_ends_the_session_on_the_server(client: TestClient, session: Session) -> None:
+    user = make_user(session, email="awa@example.org")
+    login(client, user.email, PASSWORD)
+    stolen = client.cookies[SESSION_COOKIE]
+    assert client.get("/api/me").status_code == 200
+    response = client.post("/logout", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 303
+    assert session.exec(select(UserSession)).all() == []
+    # Someone who copied the cookie before the log-out gets nothing with it.
+    replay = TestClient(client.app)
+    replay.cookies.set(SESSION_COOKIE, stolen)
+    assert replay.get("/api/me").status_code == 401
+    assert replay.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_account_lists_sessions_and_logs_out_everywhere(
+    client: TestClient, make_client: Callable[[], TestClient], session: Session
+) -> None:
+    user = make_user(session, email="awa@example.org")
+    phone = make_client()
+    phone.headers["user-agent"] = "PhoneBrowser/1.0"
+    login(phone, user.email, PASSWORD)
+    client.headers["user-agent"] = "LaptopBrowser/2.0"
+    login(client, user.email, PASSWORD)
+    page = BeautifulSoup(client.get("/account").text, "html.parser")
+    rows = page.select("[data-sessions] tbody tr")
+    assert len(rows) == 2
+    current = page.select_one("[data-sessions] tr[data-current]")
+    assert current is not None and "LaptopBrowser/2.0" in current.get_text()
+    assert any("PhoneBrowser/1.0" in row.get_text() for row in rows)
+    response = client.post("/account/sessions/end", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert phone.get("/api/me").status_code == 401
+    assert client.get("/api/me").status_code == 401
+    assert session.exec(select(UserSession)).all() == []
+
+
+def test_deactivated_user_loses_every_session(client: TestClient, session: Session) -> None:
+    user = make_user(session, email="awa@example.org")
+    login(client, user.email, PASSWORD)
+    user.active = False
+    session.add(user)
+    session.commit()
+    assert client.get("/api/me").status_code == 401
+
+
+def test_session_lookup_is_one_query_on_an_index(
+    client: TestClient, session: Session, engine: Engine
+) -> None:
+    user = make_user(session, email="awa@example.org")
+    login(client, user.email, PASSWORD)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "usersession" in statement.lower():
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/api/me").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # One select by primary key (joined with the user); "last seen" is not written each time.
+    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT")
+
+
+def test_csrf_token_is_renewed_at_login_and_bound_to_the_session(
+    client: TestClient, make_client: Callable[[], TestClient], session: Session
+) -> None:
+    user = make_user(session, email="awa@example.org")
+    before = csrf_token(client)
+    login(client, user.email, PASSWORD)
+    after = client.cookies[CSRF_COOKIE]
+    assert after != before
+    page = BeautifulSoup(client.get("/account").text, "html.parser")
+    field = page.select_one("input[name=csrf_token]")
+    assert field is not None and field["value"] == after
+    # The token from before the log-in no longer works.
+    stale = client.post("/account/locale", data={"locale": "fr", "csrf_token": before})
+    assert stale.status_code == 403
+    # Nor does the token of another session of the same user.
+    other = make_client()
+    login(other, user.email, PASSWORD)
+    foreign = client.post(
+        "/account/locale", data={"locale": "fr", "csrf_token": other.cookies[CSRF_COOKIE]}
+    )
+    assert foreign.status_code == 403
+    session.refresh(user)
+    assert user.locale == "en"
+    own = client.post("/account/locale", data={"locale": "fr", "csrf_token": after})
+    assert own.status_code == 303
+    # Log-out hands out a fresh token, bound to no session.
+    client.post("/logout", data={"csrf_token": after})
+    assert client.cookies[CSRF_COOKIE] not in (before, after)
+
+
+def test_a_planted_csrf_cookie_does_not_pass_with_a_session(
+    client: TestClient, session: Session
+) -> None:
+    user = make_user(session, email="awa@example.org")
+    login(client, user.email, PASSWORD)
+    client.cookies.set(CSRF_COOKIE, "planted-by-an-attacker", domain="testserver.local")
+    response = client.post(
+        "/account/locale", data={"locale": "fr", "csrf_token": "planted-by-an-attacker"}
+    )
+    assert response.status_code == 403
+
+
+def test_logging_in_again_replaces_the_browsers_session(
+    client: TestClient, session: Session
+) -> None:
+    user = make_user(session, email="awa@example.org")
+    login(client, user.email, PASSWORD)
+    first = client.cookies[SESSION_COOKIE]
+    login(client, user.email, PASSWORD)
+    assert client.cookies[SESSION_COOKIE] != first
+    assert len(session.exec(select(UserSession)).all()) == 1
+    replay = TestClient(client.app)
+    replay.cookies.set(SESSION_COOKIE, first)
+    assert replay.get("/api/me").status_code == 401
+
+
+def test_data_export_lists_the_sessions_without_their_ids(
+    client: TestClient, session: Session
+) -> None:
+    user = make_user(session, email="awa@example.org")
+    client.headers["user-agent"] = "LaptopBrowser/2.0"
+    login(client, user.email, PASSWORD)
+    sessions = client.get("/api/me/data").json()["sessions"]
+    assert [s["user_agent"] for s in sessions] == ["LaptopBrowser/2.0"]
+    assert "id" not in sessions[0] and sessions[0]["expires_at"]

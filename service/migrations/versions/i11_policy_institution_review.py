@@ -1,7 +1,7 @@
 """institution review: a coordinator's question or reason for declining, and when it declined
 
 Revision ID: i11_policy_institution_review
-Revises: 0001
+Revises: i11_sessions_server_sessions
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import service.models.types
 
 revision: str = "i11_policy_institution_review"
-down_revision: str | None = "0001"
+down_revision: str | None = "i11_sessions_server_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
