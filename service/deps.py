@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from service.core import changes
+from service.core import changes, policy
 from service.core.accounts import user_for_session, user_for_token
+from service.core.policy import Action, Reader
 from service.errors import CsrfRejected, NotAllowed, NotAuthenticated
-from service.models import Institution, Role, User
+from service.models import Institution, User
 from service.models.types import utcnow
 from service.repos import institutions as institutions_repo
 from service.security import (
@@ -110,21 +111,35 @@ def get_session_id(request: Request, user: SessionUser) -> str:
 SessionId = Annotated[str, Depends(get_session_id)]
 
 
-def require_roles(*roles: Role) -> object:
-    """Builds a dependency that admits only users with one of these roles."""
+def get_reader(request: Request, user: OptionalUser, session: SessionDep) -> Reader:
+    """Gets the kind of reader behind the request, as the access policy sees them."""
+    if hasattr(request.state, "reader"):
+        cached: Reader = request.state.reader
+        return cached
+    reader = policy.reader_for(session, user)
+    request.state.reader = reader
+    return reader
 
-    def dependency(user: CurrentUser) -> User:
-        if user.role not in roles:
-            raise NotAllowed()
+
+ReaderDep = Annotated[Reader, Depends(get_reader)]
+
+
+def allowed(action: Action) -> object:
+    """Builds a dependency that admits only the users the access policy lets take this action."""
+
+    def dependency(user: CurrentUser, reader: ReaderDep) -> User:
+        policy.require(reader, action)
         return user
 
     return Depends(dependency)
 
 
-RequireStaff = Annotated[User, require_roles(Role.COORDINATOR, Role.ADMIN)]
-RequireAdmin = Annotated[User, require_roles(Role.ADMIN)]
-RequireExpert = Annotated[User, require_roles(Role.EXPERT)]
-RequireMember = Annotated[User, require_roles(Role.INSTITUTION)]
+RequireStaff = Annotated[User, allowed(Action.COORDINATE)]
+RequireAdmin = Annotated[User, allowed(Action.ADMINISTER)]
+RequireExpert = Annotated[User, allowed(Action.ACT_AS_EXPERT)]
+RequireMember = Annotated[User, allowed(Action.ACT_FOR_INSTITUTION)]
+RequireRosterReader = Annotated[User, allowed(Action.BROWSE_ROSTER)]
+RequireNeedPreview = Annotated[User, allowed(Action.PREVIEW_NEED)]
 
 
 def get_member_institution(user: RequireMember, session: SessionDep) -> Institution:
@@ -136,16 +151,6 @@ def get_member_institution(user: RequireMember, session: SessionDep) -> Institut
 
 
 MemberInstitution = Annotated[Institution, Depends(get_member_institution)]
-
-
-def get_verified_institution(institution: MemberInstitution) -> Institution:
-    """Requires that a coordinator has verified the member's institution."""
-    if not institution.verified:
-        raise NotAllowed("Your institution is awaiting verification by a coordinator.")
-    return institution
-
-
-VerifiedInstitution = Annotated[Institution, Depends(get_verified_institution)]
 
 
 async def verify_csrf(request: Request) -> None:

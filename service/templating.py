@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 from sqlmodel import Session
 
+from service.core import policy
 from service.core.accounts import user_for_session
 from service.i18n import (
     LOCALE_NAMES,
@@ -151,6 +152,19 @@ def _user_of(request: Request) -> User | None:
         return user_for_session(session, session_id=hash_session_token(token), now=utcnow())
 
 
+def _reader_of(request: Request) -> policy.Reader:
+    """Gets the reader the access policy sees (cached by the pages' dependency)."""
+    if hasattr(request.state, "reader"):
+        reader: policy.Reader = request.state.reader
+        return reader
+    user = _user_of(request)
+    state = getattr(request.app.state, "homeward", None)
+    if user is None or state is None:
+        return policy.ANONYMOUS
+    with Session(state.engine, expire_on_commit=False) as session:
+        return policy.reader_for(session, user)
+
+
 def render(
     request: Request,
     template: str,
@@ -160,9 +174,12 @@ def render(
 ) -> HTMLResponse:
     """Renders a page with the context every page needs; shown flash messages are cleared."""
     locale = current_locale.get()
+    reader = _reader_of(request)
     full_context: dict[str, Any] = {
         "request": request,
         "user": _user_of(request),
+        # What the access policy lets this reader do, for links and buttons: may("coordinate").
+        "may": lambda action: policy.may(reader, policy.Action(action)),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "locale": locale,
         "text_direction": "rtl" if locale in RTL_LOCALES else "ltr",

@@ -1,4 +1,6 @@
-"""What follows a change to an expert, a need or an institution: indexes and matcher catch up.
+"""What follows a change to an expert, a need or an institution: indexes and matcher catch up,
+and an expert institutions may no longer be proposed (consent withdrawn, "coordinators only",
+deactivated, erased) leaves no proposal pending and no offer open.
 
 Both are recorded in the caller's transaction (an outbox row, a job), so a change is never
 lost and never waits on the search engine or the encoder. One thing does not wait for the
@@ -17,10 +19,16 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import Session
 
-from service.models import ExpertProfile, Institution, Need
+from service.core import policy
+from service.core.audit import record
+from service.i18n import N_
+from service.models import EngagementStatus, ExpertProfile, Institution, Need
+from service.models.types import utcnow
+from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
+from service.repos import proposals as proposals_repo
 from service.search import SearchBackend, outbox
 from service.search.documents import EXPERTS_PUBLIC, expert_documents
 
@@ -63,9 +71,35 @@ def need_document(session: Session, need: Need) -> dict[str, Any]:
     }
 
 
+WITHDRAWN_FROM_MATCHING = N_("The expert withdrew from matching.")
+
+
+def _withdraw_from_matching(session: Session, expert_id: int) -> None:
+    """Withdraws an expert's pending proposals and cancels the offers they have not answered."""
+    now = utcnow()
+    proposals_repo.withdraw_pending_for_expert(session, expert_id, now=now)
+    cancelled = engagements_repo.withdraw_offers_for_expert(
+        session, expert_id, reason=WITHDRAWN_FROM_MATCHING, now=now
+    )
+    for engagement_id in cancelled:
+        record(
+            session,
+            actor=None,
+            action="engagement.cancel",
+            entity_type="engagement",
+            entity_id=engagement_id,
+            from_state=EngagementStatus.OFFERED,
+            to_state=EngagementStatus.CANCELLED,
+            reason=WITHDRAWN_FROM_MATCHING,
+        )
+
+
 def expert_changed(session: Session, expert: ExpertProfile) -> None:
-    """Schedules the index update and the re-matching of a changed expert (no commit)."""
+    """Schedules the index update and the re-matching of a changed expert, and withdraws their
+    pending proposals at once when institutions may no longer be proposed them (no commit)."""
     session.flush()
+    if not policy.open_to_institutions(expert):
+        _withdraw_from_matching(session, expert.id or 0)
     document = expert_document(session, expert)
     outbox.sync_expert(session, expert=document)
     if expert_documents(document)[EXPERTS_PUBLIC] is None:
@@ -75,7 +109,9 @@ def expert_changed(session: Session, expert: ExpertProfile) -> None:
 
 
 def expert_removed(session: Session, expert_id: int) -> None:
-    """Schedules the removal of an erased expert from every index (no commit)."""
+    """Schedules the removal of an erased expert from every index and withdraws their pending
+    proposals (no commit)."""
+    _withdraw_from_matching(session, expert_id)
     outbox.remove_expert(session, expert_id=expert_id)
     _withdraw_at_commit(session, expert_id)
 

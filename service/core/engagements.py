@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session
 
 from service.config import Settings
+from service.core import policy
 from service.core.audit import record
 from service.core.experts import view_for
 from service.core.notifications import notify
+from service.core.policy import Party
 from service.errors import Conflict, FieldErrors, InvalidTransition, NotAllowed, NotFound
 from service.i18n import N_
 from service.models import (
@@ -33,12 +34,6 @@ from service.repos import users as users_repo
 from service.schemas.engagements import EngagementTerms, FeedbackWrite
 
 S = EngagementStatus
-
-
-class Party(StrEnum):
-    EXPERT = "expert"
-    INSTITUTION = "institution"
-    STAFF = "staff"
 
 
 @dataclass(frozen=True)
@@ -110,18 +105,18 @@ ACTION_LABELS = {
 
 
 def party_of(session: Session, *, engagement: Engagement, user: User) -> Party | None:
-    """Tells in which capacity a user takes part in an engagement, if any."""
-    if user.is_staff:
-        return Party.STAFF
-    if engagement.expert_id is not None:
-        expert = experts_repo.get_expert(session, engagement.expert_id)
-        if expert is not None and expert.user_id is not None and expert.user_id == user.id:
-            return Party.EXPERT
-    need = needs_repo.get_need(session, engagement.need_id)
-    institution = institutions_repo.get_institution_of_user(session, user.id or 0)
-    if need is not None and institution is not None and institution.id == need.institution_id:
-        return Party.INSTITUTION
-    return None
+    """Tells in which capacity a user takes part in an engagement, if any (see the policy)."""
+    expert = (
+        experts_repo.get_expert(session, engagement.expert_id)
+        if engagement.expert_id is not None
+        else None
+    )
+    return policy.engagement_party(
+        policy.reader_for(session, user),
+        engagement,
+        expert=expert,
+        need=needs_repo.get_need(session, engagement.need_id),
+    )
 
 
 def readable_engagement(
@@ -511,8 +506,7 @@ def give_feedback(
     party = party_of(session, engagement=engagement, user=actor)
     if party is None:
         raise NotFound("This engagement does not exist.")
-    if party == Party.STAFF:
-        raise NotAllowed("Feedback comes from the expert and the institution.")
+    policy.require(policy.reader_for(session, actor), policy.Action.GIVE_FEEDBACK)
     if engagement.status not in FEEDBACK_STATES:
         raise InvalidTransition(
             f"This engagement is {engagement.status}: feedback opens once it is active."
@@ -648,8 +642,8 @@ def engagement_view(
         expert = experts_repo.get_expert(session, engagement.expert_id)
         if expert is not None:
             expert_data = view_for(
+                session,
                 expert,
-                email=experts_repo.get_expert_email(session, expert),
                 reader=reader,
                 named=True,
                 contact=engagement.status in CONTACT_STATES,

@@ -1,4 +1,4 @@
-"""Expert profiles: editing, and deciding what each reader may see of one."""
+"""Expert profiles: editing them, and showing each reader the fields the policy gives them."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ from typing import Any
 
 from sqlmodel import Session
 
+from service.core import policy
 from service.core.audit import record
 from service.core.changes import expert_changed
-from service.models import ExpertProfile, Role, User
+from service.core.policy import ExpertView
+from service.errors import NotFound
+from service.models import ExpertProfile, User
 from service.models.types import utcnow
+from service.repos import experts as experts_repo
 from service.schemas.experts import ExpertNamed, ExpertPrivate, ExpertProfileUpdate, ExpertSummary
 
 
@@ -36,15 +40,31 @@ def update_profile(
     return expert
 
 
+VIEW_SCHEMAS: dict[ExpertView, type[ExpertSummary]] = {
+    ExpertView.SUMMARY: ExpertSummary,
+    ExpertView.NAMED: ExpertNamed,
+    ExpertView.PRIVATE: ExpertPrivate,
+}
+
+
 def view_for(
-    expert: ExpertProfile, *, email: str, reader: User, named: bool = False, contact: bool = False
+    session: Session,
+    expert: ExpertProfile,
+    *,
+    reader: User,
+    named: bool = False,
+    contact: bool = False,
+    view: ExpertView | None = None,
 ) -> dict[str, Any]:
-    """Gets what this reader may see of a profile: coordinators and the expert see all of it."""
-    is_self = expert.user_id is not None and expert.user_id == reader.id
-    if reader.role in (Role.COORDINATOR, Role.ADMIN) or is_self or contact:
-        return ExpertPrivate.model_validate({**expert.model_dump(), "email": email}).model_dump(
-            mode="json"
+    """Gets the fields of a profile the access policy shows this reader (see policy.expert_view);
+    `named` and `contact` say how far an engagement between them has gone."""
+    if view is None:
+        view = policy.expert_view(
+            policy.reader_for(session, reader), expert, named=named, contact=contact
         )
-    if named:
-        return ExpertNamed.model_validate(expert.model_dump()).model_dump(mode="json")
-    return ExpertSummary.model_validate(expert.model_dump()).model_dump(mode="json")
+    if view == ExpertView.HIDDEN:
+        raise NotFound("This expert does not exist.")
+    data = expert.model_dump()
+    if view == ExpertView.PRIVATE:
+        data["email"] = experts_repo.get_expert_email(session, expert)
+    return VIEW_SCHEMAS[view].model_validate(data).model_dump(mode="json")

@@ -1,15 +1,52 @@
-"""Institutions: their profile, and verification by a coordinator."""
+"""Institutions: verification by a coordinator, who may also ask for more or decline, with a
+reason the members are told by email."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlmodel import Session
 
+from service.config import Settings
 from service.core import changes
 from service.core.audit import record
-from service.errors import Conflict
+from service.core.notifications import notify
+from service.errors import Conflict, FieldErrors
+from service.i18n import N_
 from service.models import Institution, User
 from service.models.types import utcnow
+from service.repos import institutions as institutions_repo
 from service.schemas.institutions import InstitutionUpdate
+
+
+class Review(StrEnum):
+    PENDING = "pending"
+    INFO_REQUESTED = "info_requested"
+    DECLINED = "declined"
+    VERIFIED = "verified"
+
+
+def review_of(institution: Institution) -> Review:
+    """Tells where an institution's verification stands."""
+    if institution.verified:
+        return Review.VERIFIED
+    if institution.declined_at is not None:
+        return Review.DECLINED
+    return Review.INFO_REQUESTED if institution.review_note else Review.PENDING
+
+
+def _tell_members(
+    session: Session, *, institution: Institution, kind: str, reason: str, settings: Settings
+) -> None:
+    for member in institutions_repo.list_members(session, institution.id or 0):
+        notify(
+            session,
+            user=member,
+            kind=kind,
+            params={"institution": institution.name, "reason": reason},
+            link="/institution",
+            settings=settings,
+        )
 
 
 def update_institution(
@@ -36,13 +73,16 @@ def update_institution(
 
 
 def verify_institution(
-    session: Session, *, institution: Institution, coordinator: User
+    session: Session, *, institution: Institution, coordinator: User, settings: Settings
 ) -> Institution:
-    """Marks an institution as verified; it may then post needs."""
+    """Marks an institution as verified and tells its members; it may then publish needs."""
     if institution.verified:
         raise Conflict("This institution is already verified.")
+    previous = review_of(institution)
     institution.verified_at = utcnow()
     institution.verified_by_id = coordinator.id
+    institution.declined_at = None
+    institution.review_note = ""
     institution.updated_at = institution.verified_at
     session.add(institution)
     record(
@@ -51,7 +91,54 @@ def verify_institution(
         action="institution.verified",
         entity_type="institution",
         entity_id=institution.id,
-        from_state="pending",
-        to_state="verified",
+        from_state=previous,
+        to_state=Review.VERIFIED,
+    )
+    _tell_members(
+        session, institution=institution, kind="institution.verified", reason="", settings=settings
+    )
+    return institution
+
+
+def review_institution(
+    session: Session,
+    *,
+    institution: Institution,
+    coordinator: User,
+    decision: Review,
+    reason: str,
+    settings: Settings,
+) -> Institution:
+    """Asks an institution awaiting verification for more information, or declines it; the
+    reason is kept and sent to its members."""
+    if decision not in (Review.INFO_REQUESTED, Review.DECLINED):
+        raise FieldErrors({"decision": N_("Choose to ask for information or to decline.")})
+    if institution.verified:
+        raise Conflict("This institution is already verified.")
+    reason = reason.strip()
+    if not reason:
+        raise FieldErrors({"reason": N_("Please say what you need, or why you decline.")})
+    previous = review_of(institution)
+    now = utcnow()
+    institution.review_note = reason[:2000]
+    institution.declined_at = now if decision == Review.DECLINED else None
+    institution.updated_at = now
+    session.add(institution)
+    record(
+        session,
+        actor=coordinator,
+        action=f"institution.{decision}",
+        entity_type="institution",
+        entity_id=institution.id,
+        from_state=previous,
+        to_state=decision,
+        reason=institution.review_note,
+    )
+    _tell_members(
+        session,
+        institution=institution,
+        kind=f"institution.{decision}",
+        reason=institution.review_note,
+        settings=settings,
     )
     return institution

@@ -22,6 +22,7 @@ from matching.matcher import Matcher, StoredVector
 from matching.records import Candidate, ExpertRecord, NeedRecord
 from matching.texts import lexical_query_text
 from service.config import Settings
+from service.core import policy
 from service.core.indexing import reindex_all
 from service.models import (
     Embedding,
@@ -250,7 +251,12 @@ def rematch_need(
     if need.status != NeedStatus.OPEN:
         return list(existing.values())
     institution = session.get(Institution, need.institution_id)
-    candidates = matching.rank_need(need_record(need, institution), search=search, k=k)
+    candidates = [
+        candidate
+        for candidate in matching.rank_need(need_record(need, institution), search=search, k=k)
+        # Only experts institutions may be proposed (the policy); the others stay withdrawn.
+        if _open_to_institutions(session, int(candidate.expert_id))
+    ]
     now = utcnow()
     ranked_ids = set()
     for rank, candidate in enumerate(candidates, start=1):
@@ -278,6 +284,11 @@ def rematch_need(
             proposal.updated_at = now
             session.add(proposal)
     return sorted(existing.values(), key=lambda p: (p.rank == 0, p.rank))
+
+
+def _open_to_institutions(session: Session, expert_id: int) -> bool:
+    expert = session.get(ExpertProfile, expert_id)
+    return expert is not None and policy.open_to_institutions(expert)
 
 
 def open_need_ids(session: Session) -> list[int]:

@@ -5,19 +5,22 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from service.config import Settings
+from service.core import policy
 from service.core.audit import record
 from service.core.changes import need_changed
 from service.core.engagements import withdraw_pending
 from service.errors import NotAllowed, NotFound
-from service.models import Institution, Need, NeedStatus, Role, User
+from service.models import Institution, Need, NeedStatus, User
 from service.models.types import utcnow
-from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.schemas.needs import NeedWrite
 
 
 def post_need(session: Session, *, institution: Institution, author: User, data: NeedWrite) -> Need:
-    """Creates a need for a verified institution (the dependency checked verification)."""
+    """Creates a need; an institution awaiting verification may only write drafts."""
+    reader = policy.reader_for(session, author)
+    policy.require(reader, policy.Action.WRITE_DRAFT_NEED)
+    policy.require_need_status(reader, data.status)
     need = Need(
         institution_id=institution.id or 0,
         created_by_id=author.id,
@@ -42,7 +45,11 @@ def post_need(session: Session, *, institution: Institution, author: User, data:
 def edit_need(
     session: Session, *, need: Need, actor: User, data: NeedWrite, settings: Settings
 ) -> Need:
-    """Saves changes to a need; once filled or closed, its pending offers are withdrawn."""
+    """Saves changes to a need; once filled or closed, its pending offers are withdrawn.
+
+    An institution awaiting verification may not publish it.
+    """
+    policy.require_need_status(policy.reader_for(session, actor), data.status)
     previous = need.status
     for name, value in data.model_dump().items():
         setattr(need, name, value)
@@ -66,28 +73,19 @@ def edit_need(
 
 
 def readable_need(session: Session, *, need_id: int, reader: User) -> Need:
-    """Gets a need this reader may see: staff any, members their own, experts open ones."""
+    """Gets a need this reader may see (see policy.may_read_need); others are not found."""
     need = needs_repo.get_need(session, need_id)
-    if need is None:
+    if need is None or not policy.may_read_need(policy.reader_for(session, reader), need):
         raise NotFound("This need does not exist.")
-    if reader.is_staff:
-        return need
-    if reader.role == Role.INSTITUTION:
-        institution = institutions_repo.get_institution_of_user(session, reader.id or 0)
-        if institution is not None and institution.id == need.institution_id:
-            return need
-        raise NotFound("This need does not exist.")
-    if need.status == NeedStatus.OPEN:
-        return need
-    raise NotFound("This need does not exist.")
+    return need
 
 
 def editable_need(session: Session, *, need_id: int, editor: User) -> Need:
-    """Gets a need this user may edit: staff, or a member of its (verified) institution."""
+    """Gets a need this user may edit: staff, or a member of its institution."""
     need = readable_need(session, need_id=need_id, reader=editor)
-    if editor.is_staff or editor.role == Role.INSTITUTION:
-        return need
-    raise NotAllowed()
+    if not policy.may_edit_need(policy.reader_for(session, editor), need):
+        raise NotAllowed()
+    return need
 
 
 def set_widen_modes(session: Session, *, need: Need, coordinator: User, widen: bool) -> Need:

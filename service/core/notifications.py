@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from service.config import Settings
+from service.core import policy
 from service.core.audit import record
 from service.errors import NotFound
 from service.i18n import translations_for
@@ -42,6 +43,7 @@ EMAIL_CATEGORIES: dict[str, tuple[str, tuple[Role, ...]]] = {
         N_("Offers I approved that were declined or expired"),
         (Role.COORDINATOR, Role.ADMIN),
     ),
+    "verification": (N_("The verification of my institution"), (Role.INSTITUTION,)),
 }
 
 MESSAGES: dict[str, Message] = {
@@ -119,6 +121,30 @@ MESSAGES: dict[str, Message] = {
         "engagements",
         N_("Engagement cancelled: %(need)s"),
         N_("The engagement for “%(need)s” was cancelled. Reason: %(reason)s"),
+    ),
+    "institution.verified": Message(
+        "verification",
+        N_("%(institution)s is verified"),
+        N_(
+            "A coordinator has verified %(institution)s. You can now publish your needs, "
+            "see how many experts could match them and browse the roster."
+        ),
+    ),
+    "institution.info_requested": Message(
+        "verification",
+        N_("A coordinator needs more information about %(institution)s"),
+        N_(
+            "Before verifying %(institution)s, a coordinator asks: %(reason)s "
+            "Please complete your organisation's profile; meanwhile you may write draft needs."
+        ),
+    ),
+    "institution.declined": Message(
+        "verification",
+        N_("%(institution)s was not verified"),
+        N_(
+            "A coordinator declined to verify %(institution)s. Reason: %(reason)s "
+            "You may answer by completing your organisation's profile."
+        ),
     ),
     "availability.reminder": Message(
         "availability",
@@ -264,7 +290,9 @@ def mark_read(
 ) -> Notification:
     """Marks one of the reader's notifications as read."""
     notification = notifications_repo.get_notification(session, notification_id)
-    if notification is None or notification.user_id != reader.id:
+    if notification is None or not policy.may_read_notification(
+        policy.reader_for(session, reader), notification
+    ):
         raise NotFound("This notification does not exist.")
     if notification.read_at is None:
         notification.read_at = now or utcnow()

@@ -4,7 +4,8 @@ It is a keyword-and-facts estimate of the pool the matcher ranks from, cheap eno
 request: nothing is embedded here (encoders run only in the worker). An expert counts when
 they are active, consent to matching, confirmed their availability recently, accept the
 need's engagement mode, speak one of its languages (if it names any), are free during its
-dates (when it gives them), and share at least one word with it in the search index. The
+dates (when it gives them), and share at least one word with it in the index the reader may
+search (for an institution: the skills and background of the experts open to institutions). The
 matcher may still rank some of them low, and time zones and hours are not checked here.
 """
 
@@ -15,10 +16,12 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, or_, select
 
-from service.models import ExpertProfile
+from service.core import policy
+from service.core.search import expert_index_for
+from service.models import ExpertProfile, Visibility
 from service.models.types import utcnow
 from service.schemas.needs import NeedPreview
-from service.search import EXPERTS_STAFF, SearchBackend
+from service.search import SearchBackend
 
 # Generous: the count should not stop at the matcher's lexical pool of a few hundred.
 PREVIEW_POOL = 20_000
@@ -77,15 +80,20 @@ def preview_count(
     search: SearchBackend,
     need_data: NeedPreview,
     *,
+    reader: policy.Reader,
     reconfirm_days: int = 90,
     now: datetime | None = None,
 ) -> int:
     """Counts the experts who could match a need being written (a keyword-and-facts estimate
-    of the matcher's pool; no names, nothing embedded)."""
+    of the matcher's pool; no names, nothing embedded). It counts only in what this reader
+    may search, so it tells them nothing a search would not: an institution's count never
+    includes an expert hidden from institutions, nor words of fields it may not read."""
+    policy.require(reader, policy.Action.PREVIEW_NEED)
+    index = expert_index_for(reader)
     text = preview_text(need_data)
     if not text:
         return 0
-    ids = sorted({doc_id for doc_id, _ in search.lexical_scores(EXPERTS_STAFF, text, PREVIEW_POOL)})
+    ids = sorted({doc_id for doc_id, _ in search.lexical_scores(index, text, PREVIEW_POOL)})
     if not ids:
         return 0
     now = now or utcnow()
@@ -103,6 +111,8 @@ def preview_count(
             col(ExpertProfile.id).in_(chunk),
             col(ExpertProfile.active).is_(True),
             col(ExpertProfile.consent_matching_at).is_not(None),
+            # Read from the database too, so an index that has not caught up hides nobody.
+            col(ExpertProfile.visibility) == Visibility.INSTITUTIONS,
             col(ExpertProfile.availability_confirmed_at) >= now - timedelta(days=reconfirm_days),
             or_(
                 col(ExpertProfile.available_until).is_(None),

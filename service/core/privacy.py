@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, or_, update
 from sqlmodel import Session, col, select
 
-from service.core import changes
+from service.core import changes, policy
 from service.core.audit import record
-from service.errors import FieldErrors, NotAllowed
+from service.errors import FieldErrors
 from service.models import (
     ApiToken,
     AuditEvent,
@@ -27,7 +27,6 @@ from service.models import (
     Need,
     Notification,
     OutgoingEmail,
-    Role,
     SearchOutbox,
     User,
 )
@@ -40,7 +39,6 @@ from service.repos import users as users_repo
 from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF
 from service.security import verify_password
 
-ERASABLE_ROLES = (Role.EXPERT, Role.INSTITUTION)
 # What replaces a piece of free text the person wrote, or their name in someone else's text.
 ERASED = "[erased]"
 # Shorter phrases (a two-letter name) would erase parts of unrelated words in others' text.
@@ -116,8 +114,7 @@ def delete_account(
     session: Session, *, user: User, password: str, now: datetime | None = None
 ) -> User:
     """Erases an expert's or member's personal data; anonymised engagements stay for statistics."""
-    if user.role not in ERASABLE_ROLES:
-        raise NotAllowed("Staff accounts are closed by an administrator.")
+    policy.require(policy.reader_for(session, user), policy.Action.ERASE_OWN_ACCOUNT)
     if not verify_password(user.password_hash, password):
         raise FieldErrors({"password": "This is not your password."})
     now = now or utcnow()

@@ -8,10 +8,12 @@ from typing import Any
 from sqlmodel import Session
 
 from service.config import Settings
+from service.core import policy
 from service.core.audit import record
 from service.core.experts import view_for
 from service.core.notifications import notify
-from service.errors import DomainError, FieldErrors, InvalidTransition, NotAllowed, NotFound
+from service.errors import DomainError, FieldErrors, InvalidTransition, NotFound
+from service.i18n import N_
 from service.models import (
     Engagement,
     EngagementStatus,
@@ -30,9 +32,19 @@ from service.repos import proposals as proposals_repo
 from service.repos import users as users_repo
 
 
-def _require_staff(user: User) -> None:
-    if not user.is_staff:
-        raise NotAllowed("Only a coordinator can decide on proposals.")
+def _require_staff(session: Session, user: User) -> None:
+    policy.require(policy.reader_for(session, user), policy.Action.DECIDE_PROPOSALS)
+
+
+def unavailable_reason(expert: ExpertProfile | None) -> str | None:
+    """Says why institutions may not be proposed this expert any more, if so (see the policy)."""
+    if expert is None or not expert.active:
+        return N_("This expert is no longer available.")
+    if expert.consent_matching_at is None:
+        return N_("This expert has withdrawn their consent to be matched.")
+    if not policy.open_to_institutions(expert):
+        return N_("This expert chose to be visible to coordinators only.")
+    return None
 
 
 def approve_proposal(
@@ -49,7 +61,7 @@ def approve_proposal(
     The decision is one conditional UPDATE: of two coordinators deciding at once, one wins
     and the other gets InvalidTransition (409), with nothing recorded.
     """
-    _require_staff(coordinator)
+    _require_staff(session, coordinator)
     need = needs_repo.get_need(session, proposal.need_id)
     if need is None or need.status != NeedStatus.OPEN:
         state = need.status if need else "gone"
@@ -57,8 +69,9 @@ def approve_proposal(
     if proposal.status != ProposalStatus.PROPOSED:
         raise InvalidTransition(f"This proposal is already {proposal.status}.")
     expert = experts_repo.get_expert(session, proposal.expert_id)
-    if expert is None or not expert.active:
-        raise InvalidTransition("This expert is no longer available.")
+    reason_unavailable = unavailable_reason(expert)
+    if expert is None or reason_unavailable is not None:
+        raise InvalidTransition(reason_unavailable or "")
     now = now or utcnow()
     _decide(
         session,
@@ -156,7 +169,7 @@ def reject_proposal(
     now: datetime | None = None,
 ) -> MatchProposal:
     """Rejects a proposal; the reason is kept."""
-    _require_staff(coordinator)
+    _require_staff(session, coordinator)
     if proposal.status != ProposalStatus.PROPOSED:
         raise InvalidTransition(f"This proposal is already {proposal.status}.")
     reason = reason.strip()
@@ -197,7 +210,7 @@ def decide_in_bulk(
     now: datetime | None = None,
 ) -> list[MatchProposal]:
     """Approves or rejects several proposals of one need; all of them, or none if one fails."""
-    _require_staff(coordinator)
+    _require_staff(session, coordinator)
     if action == "reject" and not reason.strip():
         raise FieldErrors({"reason": "Please give a reason for the rejection."})
     wanted = sorted(set(proposal_ids))
@@ -264,13 +277,7 @@ def review_rows(session: Session, *, need_id: int, reader: User) -> list[dict[st
             {
                 "proposal": proposal,
                 "expert": (
-                    view_for(
-                        expert,
-                        email=experts_repo.get_expert_email(session, expert),
-                        reader=reader,
-                    )
-                    if expert is not None
-                    else None
+                    view_for(session, expert, reader=reader) if expert is not None else None
                 ),
                 "engagement": engagement,
                 "explanation": explanation_for_people(proposal.explanation),

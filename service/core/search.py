@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from service.errors import FieldErrors, NotAllowed
-from service.models import Role, User
+from service.core import policy
+from service.core.policy import ExpertView, Reader
+from service.errors import FieldErrors
 from service.search import EXPERTS_PUBLIC, EXPERTS_STAFF, NEEDS, SearchBackend, SearchQuery
 from service.search.base import FilterValue, InvalidQuery
 
@@ -45,21 +46,33 @@ class SearchRequest:
     per_page: int = 20
 
 
-def expert_index_for(reader: User) -> str:
-    """Coordinators search everything; institutions only what experts let them see."""
-    if reader.is_staff:
-        return EXPERTS_STAFF
-    if reader.role == Role.INSTITUTION:
-        return EXPERTS_PUBLIC
-    raise NotAllowed("Only coordinators and institutions can search the roster.")
+# The index built for each view of the roster the access policy gives a reader.
+EXPERT_INDEXES = {ExpertView.PRIVATE: EXPERTS_STAFF, ExpertView.SUMMARY: EXPERTS_PUBLIC}
+
+
+def expert_index_for(reader: Reader) -> str:
+    """Gets the index made for the reader: staff search everything, verified institutions only
+    what experts let them see; anyone else is refused."""
+    policy.require(reader, policy.Action.BROWSE_ROSTER)
+    return EXPERT_INDEXES[policy.roster_view(reader)]
 
 
 def search_experts(
-    backend: SearchBackend, *, reader: User, request: SearchRequest
+    backend: SearchBackend, *, reader: Reader, request: SearchRequest
 ) -> dict[str, Any]:
-    """Searches experts with facets and highlights, in the reader's index."""
+    """Searches experts with facets and highlights, in the reader's index and with the fields
+    the policy shows them."""
     index = expert_index_for(reader)
-    return _run(backend, index, request, EXPERT_PARAMS, EXPERT_FACETS)
+    view = policy.roster_view(reader)
+    results = _run(backend, index, request, EXPERT_PARAMS, EXPERT_FACETS)
+    results["items"] = [
+        {
+            **policy.project_expert(item, view),
+            "highlights": policy.project_expert(item["highlights"], view),
+        }
+        for item in results["items"]
+    ]
+    return results
 
 
 def search_needs(backend: SearchBackend, *, request: SearchRequest) -> dict[str, Any]:

@@ -31,6 +31,9 @@ class Institution(SQLModel, table=True):
     description: str = Field(default="", max_length=5000)
     verified_by_id: int | None = Field(default=None, foreign_key="user.id")
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The coordinator's latest question to the institution, or why it was declined.
+    review_note: str = Field(default="", max_length=2000, sa_column_kwargs={"server_default": ""})
+    declined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
+from service.deps import get_reader
 from service.pages import (
     accounts,
     coordinator,
@@ -17,8 +18,12 @@ from service.pages import (
     search,
 )
 
-# Every page shows the unread-notification count in its header.
-router = APIRouter(include_in_schema=False, dependencies=[Depends(notifications.set_unread_count)])
+# Every page shows the unread-notification count in its header, and links only to what the
+# access policy lets the reader open.
+router = APIRouter(
+    include_in_schema=False,
+    dependencies=[Depends(notifications.set_unread_count), Depends(get_reader)],
+)
 router.include_router(public.router)
 router.include_router(accounts.router)
 router.include_router(expert.router)

@@ -5,26 +5,34 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from babel.dates import format_date
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from service.core import policy
 from service.core.audit import record
-from service.core.institutions import verify_institution
-from service.deps import RequireStaff, SessionDep, StateDep
+from service.core.institutions import (
+    Review,
+    review_institution,
+    review_of,
+    verify_institution,
+)
+from service.deps import ReaderDep, RequireStaff, SessionDep, StateDep
 from service.errors import NotFound
 from service.i18n import N_, country_name, current_locale, gettext_, label
 from service.models import ExpertProfile, Institution
 from service.models.types import utcnow
 from service.pages.charts import Bar, bar_chart
+from service.pages.forms import read_form, validate_form
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.repos import stats as stats_repo
 from service.routes.pagination import PAGE_SIZE
 from service.routes.params import Id
+from service.schemas.institutions import ReviewDecision
 from service.templating import flash, paginate, render
 
 router = APIRouter(prefix="/coordinator")
@@ -145,20 +153,35 @@ def institution_page(
 ) -> HTMLResponse:
     """Shows an institution: its details, members and needs, and the verify button."""
     institution = _institution_or_404(session, institution_id)
-    needs, total = needs_repo.list_needs(
-        session, institution_id=institution.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
+    context = _institution_context(request, session, institution, page=page)
     return render(
         request,
         "coordinator/institution.html",
         {
-            "institution": institution,
-            "members": institutions_repo.list_members(session, institution.id or 0),
-            "needs": needs,
-            "needs_total": total,
-            "pagination": paginate(request, total=total, page=page, size=PAGE_SIZE),
+            **context,
+            "values": {},
+            "errors": {},
+            "pagination": paginate(
+                request, total=context["needs_total"], page=page, size=PAGE_SIZE
+            ),
         },
     )
+
+
+def _institution_context(
+    request: Request, session: SessionDep, institution: Institution, *, page: int
+) -> dict[str, Any]:
+    needs, total = needs_repo.list_needs(
+        session, institution_id=institution.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    return {
+        "institution": institution,
+        "review": review_of(institution),
+        "members": institutions_repo.list_members(session, institution.id or 0),
+        "needs": needs,
+        "needs_total": total,
+        "pagination": paginate(request, total=total, page=page, size=PAGE_SIZE),
+    }
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -167,17 +190,55 @@ def _safe_next(target: str | None) -> str | None:
 
 @router.post("/institutions/{institution_id}/verify")
 async def verify(
-    request: Request, institution_id: Id, user: RequireStaff, session: SessionDep
+    request: Request, institution_id: Id, user: RequireStaff, state: StateDep, session: SessionDep
 ) -> Response:
     """Verifies an institution, then goes back to where the coordinator was."""
     institution = _institution_or_404(session, institution_id)
-    verify_institution(session, institution=institution, coordinator=user)
+    verify_institution(session, institution=institution, coordinator=user, settings=state.settings)
     session.commit()
     form = await request.form()
     next_value = form.get("next")
     target = _safe_next(next_value if isinstance(next_value, str) else None) or "/coordinator"
     response = RedirectResponse(target, status_code=303)
     flash(response, request, N_("Institution verified."), "success")
+    return response
+
+
+@router.post("/institutions/{institution_id}/review")
+async def review(
+    request: Request, institution_id: Id, user: RequireStaff, state: StateDep, session: SessionDep
+) -> Response:
+    """Asks an institution for more information, or declines it, with a reason sent to its
+    members; without a reason the page shows again with the error beside the field."""
+    institution = _institution_or_404(session, institution_id)
+    data = await read_form(request)
+    form, errors = validate_form(ReviewDecision, data)
+    if form is None:
+        return render(
+            request,
+            "coordinator/institution.html",
+            {
+                **_institution_context(request, session, institution, page=1),
+                "values": data,
+                "errors": errors,
+            },
+            status_code=422,
+        )
+    review_institution(
+        session,
+        institution=institution,
+        coordinator=user,
+        decision=Review(form.decision),
+        reason=form.reason,
+        settings=state.settings,
+    )
+    session.commit()
+    response = RedirectResponse(f"/coordinator/institutions/{institution.id}", status_code=303)
+    done = {
+        Review.INFO_REQUESTED: N_("Your question is sent to the institution."),
+        Review.DECLINED: N_("The institution is declined; its members are told why."),
+    }
+    flash(response, request, done[Review(form.decision)], "success")
     return response
 
 
@@ -230,7 +291,17 @@ def csv_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _csv_row(expert: ExpertProfile, email: str) -> list[str]:
+# A column derived from a field rather than named after it.
+CSV_SOURCES = {"consent_matching": "consent_matching_at"}
+
+
+def csv_columns(reader: policy.Reader) -> list[str]:
+    """Gets the roster columns this reader may export: the fields the policy shows them."""
+    fields = policy.EXPERT_FIELDS[policy.roster_view(reader)]
+    return [column for column in CSV_COLUMNS if CSV_SOURCES.get(column, column) in fields]
+
+
+def _csv_row(expert: ExpertProfile, email: str, columns: list[str]) -> list[str]:
     values: dict[str, object] = {
         **expert.model_dump(),
         "email": email,
@@ -241,18 +312,19 @@ def _csv_row(expert: ExpertProfile, email: str) -> list[str]:
         "consent_matching": expert.consent_matching_at is not None,
         "updated_at": expert.updated_at.isoformat() if expert.updated_at else "",
     }
-    return [csv_cell(values.get(column)) for column in CSV_COLUMNS]
+    return [csv_cell(values.get(column)) for column in columns]
 
 
 @router.get("/experts.csv")
-def experts_csv(user: RequireStaff, session: SessionDep) -> Response:
+def experts_csv(user: RequireStaff, reader: ReaderDep, session: SessionDep) -> Response:
     """Exports the whole roster as CSV (the export itself is written to the audit log)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    columns = csv_columns(reader)
+    writer.writerow(columns)
     count = 0
     for expert, email in stats_repo.roster_for_export(session):
-        writer.writerow(_csv_row(expert, email))
+        writer.writerow(_csv_row(expert, email, columns))
         count += 1
     record(
         session,

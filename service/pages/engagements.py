@@ -7,16 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from service.core import policy
 from service.core.engagements import (
     ACTION_LABELS,
     ACTIONS,
     CONTACT_STATES,
-    Party,
     engagement_view,
     give_feedback,
     move,
     readable_engagement,
 )
+from service.core.policy import Party
 from service.core.proposals import availability_is_current, reconfirm_availability
 from service.deps import (
     CurrentUser,
@@ -33,7 +34,6 @@ from service.models.types import utcnow
 from service.pages.forms import read_form, validate_form
 from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
-from service.routes.engagements import scope_of
 from service.routes.pagination import PageDep
 from service.routes.params import Id
 from service.schemas.engagements import FeedbackWrite, MoveRequest
@@ -65,7 +65,11 @@ LIST_TITLES = {
 
 def _views(session: SessionDep, user: User, statuses: list[str] | None, page: Any) -> Any:
     rows, total = engagements_repo.list_engagements(
-        session, **scope_of(session, user), statuses=statuses, offset=page.offset, limit=page.size
+        session,
+        **policy.engagement_scope(policy.reader_for(session, user)),
+        statuses=statuses,
+        offset=page.offset,
+        limit=page.size,
     )
     views = [engagement_view(session, engagement=row, reader=user) for row in rows]
     return views, total, max(1, -(-total // page.size))

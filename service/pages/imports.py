@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from service.core import policy
 from service.core.imports import ImportReport, import_file
-from service.deps import RequireStaff, SessionDep, StateDep
+from service.deps import ReaderDep, RequireStaff, SessionDep, StateDep
 from service.errors import NotFound
 from service.i18n import N_
 from service.models import User
@@ -35,9 +36,9 @@ def _form(request: Request, errors: dict[str, str], kind: str, status_code: int)
     )
 
 
-def _pending(state: StateDep, token: str, user: User) -> imports_repo.PendingUpload:
+def _pending(state: StateDep, token: str, reader: policy.Reader) -> imports_repo.PendingUpload:
     upload = imports_repo.get_upload(state.settings.data_dir, token, max_age=UPLOAD_TTL)
-    if upload is None or (upload.user_id != user.id and user.role != "admin"):
+    if upload is None or not policy.may_use_upload(reader, upload.user_id):
         raise NotFound(N_("This upload has expired. Please upload the file again."))
     return upload
 
@@ -57,6 +58,7 @@ def _check(session: SessionDep, upload: imports_repo.PendingUpload, user: User) 
 def import_page(
     request: Request,
     user: RequireStaff,
+    reader: ReaderDep,
     state: StateDep,
     session: SessionDep,
     token: str = "",
@@ -64,7 +66,7 @@ def import_page(
     """Shows the upload form, or the report of an uploaded file with the confirm button."""
     if not token:
         return _form(request, {}, "experts", 200)
-    upload = _pending(state, token, user)
+    upload = _pending(state, token, reader)
     report = _check(session, upload, user)
     return render(
         request,
@@ -106,12 +108,12 @@ async def upload(request: Request, user: RequireStaff, state: StateDep) -> Respo
 
 @router.post("/confirm")
 async def confirm(
-    request: Request, user: RequireStaff, state: StateDep, session: SessionDep
+    request: Request, user: RequireStaff, reader: ReaderDep, state: StateDep, session: SessionDep
 ) -> Response:
     """Checks the kept file again and, if every row is good, writes it all."""
     form = await request.form()
     token = form.get("token")
-    upload = _pending(state, token if isinstance(token, str) else "", user)
+    upload = _pending(state, token if isinstance(token, str) else "", reader)
     report = import_file(
         session,
         kind=upload.kind,  # type: ignore[arg-type]

@@ -8,15 +8,18 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from service.core.institutions import update_institution
+from service.core import policy
+from service.core.institutions import review_of, update_institution
 from service.core.needs import edit_need, post_need, readable_need
+from service.core.policy import Action
 from service.core.preview import preview_count, preview_text
 from service.deps import (
     MemberInstitution,
+    ReaderDep,
     RequireMember,
+    RequireNeedPreview,
     SessionDep,
     StateDep,
-    VerifiedInstitution,
 )
 from service.i18n import N_
 from service.models import InstitutionType, Mode, Need, NeedStatus, Support
@@ -46,6 +49,7 @@ def _editor_context(
     need: Need | None = None,
     *,
     suggestions: list[str] | None = None,
+    reader: policy.Reader,
 ) -> dict[str, object]:
     chosen = [str(code) for code in (values.get("languages") or [])]  # type: ignore[attr-defined]
     return {
@@ -58,6 +62,8 @@ def _editor_context(
         "main_languages": MAIN_LANGUAGES,
         "other_languages": [code for code in chosen if code not in MAIN_LANGUAGES],
         "suggested_skills": suggestions or [],
+        "may_publish": policy.may(reader, Action.PUBLISH_NEED),
+        "may_preview": policy.may(reader, Action.PREVIEW_NEED),
     }
 
 
@@ -107,6 +113,7 @@ def home(
         "institution/home.html",
         {
             "institution": institution,
+            "review": review_of(institution),
             "needs": needs,
             "total": total,
             "status": status,
@@ -157,14 +164,15 @@ async def profile_submit(
 def new_need_page(
     request: Request,
     user: RequireMember,
-    institution: VerifiedInstitution,
+    institution: MemberInstitution,
+    reader: ReaderDep,
     state: StateDep,
     session: SessionDep,
 ) -> HTMLResponse:
-    """Shows the form to post a need."""
+    """Shows the form to post a need (a draft, while the institution awaits verification)."""
     values: dict[str, object] = {
         "mode": "remote",
-        "status": "open",
+        "status": "open" if policy.may(reader, Action.PUBLISH_NEED) else "draft",
         "duration_weeks": 6,
         "hours_per_week": 4,
         "languages": [request.state.locale] if request.state.locale in MAIN_LANGUAGES else [],
@@ -173,28 +181,42 @@ def new_need_page(
     return render(
         request,
         "institution/need_form.html",
-        _editor_context(values, {}, suggestions=_suggestions(state, session)),
+        _editor_context(values, {}, suggestions=_suggestions(state, session), reader=reader),
     )
 
 
 @router.post("/needs/new")
 async def new_need_submit(
-    request: Request, user: RequireMember, institution: VerifiedInstitution, session: SessionDep
+    request: Request,
+    user: RequireMember,
+    institution: MemberInstitution,
+    reader: ReaderDep,
+    session: SessionDep,
 ) -> Response:
     """Posts a need."""
     form, errors, data = await _read_need_form(request)
     if form is None:
         return render(
-            request, "institution/need_form.html", _editor_context(data, errors), status_code=422
+            request,
+            "institution/need_form.html",
+            _editor_context(data, errors, reader=reader),
+            status_code=422,
         )
     need = post_need(session, institution=institution, author=user, data=form)
     session.commit()
     response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
-    flash(response, request, N_("Your need is posted."), "success")
+    posted = (
+        N_("Your need is posted.")
+        if need.status != NeedStatus.DRAFT
+        else N_("Your draft is saved.")
+    )
+    flash(response, request, posted, "success")
     return response
 
 
-def _preview(state: StateDep, session: SessionDep, data: dict[str, object]) -> dict[str, object]:
+def _preview(
+    state: StateDep, session: SessionDep, reader: policy.Reader, data: dict[str, object]
+) -> dict[str, object]:
     """Counts the experts for the form's data, or says why it cannot."""
     fields = {**data, "duration_weeks": data.get("duration_weeks") or None}
     try:
@@ -208,6 +230,7 @@ def _preview(state: StateDep, session: SessionDep, data: dict[str, object]) -> d
             session,
             state.search,
             need,
+            reader=reader,
             reconfirm_days=state.settings.availability_reconfirm_days,
         )
     except SearchError:
@@ -218,8 +241,9 @@ def _preview(state: StateDep, session: SessionDep, data: dict[str, object]) -> d
 @router.post("/needs/preview", response_class=HTMLResponse)
 async def need_preview(
     request: Request,
-    user: RequireMember,
-    institution: VerifiedInstitution,
+    user: RequireNeedPreview,
+    institution: MemberInstitution,
+    reader: ReaderDep,
     state: StateDep,
     session: SessionDep,
     need_id: Annotated[int | None, Query(alias="need", ge=1, le=MAX_ID)] = None,
@@ -227,11 +251,13 @@ async def need_preview(
     """Shows how many experts could match the need being written, never who: a fragment for
     htmx, or the form again with the count when sent without JavaScript."""
     data = await _need_form_data(request)
-    preview = _preview(state, session, data)
+    preview = _preview(state, session, reader, data)
     if request.headers.get("hx-request") == "true":
         return render(request, "institution/_need_preview.html", preview)
     need = readable_need(session, need_id=need_id, reader=user) if need_id else None
-    context = _editor_context(data, {}, need, suggestions=_suggestions(state, session))
+    context = _editor_context(
+        data, {}, need, suggestions=_suggestions(state, session), reader=reader
+    )
     return render(request, "institution/need_form.html", {**context, **preview})
 
 
@@ -253,13 +279,16 @@ def edit_need_page(
     request: Request,
     need_id: Id,
     user: RequireMember,
-    institution: VerifiedInstitution,
+    institution: MemberInstitution,
+    reader: ReaderDep,
     state: StateDep,
     session: SessionDep,
 ) -> HTMLResponse:
     """Shows the form to edit a need."""
     need = readable_need(session, need_id=need_id, reader=user)
-    context = _editor_context(need.model_dump(), {}, need, suggestions=_suggestions(state, session))
+    context = _editor_context(
+        need.model_dump(), {}, need, suggestions=_suggestions(state, session), reader=reader
+    )
     return render(request, "institution/need_form.html", context)
 
 
@@ -268,7 +297,8 @@ async def edit_need_submit(
     request: Request,
     need_id: Id,
     user: RequireMember,
-    institution: VerifiedInstitution,
+    institution: MemberInstitution,
+    reader: ReaderDep,
     session: SessionDep,
     state: StateDep,
 ) -> Response:
@@ -279,7 +309,7 @@ async def edit_need_submit(
         return render(
             request,
             "institution/need_form.html",
-            _editor_context(data, errors, need),
+            _editor_context(data, errors, need, reader=reader),
             status_code=422,
         )
     edit_need(session, need=need, actor=user, data=form, settings=state.settings)
@@ -294,7 +324,7 @@ def close_need_submit(
     request: Request,
     need_id: Id,
     user: RequireMember,
-    institution: VerifiedInstitution,
+    institution: MemberInstitution,
     session: SessionDep,
     state: StateDep,
 ) -> Response:

@@ -7,8 +7,9 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service.core.privacy import ERASABLE_ROLES, delete_account, export_user_data
-from service.deps import CurrentUser, SessionDep, SessionUser, StateDep
+from service.core import policy
+from service.core.privacy import delete_account, export_user_data
+from service.deps import CurrentUser, ReaderDep, SessionDep, SessionUser, StateDep
 from service.errors import FieldErrors
 from service.pages.accounts import end_browser_session
 from service.pages.forms import read_form
@@ -18,11 +19,10 @@ router = APIRouter(prefix="/account")
 
 
 @router.get("/data", response_class=HTMLResponse)
-def data_page(request: Request, user: CurrentUser) -> HTMLResponse:
+def data_page(request: Request, user: CurrentUser, reader: ReaderDep) -> HTMLResponse:
     """Explains what is kept, offers the download and the deletion of the account."""
-    return render(
-        request, "privacy_data/data.html", {"errors": {}, "can_delete": user.role in ERASABLE_ROLES}
-    )
+    can_delete = policy.may(reader, policy.Action.ERASE_OWN_ACCOUNT)
+    return render(request, "privacy_data/data.html", {"errors": {}, "can_delete": can_delete})
 
 
 @router.get("/data.json")

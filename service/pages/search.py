@@ -9,10 +9,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from service.core import policy
 from service.core.matching import needs_for_expert
 from service.core.proposals import explanation_for_people
 from service.core.search import SearchRequest, search_experts, search_needs
-from service.deps import RequireExpert, RequireMember, RequireStaff, SessionDep, StateDep
+from service.deps import (
+    ReaderDep,
+    RequireExpert,
+    RequireRosterReader,
+    RequireStaff,
+    SessionDep,
+    StateDep,
+)
 from service.errors import FieldErrors, NotFound
 from service.models import Need, User
 from service.repos import experts as experts_repo
@@ -53,29 +61,38 @@ def _results(
 
 @router.get("/coordinator/roster", response_class=HTMLResponse)
 def roster(
-    request: Request, user: RequireStaff, state: StateDep, search: SearchRequestDep
+    request: Request,
+    user: RequireStaff,
+    reader: ReaderDep,
+    state: StateDep,
+    search: SearchRequestDep,
 ) -> HTMLResponse:
     """Searches every expert, with facets: what a coordinator works from."""
     return _results(
         request,
-        lambda: search_experts(state.search, reader=user, request=search),
+        lambda: search_experts(state.search, reader=reader, request=search),
         search,
         template="search/experts.html",
-        extra={"action": "/coordinator/roster", "staff": True},
+        extra={"action": "/coordinator/roster", "view": policy.roster_view(reader)},
     )
 
 
 @router.get("/institution/experts", response_class=HTMLResponse)
 def browse_experts(
-    request: Request, user: RequireMember, state: StateDep, search: SearchRequestDep
+    request: Request,
+    user: RequireRosterReader,
+    reader: ReaderDep,
+    state: StateDep,
+    search: SearchRequestDep,
 ) -> HTMLResponse:
-    """Lets an institution browse the experts who agreed to be seen: skills, not names."""
+    """Lets a verified institution browse the experts who agreed to be seen: skills, not
+    names."""
     return _results(
         request,
-        lambda: search_experts(state.search, reader=user, request=search),
+        lambda: search_experts(state.search, reader=reader, request=search),
         search,
         template="search/experts.html",
-        extra={"action": "/institution/experts", "staff": False},
+        extra={"action": "/institution/experts", "view": policy.roster_view(reader)},
     )
 
 

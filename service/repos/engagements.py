@@ -22,6 +22,30 @@ def get_engagement(
     return session.get(Engagement, engagement_id, populate_existing=fresh)
 
 
+def withdraw_offers_for_expert(
+    session: Session, expert_id: int, *, reason: str, now: datetime
+) -> list[int]:
+    """Cancels an expert's offers still awaiting their answer, in one conditional update;
+    returns the ids of those it cancelled."""
+    ids = [
+        engagement_id
+        for engagement_id in session.exec(
+            select(Engagement.id).where(
+                Engagement.expert_id == expert_id, Engagement.status == OPEN_OFFER
+            )
+        )
+        if engagement_id is not None
+    ]
+    if ids:
+        session.execute(
+            update(Engagement)
+            .where(col(Engagement.id).in_(ids), col(Engagement.status) == OPEN_OFFER)
+            .values(status=EngagementStatus.CANCELLED, reason=reason, closed_at=now, updated_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+    return ids
+
+
 def get_for_proposal(session: Session, proposal_id: int) -> Engagement | None:
     """Gets the engagement an approved proposal became."""
     return session.exec(select(Engagement).where(Engagement.proposal_id == proposal_id)).first()

@@ -14,6 +14,7 @@ from service.models import (
     MatchProposal,
     Need,
     NeedStatus,
+    ProposalOrigin,
     ProposalStatus,
 )
 
@@ -147,6 +148,22 @@ def best_scores(session: Session, need_ids: list[int]) -> dict[int, float]:
         .group_by(col(MatchProposal.need_id))
     ).all()
     return {need_id: float(score) for need_id, score in rows}
+
+
+def withdraw_pending_for_expert(session: Session, expert_id: int, *, now: datetime) -> int:
+    """Withdraws an expert's proposals still awaiting a coordinator, in one conditional update;
+    returns how many."""
+    result = session.execute(
+        update(MatchProposal)
+        .where(
+            col(MatchProposal.expert_id) == expert_id,
+            col(MatchProposal.status) == ProposalStatus.PROPOSED,
+            col(MatchProposal.origin) == ProposalOrigin.NEED,
+        )
+        .values(status=ProposalStatus.WITHDRAWN, rank=0, updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def delete_unengaged_for_expert(session: Session, expert_id: int) -> None:

@@ -6,13 +6,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from service.core import policy
 from service.core.engagements import engagement_view, give_feedback, move, readable_engagement
-from service.deps import CurrentUser, SessionDep, StateDep
-from service.errors import NotAllowed
-from service.models import EngagementFeedback, Role, User
+from service.deps import CurrentUser, ReaderDep, SessionDep, StateDep
+from service.models import EngagementFeedback
 from service.repos import engagements as engagements_repo
-from service.repos import experts as experts_repo
-from service.repos import institutions as institutions_repo
 from service.routes.pagination import PageDep, envelope
 from service.routes.params import Id
 from service.schemas.engagements import FeedbackWrite, MoveRequest
@@ -25,24 +23,10 @@ Action = Literal[
 ]
 
 
-def scope_of(session: SessionDep, user: User) -> dict[str, int | None]:
-    """Gets the filter that limits a user to their own engagements (none for staff)."""
-    if user.is_staff:
-        return {}
-    if user.role == Role.EXPERT:
-        expert = experts_repo.get_expert_of_user(session, user.id or 0)
-        return {"expert_id": expert.id if expert else -1}
-    if user.role == Role.INSTITUTION:
-        institution = institutions_repo.get_institution_of_user(session, user.id or 0)
-        if institution is None:
-            raise NotAllowed("Your account is not attached to an institution.")
-        return {"institution_id": institution.id}
-    raise NotAllowed()
-
-
 @router.get("")
 def list_engagements(
     user: CurrentUser,
+    reader: ReaderDep,
     session: SessionDep,
     page: PageDep,
     status: Annotated[list[str] | None, Query()] = None,
@@ -50,7 +34,7 @@ def list_engagements(
     """Lists the caller's engagements (all of them for coordinators), newest first."""
     rows, total = engagements_repo.list_engagements(
         session,
-        **scope_of(session, user),
+        **policy.engagement_scope(reader),
         statuses=status,
         offset=page.offset,
         limit=page.size,

@@ -6,11 +6,19 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from service.core import policy
 from service.core.experts import update_profile, view_for
 from service.core.search import search_experts
-from service.deps import CurrentUser, RequireExpert, RequireStaff, SessionDep, StateDep
+from service.deps import (
+    CurrentUser,
+    ReaderDep,
+    RequireExpert,
+    RequireRosterReader,
+    RequireStaff,
+    SessionDep,
+    StateDep,
+)
 from service.errors import NotFound
-from service.models import Role, Visibility
 from service.repos import experts as experts_repo
 from service.routes.pagination import PageDep, envelope
 from service.routes.params import Id
@@ -21,10 +29,12 @@ router = APIRouter(prefix="/api/experts", tags=["experts"])
 
 
 @router.get("")
-def search(user: CurrentUser, state: StateDep, request: SearchRequestDep) -> dict[str, Any]:
+def search(
+    user: RequireRosterReader, reader: ReaderDep, state: StateDep, request: SearchRequestDep
+) -> dict[str, Any]:
     """Searches the roster: ?q= text, ?country= ?residence= ?language= ?sector= ?mode=
     ?available= (now, YYYY-MM or a date) filters, with facet counts and highlights."""
-    return search_experts(state.search, reader=user, request=request)
+    return search_experts(state.search, reader=reader, request=request)
 
 
 @router.get("/me")
@@ -33,7 +43,7 @@ def my_profile(user: RequireExpert, session: SessionDep) -> dict[str, Any]:
     expert = experts_repo.get_expert_of_user(session, user.id or 0)
     if expert is None:
         raise NotFound("You have no expert profile.")
-    return view_for(expert, email=user.email, reader=user)
+    return view_for(session, expert, reader=user)
 
 
 @router.put("/me")
@@ -46,32 +56,21 @@ def save_my_profile(
         raise NotFound("You have no expert profile.")
     update_profile(session, expert=expert, actor=user, data=body)
     session.commit()
-    return view_for(expert, email=user.email, reader=user)
+    return view_for(session, expert, reader=user)
 
 
 @router.get("/roster")
 def roster(user: RequireStaff, session: SessionDep, page: PageDep) -> dict[str, Any]:
     """Lists every expert, for coordinators."""
     experts, total = experts_repo.list_experts(session, offset=page.offset, limit=page.size)
-    items = [
-        view_for(e, email=experts_repo.get_expert_email(session, e), reader=user) for e in experts
-    ]
+    items = [view_for(session, e, reader=user) for e in experts]
     return envelope(items, total=total, page=page)
 
 
 @router.get("/{expert_id}")
-def get_expert(expert_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def get_expert(
+    expert_id: Id, user: CurrentUser, reader: ReaderDep, session: SessionDep
+) -> dict[str, Any]:
     """Gets an expert as the caller may see them; hidden profiles are simply not found."""
-    expert = experts_repo.get_expert(session, expert_id)
-    visible = expert is not None and (
-        user.is_staff
-        or expert.user_id == user.id
-        or (
-            user.role == Role.INSTITUTION
-            and expert.active
-            and expert.visibility == Visibility.INSTITUTIONS
-        )
-    )
-    if expert is None or not visible:
-        raise NotFound("This expert does not exist.")
-    return view_for(expert, email=experts_repo.get_expert_email(session, expert), reader=user)
+    expert, view = policy.readable_expert(reader, experts_repo.get_expert(session, expert_id))
+    return view_for(session, expert, reader=user, view=view)

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from service.core.institutions import verify_institution
-from service.deps import CurrentUser, MemberInstitution, RequireStaff, SessionDep
+from service.core import policy
+from service.core.institutions import Review, review_institution, review_of, verify_institution
+from service.deps import MemberInstitution, ReaderDep, RequireStaff, SessionDep, StateDep
 from service.errors import NotFound
 from service.repos import institutions as institutions_repo
 from service.routes.pagination import PageDep, PageOf, envelope
 from service.routes.params import Id
-from service.schemas.institutions import InstitutionPublic
+from service.schemas.institutions import InstitutionOwn, InstitutionPublic, ReviewDecision
 
 router = APIRouter(prefix="/api/institutions", tags=["institutions"])
 
@@ -35,31 +36,57 @@ def list_institutions(
     return envelope([_public(row) for row in rows], total=total, page=page)
 
 
-@router.get("/mine", response_model=InstitutionPublic)
+@router.get("/mine", response_model=InstitutionOwn)
 def my_institution(institution: MemberInstitution) -> dict[str, Any]:
-    """Gets the institution the current member acts for."""
-    return _public(institution)
+    """Gets the institution the current member acts for, and where its verification stands."""
+    return InstitutionOwn.model_validate(
+        {**institution.model_dump(), "review": review_of(institution)}
+    ).model_dump(mode="json")
 
 
 @router.get("/{institution_id}", response_model=InstitutionPublic)
-def get_institution(institution_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    """Gets an institution: coordinators see any, members their own, experts verified ones."""
+def get_institution(institution_id: Id, reader: ReaderDep, session: SessionDep) -> dict[str, Any]:
+    """Gets an institution: coordinators see any, members their own, others verified ones."""
+    policy.require(reader, policy.Action.USE_ACCOUNT)
     institution = institutions_repo.get_institution(session, institution_id)
-    if institution is None:
+    if institution is None or not policy.may_read_institution(reader, institution):
         raise NotFound("This institution does not exist.")
-    if not user.is_staff and not institution.verified:
-        own = institutions_repo.get_institution_of_user(session, user.id or 0)
-        if own is None or own.id != institution.id:
-            raise NotFound("This institution does not exist.")
     return _public(institution)
 
 
 @router.post("/{institution_id}/verify", response_model=InstitutionPublic)
-def verify(institution_id: Id, user: RequireStaff, session: SessionDep) -> dict[str, Any]:
-    """Verifies an institution, so that it may post needs."""
+def verify(
+    institution_id: Id, user: RequireStaff, session: SessionDep, state: StateDep
+) -> dict[str, Any]:
+    """Verifies an institution, so that it may publish needs; its members get an email."""
     institution = institutions_repo.get_institution(session, institution_id)
     if institution is None:
         raise NotFound("This institution does not exist.")
-    verify_institution(session, institution=institution, coordinator=user)
+    verify_institution(session, institution=institution, coordinator=user, settings=state.settings)
+    session.commit()
+    return _public(institution)
+
+
+@router.post("/{institution_id}/review", response_model=InstitutionPublic)
+def review(
+    institution_id: Id,
+    body: ReviewDecision,
+    user: RequireStaff,
+    session: SessionDep,
+    state: StateDep,
+) -> dict[str, Any]:
+    """Asks an institution for more information or declines it, with the reason its members
+    are sent by email."""
+    institution = institutions_repo.get_institution(session, institution_id)
+    if institution is None:
+        raise NotFound("This institution does not exist.")
+    review_institution(
+        session,
+        institution=institution,
+        coordinator=user,
+        decision=Review(body.decision),
+        reason=body.reason,
+        settings=state.settings,
+    )
     session.commit()
     return _public(institution)

@@ -13,11 +13,7 @@ from service.deps import (
     MemberInstitution,
     SessionDep,
     StateDep,
-    VerifiedInstitution,
 )
-from service.errors import NotAllowed
-from service.models import Role, User
-from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.routes.pagination import PageDep, PageOf, envelope
 from service.routes.params import Id
@@ -49,9 +45,9 @@ def my_needs(institution: MemberInstitution, session: SessionDep, page: PageDep)
 
 @router.post("", status_code=201, response_model=NeedPublic)
 def create_need(
-    body: NeedWrite, user: CurrentUser, institution: VerifiedInstitution, session: SessionDep
+    body: NeedWrite, user: CurrentUser, institution: MemberInstitution, session: SessionDep
 ) -> dict[str, Any]:
-    """Posts a need for the caller's verified institution."""
+    """Posts a need for the caller's institution (only a draft until it is verified)."""
     need = post_need(session, institution=institution, author=user, data=body)
     session.commit()
     return _public(need)
@@ -67,19 +63,9 @@ def get_need(need_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, A
 def update_need(
     need_id: Id, body: NeedWrite, user: CurrentUser, session: SessionDep, state: StateDep
 ) -> dict[str, Any]:
-    """Replaces a need; only its institution's members (verified) and coordinators may."""
-    _require_editor(session, user)
+    """Replaces a need; only its institution's members and coordinators may (drafts only
+    until the institution is verified)."""
     need = editable_need(session, need_id=need_id, editor=user)
     edit_need(session, need=need, actor=user, data=body, settings=state.settings)
     session.commit()
     return _public(need)
-
-
-def _require_editor(session: SessionDep, user: User) -> None:
-    if user.is_staff:
-        return
-    if user.role != Role.INSTITUTION:
-        raise NotAllowed()
-    institution = institutions_repo.get_institution_of_user(session, user.id or 0)
-    if institution is None or not institution.verified:
-        raise NotAllowed("Your institution is awaiting verification by a coordinator.")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from service.models import InstitutionType
 from service.schemas.common import City, CountryCode, LongText, Name, ShortText
@@ -33,3 +34,19 @@ class InstitutionPublic(BaseModel):
     description: str
     verified_at: datetime | None
     created_at: datetime
+
+
+class InstitutionOwn(InstitutionPublic):
+    """What its own members see: where its verification stands, and the coordinator's note."""
+
+    review: str
+    review_note: str
+
+
+class ReviewDecision(BaseModel):
+    """A coordinator asks an institution awaiting verification for more, or declines it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["info_requested", "declined"]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]

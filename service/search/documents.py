@@ -1,8 +1,8 @@
 """What each index holds: field schemas and the mapping from domain data to index documents.
 
-Privacy rules live here and nowhere else: documents are built from a whitelist of fields,
-`experts_public` never receives contact details, and experts who chose to be visible to
-coordinators only (or who are inactive) are absent from it.
+Documents are built from a whitelist of fields. What `experts_public` holds and who is in it
+come from the access policy (service/core/policy.py): the fields an institution sees of an
+expert it browses, and only the experts open to institutions.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from service.core.policy import EXPERT_FIELDS, ExpertView, listed_for_institutions
 from service.search.base import Document, UnknownIndex
 
 EXPERTS_STAFF = "experts_staff"
@@ -107,12 +108,15 @@ _AVAILABILITY = Window("availability", "available_from", "available_until")
 _EXPERT_SORTABLE = ("display_name", "hours_per_month", "available_from")
 _EXPERT_HIGHLIGHT = ("display_name", "headline", "skills", "bio")
 
-# Institutions see an expert's name only once a coordinator has approved a proposal, so the
-# index they search holds no names (nor, like every reader but staff, any contact detail).
-_PUBLIC_FIELDS = tuple(f for f in _EXPERT_FIELDS if f != "display_name")
-_PUBLIC_SEARCHABLE = tuple(s for s in _EXPERT_SEARCHABLE if s.name != "display_name")
-_PUBLIC_SORTABLE = tuple(f for f in _EXPERT_SORTABLE if f != "display_name")
-_PUBLIC_HIGHLIGHT = tuple(f for f in _EXPERT_HIGHLIGHT if f != "display_name")
+# The index institutions search holds exactly what the access policy shows them of an expert
+# they browse (skills and background: no name, bio, city or contact detail), so no query can
+# find an expert by a field the reader could not read.
+_SUMMARY = EXPERT_FIELDS[ExpertView.SUMMARY]
+_PUBLIC_FIELDS = tuple(f for f in _EXPERT_FIELDS if f in _SUMMARY)
+_PUBLIC_SEARCHABLE = tuple(s for s in _EXPERT_SEARCHABLE if s.name in _SUMMARY)
+_PUBLIC_KEYWORDS = tuple(f for f in _EXPERT_KEYWORDS if f in _SUMMARY)
+_PUBLIC_SORTABLE = tuple(f for f in _EXPERT_SORTABLE if f in _SUMMARY)
+_PUBLIC_HIGHLIGHT = tuple(f for f in _EXPERT_HIGHLIGHT if f in _SUMMARY)
 
 SCHEMAS: dict[str, IndexSchema] = {
     EXPERTS_STAFF: IndexSchema(
@@ -135,7 +139,7 @@ SCHEMAS: dict[str, IndexSchema] = {
         name=EXPERTS_PUBLIC,
         fields=_PUBLIC_FIELDS,
         searchable=_PUBLIC_SEARCHABLE,
-        keywords=_EXPERT_KEYWORDS,
+        keywords=_PUBLIC_KEYWORDS,
         list_fields=_EXPERT_LISTS,
         numbers=("hours_per_month",),
         booleans=(),
@@ -218,7 +222,12 @@ def expert_documents(doc: Mapping[str, Any]) -> dict[str, Document | None]:
     """Maps an expert to its document in each expert index (None: must be absent there)."""
     staff = _project(doc, SCHEMAS[EXPERTS_STAFF])
     public: Document | None = _project(doc, SCHEMAS[EXPERTS_PUBLIC])
-    if staff.get("visibility") != "institutions" or not staff.get("active"):
+    # A document's "active" already means active and consenting to matching.
+    if not listed_for_institutions(
+        active=bool(staff.get("active")),
+        consenting=True,
+        visibility=str(staff.get("visibility")),
+    ):
         public = None
     return {EXPERTS_STAFF: staff, EXPERTS_PUBLIC: public}
 

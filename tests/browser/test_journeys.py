@@ -112,7 +112,9 @@ def test_institution_registers_is_verified_and_posts_a_need_in_french(
     page.click("main button[type=submit]")
     page.wait_for_url("**/institution")
     assert page.locator(".badge").first.inner_text() == "En attente de vérification"
-    assert page.locator("a[href='/institution/needs/new']").count() == 0
+    # Pending: no "Post a need" button, but told what happens next and invited to write drafts.
+    assert page.locator("a.button[href='/institution/needs/new']").count() == 0
+    assert page.locator("[data-review=pending] a[href='/institution/needs/new']").count() == 1
 
     coordinator = visitor_factory()
     coordinator.log_in(live_site.coordinator_email)

@@ -1,187 +1,395 @@
-"""Every route against every kind of visitor: 200, a redirect to log-in, 401 or 403."""
+"""Every route, for every kind of reader, on someone else's objects: the response is what the
+access policy (service/core/policy.py) says, and never a 500.
+
+Each route names the policy action it needs and, when it is about one object, the policy's
+rule for that object. From those the test derives what each reader must get: a 401 (API) or a
+redirect to the log-in page (pages) for an anonymous reader the action is not open to, a 403
+for a signed-in one, a 404 for an object the reader may not see, and otherwise a success.
+Writes that reach the decision with placeholder input may also answer 409 or 422: the point
+is that the policy let them through. A route missing from the table fails the test.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from service.models import Role
-from tests.conftest import login
-from tests.factories import PASSWORD, make_expert, make_member, make_need, make_user
+from service.core import policy
+from service.core.policy import Action, Reader, ReaderKind
+from service.models import (
+    ApiToken,
+    Engagement,
+    ExpertProfile,
+    Institution,
+    Need,
+    Notification,
+    Role,
+)
+from tests.conftest import csrf_token, login
+from tests.factories import (
+    PASSWORD,
+    make_expert,
+    make_member,
+    make_need,
+    make_proposal,
+    make_user,
+)
 
-VISITORS = ("anonymous", "expert", "member_unverified", "member_verified", "coordinator")
+A = Action
+K = ReaderKind
 
-OK, LOGIN, DENIED, UNAUTH, NOT_FOUND = 200, "login", 403, 401, 404
 
-# route -> expected outcome per visitor, in the order of VISITORS.
-PAGES: dict[str, tuple[object, ...]] = {
-    "/": (OK, OK, OK, OK, OK),
-    "/privacy": (OK, OK, OK, OK, OK),
-    "/login": (OK, "home", "home", "home", "home"),
-    "/register": (OK, OK, OK, OK, OK),
-    "/register/expert": (OK, OK, OK, OK, OK),
-    "/register/institution": (OK, OK, OK, OK, OK),
-    "/account": (LOGIN, OK, OK, OK, OK),
-    "/expert": (LOGIN, OK, DENIED, DENIED, DENIED),
-    "/expert/profile": (LOGIN, OK, DENIED, DENIED, DENIED),
-    "/institution": (LOGIN, DENIED, OK, OK, DENIED),
-    "/institution/needs/new": (LOGIN, DENIED, DENIED, OK, DENIED),
-    "/institution/needs/{need}": (LOGIN, DENIED, NOT_FOUND, OK, DENIED),
-    "/institution/needs/{need}/edit": (LOGIN, DENIED, DENIED, OK, DENIED),
-    "/coordinator": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/roster": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/institution/experts": (LOGIN, DENIED, OK, OK, DENIED),
-    "/expert/needs": (LOGIN, OK, DENIED, DENIED, DENIED),
-    "/institution/profile": (LOGIN, DENIED, OK, OK, DENIED),
-    "/coordinator/institutions": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/institutions/{institution}": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/experts/{expert}": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/experts.csv": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/import": (LOGIN, DENIED, DENIED, DENIED, OK),
-    # Engagements, review, notifications, reports, personal data ({need} is no engagement's id).
-    "/coordinator/needs": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/needs/{need}": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/audit": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/outbox": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/engagements": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/engagements/{need}": (LOGIN, DENIED, DENIED, DENIED, NOT_FOUND),
-    "/coordinator/reports": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/reports.csv": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/skills-gap": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/coordinator/skills-gap.csv": (LOGIN, DENIED, DENIED, DENIED, OK),
-    "/expert/proposals": (LOGIN, OK, DENIED, DENIED, DENIED),
-    "/expert/engagements": (LOGIN, OK, DENIED, DENIED, DENIED),
-    "/expert/engagements/{need}": (LOGIN, NOT_FOUND, DENIED, DENIED, DENIED),
-    "/institution/proposals": (LOGIN, DENIED, OK, OK, DENIED),
-    "/institution/engagements": (LOGIN, DENIED, OK, OK, DENIED),
-    "/institution/engagements/{need}": (LOGIN, DENIED, NOT_FOUND, NOT_FOUND, DENIED),
-    "/notifications": (LOGIN, OK, OK, OK, OK),
-    "/account/notifications": (LOGIN, OK, OK, OK, OK),
-    "/account/data": (LOGIN, OK, OK, OK, OK),
-    "/account/data.json": (LOGIN, OK, OK, OK, OK),
+@dataclass
+class World:
+    """Someone else's objects, and one user of each kind of reader."""
+
+    institution: Institution
+    need: Need
+    expert: ExpertProfile
+    engagement: Engagement
+    notification: Notification
+    ids: dict[str, int]
+    readers: dict[ReaderKind, Reader] = field(default_factory=dict)
+    emails: dict[ReaderKind, str] = field(default_factory=dict)
+
+
+Sees = Callable[[Reader, World], bool]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a route needs: a policy action, and the policy's rule for the object it is about."""
+
+    action: Action
+    sees: Sees | None = None
+    json: dict[str, Any] | None = None
+    form: dict[str, Any] | None = None
+    query: str = ""
+
+
+def _need(reader: Reader, world: World) -> bool:
+    return policy.may_read_need(reader, world.need)
+
+
+def _edit(reader: Reader, world: World) -> bool:
+    return policy.may_edit_need(reader, world.need)
+
+
+def _party(reader: Reader, world: World) -> bool:
+    party = policy.engagement_party(reader, world.engagement, expert=world.expert, need=world.need)
+    return party is not None
+
+
+def _institution(reader: Reader, world: World) -> bool:
+    return policy.may_read_institution(reader, world.institution)
+
+
+def _notification(reader: Reader, world: World) -> bool:
+    return policy.may_read_notification(reader, world.notification)
+
+
+def _expert(reader: Reader, world: World) -> bool:
+    return policy.expert_view(reader, world.expert) != policy.ExpertView.HIDDEN
+
+
+def _nothing(reader: Reader, world: World) -> bool:
+    return False
+
+
+PUBLIC = Rule(A.READ_PUBLIC_PAGES)
+ACCOUNT = Rule(A.USE_ACCOUNT)
+EXPERT = Rule(A.ACT_AS_EXPERT)
+MEMBER = Rule(A.ACT_FOR_INSTITUTION)
+STAFF = Rule(A.COORDINATE)
+DECIDE = Rule(A.DECIDE_PROPOSALS)
+NEED_BODY = {
+    "title": "Co-teach epidemiology",
+    "description": "A remote module for our master's students.",
+    "required_skills": ["epidemiology"],
+    "mode": "remote",
+    "duration_weeks": 6,
+    "hours_per_week": 4,
+    "languages": ["fr"],
+    "status": "draft",
 }
 
-API: dict[str, tuple[object, ...]] = {
-    "/healthz": (OK, OK, OK, OK, OK),
-    "/openapi.json": (OK, OK, OK, OK, OK),
-    "/api/me": (UNAUTH, OK, OK, OK, OK),
-    "/api/tokens": (UNAUTH, OK, OK, OK, OK),
-    "/api/experts": (UNAUTH, DENIED, OK, OK, OK),
-    "/api/experts/me": (UNAUTH, OK, DENIED, DENIED, DENIED),
-    "/api/experts/roster": (UNAUTH, DENIED, DENIED, DENIED, OK),
-    "/api/experts/{expert}": (UNAUTH, NOT_FOUND, OK, OK, OK),
-    "/api/institutions": (UNAUTH, DENIED, DENIED, DENIED, OK),
-    "/api/institutions/mine": (UNAUTH, DENIED, OK, OK, DENIED),
-    "/api/institutions/{institution}": (UNAUTH, OK, OK, OK, OK),
-    "/api/institutions/{pending_institution}": (UNAUTH, NOT_FOUND, OK, NOT_FOUND, OK),
-    "/api/needs": (UNAUTH, OK, OK, OK, OK),
-    "/api/needs/mine": (UNAUTH, DENIED, OK, OK, DENIED),
-    "/api/needs/{need}": (UNAUTH, OK, NOT_FOUND, OK, OK),
-    "/api/audit": (UNAUTH, DENIED, DENIED, DENIED, OK),
-    "/api/skills": (UNAUTH, OK, OK, OK, OK),
-    "/api/proposals": (UNAUTH, DENIED, DENIED, DENIED, 422),  # needs ?need_id=
-    "/api/engagements": (UNAUTH, OK, OK, OK, OK),
-    "/api/engagements/{need}": (UNAUTH, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
-    "/api/notifications": (UNAUTH, OK, OK, OK, OK),
-    "/api/reports/impact": (UNAUTH, DENIED, DENIED, DENIED, OK),
-    "/api/reports/skills-gap": (UNAUTH, DENIED, DENIED, DENIED, OK),
-    "/api/me/data": (UNAUTH, OK, OK, OK, OK),
+# "METHOD path" -> the rule the route follows. Every route of the application is here.
+ROUTES: dict[str, Rule] = {
+    # Public pages, the API's description and the health check.
+    "GET /healthz": PUBLIC,
+    "GET /openapi.json": PUBLIC,
+    "GET /docs": PUBLIC,
+    "GET /docs/oauth2-redirect": PUBLIC,
+    "GET /redoc": PUBLIC,
+    "GET /": PUBLIC,
+    "GET /privacy": PUBLIC,
+    "POST /language": Rule(A.READ_PUBLIC_PAGES, form={"locale": "fr", "next": "/"}),
+    "GET /login": PUBLIC,
+    "POST /login": Rule(A.READ_PUBLIC_PAGES, form={"email": "nobody@example.org"}),
+    "GET /register": PUBLIC,
+    "GET /register/expert": PUBLIC,
+    "POST /register/expert": PUBLIC,
+    "GET /register/institution": PUBLIC,
+    "POST /register/institution": PUBLIC,
+    "POST /logout": PUBLIC,
+    # Any signed-in user: their account, notifications, personal data, engagements.
+    "GET /api/me": ACCOUNT,
+    "GET /api/tokens": ACCOUNT,
+    "POST /api/tokens": Rule(A.USE_ACCOUNT, json={"name": "matrix"}),
+    # Someone else's token: only its owner may revoke it.
+    "DELETE /api/tokens/{token_id}": Rule(A.USE_ACCOUNT, _nothing),
+    "POST /account/tokens/{token_id}/revoke": Rule(A.USE_ACCOUNT, _nothing),
+    "POST /account/sessions/end": ACCOUNT,
+    "GET /api/me/data": ACCOUNT,
+    "POST /api/me/delete": Rule(A.ERASE_OWN_ACCOUNT, json={"password": "not the password"}),
+    "GET /account": ACCOUNT,
+    "POST /account/locale": Rule(A.USE_ACCOUNT, form={"locale": "en"}),
+    "POST /account/password": ACCOUNT,
+    "POST /account/tokens": ACCOUNT,
+    "GET /account/notifications": ACCOUNT,
+    "POST /account/notifications": ACCOUNT,
+    "GET /account/data": ACCOUNT,
+    "GET /account/data.json": ACCOUNT,
+    "POST /account/delete": Rule(A.ERASE_OWN_ACCOUNT, form={"password": "not the password"}),
+    "GET /notifications": ACCOUNT,
+    "POST /notifications/read-all": ACCOUNT,
+    "POST /notifications/{notification_id}/read": Rule(A.USE_ACCOUNT, _notification),
+    "GET /api/notifications": ACCOUNT,
+    "POST /api/notifications/read-all": ACCOUNT,
+    "POST /api/notifications/{notification_id}/read": Rule(A.USE_ACCOUNT, _notification),
+    "GET /api/institutions/{institution_id}": Rule(A.USE_ACCOUNT, _institution),
+    "GET /api/engagements": ACCOUNT,
+    "GET /api/engagements/{engagement_id}": Rule(A.USE_ACCOUNT, _party),
+    "POST /api/engagements/{engagement_id}/feedback": Rule(
+        A.GIVE_FEEDBACK, _party, json={"rating": 4}
+    ),
+    "POST /api/engagements/{engagement_id}/{action}": Rule(A.USE_ACCOUNT, _party, json={}),
+    "POST /engagements/{engagement_id}/feedback": Rule(A.GIVE_FEEDBACK, _party, form={"rating": 4}),
+    "POST /engagements/{engagement_id}/{action}": Rule(A.USE_ACCOUNT, _party),
+    # The open needs and the skills in use.
+    "GET /api/needs": Rule(A.SEARCH_NEEDS),
+    "GET /api/skills": Rule(A.SEARCH_NEEDS),
+    "GET /api/needs/{need_id}": Rule(A.USE_ACCOUNT, _need),
+    # Experts: their own profile, proposals, offers and needs.
+    "GET /api/experts/me": EXPERT,
+    "PUT /api/experts/me": Rule(A.ACT_AS_EXPERT, json={}),
+    "POST /api/experts/me/availability": EXPERT,
+    "GET /expert": EXPERT,
+    "GET /expert/profile": EXPERT,
+    "POST /expert/profile": EXPERT,
+    "GET /expert/proposals": EXPERT,
+    "POST /expert/availability": EXPERT,
+    "GET /expert/engagements": EXPERT,
+    "GET /expert/engagements/{engagement_id}": Rule(A.ACT_AS_EXPERT, _party),
+    "GET /expert/needs": EXPERT,
+    # Institutions, verified or not: their own space, profile, needs and engagements.
+    "GET /api/institutions/mine": MEMBER,
+    "GET /api/needs/mine": MEMBER,
+    "POST /api/needs": Rule(A.ACT_FOR_INSTITUTION, json=NEED_BODY),
+    "PUT /api/needs/{need_id}": Rule(A.WRITE_DRAFT_NEED, _edit, json=NEED_BODY),
+    "GET /institution": MEMBER,
+    "GET /institution/profile": MEMBER,
+    "POST /institution/profile": MEMBER,
+    "GET /institution/needs/new": MEMBER,
+    "POST /institution/needs/new": MEMBER,
+    "GET /institution/needs/{need_id}": Rule(A.ACT_FOR_INSTITUTION, _need),
+    "GET /institution/needs/{need_id}/edit": Rule(A.ACT_FOR_INSTITUTION, _edit),
+    "POST /institution/needs/{need_id}/edit": Rule(A.ACT_FOR_INSTITUTION, _edit),
+    "POST /institution/needs/{need_id}/close": Rule(A.ACT_FOR_INSTITUTION, _edit),
+    "GET /institution/proposals": MEMBER,
+    "GET /institution/engagements": MEMBER,
+    "GET /institution/engagements/{engagement_id}": Rule(A.ACT_FOR_INSTITUTION, _party),
+    # Verified institutions only: the roster (what experts let them see) and the preview.
+    "POST /institution/needs/preview": Rule(A.PREVIEW_NEED, form={"title": "epidemiology"}),
+    "GET /api/experts": Rule(A.BROWSE_ROSTER),
+    "GET /institution/experts": Rule(A.BROWSE_ROSTER),
+    "GET /api/experts/{expert_id}": Rule(A.BROWSE_ROSTER, _expert),
+    # Coordinators and admins.
+    "GET /api/experts/roster": STAFF,
+    "GET /api/institutions": STAFF,
+    "POST /api/institutions/{institution_id}/verify": STAFF,
+    "POST /api/institutions/{institution_id}/review": Rule(
+        A.COORDINATE, json={"decision": "info_requested", "reason": "Which faculty?"}
+    ),
+    "GET /api/audit": STAFF,
+    "GET /api/proposals": Rule(A.COORDINATE, query="?need_id={need_id}"),
+    "POST /api/proposals/bulk": Rule(A.DECIDE_PROPOSALS, json={}),
+    "POST /api/proposals/{proposal_id}/approve": Rule(A.DECIDE_PROPOSALS, json={}),
+    "POST /api/proposals/{proposal_id}/reject": Rule(A.DECIDE_PROPOSALS, json={}),
+    "GET /api/reports/impact": STAFF,
+    "GET /api/reports/skills-gap": STAFF,
+    "GET /coordinator": STAFF,
+    "GET /coordinator/institutions": STAFF,
+    "GET /coordinator/institutions/{institution_id}": STAFF,
+    "POST /coordinator/institutions/{institution_id}/verify": STAFF,
+    "POST /coordinator/institutions/{institution_id}/review": STAFF,
+    "GET /coordinator/experts/{expert_id}": STAFF,
+    "GET /coordinator/experts.csv": STAFF,
+    "GET /coordinator/roster": STAFF,
+    "GET /coordinator/import": STAFF,
+    "POST /coordinator/import": STAFF,
+    # Nobody uploaded a file, so there is no import to confirm, for anyone.
+    "POST /coordinator/import/confirm": Rule(A.COORDINATE, _nothing),
+    "GET /coordinator/needs": STAFF,
+    "GET /coordinator/needs/{need_id}": STAFF,
+    "POST /coordinator/needs/{need_id}/modes": STAFF,
+    "POST /coordinator/proposals/{proposal_id}/{decision}": DECIDE,
+    "POST /coordinator/needs/{need_id}/bulk": DECIDE,
+    "GET /coordinator/audit": STAFF,
+    "GET /coordinator/outbox": STAFF,
+    "GET /coordinator/engagements": STAFF,
+    "GET /coordinator/engagements/{engagement_id}": STAFF,
+    "GET /coordinator/reports": STAFF,
+    "GET /coordinator/reports.csv": STAFF,
+    "GET /coordinator/skills-gap": STAFF,
+    "GET /coordinator/skills-gap.csv": STAFF,
 }
+# Run last: they end the session the other requests use.
+LAST = ("POST /account/sessions/end", "POST /logout")
+
+
+def _routes(app: Any) -> list[str]:
+    """Lists every route of the application as "METHOD path" (HEAD aside)."""
+    found: list[str] = []
+
+    def walk(routes: list[Any]) -> None:
+        for route in routes:
+            original = getattr(route, "original_router", None)
+            if original is not None:
+                walk(original.routes)
+                continue
+            for method in sorted(getattr(route, "methods", None) or ()):
+                if method != "HEAD":
+                    found.append(f"{method} {route.path}")
+
+    walk(app.routes)
+    return found
+
+
+def test_every_route_has_a_policy_entry(client: TestClient) -> None:
+    """A new route must say here which action of the policy it needs."""
+    routes = _routes(client.app)
+    assert "GET /api/needs/{need_id}" in routes and "POST /institution/needs/preview" in routes
+    missing = sorted(set(routes) - set(ROUTES))
+    assert not missing, f"routes without an access-policy entry: {missing}"
+    stale = sorted(set(ROUTES) - set(routes))
+    assert not stale, f"entries for routes that no longer exist: {stale}"
 
 
 @pytest.fixture
-def world(session: Session) -> dict[str, object]:
-    member, institution = make_member(session, verified=True)
-    pending_member, pending_institution = make_member(
-        session, verified=False, name="Clinique en attente"
-    )
-    expert = make_expert(session)
+def world(session: Session) -> World:
+    """A verified institution's open need, an expert offered it, and readers who own none of
+    it: an expert, a pending and a verified member of other institutions, staff."""
+    owner, institution = make_member(session, name="Hôpital Principal")
     need = make_need(session, institution=institution)
-    coordinator = make_user(session, role=Role.COORDINATOR)
-    other_expert = make_user(session, role=Role.EXPERT)
-    make_expert(session, user=other_expert, display_name="Other")
-    return {
-        "users": {
-            "expert": other_expert,
-            "member_unverified": pending_member,
-            "member_verified": member,
-            "coordinator": coordinator,
+    expert = make_expert(session, display_name="Someone Else")
+    proposal = make_proposal(session, need=need, expert=expert)
+    offered = make_proposal(
+        session,
+        need=make_need(session, institution=institution, title="Biostatistics"),
+        expert=expert,
+        status="approved",
+    )
+    engagement = Engagement(
+        proposal_id=offered.id or 0, need_id=offered.need_id, expert_id=expert.id, mode="remote"
+    )
+    notification = Notification(user_id=owner.id or 0, kind="offer.new", title="Not yours")
+    token = ApiToken(user_id=owner.id or 0, name="theirs", token_hash="0" * 64)
+    session.add_all([engagement, notification, token])
+    session.commit()
+    world = World(
+        institution=institution,
+        need=need,
+        expert=expert,
+        engagement=engagement,
+        notification=notification,
+        ids={
+            "need_id": need.id or 0,
+            "expert_id": expert.id or 0,
+            "institution_id": institution.id or 0,
+            "engagement_id": engagement.id or 0,
+            "proposal_id": proposal.id or 0,
+            "notification_id": notification.id or 0,
+            "token_id": token.id or 0,
         },
-        "need": need.id,
-        "expert": expert.id,
-        "institution": institution.id,
-        "pending_institution": pending_institution.id,
+    )
+    expert_user = make_user(session, role=Role.EXPERT)
+    own_profile = make_expert(session, user=expert_user, display_name="The Reader")
+    pending, pending_institution = make_member(session, verified=False, name="En attente")
+    member, member_institution = make_member(session, name="Autre université")
+    users = {
+        K.EXPERT: (expert_user, None, own_profile.id),
+        K.PENDING_MEMBER: (pending, pending_institution.id, None),
+        K.MEMBER: (member, member_institution.id, None),
+        K.COORDINATOR: (make_user(session, role=Role.COORDINATOR), None, None),
+        K.ADMIN: (make_user(session, role=Role.ADMIN), None, None),
     }
+    world.readers[K.ANONYMOUS] = policy.ANONYMOUS
+    for kind, (user, institution_id, expert_id) in users.items():
+        world.readers[kind] = Reader(kind, user.id, institution_id, expert_id)
+        world.emails[kind] = user.email
+    return world
 
 
-def _client_for(
-    visitor: str, world: dict[str, object], make_client: Callable[[], TestClient]
-) -> TestClient:
-    client = make_client()
-    if visitor != "anonymous":
-        user = world["users"][visitor]  # type: ignore[index]
-        login(client, user.email, PASSWORD)
-    return client
+def _expected(rule: Rule, reader: Reader, world: World) -> str:
+    if not policy.may(reader, rule.action):
+        return "log in" if reader.kind == K.ANONYMOUS else "forbidden"
+    if rule.sees is not None and not rule.sees(reader, world):
+        return "not found"
+    return "allowed"
 
 
-def _check(response_status: int, location: str, expected: object) -> None:
-    if expected == LOGIN:
-        assert response_status == 303 and location.startswith("/login?next="), (
-            response_status,
-            location,
-        )
-    elif expected == "home":
-        assert response_status == 303 and not location.startswith("/login"), (
-            response_status,
-            location,
-        )
+def _send(client: TestClient, route: str, rule: Rule, world: World) -> Any:
+    method, template = route.split(" ", 1)
+    values = {**world.ids, "action": "accept", "decision": "approve"}
+    path = template.format(**values) + rule.query.format(**values)
+    if method == "GET":
+        return client.get(path)
+    headers = {"x-csrf-token": csrf_token(client)}
+    if path.startswith("/api/"):
+        return client.request(method, path, json=rule.json or {}, headers=headers)
+    return client.request(method, path, data=rule.form or {}, headers=headers)
+
+
+def _check(route: str, response: Any, expected: str) -> str | None:
+    """Says what is wrong with a response, if anything."""
+    status = response.status_code
+    location = response.headers.get("location", "")
+    api = route.split(" ", 1)[1].startswith(("/api/", "/healthz", "/openapi.json"))
+    if status >= 500:
+        return f"{route}: {status}"
+    if expected == "log in":
+        ok = status == 401 if api else status == 303 and location.startswith("/login?next=")
+    elif expected == "forbidden":
+        ok = status == 403
+    elif expected == "not found":
+        ok = status == 404
     else:
-        assert response_status == expected, (response_status, location)
+        writes = not route.startswith("GET ")
+        allowed = {200, 201, 303} | ({409, 422} if writes else set())
+        ok = status in allowed and not location.startswith("/login?next=")
+    return None if ok else f"{route}: expected {expected}, got {status} {location}".strip()
 
 
-@pytest.mark.parametrize("visitor", VISITORS)
-def test_page_access(
-    visitor: str, world: dict[str, object], make_client: Callable[[], TestClient]
+@pytest.mark.parametrize("kind", list(ReaderKind))
+def test_every_route_answers_each_reader_as_the_policy_says(
+    kind: ReaderKind, world: World, make_client: Callable[[], TestClient]
 ) -> None:
-    client = _client_for(visitor, world, make_client)
-    index = VISITORS.index(visitor)
-    for route, outcomes in PAGES.items():
-        path = route.format(**{k: v for k, v in world.items() if k != "users"})
-        response = client.get(path)
-        _check(response.status_code, response.headers.get("location", ""), outcomes[index])
-
-
-@pytest.mark.parametrize("visitor", VISITORS)
-def test_api_access(
-    visitor: str, world: dict[str, object], make_client: Callable[[], TestClient]
-) -> None:
-    client = _client_for(visitor, world, make_client)
-    index = VISITORS.index(visitor)
-    for route, outcomes in API.items():
-        path = route.format(**{k: v for k, v in world.items() if k != "users"})
-        response = client.get(path)
-        _check(response.status_code, response.headers.get("location", ""), outcomes[index])
-
-
-def _get_paths(routes: list[object]) -> list[str]:
-    """Walks the routers (FastAPI nests included routers) and lists the GET paths."""
-    paths: list[str] = []
-    for route in routes:
-        original = getattr(route, "original_router", None)
-        if original is not None:
-            paths.extend(_get_paths(original.routes))
-        elif "GET" in (getattr(route, "methods", None) or set()):
-            paths.append(route.path)  # type: ignore[attr-defined]
-    return paths
-
-
-def test_every_route_is_in_the_matrix(client: TestClient) -> None:
-    """A new GET route must be added to the matrix above."""
-    paths = [p for p in _get_paths(client.app.routes) if not p.startswith(("/docs", "/redoc"))]  # type: ignore[attr-defined]
-    assert "/api/needs/{need_id}" in paths and "/coordinator" in paths
-    listed = {route.split("{")[0] for route in (*PAGES, *API)}
-    missing = [p for p in paths if p.split("{")[0] not in listed]
-    assert not missing, f"missing from the access matrix: {missing}"
+    client = make_client()
+    if kind != K.ANONYMOUS:
+        login(client, world.emails[kind], PASSWORD)
+    reader = world.readers[kind]
+    order = [r for r in ROUTES if r not in LAST] + list(LAST)
+    problems = []
+    for route in order:
+        rule = ROUTES[route]
+        response = _send(client, route, rule, world)
+        problem = _check(route, response, _expected(rule, reader, world))
+        if problem:
+            problems.append(problem)
+    assert not problems, "\n".join(problems)

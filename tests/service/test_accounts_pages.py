@@ -99,8 +99,12 @@ def test_institution_registers_pending_verification(client: TestClient, session:
     home = client.get("/institution")
     soup = BeautifulSoup(home.text, "html.parser")
     assert "En attente de vérification" in soup.get_text()  # registered in French
-    assert soup.find("a", href="/institution/needs/new") is None
-    assert client.get("/institution/needs/new").status_code == 403
+    # No "Post a need" button yet: a pending institution writes drafts, and is told so.
+    assert soup.find("a", class_="button", href="/institution/needs/new") is None
+    assert soup.select_one("[data-review=pending] a[href='/institution/needs/new']") is not None
+    form = BeautifulSoup(client.get("/institution/needs/new").text, "html.parser")
+    assert [o["value"] for o in form.select("select[name=status] option")] == ["draft", "closed"]
+    assert client.get("/institution/experts").status_code == 403
 
 
 def test_login_and_logout(client: TestClient, session: Session) -> None:

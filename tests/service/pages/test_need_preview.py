@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service.core.indexing import reindex_all
+from service.core.policy import Reader, ReaderKind
 from service.core.preview import preview_count
 from service.models import Role
 from service.models.types import utcnow
@@ -21,6 +22,8 @@ from tests.factories import make_expert, make_institution, make_member, make_nee
 from tests.service.pages.helpers import h1, log_in_as, post_form, soup_of, text_of
 
 HTMX = {"HX-Request": "true"}
+# A member of a verified institution: who may preview a need.
+MEMBER = Reader(ReaderKind.MEMBER, user_id=1, institution_id=1)
 TODAY = utcnow().date()
 # Far enough ahead that the "ended" expert below is out of the window, but still available now.
 WINDOW = {
@@ -105,29 +108,33 @@ def test_counts_the_experts_who_pass_every_fact_and_share_a_word(
     world: dict[str, Any], session: Session, search_backend: SearchBackend
 ) -> None:
     # Without dates: the counted, the hybrid and the one whose availability ends soon.
-    assert preview_count(session, search_backend, _need()) == 3
+    assert preview_count(session, search_backend, _need(), reader=MEMBER) == 3
     # With dates, the one whose availability ends before them drops out.
-    assert preview_count(session, search_backend, _need(**WINDOW)) == 2
+    assert preview_count(session, search_backend, _need(**WINDOW), reader=MEMBER) == 2
     # Without a required language, the English speaker is in.
-    assert preview_count(session, search_backend, _need(languages=[], **WINDOW)) == 3
+    assert preview_count(session, search_backend, _need(languages=[], **WINDOW), reader=MEMBER) == 3
     # A mission: the mission-only expert is in; hybrid experts accept every mode.
-    assert preview_count(session, search_backend, _need(mode="mission", **WINDOW)) == 3
+    assert (
+        preview_count(session, search_backend, _need(mode="mission", **WINDOW), reader=MEMBER) == 3
+    )
     # A hybrid need accepts experts of either mode (the matcher ranks partial ones down).
-    assert preview_count(session, search_backend, _need(mode="hybrid", **WINDOW)) == 3
+    assert (
+        preview_count(session, search_backend, _need(mode="hybrid", **WINDOW), reader=MEMBER) == 3
+    )
     # Words nobody shares: nobody; the hydrologist is found by their own words.
     cardiac = _need(title="Cardiac surgery", description="Valve repair", required_skills=[])
-    assert preview_count(session, search_backend, cardiac) == 0
+    assert preview_count(session, search_backend, cardiac, reader=MEMBER) == 0
     hydrology = _need(
         title="Flood modelling", description="River basins", required_skills=["hydrology"]
     )
-    assert preview_count(session, search_backend, hydrology) == 1
+    assert preview_count(session, search_backend, hydrology, reader=MEMBER) == 1
 
 
 def test_a_stricter_reconfirmation_drops_experts_who_confirmed_long_ago(
     world: dict[str, Any], session: Session, search_backend: SearchBackend
 ) -> None:
-    assert preview_count(session, search_backend, _need(), reconfirm_days=365) == 4
-    assert preview_count(session, search_backend, _need(), reconfirm_days=90) == 3
+    assert preview_count(session, search_backend, _need(), reconfirm_days=365, reader=MEMBER) == 4
+    assert preview_count(session, search_backend, _need(), reconfirm_days=90, reader=MEMBER) == 3
 
 
 def _verified_member(client: TestClient, session: Session, *, locale: str = "en") -> Any:
