@@ -346,6 +346,8 @@ def propose_team(
     if single is None or not required or single.share(required) >= 1.0:
         return None
     candidates = [e for e in evidence if any(c.required in required for c in e.covers)]
+    if len(candidates) < 2:
+        return None
     links = [
         (k, skill_row, cover)
         for k, cand in enumerate(candidates)

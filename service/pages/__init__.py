@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends
 
 from service.pages import (
     accounts,
+    assignment,
     coordinator,
     engagements,
     expert,
@@ -25,5 +26,5 @@ router.include_router(expert.router)
 router.include_router(institution.router)
 router.include_router(coordinator.router)
 router.include_router(imports.router)
-for _module in (review, engagements, notifications, reports, privacy, search):
+for _module in (assignment, review, engagements, notifications, reports, privacy, search):
     router.include_router(_module.router)

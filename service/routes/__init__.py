@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from service.routes import (
     accounts,
+    assignment,
     audit,
     engagements,
     experts,
@@ -25,5 +26,5 @@ router.include_router(institutions.router)
 router.include_router(needs.router)
 router.include_router(audit.router)
 router.include_router(skills.router)
-for _module in (proposals, engagements, notifications, reports, privacy):
+for _module in (proposals, assignment, engagements, notifications, reports, privacy):
     router.include_router(_module.router)
