@@ -45,6 +45,7 @@ PAGES: dict[str, tuple[object, ...]] = {
     "/coordinator/needs": (LOGIN, DENIED, DENIED, DENIED, OK),
     "/coordinator/needs/{need}": (LOGIN, DENIED, DENIED, DENIED, OK),
     "/coordinator/audit": (LOGIN, DENIED, DENIED, DENIED, OK),
+    "/coordinator/assignment": (LOGIN, DENIED, DENIED, DENIED, OK),
     "/coordinator/outbox": (LOGIN, DENIED, DENIED, DENIED, OK),
     "/coordinator/engagements": (LOGIN, DENIED, DENIED, DENIED, OK),
     "/coordinator/engagements/{need}": (LOGIN, DENIED, DENIED, DENIED, NOT_FOUND),
@@ -83,6 +84,8 @@ API: dict[str, tuple[object, ...]] = {
     "/api/skills": (UNAUTH, OK, OK, OK, OK),
     "/api/proposals": (UNAUTH, DENIED, DENIED, DENIED, 422),  # needs ?need_id=
     "/api/engagements": (UNAUTH, OK, OK, OK, OK),
+    "/api/assignment": (UNAUTH, DENIED, DENIED, DENIED, OK),
+    "/api/assignment/team": (UNAUTH, DENIED, DENIED, DENIED, 422),  # needs ?need_id=
     "/api/engagements/{need}": (UNAUTH, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/notifications": (UNAUTH, OK, OK, OK, OK),
     "/api/reports/impact": (UNAUTH, DENIED, DENIED, DENIED, OK),
