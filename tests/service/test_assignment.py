@@ -30,6 +30,8 @@ from tests.factories import (
     make_proposal,
     make_user,
 )
+from tests.service.pages.helpers import error_beside, post_form
+from tests.service.pages.test_institution_pages import _member_client, _need_form
 
 
 @dataclass
@@ -422,3 +424,21 @@ def test_a_need_says_how_many_experts_it_wants(session: Session, client: TestCli
     assert response.json()["experts_wanted"] == 2
     too_many = client.post("/api/needs", json={**payload, "experts_wanted": 4}, headers=headers)
     assert too_many.status_code == 422 and "experts_wanted" in too_many.text
+
+
+def test_the_need_form_asks_how_many_experts(session: Session, client: TestClient) -> None:
+    institution = _member_client(client, session)
+    page = BeautifulSoup(client.get("/institution/needs/new").text, "html.parser")
+    field = page.select_one("input[name=experts_wanted]")
+    assert field is not None and field["value"] == "1"
+    label = page.select_one(f"label[for={field['id']}]")
+    assert label is not None and "Number of experts wanted" in label.get_text()
+    refused = post_form(client, "/institution/needs/new", _need_form(experts_wanted="5"))
+    assert refused.status_code == 422
+    assert "3" in error_beside(refused, "experts_wanted")
+    response = post_form(client, "/institution/needs/new", _need_form(experts_wanted="2"))
+    assert response.status_code == 303
+    need = session.exec(select(Need).where(Need.institution_id == institution.id)).one()
+    assert need.experts_wanted == 2
+    edit = BeautifulSoup(client.get(f"/institution/needs/{need.id}/edit").text, "html.parser")
+    assert edit.select_one("input[name=experts_wanted]")["value"] == "2"  # type: ignore[index]
