@@ -442,3 +442,19 @@ def test_the_need_form_asks_how_many_experts(session: Session, client: TestClien
     assert need.experts_wanted == 2
     edit = BeautifulSoup(client.get(f"/institution/needs/{need.id}/edit").text, "html.parser")
     assert edit.select_one("input[name=experts_wanted]")["value"] == "2"  # type: ignore[index]
+
+
+def test_locks_that_cannot_all_hold_are_reported(session: Session, client: TestClient) -> None:
+    world = build_world(session)
+    locked = [p.id for p in world.star_proposals[:2]]  # 8 h/week for ~4.6 h free
+    body = client.post(
+        "/api/assignment/solve",
+        json={"locked": locked},
+        headers=_bearer(session, world.coordinator),
+    ).json()
+    assert body["unsatisfiable_locks"] == sorted(locked) and body["locked"] == []
+    assert body["plan"]["over_capacity"] == 0 and body["plan"]["needs_covered"] == 3
+    browser = _coordinator_browser(client, world)
+    query = "&".join(f"locked={i}" for i in locked)
+    page = BeautifulSoup(browser.get(f"/coordinator/assignment?{query}").text, "html.parser")
+    assert page.select_one("[data-unsatisfiable]") is not None
