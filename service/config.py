@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     availability_reconfirm_days: int = 90
     proposal_stale_days: int = 7
     proposals_per_need: int = 10
+    # Assignment plan: the most unanswered offers an expert may hold, and the solver's budget.
+    assignment_max_open_offers: int = 3
+    assignment_time_limit_s: float = 10.0
     run_worker_in_process: bool = False
 
     @model_validator(mode="after")

@@ -37,6 +37,8 @@ class Need(SQLModel, table=True):
     mode: str = Field(max_length=20)
     duration_weeks: int = 0
     hours_per_week: int = 0
+    # How many experts the institution wants for this need (a team may be proposed).
+    experts_wanted: int = 1
     start_from: date | None = None
     start_until: date | None = None
     languages: list[str] = Field(default_factory=list, sa_type=JSON)

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends
 from service.deps import get_reader
 from service.pages import (
     accounts,
+    assignment,
     coordinator,
     engagements,
     expert,
@@ -30,5 +31,5 @@ router.include_router(expert.router)
 router.include_router(institution.router)
 router.include_router(coordinator.router)
 router.include_router(imports.router)
-for _module in (review, engagements, notifications, reports, privacy, search):
+for _module in (assignment, review, engagements, notifications, reports, privacy, search):
     router.include_router(_module.router)

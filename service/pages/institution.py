@@ -175,6 +175,7 @@ def new_need_page(
         "status": "open" if policy.may(reader, Action.PUBLISH_NEED) else "draft",
         "duration_weeks": 6,
         "hours_per_week": 4,
+        "experts_wanted": 1,
         "languages": [request.state.locale] if request.state.locale in MAIN_LANGUAGES else [],
         "city": institution.city,
     }

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from service.core.assignment import team_for_need
 from service.core.engagements import WAITING_STATES
 from service.core.needs import readable_need, set_widen_modes
 from service.core.proposals import (
@@ -19,7 +20,7 @@ from service.core.proposals import (
 from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import Conflict, FieldErrors, NotFound
 from service.i18n import N_
-from service.models import User
+from service.models import NeedStatus, User
 from service.models.types import utcnow
 from service.pages.forms import read_form
 from service.repos import audit as audit_repo
@@ -89,13 +90,23 @@ def _review_page(
     need = needs_repo.get_need(session, need_id)
     if need is None:
         raise NotFound("This need does not exist.")
+    rows = review_rows(session, need_id=need_id, reader=user)
+    team = team_for_need(session, need=need) if need.status == NeedStatus.OPEN else None
+    names = {r["proposal"].id: (r["expert"] or {}).get("display_name", "") for r in rows}
     return render(
         request,
         "review/need.html",
         {
             "need": need,
             "institution": institutions_repo.get_institution(session, need.institution_id),
-            "rows": review_rows(session, need_id=need_id, reader=user),
+            "rows": rows,
+            "team": team,
+            "team_members": [
+                (m, p, names.get(p.id, ""))
+                for m, p in zip(team.team.members, team.proposals, strict=True)
+            ]
+            if team
+            else [],
             "errors": errors or {},
         },
         status_code=status_code,

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from service.routes import (
     accounts,
+    assignment,
     audit,
     engagements,
     experts,
@@ -30,6 +31,7 @@ for _module in (
     audit,
     skills,
     proposals,
+    assignment,
     engagements,
     notifications,
     reports,

@@ -29,6 +29,7 @@ class NeedWrite(BaseModel):
     mode: Mode
     duration_weeks: int = Field(default=4, ge=1, le=104)
     hours_per_week: int = Field(default=4, ge=1, le=60)
+    experts_wanted: int = Field(default=1, ge=1, le=3)
     start_from: date | None = None
     start_until: date | None = None
     languages: list[LanguageCode] = Field(default_factory=list, max_length=10)
@@ -60,6 +61,7 @@ class NeedPublic(BaseModel):
     mode: str
     duration_weeks: int
     hours_per_week: int
+    experts_wanted: int
     start_from: date | None
     start_until: date | None
     languages: list[str]
