@@ -173,7 +173,7 @@ def plan_assignments(
         expert = experts.get(proposal.expert_id)
         return PlannedOffer(
             proposal=proposal,
-            expert=view_for(expert, email="", reader=reader) if expert else {},
+            expert=view_for(session, expert, reader=reader) if expert else {},
             explanation=explanation_for_people(proposal.explanation),
             locked=(proposal.id or 0) in locks,
         )

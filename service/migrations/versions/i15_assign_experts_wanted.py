@@ -1,7 +1,7 @@
 """needs say how many experts they want
 
 Revision ID: i15_assign_experts_wanted
-Revises: 0001
+Revises: i11_policy_institution_review
 """
 
 from collections.abc import Sequence
