@@ -9,7 +9,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core.engagements import WAITING_STATES
-from service.core.needs import readable_need, set_widen_modes
+from service.core.needs import (
+    decision_history,
+    interested_experts,
+    readable_need,
+    set_widen_modes,
+)
 from service.core.proposals import (
     approve_proposal,
     decide_in_bulk,
@@ -84,21 +89,34 @@ def _review_page(
     *,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    only: int | None = None,
 ) -> HTMLResponse:
+    """Renders a need's review page, or only one candidate's card (`only`, for htmx)."""
     need = needs_repo.get_need(session, need_id)
     if need is None:
         raise NotFound("This need does not exist.")
-    return render(
-        request,
-        "review/need.html",
-        {
-            "need": need,
-            "institution": institutions_repo.get_institution(session, need.institution_id),
-            "rows": review_rows(session, need_id=need_id, reader=user),
-            "errors": errors or {},
-        },
-        status_code=status_code,
+    rows = review_rows(session, need_id=need_id, reader=user)
+    context: dict[str, Any] = {
+        "need": need,
+        "institution": institutions_repo.get_institution(session, need.institution_id),
+        "rows": rows,
+        "errors": errors or {},
+        "interested": interested_experts(session, need_id=need_id),
+    }
+    if only is not None:
+        row = next((r for r in rows if r["proposal"].id == only), None)
+        if row is not None:
+            rank = rows.index(row) + 1
+            return render(
+                request,
+                "review/_candidate.html",
+                {**context, "row": row, "rank": rank, "done": status_code == 200},
+                status_code=status_code,
+            )
+    context["history"] = decision_history(
+        session, need_id=need_id, proposal_ids=[r["proposal"].id or 0 for r in rows]
     )
+    return render(request, "review/need.html", context, status_code=status_code)
 
 
 @router.get("/needs/{need_id}", response_class=HTMLResponse)
@@ -126,8 +144,9 @@ async def widen_modes(
     return _done(request, need_id, message)
 
 
-def _done(request: Request, need_id: int, message: str) -> Response:
-    response = RedirectResponse(f"/coordinator/needs/{need_id}", status_code=303)
+def _done(request: Request, need_id: int, message: str, anchor: str = "") -> Response:
+    fragment = f"#{anchor}" if anchor else ""
+    response = RedirectResponse(f"/coordinator/needs/{need_id}{fragment}", status_code=303)
     flash(response, request, message, "success")
     return response
 
@@ -146,6 +165,7 @@ async def decide(
     if proposal is None or decision not in ("approve", "reject"):
         raise NotFound("This proposal does not exist.")
     reason = str((await read_form(request)).get("reason", ""))[:2000]
+    in_place = request.headers.get("HX-Request") == "true"
     try:
         if decision == "approve":
             approve_proposal(
@@ -157,10 +177,18 @@ async def decide(
         session.rollback()
         errors = {f"{k}-{proposal_id}": v for k, v in exc.errors.items()}
         return _review_page(
-            request, session, user, proposal.need_id, errors=errors, status_code=422
+            request,
+            session,
+            user,
+            proposal.need_id,
+            errors=errors,
+            status_code=422,
+            only=proposal_id if in_place else None,
         )
     session.commit()
-    return _done(request, proposal.need_id, DONE[decision])
+    if in_place:
+        return _review_page(request, session, user, proposal.need_id, only=proposal_id)
+    return _done(request, proposal.need_id, DONE[decision], anchor=f"candidate-{proposal_id}")
 
 
 @router.post("/needs/{need_id}/bulk")
@@ -173,9 +201,9 @@ async def bulk(
     action = str(data.get("action", ""))
     errors: dict[str, str] = {}
     if not ids:
-        errors["bulk"] = "Tick at least one proposal."
+        errors["bulk"] = N_("Tick at least one proposal.")
     elif action not in ("approve", "reject"):
-        errors["bulk"] = "Choose to approve or to reject."
+        errors["bulk"] = N_("Choose to approve or to reject.")
     else:
         try:
             decide_in_bulk(
