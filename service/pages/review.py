@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,7 +24,7 @@ from service.core.proposals import (
 )
 from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import FieldErrors, NotFound
-from service.i18n import N_
+from service.i18n import LABELS, N_
 from service.models import User
 from service.models.types import utcnow
 from service.pages.forms import read_form
@@ -33,6 +34,7 @@ from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.repos import proposals as proposals_repo
 from service.repos import users as users_repo
+from service.repos.proposals import QUEUE_ORDERS
 from service.routes.pagination import PageDep
 from service.templating import flash, render
 
@@ -51,12 +53,28 @@ def _pages(total: int, size: int) -> int:
 
 @router.get("/needs", response_class=HTMLResponse)
 def queue(
-    request: Request, user: RequireStaff, session: SessionDep, state: StateDep, page: PageDep
+    request: Request,
+    user: RequireStaff,
+    session: SessionDep,
+    state: StateDep,
+    page: PageDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    country: Annotated[str, Query(max_length=2)] = "",
+    sector: Annotated[str, Query(max_length=40)] = "",
+    order: Annotated[str, Query(max_length=10)] = "newest",
 ) -> HTMLResponse:
     """Lists open needs with no approved proposal, and what has waited on someone too long."""
+    order = order if order in QUEUE_ORDERS else "newest"
     needs, total = proposals_repo.needs_awaiting_approval(
-        session, offset=page.offset, limit=page.size
+        session,
+        offset=page.offset,
+        limit=page.size,
+        text=q.strip(),
+        country=country,
+        sector=sector,
+        order=order,
     )
+    filters = {"q": q, "country": country, "sector": sector, "order": order}
     before = utcnow() - timedelta(days=state.settings.proposal_stale_days)
     return render(
         request,
@@ -71,7 +89,9 @@ def queue(
             "total": total,
             "page": page.number,
             "pages": _pages(total, page.size),
-            "query_prefix": "",
+            "query_prefix": "".join(f"{k}={quote(v)}&" for k, v in filters.items() if v),
+            "filters": filters,
+            "sectors": list(LABELS["sector"]),
             "stale_proposals": proposals_repo.stale_proposals(session, before=before),
             "stale_engagements": engagements_repo.stale_engagements(
                 session, statuses=list(WAITING_STATES), before=before
@@ -231,13 +251,15 @@ def audit_page(
     session: SessionDep,
     page: PageDep,
     entity_type: Annotated[str | None, Query(max_length=40)] = None,
-    entity_id: Annotated[int | None, Query()] = None,
+    entity_id: Annotated[str, Query(max_length=12)] = "",
 ) -> HTMLResponse:
     """Shows the audit log, newest first: who moved what, when, from, to and why. Read-only."""
+    # An empty id box means "any id"; the form sends it as an empty string.
+    wanted_id = int(entity_id) if entity_id.strip().isdigit() else None
     events, total = audit_repo.list_events(
         session,
         entity_type=entity_type or None,
-        entity_id=entity_id,
+        entity_id=wanted_id,
         offset=page.offset,
         limit=page.size,
     )
@@ -245,7 +267,7 @@ def audit_page(
     actors: dict[int, Any] = {i: users_repo.get_user(session, i) for i in actor_ids}
     prefix = "".join(
         f"{name}={value}&"
-        for name, value in (("entity_type", entity_type), ("entity_id", entity_id))
+        for name, value in (("entity_type", entity_type), ("entity_id", wanted_id))
         if value
     )
     return render(
@@ -259,6 +281,6 @@ def audit_page(
             "pages": _pages(total, page.size),
             "query_prefix": prefix,
             "entity_type": entity_type or "",
-            "entity_id": entity_id or "",
+            "entity_id": wanted_id or "",
         },
     )

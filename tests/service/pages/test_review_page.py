@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.i18n import current_locale
+from service.models.types import utcnow
 from service.pages.reasons import reasons
-from tests.factories import make_expert, make_proposal
+from tests.factories import make_expert, make_member, make_need, make_proposal
 from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
 from tests.service.test_engagements import build_world
 
@@ -206,3 +208,43 @@ def test_french_review_page_speaks_french(
     assert "Approuver" in text and "Rejeter" in text
     for english in ("Approve", "Reject", "Covers", "Speaks", "match"):
         assert english not in text
+
+
+def test_the_queue_is_newest_first_and_can_be_searched_and_filtered(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    now = utcnow()
+    _, ghana = make_member(session, name="University of Ghana", country="GH")
+    old = make_need(session, institution=world.institution, title="Old need", sector="education")
+    old.posted_at = now - timedelta(days=30)
+    session.add(old)
+    fresh = make_need(session, institution=ghana, title="Fresh water study", sector="health")
+    fresh.posted_at = now + timedelta(minutes=1)
+    session.add(fresh)
+    session.commit()
+    browser = log_in_as(make_client(), world.coordinator.email)
+
+    def titles(url: str) -> list[str]:
+        page = soup_of(browser.get(url))
+        return [text_of(row.select_one("a")) for row in page.select("[data-queue] [data-need]")]
+
+    listed = titles("/coordinator/needs")
+    assert listed[0] == "Fresh water study" and listed[-1] == "Old need"
+    assert titles("/coordinator/needs?order=oldest")[0] == "Old need"
+    assert titles("/coordinator/needs?q=WATER") == ["Fresh water study"]
+    assert titles("/coordinator/needs?country=GH") == ["Fresh water study"]
+    assert titles("/coordinator/needs?sector=education") == ["Old need"]
+    # The need with proposals waiting comes last when fewest candidates come first.
+    assert titles("/coordinator/needs?order=fewest")[-1] == world.need.title
+
+
+def test_the_audit_filter_with_an_empty_id_lists_everything(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    browser = log_in_as(make_client(), world.coordinator.email)
+    post_form(browser, f"/coordinator/proposals/{world.proposal.id}/approve", {})
+    response = browser.get("/coordinator/audit?entity_type=proposal&entity_id=")
+    assert response.status_code == 200
+    assert soup_of(response).select("[data-audit] [data-event]")
