@@ -14,6 +14,7 @@ from service.core.audit import record
 from service.core.experts import view_for
 from service.core.notifications import notify
 from service.errors import Conflict, FieldErrors, InvalidTransition, NotAllowed, NotFound
+from service.i18n import N_
 from service.models import (
     Engagement,
     EngagementFeedback,
@@ -76,12 +77,12 @@ FEEDBACK_STATES = frozenset({S.ACTIVE, S.COMPLETED})
 WAITING_STATES = [S.OFFERED, S.ACCEPTED]
 
 ACTION_LABELS = {
-    "accept": "Accept",
-    "decline": "Decline",
-    "confirm": "Confirm",
-    "start": "Mark as started",
-    "complete": "Mark as completed",
-    "cancel": "Cancel",
+    "accept": N_("Accept"),
+    "decline": N_("Decline"),
+    "confirm": N_("Confirm"),
+    "start": N_("Mark as started"),
+    "complete": N_("Mark as completed"),
+    "cancel": N_("Cancel"),
 }
 
 

@@ -36,6 +36,14 @@ def get_proposals(session: Session, proposal_ids: list[int]) -> list[MatchPropos
     )
 
 
+def get_for_pair(session: Session, *, need_id: int, expert_id: int) -> MatchProposal | None:
+    """Gets the matcher's proposal of one expert for one need, if any."""
+    statement = select(MatchProposal).where(
+        MatchProposal.need_id == need_id, MatchProposal.expert_id == expert_id
+    )
+    return session.exec(statement).first()
+
+
 def list_for_need(session: Session, need_id: int) -> list[MatchProposal]:
     """Lists a need's proposals, best first."""
     return list(

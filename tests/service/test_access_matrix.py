@@ -35,6 +35,7 @@ PAGES: dict[str, tuple[object, ...]] = {
     "/coordinator/roster": (LOGIN, DENIED, DENIED, DENIED, OK),
     "/institution/experts": (LOGIN, DENIED, OK, OK, DENIED),
     "/expert/needs": (LOGIN, OK, DENIED, DENIED, DENIED),
+    "/expert/needs/{need}": (LOGIN, OK, DENIED, DENIED, DENIED),
     "/institution/profile": (LOGIN, DENIED, OK, OK, DENIED),
     "/coordinator/institutions": (LOGIN, DENIED, DENIED, DENIED, OK),
     "/coordinator/institutions/{institution}": (LOGIN, DENIED, DENIED, DENIED, OK),
