@@ -142,7 +142,30 @@
     update();
   }
 
+  /* Phones: the navigation folds behind a menu button (shown only when this script runs). */
+  function enhanceMenu(button) {
+    const nav = document.getElementById(button.getAttribute("aria-controls"));
+    if (!nav) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      const open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("open", open);
+    });
+  }
+
+  /* The language switch applies on change; its button is only needed without this script. */
+  function enhanceLanguage(button) {
+    const form = button.form;
+    const select = form && form.querySelector("select");
+    if (!select) { return; }
+    button.classList.add("visually-hidden");
+    select.addEventListener("change", function () { form.submit(); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-menu-button]").forEach(enhanceMenu);
+    document.querySelectorAll("[data-language-submit]").forEach(enhanceLanguage);
     document.querySelectorAll("form[data-bulk]").forEach(enhanceBulk);
     document.querySelectorAll("[data-tags]").forEach(enhanceTags);
     document.querySelectorAll("[data-repeat]").forEach(enhanceRepeat);
