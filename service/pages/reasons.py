@@ -9,12 +9,11 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from matching.fusion import GOOD_SCORE, STRONG_SCORE
 from service.i18n import N_, country_name, current_locale, gettext_, label
 
-# Bands of the match score (z units: how far above the roster's average a profile reads for
-# the need, after the checks). Top proposals of the demo world score 2-10.
-STRONG_MATCH = 5.0
-GOOD_MATCH = 3.0
+STRONG_MATCH = STRONG_SCORE
+GOOD_MATCH = GOOD_SCORE
 MATCH_LABELS = {"strong": N_("Strong match"), "good": N_("Good match"), "fair": N_("Fair match")}
 MATCH_BASIS = N_(
     "The match compares how closely each profile reads to the need with every expert on the "
