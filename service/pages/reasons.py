@@ -10,7 +10,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from matching.fusion import GOOD_SCORE, STRONG_SCORE
-from service.i18n import N_, country_name, current_locale, gettext_, label
+from service.i18n import N_, RTL_LOCALES, country_name, current_locale, gettext_, label
 
 STRONG_MATCH = STRONG_SCORE
 GOOD_MATCH = GOOD_SCORE
@@ -68,6 +68,9 @@ def language_in_sentence(code: str) -> str:
 
 
 def _t(message: str, **values: Any) -> str:
+    if values and current_locale.get() in RTL_LOCALES:
+        # Isolate each value (skills, numbers) so Latin text keeps its order in Arabic.
+        values = {k: f"\u2068{v}\u2069" for k, v in values.items()}
     return gettext_(message) % values if values else gettext_(message)
 
 

@@ -173,3 +173,30 @@ def test_the_offer_shows_the_need_and_why(live_site: LiveSite, browser: Any) -> 
         _keep(visitor.screenshot(f"offer-{width}", full_page=True))
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         visitor.context.close()
+
+
+def test_arabic_pages_read_right_to_left(live_site: LiveSite, browser: Any) -> None:
+    email = live_site.new_user("arabic-coordinator@homeward.test", Role.COORDINATOR)
+    visitor = Visitor(browser, live_site, viewport={"width": 1280, "height": 900})
+    visitor.log_in(email)
+    page = visitor.page
+    page.goto(f"/coordinator/needs/{live_site.ids['need']}")
+    with page.expect_navigation():
+        page.select_option("#language-select", "ar")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator("html").get_attribute("lang") == "ar"
+    assert page.locator("h2").first.inner_text().startswith("الاقتراحات المرتبة")
+    height = page.evaluate("document.querySelector('.site-header').getBoundingClientRect().height")
+    _keep(visitor.screenshot("review-ar-1280", full_page=False))
+    assert height < 80, height
+    # The brand sits at the right edge, the way Arabic reads.
+    brand = page.locator(".brand").bounding_box()
+    assert brand is not None and brand["x"] > 640
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    _keep(visitor.screenshot("review-ar-390", full_page=False))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.click("[data-menu-button]")
+    _keep(visitor.screenshot("menu-ar-390", full_page=False))
+    visitor.context.close()
