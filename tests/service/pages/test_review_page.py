@@ -248,3 +248,38 @@ def test_the_audit_filter_with_an_empty_id_lists_everything(
     response = browser.get("/coordinator/audit?entity_type=proposal&entity_id=")
     assert response.status_code == 200
     assert soup_of(response).select("[data-audit] [data-event]")
+
+
+def test_error_pages_speak_the_readers_language(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    world.coordinator.locale = "fr"
+    session.add(world.coordinator)
+    session.commit()
+    browser = log_in_as(make_client(), world.coordinator.email)
+    response = browser.get("/coordinator/needs/99999")
+    assert response.status_code == 404
+    assert "Ce besoin n'existe pas." in text_of(soup_of(response).select_one("main"))
+    assert "does not exist" not in response.text
+
+
+def test_arabic_review_page_reads_right_to_left(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    world.coordinator.locale = "ar"
+    session.add(world.coordinator)
+    session.commit()
+    browser = log_in_as(make_client(), world.coordinator.email)
+    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    html = page.select_one("html")
+    assert html is not None and html["dir"] == "rtl" and html["lang"] == "ar"
+    card = page.select_one(f"#candidate-{world.proposal.id}")
+    assert card is not None
+    for details in card.select("details"):
+        details.extract()
+    text = text_of(card)
+    assert "اعتماد" in text and "رفض" in text
+    assert "يتحدث \u2068الفرنسية\u2069" in text  # Latin-safe isolates around values
+    assert "Approve" not in text and "Covers" not in text
