@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from matching.records import ExpertRecord, NeedRecord
@@ -40,6 +41,11 @@ class Assessment:
     timezone: str = ""
     overlap_hours: float | None = None
     country_tie: bool = False
+    # Codes and values, worded by the pages in the reader's language:
+    # mode_fit (accepted/both/partial/widened), need_mode, expert_modes, window_days,
+    # covered_days, window_start, window_end, free_hours, needed_hours, declared_hours,
+    # committed_hours, expert_timezone, need_timezone, country.
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def expert_exclusion(expert: ExpertRecord, policy: MatchPolicy, today: date) -> str | None:
@@ -70,6 +76,7 @@ def assess(expert: ExpertRecord, need: NeedRecord, policy: MatchPolicy, today: d
     _check_timezone(expert, need, policy, result, today)
     tie = bool(need.country) and need.country in {c.upper() for c in expert.country_ties}
     result.country_tie = tie
+    result.facts["country"] = need.country or ""
     result.adjustments["country_tie"] = policy.country_tie_bonus if tie else 0.0
     result.eligible = not result.exclusions
     return result
@@ -80,18 +87,24 @@ def _check_mode(
 ) -> None:
     accepted = set(expert.modes)
     adjustment = 0.0
+    result.facts["need_mode"] = need.mode
+    result.facts["expert_modes"] = sorted(accepted)
     if need.mode == "hybrid":
         full = "hybrid" in accepted or {"remote", "mission"} <= accepted
         if full:
             result.mode = "hybrid: expert does both remote and on-site work"
+            result.facts["mode_fit"] = "both"
         elif accepted:
+            result.facts["mode_fit"] = "partial"
             adjustment = -policy.partial_hybrid_penalty
             result.mode = f"hybrid: expert only does {', '.join(sorted(accepted))}"
         else:
             result.exclusions.append("expert declared no engagement mode")
     elif need.mode in accepted or "hybrid" in accepted:
         result.mode = f"{need.mode}: accepted by the expert"
+        result.facts["mode_fit"] = "accepted"
     elif need.widen_modes:
+        result.facts["mode_fit"] = "widened"
         adjustment = -policy.widened_mode_penalty
         result.mode = (
             f"{need.mode}: expert only does {', '.join(sorted(accepted)) or 'nothing declared'}"
@@ -135,6 +148,9 @@ def _check_window(
             result.availability = "no overlap with the need's dates"
         else:
             share = covered / need_days
+            result.facts.update(
+                window_days=need_days, covered_days=covered, window_start=start, window_end=end
+            )
             adjustment = 0.0 - policy.partial_window_penalty * (1.0 - share)
             result.availability = (
                 f"available {covered} of the need's {need_days} days "
@@ -149,6 +165,12 @@ def _check_hours(
     adjustment = 0.0
     if expert.hours_per_week is not None:
         free = expert.hours_per_week - expert.committed_hours_per_week
+        result.facts.update(
+            free_hours=round(free, 1),
+            needed_hours=need.hours_per_week,
+            declared_hours=expert.hours_per_week,
+            committed_hours=expert.committed_hours_per_week,
+        )
         if free <= 0:
             adjustment = -policy.over_committed_penalty
             result.availability += (
@@ -191,6 +213,7 @@ def _check_timezone(
             result.timezone = "time zone not recognised"
         else:
             result.overlap_hours = overlap
+            result.facts.update(expert_timezone=expert.timezone, need_timezone=need.timezone)
             result.timezone = (
                 f"{overlap:g} h of shared working hours ({expert.timezone} / {need.timezone})"
             )

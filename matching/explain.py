@@ -15,9 +15,13 @@ from matching.texts import normalise_skill
 # Texts in, L2-normalised rows out (short phrases, compared with each other).
 PhraseEncoder = Callable[[Sequence[str]], NDArray[np.float32]]
 
-# USE multilingual cosine above which two skills are taken as the same; measured on
-# French/Spanish ESCO skill labels against their English labels (see docs/matching.md).
-SKILL_MATCH_THRESHOLD = 0.60
+# USE multilingual cosine above which two skills are taken as the same: precision 0.90 on
+# 14,888 labelled ESCO occupation pairs (en/fr/es, same vs neighbouring occupation), measured
+# by bench/skill_threshold.py (docs/matching.md). 0.60 had precision 0.48: "forensic
+# pathology" covered "epidemiology" at 0.73.
+SKILL_MATCH_THRESHOLD = 0.82
+# Above this, but below the threshold, a profile skill is shown as related, never as covering.
+SKILL_RELATED_THRESHOLD = 0.70
 PHRASE_FLOOR = 0.25
 MAX_PHRASES = 3
 _SENTENCE_END = re.compile(r"(?<=[.;!?])\s+|\n+")
@@ -48,8 +52,13 @@ def match_skills(
     offered: Sequence[str],
     encode: PhraseEncoder,
     threshold: float = SKILL_MATCH_THRESHOLD,
+    related: list[SkillMatch] | None = None,
 ) -> tuple[list[SkillMatch], list[str]]:
-    """Matches each required skill to the closest profile skill: exact first, then semantic."""
+    """Matches each required skill to the closest profile skill: exact first, then semantic.
+
+    A required skill whose closest profile skill is only related stays missing; the pair is
+    added to `related` when a list is given.
+    """
     covered: list[SkillMatch] = []
     missing: list[str] = []
     if not required:
@@ -71,6 +80,10 @@ def match_skills(
                 covered.append(SkillMatch(skill, offered[best], round(similarity, 3), "semantic"))
             else:
                 missing.append(skill)
+                if related is not None and similarity >= SKILL_RELATED_THRESHOLD:
+                    related.append(
+                        SkillMatch(skill, offered[best], round(similarity, 3), "related")
+                    )
     else:
         missing.extend(pending)
     order = {skill: i for i, skill in enumerate(required)}
@@ -102,11 +115,13 @@ def build_explanation(
     need_text: str,
 ) -> Explanation:
     """Assembles the checkable facts behind one proposal."""
-    covered, missing = match_skills(need.required_skills, expert.skills, encode)
+    related: list[SkillMatch] = []
+    covered, missing = match_skills(need.required_skills, expert.skills, encode, related=related)
     notes = list(assessment.exclusions)
     return Explanation(
         covered_skills=covered,
         missing_skills=missing,
+        related_skills=related,
         closest_phrases=closest_phrases(need_text, expert, encode),
         shared_languages=assessment.shared_languages,
         missing_languages=assessment.missing_languages,
@@ -116,4 +131,5 @@ def build_explanation(
         overlap_hours=assessment.overlap_hours,
         country_tie=assessment.country_tie,
         notes=notes,
+        facts=dict(assessment.facts),
     )

@@ -110,6 +110,13 @@ OTHER_LANGUAGE_WEIGHTS = FusionWeights(
 )
 
 
+# Bands of a final score (z units over the roster, plus the constraints' adjustments), read
+# from the demo world, where top proposals score 2-10: from GOOD_SCORE a profile reads clearly
+# closer to the need than most of the roster; from STRONG_SCORE, closer than almost all of it.
+GOOD_SCORE = 3.0
+STRONG_SCORE = 5.0
+
+
 def zscore(scores: NDArray[np.floating]) -> FloatArray:
     """Standardises scores over the experts of one need (0 when they are all equal)."""
     values = np.asarray(scores, dtype=np.float32)

@@ -71,7 +71,7 @@ class SkillMatch:
     required: str
     matched: str | None  # the profile skill that covers it, verbatim
     similarity: float
-    how: Literal["exact", "semantic", "none"]
+    how: Literal["exact", "semantic", "related", "none"]
 
 
 @dataclass
@@ -98,6 +98,11 @@ class Explanation:
     overlap_hours: float | None = None
     country_tie: bool = False
     notes: list[str] = field(default_factory=list)
+    # Related but not covering: the closest profile skill of a missing one, when close.
+    related_skills: list[SkillMatch] = field(default_factory=list)
+    # Codes and values behind the sentences above, for pages to word in the reader's language
+    # (see constraints.Assessment.facts).
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "web" / "translations"
-UI_LOCALES = ("en", "fr")
+UI_LOCALES = ("en", "fr", "ar")
 RTL_LOCALES = frozenset({"ar"})
 DEFAULT_LOCALE = "en"
 # Every language an account may choose for its emails; the interface falls back to English.
@@ -193,6 +193,23 @@ CORE_MESSAGES = (
     N_("use at most 200 characters"),
     N_("available_until must not be before available_from"),
     N_("start_until must not be before start_from"),
+)
+# Errors raised across the core and shown on error pages (404, 403, 409), in the reader's language.
+ERROR_MESSAGES = (
+    N_("This need does not exist."),
+    N_("This proposal does not exist."),
+    N_("This engagement does not exist."),
+    N_("This institution does not exist."),
+    N_("This notification does not exist."),
+    N_("There is no such move."),
+    N_("Your account is not attached to an institution."),
+    N_("Your institution is awaiting verification by a coordinator."),
+    N_("Only coordinators and institutions can search the roster."),
+    N_("Only a coordinator can decide on proposals."),
+    N_("This expert is no longer available."),
+    N_("Feedback comes from the expert and the institution."),
+    N_("You have already given your feedback on this engagement."),
+    N_("Please give a reason for the rejection."),
 )
 
 # Pydantic's messages, with their numbers, read back into translatable templates.

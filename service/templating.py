@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -37,6 +38,7 @@ from service.i18n import (
 )
 from service.models import User
 from service.models.types import utcnow
+from service.pages import reasons
 from service.security import CSRF_FIELD, SESSION_COOKIE, hash_session_token
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
@@ -52,17 +54,18 @@ _env.add_extension("jinja2.ext.i18n")
 _env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
 
 
-def _format_date(value: date | datetime | None, fmt: str = "%d %b %Y") -> str:
-    return value.strftime(fmt) if value else ""
+def _format_date(value: date | datetime | str | None) -> str:
+    """Formats a date for the current locale with Babel (Dec 1, 2026 / 1 déc. 2026)."""
+    if isinstance(value, datetime):
+        value = value.date()
+    return reasons.day(value)
 
 
 def _format_number(value: int | float | None) -> str:
-    """Groups thousands the way the current locale does (12,345 / 12 345)."""
+    """Formats a number for the current locale with Babel (12,345.6 / 12 345,6)."""
     if value is None:
         return ""
-    if current_locale.get() == "fr":
-        return f"{value:,}".replace(",", "\u202f")
-    return f"{value:,}"
+    return format_decimal(value, format="#,##0.##", locale=current_locale.get())
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,13 @@ def paginate(request: Request, *, total: int, page: int, size: int) -> Paginatio
 _env.filters["date"] = _format_date
 _env.filters["number"] = _format_number
 _env.filters["message"] = translate_message
+_env.globals["reasons"] = reasons.reasons
+_env.globals["language_levels"] = reasons.language_levels
+_env.globals["missing_skills"] = reasons.missing_skills
+_env.globals["match_band"] = reasons.match_band
+_env.globals["match_label"] = reasons.match_label
+_env.globals["history_label"] = reasons.history_label
+_env.globals["MATCH_BASIS"] = reasons.MATCH_BASIS
 _env.globals["UI_LOCALES"] = UI_LOCALES
 _env.globals["LOCALE_NAMES"] = LOCALE_NAMES
 _env.globals["CSRF_FIELD"] = CSRF_FIELD

@@ -10,8 +10,9 @@ from service.core.audit import record
 from service.core.changes import need_changed
 from service.core.engagements import withdraw_pending
 from service.errors import NotAllowed, NotFound
-from service.models import Institution, Need, NeedStatus, User
+from service.models import AuditEvent, ExpertProfile, Institution, Need, NeedStatus, User
 from service.models.types import utcnow
+from service.repos import audit as audit_repo
 from service.repos import needs as needs_repo
 from service.schemas.needs import NeedWrite
 
@@ -104,3 +105,42 @@ def set_widen_modes(session: Session, *, need: Need, coordinator: User, widen: b
     )
     need_changed(session, need)
     return need
+
+
+INTEREST = "need.interest"
+
+
+def express_interest(session: Session, *, need: Need, expert: ExpertProfile, actor: User) -> bool:
+    """Records that an expert is interested in an open need (once); tells whether it is new."""
+    if need.status != NeedStatus.OPEN:
+        raise NotFound("This need does not exist.")
+    if (expert.id or 0) in interested_experts(session, need_id=need.id or 0):
+        return False
+    record(
+        session,
+        actor=actor,
+        action=INTEREST,
+        entity_type="need",
+        entity_id=need.id,
+        data={"expert_id": expert.id},
+    )
+    return True
+
+
+def interested_experts(session: Session, *, need_id: int) -> set[int]:
+    """Gets the ids of the experts who said they are interested in a need."""
+    events = audit_repo.events_about(session, entity_type="need", entity_ids=[need_id])
+    return {
+        int(e.data["expert_id"])
+        for e in events
+        if e.action == INTEREST and isinstance(e.data.get("expert_id"), int)
+    }
+
+
+def decision_history(
+    session: Session, *, need_id: int, proposal_ids: list[int]
+) -> list[AuditEvent]:
+    """Gets a need's history with its proposals' approvals and rejections, newest first."""
+    events = audit_repo.events_about(session, entity_type="need", entity_ids=[need_id])
+    events += audit_repo.events_about(session, entity_type="proposal", entity_ids=proposal_ids)
+    return sorted(events, key=lambda e: e.id or 0, reverse=True)

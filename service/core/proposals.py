@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from matching.explain import SKILL_MATCH_THRESHOLD, SKILL_RELATED_THRESHOLD
 from service.config import Settings
 from service.core import policy
 from service.core.audit import record
@@ -293,16 +294,30 @@ def explanation_for_people(explanation: dict[str, Any]) -> dict[str, Any]:
         value = explanation.get(name)
         return list(value) if isinstance(value, list) else []
 
-    covered = [
-        {
-            "required": str(item.get("required", "")),
-            "matched": str(item.get("matched", "")),
-            "similarity": _number(item.get("similarity")),
-            "how": str(item.get("how", "")),
-        }
-        for item in items("covered_skills")
-        if isinstance(item, dict)
-    ]
+    def skills(name: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "required": str(item.get("required", "")),
+                "matched": str(item.get("matched", "")),
+                "similarity": _number(item.get("similarity")),
+                "how": str(item.get("how", "")),
+            }
+            for item in items(name)
+            if isinstance(item, dict)
+        ]
+
+    # Proposals ranked before the threshold was raised keep their old "covered" claims:
+    # the same threshold judges them here, so no page calls a weak match covering.
+    covered, related, missing = [], skills("related_skills"), list(items("missing_skills"))
+    for skill in skills("covered_skills"):
+        similarity = skill["similarity"]
+        if skill["how"] != "semantic" or similarity is None or similarity >= SKILL_MATCH_THRESHOLD:
+            covered.append(skill)
+            continue
+        missing.append(skill["required"])
+        if similarity >= SKILL_RELATED_THRESHOLD:
+            related.append({**skill, "how": "related"})
+    facts = explanation.get("facts")
     phrases = [
         {
             "text": str(item.get("text", "")),
@@ -315,7 +330,9 @@ def explanation_for_people(explanation: dict[str, Any]) -> dict[str, Any]:
     notes = explanation.get("notes")
     return {
         "covered_skills": covered,
-        "missing_skills": [str(s) for s in items("missing_skills")],
+        "related_skills": related,
+        "facts": facts if isinstance(facts, dict) else {},
+        "missing_skills": [str(s) for s in missing],
         "closest_phrases": phrases,
         "shared_languages": [str(s) for s in items("shared_languages")],
         "missing_languages": [str(s) for s in items("missing_languages")],

@@ -11,13 +11,16 @@ from typing import Any
 
 from sqlmodel import Session
 
+from matching.fusion import GOOD_SCORE
 from matching.texts import normalise_skill
 from service.models import EngagementStatus
 from service.repos import engagements as engagements_repo
 from service.repos import proposals as proposals_repo
 from service.repos import reports as reports_repo
 
-DEFAULT_COVERAGE_THRESHOLD = 0.5
+# On the scale of the scores (see matching.fusion): under a "good match", a need is poorly covered.
+DEFAULT_COVERAGE_THRESHOLD = GOOD_SCORE
+MAX_COVERAGE_THRESHOLD = 50.0
 
 
 def _bounds(

@@ -18,7 +18,11 @@ from service.core.engagements import (
     readable_engagement,
 )
 from service.core.policy import Party
-from service.core.proposals import availability_is_current, reconfirm_availability
+from service.core.proposals import (
+    availability_is_current,
+    explanation_for_people,
+    reconfirm_availability,
+)
 from service.deps import (
     CurrentUser,
     RequireExpert,
@@ -32,8 +36,12 @@ from service.i18n import N_
 from service.models import EngagementStatus, Mode, User
 from service.models.types import utcnow
 from service.pages.forms import read_form, validate_form
+from service.pages.reasons import language_levels, reasons
 from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
+from service.repos import institutions as institutions_repo
+from service.repos import needs as needs_repo
+from service.repos import proposals as proposals_repo
 from service.routes.pagination import PageDep
 from service.routes.params import Id
 from service.schemas.engagements import FeedbackWrite, MoveRequest
@@ -124,6 +132,29 @@ def _detail_page(
     )
 
 
+def _offer_details(session: SessionDep, views: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Gets, per engagement, the whole need, its institution and why the expert was proposed."""
+    details: dict[int, dict[str, Any]] = {}
+    for view in views:
+        need = needs_repo.get_need(session, view["need"]["id"] or 0)
+        proposal = proposals_repo.get_proposal(session, view.get("proposal_id") or 0)
+        institution = (
+            institutions_repo.get_institution(session, need.institution_id) if need else None
+        )
+        details[view["id"]] = {
+            "need": need,
+            "institution": institution,
+            "reasons": reasons(
+                explanation_for_people(proposal.explanation),
+                levels=language_levels(view.get("expert")),
+                country=institution.country if institution else "",
+            )
+            if proposal is not None
+            else [],
+        }
+    return details
+
+
 @router.get("/expert/proposals", response_class=HTMLResponse)
 def expert_offers(
     request: Request, user: RequireExpert, session: SessionDep, state: StateDep, page: PageDep
@@ -143,6 +174,7 @@ def expert_offers(
             "pages": pages,
             "query_prefix": "",
             "expert": expert,
+            "offers": _offer_details(session, views),
             "labels": ACTION_LABELS,
             "available": availability_is_current(
                 expert, now=utcnow(), reconfirm_days=state.settings.availability_reconfirm_days
@@ -192,6 +224,7 @@ def institution_offers(
         {
             "labels": ACTION_LABELS,
             "engagements": views,
+            "offers": _offer_details(session, views),
             "total": total,
             "page": page.number,
             "pages": pages,

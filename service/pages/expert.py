@@ -9,13 +9,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core.experts import update_profile
+from service.core.needs import express_interest, interested_experts, readable_need
+from service.core.proposals import explanation_for_people
 from service.deps import RequireExpert, SessionDep, StateDep
 from service.errors import NotFound
 from service.i18n import N_
 from service.models import ExpertProfile, LanguageLevel, Mode, User
 from service.models.experts import SECTORS
 from service.pages.forms import read_form, validate_form
+from service.pages.reasons import reasons
 from service.repos import experts as experts_repo
+from service.repos import institutions as institutions_repo
+from service.repos import proposals as proposals_repo
 from service.routes.skills import skills_in_use
 from service.schemas.experts import ExpertProfileUpdate
 from service.templating import flash, render
@@ -147,4 +152,51 @@ async def profile_submit(
     session.commit()
     response = RedirectResponse("/expert", status_code=303)
     flash(response, request, N_("Your profile is saved."), "success")
+    return response
+
+
+@router.get("/needs/{need_id}", response_class=HTMLResponse)
+def need_page(
+    request: Request, need_id: int, user: RequireExpert, session: SessionDep
+) -> HTMLResponse:
+    """Shows an open need in full, why it suits the expert if ranked, and 'I'm interested'."""
+    expert = _own_profile(session, user)
+    need = readable_need(session, need_id=need_id, reader=user)
+    proposal = proposals_repo.get_for_pair(session, need_id=need_id, expert_id=expert.id or 0)
+    institution = institutions_repo.get_institution(session, need.institution_id)
+    said = (
+        reasons(
+            explanation_for_people(proposal.explanation),
+            levels={str(i.get("code")): str(i.get("level", "")) for i in expert.languages},
+            country=institution.country if institution else "",
+        )
+        if proposal is not None
+        else []
+    )
+    return render(
+        request,
+        "expert/need.html",
+        {
+            "need": need,
+            "institution": institution,
+            "reasons": said,
+            "interested": (expert.id or 0) in interested_experts(session, need_id=need_id),
+        },
+    )
+
+
+@router.post("/needs/{need_id}/interest")
+def interest(request: Request, need_id: int, user: RequireExpert, session: SessionDep) -> Response:
+    """Records that the expert is interested in a need; the coordinator sees it on review."""
+    expert = _own_profile(session, user)
+    need = readable_need(session, need_id=need_id, reader=user)
+    express_interest(session, need=need, expert=expert, actor=user)
+    session.commit()
+    response = RedirectResponse(f"/expert/needs/{need_id}", status_code=303)
+    flash(
+        response,
+        request,
+        N_("Thank you: the coordinators see that you are interested in this need."),
+        "success",
+    )
     return response

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from service.core.reports import (
     DEFAULT_COVERAGE_THRESHOLD,
+    MAX_COVERAGE_THRESHOLD,
     bars,
     impact_csv,
     impact_report,
@@ -17,13 +18,38 @@ from service.core.reports import (
     skills_gap_csv,
 )
 from service.deps import RequireStaff, SessionDep
+from service.errors import FieldErrors
+from service.i18n import N_, country_name, gettext_, label
 from service.templating import render
 
 router = APIRouter(prefix="/coordinator")
 
 From = Annotated[date | None, Query(alias="from")]
 To = Annotated[date | None, Query(alias="to")]
-Threshold = Annotated[float, Query(ge=0, le=1)]
+Threshold = Annotated[float, Query(ge=0, le=MAX_COVERAGE_THRESHOLD)]
+
+
+CHARTS = (
+    ("status", N_("Engagements by status"), "by_status"),
+    ("country", N_("Engagements by country"), "by_country"),
+    ("sector", N_("Engagements by sector"), "by_sector"),
+    ("mode", N_("Engagements by mode"), "by_mode"),
+    ("hours", N_("Hours contributed by country"), "hours_by_country"),
+)
+
+
+def _readable(chart: str, code: str) -> str:
+    """Names a chart's bar in the reader's language (Senegal, not SN; Health, not health)."""
+    if chart in ("country", "hours"):
+        return country_name(code) or code
+    kind = {"status": "engagement_status", "sector": "sector", "mode": "mode"}[chart]
+    return label(kind, code)
+
+
+def _check_period(date_from: date | None, date_to: date | None) -> None:
+    """Refuses a period that ends before it starts (it would silently count nothing)."""
+    if date_from and date_to and date_to < date_from:
+        raise FieldErrors({"to": N_("The end of the period comes before its start.")})
 
 
 def _period_query(date_from: date | None, date_to: date | None) -> str:
@@ -51,15 +77,23 @@ def impact_page(
     date_to: To = None,
 ) -> HTMLResponse:
     """Shows the impact report for a period, with charts and their tables."""
+    _check_period(date_from, date_to)
     report = impact_report(session, date_from=date_from, date_to=date_to)
     charts = [
-        ("status", "Engagements by status", bars(report["by_status"])),
-        ("country", "Engagements by country", bars(report["by_country"])),
-        ("sector", "Engagements by sector", bars(report["by_sector"])),
-        ("mode", "Engagements by mode", bars(report["by_mode"])),
-        ("hours", "Hours contributed by country", bars(report["hours_by_country"])),
-        ("ratings", "Ratings (1 to 5 stars)", bars(report["ratings"]["distribution"])),
+        (
+            name,
+            gettext_(title),
+            bars({_readable(name, key): value for key, value in report[section].items()}),
+        )
+        for name, title, section in CHARTS
     ]
+    charts.append(
+        (
+            "ratings",
+            gettext_(N_("Ratings (1 to 5 stars)")),
+            bars(report["ratings"]["distribution"]),
+        )
+    )
     return render(
         request,
         "reports/impact.html",
@@ -87,6 +121,7 @@ def skills_gap_page(
     threshold: Threshold = DEFAULT_COVERAGE_THRESHOLD,
 ) -> HTMLResponse:
     """Shows the skills most asked for against the roster, and the needs no expert covers well."""
+    _check_period(date_from, date_to)
     report = skills_gap(session, threshold=threshold, date_from=date_from, date_to=date_to)
     top = report["skills"][:15]
     return render(

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core.assignment import team_for_need
 from service.core.engagements import WAITING_STATES
-from service.core.needs import readable_need, set_widen_modes
+from service.core.needs import (
+    decision_history,
+    interested_experts,
+    readable_need,
+    set_widen_modes,
+)
 from service.core.proposals import (
     approve_proposal,
     decide_in_bulk,
@@ -19,7 +25,7 @@ from service.core.proposals import (
 )
 from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import Conflict, FieldErrors, NotFound
-from service.i18n import N_
+from service.i18n import LABELS, N_
 from service.models import NeedStatus, User
 from service.models.types import utcnow
 from service.pages.forms import read_form
@@ -29,8 +35,9 @@ from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.repos import proposals as proposals_repo
 from service.repos import users as users_repo
+from service.repos.proposals import QUEUE_ORDERS
 from service.routes.pagination import PageDep
-from service.routes.params import Id, OptionalQueryId
+from service.routes.params import MAX_ID, Id
 from service.templating import flash, render
 
 router = APIRouter(prefix="/coordinator")
@@ -48,12 +55,28 @@ def _pages(total: int, size: int) -> int:
 
 @router.get("/needs", response_class=HTMLResponse)
 def queue(
-    request: Request, user: RequireStaff, session: SessionDep, state: StateDep, page: PageDep
+    request: Request,
+    user: RequireStaff,
+    session: SessionDep,
+    state: StateDep,
+    page: PageDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    country: Annotated[str, Query(max_length=2)] = "",
+    sector: Annotated[str, Query(max_length=40)] = "",
+    order: Annotated[str, Query(max_length=10)] = "newest",
 ) -> HTMLResponse:
     """Lists open needs with no approved proposal, and what has waited on someone too long."""
+    order = order if order in QUEUE_ORDERS else "newest"
     needs, total = proposals_repo.needs_awaiting_approval(
-        session, offset=page.offset, limit=page.size
+        session,
+        offset=page.offset,
+        limit=page.size,
+        text=q.strip(),
+        country=country,
+        sector=sector,
+        order=order,
     )
+    filters = {"q": q, "country": country, "sector": sector, "order": order}
     before = utcnow() - timedelta(days=state.settings.proposal_stale_days)
     return render(
         request,
@@ -68,7 +91,9 @@ def queue(
             "total": total,
             "page": page.number,
             "pages": _pages(total, page.size),
-            "query_prefix": "",
+            "query_prefix": "".join(f"{k}={quote(v)}&" for k, v in filters.items() if v),
+            "filters": filters,
+            "sectors": list(LABELS["sector"]),
             "stale_proposals": proposals_repo.stale_proposals(session, before=before),
             "stale_engagements": engagements_repo.stale_engagements(
                 session, statuses=list(WAITING_STATES), before=before
@@ -86,31 +111,43 @@ def _review_page(
     *,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    only: int | None = None,
 ) -> HTMLResponse:
+    """Renders a need's review page, or only one candidate's card (`only`, for htmx)."""
     need = needs_repo.get_need(session, need_id)
     if need is None:
         raise NotFound("This need does not exist.")
     rows = review_rows(session, need_id=need_id, reader=user)
     team = team_for_need(session, need=need) if need.status == NeedStatus.OPEN else None
     names = {r["proposal"].id: (r["expert"] or {}).get("display_name", "") for r in rows}
-    return render(
-        request,
-        "review/need.html",
-        {
-            "need": need,
-            "institution": institutions_repo.get_institution(session, need.institution_id),
-            "rows": rows,
-            "team": team,
-            "team_members": [
-                (m, p, names.get(p.id, ""))
-                for m, p in zip(team.team.members, team.proposals, strict=True)
-            ]
-            if team
-            else [],
-            "errors": errors or {},
-        },
-        status_code=status_code,
+    context: dict[str, Any] = {
+        "need": need,
+        "institution": institutions_repo.get_institution(session, need.institution_id),
+        "rows": rows,
+        "errors": errors or {},
+        "interested": interested_experts(session, need_id=need_id),
+        "team": team,
+        "team_members": [
+            (m, p, names.get(p.id, ""))
+            for m, p in zip(team.team.members, team.proposals, strict=True)
+        ]
+        if team
+        else [],
+    }
+    if only is not None:
+        row = next((r for r in rows if r["proposal"].id == only), None)
+        if row is not None:
+            rank = rows.index(row) + 1
+            return render(
+                request,
+                "review/_candidate.html",
+                {**context, "row": row, "rank": rank, "done": status_code == 200},
+                status_code=status_code,
+            )
+    context["history"] = decision_history(
+        session, need_id=need_id, proposal_ids=[r["proposal"].id or 0 for r in rows]
     )
+    return render(request, "review/need.html", context, status_code=status_code)
 
 
 @router.get("/needs/{need_id}", response_class=HTMLResponse)
@@ -138,8 +175,9 @@ async def widen_modes(
     return _done(request, need_id, message)
 
 
-def _done(request: Request, need_id: int, message: str) -> Response:
-    response = RedirectResponse(f"/coordinator/needs/{need_id}", status_code=303)
+def _done(request: Request, need_id: int, message: str, anchor: str = "") -> Response:
+    fragment = f"#{anchor}" if anchor else ""
+    response = RedirectResponse(f"/coordinator/needs/{need_id}{fragment}", status_code=303)
     flash(response, request, message, "success")
     return response
 
@@ -158,6 +196,7 @@ async def decide(
     if proposal is None or decision not in ("approve", "reject"):
         raise NotFound("This proposal does not exist.")
     reason = str((await read_form(request)).get("reason", ""))[:2000]
+    in_place = request.headers.get("HX-Request") == "true"
     try:
         if decision == "approve":
             approve_proposal(
@@ -169,7 +208,13 @@ async def decide(
         session.rollback()
         errors = {f"{k}-{proposal_id}": v for k, v in exc.errors.items()}
         return _review_page(
-            request, session, user, proposal.need_id, errors=errors, status_code=422
+            request,
+            session,
+            user,
+            proposal.need_id,
+            errors=errors,
+            status_code=422,
+            only=proposal_id if in_place else None,
         )
     except Conflict as exc:
         # Decided meanwhile by another coordinator: show the need as it is now.
@@ -183,7 +228,9 @@ async def decide(
             status_code=exc.status_code,
         )
     session.commit()
-    return _done(request, proposal.need_id, DONE[decision])
+    if in_place:
+        return _review_page(request, session, user, proposal.need_id, only=proposal_id)
+    return _done(request, proposal.need_id, DONE[decision], anchor=f"candidate-{proposal_id}")
 
 
 @router.post("/needs/{need_id}/bulk")
@@ -196,9 +243,9 @@ async def bulk(
     action = str(data.get("action", ""))
     errors: dict[str, str] = {}
     if not ids:
-        errors["bulk"] = "Tick at least one proposal."
+        errors["bulk"] = N_("Tick at least one proposal.")
     elif action not in ("approve", "reject"):
-        errors["bulk"] = "Choose to approve or to reject."
+        errors["bulk"] = N_("Choose to approve or to reject.")
     else:
         try:
             decide_in_bulk(
@@ -236,13 +283,17 @@ def audit_page(
     session: SessionDep,
     page: PageDep,
     entity_type: Annotated[str | None, Query(max_length=40)] = None,
-    entity_id: OptionalQueryId = None,
+    entity_id: Annotated[str, Query(max_length=12)] = "",
 ) -> HTMLResponse:
     """Shows the audit log, newest first: who moved what, when, from, to and why. Read-only."""
+    # An empty id box means "any id"; the form sends it as an empty string.
+    wanted_id = int(entity_id) if entity_id.strip().isdigit() else None
+    if wanted_id is not None and wanted_id > MAX_ID:
+        wanted_id = 0  # no row has it: an empty page, not a database error
     events, total = audit_repo.list_events(
         session,
         entity_type=entity_type or None,
-        entity_id=entity_id,
+        entity_id=wanted_id,
         offset=page.offset,
         limit=page.size,
     )
@@ -250,7 +301,7 @@ def audit_page(
     actors: dict[int, Any] = {i: users_repo.get_user(session, i) for i in actor_ids}
     prefix = "".join(
         f"{name}={value}&"
-        for name, value in (("entity_type", entity_type), ("entity_id", entity_id))
+        for name, value in (("entity_type", entity_type), ("entity_id", wanted_id))
         if value
     )
     return render(
@@ -264,6 +315,6 @@ def audit_page(
             "pages": _pages(total, page.size),
             "query_prefix": prefix,
             "entity_type": entity_type or "",
-            "entity_id": entity_id or "",
+            "entity_id": wanted_id or "",
         },
     )

@@ -22,10 +22,14 @@ from service.deps import (
     StateDep,
 )
 from service.errors import FieldErrors, NotFound
+from service.i18n import N_
 from service.models import Need, User
 from service.repos import experts as experts_repo
+from service.repos import jobs as jobs_repo
+from service.repos.jobs import PENDING
 from service.routes.search_params import SearchRequestDep
 from service.templating import paginate, render
+from service.worker.matching_tasks import REMATCH_EXPERT
 
 router = APIRouter()
 
@@ -111,8 +115,49 @@ def browse_needs(
         lambda: search_needs(state.search, request=search),
         search,
         template="search/needs.html",
-        extra={"ranked": [] if browsing else _needs_for(session, user)},
+        extra=_for_you(session, user, browsing),
     )
+
+
+FOR_YOU_EMPTY = {
+    "matching": N_(
+        "Matching is in progress: your profile was just saved and the needs that suit it are "
+        "being ranked. Reload this page in a minute."
+    ),
+    "no_consent": N_(
+        "You have not agreed to be matched, so no need is ranked for you. You can agree on your "
+        "profile page."
+    ),
+    "incomplete": N_(
+        "Your profile is not complete enough to rank needs for you: complete it from your space."
+    ),
+    "none": N_(
+        "No open need fits your profile closely enough yet. New needs are ranked for you as "
+        "they are posted; meanwhile, browse every open need below."
+    ),
+}
+
+
+def _for_you(session: SessionDep, user: User, browsing: bool) -> dict[str, Any]:
+    """Gets the needs ranked for the expert, or why there are none (as a catalogue message)."""
+    if browsing:
+        return {"ranked": [], "levels": {}, "for_you_empty": ""}
+    ranked = _needs_for(session, user)
+    expert = experts_repo.get_expert_of_user(session, user.id or 0)
+    assert expert is not None  # _needs_for raised otherwise
+    levels = {str(i.get("code")): str(i.get("level", "")) for i in expert.languages}
+    why = ""
+    if not ranked:
+        job = jobs_repo.get_job_by_key(session, f"{REMATCH_EXPERT}:{expert.id}")
+        if job is not None and job.status == PENDING:
+            why = FOR_YOU_EMPTY["matching"]
+        elif expert.consent_matching_at is None:
+            why = FOR_YOU_EMPTY["no_consent"]
+        elif not (expert.headline and expert.skills and expert.languages and expert.modes):
+            why = FOR_YOU_EMPTY["incomplete"]
+        else:
+            why = FOR_YOU_EMPTY["none"]
+    return {"ranked": ranked, "levels": levels, "for_you_empty": why}
 
 
 def _needs_for(session: SessionDep, user: User) -> list[tuple[Need, dict[str, Any], float]]:

@@ -26,3 +26,18 @@ def list_events(
         statement.order_by(col(AuditEvent.id).desc()).offset(offset).limit(limit)
     ).all()
     return list(rows), total
+
+
+def events_about(
+    session: Session, *, entity_type: str, entity_ids: list[int], limit: int = 200
+) -> list[AuditEvent]:
+    """Lists the events about some entities of one type, newest first."""
+    if not entity_ids:
+        return []
+    statement = (
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == entity_type, col(AuditEvent.entity_id).in_(entity_ids))
+        .order_by(col(AuditEvent.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(statement).all())

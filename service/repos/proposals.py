@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 from service.models import (
     Engagement,
     ExpertProfile,
+    Institution,
     MatchProposal,
     Need,
     NeedStatus,
@@ -66,6 +67,14 @@ def withdraw_pending_for_need(session: Session, need_id: int, *, now: datetime) 
     return sorted(int(row) for row in session.execute(statement).scalars().all())
 
 
+def get_for_pair(session: Session, *, need_id: int, expert_id: int) -> MatchProposal | None:
+    """Gets the matcher's proposal of one expert for one need, if any."""
+    statement = select(MatchProposal).where(
+        MatchProposal.need_id == need_id, MatchProposal.expert_id == expert_id
+    )
+    return session.exec(statement).first()
+
+
 def list_for_need(session: Session, need_id: int) -> list[MatchProposal]:
     """Lists a need's proposals, best first."""
     return list(
@@ -90,16 +99,48 @@ def list_for_expert(session: Session, expert_id: int) -> list[MatchProposal]:
     )
 
 
+QUEUE_ORDERS = ("newest", "oldest", "fewest")
+
+
 def needs_awaiting_approval(
-    session: Session, *, offset: int = 0, limit: int = 20
+    session: Session,
+    *,
+    offset: int = 0,
+    limit: int = 20,
+    text: str = "",
+    country: str = "",
+    sector: str = "",
+    order: str = "newest",
 ) -> tuple[list[Need], int]:
-    """Lists open needs that no coordinator has approved a proposal for, oldest first."""
+    """Lists open needs that no coordinator has approved a proposal for, newest first by
+    default (or waiting longest, or fewest proposals to review), filtered."""
     approved = select(MatchProposal.need_id).where(MatchProposal.status == ProposalStatus.APPROVED)
     statement = select(Need).where(Need.status == NeedStatus.OPEN, col(Need.id).not_in(approved))
+    if text:
+        statement = statement.where(func.lower(Need.title).contains(text.lower()))
+    if sector:
+        statement = statement.where(Need.sector == sector)
+    if country:
+        statement = statement.join(Institution, col(Institution.id) == Need.institution_id).where(
+            Institution.country == country.upper()
+        )
     total = session.exec(select(func.count()).select_from(statement.subquery())).one()
-    rows = session.exec(
-        statement.order_by(col(Need.posted_at), col(Need.id)).offset(offset).limit(limit)
-    ).all()
+    if order == "oldest":
+        statement = statement.order_by(col(Need.posted_at), col(Need.id))
+    elif order == "fewest":
+        waiting = (
+            select(func.count())
+            .where(
+                MatchProposal.need_id == Need.id,
+                MatchProposal.status == ProposalStatus.PROPOSED,
+            )
+            .correlate(Need)
+            .scalar_subquery()
+        )
+        statement = statement.order_by(waiting, col(Need.posted_at), col(Need.id))
+    else:
+        statement = statement.order_by(col(Need.posted_at).desc(), col(Need.id).desc())
+    rows = session.exec(statement.offset(offset).limit(limit)).all()
     return list(rows), total
 
 

@@ -7,13 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from service.core.reports import DEFAULT_COVERAGE_THRESHOLD, impact_report, skills_gap
+from service.core.reports import (
+    DEFAULT_COVERAGE_THRESHOLD,
+    MAX_COVERAGE_THRESHOLD,
+    impact_report,
+    skills_gap,
+)
 from service.deps import RequireStaff, SessionDep
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
 From = Annotated[date | None, Query(alias="from")]
 To = Annotated[date | None, Query(alias="to")]
+Threshold = Annotated[float, Query(ge=0, le=MAX_COVERAGE_THRESHOLD)]
 
 
 @router.get("/impact")
@@ -30,7 +36,7 @@ def gap(
     session: SessionDep,
     date_from: From = None,
     date_to: To = None,
-    threshold: Annotated[float, Query(ge=0, le=1)] = DEFAULT_COVERAGE_THRESHOLD,
+    threshold: Threshold = DEFAULT_COVERAGE_THRESHOLD,
 ) -> dict[str, Any]:
     """Sets what open needs ask for against what the roster offers."""
     return skills_gap(session, threshold=threshold, date_from=date_from, date_to=date_to)

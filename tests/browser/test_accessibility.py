@@ -123,8 +123,8 @@ def test_french_pages_have_no_serious_violation(visitor_factory: Any, live_site:
     visitor = _axe_visitor(visitor_factory)
     visitor.log_in(live_site.new_user("coordinateur@homeward.test", Role.COORDINATOR))
     # The language switcher in the header, as a person would use it.
-    visitor.page.select_option("#language-select", "fr")
-    visitor.page.click(".language-switch button")
+    with visitor.page.expect_navigation():
+        visitor.page.select_option("#language-select", "fr")  # applies on change
     visitor.page.wait_for_load_state()
     assert visitor.page.locator("h1").inner_text() == "Tableau de bord du coordinateur"
     problems = _check_page(visitor, "coordinator-dashboard-fr", "/coordinator")

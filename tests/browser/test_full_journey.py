@@ -146,19 +146,22 @@ def test_need_in_french_to_confirmed_engagement(
     coordinator.log_in(live_site.coordinator_email)
     problems = _check_page(coordinator, "journey-3-need-review", f"/coordinator/needs/{need_id}")
     assert not problems, "\n".join(problems)
-    cards = coordinator.page.locator("ol.proposals > li")
+    cards = coordinator.page.locator("ol.candidates > li")
     assert cards.count() == len(proposals)
     top = cards.first
     assert top.get_attribute("data-proposal") == str(proposals[0].id)
     assert "Kofi Mensah" in top.locator("h3").inner_text()
-    explanation = top.locator(".explanation")
-    assert "Shared languages: fr" in explanation.inner_text()
-    assert "Mode: remote" in explanation.inner_text()
-    assert top.locator("[data-components]").count() == 1
+    reasons = top.locator("[data-reasons]").inner_text()
+    assert "Speaks French" in reasons and "Works remotely, as asked" in reasons
+    assert not top.locator("[data-components]").is_visible()  # behind "Matcher details"
+    top.locator("details[data-matcher-details] summary").click()
+    assert top.locator("[data-components]").is_visible()
     top.locator("form[data-approve] button").click()
-    coordinator.page.wait_for_url(f"**/coordinator/needs/{need_id}")
-    assert coordinator.flash() == ["Proposal approved: the expert is offered the engagement."]
-    assert "Approved" in (coordinator.page.locator("ol.proposals > li").first.inner_text())
+    # Approved in place: the card changes, the page stays where it was.
+    approved = coordinator.page.locator(f"#candidate-{proposals[0].id}")
+    approved.locator("[data-proposal-status]:has-text('Approved')").wait_for()
+    assert coordinator.page.url.endswith(f"/coordinator/needs/{need_id}")
+    assert "Proposal approved: the expert is offered the engagement." in approved.inner_text()
     coordinator.screenshot("journey-4-approved")
     with live_site.session() as session:
         engagement = session.exec(

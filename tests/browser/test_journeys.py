@@ -71,6 +71,7 @@ def test_expert_registers_fills_the_profile_logs_out_and_in(
     assert page.locator("#completeness-meter").get_attribute("value") == "100"
     expert.screenshot("expert-home")
 
+    page.click("nav.main-nav summary:has-text('Account')")
     page.click("nav.main-nav button:has-text('Log out')")
     page.wait_for_url(re.compile(r"/$"))
     assert expert.flash() == ["You are logged out."]

@@ -201,22 +201,29 @@ def test_review_page_explains_each_proposal_and_decides_in_bulk(
         str(second.id),
     ]  # best first
     first = cards[0]
-    assert first.select_one("[data-score]").get_text(strip=True) == "0.800"  # type: ignore[union-attr]
+    name = first.select_one("h3 a")
+    assert name is not None and name.get_text(strip=True) == world.expert.display_name
+    assert name["href"] == f"/coordinator/experts/{world.expert.id}"
+    assert first.select_one("[data-match]").get_text(strip=True) == "Fair match"  # type: ignore[union-attr]
+    details = first.select_one("details[data-matcher-details]")
+    assert details is not None
     breakdown = {
         row.th.get_text(strip=True): row.td.get_text(strip=True)  # type: ignore[union-attr]
-        for row in first.select("[data-components] tr")
+        for row in details.select("[data-components] tr")
     }
-    assert breakdown == {"semantic": "0.700", "keywords": "0.500", "constraints": "1.000"}
+    assert breakdown == {"semantic": "0.7", "keywords": "0.5", "constraints": "1"}
+    details.extract()
+    reasons = [li.get_text(" ", strip=True) for li in first.select("[data-reasons] li")]
+    assert reasons[0] == "Covers 1 of 2 skills asked: épidémiologie (close match: epidemiology)"
+    assert reasons[1:] == [
+        "Speaks French (native)",
+        "4 h a day inside the institution's working hours",
+        "Has ties to Senegal",
+    ]
     text = first.get_text(" ", strip=True)
-    for fact in (
-        "épidémiologie",
-        "epidemiology",
-        "0.91",
-        "biostatistique",
-        "Field epidemiologist",
-        "America/Toronto",
-    ):
-        assert fact in text
+    assert "biostatistique" in text  # the missing skill
+    for internal in ("0.91", "semantic", "Field epidemiologist"):
+        assert internal not in text  # internals stay behind "Matcher details"
     assert first.select_one("form[data-approve]") and first.select_one("form[data-reject]")
 
     response = _form(

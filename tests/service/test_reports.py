@@ -236,11 +236,15 @@ def test_report_pages_show_figures_charts_and_tables(
     assert country is not None
     svg = country.select_one("svg[role=img]")
     assert svg is not None and svg["aria-labelledby"] == "chart-country-title"
-    assert [r.get_text(" ", strip=True) for r in country.select("tbody tr")] == ["SN 3", "CI 1"]
+    assert [r.get_text(" ", strip=True) for r in country.select("tbody tr")] == [
+        "Senegal 3",
+        "Côte d’Ivoire 1",
+    ]  # names, not codes
     widths = [float(r["width"]) for r in svg.select("rect")]  # type: ignore[arg-type]
     assert widths[0] == 380.0 and widths[1] == pytest.approx(380 / 3, abs=0.5)
     assert page.select_one("a[href='/coordinator/reports.csv?from=2027-01-01&to=2027-01-31']")
-    gap = BeautifulSoup(browser.get("/coordinator/skills-gap").text, "html.parser")
+    # The test's scores are 0.2-0.9, all under the default "good match" (3.0): ask for 0.5.
+    gap = BeautifulSoup(browser.get("/coordinator/skills-gap?threshold=0.5").text, "html.parser")
     assert gap.select_one("[data-figure=uncovered]").get_text(strip=True) == "2"  # type: ignore[union-attr]
     assert gap.select_one("[data-skills] tr[data-skill]").th.get_text(strip=True) == "Épidémiologie"  # type: ignore[union-attr]
     assert {r["data-need"] for r in gap.select("[data-uncovered] [data-need]")} == {
@@ -264,9 +268,14 @@ def test_csv_exports(
     rows = list(csv.reader(io.StringIO(response.text)))
     assert rows[:3] == [
         ["skill", "open_needs", "uncovered_needs", "active_experts", "gap"],
-        ["Épidémiologie", "3", "1", "2", "1"],
+        # Under the default threshold (a "good match", 3.0 on the score scale), the best
+        # proposals of these needs (0.7-0.9) leave all three poorly covered.
+        ["Épidémiologie", "3", "3", "2", "1"],
         ["Hydrologie", "1", "1", "0", "1"],
     ]
+    reversed_period = browser.get("/coordinator/reports?from=2027-03-01&to=2027-01-01")
+    assert reversed_period.status_code == 422
+    assert "The end of the period comes before its start." in reversed_period.text
     api = browser.get("/api/reports/impact?from=2027-03-01").json()
     assert api["engagements"] == 1 and api["by_status"]["offered"] == 1
     assert browser.get("/api/reports/skills-gap?threshold=0.8").json()["uncovered_count"] == 3

@@ -117,6 +117,8 @@ def test_posting_a_need_reads_the_language_choices(client: TestClient, session: 
     assert need.languages == ["fr", "wo"] and need.sector == "health"
     page = client.get(response.headers["location"])
     assert flash_messages(page) == ["Your need is posted."]
+    steps = soup_of(page).select("[data-next-steps] li")
+    assert len(steps) == 3 and "coordinator" in steps[1].get_text()
     soup = soup_of(page)
     assert "Wolof" in text_of(soup.select_one(".details"))
     # The extra language is a checked box when the need is edited.

@@ -95,7 +95,11 @@ def test_needs_for_you_shows_ranked_needs_with_reasons(
     section = soup.select_one("section[aria-labelledby=for-you]")
     assert section is not None
     assert "Co-enseigner un module d'épidémiologie" in section.get_text()
-    assert "epidemiology" in section.select_one(".explanation").get_text()  # type: ignore[union-attr]
+    reasons = section.select_one("[data-reasons]")
+    assert reasons is not None
+    assert "épidémiologie (close match: epidemiology)" in reasons.get_text()
+    card_link = section.select_one(".need-card h3 a")
+    assert card_link is not None and card_link["href"] == f"/expert/needs/{world['need'].id}"  # type: ignore[attr-defined]
     # Browsing every open need works for experts too.
     listed = [h.get_text(strip=True) for h in soup.select(".need-card h3")]
     assert listed.count("Co-enseigner un module d'épidémiologie") == 2

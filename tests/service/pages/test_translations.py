@@ -1,21 +1,24 @@
-"""The French catalogue covers every string of the site, with the same placeholders."""
+"""Every UI catalogue (French, Arabic) covers every string of the site, same placeholders."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from service.i18n import DEFAULT_LOCALE, UI_LOCALES
+
 ROOT = Path(__file__).resolve().parents[3]
-PO = ROOT / "web" / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
+TRANSLATED = [locale for locale in UI_LOCALES if locale != DEFAULT_LOCALE]
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "gettext_": None, "ngettext_": (1, 2), "flash": (3,)}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 HOW_TO_FIX = (
     "re-extract and update the catalogue (see docs/site.md, 'Translations'), "
-    "then translate the new entries of web/translations/fr/LC_MESSAGES/messages.po"
+    "then translate the new entries of web/translations/<locale>/LC_MESSAGES/messages.po"
 )
 
 
@@ -30,9 +33,10 @@ def _extracted() -> set[str | tuple[str, ...]]:
     return messages
 
 
-def _catalogue() -> dict[str | tuple[str, ...], object]:
-    with PO.open("rb") as handle:
-        catalog = read_po(handle, locale="fr")
+def _catalogue(locale: str = "fr") -> dict[str | tuple[str, ...], object]:
+    po = ROOT / "web" / "translations" / locale / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
     return {
         (m.id if isinstance(m.id, str) else tuple(m.id)): m
         for m in catalog
@@ -40,8 +44,13 @@ def _catalogue() -> dict[str | tuple[str, ...], object]:
     }
 
 
-def test_every_string_of_the_site_is_translated_into_french() -> None:
-    catalogue = _catalogue()
+def test_every_ui_locale_has_a_catalogue() -> None:
+    assert set(TRANSLATED) >= {"fr", "ar"}
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_every_string_of_the_site_is_translated(locale: str) -> None:
+    catalogue = _catalogue(locale)
     missing = []
     for message_id in sorted(_extracted(), key=str):
         entry = catalogue.get(message_id)
@@ -50,12 +59,13 @@ def test_every_string_of_the_site_is_translated_into_french() -> None:
         if not filled:
             missing.append(message_id)
     assert not missing, (
-        f"{len(missing)} strings lack a French translation; {HOW_TO_FIX}: {missing[:20]}"
+        f"{len(missing)} strings lack a {locale} translation; {HOW_TO_FIX}: {missing[:20]}"
     )
 
 
-def test_translations_keep_the_placeholders() -> None:
-    for message_id, entry in _catalogue().items():
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_translations_keep_the_placeholders(locale: str) -> None:
+    for message_id, entry in _catalogue(locale).items():
         source = message_id if isinstance(message_id, str) else message_id[-1]
         strings = entry.string  # type: ignore[attr-defined]
         for string in strings if isinstance(strings, tuple) else (strings,):

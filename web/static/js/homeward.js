@@ -119,7 +119,54 @@
     });
   }
 
+  /* Review page: "select all" ticks every candidate; the bar counts what is ticked. */
+  function enhanceBulk(form) {
+    const all = form.querySelector("[data-select-all]");
+    const count = form.querySelector("[data-selected-count]");
+    function picks() { return Array.from(document.querySelectorAll("input[data-pick][form='" + form.id + "']")); }
+    function update() {
+      const ticked = picks().filter(function (c) { return c.checked; }).length;
+      if (count) { count.textContent = count.getAttribute("data-template").replace("{count}", String(ticked)); }
+      if (all) { all.checked = ticked > 0 && ticked === picks().length; }
+    }
+    if (all) {
+      all.addEventListener("change", function () {
+        picks().forEach(function (c) { c.checked = all.checked; });
+        update();
+      });
+    }
+    document.addEventListener("change", function (event) {
+      if (event.target.matches && event.target.matches("input[data-pick]")) { update(); }
+    });
+    document.body.addEventListener("htmx:afterSwap", update);
+    update();
+  }
+
+  /* Phones: the navigation folds behind a menu button (shown only when this script runs). */
+  function enhanceMenu(button) {
+    const nav = document.getElementById(button.getAttribute("aria-controls"));
+    if (!nav) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      const open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("open", open);
+    });
+  }
+
+  /* The language switch applies on change; its button is only needed without this script. */
+  function enhanceLanguage(button) {
+    const form = button.form;
+    const select = form && form.querySelector("select");
+    if (!select) { return; }
+    button.classList.add("visually-hidden");
+    select.addEventListener("change", function () { form.submit(); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-menu-button]").forEach(enhanceMenu);
+    document.querySelectorAll("[data-language-submit]").forEach(enhanceLanguage);
+    document.querySelectorAll("form[data-bulk]").forEach(enhanceBulk);
     document.querySelectorAll("[data-tags]").forEach(enhanceTags);
     document.querySelectorAll("[data-repeat]").forEach(enhanceRepeat);
     document.querySelectorAll("form[data-confirm]").forEach(enhanceConfirm);

@@ -1,0 +1,285 @@
+"""The coordinator's review page: compact cards with reasons in words, decisions in place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from service.i18n import current_locale
+from service.models.types import utcnow
+from service.pages.reasons import reasons
+from tests.factories import make_expert, make_member, make_need, make_proposal
+from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
+from tests.service.test_engagements import build_world
+
+FACTS = {
+    "mode_fit": "accepted",
+    "need_mode": "remote",
+    "expert_modes": ["remote"],
+    "window_days": 42,
+    "covered_days": 42,
+    "window_start": "2026-12-01",
+    "window_end": "2027-01-11",
+    "free_hours": 3.0,
+    "needed_hours": 4.5,
+    "country": "SN",
+}
+EXPLANATION = {
+    "covered_skills": [
+        {
+            "required": "épidémiologie",
+            "matched": "epidemiology",
+            "similarity": 0.91,
+            "how": "semantic",
+        }
+    ],
+    "related_skills": [
+        {
+            "required": "biostatistique",
+            "matched": "forensic pathology",
+            "similarity": 0.73,
+            "how": "related",
+        }
+    ],
+    "missing_skills": ["biostatistique"],
+    "shared_languages": ["fr"],
+    "overlap_hours": 4.61,
+    "country_tie": True,
+    "facts": FACTS,
+}
+
+
+def test_reasons_are_sentences_in_the_readers_language() -> None:
+    token = current_locale.set("fr")
+    try:
+        said = reasons(EXPLANATION, levels={"fr": "native"})
+    finally:
+        current_locale.reset(token)
+    assert said == [
+        "Couvre 1 des 2 compétences demandées : épidémiologie (proche : epidemiology)",
+        "Parle français (langue maternelle)",
+        "Travaille à distance, comme demandé",
+        "Libre 3 h/semaine sur les 4,5 demandées",
+        "4,6 h par jour dans les heures de travail de l'institution",
+        "Disponible sur toutes les dates du besoin (1 déc. 2026 – 11 janv. 2027)",
+        "Lié au pays : Sénégal",
+    ]
+
+
+def test_a_weak_semantic_match_stored_before_the_threshold_is_not_called_covering(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    weak = {
+        "covered_skills": [
+            {
+                "required": "épidémiologie",
+                "matched": "forensic pathology",
+                "similarity": 0.73,
+                "how": "semantic",
+            }
+        ],
+        "missing_skills": [],
+    }
+    expert = make_expert(session, display_name="Awa Diop")
+    make_proposal(session, need=world.need, expert=expert, explanation=weak, score=0.5)
+    browser = log_in_as(make_client(), world.coordinator.email)
+    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    card = next(c for c in page.select("[data-proposal]") if "Awa Diop" in text_of(c))
+    said = [text_of(li) for li in card.select("[data-reasons] li")]
+    assert said[0] == "Covers none of the 1 skills asked"
+    assert not any("forensic" in line for line in said)
+    missing = text_of(card.select_one(".missing-skills"))
+    assert "épidémiologie (related: forensic pathology)" in missing
+
+
+def test_review_cards_hide_internals_and_keep_decisions_beside_each_candidate(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    world.proposal.explanation = EXPLANATION
+    world.proposal.components = {"e5.headline": 0.0, "lexical": 20.796, "score": 9.956}
+    world.proposal.score = 9.956
+    session.add(world.proposal)
+    session.commit()
+    browser = log_in_as(make_client(), world.coordinator.email)
+    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    card = page.select_one(f"#candidate-{world.proposal.id}")
+    assert card is not None
+    assert text_of(card.select_one("[data-match]")) == "Strong match"
+    assert page.select_one("[data-match-basis]") is not None  # the scale, explained once
+    for details in page.select("details"):
+        details.extract()
+    visible = text_of(page)
+    assert "e5.headline" not in visible and "20.796" not in visible and "9.956" not in visible
+    assert "Free 3 h/week of the 4.5 needed" in visible
+    assert "Works remotely, as asked" in visible
+    # The bulk bar comes before the candidates, with select-all and a count.
+    bar = page.select_one("form[data-bulk]")
+    assert bar is not None and bar.select_one("[data-select-all]") is not None
+    assert text_of(bar.select_one("[data-selected-count]")) == "0 selected"
+    assert page.decode().index("data-bulk") < page.decode().index(
+        f'id="candidate-{world.proposal.id}"'
+    )
+    reject = card.select_one("form[data-reject] button")
+    approve = card.select_one("form[data-approve] button")
+    assert reject is not None and "danger" in (reject.get("class") or [])
+    assert approve is not None and "danger" not in (approve.get("class") or [])
+
+
+def test_reject_without_reason_shows_the_error_beside_its_button_and_keeps_the_place(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    browser = log_in_as(make_client(), world.coordinator.email)
+    pid = world.proposal.id
+    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    form = page.select_one("form[data-reject]")
+    assert form is not None and form["action"].endswith(f"#candidate-{pid}")
+
+    response = post_form(browser, f"/coordinator/proposals/{pid}/reject", {"reason": ""})
+    assert response.status_code == 422
+    card = soup_of(response).select_one(f"#candidate-{pid}")
+    assert card is not None
+    error = card.select_one(f"#reason-{pid}-error")
+    assert error is not None and "reason" in text_of(error)
+    # In place (htmx): only the card comes back, with the error in it.
+    response = browser.post(
+        f"/coordinator/proposals/{pid}/reject",
+        data={"reason": "", "csrf_token": page.select_one("[name=csrf_token]")["value"]},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    fragment = soup_of(response)
+    assert fragment.select_one("html") is None and fragment.select_one(f"#reason-{pid}-error")
+
+
+def test_approving_in_place_returns_the_card_and_the_history_shows_it(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    browser = log_in_as(make_client(), world.coordinator.email)
+    pid = world.proposal.id
+    response = post_form(browser, f"/coordinator/proposals/{pid}/approve", {})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/coordinator/needs/{world.need.id}#candidate-{pid}"
+    page = soup_of(browser.get(response.headers["location"]))
+    card = page.select_one(f"#candidate-{pid}")
+    assert card is not None and text_of(card.select_one("[data-proposal-status]")) == "Approved"
+    history = [text_of(li) for li in page.select("[data-history] li")]
+    assert any("Proposal approved" in line for line in history)
+
+    other = make_proposal(session, need=world.need, expert=make_expert(session, display_name="B"))
+    response = browser.post(
+        f"/coordinator/proposals/{other.id}/reject",
+        data={"reason": "Too far", "csrf_token": page.select_one("[name=csrf_token]")["value"]},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    fragment = soup_of(response)
+    assert fragment.select_one("html") is None
+    assert text_of(fragment.select_one("[data-proposal-status]")) == "Rejected"
+    assert "Proposal rejected." in text_of(fragment)
+    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    history = [text_of(li) for li in page.select("[data-history] li")]
+    assert any("Proposal rejected" in line and "Too far" in line for line in history)
+
+
+def test_french_review_page_speaks_french(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    world.coordinator.locale = "fr"
+    session.add(world.coordinator)
+    world.proposal.explanation = EXPLANATION
+    session.add(world.proposal)
+    session.commit()
+    browser = log_in_as(make_client(), world.coordinator.email)
+    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    card = page.select_one(f"#candidate-{world.proposal.id}")
+    assert card is not None
+    for details in card.select("details"):
+        details.extract()
+    text = text_of(card)
+    assert "Parle français (langue maternelle)" in text
+    assert "Approuver" in text and "Rejeter" in text
+    for english in ("Approve", "Reject", "Covers", "Speaks", "match"):
+        assert english not in text
+
+
+def test_the_queue_is_newest_first_and_can_be_searched_and_filtered(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    now = utcnow()
+    _, ghana = make_member(session, name="University of Ghana", country="GH")
+    old = make_need(session, institution=world.institution, title="Old need", sector="education")
+    old.posted_at = now - timedelta(days=30)
+    session.add(old)
+    fresh = make_need(session, institution=ghana, title="Fresh water study", sector="health")
+    fresh.posted_at = now + timedelta(minutes=1)
+    session.add(fresh)
+    session.commit()
+    browser = log_in_as(make_client(), world.coordinator.email)
+
+    def titles(url: str) -> list[str]:
+        page = soup_of(browser.get(url))
+        return [text_of(row.select_one("a")) for row in page.select("[data-queue] [data-need]")]
+
+    listed = titles("/coordinator/needs")
+    assert listed[0] == "Fresh water study" and listed[-1] == "Old need"
+    assert titles("/coordinator/needs?order=oldest")[0] == "Old need"
+    assert titles("/coordinator/needs?q=WATER") == ["Fresh water study"]
+    assert titles("/coordinator/needs?country=GH") == ["Fresh water study"]
+    assert titles("/coordinator/needs?sector=education") == ["Old need"]
+    # The need with proposals waiting comes last when fewest candidates come first.
+    assert titles("/coordinator/needs?order=fewest")[-1] == world.need.title
+
+
+def test_the_audit_filter_with_an_empty_id_lists_everything(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    browser = log_in_as(make_client(), world.coordinator.email)
+    post_form(browser, f"/coordinator/proposals/{world.proposal.id}/approve", {})
+    response = browser.get("/coordinator/audit?entity_type=proposal&entity_id=")
+    assert response.status_code == 200
+    assert soup_of(response).select("[data-audit] [data-event]")
+
+
+def test_error_pages_speak_the_readers_language(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    world.coordinator.locale = "fr"
+    session.add(world.coordinator)
+    session.commit()
+    browser = log_in_as(make_client(), world.coordinator.email)
+    response = browser.get("/coordinator/needs/99999")
+    assert response.status_code == 404
+    assert "Ce besoin n'existe pas." in text_of(soup_of(response).select_one("main"))
+    assert "does not exist" not in response.text
+
+
+def test_arabic_review_page_reads_right_to_left(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    world.coordinator.locale = "ar"
+    session.add(world.coordinator)
+    session.commit()
+    browser = log_in_as(make_client(), world.coordinator.email)
+    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    html = page.select_one("html")
+    assert html is not None and html["dir"] == "rtl" and html["lang"] == "ar"
+    card = page.select_one(f"#candidate-{world.proposal.id}")
+    assert card is not None
+    for details in card.select("details"):
+        details.extract()
+    text = text_of(card)
+    assert "اعتماد" in text and "رفض" in text
+    assert "يتحدث \u2068الفرنسية\u2069" in text  # Latin-safe isolates around values
+    assert "Approve" not in text and "Covers" not in text
