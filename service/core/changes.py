@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from service.core.search_vectors import document_vector
 from service.models import ExpertProfile, Need
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
@@ -35,6 +36,7 @@ def expert_document(session: Session, expert: ExpertProfile) -> dict[str, Any]:
         "languages": expert.language_codes,
         "email": experts_repo.get_expert_email(session, expert),
         "active": expert.active and expert.consent_matching_at is not None,
+        "embedding": document_vector(session, expert.id) if expert.id else None,
     }
 
 

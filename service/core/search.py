@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,10 @@ NEED_PARAMS = {
 }
 
 
+# Embeds a search text for the semantic half of hybrid search (None: keywords only).
+Embed = Callable[[str], list[float] | None]
+
+
 @dataclass(frozen=True)
 class SearchRequest:
     text: str
@@ -55,16 +60,19 @@ def expert_index_for(reader: User) -> str:
 
 
 def search_experts(
-    backend: SearchBackend, *, reader: User, request: SearchRequest
+    backend: SearchBackend, *, reader: User, request: SearchRequest, embed: Embed | None = None
 ) -> dict[str, Any]:
-    """Searches experts with facets and highlights, in the reader's index."""
+    """Searches experts with facets and highlights, in the reader's index; with `embed`, by
+    meaning too (only among the documents of that index the filters keep)."""
     index = expert_index_for(reader)
-    return _run(backend, index, request, EXPERT_PARAMS, EXPERT_FACETS)
+    return _run(backend, index, request, EXPERT_PARAMS, EXPERT_FACETS, embed)
 
 
-def search_needs(backend: SearchBackend, *, request: SearchRequest) -> dict[str, Any]:
+def search_needs(
+    backend: SearchBackend, *, request: SearchRequest, embed: Embed | None = None
+) -> dict[str, Any]:
     """Searches the open needs with facets and highlights."""
-    return _run(backend, NEEDS, request, NEED_PARAMS, NEED_FACETS)
+    return _run(backend, NEEDS, request, NEED_PARAMS, NEED_FACETS, embed)
 
 
 def _run(
@@ -73,6 +81,7 @@ def _run(
     request: SearchRequest,
     params: dict[str, str],
     facets: tuple[str, ...],
+    embed: Embed | None = None,
 ) -> dict[str, Any]:
     filters: dict[str, FilterValue] = {}
     for name, values in request.params.items():
@@ -80,12 +89,14 @@ def _run(
             raise FieldErrors({name: "unknown filter"})
         filters[params[name]] = values[0] if len(values) == 1 else values
     reverse = {field: name for name, field in params.items()}
+    text = request.text[:500]
     query = SearchQuery(
-        text=request.text[:500],
+        text=text,
         filters=filters,
         facets=facets,
         page=request.page,
         per_page=request.per_page,
+        vector=embed(text) if embed is not None and text.strip() else None,
     )
     try:
         page = backend.search(index, query)
@@ -96,6 +107,7 @@ def _run(
         "total": page.total,
         "page": page.page,
         "pages": page.pages,
+        "suggestion": page.suggestion or "",
         "facets": {
             reverse.get(name, name): [{"value": f.value, "count": f.count} for f in counts]
             for name, counts in page.facets.items()

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from service.core.matching import needs_for_expert
 from service.core.proposals import explanation_for_people
 from service.core.search import SearchRequest, search_experts, search_needs
+from service.core.search_vectors import query_embedder
 from service.deps import RequireExpert, RequireMember, RequireStaff, SessionDep, StateDep
 from service.errors import FieldErrors, NotFound
 from service.models import Need, User
@@ -58,7 +59,12 @@ def roster(
     """Searches every expert, with facets: what a coordinator works from."""
     return _results(
         request,
-        lambda: search_experts(state.search, reader=user, request=search),
+        lambda: search_experts(
+            state.search,
+            reader=user,
+            request=search,
+            embed=query_embedder(state.settings).embed,
+        ),
         search,
         template="search/experts.html",
         extra={"action": "/coordinator/roster", "staff": True},
@@ -72,7 +78,12 @@ def browse_experts(
     """Lets an institution browse the experts who agreed to be seen: skills, not names."""
     return _results(
         request,
-        lambda: search_experts(state.search, reader=user, request=search),
+        lambda: search_experts(
+            state.search,
+            reader=user,
+            request=search,
+            embed=query_embedder(state.settings).embed,
+        ),
         search,
         template="search/experts.html",
         extra={"action": "/institution/experts", "staff": False},
@@ -91,7 +102,9 @@ def browse_needs(
     browsing = bool(search.text or search.params or search.page > 1)
     return _results(
         request,
-        lambda: search_needs(state.search, request=search),
+        lambda: search_needs(
+            state.search, request=search, embed=query_embedder(state.settings).embed
+        ),
         search,
         template="search/needs.html",
         extra={"ranked": [] if browsing else _needs_for(session, user)},

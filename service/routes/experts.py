@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from service.core.experts import update_profile, view_for
 from service.core.search import search_experts
+from service.core.search_vectors import query_embedder
 from service.deps import CurrentUser, RequireExpert, RequireStaff, SessionDep, StateDep
 from service.errors import NotFound
 from service.models import Role, Visibility
@@ -23,7 +24,8 @@ router = APIRouter(prefix="/api/experts", tags=["experts"])
 def search(user: CurrentUser, state: StateDep, request: SearchRequestDep) -> dict[str, Any]:
     """Searches the roster: ?q= text, ?country= ?residence= ?language= ?sector= ?mode=
     ?available= (now, YYYY-MM or a date) filters, with facet counts and highlights."""
-    return search_experts(state.search, reader=user, request=request)
+    embed = query_embedder(state.settings).embed
+    return search_experts(state.search, reader=user, request=request, embed=embed)
 
 
 @router.get("/me")
