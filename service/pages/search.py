@@ -107,7 +107,7 @@ def browse_needs(
         ),
         search,
         template="search/needs.html",
-        extra={"ranked": [] if browsing else _needs_for(session, user)},
+        extra={"action": "/expert/needs", "ranked": [] if browsing else _needs_for(session, user)},
     )
 
 

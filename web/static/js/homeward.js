@@ -119,7 +119,15 @@
     });
   }
 
+  /* Search filters apply as they change: ticking a facet submits the search form. */
+  function enhanceAutosubmit(form) {
+    form.addEventListener("change", function (event) {
+      if (event.target.matches("input[type=checkbox]")) { form.submit(); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-autosubmit]").forEach(enhanceAutosubmit);
     document.querySelectorAll("[data-tags]").forEach(enhanceTags);
     document.querySelectorAll("[data-repeat]").forEach(enhanceRepeat);
     document.querySelectorAll("form[data-confirm]").forEach(enhanceConfirm);
