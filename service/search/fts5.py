@@ -41,6 +41,10 @@ _SUFFIXES = ("vocab", "fts", "facets", "docs", "vectors")
 # Ranks given to the fused head of a hybrid result, below every BM25 rank (which are > -1e6).
 _FUSED_RANK = -1e12
 _SMALL_MATCH_SET = 5_000
+# A hybrid query whose words match more documents than this ranks them by meaning (BM25 over
+# tens of thousands of matches of a common word costs a second and orders little), and counts
+# the facets on a sample of this many matches, scaled to the total.
+BROAD_MATCHES = 2_000
 
 
 def tag(schema: IndexSchema, field: str, key: str) -> str:
@@ -187,17 +191,28 @@ class Fts5Backend:
             try:
                 conn.execute("DROP TABLE IF EXISTS temp.matches")
                 conn.execute("CREATE TEMP TABLE matches (id INTEGER PRIMARY KEY, rank REAL)")
-                expression = self._match(conn, schema, words, tags, where, where_params)
+                broad = query.vector is not None and bool(words)
+                expression = self._match(conn, schema, words, tags, where, where_params, broad)
                 total = conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]
+                scale = 1.0
+                if broad and total >= BROAD_MATCHES:
+                    total = _count(conn, schema, expression, where, where_params)
+                    scale = total / BROAD_MATCHES
+                broad = scale > 1.0
                 if not total and words:
                     corrected = _correct(conn, schema, words)
                     if corrected != words:
-                        expression = self._match(conn, schema, corrected, tags, where, where_params)
+                        expression = self._match(
+                            conn, schema, corrected, tags, where, where_params, False
+                        )
                         total = conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]
                         suggestion = " ".join(corrected) if total else None
                         words = corrected if total else words
                 if query.vector is not None:
-                    total = self._blend(conn, schema, query, words, tags, where, where_params)
+                    added = self._blend(
+                        conn, schema, query, words, tags, where, where_params, broad
+                    )
+                    total += added
                 t = schema.name
                 rows = conn.execute(
                     f"SELECT m.id, m.rank, d.doc FROM temp.matches m "
@@ -205,7 +220,7 @@ class Fts5Backend:
                     "LIMIT ? OFFSET ?",
                     (per_page, (page - 1) * per_page),
                 ).fetchall()
-                counts = {name: _facet(conn, schema, name, today, total) for name in facets}
+                counts = {name: _facet(conn, schema, name, today, total, scale) for name in facets}
                 marks = (
                     _highlights(conn, schema, expression, [r[0] for r in rows])
                     if words and query.highlight and rows
@@ -240,15 +255,24 @@ class Fts5Backend:
         tags: Sequence[str],
         where: str,
         where_params: Sequence[Any],
+        broad: bool,
     ) -> str:
-        """Fills temp.matches with the documents matching the words and filters (BM25 rank);
-        returns the MATCH expression, for highlights."""
+        """Fills temp.matches with the documents matching the words and filters (BM25 rank;
+        with `broad`, only a sample when they are many); returns the MATCH expression."""
         # No column filter: it makes FTS5 decode position lists and costs 2x. A user word
         # could only hit a facet tag by spelling its hex code, which reveals nothing.
         text_match = match_expression(words, any_term=False, prefix_last=True) if words else ""
         expression = " AND ".join(([f"({text_match})"] if text_match else []) + list(tags))
         select, params = _selection(schema, expression, bool(text_match), where, where_params)
         conn.execute("DELETE FROM temp.matches")
+        if broad and text_match:
+            sample, sample_params = _selection(schema, expression, False, where, where_params)
+            conn.execute(
+                f"INSERT INTO temp.matches {sample} LIMIT ?", [*sample_params, BROAD_MATCHES]
+            )
+            if conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0] >= BROAD_MATCHES:
+                return expression
+            conn.execute("DELETE FROM temp.matches")
         conn.execute(f"INSERT INTO temp.matches {select}", params)
         return expression
 
@@ -261,13 +285,14 @@ class Fts5Backend:
         tags: Sequence[str],
         where: str,
         where_params: Sequence[Any],
+        broad: bool,
     ) -> int:
         """Adds the semantic neighbours the filters allow to temp.matches and ranks the head of
-        the result by reciprocal-rank fusion; returns the new number of matches."""
+        the result by reciprocal-rank fusion; returns how many documents it added. A broad query
+        (a common word) puts its neighbours by meaning first."""
         allowed: set[int] | None = None
         if tags or where != "1 = 1":
-            expression = " AND ".join(tags)
-            select, params = _selection(schema, expression, False, where, where_params)
+            select, params = _selection(schema, " AND ".join(tags), False, where, where_params)
             allowed = {int(row[0]) for row in conn.execute(select, params)}
         mirror = self._refresh(conn, schema)
         with mirror.lock:
@@ -279,16 +304,17 @@ class Fts5Backend:
                     "SELECT id FROM temp.matches ORDER BY rank, id LIMIT ?", (LEXICAL_DEPTH,)
                 )
             ]
-            if words
+            if words and not broad
             else []
         )
-        fused = fuse(lexical, dense, query.semantic_ratio)
+        fused = fuse(lexical, dense, 1.0 if broad else query.semantic_ratio)
+        before = int(conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0])
         conn.executemany(
             "INSERT INTO temp.matches (id, rank) VALUES (?, ?) "
             "ON CONFLICT (id) DO UPDATE SET rank = excluded.rank",
             [(doc_id, _FUSED_RANK + position) for position, doc_id in enumerate(fused)],
         )
-        return int(conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0])
+        return int(conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]) - before
 
     def _refresh(self, conn: sqlite3.Connection, schema: IndexSchema) -> VectorMirror:
         """Brings the in-memory vectors of an index up to date with its table."""
@@ -391,6 +417,18 @@ def _selection(
             [expression, *where_params],
         )
     return f"SELECT d.id, 0.0 FROM {t}_docs d WHERE {where}", list(where_params)
+
+
+def _count(
+    conn: sqlite3.Connection,
+    schema: IndexSchema,
+    expression: str,
+    where: str,
+    where_params: Sequence[Any],
+) -> int:
+    """Counts the documents matching an expression and filters, without ranking them."""
+    select, params = _selection(schema, expression, False, where, where_params)
+    return int(conn.execute(f"SELECT count(*) FROM ({select})", params).fetchone()[0])
 
 
 def _next_seq(conn: sqlite3.Connection, schema: IndexSchema) -> int:
@@ -532,9 +570,19 @@ def _where(schema: IndexSchema, clauses: Sequence[q.Clause]) -> tuple[str, list[
 
 
 def _facet(
-    conn: sqlite3.Connection, schema: IndexSchema, name: str, today: date, total: int
+    conn: sqlite3.Connection,
+    schema: IndexSchema,
+    name: str,
+    today: date,
+    total: int,
+    scale: float = 1.0,
 ) -> list[FacetCount]:
-    """Counts facet values over the current matches."""
+    """Counts facet values over the current matches (a sample of them, scaled, when many)."""
+    if scale > 1.0:
+        return [
+            FacetCount(f.value, max(1, round(f.count * scale)))
+            for f in _facet(conn, schema, name, today, BROAD_MATCHES)
+        ]
     t = schema.name
     if name == schema.window.name:
         buckets = q.window_buckets(today)
