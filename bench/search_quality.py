@@ -204,11 +204,13 @@ def main() -> None:
                 quality[track][label] = figures(found, qrels)
         backend.close()
         english = tracks["desc_en"][1][: args.timed]
+        timed = query_cost(encoder, english)
         cost[name] = {
             "dim": encoder.dim,
             "load_s": round(load_s, 1),
-            "memory_mb": round(memory),
-            **query_cost(encoder, english),
+            # Resident memory the model adds once it has answered queries (models load lazily).
+            "memory_mb": round(max(memory, rss_mb() - before)),
+            **timed,
         }
         log(f"{name}: {cost[name]}")
 
