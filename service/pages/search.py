@@ -102,9 +102,7 @@ def browse_needs(
     browsing = bool(search.text or search.params or search.page > 1)
     return _results(
         request,
-        lambda: search_needs(
-            state.search, request=search, embed=query_embedder(state.settings).embed
-        ),
+        lambda: search_needs(state.search, request=search),
         search,
         template="search/needs.html",
         extra={"action": "/expert/needs", "ranked": [] if browsing else _needs_for(session, user)},
