@@ -112,8 +112,10 @@ def run(
     profile_of: dict[int, str],
     vectors: Any = None,
     ratio: float = 0.5,
+    embed: Any = None,
 ) -> dict[str, list[str]]:
-    """Searches each text and lists the first ten profiles found."""
+    """Searches each text and lists the first ten profiles found; a corrected typo is searched
+    again with the corrected words' vector, as the service does (service/core/search.py)."""
     out: dict[str, list[str]] = {}
     for row, (need_id, text) in enumerate(zip(ids, texts, strict=True)):
         vector = [float(x) for x in vectors[row]] if vectors is not None else None
@@ -123,6 +125,15 @@ def run(
                 text=text, per_page=10, highlight=False, vector=vector, semantic_ratio=ratio
             ),
         )
+        if page.suggestion and vector is not None and embed is not None:
+            corrected = SearchQuery(
+                text=page.suggestion,
+                per_page=10,
+                highlight=False,
+                vector=[float(x) for x in embed([page.suggestion])[0]],
+                semantic_ratio=ratio,
+            )
+            page = backend.search(EXPERTS_STAFF, corrected)
         out[need_id] = [profile_of[hit.id] for hit in page.hits]
     return out
 
@@ -200,7 +211,7 @@ def main() -> None:
         for track, (ids, titles, qrels) in tracks.items():
             vectors = cache.embed(titles)
             for label, ratio in ((f"hybrid {name}", args.ratio), (f"dense {name}", 1.0)):
-                found = run(backend, ids, titles, profile_of, vectors, ratio)
+                found = run(backend, ids, titles, profile_of, vectors, ratio, cache.embed)
                 quality[track][label] = figures(found, qrels)
         backend.close()
         english = tracks["desc_en"][1][: args.timed]
@@ -241,7 +252,7 @@ def print_tables(
         for method, m in methods.items():
             share = ""
             if track == TYPO_TRACK and clean.get(method):
-                share = f"  ({m['recall@10'] / clean[method]:.0%} of clean R@10)"
+                share = f"  ({m['recall@10'] / clean[method]:.1%} of clean R@10)"
             print(f"{track:<8} {method:<14} {m['ndcg@10']:8.3f} {m['recall@10']:6.3f}{share}")
     print()
     print(

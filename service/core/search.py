@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from service.errors import FieldErrors, NotAllowed
@@ -100,6 +100,10 @@ def _run(
     )
     try:
         page = backend.search(index, query)
+        suggestion = page.suggestion
+        if suggestion and embed is not None and query.vector is not None:
+            # A corrected typo: the meaning half searches the corrected words too.
+            page = backend.search(index, replace(query, text=suggestion, vector=embed(suggestion)))
     except InvalidQuery as exc:
         raise FieldErrors({reverse.get(exc.field, exc.field): str(exc)}) from exc
     return {
@@ -107,7 +111,7 @@ def _run(
         "total": page.total,
         "page": page.page,
         "pages": page.pages,
-        "suggestion": page.suggestion or "",
+        "suggestion": suggestion or "",
         "facets": {
             reverse.get(name, name): [{"value": f.value, "count": f.count} for f in counts]
             for name, counts in page.facets.items()
