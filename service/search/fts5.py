@@ -191,23 +191,23 @@ class Fts5Backend:
             try:
                 conn.execute("DROP TABLE IF EXISTS temp.matches")
                 conn.execute("CREATE TEMP TABLE matches (id INTEGER PRIMARY KEY, rank REAL)")
-                broad = query.vector is not None and bool(words)
-                expression = self._match(conn, schema, words, tags, where, where_params, broad)
+                hybrid = query.vector is not None and bool(words)
+                expression = self._match(conn, schema, words, tags, where, where_params, hybrid)
                 total = conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]
-                scale = 1.0
-                if broad and total >= BROAD_MATCHES:
-                    total = _count(conn, schema, expression, where, where_params)
-                    scale = total / BROAD_MATCHES
-                broad = scale > 1.0
                 if not total and words:
                     corrected = _correct(conn, schema, words)
                     if corrected != words:
                         expression = self._match(
-                            conn, schema, corrected, tags, where, where_params, False
+                            conn, schema, corrected, tags, where, where_params, hybrid
                         )
                         total = conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]
                         suggestion = " ".join(corrected) if total else None
                         words = corrected if total else words
+                scale = 1.0
+                if hybrid and total >= BROAD_MATCHES:
+                    total = _count(conn, schema, expression, where, where_params)
+                    scale = total / BROAD_MATCHES
+                broad = scale > 1.0
                 if query.vector is not None:
                     added = self._blend(
                         conn, schema, query, words, tags, where, where_params, broad
