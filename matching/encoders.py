@@ -365,3 +365,15 @@ def content_hash(text: str, encoder_version: str) -> str:
     digest.update(b"\x00")
     digest.update(text.encode("utf-8"))
     return digest.hexdigest()
+
+
+def member_block(encoder_name: str, member: str) -> Block | None:
+    """Gets the block of an encoder's vectors that one member model produces, if any (a query
+    embedded by that model alone compares with this slice of the stored vectors)."""
+    if encoder_name in FUSED_MEMBERS:
+        return next((b for b in _blocks(FUSED_MEMBERS[encoder_name]) if b.name == member), None)
+    if encoder_name != member:
+        return None
+    if member == "hashing":
+        return Block(member, 0, 256)
+    return _blocks((member,))[0] if member in _DIMS else None

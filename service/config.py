@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     embedding_model: str = "homeward-fused"
     embedding_threads: int = 2
+    # The small model that embeds search queries in the web process (a member of the encoder
+    # above, compared with its block of the stored vectors); see bench/search_quality.py.
+    search_query_model: str = "e5"
     load_encoder: bool = True
 
     smtp_host: str = ""

@@ -23,6 +23,7 @@ from matching.records import Candidate, ExpertRecord, NeedRecord
 from matching.texts import lexical_query_text
 from service.config import Settings
 from service.core import policy
+from service.core.changes import expert_document
 from service.core.indexing import reindex_all
 from service.models import (
     Embedding,
@@ -37,7 +38,7 @@ from service.models import (
     ProposalStatus,
 )
 from service.models.types import utcnow
-from service.search import EXPERTS_STAFF, SearchBackend
+from service.search import EXPERTS_STAFF, SearchBackend, outbox
 from service.search.factory import make_search_backend
 
 EXPERT = "expert"
@@ -210,6 +211,12 @@ class MatchingEngine:
                 row.vector = np.asarray(vector.vector, dtype=np.float32).tobytes()
                 row.updated_at = now
                 session.add(row)
+            session.flush()
+            # The search documents carry a slice of these vectors (hybrid search): refresh them.
+            for owner_id in ids:
+                expert = session.get(ExpertProfile, owner_id)
+                if expert is not None:
+                    outbox.sync_expert(session, expert=expert_document(session, expert))
             session.commit()
 
     def rank_need(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from service.core import policy
@@ -38,6 +39,10 @@ NEED_PARAMS = {
 }
 
 
+# Embeds a search text for the semantic half of hybrid search (None: keywords only).
+Embed = Callable[[str], list[float] | None]
+
+
 @dataclass(frozen=True)
 class SearchRequest:
     text: str
@@ -58,13 +63,14 @@ def expert_index_for(reader: Reader) -> str:
 
 
 def search_experts(
-    backend: SearchBackend, *, reader: Reader, request: SearchRequest
+    backend: SearchBackend, *, reader: Reader, request: SearchRequest, embed: Embed | None = None
 ) -> dict[str, Any]:
     """Searches experts with facets and highlights, in the reader's index and with the fields
-    the policy shows them."""
+    the policy shows them; with `embed`, by meaning too (only among the documents of that
+    index the filters keep)."""
     index = expert_index_for(reader)
     view = policy.roster_view(reader)
-    results = _run(backend, index, request, EXPERT_PARAMS, EXPERT_FACETS)
+    results = _run(backend, index, request, EXPERT_PARAMS, EXPERT_FACETS, embed)
     results["items"] = [
         {
             **policy.project_expert(item, view),
@@ -75,9 +81,11 @@ def search_experts(
     return results
 
 
-def search_needs(backend: SearchBackend, *, request: SearchRequest) -> dict[str, Any]:
+def search_needs(
+    backend: SearchBackend, *, request: SearchRequest, embed: Embed | None = None
+) -> dict[str, Any]:
     """Searches the open needs with facets and highlights."""
-    return _run(backend, NEEDS, request, NEED_PARAMS, NEED_FACETS)
+    return _run(backend, NEEDS, request, NEED_PARAMS, NEED_FACETS, embed)
 
 
 def _run(
@@ -86,6 +94,7 @@ def _run(
     request: SearchRequest,
     params: dict[str, str],
     facets: tuple[str, ...],
+    embed: Embed | None = None,
 ) -> dict[str, Any]:
     filters: dict[str, FilterValue] = {}
     for name, values in request.params.items():
@@ -93,15 +102,21 @@ def _run(
             raise FieldErrors({name: "unknown filter"})
         filters[params[name]] = values[0] if len(values) == 1 else values
     reverse = {field: name for name, field in params.items()}
+    text = request.text[:500]
     query = SearchQuery(
-        text=request.text[:500],
+        text=text,
         filters=filters,
         facets=facets,
         page=request.page,
         per_page=request.per_page,
+        vector=embed(text) if embed is not None and text.strip() else None,
     )
     try:
         page = backend.search(index, query)
+        suggestion = page.suggestion
+        if suggestion and embed is not None and query.vector is not None:
+            # A corrected typo: the meaning half searches the corrected words too.
+            page = backend.search(index, replace(query, text=suggestion, vector=embed(suggestion)))
     except InvalidQuery as exc:
         raise FieldErrors({reverse.get(exc.field, exc.field): str(exc)}) from exc
     return {
@@ -109,6 +124,7 @@ def _run(
         "total": page.total,
         "page": page.page,
         "pages": page.pages,
+        "suggestion": suggestion or "",
         "facets": {
             reverse.get(name, name): [{"value": f.value, "count": f.count} for f in counts]
             for name, counts in page.facets.items()

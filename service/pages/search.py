@@ -13,6 +13,7 @@ from service.core import policy
 from service.core.matching import needs_for_expert
 from service.core.proposals import explanation_for_people
 from service.core.search import SearchRequest, search_experts, search_needs
+from service.core.search_vectors import query_embedder
 from service.deps import (
     ReaderDep,
     RequireExpert,
@@ -74,7 +75,12 @@ def roster(
     """Searches every expert, with facets: what a coordinator works from."""
     return _results(
         request,
-        lambda: search_experts(state.search, reader=reader, request=search),
+        lambda: search_experts(
+            state.search,
+            reader=reader,
+            request=search,
+            embed=query_embedder(state.settings).embed,
+        ),
         search,
         template="search/experts.html",
         extra={"action": "/coordinator/roster", "view": policy.roster_view(reader)},
@@ -93,7 +99,12 @@ def browse_experts(
     names."""
     return _results(
         request,
-        lambda: search_experts(state.search, reader=reader, request=search),
+        lambda: search_experts(
+            state.search,
+            reader=reader,
+            request=search,
+            embed=query_embedder(state.settings).embed,
+        ),
         search,
         template="search/experts.html",
         extra={"action": "/institution/experts", "view": policy.roster_view(reader)},
@@ -115,7 +126,7 @@ def browse_needs(
         lambda: search_needs(state.search, request=search),
         search,
         template="search/needs.html",
-        extra=_for_you(session, user, browsing),
+        extra={"action": "/expert/needs", **_for_you(session, user, browsing)},
     )
 
 

@@ -88,6 +88,8 @@ class NeedRow(NeedWrite):
 
     external_id: ExternalId
     institution: ExternalId
+    # Many real needs are only a title ("Comptable", "Data engineer"): a roster may omit it.
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10000)] = ""
     sector: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     languages: list[LanguageCode] = Field(min_length=1, max_length=10)
     text_lang: TextLang = ""

@@ -110,6 +110,8 @@ class SearchPage:
     page: int
     per_page: int
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)
+    # The query as corrected when the words typed matched nothing (a likely typo), else None.
+    suggestion: str | None = None
 
     @property
     def pages(self) -> int:

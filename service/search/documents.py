@@ -21,6 +21,10 @@ NEEDS = "needs"
 INDEXES = (EXPERTS_STAFF, EXPERTS_PUBLIC, NEEDS)
 
 PRIVATE_EXPERT_FIELDS = frozenset({"email", "phone"})
+# What an expert's stored vector was embedded from (matching.texts.profile_document_text): an
+# index gets the vector only if it holds every one of these fields, so semantic search never
+# reveals to a reader what the index hides from their keyword search.
+VECTOR_SOURCES = frozenset({"headline", "skills", "bio"})
 
 
 @dataclass(frozen=True)
@@ -246,7 +250,7 @@ def _project(doc: Mapping[str, Any], schema: IndexSchema) -> Document:
     if not isinstance(out["id"], int) or isinstance(out["id"], bool):
         raise ValueError("a search document needs an integer 'id'")
     vector = doc.get("embedding")
-    if vector is not None:
+    if vector is not None and set(schema.fields) >= VECTOR_SOURCES:
         out["embedding"] = [float(x) for x in vector]
     return out
 

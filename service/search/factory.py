@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from matching.encoders import member_block
 from service.config import Settings
 from service.search.base import SearchBackend
 from service.search.fts5 import Fts5Backend
@@ -16,6 +17,10 @@ def make_search_backend(
 ) -> SearchBackend:
     """Makes the backend: Meilisearch when configured, else full-text search in the database."""
     if settings.search_backend == "meilisearch":
+        if embedding_dimensions is None:
+            # The documents carry the query model's block of the stored vectors.
+            block = member_block(settings.embedding_model, settings.search_query_model)
+            embedding_dimensions = block.stop - block.start if block else None
         return MeiliBackend(
             url=settings.meili_url,
             api_key=settings.meili_key,

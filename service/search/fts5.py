@@ -25,11 +25,26 @@ from service.search.base import (
     SearchQuery,
 )
 from service.search.documents import INDEXES, IndexSchema, schema_for
+from service.search.semantic import (
+    DENSE_DEPTH,
+    LEXICAL_DEPTH,
+    VectorMirror,
+    best_correction,
+    fuse,
+    to_blob,
+)
 
 TOKENIZER = "unicode61 remove_diacritics 2"
 # Bump when the table layout changes: the index is derived data, so it is rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+_SUFFIXES = ("vocab", "fts", "facets", "docs", "vectors")
+# Ranks given to the fused head of a hybrid result, below every BM25 rank (which are > -1e6).
+_FUSED_RANK = -1e12
 _SMALL_MATCH_SET = 5_000
+# A hybrid query whose words match more documents than this ranks them by meaning (BM25 over
+# tens of thousands of matches of a common word costs a second and orders little), and counts
+# the facets on a sample of this many matches, scaled to the total.
+BROAD_MATCHES = 2_000
 
 
 def tag(schema: IndexSchema, field: str, key: str) -> str:
@@ -71,6 +86,7 @@ class Fts5Backend:
         self._shared: sqlite3.Connection | None = None
         self._ready = False
         self.needs_reindex = False
+        self._mirrors: dict[str, VectorMirror] = {}
         if not self._memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
@@ -120,7 +136,7 @@ class Fts5Backend:
                 # An older layout (or a fresh file): start over; `reindex` refills it.
                 self.needs_reindex = version != 0
                 for index in INDEXES:
-                    for suffix in ("fts", "facets", "docs"):
+                    for suffix in _SUFFIXES:
                         conn.execute(f"DROP TABLE IF EXISTS {index}_{suffix}")
             for index in INDEXES:
                 conn.executescript(_ddl(schema_for(index)))
@@ -131,16 +147,18 @@ class Fts5Backend:
         """Adds or replaces documents."""
         schema = schema_for(index)
         with self._write() as conn:
+            seq = _next_seq(conn, schema)
             for doc in documents:
-                _remove(conn, schema, int(doc["id"]))
-                _insert(conn, schema, doc)
+                _remove(conn, schema, int(doc["id"]), seq)
+                _insert(conn, schema, doc, seq)
 
     def delete(self, index: str, ids: Sequence[int]) -> None:
         """Removes documents by id."""
         schema = schema_for(index)
         with self._write() as conn:
+            seq = _next_seq(conn, schema)
             for doc_id in ids:
-                _remove(conn, schema, int(doc_id))
+                _remove(conn, schema, int(doc_id), seq)
 
     def all_ids(self, index: str) -> set[int]:
         """Lists every document id of an index."""
@@ -158,9 +176,6 @@ class Fts5Backend:
         facets = q.check_facets(schema, query.facets)
         page, per_page = q.check_page(query.page, query.per_page)
         words = q.terms(query.text)
-        # No column filter: it makes FTS5 decode position lists and costs 2x. A user word
-        # could only hit a facet tag by spelling its hex code, which reveals nothing.
-        text_match = match_expression(words, any_term=False, prefix_last=True) if words else ""
         keyword = [c for c in clauses if isinstance(c, q.KeywordClause)]
         if any(not c.keys for c in keyword):
             return SearchPage(hits=[], total=0, page=page, per_page=per_page, facets={})
@@ -168,43 +183,47 @@ class Fts5Backend:
             "tags : (" + " OR ".join(f'"{tag(schema, c.field, k)}"' for k in c.keys) + ")"
             for c in keyword
         ]
-        expression = " AND ".join(([f"({text_match})"] if text_match else []) + tags)
-        where, params = _where(schema, [c for c in clauses if c not in keyword])
-        t = schema.name
-        weights = ", ".join([*(str(f.weight) for f in schema.searchable), "0.0"])
-        if expression and where == "1 = 1":
-            select = (
-                f"SELECT rowid, {f'bm25({t}_fts, {weights})' if text_match else '0.0'} "
-                f"FROM {t}_fts WHERE {t}_fts MATCH ?"
-            )
-            params = [expression]
-        elif expression:
-            select = (
-                f"SELECT f.rowid, {f'bm25({t}_fts, {weights})' if text_match else '0.0'} "
-                f"FROM {t}_fts f JOIN {t}_docs d ON d.id = f.rowid "
-                f"WHERE {t}_fts MATCH ? AND {where}"
-            )
-            params = [expression, *params]
-        else:
-            select = f"SELECT d.id, 0.0 FROM {t}_docs d WHERE {where}"
+        where, where_params = _where(schema, [c for c in clauses if c not in keyword])
         order = [_order_term(k) for k in sort] + ["m.rank", "m.id"]
+        suggestion: str | None = None
         self.ensure_indexes()
         with self._conn() as conn:
             try:
                 conn.execute("DROP TABLE IF EXISTS temp.matches")
                 conn.execute("CREATE TEMP TABLE matches (id INTEGER PRIMARY KEY, rank REAL)")
-                conn.execute(f"INSERT INTO temp.matches {select}", params)
+                hybrid = query.vector is not None and bool(words)
+                expression = self._match(conn, schema, words, tags, where, where_params, hybrid)
                 total = conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]
+                if not total and words:
+                    corrected = _correct(conn, schema, words)
+                    if corrected != words:
+                        expression = self._match(
+                            conn, schema, corrected, tags, where, where_params, hybrid
+                        )
+                        total = conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]
+                        suggestion = " ".join(corrected) if total else None
+                        words = corrected if total else words
+                scale = 1.0
+                if hybrid and total >= BROAD_MATCHES:
+                    total = _count(conn, schema, expression, where, where_params)
+                    scale = total / BROAD_MATCHES
+                broad = scale > 1.0
+                if query.vector is not None:
+                    added = self._blend(
+                        conn, schema, query, words, tags, where, where_params, broad
+                    )
+                    total += added
+                t = schema.name
                 rows = conn.execute(
                     f"SELECT m.id, m.rank, d.doc FROM temp.matches m "
                     f"JOIN {t}_docs d ON d.id = m.id ORDER BY {', '.join(order)} "
                     "LIMIT ? OFFSET ?",
                     (per_page, (page - 1) * per_page),
                 ).fetchall()
-                counts = {name: _facet(conn, schema, name, today, total) for name in facets}
+                counts = {name: _facet(conn, schema, name, today, total, scale) for name in facets}
                 marks = (
                     _highlights(conn, schema, expression, [r[0] for r in rows])
-                    if text_match and query.highlight and rows
+                    if words and query.highlight and rows
                     else {}
                 )
                 conn.execute("DROP TABLE temp.matches")
@@ -214,12 +233,104 @@ class Fts5Backend:
             Hit(
                 id=row[0],
                 document=json.loads(row[2]),
-                score=-row[1] if text_match else None,
+                score=-row[1] if words else None,
                 highlights=marks.get(row[0], {}),
             )
             for row in rows
         ]
-        return SearchPage(hits=hits, total=total, page=page, per_page=per_page, facets=counts)
+        return SearchPage(
+            hits=hits,
+            total=total,
+            page=page,
+            per_page=per_page,
+            facets=counts,
+            suggestion=suggestion,
+        )
+
+    def _match(
+        self,
+        conn: sqlite3.Connection,
+        schema: IndexSchema,
+        words: Sequence[str],
+        tags: Sequence[str],
+        where: str,
+        where_params: Sequence[Any],
+        broad: bool,
+    ) -> str:
+        """Fills temp.matches with the documents matching the words and filters (BM25 rank;
+        with `broad`, only a sample when they are many); returns the MATCH expression."""
+        # No column filter: it makes FTS5 decode position lists and costs 2x. A user word
+        # could only hit a facet tag by spelling its hex code, which reveals nothing.
+        text_match = match_expression(words, any_term=False, prefix_last=True) if words else ""
+        expression = " AND ".join(([f"({text_match})"] if text_match else []) + list(tags))
+        select, params = _selection(schema, expression, bool(text_match), where, where_params)
+        conn.execute("DELETE FROM temp.matches")
+        if broad and text_match:
+            sample, sample_params = _selection(schema, expression, False, where, where_params)
+            conn.execute(
+                f"INSERT INTO temp.matches {sample} LIMIT ?", [*sample_params, BROAD_MATCHES]
+            )
+            if conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0] >= BROAD_MATCHES:
+                return expression
+            conn.execute("DELETE FROM temp.matches")
+        conn.execute(f"INSERT INTO temp.matches {select}", params)
+        return expression
+
+    def _blend(
+        self,
+        conn: sqlite3.Connection,
+        schema: IndexSchema,
+        query: SearchQuery,
+        words: Sequence[str],
+        tags: Sequence[str],
+        where: str,
+        where_params: Sequence[Any],
+        broad: bool,
+    ) -> int:
+        """Adds the semantic neighbours the filters allow to temp.matches and ranks the head of
+        the result by reciprocal-rank fusion; returns how many documents it added. A broad query
+        (a common word) puts its neighbours by meaning first."""
+        allowed: set[int] | None = None
+        if tags or where != "1 = 1":
+            select, params = _selection(schema, " AND ".join(tags), False, where, where_params)
+            allowed = {int(row[0]) for row in conn.execute(select, params)}
+        mirror = self._refresh(conn, schema)
+        with mirror.lock:
+            dense = mirror.nearest(query.vector or (), allowed, DENSE_DEPTH)
+        lexical = (
+            [
+                int(row[0])
+                for row in conn.execute(
+                    "SELECT id FROM temp.matches ORDER BY rank, id LIMIT ?", (LEXICAL_DEPTH,)
+                )
+            ]
+            if words and not broad
+            else []
+        )
+        fused = fuse(lexical, dense, 1.0 if broad else query.semantic_ratio)
+        before = int(conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0])
+        conn.executemany(
+            "INSERT INTO temp.matches (id, rank) VALUES (?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET rank = excluded.rank",
+            [(doc_id, _FUSED_RANK + position) for position, doc_id in enumerate(fused)],
+        )
+        return int(conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]) - before
+
+    def _refresh(self, conn: sqlite3.Connection, schema: IndexSchema) -> VectorMirror:
+        """Brings the in-memory vectors of an index up to date with its table."""
+        mirror = self._mirrors.setdefault(schema.name, VectorMirror())
+        t = schema.name
+        with mirror.lock:
+            latest = conn.execute(f"SELECT coalesce(max(seq), 0) FROM {t}_vectors").fetchone()[0]
+            if latest < mirror.seq:  # the table was rebuilt: start over
+                mirror.seq, mirror.index = 0, None
+            if latest != mirror.seq:
+                mirror.apply(
+                    conn.execute(
+                        f"SELECT id, seq, vec FROM {t}_vectors WHERE seq > ?", (mirror.seq,)
+                    )
+                )
+        return mirror
 
     def lexical_scores(self, index: str, text: str, limit: int = 100) -> list[tuple[int, float]]:
         """Scores documents matching any term of the text by BM25 (higher is better)."""
@@ -243,9 +354,10 @@ class Fts5Backend:
         """Drops every table of every index."""
         with self._write_lock, self._conn() as conn:
             for index in INDEXES:
-                for suffix in ("fts", "facets", "docs"):
+                for suffix in _SUFFIXES:
                     conn.execute(f"DROP TABLE IF EXISTS {index}_{suffix}")
         self._ready = False
+        self._mirrors.clear()
 
     def close(self) -> None:
         """Closes the connections this thread or the shared memory database holds."""
@@ -281,21 +393,98 @@ def _ddl(schema: IndexSchema) -> str:
         CREATE VIRTUAL TABLE IF NOT EXISTS {t}_fts USING fts5(
             {text_columns}, tags, tokenize = '{TOKENIZER}', prefix = '2 3 4'
         );
+        CREATE VIRTUAL TABLE IF NOT EXISTS {t}_vocab USING fts5vocab({t}_fts, 'row');
+        CREATE TABLE IF NOT EXISTS {t}_vectors (
+            id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, vec BLOB
+        );
+        CREATE INDEX IF NOT EXISTS {t}_vectors_seq ON {t}_vectors (seq);
     """
 
 
-def _remove(conn: sqlite3.Connection, schema: IndexSchema, doc_id: int) -> None:
-    """Deletes one document from the three tables of an index."""
+def _selection(
+    schema: IndexSchema, expression: str, ranked: bool, where: str, where_params: Sequence[Any]
+) -> tuple[str, list[Any]]:
+    """Writes the SELECT (id, rank) of the documents matching an FTS5 expression and filters."""
     t = schema.name
+    weights = ", ".join([*(str(f.weight) for f in schema.searchable), "0.0"])
+    rank = f"bm25({t}_fts, {weights})" if ranked else "0.0"
+    if expression and where == "1 = 1":
+        return f"SELECT rowid, {rank} FROM {t}_fts WHERE {t}_fts MATCH ?", [expression]
+    if expression:
+        return (
+            f"SELECT f.rowid, {rank} FROM {t}_fts f JOIN {t}_docs d ON d.id = f.rowid "
+            f"WHERE {t}_fts MATCH ? AND {where}",
+            [expression, *where_params],
+        )
+    return f"SELECT d.id, 0.0 FROM {t}_docs d WHERE {where}", list(where_params)
+
+
+def _count(
+    conn: sqlite3.Connection,
+    schema: IndexSchema,
+    expression: str,
+    where: str,
+    where_params: Sequence[Any],
+) -> int:
+    """Counts the documents matching an expression and filters, without ranking them."""
+    select, params = _selection(schema, expression, False, where, where_params)
+    return int(conn.execute(f"SELECT count(*) FROM ({select})", params).fetchone()[0])
+
+
+def _next_seq(conn: sqlite3.Connection, schema: IndexSchema) -> int:
+    """Gets the sequence number of a write, so readers fetch only the vectors it changed."""
+    row = conn.execute(f"SELECT coalesce(max(seq), 0) + 1 FROM {schema.name}_vectors").fetchone()
+    return int(row[0])
+
+
+def _correct(conn: sqlite3.Connection, schema: IndexSchema, words: Sequence[str]) -> list[str]:
+    """Replaces the words the index does not know by the closest words it does (typos)."""
+    vocab = f"{schema.name}_vocab"
+    corrected: list[str] = []
+    for word in words:
+        folded = q.fold(word)
+        known = (
+            q.synonyms(word)
+            or conn.execute(
+                f"SELECT 1 FROM {vocab} WHERE term >= ? AND term < ? LIMIT 1",
+                (folded, folded + "\U0010ffff"),
+            ).fetchone()
+        )
+        if known or len(folded) < 2:
+            corrected.append(word)
+            continue
+        head = folded[:2]
+        candidates = conn.execute(
+            f"SELECT term, doc FROM {vocab} WHERE term >= ? AND term < ? "
+            "AND length(term) BETWEEN ? AND ?",
+            (head, head + "\U0010ffff", len(folded) - 2, len(folded) + 2),
+        ).fetchall()
+        corrected.append(best_correction(folded, candidates) or word)
+    return corrected
+
+
+def _remove(conn: sqlite3.Connection, schema: IndexSchema, doc_id: int, seq: int) -> None:
+    """Deletes one document from the tables of an index (its vector leaves a tombstone)."""
+    t = schema.name
+    conn.execute(
+        f"UPDATE {t}_vectors SET vec = NULL, seq = ? WHERE id = ? AND vec IS NOT NULL",
+        (seq, doc_id),
+    )
     conn.execute(f"DELETE FROM {t}_fts WHERE rowid = ?", (doc_id,))
     conn.execute(f"DELETE FROM {t}_facets WHERE doc_id = ?", (doc_id,))
     conn.execute(f"DELETE FROM {t}_docs WHERE id = ?", (doc_id,))
 
 
-def _insert(conn: sqlite3.Connection, schema: IndexSchema, doc: Document) -> None:
-    """Writes one document into the three tables of an index."""
+def _insert(conn: sqlite3.Connection, schema: IndexSchema, doc: Document, seq: int) -> None:
+    """Writes one document into the tables of an index."""
     t = schema.name
     doc_id = int(doc["id"])
+    vector = doc.get("embedding")
+    if vector:
+        conn.execute(
+            f"INSERT OR REPLACE INTO {t}_vectors (id, seq, vec) VALUES (?, ?, ?)",
+            (doc_id, seq, to_blob(vector)),
+        )
     stored = {k: v for k, v in doc.items() if k != "embedding"}
     start, end = q.window_days(doc.get(schema.window.start_field), doc.get(schema.window.end_field))
     columns = ["id", "doc", "win_start", "win_end"]
@@ -381,9 +570,19 @@ def _where(schema: IndexSchema, clauses: Sequence[q.Clause]) -> tuple[str, list[
 
 
 def _facet(
-    conn: sqlite3.Connection, schema: IndexSchema, name: str, today: date, total: int
+    conn: sqlite3.Connection,
+    schema: IndexSchema,
+    name: str,
+    today: date,
+    total: int,
+    scale: float = 1.0,
 ) -> list[FacetCount]:
-    """Counts facet values over the current matches."""
+    """Counts facet values over the current matches (a sample of them, scaled, when many)."""
+    if scale > 1.0:
+        return [
+            FacetCount(f.value, max(1, round(f.count * scale)))
+            for f in _facet(conn, schema, name, today, BROAD_MATCHES)
+        ]
     t = schema.name
     if name == schema.window.name:
         buckets = q.window_buckets(today)

@@ -29,8 +29,8 @@ from tests.search.factories import expert, need
 
 TODAY = date(2025, 3, 10)
 # Backend-specific expectations, stated once.
-TYPO_TOLERANT = {"meilisearch"}
-HYBRID = {"meilisearch"}
+TYPO_TOLERANT = {"meilisearch", "fts5"}
+HYBRID = {"meilisearch", "fts5"}
 
 
 def load(
@@ -150,7 +150,7 @@ def test_typo_tolerance_depends_on_the_backend(backend: SearchBackend) -> None:
     if backend.name in TYPO_TOLERANT:
         assert found == [3]
     else:
-        assert found == []  # FTS5 and PostgreSQL do exact (prefix) matching only
+        assert found == []  # PostgreSQL does exact (prefix) matching only
 
 
 def test_skill_synonyms_match(backend: SearchBackend) -> None:
@@ -430,3 +430,83 @@ def test_hybrid_search_with_a_query_vector(backend: SearchBackend) -> None:
     page = backend.search(EXPERTS_STAFF, SearchQuery(vector=[0.1, 0.9, 0.0], semantic_ratio=1.0))
     assert page.hits[0].id == 2
     assert 3 in ids(backend, EXPERTS_STAFF, text="expert")
+
+
+def _hybrid_only(backend: SearchBackend) -> None:
+    if backend.name not in HYBRID:
+        pytest.skip("semantic retrieval is the matcher's job on this backend")
+
+
+def test_hybrid_keeps_keyword_matches_and_adds_neighbours_by_meaning(
+    backend: SearchBackend,
+) -> None:
+    _hybrid_only(backend)
+    docs = [
+        expert(1, headline="Pédiatre", embedding=[0.0, 1.0, 0.0]),
+        expert(2, headline="Pediatrician", embedding=[0.1, 0.99, 0.0]),
+        expert(3, headline="Hydrologist", embedding=[1.0, 0.0, 0.0]),
+    ]
+    load(backend, docs)
+    keywords = ids(backend, EXPERTS_STAFF, text="pediatrician")
+    assert keywords == [2]
+    page = backend.search(
+        EXPERTS_STAFF, SearchQuery(text="pediatrician", vector=[0.0, 1.0, 0.0], today=TODAY)
+    )
+    found = [hit.id for hit in page.hits]
+    assert set(found[:2]) == {1, 2}  # the French profile is found by meaning
+    assert found.index(2) < found.index(3)
+
+
+def test_semantic_neighbours_obey_the_filters(backend: SearchBackend) -> None:
+    _hybrid_only(backend)
+    docs = [
+        expert(1, languages=["fr"], embedding=[0.0, 1.0, 0.0]),
+        expert(2, languages=["en"], embedding=[0.0, 0.9, 0.1]),
+        expert(3, languages=["en"], embedding=[1.0, 0.0, 0.0]),
+    ]
+    load(backend, docs)
+    query = SearchQuery(
+        text="anything", vector=[0.0, 1.0, 0.0], filters={"languages": "en"}, today=TODAY
+    )
+    found = [hit.id for hit in backend.search(EXPERTS_STAFF, query).hits]
+    assert 1 not in found
+    assert found[0] == 2
+
+
+def test_semantic_search_reveals_no_one_absent_from_the_readers_index(
+    backend: SearchBackend,
+) -> None:
+    _hybrid_only(backend)
+    docs = [
+        expert(1, visibility="coordinators", embedding=[0.0, 1.0, 0.0]),
+        expert(2, active=False, embedding=[0.0, 1.0, 0.0]),
+        expert(3, embedding=[1.0, 0.0, 0.0]),
+    ]
+    load(backend, docs)
+    query = SearchQuery(text="pediatrics", vector=[0.0, 1.0, 0.0], today=TODAY)
+    public = backend.search(EXPERTS_PUBLIC, query)
+    assert [hit.id for hit in public.hits] == [3]
+    assert all("display_name" not in hit.document for hit in public.hits)
+    assert {hit.id for hit in backend.search(EXPERTS_STAFF, query).hits} == {1, 2, 3}
+    # Once hidden, an expert's vector leaves the public index with the document.
+    load(backend, [expert(3, visibility="coordinators", embedding=[1.0, 0.0, 0.0])])
+    assert backend.search(EXPERTS_PUBLIC, query).hits == []
+
+
+def test_a_typo_is_corrected_from_the_index_vocabulary(backend: SearchBackend) -> None:
+    if backend.name not in TYPO_TOLERANT:
+        pytest.skip("exact (prefix) matching only on this backend")
+    load(backend, ROSTER)
+    for typed in ("biostatistqiue", "epidemiolgy outbreak", "cardiologei"):
+        page = backend.search(EXPERTS_STAFF, SearchQuery(text=typed, today=TODAY))
+        assert page.hits, typed
+    expected = {"biostatistqiue": [1], "epidemiolgy outbreak": [4], "cardiologei": [3]}
+    for typed, found in expected.items():
+        assert ids(backend, EXPERTS_STAFF, text=typed) == found
+
+
+def test_a_word_nobody_wrote_stays_unmatched(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    page = backend.search(EXPERTS_STAFF, SearchQuery(text="xylophone", today=TODAY))
+    assert page.hits == []
+    assert page.suggestion is None

@@ -58,3 +58,21 @@ def test_only_open_needs_are_indexed() -> None:
 def test_a_document_needs_an_integer_id() -> None:
     with pytest.raises(ValueError, match="id"):
         expert_documents({**expert(1), "id": "one"})
+
+
+def test_an_index_gets_the_vector_only_if_it_holds_what_the_vector_embeds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.search import documents
+
+    record = expert(1, embedding=[0.6, 0.8])
+    both = expert_documents(record)
+    assert both[EXPERTS_STAFF]["embedding"] == [0.6, 0.8]  # type: ignore[index]
+    # An index that hides the bio from its readers must not get a vector embedded from it.
+    public = documents.SCHEMAS[EXPERTS_PUBLIC]
+    without_bio = documents.IndexSchema(
+        **{**public.__dict__, "fields": tuple(f for f in public.fields if f != "bio")}
+    )
+    monkeypatch.setitem(documents.SCHEMAS, EXPERTS_PUBLIC, without_bio)
+    hidden = expert_documents(record)[EXPERTS_PUBLIC]
+    assert hidden is not None and "bio" not in hidden and "embedding" not in hidden

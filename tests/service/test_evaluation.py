@@ -108,3 +108,17 @@ def test_eval_refuses_an_unknown_method(bench: dict[str, Path]) -> None:
     result = CliRunner().invoke(app, [*args, "--model", "hashing", "--method", "psychic"])
     assert result.exit_code == 2
     assert "--method" in result.output
+
+
+def test_eval_runs_a_track_whose_needs_are_only_a_title(bench: dict[str, Path]) -> None:
+    titles = [{"need_id": "N1", "lang": "fr", "title": "Épidémiologiste"}]
+    titles.append({"need_id": "N2", "lang": "en", "title": "irrigation"})
+    bench["needs"].write_text("\n".join(json.dumps(n) for n in titles) + "\n")
+    args = ["eval", "--profiles", str(bench["profiles"]), "--needs", str(bench["needs"])]
+    args += ["--qrels", str(bench["qrels"]), "--model", "hashing", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["lexical"]["n_needs"] == 2
+    # "irrigation" alone finds the agronomist first, "épidémiologiste" finds nobody by keyword.
+    assert figures["lexical"]["MRR@100"] == 0.5

@@ -103,3 +103,37 @@ def test_needs_for_you_shows_ranked_needs_with_reasons(
     # Browsing every open need works for experts too.
     listed = [h.get_text(strip=True) for h in soup.select(".need-card h3")]
     assert listed.count("Co-enseigner un module d'épidémiologie") == 2
+
+
+def test_a_misspelled_search_shows_the_corrected_results(
+    client: TestClient, session: Session, engine: Engine, search_backend: SearchBackend
+) -> None:
+    _world(session, engine, search_backend)
+    login(client, make_user(session, role=Role.COORDINATOR).email, PASSWORD)
+    soup = BeautifulSoup(
+        client.get("/coordinator/roster", params={"q": "biostatistqiue"}).text, "html.parser"
+    )
+    if search_backend.name == "postgres":  # exact words only there: the page says what to try
+        assert soup.select(".expert-card") == []
+        assert "Try fewer words" in soup.get_text()
+        return
+    assert [c.h2.get_text(strip=True) for c in soup.select(".expert-card")] == ["Awa Diallo"]
+    note = soup.select_one(".search-suggestion")
+    assert note is not None and "biostatistique" in note.get_text()
+
+
+def test_with_no_match_the_ticked_filters_stay_and_clear_in_one_click(
+    client: TestClient, session: Session, engine: Engine, search_backend: SearchBackend
+) -> None:
+    _world(session, engine, search_backend)
+    login(client, make_user(session, role=Role.COORDINATOR).email, PASSWORD)
+    params = {"q": "irrigation", "language": "es"}
+    soup = BeautifulSoup(client.get("/coordinator/roster", params=params).text, "html.parser")
+    assert soup.select(".expert-card") == []
+    ticked = soup.select_one("input[name=language][value=es]")
+    assert ticked is not None and ticked.has_attr("checked")
+    assert soup.select_one("form[role=search]").has_attr("data-autosubmit")  # type: ignore[union-attr]
+    clear = soup.select_one("a.clear-filters")
+    assert clear is not None and clear["href"] == "/coordinator/roster?q=irrigation"
+    cleared = BeautifulSoup(client.get(str(clear["href"])).text, "html.parser")
+    assert cleared.select_one("a.clear-filters") is None

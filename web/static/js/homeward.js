@@ -163,10 +163,18 @@
     select.addEventListener("change", function () { form.submit(); });
   }
 
+  /* Search filters apply as they change: ticking a facet submits the search form. */
+  function enhanceAutosubmit(form) {
+    form.addEventListener("change", function (event) {
+      if (event.target.matches("input[type=checkbox]")) { form.submit(); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-menu-button]").forEach(enhanceMenu);
     document.querySelectorAll("[data-language-submit]").forEach(enhanceLanguage);
     document.querySelectorAll("form[data-bulk]").forEach(enhanceBulk);
+    document.querySelectorAll("form[data-autosubmit]").forEach(enhanceAutosubmit);
     document.querySelectorAll("[data-tags]").forEach(enhanceTags);
     document.querySelectorAll("[data-repeat]").forEach(enhanceRepeat);
     document.querySelectorAll("form[data-confirm]").forEach(enhanceConfirm);

@@ -1,0 +1,269 @@
+"""Search quality on the dev benchmark: need titles as search queries, lexical vs hybrid.
+
+    python bench/search_quality.py [--models minilm use e5] [--ratio 0.5] [--json]
+
+The 3,000 profiles are indexed by the embedded backend (SQLite FTS5) as expert documents, each
+with the vector of one bundled encoder (the document block the matcher stores); each need's
+TITLE (English, French, Spanish, and English with one seeded typo) is the query. "lexical" is
+the search box without a vector; "hybrid <model>" adds the title embedded by that model.
+Also reports each model's query time (one title, one thread) and the memory it costs.
+Embeddings are cached under bench/.cache/ (shared with bench/matching_quality.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from matching_quality import (  # noqa: E402
+    BENCH_DIR,
+    EmbeddingCache,
+    expert_from_row,
+    load_track,
+    read_jsonl,
+)
+
+from matching.encoders import Encoder, load_encoder  # noqa: E402
+from matching.metrics import Qrels, evaluate  # noqa: E402
+from matching.texts import profile_document_text  # noqa: E402
+from service.search.base import SearchQuery  # noqa: E402
+from service.search.documents import EXPERTS_STAFF, expert_documents  # noqa: E402
+from service.search.fts5 import Fts5Backend  # noqa: E402
+
+MODELS = ("minilm", "use", "e5")
+TRACKS = ("desc_en", "desc_fr", "desc_es")
+TYPO_TRACK = "typo_en"
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def typo(title: str, rng: random.Random) -> str:
+    """Applies one random edit (insertion, deletion, substitution, transposition) to one word
+    of at least four letters (any word if none is that long)."""
+    words = title.split()
+    long_words = [i for i, w in enumerate(words) if len(w) >= 4] or list(range(len(words)))
+    i = rng.choice(long_words)
+    word = words[i]
+    kind = rng.choice(("insert", "delete", "substitute", "transpose"))
+    at = rng.randrange(len(word))
+    if kind == "insert":
+        word = word[:at] + rng.choice(LETTERS) + word[at:]
+    elif kind == "delete" and len(word) > 1:
+        word = word[:at] + word[at + 1 :]
+    elif kind == "transpose" and len(word) > 1:
+        at = min(at, len(word) - 2)
+        word = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+    else:
+        choices = [c for c in LETTERS if c != word[at].lower()]
+        word = word[:at] + rng.choice(choices) + word[at + 1 :]
+    words[i] = word
+    return " ".join(words)
+
+
+def queries(bench_dir: Path, seed: int) -> dict[str, tuple[list[str], list[str], Qrels]]:
+    """Gets each track's need ids, title queries and qrels (the typo track reuses English)."""
+    out: dict[str, tuple[list[str], list[str], Qrels]] = {}
+    for track in TRACKS:
+        rows, qrels = load_track(bench_dir, track)
+        out[track] = ([str(r["need_id"]) for r in rows], [str(r["title"]) for r in rows], qrels)
+    rng = random.Random(seed)
+    ids, titles, qrels = out["desc_en"]
+    out[TYPO_TRACK] = (ids, [typo(t, rng) for t in titles], qrels)
+    return out
+
+
+def rss_mb() -> float:
+    """Gets this process's resident memory in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def build_backend(docs: Sequence[dict[str, Any]], vectors: Any) -> Fts5Backend:
+    """Indexes the profiles, each with its vector (None: lexical only), in memory."""
+    backend = Fts5Backend(path=":memory:")
+    batch = []
+    for i, doc in enumerate(docs):
+        record = dict(doc)
+        if vectors is not None:
+            record["embedding"] = [float(x) for x in vectors[i]]
+        mapped = expert_documents(record)[EXPERTS_STAFF]
+        assert mapped is not None
+        batch.append(mapped)
+    backend.upsert(EXPERTS_STAFF, batch)
+    return backend
+
+
+def run(
+    backend: Fts5Backend,
+    ids: Sequence[str],
+    texts: Sequence[str],
+    profile_of: dict[int, str],
+    vectors: Any = None,
+    ratio: float = 0.5,
+    embed: Any = None,
+) -> dict[str, list[str]]:
+    """Searches each text and lists the first ten profiles found; a corrected typo is searched
+    again with the corrected words' vector, as the service does (service/core/search.py)."""
+    out: dict[str, list[str]] = {}
+    for row, (need_id, text) in enumerate(zip(ids, texts, strict=True)):
+        vector = [float(x) for x in vectors[row]] if vectors is not None else None
+        page = backend.search(
+            EXPERTS_STAFF,
+            SearchQuery(
+                text=text, per_page=10, highlight=False, vector=vector, semantic_ratio=ratio
+            ),
+        )
+        if page.suggestion and vector is not None and embed is not None:
+            corrected = SearchQuery(
+                text=page.suggestion,
+                per_page=10,
+                highlight=False,
+                vector=[float(x) for x in embed([page.suggestion])[0]],
+                semantic_ratio=ratio,
+            )
+            page = backend.search(EXPERTS_STAFF, corrected)
+        out[need_id] = [profile_of[hit.id] for hit in page.hits]
+    return out
+
+
+def figures(run_: dict[str, list[str]], qrels: Qrels) -> dict[str, float]:
+    """Gets nDCG@10 and Recall@10 of a run."""
+    scores = evaluate(run_, qrels)
+    return {"ndcg@10": round(scores.ndcg10, 4), "recall@10": round(scores.recall10, 4)}
+
+
+def query_cost(encoder: Encoder, titles: Sequence[str]) -> dict[str, float]:
+    """Times embedding one title at a time (median and p95 over the titles, in ms)."""
+    encoder.encode_queries(titles[:3])  # warm up
+    times = []
+    for title in titles:
+        started = time.perf_counter()
+        encoder.encode_queries([title])
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {
+        "query_ms_p50": round(statistics.median(times), 2),
+        "query_ms_p95": round(times[int(0.95 * (len(times) - 1))], 2),
+    }
+
+
+def main() -> None:
+    """Runs the benchmark and prints a table (or one JSON object)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument("--ratio", type=float, default=0.5, help="semantic ratio of hybrid")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--timed", type=int, default=100, help="titles timed per model")
+    parser.add_argument("--bench-dir", type=Path, default=BENCH_DIR)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    profiles = read_jsonl(args.bench_dir / "profiles.jsonl")
+    experts = [expert_from_row(r) for r in profiles]
+    texts = [profile_document_text(e) for e in experts]
+    docs = [
+        {
+            "id": i + 1,
+            "display_name": "",
+            "headline": e.headline,
+            "skills": e.skills,
+            "bio": e.bio,
+            "visibility": "institutions",
+            "active": True,
+        }
+        for i, e in enumerate(experts)
+    ]
+    profile_of = {i + 1: e.expert_id for i, e in enumerate(experts)}
+    tracks = queries(args.bench_dir, args.seed)
+    quality: dict[str, dict[str, dict[str, float]]] = {track: {} for track in tracks}
+    cost: dict[str, dict[str, float]] = {}
+
+    lexical = build_backend(docs, None)
+    for track, (ids, titles, qrels) in tracks.items():
+        quality[track]["lexical"] = figures(run(lexical, ids, titles, profile_of), qrels)
+    lexical.close()
+
+    for name in args.models:
+        before = rss_mb()
+        started = time.perf_counter()
+        encoder = load_encoder(name, threads=1)
+        load_s = time.perf_counter() - started
+        memory = rss_mb() - before
+        log(f"{name}: loaded in {load_s:.1f}s, +{memory:.0f} MB; embedding profiles ...")
+        matrix = EmbeddingCache(encoder, "document").embed(texts)
+        backend = build_backend(docs, matrix)
+        cache = EmbeddingCache(encoder, "query")
+        for track, (ids, titles, qrels) in tracks.items():
+            vectors = cache.embed(titles)
+            for label, ratio in ((f"hybrid {name}", args.ratio), (f"dense {name}", 1.0)):
+                found = run(backend, ids, titles, profile_of, vectors, ratio, cache.embed)
+                quality[track][label] = figures(found, qrels)
+        backend.close()
+        english = tracks["desc_en"][1][: args.timed]
+        timed = query_cost(encoder, english)
+        cost[name] = {
+            "dim": encoder.dim,
+            "load_s": round(load_s, 1),
+            # Resident memory the model adds once it has answered queries (models load lazily).
+            "memory_mb": round(max(memory, rss_mb() - before)),
+            **timed,
+        }
+        log(f"{name}: {cost[name]}")
+
+    best = best_model(quality, args.models)
+    result = {"quality": quality, "models": cost, "ratio": args.ratio, "best": best}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print_tables(quality, cost)
+
+
+def best_model(quality: dict[str, dict[str, dict[str, float]]], models: Sequence[str]) -> str:
+    """Names the model whose hybrid has the best mean nDCG@10 over French and Spanish."""
+
+    def cross(name: str) -> float:
+        return sum(quality[t][f"hybrid {name}"]["ndcg@10"] for t in ("desc_fr", "desc_es")) / 2
+
+    return max(models, key=cross) if models else ""
+
+
+def print_tables(
+    quality: dict[str, dict[str, dict[str, float]]], cost: dict[str, dict[str, float]]
+) -> None:
+    """Prints the quality table, then the cost of each query model."""
+    clean = {k: v["recall@10"] for k, v in quality["desc_en"].items()}
+    print(f"{'track':<8} {'method':<14} {'nDCG@10':>8} {'R@10':>6}")
+    for track, methods in quality.items():
+        for method, m in methods.items():
+            share = ""
+            if track == TYPO_TRACK and clean.get(method):
+                share = f"  ({m['recall@10'] / clean[method]:.1%} of clean R@10)"
+            print(f"{track:<8} {method:<14} {m['ndcg@10']:8.3f} {m['recall@10']:6.3f}{share}")
+    print()
+    print(
+        f"{'model':<8} {'dim':>5} {'load s':>7} {'+RSS MB':>8} {'query p50 ms':>13} {'p95 ms':>7}"
+    )
+    for name, c in cost.items():
+        print(
+            f"{name:<8} {int(c['dim']):>5} {c['load_s']:>7} {int(c['memory_mb']):>8} "
+            f"{c['query_ms_p50']:>13} {c['query_ms_p95']:>7}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Vectors for hybrid search: the slice of each expert's stored vector that the small query model
+compares with, and that model, loaded once per web process and shared by every request."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import lru_cache
+
+import numpy as np
+from sqlmodel import Session, select
+
+from matching.encoders import Block, Encoder, load_encoder, member_block
+from service.config import Settings, get_settings
+from service.models import Embedding
+
+log = logging.getLogger(__name__)
+MAX_QUERY_CHARS = 500
+
+
+def search_block(settings: Settings) -> Block | None:
+    """Gets the block of the stored vectors the query model compares with (None: lexical only)."""
+    return member_block(settings.embedding_model, settings.search_query_model)
+
+
+def document_vector(
+    session: Session, owner_id: int, settings: Settings | None = None
+) -> list[float] | None:
+    """Gets the search vector of an expert: its stored vector's query-model block, if any."""
+    settings = settings or get_settings()
+    block = search_block(settings)
+    if block is None:
+        return None
+    row = session.exec(
+        select(Embedding).where(
+            Embedding.owner_type == "expert",
+            Embedding.owner_id == owner_id,
+            Embedding.model == settings.embedding_model,
+        )
+    ).first()
+    if row is None or row.dim < block.stop:
+        return None
+    vector = np.frombuffer(row.vector, dtype=np.float32)[block.start : block.stop]
+    return [round(float(x), 6) for x in vector]
+
+
+class QueryEmbedder:
+    """Embeds search texts with the query model, loaded on first use (one thread, one call at
+    a time: a title takes milliseconds)."""
+
+    def __init__(self, model: str, *, enabled: bool) -> None:
+        self.model = model
+        self.enabled = enabled
+        self._encoder: Encoder | None = None
+        self._lock = threading.Lock()
+
+    def embed(self, text: str) -> list[float] | None:
+        """Gets the query vector of a text, or None when hybrid search is off or fails."""
+        text = text.strip()[:MAX_QUERY_CHARS]
+        if not self.enabled or not text:
+            return None
+        with self._lock:
+            try:
+                if self._encoder is None:
+                    self._encoder = load_encoder(self.model, threads=1)
+                vector = self._encoder.encode_queries([text])[0]
+            except Exception:  # a missing model must not break the search box
+                log.exception("query model %s failed; searching by keywords only", self.model)
+                self.enabled = False
+                return None
+        return [float(x) for x in vector]
+
+
+@lru_cache(maxsize=4)
+def _embedder(model: str, enabled: bool) -> QueryEmbedder:
+    return QueryEmbedder(model, enabled=enabled)
+
+
+def query_embedder(settings: Settings) -> QueryEmbedder:
+    """Gets the process's query embedder for these settings (off unless models are loaded)."""
+    enabled = settings.load_encoder and search_block(settings) is not None
+    return _embedder(settings.search_query_model, enabled)
