@@ -227,7 +227,8 @@ def coordinator_detail(
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: (None if v == "" else v) for k, v in data.items() if k != "next"}
+    # A field left empty takes the model's default ("" for a text, None for a date).
+    return {k: v for k, v in data.items() if k != "next" and v != ""}
 
 
 def _next_or(data: dict[str, Any], fallback: str) -> str:
@@ -270,6 +271,8 @@ async def move_submit(
     engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
     data = await read_form(request)
     form, errors = validate_form(MoveRequest, _clean(data))
+    if "end_date" in errors.get("__all__", ""):
+        errors["end_date"] = errors.pop("__all__")
     if form is not None:
         try:
             move(
@@ -290,6 +293,7 @@ async def move_submit(
             flash(response, request, DONE_MESSAGES[action], "success")
             return response
     session.rollback()
+    values = {**data, "_action": action}
     return _detail_page(
-        request, session, user, engagement_id, errors=errors, values=data, status_code=422
+        request, session, user, engagement_id, errors=errors, values=values, status_code=422
     )

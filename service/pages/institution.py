@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from service.core.audit import record
+from service.core.institutions import update_institution
 from service.core.needs import edit_need, post_need, readable_need
 from service.core.preview import preview_count, preview_text
 from service.deps import (
@@ -19,9 +19,8 @@ from service.deps import (
     VerifiedInstitution,
 )
 from service.i18n import N_
-from service.models import Institution, InstitutionType, Mode, Need, NeedStatus, Support
+from service.models import InstitutionType, Mode, Need, NeedStatus, Support
 from service.models.experts import SECTORS
-from service.models.types import utcnow
 from service.pages.forms import read_form, validate_form
 from service.repos import needs as needs_repo
 from service.routes.pagination import PAGE_SIZE
@@ -132,28 +131,6 @@ def profile_page(
     )
 
 
-def _update_institution(
-    session: SessionDep, institution: Institution, user: RequireMember, form: InstitutionUpdate
-) -> None:
-    changed = [
-        name
-        for name, value in form.model_dump(mode="json").items()
-        if getattr(institution, name) != value
-    ]
-    for name, value in form.model_dump(mode="json").items():
-        setattr(institution, name, value)
-    institution.updated_at = utcnow()
-    session.add(institution)
-    record(
-        session,
-        actor=user,
-        action="institution.updated",
-        entity_type="institution",
-        entity_id=institution.id,
-        data={"fields": changed},
-    )
-
-
 @router.post("/profile")
 async def profile_submit(
     request: Request, user: RequireMember, institution: MemberInstitution, session: SessionDep
@@ -168,7 +145,7 @@ async def profile_submit(
             {"institution": institution, **_profile_context(data, errors)},
             status_code=422,
         )
-    _update_institution(session, institution, user, form)
+    update_institution(session, institution=institution, actor=user, data=form)
     session.commit()
     response = RedirectResponse("/institution/profile", status_code=303)
     flash(response, request, N_("Your organisation's profile is saved."), "success")

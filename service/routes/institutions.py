@@ -6,12 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from service.core.institutions import verify_institution
-from service.deps import CurrentUser, MemberInstitution, RequireStaff, SessionDep
+from service.core.institutions import update_institution, verify_institution
+from service.deps import (
+    CurrentUser,
+    MemberInstitution,
+    RequireMember,
+    RequireStaff,
+    SessionDep,
+)
 from service.errors import NotFound
 from service.repos import institutions as institutions_repo
 from service.routes.pagination import PageDep, envelope
-from service.schemas.institutions import InstitutionPublic
+from service.schemas.institutions import InstitutionPublic, InstitutionUpdate
 
 router = APIRouter(prefix="/api/institutions", tags=["institutions"])
 
@@ -37,6 +43,19 @@ def list_institutions(
 @router.get("/mine")
 def my_institution(institution: MemberInstitution) -> dict[str, Any]:
     """Gets the institution the current member acts for."""
+    return _public(institution)
+
+
+@router.put("/mine")
+def save_my_institution(
+    body: InstitutionUpdate,
+    user: RequireMember,
+    institution: MemberInstitution,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """Replaces the profile of the institution the current member acts for."""
+    update_institution(session, institution=institution, actor=user, data=body)
+    session.commit()
     return _public(institution)
 
 

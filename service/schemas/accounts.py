@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from service.models import InstitutionType
-from service.schemas.common import CountryCode, Email, Locale, Name, Password, ShortText
+from service.schemas.common import City, CountryCode, Email, Locale, Name, Password, ShortText
 
 
 class LoginForm(BaseModel):
@@ -29,7 +29,7 @@ class InstitutionRegistration(BaseModel):
     institution_name: Name
     institution_type: InstitutionType
     country: CountryCode
-    city: ShortText = ""
+    city: City = ""
     website: ShortText = ""
 
 

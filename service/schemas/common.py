@@ -68,4 +68,6 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 # Skill labels from real taxonomies (ESCO) reach 150 characters.
 Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+# The city columns hold 120 characters; a longer one must be refused here, not by the database.
+City = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from service.models import LanguageLevel, Mode, Visibility
 from service.models.experts import SECTORS
 from service.schemas.common import (
+    City,
     CountryCode,
     LanguageCode,
     LongText,
@@ -37,7 +38,7 @@ class ExpertProfileUpdate(BaseModel):
     languages: list[LanguageSkill] = Field(default_factory=list, max_length=20)
     origin_country: CountryCode
     residence_country: CountryCode
-    city: ShortText = ""
+    city: City = ""
     timezone: TimeZoneName = "UTC"
     modes: list[Mode] = Field(default_factory=list, max_length=3)
     hours_per_month: int = Field(default=0, ge=0, le=200)

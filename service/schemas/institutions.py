@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from service.models import InstitutionType
-from service.schemas.common import CountryCode, LongText, Name, ShortText
+from service.schemas.common import City, CountryCode, LongText, Name, ShortText
 
 
 class InstitutionUpdate(BaseModel):
@@ -16,7 +16,7 @@ class InstitutionUpdate(BaseModel):
     name: Name
     type: InstitutionType
     country: CountryCode
-    city: ShortText = ""
+    city: City = ""
     website: ShortText = ""
     description: LongText = ""
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from service.models import Mode, NeedStatus, Support
 from service.models.experts import SECTORS
-from service.schemas.common import LanguageCode, ShortText, Skill
+from service.schemas.common import City, LanguageCode, Skill
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
 Description = Annotated[
@@ -32,7 +32,7 @@ class NeedWrite(BaseModel):
     start_from: date | None = None
     start_until: date | None = None
     languages: list[LanguageCode] = Field(default_factory=list, max_length=10)
-    city: ShortText = ""
+    city: City = ""
     support: list[Support] = Field(default_factory=list, max_length=4)
     live_sessions: bool = False
     status: NeedStatus = NeedStatus.OPEN
