@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 import service.models  # noqa: F401  (registers every table)
+import tests.strategies  # noqa: F401  (loads the hypothesis profile)
 from service.config import Settings
 from service.db import make_engine, migrate
 from service.main import create_app

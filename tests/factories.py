@@ -150,3 +150,23 @@ def make_proposal(session: Session, *, need: Need, expert: Any, **fields: Any) -
     session.add(proposal)
     session.commit()
     return proposal
+
+
+def make_engagement(
+    session: Session, *, need: Need, expert: Any, status: str = "offered", **fields: Any
+) -> Any:
+    """Creates an engagement in a given state, behind an approved proposal."""
+    from service.models import Engagement
+
+    proposal = make_proposal(session, need=need, expert=expert, status="approved")
+    engagement = Engagement(
+        proposal_id=proposal.id or 0,
+        need_id=need.id or 0,
+        expert_id=expert.id,
+        status=status,
+        mode=need.mode,
+        **fields,
+    )
+    session.add(engagement)
+    session.commit()
+    return engagement

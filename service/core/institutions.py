@@ -53,7 +53,9 @@ def update_institution(
     session: Session, *, institution: Institution, actor: User, form: InstitutionUpdate
 ) -> Institution:
     """Saves an institution's profile; its needs' search documents follow (name, country)."""
-    values = form.model_dump(mode="json")
+    # A JSON-mode dump would hand the columns strings where they hold other types.
+    values = form.model_dump()
+    values["type"] = str(form.type)
     changed = [name for name, value in values.items() if getattr(institution, name) != value]
     for name, value in values.items():
         setattr(institution, name, value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from service.config import Settings
@@ -17,6 +19,16 @@ from service.repos import needs as needs_repo
 from service.schemas.needs import NeedWrite
 
 
+def need_columns(data: NeedWrite) -> dict[str, Any]:
+    """Gets a need's columns from what was written: dates stay dates, choices plain strings."""
+    # A JSON-mode dump would hand the Date columns ISO strings, which SQLite refuses.
+    values = data.model_dump()
+    values["mode"] = str(data.mode)
+    values["status"] = str(data.status)
+    values["support"] = [str(item) for item in data.support]
+    return values
+
+
 def post_need(session: Session, *, institution: Institution, author: User, data: NeedWrite) -> Need:
     """Creates a need; an institution awaiting verification may only write drafts."""
     reader = policy.reader_for(session, author)
@@ -25,7 +37,7 @@ def post_need(session: Session, *, institution: Institution, author: User, data:
     need = Need(
         institution_id=institution.id or 0,
         created_by_id=author.id,
-        **data.model_dump(),
+        **need_columns(data),
     )
     if need.status == NeedStatus.OPEN:
         need.posted_at = utcnow()
@@ -52,7 +64,7 @@ def edit_need(
     """
     policy.require_need_status(policy.reader_for(session, actor), data.status)
     previous = need.status
-    for name, value in data.model_dump().items():
+    for name, value in need_columns(data).items():
         setattr(need, name, value)
     now = utcnow()
     if need.status == NeedStatus.OPEN and need.posted_at is None:

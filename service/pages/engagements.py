@@ -266,7 +266,8 @@ def coordinator_detail(
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: (None if v == "" else v) for k, v in data.items() if k != "next"}
+    # A field left empty takes the model's default ("" for a text, None for a date).
+    return {k: v for k, v in data.items() if k != "next" and v != ""}
 
 
 def _next_or(data: dict[str, Any], fallback: str) -> str:
@@ -310,6 +311,8 @@ async def move_submit(
     data = await read_form(request)
     form, errors = validate_form(MoveRequest, _clean(data))
     status_code = 422
+    if "end_date" in errors.get("__all__", ""):
+        errors["end_date"] = errors.pop("__all__")
     if form is not None:
         try:
             move(
@@ -334,6 +337,7 @@ async def move_submit(
             flash(response, request, DONE_MESSAGES[action], "success")
             return response
     session.rollback()
+    values = {**data, "_action": action}
     return _detail_page(
-        request, session, user, engagement_id, errors=errors, values=data, status_code=status_code
+        request, session, user, engagement_id, errors=errors, values=values, status_code=status_code
     )

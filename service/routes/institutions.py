@@ -7,13 +7,31 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from service.core import policy
-from service.core.institutions import Review, review_institution, review_of, verify_institution
-from service.deps import MemberInstitution, ReaderDep, RequireStaff, SessionDep, StateDep
+from service.core.institutions import (
+    Review,
+    review_institution,
+    review_of,
+    update_institution,
+    verify_institution,
+)
+from service.deps import (
+    MemberInstitution,
+    ReaderDep,
+    RequireMember,
+    RequireStaff,
+    SessionDep,
+    StateDep,
+)
 from service.errors import NotFound
 from service.repos import institutions as institutions_repo
 from service.routes.pagination import PageDep, PageOf, envelope
 from service.routes.params import Id
-from service.schemas.institutions import InstitutionOwn, InstitutionPublic, ReviewDecision
+from service.schemas.institutions import (
+    InstitutionOwn,
+    InstitutionPublic,
+    InstitutionUpdate,
+    ReviewDecision,
+)
 
 router = APIRouter(prefix="/api/institutions", tags=["institutions"])
 
@@ -52,6 +70,21 @@ def get_institution(institution_id: Id, reader: ReaderDep, session: SessionDep) 
     if institution is None or not policy.may_read_institution(reader, institution):
         raise NotFound("This institution does not exist.")
     return _public(institution)
+
+
+@router.put("/mine", response_model=InstitutionOwn)
+def save_my_institution(
+    body: InstitutionUpdate,
+    user: RequireMember,
+    institution: MemberInstitution,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """Replaces the profile of the institution the current member acts for."""
+    update_institution(session, institution=institution, actor=user, form=body)
+    session.commit()
+    return InstitutionOwn.model_validate(
+        {**institution.model_dump(), "review": review_of(institution)}
+    ).model_dump(mode="json")
 
 
 @router.post("/{institution_id}/verify", response_model=InstitutionPublic)

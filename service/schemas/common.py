@@ -74,6 +74,6 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 # Skill labels from real taxonomies (ESCO) reach 150 characters.
 Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-# As long as the city columns are (PostgreSQL refuses longer text; SQLite would keep it).
+# The city columns hold 120 characters; a longer one must be refused here, not by the database.
 City = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]

@@ -191,6 +191,7 @@ ROUTES: dict[str, Rule] = {
     "POST /expert/needs/{need_id}/interest": Rule(A.ACT_AS_EXPERT, _need, form={}),
     # Institutions, verified or not: their own space, profile, needs and engagements.
     "GET /api/institutions/mine": MEMBER,
+    "PUT /api/institutions/mine": Rule(A.ACT_FOR_INSTITUTION, json={}),
     "GET /api/needs/mine": MEMBER,
     "POST /api/needs": Rule(A.ACT_FOR_INSTITUTION, json=NEED_BODY),
     "PUT /api/needs/{need_id}": Rule(A.WRITE_DRAFT_NEED, _edit, json=NEED_BODY),
