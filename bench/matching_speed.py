@@ -177,6 +177,44 @@ def worker_memory(encoder_name: str, storage: str, n: int, profiles: int) -> dic
     }
 
 
+def profile_encoder(encoder_name: str, n: int, batch_sizes: list[int]) -> list[dict[str, object]]:
+    """Profiles/s of each member model on the profile document text, per batch size, and for
+    MiniLM also at a shorter maximum sequence length (torch threads as the encoder sets them)."""
+    import torch
+
+    from matching.encoders import load_encoder
+    from matching.texts import profile_document_text
+
+    encoder = load_encoder(encoder_name)
+    texts = [profile_document_text(e) for e in bench_experts(n + 2)]
+    out: list[dict[str, object]] = []
+    for block in encoder.blocks:
+        model = encoder.members.get(block.name, encoder.model)
+        lengths: list[int | None] = [None]
+        if block.name == "minilm":
+            lengths.append(128)
+        for length in lengths:
+            default_length = model.max_seq_length
+            if length is not None:
+                model.max_seq_length = length
+            for batch in batch_sizes:
+                model.encode_document(texts[:2], batch_size=batch)  # warm-up
+                started = time.perf_counter()
+                model.encode_document(texts[2:], batch_size=batch)
+                elapsed = time.perf_counter() - started
+                out.append(
+                    {
+                        "model": block.name,
+                        "batch_size": batch,
+                        "max_seq_length": model.max_seq_length,
+                        "torch_threads": torch.get_num_threads(),
+                        "profiles_per_s": round(n / elapsed, 2),
+                    }
+                )
+            model.max_seq_length = default_length
+    return out
+
+
 def run_worker(encoder: str, storage: str, n: int, profiles: int) -> dict[str, object]:
     """Runs `worker_memory` in a fresh process, so nothing else counts in its RSS."""
     command = [
@@ -206,6 +244,13 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=64)
     parser.add_argument("--rss-experts", type=int, default=100_000)
     parser.add_argument("--skip-rss", action="store_true")
+    parser.add_argument(
+        "--encoder-profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time each member model on N profiles per batch size (8 and 32)",
+    )
     parser.add_argument("--worker", choices=["today", "float32", "int8"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -222,7 +267,12 @@ def main() -> None:
             for storage in ("today", "int8")
         ]
     )
-    result = {"retrieval": retrieval, "workers": workers}
+    profile = (
+        profile_encoder(args.encoder, args.encoder_profile, [8, 32])
+        if (args.encoder_profile)
+        else []
+    )
+    result = {"retrieval": retrieval, "workers": workers, "encoder_profile": profile}
     if args.json:
         print(json.dumps(result))
         return
@@ -241,6 +291,12 @@ def main() -> None:
             f"index {w['index_mb']} MB, RSS {w['rss_mb']} MB (peak {w['peak_rss_mb']} MB; "
             f"encoder loaded {w['rss_mb_encoder_loaded']} MB, after embedding "
             f"{w['rss_mb_after_embedding']} MB); {w['profiles_per_s']} profiles/s"
+        )
+    for p in profile:
+        print(
+            f"encoder {p['model']}: batch {p['batch_size']}, max_seq_length "
+            f"{p['max_seq_length']}, torch threads {p['torch_threads']}: "
+            f"{p['profiles_per_s']} profiles/s"
         )
 
 
