@@ -1,6 +1,10 @@
 """Matching quality on the dev benchmark: lexical, dense (each model) and hybrid, per track.
 
-Usage: python bench/matching_quality.py [--tracks desc_en desc_fr desc_es] [--json]
+Usage: python bench/matching_quality.py [--tracks desc_en desc_fr desc_es]
+                                        [--storage float32 int8] [--json]
+
+Each storage of the matcher's index (float32: the exact reference; int8: the compact rows the
+application keeps) is scored in the same run, from the same cached vectors.
 
 Embeddings are cached under bench/.cache/ keyed by model version + text hash, so reruns are fast.
 """
@@ -26,12 +30,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from matching.encoders import DEFAULT_ENCODER, Encoder, content_hash, load_encoder  # noqa: E402
 from matching.fusion import FusionWeights  # noqa: E402
+from matching.index import Storage  # noqa: E402
 from matching.matcher import Matcher, StoredVector  # noqa: E402
 from matching.metrics import Qrels, Scores, evaluate, load_qrels  # noqa: E402
 from matching.records import ExpertRecord, NeedRecord  # noqa: E402
 from matching.texts import (  # noqa: E402
     PROFILE_SECTIONS,
     QUERY_SIDES,
+    SECTION_MODELS,
     lexical_query_text,
     need_side_texts,
     profile_document_text,
@@ -181,11 +187,19 @@ def need_from_row(row: Mapping[str, object]) -> NeedRecord:
 
 
 def cached_vectors(
-    members: Sequence[Encoder], side: str, texts: Sequence[str], log: Callable[[str], None]
+    members: Sequence[Encoder],
+    side: str,
+    texts: Sequence[str],
+    log: Callable[[str], None],
+    only: Sequence[str] | None = None,
 ) -> np.ndarray:
-    """Fused vectors (members side by side), each member through its own disk cache."""
+    """Fused vectors (members side by side), each member through its own disk cache;
+    members not in `only` are left at zero, as the matcher leaves them."""
     blocks = []
     for encoder in members:
+        if only is not None and encoder.name not in only:
+            blocks.append(np.zeros((len(texts), encoder.dim), dtype=np.float32))
+            continue
         started = time.perf_counter()
         blocks.append(EmbeddingCache(encoder, side).embed(texts))
         elapsed = time.perf_counter() - started
@@ -195,17 +209,26 @@ def cached_vectors(
 
 
 def build_matcher(
-    experts: Sequence[ExpertRecord], encoder_name: str, log: Callable[[str], None]
+    experts: Sequence[ExpertRecord],
+    encoder_name: str,
+    log: Callable[[str], None],
+    storage: Storage = "int8",
 ) -> tuple[Matcher, list[Encoder]]:
     """A matcher over the benchmark profiles, its vectors assembled from cached members."""
     fused = load_encoder(encoder_name)
     members = [load_encoder(block.name) for block in fused.blocks]
-    matcher = Matcher(fused, today=lambda: date(2026, 1, 1))
+    matcher = Matcher(fused, today=lambda: date(2026, 1, 1), storage=storage)
     sections = [profile_section_texts(e) for e in experts]
     rows = np.concatenate(
         [
-            cached_vectors(members, "document", [texts[i] for texts in sections], log)
-            for i in range(len(PROFILE_SECTIONS))
+            cached_vectors(
+                members,
+                "document",
+                [texts[i] for texts in sections],
+                log,
+                only=[b.name for b in fused.document_blocks(SECTION_MODELS[section])],
+            )
+            for i, section in enumerate(PROFILE_SECTIONS)
         ],
         axis=1,
     )
@@ -224,13 +247,17 @@ def only(signals: Sequence[str], lexical: float = 0.0) -> Callable[[str], Fusion
 
 
 def evaluate_track(
-    track: str, bench_dir: Path, log: Callable[[str], None], encoder_name: str = DEFAULT_ENCODER
+    track: str,
+    bench_dir: Path,
+    log: Callable[[str], None],
+    encoder_name: str = DEFAULT_ENCODER,
+    storage: Storage = "int8",
 ) -> dict[str, Scores]:
-    """Scores every method on one track."""
+    """Scores every method on one track, with the index stored as `storage`."""
     experts = [expert_from_row(r) for r in read_jsonl(bench_dir / "profiles.jsonl")]
     rows, qrels = load_track(bench_dir, track)
     needs = [need_from_row(r) for r in rows]
-    matcher, members = build_matcher(experts, encoder_name, log)
+    matcher, members = build_matcher(experts, encoder_name, log, storage)
     sides = [need_side_texts(n) for n in needs]
     query_rows = np.stack(
         [
@@ -275,28 +302,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tracks", nargs="+", default=list(TRACKS))
     parser.add_argument("--bench-dir", type=Path, default=BENCH_DIR)
+    parser.add_argument("--storage", nargs="+", choices=["float32", "int8"])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    storages: list[Storage] = args.storage or ["float32", "int8"]
 
     def log(message: str) -> None:
         print(message, file=sys.stderr)
 
-    table: dict[str, dict[str, dict[str, float]]] = {}
+    # table[track][storage][method] -> metrics
+    table: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for track in args.tracks:
-        log(f"{track} ...")
-        table[track] = {
-            m: s.to_dict() for m, s in evaluate_track(track, args.bench_dir, log).items()
-        }
+        table[track] = {}
+        for storage in storages:
+            log(f"{track} ({storage} index) ...")
+            scores = evaluate_track(track, args.bench_dir, log, storage=storage)
+            table[track][storage] = {m: s.to_dict() for m, s in scores.items()}
     if args.json:
         print(json.dumps(table, indent=2))
         return
-    print(f"{'track':<8} {'method':<16} {'nDCG@10':>8} {'R@10':>6} {'R@50':>6} {'MRR@100':>8}")
-    for track, methods in table.items():
-        for method, m in methods.items():
-            print(
-                f"{track:<8} {method:<16} {m['ndcg@10']:8.3f} {m['recall@10']:6.3f} "
-                f"{m['recall@50']:6.3f} {m['mrr@100']:8.3f}"
-            )
+    print(
+        f"{'track':<8} {'index':<8} {'method':<16} {'nDCG@10':>8} {'R@10':>6} {'R@50':>6} "
+        f"{'MRR@100':>8} {'dnDCG':>7}"
+    )
+    for track, by_storage in table.items():
+        reference = by_storage.get("float32", {})
+        for storage, methods in by_storage.items():
+            for method, m in methods.items():
+                base = reference.get(method)
+                delta = f"{m['ndcg@10'] - base['ndcg@10']:+7.4f}" if base else ""
+                print(
+                    f"{track:<8} {storage:<8} {method:<16} {m['ndcg@10']:8.4f} "
+                    f"{m['recall@10']:6.3f} {m['recall@50']:6.3f} {m['mrr@100']:8.3f} {delta:>7}"
+                )
 
 
 if __name__ == "__main__":

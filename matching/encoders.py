@@ -219,8 +219,8 @@ class Encoder:
     ) -> FloatMatrix:
         """Embeds profile texts (document side); `only` limits a fused encoder to some blocks,
         the others left at zero."""
-        wanted = [b for b in self.blocks if only is None or b.name in only]
-        if only is None or len(wanted) == len(self.blocks) or not self.members:
+        wanted = self.document_blocks(only)
+        if len(wanted) == len(self.blocks):
             out = _encode(self.model, list(texts), task="document", batch_size=batch_size)
         else:
             out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -232,6 +232,13 @@ class Encoder:
         if len(texts) > batch_size:
             release_freed_memory()
         return out
+
+    def document_blocks(self, only: Sequence[str] | None = None) -> tuple[Block, ...]:
+        """Blocks `encode_documents(..., only=only)` fills; the others stay zero."""
+        wanted = tuple(b for b in self.blocks if only is None or b.name in only)
+        if only is None or not self.members:
+            return self.blocks
+        return wanted
 
     def encode_symmetric(self, texts: Sequence[str], batch_size: int = 64) -> FloatMatrix:
         """Embeds texts compared with each other, with the full model."""

@@ -16,7 +16,7 @@ from matching.constraints import Assessment, MatchPolicy, assess, expert_exclusi
 from matching.encoders import Encoder, content_hash
 from matching.explain import build_explanation
 from matching.fusion import FusionWeights, detect_language, fuse_scores, zscore
-from matching.index import VectorIndex, top_k_indices
+from matching.index import Storage, VectorIndex, top_k_indices
 from matching.records import Candidate, ExpertRecord, Explanation, NeedRecord
 from matching.texts import (
     PROFILE_SECTIONS,
@@ -69,6 +69,7 @@ class Matcher:
         policy: MatchPolicy | None = None,
         weights_for: Callable[[str], FusionWeights] = FusionWeights.for_language,
         today: Callable[[], date] = date.today,
+        storage: Storage = "int8",
     ) -> None:
         self.encoder = encoder
         self.policy = policy or MatchPolicy()
@@ -76,7 +77,15 @@ class Matcher:
         self.today = today
         self.version = f"{encoder.name}:{encoder.version}:recipe{RECIPE_VERSION}"
         self._dim = encoder.dim
-        self.index = VectorIndex(self._dim * len(PROFILE_SECTIONS))
+        # Only the blocks each section is embedded with are stored: (section, model) -> block.
+        self._slots: dict[tuple[str, str], int] = {}
+        layout: list[tuple[int, int]] = []
+        for number, section in enumerate(PROFILE_SECTIONS):
+            for block in encoder.document_blocks(SECTION_MODELS[section]):
+                self._slots[(section, block.name)] = len(layout)
+                offset = number * self._dim
+                layout.append((offset + block.start, offset + block.stop))
+        self.index = VectorIndex(self._dim * len(PROFILE_SECTIONS), blocks=layout, storage=storage)
         self._experts: dict[str, ExpertRecord] = {}
         self._hashes: dict[str, str] = {}
         self._phrases: OrderedDict[str, FloatArray] = OrderedDict()
@@ -172,15 +181,24 @@ class Matcher:
 
     def signal_scores(self, query_vectors: FloatArray) -> dict[str, FloatArray]:
         """Cosine of every indexed expert per signal ("<model>.<pair>")."""
-        out: dict[str, FloatArray] = {}
-        matrix = self.index.matrix
+        names: list[str] = []
+        queries: list[tuple[int, FloatArray]] = []
         for block in self.encoder.blocks:
             for pair, side, section in _SIGNAL_PAIRS:
-                offset = PROFILE_SECTIONS.index(section) * self._dim
-                columns = slice(offset + block.start, offset + block.stop)
-                query = query_vectors[QUERY_SIDES.index(side), block.start : block.stop]
-                out[f"{block.name}.{pair}"] = np.asarray(matrix[:, columns] @ query, np.float32)
-        return out
+                slot = self._slots.get((section, block.name))
+                if slot is not None:
+                    names.append(f"{block.name}.{pair}")
+                    query = query_vectors[QUERY_SIDES.index(side), block.start : block.stop]
+                    queries.append((slot, query))
+        # One pass over the index for every signal; a section a model does not embed scores 0.
+        columns = np.ascontiguousarray(self.index.block_scores(queries).T)
+        computed = dict(zip(names, columns, strict=True))
+        zeros = np.zeros(len(self.index), dtype=np.float32)
+        return {
+            f"{block.name}.{pair}": computed.get(f"{block.name}.{pair}", zeros)
+            for block in self.encoder.blocks
+            for pair, _, _ in _SIGNAL_PAIRS
+        }
 
     def rank_experts(
         self,
@@ -307,16 +325,21 @@ class Matcher:
         top = top_k_indices(first, weights.feedback_depth)
         combined = zscore(first)
         extra: dict[str, FloatArray] = {"first_stage": combined}
-        doc = PROFILE_SECTIONS.index("document") * self._dim
-        dense: FloatArray | None = None
+        used: list[float] = []
+        queries: list[tuple[int, FloatArray]] = []
         for block in self.encoder.blocks:
             weight = weights.feedback_dense.get(block.name, 0.0)
-            if weight <= 0.0:
+            slot = self._slots.get(("document", block.name))
+            if weight <= 0.0 or slot is None:
                 continue
-            columns = self.index.matrix[:, doc + block.start : doc + block.stop]
-            centroid = columns[top].mean(axis=0)
-            part = np.float32(weight) * zscore(columns @ centroid)
-            dense = part if dense is None else dense + part
+            used.append(weight)
+            queries.append((slot, self.index.block_rows(top, slot).mean(axis=0)))
+        dense: FloatArray | None = None
+        if queries:
+            similarity = self.index.block_scores(queries)
+            for column, weight in enumerate(used):
+                part = np.float32(weight) * zscore(similarity[:, column])
+                dense = part if dense is None else dense + part
         if dense is not None and weights.feedback_dense_weight > 0:
             extra["feedback_dense"] = zscore(dense)
             combined = (

@@ -67,3 +67,76 @@ def test_search_respects_allowed_mask() -> None:
     allowed = np.array([False, True, True])
     hits = index.search(np.array([1, 0], dtype=np.float32), 5, allowed=allowed)
     assert [i for i, _ in hits] == ["b", "c"]
+
+
+# --- compact (int8) storage -------------------------------------------------------------------
+
+# One int8 step is 1/127 of a block's largest value; rounding errors average out over a block,
+# so a dot product of unit blocks of a few hundred dimensions moves by about 1e-3 at most
+# per block (three blocks here).
+SCORE_TOLERANCE = 4e-3
+BLOCKS = ((0, 384), (384, 768), (800, 1312))
+
+
+def _block_rows(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Rows normalised block by block, zero outside the blocks, like the matcher's."""
+    rows = np.zeros((n, 1312), dtype=np.float32)
+    for start, stop in BLOCKS:
+        rows[:, start:stop] = _unit_rows(rng, n, stop - start)
+    return rows
+
+
+def test_int8_top_10_equals_float32_top_10_within_tolerance() -> None:
+    rng = np.random.default_rng(7)
+    rows = _block_rows(rng, 4000)
+    ids = [f"e{i}" for i in range(len(rows))]
+    exact = VectorIndex(1312, blocks=BLOCKS, storage="float32")
+    compact = VectorIndex(1312, blocks=BLOCKS, storage="int8")
+    exact.upsert(ids, rows)
+    compact.upsert(ids, rows)
+    identical = 0
+    for query in _block_rows(rng, 50):
+        reference = exact.scores(query)
+        np.testing.assert_allclose(compact.scores(query), reference, atol=SCORE_TOLERANCE)
+        wanted = [i for i, _ in exact.search(query, 10)]
+        got = [i for i, _ in compact.search(query, 10)]
+        identical += set(got) == set(wanted)
+        # Any expert that differs is within the tolerance of the float32 10th best score...
+        tenth = reference[exact.row(wanted[-1])]
+        for item_id in set(got) ^ set(wanted):
+            assert abs(reference[exact.row(item_id)] - tenth) <= 2 * SCORE_TOLERANCE
+        # ...and the order only swaps experts whose float32 scores are that close.
+        exact_scores = [reference[exact.row(i)] for i in got]
+        for better, worse in zip(exact_scores, exact_scores[1:], strict=False):
+            assert worse <= better + 2 * SCORE_TOLERANCE
+    assert identical >= 40  # random rows crowd the top; real profiles spread out more
+
+
+def test_int8_row_costs_a_byte_per_stored_column_plus_a_scale_per_block() -> None:
+    rng = np.random.default_rng(3)
+    index = VectorIndex(1312, blocks=BLOCKS, storage="int8")
+    exact = VectorIndex(1312, blocks=BLOCKS, storage="float32")
+    assert index.bytes_per_row == 384 + 384 + 512 + 3 * 4
+    assert exact.bytes_per_row == 4 * (384 + 384 + 512)
+    rows = _block_rows(rng, 1000)
+    index.upsert([f"e{i}" for i in range(1000)], rows)
+    assert index.nbytes == 1000 * index.bytes_per_row
+    # The columns between blocks are not stored and come back as zeros.
+    vector = index.vector("e5")
+    assert not vector[768:800].any()
+    np.testing.assert_allclose(vector, rows[5], atol=rows[5].max() / 127)
+
+
+def test_int8_updates_removals_and_repeated_ids() -> None:
+    rng = np.random.default_rng(5)
+    rows = _block_rows(rng, 6)
+    index = VectorIndex(1312, capacity=2, blocks=BLOCKS, storage="int8")
+    index.upsert(["a", "b", "c", "a"], rows[:4])  # a repeated id keeps its last vector
+    assert list(index.ids) == ["a", "b", "c"]
+    np.testing.assert_allclose(index.vector("a"), rows[3], atol=0.01)
+    index.remove(["a"])
+    np.testing.assert_allclose(index.vector("c"), rows[2], atol=0.01)
+    assert [i for i, _ in index.search(rows[1], 1)] == ["b"]
+    zero = np.zeros((1, 1312), dtype=np.float32)
+    index.upsert(["z"], zero)  # an all-zero row scores 0, not NaN
+    assert index.scores(rows[1])[index.row("z")] == 0.0
