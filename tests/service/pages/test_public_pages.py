@@ -47,6 +47,35 @@ def test_switching_to_french_translates_the_page(client: TestClient) -> None:
     assert soup.select_one("#language-select option[selected]")["value"] == "fr"
 
 
+def test_switching_to_spanish_translates_the_landing_page(client: TestClient) -> None:
+    response = post_form(client, "/language", {"locale": "es", "next": "/"})
+    assert response.status_code == 303 and client.cookies[LOCALE_COOKIE] == "es"
+
+    soup = soup_of(client.get("/"))
+
+    assert soup.html["lang"] == "es" and soup.html["dir"] == "ltr"
+    assert "sin tener que regresar" in text_of(soup.find("h1"))
+    assert text_of(soup.select_one("a.skip-link")) == "Ir al contenido"
+    assert soup.select_one("#language-select option[selected]")["value"] == "es"
+    assert "without moving back" not in soup.get_text()
+
+
+def test_an_expert_sees_their_space_in_spanish(client: TestClient, session: Session) -> None:
+    user = make_user(session, role=Role.EXPERT)
+    make_expert(session, user=user, display_name="Lucía Obiang")
+    log_in_as(client, user.email)
+    post_form(client, "/language", {"locale": "es", "next": "/expert"})
+
+    soup = soup_of(client.get("/expert"))
+
+    assert text_of(soup.find("h1")) == "Le damos la bienvenida, Lucía Obiang"
+    nav = [text_of(a) for a in soup.select("nav.main-nav a")]
+    assert {"Mi espacio", "Necesidades", "Propuestas", "Colaboraciones", "Perfil"} <= set(nav)
+    assert not {"My space", "Needs", "Proposals", "Engagements", "Profile"} & set(nav)
+    session.expire_all()
+    assert session.get(User, user.id).locale == "es"  # type: ignore[union-attr]
+
+
 def test_an_unsupported_language_is_ignored(client: TestClient) -> None:
     post_form(client, "/language", {"locale": "xx", "next": "/"})
     assert LOCALE_COOKIE not in client.cookies
