@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from babel.dates import format_date
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.middleware import LOCALE_COOKIE
 from service.models import Role, User
+from service.models.types import utcnow
 from tests.factories import make_expert, make_member, make_need, make_user
 from tests.service.pages.helpers import h1, log_in_as, post_form, soup_of, text_of
 
@@ -192,3 +194,20 @@ def test_static_assets_are_served(client: TestClient) -> None:
         response = client.get(path)
         assert response.status_code == 200, path
     assert "Zero-Clause BSD" in client.get("/static/js/htmx.min.js").text[:300]
+
+
+def test_the_account_page_shows_sessions_in_spanish(client: TestClient, session: Session) -> None:
+    user = make_user(session, role=Role.EXPERT)
+    make_expert(session, user=user)
+    log_in_as(client, user.email)
+    post_form(client, "/language", {"locale": "es", "next": "/account"})
+
+    response = client.get("/account")
+
+    assert response.status_code == 200
+    soup = soup_of(response)
+    headers = [text_of(th) for th in soup.select("th")]
+    assert {"Navegador", "Inicio de sesión", "Última actividad"} <= set(headers)
+    month = format_date(utcnow(), "MMM", locale="es")
+    assert any(month in text_of(td) for td in soup.select("tr[data-current] td")), month
+    assert "The site is translated" not in soup.get_text()
