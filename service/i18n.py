@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "web" / "translations"
-UI_LOCALES = ("en", "fr", "ar")
+UI_LOCALES = ("en", "fr", "es", "ar")
 RTL_LOCALES = frozenset({"ar"})
 DEFAULT_LOCALE = "en"
 # Every language an account may choose for its emails; the interface falls back to English.

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.dates import format_datetime
 from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -61,6 +62,13 @@ def _format_date(value: date | datetime | str | None) -> str:
     return reasons.day(value)
 
 
+def _format_moment(value: datetime | None) -> str:
+    """Formats a date and time for the current locale with Babel (1 Dec 2026, 14:05)."""
+    if value is None:
+        return ""
+    return format_datetime(value, format="d MMM y, HH:mm", locale=current_locale.get())
+
+
 def _format_number(value: int | float | None) -> str:
     """Formats a number for the current locale with Babel (12,345.6 / 12 345,6)."""
     if value is None:
@@ -99,6 +107,7 @@ def paginate(request: Request, *, total: int, page: int, size: int) -> Paginatio
 
 
 _env.filters["date"] = _format_date
+_env.filters["moment"] = _format_moment
 _env.filters["number"] = _format_number
 _env.filters["message"] = translate_message
 _env.globals["reasons"] = reasons.reasons

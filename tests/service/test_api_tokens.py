@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from babel.dates import format_date
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -134,7 +135,11 @@ def test_account_page_creates_lists_and_revokes_tokens(
     row = page.select_one("[data-tokens] tbody tr")
     assert row is not None
     cells = [td.get_text(" ", strip=True) for td in row.select("td")]
-    assert cells[0] == "Reporting" and cells[2] == "Never" and cells[3] == on.strftime("%d %b %Y")
+    assert (
+        cells[0] == "Reporting"
+        and cells[2] == "Never"
+        and cells[3] == format_date(on, "medium", locale="en")
+    )
     TestClient(client.app).get("/api/me", headers=_bearer(secret.get_text()))
     page = BeautifulSoup(client.get("/account").text, "html.parser")
     cells = [td.get_text(" ", strip=True) for td in page.select("[data-tokens] tbody tr td")]

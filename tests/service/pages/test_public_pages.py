@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from babel.dates import format_date
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.middleware import LOCALE_COOKIE
 from service.models import Role, User
+from service.models.types import utcnow
 from tests.factories import make_expert, make_member, make_need, make_user
 from tests.service.pages.helpers import h1, log_in_as, post_form, soup_of, text_of
 
@@ -45,6 +47,35 @@ def test_switching_to_french_translates_the_page(client: TestClient) -> None:
     assert text_of(soup.find("h1")).startswith("Confidentialité")
     assert text_of(soup.select_one("a.skip-link")) == "Aller au contenu"
     assert soup.select_one("#language-select option[selected]")["value"] == "fr"
+
+
+def test_switching_to_spanish_translates_the_landing_page(client: TestClient) -> None:
+    response = post_form(client, "/language", {"locale": "es", "next": "/"})
+    assert response.status_code == 303 and client.cookies[LOCALE_COOKIE] == "es"
+
+    soup = soup_of(client.get("/"))
+
+    assert soup.html["lang"] == "es" and soup.html["dir"] == "ltr"
+    assert "sin tener que regresar" in text_of(soup.find("h1"))
+    assert text_of(soup.select_one("a.skip-link")) == "Ir al contenido"
+    assert soup.select_one("#language-select option[selected]")["value"] == "es"
+    assert "without moving back" not in soup.get_text()
+
+
+def test_an_expert_sees_their_space_in_spanish(client: TestClient, session: Session) -> None:
+    user = make_user(session, role=Role.EXPERT)
+    make_expert(session, user=user, display_name="Lucía Obiang")
+    log_in_as(client, user.email)
+    post_form(client, "/language", {"locale": "es", "next": "/expert"})
+
+    soup = soup_of(client.get("/expert"))
+
+    assert text_of(soup.find("h1")) == "Le damos la bienvenida, Lucía Obiang"
+    nav = [text_of(a) for a in soup.select("nav.main-nav a")]
+    assert {"Mi espacio", "Necesidades", "Propuestas", "Colaboraciones", "Perfil"} <= set(nav)
+    assert not {"My space", "Needs", "Proposals", "Engagements", "Profile"} & set(nav)
+    session.expire_all()
+    assert session.get(User, user.id).locale == "es"  # type: ignore[union-attr]
 
 
 def test_an_unsupported_language_is_ignored(client: TestClient) -> None:
@@ -163,3 +194,20 @@ def test_static_assets_are_served(client: TestClient) -> None:
         response = client.get(path)
         assert response.status_code == 200, path
     assert "Zero-Clause BSD" in client.get("/static/js/htmx.min.js").text[:300]
+
+
+def test_the_account_page_shows_sessions_in_spanish(client: TestClient, session: Session) -> None:
+    user = make_user(session, role=Role.EXPERT)
+    make_expert(session, user=user)
+    log_in_as(client, user.email)
+    post_form(client, "/language", {"locale": "es", "next": "/account"})
+
+    response = client.get("/account")
+
+    assert response.status_code == 200
+    soup = soup_of(response)
+    headers = [text_of(th) for th in soup.select("th")]
+    assert {"Navegador", "Inicio de sesión", "Última actividad"} <= set(headers)
+    month = format_date(utcnow(), "MMM", locale="es")
+    assert any(month in text_of(td) for td in soup.select("tr[data-current] td")), month
+    assert "The site is translated" not in soup.get_text()
