@@ -71,7 +71,7 @@ class VectorMirror:
             return []
         vector = vector / norm
         if allowed is None:
-            scores = index.matrix @ vector
+            scores = index.stored @ vector
             return [int(index.ids[i]) for i in top_k_indices(scores, k)]
         rows = np.fromiter(
             (index.row(str(i)) for i in allowed if str(i) in index),
@@ -79,7 +79,7 @@ class VectorMirror:
         )
         if rows.size == 0:
             return []
-        scores = index.matrix[rows] @ vector
+        scores = index.stored[rows] @ vector
         return [int(index.ids[rows[i]]) for i in top_k_indices(scores, k)]
 
 
