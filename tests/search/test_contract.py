@@ -480,7 +480,7 @@ def test_semantic_search_reveals_no_one_absent_from_the_readers_index(
     docs = [
         expert(1, visibility="coordinators", embedding=[0.0, 1.0, 0.0]),
         expert(2, active=False, embedding=[0.0, 1.0, 0.0]),
-        expert(3, embedding=[1.0, 0.0, 0.0]),
+        expert(3, skills=["pediatrics"], embedding=[1.0, 0.0, 0.0]),
     ]
     load(backend, docs)
     query = SearchQuery(text="pediatrics", vector=[0.0, 1.0, 0.0], today=TODAY)

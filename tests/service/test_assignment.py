@@ -351,7 +351,7 @@ def test_a_team_is_proposed_and_approved_in_one_action(
         expert=stats,
         score=2.0,
         explanation=_skills(
-            ("survival analysis", "survival analysis", 1.0), ("R training", "teaching R", 0.8)
+            ("survival analysis", "survival analysis", 1.0), ("R training", "teaching R", 0.86)
         ),
     )
     p_data = make_proposal(

@@ -160,7 +160,11 @@ def test_french_need_proposes_the_english_epidemiologist_and_names_the_skills(
     top = proposals[0]
     assert top.expert_id == epidemiologist.id
     covered = {item["required"]: item["matched"] for item in top.explanation["covered_skills"]}
-    assert covered.get("épidémiologie") == "epidemiology"
+    related = {item["required"]: item["matched"] for item in top.explanation["related_skills"]}
+    assert covered.get("biostatistique") == "biostatistics"
+    # The translation scores 0.79, under the covering threshold chosen for precision 0.90
+    # (docs/matching.md): it is named as related, with the profile's own skill, never dropped.
+    assert {**covered, **related}.get("épidémiologie") == "epidemiology"
     assert "fr" in top.explanation["shared_languages"]
 
 
