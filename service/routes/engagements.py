@@ -13,7 +13,12 @@ from service.models import EngagementFeedback
 from service.repos import engagements as engagements_repo
 from service.routes.pagination import PageDep, envelope
 from service.routes.params import Id
-from service.schemas.engagements import FeedbackWrite, MoveRequest
+from service.schemas.engagements import (
+    EngagementPage,
+    EngagementRead,
+    FeedbackWrite,
+    MoveRequest,
+)
 
 router = APIRouter(prefix="/api/engagements", tags=["engagements"])
 
@@ -23,7 +28,7 @@ Action = Literal[
 ]
 
 
-@router.get("")
+@router.get("", response_model=EngagementPage, response_model_exclude_unset=True)
 def list_engagements(
     user: CurrentUser,
     reader: ReaderDep,
@@ -43,7 +48,7 @@ def list_engagements(
     return envelope(items, total=total, page=page)
 
 
-@router.get("/{engagement_id}")
+@router.get("/{engagement_id}", response_model=EngagementRead, response_model_exclude_unset=True)
 def get_engagement(engagement_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Gets an engagement the caller takes part in."""
     engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
@@ -61,7 +66,9 @@ def feedback(
     return item
 
 
-@router.post("/{engagement_id}/{action}")
+@router.post(
+    "/{engagement_id}/{action}", response_model=EngagementRead, response_model_exclude_unset=True
+)
 def make_move(
     engagement_id: Id,
     action: Action,

@@ -24,12 +24,13 @@ from service.repos import experts as experts_repo
 from service.routes.pagination import PageDep, envelope
 from service.routes.params import Id
 from service.routes.search_params import SearchRequestDep
-from service.schemas.experts import ExpertProfileUpdate
+from service.schemas.experts import ExpertPage, ExpertProfileUpdate, ExpertRead
+from service.schemas.search import SearchResults
 
 router = APIRouter(prefix="/api/experts", tags=["experts"])
 
 
-@router.get("")
+@router.get("", response_model=SearchResults)
 def search(
     user: RequireRosterReader, reader: ReaderDep, state: StateDep, request: SearchRequestDep
 ) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def search(
     return search_experts(state.search, reader=reader, request=request, embed=embed)
 
 
-@router.get("/me")
+@router.get("/me", response_model=ExpertRead, response_model_exclude_unset=True)
 def my_profile(user: RequireExpert, session: SessionDep) -> dict[str, Any]:
     """Gets the current expert's own profile, in full."""
     expert = experts_repo.get_expert_of_user(session, user.id or 0)
@@ -48,7 +49,7 @@ def my_profile(user: RequireExpert, session: SessionDep) -> dict[str, Any]:
     return view_for(session, expert, reader=user)
 
 
-@router.put("/me")
+@router.put("/me", response_model=ExpertRead, response_model_exclude_unset=True)
 def save_my_profile(
     body: ExpertProfileUpdate, user: RequireExpert, session: SessionDep
 ) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def save_my_profile(
     return view_for(session, expert, reader=user)
 
 
-@router.get("/roster")
+@router.get("/roster", response_model=ExpertPage, response_model_exclude_unset=True)
 def roster(user: RequireStaff, session: SessionDep, page: PageDep) -> dict[str, Any]:
     """Lists every expert, for coordinators."""
     experts, total = experts_repo.list_experts(session, offset=page.offset, limit=page.size)
@@ -69,7 +70,7 @@ def roster(user: RequireStaff, session: SessionDep, page: PageDep) -> dict[str, 
     return envelope(items, total=total, page=page)
 
 
-@router.get("/{expert_id}")
+@router.get("/{expert_id}", response_model=ExpertRead, response_model_exclude_unset=True)
 def get_expert(
     expert_id: Id, user: CurrentUser, reader: ReaderDep, session: SessionDep
 ) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from service.routes.pagination import PageDep, PageOf, envelope
 from service.routes.params import Id
 from service.routes.search_params import SearchRequestDep
 from service.schemas.needs import NeedPublic, NeedWrite
+from service.schemas.search import SearchResults
 
 router = APIRouter(prefix="/api/needs", tags=["needs"])
 
@@ -27,7 +28,7 @@ def _public(need: object) -> dict[str, Any]:
     return NeedPublic.model_validate(need).model_dump(mode="json")
 
 
-@router.get("")
+@router.get("", response_model=SearchResults)
 def search(user: CurrentUser, state: StateDep, request: SearchRequestDep) -> dict[str, Any]:
     """Searches the open needs: ?q= text, ?country= ?language= ?sector= ?mode= ?start=
     (now, YYYY-MM or a date) filters, with facet counts and highlights."""

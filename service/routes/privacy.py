@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from service.core.privacy import delete_account, export_user_data
 from service.deps import CurrentUser, SessionDep
+from service.schemas.privacy import DataExport
 
 router = APIRouter(prefix="/api/me", tags=["privacy"])
 
@@ -17,7 +18,7 @@ class DeletionRequest(BaseModel):
     password: str = Field(max_length=200)
 
 
-@router.get("/data")
+@router.get("/data", response_model=DataExport, response_model_exclude_unset=True)
 def my_data(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Gets everything stored about the caller."""
     return export_user_data(session, user=user)

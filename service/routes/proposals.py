@@ -23,7 +23,7 @@ from service.repos import experts as experts_repo
 from service.repos import needs as needs_repo
 from service.repos import proposals as proposals_repo
 from service.routes.params import Id, QueryId
-from service.schemas.engagements import BulkDecision, Decision
+from service.schemas.engagements import BulkDecision, Decision, EngagementRead, ProposalList
 
 router = APIRouter(prefix="/api", tags=["proposals"])
 
@@ -43,7 +43,7 @@ def _proposal(session: SessionDep, proposal_id: int) -> MatchProposal:
     return proposal
 
 
-@router.get("/proposals")
+@router.get("/proposals", response_model=ProposalList, response_model_exclude_unset=True)
 def list_proposals(user: RequireStaff, session: SessionDep, need_id: QueryId) -> dict[str, Any]:
     """Lists a need's proposals, best first, with their scores and explanations."""
     if needs_repo.get_need(session, need_id) is None:
@@ -75,7 +75,11 @@ def bulk(body: BulkDecision, user: RequireStaff, session: SessionDep, state: Sta
     return {"items": proposals}
 
 
-@router.post("/proposals/{proposal_id}/approve")
+@router.post(
+    "/proposals/{proposal_id}/approve",
+    response_model=EngagementRead,
+    response_model_exclude_unset=True,
+)
 def approve(
     proposal_id: Id,
     user: RequireStaff,

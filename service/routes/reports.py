@@ -14,6 +14,7 @@ from service.core.reports import (
     skills_gap,
 )
 from service.deps import RequireStaff, SessionDep
+from service.schemas.reports import ImpactReport, SkillsGapReport
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -22,7 +23,7 @@ To = Annotated[date | None, Query(alias="to")]
 Threshold = Annotated[float, Query(ge=0, le=MAX_COVERAGE_THRESHOLD)]
 
 
-@router.get("/impact")
+@router.get("/impact", response_model=ImpactReport)
 def impact(
     user: RequireStaff, session: SessionDep, date_from: From = None, date_to: To = None
 ) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def impact(
     return impact_report(session, date_from=date_from, date_to=date_to)
 
 
-@router.get("/skills-gap")
+@router.get("/skills-gap", response_model=SkillsGapReport)
 def gap(
     user: RequireStaff,
     session: SessionDep,

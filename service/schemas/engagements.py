@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Literal, Self
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from service.models import EngagementStatus, Mode
+from service.models import EngagementFeedback, EngagementStatus, Mode, ProposalStatus
 from service.schemas.common import EntityId
+from service.schemas.experts import ExpertRead
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
@@ -82,3 +83,91 @@ class MoveRequest(EngagementTerms):
         """Gets the terms given, if any."""
         values = self.model_dump(exclude={"reason", "from_status"}, exclude_none=True)
         return EngagementTerms.model_validate(values) if values else None
+
+
+class EngagementNeed(BaseModel):
+    """The need an engagement serves, as its parties see it."""
+
+    id: int | None
+    title: str
+    sector: str
+    mode: str
+    institution: str
+    country: str
+
+
+class Contact(BaseModel):
+    name: str
+    email: str
+
+
+class EngagementRead(BaseModel):
+    """An engagement as a reader sees it: its need, the expert, contacts once confirmed, the
+    feedback, the reader's side and the moves open to them."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    proposal_id: int
+    need_id: int
+    expert_id: int | None
+    status: EngagementStatus
+    mode: str
+    agreed_hours: int | None
+    start_date: date | None
+    end_date: date | None
+    offered_at: datetime
+    offer_expires_at: datetime | None
+    reminded_at: datetime | None
+    responded_at: datetime | None
+    confirmed_at: datetime | None
+    started_at: datetime | None
+    closed_at: datetime | None
+    reason: str
+    created_at: datetime
+    updated_at: datetime
+    need: EngagementNeed
+    expert: ExpertRead | None
+    institution_contacts: list[Contact]
+    feedback: list[EngagementFeedback]
+    party: str | None = Field(alias="as")
+    actions: list[str]
+    can_give_feedback: bool
+
+
+class EngagementPage(BaseModel):
+    """One page of engagements."""
+
+    items: list[EngagementRead]
+    total: int
+    page: int
+    size: int
+
+
+class ProposalRow(BaseModel):
+    """A proposal under review: its score and explanation, the expert, and its engagement."""
+
+    id: int
+    need_id: int
+    expert_id: int
+    rank: int
+    score: float
+    components: dict[str, float]
+    explanation: dict[str, Any]
+    model_version: str
+    status: ProposalStatus
+    origin: str
+    decided_by_id: int | None
+    decided_at: datetime | None
+    reason: str
+    created_at: datetime
+    updated_at: datetime
+    expert: ExpertRead | None
+    engagement_id: int | None
+
+
+class ProposalList(BaseModel):
+    """A need's proposals, best first."""
+
+    items: list[ProposalRow]
+    total: int

@@ -106,3 +106,30 @@ class ExpertPrivate(ExpertNamed):
     availability_confirmed_at: datetime | None
     consent_matching_at: datetime | None
     updated_at: datetime
+
+
+class ExpertRead(ExpertSummary):
+    """A profile as one reader may see it: the summary always, the rest only in the views that
+    show it (ExpertNamed, ExpertPrivate); fields a view leaves out are absent, not null."""
+
+    display_name: str = ""
+    bio: str = ""
+    city: str = ""
+    timezone: str = ""
+    education: str = ""
+    email: str = ""
+    phone: str = ""
+    visibility: str = ""
+    active: bool = True
+    availability_confirmed_at: datetime | None = None
+    consent_matching_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ExpertPage(BaseModel):
+    """One page of the roster."""
+
+    items: list[ExpertRead]
+    total: int
+    page: int
+    size: int

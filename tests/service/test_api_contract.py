@@ -95,6 +95,34 @@ def test_every_api_operation_declares_the_error_bodies_it_really_sends(client: T
     assert "HTTPValidationError" not in doc["components"]["schemas"]
 
 
+# Operations whose bodies are still a free-form object (the assignment plan is being reshaped
+# on its own branch); every other answer names its model, so the fuzzer checks its fields.
+FREE_FORM = {
+    "get /api/assignment",
+    "post /api/assignment/solve",
+    "post /api/assignment/approve",
+    "get /api/assignment/team",
+}
+
+
+def test_every_api_answer_declares_the_fields_of_its_body(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    free_form = set()
+    for path, methods in doc["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in methods.items():
+            for code, response in operation["responses"].items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+                if code.startswith("2") and schema is not None:
+                    body = _resolve(doc, schema)
+                    if body.get("type") == "array":
+                        body = _resolve(doc, body["items"])
+                    if not body.get("properties"):
+                        free_form.add(f"{method} {path}")
+    assert free_form <= FREE_FORM, sorted(free_form - FREE_FORM)
+
+
 def test_an_id_past_64_bits_is_refused_naming_the_field(
     client: TestClient, session: Session
 ) -> None:
