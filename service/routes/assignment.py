@@ -18,7 +18,13 @@ from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import NotFound
 from service.repos import needs as needs_repo
 from service.routes.params import QueryId
-from service.schemas.assignment import PlanApproval, PlanRequest
+from service.schemas.assignment import (
+    ApprovedOffers,
+    AssignmentPlanRead,
+    PlanApproval,
+    PlanRequest,
+    TeamAnswer,
+)
 
 router = APIRouter(prefix="/api/assignment", tags=["assignment"])
 
@@ -77,7 +83,7 @@ def _solve(body: PlanRequest, user: RequireStaff, session: SessionDep, state: St
     )
 
 
-@router.get("")
+@router.get("", response_model=AssignmentPlanRead)
 def get_plan(
     user: RequireStaff,
     session: SessionDep,
@@ -90,7 +96,7 @@ def get_plan(
     return result
 
 
-@router.post("/solve")
+@router.post("/solve", response_model=AssignmentPlanRead)
 def solve(
     body: PlanRequest, user: RequireStaff, session: SessionDep, state: StateDep
 ) -> dict[str, Any]:
@@ -99,7 +105,7 @@ def solve(
     return result
 
 
-@router.post("/approve")
+@router.post("/approve", response_model=ApprovedOffers)
 def approve(
     body: PlanApproval, user: RequireStaff, session: SessionDep, state: StateDep
 ) -> dict[str, Any]:
@@ -112,7 +118,7 @@ def approve(
     return {"items": items, "total": len(items)}
 
 
-@router.get("/team")
+@router.get("/team", response_model=TeamAnswer)
 def team(user: RequireStaff, session: SessionDep, need_id: QueryId) -> dict[str, Any]:
     """Proposes a team for a need no single candidate covers (null team when none helps)."""
     need = needs_repo.get_need(session, need_id)
