@@ -224,6 +224,20 @@ def test_engagement_terms_given_with_moves_read_back_as_written(
             assert response.status_code == 422, response.text
             assert "end_date" in _fields(response.json()["errors"])
             return
+        if (
+            action == "start"
+            and expected["start_date"]
+            and expected["start_date"] > utcnow().date().isoformat()
+        ):
+            # Agreed to start later (at confirmation): starting today is refused, saying when.
+            response = party.client.post(
+                f"/api/engagements/{engagement_id}/{action}",
+                json=terms,
+                headers=_headers(party.client),
+            )
+            assert response.status_code == 409, response.text
+            assert expected["start_date"] in response.json()["detail"]
+            return
         response = party.client.post(
             f"/api/engagements/{engagement_id}/{action}", json=terms, headers=_headers(party.client)
         )
