@@ -27,23 +27,14 @@ def withdraw_offers_for_expert(
 ) -> list[int]:
     """Cancels an expert's offers still awaiting their answer, in one conditional update;
     returns the ids of those it cancelled."""
-    ids = [
-        engagement_id
-        for engagement_id in session.exec(
-            select(Engagement.id).where(
-                Engagement.expert_id == expert_id, Engagement.status == OPEN_OFFER
-            )
-        )
-        if engagement_id is not None
-    ]
-    if ids:
-        session.execute(
-            update(Engagement)
-            .where(col(Engagement.id).in_(ids), col(Engagement.status) == OPEN_OFFER)
-            .values(status=EngagementStatus.CANCELLED, reason=reason, closed_at=now, updated_at=now)
-            .execution_options(synchronize_session="fetch")
-        )
-    return ids
+    statement = (
+        update(Engagement)
+        .where(col(Engagement.expert_id) == expert_id, col(Engagement.status) == OPEN_OFFER)
+        .values(status=EngagementStatus.CANCELLED, reason=reason, closed_at=now, updated_at=now)
+        .returning(col(Engagement.id))
+        .execution_options(synchronize_session="fetch")
+    )
+    return sorted(int(row) for row in session.execute(statement).scalars().all())
 
 
 def get_for_proposal(session: Session, proposal_id: int) -> Engagement | None:
