@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from matching.fusion import GOOD_SCORE
 from matching.texts import normalise_skill
+from service.core.skill_merging import skill_groups
 from service.models import EngagementStatus
 from service.repos import engagements as engagements_repo
 from service.repos import proposals as proposals_repo
@@ -115,28 +116,34 @@ def skills_gap(
     threshold: float = DEFAULT_COVERAGE_THRESHOLD,
     date_from: date | None = None,
     date_to: date | None = None,
+    model: str | None = None,
 ) -> dict[str, Any]:
-    """Sets what open needs ask for against what the active roster offers, skill by skill."""
+    """Sets what open needs ask for against what the active roster offers, skill by skill;
+    with a model, the same skill asked in several languages is one row (its stored vectors)."""
     start, end = _bounds(date_from, date_to)
     needs = reports_repo.open_needs(session, start=start, end=end)
     best = proposals_repo.best_scores(session, [need.id or 0 for need, _ in needs])
+    asked = [
+        {normalise_skill(s): s.strip() for s in need.required_skills if normalise_skill(s)}
+        for need, _ in needs
+    ]
+    labels: dict[str, Counter[str]] = {}
+    for keys in asked:
+        for key, text in keys.items():
+            labels.setdefault(key, Counter())[text] += 1
+    label_of = {key: counter.most_common(1)[0][0] for key, counter in labels.items()}
+    row_of, variants = _merge_rows(session, labels, label_of, model)
     supply: Counter[str] = Counter()
     for offered in reports_repo.active_expert_skills(session):
-        supply.update({normalise_skill(s) for s in offered if normalise_skill(s)})
+        supply.update({row_of[k] for k in map(normalise_skill, offered) if k in row_of})
     demand: Counter[str] = Counter()
     uncovered_demand: Counter[str] = Counter()
-    labels: dict[str, Counter[str]] = {}
     by_sector: dict[str, Counter[str]] = {}
     by_country: dict[str, Counter[str]] = {}
     uncovered: list[dict[str, Any]] = []
-    for need, institution in needs:
-        keys: dict[str, str] = {}
-        for skill in need.required_skills:
-            key = normalise_skill(skill)
-            if key:
-                keys.setdefault(key, skill)
-                labels.setdefault(key, Counter())[skill.strip()] += 1
-        demand.update(keys.keys())
+    for (need, institution), keys in zip(needs, asked, strict=True):
+        rows = {row_of[key] for key in keys}
+        demand.update(rows)
         score = best.get(need.id or 0)
         is_uncovered = score is None or score < threshold
         sector = by_sector.setdefault(need.sector or "unspecified", Counter())
@@ -145,7 +152,7 @@ def skills_gap(
             counter["open_needs"] += 1
             counter["uncovered"] += int(is_uncovered)
         if is_uncovered:
-            uncovered_demand.update(keys.keys())
+            uncovered_demand.update(rows)
             uncovered.append(
                 {
                     "id": need.id,
@@ -159,8 +166,9 @@ def skills_gap(
             )
     skills: list[dict[str, Any]] = [
         {
-            "skill": labels[key].most_common(1)[0][0],
+            "skill": label_of[key],
             "key": key,
+            "variants": variants.get(key, []),
             "open_needs": count,
             "uncovered_needs": uncovered_demand[key],
             "active_experts": supply[key],
@@ -184,6 +192,28 @@ def skills_gap(
         "by_sector": {k: dict(v) for k, v in sorted(by_sector.items())},
         "by_country": {k: dict(v) for k, v in sorted(by_country.items())},
     }
+
+
+def _merge_rows(
+    session: Session,
+    labels: dict[str, Counter[str]],
+    label_of: dict[str, str],
+    model: str | None,
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Maps each skill key to its row's key, and each row's key to its other labels."""
+    row_of = {key: key for key in labels}
+    if not model:
+        return row_of, {}
+    key_of = {label: key for key, label in label_of.items()}
+    counts = {label_of[key]: sum(counter.values()) for key, counter in labels.items()}
+    variants: dict[str, list[str]] = {}
+    for group in skill_groups(session, counts=counts, model=model):
+        canonical = key_of[group.canonical]
+        for label in group.variants:
+            row_of[key_of[label]] = canonical
+        if group.variants:
+            variants[canonical] = list(group.variants)
+    return row_of, variants
 
 
 def impact_csv(report: dict[str, Any]) -> str:
@@ -211,7 +241,7 @@ def skills_gap_csv(report: dict[str, Any]) -> str:
     """Writes the skills-gap report as CSV, one skill per row, most needed first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["skill", "open_needs", "uncovered_needs", "active_experts", "gap"])
+    writer.writerow(["skill", "open_needs", "uncovered_needs", "active_experts", "gap", "variants"])
     for row in report["skills"]:
         writer.writerow(
             [
@@ -220,6 +250,7 @@ def skills_gap_csv(report: dict[str, Any]) -> str:
                 row["uncovered_needs"],
                 row["active_experts"],
                 row["gap"],
+                _safe(" | ".join(row.get("variants") or [])),
             ]
         )
     return buffer.getvalue()

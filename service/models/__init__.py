@@ -1,7 +1,7 @@
 """Every table of Homeward; importing this module registers them all on SQLModel.metadata."""
 
 from service.models.audit import AuditEvent
-from service.models.embeddings import Embedding
+from service.models.embeddings import Embedding, SkillVector
 from service.models.engagements import Engagement, EngagementFeedback, EngagementStatus
 from service.models.experts import ExpertProfile, LanguageLevel, Mode, Visibility
 from service.models.institutions import Institution, InstitutionMember, InstitutionType
@@ -36,6 +36,7 @@ __all__ = [
     "ProposalStatus",
     "Role",
     "SearchOutbox",
+    "SkillVector",
     "Support",
     "User",
     "UserSession",

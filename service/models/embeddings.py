@@ -22,3 +22,18 @@ class Embedding(SQLModel, table=True):
     dim: int
     vector: bytes = Field(sa_type=LargeBinary)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SkillVector(SQLModel, table=True):
+    """A skill's phrase vector, as needs ask it: the skills-gap report merges the same skill
+    asked in several languages with these (embedded by the worker, read by the report)."""
+
+    __tablename__ = "skill_vector"
+    __table_args__ = (UniqueConstraint("text", "model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(max_length=200)
+    model: str = Field(max_length=200)
+    dim: int
+    vector: bytes = Field(sa_type=LargeBinary)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -6,6 +6,7 @@ from service.deps import get_reader
 from service.pages import (
     accounts,
     assignment,
+    compare,
     coordinator,
     engagements,
     expert,
@@ -31,5 +32,5 @@ router.include_router(expert.router)
 router.include_router(institution.router)
 router.include_router(coordinator.router)
 router.include_router(imports.router)
-for _module in (assignment, review, engagements, notifications, reports, privacy, search):
+for _module in (assignment, compare, review, engagements, notifications, reports, privacy, search):
     router.include_router(_module.router)

@@ -17,7 +17,7 @@ from service.core.reports import (
     skills_gap,
     skills_gap_csv,
 )
-from service.deps import RequireStaff, SessionDep
+from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import FieldErrors
 from service.i18n import N_, country_name, gettext_, label
 from service.templating import render
@@ -116,13 +116,20 @@ def skills_gap_page(
     request: Request,
     user: RequireStaff,
     session: SessionDep,
+    state: StateDep,
     date_from: From = None,
     date_to: To = None,
     threshold: Threshold = DEFAULT_COVERAGE_THRESHOLD,
 ) -> HTMLResponse:
     """Shows the skills most asked for against the roster, and the needs no expert covers well."""
     _check_period(date_from, date_to)
-    report = skills_gap(session, threshold=threshold, date_from=date_from, date_to=date_to)
+    report = skills_gap(
+        session,
+        threshold=threshold,
+        date_from=date_from,
+        date_to=date_to,
+        model=state.settings.embedding_model,
+    )
     top = report["skills"][:15]
     return render(
         request,
@@ -141,10 +148,17 @@ def skills_gap_page(
 def skills_gap_csv_page(
     user: RequireStaff,
     session: SessionDep,
+    state: StateDep,
     date_from: From = None,
     date_to: To = None,
     threshold: Threshold = DEFAULT_COVERAGE_THRESHOLD,
 ) -> Response:
     """Downloads the skills-gap report as CSV."""
-    report = skills_gap(session, threshold=threshold, date_from=date_from, date_to=date_to)
+    report = skills_gap(
+        session,
+        threshold=threshold,
+        date_from=date_from,
+        date_to=date_to,
+        model=state.settings.embedding_model,
+    )
     return _csv(skills_gap_csv(report), "skills-gap.csv")

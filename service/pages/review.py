@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core.assignment import team_for_need
+from service.core.comparison import MAX_COMPARED, MIN_COMPARED, PICK_TWO_OR_THREE
 from service.core.engagements import WAITING_STATES
 from service.core.needs import (
     decision_history,
@@ -28,6 +29,7 @@ from service.errors import Conflict, FieldErrors, NotFound
 from service.i18n import LABELS, N_
 from service.models import NeedStatus, User
 from service.models.types import utcnow
+from service.pages.compare import compare_page
 from service.pages.forms import read_form
 from service.repos import audit as audit_repo
 from service.repos import engagements as engagements_repo
@@ -241,6 +243,8 @@ async def bulk(
     data = await read_form(request, list_fields=("proposal_ids",))
     ids = [int(v) for v in data.get("proposal_ids", []) if str(v).isdigit()]
     action = str(data.get("action", ""))
+    if action == "compare":
+        return _compare_ticked(request, session, user, need_id, ids)
     errors: dict[str, str] = {}
     if not ids:
         errors["bulk"] = N_("Tick at least one proposal.")
@@ -274,6 +278,23 @@ async def bulk(
         return _review_page(request, session, user, need_id, errors=errors, status_code=422)
     session.commit()
     return _done(request, need_id, DONE_BULK[action])
+
+
+def _compare_ticked(
+    request: Request, session: SessionDep, user: User, need_id: int, proposal_ids: list[int]
+) -> Response:
+    """Sends the ticked candidates to their comparison (a page a coordinator can bookmark)."""
+    experts = [
+        p.expert_id for p in proposals_repo.list_for_need(session, need_id) if p.id in proposal_ids
+    ]
+    if MIN_COMPARED <= len(experts) <= MAX_COMPARED:
+        query = "&".join(f"expert={expert_id}" for expert_id in experts)
+        return RedirectResponse(f"/coordinator/needs/{need_id}/compare?{query}", status_code=303)
+    if request.headers.get("HX-Request") == "true":
+        return compare_page(request, session, user, need_id, [], fragment=True)
+    return _review_page(
+        request, session, user, need_id, errors={"bulk": PICK_TWO_OR_THREE}, status_code=422
+    )
 
 
 @router.get("/audit", response_class=HTMLResponse)

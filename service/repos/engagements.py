@@ -228,3 +228,24 @@ def feedback_for(session: Session, engagement_ids: list[int]) -> list[Engagement
             )
         ).all()
     )
+
+
+def load_of_experts(
+    session: Session, *, expert_ids: list[int], statuses: list[str]
+) -> dict[int, tuple[int, float]]:
+    """Counts each expert's engagements in these states and sums their needs' weekly hours."""
+    statement = (
+        select(
+            Engagement.expert_id,
+            func.count(col(Engagement.id)),
+            func.sum(func.coalesce(Need.hours_per_week, 0)),
+        )
+        .join(Need, col(Need.id) == col(Engagement.need_id))
+        .where(col(Engagement.status).in_(statuses), col(Engagement.expert_id).in_(expert_ids))
+        .group_by(col(Engagement.expert_id))
+    )
+    return {
+        int(expert_id): (int(count), float(hours or 0))
+        for expert_id, count, hours in session.exec(statement)
+        if expert_id is not None
+    }

@@ -13,7 +13,7 @@ from service.core.reports import (
     impact_report,
     skills_gap,
 )
-from service.deps import RequireStaff, SessionDep
+from service.deps import RequireStaff, SessionDep, StateDep
 from service.schemas.reports import ImpactReport, SkillsGapReport
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -35,9 +35,17 @@ def impact(
 def gap(
     user: RequireStaff,
     session: SessionDep,
+    state: StateDep,
     date_from: From = None,
     date_to: To = None,
     threshold: Threshold = DEFAULT_COVERAGE_THRESHOLD,
 ) -> dict[str, Any]:
-    """Sets what open needs ask for against what the roster offers."""
-    return skills_gap(session, threshold=threshold, date_from=date_from, date_to=date_to)
+    """Sets what open needs ask for against what the roster offers (the same skill in several
+    languages is one row)."""
+    return skills_gap(
+        session,
+        threshold=threshold,
+        date_from=date_from,
+        date_to=date_to,
+        model=state.settings.embedding_model,
+    )

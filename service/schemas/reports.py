@@ -44,6 +44,8 @@ class ImpactReport(BaseModel):
 class SkillGap(BaseModel):
     skill: str
     key: str
+    # The same skill asked in other languages, merged into this row (most asked first).
+    variants: list[str] = []
     open_needs: int
     uncovered_needs: int
     active_experts: int

@@ -9,12 +9,14 @@ from sqlmodel import Session
 from service.core import changes
 from service.core.indexing import drain_outbox
 from service.core.matching import MatchingEngine, load_engine, rematch_expert, rematch_need
+from service.core.skill_merging import embed_asked_skills
 from service.state import AppState
 from service.worker.queue import JobContext, enqueue, register_handler
 
 REMATCH_NEED = "rematch_need"
 REMATCH_EXPERT = "rematch_expert"
 DRAIN_SEARCH = "drain_search_outbox"
+EMBED_SKILLS = "embed_asked_skills"
 _loading = threading.Lock()
 
 
@@ -44,6 +46,13 @@ def _rematch_expert(context: JobContext) -> None:
     rematch_expert(context.session, matching, expert_id=int(context.payload["expert_id"]))
 
 
+def _embed_skills(context: JobContext) -> None:
+    matching = matching_engine(context.state)
+    embed_asked_skills(
+        context.session, model=matching.model, encode=matching.matcher.encode_phrases
+    )
+
+
 def _drain_search(context: JobContext) -> None:
     drain_outbox(context.state.engine, context.state.search)
 
@@ -56,6 +65,8 @@ def _schedule_need(session: Session, need_id: int) -> None:
         payload={"need_id": need_id},
         again=True,
     )
+    # One job embeds every skill still without a vector, however many needs changed.
+    enqueue(session, kind=EMBED_SKILLS, key=EMBED_SKILLS, again=True)
 
 
 def _schedule_expert(session: Session, expert_id: int) -> None:
@@ -72,6 +83,7 @@ def install() -> None:
     """Registers the handlers, and the re-matching that follows every change."""
     register_handler(REMATCH_NEED, _rematch_need)
     register_handler(REMATCH_EXPERT, _rematch_expert)
+    register_handler(EMBED_SKILLS, _embed_skills)
     register_handler(DRAIN_SEARCH, _drain_search, every_s=5.0)
     changes.on_change("need", _schedule_need)
     changes.on_change("expert", _schedule_expert)

@@ -267,11 +267,11 @@ def test_csv_exports(
     response = browser.get("/coordinator/skills-gap.csv")
     rows = list(csv.reader(io.StringIO(response.text)))
     assert rows[:3] == [
-        ["skill", "open_needs", "uncovered_needs", "active_experts", "gap"],
+        ["skill", "open_needs", "uncovered_needs", "active_experts", "gap", "variants"],
         # Under the default threshold (a "good match", 3.0 on the score scale), the best
         # proposals of these needs (0.7-0.9) leave all three poorly covered.
-        ["Épidémiologie", "3", "3", "2", "1"],
-        ["Hydrologie", "1", "1", "0", "1"],
+        ["Épidémiologie", "3", "3", "2", "1", ""],
+        ["Hydrologie", "1", "1", "0", "1", ""],
     ]
     reversed_period = browser.get("/coordinator/reports?from=2027-03-01&to=2027-01-01")
     assert reversed_period.status_code == 422
