@@ -246,6 +246,9 @@ ROUTES: dict[str, Rule] = {
     "POST /coordinator/import/confirm": Rule(A.COORDINATE, _nothing),
     "GET /coordinator/needs": STAFF,
     "GET /coordinator/needs/{need_id}": STAFF,
+    "GET /coordinator/needs/{need_id}/compare": Rule(
+        A.COORDINATE, query="?expert={expert_id}&expert={second_expert_id}"
+    ),
     "POST /coordinator/needs/{need_id}/modes": STAFF,
     "POST /coordinator/proposals/{proposal_id}/{decision}": DECIDE,
     "POST /coordinator/needs/{need_id}/bulk": DECIDE,
@@ -298,6 +301,8 @@ def world(session: Session) -> World:
     need = make_need(session, institution=institution)
     expert = make_expert(session, display_name="Someone Else")
     proposal = make_proposal(session, need=need, expert=expert)
+    second = make_expert(session, display_name="Second Candidate")
+    make_proposal(session, need=need, expert=second, rank=2)
     offered = make_proposal(
         session,
         need=make_need(session, institution=institution, title="Biostatistics"),
@@ -320,6 +325,7 @@ def world(session: Session) -> World:
         ids={
             "need_id": need.id or 0,
             "expert_id": expert.id or 0,
+            "second_expert_id": second.id or 0,
             "institution_id": institution.id or 0,
             "engagement_id": engagement.id or 0,
             "proposal_id": proposal.id or 0,
