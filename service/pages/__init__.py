@@ -10,6 +10,7 @@ from service.pages import (
     coordinator,
     engagements,
     expert,
+    for_you,
     imports,
     institution,
     notifications,
@@ -29,6 +30,7 @@ router = APIRouter(
 router.include_router(public.router)
 router.include_router(accounts.router)
 router.include_router(expert.router)
+router.include_router(for_you.router)
 router.include_router(institution.router)
 router.include_router(coordinator.router)
 router.include_router(imports.router)

@@ -16,6 +16,7 @@ from service.errors import NotFound
 from service.i18n import N_
 from service.models import ExpertProfile, LanguageLevel, Mode, User
 from service.models.experts import SECTORS
+from service.pages.for_you import for_you_context
 from service.pages.forms import read_form, validate_form
 from service.pages.reasons import reasons
 from service.repos import experts as experts_repo
@@ -30,6 +31,7 @@ router = APIRouter(prefix="/expert")
 LIST_FIELDS = ("skills", "modes", "sectors")
 MAX_LANGUAGE_ROWS = 20
 SUGGESTED_SKILLS = 200
+HOME_NEEDS = 5
 
 
 def _own_profile(session: SessionDep, user: User) -> ExpertProfile:
@@ -109,7 +111,13 @@ def home(request: Request, user: RequireExpert, session: SessionDep) -> HTMLResp
     """Shows the expert's space: where to go, and what the profile still lacks."""
     expert = _own_profile(session, user)
     return render(
-        request, "expert/home.html", {"expert": expert, "completeness": completeness(expert)}
+        request,
+        "expert/home.html",
+        {
+            "expert": expert,
+            "completeness": completeness(expert),
+            **for_you_context(session, expert, limit=HOME_NEEDS),
+        },
     )
 
 

@@ -10,8 +10,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from service.core import policy
-from service.core.matching import needs_for_expert
-from service.core.proposals import explanation_for_people
 from service.core.search import SearchRequest, search_experts, search_needs
 from service.core.search_vectors import query_embedder
 from service.deps import (
@@ -24,13 +22,11 @@ from service.deps import (
 )
 from service.errors import FieldErrors, NotFound
 from service.i18n import N_
-from service.models import Need, User
+from service.models import User
+from service.pages.for_you import for_you_context
 from service.repos import experts as experts_repo
-from service.repos import jobs as jobs_repo
-from service.repos.jobs import PENDING
 from service.routes.search_params import SearchRequestDep
 from service.templating import paginate, render
-from service.worker.matching_tasks import REMATCH_EXPERT
 
 router = APIRouter()
 
@@ -130,54 +126,11 @@ def browse_needs(
     )
 
 
-FOR_YOU_EMPTY = {
-    "matching": N_(
-        "Matching is in progress: your profile was just saved and the needs that suit it are "
-        "being ranked. Reload this page in a minute."
-    ),
-    "no_consent": N_(
-        "You have not agreed to be matched, so no need is ranked for you. You can agree on your "
-        "profile page."
-    ),
-    "incomplete": N_(
-        "Your profile is not complete enough to rank needs for you: complete it from your space."
-    ),
-    "none": N_(
-        "No open need fits your profile closely enough yet. New needs are ranked for you as "
-        "they are posted; meanwhile, browse every open need below."
-    ),
-}
-
-
 def _for_you(session: SessionDep, user: User, browsing: bool) -> dict[str, Any]:
-    """Gets the needs ranked for the expert, or why there are none (as a catalogue message)."""
+    """Gets the needs ranked for the expert, or why there are none (none while searching)."""
     if browsing:
-        return {"ranked": [], "levels": {}, "for_you_empty": ""}
-    ranked = _needs_for(session, user)
-    expert = experts_repo.get_expert_of_user(session, user.id or 0)
-    assert expert is not None  # _needs_for raised otherwise
-    levels = {str(i.get("code")): str(i.get("level", "")) for i in expert.languages}
-    why = ""
-    if not ranked:
-        job = jobs_repo.get_job_by_key(session, f"{REMATCH_EXPERT}:{expert.id}")
-        if job is not None and job.status == PENDING:
-            why = FOR_YOU_EMPTY["matching"]
-        elif expert.consent_matching_at is None:
-            why = FOR_YOU_EMPTY["no_consent"]
-        elif not (expert.headline and expert.skills and expert.languages and expert.modes):
-            why = FOR_YOU_EMPTY["incomplete"]
-        else:
-            why = FOR_YOU_EMPTY["none"]
-    return {"ranked": ranked, "levels": levels, "for_you_empty": why}
-
-
-def _needs_for(session: SessionDep, user: User) -> list[tuple[Need, dict[str, Any], float]]:
+        return {"for_you": None}
     expert = experts_repo.get_expert_of_user(session, user.id or 0)
     if expert is None:
-        raise NotFound("You have no expert profile.")
-    ranked = []
-    for proposal in needs_for_expert(session, expert_id=expert.id or 0, limit=10):
-        need = session.get(Need, proposal.need_id)
-        if need is not None:
-            ranked.append((need, explanation_for_people(proposal.explanation), proposal.score))
-    return ranked
+        raise NotFound(N_("You have no expert profile."))
+    return for_you_context(session, expert, limit=10)

@@ -9,12 +9,12 @@ from sqlmodel import Session
 from service.core import changes
 from service.core.indexing import drain_outbox
 from service.core.matching import MatchingEngine, load_engine, rematch_expert, rematch_need
+from service.core.needs_for_you import REMATCH_EXPERT, rematch_key
 from service.core.skill_merging import embed_asked_skills
 from service.state import AppState
 from service.worker.queue import JobContext, enqueue, register_handler
 
 REMATCH_NEED = "rematch_need"
-REMATCH_EXPERT = "rematch_expert"
 DRAIN_SEARCH = "drain_search_outbox"
 EMBED_SKILLS = "embed_asked_skills"
 _loading = threading.Lock()
@@ -73,7 +73,7 @@ def _schedule_expert(session: Session, expert_id: int) -> None:
     enqueue(
         session,
         kind=REMATCH_EXPERT,
-        key=f"{REMATCH_EXPERT}:{expert_id}",
+        key=rematch_key(expert_id),
         payload={"expert_id": expert_id},
         again=True,
     )

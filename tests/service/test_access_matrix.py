@@ -187,6 +187,7 @@ ROUTES: dict[str, Rule] = {
     "GET /expert/engagements": EXPERT,
     "GET /expert/engagements/{engagement_id}": Rule(A.ACT_AS_EXPERT, _party),
     "GET /expert/needs": EXPERT,
+    "GET /expert/for-you": EXPERT,
     "GET /expert/needs/{need_id}": Rule(A.ACT_AS_EXPERT, _need),
     "POST /expert/needs/{need_id}/interest": Rule(A.ACT_AS_EXPERT, _need, form={}),
     # Institutions, verified or not: their own space, profile, needs and engagements.
