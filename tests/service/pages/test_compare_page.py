@@ -114,7 +114,7 @@ def test_three_candidates_side_by_side_part_by_part(
     assert row("overlap")[2] == "—"
     assert row("country") == ["Yes (Senegal)", "No", "No"]
     assert row("interested") == ["Yes", "No", "No"]
-    assert row("load") == ["1 running engagement, 6 h/week", "No running engagement"] + [
+    assert row("load") == ["1 running engagement (6 h/week)", "No running engagement"] + [
         "No running engagement"
     ]
     assert "Free 1 h/week of the 4 needed" in row("availability")[1]
