@@ -643,6 +643,31 @@ def _start_server(
     raise SystemExit("the server did not start in time")
 
 
+def _cpu_seconds(root_pid: int) -> float:
+    """CPU time (user + system) used so far by a process and every process under it: what a
+    page costs the server, however many other programs share the machine."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command's closing parenthesis: state, ppid, ..., utime (12th), stime (13th).
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree = {root_pid}
+    grew = True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= found
+        grew = bool(found)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
 def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -694,8 +719,9 @@ def _run_setups(
         for page, path, who in pages:
             if args.only and page not in args.only:
                 continue
-            for setup in setups:
+            for setup, server in zip(setups, servers, strict=True):
                 load_before = _load()
+                cpu_before = _cpu_seconds(server.pid)
                 result = asyncio.run(
                     _measure(
                         setup.base_url,
@@ -707,7 +733,19 @@ def _run_setups(
                         budget_s=args.page_budget_s,
                     )
                 )
-                summaries.append({**result.summary(), "setup": setup.name, "load": load_before})
+                cpu_s = _cpu_seconds(server.pid) - cpu_before
+                # Every request sent counts: the first, the warm-up and the measured ones.
+                sent = len(result.latencies_ms) + result.errors + args.concurrency + 1
+                cpu_ms = round(1000 * cpu_s / sent, 1) if result.latencies_ms else None
+                summaries.append(
+                    {
+                        **result.summary(),
+                        "setup": setup.name,
+                        "workers": setup.workers,
+                        "load": load_before,
+                        "server_cpu_ms": cpu_ms,
+                    }
+                )
         return summaries
     finally:
         for server in servers:
@@ -787,9 +825,14 @@ def main() -> None:
         f"{args.concurrency} concurrent clients, {args.requests} requests per page; "
         f"{os.cpu_count()} CPUs"
     )
+    cores = os.cpu_count() or 1
+    print(
+        "cpu ms: the server's CPU time per request; idle req/s: what that allows when the\n"
+        f"server has min(workers, {cores}) cores to itself (the load generator's share aside)"
+    )
     print(
         f"{'setup':<14}{'page':<24}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>9}{'p95/ref':>9}"
-        f"  {'load 1/5/15':<16}path"
+        f"{'cpu ms':>8}{'idle req/s':>11}  {'load 1/5/15':<16}path"
     )
     reference: dict[str, float] = {
         s["setup"]: s["p95_ms"] for s in summaries if s["page"] == "landing" and "p95_ms" in s
@@ -798,15 +841,17 @@ def main() -> None:
         if s.get("skipped"):
             why = s["note"] or f"status {s['status']}"
             print(
-                f"{s['setup']:<14}{s['page']:<24}{'—':>9}{'—':>9}{'—':>9}{'—':>9}"
+                f"{s['setup']:<14}{s['page']:<24}{'—':>9}{'—':>9}{'—':>9}{'—':>9}{'—':>8}{'—':>11}"
                 f"  {s['load']:<16}{s['path']} ({why})"
             )
             continue
         ref = reference.get(s["setup"])
         ratio = f"{s['p95_ms'] / ref:.2f}" if ref else "—"
+        cpu = s["server_cpu_ms"]
+        idle = f"{1000 * min(s['workers'], cores) / cpu:.0f}" if cpu else "—"
         print(
             f"{s['setup']:<14}{s['page']:<24}{s['p50_ms']:>9}{s['p95_ms']:>9}{s['rps']:>9}"
-            f"{ratio:>9}  {s['load']:<16}{s['path']}"
+            f"{ratio:>9}{cpu or '—':>8}{idle:>11}  {s['load']:<16}{s['path']}"
         )
 
 
