@@ -24,9 +24,10 @@ from service.deps import (
 )
 from service.errors import FieldErrors, NotFound
 from service.i18n import N_
-from service.models import Need, User
+from service.models import ExpertProfile, Need, User
 from service.repos import experts as experts_repo
 from service.repos import jobs as jobs_repo
+from service.repos import needs as needs_repo
 from service.repos.jobs import PENDING
 from service.routes.search_params import SearchRequestDep
 from service.templating import paginate, render
@@ -153,9 +154,10 @@ def _for_you(session: SessionDep, user: User, browsing: bool) -> dict[str, Any]:
     """Gets the needs ranked for the expert, or why there are none (as a catalogue message)."""
     if browsing:
         return {"ranked": [], "levels": {}, "for_you_empty": ""}
-    ranked = _needs_for(session, user)
     expert = experts_repo.get_expert_of_user(session, user.id or 0)
-    assert expert is not None  # _needs_for raised otherwise
+    if expert is None:
+        raise NotFound("You have no expert profile.")
+    ranked = _needs_for(session, expert)
     levels = {str(i.get("code")): str(i.get("level", "")) for i in expert.languages}
     why = ""
     if not ranked:
@@ -171,13 +173,13 @@ def _for_you(session: SessionDep, user: User, browsing: bool) -> dict[str, Any]:
     return {"ranked": ranked, "levels": levels, "for_you_empty": why}
 
 
-def _needs_for(session: SessionDep, user: User) -> list[tuple[Need, dict[str, Any], float]]:
-    expert = experts_repo.get_expert_of_user(session, user.id or 0)
-    if expert is None:
-        raise NotFound("You have no expert profile.")
-    ranked = []
-    for proposal in needs_for_expert(session, expert_id=expert.id or 0, limit=10):
-        need = session.get(Need, proposal.need_id)
-        if need is not None:
-            ranked.append((need, explanation_for_people(proposal.explanation), proposal.score))
-    return ranked
+def _needs_for(
+    session: SessionDep, expert: ExpertProfile
+) -> list[tuple[Need, dict[str, Any], float]]:
+    proposals = needs_for_expert(session, expert_id=expert.id or 0, limit=10)
+    needs = needs_repo.get_needs(session, [p.need_id for p in proposals])  # one query, not ten
+    return [
+        (needs[p.need_id], explanation_for_people(p.explanation), p.score)
+        for p in proposals
+        if p.need_id in needs
+    ]
