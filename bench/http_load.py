@@ -1,11 +1,16 @@
 """HTTP load benchmark: p50/p95 latency and requests per second of the main pages.
 
 It builds its own world (10,000 experts by default) with bulk inserts through the models,
-starts the real app with uvicorn in a separate process on a loopback port, logs in as a
-coordinator, then sends each page's requests from 20 concurrent clients.
+starts the real app with uvicorn (N worker processes) on a loopback port, logs in as a
+coordinator and as an expert, then sends each page's requests from 20 concurrent clients.
 
-    .venv/bin/python bench/http_load.py            # a table
-    .venv/bin/python bench/http_load.py --json     # {"pages": [{"page": ..., "p50_ms": ...}]}
+    .venv/bin/python bench/http_load.py                 # 2 then 1 uvicorn workers, a table
+    .venv/bin/python bench/http_load.py --workers 2     # the recommended setup only
+    .venv/bin/python bench/http_load.py --json          # {"pages": [{"page": ..., "p50_ms": ...}]}
+
+Each page is measured with its reference in the same run: the landing page (a few counts and
+a short template), and the load average of the machine before each page, so a figure taken on a
+busy machine can be read as a ratio.
 
 Pages that do not exist yet (or fail) are reported with their status and left out of the
 figures. This measures; it asserts nothing.
@@ -306,7 +311,7 @@ def build_world(database_url: str, *, experts: int, seed: int = 7) -> World:
             }
         )
         members.append({"institution_id": i, "user_id": user_id, "created_at": now})
-    needs = []
+    needs: list[dict[str, Any]] = []
     for i in range(1, 2001):
         skills = rng.sample(SKILLS, 3)
         needs.append(
@@ -346,9 +351,12 @@ def build_world(database_url: str, *, experts: int, seed: int = 7) -> World:
                     "rank": rank,
                     "score": round(1 - rank / 20, 3),
                     "components": {"semantic": 0.7, "keywords": 0.5, "facts": 0.8},
-                    "explanation": {},
+                    "explanation": _explanation(
+                        rng, needs[need_id - 1], profiles[expert_id - 1], institutions
+                    ),
                     "model_version": "bench",
                     "status": status,
+                    "origin": "need",
                     "reason": "",
                     "created_at": now - timedelta(days=rng.randint(0, 30)),
                     "updated_at": now,
@@ -370,6 +378,27 @@ def build_world(database_url: str, *, experts: int, seed: int = 7) -> World:
                         "updated_at": now,
                     }
                 )
+    # "Needs for you": the ten open needs ranked for expert 1 (what the expert's needs page shows).
+    ranked_for_expert = [n for n in needs if n["status"] == "open" and n["id"] > 400][:10]
+    for rank, need in enumerate(ranked_for_expert, start=1):
+        proposal_id += 1
+        proposals.append(
+            {
+                "id": proposal_id,
+                "need_id": need["id"],
+                "expert_id": 1,
+                "rank": rank,
+                "score": round(1 - rank / 20, 3),
+                "components": {"semantic": 0.7, "keywords": 0.5, "facts": 0.8},
+                "explanation": _explanation(rng, need, profiles[0], institutions),
+                "model_version": "bench",
+                "status": "proposed",
+                "origin": "expert",
+                "reason": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     with Session(engine) as session:
         for model, rows in (
             (User, users),
@@ -389,6 +418,64 @@ def build_world(database_url: str, *, experts: int, seed: int = 7) -> World:
     _index(engine, database_url)
     engine.dispose()
     return world
+
+
+def _explanation(
+    rng: random.Random,
+    need: dict[str, Any],
+    profile: dict[str, Any],
+    institutions: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """An explanation shaped as the matcher stores it, so the pages word every kind of reason."""
+    offered = profile["skills"]
+    covered, missing, related = [], [], []
+    for skill in need["required_skills"]:
+        if skill in offered:
+            covered.append({"required": skill, "matched": skill, "similarity": 1.0, "how": "exact"})
+        elif rng.random() < 0.5:
+            found = rng.choice(offered)
+            covered.append(
+                {"required": skill, "matched": found, "similarity": 0.86, "how": "semantic"}
+            )
+        else:
+            missing.append(skill)
+            found = rng.choice(offered)
+            related.append(
+                {"required": skill, "matched": found, "similarity": 0.74, "how": "related"}
+            )
+    spoken = [language["code"] for language in profile["languages"]]
+    country = institutions[need["institution_id"] - 1]["country"]
+    start = date(2026, 12, 1) + timedelta(days=rng.randint(0, 60))
+    return {
+        "covered_skills": covered,
+        "missing_skills": missing,
+        "related_skills": related,
+        "closest_phrases": [
+            {"text": profile["headline"], "source": "headline", "similarity": 0.62},
+            {"text": offered[0], "source": "skill", "similarity": 0.55},
+            {"text": profile["bio"], "source": "bio", "similarity": 0.41},
+        ],
+        "shared_languages": [c for c in need["languages"] if c in spoken],
+        "missing_languages": [c for c in need["languages"] if c not in spoken],
+        "mode": f"{need['mode']}: accepted by the expert",
+        "availability": "available over the whole window",
+        "timezone": "4.5 h overlap with the institution's working hours",
+        "overlap_hours": round(rng.uniform(1, 8), 2),
+        "country_tie": profile["origin_country"] == country,
+        "notes": [],
+        "facts": {
+            "mode_fit": "accepted",
+            "need_mode": need["mode"],
+            "expert_modes": sorted(profile["modes"]),
+            "window_days": need["duration_weeks"] * 7,
+            "covered_days": need["duration_weeks"] * 7,
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(weeks=need["duration_weeks"])).isoformat(),
+            "free_hours": float(profile["hours_per_month"]) / 4,
+            "needed_hours": float(need["hours_per_week"]),
+            "country": country,
+        },
+    }
 
 
 def _index(engine: Any, database_url: str) -> None:
@@ -502,23 +589,25 @@ async def _measure(
         return result
 
 
-def _log_in(base_url: str) -> httpx.Cookies:
+def _log_in(base_url: str, email: str = COORDINATOR) -> httpx.Cookies:
     with httpx.Client(base_url=base_url, timeout=30) as client:
         client.get("/login")
         response = client.post(
             "/login",
             data={
-                "email": COORDINATOR,
+                "email": email,
                 "password": PASSWORD,
                 "csrf_token": client.cookies.get(CSRF_COOKIE, ""),
             },
         )
         if response.status_code != 303:
-            raise SystemExit(f"could not log in as the coordinator: {response.status_code}")
+            raise SystemExit(f"could not log in as {email}: {response.status_code}")
         return client.cookies
 
 
-def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def _start_server(
+    env: dict[str, str], port: int, workers: int, tree: Path = ROOT
+) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -530,24 +619,138 @@ def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
             "127.0.0.1",
             "--port",
             str(port),
+            "--workers",
+            str(workers),
             "--log-level",
             "warning",
             "--no-access-log",
         ],
-        cwd=ROOT,
+        cwd=tree,
         env=env,
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit("the server stopped while starting")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                # Each worker process opens the app on its own: let every one finish starting.
+                time.sleep(2 * workers)
                 return process
         except httpx.HTTPError:
             time.sleep(0.2)
     process.terminate()
     raise SystemExit("the server did not start in time")
+
+
+def _cpu_seconds(root_pid: int) -> float:
+    """CPU time (user + system) used so far by a process and every process under it: what a
+    page costs the server, however many other programs share the machine."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command's closing parenthesis: state, ppid, ..., utime (12th), stime (13th).
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree = {root_pid}
+    grew = True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= found
+        grew = bool(found)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+@dataclass
+class Setup:
+    """One way of serving the app: a source tree and a number of uvicorn worker processes."""
+
+    name: str
+    tree: Path
+    workers: int
+    base_url: str = ""
+    cookies: dict[str, httpx.Cookies] = field(default_factory=dict)
+
+
+def _pages(world: World, base_url: str, cookies: httpx.Cookies) -> list[tuple[str, str, str]]:
+    """Lists (page, path, who): the landing page first, the reference of every other."""
+    pages = [
+        ("landing", "/", "coordinator"),
+        ("need_review", f"/coordinator/needs/{world.review_need_id}", "coordinator"),
+        ("coordinator_dashboard", "/coordinator", "coordinator"),
+        ("expert_needs_for_you", "/expert/needs", "expert"),
+        ("api_expert_search", "/api/experts?q=epidemiology", "coordinator"),
+    ]
+    for path in SEARCH_PAGES:
+        if httpx.get(base_url + path, cookies=cookies, timeout=30).status_code == 200:
+            pages.insert(2, ("expert_search", path, "coordinator"))
+            break
+    return pages
+
+
+def _run_setups(
+    env: dict[str, str], world: World, args: argparse.Namespace, setups: list[Setup]
+) -> list[dict[str, Any]]:
+    """Starts every setup's server, then measures each page on each setup in turn, so that a
+    change in the machine's load falls on all of them alike."""
+    servers = []
+    try:
+        for setup in setups:
+            port = _free_port()
+            servers.append(_start_server(env, port, setup.workers, setup.tree))
+            setup.base_url = f"http://127.0.0.1:{port}"
+            setup.cookies = {
+                "coordinator": _log_in(setup.base_url),
+                "expert": _log_in(setup.base_url, f"expert{world.expert_id}@bench.example"),
+            }
+        pages = _pages(world, setups[0].base_url, setups[0].cookies["coordinator"])
+        summaries = []
+        for page, path, who in pages:
+            if args.only and page not in args.only:
+                continue
+            for setup, server in zip(setups, servers, strict=True):
+                load_before = _load()
+                cpu_before = _cpu_seconds(server.pid)
+                result = asyncio.run(
+                    _measure(
+                        setup.base_url,
+                        setup.cookies[who],
+                        page,
+                        path,
+                        requests=args.requests,
+                        concurrency=args.concurrency,
+                        budget_s=args.page_budget_s,
+                    )
+                )
+                cpu_s = _cpu_seconds(server.pid) - cpu_before
+                # Every request sent counts: the first, the warm-up and the measured ones.
+                sent = len(result.latencies_ms) + result.errors + args.concurrency + 1
+                cpu_ms = round(1000 * cpu_s / sent, 1) if result.latencies_ms else None
+                summaries.append(
+                    {
+                        **result.summary(),
+                        "setup": setup.name,
+                        "workers": setup.workers,
+                        "load": load_before,
+                        "server_cpu_ms": cpu_ms,
+                    }
+                )
+        return summaries
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def main() -> None:
@@ -556,12 +759,29 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="requests per page")
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[2, 1],
+        help="uvicorn worker processes; each count is measured in turn (default: 2 then 1)",
+    )
+    parser.add_argument("--only", nargs="*", help="page names to measure (default: every one)")
+    parser.add_argument(
         "--page-budget-s", type=float, default=90, help="stop sending a page's requests after"
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--baseline-tree",
+        help="also serve another checkout (say, main before a change) with the first worker "
+        "count, against the same world, page by page in the same run",
+    )
+    parser.add_argument(
+        "--world", help="keep the generated world in this folder and reuse it on the next run"
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="homeward-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="homeward-bench-") as scratch:
+        tmp = args.world or scratch
         env = {
             **os.environ,
             "HOMEWARD_ENVIRONMENT": "development",
@@ -573,59 +793,66 @@ def main() -> None:
         }
         os.environ.update({k: v for k, v in env.items() if k.startswith("HOMEWARD_")})
         started = time.perf_counter()
-        world = build_world(env["HOMEWARD_DATABASE_URL"], experts=args.experts)
+        if Path(tmp, "homeward.sqlite3").exists():
+            # A world built by an earlier run (--world): brought to the current schema.
+            engine = make_engine(env["HOMEWARD_DATABASE_URL"])
+            migrate(engine)
+            engine.dispose()
+            world = World(experts=args.experts, review_need_id=2, expert_id=1, institution_id=1)
+        else:
+            Path(tmp).mkdir(parents=True, exist_ok=True)
+            world = build_world(env["HOMEWARD_DATABASE_URL"], experts=args.experts)
         build_s = time.perf_counter() - started
-        port = _free_port()
-        server = _start_server(env, port)
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            cookies = _log_in(base_url)
-            pages = [
-                ("landing", "/"),
-                ("need_review", f"/coordinator/needs/{world.review_need_id}"),
-                ("coordinator_dashboard", "/coordinator"),
-                ("api_expert_search", "/api/experts?q=epidemiology"),
-            ]
-            for path in SEARCH_PAGES:
-                if httpx.get(base_url + path, cookies=cookies, timeout=30).status_code == 200:
-                    pages.insert(2, ("expert_search", path))
-                    break
-            results = [
-                asyncio.run(
-                    _measure(
-                        base_url,
-                        cookies,
-                        page,
-                        path,
-                        requests=args.requests,
-                        concurrency=args.concurrency,
-                        budget_s=args.page_budget_s,
-                    )
-                )
-                for page, path in pages
-            ]
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    summaries = [r.summary() for r in results]
+        setups = [Setup(f"{w} worker{'s' if w > 1 else ''}", ROOT, w) for w in args.workers]
+        if args.baseline_tree:
+            tree = Path(args.baseline_tree).resolve()
+            setups.append(Setup(f"{tree.name} {args.workers[0]}w", tree, args.workers[0]))
+        summaries = _run_setups(env, world, args, setups)
     if args.json:
         print(
             json.dumps(
-                {"experts": args.experts, "concurrency": args.concurrency, "pages": summaries}
+                {
+                    "experts": args.experts,
+                    "concurrency": args.concurrency,
+                    "cpus": os.cpu_count(),
+                    "pages": summaries,
+                }
             )
         )
         return
     print(
         f"world: {args.experts} experts built in {build_s:.1f} s; "
-        f"{args.concurrency} concurrent clients, {args.requests} requests per page"
+        f"{args.concurrency} concurrent clients, {args.requests} requests per page; "
+        f"{os.cpu_count()} CPUs"
     )
-    print(f"{'page':<24}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>9}  path")
+    cores = os.cpu_count() or 1
+    print(
+        "cpu ms: the server's CPU time per request; idle req/s: what that allows when the\n"
+        f"server has min(workers, {cores}) cores to itself (the load generator's share aside)"
+    )
+    print(
+        f"{'setup':<14}{'page':<24}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>9}{'p95/ref':>9}"
+        f"{'cpu ms':>8}{'idle req/s':>11}  {'load 1/5/15':<16}path"
+    )
+    reference: dict[str, float] = {
+        s["setup"]: s["p95_ms"] for s in summaries if s["page"] == "landing" and "p95_ms" in s
+    }
     for s in summaries:
         if s.get("skipped"):
             why = s["note"] or f"status {s['status']}"
-            print(f"{s['page']:<24}{'—':>9}{'—':>9}{'—':>9}  {s['path']} ({why})")
-        else:
-            print(f"{s['page']:<24}{s['p50_ms']:>9}{s['p95_ms']:>9}{s['rps']:>9}  {s['path']}")
+            print(
+                f"{s['setup']:<14}{s['page']:<24}{'—':>9}{'—':>9}{'—':>9}{'—':>9}{'—':>8}{'—':>11}"
+                f"  {s['load']:<16}{s['path']} ({why})"
+            )
+            continue
+        ref = reference.get(s["setup"])
+        ratio = f"{s['p95_ms'] / ref:.2f}" if ref else "—"
+        cpu = s["server_cpu_ms"]
+        idle = f"{1000 * min(s['workers'], cores) / cpu:.0f}" if cpu else "—"
+        print(
+            f"{s['setup']:<14}{s['page']:<24}{s['p50_ms']:>9}{s['p95_ms']:>9}{s['rps']:>9}"
+            f"{ratio:>9}{cpu or '—':>8}{idle:>11}  {s['load']:<16}{s['path']}"
+        )
 
 
 if __name__ == "__main__":

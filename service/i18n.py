@@ -283,11 +283,16 @@ def country_names(locale: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs, key=lambda pair: fold(pair[1])))
 
 
+@cache
+def _country_lookup(locale: str) -> dict[str, str]:
+    return dict(country_names(locale))
+
+
 def country_name(code: str, locale: str | None = None) -> str:
     """Gets a country's name in the current locale ('' for '')."""
     if not code:
         return ""
-    return dict(country_names(locale or current_locale.get())).get(code, code)
+    return _country_lookup(locale or current_locale.get()).get(code, code)
 
 
 @cache
@@ -302,9 +307,14 @@ def language_names(locale: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs, key=lambda pair: fold(pair[1])))
 
 
+@cache
+def _language_lookup(locale: str) -> dict[str, str]:
+    return dict(language_names(locale))
+
+
 def language_name(code: str, locale: str | None = None) -> str:
     """Gets a language's name in the current locale."""
-    return dict(language_names(locale or current_locale.get())).get(code, code)
+    return _language_lookup(locale or current_locale.get()).get(code, code)
 
 
 @cache

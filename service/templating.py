@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from babel.dates import format_datetime
-from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -73,7 +72,7 @@ def _format_number(value: int | float | None) -> str:
     """Formats a number for the current locale with Babel (12,345.6 / 12 345,6)."""
     if value is None:
         return ""
-    return format_decimal(value, format="#,##0.##", locale=current_locale.get())
+    return reasons.formatted_decimal(value, "#,##0.##", current_locale.get())
 
 
 @dataclass(frozen=True)

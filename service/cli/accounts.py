@@ -39,16 +39,27 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="HOMEWARD_WEB_WORKERS",
+            help="Web processes; one per CPU core (bench/http_load.py measures 1 against 2).",
+        ),
+    ] = 1,
 ) -> None:
     """Serves the site and the API."""
     import uvicorn
 
+    if reload and workers > 1:
+        raise typer.BadParameter("--reload runs one process: leave --workers at 1.")
     uvicorn.run(
         "service.main:create_app",
         factory=True,
         host=host,
         port=port,
         reload=reload,
+        workers=workers,
         proxy_headers=True,
     )
 

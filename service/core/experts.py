@@ -55,9 +55,11 @@ def view_for(
     named: bool = False,
     contact: bool = False,
     view: ExpertView | None = None,
+    email: str | None = None,
 ) -> dict[str, Any]:
     """Gets the fields of a profile the access policy shows this reader (see policy.expert_view);
-    `named` and `contact` say how far an engagement between them has gone."""
+    `named` and `contact` say how far an engagement between them has gone; `email`, when the
+    caller has read it already, spares a query."""
     if view is None:
         view = policy.expert_view(
             policy.reader_for(session, reader), expert, named=named, contact=contact
@@ -66,5 +68,7 @@ def view_for(
         raise NotFound("This expert does not exist.")
     data = expert.model_dump()
     if view == ExpertView.PRIVATE:
-        data["email"] = experts_repo.get_expert_email(session, expert)
+        if email is None:
+            email = experts_repo.get_expert_email(session, expert)
+        data["email"] = email
     return VIEW_SCHEMAS[view].model_validate(data).model_dump(mode="json")

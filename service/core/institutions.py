@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from service.config import Settings
@@ -49,6 +50,17 @@ def _tell_members(
         )
 
 
+def _review(session: Session, institution: Institution, **values: object) -> None:
+    """Moves an institution awaiting verification in one conditional UPDATE: of two
+    coordinators deciding at once, one wins and the other is told it was already verified."""
+    if institution.verified or not institutions_repo.review_unverified(
+        session, institution.id or 0, dict(values)
+    ):
+        raise Conflict("This institution is already verified.")
+    for name, value in values.items():
+        set_committed_value(institution, name, value)
+
+
 def update_institution(
     session: Session, *, institution: Institution, actor: User, form: InstitutionUpdate
 ) -> Institution:
@@ -78,15 +90,17 @@ def verify_institution(
     session: Session, *, institution: Institution, coordinator: User, settings: Settings
 ) -> Institution:
     """Marks an institution as verified and tells its members; it may then publish needs."""
-    if institution.verified:
-        raise Conflict("This institution is already verified.")
     previous = review_of(institution)
-    institution.verified_at = utcnow()
-    institution.verified_by_id = coordinator.id
-    institution.declined_at = None
-    institution.review_note = ""
-    institution.updated_at = institution.verified_at
-    session.add(institution)
+    now = utcnow()
+    _review(
+        session,
+        institution,
+        verified_at=now,
+        verified_by_id=coordinator.id,
+        declined_at=None,
+        review_note="",
+        updated_at=now,
+    )
     record(
         session,
         actor=coordinator,
@@ -122,10 +136,13 @@ def review_institution(
         raise FieldErrors({"reason": N_("Please say what you need, or why you decline.")})
     previous = review_of(institution)
     now = utcnow()
-    institution.review_note = reason[:2000]
-    institution.declined_at = now if decision == Review.DECLINED else None
-    institution.updated_at = now
-    session.add(institution)
+    _review(
+        session,
+        institution,
+        review_note=reason[:2000],
+        declined_at=now if decision == Review.DECLINED else None,
+        updated_at=now,
+    )
     record(
         session,
         actor=coordinator,

@@ -19,6 +19,7 @@ from service.core.matching import committed_hours, expert_record, need_record, n
 from service.core.proposals import explanation_for_people
 from service.models import ExpertProfile, Institution, Need, NeedStatus
 from service.repos import jobs as jobs_repo
+from service.repos import needs as needs_repo
 from service.repos.jobs import PENDING
 
 # The job that ranks open needs for an expert (run by service.worker.matching_tasks).
@@ -75,11 +76,13 @@ def complete_for_matching(expert: ExpertProfile) -> bool:
 def needs_for_you(session: Session, *, expert: ExpertProfile, limit: int = 10) -> ForYou:
     """Gets the needs ranked for an expert, or why there are none."""
     expert_id = expert.id or 0
-    ranked = []
-    for proposal in needs_for_expert(session, expert_id=expert_id, limit=limit):
-        need = session.get(Need, proposal.need_id)
-        if need is not None:
-            ranked.append((need, explanation_for_people(proposal.explanation), proposal.score))
+    proposals = needs_for_expert(session, expert_id=expert_id, limit=limit)
+    needs = needs_repo.get_needs(session, [p.need_id for p in proposals])  # one query, not ten
+    ranked = [
+        (needs[p.need_id], explanation_for_people(p.explanation), p.score)
+        for p in proposals
+        if p.need_id in needs
+    ]
     pending = ranking_pending(session, expert_id)
     if ranked:
         return ForYou(ranked=ranked, pending=pending)

@@ -270,17 +270,29 @@ def reconfirm_availability(
 
 def review_rows(session: Session, *, need_id: int, reader: User) -> list[dict[str, Any]]:
     """Gets a need's ranked proposals with the expert as the reader may see them."""
+    proposals = proposals_repo.list_for_need(session, need_id)
+    # Two queries for the whole page, not three per candidate.
+    experts = experts_repo.get_experts_with_emails(session, [p.expert_id for p in proposals])
+    engagements = engagements_repo.get_for_proposals(session, [p.id or 0 for p in proposals])
+    seen_by = policy.reader_for(session, reader)
     rows = []
-    for proposal in proposals_repo.list_for_need(session, need_id):
-        expert = experts_repo.get_expert(session, proposal.expert_id)
-        engagement = engagements_repo.get_for_proposal(session, proposal.id or 0)
+    for proposal in proposals:
+        expert, email = experts.get(proposal.expert_id, (None, ""))
         rows.append(
             {
                 "proposal": proposal,
                 "expert": (
-                    view_for(session, expert, reader=reader) if expert is not None else None
+                    view_for(
+                        session,
+                        expert,
+                        reader=reader,
+                        view=policy.expert_view(seen_by, expert),
+                        email=email,
+                    )
+                    if expert is not None
+                    else None
                 ),
-                "engagement": engagement,
+                "engagement": engagements.get(proposal.id or 0),
                 "explanation": explanation_for_people(proposal.explanation),
             }
         )

@@ -73,7 +73,7 @@ class ExpertProfile(SQLModel, table=True):
     phone: str = Field(default="", max_length=40)
     visibility: str = Field(default=Visibility.INSTITUTIONS, max_length=20)
     text_lang: str = Field(default="", max_length=5)
-    active: bool = True
+    active: bool = Field(default=True, index=True)
     # Consent: to be stored, and to be proposed to institutions by the matcher.
     consent_terms_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     consent_matching_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.models.types import UTCDateTime, utcnow
@@ -28,7 +28,12 @@ class ProposalOrigin(StrEnum):
 
 
 class MatchProposal(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("need_id", "expert_id"),)
+    __table_args__ = (
+        UniqueConstraint("need_id", "expert_id"),
+        # Added by migration i14_pages_indexes: the coordinator's counts and queues.
+        Index("ix_matchproposal_status_created_at", "status", "created_at"),
+        Index("ix_matchproposal_need_id_status", "need_id", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     need_id: int = Field(foreign_key="need.id", index=True)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from service.models.types import UTCDateTime, utcnow
 
 
 class Notification(SQLModel, table=True):
+    # Added by migration i14_pages_indexes: every page's count of unread notifications.
+    __table_args__ = (Index("ix_notification_user_id_read_at", "user_id", "read_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     kind: str = Field(max_length=60)

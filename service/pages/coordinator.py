@@ -55,9 +55,8 @@ def _month_name(month: str) -> str:
 
 def _charts(session: SessionDep) -> list[object]:
     value = gettext_("Engagements")
-    by_country = stats_repo.engagements_by(session, "country")
-    by_sector = stats_repo.engagements_by(session, "sector")
-    by_mode = stats_repo.engagements_by(session, "mode")
+    breakdown = stats_repo.engagements_by(session)
+    by_country, by_sector, by_mode = (breakdown[d] for d in stats_repo.DIMENSIONS)
     by_month = stats_repo.engagements_by_month(session, months=12, today=date.today())
     return [
         bar_chart(

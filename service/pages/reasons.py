@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
@@ -41,11 +42,29 @@ def match_label(score: float) -> str:
     return gettext_(MATCH_LABELS[match_band(score)])
 
 
+# Babel parses the pattern and the locale's symbols on every call (about 0.3 ms): a page of ten
+# candidates formats over a hundred numbers and dates, most of them the same few values.
+@lru_cache(maxsize=8192, typed=True)
+def formatted_decimal(value: float | int, pattern: str, locale: str) -> str:
+    """Formats a number with a Babel pattern for a locale (remembered)."""
+    return format_decimal(value, format=pattern, locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _formatted_date(value: date, locale: str) -> str:
+    return format_date(value, format="medium", locale=locale)
+
+
+@lru_cache(maxsize=1024)
+def _language_in_sentence(code: str, locale: str) -> str:
+    return str(Locale.parse(locale).languages.get(code, code))
+
+
 def number(value: float | int | None) -> str:
     """Formats a number for the current locale (4.61 / 4,61), one decimal at most."""
     if value is None:
         return ""
-    return format_decimal(value, format="#,##0.#", locale=current_locale.get())
+    return formatted_decimal(value, "#,##0.#", current_locale.get())
 
 
 def day(value: date | str | None) -> str:
@@ -59,12 +78,14 @@ def day(value: date | str | None) -> str:
             return value
     else:
         parsed = value
-    return format_date(parsed, format="medium", locale=current_locale.get())
+    if isinstance(parsed, datetime):
+        parsed = parsed.date()
+    return _formatted_date(parsed, current_locale.get())
 
 
 def language_in_sentence(code: str) -> str:
     """Gets a language's name as written inside a sentence (French / français)."""
-    return str(Locale.parse(current_locale.get()).languages.get(code, code))
+    return _language_in_sentence(code, current_locale.get())
 
 
 def _t(message: str, **values: Any) -> str:

@@ -42,6 +42,14 @@ def get_for_proposal(session: Session, proposal_id: int) -> Engagement | None:
     return session.exec(select(Engagement).where(Engagement.proposal_id == proposal_id)).first()
 
 
+def get_for_proposals(session: Session, proposal_ids: list[int]) -> dict[int, Engagement]:
+    """Gets the engagements some approved proposals became, by proposal id (one query)."""
+    if not proposal_ids:
+        return {}
+    rows = session.exec(select(Engagement).where(col(Engagement.proposal_id).in_(proposal_ids)))
+    return {engagement.proposal_id: engagement for engagement in rows}
+
+
 def move_status(
     session: Session,
     engagement_id: int,

@@ -12,6 +12,20 @@ def get_expert(session: Session, expert_id: int) -> ExpertProfile | None:
     return session.get(ExpertProfile, expert_id)
 
 
+def get_experts_with_emails(
+    session: Session, expert_ids: list[int]
+) -> dict[int, tuple[ExpertProfile, str]]:
+    """Gets expert profiles by id with their account's email ('' when none), in one query."""
+    if not expert_ids:
+        return {}
+    rows = session.exec(
+        select(ExpertProfile, User.email)
+        .outerjoin(User, col(User.id) == col(ExpertProfile.user_id))
+        .where(col(ExpertProfile.id).in_(expert_ids))
+    ).all()
+    return {expert.id or 0: (expert, email or "") for expert, email in rows}
+
+
 def get_expert_of_user(session: Session, user_id: int) -> ExpertProfile | None:
     """Gets the profile of an expert's account."""
     return session.exec(select(ExpertProfile).where(ExpertProfile.user_id == user_id)).first()

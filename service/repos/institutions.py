@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, func, select
 
 from service.models import Institution, InstitutionMember, User
@@ -49,3 +52,16 @@ def list_institutions(
         .limit(limit)
     ).all()
     return list(rows), total
+
+
+def review_unverified(session: Session, institution_id: int, values: dict[str, Any]) -> bool:
+    """Writes a coordinator's review on an institution still awaiting verification, in one
+    UPDATE; tells whether this call won (False once another coordinator verified it)."""
+    statement = (
+        update(Institution)
+        .where(col(Institution.id) == institution_id, col(Institution.verified_at).is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return result.rowcount == 1

@@ -15,6 +15,14 @@ def get_need(session: Session, need_id: int) -> Need | None:
     return session.get(Need, need_id)
 
 
+def get_needs(session: Session, need_ids: list[int]) -> dict[int, Need]:
+    """Gets needs by id, in one query."""
+    if not need_ids:
+        return {}
+    rows = session.exec(select(Need).where(col(Need.id).in_(need_ids)))
+    return {need.id or 0: need for need in rows}
+
+
 def needs_of_institution(session: Session, institution_id: int) -> list[Need]:
     """Lists every need of an institution, whatever its status."""
     return list(

@@ -78,26 +78,28 @@ def count_stale_proposals(session: Session, *, older_than_days: int, now: dateti
     ).one()
 
 
-def engagements_by(session: Session, dimension: str) -> list[tuple[str, int]]:
-    """Counts engagements by 'country' (of the institution), 'sector' or 'mode', most first."""
-    if dimension == "country":
-        key = col(Institution.country)
-    elif dimension == "sector":
-        key = col(Need.sector)
-    elif dimension == "mode":
-        key = col(Engagement.mode)
-    else:
-        raise ValueError(f"unknown dimension {dimension!r}")
+DIMENSIONS = ("country", "sector", "mode")
+
+
+def engagements_by(session: Session) -> dict[str, list[tuple[str, int]]]:
+    """Counts engagements by 'country' (of the institution), 'sector' and 'mode', most first,
+    from one grouped query."""
     statement = (
-        select(key, func.count())
+        select(col(Institution.country), col(Need.sector), col(Engagement.mode), func.count())
         .select_from(Engagement)
         .join(Need, col(Need.id) == col(Engagement.need_id))
         .join(Institution, col(Institution.id) == col(Need.institution_id))
         .where(col(Engagement.status).in_(COUNTED_ENGAGEMENTS))
-        .group_by(key)
+        .group_by(col(Institution.country), col(Need.sector), col(Engagement.mode))
     )
-    rows = [(str(value or ""), int(count)) for value, count in session.exec(statement).all()]
-    return sorted(rows, key=lambda row: (-row[1], row[0]))
+    counts: dict[str, Counter[str]] = {dimension: Counter() for dimension in DIMENSIONS}
+    for country, sector, mode, count in session.exec(statement).all():
+        for dimension, value in zip(DIMENSIONS, (country, sector, mode), strict=True):
+            counts[dimension][str(value or "")] += int(count)
+    return {
+        dimension: sorted(counter.items(), key=lambda row: (-row[1], row[0]))
+        for dimension, counter in counts.items()
+    }
 
 
 def engagements_by_month(session: Session, *, months: int, today: date) -> list[tuple[str, int]]:

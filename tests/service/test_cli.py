@@ -136,3 +136,25 @@ def test_end_sessions_logs_an_account_out_everywhere(database: str) -> None:
         assert session.exec(select(UserSession)).all() == []
         event = session.exec(select(AuditEvent)).one()
         assert (event.action, event.data) == ("user.sessions_ended", {"sessions": 2})
+
+
+def test_serve_starts_as_many_web_processes_as_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    started: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(options))
+    result = runner.invoke(app, ["serve", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert started["workers"] == 2
+    assert started["factory"] is True
+
+
+def test_serve_refuses_reload_with_several_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    calls: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    result = runner.invoke(app, ["serve", "--reload", "--workers", "2"])
+    assert result.exit_code != 0
+    assert "--reload" in result.output
+    assert calls == []

@@ -38,7 +38,14 @@ from service.models import (
 )
 from service.models.types import utcnow
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, make_expert, make_need, make_proposal, make_user
+from tests.factories import (
+    PASSWORD,
+    make_expert,
+    make_institution,
+    make_need,
+    make_proposal,
+    make_user,
+)
 from tests.service.test_engagements import World, build_world, offer
 
 ROUNDS = 3
@@ -565,3 +572,60 @@ def test_one_email_registered_twice_at_once_is_one_account_and_a_409(
             assert "Someone else changed this at the same moment" in text
         session.expire_all()
         assert len(session.exec(select(User).where(User.email == email)).all()) == 1
+
+
+def test_two_coordinators_verifying_and_declining_one_institution_at_once_one_wins(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    second = make_user(session, role=world.coordinator.role)
+    verifier, decliner = token_for(session, world.coordinator), token_for(session, second)
+    for round_ in range(ROUNDS):
+        member = make_user(session, role=world.member.role)
+        institution = make_institution(
+            session, verified=False, member=member, name=f"Hôpital régional {round_}"
+        )
+        responses = race(
+            make_client,
+            [
+                post(f"/api/institutions/{institution.id}/verify", verifier),
+                post(
+                    f"/api/institutions/{institution.id}/review",
+                    decliner,
+                    {"decision": "declined", "reason": "Registre introuvable"},
+                ),
+            ],
+        )
+        codes = [r.status_code for r in responses]
+        # A decline may come first and the verification after it (a declined institution can
+        # still be verified); a verification first leaves the decline nothing to decide.
+        assert codes in ([200, 409], [200, 200]), [r.text[:300] for r in responses]
+        session.expire_all()
+        stored = session.get(type(institution), institution.id)
+        assert stored is not None and stored.verified_at is not None
+        actions = audit_actions(session, "institution", institution.id)
+        expected = ["institution.verified"]
+        if codes == [200, 200]:
+            expected = ["institution.declined", "institution.verified"]
+        else:
+            assert "already verified" in responses[1].json()["detail"]
+        assert actions == expected
+        assert notes(session, "institution.verified")[member.id or 0] == 1
+
+
+def test_two_coordinators_verifying_one_institution_at_once_verify_it_once(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    second = make_user(session, role=world.coordinator.role)
+    tokens = [token_for(session, world.coordinator), token_for(session, second)]
+    for round_ in range(ROUNDS):
+        member = make_user(session, role=world.member.role)
+        institution = make_institution(session, verified=False, member=member, name=f"ENS {round_}")
+        responses = race(
+            make_client,
+            [post(f"/api/institutions/{institution.id}/verify", token) for token in tokens],
+        )
+        one_winner(responses)
+        assert audit_actions(session, "institution", institution.id) == ["institution.verified"]
+        assert notes(session, "institution.verified")[member.id or 0] == 1

@@ -1,7 +1,7 @@
 """skill phrase vectors, for merging the same skill across languages in the skills-gap report
 
 Revision ID: i12_skill_vectors
-Revises: i15_assign_experts_wanted
+Revises: i14_pages_indexes
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import service.models.types
 
 revision: str = "i12_skill_vectors"
-down_revision: str | None = "i15_assign_experts_wanted"
+down_revision: str | None = "i14_pages_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service.i18n import current_locale
@@ -283,3 +285,33 @@ def test_arabic_review_page_reads_right_to_left(
     assert "اعتماد" in text and "رفض" in text
     assert "يتحدث \u2068الفرنسية\u2069" in text  # Latin-safe isolates around values
     assert "Approve" not in text and "Covers" not in text
+
+
+def test_the_review_page_runs_as_many_queries_for_six_candidates_as_for_one(
+    session: Session, engine: Engine, make_client: Callable[[], TestClient]
+) -> None:
+    # Queries per candidate (N+1) made the page slow at scale: the count must not grow.
+    world = build_world(session)
+    browser = log_in_as(make_client(), world.coordinator.email)
+    path = f"/coordinator/needs/{world.need.id}"
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    def statements_for_page() -> int:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert browser.get(path).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(statements)
+
+    with_one = statements_for_page()
+    for rank in range(2, 7):
+        expert = make_expert(session, display_name=f"Candidate {rank}")
+        make_proposal(session, need=world.need, expert=expert, rank=rank, score=0.5)
+    page = soup_of(browser.get(path))
+    assert len(page.select("[data-proposal]")) == 6
+    assert statements_for_page() == with_one
