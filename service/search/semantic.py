@@ -22,9 +22,13 @@ DENSE_DEPTH = 50
 LEXICAL_DEPTH = 100
 RRF_K = 60.0
 # Up to this many candidate rows the neighbours are exact (a scan of 20,000 x 384 floats takes a
-# few milliseconds); above, sign bits shortlist RESCORED x k rows, rescored exactly.
+# few milliseconds); above, sign bits shortlist RESCORED x k rows or one row in SHORTLIST_SHARE,
+# whichever is more, rescored exactly. Recall of the exact top 10 by the shortlist, measured on
+# the 3,000 benchmark profiles (USE vectors): 0.74 at 1% of the rows, 0.86 at 2%, 0.91 at 3.3%,
+# 0.96 at 6.7%; 5% of 100,000 rows costs ~1 ms more than 1%.
 EXACT_ROWS = 20_000
 RESCORED = 20
+SHORTLIST_SHARE = 20
 FloatArray = NDArray[np.float32]
 
 
@@ -166,7 +170,8 @@ class VectorMirror:
         if count == 0:
             return []
         if count > EXACT_ROWS:
-            shortlist = self._shortlist(index, vector, rows, k * RESCORED)
+            size = max(k * RESCORED, count // SHORTLIST_SHARE)
+            shortlist = self._shortlist(index, vector, rows, size)
             rows = shortlist if rows is None else rows[shortlist]
         candidates = index.stored if rows is None else index.stored[rows]
         # einsum, not BLAS: on a busy machine a threaded BLAS call can wait on its other thread
