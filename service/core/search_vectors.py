@@ -59,7 +59,8 @@ class QueryEmbedder:
         self._encoder: Encoder | None = None
         self._lock = threading.Lock()
         self._cached = cached
-        self._recent: OrderedDict[str, list[float]] = OrderedDict()
+        # float32 arrays: 1.5 kB a vector (a list of Python floats would take 12 kB)
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def embed(self, text: str) -> list[float] | None:
         """Gets the query vector of a text, or None when hybrid search is off or fails."""
@@ -70,11 +71,11 @@ class QueryEmbedder:
             known = self._recent.get(text)
             if known is not None:
                 self._recent.move_to_end(text)
-                return list(known)
+                return [float(x) for x in known]
             try:
                 if self._encoder is None:
                     self._encoder = load_encoder(self.model, threads=1)
-                vector = [float(x) for x in self._encoder.encode_queries([text])[0]]
+                vector = np.asarray(self._encoder.encode_queries([text])[0], dtype=np.float32)
             except Exception:  # a missing model must not break the search box
                 log.exception("query model %s failed; searching by keywords only", self.model)
                 self.enabled = False
@@ -82,7 +83,7 @@ class QueryEmbedder:
             self._recent[text] = vector
             if len(self._recent) > self._cached:
                 self._recent.popitem(last=False)
-        return list(vector)
+        return [float(x) for x in vector]
 
 
 @lru_cache(maxsize=4)

@@ -624,7 +624,7 @@ def _facets(
     counts: dict[str, list[FacetCount]] = {}
     if keywords and (scale > 1.0 or total <= _SMALL_MATCH_SET):
         t = schema.name
-        matches, params = "temp.matches", list(keywords)
+        matches, params = "temp.matches", list[Any](keywords)
         if scale > 1.0:  # a broad query: count a part of the sample, scaled up
             matches = "(SELECT id FROM temp.matches ORDER BY id LIMIT ?)"
             params = [FACET_SAMPLE, *keywords]
