@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from collections.abc import Iterable
 from typing import Any
 
 from babel import Locale
@@ -62,6 +63,20 @@ def day(value: date | str | None) -> str:
     return format_date(parsed, format="medium", locale=current_locale.get())
 
 
+# How a list of values (skills, languages, supports) is separated; Arabic has its own comma.
+LIST_SEPARATORS = {"ar": "، "}
+
+
+def list_separator() -> str:
+    """Gets what separates the values of a list in the current locale (", " / "، ")."""
+    return LIST_SEPARATORS.get(current_locale.get(), ", ")
+
+
+def listing(items: Iterable[str]) -> str:
+    """Joins values into a list the way the current locale writes one (a, b / أ، ب)."""
+    return list_separator().join(str(i) for i in items)
+
+
 def language_in_sentence(code: str) -> str:
     """Gets a language's name as written inside a sentence (French / français)."""
     return str(Locale.parse(current_locale.get()).languages.get(code, code))
@@ -81,7 +96,7 @@ def skill_reasons(x: dict[str, Any]) -> list[str]:
     out: list[str] = []
     total = len(covered) + len(missing)
     if covered:
-        named = ", ".join(
+        named = listing(
             s["required"]
             if s.get("how") == "exact" or s["required"].casefold() == s["matched"].casefold()
             else _t(
@@ -136,7 +151,7 @@ def mode_reason(facts: dict[str, Any]) -> str | None:
     """Words for how the expert's engagement modes fit the need's."""
     fit = facts.get("mode_fit")
     need_mode = str(facts.get("need_mode", ""))
-    modes = ", ".join(label("mode", m).lower() for m in facts.get("expert_modes") or [])
+    modes = listing(label("mode", m).lower() for m in facts.get("expert_modes") or [])
     if fit == "accepted" or fit == "both":
         return gettext_(MODE_SENTENCES.get(need_mode, MODE_SENTENCES["hybrid"]))
     if fit == "partial":

@@ -286,7 +286,10 @@ def _post_need(member: Visitor, journey: Journey, start: date, until: date) -> i
     page.select_option("#language-other", "wo")
     for box in page.locator("input[name=support]").all():
         box.check()
-    page.locator("#need-preview [data-preview-count], #need-preview p").first.wait_for()
+    # The preview (htmx, on change) counts the five experts, the start dates included.
+    preview = page.locator("#need-preview [data-preview-count], #need-preview [data-preview-problem]")
+    preview.wait_for()
+    assert int(preview.get_attribute("data-preview-count") or 0) >= 5, preview.inner_text()
     journey.check(member, "need-form-filled")
     page.click("main form button[type=submit]:not([data-preview-button])")
     page.wait_for_url(re.compile(r"/institution/needs/\d+$"))

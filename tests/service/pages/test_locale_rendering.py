@@ -1,0 +1,62 @@
+"""Values shown in the reader's language: names of languages and countries, not codes, and
+lists joined the way the language joins them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from service.config import Settings
+from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
+from tests.service.test_engagements import build_world, offer
+
+
+def _read_in(session: Session, locale: str, *users: object) -> None:
+    for user in users:
+        user.locale = locale  # type: ignore[attr-defined]
+        session.add(user)
+    session.commit()
+
+
+def test_the_institution_reads_the_experts_languages_and_countries_by_name(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    _read_in(session, "fr", world.member, world.expert_user)
+    engagement = offer(session, world, settings)
+    post_form(
+        log_in_as(make_client(), world.expert_user.email),
+        f"/engagements/{engagement.id}/accept",
+        {"next": "/expert/proposals"},
+    )
+    member = log_in_as(make_client(), world.member.email)
+    card = soup_of(member.get("/institution/proposals")).select_one(
+        f"[data-engagement='{engagement.id}'] .expert .meta"
+    )
+    assert card is not None
+    meta = text_of(card)
+    assert "français (langue maternelle)" in meta.lower(), meta
+    assert "Sénégal" in meta and "Canada" in meta, meta
+    assert "(native)" not in meta and "SN" not in meta.split(), meta
+
+
+def test_arabic_lists_are_joined_with_the_arabic_comma(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    world.need.support = ["travel", "stipend"]
+    world.need.languages = ["fr", "en"]
+    session.add(world.need)
+    _read_in(session, "ar", world.expert_user)
+    engagement = offer(session, world, settings)
+    expert = log_in_as(make_client(), world.expert_user.email)
+    card = soup_of(expert.get("/expert/proposals")).select_one(
+        f"[data-engagement='{engagement.id}']"
+    )
+    assert card is not None
+    summary = text_of(card.select_one("[data-need-summary]"))
+    assert "، " in summary and ", " not in summary, summary
+    reasons = text_of(card.select_one("[data-reasons]"))
+    assert ", " not in reasons, reasons
