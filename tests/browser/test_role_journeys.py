@@ -287,7 +287,9 @@ def _post_need(member: Visitor, journey: Journey, start: date, until: date) -> i
     for box in page.locator("input[name=support]").all():
         box.check()
     # The preview (htmx, on change) counts the five experts, the start dates included.
-    preview = page.locator("#need-preview [data-preview-count], #need-preview [data-preview-problem]")
+    preview = page.locator(
+        "#need-preview [data-preview-count], #need-preview [data-preview-problem]"
+    )
     preview.wait_for()
     assert int(preview.get_attribute("data-preview-count") or 0) >= 5, preview.inner_text()
     journey.check(member, "need-form-filled")
