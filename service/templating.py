@@ -34,7 +34,9 @@ from service.i18n import (
     language_name,
     language_names,
     ngettext_,
+    timezone_city,
     timezone_groups,
+    timezone_name,
     translate_message,
 )
 from service.models import User
@@ -128,6 +130,8 @@ _env.globals["language_name"] = language_name
 _env.globals["countries"] = lambda: country_names(current_locale.get())
 _env.globals["languages"] = lambda: language_names(current_locale.get())
 _env.globals["timezone_groups"] = timezone_groups
+_env.globals["timezone_city"] = timezone_city
+_env.globals["timezone_name"] = timezone_name
 _env.globals["page_csrf_token"] = _page_csrf_token.get
 
 

@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.config import Settings
+from service.models import Role
+from tests.factories import make_expert, make_user
 from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
 from tests.service.test_engagements import build_world, offer
 
@@ -60,3 +62,22 @@ def test_arabic_lists_are_joined_with_the_arabic_comma(
     assert "، " in summary and ", " not in summary, summary
     reasons = text_of(card.select_one("[data-reasons]"))
     assert ", " not in reasons, reasons
+
+
+def test_time_zones_read_as_places_in_the_readers_language(
+    client: TestClient, session: Session
+) -> None:
+    expert = make_expert(session, timezone="Africa/Dakar")
+    coordinator = make_user(session, role=Role.COORDINATOR, locale="fr")
+    log_in_as(client, coordinator.email)
+    page = soup_of(client.get(f"/coordinator/experts/{expert.id}"))
+    assert "Africa/Dakar" not in text_of(page.find("main"))
+    assert "Sénégal" in text_of(page.find("dt", string="Fuseau horaire").find_next("dd"))
+
+
+def test_the_time_zone_list_names_cities_in_arabic(client: TestClient, session: Session) -> None:
+    user = make_user(session, role=Role.EXPERT, locale="ar")
+    make_expert(session, user=user, timezone="Africa/Dakar")
+    log_in_as(client, user.email)
+    chosen = soup_of(client.get("/expert/profile")).select_one("#timezone option[selected]")
+    assert chosen is not None and text_of(chosen) == "داكار"
