@@ -81,3 +81,22 @@ def test_the_time_zone_list_names_cities_in_arabic(client: TestClient, session: 
     log_in_as(client, user.email)
     chosen = soup_of(client.get("/expert/profile")).select_one("#timezone option[selected]")
     assert chosen is not None and text_of(chosen) == "داكار"
+
+
+def test_a_confirmed_engagement_reads_well_in_arabic(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    _read_in(session, "ar", world.member)
+    engagement = offer(session, world, settings)
+    expert = log_in_as(make_client(), world.expert_user.email)
+    post_form(expert, f"/engagements/{engagement.id}/accept", {"next": "/expert/proposals"})
+    member = log_in_as(make_client(), world.member.email)
+    post_form(member, f"/engagements/{engagement.id}/confirm", {"next": "/institution/proposals"})
+    page = soup_of(member.get(f"/institution/engagements/{engagement.id}"))
+    meta = text_of(page.select_one("article > .meta"))
+    assert "السنغال" in meta and "(SN)" not in meta, meta
+    offered = text_of(page.select_one(".figures dd"))
+    assert "-" not in offered, offered  # a date as Arabic readers write it, not 2026-12-01
+    phone = page.select_one("[data-contact] bdi[dir=ltr]")
+    assert phone is not None and text_of(phone).startswith("+")
