@@ -100,3 +100,13 @@ def test_a_confirmed_engagement_reads_well_in_arabic(
     assert "-" not in offered, offered  # a date as Arabic readers write it, not 2026-12-01
     phone = page.select_one("[data-contact] bdi[dir=ltr]")
     assert phone is not None and text_of(phone).startswith("+")
+
+
+def test_the_queue_filters_agree_with_their_nouns_in_french(
+    client: TestClient, session: Session
+) -> None:
+    coordinator = make_user(session, role=Role.COORDINATOR, locale="fr")
+    log_in_as(client, coordinator.email)
+    page = soup_of(client.get("/coordinator/needs"))
+    assert text_of(page.select_one("#queue-country option")) == "Tous les pays"
+    assert text_of(page.select_one("#queue-sector option")) == "Tous les secteurs"
