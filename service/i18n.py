@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import available_timezones
 
 from babel import Locale
+from babel.dates import get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -293,6 +294,30 @@ def country_name(code: str, locale: str | None = None) -> str:
     if not code:
         return ""
     return _country_lookup(locale or current_locale.get()).get(code, code)
+
+
+@cache
+def _timezone_words(zone: str, locale: str) -> tuple[str, str]:
+    """Gets a time zone's city and where it is, in a locale's words (Dakar, heure : Sénégal)."""
+    if "/" not in zone:
+        return zone, zone  # UTC: Babel would call it an unknown region
+    try:
+        city = get_timezone_location(zone, locale=locale, return_city=True)
+        where = get_timezone_location(zone, locale=locale)
+    except (LookupError, ValueError):
+        fallback = zone.split("/", 1)[-1].replace("_", " ").replace("/", " – ")
+        return fallback, zone
+    return city, where
+
+
+def timezone_city(zone: str, locale: str | None = None) -> str:
+    """Gets the city a time zone is named after, in the current locale (Dakar / داكار)."""
+    return _timezone_words(zone, locale or current_locale.get())[0] if zone else ""
+
+
+def timezone_name(zone: str, locale: str | None = None) -> str:
+    """Gets a time zone as a person reads it, in the current locale (Senegal Time)."""
+    return _timezone_words(zone, locale or current_locale.get())[1] if zone else ""
 
 
 @cache

@@ -33,7 +33,9 @@ from service.i18n import (
     language_name,
     language_names,
     ngettext_,
+    timezone_city,
     timezone_groups,
+    timezone_name,
     translate_message,
 )
 from service.models import User
@@ -109,7 +111,9 @@ _env.filters["date"] = _format_date
 _env.filters["moment"] = _format_moment
 _env.filters["number"] = _format_number
 _env.filters["message"] = translate_message
+_env.filters["listing"] = reasons.listing
 _env.globals["reasons"] = reasons.reasons
+_env.globals["list_separator"] = reasons.list_separator
 _env.globals["language_levels"] = reasons.language_levels
 _env.globals["missing_skills"] = reasons.missing_skills
 _env.globals["match_band"] = reasons.match_band
@@ -125,6 +129,8 @@ _env.globals["language_name"] = language_name
 _env.globals["countries"] = lambda: country_names(current_locale.get())
 _env.globals["languages"] = lambda: language_names(current_locale.get())
 _env.globals["timezone_groups"] = timezone_groups
+_env.globals["timezone_city"] = timezone_city
+_env.globals["timezone_name"] = timezone_name
 _env.globals["page_csrf_token"] = _page_csrf_token.get
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -83,6 +84,20 @@ def day(value: date | str | None) -> str:
     return _formatted_date(parsed, current_locale.get())
 
 
+# How a list of values (skills, languages, supports) is separated; Arabic has its own comma.
+LIST_SEPARATORS = {"ar": "، "}
+
+
+def list_separator() -> str:
+    """Gets what separates the values of a list in the current locale (", " / "، ")."""
+    return LIST_SEPARATORS.get(current_locale.get(), ", ")
+
+
+def listing(items: Iterable[str]) -> str:
+    """Joins values into a list the way the current locale writes one (a, b / أ، ب)."""
+    return list_separator().join(str(i) for i in items)
+
+
 def language_in_sentence(code: str) -> str:
     """Gets a language's name as written inside a sentence (French / français)."""
     return _language_in_sentence(code, current_locale.get())
@@ -102,7 +117,7 @@ def skill_reasons(x: dict[str, Any]) -> list[str]:
     out: list[str] = []
     total = len(covered) + len(missing)
     if covered:
-        named = ", ".join(
+        named = listing(
             s["required"]
             if s.get("how") == "exact" or s["required"].casefold() == s["matched"].casefold()
             else _t(
@@ -157,7 +172,7 @@ def mode_reason(facts: dict[str, Any]) -> str | None:
     """Words for how the expert's engagement modes fit the need's."""
     fit = facts.get("mode_fit")
     need_mode = str(facts.get("need_mode", ""))
-    modes = ", ".join(label("mode", m).lower() for m in facts.get("expert_modes") or [])
+    modes = listing(label("mode", m).lower() for m in facts.get("expert_modes") or [])
     if fit == "accepted" or fit == "both":
         return gettext_(MODE_SENTENCES.get(need_mode, MODE_SENTENCES["hybrid"]))
     if fit == "partial":

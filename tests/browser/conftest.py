@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -119,12 +120,9 @@ def _arrange(site: LiveSite) -> None:
         site.emails.update(expert=expert_user.email if expert_user else "", member=member.email)
 
 
-@pytest.fixture(scope="session")
-def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    """Starts the real app with uvicorn in a thread, on a fresh migrated SQLite database."""
-    if not CHROMIUM.exists():
-        pytest.skip(HOW_TO_RUN)
-    data_dir = tmp_path_factory.mktemp("site")
+@contextmanager
+def serve_site(data_dir: Path) -> Iterator[LiveSite]:
+    """Serves the real app with uvicorn in a thread, on a fresh migrated SQLite database."""
     port = _free_port()
     settings = Settings(
         environment="test",
@@ -138,7 +136,6 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     migrate(engine)
     engine.dispose()
     site = LiveSite(base_url=f"http://127.0.0.1:{port}", settings=settings)
-    _arrange(site)
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -149,9 +146,21 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the site did not start")
         time.sleep(0.05)
-    yield site
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield site
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    """The site most browser tests share, with a coordinator, an expert and an institution."""
+    if not CHROMIUM.exists():
+        pytest.skip(HOW_TO_RUN)
+    with serve_site(tmp_path_factory.mktemp("site")) as site:
+        _arrange(site)
+        yield site
 
 
 @pytest.fixture(scope="session")
@@ -184,9 +193,9 @@ class Visitor:
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
 
     def screenshot(self, name: str, *, full_page: bool = True) -> Path:
-        """Saves a screenshot under test-output/screenshots/."""
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        """Saves a screenshot under test-output/screenshots/ (`name` may hold folders)."""
         path = SCREENSHOTS / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(path), full_page=full_page)
         return path
 

@@ -67,9 +67,15 @@ IMAGES_WITHOUT_ALT = """() => Array.from(document.querySelectorAll("img:not([alt
 
 
 def _check_page(visitor: Any, name: str, path: str, *, status: int = 200) -> list[str]:
-    page = visitor.page
-    response = page.goto(path)
+    response = visitor.page.goto(path)
     assert response is not None and response.status == status, (path, response and response.status)
+    return page_problems(visitor, name)
+
+
+def page_problems(visitor: Any, name: str) -> list[str]:
+    """Checks the page the visitor is on (axe, headings, labels, keyboard, images) and keeps a
+    screenshot of it; gives the problems found."""
+    page = visitor.page
     problems: list[str] = []
     for violation in page.evaluate(AXE_RUN):
         problems.append(

@@ -1,0 +1,112 @@
+"""Values shown in the reader's language: names of languages and countries, not codes, and
+lists joined the way the language joins them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from service.config import Settings
+from service.models import Role
+from tests.factories import make_expert, make_user
+from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
+from tests.service.test_engagements import build_world, offer
+
+
+def _read_in(session: Session, locale: str, *users: object) -> None:
+    for user in users:
+        user.locale = locale  # type: ignore[attr-defined]
+        session.add(user)
+    session.commit()
+
+
+def test_the_institution_reads_the_experts_languages_and_countries_by_name(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    _read_in(session, "fr", world.member, world.expert_user)
+    engagement = offer(session, world, settings)
+    post_form(
+        log_in_as(make_client(), world.expert_user.email),
+        f"/engagements/{engagement.id}/accept",
+        {"next": "/expert/proposals"},
+    )
+    member = log_in_as(make_client(), world.member.email)
+    card = soup_of(member.get("/institution/proposals")).select_one(
+        f"[data-engagement='{engagement.id}'] .expert .meta"
+    )
+    assert card is not None
+    meta = text_of(card)
+    assert "français (langue maternelle)" in meta.lower(), meta
+    assert "Sénégal" in meta and "Canada" in meta, meta
+    assert "(native)" not in meta and "SN" not in meta.split(), meta
+
+
+def test_arabic_lists_are_joined_with_the_arabic_comma(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    world.need.support = ["travel", "stipend"]
+    world.need.languages = ["fr", "en"]
+    session.add(world.need)
+    _read_in(session, "ar", world.expert_user)
+    engagement = offer(session, world, settings)
+    expert = log_in_as(make_client(), world.expert_user.email)
+    card = soup_of(expert.get("/expert/proposals")).select_one(
+        f"[data-engagement='{engagement.id}']"
+    )
+    assert card is not None
+    summary = text_of(card.select_one("[data-need-summary]"))
+    assert "، " in summary and ", " not in summary, summary
+    reasons = text_of(card.select_one("[data-reasons]"))
+    assert ", " not in reasons, reasons
+
+
+def test_time_zones_read_as_places_in_the_readers_language(
+    client: TestClient, session: Session
+) -> None:
+    expert = make_expert(session, timezone="Africa/Dakar")
+    coordinator = make_user(session, role=Role.COORDINATOR, locale="fr")
+    log_in_as(client, coordinator.email)
+    page = soup_of(client.get(f"/coordinator/experts/{expert.id}"))
+    assert "Africa/Dakar" not in text_of(page.find("main"))
+    assert "Sénégal" in text_of(page.find("dt", string="Fuseau horaire").find_next("dd"))
+
+
+def test_the_time_zone_list_names_cities_in_arabic(client: TestClient, session: Session) -> None:
+    user = make_user(session, role=Role.EXPERT, locale="ar")
+    make_expert(session, user=user, timezone="Africa/Dakar")
+    log_in_as(client, user.email)
+    chosen = soup_of(client.get("/expert/profile")).select_one("#timezone option[selected]")
+    assert chosen is not None and text_of(chosen) == "داكار"
+
+
+def test_a_confirmed_engagement_reads_well_in_arabic(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    _read_in(session, "ar", world.member)
+    engagement = offer(session, world, settings)
+    expert = log_in_as(make_client(), world.expert_user.email)
+    post_form(expert, f"/engagements/{engagement.id}/accept", {"next": "/expert/proposals"})
+    member = log_in_as(make_client(), world.member.email)
+    post_form(member, f"/engagements/{engagement.id}/confirm", {"next": "/institution/proposals"})
+    page = soup_of(member.get(f"/institution/engagements/{engagement.id}"))
+    meta = text_of(page.select_one("article > .meta"))
+    assert "السنغال" in meta and "(SN)" not in meta, meta
+    offered = text_of(page.select_one(".figures dd"))
+    assert "-" not in offered, offered  # a date as Arabic readers write it, not 2026-12-01
+    phone = page.select_one("[data-contact] bdi[dir=ltr]")
+    assert phone is not None and text_of(phone).startswith("+")
+
+
+def test_the_queue_filters_agree_with_their_nouns_in_french(
+    client: TestClient, session: Session
+) -> None:
+    coordinator = make_user(session, role=Role.COORDINATOR, locale="fr")
+    log_in_as(client, coordinator.email)
+    page = soup_of(client.get("/coordinator/needs"))
+    assert text_of(page.select_one("#queue-country option")) == "Tous les pays"
+    assert text_of(page.select_one("#queue-sector option")) == "Tous les secteurs"
