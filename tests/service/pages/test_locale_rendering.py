@@ -64,6 +64,18 @@ def test_arabic_lists_are_joined_with_the_arabic_comma(
     assert ", " not in reasons, reasons
 
 
+def test_the_expert_home_joins_the_modes_with_the_arabic_comma(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    user = make_user(session, role=Role.EXPERT, locale="ar")
+    make_expert(session, user=user, modes=["remote", "mission"])
+    meta = soup_of(log_in_as(make_client(), user.email).get("/expert")).select_one(
+        "[aria-labelledby='summary-heading'] .meta"
+    )
+    assert meta is not None
+    assert "، " in text_of(meta) and ", " not in text_of(meta), text_of(meta)
+
+
 def test_time_zones_read_as_places_in_the_readers_language(
     client: TestClient, session: Session
 ) -> None:
