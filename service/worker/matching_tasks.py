@@ -8,7 +8,13 @@ from sqlmodel import Session
 
 from service.core import changes
 from service.core.indexing import drain_outbox
-from service.core.matching import MatchingEngine, load_engine, rematch_expert, rematch_need
+from service.core.matching import (
+    MatchingEngine,
+    load_engine,
+    needs_touched_by,
+    rematch_expert,
+    rematch_need,
+)
 from service.state import AppState
 from service.worker.queue import JobContext, enqueue, register_handler
 
@@ -28,7 +34,7 @@ def matching_engine(state: AppState) -> MatchingEngine:
 
 def _rematch_need(context: JobContext) -> None:
     matching = matching_engine(context.state)
-    matching.sync(context.state.engine)
+    matching.refresh(context.state.engine)
     rematch_need(
         context.session,
         matching,
@@ -40,8 +46,12 @@ def _rematch_need(context: JobContext) -> None:
 
 def _rematch_expert(context: JobContext) -> None:
     matching = matching_engine(context.state)
-    matching.sync(context.state.engine)
-    rematch_expert(context.session, matching, expert_id=int(context.payload["expert_id"]))
+    expert_id = int(context.payload["expert_id"])
+    matching.refresh(context.state.engine, expert_ids=[expert_id])
+    rematch_expert(context.session, matching, expert_id=expert_id)
+    # The needs the expert may have entered or left the proposals of are ranked again.
+    for need_id in needs_touched_by(context.session, expert_id=expert_id):
+        _schedule_need(context.session, need_id)
 
 
 def _drain_search(context: JobContext) -> None:
