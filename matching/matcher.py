@@ -200,6 +200,12 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.index)
 
+    def prepare_population(self) -> None:
+        """Builds the index's block moments now (one pass; seconds at 100k experts) rather
+        than on the first `rank_needs`; they are kept in step from then on."""
+        if self._moments is None:
+            self._moments = BlockMoments(self.index)
+
     # --- ranking ---------------------------------------------------------------------------
 
     def embed_need(self, need: NeedRecord) -> FloatArray:
@@ -426,8 +432,8 @@ class Matcher:
     ) -> tuple[float, dict[str, float]]:
         """One expert's fused relevance for a need, standardised against all indexed experts."""
         n = len(self.index)
-        if n > 1 and self._moments is None:
-            self._moments = BlockMoments(self.index)
+        if n > 1:
+            self.prepare_population()
         weights = self.weights_for(detect_language(need_query_text(need)))
         components: dict[str, float] = {}
         total = 0.0

@@ -200,6 +200,8 @@ class MatchingEngine:
                 if progress is not None:
                     progress(done, len(ids))
             del stored, records
+        with self.lock:
+            self.matcher.prepare_population()
         self._advance(started)
         return SyncResult(indexed=len(ids), embedded=embedded, removed=len(stale))
 
