@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import zlib
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -14,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching.constraints import Assessment, MatchPolicy, assess, expert_exclusion
-from matching.encoders import Encoder, content_hash
+from matching.encoders import Encoder, content_hash, release_freed_memory
 from matching.explain import build_explanation
 from matching.fusion import FusionWeights, detect_language, fuse_scores, zscore
 from matching.index import Storage, VectorIndex, top_k_indices
@@ -90,8 +91,11 @@ class Matcher:
                 offset = number * self._dim
                 layout.append((offset + block.start, offset + block.stop))
         self.index = VectorIndex(self._dim * len(PROFILE_SECTIONS), blocks=layout, storage=storage)
+        # Records are kept without their bio, which only explanations read: it is kept
+        # zlib-compressed apart (the largest field; ~40 % smaller). Hashes as raw digests.
         self._experts: dict[str, ExpertRecord] = {}
-        self._hashes: dict[str, str] = {}
+        self._bios: dict[str, bytes] = {}
+        self._hashes: dict[str, bytes] = {}
         self._phrases: OrderedDict[str, FloatArray] = OrderedDict()
         self._need_vectors: OrderedDict[tuple[str, ...], FloatArray] = OrderedDict()
         # Spread of the indexed rows, built on the first `rank_needs` and kept in step.
@@ -134,7 +138,7 @@ class Matcher:
         fresh: list[tuple[ExpertRecord, str]] = []
         for expert in experts:
             digest = self.expert_hash(expert)
-            if self._hashes.get(expert.expert_id) == digest:
+            if self._hashes.get(expert.expert_id) == bytes.fromhex(digest):
                 self._remember(expert)  # structured fields may have changed
                 continue
             known = stored.get(expert.expert_id)
@@ -157,7 +161,7 @@ class Matcher:
                 self._moments.add(self._rows_of(ids))
             for expert, digest, _ in reuse:
                 self._remember(expert)
-                self._hashes[expert.expert_id] = digest
+                self._hashes[expert.expert_id] = bytes.fromhex(digest)
         return computed
 
     def _rows_of(self, ids: Sequence[str]) -> NDArray[np.intp]:
@@ -170,8 +174,13 @@ class Matcher:
         self._forget_skills(expert.expert_id)
         # Skills repeat across profiles: one shared string each (about a third of the memory
         # 100k records take), and a tuple is half the size of a frozenset.
+        if expert.bio:
+            self._bios[expert.expert_id] = zlib.compress(expert.bio.encode("utf-8"))
+        else:
+            self._bios.pop(expert.expert_id, None)
         self._experts[expert.expert_id] = replace(
             expert,
+            bio="",
             skills=[sys.intern(s) for s in expert.skills],
             languages=[sys.intern(c) for c in expert.languages],
         )
@@ -191,6 +200,7 @@ class Matcher:
     def remove(self, expert_id: str) -> bool:
         """Removes an expert from the index; tells whether it was there."""
         self._experts.pop(expert_id, None)
+        self._bios.pop(expert_id, None)
         self._hashes.pop(expert_id, None)
         self._forget_skills(expert_id)
         if self._moments is not None:
@@ -205,6 +215,13 @@ class Matcher:
         than on the first `rank_needs`; they are kept in step from then on."""
         if self._moments is None:
             self._moments = BlockMoments(self.index)
+        release_freed_memory()  # the batches that built the index leave freed heap behind
+
+    def record(self, expert_id: str) -> ExpertRecord:
+        """The indexed record of an expert, bio included."""
+        bio = self._bios.get(expert_id)
+        kept = self._experts[expert_id]
+        return replace(kept, bio=zlib.decompress(bio).decode("utf-8")) if bio else kept
 
     # --- ranking ---------------------------------------------------------------------------
 
@@ -284,7 +301,7 @@ class Matcher:
         passed.sort(key=lambda item: (-item[0], item[1]))
         ranked: list[Candidate] = []
         for score, row, assessment in passed[:k]:
-            expert = self._experts[ids[row]]
+            expert = self.record(ids[row])
             components = {name: float(values[row]) for name, values in signals.items()}
             if lexical is not None:
                 components["lexical"] = float(lexical[row])
@@ -316,9 +333,9 @@ class Matcher:
         today = self.today()
         if expert_exclusion(expert, self.policy, today) is not None or not needs:
             return []
-        if expert.expert_id in self.index and self._hashes.get(
-            expert.expert_id
-        ) == self.expert_hash(expert):
+        if expert.expert_id in self.index and self._hashes.get(expert.expert_id) == bytes.fromhex(
+            self.expert_hash(expert)
+        ):
             row_vector = self.index.vector(expert.expert_id)
         else:
             row_vector = self.embed_experts([expert])[0]

@@ -75,7 +75,7 @@ def _proposals(session: Session) -> tuple[list[tuple[int, int, str, str, int]], 
 def _assert_same_index(live: MatchingEngine, fresh: MatchingEngine) -> None:
     assert sorted(live.matcher.index.ids) == sorted(fresh.matcher.index.ids)
     for expert_id in fresh.matcher.index.ids:
-        assert live.matcher._experts[expert_id] == fresh.matcher._experts[expert_id]
+        assert live.matcher.record(expert_id) == fresh.matcher.record(expert_id)
         assert np.allclose(
             live.matcher.index.vector(expert_id), fresh.matcher.index.vector(expert_id)
         )
@@ -178,7 +178,7 @@ def test_a_change_written_by_another_process_is_picked_up(
         )
     result = live.refresh(engine)
     assert result.embedded == 1
-    assert live.matcher._experts[str(target.id)].headline == "Forensic pathologist"
+    assert live.matcher.record(str(target.id)).headline == "Forensic pathologist"
     fresh = _engine(hashing)
     fresh.sync(engine)
     _assert_same_index(live, fresh)
