@@ -11,8 +11,9 @@ equal the reference; the int8 top-10 is compared with it (overlap of the two top
 
 RSS: one fresh process per index (today: float32 over the full row; int8: now) loads the
 encoder, embeds a few profiles (the encoder's buffers are part of a worker), then indexes N
-generated experts (distinct texts, random vectors handed over as stored vectors in batches,
-as the service's sync does) and reports its resident and peak memory.
+generated experts (distinct texts, random vectors handed over as stored vectors), generated a
+batch of 1,000 at a time and dropped after indexing, as the service's sync reads them, ends as
+a sync does (`prepare_population`), and reports its resident and peak memory.
 
 `--json` prints exactly one JSON object.
 """
