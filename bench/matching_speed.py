@@ -11,8 +11,9 @@ equal the reference; the int8 top-10 is compared with it (overlap of the two top
 
 RSS: one fresh process per index (today: float32 over the full row; int8: now) loads the
 encoder, embeds a few profiles (the encoder's buffers are part of a worker), then indexes N
-generated experts (distinct texts, random vectors handed over as stored vectors in batches,
-as the service's sync does) and reports its resident and peak memory.
+generated experts (distinct texts, random vectors handed over as stored vectors), generated a
+batch of 1,000 at a time and dropped after indexing, as the service's sync reads them, ends as
+a sync does (`prepare_population`), and reports its resident and peak memory.
 
 `--json` prints exactly one JSON object.
 """
@@ -110,14 +111,11 @@ def time_retrieval(n: int, queries: int, rng: np.random.Generator) -> dict[str, 
     }
 
 
-def bench_experts(n: int) -> list[ExpertRecord]:
-    """n experts with distinct texts, cycled from the benchmark profiles."""
-    rows = [
-        json.loads(line)
-        for line in (BENCH_DIR / "profiles.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
+def bench_experts(n: int, start: int = 0) -> list[ExpertRecord]:
+    """Experts start..start+n-1 with distinct texts, cycled from the benchmark profiles."""
+    rows = _profile_rows()
     experts = []
-    for i in range(n):
+    for i in range(start, start + n):
         r = rows[i % len(rows)]
         # Fresh string objects per expert, as records read from a database would be.
         experts.append(
@@ -129,6 +127,16 @@ def bench_experts(n: int) -> list[ExpertRecord]:
             )
         )
     return experts
+
+
+_ROWS: list[dict[str, object]] = []
+
+
+def _profile_rows() -> list[dict[str, object]]:
+    if not _ROWS:
+        text = (BENCH_DIR / "profiles.jsonl").read_text(encoding="utf-8")
+        _ROWS.extend(json.loads(line) for line in text.splitlines())
+    return _ROWS
 
 
 def worker_memory(encoder_name: str, storage: str, n: int, profiles: int) -> dict[str, object]:
@@ -146,16 +154,19 @@ def worker_memory(encoder_name: str, storage: str, n: int, profiles: int) -> dic
     if storage == "today":
         matcher.index = VectorIndex(matcher.index.dim)
     loaded = memory_mb()
-    experts = bench_experts(max(n, profiles + 2))
+    experts = bench_experts(profiles + 2)
     matcher.embed_experts(experts[:2])  # warm-up: lazy weights, thread pools
     started = time.perf_counter()
     matcher.embed_experts(experts[2 : 2 + profiles])
     embed_s = time.perf_counter() - started
+    del experts
     with_encoder = memory_mb()
     rng = np.random.default_rng(0)
     width = matcher.index.dim
+    # Records and vectors arrive a batch at a time, as the service's sync reads them: the
+    # process never holds every row, only what the matcher keeps.
     for begin in range(0, n, 1000):
-        batch = experts[begin : begin + 1000]
+        batch = bench_experts(min(1000, n - begin), begin)
         vectors = layout_rows(rng, len(batch)) if width == ROW_DIM else None
         if vectors is None:
             vectors = rng.standard_normal((len(batch), width), dtype=np.float32)
@@ -164,6 +175,9 @@ def worker_memory(encoder_name: str, storage: str, n: int, profiles: int) -> dic
             for e, v in zip(batch, vectors, strict=True)
         }
         matcher.index_experts(batch, stored)
+    del batch, vectors, stored
+    if storage != "today":
+        matcher.prepare_population()  # what a sync ends with: the spread for "needs for you"
     return {
         "storage": storage,
         "n_experts": len(matcher),

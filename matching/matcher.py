@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import sys
+import zlib
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Protocol
 
@@ -13,10 +15,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching.constraints import Assessment, MatchPolicy, assess, expert_exclusion
-from matching.encoders import Encoder, content_hash
+from matching.encoders import Encoder, content_hash, release_freed_memory
 from matching.explain import build_explanation
 from matching.fusion import FusionWeights, detect_language, fuse_scores, zscore
 from matching.index import Storage, VectorIndex, top_k_indices
+from matching.population import BlockMoments
 from matching.records import Candidate, ExpertRecord, Explanation, NeedRecord
 from matching.texts import (
     PROFILE_SECTIONS,
@@ -40,6 +43,8 @@ _SIGNAL_PAIRS: tuple[tuple[str, str, str], ...] = (
     ("title_headline", "title", "headline"),
 )
 _PHRASE_CACHE_SIZE = 50_000
+# Embedded needs kept by text (about 10 kB each): an expert's job ranks every open need.
+_NEED_CACHE_SIZE = 2048
 
 
 class LexicalScorer(Protocol):
@@ -86,12 +91,19 @@ class Matcher:
                 offset = number * self._dim
                 layout.append((offset + block.start, offset + block.stop))
         self.index = VectorIndex(self._dim * len(PROFILE_SECTIONS), blocks=layout, storage=storage)
+        # Records are kept without their bio, which only explanations read: it is kept
+        # zlib-compressed apart (the largest field; ~40 % smaller). Hashes as raw digests.
         self._experts: dict[str, ExpertRecord] = {}
-        self._hashes: dict[str, str] = {}
+        self._bios: dict[str, bytes] = {}
+        self._hashes: dict[str, bytes] = {}
         self._phrases: OrderedDict[str, FloatArray] = OrderedDict()
+        self._need_vectors: OrderedDict[tuple[str, ...], FloatArray] = OrderedDict()
+        # Spread of the indexed rows, built on the first `rank_needs` and kept in step.
+        self._moments: BlockMoments | None = None
         # Normalised skills per expert, and who holds each skill: for skill feedback.
-        self._skills: dict[str, frozenset[str]] = {}
-        self._holders: dict[str, set[str]] = defaultdict(set)
+        self._skills: dict[str, tuple[str, ...]] = {}
+        # Lists, not sets: 100k experts hold ~800k skills, and a small set costs 200+ bytes.
+        self._holders: dict[str, list[str]] = defaultdict(list)
 
     # --- indexing --------------------------------------------------------------------------
 
@@ -126,7 +138,7 @@ class Matcher:
         fresh: list[tuple[ExpertRecord, str]] = []
         for expert in experts:
             digest = self.expert_hash(expert)
-            if self._hashes.get(expert.expert_id) == digest:
+            if self._hashes.get(expert.expert_id) == bytes.fromhex(digest):
                 self._remember(expert)  # structured fields may have changed
                 continue
             known = stored.get(expert.expert_id)
@@ -141,43 +153,89 @@ class Matcher:
             reuse.append((expert, digest, vector))
         if reuse:
             ids = [expert.expert_id for expert, _, _ in reuse]
+            replaced = self._rows_of(ids)
+            if self._moments is not None:
+                self._moments.add(replaced, -1.0)
             self.index.upsert(ids, np.stack([vector for _, _, vector in reuse]))
+            if self._moments is not None:
+                self._moments.add(self._rows_of(ids))
             for expert, digest, _ in reuse:
                 self._remember(expert)
-                self._hashes[expert.expert_id] = digest
+                self._hashes[expert.expert_id] = bytes.fromhex(digest)
         return computed
+
+    def _rows_of(self, ids: Sequence[str]) -> NDArray[np.intp]:
+        """Distinct index rows of the ids already indexed."""
+        rows = {self.index.row(i) for i in ids if i in self.index}
+        return np.array(sorted(rows), dtype=np.intp)
 
     def _remember(self, expert: ExpertRecord) -> None:
         """Keeps the record and its normalised skills."""
         self._forget_skills(expert.expert_id)
-        self._experts[expert.expert_id] = expert
-        skills = frozenset(filter(None, (normalise_skill(s) for s in expert.skills)))
+        # Skills repeat across profiles: one shared string each (about a third of the memory
+        # 100k records take), and a tuple is half the size of a frozenset.
+        if expert.bio:
+            self._bios[expert.expert_id] = zlib.compress(expert.bio.encode("utf-8"))
+        else:
+            self._bios.pop(expert.expert_id, None)
+        self._experts[expert.expert_id] = replace(
+            expert,
+            bio="",
+            skills=[sys.intern(s) for s in expert.skills],
+            languages=[sys.intern(c) for c in expert.languages],
+        )
+        normalised = (sys.intern(s) for s in map(normalise_skill, expert.skills) if s)
+        skills = tuple(dict.fromkeys(normalised))
         self._skills[expert.expert_id] = skills
         for skill in skills:
-            self._holders[skill].add(expert.expert_id)
+            self._holders[skill].append(expert.expert_id)
 
     def _forget_skills(self, expert_id: str) -> None:
-        for skill in self._skills.pop(expert_id, frozenset()):
+        for skill in self._skills.pop(expert_id, ()):
             holders = self._holders[skill]
-            holders.discard(expert_id)
+            holders.remove(expert_id)
             if not holders:
                 del self._holders[skill]
 
     def remove(self, expert_id: str) -> bool:
         """Removes an expert from the index; tells whether it was there."""
         self._experts.pop(expert_id, None)
+        self._bios.pop(expert_id, None)
         self._hashes.pop(expert_id, None)
         self._forget_skills(expert_id)
+        if self._moments is not None:
+            self._moments.add(self._rows_of([expert_id]), -1.0)
         return self.index.remove([expert_id]) == 1
 
     def __len__(self) -> int:
         return len(self.index)
 
+    def prepare_population(self) -> None:
+        """Builds the index's block moments now (one pass; seconds at 100k experts) rather
+        than on the first `rank_needs`; they are kept in step from then on."""
+        if self._moments is None:
+            self._moments = BlockMoments(self.index)
+        release_freed_memory()  # the batches that built the index leave freed heap behind
+
+    def record(self, expert_id: str) -> ExpertRecord:
+        """The indexed record of an expert, bio included."""
+        bio = self._bios.get(expert_id)
+        kept = self._experts[expert_id]
+        return replace(kept, bio=zlib.decompress(bio).decode("utf-8")) if bio else kept
+
     # --- ranking ---------------------------------------------------------------------------
 
     def embed_need(self, need: NeedRecord) -> FloatArray:
-        """Embeds a need's sides: one row per entry of `QUERY_SIDES`."""
-        return self.encoder.encode_queries(list(need_side_texts(need)))
+        """Embeds a need's sides: one row per entry of `QUERY_SIDES` (cached by text)."""
+        texts = need_side_texts(need)
+        vectors = self._need_vectors.get(texts)
+        if vectors is None:
+            vectors = self.encoder.encode_queries(list(texts))
+            self._need_vectors[texts] = vectors
+            while len(self._need_vectors) > _NEED_CACHE_SIZE:
+                self._need_vectors.popitem(last=False)
+        self._need_vectors.move_to_end(texts)
+        return vectors
 
     def signal_scores(self, query_vectors: FloatArray) -> dict[str, FloatArray]:
         """Cosine of every indexed expert per signal ("<model>.<pair>")."""
@@ -243,7 +301,7 @@ class Matcher:
         passed.sort(key=lambda item: (-item[0], item[1]))
         ranked: list[Candidate] = []
         for score, row, assessment in passed[:k]:
-            expert = self._experts[ids[row]]
+            expert = self.record(ids[row])
             components = {name: float(values[row]) for name, values in signals.items()}
             if lexical is not None:
                 components["lexical"] = float(lexical[row])
@@ -275,9 +333,9 @@ class Matcher:
         today = self.today()
         if expert_exclusion(expert, self.policy, today) is not None or not needs:
             return []
-        if expert.expert_id in self.index and self._hashes.get(
-            expert.expert_id
-        ) == self.expert_hash(expert):
+        if expert.expert_id in self.index and self._hashes.get(expert.expert_id) == bytes.fromhex(
+            self.expert_hash(expert)
+        ):
             row_vector = self.index.vector(expert.expert_id)
         else:
             row_vector = self.embed_experts([expert])[0]
@@ -390,7 +448,9 @@ class Matcher:
         self, row_vector: FloatArray, query_vectors: FloatArray, need: NeedRecord
     ) -> tuple[float, dict[str, float]]:
         """One expert's fused relevance for a need, standardised against all indexed experts."""
-        signals = self.signal_scores(query_vectors) if len(self.index) > 1 else {}
+        n = len(self.index)
+        if n > 1:
+            self.prepare_population()
         weights = self.weights_for(detect_language(need_query_text(need)))
         components: dict[str, float] = {}
         total = 0.0
@@ -399,17 +459,16 @@ class Matcher:
             for pair, side, section in _SIGNAL_PAIRS:
                 name = f"{block.name}.{pair}"
                 offset = PROFILE_SECTIONS.index(section) * self._dim
-                own = float(
-                    row_vector[offset + block.start : offset + block.stop]
-                    @ query_vectors[QUERY_SIDES.index(side), block.start : block.stop]
-                )
+                query = query_vectors[QUERY_SIDES.index(side), block.start : block.stop]
+                own = float(row_vector[offset + block.start : offset + block.stop] @ query)
                 components[name] = own
                 weight = weights.dense.get(name, 0.0)
-                population = signals.get(name)
-                if weight <= 0.0 or population is None:
+                if weight <= 0.0 or n <= 1 or self._moments is None:
                     continue
-                std = float(population.std())
-                z = (own - float(population.mean())) / std if std > 1e-9 else 0.0
+                slot = self._slots.get((section, block.name))
+                # A section the model does not embed scores 0 for everyone: z is 0.
+                mean, std = self._moments.mean_std(slot, query) if slot is not None else (0, 0)
+                z = (own - mean) / std if std > 1e-9 else 0.0
                 total += weight * z
                 weight_sum += weight
         relevance = total / weight_sum if weight_sum else 0.0

@@ -10,7 +10,7 @@ EngagementMode = Literal["remote", "mission", "hybrid"]
 ENGAGEMENT_MODES: tuple[EngagementMode, ...] = ("remote", "mission", "hybrid")
 
 
-@dataclass
+@dataclass(slots=True)
 class ExpertRecord:
     """What the matcher knows about one expert (no contact details: it never needs them)."""
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -93,14 +94,17 @@ def need_record(need: Need, institution: Institution | None) -> NeedRecord:
     )
 
 
-def committed_hours(session: Session) -> dict[int, float]:
-    """Sums the weekly hours each expert has already promised to running engagements."""
+def committed_hours(session: Session, expert_ids: Iterable[int] | None = None) -> dict[int, float]:
+    """Sums the weekly hours each expert (or each of some experts) has already promised to
+    running engagements."""
     statement = (
         select(Engagement.expert_id, func.sum(func.coalesce(Need.hours_per_week, 0)))
         .join(Need, col(Need.id) == col(Engagement.need_id))
         .where(col(Engagement.status).in_(COMMITTING), col(Engagement.expert_id).is_not(None))
         .group_by(col(Engagement.expert_id))
     )
+    if expert_ids is not None:
+        statement = statement.where(col(Engagement.expert_id).in_(list(expert_ids)))
     return {
         int(expert_id): float(hours or 0)
         for expert_id, hours in session.exec(statement)
@@ -115,8 +119,21 @@ class SyncResult:
     removed: int
 
 
+# Experts are read from the database this many at a time: never every row (or every vector,
+# 10 kB each) at once.
+READ_CHUNK = 1000
+# Changes stamped up to this long before a refresh began are read again by the next one: a
+# transaction that stamped a row but committed later, or another machine's clock, still lands.
+WATERMARK_OVERLAP = timedelta(seconds=60)
+
+
 class MatchingEngine:
-    """One matcher for the process: its index mirrors the experts and vectors of the database."""
+    """One matcher for the process: its index mirrors the experts and vectors of the database.
+
+    `sync` reads everything (start-up); `refresh` reads only what changed since the last look
+    (the experts a job names, and every expert, vector or engagement stamped since then, by
+    this process or any other), so a re-matching job costs what changed, not the roster.
+    """
 
     def __init__(
         self,
@@ -136,49 +153,158 @@ class MatchingEngine:
         self.version = self.matcher.version
         # Ranking reads the index while a sync may write it.
         self.lock = threading.RLock()
+        # Every change stamped before this moment is in the index (None: nothing read yet).
+        self.seen_until: datetime | None = None
+        self.overlap = WATERMARK_OVERLAP
 
     def sync(
         self, engine: Engine, *, batch_size: int = 64, progress: Progress | None = None
     ) -> SyncResult:
         """Brings the index up to date: reuses stored vectors, embeds what changed, in batches.
 
-        Each batch is committed, so an interrupted run resumes where it stopped.
+        Experts and vectors are read a chunk at a time; each embedded batch is committed, so an
+        interrupted run resumes where it stopped.
         """
-        with Session(engine, expire_on_commit=False) as session:
-            experts = list(session.exec(select(ExpertProfile).order_by(col(ExpertProfile.id))))
+        started = utcnow()
+        with Session(engine) as session:
+            ids = [
+                int(i)
+                for i in session.exec(select(ExpertProfile.id).order_by(col(ExpertProfile.id)))
+                if i is not None
+            ]
             hours = committed_hours(session)
-            stored = self._stored_vectors(session)
+        with self.lock:
+            current = {str(i) for i in ids}
+            stale = [e for e in list(self.matcher.index.ids) if e not in current]
+            for expert_id in stale:
+                self.matcher.remove(expert_id)
+        embedded = 0
+        done = 0
+        for begin in range(0, len(ids), READ_CHUNK):
+            chunk = ids[begin : begin + READ_CHUNK]
+            with Session(engine) as session:
+                experts = session.exec(
+                    select(ExpertProfile)
+                    .where(col(ExpertProfile.id) >= chunk[0], col(ExpertProfile.id) <= chunk[-1])
+                    .order_by(col(ExpertProfile.id))
+                ).all()
+                stored = self._stored_vectors(session, low=chunk[0], high=chunk[-1])
+            records = [
+                expert_record(e, committed_hours_per_week=hours.get(e.id or 0, 0.0))
+                for e in experts
+            ]
+            del experts
+            for start in range(0, len(records), batch_size):
+                embedded += self._index(engine, records[start : start + batch_size], stored)
+                done += len(records[start : start + batch_size])
+                if progress is not None:
+                    progress(done, len(ids))
+            del stored, records
+        with self.lock:
+            self.matcher.prepare_population()
+        self._advance(started)
+        return SyncResult(indexed=len(ids), embedded=embedded, removed=len(stale))
+
+    def refresh(self, engine: Engine, *, expert_ids: Iterable[int] = ()) -> SyncResult:
+        """Reads only what changed since the last sync or refresh (and the experts named):
+        the index then equals what a full `sync` would build."""
+        if self.seen_until is None:
+            return self.sync(engine)
+        started = utcnow()
+        since = self.seen_until
+        with Session(engine) as session:
+            changed = {int(i) for i in expert_ids} | _changed_expert_ids(session, self.model, since)
+            experts = (
+                session.exec(
+                    select(ExpertProfile).where(col(ExpertProfile.id).in_(sorted(changed)))
+                ).all()
+                if changed
+                else []
+            )
+            hours = committed_hours(session, changed) if changed else {}
+            stored = self._stored_vectors(session, ids=changed) if changed else {}
+            total = session.exec(select(func.count()).select_from(ExpertProfile)).one()
         records = [
             expert_record(e, committed_hours_per_week=hours.get(e.id or 0, 0.0)) for e in experts
         ]
-        embedded = 0
+        found = {r.expert_id for r in records}
         with self.lock:
-            current = {r.expert_id for r in records}
-            stale = [
-                expert_id for expert_id in list(self.matcher.index.ids) if expert_id not in current
-            ]
-            for expert_id in stale:
+            gone = [str(i) for i in changed if str(i) not in found and str(i) in self.matcher.index]
+            for expert_id in gone:
                 self.matcher.remove(expert_id)
-        for start in range(0, len(records), batch_size):
-            chunk = records[start : start + batch_size]
-            with self.lock:
-                computed = self.matcher.index_experts(chunk, stored)
-            if computed:
-                self._store(engine, computed)
-                embedded += len(computed)
-            if progress is not None:
-                progress(min(start + batch_size, len(records)), len(records))
-        return SyncResult(indexed=len(records), embedded=embedded, removed=len(stale))
+        embedded = self._index(engine, records, stored)
+        removed = len(gone)
+        if len(self.matcher) != total:
+            # A row removed (or added) without a stamp: compare ids, read only the difference.
+            removed += self._reconcile(engine)
+        self._advance(started)
+        return SyncResult(indexed=len(records), embedded=embedded, removed=removed)
 
-    def _stored_vectors(self, session: Session) -> dict[str, StoredVector]:
-        rows = session.exec(
-            select(Embedding).where(Embedding.owner_type == EXPERT, Embedding.model == self.model)
-        )
-        return {
-            str(row.owner_id): StoredVector(
-                row.content_hash, row.model_version, np.frombuffer(row.vector, dtype=np.float32)
+    def _index(
+        self, engine: Engine, records: list[ExpertRecord], stored: dict[str, StoredVector]
+    ) -> int:
+        """Indexes records (embedding those without a current stored vector, then storing
+        the new vectors); returns how many were embedded."""
+        if not records:
+            return 0
+        with self.lock:
+            computed = self.matcher.index_experts(records, stored)
+        if computed:
+            self._store(engine, computed)
+        return len(computed)
+
+    def _reconcile(self, engine: Engine) -> int:
+        with Session(engine) as session:
+            ids = {str(i) for i in session.exec(select(ExpertProfile.id))}
+        with self.lock:
+            extra = [e for e in list(self.matcher.index.ids) if e not in ids]
+            for expert_id in extra:
+                self.matcher.remove(expert_id)
+            missing = [int(i) for i in ids if i not in self.matcher.index]
+        for begin in range(0, len(missing), READ_CHUNK):
+            chunk = missing[begin : begin + READ_CHUNK]
+            with Session(engine) as session:
+                experts = session.exec(
+                    select(ExpertProfile).where(col(ExpertProfile.id).in_(chunk))
+                ).all()
+                hours = committed_hours(session, chunk)
+                stored = self._stored_vectors(session, ids=chunk)
+            records = [
+                expert_record(e, committed_hours_per_week=hours.get(e.id or 0, 0.0))
+                for e in experts
+            ]
+            self._index(engine, records, stored)
+        return len(extra)
+
+    def _advance(self, started: datetime) -> None:
+        mark = started - self.overlap
+        with self.lock:
+            if self.seen_until is None or mark > self.seen_until:
+                self.seen_until = mark
+
+    def _stored_vectors(
+        self,
+        session: Session,
+        *,
+        ids: Iterable[int] | None = None,
+        low: int | None = None,
+        high: int | None = None,
+    ) -> dict[str, StoredVector]:
+        """Stored vectors of some experts (by ids, or an id range), columns only: no ORM rows."""
+        statement = select(
+            Embedding.owner_id, Embedding.content_hash, Embedding.model_version, Embedding.vector
+        ).where(Embedding.owner_type == EXPERT, Embedding.model == self.model)
+        if ids is not None:
+            statement = statement.where(col(Embedding.owner_id).in_(sorted(ids)))
+        if low is not None and high is not None:
+            statement = statement.where(
+                col(Embedding.owner_id) >= low, col(Embedding.owner_id) <= high
             )
-            for row in rows
+        return {
+            str(owner_id): StoredVector(
+                content_hash, model_version, np.frombuffer(vector, dtype=np.float32)
+            )
+            for owner_id, content_hash, model_version, vector in session.exec(statement)
         }
 
     def _store(self, engine: Engine, computed: dict[str, StoredVector]) -> None:
@@ -236,6 +362,33 @@ class MatchingEngine:
         """Ranks open needs for an expert ("Needs for you")."""
         with self.lock:
             return self.matcher.rank_needs(expert, needs, k=k)
+
+
+def _changed_expert_ids(session: Session, model: str, since: datetime) -> set[int]:
+    """Experts whose row, stored vector or committed hours may have changed since a moment."""
+    profile = select(ExpertProfile.id).where(
+        or_(
+            col(ExpertProfile.updated_at) >= since,
+            col(ExpertProfile.availability_confirmed_at) >= since,
+            col(ExpertProfile.consent_matching_at) >= since,
+        )
+    )
+    vectors = select(Embedding.owner_id).where(
+        Embedding.owner_type == EXPERT, Embedding.model == model, col(Embedding.updated_at) >= since
+    )
+    # Committed hours follow engagements, and the hours of the needs they are for.
+    engaged = (
+        select(Engagement.expert_id)
+        .join(Need, col(Need.id) == col(Engagement.need_id))
+        .where(
+            col(Engagement.expert_id).is_not(None),
+            or_(col(Engagement.updated_at) >= since, col(Need.updated_at) >= since),
+        )
+    )
+    out: set[int] = set()
+    for statement in (profile, vectors, engaged):
+        out.update(int(i) for i in session.exec(statement) if i is not None)
+    return out
 
 
 def rematch_need(
@@ -374,6 +527,23 @@ def rematch_expert(
             proposal.updated_at = now
             session.add(proposal)
     return [existing[need_id] for need_id in (int(c.need_id) for c in ranked)]
+
+
+def needs_touched_by(session: Session, *, expert_id: int) -> list[int]:
+    """Open needs whose proposals may change when an expert changes: those the expert is
+    proposed for (they may leave or move) and those the expert now fits best, their "needs
+    for you" (where they may enter). Other needs keep their proposals until they change."""
+    statement = (
+        select(MatchProposal.need_id)
+        .join(Need, col(Need.id) == col(MatchProposal.need_id))
+        .where(
+            MatchProposal.expert_id == expert_id,
+            MatchProposal.status == ProposalStatus.PROPOSED,
+            Need.status == NeedStatus.OPEN,
+        )
+        .order_by(col(MatchProposal.need_id))
+    )
+    return [int(need_id) for need_id in session.exec(statement)]
 
 
 def needs_for_expert(session: Session, *, expert_id: int, limit: int = 10) -> list[MatchProposal]:

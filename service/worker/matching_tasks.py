@@ -8,7 +8,13 @@ from sqlmodel import Session
 
 from service.core import changes
 from service.core.indexing import drain_outbox
-from service.core.matching import MatchingEngine, load_engine, rematch_expert, rematch_need
+from service.core.matching import (
+    MatchingEngine,
+    load_engine,
+    needs_touched_by,
+    rematch_expert,
+    rematch_need,
+)
 from service.core.needs_for_you import REMATCH_EXPERT, rematch_key
 from service.core.skill_merging import embed_asked_skills
 from service.state import AppState
@@ -30,7 +36,7 @@ def matching_engine(state: AppState) -> MatchingEngine:
 
 def _rematch_need(context: JobContext) -> None:
     matching = matching_engine(context.state)
-    matching.sync(context.state.engine)
+    matching.refresh(context.state.engine)
     rematch_need(
         context.session,
         matching,
@@ -42,8 +48,12 @@ def _rematch_need(context: JobContext) -> None:
 
 def _rematch_expert(context: JobContext) -> None:
     matching = matching_engine(context.state)
-    matching.sync(context.state.engine)
-    rematch_expert(context.session, matching, expert_id=int(context.payload["expert_id"]))
+    expert_id = int(context.payload["expert_id"])
+    matching.refresh(context.state.engine, expert_ids=[expert_id])
+    rematch_expert(context.session, matching, expert_id=expert_id)
+    # The needs the expert may have entered or left the proposals of are ranked again.
+    for need_id in needs_touched_by(context.session, expert_id=expert_id):
+        _schedule_need(context.session, need_id)
 
 
 def _embed_skills(context: JobContext) -> None:

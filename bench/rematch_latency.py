@@ -1,0 +1,321 @@
+"""Re-matching job latency at N experts: incremental refresh vs the full re-read.
+
+Usage: python bench/rematch_latency.py [--experts 100000] [--changes 20] [--full-runs 3]
+                                       [--encoder homeward-fused] [--database sqlite:///...]
+
+Builds a migrated SQLite database: N experts (benchmark profile texts, cycled, made distinct),
+their stored vectors (random rows in the default encoder's layout, with the content hash the
+matcher computes, so nothing is embedded at start-up), 20 institutions and the 200 desc_en
+benchmark needs, all open. One `MatchingEngine` loads the encoder and syncs once (timed).
+
+Then, for "one need changed" and "one expert changed" (a reworded title / headline, committed
+through the models, stamped as the application does), the time from that commit to the stored
+proposals, as the worker's jobs do it (service/worker/matching_tasks.py): refresh the index,
+re-rank, store, commit. The expert's job re-embeds their profile (one profile). Reference in
+the same run: the same jobs preceded by a full re-read (`sync`), which is what every job did
+before. Lexical scores are left out (no search backend): both paths would pay the same.
+
+`--json` prints exactly one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from sqlalchemy import insert  # noqa: E402
+from sqlmodel import Session, select  # noqa: E402
+
+from service.core.matching import (  # noqa: E402
+    MatchingEngine,
+    expert_record,
+    needs_touched_by,
+    rematch_expert,
+    rematch_need,
+)
+from service.db import make_engine, migrate  # noqa: E402
+from service.models import Embedding, ExpertProfile, Institution, Need  # noqa: E402
+
+BENCH_DIR = Path(os.environ.get("HOMEWARD_BENCH_DIR", "/work/shared/bench"))
+CHUNK = 2000
+K = 10
+
+
+def _jsonl(name: str) -> list[dict[str, Any]]:
+    text = (BENCH_DIR / name).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _layout_vector(matching: MatchingEngine, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Random rows, normalised block by block, zero outside the blocks the matcher stores."""
+    index = matching.matcher.index
+    rows = np.zeros((n, index.dim), dtype=np.float32)
+    for start, stop in index.blocks:
+        block = rng.standard_normal((n, stop - start), dtype=np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        rows[:, start:stop] = block
+    return rows
+
+
+def build_world(
+    url: str, matching: MatchingEngine, experts: int, open_needs: int
+) -> dict[str, float]:
+    """Creates the database; returns how long it took."""
+    started = time.perf_counter()
+    engine = make_engine(url)
+    migrate(engine)
+    profiles = _jsonl("profiles.jsonl")
+    needs = _jsonl("needs_desc_en.jsonl")
+    now = datetime.now(UTC)
+    rng = np.random.default_rng(0)
+    with Session(engine) as session:
+        session.execute(
+            insert(Institution),
+            [
+                {
+                    "id": i,
+                    "name": f"Institution {i}",
+                    "type": "university",
+                    "country": ["SN", "CM", "ML", "CI"][i % 4],
+                    "timezone": "Africa/Dakar",
+                    "verified_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(1, 21)
+            ],
+        )
+        session.execute(
+            insert(Need),
+            [
+                {
+                    "id": i,
+                    "institution_id": 1 + i % 20,
+                    "title": need["title"],
+                    "description": need["text"],
+                    "required_skills": [],
+                    "sector": "health",
+                    "mode": "remote",
+                    "languages": ["en"],
+                    "support": [],
+                    "status": "open",
+                    "text_lang": "en",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i, need in enumerate(needs[:open_needs], start=1)
+            ],
+        )
+        for begin in range(1, experts + 1, CHUNK):
+            rows = []
+            for i in range(begin, min(experts, begin + CHUNK - 1) + 1):
+                p = profiles[i % len(profiles)]
+                rows.append(
+                    {
+                        "id": i,
+                        "display_name": f"Expert {i}",
+                        "headline": f"{p['headline']} #{i}",
+                        "bio": p["bio"],
+                        "skills": p["skills"],
+                        "languages": [{"code": "en", "level": "fluent"}],
+                        "timezone": "Europe/Paris",
+                        "modes": ["remote"],
+                        "hours_per_month": 20,
+                        "available_from": date(2026, 1, 1),
+                        "available_until": date(2028, 12, 31),
+                        "availability_confirmed_at": now,
+                        "consent_terms_at": now,
+                        "consent_matching_at": now,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            session.execute(insert(ExpertProfile), rows)
+            stored = session.exec(
+                select(ExpertProfile).where(
+                    ExpertProfile.id >= rows[0]["id"],  # type: ignore[operator]
+                    ExpertProfile.id <= rows[-1]["id"],  # type: ignore[operator]
+                )
+            ).all()
+            vectors = _layout_vector(matching, rng, len(stored))
+            session.execute(
+                insert(Embedding),
+                [
+                    {
+                        "owner_type": "expert",
+                        "owner_id": e.id,
+                        "model": matching.model,
+                        "model_version": matching.version,
+                        "content_hash": matching.matcher.expert_hash(expert_record(e)),
+                        "dim": int(vector.shape[0]),
+                        "vector": vector.tobytes(),
+                        "updated_at": now,
+                    }
+                    for e, vector in zip(stored, vectors, strict=True)
+                ],
+            )
+            session.expunge_all()
+        session.commit()
+    engine.dispose()
+    return {"build_s": round(time.perf_counter() - started, 1)}
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    values = np.array(samples) * 1000.0
+    return {
+        "p50_ms": round(float(np.percentile(values, 50)), 1),
+        "p95_ms": round(float(np.percentile(values, 95)), 1),
+        "runs": len(samples),
+    }
+
+
+def need_job(engine: Any, matching: MatchingEngine, need_id: int, *, full: bool) -> None:
+    """What the worker's `rematch_need` job does (full: after re-reading everything)."""
+    if full:
+        matching.sync(engine)
+    else:
+        matching.refresh(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        rematch_need(session, matching, need_id=need_id, search=None, k=K)
+        session.commit()
+
+
+def expert_job(engine: Any, matching: MatchingEngine, expert_id: int, *, full: bool) -> int:
+    """What the worker's `rematch_expert` job does; returns the follow-up need jobs queued."""
+    if full:
+        matching.sync(engine)
+    else:
+        matching.refresh(engine, expert_ids=[expert_id])
+    with Session(engine, expire_on_commit=False) as session:
+        rematch_expert(session, matching, expert_id=expert_id)
+        follow = needs_touched_by(session, expert_id=expert_id)
+        session.commit()
+    return len(follow)
+
+
+def change_need(engine: Any, need_id: int, revision: int) -> None:
+    with Session(engine) as session:
+        need = session.get(Need, need_id)
+        assert need is not None
+        need.title = f"{need.title.split(' (rev')[0]} (rev {revision})"
+        need.updated_at = datetime.now(UTC)
+        session.add(need)
+        session.commit()
+
+
+def change_expert(engine: Any, expert_id: int, revision: int) -> None:
+    with Session(engine) as session:
+        expert = session.get(ExpertProfile, expert_id)
+        assert expert is not None
+        expert.headline = f"{expert.headline.split(' (rev')[0]} (rev {revision})"
+        expert.updated_at = datetime.now(UTC)
+        session.add(expert)
+        session.commit()
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    from matching.encoders import load_encoder
+
+    matching = MatchingEngine(load_encoder(args.encoder))
+    folder = tempfile.mkdtemp(prefix="homeward-rematch-")
+    url = args.database or f"sqlite:///{folder}/rematch.db"
+    out: dict[str, Any] = {
+        "n_experts": args.experts,
+        "encoder": args.encoder,
+        "open_needs": args.needs,
+    }
+    out.update(build_world(url, matching, args.experts, args.needs))
+    engine = make_engine(url)
+    started = time.perf_counter()
+    synced = matching.sync(engine)
+    out["startup_sync_s"] = round(time.perf_counter() - started, 1)
+    out["startup_embedded"] = synced.embedded
+    rng = np.random.default_rng(1)
+    needs = [int(i) for i in rng.choice(np.arange(1, args.needs + 1), args.changes)]
+    experts = [int(i) for i in rng.choice(np.arange(1, args.experts + 1), args.changes)]
+    # Warm-up: the first need job pays for lazy model state; the first expert job embeds
+    # every open need once (kept by text afterwards): reported, not counted.
+    change_need(engine, needs[0], 0)
+    need_job(engine, matching, needs[0], full=False)
+    t = time.perf_counter()
+    expert_job(engine, matching, experts[0], full=False)
+    out["first_expert_job_s"] = round(time.perf_counter() - t, 1)
+    kinds = ("need", "expert", "need_full", "expert_full")
+    timings: dict[str, list[float]] = {kind: [] for kind in kinds}
+    follow_ups: list[int] = []
+    for revision, (need_id, expert_id) in enumerate(zip(needs, experts, strict=True), start=1):
+        change_need(engine, need_id, revision)
+        t = time.perf_counter()
+        need_job(engine, matching, need_id, full=False)
+        timings["need"].append(time.perf_counter() - t)
+        change_expert(engine, expert_id, revision)
+        t = time.perf_counter()
+        follow_ups.append(expert_job(engine, matching, expert_id, full=False))
+        timings["expert"].append(time.perf_counter() - t)
+        if revision <= args.full_runs:
+            change_need(engine, need_id, 1000 + revision)
+            t = time.perf_counter()
+            need_job(engine, matching, need_id, full=True)
+            timings["need_full"].append(time.perf_counter() - t)
+            change_expert(engine, expert_id, 1000 + revision)
+            t = time.perf_counter()
+            expert_job(engine, matching, expert_id, full=True)
+            timings["expert_full"].append(time.perf_counter() - t)
+    for name, samples in timings.items():
+        out[name] = _percentiles(samples)
+    out["expert_follow_up_needs_mean"] = round(float(np.mean(follow_ups)), 1)
+    out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    engine.dispose()
+    if not args.database:
+        Path(folder, "rematch.db").unlink(missing_ok=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--experts", type=int, default=100_000)
+    parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--needs", type=int, default=200, help="open needs (at most 200)")
+    parser.add_argument("--full-runs", type=int, default=3)
+    parser.add_argument("--encoder", default="homeward-fused")
+    parser.add_argument("--database", default="")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = measure(args)
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(
+        f"re-matching jobs at {result['n_experts']} experts ({result['encoder']}); world built "
+        f"in {result['build_s']} s, start-up sync {result['startup_sync_s']} s; "
+        f"load average {result['loadavg']}"
+    )
+    for kind in ("need", "expert"):
+        inc, full = result[kind], result[f"{kind}_full"]
+        print(
+            f"  one {kind} changed: incremental p50 {inc['p50_ms']} / p95 {inc['p95_ms']} ms "
+            f"({inc['runs']} runs); full re-read p50 {full['p50_ms']} / p95 {full['p95_ms']} ms "
+            f"({full['runs']} runs)"
+        )
+    print(f"  an expert's change queued {result['expert_follow_up_needs_mean']} need jobs (mean)")
+    print(
+        f"  first expert job of the process (embeds the {result['open_needs']} open needs once): "
+        f"{result['first_expert_job_s']} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
