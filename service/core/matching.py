@@ -19,6 +19,7 @@ from matching.constraints import MatchPolicy
 from matching.encoders import Encoder
 from matching.fusion import FusionWeights
 from matching.matcher import Matcher, StoredVector
+from matching.pool import POOL, PoolRanker, pool_dimensions
 from matching.records import Candidate, ExpertRecord, NeedRecord
 from matching.texts import lexical_query_text
 from service.config import Settings
@@ -40,6 +41,8 @@ from service.models import (
 from service.models.types import utcnow
 from service.search import EXPERTS_STAFF, SearchBackend, outbox
 from service.search.factory import make_search_backend
+from service.core.match_pool import sync_pool
+from service.search.meili_pool import MeiliCandidatePool
 
 EXPERT = "expert"
 # Engagements that hold an expert's hours.
@@ -136,6 +139,14 @@ class MatchingEngine:
         self.version = self.matcher.version
         # Ranking reads the index while a sync may write it.
         self.lock = threading.RLock()
+        # With a candidate pool (Meilisearch), needs are ranked from its candidates.
+        self.pool: MeiliCandidatePool | None = None
+        self.ranker: PoolRanker | None = None
+
+    def use_pool(self, pool: MeiliCandidatePool, *, size: int = POOL) -> None:
+        """Ranks needs from the pool's candidates from now on; `sync` keeps the pool current."""
+        self.pool = pool
+        self.ranker = PoolRanker(self.matcher, pool, size=size)
 
     def sync(
         self, engine: Engine, *, batch_size: int = 64, progress: Progress | None = None
@@ -168,6 +179,10 @@ class MatchingEngine:
                 embedded += len(computed)
             if progress is not None:
                 progress(min(start + batch_size, len(records)), len(records))
+        if self.pool is not None and self.ranker is not None:
+            with self.lock:
+                sync_pool(self.pool, self.matcher, experts, records, stale)
+                self.ranker.refresh()
         return SyncResult(indexed=len(records), embedded=embedded, removed=len(stale))
 
     def _stored_vectors(self, session: Session) -> dict[str, StoredVector]:
@@ -228,6 +243,8 @@ class MatchingEngine:
             scores = search.lexical_scores(EXPERTS_STAFF, lexical_query_text(need), LEXICAL_POOL)
             lexical = {str(doc_id): score for doc_id, score in scores}
         with self.lock:
+            if self.ranker is not None:
+                return self.ranker.rank_experts(need, lexical_scores=lexical, k=k, exclude=exclude)
             return self.matcher.rank_experts(need, lexical_scores=lexical, k=k, exclude=exclude)
 
     def rank_for_expert(
@@ -332,7 +349,10 @@ def rematch_expert(
     expert = session.get(ExpertProfile, expert_id)
     if expert is None:
         return []
-    needs = list(session.exec(select(Need).where(Need.status == NeedStatus.OPEN)))
+    # In id order: needs that score alike are ranked the same way by every process.
+    needs = list(
+        session.exec(select(Need).where(Need.status == NeedStatus.OPEN).order_by(col(Need.id)))
+    )
     institution_ids = {n.institution_id for n in needs}
     institutions = {
         i.id: i
@@ -393,12 +413,23 @@ def needs_for_expert(session: Session, *, expert_id: int, limit: int = 10) -> li
 
 
 def load_engine(settings: Settings) -> MatchingEngine:
-    """Loads the configured encoder into a matching engine (seconds: call it once)."""
+    """Loads the configured encoder into a matching engine (seconds: call it once); with
+    Meilisearch configured, needs are ranked from its candidate pool."""
     from matching.encoders import load_encoder
 
-    return MatchingEngine(
+    engine = MatchingEngine(
         load_encoder(settings.embedding_model, threads=settings.embedding_threads)
     )
+    if settings.search_backend == "meilisearch":
+        engine.use_pool(
+            MeiliCandidatePool(
+                url=settings.meili_url,
+                api_key=settings.meili_key,
+                index_prefix=settings.meili_index_prefix,
+                dimensions=pool_dimensions(engine.matcher),
+            )
+        )
+    return engine
 
 
 def refresh_everything(
