@@ -15,7 +15,10 @@ that index when it already holds n experts (indexing time is then not measured a
 Per need (random query vectors, English and French titles so both weight sets run):
 - exact: `Matcher.rank_experts(k=100)`, the full scan, is the reference;
 - Recall@100: share of the exact top-100 present in the pool (`PoolRanker.candidate_rows`);
-- top-10 overlap: `PoolRanker.rank_experts(k=10)` against the exact top-10;
+- top-10 overlap: `PoolRanker.rank_experts(k=10)` against the exact top-10, and against the
+  exact scan's best 10 when it checks constraints on a wider window (its k=100 run), with the
+  mean score of the pool's top-10 minus the exact top-10's (positive: the pool found experts
+  who score higher, that the scan's window of 50 missed);
 - latency: the whole ranking of a top-10 each way, interleaved (pool: two Meilisearch
   searches plus the re-ranking; exact: the full scan).
 
@@ -166,6 +169,8 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
     query_spans = [(b.start, b.stop) for b in BLOCKS]
     recall: list[float] = []
     overlap: list[float] = []
+    overlap_wide: list[float] = []
+    gain: list[float] = []
     pool_sizes: list[int] = []
     timings: dict[str, list[float]] = {"pool": [], "exact": []}
     for i in range(needs):
@@ -188,6 +193,13 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         if exact:
             expected = {c.expert_id for c in exact}
             overlap.append(len(expected & {c.expert_id for c in from_pool}) / len(expected))
+            # The scan checks constraints on its 50 most relevant experts, eligible or not;
+            # with k=100 it looks at 400: its best 10 there are the wide-window reference.
+            wide = {c.expert_id for c in reference[:10]}
+            overlap_wide.append(len(wide & {c.expert_id for c in from_pool}) / len(wide))
+            gain.append(
+                float(np.mean([c.score for c in from_pool]) - np.mean([c.score for c in exact]))
+            )
     return {
         "n_experts": n,
         "needs": needs,
@@ -199,6 +211,8 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         "recall_at_100": round(float(np.mean(recall)), 4),
         "recall_at_100_min": round(float(np.min(recall)), 4),
         "top10_overlap": round(float(np.mean(overlap)), 4),
+        "top10_overlap_wide": round(float(np.mean(overlap_wide)), 4),
+        "top10_score_gain": round(float(np.mean(gain)), 3),
         "pool_mean": round(float(np.mean(pool_sizes)), 1),
         **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in timings.items()},
         **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in timings.items()},
@@ -235,7 +249,7 @@ def main() -> None:
     url = os.environ.get("HOMEWARD_MEILI_URL") or os.environ.get("HOMEWARD_TEST_MEILI_URL", "")
     key = os.environ.get("HOMEWARD_MEILI_KEY") or os.environ.get("HOMEWARD_TEST_MEILI_KEY", "")
     if not url:
-        sys.exit("set HOMEWARD_MEILI_URL (or run: eval \"$(.ci/meili.sh start)\")")
+        sys.exit('set HOMEWARD_MEILI_URL (or run: eval "$(.ci/meili.sh start)")')
     results = []
     for n in args.sizes:
         results.append(measure(n, args.needs, args.pool, args.keep, url, key))
@@ -251,6 +265,8 @@ def main() -> None:
         ("recall_at_100", "Recall@100"),
         ("recall_at_100_min", "min"),
         ("top10_overlap", "top-10 ="),
+        ("top10_overlap_wide", "wide ="),
+        ("top10_score_gain", "score +"),
         ("pool_p50_ms", "pool p50"),
         ("pool_p95_ms", "pool p95"),
         ("exact_p50_ms", "exact p50"),

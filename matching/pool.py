@@ -31,8 +31,8 @@ from matching.explain import build_explanation
 from matching.fusion import FusionWeights, detect_language
 from matching.index import VectorIndex, top_k_indices
 from matching.matcher import _SIGNAL_PAIRS, Matcher
-from matching.records import Candidate, EngagementMode, ExpertRecord, Explanation, NeedRecord
-from matching.texts import PROFILE_SECTIONS, QUERY_SIDES, need_query_text
+from matching.records import Candidate, ExpertRecord, Explanation, NeedRecord
+from matching.texts import QUERY_SIDES, need_query_text
 
 FloatArray = NDArray[np.float32]
 IntArray = NDArray[np.intp]
@@ -41,6 +41,7 @@ Blocks = list[FloatArray]  # rows' stored blocks, one matrix per block
 SAMPLE = 8192  # rows the population statistics are measured on
 FIRST_STAGE = 100  # candidates fetched to find the feedback stage's best few
 POOL = 1000  # candidates re-ranked (Meilisearch returns at most its maxTotalHits)
+SKILL_POOL = 1000  # experts added for sharing skills with the first stage's best
 NEVER = 10**7  # a day ordinal past any real date: "no end", "never confirmed"
 
 
@@ -137,10 +138,13 @@ class _Signal:
 class PoolRanker:
     """Ranks experts for a need from a candidate pool, scoring as `Matcher.rank_experts`."""
 
-    def __init__(self, matcher: Matcher, pool: CandidatePool, *, size: int = POOL) -> None:
+    def __init__(
+        self, matcher: Matcher, pool: CandidatePool, *, size: int = POOL, skills: int = SKILL_POOL
+    ) -> None:
         self.matcher = matcher
         self.pool = pool
         self.size = size
+        self.skills = skills
         self._sample: tuple[int, IntArray, Blocks] | None = None
 
     def refresh(self) -> None:
@@ -195,13 +199,17 @@ class PoolRanker:
         vectors = query_vectors if query_vectors is not None else self.matcher.embed_need(need)
         return self._candidates(need, self._scoring(need, vectors, lexical_scores), limit)
 
-    def _candidates(self, need: NeedRecord, scoring: _Scoring, limit: int | None = None) -> IntArray:
+    def _candidates(
+        self, need: NeedRecord, scoring: _Scoring, limit: int | None = None
+    ) -> IntArray:
         constraints = pool_filter(need, self.matcher.policy, self.matcher.today())
         lexical_rows = scoring.lexical_rows
         first = self._fetch(scoring.first_query(), constraints, FIRST_STAGE)
-        second_query = scoring.second_query(np.union1d(first, lexical_rows))
+        seen = np.union1d(first, lexical_rows)
+        second_query = scoring.second_query(seen)
         fetched = self._fetch(second_query, constraints, limit or self.size)
-        return np.union1d(np.union1d(fetched, first), lexical_rows)
+        # The skill feedback is not in the store's order: its best experts join the pool.
+        return np.union1d(np.union1d(fetched, seen), scoring.skill_rows(seen, self.skills))
 
     def _fetch(self, query: FloatArray, constraints: PoolFilter, limit: int) -> IntArray:
         index = self.matcher.index
@@ -305,9 +313,9 @@ class _Scoring:
                 self.index.row(i): float(s) for i, s in lexical_scores.items() if i in self.index
             }
             self.lexical_rows = np.array(sorted(self.lexical), dtype=np.intp)
-            values = np.fromiter(self.lexical.values(), dtype=np.float64, count=len(self.lexical))
-            mean = float(values.sum()) / max(1, self.n)
-            variance = max(0.0, float((values**2).sum()) / max(1, self.n) - mean**2)
+            hits = np.fromiter(self.lexical.values(), dtype=np.float64, count=len(self.lexical))
+            mean = float(hits.sum()) / max(1, self.n)
+            variance = max(0.0, float((hits**2).sum()) / max(1, self.n) - mean**2)
             self.lexical_stats = (mean, math.sqrt(variance))
         # An evenly spread sample of rows, dequantised once: the population's statistics.
         self.sample, self.sample_matrix = sample
@@ -357,6 +365,14 @@ class _Scoring:
                 lo, hi = self.layout[slot]
                 query[lo:hi] += np.float32(scale * weight / std) * centroid
         return query
+
+    def skill_rows(self, rows: IntArray, limit: int) -> IntArray:
+        """The rows the skill feedback ranks highest, from the best few of `rows`."""
+        weights = self.weights
+        if not (weights.uses_feedback and weights.feedback_skills_weight > 0) or rows.size == 0:
+            return np.zeros(0, dtype=np.intp)
+        top = rows[top_k_indices(self.first_stage(rows, self.gather(rows)), weights.feedback_depth)]
+        return np.sort(top_k_indices(self.matcher._skill_feedback(top), limit))
 
     # --- scores over rows -----------------------------------------------------------------
 
@@ -458,8 +474,8 @@ def _standardise(values: NDArray[np.floating], reference: NDArray[np.floating]) 
 
 __all__ = [
     "POOL",
+    "SKILL_POOL",
     "CandidatePool",
-    "EngagementMode",
     "PoolFilter",
     "PoolRanker",
     "pool_dimensions",

@@ -46,7 +46,9 @@ def sync_pool(
     return len(documents)
 
 
-def _fingerprint(matcher: Matcher, record: ExpertRecord, fields: dict[str, object], *, open_: bool) -> str:
+def _fingerprint(
+    matcher: Matcher, record: ExpertRecord, fields: dict[str, object], *, open_: bool
+) -> str:
     """What a pool document was made from: the embedded text's hash, the fields, the policy."""
     body = json.dumps([matcher.expert_hash(record), fields, open_], sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()[:24]

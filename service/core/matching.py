@@ -19,13 +19,14 @@ from matching.constraints import MatchPolicy
 from matching.encoders import Encoder
 from matching.fusion import FusionWeights
 from matching.matcher import Matcher, StoredVector
-from matching.pool import POOL, PoolRanker, pool_dimensions
+from matching.pool import POOL, SKILL_POOL, PoolRanker, pool_dimensions
 from matching.records import Candidate, ExpertRecord, NeedRecord
 from matching.texts import lexical_query_text
 from service.config import Settings
 from service.core import policy
 from service.core.changes import expert_document
 from service.core.indexing import reindex_all
+from service.core.match_pool import sync_pool
 from service.models import (
     Embedding,
     Engagement,
@@ -41,7 +42,6 @@ from service.models import (
 from service.models.types import utcnow
 from service.search import EXPERTS_STAFF, SearchBackend, outbox
 from service.search.factory import make_search_backend
-from service.core.match_pool import sync_pool
 from service.search.meili_pool import MeiliCandidatePool
 
 EXPERT = "expert"
@@ -143,10 +143,12 @@ class MatchingEngine:
         self.pool: MeiliCandidatePool | None = None
         self.ranker: PoolRanker | None = None
 
-    def use_pool(self, pool: MeiliCandidatePool, *, size: int = POOL) -> None:
+    def use_pool(
+        self, pool: MeiliCandidatePool, *, size: int = POOL, skills: int = SKILL_POOL
+    ) -> None:
         """Ranks needs from the pool's candidates from now on; `sync` keeps the pool current."""
         self.pool = pool
-        self.ranker = PoolRanker(self.matcher, pool, size=size)
+        self.ranker = PoolRanker(self.matcher, pool, size=size, skills=skills)
 
     def sync(
         self, engine: Engine, *, batch_size: int = 64, progress: Progress | None = None

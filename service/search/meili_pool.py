@@ -8,6 +8,7 @@ queries, never with a text.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -140,7 +141,9 @@ class MeiliCandidatePool:
         for uid in task_ids:
             self._wait_uid(uid)
 
-    def candidates(self, query: NDArray[np.float32], constraints: PoolFilter, *, limit: int) -> list[str]:
+    def candidates(
+        self, query: NDArray[np.float32], constraints: PoolFilter, *, limit: int
+    ) -> list[str]:
         """Gets up to `limit` expert ids, best first, by cosine with `query`, under the filter."""
         params = {
             "vector": np.asarray(query, dtype=np.float32).tolist(),
@@ -154,10 +157,8 @@ class MeiliCandidatePool:
 
     def drop(self) -> None:
         """Deletes the index (tests, benchmarks)."""
-        try:
+        with contextlib.suppress(SearchError):
             self._wait(_call(partial(self.client.delete_index, self.uid)))
-        except SearchError:
-            pass
 
     def _wait(self, task: Any) -> None:
         self._wait_uid(task.task_uid)

@@ -3,7 +3,8 @@
 Both engines hold the same experts and score alike (the hashing encoder, with weights that
 use every stage: dense signals, lexical scores, dense and skill feedback); one scans every
 expert, the other re-ranks the candidates Meilisearch returns under the need's constraints.
-The pool is kept small (40 of 210 experts) so that Meilisearch's order decides what is in it.
+The pool is kept small (40 of 210 experts from Meilisearch, 10 more for shared skills) so that
+Meilisearch's order decides what is in it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ MEILI_URL = os.environ.get("HOMEWARD_TEST_MEILI_URL", "")
 MEILI_KEY = os.environ.get("HOMEWARD_TEST_MEILI_KEY", "")
 pytestmark = pytest.mark.skipif(not MEILI_URL, reason="HOMEWARD_TEST_MEILI_URL not set")
 POOL_SIZE = 40
+SKILL_POOL_SIZE = 10
 K = 10
 
 
@@ -71,7 +73,7 @@ def test_pool_and_exact_scan_rank_the_demo_world_alike(
     hashing = load_encoder("hashing")
     exact = MatchingEngine(hashing, weights_for=_weights)
     pooled = MatchingEngine(hashing, weights_for=_weights)
-    pooled.use_pool(pool, size=POOL_SIZE)
+    pooled.use_pool(pool, size=POOL_SIZE, skills=SKILL_POOL_SIZE)
     exact.sync(engine)
     pooled.sync(engine)
     assert len(pool.fingerprints()) == len(exact.matcher) == 210
@@ -85,13 +87,11 @@ def test_pool_and_exact_scan_rank_the_demo_world_alike(
         compared += 1
         same += found == expected
         overlap += len(set(found) & set(expected))
-        assert found[: len(expected)] == expected or len(set(found) & set(expected)) >= 8, (
-            need_id,
-            expected,
-            found,
-        )
-    assert compared >= 20
-    # Stated tolerance: the same top-10, in the same order, for at least 90 % of the needs;
-    # otherwise 8 of 10 shared (the scan checks constraints on its 50 most relevant experts,
-    # eligible or not, where the pool holds eligible ones only).
-    assert same >= 0.9 * compared, (same, compared, overlap)
+        shared = len(set(found) & set(expected))
+        assert shared >= K - 1, (need_id, expected, found)
+    assert compared >= 50
+    # Stated tolerance: the same top-10, in the same order, for at least 95 % of the needs
+    # (measured: all 78), and 9 of 10 shared for every need. They may part because the scan
+    # checks constraints on its 50 most relevant experts, eligible or not, where the pool
+    # holds eligible ones only, and because Meilisearch's search is approximate.
+    assert same >= 0.95 * compared, (same, compared, overlap)

@@ -52,11 +52,28 @@ CLIENTS = 12
 SETTLE_S = 120.0
 # Generous: four processes import torch at once, and CI machines are small.
 START_S = 240.0
-WORDS = (
-    "epidemiology surgery nursing statistics teaching hydrology irrigation agronomy accounting "
-    "software networks pediatrics pharmacy geology architecture midwifery logistics radiology "
-    "cardiology economics"
-).split()
+WORDS = [
+    "epidemiology",
+    "surgery",
+    "nursing",
+    "statistics",
+    "teaching",
+    "hydrology",
+    "irrigation",
+    "agronomy",
+    "accounting",
+    "software",
+    "networks",
+    "pediatrics",
+    "pharmacy",
+    "geology",
+    "architecture",
+    "midwifery",
+    "logistics",
+    "radiology",
+    "cardiology",
+    "economics",
+]
 DONE = re.compile(r"job \d+ (\S+) done by")
 
 
@@ -256,8 +273,7 @@ def _completed_runs(cluster: Cluster) -> Counter[str]:
 def _rows(session: Session, column: Any, owner_id: int) -> dict[tuple[int, int], tuple[Any, ...]]:
     proposals = session.exec(select(MatchProposal).where(column == owner_id))
     return {
-        (p.need_id, p.expert_id): (p.status, p.rank, round(p.score, 5), p.origin)
-        for p in proposals
+        (p.need_id, p.expert_id): (p.status, p.rank, round(p.score, 5), p.origin) for p in proposals
     }
 
 
@@ -282,19 +298,14 @@ def _unchanged_by_rematching(
     return differ
 
 
-def test_two_workers_and_two_web_processes_through_a_burst(
-    world: World, cluster: Cluster
-) -> None:
+def test_two_workers_and_two_web_processes_through_a_burst(world: World, cluster: Cluster) -> None:
     rng = Random(500)
     experts = sorted(world.expert_tokens)
     edits = [experts[i % len(experts)] for i in range(BURST)]
     rng.shuffle(edits)
     _burst(
         cluster,
-        [
-            ("/api/experts/me", world.expert_tokens[e], _profile_body(rng, e))
-            for e in edits
-        ],
+        [("/api/experts/me", world.expert_tokens[e], _profile_body(rng, e)) for e in edits],
     )
     _settle(world.engine, "rematch_expert")
     differ = _unchanged_by_rematching(
