@@ -100,8 +100,11 @@ def pool_fields(expert: ExpertRecord) -> dict[str, Any]:
 class CandidatePool(Protocol):
     """A vector store of experts' rows: the best experts for a query, under a filter."""
 
-    def candidates(self, query: FloatArray, constraints: PoolFilter, *, limit: int) -> list[str]:
-        """Gets up to `limit` expert ids, best first, by cosine with `query`."""
+    def candidates(
+        self, query: FloatArray, constraints: PoolFilter | None, *, limit: int
+    ) -> list[str]:
+        """Gets up to `limit` expert ids, best first, by cosine with `query` (among those who
+        pass `constraints`, when given)."""
         ...
 
 
@@ -204,14 +207,16 @@ class PoolRanker:
     ) -> IntArray:
         constraints = pool_filter(need, self.matcher.policy, self.matcher.today())
         lexical_rows = scoring.lexical_rows
-        first = self._fetch(scoring.first_query(), constraints, FIRST_STAGE)
+        # The feedback stage starts from the most relevant experts, eligible or not (as the
+        # full scan does): the first search has no filter.
+        first = self._fetch(scoring.first_query(), None, FIRST_STAGE)
         seen = np.union1d(first, lexical_rows)
         second_query = scoring.second_query(seen)
         fetched = self._fetch(second_query, constraints, limit or self.size)
         # The skill feedback is not in the store's order: its best experts join the pool.
         return np.union1d(np.union1d(fetched, seen), scoring.skill_rows(seen, self.skills))
 
-    def _fetch(self, query: FloatArray, constraints: PoolFilter, limit: int) -> IntArray:
+    def _fetch(self, query: FloatArray, constraints: PoolFilter | None, limit: int) -> IntArray:
         index = self.matcher.index
         ids = self.pool.candidates(query, constraints, limit=limit)
         return np.array([index.row(i) for i in ids if i in index], dtype=np.intp)

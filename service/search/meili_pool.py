@@ -142,16 +142,18 @@ class MeiliCandidatePool:
             self._wait_uid(uid)
 
     def candidates(
-        self, query: NDArray[np.float32], constraints: PoolFilter, *, limit: int
+        self, query: NDArray[np.float32], constraints: PoolFilter | None, *, limit: int
     ) -> list[str]:
-        """Gets up to `limit` expert ids, best first, by cosine with `query`, under the filter."""
-        params = {
+        """Gets up to `limit` expert ids, best first, by cosine with `query`, among those who
+        pass `constraints` (everyone when None)."""
+        params: dict[str, Any] = {
             "vector": np.asarray(query, dtype=np.float32).tolist(),
             "hybrid": {"embedder": EMBEDDER, "semanticRatio": 1.0},
-            "filter": filter_expression(constraints, open_only=self.open_only),
             "limit": limit,
             "attributesToRetrieve": ["id"],
         }
+        if constraints is not None:
+            params["filter"] = filter_expression(constraints, open_only=self.open_only)
         result = _call(partial(self.client.index(self.uid).search, "", params))
         return [str(hit["id"]) for hit in result["hits"]]
 
