@@ -181,10 +181,10 @@ class Matcher:
         self._experts[expert.expert_id] = replace(
             expert,
             bio="",
-            skills=[sys.intern(s) for s in expert.skills],
-            languages=[sys.intern(c) for c in expert.languages],
+            skills=[sys.intern(str(s)) for s in expert.skills],
+            languages=[sys.intern(str(c)) for c in expert.languages],
         )
-        normalised = (sys.intern(s) for s in map(normalise_skill, expert.skills) if s)
+        normalised = (sys.intern(str(s)) for s in map(normalise_skill, expert.skills) if s)
         skills = tuple(dict.fromkeys(normalised))
         self._skills[expert.expert_id] = skills
         for skill in skills:

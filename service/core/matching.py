@@ -20,12 +20,14 @@ from matching.constraints import MatchPolicy
 from matching.encoders import Encoder
 from matching.fusion import FusionWeights
 from matching.matcher import Matcher, StoredVector
+from matching.pool import POOL, SKILL_POOL, PoolRanker, pool_dimensions
 from matching.records import Candidate, ExpertRecord, NeedRecord
 from matching.texts import lexical_query_text
 from service.config import Settings
 from service.core import policy
 from service.core.changes import expert_document
 from service.core.indexing import reindex_all
+from service.core.match_pool import pool_fingerprints, prune_pool, send_to_pool
 from service.models import (
     Embedding,
     Engagement,
@@ -41,6 +43,7 @@ from service.models import (
 from service.models.types import utcnow
 from service.search import EXPERTS_STAFF, SearchBackend, outbox
 from service.search.factory import make_search_backend
+from service.search.meili_pool import MeiliCandidatePool
 
 EXPERT = "expert"
 # Engagements that hold an expert's hours.
@@ -156,6 +159,16 @@ class MatchingEngine:
         # Every change stamped before this moment is in the index (None: nothing read yet).
         self.seen_until: datetime | None = None
         self.overlap = WATERMARK_OVERLAP
+        # With a candidate pool (Meilisearch), needs are ranked from its candidates.
+        self.pool: MeiliCandidatePool | None = None
+        self.ranker: PoolRanker | None = None
+
+    def use_pool(
+        self, pool: MeiliCandidatePool, *, size: int = POOL, skills: int = SKILL_POOL
+    ) -> None:
+        """Ranks needs from the pool's candidates from now on; `sync` keeps the pool current."""
+        self.pool = pool
+        self.ranker = PoolRanker(self.matcher, pool, size=size, skills=skills)
 
     def sync(
         self, engine: Engine, *, batch_size: int = 64, progress: Progress | None = None
@@ -178,6 +191,7 @@ class MatchingEngine:
             stale = [e for e in list(self.matcher.index.ids) if e not in current]
             for expert_id in stale:
                 self.matcher.remove(expert_id)
+        known = pool_fingerprints(self.pool) if self.pool is not None else {}
         embedded = 0
         done = 0
         for begin in range(0, len(ids), READ_CHUNK):
@@ -193,15 +207,17 @@ class MatchingEngine:
                 expert_record(e, committed_hours_per_week=hours.get(e.id or 0, 0.0))
                 for e in experts
             ]
-            del experts
             for start in range(0, len(records), batch_size):
                 embedded += self._index(engine, records[start : start + batch_size], stored)
                 done += len(records[start : start + batch_size])
                 if progress is not None:
                     progress(done, len(ids))
-            del stored, records
+            self._send_to_pool(experts, records, known=known)
+            del experts, stored, records
         with self.lock:
             self.matcher.prepare_population()
+            if self.pool is not None:
+                prune_pool(self.pool, self.matcher, known)
         self._advance(started)
         return SyncResult(indexed=len(ids), embedded=embedded, removed=len(stale))
 
@@ -234,6 +250,7 @@ class MatchingEngine:
                 self.matcher.remove(expert_id)
         embedded = self._index(engine, records, stored)
         removed = len(gone)
+        self._send_to_pool(experts, records, removed=gone)
         if len(self.matcher) != total:
             # A row removed (or added) without a stamp: compare ids, read only the difference.
             removed += self._reconcile(engine)
@@ -274,7 +291,26 @@ class MatchingEngine:
                 for e in experts
             ]
             self._index(engine, records, stored)
+            self._send_to_pool(experts, records)
+        if extra and self.pool is not None:
+            self._send_to_pool([], [], removed=extra)
         return len(extra)
+
+    def _send_to_pool(
+        self,
+        experts: Sequence[ExpertProfile],
+        records: Sequence[ExpertRecord],
+        *,
+        removed: Sequence[str] = (),
+        known: dict[str, str] | None = None,
+    ) -> None:
+        """Keeps the candidate pool (when there is one) in step with what was just indexed."""
+        if self.pool is None or self.ranker is None:
+            return
+        with self.lock:
+            send_to_pool(self.pool, self.matcher, experts, records, known=known)
+            self.pool.delete(list(removed))
+            self.ranker.refresh()
 
     def _advance(self, started: datetime) -> None:
         mark = started - self.overlap
@@ -354,6 +390,8 @@ class MatchingEngine:
             scores = search.lexical_scores(EXPERTS_STAFF, lexical_query_text(need), LEXICAL_POOL)
             lexical = {str(doc_id): score for doc_id, score in scores}
         with self.lock:
+            if self.ranker is not None:
+                return self.ranker.rank_experts(need, lexical_scores=lexical, k=k, exclude=exclude)
             return self.matcher.rank_experts(need, lexical_scores=lexical, k=k, exclude=exclude)
 
     def rank_for_expert(
@@ -485,7 +523,10 @@ def rematch_expert(
     expert = session.get(ExpertProfile, expert_id)
     if expert is None:
         return []
-    needs = list(session.exec(select(Need).where(Need.status == NeedStatus.OPEN)))
+    # In id order: needs that score alike are ranked the same way by every process.
+    needs = list(
+        session.exec(select(Need).where(Need.status == NeedStatus.OPEN).order_by(col(Need.id)))
+    )
     institution_ids = {n.institution_id for n in needs}
     institutions = {
         i.id: i
@@ -563,12 +604,23 @@ def needs_for_expert(session: Session, *, expert_id: int, limit: int = 10) -> li
 
 
 def load_engine(settings: Settings) -> MatchingEngine:
-    """Loads the configured encoder into a matching engine (seconds: call it once)."""
+    """Loads the configured encoder into a matching engine (seconds: call it once); with
+    Meilisearch configured, needs are ranked from its candidate pool."""
     from matching.encoders import load_encoder
 
-    return MatchingEngine(
+    engine = MatchingEngine(
         load_encoder(settings.embedding_model, threads=settings.embedding_threads)
     )
+    if settings.search_backend == "meilisearch":
+        engine.use_pool(
+            MeiliCandidatePool(
+                url=settings.meili_url,
+                api_key=settings.meili_key,
+                index_prefix=settings.meili_index_prefix,
+                dimensions=pool_dimensions(engine.matcher),
+            )
+        )
+    return engine
 
 
 def refresh_everything(

@@ -46,14 +46,19 @@ def insert_if_absent(
             session.execute(insert(_table()).values(**values))
 
 
-def reschedule_finished(
-    session: Session, *, key: str, payload: dict[str, Any], run_at: datetime
-) -> None:
-    """Puts a finished (done or failed) job with this key back in the queue."""
+def reschedule(session: Session, *, key: str, payload: dict[str, Any], run_at: datetime) -> None:
+    """Puts the job with this key back in the queue, whatever its state (in the caller's
+    transaction): a finished job runs again; a running one loses its claim, so its outcome is
+    discarded (`mark_done` finds the claim gone) and it runs again on the new state.
+
+    The row lock this UPDATE takes keeps claimers (`FOR UPDATE SKIP LOCKED`) off the job until
+    the caller's change commits, so no run can read the state from before that change and
+    still count as the run that follows it.
+    """
     table = _table()
     session.execute(
         update(table)
-        .where(table.c.key == key, table.c.status.in_([DONE, FAILED]))
+        .where(table.c.key == key)
         .values(
             status=PENDING,
             payload=payload,

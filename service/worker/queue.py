@@ -72,13 +72,15 @@ def enqueue(
     """Queues a job in the caller's transaction; a job with the same key is the same job.
 
     While a job with this key waits, enqueueing again changes nothing. Once it has run,
-    it stays run unless `again` is true (for work like re-matching, which must follow changes).
+    it stays run unless `again` is true (for work like re-matching, which must follow changes):
+    then it runs again, and a run in progress, which may have read the state from before the
+    caller's change, is discarded.
     """
     when = run_at or utcnow()
     body = payload or {}
     jobs_repo.insert_if_absent(session, kind=kind, key=key, payload=body, run_at=when)
     if again:
-        jobs_repo.reschedule_finished(session, key=key, payload=body, run_at=when)
+        jobs_repo.reschedule(session, key=key, payload=body, run_at=when)
     job = jobs_repo.get_job_by_key(session, key)
     assert job is not None
     session.refresh(job)

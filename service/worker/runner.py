@@ -113,8 +113,10 @@ class Worker:
                 registration.fn(context)
                 if jobs_repo.mark_done(session, job_id=job_id, worker=self.name, now=now):
                     session.commit()
-                else:  # our claim ran out and another worker took the job: let it win
+                    log.info("job %s %s done by %s", job_id, context.key, self.name)
+                else:  # the job was claimed again or re-queued meanwhile: that run wins
                     session.rollback()
+                    log.info("job %s %s discarded by %s", job_id, context.key, self.name)
                 return
             except Exception as exc:  # noqa: BLE001 - any failure is retried with backoff
                 session.rollback()

@@ -1,0 +1,284 @@
+"""Candidates from Meilisearch's vector store, re-ranked by the matcher, against the exact scan.
+
+Usage: eval "$(.ci/meili.sh start)"   # or HOMEWARD_MEILI_URL / HOMEWARD_MEILI_KEY
+       python bench/meili_pool.py [--json] [--sizes 10000 100000] [--needs 100] [--pool 1000]
+                                  [--keep]
+
+Experts: random rows in the default encoder's layout (as bench/matching_speed.py makes them:
+USE, e5 and MiniLM blocks of the document section, USE of the headline, each unit-normed),
+with random constraint fields (modes, languages, availability windows and confirmations,
+about 5 % inactive or opted out) and skills drawn from a vocabulary (for the skill feedback).
+They go into the matcher's in-memory index (the exact scan) and into a Meilisearch index of
+their pool vectors (`<prefix>match_experts` layout, prefix `bench_<n>_`); `--keep` reuses
+that index when it already holds n experts (indexing time is then not measured again).
+
+Per need (random query vectors, English and French titles so both weight sets run):
+- exact: `Matcher.rank_experts(k=100)`, the full scan, is the reference;
+- Recall@100: share of the exact top-100 present in the pool (`PoolRanker.candidate_rows`);
+- top-10 overlap: `PoolRanker.rank_experts(k=10)` against the exact top-10, and against the
+  exact scan's best 10 when it checks constraints on a wider window (its k=100 run), with the
+  mean score of the pool's top-10 minus the exact top-10's (positive: the pool found experts
+  who score higher, that the scan's window of 50 missed);
+- latency: the whole ranking of a top-10 each way, interleaved (pool: two Meilisearch
+  searches plus the re-ranking; exact: the full scan).
+
+`--json` prints exactly one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from matching.encoders import Block, Encoder  # noqa: E402
+from matching.matcher import Matcher  # noqa: E402
+from matching.pool import PoolRanker, pool_dimensions, pool_fields, pool_vector  # noqa: E402
+from matching.records import ExpertRecord, NeedRecord  # noqa: E402
+from service.search.meili_pool import MeiliCandidatePool  # noqa: E402
+
+TODAY = date(2026, 12, 1)
+BLOCKS = (Block("use", 0, 512), Block("e5", 512, 896), Block("minilm", 896, 1280))
+LANGUAGES = ("en", "fr", "es", "ar", "pt")
+MODES = ("remote", "mission", "hybrid")
+SKILLS = [f"skill{i}" for i in range(400)]
+TITLES = {
+    "en": "Support for the hospital and the teachers of the region",
+    "fr": "Appui pour les enseignants et la formation des équipes de la région",
+}
+
+
+def layout_encoder() -> Encoder:
+    """An encoder with the default encoder's blocks and no model: rows are generated here."""
+    members: dict[str, Any] = {block.name: None for block in BLOCKS}
+    return Encoder(None, "homeward-fused", "bench", BLOCKS, members=members)  # type: ignore[arg-type]
+
+
+def unit_blocks(rng: np.random.Generator, n: int, spans: list[tuple[int, int]], dim: int) -> Any:
+    """n rows, random within each span, each span unit-normed, zero elsewhere."""
+    rows = np.zeros((n, dim), dtype=np.float32)
+    for start, stop in spans:
+        block = rng.standard_normal((n, stop - start), dtype=np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        rows[:, start:stop] = block
+    return rows
+
+
+def make_expert(rng: np.random.Generator, i: int) -> ExpertRecord:
+    """An expert with random constraint fields."""
+    windowed = rng.random() < 0.3
+    start = TODAY + timedelta(days=int(rng.integers(-200, 200)))
+    return ExpertRecord(
+        expert_id=str(i),
+        headline="",
+        skills=list(rng.choice(SKILLS, size=int(rng.integers(2, 7)), replace=False)),
+        languages=list(rng.choice(LANGUAGES, size=int(rng.integers(1, 4)), replace=False)),
+        modes=list(rng.choice(MODES, size=int(rng.integers(1, 4)), replace=False)),
+        available_from=start if windowed else None,
+        available_until=start + timedelta(days=int(rng.integers(30, 400))) if windowed else None,
+        active=bool(rng.random() > 0.03),
+        opted_out=bool(rng.random() < 0.02),
+        availability_confirmed_on=TODAY - timedelta(days=int(rng.integers(0, 120))),
+    )
+
+
+def make_need(rng: np.random.Generator, i: int) -> NeedRecord:
+    """A need with random constraints, English or French (both weight sets)."""
+    language = "en" if i % 2 == 0 else "fr"
+    dated = rng.random() < 0.5
+    start = TODAY + timedelta(days=int(rng.integers(0, 120)))
+    return NeedRecord(
+        need_id=f"n{i}",
+        title=TITLES[language],
+        languages=list(rng.choice(LANGUAGES[:3], size=int(rng.integers(0, 2)), replace=False)),
+        mode=MODES[int(rng.integers(0, 3))],
+        widen_modes=bool(rng.random() < 0.2),
+        start=start if dated else None,
+        end=start + timedelta(weeks=int(rng.integers(2, 20))) if dated else None,
+    )
+
+
+def build(n: int, seed: int) -> tuple[Matcher, list[ExpertRecord], Any]:
+    """The matcher with n generated experts in its index; the experts and their rows."""
+    rng = np.random.default_rng(seed)
+    matcher = Matcher(layout_encoder(), today=lambda: TODAY)
+    experts = [make_expert(rng, i) for i in range(n)]
+    spans = list(matcher.index.blocks)
+    rows = unit_blocks(rng, n, spans, matcher.index.dim)
+    for begin in range(0, n, 10_000):
+        chunk = experts[begin : begin + 10_000]
+        matcher.index.upsert([e.expert_id for e in chunk], rows[begin : begin + len(chunk)])
+        for expert in chunk:
+            matcher._remember(expert)
+    return matcher, experts, rows
+
+
+def fill_pool(
+    pool: MeiliCandidatePool, matcher: Matcher, experts: list[ExpertRecord], rows: Any, keep: bool
+) -> float | None:
+    """Indexes the experts' pool vectors; returns the seconds it took (None when kept)."""
+    if keep:
+        try:
+            stats = pool.client.index(pool.uid).get_stats()
+            if stats.number_of_documents == len(experts):
+                return None
+        except Exception:  # noqa: BLE001 - no such index yet: build it
+            pass
+    pool.drop()
+    pool.ensure_index()
+    started = time.perf_counter()
+    tasks: list[int] = []
+    for begin in range(0, len(experts), 2000):
+        documents = [
+            pool.document(
+                e.expert_id, pool_vector(matcher, rows[begin + j]), pool_fields(e), open_=True
+            )
+            for j, e in enumerate(experts[begin : begin + 2000])
+        ]
+        tasks += pool.upsert(documents, wait=False)
+    pool.wait(tasks)
+    return time.perf_counter() - started
+
+
+def percentile_ms(samples: list[float], q: float) -> float:
+    """A percentile of durations in seconds, in milliseconds."""
+    return round(float(np.percentile(np.array(samples) * 1000.0, q)), 1)
+
+
+def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) -> dict[str, Any]:
+    """Recall@100, top-10 overlap and whole-ranking latency at n experts."""
+    started = time.perf_counter()
+    matcher, experts, rows = build(n, seed=n)
+    build_s = time.perf_counter() - started
+    pool = MeiliCandidatePool(
+        url=url, api_key=key, index_prefix=f"bench_{n}_", dimensions=pool_dimensions(matcher)
+    )
+    index_s = fill_pool(pool, matcher, experts, rows, keep)
+    ranker = PoolRanker(matcher, pool, size=pool_size)
+    rng = np.random.default_rng(7)
+    query_spans = [(b.start, b.stop) for b in BLOCKS]
+    recall: list[float] = []
+    overlap: list[float] = []
+    overlap_wide: list[float] = []
+    gain: list[float] = []
+    pool_sizes: list[int] = []
+    timings: dict[str, list[float]] = {"pool": [], "exact": []}
+    for i in range(needs):
+        need = make_need(rng, i)
+        vectors = unit_blocks(rng, 2, query_spans, matcher.encoder.dim)
+        reference = matcher.rank_experts(need, query_vectors=vectors, k=100, explain=False)
+        rows_in_pool = ranker.candidate_rows(need, query_vectors=vectors)
+        ids = matcher.index.ids
+        in_pool = {ids[int(r)] for r in rows_in_pool}
+        if reference:
+            recall.append(sum(c.expert_id in in_pool for c in reference) / len(reference))
+        pool_sizes.append(len(rows_in_pool))
+        # Interleaved, so both see the same machine.
+        begin = time.perf_counter()
+        from_pool = ranker.rank_experts(need, query_vectors=vectors, k=10, explain=False)
+        timings["pool"].append(time.perf_counter() - begin)
+        begin = time.perf_counter()
+        exact = matcher.rank_experts(need, query_vectors=vectors, k=10, explain=False)
+        timings["exact"].append(time.perf_counter() - begin)
+        if exact:
+            expected = {c.expert_id for c in exact}
+            overlap.append(len(expected & {c.expert_id for c in from_pool}) / len(expected))
+            # The scan checks constraints on its 50 most relevant experts, eligible or not;
+            # with k=100 it looks at 400: its best 10 there are the wide-window reference.
+            wide = {c.expert_id for c in reference[:10]}
+            overlap_wide.append(len(wide & {c.expert_id for c in from_pool}) / len(wide))
+            gain.append(
+                float(np.mean([c.score for c in from_pool]) - np.mean([c.score for c in exact]))
+            )
+    return {
+        "n_experts": n,
+        "needs": needs,
+        "pool_limit": pool_size,
+        "dimensions": pool_dimensions(matcher),
+        "generate_s": round(build_s, 1),
+        "meili_index_s": round(index_s, 1) if index_s is not None else None,
+        "meili_docs_per_s": round(n / index_s, 1) if index_s else None,
+        "recall_at_100": round(float(np.mean(recall)), 4),
+        "recall_at_100_min": round(float(np.min(recall)), 4),
+        "top10_overlap": round(float(np.mean(overlap)), 4),
+        "top10_overlap_wide": round(float(np.mean(overlap_wide)), 4),
+        "top10_score_gain": round(float(np.mean(gain)), 3),
+        "pool_mean": round(float(np.mean(pool_sizes)), 1),
+        **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in timings.items()},
+        **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in timings.items()},
+        "load_avg": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def project(rows: list[dict[str, Any]], target: int = 1_000_000) -> dict[str, Any] | None:
+    """p95 at `target` experts, extrapolated from the two largest sizes: linear in n for the
+    exact scan, linear in log n for the pool (a graph search grows with log n, the re-ranking
+    with the pool, not with n)."""
+    if len(rows) < 2:
+        return None
+    a, b = sorted(rows, key=lambda r: r["n_experts"])[-2:]
+    out: dict[str, Any] = {"n_experts": target, "from": [a["n_experts"], b["n_experts"]]}
+    slope = (b["exact_p95_ms"] - a["exact_p95_ms"]) / (b["n_experts"] - a["n_experts"])
+    out["exact_p95_ms"] = round(b["exact_p95_ms"] + slope * (target - b["n_experts"]), 1)
+    log_slope = (b["pool_p95_ms"] - a["pool_p95_ms"]) / np.log(b["n_experts"] / a["n_experts"])
+    out["pool_p95_ms"] = round(b["pool_p95_ms"] + log_slope * np.log(target / b["n_experts"]), 1)
+    if b.get("meili_index_s") and a.get("meili_index_s"):
+        rate = b["n_experts"] / b["meili_index_s"]
+        out["meili_index_s_at_this_rate"] = round(target / rate, 0)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--needs", type=int, default=100)
+    parser.add_argument("--pool", type=int, default=1000)
+    parser.add_argument("--keep", action="store_true", help="reuse a filled Meilisearch index")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    url = os.environ.get("HOMEWARD_MEILI_URL") or os.environ.get("HOMEWARD_TEST_MEILI_URL", "")
+    key = os.environ.get("HOMEWARD_MEILI_KEY") or os.environ.get("HOMEWARD_TEST_MEILI_KEY", "")
+    if not url:
+        sys.exit('set HOMEWARD_MEILI_URL (or run: eval "$(.ci/meili.sh start)")')
+    results = []
+    for n in args.sizes:
+        results.append(measure(n, args.needs, args.pool, args.keep, url, key))
+        if not args.json:
+            print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    report = {"sizes": results, "projection": project(results)}
+    if args.json:
+        print(json.dumps(report))
+        return
+    columns = [
+        ("n_experts", "experts"),
+        ("meili_index_s", "index s"),
+        ("recall_at_100", "Recall@100"),
+        ("recall_at_100_min", "min"),
+        ("top10_overlap", "top-10 ="),
+        ("top10_overlap_wide", "wide ="),
+        ("top10_score_gain", "score +"),
+        ("pool_p50_ms", "pool p50"),
+        ("pool_p95_ms", "pool p95"),
+        ("exact_p50_ms", "exact p50"),
+        ("exact_p95_ms", "exact p95"),
+    ]
+    print(" | ".join(f"{title:>10}" for _, title in columns))
+    for row in results:
+        print(" | ".join(f"{row[name]!s:>10}" for name, _ in columns))
+    if report["projection"]:
+        print("projection:", json.dumps(report["projection"]))
+    print("load average:", [round(x, 2) for x in os.getloadavg()])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,490 @@
+"""Ranking from a candidate pool: an outside vector store proposes experts, the matcher
+re-ranks them with its full scoring.
+
+The matcher's dense relevance is a weighted sum of z-scored dot products, one per signal
+(model block x profile section); each z-score is linear in the expert's stored row, so the
+whole dense part is one dot product of the row with a composite query (`PoolQueries`). A
+store holding the rows (`pool_vector`, made cosine-safe by one padding column) and
+filtering on the hard constraints (`PoolFilter`) returns the experts that score best; the
+feedback stage is linear too, so the final pool is fetched with the second-stage query.
+
+Population statistics (mean, deviation of each signal over every indexed expert) come from a
+fixed, evenly spread sample of rows, dequantised once and kept until the index changes size
+or `PoolRanker.refresh` is called; lexical and skill scores, sparse, are standardised over
+the whole population exactly. Below `SAMPLE` experts the sample is the population, and the
+scores equal those of `Matcher.rank_experts` on the experts the pool holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matching.constraints import Assessment, MatchPolicy, assess
+from matching.explain import build_explanation
+from matching.fusion import FusionWeights, detect_language
+from matching.index import VectorIndex, top_k_indices
+from matching.matcher import _SIGNAL_PAIRS, Matcher
+from matching.records import Candidate, ExpertRecord, Explanation, NeedRecord
+from matching.texts import QUERY_SIDES, need_query_text
+
+FloatArray = NDArray[np.float32]
+IntArray = NDArray[np.intp]
+Blocks = list[FloatArray]  # rows' stored blocks, one matrix per block
+
+SAMPLE = 8192  # rows the population statistics are measured on
+FIRST_STAGE = 100  # candidates fetched to find the feedback stage's best few
+POOL = 1000  # candidates re-ranked (Meilisearch returns at most its maxTotalHits)
+SKILL_POOL = 1000  # experts added for sharing skills with the first stage's best
+NEVER = 10**7  # a day ordinal past any real date: "no end", "never confirmed"
+
+
+@dataclass(frozen=True)
+class PoolFilter:
+    """The hard constraints of a need, as plain values a store can filter on.
+
+    Each field narrows the pool only when set: `modes`, the engagement modes of which an
+    expert must accept one; `any_mode`, that the expert must accept at least one;
+    `languages`, of which the expert must speak one; `available_on`, a day ordinal the
+    expert's availability must not have ended before; `confirmed_since`, the oldest
+    availability confirmation still current; `window`, the need's (first, last) day ordinals
+    the expert's availability must overlap.
+    """
+
+    modes: tuple[str, ...] | None
+    any_mode: bool
+    languages: tuple[str, ...]
+    available_on: int
+    confirmed_since: int
+    window: tuple[int, int] | None
+
+
+def pool_filter(need: NeedRecord, policy: MatchPolicy, today: date) -> PoolFilter:
+    """Gets the hard constraints `assess` would exclude an expert on, for a store to filter."""
+    modes: tuple[str, ...] | None = None
+    if need.mode != "hybrid" and not need.widen_modes:
+        modes = (need.mode, "hybrid")
+    window = None
+    if need.start is not None and need.end is not None:
+        window = (need.start.toordinal(), need.end.toordinal())
+    return PoolFilter(
+        modes=modes,
+        any_mode=need.mode == "hybrid",
+        languages=tuple(sorted({lang.lower() for lang in need.languages})),
+        available_on=today.toordinal(),
+        confirmed_since=(today - timedelta(days=policy.stale_after_days)).toordinal(),
+        window=window,
+    )
+
+
+def pool_fields(expert: ExpertRecord) -> dict[str, Any]:
+    """Gets the filterable fields of an expert's pool document (see `PoolFilter`)."""
+    confirmed = expert.availability_confirmed_on
+    return {
+        "eligible": expert.active and not expert.opted_out,
+        "modes": sorted(set(expert.modes)),
+        "languages": sorted({lang.lower() for lang in expert.languages}),
+        "from_day": expert.available_from.toordinal() if expert.available_from else 0,
+        "until_day": expert.available_until.toordinal() if expert.available_until else NEVER,
+        # Unknown confirmation is not stale (as in `expert_exclusion`).
+        "confirmed_day": confirmed.toordinal() if confirmed else NEVER,
+    }
+
+
+class CandidatePool(Protocol):
+    """A vector store of experts' rows: the best experts for a query, under a filter."""
+
+    def candidates(
+        self, query: FloatArray, constraints: PoolFilter | None, *, limit: int
+    ) -> list[str]:
+        """Gets up to `limit` expert ids, best first, by cosine with `query` (among those who
+        pass `constraints`, when given)."""
+        ...
+
+
+def stored_layout(matcher: Matcher) -> list[tuple[int, int]]:
+    """Where each stored block of a row lives in a pool vector (the blocks side by side)."""
+    offsets = np.cumsum([0] + [stop - start for start, stop in matcher.index.blocks])
+    return [(int(lo), int(hi)) for lo, hi in zip(offsets[:-1], offsets[1:], strict=True)]
+
+
+def pool_dimensions(matcher: Matcher) -> int:
+    """The dimension of a pool vector: the stored columns of a row, plus one padding column."""
+    return matcher.index.stored_dim + 1
+
+
+def pool_vector(matcher: Matcher, row: NDArray[np.floating]) -> FloatArray:
+    """An expert's pool vector: the stored blocks of its row, padded to one common norm so
+    that the store's cosine orders experts as the dot product does."""
+    blocks = [np.asarray(row[start:stop], dtype=np.float32) for start, stop in matcher.index.blocks]
+    body = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+    # Each block is unit-normed (or empty), so no row is longer than sqrt(blocks).
+    ceiling = math.sqrt(len(blocks)) * 1.01
+    pad = math.sqrt(max(0.0, ceiling**2 - float(body @ body)))
+    return np.concatenate([body, np.array([pad], dtype=np.float32)])
+
+
+@dataclass
+class _Signal:
+    name: str
+    slot: int
+    query: FloatArray
+    weight: float
+
+
+class PoolRanker:
+    """Ranks experts for a need from a candidate pool, scoring as `Matcher.rank_experts`."""
+
+    def __init__(
+        self, matcher: Matcher, pool: CandidatePool, *, size: int = POOL, skills: int = SKILL_POOL
+    ) -> None:
+        self.matcher = matcher
+        self.pool = pool
+        self.size = size
+        self.skills = skills
+        self._sample: tuple[int, IntArray, Blocks] | None = None
+
+    def refresh(self) -> None:
+        """Forgets the sampled rows, after the index changed (they are sampled again)."""
+        self._sample = None
+
+    def sample(self) -> tuple[IntArray, Blocks]:
+        """The sampled rows and their dequantised values, kept until the index size changes
+        or `refresh` is called."""
+        index = self.matcher.index
+        n = len(index)
+        if self._sample is None or self._sample[0] != n:
+            rows = np.unique(np.linspace(0, max(0, n - 1), min(n, SAMPLE)).astype(np.intp))
+            self._sample = (n, rows, gather(index, rows))
+        return self._sample[1], self._sample[2]
+
+    def rank_experts(
+        self,
+        need: NeedRecord,
+        *,
+        lexical_scores: Mapping[str, float] | None = None,
+        k: int = 10,
+        exclude: Iterable[str] = (),
+        query_vectors: FloatArray | None = None,
+        explain: bool = True,
+    ) -> list[Candidate]:
+        """Top-k eligible experts for a need, best first, from the pool's candidates."""
+        if len(self.matcher.index) == 0 or k <= 0:
+            return []
+        vectors = query_vectors if query_vectors is not None else self.matcher.embed_need(need)
+        scoring = self._scoring(need, vectors, lexical_scores)
+        rows = self._candidates(need, scoring)
+        return self._rank_rows(need, rows, scoring, k, set(exclude), vectors, explain)
+
+    def _scoring(
+        self, need: NeedRecord, vectors: FloatArray, lexical_scores: Mapping[str, float] | None
+    ) -> _Scoring:
+        weights = self.matcher.weights_for(detect_language(need_query_text(need)))
+        return _Scoring(self.matcher, vectors, weights, lexical_scores, self.sample())
+
+    def candidate_rows(
+        self,
+        need: NeedRecord,
+        *,
+        lexical_scores: Mapping[str, float] | None = None,
+        query_vectors: FloatArray | None = None,
+        limit: int | None = None,
+    ) -> IntArray:
+        """Index rows of the pool for a need: the store's best, plus the lexical hits."""
+        if len(self.matcher.index) == 0:
+            return np.zeros(0, dtype=np.intp)
+        vectors = query_vectors if query_vectors is not None else self.matcher.embed_need(need)
+        return self._candidates(need, self._scoring(need, vectors, lexical_scores), limit)
+
+    def _candidates(
+        self, need: NeedRecord, scoring: _Scoring, limit: int | None = None
+    ) -> IntArray:
+        constraints = pool_filter(need, self.matcher.policy, self.matcher.today())
+        lexical_rows = scoring.lexical_rows
+        # The feedback stage starts from the most relevant experts, eligible or not (as the
+        # full scan does): the first search has no filter.
+        first = self._fetch(scoring.first_query(), None, FIRST_STAGE)
+        seen = np.union1d(first, lexical_rows)
+        second_query = scoring.second_query(seen)
+        fetched = self._fetch(second_query, constraints, limit or self.size)
+        # The skill feedback is not in the store's order: its best experts join the pool.
+        return np.union1d(np.union1d(fetched, seen), scoring.skill_rows(seen, self.skills))
+
+    def _fetch(self, query: FloatArray, constraints: PoolFilter | None, limit: int) -> IntArray:
+        index = self.matcher.index
+        ids = self.pool.candidates(query, constraints, limit=limit)
+        return np.array([index.row(i) for i in ids if i in index], dtype=np.intp)
+
+    def _rank_rows(
+        self,
+        need: NeedRecord,
+        rows: IntArray,
+        scoring: _Scoring,
+        k: int,
+        skip: set[str],
+        vectors: FloatArray,
+        explain: bool,
+    ) -> list[Candidate]:
+        matcher = self.matcher
+        if rows.size == 0:
+            return []
+        relevance, signals, lexical, extra = scoring.score(rows)
+        ids = matcher.index.ids
+        today = matcher.today()
+        experts = [matcher._experts[ids[int(row)]] for row in rows]
+        # As `rank_experts`: constraints on the most relevant, widened until k pass.
+        n = len(rows)
+        window = min(n, max(4 * k, 50))
+        while True:
+            passed: list[tuple[float, int, Assessment]] = []
+            for position in top_k_indices(relevance, window):
+                expert = experts[int(position)]
+                if expert.expert_id in skip:
+                    continue
+                assessment = assess(expert, need, matcher.policy, today)
+                if assessment.eligible:
+                    score = float(relevance[position]) + sum(assessment.adjustments.values())
+                    passed.append((score, int(position), assessment))
+            if len(passed) >= k or window >= n:
+                break
+            window = min(n, window * 4)
+        # Ties broken by index row, as the full scan does.
+        passed.sort(key=lambda item: (-item[0], int(rows[item[1]])))
+        ranked: list[Candidate] = []
+        for score, position, assessment in passed[:k]:
+            expert = experts[position]
+            components = {name: float(values[position]) for name, values in signals.items()}
+            if lexical is not None:
+                components["lexical"] = float(lexical[position])
+            for name, values in extra.items():
+                components[name] = float(values[position])
+            components["relevance"] = float(relevance[position])
+            components.update(assessment.adjustments)
+            components["score"] = score
+            explanation = (
+                build_explanation(
+                    expert, need, assessment, matcher.encode_phrases, need_query_text(need)
+                )
+                if explain
+                else Explanation()
+            )
+            ranked.append(Candidate(expert.expert_id, need.need_id, score, components, explanation))
+        return ranked
+
+
+class _Scoring:
+    """The matcher's scoring of one need over some rows, standardised on the population."""
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        vectors: FloatArray,
+        weights: FusionWeights,
+        lexical_scores: Mapping[str, float] | None,
+        sample: tuple[IntArray, Blocks],
+    ) -> None:
+        self.matcher = matcher
+        self.index = matcher.index
+        self.weights = weights
+        self.n = len(self.index)
+        self.layout = stored_layout(matcher)
+        self.signals: list[_Signal] = []
+        for block in matcher.encoder.blocks:
+            for pair, side, section in _SIGNAL_PAIRS:
+                slot = matcher._slots.get((section, block.name))
+                if slot is None:
+                    continue
+                query = np.asarray(
+                    vectors[QUERY_SIDES.index(side), block.start : block.stop], dtype=np.float32
+                )
+                name = f"{block.name}.{pair}"
+                self.signals.append(_Signal(name, slot, query, weights.dense.get(name, 0.0)))
+        # As `fuse_scores`: every weighted signal counts, even one the index has no slot for.
+        names = {f"{b.name}.{pair}" for b in matcher.encoder.blocks for pair, _, _ in _SIGNAL_PAIRS}
+        self.weight_sum = sum(w for name, w in weights.dense.items() if name in names and w > 0) + (
+            weights.lexical if lexical_scores is not None and weights.lexical > 0 else 0.0
+        )
+        self.lexical: dict[int, float] | None = None
+        self.lexical_rows = np.zeros(0, dtype=np.intp)
+        self.lexical_stats = (0.0, 0.0)
+        if lexical_scores is not None:
+            self.lexical = {
+                self.index.row(i): float(s) for i, s in lexical_scores.items() if i in self.index
+            }
+            self.lexical_rows = np.array(sorted(self.lexical), dtype=np.intp)
+            hits = np.fromiter(self.lexical.values(), dtype=np.float64, count=len(self.lexical))
+            mean = float(hits.sum()) / max(1, self.n)
+            variance = max(0.0, float((hits**2).sum()) / max(1, self.n) - mean**2)
+            self.lexical_stats = (mean, math.sqrt(variance))
+        # An evenly spread sample of rows, dequantised once: the population's statistics.
+        self.sample, self.sample_matrix = sample
+        self.stats: dict[str, tuple[float, float]] = {}
+        for signal in self.signals:
+            values = self._signal(self.sample_matrix, signal)
+            self.stats[signal.name] = (float(values.mean()), float(values.std()))
+        self.sample_first = self.first_stage(self.sample, self.sample_matrix)
+
+    def gather(self, rows: IntArray) -> Blocks:
+        """The stored blocks of some rows, dequantised."""
+        return gather(self.index, rows)
+
+    def _signal(self, matrix: Blocks, signal: _Signal) -> FloatArray:
+        return np.asarray(matrix[signal.slot] @ signal.query, dtype=np.float32)
+
+    # --- queries for the store ------------------------------------------------------------
+
+    def first_query(self) -> FloatArray:
+        """A pool query whose dot product orders rows as the dense part of the first stage."""
+        query = np.zeros(self.index.stored_dim + 1, dtype=np.float32)
+        for signal in self.signals:
+            _, std = self.stats[signal.name]
+            if signal.weight <= 0 or std < 1e-9:
+                continue
+            lo, hi = self.layout[signal.slot]
+            query[lo:hi] += np.float32(signal.weight / std) * signal.query
+        return query
+
+    def second_query(self, rows: IntArray) -> FloatArray:
+        """A pool query for the combined score: first stage plus dense feedback from the best
+        few of `rows` (the skill feedback, sparse, is not in the store's order)."""
+        first = self.first_query()
+        weights = self.weights
+        if not (weights.uses_feedback and self.n > weights.feedback_depth) or rows.size == 0:
+            return first
+        relevance = self.first_stage(rows, self.gather(rows))
+        top = rows[top_k_indices(relevance, weights.feedback_depth)]
+        first_std = float(self.sample_first.std()) or 1.0
+        query = first / np.float32(first_std * (self.weight_sum or 1.0))
+        feedback = self._feedback_queries(top)
+        if feedback and weights.feedback_dense_weight > 0:
+            dense = self._feedback_dense_raw(self.sample_matrix, feedback)
+            dense_std = float(dense.std()) or 1.0
+            scale = weights.feedback_dense_weight / dense_std
+            for slot, centroid, weight, std in feedback:
+                lo, hi = self.layout[slot]
+                query[lo:hi] += np.float32(scale * weight / std) * centroid
+        return query
+
+    def skill_rows(self, rows: IntArray, limit: int) -> IntArray:
+        """The rows the skill feedback ranks highest, from the best few of `rows`."""
+        weights = self.weights
+        if not (weights.uses_feedback and weights.feedback_skills_weight > 0) or rows.size == 0:
+            return np.zeros(0, dtype=np.intp)
+        top = rows[top_k_indices(self.first_stage(rows, self.gather(rows)), weights.feedback_depth)]
+        return np.sort(top_k_indices(self.matcher._skill_feedback(top), limit))
+
+    # --- scores over rows -----------------------------------------------------------------
+
+    def score(
+        self, rows: IntArray
+    ) -> tuple[FloatArray, dict[str, FloatArray], FloatArray | None, dict[str, FloatArray]]:
+        """Relevance of `rows` (as `rank_experts` computes it), the raw signals, the lexical
+        scores and the feedback stage's parts."""
+        matrix = self.gather(rows)
+        computed = {s.name: self._signal(matrix, s) for s in self.signals}
+        zeros = np.zeros(len(rows), dtype=np.float32)
+        signals = {
+            f"{block.name}.{pair}": computed.get(f"{block.name}.{pair}", zeros)
+            for block in self.matcher.encoder.blocks
+            for pair, _, _ in _SIGNAL_PAIRS
+        }
+        lexical = self._lexical(rows) if self.lexical is not None else None
+        relevance = self.first_stage(rows, matrix)
+        extra: dict[str, FloatArray] = {}
+        weights = self.weights
+        if weights.uses_feedback and self.n > weights.feedback_depth:
+            top = rows[top_k_indices(relevance, weights.feedback_depth)]
+            combined = _standardise(relevance, self.sample_first)
+            extra["first_stage"] = combined
+            feedback = self._feedback_queries(top)
+            if feedback and weights.feedback_dense_weight > 0:
+                dense = _standardise(
+                    self._feedback_dense_raw(matrix, feedback),
+                    self._feedback_dense_raw(self.sample_matrix, feedback),
+                )
+                extra["feedback_dense"] = dense
+                combined = combined + np.float32(weights.feedback_dense_weight) * dense
+            if weights.feedback_skills_weight > 0:
+                everyone = self.matcher._skill_feedback(top)
+                skills = _standardise(everyone[rows], everyone)
+                extra["feedback_skills"] = skills
+                combined = combined + np.float32(weights.feedback_skills_weight) * skills
+            relevance = np.asarray(combined, dtype=np.float32)
+        return relevance, signals, lexical, extra
+
+    def _lexical(self, rows: IntArray) -> FloatArray:
+        scores = self.lexical or {}
+        return np.array([scores.get(int(row), 0.0) for row in rows], dtype=np.float32)
+
+    def first_stage(self, rows: IntArray, matrix: Blocks) -> FloatArray:
+        """Fused relevance before feedback: weighted mean of population z-scores."""
+        total = np.zeros(len(rows), dtype=np.float32)
+        for signal in self.signals:
+            mean, std = self.stats[signal.name]
+            if signal.weight <= 0 or std < 1e-9:
+                continue
+            values = self._signal(matrix, signal)
+            total += np.float32(signal.weight) * (values - np.float32(mean)) / np.float32(std)
+        if self.lexical is not None and self.weights.lexical > 0:
+            mean, std = self.lexical_stats
+            if std >= 1e-9:
+                total += (
+                    np.float32(self.weights.lexical)
+                    * (self._lexical(rows) - np.float32(mean))
+                    / np.float32(std)
+                )
+        return np.asarray(total / np.float32(self.weight_sum or 1.0), dtype=np.float32)
+
+    def _feedback_queries(self, top: IntArray) -> list[tuple[int, FloatArray, float, float]]:
+        """(slot, centroid of the top rows, weight, deviation over the sample) per model."""
+        out: list[tuple[int, FloatArray, float, float]] = []
+        for block in self.matcher.encoder.blocks:
+            weight = self.weights.feedback_dense.get(block.name, 0.0)
+            slot = self.matcher._slots.get(("document", block.name))
+            if weight <= 0.0 or slot is None:
+                continue
+            centroid = self.index.block_rows(top, slot).mean(axis=0)
+            std = float((self.sample_matrix[slot] @ centroid).std()) or 1.0
+            out.append((slot, centroid, weight, std))
+        return out
+
+    def _feedback_dense_raw(
+        self, matrix: Blocks, feedback: Sequence[tuple[int, FloatArray, float, float]]
+    ) -> FloatArray:
+        """Sum of weighted similarities to the centroids, each over its sample deviation."""
+        total = np.zeros(len(matrix[0]) if matrix else 0, dtype=np.float32)
+        for slot, centroid, weight, std in feedback:
+            total += np.float32(weight / std) * (matrix[slot] @ centroid)
+        return total
+
+
+def gather(index: VectorIndex, rows: IntArray) -> Blocks:
+    """The stored blocks of some rows of an index, dequantised: one matrix per block."""
+    return [np.ascontiguousarray(index.block_rows(rows, b)) for b in range(len(index.blocks))]
+
+
+def _standardise(values: NDArray[np.floating], reference: NDArray[np.floating]) -> FloatArray:
+    """Z-scores of `values` against the mean and deviation of `reference`."""
+    std = float(np.std(reference))
+    if std < 1e-9:
+        return np.zeros(len(values), dtype=np.float32)
+    return np.asarray((values - float(np.mean(reference))) / std, dtype=np.float32)
+
+
+__all__ = [
+    "POOL",
+    "SKILL_POOL",
+    "CandidatePool",
+    "PoolFilter",
+    "PoolRanker",
+    "pool_dimensions",
+    "pool_fields",
+    "pool_filter",
+    "pool_vector",
+]

@@ -1,0 +1,61 @@
+"""Keeps the matcher's candidate pool (Meilisearch) in step with its in-memory index: each
+expert's pool vector, constraint fields and whether institutions may be proposed them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+
+from matching.matcher import Matcher
+from matching.pool import pool_fields, pool_vector
+from matching.records import ExpertRecord
+from service.core import policy
+from service.models import ExpertProfile
+from service.search.meili_pool import MeiliCandidatePool
+
+
+def pool_fingerprints(pool: MeiliCandidatePool) -> dict[str, str]:
+    """Creates the pool's index if needed and gets what each of its documents was made from."""
+    pool.ensure_index()
+    return pool.fingerprints()
+
+
+def send_to_pool(
+    pool: MeiliCandidatePool,
+    matcher: Matcher,
+    experts: Sequence[ExpertProfile],
+    records: Sequence[ExpertRecord],
+    *,
+    known: Mapping[str, str] | None = None,
+) -> int:
+    """Sends the pool the indexed experts whose document differs from what it holds (`known`,
+    the fingerprints by expert id; None sends every one); returns how many it sent."""
+    documents = []
+    for expert, record in zip(experts, records, strict=True):
+        if record.expert_id not in matcher.index:
+            continue
+        fields = pool_fields(record)
+        open_ = policy.open_to_institutions(expert)
+        print_ = _fingerprint(matcher, record, fields, open_=open_)
+        if known is not None and known.get(record.expert_id) == print_:
+            continue
+        vector = pool_vector(matcher, matcher.index.vector(record.expert_id))
+        document = pool.document(record.expert_id, vector, fields, open_=open_)
+        document["fingerprint"] = print_
+        documents.append(document)
+    pool.upsert(documents)
+    return len(documents)
+
+
+def prune_pool(pool: MeiliCandidatePool, matcher: Matcher, known: Mapping[str, str]) -> None:
+    """Removes from the pool the experts the matcher's index no longer holds."""
+    pool.delete(sorted(expert_id for expert_id in known if expert_id not in matcher.index))
+
+
+def _fingerprint(
+    matcher: Matcher, record: ExpertRecord, fields: dict[str, object], *, open_: bool
+) -> str:
+    """What a pool document was made from: the embedded text's hash, the fields, the policy."""
+    body = json.dumps([matcher.expert_hash(record), fields, open_], sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()[:24]

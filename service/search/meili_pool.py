@@ -1,0 +1,182 @@
+"""The matcher's candidate pool in Meilisearch: one document per expert, holding the
+expert's stored row as a user-provided vector and the hard constraints as filterable fields.
+
+A separate index (`<prefix>match_experts`) from the search indexes: its vectors are the
+matcher's own rows (`matching.pool.pool_vector`), searched with the matcher's composite
+queries, never with a text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+import meilisearch
+import numpy as np
+from numpy.typing import NDArray
+
+from matching.pool import PoolFilter
+from service.search.base import SearchError
+from service.search.meili import _call, quote
+
+INDEX = "match_experts"
+EMBEDDER = "match"
+BATCH = 500
+FILTERABLE = [
+    "eligible",
+    "open",
+    "modes",
+    "languages",
+    "from_day",
+    "until_day",
+    "confirmed_day",
+]
+
+
+def filter_expression(constraints: PoolFilter, *, open_only: bool) -> str:
+    """Gets the Meilisearch filter of a need's hard constraints."""
+    terms = ["eligible = true"]
+    if open_only:
+        terms.append("open = true")
+    if constraints.modes is not None:
+        terms.append(f"modes IN [{', '.join(quote(m) for m in constraints.modes)}]")
+    if constraints.any_mode:
+        terms.append("modes IS NOT EMPTY")
+    if constraints.languages:
+        terms.append(f"languages IN [{', '.join(quote(lang) for lang in constraints.languages)}]")
+    terms.append(f"until_day >= {constraints.available_on}")
+    terms.append(f"confirmed_day >= {constraints.confirmed_since}")
+    if constraints.window is not None:
+        first, last = constraints.window
+        terms.append(f"until_day >= {first}")
+        terms.append(f"from_day <= {last}")
+    return " AND ".join(terms)
+
+
+class MeiliCandidatePool:
+    """Experts' rows in a Meilisearch index; `candidates` is the matcher's `CandidatePool`."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        api_key: str = "",
+        index_prefix: str = "homeward_",
+        dimensions: int,
+        open_only: bool = True,
+        timeout_s: int = 30,
+        task_timeout_s: float = 600.0,
+    ) -> None:
+        self.client = meilisearch.Client(url, api_key or None, timeout=timeout_s)
+        self.uid = f"{index_prefix}{INDEX}"
+        self.dimensions = dimensions
+        # Institutions are only proposed experts open to them (service.core.policy).
+        self.open_only = open_only
+        self.task_timeout_ms = int(task_timeout_s * 1000)
+
+    def ensure_index(self) -> None:
+        """Creates the index with its embedder and filterable fields (idempotent)."""
+        try:
+            self._wait(_call(partial(self.client.create_index, self.uid, {"primaryKey": "id"})))
+        except SearchError as exc:
+            if "index_already_exists" not in str(exc):
+                raise
+        settings = {
+            "filterableAttributes": FILTERABLE,
+            "searchableAttributes": ["id"],
+            "embedders": {EMBEDDER: {"source": "userProvided", "dimensions": self.dimensions}},
+            "pagination": {"maxTotalHits": 10_000},
+        }
+        self._wait(_call(partial(self.client.index(self.uid).update_settings, settings)))
+
+    def document(
+        self, expert_id: str, vector: NDArray[np.floating], fields: dict[str, Any], *, open_: bool
+    ) -> dict[str, Any]:
+        """Builds an expert's document: its pool vector and its constraint fields."""
+        values = np.round(np.asarray(vector, dtype=np.float32), 5).tolist()
+        return {
+            "id": expert_id,
+            **fields,
+            "open": open_,
+            "_vectors": {EMBEDDER: {"embeddings": values, "regenerate": False}},
+        }
+
+    def upsert(self, documents: Sequence[dict[str, Any]], *, wait: bool = True) -> list[int]:
+        """Adds or replaces documents in batches; returns the task ids (waited for by default)."""
+        index = self.client.index(self.uid)
+        tasks = []
+        for start in range(0, len(documents), BATCH):
+            batch = list(documents[start : start + BATCH])
+            tasks.append(_call(partial(index.add_documents, batch, "id")))
+        uids = [task.task_uid for task in tasks]
+        if wait:
+            self.wait(uids)
+        return uids
+
+    def fingerprints(self) -> dict[str, str]:
+        """Gets every document's fingerprint (what it was made from), by expert id."""
+        index = self.client.index(self.uid)
+        out: dict[str, str] = {}
+        offset = 0
+        while True:
+            params = {"fields": ["id", "fingerprint"], "offset": offset, "limit": 10_000}
+            page = _call(partial(index.get_documents, params))
+            for document in page.results:
+                values = dict(document)
+                out[str(values.get("id"))] = str(values.get("fingerprint", ""))
+            offset += len(page.results)
+            if not page.results or offset >= page.total:
+                return out
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Removes experts from the pool."""
+        if ids:
+            index = self.client.index(self.uid)
+            self._wait(_call(partial(index.delete_documents, list(ids))))
+
+    def wait(self, task_ids: Sequence[int]) -> None:
+        """Waits for tasks `upsert(..., wait=False)` queued."""
+        for uid in task_ids:
+            self._wait_uid(uid)
+
+    def candidates(
+        self, query: NDArray[np.float32], constraints: PoolFilter | None, *, limit: int
+    ) -> list[str]:
+        """Gets up to `limit` expert ids, best first, by cosine with `query`, among those who
+        pass `constraints` (everyone when None)."""
+        params: dict[str, Any] = {
+            "vector": np.asarray(query, dtype=np.float32).tolist(),
+            "hybrid": {"embedder": EMBEDDER, "semanticRatio": 1.0},
+            "limit": limit,
+            "attributesToRetrieve": ["id"],
+        }
+        if constraints is not None:
+            params["filter"] = filter_expression(constraints, open_only=self.open_only)
+        result = _call(partial(self.client.index(self.uid).search, "", params))
+        return [str(hit["id"]) for hit in result["hits"]]
+
+    def drop(self) -> None:
+        """Deletes the index (tests, benchmarks)."""
+        with contextlib.suppress(SearchError):
+            self._wait(_call(partial(self.client.delete_index, self.uid)))
+
+    def _wait(self, task: Any) -> None:
+        self._wait_uid(task.task_uid)
+
+    def _wait_uid(self, uid: int) -> None:
+        done = _call(
+            partial(
+                self.client.wait_for_task,
+                uid,
+                timeout_in_ms=self.task_timeout_ms,
+                interval_in_ms=50,
+            )
+        )
+        if done.status != "succeeded":
+            error = done.error or {}
+            raise SearchError(
+                f"Meilisearch task {done.uid} {done.status}: "
+                f"{error.get('code', '')} {error.get('message', '')}".strip()
+            )
