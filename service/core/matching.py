@@ -25,6 +25,7 @@ from service.config import Settings
 from service.core import policy
 from service.core.changes import expert_document
 from service.core.indexing import reindex_all
+from service.core.public_vectors import PublicEmbedder, PublicVector
 from service.models import (
     Embedding,
     Engagement,
@@ -125,6 +126,7 @@ class MatchingEngine:
         today: Callable[[], date] | None = None,
         weights_for: Callable[[str], FusionWeights] = FusionWeights.for_language,
         policy: MatchPolicy | None = None,
+        search_query_model: str | None = None,
     ) -> None:
         self.matcher = Matcher(
             encoder,
@@ -136,6 +138,10 @@ class MatchingEngine:
         self.version = self.matcher.version
         # Ranking reads the index while a sync may write it.
         self.lock = threading.RLock()
+        # Embeds what institutions may read of each expert, for their search index.
+        self.public = (
+            PublicEmbedder.for_encoder(encoder, search_query_model) if search_query_model else None
+        )
 
     def sync(
         self, engine: Engine, *, batch_size: int = 64, progress: Progress | None = None
@@ -159,12 +165,17 @@ class MatchingEngine:
             ]
             for expert_id in stale:
                 self.matcher.remove(expert_id)
+        public_stored: dict[int, str] = {}
+        if self.public is not None:
+            with Session(engine) as session:
+                public_stored = self.public.stored(session, [e.id or 0 for e in experts])
         for start in range(0, len(records), batch_size):
             chunk = records[start : start + batch_size]
             with self.lock:
                 computed = self.matcher.index_experts(chunk, stored)
-            if computed:
-                self._store(engine, computed)
+            public = self.public.embed_changed(chunk, public_stored) if self.public else {}
+            if computed or public:
+                self._store(engine, computed, public)
                 embedded += len(computed)
             if progress is not None:
                 progress(min(start + batch_size, len(records)), len(records))
@@ -181,7 +192,12 @@ class MatchingEngine:
             for row in rows
         }
 
-    def _store(self, engine: Engine, computed: dict[str, StoredVector]) -> None:
+    def _store(
+        self,
+        engine: Engine,
+        computed: dict[str, StoredVector],
+        public: dict[int, PublicVector] | None = None,
+    ) -> None:
         with Session(engine) as session:
             ids = [int(expert_id) for expert_id in computed]
             existing = {
@@ -211,9 +227,12 @@ class MatchingEngine:
                 row.vector = np.asarray(vector.vector, dtype=np.float32).tobytes()
                 row.updated_at = now
                 session.add(row)
+            if public and self.public is not None:
+                self.public.store(session, public)
             session.flush()
-            # The search documents carry a slice of these vectors (hybrid search): refresh them.
-            for owner_id in ids:
+            # The search documents carry a slice of these vectors (hybrid search) and the
+            # public vectors: refresh them.
+            for owner_id in sorted({*ids, *(public or {})}):
                 expert = session.get(ExpertProfile, owner_id)
                 if expert is not None:
                     outbox.sync_expert(session, expert=expert_document(session, expert))
@@ -397,7 +416,8 @@ def load_engine(settings: Settings) -> MatchingEngine:
     from matching.encoders import load_encoder
 
     return MatchingEngine(
-        load_encoder(settings.embedding_model, threads=settings.embedding_threads)
+        load_encoder(settings.embedding_model, threads=settings.embedding_threads),
+        search_query_model=settings.search_query_model,
     )
 
 

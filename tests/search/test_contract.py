@@ -29,8 +29,8 @@ from tests.search.factories import expert, need
 
 TODAY = date(2025, 3, 10)
 # Backend-specific expectations, stated once.
-TYPO_TOLERANT = {"meilisearch", "fts5"}
-HYBRID = {"meilisearch", "fts5"}
+TYPO_TOLERANT = {"meilisearch", "fts5", "postgres"}
+HYBRID = {"meilisearch", "fts5", "postgres"}
 
 
 def load(
