@@ -338,13 +338,15 @@ class PostgresBackend:
         """Gets the vocabulary words that may be a word's correction, with their frequency."""
         params = {"i": index, "w": word, "lo": len(word) - 2, "hi": len(word) + 2}
         lengths = "length(term) BETWEEN :lo AND :hi AND ndoc > 0"
-        rows = conn.execute(
-            text(
-                f"SELECT term, ndoc FROM {self.vocab} WHERE index_name = :i AND {lengths} "
-                "AND term >= :head AND term < :head || chr(1114111)"
-            ),
-            {**params, "head": word[:2]},
-        ).all()
+        rows = list(
+            conn.execute(
+                text(
+                    f"SELECT term, ndoc FROM {self.vocab} WHERE index_name = :i AND {lengths} "
+                    "AND term >= :head AND term < :head || chr(1114111)"
+                ),
+                {**params, "head": word[:2]},
+            )
+        )
         if self.trigrams:
             # Also words whose typo is in the first two letters.
             rows += conn.execute(
@@ -354,7 +356,7 @@ class PostgresBackend:
                     f'ORDER BY "{self.trigrams}".similarity(term, :w) DESC LIMIT :n'
                 ),
                 {**params, "n": _CANDIDATES},
-            ).all()
+            )
         return [(str(term), int(ndoc)) for term, ndoc in rows]
 
     def lexical_scores(self, index: str, text_: str, limit: int = 100) -> list[tuple[int, float]]:
