@@ -99,6 +99,7 @@ class PostgresBackend:
                             f'USING gin (term "{self.trigrams}".gin_trgm_ops)'
                         )
                     )
+                self._lock_writes(conn)  # one process counts what an older index holds
                 self._fill_vocabulary(conn)
         except SQLAlchemyError as exc:
             raise _error(exc) from exc
@@ -705,6 +706,7 @@ def _ddl(docs: str, facets: str, vectors: str, vocab: str) -> str:
             PRIMARY KEY (index_name, id)
         );
         CREATE INDEX IF NOT EXISTS {vectors}_seq ON {vectors} (index_name, seq);
+        CREATE INDEX IF NOT EXISTS {vectors}_write_seq ON {vectors} (seq);
         CREATE TABLE IF NOT EXISTS {vocab} (
             index_name TEXT NOT NULL, term TEXT COLLATE "C" NOT NULL, ndoc INTEGER NOT NULL,
             PRIMARY KEY (index_name, term)
