@@ -1,9 +1,13 @@
 """Search quality on the dev benchmark: need titles as search queries, lexical vs hybrid.
 
     python bench/search_quality.py [--models minilm use e5] [--ratio 0.5] [--json]
+        [--backend fts5|postgres|meili]
 
-The 3,000 profiles are indexed by the embedded backend (SQLite FTS5) as expert documents, each
-with the vector of one bundled encoder (the document block the matcher stores); each need's
+The 3,000 profiles are indexed by a search backend (by default the embedded one, SQLite FTS5;
+PostgreSQL at $HOMEWARD_TEST_DATABASE_URL, in a throwaway schema; Meilisearch at
+$HOMEWARD_TEST_MEILI_URL with $HOMEWARD_TEST_MEILI_KEY, in throwaway indexes) as expert
+documents, each with the vector of one bundled encoder (the document block the matcher stores);
+each need's
 TITLE (English, French, Spanish, and English with one seeded typo) is the query. "lexical" is
 the search box without a vector; "hybrid <model>" adds the title embedded by that model.
 Also reports each model's query time (one title, one thread) and the memory it costs.
@@ -14,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import sqlalchemy  # noqa: E402
 from matching_quality import (  # noqa: E402
     BENCH_DIR,
     EmbeddingCache,
@@ -37,9 +44,11 @@ from matching_quality import (  # noqa: E402
 from matching.encoders import Encoder, load_encoder  # noqa: E402
 from matching.metrics import Qrels, evaluate  # noqa: E402
 from matching.texts import profile_document_text  # noqa: E402
-from service.search.base import SearchQuery  # noqa: E402
+from service.search.base import SearchBackend, SearchQuery  # noqa: E402
 from service.search.documents import EXPERTS_STAFF, expert_documents  # noqa: E402
 from service.search.fts5 import Fts5Backend  # noqa: E402
+from service.search.meili import MeiliBackend  # noqa: E402
+from service.search.postgres import PostgresBackend  # noqa: E402
 
 MODELS = ("minilm", "use", "e5")
 TRACKS = ("desc_en", "desc_fr", "desc_es")
@@ -90,9 +99,45 @@ def rss_mb() -> float:
     return 0.0
 
 
-def build_backend(docs: Sequence[dict[str, Any]], vectors: Any) -> Fts5Backend:
-    """Indexes the profiles, each with its vector (None: lexical only), in memory."""
-    backend = Fts5Backend(path=":memory:")
+BACKENDS = ("fts5", "postgres", "meili")
+
+
+def make_backend(kind: str, dimensions: int | None) -> tuple[SearchBackend, Callable[[], None]]:
+    """Makes an empty backend of a kind and the function that throws it away."""
+    if kind == "postgres":
+        url = os.environ["HOMEWARD_TEST_DATABASE_URL"]
+        schema = f"bench_search_{uuid.uuid4().hex[:10]}"
+        admin = sqlalchemy.create_engine(url)
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+        engine = sqlalchemy.create_engine(
+            url, connect_args={"options": f"-csearch_path={schema},public"}
+        )
+
+        def drop_schema() -> None:
+            engine.dispose()
+            with admin.begin() as conn:
+                conn.execute(sqlalchemy.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
+
+        return PostgresBackend(engine=engine), drop_schema
+    if kind == "meili":
+        meili = MeiliBackend(
+            url=os.environ["HOMEWARD_TEST_MEILI_URL"],
+            api_key=os.environ.get("HOMEWARD_TEST_MEILI_KEY", ""),
+            index_prefix=f"bench_{uuid.uuid4().hex[:10]}_",
+            embedding_dimensions=dimensions,
+        )
+        return meili, meili.drop
+    fts = Fts5Backend(path=":memory:")
+    return fts, fts.close
+
+
+def build_backend(
+    docs: Sequence[dict[str, Any]], vectors: Any, kind: str = "fts5"
+) -> tuple[SearchBackend, Callable[[], None]]:
+    """Indexes the profiles, each with its vector (None: lexical only), in a fresh backend."""
+    backend, done = make_backend(kind, None if vectors is None else int(vectors.shape[1]))
     batch = []
     for i, doc in enumerate(docs):
         record = dict(doc)
@@ -101,12 +146,13 @@ def build_backend(docs: Sequence[dict[str, Any]], vectors: Any) -> Fts5Backend:
         mapped = expert_documents(record)[EXPERTS_STAFF]
         assert mapped is not None
         batch.append(mapped)
-    backend.upsert(EXPERTS_STAFF, batch)
-    return backend
+    for start in range(0, len(batch), 500):
+        backend.upsert(EXPERTS_STAFF, batch[start : start + 500])
+    return backend, done
 
 
 def run(
-    backend: Fts5Backend,
+    backend: SearchBackend,
     ids: Sequence[str],
     texts: Sequence[str],
     profile_of: dict[int, str],
@@ -168,6 +214,7 @@ def main() -> None:
     parser.add_argument("--timed", type=int, default=100, help="titles timed per model")
     parser.add_argument("--bench-dir", type=Path, default=BENCH_DIR)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--backend", choices=BACKENDS, default="fts5")
     args = parser.parse_args()
 
     def log(message: str) -> None:
@@ -193,10 +240,10 @@ def main() -> None:
     quality: dict[str, dict[str, dict[str, float]]] = {track: {} for track in tracks}
     cost: dict[str, dict[str, float]] = {}
 
-    lexical = build_backend(docs, None)
+    lexical, done = build_backend(docs, None, args.backend)
     for track, (ids, titles, qrels) in tracks.items():
         quality[track]["lexical"] = figures(run(lexical, ids, titles, profile_of), qrels)
-    lexical.close()
+    done()
 
     for name in args.models:
         before = rss_mb()
@@ -206,14 +253,14 @@ def main() -> None:
         memory = rss_mb() - before
         log(f"{name}: loaded in {load_s:.1f}s, +{memory:.0f} MB; embedding profiles ...")
         matrix = EmbeddingCache(encoder, "document").embed(texts)
-        backend = build_backend(docs, matrix)
+        backend, done = build_backend(docs, matrix, args.backend)
         cache = EmbeddingCache(encoder, "query")
         for track, (ids, titles, qrels) in tracks.items():
             vectors = cache.embed(titles)
             for label, ratio in ((f"hybrid {name}", args.ratio), (f"dense {name}", 1.0)):
                 found = run(backend, ids, titles, profile_of, vectors, ratio, cache.embed)
                 quality[track][label] = figures(found, qrels)
-        backend.close()
+        done()
         english = tracks["desc_en"][1][: args.timed]
         timed = query_cost(encoder, english)
         cost[name] = {
@@ -226,10 +273,18 @@ def main() -> None:
         log(f"{name}: {cost[name]}")
 
     best = best_model(quality, args.models)
-    result = {"quality": quality, "models": cost, "ratio": args.ratio, "best": best}
+    result = {
+        "backend": args.backend,
+        "quality": quality,
+        "models": cost,
+        "ratio": args.ratio,
+        "best": best,
+        "loadavg": os.getloadavg(),
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return
+    print(f"backend: {args.backend}, load average: {os.getloadavg()}")
     print_tables(quality, cost)
 
 

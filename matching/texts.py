@@ -31,6 +31,15 @@ def profile_document_text(expert: ExpertRecord) -> str:
     return ". ".join(p.rstrip(".") for p in parts if p)
 
 
+def profile_public_text(expert: ExpertRecord) -> str:
+    """What an institution may read of a profile, in one text: headline, then skills (no bio;
+    embedded for the institutions' search index, which holds no bio either)."""
+    parts = [expert.headline.strip()]
+    if expert.skills:
+        parts.append(", ".join(s.strip() for s in expert.skills if s.strip()))
+    return ". ".join(p.rstrip(".") for p in parts if p)
+
+
 def _mostly_repeats(text: str, known: str, share: float = 0.8) -> bool:
     """Tells whether most words of `text` already appear in `known`."""
     # A bio that only lists the skills again doubles embedding time for no new meaning.

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from service.core import policy
 from service.core.audit import record
+from service.core.public_vectors import public_document_vector
 from service.core.search_vectors import document_vector
 from service.i18n import N_
 from service.models import EngagementStatus, ExpertProfile, Institution, Need
@@ -59,6 +60,7 @@ def expert_document(session: Session, expert: ExpertProfile) -> dict[str, Any]:
         "email": experts_repo.get_expert_email(session, expert),
         "active": expert.active and expert.consent_matching_at is not None,
         "embedding": document_vector(session, expert.id) if expert.id else None,
+        "public_embedding": public_document_vector(session, expert.id) if expert.id else None,
     }
 
 

@@ -28,6 +28,7 @@ from service.core import policy
 from service.core.changes import expert_document
 from service.core.indexing import reindex_all
 from service.core.match_pool import pool_fingerprints, prune_pool, send_to_pool
+from service.core.public_vectors import PublicEmbedder, PublicVector
 from service.models import (
     Embedding,
     Engagement,
@@ -145,6 +146,7 @@ class MatchingEngine:
         today: Callable[[], date] | None = None,
         weights_for: Callable[[str], FusionWeights] = FusionWeights.for_language,
         policy: MatchPolicy | None = None,
+        search_query_model: str | None = None,
     ) -> None:
         self.matcher = Matcher(
             encoder,
@@ -159,6 +161,10 @@ class MatchingEngine:
         # Every change stamped before this moment is in the index (None: nothing read yet).
         self.seen_until: datetime | None = None
         self.overlap = WATERMARK_OVERLAP
+        # Embeds what institutions may read of each expert, for their search index.
+        self.public = (
+            PublicEmbedder.for_encoder(encoder, search_query_model) if search_query_model else None
+        )
         # With a candidate pool (Meilisearch), needs are ranked from its candidates.
         self.pool: MeiliCandidatePool | None = None
         self.ranker: PoolRanker | None = None
@@ -266,9 +272,18 @@ class MatchingEngine:
             return 0
         with self.lock:
             computed = self.matcher.index_experts(records, stored)
-        if computed:
-            self._store(engine, computed)
+        public = self._embed_public(engine, records)
+        if computed or public:
+            self._store(engine, computed, public)
         return len(computed)
+
+    def _embed_public(self, engine: Engine, records: list[ExpertRecord]) -> dict[int, PublicVector]:
+        """Embeds the public text (headline, skills) of the experts whose text changed."""
+        if self.public is None:
+            return {}
+        with Session(engine) as session:
+            known = self.public.stored(session, [int(r.expert_id) for r in records])
+        return self.public.embed_changed(records, known)
 
     def _reconcile(self, engine: Engine) -> int:
         with Session(engine) as session:
@@ -343,7 +358,12 @@ class MatchingEngine:
             for owner_id, content_hash, model_version, vector in session.exec(statement)
         }
 
-    def _store(self, engine: Engine, computed: dict[str, StoredVector]) -> None:
+    def _store(
+        self,
+        engine: Engine,
+        computed: dict[str, StoredVector],
+        public: dict[int, PublicVector] | None = None,
+    ) -> None:
         with Session(engine) as session:
             ids = [int(expert_id) for expert_id in computed]
             existing = {
@@ -373,9 +393,12 @@ class MatchingEngine:
                 row.vector = np.asarray(vector.vector, dtype=np.float32).tobytes()
                 row.updated_at = now
                 session.add(row)
+            if public and self.public is not None:
+                self.public.store(session, public)
             session.flush()
-            # The search documents carry a slice of these vectors (hybrid search): refresh them.
-            for owner_id in ids:
+            # The search documents carry a slice of these vectors (hybrid search) and the
+            # public vectors: refresh them.
+            for owner_id in sorted({*ids, *(public or {})}):
                 expert = session.get(ExpertProfile, owner_id)
                 if expert is not None:
                     outbox.sync_expert(session, expert=expert_document(session, expert))
@@ -609,7 +632,8 @@ def load_engine(settings: Settings) -> MatchingEngine:
     from matching.encoders import load_encoder
 
     engine = MatchingEngine(
-        load_encoder(settings.embedding_model, threads=settings.embedding_threads)
+        load_encoder(settings.embedding_model, threads=settings.embedding_threads),
+        search_query_model=settings.search_query_model,
     )
     if settings.search_backend == "meilisearch":
         engine.use_pool(

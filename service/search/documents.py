@@ -21,10 +21,14 @@ NEEDS = "needs"
 INDEXES = (EXPERTS_STAFF, EXPERTS_PUBLIC, NEEDS)
 
 PRIVATE_EXPERT_FIELDS = frozenset({"email", "phone"})
-# What an expert's stored vector was embedded from (matching.texts.profile_document_text): an
-# index gets the vector only if it holds every one of these fields, so semantic search never
-# reveals to a reader what the index hides from their keyword search.
+# The vectors an expert record may carry, each with the fields it was embedded from: the full
+# profile (matching.texts.profile_document_text) and the public one, from what institutions may
+# read (matching.texts.profile_public_text). An index gets the first vector whose fields it
+# holds, every one of them, so semantic search never reveals to a reader what the index hides
+# from their keyword search (the institutions' index has no bio: it gets the public vector).
 VECTOR_SOURCES = frozenset({"headline", "skills", "bio"})
+PUBLIC_VECTOR_SOURCES = frozenset({"headline", "skills"})
+VECTORS = (("embedding", VECTOR_SOURCES), ("public_embedding", PUBLIC_VECTOR_SOURCES))
 
 
 @dataclass(frozen=True)
@@ -249,8 +253,10 @@ def _project(doc: Mapping[str, Any], schema: IndexSchema) -> Document:
         out[name] = _normalise(name, doc.get(name), schema)
     if not isinstance(out["id"], int) or isinstance(out["id"], bool):
         raise ValueError("a search document needs an integer 'id'")
-    vector = doc.get("embedding")
-    if vector is not None and set(schema.fields) >= VECTOR_SOURCES:
+    held = set(schema.fields)
+    source = next((key for key, fields in VECTORS if held >= fields), None)
+    vector = doc.get(source) if source else None
+    if vector is not None:
         out["embedding"] = [float(x) for x in vector]
     return out
 

@@ -1,4 +1,13 @@
-"""Search backend on PostgreSQL full-text search (tsvector, ts_rank_cd), in `search_*` tables."""
+"""Search backend on PostgreSQL full-text search (tsvector, ts_rank_cd), in `search_*` tables.
+
+Hybrid search and typo correction work as on the embedded backend (service/search/semantic.py):
+document vectors live in a table beside the documents and are mirrored in memory by sequence
+number; a query vector's neighbours, among the documents of the reader's index the filters keep,
+are fused with the keyword matches by reciprocal rank. Words the index does not know are replaced
+by the closest word of its vocabulary (a table kept in step with the documents; candidates come
+from a pg_trgm index when the extension is available, else from the word's first letters), and
+the page says which correction it searched for.
+"""
 
 # ruff: noqa: S608  (table and column names come from code, values are bound parameters)
 
@@ -25,10 +34,20 @@ from service.search.base import (
     SearchPage,
     SearchQuery,
 )
-from service.search.documents import IndexSchema, schema_for
+from service.search.documents import INDEXES, IndexSchema, schema_for
+from service.search.semantic import (
+    DENSE_DEPTH,
+    LEXICAL_DEPTH,
+    VectorMirror,
+    best_correction,
+    fuse,
+    to_blob,
+)
 
 _TSQ = "to_tsquery(CAST(:cfg AS regconfig), :tsq)"
 _PREFIX = re.compile(r"^search_[a-z0-9_]{0,40}$")
+# Correction candidates a word looks at (the closest by trigram similarity).
+_CANDIDATES = 200
 
 
 def tsquery_text(words: Sequence[str], *, any_term: bool, prefix_last: bool) -> str:
@@ -56,7 +75,12 @@ class PostgresBackend:
         self.engine = engine
         self.docs = f"{table_prefix}documents"
         self.facets = f"{table_prefix}facets"
+        self.vectors = f"{table_prefix}vectors"
+        self.vocab = f"{table_prefix}vocab"
         self.config = "simple"
+        # The schema holding pg_trgm, when it is installed (else prefix candidates only).
+        self.trigrams: str | None = None
+        self._mirrors: dict[str, VectorMirror] = {index: VectorMirror() for index in INDEXES}
         self._ready = False
 
     def ensure_indexes(self) -> None:
@@ -66,7 +90,17 @@ class PostgresBackend:
         try:
             with self.engine.begin() as conn:
                 self.config = _text_config(conn)
-                conn.execute(text(_ddl(self.docs, self.facets)))
+                self.trigrams = _trigram_schema(conn)
+                conn.execute(text(_ddl(self.docs, self.facets, self.vectors, self.vocab)))
+                if self.trigrams:
+                    conn.execute(
+                        text(
+                            f"CREATE INDEX IF NOT EXISTS {self.vocab}_trgm ON {self.vocab} "
+                            f'USING gin (term "{self.trigrams}".gin_trgm_ops)'
+                        )
+                    )
+                self._lock_writes(conn)  # one process counts what an older index holds
+                self._fill_vocabulary(conn)
         except SQLAlchemyError as exc:
             raise _error(exc) from exc
         self._ready = True
@@ -78,9 +112,11 @@ class PostgresBackend:
         ids = [int(doc["id"]) for doc in documents]
         try:
             with self.engine.begin() as conn:
-                self._remove(conn, schema, ids)
+                seq = self._lock_writes(conn)
+                self._remove(conn, schema, ids, seq)
                 for doc in documents:
-                    self._insert(conn, schema, doc)
+                    self._insert(conn, schema, doc, seq)
+                self._count_words(conn, schema, ids, +1)
         except SQLAlchemyError as exc:
             raise _error(exc) from exc
 
@@ -90,7 +126,8 @@ class PostgresBackend:
         self.ensure_indexes()
         try:
             with self.engine.begin() as conn:
-                self._remove(conn, schema, [int(i) for i in ids])
+                seq = self._lock_writes(conn)
+                self._remove(conn, schema, [int(i) for i in ids], seq)
         except SQLAlchemyError as exc:
             raise _error(exc) from exc
 
@@ -118,25 +155,36 @@ class PostgresBackend:
         self.ensure_indexes()
         params: dict[str, Any] = {"i": index, "cfg": self.config, "tsq": tsq}
         where = _where(self.facets, clauses, params)
-        if tsq:
-            matches = (
-                f"SELECT d.id, ts_rank_cd(d.tsv, {_TSQ}) AS rank "
-                f"FROM {self.docs} d WHERE d.index_name = :i AND d.tsv @@ {_TSQ} AND {where}"
-            )
-        else:
-            matches = (
-                f"SELECT d.id, 0.0 AS rank FROM {self.docs} d WHERE d.index_name = :i AND {where}"
-            )
-        order = [_order_term(schema, key) for key in sort] + ["m.rank DESC", "m.id"]
-        cte = f"WITH m AS ({matches}) "
+        suggestion: str | None = None
+        order = [_order_term(schema, key) for key in sort]
+        order += ["f.pos NULLS LAST", "m.rank DESC", "m.id"]
         try:
             with self.engine.connect() as conn:
-                total = int(conn.execute(text(cte + "SELECT count(*) FROM m"), params).scalar_one())
+                cte = self._matches(tsq, where, [])
+                total = _count(conn, cte, params)
+                if not total and words:
+                    corrected = self._correct(conn, index, words)
+                    retry = {
+                        **params,
+                        "tsq": tsquery_text(corrected, any_term=False, prefix_last=True),
+                    }
+                    found = _count(conn, cte, retry) if corrected != words else 0
+                    if found:
+                        suggestion, params, total = " ".join(corrected), retry, found
+                        tsq = retry["tsq"]
+                fused: list[int] = []
+                if query.vector is not None:
+                    cte, params, total, fused = self._blend(
+                        conn, index, query, where, params, total
+                    )
+                cte += ", f AS (SELECT * FROM unnest(CAST(:fused AS bigint[])) "
+                cte += "WITH ORDINALITY AS f(id, pos)) "
+                params = {**params, "fused": fused}
                 rows = conn.execute(
                     text(
                         cte + f"SELECT m.id, m.rank, d.doc FROM m JOIN {self.docs} d "
-                        f"ON d.index_name = :i AND d.id = m.id ORDER BY {', '.join(order)} "
-                        "LIMIT :limit OFFSET :offset"
+                        "ON d.index_name = :i AND d.id = m.id LEFT JOIN f ON f.id = m.id "
+                        f"ORDER BY {', '.join(order)} LIMIT :limit OFFSET :offset"
                     ),
                     {**params, "limit": per_page, "offset": (page - 1) * per_page},
                 ).all()
@@ -159,7 +207,158 @@ class PostgresBackend:
             )
             for row in rows
         ]
-        return SearchPage(hits=hits, total=total, page=page, per_page=per_page, facets=counts)
+        return SearchPage(
+            hits=hits,
+            total=total,
+            page=page,
+            per_page=per_page,
+            facets=counts,
+            suggestion=suggestion,
+        )
+
+    def _blend(
+        self,
+        conn: Connection,
+        index: str,
+        query: SearchQuery,
+        where: str,
+        params: dict[str, Any],
+        total: int,
+    ) -> tuple[str, dict[str, Any], int, list[int]]:
+        """Adds the semantic neighbours the filters allow to the matches and ranks the head of
+        the result by reciprocal-rank fusion; returns the matches CTE, its parameters, the new
+        total and the fused head."""
+        tsq = str(params["tsq"])
+        cte = self._matches(tsq, where, [])
+        dense = self._neighbours(conn, index, query.vector or (), where, params)
+        lexical = (
+            [
+                int(row[0])
+                for row in conn.execute(
+                    text(cte + "SELECT id FROM m ORDER BY rank DESC, id LIMIT :depth"),
+                    {**params, "depth": LEXICAL_DEPTH},
+                )
+            ]
+            if tsq
+            else []
+        )
+        fused = fuse(lexical, dense, query.semantic_ratio)
+        if tsq and dense:
+            cte = self._matches(tsq, where, dense)
+            params = {**params, "dense": dense}
+            total = _count(conn, cte, params)
+        return cte, params, total, fused
+
+    def _matches(self, tsq: str, where: str, dense: Sequence[int]) -> str:
+        """Writes the CTE `m` (id, rank) of the documents matching the words and filters, plus
+        the semantic neighbours `:dense` (already filtered) when there are any."""
+        if not tsq:
+            return (
+                f"WITH m AS (SELECT d.id, 0.0 AS rank FROM {self.docs} d "
+                f"WHERE d.index_name = :i AND {where}) "
+            )
+        lexical = (
+            f"SELECT d.id, ts_rank_cd(d.tsv, {_TSQ}) AS rank "
+            f"FROM {self.docs} d WHERE d.index_name = :i AND d.tsv @@ {_TSQ} AND {where}"
+        )
+        if dense:
+            # A second branch keeps the full-text index usable for the first.
+            lexical += (
+                f" UNION ALL SELECT d.id, 0.0 FROM {self.docs} d WHERE d.index_name = :i "
+                f"AND d.id = ANY(:dense) AND NOT (d.tsv @@ {_TSQ})"
+            )
+        return f"WITH m AS ({lexical}) "
+
+    def _neighbours(
+        self,
+        conn: Connection,
+        index: str,
+        vector: Sequence[float],
+        where: str,
+        params: dict[str, Any],
+    ) -> list[int]:
+        """Gets the documents closest to the query vector among those the filters keep."""
+        allowed: set[int] | None = None
+        if where != "TRUE":
+            allowed = {
+                int(row[0])
+                for row in conn.execute(
+                    text(f"SELECT d.id FROM {self.docs} d WHERE d.index_name = :i AND {where}"),
+                    params,
+                )
+            }
+        mirror = self._refresh(conn, index)
+        with mirror.lock:
+            return mirror.nearest(vector, allowed, DENSE_DEPTH)
+
+    def _refresh(self, conn: Connection, index: str) -> VectorMirror:
+        """Brings the in-memory vectors of an index up to date with its table."""
+        mirror = self._mirrors[index]
+        with mirror.lock:
+            latest = int(
+                conn.execute(
+                    text(f"SELECT coalesce(max(seq), 0) FROM {self.vectors} WHERE index_name = :i"),
+                    {"i": index},
+                ).scalar_one()
+            )
+            if latest < mirror.seq:  # the table was rebuilt: start over
+                mirror.seq, mirror.index = 0, None
+            if latest != mirror.seq:
+                rows = conn.execute(
+                    text(
+                        f"SELECT id, seq, vec FROM {self.vectors} "
+                        "WHERE index_name = :i AND seq > :s"
+                    ),
+                    {"i": index, "s": mirror.seq},
+                ).all()
+                mirror.apply((int(r[0]), int(r[1]), bytes(r[2]) if r[2] else None) for r in rows)
+        return mirror
+
+    def _correct(self, conn: Connection, index: str, words: Sequence[str]) -> list[str]:
+        """Replaces the words the index does not know by the closest words it does (typos)."""
+        corrected: list[str] = []
+        for word in words:
+            folded = q.fold(word)
+            known = (
+                q.synonyms(word)
+                or conn.execute(
+                    text(
+                        f"SELECT 1 FROM {self.vocab} WHERE index_name = :i AND term >= :w "
+                        "AND term < :w || chr(1114111) AND ndoc > 0 LIMIT 1"
+                    ),
+                    {"i": index, "w": folded},
+                ).first()
+            )
+            if known or len(folded) < 2:
+                corrected.append(word)
+                continue
+            corrected.append(best_correction(folded, self._candidates(conn, index, folded)) or word)
+        return corrected
+
+    def _candidates(self, conn: Connection, index: str, word: str) -> list[tuple[str, int]]:
+        """Gets the vocabulary words that may be a word's correction, with their frequency."""
+        params = {"i": index, "w": word, "lo": len(word) - 2, "hi": len(word) + 2}
+        lengths = "length(term) BETWEEN :lo AND :hi AND ndoc > 0"
+        rows = list(
+            conn.execute(
+                text(
+                    f"SELECT term, ndoc FROM {self.vocab} WHERE index_name = :i AND {lengths} "
+                    "AND term >= :head AND term < :head || chr(1114111)"
+                ),
+                {**params, "head": word[:2]},
+            )
+        )
+        if self.trigrams:
+            # Also words whose typo is in the first two letters.
+            rows += conn.execute(
+                text(
+                    f"SELECT term, ndoc FROM {self.vocab} WHERE index_name = :i "
+                    f'AND term OPERATOR("{self.trigrams}".%) :w AND {lengths} '
+                    f'ORDER BY "{self.trigrams}".similarity(term, :w) DESC LIMIT :n'
+                ),
+                {**params, "n": _CANDIDATES},
+            )
+        return [(str(term), int(ndoc)) for term, ndoc in rows]
 
     def lexical_scores(self, index: str, text_: str, limit: int = 100) -> list[tuple[int, float]]:
         """Scores documents matching any term of the text by ts_rank_cd (higher is better)."""
@@ -186,17 +385,98 @@ class PostgresBackend:
     def drop(self) -> None:
         """Drops the search tables."""
         with self.engine.begin() as conn:
-            conn.execute(text(f"DROP TABLE IF EXISTS {self.facets}, {self.docs}"))
+            conn.execute(
+                text(
+                    f"DROP TABLE IF EXISTS {self.facets}, {self.docs}, {self.vectors}, {self.vocab}"
+                )
+            )
         self._ready = False
+        self._mirrors = {index: VectorMirror() for index in INDEXES}
 
     def close(self) -> None:
         """Nothing to release: the engine belongs to the application."""
 
-    def _remove(self, conn: Connection, schema: IndexSchema, ids: list[int]) -> None:
-        """Deletes documents and their facet values."""
+    def _lock_writes(self, conn: Connection) -> int:
+        """Serialises writes (so sequence numbers commit in order, and readers that fetched the
+        vectors up to one miss none below it); returns this write's sequence number."""
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": self.vectors})
+        return int(
+            conn.execute(text(f"SELECT coalesce(max(seq), 0) + 1 FROM {self.vectors}")).scalar_one()
+        )
+
+    def _count_words(
+        self, conn: Connection, schema: IndexSchema, ids: list[int], sign: int
+    ) -> None:
+        """Adds (or takes away) the words of these documents to the index's vocabulary."""
+        if not ids:
+            return
+        words = (
+            f"SELECT w AS term, count(*) AS n FROM {self.docs} d, "
+            "unnest(tsvector_to_array(d.tsv)) AS w "
+            "WHERE d.index_name = :i AND d.id = ANY(:ids) GROUP BY w"
+        )
+        params = {"i": schema.name, "ids": ids}
+        if sign > 0:
+            conn.execute(
+                text(
+                    f"INSERT INTO {self.vocab} (index_name, term, ndoc) "
+                    f"SELECT :i, c.term, c.n FROM ({words}) c "
+                    "ON CONFLICT (index_name, term) DO UPDATE "
+                    f"SET ndoc = {self.vocab}.ndoc + excluded.ndoc"
+                ),
+                params,
+            )
+            return
+        counts = conn.execute(
+            text(
+                f"UPDATE {self.vocab} v SET ndoc = v.ndoc - c.n FROM ({words}) c "
+                "WHERE v.index_name = :i AND v.term = c.term RETURNING v.term, v.ndoc"
+            ),
+            params,
+        ).all()
+        gone = [term for term, ndoc in counts if ndoc <= 0]
+        if gone:
+            conn.execute(
+                text(f"DELETE FROM {self.vocab} WHERE index_name = :i AND term = ANY(:t)"),
+                {"i": schema.name, "t": gone},
+            )
+
+    def _fill_vocabulary(self, conn: Connection) -> None:
+        """Counts the words of documents indexed before the vocabulary table existed (once)."""
+        for index in INDEXES:
+            params = {"i": index}
+            if (
+                conn.execute(
+                    text(f"SELECT 1 FROM {self.vocab} WHERE index_name = :i LIMIT 1"), params
+                ).first()
+                or not conn.execute(
+                    text(f"SELECT 1 FROM {self.docs} WHERE index_name = :i LIMIT 1"), params
+                ).first()
+            ):
+                continue
+            conn.execute(
+                text(
+                    f"INSERT INTO {self.vocab} (index_name, term, ndoc) "
+                    "SELECT :i, w, count(*) FROM "
+                    f"{self.docs} d, unnest(tsvector_to_array(d.tsv)) AS w "
+                    "WHERE d.index_name = :i GROUP BY w"
+                ),
+                params,
+            )
+
+    def _remove(self, conn: Connection, schema: IndexSchema, ids: list[int], seq: int) -> None:
+        """Deletes documents, their facet values and words; their vectors leave a tombstone."""
         if not ids:
             return
         params = {"i": schema.name, "ids": ids}
+        self._count_words(conn, schema, ids, -1)
+        conn.execute(
+            text(
+                f"UPDATE {self.vectors} SET vec = NULL, seq = :seq "
+                "WHERE index_name = :i AND id = ANY(:ids) AND vec IS NOT NULL"
+            ),
+            {**params, "seq": seq},
+        )
         conn.execute(
             text(f"DELETE FROM {self.facets} WHERE index_name = :i AND doc_id = ANY(:ids)"),
             params,
@@ -206,9 +486,19 @@ class PostgresBackend:
             params,
         )
 
-    def _insert(self, conn: Connection, schema: IndexSchema, doc: Document) -> None:
-        """Writes one document, its weighted tsvector and its facet values."""
+    def _insert(self, conn: Connection, schema: IndexSchema, doc: Document, seq: int) -> None:
+        """Writes one document, its weighted tsvector, its vector and its facet values."""
         doc_id = int(doc["id"])
+        vector = doc.get("embedding")
+        if vector:
+            conn.execute(
+                text(
+                    f"INSERT INTO {self.vectors} (index_name, id, seq, vec) "
+                    "VALUES (:i, :id, :seq, :vec) ON CONFLICT (index_name, id) "
+                    "DO UPDATE SET seq = excluded.seq, vec = excluded.vec"
+                ),
+                {"i": schema.name, "id": doc_id, "seq": seq, "vec": to_blob(vector)},
+            )
         stored = {k: v for k, v in doc.items() if k != "embedding"}
         start, end = q.window_days(
             doc.get(schema.window.start_field), doc.get(schema.window.end_field)
@@ -375,7 +665,28 @@ def _text_config(conn: Connection) -> str:
     return f'"{current}".search_folded'
 
 
-def _ddl(docs: str, facets: str) -> str:
+def _count(conn: Connection, cte: str, params: dict[str, Any]) -> int:
+    """Counts the matches of a CTE `m`."""
+    return int(conn.execute(text(cte + "SELECT count(*) FROM m"), params).scalar_one())
+
+
+def _trigram_schema(conn: Connection) -> str | None:
+    """Gets the schema of pg_trgm, installing it if allowed (None: not available)."""
+    try:
+        with conn.begin_nested():
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+    except DBAPIError:
+        pass  # not allowed: candidates come from the words' first letters only
+    schema = conn.execute(
+        text(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE e.extname = 'pg_trgm'"
+        )
+    ).scalar()
+    return str(schema) if schema else None
+
+
+def _ddl(docs: str, facets: str, vectors: str, vocab: str) -> str:
     """Writes the search tables."""
     return f"""
         CREATE TABLE IF NOT EXISTS {docs} (
@@ -390,6 +701,16 @@ def _ddl(docs: str, facets: str) -> str:
             PRIMARY KEY (index_name, field, key, doc_id)
         );
         CREATE INDEX IF NOT EXISTS {facets}_doc ON {facets} (index_name, doc_id);
+        CREATE TABLE IF NOT EXISTS {vectors} (
+            index_name TEXT NOT NULL, id BIGINT NOT NULL, seq BIGINT NOT NULL, vec BYTEA,
+            PRIMARY KEY (index_name, id)
+        );
+        CREATE INDEX IF NOT EXISTS {vectors}_seq ON {vectors} (index_name, seq);
+        CREATE INDEX IF NOT EXISTS {vectors}_write_seq ON {vectors} (seq);
+        CREATE TABLE IF NOT EXISTS {vocab} (
+            index_name TEXT NOT NULL, term TEXT COLLATE "C" NOT NULL, ndoc INTEGER NOT NULL,
+            PRIMARY KEY (index_name, term)
+        );
     """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -56,10 +57,9 @@ BACKENDS = [
 ]
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
-    """Gives a fresh, empty backend of each kind available."""
-    kind = request.param
+@contextmanager
+def fresh_backend(kind: str, *, dimensions: int) -> Iterator[SearchBackend]:
+    """Makes a fresh, empty backend of a kind, whose vectors have these dimensions."""
     if kind == "fts5":
         fts = Fts5Backend(path=":memory:")
         yield fts
@@ -77,12 +77,19 @@ def backend(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
             url=MEILI_URL,
             api_key=MEILI_KEY,
             index_prefix=f"test_{uuid.uuid4().hex[:10]}_",
-            embedding_dimensions=DIMENSIONS,
+            embedding_dimensions=dimensions,
         )
         try:
             yield meili
         finally:
             meili.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
+    """Gives a fresh, empty backend of each kind available."""
+    with fresh_backend(request.param, dimensions=DIMENSIONS) as made:
+        yield made
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ from tests.search.factories import expert, need
 
 TODAY = date(2025, 3, 10)
 # Backend-specific expectations, stated once.
-TYPO_TOLERANT = {"meilisearch", "fts5"}
-HYBRID = {"meilisearch", "fts5"}
+TYPO_TOLERANT = {"meilisearch", "fts5", "postgres"}
+HYBRID = {"meilisearch", "fts5", "postgres"}
 
 
 def load(
@@ -510,3 +510,29 @@ def test_a_word_nobody_wrote_stays_unmatched(backend: SearchBackend) -> None:
     page = backend.search(EXPERTS_STAFF, SearchQuery(text="xylophone", today=TODAY))
     assert page.hits == []
     assert page.suggestion is None
+
+
+# Backends that also correct a typo in a word's first letters.
+FIRST_LETTER_TYPOS = {"meilisearch", "postgres"}
+
+
+def test_a_typo_in_the_first_letters_is_corrected_where_the_backend_can(
+    backend: SearchBackend,
+) -> None:
+    if backend.name not in FIRST_LETTER_TYPOS:
+        pytest.skip("corrections start from the word's first two letters on this backend")
+    load(backend, ROSTER)
+    assert ids(backend, EXPERTS_STAFF, text="cradiologie") == [3]
+
+
+def test_a_deleted_document_takes_its_words_out_of_the_corrections(
+    backend: SearchBackend,
+) -> None:
+    load(backend, ROSTER)
+    load(backend, [expert(5, skills=["hydrogeology"])])
+    assert ids(backend, EXPERTS_STAFF, text="hydrogeolgy") == [5]
+    backend.delete(EXPERTS_STAFF, [5])
+    page = backend.search(EXPERTS_STAFF, SearchQuery(text="hydrogeolgy", today=TODAY))
+    assert page.hits == [] and page.suggestion is None
+    # The words other documents still hold stay known.
+    assert ids(backend, EXPERTS_STAFF, text="cardiolgie") == [3]

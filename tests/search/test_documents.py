@@ -76,3 +76,13 @@ def test_an_index_gets_the_vector_only_if_it_holds_what_the_vector_embeds(
     monkeypatch.setitem(documents.SCHEMAS, EXPERTS_PUBLIC, without_bio)
     hidden = expert_documents(record)[EXPERTS_PUBLIC]
     assert hidden is not None and "bio" not in hidden and "embedding" not in hidden
+
+
+def test_the_institutions_index_gets_the_public_vector_never_the_full_one() -> None:
+    record = expert(1, embedding=[0.6, 0.8], public_embedding=[1.0, 0.0])
+    mapped = expert_documents(record)
+    assert mapped[EXPERTS_STAFF]["embedding"] == [0.6, 0.8]  # type: ignore[index]
+    assert mapped[EXPERTS_PUBLIC]["embedding"] == [1.0, 0.0]  # type: ignore[index]
+    # No public vector yet: the institutions' index searches by keywords only.
+    only_full = expert_documents(expert(1, embedding=[0.6, 0.8]))[EXPERTS_PUBLIC]
+    assert only_full is not None and "embedding" not in only_full

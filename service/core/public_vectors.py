@@ -1,0 +1,137 @@
+"""The public search vector of each expert: embedded from only what institutions may read.
+
+The institutions' index hides the bio (and the city): the slice of the full profile vector that
+coordinators search with was embedded from the bio too, so it would let a bio-only word find an
+expert by meaning. Each expert therefore also gets a vector of its headline and skills alone
+(`matching.texts.profile_public_text`), embedded by the search query model's member of the
+encoder, stored beside the full one (model "<query model>:public") and carried by the
+institutions' index instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlmodel import Session, col, select
+
+from matching.encoders import Block, Encoder, content_hash, member_block
+from matching.records import ExpertRecord
+from matching.texts import profile_public_text
+from service.config import Settings, get_settings
+from service.models import Embedding
+from service.models.types import utcnow
+
+EXPERT = "expert"
+
+
+@dataclass(frozen=True)
+class PublicVector:
+    """A computed public vector and the hash of the text and model it came from."""
+
+    content_hash: str
+    version: str
+    vector: np.ndarray
+
+
+def public_model(query_model: str) -> str:
+    """Names the stored public vectors of a query model (a distinct `Embedding.model`)."""
+    return f"{query_model}:public"
+
+
+def public_document_vector(
+    session: Session, owner_id: int, settings: Settings | None = None
+) -> list[float] | None:
+    """Gets the public search vector of an expert, if the worker has embedded it."""
+    settings = settings or get_settings()
+    if member_block(settings.embedding_model, settings.search_query_model) is None:
+        return None
+    row = session.exec(
+        select(Embedding).where(
+            Embedding.owner_type == EXPERT,
+            Embedding.owner_id == owner_id,
+            Embedding.model == public_model(settings.search_query_model),
+        )
+    ).first()
+    if row is None:
+        return None
+    return [round(float(x), 6) for x in np.frombuffer(row.vector, dtype=np.float32)]
+
+
+class PublicEmbedder:
+    """Embeds the public text of experts with the query model's block of the encoder."""
+
+    def __init__(self, encoder: Encoder, block: Block) -> None:
+        self.encoder = encoder
+        self.block = block
+        self.model = public_model(block.name)
+        self.version = f"{encoder.version}#{block.name}"
+
+    @classmethod
+    def for_encoder(cls, encoder: Encoder, query_model: str) -> PublicEmbedder | None:
+        """Gets the embedder when the encoder holds the query model (None: no hybrid search)."""
+        block = member_block(encoder.name, query_model)
+        if block is None or block.stop > encoder.dim:
+            return None
+        return cls(encoder, block)
+
+    def stored(self, session: Session, ids: Sequence[int]) -> dict[int, str]:
+        """Gets the content hash of the public vectors already stored for these experts."""
+        if not ids:
+            return {}
+        rows = session.exec(
+            select(Embedding.owner_id, Embedding.content_hash).where(
+                Embedding.owner_type == EXPERT,
+                Embedding.model == self.model,
+                col(Embedding.owner_id).in_(list(ids)),
+            )
+        )
+        return {int(owner_id): digest for owner_id, digest in rows}
+
+    def embed_changed(
+        self, experts: Sequence[ExpertRecord], stored: dict[int, str]
+    ) -> dict[int, PublicVector]:
+        """Embeds the experts whose public text changed since their stored vector."""
+        texts = {int(e.expert_id): profile_public_text(e) for e in experts}
+        digests = {i: content_hash(text, self.version) for i, text in texts.items()}
+        changed = [i for i, digest in digests.items() if stored.get(i) != digest and texts[i]]
+        if not changed:
+            return {}
+        vectors = self.encoder.encode_documents(
+            [texts[i] for i in changed], only=(self.block.name,)
+        )[:, self.block.start : self.block.stop]
+        return {
+            i: PublicVector(digests[i], self.version, np.asarray(vector, dtype=np.float32))
+            for i, vector in zip(changed, vectors, strict=True)
+        }
+
+    def store(self, session: Session, computed: dict[int, PublicVector]) -> None:
+        """Writes computed public vectors in the caller's transaction (no commit)."""
+        existing = {
+            row.owner_id: row
+            for row in session.exec(
+                select(Embedding).where(
+                    Embedding.owner_type == EXPERT,
+                    Embedding.model == self.model,
+                    col(Embedding.owner_id).in_(list(computed)),
+                )
+            )
+        }
+        now = utcnow()
+        for owner_id, public in computed.items():
+            row = existing.get(owner_id) or Embedding(
+                owner_type=EXPERT,
+                owner_id=owner_id,
+                model=self.model,
+                model_version="",
+                content_hash="",
+                dim=0,
+                vector=b"",
+            )
+            row.model_version = public.version
+            row.content_hash = public.content_hash
+            row.dim = int(public.vector.shape[0])
+            row.vector = public.vector.tobytes()
+            row.updated_at = now
+            session.add(row)
