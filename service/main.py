@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -74,6 +75,15 @@ def build_state(settings: Settings) -> AppState:
     )
 
 
+def _freeze_startup_heap() -> None:
+    """Moves what start-up built (modules, templates, catalogues, the database engine) out of
+    the garbage collector's reach, so each collection during a request scans only what
+    requests made: `bench/page_profile.py` measured 10.2 → 5.7 ms for the landing page and
+    28.4 → 18.0 ms for the need review (docs in bench/README.md)."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> FastAPI:
     """Builds the application for these settings (or around an already-built state, in tests)."""
     settings = settings or (state.settings if state else get_settings())
@@ -82,6 +92,8 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app_state = state or build_state(settings)
         app.state.homeward = app_state
+        if state is None:
+            _freeze_startup_heap()
         worker = run_in_process(app_state) if settings.run_worker_in_process else None
         try:
             yield
