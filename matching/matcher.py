@@ -56,6 +56,17 @@ class LexicalScorer(Protocol):
 
 
 @dataclass(frozen=True)
+class Scores:
+    """A need's scores over some experts (one value a position): each signal, the lexical
+    score, the feedback stage's extras and the fused relevance."""
+
+    signals: dict[str, FloatArray]
+    lexical: FloatArray | None
+    extra: dict[str, FloatArray]
+    relevance: FloatArray
+
+
+@dataclass(frozen=True)
 class StoredVector:
     """An expert's vector as persisted by the service, with what it was computed from."""
 
@@ -217,6 +228,10 @@ class Matcher:
             self._moments = BlockMoments(self.index)
         release_freed_memory()  # the batches that built the index leave freed heap behind
 
+    def kept(self, expert_id: str) -> ExpertRecord:
+        """The indexed record of an expert as kept in memory (no bio: enough for constraints)."""
+        return self._experts[expert_id]
+
     def record(self, expert_id: str) -> ExpertRecord:
         """The indexed record of an expert, bio included."""
         bio = self._bios.get(expert_id)
@@ -280,34 +295,59 @@ class Matcher:
         extra: dict[str, FloatArray] = {}
         if weights.uses_feedback and n > weights.feedback_depth:
             relevance, extra = self._with_feedback(relevance, weights)
+        ids = self.index.ids
+        passed = self.eligible(need, relevance, lambda row: self.kept(ids[row]), k, exclude)
+        passed.sort(key=lambda item: (-item[0], item[1]))
+        scores = Scores(signals, lexical, extra, relevance)
+        return self.candidates(need, passed[:k], lambda row: ids[row], scores, explain=explain)
+
+    def eligible(
+        self,
+        need: NeedRecord,
+        relevance: FloatArray,
+        expert_at: Callable[[int], ExpertRecord],
+        k: int,
+        exclude: Iterable[str] = (),
+    ) -> list[tuple[float, int, Assessment]]:
+        """(score, position, assessment) of the experts that pass the need's constraints,
+        checked on the most relevant positions first, the window widened until k pass."""
         skip = set(exclude)
         today = self.today()
-        ids = self.index.ids
-        # Constraints are checked on a pool of the most relevant experts, widened until k pass.
-        pool = min(n, max(4 * k, 50))
+        n = len(relevance)
+        window = min(n, max(4 * k, 50))
         while True:
             passed: list[tuple[float, int, Assessment]] = []
-            for row in top_k_indices(relevance, pool):
-                expert = self._experts[ids[row]]
+            for position in top_k_indices(relevance, window):
+                expert = expert_at(int(position))
                 if expert.expert_id in skip:
                     continue
                 assessment = assess(expert, need, self.policy, today)
                 if assessment.eligible:
-                    score = float(relevance[row]) + sum(assessment.adjustments.values())
-                    passed.append((score, int(row), assessment))
-            if len(passed) >= k or pool >= n:
-                break
-            pool = min(n, pool * 4)
-        passed.sort(key=lambda item: (-item[0], item[1]))
+                    score = float(relevance[position]) + sum(assessment.adjustments.values())
+                    passed.append((score, int(position), assessment))
+            if len(passed) >= k or window >= n:
+                return passed
+            window = min(n, window * 4)
+
+    def candidates(
+        self,
+        need: NeedRecord,
+        passed: Sequence[tuple[float, int, Assessment]],
+        expert_id_at: Callable[[int], str],
+        scores: Scores,
+        *,
+        explain: bool = True,
+    ) -> list[Candidate]:
+        """Candidates (score components, reasons) of the experts that passed, in order."""
         ranked: list[Candidate] = []
-        for score, row, assessment in passed[:k]:
-            expert = self.record(ids[row])
-            components = {name: float(values[row]) for name, values in signals.items()}
-            if lexical is not None:
-                components["lexical"] = float(lexical[row])
-            for name, values in extra.items():
-                components[name] = float(values[row])
-            components["relevance"] = float(relevance[row])
+        for score, position, assessment in passed:
+            expert = self.record(expert_id_at(position))
+            components = {name: float(values[position]) for name, values in scores.signals.items()}
+            if scores.lexical is not None:
+                components["lexical"] = float(scores.lexical[position])
+            for name, values in scores.extra.items():
+                components[name] = float(values[position])
+            components["relevance"] = float(scores.relevance[position])
             components.update(assessment.adjustments)
             components["score"] = score
             explanation = (

@@ -26,12 +26,11 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.constraints import Assessment, MatchPolicy, assess
-from matching.explain import build_explanation
+from matching.constraints import MatchPolicy
 from matching.fusion import FusionWeights, detect_language
 from matching.index import VectorIndex, top_k_indices
-from matching.matcher import _SIGNAL_PAIRS, Matcher
-from matching.records import Candidate, ExpertRecord, Explanation, NeedRecord
+from matching.matcher import _SIGNAL_PAIRS, Matcher, Scores
+from matching.records import Candidate, ExpertRecord, NeedRecord
 from matching.texts import QUERY_SIDES, need_query_text
 
 FloatArray = NDArray[np.float32]
@@ -236,46 +235,19 @@ class PoolRanker:
             return []
         relevance, signals, lexical, extra = scoring.score(rows)
         ids = matcher.index.ids
-        today = matcher.today()
-        experts = [matcher._experts[ids[int(row)]] for row in rows]
         # As `rank_experts`: constraints on the most relevant, widened until k pass.
-        n = len(rows)
-        window = min(n, max(4 * k, 50))
-        while True:
-            passed: list[tuple[float, int, Assessment]] = []
-            for position in top_k_indices(relevance, window):
-                expert = experts[int(position)]
-                if expert.expert_id in skip:
-                    continue
-                assessment = assess(expert, need, matcher.policy, today)
-                if assessment.eligible:
-                    score = float(relevance[position]) + sum(assessment.adjustments.values())
-                    passed.append((score, int(position), assessment))
-            if len(passed) >= k or window >= n:
-                break
-            window = min(n, window * 4)
+        passed = matcher.eligible(
+            need, relevance, lambda position: matcher.kept(ids[int(rows[position])]), k, skip
+        )
         # Ties broken by index row, as the full scan does.
         passed.sort(key=lambda item: (-item[0], int(rows[item[1]])))
-        ranked: list[Candidate] = []
-        for score, position, assessment in passed[:k]:
-            expert = experts[position]
-            components = {name: float(values[position]) for name, values in signals.items()}
-            if lexical is not None:
-                components["lexical"] = float(lexical[position])
-            for name, values in extra.items():
-                components[name] = float(values[position])
-            components["relevance"] = float(relevance[position])
-            components.update(assessment.adjustments)
-            components["score"] = score
-            explanation = (
-                build_explanation(
-                    expert, need, assessment, matcher.encode_phrases, need_query_text(need)
-                )
-                if explain
-                else Explanation()
-            )
-            ranked.append(Candidate(expert.expert_id, need.need_id, score, components, explanation))
-        return ranked
+        return matcher.candidates(
+            need,
+            passed[:k],
+            lambda position: ids[int(rows[position])],
+            Scores(signals, lexical, extra, relevance),
+            explain=explain,
+        )
 
 
 class _Scoring:
