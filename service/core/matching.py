@@ -42,6 +42,7 @@ from service.models import (
     ProposalStatus,
 )
 from service.models.types import utcnow
+from service.repos.embeddings import upsert_vectors
 from service.search import EXPERTS_STAFF, SearchBackend, outbox
 from service.search.factory import make_search_backend
 from service.search.meili_pool import MeiliCandidatePool
@@ -366,33 +367,12 @@ class MatchingEngine:
     ) -> None:
         with Session(engine) as session:
             ids = [int(expert_id) for expert_id in computed]
-            existing = {
-                row.owner_id: row
-                for row in session.exec(
-                    select(Embedding).where(
-                        Embedding.owner_type == EXPERT,
-                        Embedding.model == self.model,
-                        col(Embedding.owner_id).in_(ids),
-                    )
-                )
-            }
-            now = utcnow()
-            for expert_id, vector in computed.items():
-                row = existing.get(int(expert_id)) or Embedding(
-                    owner_type=EXPERT,
-                    owner_id=int(expert_id),
-                    model=self.model,
-                    model_version="",
-                    content_hash="",
-                    dim=0,
-                    vector=b"",
-                )
-                row.model_version = vector.version
-                row.content_hash = vector.content_hash
-                row.dim = int(vector.vector.shape[0])
-                row.vector = np.asarray(vector.vector, dtype=np.float32).tobytes()
-                row.updated_at = now
-                session.add(row)
+            upsert_vectors(
+                session,
+                owner_type=EXPERT,
+                model=self.model,
+                vectors={int(expert_id): vector for expert_id, vector in computed.items()},
+            )
             if public and self.public is not None:
                 self.public.store(session, public)
             session.flush()

@@ -17,11 +17,12 @@ import numpy as np
 from sqlmodel import Session, col, select
 
 from matching.encoders import Block, Encoder, content_hash, member_block
+from matching.matcher import StoredVector
 from matching.records import ExpertRecord
 from matching.texts import profile_public_text
 from service.config import Settings, get_settings
 from service.models import Embedding
-from service.models.types import utcnow
+from service.repos.embeddings import upsert_vectors
 
 EXPERT = "expert"
 
@@ -108,30 +109,12 @@ class PublicEmbedder:
 
     def store(self, session: Session, computed: dict[int, PublicVector]) -> None:
         """Writes computed public vectors in the caller's transaction (no commit)."""
-        existing = {
-            row.owner_id: row
-            for row in session.exec(
-                select(Embedding).where(
-                    Embedding.owner_type == EXPERT,
-                    Embedding.model == self.model,
-                    col(Embedding.owner_id).in_(list(computed)),
-                )
-            )
-        }
-        now = utcnow()
-        for owner_id, public in computed.items():
-            row = existing.get(owner_id) or Embedding(
-                owner_type=EXPERT,
-                owner_id=owner_id,
-                model=self.model,
-                model_version="",
-                content_hash="",
-                dim=0,
-                vector=b"",
-            )
-            row.model_version = public.version
-            row.content_hash = public.content_hash
-            row.dim = int(public.vector.shape[0])
-            row.vector = public.vector.tobytes()
-            row.updated_at = now
-            session.add(row)
+        upsert_vectors(
+            session,
+            owner_type=EXPERT,
+            model=self.model,
+            vectors={
+                owner_id: StoredVector(public.content_hash, public.version, public.vector)
+                for owner_id, public in computed.items()
+            },
+        )
