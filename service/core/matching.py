@@ -28,7 +28,7 @@ from service.core import policy
 from service.core.changes import expert_document
 from service.core.indexing import reindex_all
 from service.core.match_pool import pool_fingerprints, prune_pool, send_to_pool
-from service.core.public_vectors import PublicEmbedder, PublicVector
+from service.core.public_vectors import NeedEmbedder, PublicEmbedder, PublicVector
 from service.models import (
     Embedding,
     Engagement,
@@ -164,6 +164,10 @@ class MatchingEngine:
         # Embeds what institutions may read of each expert, for their search index.
         self.public = (
             PublicEmbedder.for_encoder(encoder, search_query_model) if search_query_model else None
+        )
+        # Embeds the searchable text of each need, for the needs index.
+        self.needs = (
+            NeedEmbedder.for_encoder(encoder, search_query_model) if search_query_model else None
         )
         # With a candidate pool (Meilisearch), needs are ranked from its candidates.
         self.pool: MeiliCandidatePool | None = None
