@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from matching.records import ExpertRecord, NeedRecord
 
@@ -67,6 +68,13 @@ def need_query_text(need: NeedRecord) -> str:
 def need_side_texts(need: NeedRecord) -> tuple[str, ...]:
     """Texts embedded for a need, in `QUERY_SIDES` order."""
     return (need_query_text(need), need.title.strip() or need_query_text(need))
+
+
+def need_search_text(title: str, skills: Sequence[str], description: str) -> str:
+    """What a reader of the needs index may read of a need, in one text: title, required
+    skills, then description (embedded for the semantic half of needs search)."""
+    parts = [title.strip(), ", ".join(s.strip() for s in skills if s.strip()), description.strip()]
+    return ". ".join(p.rstrip(".") for p in parts if p)
 
 
 def lexical_query_text(need: NeedRecord) -> str:

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from service.core import policy
 from service.core.audit import record
-from service.core.public_vectors import public_document_vector
+from service.core.public_vectors import need_document_vector, public_document_vector
 from service.core.search_vectors import document_vector
 from service.i18n import N_
 from service.models import EngagementStatus, ExpertProfile, Institution, Need
@@ -72,6 +72,7 @@ def need_document(session: Session, need: Need) -> dict[str, Any]:
         "skills": need.required_skills,
         "country": institution.country if institution else "",
         "institution_name": institution.name if institution else "",
+        "need_embedding": need_document_vector(session, need.id) if need.id else None,
     }
 
 

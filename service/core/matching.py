@@ -28,7 +28,8 @@ from service.core import policy
 from service.core.changes import expert_document
 from service.core.indexing import reindex_all
 from service.core.match_pool import pool_fingerprints, prune_pool, send_to_pool
-from service.core.public_vectors import PublicEmbedder, PublicVector
+from service.core.need_vectors import embed_open_needs
+from service.core.public_vectors import NeedEmbedder, PublicEmbedder, PublicVector
 from service.models import (
     Embedding,
     Engagement,
@@ -166,6 +167,10 @@ class MatchingEngine:
         self.public = (
             PublicEmbedder.for_encoder(encoder, search_query_model) if search_query_model else None
         )
+        # Embeds the searchable text of each need, for the needs index.
+        self.needs = (
+            NeedEmbedder.for_encoder(encoder, search_query_model) if search_query_model else None
+        )
         # With a candidate pool (Meilisearch), needs are ranked from its candidates.
         self.pool: MeiliCandidatePool | None = None
         self.ranker: PoolRanker | None = None
@@ -225,6 +230,9 @@ class MatchingEngine:
             self.matcher.prepare_population()
             if self.pool is not None:
                 prune_pool(self.pool, self.matcher, known)
+        # Open needs posted before needs search had meaning get their search vector too.
+        with Session(engine) as session:
+            embed_open_needs(session, self.needs)
         self._advance(started)
         return SyncResult(indexed=len(ids), embedded=embedded, removed=len(stale))
 

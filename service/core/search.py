@@ -84,7 +84,8 @@ def search_experts(
 def search_needs(
     backend: SearchBackend, *, request: SearchRequest, embed: Embed | None = None
 ) -> dict[str, Any]:
-    """Searches the open needs with facets and highlights."""
+    """Searches the open needs with facets and highlights; with `embed`, by meaning too (only
+    among the open needs the filters keep)."""
     return _run(backend, NEEDS, request, NEED_PARAMS, NEED_FACETS, embed)
 
 

@@ -119,7 +119,9 @@ def browse_needs(
     browsing = bool(search.text or search.params or search.page > 1)
     return _results(
         request,
-        lambda: search_needs(state.search, request=search),
+        lambda: search_needs(
+            state.search, request=search, embed=query_embedder(state.settings).embed
+        ),
         search,
         template="search/needs.html",
         extra={"action": "/expert/needs", **_for_you(session, user, browsing)},

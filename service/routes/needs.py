@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from service.core.needs import edit_need, editable_need, post_need, readable_need
 from service.core.search import search_needs
+from service.core.search_vectors import query_embedder
 from service.deps import (
     CurrentUser,
     MemberInstitution,
@@ -32,7 +33,8 @@ def _public(need: object) -> dict[str, Any]:
 def search(user: CurrentUser, state: StateDep, request: SearchRequestDep) -> dict[str, Any]:
     """Searches the open needs: ?q= text, ?country= ?language= ?sector= ?mode= ?start=
     (now, YYYY-MM or a date) filters, with facet counts and highlights."""
-    return search_needs(state.search, request=request)
+    embed = query_embedder(state.settings).embed
+    return search_needs(state.search, request=request, embed=embed)
 
 
 @router.get("/mine", response_model=PageOf[NeedPublic])

@@ -28,7 +28,14 @@ PRIVATE_EXPERT_FIELDS = frozenset({"email", "phone"})
 # from their keyword search (the institutions' index has no bio: it gets the public vector).
 VECTOR_SOURCES = frozenset({"headline", "skills", "bio"})
 PUBLIC_VECTOR_SOURCES = frozenset({"headline", "skills"})
-VECTORS = (("embedding", VECTOR_SOURCES), ("public_embedding", PUBLIC_VECTOR_SOURCES))
+# A need's vector is embedded from its title, skills and description (matching.texts.
+# need_search_text), all of which the needs index holds.
+NEED_VECTOR_SOURCES = frozenset({"title", "skills", "description"})
+VECTORS = (
+    ("embedding", VECTOR_SOURCES),
+    ("public_embedding", PUBLIC_VECTOR_SOURCES),
+    ("need_embedding", NEED_VECTOR_SOURCES),
+)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from service.core.matching import (
     rematch_expert,
     rematch_need,
 )
+from service.core.need_vectors import embed_need
 from service.core.needs_for_you import REMATCH_EXPERT, rematch_key
 from service.core.skill_merging import embed_asked_skills
 from service.state import AppState
@@ -37,6 +38,7 @@ def matching_engine(state: AppState) -> MatchingEngine:
 def _rematch_need(context: JobContext) -> None:
     matching = matching_engine(context.state)
     matching.refresh(context.state.engine)
+    embed_need(context.session, matching.needs, int(context.payload["need_id"]))
     rematch_need(
         context.session,
         matching,
