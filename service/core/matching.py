@@ -486,9 +486,12 @@ def rematch_need(
         if (
             expert_id not in ranked_ids
             and proposal.status == ProposalStatus.PROPOSED
-            and proposal.origin == ProposalOrigin.NEED
+            and (proposal.origin == ProposalOrigin.NEED or proposal.rank != 0)
         ):
-            proposal.status = ProposalStatus.WITHDRAWN
+            # The need no longer ranks this expert: its own proposals are withdrawn; one the
+            # expert's "needs for you" holds stays, unranked, for the expert's side to score.
+            if proposal.origin == ProposalOrigin.NEED:
+                proposal.status = ProposalStatus.WITHDRAWN
             proposal.rank = 0
             proposal.updated_at = now
             session.add(proposal)
@@ -562,11 +565,15 @@ def rematch_expert(
         )
         if proposal.status == ProposalStatus.WITHDRAWN:
             proposal.status = ProposalStatus.PROPOSED
-        proposal.score = candidate.score
-        proposal.components = candidate.components
-        proposal.explanation = candidate.to_dict()["explanation"]
-        proposal.model_version = matching.version
-        proposal.updated_at = now
+        # A pair its need ranks carries the need's score and reasons (one row serves both
+        # sides); the expert's side scores only the pairs the need does not rank, so the
+        # row does not depend on which side's job ran last.
+        if proposal.rank == 0:
+            proposal.score = candidate.score
+            proposal.components = candidate.components
+            proposal.explanation = candidate.to_dict()["explanation"]
+            proposal.model_version = matching.version
+            proposal.updated_at = now
         session.add(proposal)
         existing[need_id] = proposal
     for need_id, proposal in existing.items():

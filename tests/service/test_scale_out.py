@@ -248,19 +248,22 @@ def _burst(cluster: Cluster, requests: list[tuple[str, str, dict[str, Any]]]) ->
     assert statuses == {200: len(requests)}
 
 
-def _settle(engine: Engine, kind: str) -> None:
-    """Waits until no job of this kind waits and the search outbox is empty."""
+def _settle(engine: Engine) -> None:
+    """Waits until no re-matching job waits or runs (an expert's change also queues the needs
+    it touches) and the search outbox is empty."""
     deadline = time.monotonic() + SETTLE_S
     while time.monotonic() < deadline:
         with Session(engine) as session:
             waiting = session.exec(
-                select(func.count()).where(Job.kind == kind, Job.status == "pending")
+                select(func.count()).where(
+                    col(Job.kind).in_(["rematch_expert", "rematch_need"]), Job.status == "pending"
+                )
             ).one()
             outbox = session.exec(select(func.count()).select_from(SearchOutbox)).one()
         if waiting == 0 and outbox == 0:
             return
         time.sleep(0.3)
-    pytest.fail(f"{kind} jobs or search outbox still pending after {SETTLE_S} s")
+    pytest.fail(f"re-matching jobs or search outbox still pending after {SETTLE_S} s")
 
 
 def _completed_runs(cluster: Cluster) -> Counter[str]:
@@ -307,7 +310,7 @@ def test_two_workers_and_two_web_processes_through_a_burst(world: World, cluster
         cluster,
         [("/api/experts/me", world.expert_tokens[e], _profile_body(rng, e)) for e in edits],
     )
-    _settle(world.engine, "rematch_expert")
+    _settle(world.engine)
     differ = _unchanged_by_rematching(
         world.engine,
         experts,
@@ -326,7 +329,7 @@ def test_two_workers_and_two_web_processes_through_a_burst(world: World, cluster
             for n in need_edits
         ],
     )
-    _settle(world.engine, "rematch_need")
+    _settle(world.engine)
     search = PostgresBackend(engine=world.engine)
     differ = _unchanged_by_rematching(
         world.engine,
