@@ -28,7 +28,14 @@ from service.models import (
     User,
 )
 from service.repos.skill_vectors import add_vectors
-from tests.browser.conftest import LiveSite, Visitor
+from tests.browser.conftest import (
+    CHROMIUM,
+    HOW_TO_RUN,
+    LiveSite,
+    Visitor,
+    _arrange,
+    serve_site,
+)
 from tests.factories import make_expert, make_member, make_need, make_proposal
 
 SKILLS = ["épidémiologie", "biostatistique", "levée de fonds"]
@@ -64,6 +71,17 @@ class Arranged:
     need: int
     experts: list[int]
     emails: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    """This module's own site: its candidates and needs stay out of the shared journeys' world
+    (the full journey expects its expert to rank first)."""
+    if not CHROMIUM.exists():
+        pytest.skip(HOW_TO_RUN)
+    with serve_site(tmp_path_factory.mktemp("compare-site")) as site:
+        _arrange(site)
+        yield site
 
 
 @pytest.fixture(scope="module")
