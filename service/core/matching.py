@@ -546,7 +546,7 @@ def rematch_expert(
         i.id: i
         for i in session.exec(select(Institution).where(col(Institution.id).in_(institution_ids)))
     }
-    hours = committed_hours(session).get(expert_id, 0.0)
+    hours = committed_hours(session, [expert_id]).get(expert_id, 0.0)
     record = expert_record(expert, committed_hours_per_week=hours)
     ranked = matching.rank_for_expert(
         record, [need_record(n, institutions.get(n.institution_id)) for n in needs], k=k

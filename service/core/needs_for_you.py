@@ -99,7 +99,10 @@ def _why_none(session: Session, expert: ExpertProfile) -> ForYou:
     """Explains an empty list with the matcher's constraints, need by need."""
     policy, today = MatchPolicy(), datetime.now(UTC).date()
     record = expert_record(
-        expert, committed_hours_per_week=committed_hours(session).get(expert.id or 0, 0.0)
+        expert,
+        committed_hours_per_week=committed_hours(session, [expert.id or 0]).get(
+            expert.id or 0, 0.0
+        ),
     )
     if expert_exclusion(record, policy, today) is not None:
         return ForYou(empty="unavailable")
