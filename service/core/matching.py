@@ -29,7 +29,7 @@ from service.core.changes import expert_document
 from service.core.indexing import reindex_all
 from service.core.match_pool import pool_fingerprints, prune_pool, send_to_pool
 from service.core.need_vectors import embed_open_needs
-from service.core.public_vectors import NeedEmbedder, PublicEmbedder, PublicVector
+from service.core.public_vectors import NeedEmbedder, PublicEmbedder
 from service.models import (
     Embedding,
     Engagement,
@@ -286,7 +286,7 @@ class MatchingEngine:
             self._store(engine, computed, public)
         return len(computed)
 
-    def _embed_public(self, engine: Engine, records: list[ExpertRecord]) -> dict[int, PublicVector]:
+    def _embed_public(self, engine: Engine, records: list[ExpertRecord]) -> dict[int, StoredVector]:
         """Embeds the public text (headline, skills) of the experts whose text changed."""
         if self.public is None:
             return {}
@@ -371,7 +371,7 @@ class MatchingEngine:
         self,
         engine: Engine,
         computed: dict[str, StoredVector],
-        public: dict[int, PublicVector] | None = None,
+        public: dict[int, StoredVector] | None = None,
     ) -> None:
         with Session(engine) as session:
             ids = [int(expert_id) for expert_id in computed]

@@ -15,7 +15,6 @@ index may read.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Self
 
 import numpy as np
@@ -31,15 +30,6 @@ from service.repos.embeddings import upsert_vectors
 
 EXPERT = "expert"
 NEED = "need"
-
-
-@dataclass(frozen=True)
-class PublicVector:
-    """A computed public vector and the hash of the text and model it came from."""
-
-    content_hash: str
-    version: str
-    vector: np.ndarray
 
 
 def public_model(query_model: str) -> str:
@@ -123,11 +113,11 @@ class PublicEmbedder:
 
     def embed_changed(
         self, experts: Sequence[ExpertRecord], stored: dict[int, str]
-    ) -> dict[int, PublicVector]:
+    ) -> dict[int, StoredVector]:
         """Embeds the experts whose public text changed since their stored vector."""
         return self.embed_texts({int(e.expert_id): profile_public_text(e) for e in experts}, stored)
 
-    def embed_texts(self, texts: dict[int, str], stored: dict[int, str]) -> dict[int, PublicVector]:
+    def embed_texts(self, texts: dict[int, str], stored: dict[int, str]) -> dict[int, StoredVector]:
         """Embeds the texts (by owner id) that changed since their stored vector."""
         digests = {i: content_hash(text, self.version) for i, text in texts.items()}
         changed = [i for i, digest in digests.items() if stored.get(i) != digest and texts[i]]
@@ -137,20 +127,17 @@ class PublicEmbedder:
             [texts[i] for i in changed], only=(self.block.name,)
         )[:, self.block.start : self.block.stop]
         return {
-            i: PublicVector(digests[i], self.version, np.asarray(vector, dtype=np.float32))
+            i: StoredVector(digests[i], self.version, np.asarray(vector, dtype=np.float32))
             for i, vector in zip(changed, vectors, strict=True)
         }
 
-    def store(self, session: Session, computed: dict[int, PublicVector]) -> None:
+    def store(self, session: Session, computed: dict[int, StoredVector]) -> None:
         """Writes computed public vectors in the caller's transaction (no commit)."""
         upsert_vectors(
             session,
             owner_type=self.owner_type,
             model=self.model,
-            vectors={
-                owner_id: StoredVector(public.content_hash, public.version, public.vector)
-                for owner_id, public in computed.items()
-            },
+            vectors=computed,
         )
 
 
