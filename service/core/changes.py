@@ -2,18 +2,18 @@
 and an expert institutions may no longer be proposed (consent withdrawn, "coordinators only",
 deactivated, erased) leaves no proposal pending and no offer open.
 
-Both are recorded in the caller's transaction (an outbox row, a job), so a change is never
-lost and never waits on the search engine or the encoder. One thing does not wait for the
-queue: an expert who leaves the institutions' index (coordinators only, consent withdrawn,
-deactivated) is removed from it as soon as the change commits, by the request itself, when
-its session carries the search backend (`SEARCH_KEY`, set by `service.deps.get_session`).
+Both are recorded in the caller's transaction (an outbox row, a job queued here with
+service.core.jobs, whichever process makes the change), so a change is never lost and never
+waits on the search engine or the encoder. One thing does not wait for the queue: an expert
+who leaves the institutions' index (coordinators only, consent withdrawn, deactivated) is
+removed from it as soon as the change commits, by the request itself, when its session
+carries the search backend (`SEARCH_KEY`, set by `service.deps.get_session`).
 The outbox row stays as the reliable path, should the backend be down at that moment.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -21,6 +21,14 @@ from sqlmodel import Session
 
 from service.core import policy
 from service.core.audit import record
+from service.core.jobs import (
+    EMBED_SKILLS,
+    REMATCH_EXPERT,
+    REMATCH_NEED,
+    enqueue,
+    need_rematch_key,
+    rematch_key,
+)
 from service.core.public_vectors import need_document_vector, public_document_vector
 from service.core.search_vectors import document_vector
 from service.i18n import N_
@@ -39,17 +47,6 @@ log = logging.getLogger(__name__)
 # to take out of the institutions' index once the transaction commits.
 SEARCH_KEY = "homeward.search"
 _WITHDRAW_KEY = "homeward.withdraw_public"
-
-# Background work to schedule after a change, registered by the worker layer at start-up:
-# kind -> function(session, *, owner_id). Kept as a registry so this module does not import
-# the worker (the worker imports the core, not the other way round).
-_followers: dict[str, list[Callable[[Session, int], None]]] = {"expert": [], "need": []}
-
-
-def on_change(owner_type: str, follower: Callable[[Session, int], None]) -> None:
-    """Registers work to schedule whenever an expert or a need changes."""
-    if follower not in _followers[owner_type]:
-        _followers[owner_type].append(follower)
 
 
 def expert_document(session: Session, expert: ExpertProfile) -> dict[str, Any]:
@@ -109,8 +106,7 @@ def expert_changed(session: Session, expert: ExpertProfile) -> None:
     outbox.sync_expert(session, expert=document)
     if expert_documents(document)[EXPERTS_PUBLIC] is None:
         _withdraw_at_commit(session, expert.id or 0)
-    for follower in _followers["expert"]:
-        follower(session, expert.id or 0)
+    queue_expert_rematch(session, expert_id=expert.id or 0)
 
 
 def expert_removed(session: Session, expert_id: int) -> None:
@@ -152,8 +148,32 @@ def need_changed(session: Session, need: Need) -> None:
     """Schedules the index update and the re-matching of a changed need (no commit)."""
     session.flush()
     outbox.sync_need(session, need=need_document(session, need))
-    for follower in _followers["need"]:
-        follower(session, need.id or 0)
+    queue_need_rematch(session, need_id=need.id or 0)
+
+
+def queue_expert_rematch(session: Session, *, expert_id: int) -> None:
+    """Queues the ranking of the open needs for an expert (no commit)."""
+    enqueue(
+        session,
+        kind=REMATCH_EXPERT,
+        key=rematch_key(expert_id),
+        payload={"expert_id": expert_id},
+        again=True,
+    )
+
+
+def queue_need_rematch(session: Session, *, need_id: int) -> None:
+    """Queues the ranking of the experts for a need, and the embedding of the skills it asks
+    for (no commit)."""
+    enqueue(
+        session,
+        kind=REMATCH_NEED,
+        key=need_rematch_key(need_id),
+        payload={"need_id": need_id},
+        again=True,
+    )
+    # One job embeds every skill still without a vector, however many needs changed.
+    enqueue(session, kind=EMBED_SKILLS, key=EMBED_SKILLS, again=True)
 
 
 def institution_changed(session: Session, institution: Institution) -> None:

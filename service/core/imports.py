@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import importlib
 import json
 import re
 import secrets
@@ -52,7 +51,6 @@ from service.schemas.imports import (
     Kind,
     NeedRow,
 )
-from service.search import outbox
 from service.search.documents import expert_documents
 
 BATCH_SIZE = 1000
@@ -536,7 +534,7 @@ def _write_experts(session: Session, planned: list[Planned], now: datetime) -> N
     if updates:
         session.flush()
     for item in updates:
-        expert_changed(session, item.record, email=item.user.email if item.user else "")
+        changes.expert_changed(session, item.record)
 
 
 def _create_experts(session: Session, creates: list[Planned], now: datetime) -> None:
@@ -847,49 +845,15 @@ def _write_needs(
         session.add(need)
         item.record = need
     session.flush()
-    institutions = imports_repo.institutions_by_ids(
+    # The batch's institutions in one query, held while need_changed finds each in the session.
+    _held = imports_repo.institutions_by_ids(
         session, [item.record.institution_id for item in planned]
     )
     for item in planned:
-        need_changed(session, item.record, institution=institutions.get(item.record.institution_id))
+        changes.need_changed(session, item.record)
 
 
-# --- the one place imported records reach the search outbox ------------------------------
-def _change_hook(name: str) -> Callable[..., None] | None:
-    """Finds the lead's change hook (service.core.changes) if it is there."""
-    try:
-        module = importlib.import_module("service.core.changes")
-    except ImportError:
-        return None
-    hook = getattr(module, name, None)
-    return hook if callable(hook) else None
-
-
-def expert_changed(session: Session, expert: ExpertProfile, *, email: str) -> None:
-    """Tells the search indexes (and whatever else follows changes) that an expert changed."""
-    hook = _change_hook("expert_changed")
-    if hook is not None:
-        hook(session, expert)
-        return
-    document = {**expert.model_dump(), "email": email, "languages": expert.language_codes}
-    outbox.sync_expert(session, expert=document)
-
-
-def need_changed(session: Session, need: Need, *, institution: Institution | None) -> None:
-    """Tells the search indexes (and whatever else follows changes) that a need changed."""
-    hook = _change_hook("need_changed")
-    if hook is not None:
-        hook(session, need)
-        return
-    document = {
-        **need.model_dump(),
-        "skills": need.required_skills,
-        "country": institution.country if institution else "",
-        "institution_name": institution.name if institution else "",
-    }
-    outbox.sync_need(session, need=document)
-
-
+# --- experts created in bulk reach the search outbox (the others through changes) -------
 def experts_created(
     session: Session,
     *,
@@ -899,10 +863,6 @@ def experts_created(
     now: datetime,
 ) -> None:
     """Records the search-outbox rows of experts created in bulk, in one insert."""
-    hook = _change_hook("experts_created")
-    if hook is not None:
-        hook(session, ids)
-        return
     outbox_rows = []
     for row, expert_id, email in zip(rows, ids, emails, strict=True):
         # The same document service.core.changes.expert_document builds from a profile.
@@ -1086,9 +1046,7 @@ __all__ = [
     "RowReader",
     "column_names",
     "detect_format",
-    "expert_changed",
     "import_file",
-    "need_changed",
     "read_cell",
     "unusable_password",
 ]

@@ -15,15 +15,13 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from matching.constraints import MatchPolicy, assess, expert_exclusion
+from service.core.jobs import rematch_key
 from service.core.matching import committed_hours, expert_record, need_record, needs_for_expert
 from service.core.proposals import explanation_for_people
 from service.models import ExpertProfile, Institution, Need, NeedStatus
 from service.repos import jobs as jobs_repo
 from service.repos import needs as needs_repo
 from service.repos.jobs import PENDING
-
-# The job that ranks open needs for an expert (run by service.worker.matching_tasks).
-REMATCH_EXPERT = "rematch_expert"
 
 
 @dataclass(frozen=True)
@@ -55,11 +53,6 @@ EMPTY_CODES = (
     "all_set_aside",
     "none",
 )
-
-
-def rematch_key(expert_id: int) -> str:
-    """Gets the queue key of an expert's ranking job."""
-    return f"{REMATCH_EXPERT}:{expert_id}"
 
 
 def ranking_pending(session: Session, expert_id: int) -> bool:

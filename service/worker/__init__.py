@@ -1,6 +1,7 @@
 """Background work, queued in the database: `register_handler`, `enqueue`, `Worker`."""
 
-from service.worker.queue import JobContext, enqueue, register_handler, unregister_handler
+from service.core.jobs import enqueue
+from service.worker.queue import JobContext, register_handler, unregister_handler
 from service.worker.runner import Worker, WorkerThread, run_in_process
 
 __all__ = [

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from sqlmodel import Session
-
 from service.core import changes
 from service.core.indexing import drain_outbox
+from service.core.jobs import EMBED_SKILLS, REMATCH_EXPERT, REMATCH_NEED
 from service.core.matching import (
     MatchingEngine,
     load_engine,
@@ -16,14 +15,11 @@ from service.core.matching import (
     rematch_need,
 )
 from service.core.need_vectors import embed_need
-from service.core.needs_for_you import REMATCH_EXPERT, rematch_key
 from service.core.skill_merging import embed_asked_skills
 from service.state import AppState
-from service.worker.queue import JobContext, enqueue, register_handler
+from service.worker.queue import JobContext, register_handler
 
-REMATCH_NEED = "rematch_need"
 DRAIN_SEARCH = "drain_search_outbox"
-EMBED_SKILLS = "embed_asked_skills"
 _loading = threading.Lock()
 
 
@@ -55,7 +51,7 @@ def _rematch_expert(context: JobContext) -> None:
     rematch_expert(context.session, matching, expert_id=expert_id)
     # The needs the expert may have entered or left the proposals of are ranked again.
     for need_id in needs_touched_by(context.session, expert_id=expert_id):
-        _schedule_need(context.session, need_id)
+        changes.queue_need_rematch(context.session, need_id=need_id)
 
 
 def _embed_skills(context: JobContext) -> None:
@@ -69,33 +65,9 @@ def _drain_search(context: JobContext) -> None:
     drain_outbox(context.state.engine, context.state.search)
 
 
-def _schedule_need(session: Session, need_id: int) -> None:
-    enqueue(
-        session,
-        kind=REMATCH_NEED,
-        key=f"{REMATCH_NEED}:{need_id}",
-        payload={"need_id": need_id},
-        again=True,
-    )
-    # One job embeds every skill still without a vector, however many needs changed.
-    enqueue(session, kind=EMBED_SKILLS, key=EMBED_SKILLS, again=True)
-
-
-def _schedule_expert(session: Session, expert_id: int) -> None:
-    enqueue(
-        session,
-        kind=REMATCH_EXPERT,
-        key=rematch_key(expert_id),
-        payload={"expert_id": expert_id},
-        again=True,
-    )
-
-
 def install() -> None:
-    """Registers the handlers, and the re-matching that follows every change."""
+    """Registers the handlers of the matching and search jobs."""
     register_handler(REMATCH_NEED, _rematch_need)
     register_handler(REMATCH_EXPERT, _rematch_expert)
     register_handler(EMBED_SKILLS, _embed_skills)
     register_handler(DRAIN_SEARCH, _drain_search, every_s=5.0)
-    changes.on_change("need", _schedule_need)
-    changes.on_change("expert", _schedule_expert)

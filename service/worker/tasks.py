@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from service.core.engagements import expire_due_offers, remind_due_offers
+from service.core.jobs import enqueue
 from service.core.notifications import notify
 from service.core.proposals import availability_is_current
 from service.mail import send_pending
@@ -12,7 +13,7 @@ from service.repos import experts as experts_repo
 from service.repos import jobs as jobs_repo
 from service.repos import proposals as proposals_repo
 from service.repos import users as users_repo
-from service.worker.queue import JobContext, enqueue, register_handler
+from service.worker.queue import JobContext, register_handler
 
 KEEP_DONE = timedelta(days=7)
 

@@ -12,11 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service.core.indexing import drain_outbox, reindex_all
+from service.core.jobs import REMATCH_NEED, enqueue
 from service.models import ExpertProfile, Institution, Role
 from service.search import SearchBackend, outbox
 from service.security import CSRF_COOKIE
-from service.worker.matching_tasks import REMATCH_NEED
-from service.worker.queue import enqueue
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_expert, make_member, make_need, make_user
 

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from matching.encoders import Encoder, load_encoder
 from matching.skill_groups import SkillGroup, group_skills
 from service.core.changes import need_changed
+from service.core.jobs import EMBED_SKILLS
 from service.core.matching import MatchingEngine
 from service.core.reports import skills_gap, skills_gap_csv
 from service.models import Role
@@ -22,7 +23,6 @@ from service.models.types import utcnow
 from service.repos.jobs import PENDING, get_job_by_key
 from service.state import AppState
 from service.worker import Worker
-from service.worker.matching_tasks import EMBED_SKILLS
 from tests.conftest import login
 from tests.factories import PASSWORD, make_expert, make_institution, make_need, make_user
 

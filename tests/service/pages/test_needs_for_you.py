@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 
 from matching.encoders import load_encoder
 from matching.fusion import FusionWeights
+from service.core.jobs import rematch_key
 from service.core.matching import MatchingEngine
-from service.core.needs_for_you import rematch_key
 from service.models import MatchProposal, Role
 from service.models.types import utcnow
 from service.repos.jobs import PENDING, get_job_by_key
