@@ -104,7 +104,8 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
                 app_state.search.close()
                 app_state.engine.dispose()
 
-    # Every change to an expert or a need schedules its re-matching (run by the worker).
+    # The handlers of the matching jobs that changes queue (service.core.changes), for the
+    # worker of this process if it runs one.
     matching_tasks.install()
     app = FastAPI(
         title="Homeward",

@@ -55,7 +55,9 @@ def expert_document(session: Session, expert: ExpertProfile) -> dict[str, Any]:
         **expert.model_dump(mode="json"),
         "languages": expert.language_codes,
         "email": experts_repo.get_expert_email(session, expert),
-        "active": expert.active and expert.consent_matching_at is not None,
+        "active": policy.in_matching(
+            active=expert.active, consenting=expert.consent_matching_at is not None
+        ),
         "embedding": document_vector(session, expert.id) if expert.id else None,
         "public_embedding": public_document_vector(session, expert.id) if expert.id else None,
     }

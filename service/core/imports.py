@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, col
 
-from service.core import changes
+from service.core import changes, policy
 from service.core.audit import record
 from service.core.exports import expert_record, institution_record, need_record
 from service.errors import DomainError
@@ -871,7 +871,9 @@ def experts_created(
             "id": expert_id,
             "email": email,
             "languages": [str(item.get("code", "")) for item in row["languages"]],
-            "active": bool(row["active"]) and row["consent_matching_at"] is not None,
+            "active": policy.in_matching(
+                active=bool(row["active"]), consenting=row["consent_matching_at"] is not None
+            ),
         }
         for index, payload in expert_documents(document).items():
             outbox_rows.append(

@@ -221,10 +221,17 @@ EXPERT_FIELDS: dict[ExpertView, frozenset[str]] = {
 }
 
 
+def in_matching(*, active: bool, consenting: bool) -> bool:
+    """Tells whether an expert takes part in matching at all: active and consenting to it."""
+    return active and consenting
+
+
 def listed_for_institutions(*, active: bool, consenting: bool, visibility: str) -> bool:
     """Tells whether institutions may find and be proposed an expert: active, consenting to
     matching, and visible to institutions (not "coordinators only")."""
-    return active and consenting and visibility == Visibility.INSTITUTIONS
+    return in_matching(active=active, consenting=consenting) and (
+        visibility == Visibility.INSTITUTIONS
+    )
 
 
 def open_to_institutions(expert: ExpertProfile) -> bool:

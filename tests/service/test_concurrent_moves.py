@@ -22,9 +22,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from service.config import Settings
-from service.core.accounts import create_api_token
 from service.core.engagements import expire_offer, move
-from service.core.proposals import approve_proposal
 from service.errors import InvalidTransition
 from service.models import (
     AuditEvent,
@@ -46,7 +44,7 @@ from tests.factories import (
     make_proposal,
     make_user,
 )
-from tests.service.test_engagements import World, build_world, offer
+from tests.service.worlds import World, bring_to, build_world, need_body, offer, token_for
 
 ROUNDS = 3
 Call = Callable[[TestClient], httpx.Response]
@@ -82,13 +80,6 @@ def form(path: str, data: dict[str, str]) -> Call:
 def put(path: str, token: str, body: dict[str, Any]) -> Call:
     """A call that puts JSON with a bearer token."""
     return lambda client: client.put(path, json=body, headers={"authorization": f"Bearer {token}"})
-
-
-def token_for(session: Session, user: User) -> str:
-    """An API token of a user, committed."""
-    token = create_api_token(session, user=user)
-    session.commit()
-    return token
 
 
 def audit_actions(session: Session, entity_type: str, entity_id: int | None) -> list[str]:
@@ -239,16 +230,7 @@ def test_feedback_posted_twice_at_once_is_kept_once(
     body = {"rating": 5, "delivered": "Six lectures", "hours": 30, "would_repeat": True}
     for round_ in range(ROUNDS):
         need = make_need(session, institution=world.institution, title=f"Feedback {round_}")
-        engagement = offer(session, world, settings, need)
-        for action in ("accept", "confirm", "start"):
-            move(
-                session,
-                engagement=engagement,
-                actor=world.coordinator,
-                action=action,
-                settings=settings,
-            )
-        session.commit()
+        engagement = bring_to(session, world, settings, "active", need)
         url = f"/api/engagements/{engagement.id}/feedback"
         one_winner(race(make_client, [post(url, token, body) for _ in range(3)]), ok=201)
         rows = session.exec(
@@ -268,24 +250,11 @@ def test_closing_a_need_while_the_expert_accepts_leaves_no_offer_open(
     for round_ in range(ROUNDS):
         need = make_need(session, institution=world.institution, title=f"Closing {round_}")
         engagement = offer(session, world, settings, need)
-        closed = {
-            name: getattr(need, name)
-            for name in (
-                "title",
-                "description",
-                "required_skills",
-                "sector",
-                "mode",
-                "duration_weeks",
-                "hours_per_week",
-                "languages",
-            )
-        }
         responses = race(
             make_client,
             [
                 post(f"/api/engagements/{engagement.id}/accept", expert),
-                put(f"/api/needs/{need.id}", member, {**closed, "status": "closed"}),
+                put(f"/api/needs/{need.id}", member, need_body(need, "closed")),
             ],
         )
         accept, close = (r.status_code for r in responses)
@@ -318,12 +287,7 @@ def test_two_accepted_experts_confirmed_at_once_fill_the_need_once(
     for round_ in range(ROUNDS):
         need = make_need(session, institution=world.institution, title=f"Two confirms {round_}")
         first = offer(session, world, settings, need)
-        second = approve_proposal(
-            session,
-            proposal=make_proposal(session, need=need, expert=other),
-            coordinator=world.coordinator,
-            settings=settings,
-        )
+        second = offer(session, world, settings, need, expert=other)
         for engagement in (first, second):
             move(
                 session,
@@ -385,15 +349,7 @@ def test_an_engagement_cannot_start_before_its_start_date(
     days: int, session: Session, client: TestClient, settings: Settings
 ) -> None:
     world = build_world(session)
-    engagement = offer(session, world, settings)
-    for action in ("accept", "confirm"):
-        move(
-            session,
-            engagement=engagement,
-            actor=world.coordinator,
-            action=action,
-            settings=settings,
-        )
+    engagement = bring_to(session, world, settings, "confirmed")
     engagement.start_date = utcnow().date() + timedelta(days=days)
     session.add(engagement)
     session.commit()
@@ -505,16 +461,7 @@ def test_feedback_sent_twice_at_once_from_the_page_is_never_a_server_error(
     world = build_world(session)
     for round_ in range(ROUNDS):
         need = make_need(session, institution=world.institution, title=f"Page feedback {round_}")
-        engagement = offer(session, world, settings, need)
-        for action in ("accept", "confirm", "start"):
-            move(
-                session,
-                engagement=engagement,
-                actor=world.coordinator,
-                action=action,
-                settings=settings,
-            )
-        session.commit()
+        engagement = bring_to(session, world, settings, "active", need)
         browsers = [make_client(), make_client()]
         for browser in browsers:
             login(browser, world.expert_user.email, PASSWORD)

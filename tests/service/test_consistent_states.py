@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
@@ -13,9 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from service.config import Settings
-from service.core.accounts import create_api_token
 from service.core.engagements import ACTIONS, MOVES, move
-from service.core.proposals import approve_proposal
 from service.core.reports import impact_report
 from service.errors import InvalidTransition
 from service.models import AuditEvent, Engagement, MatchProposal, Need, Notification, Role
@@ -23,30 +20,7 @@ from service.models.types import utcnow
 from service.routes.engagements import Action
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_expert, make_proposal, make_user
-from tests.service.test_engagements import World, build_world, offer
-
-NEED_FIELDS = (
-    "title",
-    "description",
-    "required_skills",
-    "sector",
-    "mode",
-    "duration_weeks",
-    "hours_per_week",
-    "languages",
-)
-
-
-def bearer(session: Session, user: Any) -> dict[str, str]:
-    """The authorization header of a user."""
-    token = create_api_token(session, user=user)
-    session.commit()
-    return {"authorization": f"Bearer {token}"}
-
-
-def need_body(need: Need, status: str) -> dict[str, Any]:
-    """The need as its institution would send it back, with a new status."""
-    return {**{name: getattr(need, name) for name in NEED_FIELDS}, "status": status}
+from tests.service.worlds import World, bearer, bring_to, build_world, need_body, offer
 
 
 def three_offers(session: Session, world: World, settings: Settings) -> dict[str, Engagement]:
@@ -54,22 +28,10 @@ def three_offers(session: Session, world: World, settings: Settings) -> dict[str
     offered = offer(session, world, settings)
     french_user = make_user(session, role=Role.EXPERT, locale="fr")
     french = make_expert(session, user=french_user, display_name="Expert Francophone")
-    accepted = offer_to(session, world, settings, french)
+    accepted = offer(session, world, settings, expert=french)
     move(session, engagement=accepted, actor=french_user, action="accept", settings=settings)
     session.commit()
     return {"offered": offered, "accepted": accepted}
-
-
-def offer_to(session: Session, world: World, settings: Settings, expert: Any) -> Engagement:
-    """Approves a new proposal of the world's need for another expert."""
-    engagement = approve_proposal(
-        session,
-        proposal=make_proposal(session, need=world.need, expert=expert),
-        coordinator=world.coordinator,
-        settings=settings,
-    )
-    session.commit()
-    return engagement
 
 
 def test_a_filled_need_withdraws_its_offers_and_proposals_and_tells_the_experts(
@@ -200,16 +162,7 @@ def test_an_engagement_starts_on_its_date_at_the_earliest_on_the_page(
     session: Session, make_client: Callable[[], TestClient], settings: Settings
 ) -> None:
     world = build_world(session)
-    engagement = offer(session, world, settings)
-    for action in ("accept", "confirm"):
-        move(
-            session,
-            engagement=engagement,
-            actor=world.coordinator,
-            action=action,
-            settings=settings,
-        )
-    session.commit()
+    engagement = bring_to(session, world, settings, "confirmed")
     browser = make_client()
     login(browser, world.expert_user.email, PASSWORD)
     later = utcnow().date() + timedelta(days=10)
@@ -237,16 +190,7 @@ def test_completion_counts_once_the_institution_confirms_it(
     session: Session, client: TestClient, settings: Settings
 ) -> None:
     world = build_world(session)
-    engagement = offer(session, world, settings)
-    for action in ("accept", "confirm", "start"):
-        move(
-            session,
-            engagement=engagement,
-            actor=world.coordinator,
-            action=action,
-            settings=settings,
-        )
-    session.commit()
+    engagement = bring_to(session, world, settings, "active")
     expert, member = bearer(session, world.expert_user), bearer(session, world.member)
     # Not before it started, and not by the institution (its word is the confirmation).
     assert (
@@ -289,16 +233,7 @@ def test_an_engagement_cannot_be_completed_before_it_started(
     session: Session, client: TestClient, settings: Settings
 ) -> None:
     world = build_world(session)
-    engagement = offer(session, world, settings)
-    for action in ("accept", "confirm"):
-        move(
-            session,
-            engagement=engagement,
-            actor=world.coordinator,
-            action=action,
-            settings=settings,
-        )
-    session.commit()
+    engagement = bring_to(session, world, settings, "confirmed")
     expert = bearer(session, world.expert_user)
     # Not while only confirmed (the table), nor at a moment before it was started (the clock).
     early = client.post(f"/api/engagements/{engagement.id}/complete", headers=expert)

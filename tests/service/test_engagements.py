@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,32 +15,25 @@ from sqlmodel import Session, col, select
 
 from service.config import Settings
 from service.core.accounts import create_api_token
-from service.core.engagements import expire_offer, move
-from service.core.proposals import approve_proposal
+from service.core.engagements import move
 from service.core.reports import impact_report
 from service.models import (
     AuditEvent,
     Engagement,
     EngagementFeedback,
-    ExpertProfile,
-    Institution,
-    MatchProposal,
     Need,
     Notification,
     OutgoingEmail,
-    Role,
-    User,
 )
 from service.models.types import utcnow
 from tests.conftest import csrf_token, login
 from tests.factories import (
     PASSWORD,
     make_expert,
-    make_member,
     make_need,
     make_proposal,
-    make_user,
 )
+from tests.service.worlds import bring_to, build_world, offer
 
 ROLES = ("expert", "other_expert", "member", "other_member", "coordinator")
 STATUSES = (
@@ -90,18 +82,6 @@ MAY: dict[str, set[str]] = {
     "confirm_completion": {"member", "coordinator"},
     "cancel": {"member", "coordinator"},
 }
-# The path from an offer to each state, made by a coordinator (or the clock).
-PATHS: dict[str, list[str]] = {
-    "offered": [],
-    "accepted": ["accept"],
-    "declined": ["decline"],
-    "expired": ["expire"],
-    "confirmed": ["accept", "confirm"],
-    "active": ["accept", "confirm", "start"],
-    "delivered": ["accept", "confirm", "start", "complete"],
-    "completed": ["accept", "confirm", "start", "complete", "confirm_completion"],
-    "cancelled": ["cancel"],
-}
 
 
 def expected(status: str, action: str, role: str) -> int | str:
@@ -115,89 +95,6 @@ def expected(status: str, action: str, role: str) -> int | str:
     if action == "cancel" and role == "member" and status not in ("offered", "accepted"):
         return 403  # an institution may cancel only until the work has begun
     return 409
-
-
-@dataclass
-class World:
-    coordinator: User
-    member: User
-    institution: Institution
-    need: Need
-    expert_user: User
-    expert: ExpertProfile
-    other_expert_user: User
-    other_member: User
-    proposal: MatchProposal
-
-    def user(self, role: str) -> User:
-        """Gets the user playing a role."""
-        return {
-            "expert": self.expert_user,
-            "other_expert": self.other_expert_user,
-            "member": self.member,
-            "other_member": self.other_member,
-            "coordinator": self.coordinator,
-        }[role]
-
-
-def build_world(session: Session) -> World:
-    """An institution with a need, an expert proposed for it, a coordinator, and outsiders."""
-    coordinator = make_user(session, role=Role.COORDINATOR)
-    member, institution = make_member(session)
-    need = make_need(session, institution=institution)
-    expert_user = make_user(session, role=Role.EXPERT)
-    expert = make_expert(session, user=expert_user)
-    other_expert_user = make_user(session, role=Role.EXPERT)
-    make_expert(session, user=other_expert_user, display_name="Other Expert")
-    other_member, _ = make_member(session, name="Autre institution")
-    proposal = make_proposal(session, need=need, expert=expert)
-    return World(
-        coordinator=coordinator,
-        member=member,
-        institution=institution,
-        need=need,
-        expert_user=expert_user,
-        expert=expert,
-        other_expert_user=other_expert_user,
-        other_member=other_member,
-        proposal=proposal,
-    )
-
-
-def offer(
-    session: Session, world: World, settings: Settings, need: Need | None = None
-) -> Engagement:
-    """Approves a (new) proposal for the world's expert, making an offer."""
-    proposal = (
-        world.proposal if need is None else make_proposal(session, need=need, expert=world.expert)
-    )
-    engagement = approve_proposal(
-        session, proposal=proposal, coordinator=world.coordinator, settings=settings
-    )
-    session.commit()
-    return engagement
-
-
-def bring_to(
-    session: Session, world: World, settings: Settings, status: str, need: Need | None = None
-) -> Engagement:
-    """Makes an offer and moves it to a state, as a coordinator would."""
-    engagement = offer(session, world, settings, need)
-    for step in PATHS[status]:
-        if step == "expire":
-            expire_offer(session, engagement=engagement, settings=settings, now=utcnow())
-        else:
-            move(
-                session,
-                engagement=engagement,
-                actor=world.coordinator,
-                action=step,
-                settings=settings,
-                reason="for the test",
-            )
-    session.commit()
-    assert engagement.status == status
-    return engagement
 
 
 def snapshot(session: Session, engagement_id: int, need_id: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from service.config import Settings
 from service.models import Engagement
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_expert, make_proposal
-from tests.service.test_engagements import build_world, offer
+from tests.service.worlds import build_world, offer
 
 
 def _submit(browser: TestClient, form: Tag, button: Tag) -> Any:

@@ -18,7 +18,7 @@ from service.models import Notification, OutgoingEmail
 from service.models.types import utcnow
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD
-from tests.service.test_engagements import build_world, offer
+from tests.service.worlds import build_world, offer
 
 
 def _form(browser: TestClient, url: str, data: dict[str, Any]) -> Any:

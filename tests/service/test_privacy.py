@@ -33,7 +33,7 @@ from service.search import outbox
 from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_expert, make_need, make_proposal, make_user
-from tests.service.test_engagements import World, build_world, offer
+from tests.service.worlds import World, build_world, offer
 
 EMAIL = "zeynab.private@example.org"
 NAME = "Zeynab Ould-Privée"

@@ -11,25 +11,18 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from service.config import Settings
-from service.core.accounts import create_api_token
 from service.models import AuditEvent, Engagement, MatchProposal, Notification, OutgoingEmail
 from service.models.types import utcnow
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_expert, make_need, make_proposal
-from tests.service.test_engagements import build_world, offer
-
-
-def _bearer(session: Session, user: Any) -> dict[str, str]:
-    token = create_api_token(session, user=user)
-    session.commit()
-    return {"authorization": f"Bearer {token}"}
+from tests.service.worlds import bearer, build_world, offer
 
 
 def test_approving_offers_the_engagement_with_a_deadline(
     session: Session, client: TestClient, settings: Settings
 ) -> None:
     world = build_world(session)
-    headers = _bearer(session, world.coordinator)
+    headers = bearer(session, world.coordinator)
     before = utcnow()
     response = client.post(
         f"/api/proposals/{world.proposal.id}/approve",
@@ -75,7 +68,7 @@ def test_approving_offers_the_engagement_with_a_deadline(
 def test_only_coordinators_decide(session: Session, client: TestClient) -> None:
     world = build_world(session)
     for user in (world.member, world.expert_user):
-        headers = _bearer(session, user)
+        headers = bearer(session, user)
         assert (
             client.post(f"/api/proposals/{world.proposal.id}/approve", headers=headers).status_code
             == 403
@@ -91,7 +84,7 @@ def test_only_coordinators_decide(session: Session, client: TestClient) -> None:
 
 def test_rejecting_needs_a_reason_which_is_kept(session: Session, client: TestClient) -> None:
     world = build_world(session)
-    headers = _bearer(session, world.coordinator)
+    headers = bearer(session, world.coordinator)
     url = f"/api/proposals/{world.proposal.id}/reject"
     response = client.post(url, json={"reason": " "}, headers=headers)
     assert response.status_code == 422
@@ -120,7 +113,7 @@ def test_bulk_decisions_are_all_or_nothing(
     proposals = [world.proposal] + [
         make_proposal(session, need=world.need, expert=e, score=0.5) for e in others
     ]
-    headers = _bearer(session, world.coordinator)
+    headers = bearer(session, world.coordinator)
     ids = [p.id for p in proposals]
     # One already rejected: nothing at all changes.
     client.post(f"/api/proposals/{ids[3]}/reject", json={"reason": "weak"}, headers=headers)

@@ -28,7 +28,7 @@ from service.worker import (
     unregister_handler,
 )
 from service.worker.runner import LEASE
-from tests.service.test_engagements import build_world, offer
+from tests.service.worlds import build_world, offer
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 

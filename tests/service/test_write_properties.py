@@ -7,8 +7,6 @@ after the documented normalisation (surrounding spaces stripped, duplicates drop
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -32,15 +30,13 @@ from service.schemas.experts import ExpertProfileUpdate
 from service.schemas.imports import ExpertRow, InstitutionRow, MemberRow, NeedRow
 from service.schemas.institutions import InstitutionUpdate
 from service.schemas.needs import NeedWrite
-from service.security import CSRF_COOKIE
-from tests.conftest import csrf_token, login
-from tests.factories import (
-    PASSWORD,
-    make_engagement,
-    make_expert,
-    make_member,
-    make_need,
-    make_user,
+from tests.service.parties import (
+    Party,
+    csrf_headers,
+    engagement_of,
+    expert_with_profile,
+    fresh,
+    member_of_institution,
 )
 from tests.strategies import (
     engagement_terms,
@@ -57,10 +53,6 @@ NEED_DATES = ("start_from", "start_until")
 EXPERT_DATES = ("available_from", "available_until")
 
 
-def _headers(client: TestClient) -> dict[str, str]:
-    return {"x-csrf-token": client.cookies[CSRF_COOKIE]}
-
-
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -70,25 +62,10 @@ def _fields(errors: list[dict[str, str]] | dict[str, str]) -> set[str]:
     return set(errors) if isinstance(errors, dict) else {error["field"] for error in errors}
 
 
-def _fresh(session: Session, model: type[Any], row_id: int | None) -> Any:
-    """Reads a row as the database has it now, not as this session remembers it."""
-    session.expire_all()
-    return session.get(model, row_id)
-
-
-@dataclass
-class Party:
-    client: TestClient
-    user: User
-
-
 @pytest.fixture
-def member(client: TestClient, session: Session) -> Iterator[tuple[Party, Institution]]:
+def member(client: TestClient, session: Session) -> tuple[Party, Institution]:
     """A logged-in member of a verified institution."""
-    user, institution = make_member(session)
-    login(client, user.email, PASSWORD)
-    csrf_token(client)
-    yield Party(client, user), institution
+    return member_of_institution(client, session)
 
 
 @given(payload=need_payloads(), edit=need_payloads())
@@ -100,32 +77,27 @@ def test_a_need_posted_then_replaced_reads_back_as_written(
 ) -> None:
     party, institution = member
     client = party.client
-    posted = client.post("/api/needs", json=payload, headers=_headers(client))
+    posted = client.post("/api/needs", json=payload, headers=csrf_headers(client))
     assert posted.status_code == 201, posted.text
     need_id = posted.json()["id"]
     for body in (posted.json(), client.get(f"/api/needs/{need_id}").json()):
         assert {k: body[k] for k in payload} == expected_need(payload)
         assert body["institution_id"] == institution.id
-    row = _fresh(session, Need, need_id)
+    row = fresh(session, Need, need_id)
     assert [row.start_from, row.start_until] == [_day(payload[k]) for k in NEED_DATES]
 
-    replaced = client.put(f"/api/needs/{need_id}", json=edit, headers=_headers(client))
+    replaced = client.put(f"/api/needs/{need_id}", json=edit, headers=csrf_headers(client))
     assert replaced.status_code == 200, replaced.text
     for body in (replaced.json(), client.get(f"/api/needs/{need_id}").json()):
         assert {k: body[k] for k in edit} == expected_need(edit)
-    row = _fresh(session, Need, need_id)
+    row = fresh(session, Need, need_id)
     assert [row.start_from, row.start_until] == [_day(edit[k]) for k in NEED_DATES]
 
 
 @pytest.fixture
-def expert(client: TestClient, session: Session) -> Iterator[Party]:
+def expert(client: TestClient, session: Session) -> Party:
     """A logged-in expert with a profile."""
-    expert = make_expert(session)
-    user = session.get(User, expert.user_id)
-    assert user is not None
-    login(client, user.email, PASSWORD)
-    csrf_token(client)
-    yield Party(client, user)
+    return expert_with_profile(client, session)[0]
 
 
 @given(payload=expert_payloads())
@@ -133,13 +105,13 @@ def test_an_expert_profile_reads_back_as_written(
     expert: Party, session: Session, payload: dict[str, Any]
 ) -> None:
     client = expert.client
-    saved = client.put("/api/experts/me", json=payload, headers=_headers(client))
+    saved = client.put("/api/experts/me", json=payload, headers=csrf_headers(client))
     assert saved.status_code == 200, saved.text
     expected = expected_expert(payload)
     for body in (saved.json(), client.get("/api/experts/me").json()):
         assert {k: body[k] for k in expected} == expected
         assert (body["consent_matching_at"] is not None) == payload["consent_matching"]
-    row = _fresh(session, ExpertProfile, saved.json()["id"])
+    row = fresh(session, ExpertProfile, saved.json()["id"])
     assert [row.available_from, row.available_until] == [_day(payload[k]) for k in EXPERT_DATES]
 
 
@@ -149,38 +121,30 @@ def test_an_institution_profile_reads_back_as_written(
 ) -> None:
     party, institution = member
     client = party.client
-    saved = client.put("/api/institutions/mine", json=payload, headers=_headers(client))
+    saved = client.put("/api/institutions/mine", json=payload, headers=csrf_headers(client))
     assert saved.status_code == 200, saved.text
     expected = expected_institution(payload)
     for body in (saved.json(), client.get("/api/institutions/mine").json()):
         assert {k: body[k] for k in expected} == expected
-    row = _fresh(session, Institution, institution.id)
+    row = fresh(session, Institution, institution.id)
     assert {k: getattr(row, k) for k in expected} == expected
 
 
 @pytest.fixture
 def engagement_parties(
     client: TestClient, session: Session, make_client: Any
-) -> Iterator[tuple[Party, Party, Institution]]:
+) -> tuple[Party, Party, Institution]:
     """The member of a verified institution and an expert, each logged in in their browser."""
-    user, institution = make_member(session)
-    login(client, user.email, PASSWORD)
-    csrf_token(client)
-    expert_user = make_user(session)
-    make_expert(session, user=expert_user)
-    expert_client = make_client()
-    login(expert_client, expert_user.email, PASSWORD)
-    csrf_token(expert_client)
-    yield Party(client, user), Party(expert_client, expert_user), institution
+    member, institution = member_of_institution(client, session)
+    expert, _ = expert_with_profile(make_client(), session)
+    return member, expert, institution
 
 
 def _engagement(session: Session, institution: Institution, expert_user: User, status: str) -> int:
-    need = make_need(session, institution=institution)
     expert = session.exec(
         select(ExpertProfile).where(ExpertProfile.user_id == expert_user.id)
     ).one()
-    engagement = make_engagement(session, need=need, expert=expert, status=status)
-    return int(engagement.id or 0)
+    return int(engagement_of(session, institution, status, expert=expert).id or 0)
 
 
 def _expected_terms(terms: dict[str, Any], before: Engagement) -> dict[str, Any]:
@@ -208,7 +172,7 @@ def test_engagement_terms_given_with_moves_read_back_as_written(
         (member, "confirm", confirm_terms),
         (expert, "start", start_terms),
     ):
-        before = _fresh(session, Engagement, engagement_id)
+        before = fresh(session, Engagement, engagement_id)
         expected = _expected_terms(terms, before)
         if (
             expected["start_date"]
@@ -219,7 +183,7 @@ def test_engagement_terms_given_with_moves_read_back_as_written(
             response = party.client.post(
                 f"/api/engagements/{engagement_id}/{action}",
                 json=terms,
-                headers=_headers(party.client),
+                headers=csrf_headers(party.client),
             )
             assert response.status_code == 422, response.text
             assert "end_date" in _fields(response.json()["errors"])
@@ -233,20 +197,22 @@ def test_engagement_terms_given_with_moves_read_back_as_written(
             response = party.client.post(
                 f"/api/engagements/{engagement_id}/{action}",
                 json=terms,
-                headers=_headers(party.client),
+                headers=csrf_headers(party.client),
             )
             assert response.status_code == 409, response.text
             assert expected["start_date"] in response.json()["detail"]
             return
         response = party.client.post(
-            f"/api/engagements/{engagement_id}/{action}", json=terms, headers=_headers(party.client)
+            f"/api/engagements/{engagement_id}/{action}",
+            json=terms,
+            headers=csrf_headers(party.client),
         )
         assert response.status_code == 200, response.text
         if action == "start" and expected["start_date"] is None:
             expected["start_date"] = utcnow().date().isoformat()
         for body in (response.json(), party.client.get(f"/api/engagements/{engagement_id}").json()):
             assert {k: body[k] for k in expected} == expected
-        row = _fresh(session, Engagement, engagement_id)
+        row = fresh(session, Engagement, engagement_id)
         assert [row.start_date, row.end_date] == [
             _day(expected["start_date"]),
             _day(expected["end_date"]),
@@ -269,7 +235,7 @@ def test_feedback_reads_back_as_written(
         response = party.client.post(
             f"/api/engagements/{engagement_id}/feedback",
             json=payload,
-            headers=_headers(party.client),
+            headers=csrf_headers(party.client),
         )
         assert response.status_code == 201, response.text
         assert {k: response.json()[k] for k in payload} == payload
@@ -325,7 +291,7 @@ def test_a_city_longer_than_its_column_is_a_422_naming_it(
     party, _ = member
     body = {"title": "Co-teach", "description": "A module to co-teach.", "mode": "remote"}
     response = party.client.post(
-        "/api/needs", json={**body, "city": "x" * 121}, headers=_headers(party.client)
+        "/api/needs", json={**body, "city": "x" * 121}, headers=csrf_headers(party.client)
     )
     assert response.status_code == 422
     assert [error["field"] for error in response.json()["errors"]] == ["city"]

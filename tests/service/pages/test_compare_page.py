@@ -13,9 +13,9 @@ from sqlmodel import Session
 from service.core.needs import express_interest
 from service.models import Engagement, MatchProposal
 from tests.factories import make_expert, make_need, make_proposal
-from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
-from tests.service.pages.test_review_page import EXPLANATION
-from tests.service.test_engagements import World, build_world
+from tests.service.pages.helpers import post_form, soup_of, text_of
+from tests.service.pages.review import EXPLANATION, coordinator_browser, post_in_place, review_page
+from tests.service.worlds import World, build_world
 
 # The need asks for épidémiologie and biostatistique.
 RELATED = {
@@ -83,7 +83,7 @@ def test_three_candidates_side_by_side_part_by_part(
         )
     )
     session.commit()
-    browser = log_in_as(make_client(), world.coordinator.email)
+    browser = coordinator_browser(session, make_client, world)
     # Asked in any order, shown in rank order.
     response = browser.get(_url(world, third, world.expert.id, second))
     assert response.status_code == 200
@@ -127,7 +127,7 @@ def test_approving_from_the_comparison_offers_that_candidate(
 ) -> None:
     world, proposals = _three(session)
     session.commit()
-    browser = log_in_as(make_client(), world.coordinator.email)
+    browser = coordinator_browser(session, make_client, world)
     browser.get(_url(world, proposals[0].expert_id, proposals[1].expert_id))
     response = post_form(browser, f"/coordinator/proposals/{proposals[1].id}/approve", {})
     assert response.status_code == 303
@@ -145,8 +145,8 @@ def test_ticking_candidates_in_the_bulk_bar_opens_their_comparison(
 ) -> None:
     world, proposals = _three(session)
     session.commit()
-    browser = log_in_as(make_client(), world.coordinator.email)
-    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    browser = coordinator_browser(session, make_client, world)
+    page = review_page(browser, world)
     button = page.select_one("form[data-bulk] button[value=compare]")
     assert button is not None and text_of(button) == "Compare selected (2–3)"
     response = post_form(
@@ -172,7 +172,7 @@ def test_one_or_four_ticked_is_explained_not_an_error_page(
     world, proposals = _three(session)
     fourth = make_proposal(session, need=world.need, expert=make_expert(session), rank=4)
     session.commit()
-    browser = log_in_as(make_client(), world.coordinator.email)
+    browser = coordinator_browser(session, make_client, world)
     for ticked in ([proposals[0].id], [*(p.id for p in proposals), fourth.id], []):
         response = post_form(
             browser,
@@ -182,19 +182,15 @@ def test_one_or_four_ticked_is_explained_not_an_error_page(
         assert response.status_code == 422
         error = soup_of(response).select_one("#bulk-error")
         assert text_of(error) == "Tick two or three candidates to compare them."
-    token = _token(browser.get(f"/coordinator/needs/{world.need.id}"))
-    response = browser.post(
+    response = post_in_place(
+        browser,
         f"/coordinator/needs/{world.need.id}/bulk",
-        data={"action": "compare", "proposal_ids": [proposals[0].id], "csrf_token": token},
-        headers={"HX-Request": "true"},
+        review_page(browser, world),
+        {"action": "compare", "proposal_ids": [proposals[0].id]},
     )
     assert response.status_code == 422
     assert soup_of(response).select_one("html") is None
     assert "two or three" in text_of(soup_of(response).select_one("[data-compare-error]"))
-
-
-def _token(response: Any) -> str:
-    return str(soup_of(response).select_one("[name=csrf_token]")["value"])  # type: ignore[index]
 
 
 def test_an_expert_who_is_not_a_candidate_is_refused(
@@ -203,7 +199,7 @@ def test_an_expert_who_is_not_a_candidate_is_refused(
     world, proposals = _three(session)
     outsider = make_expert(session, display_name="Not Proposed")
     session.commit()
-    browser = log_in_as(make_client(), world.coordinator.email)
+    browser = coordinator_browser(session, make_client, world)
     response = browser.get(_url(world, proposals[0].expert_id, outsider.id))
     assert response.status_code == 422
     assert "Only this need's candidates" in text_of(soup_of(response).select_one("[role=alert]"))
@@ -216,7 +212,7 @@ def test_any_query_is_a_comparison_or_a_clear_message(
 ) -> None:
     world, _ = _three(session)
     session.commit()
-    browser = log_in_as(make_client(), world.coordinator.email)
+    browser = coordinator_browser(session, make_client, world)
     url = f"/coordinator/needs/{world.need.id}/compare"
 
     @settings(max_examples=30, deadline=None)

@@ -8,7 +8,6 @@ the page's CSRF token. Saving a form shown unchanged must change nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,18 +27,16 @@ from service.models import (
     Need,
     User,
 )
-from service.security import CSRF_COOKIE
-from tests.conftest import csrf_token, login
-from tests.factories import (
-    PASSWORD,
-    make_engagement,
-    make_expert,
-    make_member,
-    make_need,
-    make_user,
-)
+from tests.conftest import login
 from tests.service.pages.helpers import error_beside
 from tests.service.pages.html_forms import HtmlForm
+from tests.service.parties import (
+    csrf_headers,
+    engagement_of,
+    expert_with_profile,
+    fresh,
+    member_of_institution,
+)
 from tests.strategies import (
     OFFERED_TIMEZONES,
     engagement_terms,
@@ -136,18 +133,13 @@ def _need_expected(typed: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def member(client: TestClient, session: Session) -> Iterator[Institution]:
+def member(client: TestClient, session: Session) -> Institution:
     """A browser logged in as the member of a verified institution."""
-    user, institution = make_member(session)
-    login(client, user.email, PASSWORD)
-    csrf_token(client)
-    yield institution
+    return member_of_institution(client, session)[1]
 
 
 def _stored_need(session: Session, need_id: int) -> Need:
-    session.expire_all()
-    need = session.get(Need, need_id)
-    assert need is not None
+    need: Need = fresh(session, Need, need_id)
     return need
 
 
@@ -293,21 +285,13 @@ def _profile_expected(typed: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def expert(client: TestClient, session: Session) -> Iterator[ExpertProfile]:
+def expert(client: TestClient, session: Session) -> ExpertProfile:
     """A browser logged in as an expert with a profile."""
-    profile = make_expert(session)
-    user = session.get(User, profile.user_id)
-    assert user is not None
-    login(client, user.email, PASSWORD)
-    csrf_token(client)
-    yield profile
+    return expert_with_profile(client, session)[1]
 
 
 def _stored_profile(session: Session, expert_id: int | None) -> dict[str, Any]:
-    session.expire_all()
-    profile = session.get(ExpertProfile, expert_id)
-    assert profile is not None
-    return _profile_stored(profile)
+    return _profile_stored(fresh(session, ExpertProfile, expert_id))
 
 
 @given(payload=expert_payloads(timezones=OFFERED_TIMEZONES))
@@ -329,7 +313,7 @@ def test_a_profile_typed_in_the_editor_is_saved_and_shown_as_typed(
 def test_a_profile_saved_over_the_api_survives_the_editor(
     client: TestClient, session: Session, expert: ExpertProfile, payload: dict[str, Any]
 ) -> None:
-    headers = {"x-csrf-token": client.cookies[CSRF_COOKIE]}
+    headers = csrf_headers(client)
     assert client.put("/api/experts/me", json=payload, headers=headers).status_code == 200
     before = _stored_profile(session, expert.id)
     shown = HtmlForm.of(client.get("/expert/profile"), PROFILE_FORM)
@@ -444,27 +428,11 @@ def test_a_refused_registration_keeps_every_field_but_the_password(
 
 
 # --- engagements: terms and feedback ------------------------------------------------------
-@pytest.fixture
-def engagement_member(client: TestClient, session: Session) -> Iterator[Institution]:
-    """A browser logged in as the member of a verified institution that has engagements."""
-    user, institution = make_member(session)
-    login(client, user.email, PASSWORD)
-    csrf_token(client)
-    yield institution
-
-
-def _new_engagement(session: Session, institution: Institution, status: str) -> Engagement:
-    need = make_need(session, institution=institution)
-    return make_engagement(
-        session, need=need, expert=make_expert(session, user=make_user(session)), status=status
-    )
-
-
 @given(terms=engagement_terms())
 def test_terms_typed_when_confirming_are_saved(
-    client: TestClient, session: Session, engagement_member: Institution, terms: dict[str, Any]
+    client: TestClient, session: Session, member: Institution, terms: dict[str, Any]
 ) -> None:
-    engagement = _new_engagement(session, engagement_member, "accepted")
+    engagement = engagement_of(session, member, "accepted")
     page = client.get(f"/institution/engagements/{engagement.id}")
     form = HtmlForm.of(page, f"/engagements/{engagement.id}/confirm")
     for name in ("start_date", "end_date", "agreed_hours", "mode"):
@@ -484,9 +452,9 @@ def test_terms_typed_when_confirming_are_saved(
 
 @given(terms=engagement_terms().filter(lambda t: t["start_date"] is not None))
 def test_refused_terms_come_back_as_typed(
-    client: TestClient, session: Session, engagement_member: Institution, terms: dict[str, Any]
+    client: TestClient, session: Session, member: Institution, terms: dict[str, Any]
 ) -> None:
-    engagement = _new_engagement(session, engagement_member, "accepted")
+    engagement = engagement_of(session, member, "accepted")
     selector = f"/engagements/{engagement.id}/confirm"
     form = HtmlForm.of(client.get(f"/institution/engagements/{engagement.id}"), selector)
     start = date.fromisoformat(terms["start_date"])
@@ -504,9 +472,9 @@ def test_refused_terms_come_back_as_typed(
 
 @given(payload=feedback_payloads())
 def test_feedback_typed_in_its_form_is_saved(
-    client: TestClient, session: Session, engagement_member: Institution, payload: dict[str, Any]
+    client: TestClient, session: Session, member: Institution, payload: dict[str, Any]
 ) -> None:
-    engagement = _new_engagement(session, engagement_member, "active")
+    engagement = engagement_of(session, member, "active")
     page = client.get(f"/institution/engagements/{engagement.id}")
     form = HtmlForm.of(page, marker="data-feedback-form")
     for name in ("rating", "delivered", "hours", "impact"):
@@ -522,9 +490,9 @@ def test_feedback_typed_in_its_form_is_saved(
 
 @given(payload=feedback_payloads())
 def test_refused_feedback_comes_back_as_typed(
-    client: TestClient, session: Session, engagement_member: Institution, payload: dict[str, Any]
+    client: TestClient, session: Session, member: Institution, payload: dict[str, Any]
 ) -> None:
-    engagement = _new_engagement(session, engagement_member, "active")
+    engagement = engagement_of(session, member, "active")
     page = client.get(f"/institution/engagements/{engagement.id}")
     form = HtmlForm.of(page, marker="data-feedback-form")
     for name in ("rating", "delivered", "impact"):
@@ -546,14 +514,10 @@ def test_write_forms_let_the_browser_restore_what_was_typed(
     # empty after a 500 that way).
     anonymous = make_client()
     pages = [(anonymous, "/register/expert"), (anonymous, "/register/institution")]
-    user, _ = make_member(session)
-    login(client, user.email, PASSWORD)
+    member_of_institution(client, session)
     pages += [(client, "/institution/needs/new"), (client, "/institution/profile")]
     expert_browser = make_client()
-    profile = make_expert(session)
-    expert_user = session.get(User, profile.user_id)
-    assert expert_user is not None
-    login(expert_browser, expert_user.email, PASSWORD)
+    expert_with_profile(expert_browser, session)
     pages.append((expert_browser, "/expert/profile"))
     for browser, url in pages:
         response = browser.get(url)

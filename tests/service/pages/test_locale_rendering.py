@@ -12,7 +12,7 @@ from service.config import Settings
 from service.models import Role
 from tests.factories import make_expert, make_user
 from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
-from tests.service.test_engagements import build_world, offer
+from tests.service.worlds import build_world, offer
 
 
 def _read_in(session: Session, locale: str, *users: object) -> None:

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from service.config import Settings
 from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
-from tests.service.test_engagements import build_world, offer
+from tests.service.worlds import build_world, offer
 
 
 def test_an_offer_shows_the_whole_need_and_why_before_accept_or_decline(

@@ -14,44 +14,15 @@ from service.i18n import current_locale
 from service.models.types import utcnow
 from service.pages.reasons import reasons
 from tests.factories import make_expert, make_member, make_need, make_proposal
-from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
-from tests.service.test_engagements import build_world
-
-FACTS = {
-    "mode_fit": "accepted",
-    "need_mode": "remote",
-    "expert_modes": ["remote"],
-    "window_days": 42,
-    "covered_days": 42,
-    "window_start": "2026-12-01",
-    "window_end": "2027-01-11",
-    "free_hours": 3.0,
-    "needed_hours": 4.5,
-    "country": "SN",
-}
-EXPLANATION = {
-    "covered_skills": [
-        {
-            "required": "épidémiologie",
-            "matched": "epidemiology",
-            "similarity": 0.91,
-            "how": "semantic",
-        }
-    ],
-    "related_skills": [
-        {
-            "required": "biostatistique",
-            "matched": "forensic pathology",
-            "similarity": 0.73,
-            "how": "related",
-        }
-    ],
-    "missing_skills": ["biostatistique"],
-    "shared_languages": ["fr"],
-    "overlap_hours": 4.61,
-    "country_tie": True,
-    "facts": FACTS,
-}
+from tests.service.pages.helpers import post_form, soup_of, text_of
+from tests.service.pages.review import (
+    EXPLANATION,
+    card_text,
+    coordinator_browser,
+    post_in_place,
+    review_page,
+)
+from tests.service.worlds import build_world
 
 
 def test_reasons_are_sentences_in_the_readers_language() -> None:
@@ -88,8 +59,8 @@ def test_a_weak_semantic_match_stored_before_the_threshold_is_not_called_coverin
     }
     expert = make_expert(session, display_name="Awa Diop")
     make_proposal(session, need=world.need, expert=expert, explanation=weak, score=0.5)
-    browser = log_in_as(make_client(), world.coordinator.email)
-    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    browser = coordinator_browser(session, make_client, world)
+    page = review_page(browser, world)
     card = next(c for c in page.select("[data-proposal]") if "Awa Diop" in text_of(c))
     said = [text_of(li) for li in card.select("[data-reasons] li")]
     assert said[0] == "Covers none of the 1 skills asked"
@@ -107,8 +78,8 @@ def test_review_cards_hide_internals_and_keep_decisions_beside_each_candidate(
     world.proposal.score = 9.956
     session.add(world.proposal)
     session.commit()
-    browser = log_in_as(make_client(), world.coordinator.email)
-    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    browser = coordinator_browser(session, make_client, world)
+    page = review_page(browser, world)
     card = page.select_one(f"#candidate-{world.proposal.id}")
     assert card is not None
     assert text_of(card.select_one("[data-match]")) == "Strong match"
@@ -136,9 +107,9 @@ def test_reject_without_reason_shows_the_error_beside_its_button_and_keeps_the_p
     session: Session, make_client: Callable[[], TestClient]
 ) -> None:
     world = build_world(session)
-    browser = log_in_as(make_client(), world.coordinator.email)
+    browser = coordinator_browser(session, make_client, world)
     pid = world.proposal.id
-    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    page = review_page(browser, world)
     form = page.select_one("form[data-reject]")
     assert form is not None and form["action"].endswith(f"#candidate-{pid}")
 
@@ -149,11 +120,7 @@ def test_reject_without_reason_shows_the_error_beside_its_button_and_keeps_the_p
     error = card.select_one(f"#reason-{pid}-error")
     assert error is not None and "reason" in text_of(error)
     # In place (htmx): only the card comes back, with the error in it.
-    response = browser.post(
-        f"/coordinator/proposals/{pid}/reject",
-        data={"reason": "", "csrf_token": page.select_one("[name=csrf_token]")["value"]},
-        headers={"HX-Request": "true"},
-    )
+    response = post_in_place(browser, f"/coordinator/proposals/{pid}/reject", page, {"reason": ""})
     assert response.status_code == 422
     fragment = soup_of(response)
     assert fragment.select_one("html") is None and fragment.select_one(f"#reason-{pid}-error")
@@ -163,7 +130,7 @@ def test_approving_in_place_returns_the_card_and_the_history_shows_it(
     session: Session, make_client: Callable[[], TestClient]
 ) -> None:
     world = build_world(session)
-    browser = log_in_as(make_client(), world.coordinator.email)
+    browser = coordinator_browser(session, make_client, world)
     pid = world.proposal.id
     response = post_form(browser, f"/coordinator/proposals/{pid}/approve", {})
     assert response.status_code == 303
@@ -175,17 +142,15 @@ def test_approving_in_place_returns_the_card_and_the_history_shows_it(
     assert any("Proposal approved" in line for line in history)
 
     other = make_proposal(session, need=world.need, expert=make_expert(session, display_name="B"))
-    response = browser.post(
-        f"/coordinator/proposals/{other.id}/reject",
-        data={"reason": "Too far", "csrf_token": page.select_one("[name=csrf_token]")["value"]},
-        headers={"HX-Request": "true"},
+    response = post_in_place(
+        browser, f"/coordinator/proposals/{other.id}/reject", page, {"reason": "Too far"}
     )
     assert response.status_code == 200
     fragment = soup_of(response)
     assert fragment.select_one("html") is None
     assert text_of(fragment.select_one("[data-proposal-status]")) == "Rejected"
     assert "Proposal rejected." in text_of(fragment)
-    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    page = review_page(browser, world)
     history = [text_of(li) for li in page.select("[data-history] li")]
     assert any("Proposal rejected" in line and "Too far" in line for line in history)
 
@@ -194,18 +159,10 @@ def test_french_review_page_speaks_french(
     session: Session, make_client: Callable[[], TestClient]
 ) -> None:
     world = build_world(session)
-    world.coordinator.locale = "fr"
-    session.add(world.coordinator)
     world.proposal.explanation = EXPLANATION
     session.add(world.proposal)
-    session.commit()
-    browser = log_in_as(make_client(), world.coordinator.email)
-    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
-    card = page.select_one(f"#candidate-{world.proposal.id}")
-    assert card is not None
-    for details in card.select("details"):
-        details.extract()
-    text = text_of(card)
+    browser = coordinator_browser(session, make_client, world, locale="fr")
+    text = card_text(review_page(browser, world), world.proposal.id)
     assert "Parle français (langue maternelle)" in text
     assert "Approuver" in text and "Rejeter" in text
     for english in ("Approve", "Reject", "Covers", "Speaks", "match"):
@@ -225,7 +182,7 @@ def test_the_queue_is_newest_first_and_can_be_searched_and_filtered(
     fresh.posted_at = now + timedelta(minutes=1)
     session.add(fresh)
     session.commit()
-    browser = log_in_as(make_client(), world.coordinator.email)
+    browser = coordinator_browser(session, make_client, world)
 
     def titles(url: str) -> list[str]:
         page = soup_of(browser.get(url))
@@ -245,7 +202,7 @@ def test_the_audit_filter_with_an_empty_id_lists_everything(
     session: Session, make_client: Callable[[], TestClient]
 ) -> None:
     world = build_world(session)
-    browser = log_in_as(make_client(), world.coordinator.email)
+    browser = coordinator_browser(session, make_client, world)
     post_form(browser, f"/coordinator/proposals/{world.proposal.id}/approve", {})
     response = browser.get("/coordinator/audit?entity_type=proposal&entity_id=")
     assert response.status_code == 200
@@ -256,10 +213,7 @@ def test_error_pages_speak_the_readers_language(
     session: Session, make_client: Callable[[], TestClient]
 ) -> None:
     world = build_world(session)
-    world.coordinator.locale = "fr"
-    session.add(world.coordinator)
-    session.commit()
-    browser = log_in_as(make_client(), world.coordinator.email)
+    browser = coordinator_browser(session, make_client, world, locale="fr")
     response = browser.get("/coordinator/needs/99999")
     assert response.status_code == 404
     assert "Ce besoin n'existe pas." in text_of(soup_of(response).select_one("main"))
@@ -270,18 +224,11 @@ def test_arabic_review_page_reads_right_to_left(
     session: Session, make_client: Callable[[], TestClient]
 ) -> None:
     world = build_world(session)
-    world.coordinator.locale = "ar"
-    session.add(world.coordinator)
-    session.commit()
-    browser = log_in_as(make_client(), world.coordinator.email)
-    page = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    browser = coordinator_browser(session, make_client, world, locale="ar")
+    page = review_page(browser, world)
     html = page.select_one("html")
     assert html is not None and html["dir"] == "rtl" and html["lang"] == "ar"
-    card = page.select_one(f"#candidate-{world.proposal.id}")
-    assert card is not None
-    for details in card.select("details"):
-        details.extract()
-    text = text_of(card)
+    text = card_text(page, world.proposal.id)
     assert "اعتماد" in text and "رفض" in text
     assert "يتحدث \u2068الفرنسية\u2069" in text  # Latin-safe isolates around values
     assert "Approve" not in text and "Covers" not in text
@@ -292,7 +239,7 @@ def test_the_review_page_runs_as_many_queries_for_six_candidates_as_for_one(
 ) -> None:
     # Queries per candidate (N+1) made the page slow at scale: the count must not grow.
     world = build_world(session)
-    browser = log_in_as(make_client(), world.coordinator.email)
+    browser = coordinator_browser(session, make_client, world)
     path = f"/coordinator/needs/{world.need.id}"
     statements: list[str] = []
 
