@@ -178,6 +178,13 @@ def queue_need_rematch(session: Session, *, need_id: int) -> None:
     enqueue(session, kind=EMBED_SKILLS, key=EMBED_SKILLS, again=True)
 
 
+def experts_added(session: Session) -> None:
+    """Queues the ranking of every open need after experts were added in bulk (an import),
+    so they reach the needs already posted (no commit)."""
+    for need_id in needs_repo.open_need_ids(session):
+        queue_need_rematch(session, need_id=need_id)
+
+
 def institution_changed(session: Session, institution: Institution) -> None:
     """Schedules the index update of every need of a changed institution (its name, country)."""
     session.flush()

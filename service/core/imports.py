@@ -1006,6 +1006,9 @@ def import_file(
         session.rollback()
         report.add_errors(exc.errors)
         report.written = report.partial and (report.created + report.updated) > 0
+        if report.written and kind == "experts" and report.created:
+            changes.experts_added(session)  # the batches committed before the bad file
+            session.commit()
         return report
     except BaseException:
         session.rollback()
@@ -1013,6 +1016,8 @@ def import_file(
     report.written = True
     if report.created or report.updated:
         _record_import(session, report=report, actor=actor)
+    if kind == "experts" and report.created:
+        changes.experts_added(session)
     session.commit()
     return report
 

@@ -44,6 +44,7 @@ from service.models import (
 )
 from service.models.types import utcnow
 from service.repos.embeddings import upsert_vectors
+from service.repos.needs import open_need_ids
 from service.search import EXPERTS_STAFF, SearchBackend, outbox
 from service.search.factory import make_search_backend
 from service.search.meili_pool import MeiliCandidatePool
@@ -501,12 +502,6 @@ def rematch_need(
 def _open_to_institutions(session: Session, expert_id: int) -> bool:
     expert = session.get(ExpertProfile, expert_id)
     return expert is not None and policy.open_to_institutions(expert)
-
-
-def open_need_ids(session: Session) -> list[int]:
-    """Lists the needs open to proposals."""
-    statement = select(Need.id).where(Need.status == NeedStatus.OPEN).order_by(col(Need.id))
-    return [int(need_id) for need_id in session.exec(statement) if need_id is not None]
 
 
 def rematch_open_needs(

@@ -55,6 +55,12 @@ def list_needs(
     return list(rows), total
 
 
+def open_need_ids(session: Session) -> list[int]:
+    """Lists the needs open to proposals."""
+    statement = select(Need.id).where(Need.status == NeedStatus.OPEN).order_by(col(Need.id))
+    return [int(need_id) for need_id in session.exec(statement) if need_id is not None]
+
+
 def count_open_needs(session: Session) -> int:
     """Counts the needs open to proposals."""
     return session.exec(

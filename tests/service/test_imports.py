@@ -6,22 +6,24 @@ import codecs
 import json
 from pathlib import Path
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from service.core.imports import ImportReport, import_file
+from service.core.jobs import REMATCH_NEED, need_rematch_key
 from service.models import (
     AuditEvent,
     ExpertProfile,
     Institution,
     InstitutionMember,
+    Job,
     Need,
     Role,
     SearchOutbox,
     User,
 )
-from tests.factories import make_expert, make_user
+from tests.factories import make_expert, make_member, make_need, make_user
 
 WORLD = Path(__file__).resolve().parents[2] / "seed_data" / "world"
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
@@ -332,3 +334,24 @@ def test_world_files_import_and_reimport_unchanged(session: Session, engine: Eng
         report = _import(session, kind, WORLD / f"{kind}.jsonl")
         assert report.created == report.updated == 0
     assert _count(session, SearchOutbox) == outbox
+
+
+def test_experts_added_by_an_import_reach_the_needs_already_open(
+    session: Session, tmp_path: Path
+) -> None:
+    _, institution = make_member(session)
+    open_need = make_need(session, institution=institution)
+    make_need(session, institution=institution, status="draft")
+    make_need(session, institution=institution, status="closed")
+    session.commit()
+
+    _import(session, "experts", _write(tmp_path, "e.csv", f"{EXPERT_HEADER}\n{GOOD_EXPERT}\n"))
+
+    queued = session.exec(select(Job.key).where(Job.kind == REMATCH_NEED)).all()
+    assert queued == [need_rematch_key(open_need.id or 0)]
+    # An update reaches the matcher through the expert's own job; nothing new is added.
+    session.exec(delete(Job))  # type: ignore[call-overload]
+    session.commit()
+    changed = GOOD_EXPERT.replace("Epidemiologist", "Senior epidemiologist")
+    _import(session, "experts", _write(tmp_path, "e2.csv", f"{EXPERT_HEADER}\n{changed}\n"))
+    assert session.exec(select(Job.key).where(Job.kind == REMATCH_NEED)).all() == []
