@@ -18,9 +18,9 @@ from service.models import Embedding
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 500
 # Words of a search text the query model embeds (the keyword search uses them all). e5's cost
-# grows with the tokens, ~1.7 ms CPU each (18 ms for a title of a few words, 110 ms for 65
-# tokens, bench/query_models.py), and meaning is in the first words of anything typed in a
-# search box: the benchmark's titles have at most 21.
+# grows with the tokens, ~1.7 ms CPU each on the shared machine (18 ms for 6 tokens, 110 ms for
+# 65; a need title 22 ms at p50, bench/query_models.py), and meaning is in the first words of
+# anything typed in a search box: the benchmark's titles have at most 21.
 MAX_QUERY_WORDS = 24
 # Texts whose vectors are remembered: a filter ticked, a page turned or a suggestion followed
 # searches the same text again, and a remembered vector costs microseconds instead of an
