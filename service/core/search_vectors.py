@@ -17,6 +17,11 @@ from service.models import Embedding
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 500
+# Words of a search text the query model embeds (the keyword search uses them all). e5's cost
+# grows with the tokens, ~1.7 ms CPU each on the shared machine (18 ms for 6 tokens, 110 ms for
+# 65; a need title 22 ms at p50, bench/query_models.py), and meaning is in the first words of
+# anything typed in a search box: the benchmark's titles have at most 21.
+MAX_QUERY_WORDS = 24
 # Texts whose vectors are remembered: a filter ticked, a page turned or a suggestion followed
 # searches the same text again, and a remembered vector costs microseconds instead of an
 # encoder call (tens of milliseconds). 2,048 vectors of 384 floats take about 3 MB.
@@ -64,7 +69,7 @@ class QueryEmbedder:
 
     def embed(self, text: str) -> list[float] | None:
         """Gets the query vector of a text, or None when hybrid search is off or fails."""
-        text = " ".join(text.split())[:MAX_QUERY_CHARS]
+        text = " ".join(text.split()[:MAX_QUERY_WORDS])[:MAX_QUERY_CHARS]
         if not self.enabled or not text:
             return None
         with self._lock:

@@ -61,3 +61,25 @@ def test_e5_query_and_passage_sides_differ(fused_encoder: Encoder) -> None:
     e5 = load_encoder("e5")
     text = ["epidemiology"]
     assert not np.allclose(e5.encode_queries(text), e5.encode_documents(text))
+
+
+def test_e5_runs_with_the_thread_count_it_was_given_after_torch() -> None:
+    """torch (imported by the encoders) starts the OpenMP runtime e5's engine then runs on;
+    the engine's own thread request came too late, so a one-thread query model ran on one
+    spinning thread per core. Each call now sets the count on the calling thread."""
+    import ctypes
+    import threading
+
+    e5 = load_encoder("e5", threads=1)
+    runtime = ctypes.CDLL(None)  # the OpenMP runtime loaded first (torch's)
+    seen: list[int] = []
+
+    def search() -> None:  # a web request's thread, started with the runtime's default
+        runtime.omp_set_num_threads(4)
+        e5.encode_queries(["pédiatre"])
+        seen.append(runtime.omp_get_max_threads())
+
+    worker = threading.Thread(target=search)
+    worker.start()
+    worker.join()
+    assert seen == [1]

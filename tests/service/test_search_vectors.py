@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from service.core.search_vectors import QueryEmbedder
+from service.core.search_vectors import MAX_QUERY_WORDS, QueryEmbedder
 
 
 class CountingEncoder:
@@ -58,3 +58,26 @@ def test_no_vector_when_hybrid_search_is_off(embedder: tuple[QueryEmbedder, Any]
     _, encoder = embedder
     assert QueryEmbedder("e5", enabled=False).embed("nurse") is None
     assert encoder.calls == []
+
+
+def test_only_the_first_words_of_a_long_text_are_embedded(
+    embedder: tuple[QueryEmbedder, Any],
+) -> None:
+    model, encoder = embedder
+    words = [f"w{i}" for i in range(MAX_QUERY_WORDS + 10)]
+    model.embed(" ".join(words))
+    model.embed(" ".join([*words[:MAX_QUERY_WORDS], "other", "ending"]))
+    assert encoder.calls == [" ".join(words[:MAX_QUERY_WORDS])]
+
+
+def test_a_failing_model_turns_meaning_off_and_search_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("model file missing")
+
+    monkeypatch.setattr("service.core.search_vectors.load_encoder", broken)
+    model = QueryEmbedder("e5", enabled=True)
+    assert model.embed("nurse") is None
+    assert model.enabled is False
+    assert model.embed("doctor") is None
