@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -203,7 +204,7 @@ def profile_encoder(encoder_name: str, n: int, batch_sizes: list[int]) -> list[d
     texts = [profile_document_text(e) for e in bench_experts(n + 2)]
     out: list[dict[str, object]] = []
     for block in encoder.blocks:
-        model = encoder.members.get(block.name, encoder.model)
+        model: Any = encoder.members.get(block.name, encoder.model)
         lengths: list[int | None] = [None]
         if block.name == "minilm":
             lengths.append(128)
@@ -211,10 +212,14 @@ def profile_encoder(encoder_name: str, n: int, batch_sizes: list[int]) -> list[d
             default_length = model.max_seq_length
             if length is not None:
                 model.max_seq_length = length
+            # Texts a forward pass: MiniLM's backend batches itself, e5 and USE per call.
+            holder = model.backend if hasattr(model.backend, "batch") else model
+            served_batch = holder.batch
             for batch in batch_sizes:
-                model.encode_document(texts[:2], batch_size=batch)  # warm-up
+                holder.batch = batch
+                model.encode_document(texts[:2])  # warm-up
                 started = time.perf_counter()
-                model.encode_document(texts[2:], batch_size=batch)
+                model.encode_document(texts[2:])
                 elapsed = time.perf_counter() - started
                 out.append(
                     {
@@ -225,6 +230,7 @@ def profile_encoder(encoder_name: str, n: int, batch_sizes: list[int]) -> list[d
                         "profiles_per_s": round(n / elapsed, 2),
                     }
                 )
+            holder.batch = served_batch
             model.max_seq_length = default_length
     return out
 

