@@ -737,7 +737,7 @@ def _start_server(
         cwd=tree,
         env=env,
     )
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 900  # several processes importing the app on a busy machine
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit("the server stopped while starting")
