@@ -16,6 +16,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
 from markupsafe import Markup
 from sqlmodel import Session
 
@@ -37,6 +39,7 @@ from service.i18n import (
     timezone_groups,
     timezone_name,
     translate_message,
+    translations_for,
 )
 from service.models import User
 from service.models.types import utcnow
@@ -54,6 +57,33 @@ assert templates.env.autoescape, "templates must autoescape"
 _env = templates.env
 _env.add_extension("jinja2.ext.i18n")
 _env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
+
+
+@pass_eval_context
+def _gettext(eval_ctx: EvalContext, message: str, /, **variables: Any) -> str:
+    """`_()` and `gettext()` in templates: what jinja2.ext's new-style gettext does (the
+    translation marked safe under autoescape, then always %-formatted with the escaped
+    variables), called directly instead of through its alias and two `Context.call`s: the
+    review page translates about 200 strings a render."""
+    rv: str = translations_for(current_locale.get()).gettext(message)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)  # noqa: S704 - the catalogue is ours (as jinja2.ext trusts it)
+    return rv % variables
+
+
+@pass_eval_context
+def _ngettext(
+    eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any
+) -> str:
+    """`ngettext()` in templates, as jinja2.ext's new-style ngettext (`num` is a variable)."""
+    variables.setdefault("num", num)
+    rv: str = translations_for(current_locale.get()).ngettext(singular, plural, num)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)  # noqa: S704 - the catalogue is ours (as jinja2.ext trusts it)
+    return rv % variables
+
+
+_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
 
 
 def _format_date(value: date | datetime | str | None) -> str:
