@@ -379,7 +379,7 @@ class Matcher:
             row_vector = self.index.vector(expert.expert_id)
         else:
             row_vector = self.embed_experts([expert])[0]
-        scored: list[tuple[float, Candidate]] = []
+        scored: list[tuple[float, NeedRecord, Assessment, dict[str, float]]] = []
         for need in needs:
             assessment = assess(expert, need, self.policy, today)
             if not assessment.eligible:
@@ -389,17 +389,23 @@ class Matcher:
             components.update(assessment.adjustments)
             score = relevance + sum(assessment.adjustments.values())
             components["score"] = score
-            explanation = (
+            scored.append((score, need, assessment, components))
+        scored.sort(key=lambda item: -item[0])
+        # Reasons only for the needs kept: an explanation costs more than a score.
+        return [
+            Candidate(
+                expert.expert_id,
+                need.need_id,
+                score,
+                components,
                 build_explanation(
                     expert, need, assessment, self.encode_phrases, need_query_text(need)
                 )
                 if explain
-                else Explanation()
+                else Explanation(),
             )
-            candidate = Candidate(expert.expert_id, need.need_id, score, components, explanation)
-            scored.append((score, candidate))
-        scored.sort(key=lambda item: -item[0])
-        return [c for _, c in scored[:k]]
+            for score, need, assessment, components in scored[:k]
+        ]
 
     def encode_phrases(self, texts: Sequence[str]) -> FloatArray:
         """Phrase vectors for explanations, cached by text (skills repeat across profiles)."""

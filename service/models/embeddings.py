@@ -21,7 +21,9 @@ class Embedding(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     dim: int
     vector: bytes = Field(sa_type=LargeBinary)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Indexed: the matcher's refresh reads the vectors stored since a moment (a scan would
+    # walk every 10 kB vector).
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
 class SkillVector(SQLModel, table=True):
