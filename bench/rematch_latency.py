@@ -15,6 +15,10 @@ re-rank, store, commit. The expert's job re-embeds their profile (one profile). 
 the same run: the same jobs preceded by a full re-read (`sync`), which is what every job did
 before. Lexical scores are left out (no search backend): both paths would pay the same.
 
+Each job is also timed by phase (median over the runs, `phases_p50_ms`): refresh (the index
+brought up to date), rank (the need or expert read and ranked, explanations built, proposals
+made), store (flush and commit), queue (an expert job: the needs they may enter or leave).
+
 `--json` prints exactly one JSON object.
 """
 
