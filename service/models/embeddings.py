@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.models.types import UTCDateTime, utcnow
 
 
 class Embedding(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("owner_type", "owner_id", "model"),)
+    __table_args__ = (
+        UniqueConstraint("owner_type", "owner_id", "model"),
+        # The matcher's refresh reads the vectors of one kind and model stored since a moment;
+        # led by the stamp alone, SQLite preferred the unique index on owner_type and read every
+        # row (10 kB each, past the vector to the stamp).
+        Index("ix_embedding_owner_type_model_updated_at", "owner_type", "model", "updated_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     owner_type: str = Field(max_length=20)  # "expert" or "need"
@@ -21,9 +27,7 @@ class Embedding(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     dim: int
     vector: bytes = Field(sa_type=LargeBinary)
-    # Indexed: the matcher's refresh reads the vectors stored since a moment (a scan would
-    # walk every 10 kB vector).
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class SkillVector(SQLModel, table=True):
