@@ -188,7 +188,7 @@ def test_what_changed_is_found_through_the_stamps_indexes(
 
 def test_the_stamps_are_indexed(engine: Engine) -> None:
     with engine.connect() as connection:
-        names = set()
+        names: set[str] = set()
         for table in ("expertprofile", "embedding", "engagement", "need"):
             if engine.dialect.name == "sqlite":
                 rows = connection.execute(text(f"PRAGMA index_list('{table}')")).all()
