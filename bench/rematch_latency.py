@@ -15,6 +15,10 @@ re-rank, store, commit. The expert's job re-embeds their profile (one profile). 
 the same run: the same jobs preceded by a full re-read (`sync`), which is what every job did
 before. Lexical scores are left out (no search backend): both paths would pay the same.
 
+Each job is also timed by phase (median over the runs, `phases_p50_ms`): refresh (the index
+brought up to date), rank (the need or expert read and ranked, explanations built, proposals
+made), store (flush and commit), queue (an expert job: the needs they may enter or leave).
+
 `--json` prints exactly one JSON object.
 """
 
@@ -182,28 +186,62 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def need_job(engine: Any, matching: MatchingEngine, need_id: int, *, full: bool) -> None:
-    """What the worker's `rematch_need` job does (full: after re-reading everything)."""
+PHASES = ("refresh", "rank", "store", "queue")
+
+
+class Phases:
+    """Seconds spent in each phase of one job (perf_counter sections)."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(PHASES, 0.0)
+        self._mark = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] += now - self._mark
+        self._mark = now
+
+
+def need_job(engine: Any, matching: MatchingEngine, need_id: int, *, full: bool) -> Phases:
+    """What the worker's `rematch_need` job does (full: after re-reading everything).
+
+    Phases: refresh (the index brought up to date), rank (the need read and ranked, the
+    proposals built), store (flushed and committed)."""
+    phases = Phases()
     if full:
         matching.sync(engine)
     else:
         matching.refresh(engine)
+    phases.lap("refresh")
     with Session(engine, expire_on_commit=False) as session:
         rematch_need(session, matching, need_id=need_id, search=None, k=K)
+        phases.lap("rank")
         session.commit()
+        phases.lap("store")
+    return phases
 
 
-def expert_job(engine: Any, matching: MatchingEngine, expert_id: int, *, full: bool) -> int:
-    """What the worker's `rematch_expert` job does; returns the follow-up need jobs queued."""
+def expert_job(
+    engine: Any, matching: MatchingEngine, expert_id: int, *, full: bool
+) -> tuple[Phases, int]:
+    """What the worker's `rematch_expert` job does; returns its phases and the follow-up
+    need jobs queued (queue: finding the needs the expert may enter or leave)."""
+    phases = Phases()
     if full:
         matching.sync(engine)
     else:
         matching.refresh(engine, expert_ids=[expert_id])
+    phases.lap("refresh")
     with Session(engine, expire_on_commit=False) as session:
         rematch_expert(session, matching, expert_id=expert_id)
+        phases.lap("rank")
+        session.flush()
+        phases.lap("store")
         follow = needs_touched_by(session, expert_id=expert_id)
+        phases.lap("queue")
         session.commit()
-    return len(follow)
+        phases.lap("store")
+    return phases, len(follow)
 
 
 def change_need(engine: Any, need_id: int, revision: int) -> None:
@@ -255,27 +293,34 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     out["first_expert_job_s"] = round(time.perf_counter() - t, 1)
     kinds = ("need", "expert", "need_full", "expert_full")
     timings: dict[str, list[float]] = {kind: [] for kind in kinds}
+    phases: dict[str, list[Phases]] = {kind: [] for kind in kinds}
     follow_ups: list[int] = []
+
+    def timed(kind: str, job: Any, owner_id: int, full: bool) -> Any:
+        t = time.perf_counter()
+        result = job(engine, matching, owner_id, full=full)
+        timings[kind].append(time.perf_counter() - t)
+        phases[kind].append(result[0] if isinstance(result, tuple) else result)
+        return result
+
     for revision, (need_id, expert_id) in enumerate(zip(needs, experts, strict=True), start=1):
         change_need(engine, need_id, revision)
-        t = time.perf_counter()
-        need_job(engine, matching, need_id, full=False)
-        timings["need"].append(time.perf_counter() - t)
+        timed("need", need_job, need_id, False)
         change_expert(engine, expert_id, revision)
-        t = time.perf_counter()
-        follow_ups.append(expert_job(engine, matching, expert_id, full=False))
-        timings["expert"].append(time.perf_counter() - t)
+        _, follow = timed("expert", expert_job, expert_id, False)
+        follow_ups.append(follow)
         if revision <= args.full_runs:
             change_need(engine, need_id, 1000 + revision)
-            t = time.perf_counter()
-            need_job(engine, matching, need_id, full=True)
-            timings["need_full"].append(time.perf_counter() - t)
+            timed("need_full", need_job, need_id, True)
             change_expert(engine, expert_id, 1000 + revision)
-            t = time.perf_counter()
-            expert_job(engine, matching, expert_id, full=True)
-            timings["expert_full"].append(time.perf_counter() - t)
+            timed("expert_full", expert_job, expert_id, True)
     for name, samples in timings.items():
         out[name] = _percentiles(samples)
+        # Median of each phase over the runs (ms): where a job's time goes.
+        out[name]["phases_p50_ms"] = {
+            phase: round(float(np.median([p.seconds[phase] for p in phases[name]])) * 1000.0, 1)
+            for phase in PHASES
+        }
     out["expert_follow_up_needs_mean"] = round(float(np.mean(follow_ups)), 1)
     out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
     engine.dispose()
@@ -308,8 +353,14 @@ def main() -> None:
         print(
             f"  one {kind} changed: incremental p50 {inc['p50_ms']} / p95 {inc['p95_ms']} ms "
             f"({inc['runs']} runs); full re-read p50 {full['p50_ms']} / p95 {full['p95_ms']} ms "
-            f"({full['runs']} runs)"
+            f"({full['runs']} runs); full / incremental p50 "
+            f"{full['p50_ms'] / max(inc['p50_ms'], 1e-9):.1f}x"
         )
+        for label, result_of in (("incremental", inc), ("full re-read", full)):
+            spent = ", ".join(
+                f"{phase} {ms}" for phase, ms in result_of["phases_p50_ms"].items() if ms
+            )
+            print(f"    {label} phases, p50 ms: {spent}")
     print(f"  an expert's change queued {result['expert_follow_up_needs_mean']} need jobs (mean)")
     print(
         f"  first expert job of the process (embeds the {result['open_needs']} open needs once): "

@@ -9,6 +9,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -73,6 +74,13 @@ class StoredVector:
     content_hash: str
     version: str
     vector: FloatArray
+
+
+@lru_cache(maxsize=4096)
+def _language(text: str) -> str:
+    """The language of a need's text, guessed once per text: "needs for you" weighs every
+    open need on each expert job (a stopword count of each text was 5 % of that job)."""
+    return detect_language(text)
 
 
 class Matcher:
@@ -290,7 +298,7 @@ class Matcher:
         vectors = query_vectors if query_vectors is not None else self.embed_need(need)
         signals = self.signal_scores(vectors)
         lexical = self._lexical_array(lexical_scores) if lexical_scores is not None else None
-        weights = self.weights_for(detect_language(need_query_text(need)))
+        weights = self.weights_for(_language(need_query_text(need)))
         relevance = fuse_scores(dense=signals, lexical=lexical, weights=weights)
         extra: dict[str, FloatArray] = {}
         if weights.uses_feedback and n > weights.feedback_depth:
@@ -379,7 +387,7 @@ class Matcher:
             row_vector = self.index.vector(expert.expert_id)
         else:
             row_vector = self.embed_experts([expert])[0]
-        scored: list[tuple[float, Candidate]] = []
+        scored: list[tuple[float, NeedRecord, Assessment, dict[str, float]]] = []
         for need in needs:
             assessment = assess(expert, need, self.policy, today)
             if not assessment.eligible:
@@ -389,17 +397,23 @@ class Matcher:
             components.update(assessment.adjustments)
             score = relevance + sum(assessment.adjustments.values())
             components["score"] = score
-            explanation = (
+            scored.append((score, need, assessment, components))
+        scored.sort(key=lambda item: -item[0])
+        # Reasons only for the needs kept: an explanation costs more than a score.
+        return [
+            Candidate(
+                expert.expert_id,
+                need.need_id,
+                score,
+                components,
                 build_explanation(
                     expert, need, assessment, self.encode_phrases, need_query_text(need)
                 )
                 if explain
-                else Explanation()
+                else Explanation(),
             )
-            candidate = Candidate(expert.expert_id, need.need_id, score, components, explanation)
-            scored.append((score, candidate))
-        scored.sort(key=lambda item: -item[0])
-        return [c for _, c in scored[:k]]
+            for score, need, assessment, components in scored[:k]
+        ]
 
     def encode_phrases(self, texts: Sequence[str]) -> FloatArray:
         """Phrase vectors for explanations, cached by text (skills repeat across profiles)."""
@@ -454,9 +468,15 @@ class Matcher:
         """Tf-idf cosine of every expert's skills with the mean skill vector of `top` experts."""
         n = len(self.index)
         ids = self.index.ids
+        # Each skill's idf once per call: the loops below meet the same skills thousands of
+        # times at 100k experts (a job's largest cost outside the encoder, before).
+        idfs: dict[str, float] = {}
 
         def idf(skill: str) -> float:
-            return math.log(n / max(1, len(self._holders.get(skill, ()))))
+            value = idfs.get(skill)
+            if value is None:
+                value = idfs[skill] = math.log(n / max(1, len(self._holders.get(skill, ()))))
+            return value
 
         def norm(expert_id: str) -> float:
             return math.sqrt(sum(idf(s) ** 2 for s in self._skills.get(expert_id, ()))) or 1.0
@@ -470,8 +490,9 @@ class Matcher:
         scores = np.zeros(n, dtype=np.float32)
         touched: dict[str, float] = defaultdict(float)
         for skill, weight in centroid.items():
+            step = idf(skill) * weight
             for holder in self._holders.get(skill, ()):
-                touched[holder] += idf(skill) * weight
+                touched[holder] += step
         for expert_id, dot in touched.items():
             scores[self.index.row(expert_id)] = dot / norm(expert_id)
         return scores
@@ -491,7 +512,7 @@ class Matcher:
         n = len(self.index)
         if n > 1:
             self.prepare_population()
-        weights = self.weights_for(detect_language(need_query_text(need)))
+        weights = self.weights_for(_language(need_query_text(need)))
         components: dict[str, float] = {}
         total = 0.0
         weight_sum = 0.0

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -416,27 +415,30 @@ class MatchingEngine:
 
 def _changed_expert_ids(session: Session, model: str, since: datetime) -> set[int]:
     """Experts whose row, stored vector or committed hours may have changed since a moment."""
-    profile = select(ExpertProfile.id).where(
-        or_(
-            col(ExpertProfile.updated_at) >= since,
-            col(ExpertProfile.availability_confirmed_at) >= since,
-            col(ExpertProfile.consent_matching_at) >= since,
+    # One statement per stamp, each read through its index (an OR of the three scans the table).
+    stamps = [
+        select(ExpertProfile.id).where(col(stamp) >= since)
+        for stamp in (
+            ExpertProfile.updated_at,
+            ExpertProfile.availability_confirmed_at,
+            ExpertProfile.consent_matching_at,
         )
-    )
+    ]
     vectors = select(Embedding.owner_id).where(
         Embedding.owner_type == EXPERT, Embedding.model == model, col(Embedding.updated_at) >= since
     )
-    # Committed hours follow engagements, and the hours of the needs they are for.
-    engaged = (
+    # Committed hours follow engagements, and the hours of the needs they are for: two
+    # statements, so each reads its own stamp's index (one OR across two tables scans).
+    engaged = select(Engagement.expert_id).where(
+        col(Engagement.expert_id).is_not(None), col(Engagement.updated_at) >= since
+    )
+    engaged_by_need = (
         select(Engagement.expert_id)
         .join(Need, col(Need.id) == col(Engagement.need_id))
-        .where(
-            col(Engagement.expert_id).is_not(None),
-            or_(col(Engagement.updated_at) >= since, col(Need.updated_at) >= since),
-        )
+        .where(col(Engagement.expert_id).is_not(None), col(Need.updated_at) >= since)
     )
     out: set[int] = set()
-    for statement in (profile, vectors, engaged):
+    for statement in (*stamps, vectors, engaged, engaged_by_need):
         out.update(int(i) for i in session.exec(statement) if i is not None)
     return out
 

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.models.types import UTCDateTime, utcnow
 
 
 class Embedding(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("owner_type", "owner_id", "model"),)
+    __table_args__ = (
+        UniqueConstraint("owner_type", "owner_id", "model"),
+        # The matcher's refresh reads the vectors of one kind and model stored since a moment;
+        # led by the stamp alone, SQLite preferred the unique index on owner_type and read every
+        # row (10 kB each, past the vector to the stamp).
+        Index("ix_embedding_owner_type_model_updated_at", "owner_type", "model", "updated_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     owner_type: str = Field(max_length=20)  # "expert" or "need"

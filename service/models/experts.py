@@ -66,7 +66,10 @@ class ExpertProfile(SQLModel, table=True):
     hours_per_month: int = 0
     available_from: date | None = None
     available_until: date | None = None
-    availability_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Stamps are indexed: the matcher's refresh reads the rows changed since a moment.
+    availability_confirmed_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, index=True
+    )
     sectors: list[str] = Field(default_factory=list, sa_type=JSON)
     years_experience: int | None = None
     education: str = Field(default="", max_length=300)
@@ -76,9 +79,9 @@ class ExpertProfile(SQLModel, table=True):
     active: bool = Field(default=True, index=True)
     # Consent: to be stored, and to be proposed to institutions by the matcher.
     consent_terms_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    consent_matching_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    consent_matching_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
     @property
     def language_codes(self) -> list[str]:
