@@ -43,9 +43,9 @@ sys.path.insert(0, str(ROOT))
 
 from matching.encoders import Block, Encoder  # noqa: E402
 from matching.matcher import Matcher  # noqa: E402
-from matching.pool import PoolRanker, pool_dimensions, pool_fields, pool_vector  # noqa: E402
+from matching.pool import PoolRanker, pool_dimensions, pool_fields, pool_vectors  # noqa: E402
 from matching.records import ExpertRecord, NeedRecord  # noqa: E402
-from service.search.meili_pool import MeiliCandidatePool  # noqa: E402
+from service.search.meili_pool import BATCH, MeiliCandidatePool  # noqa: E402
 
 TODAY = date(2026, 12, 1)
 BLOCKS = (Block("use", 0, 512), Block("e5", 512, 896), Block("minilm", 896, 1280))
@@ -138,13 +138,14 @@ def fill_pool(
     pool.ensure_index()
     started = time.perf_counter()
     tasks: list[int] = []
-    for begin in range(0, len(experts), 2000):
+    for begin in range(0, len(experts), BATCH):
+        chunk = experts[begin : begin + BATCH]
+        vectors = pool_vectors(matcher, rows[begin : begin + len(chunk)])
         documents = [
-            pool.document(
-                e.expert_id, pool_vector(matcher, rows[begin + j]), pool_fields(e), open_=True
-            )
-            for j, e in enumerate(experts[begin : begin + 2000])
+            pool.document(e.expert_id, vector, pool_fields(e), open_=True)
+            for e, vector in zip(chunk, vectors, strict=True)
         ]
+        # Queued without waiting: Meilisearch batches the queued additions together.
         tasks += pool.upsert(documents, wait=False)
     pool.wait(tasks)
     return time.perf_counter() - started
@@ -173,6 +174,12 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
     gain: list[float] = []
     pool_sizes: list[int] = []
     timings: dict[str, list[float]] = {"pool": [], "exact": []}
+    # Per pool ranking: the Meilisearch round trips, and Meilisearch's own processing time.
+    meili: dict[str, list[float]] = {
+        "meili_round_trip": [],
+        "meili_processing": [],
+        "pool_python": [],
+    }
     for i in range(needs):
         need = make_need(rng, i)
         vectors = unit_blocks(rng, 2, query_spans, matcher.encoder.dim)
@@ -184,9 +191,13 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
             recall.append(sum(c.expert_id in in_pool for c in reference) / len(reference))
         pool_sizes.append(len(rows_in_pool))
         # Interleaved, so both see the same machine.
+        pool.searches.clear()
         begin = time.perf_counter()
         from_pool = ranker.rank_experts(need, query_vectors=vectors, k=10, explain=False)
         timings["pool"].append(time.perf_counter() - begin)
+        meili["meili_round_trip"].append(sum(s[0] for s in pool.searches) / 1000.0)
+        meili["meili_processing"].append(sum(s[1] for s in pool.searches) / 1000.0)
+        meili["pool_python"].append(timings["pool"][-1] - meili["meili_round_trip"][-1])
         begin = time.perf_counter()
         exact = matcher.rank_experts(need, query_vectors=vectors, k=10, explain=False)
         timings["exact"].append(time.perf_counter() - begin)
@@ -216,6 +227,8 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         "pool_mean": round(float(np.mean(pool_sizes)), 1),
         **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in timings.items()},
         **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in timings.items()},
+        **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in meili.items()},
+        **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in meili.items()},
         "load_avg": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -245,6 +258,9 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="reuse a filled Meilisearch index")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--fill-only", action="store_true", help="fill the Meilisearch indexes, measure nothing"
+    )
     args = parser.parse_args()
     url = os.environ.get("HOMEWARD_MEILI_URL") or os.environ.get("HOMEWARD_TEST_MEILI_URL", "")
     key = os.environ.get("HOMEWARD_MEILI_KEY") or os.environ.get("HOMEWARD_TEST_MEILI_KEY", "")
@@ -252,6 +268,28 @@ def main() -> None:
         sys.exit('set HOMEWARD_MEILI_URL (or run: eval "$(.ci/meili.sh start)")')
     results = []
     for n in args.sizes:
+        if args.fill_only:
+            matcher, experts, rows = build(n, seed=n)
+            pool = MeiliCandidatePool(
+                url=url,
+                api_key=key,
+                index_prefix=f"bench_{n}_",
+                dimensions=pool_dimensions(matcher),
+            )
+            seconds = fill_pool(pool, matcher, experts, rows, args.keep)
+            rate = round(n / seconds, 1) if seconds else None
+            print(
+                json.dumps(
+                    {
+                        "n_experts": n,
+                        "meili_index_s": seconds,
+                        "docs_per_s": rate,
+                        "load_avg": os.getloadavg(),
+                    }
+                ),
+                flush=True,
+            )
+            continue
         results.append(measure(n, args.needs, args.pool, args.keep, url, key))
         if not args.json:
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
