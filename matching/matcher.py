@@ -119,6 +119,8 @@ class Matcher:
         # kept until the skills or the number of experts change.
         self._idf: dict[str, float] = {}
         self._skill_norms: dict[str, float] = {}
+        self._holder_rows: dict[str, NDArray[np.intp]] = {}
+        self._row_norms: NDArray[np.float64] = np.zeros(0)  # by row; NaN: not computed yet
         self._skill_state: tuple[int, int] = (0, 0)  # (skill changes, experts) they are for
         self._skill_changes = 0
 
@@ -477,6 +479,8 @@ class Matcher:
         if self._skill_state != (self._skill_changes, n):
             self._idf.clear()
             self._skill_norms.clear()
+            self._holder_rows.clear()
+            self._row_norms = np.full(n, np.nan)
             self._skill_state = (self._skill_changes, n)
 
         def idf(skill: str) -> float:
@@ -494,20 +498,32 @@ class Matcher:
                 self._skill_norms[expert_id] = value
             return value
 
+        def holder_rows(skill: str) -> NDArray[np.intp]:
+            rows = self._holder_rows.get(skill)
+            if rows is None:
+                holders = self._holders.get(skill, ())
+                rows = np.fromiter(map(self.index.row, holders), np.intp, len(holders))
+                self._holder_rows[skill] = rows
+            return rows
+
         centroid: dict[str, float] = defaultdict(float)
         for row in top:
             expert_id = ids[int(row)]
             scale = 1.0 / (norm(expert_id) * len(top))
             for skill in self._skills.get(expert_id, ()):
                 centroid[skill] += idf(skill) * scale
-        scores = np.zeros(n, dtype=np.float32)
-        touched: dict[str, float] = defaultdict(float)
+        # Each skill adds its share to its holders (distinct rows within one skill), in the
+        # same order for every expert as a loop over holders would.
+        dots = np.zeros(n, dtype=np.float64)
         for skill, weight in centroid.items():
-            share = idf(skill) * weight
-            for holder in self._holders.get(skill, ()):
-                touched[holder] += share
-        for expert_id, dot in touched.items():
-            scores[self.index.row(expert_id)] = dot / norm(expert_id)
+            dots[holder_rows(skill)] += idf(skill) * weight
+        touched = np.flatnonzero(dots)
+        norms = self._row_norms[touched]
+        for position in np.flatnonzero(np.isnan(norms)):
+            row = int(touched[position])
+            norms[position] = self._row_norms[row] = norm(ids[row])
+        scores = np.zeros(n, dtype=np.float32)
+        scores[touched] = dots[touched] / norms
         return scores
 
     def _lexical_array(self, scores: Mapping[str, float]) -> FloatArray:

@@ -306,6 +306,7 @@ class _Scoring:
         )
         self.first_stats = self._first_stage_stats()
         self._skills: tuple[bytes, FloatArray] | None = None
+        self._feedback: tuple[bytes, tuple[NDArray[np.float64], float, float] | None] | None = None
 
     def gather(self, rows: IntArray) -> FloatArray:
         """The stored rows, dequantised."""
@@ -373,7 +374,7 @@ class _Scoring:
         if weights.feedback_dense_weight > 0:
             feedback = self._feedback_composite(top)
             if feedback is not None:
-                _, dense_std = self.moments.mean_std_of(feedback)
+                feedback, _, dense_std = feedback
                 scale = weights.feedback_dense_weight / (dense_std or 1.0)
                 query[:-1] += (scale * feedback).astype(np.float32)
         return query
@@ -418,8 +419,8 @@ class _Scoring:
             if weights.feedback_dense_weight > 0:
                 feedback = self._feedback_composite(top)
                 if feedback is not None:
-                    similarity = matrix @ feedback.astype(np.float32)
-                    dense = _standardise(similarity, *self.moments.mean_std_of(feedback))
+                    composite, mean, std = feedback
+                    dense = _standardise(matrix @ composite.astype(np.float32), mean, std)
                     extra["feedback_dense"] = dense
                     combined = combined + np.float32(weights.feedback_dense_weight) * dense
             if weights.feedback_skills_weight > 0:
@@ -450,10 +451,18 @@ class _Scoring:
                 )
         return np.asarray(total / np.float32(self.weight_sum or 1.0), dtype=np.float32)
 
-    def _feedback_composite(self, top: IntArray) -> NDArray[np.float64] | None:
+    def _feedback_composite(self, top: IntArray) -> tuple[NDArray[np.float64], float, float] | None:
         """A stored-width vector f with `row . f` the dense feedback before its final
         standardisation (less a constant): per model, the weighted similarity to the top
-        rows' centroid over its population deviation. None when no model has feedback."""
+        rows' centroid over its population deviation; with the mean and deviation of
+        `row . f` over the population. None when no model has feedback. Computed once per
+        set of top rows."""
+        key = np.asarray(top, dtype=np.intp).tobytes()
+        if self._feedback is None or self._feedback[0] != key:
+            self._feedback = (key, self._feedback_of(top))
+        return self._feedback[1]
+
+    def _feedback_of(self, top: IntArray) -> tuple[NDArray[np.float64], float, float] | None:
         composite = np.zeros(self.index.stored_dim, dtype=np.float64)
         used = False
         for block in self.matcher.encoder.blocks:
@@ -468,13 +477,15 @@ class _Scoring:
             lo, hi = self.layout[slot]
             composite[lo:hi] += (weight / std) * centroid
             used = True
-        return composite if used else None
+        if not used:
+            return None
+        mean, std = self.moments.mean_std_of(composite)
+        return composite, mean, std
 
 
 def gather(index: VectorIndex, rows: IntArray) -> FloatArray:
     """The stored rows of an index (blocks side by side), dequantised."""
-    blocks = [index.block_rows(rows, b) for b in range(len(index.blocks))]
-    return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(rows), 0), np.float32)
+    return index.stored_rows(rows)
 
 
 def _standardise(values: NDArray[np.floating], mean: float, std: float) -> FloatArray:
