@@ -234,20 +234,22 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
 
 
 def project(rows: list[dict[str, Any]], target: int = 1_000_000) -> dict[str, Any] | None:
-    """p95 at `target` experts, extrapolated from the two largest sizes: linear in n for the
-    exact scan, linear in log n for the pool (a graph search grows with log n, the re-ranking
-    with the pool, not with n)."""
+    """p95 at `target` experts from the measured growth: a least-squares fit of
+    log(p95) = a + b log(n) over every measured size (a power law; b is the growth exponent:
+    1 for a linear scan, near 0 for a cost that does not grow with the roster), per path."""
     if len(rows) < 2:
         return None
-    a, b = sorted(rows, key=lambda r: r["n_experts"])[-2:]
-    out: dict[str, Any] = {"n_experts": target, "from": [a["n_experts"], b["n_experts"]]}
-    slope = (b["exact_p95_ms"] - a["exact_p95_ms"]) / (b["n_experts"] - a["n_experts"])
-    out["exact_p95_ms"] = round(b["exact_p95_ms"] + slope * (target - b["n_experts"]), 1)
-    log_slope = (b["pool_p95_ms"] - a["pool_p95_ms"]) / np.log(b["n_experts"] / a["n_experts"])
-    out["pool_p95_ms"] = round(b["pool_p95_ms"] + log_slope * np.log(target / b["n_experts"]), 1)
-    if b.get("meili_index_s") and a.get("meili_index_s"):
-        rate = b["n_experts"] / b["meili_index_s"]
-        out["meili_index_s_at_this_rate"] = round(target / rate, 0)
+    sizes = np.log([r["n_experts"] for r in rows])
+    out: dict[str, Any] = {"n_experts": target, "from": [r["n_experts"] for r in rows]}
+    for name in ("pool_p95_ms", "exact_p95_ms", "meili_round_trip_p95_ms", "pool_python_p95_ms"):
+        if not all(r.get(name) for r in rows):
+            continue
+        slope, intercept = np.polyfit(sizes, np.log([r[name] for r in rows]), 1)
+        out[name] = round(float(np.exp(intercept + slope * np.log(target))), 1)
+        out[name.replace("_ms", "_exponent")] = round(float(slope), 3)
+    rates = [r["n_experts"] / r["meili_index_s"] for r in rows if r.get("meili_index_s")]
+    if rates:
+        out["meili_index_s_at_slowest_rate"] = round(target / min(rates), 0)
     return out
 
 
