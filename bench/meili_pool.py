@@ -20,7 +20,9 @@ Per need (random query vectors, English and French titles so both weight sets ru
   mean score of the pool's top-10 minus the exact top-10's (positive: the pool found experts
   who score higher, that the scan's window of 50 missed);
 - latency: the whole ranking of a top-10 each way, interleaved (pool: two Meilisearch
-  searches plus the re-ranking; exact: the full scan).
+  searches plus the re-ranking; exact: the full scan), and the pool's part spent in
+  Meilisearch (round trips, and Meilisearch's own `processingTimeMs`) apart from the rest;
+- projection to 1M: log p95 fitted on log n over every measured size (`project`).
 
 `--json` prints exactly one JSON object.
 """

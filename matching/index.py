@@ -133,7 +133,7 @@ class VectorIndex:
 
     def stored_rows(self, rows: NDArray[np.integer]) -> FloatArray:
         """The stored values of some rows (dequantised), blocks side by side."""
-        values = self._codes[rows].astype(np.float32)
+        values: FloatArray = self._codes[rows].astype(np.float32)
         if self.storage == "int8":
             for number, (lo, hi) in enumerate(self._stored):
                 values[:, lo:hi] *= self._scales[rows, number][:, None]
