@@ -122,7 +122,8 @@ def pool_dimensions(matcher: Matcher) -> int:
 def pool_vector(matcher: Matcher, row: NDArray[np.floating]) -> FloatArray:
     """An expert's pool vector: the stored blocks of its row, padded to one common norm so
     that the store's cosine orders experts as the dot product does."""
-    return pool_vectors(matcher, np.asarray(row)[None, :])[0]
+    vectors: FloatArray = pool_vectors(matcher, np.asarray(row)[None, :])
+    return np.asarray(vectors[0], dtype=np.float32)
 
 
 def pool_vectors(matcher: Matcher, rows: NDArray[np.floating]) -> FloatArray:
@@ -374,9 +375,9 @@ class _Scoring:
         if weights.feedback_dense_weight > 0:
             feedback = self._feedback_composite(top)
             if feedback is not None:
-                feedback, _, dense_std = feedback
+                composite, _, dense_std = feedback
                 scale = weights.feedback_dense_weight / (dense_std or 1.0)
-                query[:-1] += (scale * feedback).astype(np.float32)
+                query[:-1] += (scale * composite).astype(np.float32)
         return query
 
     def skill_rows(self, top: IntArray | None, limit: int) -> IntArray:
