@@ -20,7 +20,9 @@ Per need (random query vectors, English and French titles so both weight sets ru
   mean score of the pool's top-10 minus the exact top-10's (positive: the pool found experts
   who score higher, that the scan's window of 50 missed);
 - latency: the whole ranking of a top-10 each way, interleaved (pool: two Meilisearch
-  searches plus the re-ranking; exact: the full scan).
+  searches plus the re-ranking; exact: the full scan), and the pool's part spent in
+  Meilisearch (round trips, and Meilisearch's own `processingTimeMs`) apart from the rest;
+- projection to 1M: log p95 fitted on log n over every measured size (`project`).
 
 `--json` prints exactly one JSON object.
 """
@@ -43,9 +45,9 @@ sys.path.insert(0, str(ROOT))
 
 from matching.encoders import Block, Encoder  # noqa: E402
 from matching.matcher import Matcher  # noqa: E402
-from matching.pool import PoolRanker, pool_dimensions, pool_fields, pool_vector  # noqa: E402
+from matching.pool import PoolRanker, pool_dimensions, pool_fields, pool_vectors  # noqa: E402
 from matching.records import ExpertRecord, NeedRecord  # noqa: E402
-from service.search.meili_pool import MeiliCandidatePool  # noqa: E402
+from service.search.meili_pool import BATCH, MeiliCandidatePool  # noqa: E402
 
 TODAY = date(2026, 12, 1)
 BLOCKS = (Block("use", 0, 512), Block("e5", 512, 896), Block("minilm", 896, 1280))
@@ -138,13 +140,14 @@ def fill_pool(
     pool.ensure_index()
     started = time.perf_counter()
     tasks: list[int] = []
-    for begin in range(0, len(experts), 2000):
+    for begin in range(0, len(experts), BATCH):
+        chunk = experts[begin : begin + BATCH]
+        vectors = pool_vectors(matcher, rows[begin : begin + len(chunk)])
         documents = [
-            pool.document(
-                e.expert_id, pool_vector(matcher, rows[begin + j]), pool_fields(e), open_=True
-            )
-            for j, e in enumerate(experts[begin : begin + 2000])
+            pool.document(e.expert_id, vector, pool_fields(e), open_=True)
+            for e, vector in zip(chunk, vectors, strict=True)
         ]
+        # Queued without waiting: Meilisearch batches the queued additions together.
         tasks += pool.upsert(documents, wait=False)
     pool.wait(tasks)
     return time.perf_counter() - started
@@ -173,6 +176,12 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
     gain: list[float] = []
     pool_sizes: list[int] = []
     timings: dict[str, list[float]] = {"pool": [], "exact": []}
+    # Per pool ranking: the Meilisearch round trips, and Meilisearch's own processing time.
+    meili: dict[str, list[float]] = {
+        "meili_round_trip": [],
+        "meili_processing": [],
+        "pool_python": [],
+    }
     for i in range(needs):
         need = make_need(rng, i)
         vectors = unit_blocks(rng, 2, query_spans, matcher.encoder.dim)
@@ -184,9 +193,13 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
             recall.append(sum(c.expert_id in in_pool for c in reference) / len(reference))
         pool_sizes.append(len(rows_in_pool))
         # Interleaved, so both see the same machine.
+        pool.searches.clear()
         begin = time.perf_counter()
         from_pool = ranker.rank_experts(need, query_vectors=vectors, k=10, explain=False)
         timings["pool"].append(time.perf_counter() - begin)
+        meili["meili_round_trip"].append(sum(s[0] for s in pool.searches) / 1000.0)
+        meili["meili_processing"].append(sum(s[1] for s in pool.searches) / 1000.0)
+        meili["pool_python"].append(timings["pool"][-1] - meili["meili_round_trip"][-1])
         begin = time.perf_counter()
         exact = matcher.rank_experts(need, query_vectors=vectors, k=10, explain=False)
         timings["exact"].append(time.perf_counter() - begin)
@@ -216,25 +229,29 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         "pool_mean": round(float(np.mean(pool_sizes)), 1),
         **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in timings.items()},
         **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in timings.items()},
+        **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in meili.items()},
+        **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in meili.items()},
         "load_avg": [round(x, 2) for x in os.getloadavg()],
     }
 
 
 def project(rows: list[dict[str, Any]], target: int = 1_000_000) -> dict[str, Any] | None:
-    """p95 at `target` experts, extrapolated from the two largest sizes: linear in n for the
-    exact scan, linear in log n for the pool (a graph search grows with log n, the re-ranking
-    with the pool, not with n)."""
+    """p95 at `target` experts from the measured growth: a least-squares fit of
+    log(p95) = a + b log(n) over every measured size (a power law; b is the growth exponent:
+    1 for a linear scan, near 0 for a cost that does not grow with the roster), per path."""
     if len(rows) < 2:
         return None
-    a, b = sorted(rows, key=lambda r: r["n_experts"])[-2:]
-    out: dict[str, Any] = {"n_experts": target, "from": [a["n_experts"], b["n_experts"]]}
-    slope = (b["exact_p95_ms"] - a["exact_p95_ms"]) / (b["n_experts"] - a["n_experts"])
-    out["exact_p95_ms"] = round(b["exact_p95_ms"] + slope * (target - b["n_experts"]), 1)
-    log_slope = (b["pool_p95_ms"] - a["pool_p95_ms"]) / np.log(b["n_experts"] / a["n_experts"])
-    out["pool_p95_ms"] = round(b["pool_p95_ms"] + log_slope * np.log(target / b["n_experts"]), 1)
-    if b.get("meili_index_s") and a.get("meili_index_s"):
-        rate = b["n_experts"] / b["meili_index_s"]
-        out["meili_index_s_at_this_rate"] = round(target / rate, 0)
+    sizes = np.log([r["n_experts"] for r in rows])
+    out: dict[str, Any] = {"n_experts": target, "from": [r["n_experts"] for r in rows]}
+    for name in ("pool_p95_ms", "exact_p95_ms", "meili_round_trip_p95_ms", "pool_python_p95_ms"):
+        if not all(r.get(name) for r in rows):
+            continue
+        slope, intercept = np.polyfit(sizes, np.log([r[name] for r in rows]), 1)
+        out[name] = round(float(np.exp(intercept + slope * np.log(target))), 1)
+        out[name.replace("_ms", "_exponent")] = round(float(slope), 3)
+    rates = [r["n_experts"] / r["meili_index_s"] for r in rows if r.get("meili_index_s")]
+    if rates:
+        out["meili_index_s_at_slowest_rate"] = round(target / min(rates), 0)
     return out
 
 
@@ -245,6 +262,9 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="reuse a filled Meilisearch index")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--fill-only", action="store_true", help="fill the Meilisearch indexes, measure nothing"
+    )
     args = parser.parse_args()
     url = os.environ.get("HOMEWARD_MEILI_URL") or os.environ.get("HOMEWARD_TEST_MEILI_URL", "")
     key = os.environ.get("HOMEWARD_MEILI_KEY") or os.environ.get("HOMEWARD_TEST_MEILI_KEY", "")
@@ -252,6 +272,28 @@ def main() -> None:
         sys.exit('set HOMEWARD_MEILI_URL (or run: eval "$(.ci/meili.sh start)")')
     results = []
     for n in args.sizes:
+        if args.fill_only:
+            matcher, experts, rows = build(n, seed=n)
+            pool = MeiliCandidatePool(
+                url=url,
+                api_key=key,
+                index_prefix=f"bench_{n}_",
+                dimensions=pool_dimensions(matcher),
+            )
+            seconds = fill_pool(pool, matcher, experts, rows, args.keep)
+            rate = round(n / seconds, 1) if seconds else None
+            print(
+                json.dumps(
+                    {
+                        "n_experts": n,
+                        "meili_index_s": seconds,
+                        "docs_per_s": rate,
+                        "load_avg": os.getloadavg(),
+                    }
+                ),
+                flush=True,
+            )
+            continue
         results.append(measure(n, args.needs, args.pool, args.keep, url, key))
         if not args.json:
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)

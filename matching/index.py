@@ -131,6 +131,14 @@ class VectorIndex:
             values *= self._scales[rows, block][:, None]
         return values
 
+    def stored_rows(self, rows: NDArray[np.integer]) -> FloatArray:
+        """The stored values of some rows (dequantised), blocks side by side."""
+        values: FloatArray = self._codes[rows].astype(np.float32)
+        if self.storage == "int8":
+            for number, (lo, hi) in enumerate(self._stored):
+                values[:, lo:hi] *= self._scales[rows, number][:, None]
+        return values
+
     def upsert(self, ids: Sequence[str], vectors: NDArray[np.floating]) -> None:
         """Adds new ids and replaces the vectors of known ones."""
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)

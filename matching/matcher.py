@@ -123,8 +123,21 @@ class Matcher:
         self._skills: dict[str, tuple[str, ...]] = {}
         # Lists, not sets: 100k experts hold ~800k skills, and a small set costs 200+ bytes.
         self._holders: dict[str, list[str]] = defaultdict(list)
+        # Skill weights (idf) and each expert's skill norm, computed when first needed and
+        # kept until the skills or the number of experts change.
+        self._idf: dict[str, float] = {}
+        self._skill_norms: dict[str, float] = {}
+        self._holder_rows: dict[str, NDArray[np.intp]] = {}
+        self._row_norms: NDArray[np.float64] = np.zeros(0)  # by row; NaN: not computed yet
+        self._skill_state: tuple[int, int] = (0, 0)  # (skill changes, experts) they are for
+        self._skill_changes = 0
 
     # --- indexing --------------------------------------------------------------------------
+
+    def slot(self, section: str, model: str) -> int | None:
+        """The index block holding a profile section as one model embeds it (None: that
+        model does not embed that section)."""
+        return self._slots.get((section, model))
 
     def expert_hash(self, expert: ExpertRecord) -> str:
         """Content hash of what gets embedded for an expert, under this encoder and recipe."""
@@ -205,11 +218,13 @@ class Matcher:
         )
         normalised = (sys.intern(str(s)) for s in map(normalise_skill, expert.skills) if s)
         skills = tuple(dict.fromkeys(normalised))
+        self._skill_changes += 1
         self._skills[expert.expert_id] = skills
         for skill in skills:
             self._holders[skill].append(expert.expert_id)
 
     def _forget_skills(self, expert_id: str) -> None:
+        self._skill_changes += 1
         for skill in self._skills.pop(expert_id, ()):
             holders = self._holders[skill]
             holders.remove(expert_id)
@@ -229,12 +244,19 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.index)
 
-    def prepare_population(self) -> None:
+    def prepare_population(self, *, joint: bool = False) -> None:
         """Builds the index's block moments now (one pass; seconds at 100k experts) rather
-        than on the first `rank_needs`; they are kept in step from then on."""
-        if self._moments is None:
-            self._moments = BlockMoments(self.index)
+        than on the first `rank_needs`; they are kept in step from then on. `joint` keeps the
+        moments across blocks too (a pool ranker's fused relevance needs them)."""
+        self.population(joint=joint)
         release_freed_memory()  # the batches that built the index leave freed heap behind
+
+    def population(self, *, joint: bool = False) -> BlockMoments:
+        """The index's moments, kept in step with every change (built on first use; once
+        joint, always joint)."""
+        if self._moments is None or (joint and not self._moments.joint):
+            self._moments = BlockMoments(self.index, joint=joint)
+        return self._moments
 
     def kept(self, expert_id: str) -> ExpertRecord:
         """The indexed record of an expert as kept in memory (no bio: enough for constraints)."""
@@ -458,28 +480,45 @@ class Matcher:
                 combined + np.float32(weights.feedback_dense_weight) * extra["feedback_dense"]
             )
         if weights.feedback_skills_weight > 0:
-            extra["feedback_skills"] = zscore(self._skill_feedback(top))
+            extra["feedback_skills"] = zscore(self.skill_feedback(top))
             combined = (
                 combined + np.float32(weights.feedback_skills_weight) * extra["feedback_skills"]
             )
         return np.asarray(combined, dtype=np.float32), extra
 
-    def _skill_feedback(self, top: NDArray[np.intp]) -> FloatArray:
-        """Tf-idf cosine of every expert's skills with the mean skill vector of `top` experts."""
+    def skill_feedback(self, top: NDArray[np.intp]) -> FloatArray:
+        """Tf-idf cosine of every expert's skills with the mean skill vector of `top` rows."""
         n = len(self.index)
         ids = self.index.ids
-        # Each skill's idf once per call: the loops below meet the same skills thousands of
-        # times at 100k experts (a job's largest cost outside the encoder, before).
-        idfs: dict[str, float] = {}
+        if self._skill_state != (self._skill_changes, n):
+            self._idf.clear()
+            self._skill_norms.clear()
+            self._holder_rows.clear()
+            self._row_norms = np.full(n, np.nan)
+            self._skill_state = (self._skill_changes, n)
 
         def idf(skill: str) -> float:
-            value = idfs.get(skill)
+            value = self._idf.get(skill)
             if value is None:
-                value = idfs[skill] = math.log(n / max(1, len(self._holders.get(skill, ()))))
+                value = math.log(n / max(1, len(self._holders.get(skill, ()))))
+                self._idf[skill] = value
             return value
 
         def norm(expert_id: str) -> float:
-            return math.sqrt(sum(idf(s) ** 2 for s in self._skills.get(expert_id, ()))) or 1.0
+            value = self._skill_norms.get(expert_id)
+            if value is None:
+                skills = self._skills.get(expert_id, ())
+                value = math.sqrt(sum(idf(s) ** 2 for s in skills)) or 1.0
+                self._skill_norms[expert_id] = value
+            return value
+
+        def holder_rows(skill: str) -> NDArray[np.intp]:
+            rows = self._holder_rows.get(skill)
+            if rows is None:
+                holders = self._holders.get(skill, ())
+                rows = np.fromiter(map(self.index.row, holders), np.intp, len(holders))
+                self._holder_rows[skill] = rows
+            return rows
 
         centroid: dict[str, float] = defaultdict(float)
         for row in top:
@@ -487,14 +526,18 @@ class Matcher:
             scale = 1.0 / (norm(expert_id) * len(top))
             for skill in self._skills.get(expert_id, ()):
                 centroid[skill] += idf(skill) * scale
-        scores = np.zeros(n, dtype=np.float32)
-        touched: dict[str, float] = defaultdict(float)
+        # Each skill adds its share to its holders (distinct rows within one skill), in the
+        # same order for every expert as a loop over holders would.
+        dots = np.zeros(n, dtype=np.float64)
         for skill, weight in centroid.items():
-            step = idf(skill) * weight
-            for holder in self._holders.get(skill, ()):
-                touched[holder] += step
-        for expert_id, dot in touched.items():
-            scores[self.index.row(expert_id)] = dot / norm(expert_id)
+            dots[holder_rows(skill)] += idf(skill) * weight
+        touched = np.flatnonzero(dots)
+        norms = self._row_norms[touched]
+        for position in np.flatnonzero(np.isnan(norms)):
+            row = int(touched[position])
+            norms[position] = self._row_norms[row] = norm(ids[row])
+        scores = np.zeros(n, dtype=np.float32)
+        scores[touched] = dots[touched] / norms
         return scores
 
     def _lexical_array(self, scores: Mapping[str, float]) -> FloatArray:

@@ -8,17 +8,19 @@ store holding the rows (`pool_vector`, made cosine-safe by one padding column) a
 filtering on the hard constraints (`PoolFilter`) returns the experts that score best; the
 feedback stage is linear too, so the final pool is fetched with the second-stage query.
 
-Population statistics (mean, deviation of each signal over every indexed expert) come from a
-fixed, evenly spread sample of rows, dequantised once and kept until the index changes size
-or `PoolRanker.refresh` is called; lexical and skill scores, sparse, are standardised over
-the whole population exactly. Below `SAMPLE` experts the sample is the population, and the
-scores equal those of `Matcher.rank_experts` on the experts the pool holds.
+Population statistics (mean, deviation over every indexed expert) are exact, without a pass
+over the index per need: every score the matcher standardises is linear in the row, so its
+spread follows from the index's joint moments (`Matcher.population(joint=True)`: row sums
+and outer-product sums across all blocks, kept in step by the matcher as experts change);
+lexical and skill scores, sparse, are standardised over the whole population exactly. The
+scores therefore equal those of `Matcher.rank_experts` on the experts the pool holds (to
+float rounding), and stay so across refreshes with nothing to re-sample.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -30,14 +32,13 @@ from matching.constraints import MatchPolicy
 from matching.fusion import FusionWeights, detect_language
 from matching.index import VectorIndex, top_k_indices
 from matching.matcher import _SIGNAL_PAIRS, Matcher, Scores
+from matching.population import BlockMoments
 from matching.records import Candidate, ExpertRecord, NeedRecord
 from matching.texts import QUERY_SIDES, need_query_text
 
 FloatArray = NDArray[np.float32]
 IntArray = NDArray[np.intp]
-Blocks = list[FloatArray]  # rows' stored blocks, one matrix per block
 
-SAMPLE = 8192  # rows the population statistics are measured on
 FIRST_STAGE = 100  # candidates fetched to find the feedback stage's best few
 POOL = 1000  # candidates re-ranked (Meilisearch returns at most its maxTotalHits)
 SKILL_POOL = 1000  # experts added for sharing skills with the first stage's best
@@ -121,12 +122,20 @@ def pool_dimensions(matcher: Matcher) -> int:
 def pool_vector(matcher: Matcher, row: NDArray[np.floating]) -> FloatArray:
     """An expert's pool vector: the stored blocks of its row, padded to one common norm so
     that the store's cosine orders experts as the dot product does."""
-    blocks = [np.asarray(row[start:stop], dtype=np.float32) for start, stop in matcher.index.blocks]
-    body = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+    vectors: FloatArray = pool_vectors(matcher, np.asarray(row)[None, :])
+    return np.asarray(vectors[0], dtype=np.float32)
+
+
+def pool_vectors(matcher: Matcher, rows: NDArray[np.floating]) -> FloatArray:
+    """The pool vectors of several rows (one each), as `pool_vector`."""
+    values = np.asarray(rows, dtype=np.float32)
+    blocks = [values[:, start:stop] for start, stop in matcher.index.blocks]
+    body = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(values), 0), np.float32)
     # Each block is unit-normed (or empty), so no row is longer than sqrt(blocks).
     ceiling = math.sqrt(len(blocks)) * 1.01
-    pad = math.sqrt(max(0.0, ceiling**2 - float(body @ body)))
-    return np.concatenate([body, np.array([pad], dtype=np.float32)])
+    squared = np.einsum("ij,ij->i", body, body, dtype=np.float64)
+    pad = np.sqrt(np.maximum(0.0, ceiling**2 - squared)).astype(np.float32)
+    return np.concatenate([body, pad[:, None]], axis=1)
 
 
 @dataclass
@@ -147,21 +156,10 @@ class PoolRanker:
         self.pool = pool
         self.size = size
         self.skills = skills
-        self._sample: tuple[int, IntArray, Blocks] | None = None
 
-    def refresh(self) -> None:
-        """Forgets the sampled rows, after the index changed (they are sampled again)."""
-        self._sample = None
-
-    def sample(self) -> tuple[IntArray, Blocks]:
-        """The sampled rows and their dequantised values, kept until the index size changes
-        or `refresh` is called."""
-        index = self.matcher.index
-        n = len(index)
-        if self._sample is None or self._sample[0] != n:
-            rows = np.unique(np.linspace(0, max(0, n - 1), min(n, SAMPLE)).astype(np.intp))
-            self._sample = (n, rows, gather(index, rows))
-        return self._sample[1], self._sample[2]
+    def prepare(self) -> None:
+        """Builds the index's joint moments now (one pass) rather than on the first ranking."""
+        self.matcher.prepare_population(joint=True)
 
     def rank_experts(
         self,
@@ -185,7 +183,7 @@ class PoolRanker:
         self, need: NeedRecord, vectors: FloatArray, lexical_scores: Mapping[str, float] | None
     ) -> _Scoring:
         weights = self.matcher.weights_for(detect_language(need_query_text(need)))
-        return _Scoring(self.matcher, vectors, weights, lexical_scores, self.sample())
+        return _Scoring(self.matcher, vectors, weights, lexical_scores)
 
     def candidate_rows(
         self,
@@ -210,10 +208,10 @@ class PoolRanker:
         # full scan does): the first search has no filter.
         first = self._fetch(scoring.first_query(), None, FIRST_STAGE)
         seen = np.union1d(first, lexical_rows)
-        second_query = scoring.second_query(seen)
-        fetched = self._fetch(second_query, constraints, limit or self.size)
+        top = scoring.feedback_top(seen)
+        fetched = self._fetch(scoring.second_query(top), constraints, limit or self.size)
         # The skill feedback is not in the store's order: its best experts join the pool.
-        return np.union1d(np.union1d(fetched, seen), scoring.skill_rows(seen, self.skills))
+        return np.union1d(np.union1d(fetched, seen), scoring.skill_rows(top, self.skills))
 
     def _fetch(self, query: FloatArray, constraints: PoolFilter | None, limit: int) -> IntArray:
         index = self.matcher.index
@@ -259,17 +257,17 @@ class _Scoring:
         vectors: FloatArray,
         weights: FusionWeights,
         lexical_scores: Mapping[str, float] | None,
-        sample: tuple[IntArray, Blocks],
     ) -> None:
         self.matcher = matcher
         self.index = matcher.index
         self.weights = weights
         self.n = len(self.index)
-        self.layout = stored_layout(matcher)
+        self.moments: BlockMoments = matcher.population(joint=True)
+        self.layout = self.moments.layout
         self.signals: list[_Signal] = []
         for block in matcher.encoder.blocks:
             for pair, side, section in _SIGNAL_PAIRS:
-                slot = matcher._slots.get((section, block.name))
+                slot = matcher.slot(section, block.name)
                 if slot is None:
                     continue
                 query = np.asarray(
@@ -294,62 +292,106 @@ class _Scoring:
             mean = float(hits.sum()) / max(1, self.n)
             variance = max(0.0, float((hits**2).sum()) / max(1, self.n) - mean**2)
             self.lexical_stats = (mean, math.sqrt(variance))
-        # An evenly spread sample of rows, dequantised once: the population's statistics.
-        self.sample, self.sample_matrix = sample
-        self.stats: dict[str, tuple[float, float]] = {}
-        for signal in self.signals:
-            values = self._signal(self.sample_matrix, signal)
-            self.stats[signal.name] = (float(values.mean()), float(values.std()))
-        self.sample_first = self.first_stage(self.sample, self.sample_matrix)
+        # Each signal's spread over the population, from the moments of its block.
+        self.stats = {s.name: self.moments.mean_std(s.slot, s.query) for s in self.signals}
+        # Every signal's query in its block's columns: one product scores all signals.
+        self.signal_queries = np.zeros((self.index.stored_dim, len(self.signals)), np.float32)
+        for column, signal in enumerate(self.signals):
+            lo, hi = self.layout[signal.slot]
+            self.signal_queries[lo:hi, column] = signal.query
+        self.composite = self._dense_composite()
+        self.offset = sum(
+            s.weight * self.stats[s.name][0] / self.stats[s.name][1]
+            for s in self.signals
+            if self._used(s)
+        )
+        self.first_stats = self._first_stage_stats()
+        self._skills: tuple[bytes, FloatArray] | None = None
+        self._feedback: tuple[bytes, tuple[NDArray[np.float64], float, float] | None] | None = None
 
-    def gather(self, rows: IntArray) -> Blocks:
-        """The stored blocks of some rows, dequantised."""
+    def gather(self, rows: IntArray) -> FloatArray:
+        """The stored rows, dequantised."""
         return gather(self.index, rows)
 
-    def _signal(self, matrix: Blocks, signal: _Signal) -> FloatArray:
-        return np.asarray(matrix[signal.slot] @ signal.query, dtype=np.float32)
+    def _used(self, signal: _Signal) -> bool:
+        return signal.weight > 0 and self.stats[signal.name][1] >= 1e-9
+
+    def _dense_composite(self) -> NDArray[np.float64]:
+        """A stored-width vector q with `row . q` the dense part of the first stage, times
+        the weight sum, less a constant."""
+        query = np.zeros(self.index.stored_dim, dtype=np.float64)
+        for signal in self.signals:
+            if not self._used(signal):
+                continue
+            lo, hi = self.layout[signal.slot]
+            query[lo:hi] += (signal.weight / self.stats[signal.name][1]) * signal.query
+        return query
+
+    def _first_stage_stats(self) -> tuple[float, float]:
+        """Mean and deviation of the first stage (`first_stage`) over the population: of a
+        linear function of the row, plus the lexical z-score, whose covariance with it comes
+        from the lexical hits alone (everyone else scores 0)."""
+        composite, offset = self.composite, self.offset
+        mean, std = self.moments.mean_std_of(composite)
+        mean -= offset
+        variance = std * std
+        lexical_mean, lexical_std = self.lexical_stats
+        if self.lexical is not None and self.weights.lexical > 0 and lexical_std >= 1e-9:
+            scale = self.weights.lexical / lexical_std
+            hits = self.lexical_rows
+            dense = self.gather(hits) @ composite - offset
+            values = np.fromiter((self.lexical[int(r)] for r in hits), np.float64, len(hits))
+            covariance = float(values @ dense) / self.n - lexical_mean * mean
+            variance += scale * scale * lexical_std * lexical_std + 2 * scale * covariance
+        total = self.weight_sum or 1.0
+        return mean / total, math.sqrt(max(variance, 0.0)) / total
 
     # --- queries for the store ------------------------------------------------------------
 
     def first_query(self) -> FloatArray:
         """A pool query whose dot product orders rows as the dense part of the first stage."""
         query = np.zeros(self.index.stored_dim + 1, dtype=np.float32)
-        for signal in self.signals:
-            _, std = self.stats[signal.name]
-            if signal.weight <= 0 or std < 1e-9:
-                continue
-            lo, hi = self.layout[signal.slot]
-            query[lo:hi] += np.float32(signal.weight / std) * signal.query
+        query[:-1] = self.composite
         return query
 
-    def second_query(self, rows: IntArray) -> FloatArray:
-        """A pool query for the combined score: first stage plus dense feedback from the best
-        few of `rows` (the skill feedback, sparse, is not in the store's order)."""
-        first = self.first_query()
+    def feedback_top(self, rows: IntArray) -> IntArray | None:
+        """The best few of `rows` by the first stage, that the feedback stage starts from
+        (None when there is no feedback stage)."""
         weights = self.weights
         if not (weights.uses_feedback and self.n > weights.feedback_depth) or rows.size == 0:
-            return first
+            return None
         relevance = self.first_stage(rows, self.gather(rows))
-        top = rows[top_k_indices(relevance, weights.feedback_depth)]
-        first_std = float(self.sample_first.std()) or 1.0
+        return rows[top_k_indices(relevance, weights.feedback_depth)]
+
+    def second_query(self, top: IntArray | None) -> FloatArray:
+        """A pool query for the combined score: first stage plus dense feedback from `top`
+        (the skill feedback, sparse, is not in the store's order)."""
+        first = self.first_query()
+        weights = self.weights
+        if top is None:
+            return first
+        first_std = self.first_stats[1] or 1.0
         query = first / np.float32(first_std * (self.weight_sum or 1.0))
-        feedback = self._feedback_queries(top)
-        if feedback and weights.feedback_dense_weight > 0:
-            dense = self._feedback_dense_raw(self.sample_matrix, feedback)
-            dense_std = float(dense.std()) or 1.0
-            scale = weights.feedback_dense_weight / dense_std
-            for slot, centroid, weight, std in feedback:
-                lo, hi = self.layout[slot]
-                query[lo:hi] += np.float32(scale * weight / std) * centroid
+        if weights.feedback_dense_weight > 0:
+            feedback = self._feedback_composite(top)
+            if feedback is not None:
+                composite, _, dense_std = feedback
+                scale = weights.feedback_dense_weight / (dense_std or 1.0)
+                query[:-1] += (scale * composite).astype(np.float32)
         return query
 
-    def skill_rows(self, rows: IntArray, limit: int) -> IntArray:
-        """The rows the skill feedback ranks highest, from the best few of `rows`."""
-        weights = self.weights
-        if not (weights.uses_feedback and weights.feedback_skills_weight > 0) or rows.size == 0:
+    def skill_rows(self, top: IntArray | None, limit: int) -> IntArray:
+        """The rows the skill feedback from `top` ranks highest."""
+        if top is None or self.weights.feedback_skills_weight <= 0:
             return np.zeros(0, dtype=np.intp)
-        top = rows[top_k_indices(self.first_stage(rows, self.gather(rows)), weights.feedback_depth)]
-        return np.sort(top_k_indices(self.matcher._skill_feedback(top), limit))
+        return np.sort(top_k_indices(self._skill_feedback(top), limit))
+
+    def _skill_feedback(self, top: IntArray) -> FloatArray:
+        """The matcher's skill feedback from `top`, computed once per set of top rows."""
+        key = np.asarray(top, dtype=np.intp).tobytes()
+        if self._skills is None or self._skills[0] != key:
+            self._skills = (key, self.matcher.skill_feedback(top))
+        return self._skills[1]
 
     # --- scores over rows -----------------------------------------------------------------
 
@@ -359,7 +401,8 @@ class _Scoring:
         """Relevance of `rows` (as `rank_experts` computes it), the raw signals, the lexical
         scores and the feedback stage's parts."""
         matrix = self.gather(rows)
-        computed = {s.name: self._signal(matrix, s) for s in self.signals}
+        values = matrix @ self.signal_queries
+        computed = {s.name: values[:, c] for c, s in enumerate(self.signals)}
         zeros = np.zeros(len(rows), dtype=np.float32)
         signals = {
             f"{block.name}.{pair}": computed.get(f"{block.name}.{pair}", zeros)
@@ -372,19 +415,20 @@ class _Scoring:
         weights = self.weights
         if weights.uses_feedback and self.n > weights.feedback_depth:
             top = rows[top_k_indices(relevance, weights.feedback_depth)]
-            combined = _standardise(relevance, self.sample_first)
+            combined = _standardise(relevance, *self.first_stats)
             extra["first_stage"] = combined
-            feedback = self._feedback_queries(top)
-            if feedback and weights.feedback_dense_weight > 0:
-                dense = _standardise(
-                    self._feedback_dense_raw(matrix, feedback),
-                    self._feedback_dense_raw(self.sample_matrix, feedback),
-                )
-                extra["feedback_dense"] = dense
-                combined = combined + np.float32(weights.feedback_dense_weight) * dense
+            if weights.feedback_dense_weight > 0:
+                feedback = self._feedback_composite(top)
+                if feedback is not None:
+                    composite, mean, std = feedback
+                    dense = _standardise(matrix @ composite.astype(np.float32), mean, std)
+                    extra["feedback_dense"] = dense
+                    combined = combined + np.float32(weights.feedback_dense_weight) * dense
             if weights.feedback_skills_weight > 0:
-                everyone = self.matcher._skill_feedback(top)
-                skills = _standardise(everyone[rows], everyone)
+                everyone = self._skill_feedback(top)
+                skills = _standardise(
+                    everyone[rows], float(np.mean(everyone)), float(np.std(everyone))
+                )
                 extra["feedback_skills"] = skills
                 combined = combined + np.float32(weights.feedback_skills_weight) * skills
             relevance = np.asarray(combined, dtype=np.float32)
@@ -394,15 +438,10 @@ class _Scoring:
         scores = self.lexical or {}
         return np.array([scores.get(int(row), 0.0) for row in rows], dtype=np.float32)
 
-    def first_stage(self, rows: IntArray, matrix: Blocks) -> FloatArray:
-        """Fused relevance before feedback: weighted mean of population z-scores."""
-        total = np.zeros(len(rows), dtype=np.float32)
-        for signal in self.signals:
-            mean, std = self.stats[signal.name]
-            if signal.weight <= 0 or std < 1e-9:
-                continue
-            values = self._signal(matrix, signal)
-            total += np.float32(signal.weight) * (values - np.float32(mean)) / np.float32(std)
+    def first_stage(self, rows: IntArray, matrix: FloatArray) -> FloatArray:
+        """Fused relevance before feedback: weighted mean of population z-scores (of the
+        dense signals, one product with their composite, and of the lexical score)."""
+        total = matrix @ self.composite.astype(np.float32) - np.float32(self.offset)
         if self.lexical is not None and self.weights.lexical > 0:
             mean, std = self.lexical_stats
             if std >= 1e-9:
@@ -413,40 +452,48 @@ class _Scoring:
                 )
         return np.asarray(total / np.float32(self.weight_sum or 1.0), dtype=np.float32)
 
-    def _feedback_queries(self, top: IntArray) -> list[tuple[int, FloatArray, float, float]]:
-        """(slot, centroid of the top rows, weight, deviation over the sample) per model."""
-        out: list[tuple[int, FloatArray, float, float]] = []
+    def _feedback_composite(self, top: IntArray) -> tuple[NDArray[np.float64], float, float] | None:
+        """A stored-width vector f with `row . f` the dense feedback before its final
+        standardisation (less a constant): per model, the weighted similarity to the top
+        rows' centroid over its population deviation; with the mean and deviation of
+        `row . f` over the population. None when no model has feedback. Computed once per
+        set of top rows."""
+        key = np.asarray(top, dtype=np.intp).tobytes()
+        if self._feedback is None or self._feedback[0] != key:
+            self._feedback = (key, self._feedback_of(top))
+        return self._feedback[1]
+
+    def _feedback_of(self, top: IntArray) -> tuple[NDArray[np.float64], float, float] | None:
+        composite = np.zeros(self.index.stored_dim, dtype=np.float64)
+        used = False
         for block in self.matcher.encoder.blocks:
             weight = self.weights.feedback_dense.get(block.name, 0.0)
-            slot = self.matcher._slots.get(("document", block.name))
+            slot = self.matcher.slot("document", block.name)
             if weight <= 0.0 or slot is None:
                 continue
             centroid = self.index.block_rows(top, slot).mean(axis=0)
-            std = float((self.sample_matrix[slot] @ centroid).std()) or 1.0
-            out.append((slot, centroid, weight, std))
-        return out
-
-    def _feedback_dense_raw(
-        self, matrix: Blocks, feedback: Sequence[tuple[int, FloatArray, float, float]]
-    ) -> FloatArray:
-        """Sum of weighted similarities to the centroids, each over its sample deviation."""
-        total = np.zeros(len(matrix[0]) if matrix else 0, dtype=np.float32)
-        for slot, centroid, weight, std in feedback:
-            total += np.float32(weight / std) * (matrix[slot] @ centroid)
-        return total
+            std = self.moments.mean_std(slot, centroid)[1]
+            if std < 1e-9:
+                continue  # zscore of a constant is 0
+            lo, hi = self.layout[slot]
+            composite[lo:hi] += (weight / std) * centroid
+            used = True
+        if not used:
+            return None
+        mean, std = self.moments.mean_std_of(composite)
+        return composite, mean, std
 
 
-def gather(index: VectorIndex, rows: IntArray) -> Blocks:
-    """The stored blocks of some rows of an index, dequantised: one matrix per block."""
-    return [np.ascontiguousarray(index.block_rows(rows, b)) for b in range(len(index.blocks))]
+def gather(index: VectorIndex, rows: IntArray) -> FloatArray:
+    """The stored rows of an index (blocks side by side), dequantised."""
+    return index.stored_rows(rows)
 
 
-def _standardise(values: NDArray[np.floating], reference: NDArray[np.floating]) -> FloatArray:
-    """Z-scores of `values` against the mean and deviation of `reference`."""
-    std = float(np.std(reference))
+def _standardise(values: NDArray[np.floating], mean: float, std: float) -> FloatArray:
+    """Z-scores of `values` against a population's mean and deviation."""
     if std < 1e-9:
         return np.zeros(len(values), dtype=np.float32)
-    return np.asarray((values - float(np.mean(reference))) / std, dtype=np.float32)
+    return np.asarray((np.asarray(values, dtype=np.float64) - mean) / std, dtype=np.float32)
 
 
 __all__ = [
@@ -459,4 +506,5 @@ __all__ = [
     "pool_fields",
     "pool_filter",
     "pool_vector",
+    "pool_vectors",
 ]

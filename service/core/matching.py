@@ -227,7 +227,8 @@ class MatchingEngine:
             self._send_to_pool(experts, records, known=known)
             del experts, stored, records
         with self.lock:
-            self.matcher.prepare_population()
+            # Ranking from the pool standardises on the moments across blocks.
+            self.matcher.prepare_population(joint=self.ranker is not None)
             if self.pool is not None:
                 prune_pool(self.pool, self.matcher, known)
         # Open needs posted before needs search had meaning get their search vector too.
@@ -334,7 +335,6 @@ class MatchingEngine:
         with self.lock:
             send_to_pool(self.pool, self.matcher, experts, records, known=known)
             self.pool.delete(list(removed))
-            self.ranker.refresh()
 
     def _advance(self, started: datetime) -> None:
         mark = started - self.overlap

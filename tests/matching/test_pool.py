@@ -172,3 +172,37 @@ def test_unknown_confirmation_and_open_availability_pass() -> None:
     expert = ExpertRecord("1", "Nurse", languages=["en"], modes=["remote"])
     need = NeedRecord("n", "Nursing", languages=["en"], mode="remote")
     assert _passes(pool_fields(expert), pool_filter(need, MatchPolicy(), date(2026, 3, 2)))
+
+
+def test_after_one_expert_changes_the_ranking_equals_a_fresh_rankers(
+    hashing_encoder: Encoder,
+) -> None:
+    experts = _experts(150)
+    live = Matcher(hashing_encoder, weights_for=_weights, today=lambda: TODAY)
+    live.index_experts(experts)
+    ranker = PoolRanker(live, NumpyPool(live, experts), size=1000)
+    for need in _needs():
+        ranker.rank_experts(need, k=10, explain=False)  # builds the moments and skill weights
+    # One expert rewritten (text and skills), one removed, one added: the matcher keeps the
+    # moments and skill weights in step; nothing is re-sampled.
+    changed = ExpertRecord(
+        "7", "surgery nursing", skills=["surgery", "nursing"], bio="surgery surgery nursing"
+    )
+    added = ExpertRecord("new", "water energy", skills=["water", "energy"], bio="water roads")
+    live.index_experts([changed, added])
+    live.remove("12")
+    world = [changed if e.expert_id == "7" else e for e in experts if e.expert_id != "12"]
+    world.append(added)
+    ranker.pool = NumpyPool(live, world)
+    fresh = Matcher(hashing_encoder, weights_for=_weights, today=lambda: TODAY)
+    fresh.index_experts(world)
+    fresh_ranker = PoolRanker(fresh, NumpyPool(fresh, world), size=1000)
+    for need in _needs():
+        lexical = {"7": 2.0, "new": 1.0}
+        got = ranker.rank_experts(need, lexical_scores=lexical, k=10, explain=False)
+        expected = fresh_ranker.rank_experts(need, lexical_scores=lexical, k=10, explain=False)
+        assert [c.expert_id for c in got] == [c.expert_id for c in expected]
+        assert [c.score for c in got] == pytest.approx([c.score for c in expected], abs=1e-4)
+        # ... and the full scan of the changed matcher agrees too.
+        scan = live.rank_experts(need, lexical_scores=lexical, k=10, explain=False)
+        assert [c.expert_id for c in got] == [c.expert_id for c in scan]

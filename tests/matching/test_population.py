@@ -80,3 +80,40 @@ def test_rank_needs_scores_equal_a_fresh_matcher_after_changes(
         assert [c.need_id for c in got] == [c.need_id for c in expected]
         for a, b in zip(got, expected, strict=True):
             assert a.score == pytest.approx(b.score, abs=1e-5)
+
+
+@pytest.mark.parametrize("storage", ["int8", "float32"])
+def test_joint_moments_give_the_spread_of_queries_across_blocks(storage: str) -> None:
+    rng = np.random.default_rng(5)
+    index = VectorIndex(32, blocks=BLOCKS, storage=storage)  # type: ignore[arg-type]
+    # Correlated blocks: the spread of a sum across blocks is not the sum of the spreads.
+    base = _rows(rng, 60)
+    base[:, 8:16] += 2.0 * base[:, 0:8]
+    index.upsert([f"e{i}" for i in range(60)], base)
+    moments = BlockMoments(index, joint=True)
+    moments.add(np.array([index.row("e5")]), -1.0)
+    index.upsert(["e5", "new"], _rows(rng, 2))
+    moments.add(np.array(sorted({index.row("e5"), index.row("new")})))
+    moments.add(np.array([index.row("e9")]), -1.0)
+    index.remove(["e9"])
+    stored = np.concatenate(
+        [index.block_rows(np.arange(len(index)), b) for b in range(len(BLOCKS))], axis=1
+    ).astype(np.float64)
+    query = rng.standard_normal(stored.shape[1])
+    mean, std = moments.mean_std_of(query)
+    assert mean == pytest.approx(float((stored @ query).mean()), abs=1e-6)
+    assert std == pytest.approx(float((stored @ query).std()), rel=1e-5)
+    # Each block's own moments are the joint ones' diagonal blocks.
+    for block, (start, stop) in enumerate(BLOCKS):
+        part = rng.standard_normal(stop - start)
+        expected_mean, expected_std = _scan(index, block, part)
+        got_mean, got_std = moments.mean_std(block, part)
+        assert got_mean == pytest.approx(expected_mean, abs=1e-6)
+        assert got_std == pytest.approx(expected_std, rel=1e-5)
+
+
+def test_block_moments_do_not_answer_for_queries_across_blocks() -> None:
+    index = VectorIndex(32, blocks=BLOCKS)
+    index.upsert(["a"], np.ones((1, 32), dtype=np.float32))
+    with pytest.raises(ValueError):
+        BlockMoments(index).mean_std_of(np.ones(26))
