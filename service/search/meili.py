@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import partial
@@ -29,12 +30,19 @@ from service.search.base import (
     SearchQuery,
 )
 from service.search.documents import INDEXES, SYNONYM_GROUPS, IndexSchema, schema_for
+from service.search.semantic import allowed_edits, best_correction, edit_distance
 
 T = TypeVar("T")
 EMBEDDER = "default"
 MAX_LEXICAL_QUERIES = 24
 LEXICAL_DEPTH = 200  # candidates per term, independent of the limit so scores are stable
 _INTERNAL = ("win_start", "win_end")
+# Fields whose words are never corrected (nor matched with typos).
+_NO_TYPOS = ("email", "phone")
+# Documents read per misspelled word for the words Meilisearch matched it to (the closest
+# first: its ranking puts fewer typos first).
+CORRECTION_DEPTH = 50
+_MARKED = re.compile(f"[^\\W_]*{MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE}[^\\W_]*")
 
 
 def settings_for(schema: IndexSchema, *, dimensions: int | None) -> dict[str, Any]:
@@ -56,10 +64,9 @@ def settings_for(schema: IndexSchema, *, dimensions: int | None) -> dict[str, An
         "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],
         "typoTolerance": {
             "enabled": True,
-            "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9},
-            "disableOnAttributes": [
-                s.name for s in schema.searchable if s.name in ("email", "phone")
-            ],
+            # The sizes of `semantic.allowed_edits`, the correction rule of every backend.
+            "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 8},
+            "disableOnAttributes": [s.name for s in schema.searchable if s.name in _NO_TYPOS],
         },
         "synonyms": synonyms,
         "faceting": {"maxValuesPerFacet": q.MAX_FACET_VALUES},
@@ -148,7 +155,9 @@ class MeiliBackend:
                 return ids
 
     def search(self, index: str, query: SearchQuery) -> SearchPage:
-        """Runs a keyword or hybrid search with filters, facets, sort and highlights."""
+        """Runs a keyword or hybrid search with filters, facets, sort and highlights; when no
+        document holds the words as typed, searches the closest words the index holds instead
+        and says so (`SearchPage.suggestion`), as the other backends do."""
         schema = schema_for(index)
         today = query.today or date.today()
         clauses = q.compile_filters(schema, query.filters, today=today)
@@ -163,15 +172,74 @@ class MeiliBackend:
             return SearchPage(hits=[], total=0, page=page, per_page=per_page, facets={})
         words = q.terms(query.text)
         filters = _filter(clauses)
-        uid = self.uid(index)
+        buckets = q.window_buckets(today) if schema.window.name in facets else []
+
+        def run(typed: Sequence[str]) -> list[dict[str, Any]]:
+            requests_ = self._requests(
+                schema, query, typed, filters, facets, sort, page, per_page, buckets
+            )
+            return self._multi_search(requests_)
+
+        results = run(words)
+        suggestion: str | None = None
+        if words and not _exact(results[-1]):
+            corrected = self._correct(schema, words)
+            if corrected != words:
+                retried = run(corrected)
+                if _exact(retried[-1]):
+                    results, suggestion = retried, " ".join(corrected)
+        first = results[0]
+        counts: dict[str, list[FacetCount]] = {}
+        distribution = first.get("facetDistribution") or {}
+        for name in facets:
+            if name == schema.window.name:
+                counts[name] = [
+                    FacetCount(label, int(r.get("totalHits", 0)))
+                    for (label, _), r in zip(buckets, results[1 : 1 + len(buckets)], strict=True)
+                    if r.get("totalHits")
+                ]
+            else:
+                values = distribution.get(name) or {}
+                ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
+                counts[name] = [FacetCount(str(v), int(n)) for v, n in ordered if n]
+        hits = [self._hit(schema, raw) for raw in first.get("hits", [])]
+        total = int(first.get("totalHits", first.get("estimatedTotalHits", len(hits))))
+        return SearchPage(
+            hits=hits,
+            total=total,
+            page=page,
+            per_page=per_page,
+            facets=counts,
+            suggestion=suggestion,
+        )
+
+    def _requests(
+        self,
+        schema: IndexSchema,
+        query: SearchQuery,
+        words: Sequence[str],
+        filters: list[str],
+        facets: Sequence[str],
+        sort: Sequence[q.SortKey],
+        page: int,
+        per_page: int,
+        buckets: Sequence[tuple[str, tuple[int, int]]],
+    ) -> list[dict[str, Any]]:
+        """Writes one search as the queries of one multi-search: the page (with the keyword
+        facets), one count per availability bucket, and, when there are words, last, a probe
+        of the best keyword match (is there a document holding every word as typed?)."""
+        uid = self.uid(schema.name)
+        text = " ".join(words)
         main: dict[str, Any] = {
             "indexUid": uid,
-            "q": " ".join(words),
+            "q": text,
             "filter": filters,
             "page": page,
             "hitsPerPage": per_page,
             "showRankingScore": True,
             "matchingStrategy": "all",
+            # The page shows the public fields only: the vectors and the window bounds stay.
+            "attributesToRetrieve": list(schema.fields),
         }
         keyword_facets = [f for f in facets if f != schema.window.name]
         if keyword_facets:
@@ -195,12 +263,11 @@ class MeiliBackend:
             main["vector"] = [float(x) for x in query.vector]
             main["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": query.semantic_ratio}
         queries = [main]
-        buckets = q.window_buckets(today) if schema.window.name in facets else []
         for _, (start, end) in buckets:
             queries.append(
                 {
                     "indexUid": uid,
-                    "q": main["q"],
+                    "q": text,
                     "filter": [*filters, f"win_start <= {end} AND win_end >= {start}"],
                     "page": 1,
                     "hitsPerPage": 0,
@@ -208,24 +275,71 @@ class MeiliBackend:
                     **{k: main[k] for k in ("vector", "hybrid") if k in main},
                 }
             )
-        results = self._multi_search(queries)
-        first = results[0]
-        counts: dict[str, list[FacetCount]] = {}
-        distribution = first.get("facetDistribution") or {}
-        for name in facets:
-            if name == schema.window.name:
-                counts[name] = [
-                    FacetCount(label, int(r.get("totalHits", 0)))
-                    for (label, _), r in zip(buckets, results[1:], strict=True)
-                    if r.get("totalHits")
-                ]
-            else:
-                values = distribution.get(name) or {}
-                ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
-                counts[name] = [FacetCount(str(v), int(n)) for v, n in ordered if n]
-        hits = [self._hit(schema, raw) for raw in first.get("hits", [])]
-        total = int(first.get("totalHits", first.get("estimatedTotalHits", len(hits))))
-        return SearchPage(hits=hits, total=total, page=page, per_page=per_page, facets=counts)
+        if words:
+            queries.append(
+                {
+                    "indexUid": uid,
+                    "q": text,
+                    "filter": filters,
+                    "limit": 1,
+                    "attributesToRetrieve": ["id"],
+                    "showRankingScoreDetails": True,
+                    "matchingStrategy": "all",
+                }
+            )
+        return queries
+
+    def _correct(self, schema: IndexSchema, words: Sequence[str]) -> list[str]:
+        """Replaces each word no document holds by the closest word the index holds, by the
+        rule of the other backends (`semantic.best_correction`: fewest edits, then the most
+        documents). Meilisearch's own typo tolerance finds the candidates: each word is searched
+        alone and the words it matched in the documents are read from the highlights."""
+        uid = self.uid(schema.name)
+        fields = [s.name for s in schema.searchable if s.name not in _NO_TYPOS]
+        asked = [i for i, w in enumerate(words) if allowed_edits(q.fold(w)) and not q.synonyms(w)]
+        if not asked:
+            return list(words)
+        probes = [
+            {
+                "indexUid": uid,
+                "q": words[i],
+                "limit": CORRECTION_DEPTH,
+                "attributesToRetrieve": ["id"],
+                "attributesToHighlight": fields,
+                "attributesToCrop": [f"{name}:1" for name in fields],
+                "cropMarker": "",
+                "highlightPreTag": MARK_OPEN,
+                "highlightPostTag": MARK_CLOSE,
+                "matchingStrategy": "all",
+            }
+            for i in asked
+        ]
+        corrected = list(words)
+        closest: dict[int, list[str]] = {}
+        for i, result in zip(asked, self._multi_search(probes), strict=True):
+            folded = q.fold(words[i])
+            found = _matched_words(result.get("hits", []))
+            last = i == len(words) - 1
+            if folded in found or (last and any(w.startswith(folded) for w in found)):
+                continue  # a word the index holds (the last one may be a prefix)
+            limit = allowed_edits(folded)
+            near = [(edit_distance(folded, w, limit), w) for w in found if w.isalpha()]
+            near = [(d, w) for d, w in near if d <= limit]
+            if near:
+                best = min(d for d, _ in near)
+                closest[i] = sorted(w for d, w in near if d == best)
+        ties = [(i, w) for i, options in closest.items() for w in options if len(options) > 1]
+        frequency: dict[str, int] = {}
+        if ties:  # several words as close: the one most documents hold (exact phrase counts)
+            counts = self._multi_search(
+                [{"indexUid": uid, "q": f'"{w}"', "limit": 0} for _, w in ties]
+            )
+            for (_, w), result in zip(ties, counts, strict=True):
+                frequency[w] = int(result.get("estimatedTotalHits", 0))
+        for i, options in closest.items():
+            choice = best_correction(q.fold(words[i]), ((w, frequency.get(w, 0)) for w in options))
+            corrected[i] = choice or words[i]
+        return corrected
 
     def lexical_scores(self, index: str, text: str, limit: int = 100) -> list[tuple[int, float]]:
         """Scores documents matching any term: sum over terms of idf x Meilisearch score."""
@@ -361,3 +475,28 @@ def _call(fn: Callable[[], T]) -> T:
         if exc.status_code >= 500:
             raise BackendUnavailable(f"Meilisearch failed: {exc.code} {exc.message}") from exc
         raise SearchError(f"Meilisearch refused the request: {exc.code} {exc.message}") from exc
+
+
+def _exact(probe: dict[str, Any]) -> bool:
+    """Whether a keyword probe's best match holds every word as typed (no typo counted)."""
+    hits = probe.get("hits") or []
+    if not hits:
+        return False
+    typo = (hits[0].get("_rankingScoreDetails") or {}).get("typo") or {}
+    return int(typo.get("typoCount", 0)) == 0
+
+
+def _matched_words(hits: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Counts the (folded) document words a search matched, from its cropped highlights."""
+    found: dict[str, int] = {}
+    for hit in hits:
+        words: set[str] = set()
+        for value in (hit.get("_formatted") or {}).values():
+            for text in value if isinstance(value, list) else [value]:
+                if isinstance(text, str) and MARK_OPEN in text:
+                    for match in _MARKED.finditer(text):
+                        plain = match.group().replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+                        words.add(q.fold(plain))
+        for word in words:
+            found[word] = found.get(word, 0) + 1
+    return found
