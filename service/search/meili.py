@@ -131,6 +131,24 @@ class MeiliBackend:
         body = [self._to_meili(schema, doc) for doc in documents]
         self._wait(_call(lambda: self.client.index(self.uid(index)).add_documents(body, "id")))
 
+    def upsert_batches(self, index: str, batches: Sequence[Sequence[Document]]) -> None:
+        """Adds or replaces many batches: all are queued first (Meilisearch then indexes
+        consecutive additions together), then each is waited for. For bulk loads."""
+        schema = schema_for(index)
+        self.ensure_indexes()
+        uid = self.uid(index)
+        tasks = [
+            _call(
+                lambda batch=batch: self.client.index(uid).add_documents(
+                    [self._to_meili(schema, doc) for doc in batch], "id"
+                )
+            )
+            for batch in batches
+            if batch
+        ]
+        for task in tasks:
+            self._wait(task)
+
     def delete(self, index: str, ids: Sequence[int]) -> None:
         """Removes documents by id and waits for the deletion."""
         self.ensure_indexes()
