@@ -580,3 +580,14 @@ def test_a_deleted_document_takes_its_words_out_of_the_corrections(
     assert page.hits == [] and page.suggestion is None
     # The words other documents still hold stay known.
     assert ids(backend, EXPERTS_STAFF, text="cardiolgie") == [3]
+
+
+def test_with_no_match_every_asked_facet_is_still_there(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    facets = ["languages", "origin_country", "availability"]
+    query = SearchQuery(text="cardiologie", filters={"languages": "wo"}, facets=facets, today=TODAY)
+    page = backend.search(EXPERTS_STAFF, query)
+    assert page.hits == [] and page.total == 0 and page.suggestion is None
+    # Every facet asked is answered, empty: the page keeps its filters (the ticked ones with
+    # a count of 0) instead of losing them.
+    assert page.facets == {name: [] for name in facets}
