@@ -275,7 +275,7 @@ def open_backend(
         return backend, build_s, None, done
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"search_speed_{n}_v{SCHEMA_VERSION}.sqlite3"
-    build_s = None
+    build_s: float | None = None
     if rebuild or not path.exists():
         for old in CACHE.glob(path.name + "*"):
             old.unlink()
