@@ -512,8 +512,6 @@ def test_a_typo_is_corrected_from_the_index_vocabulary(backend: SearchBackend) -
         ("epidemiolgy outbreak", "epidemiology outbreak"),
         ("cardiologei", "cardiologie"),
         ("pytohn", "python"),
-        # A four-letter word gets one edit on every backend (the sizes of allowed_edits).
-        ("daat pipelines", "data pipelines"),
     ],
 )
 def test_every_backend_says_which_correction_it_searched_for(
