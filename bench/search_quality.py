@@ -1,7 +1,7 @@
 """Search quality on the dev benchmark: need titles as search queries, lexical vs hybrid.
 
     python bench/search_quality.py [--models minilm use e5] [--ratio 0.5] [--json]
-        [--backend fts5|postgres|meili]
+        [--backend fts5|postgres|meili] [--needs]
 
 The 3,000 profiles are indexed by a search backend (by default the embedded one, SQLite FTS5;
 PostgreSQL at $HOMEWARD_TEST_DATABASE_URL, in a throwaway schema; Meilisearch at
@@ -12,6 +12,12 @@ TITLE (English, French, Spanish, and English with one seeded typo) is the query.
 the search box without a vector; "hybrid <model>" adds the title embedded by that model.
 Also reports each model's query time (one title, one thread) and the memory it costs.
 Embeddings are cached under bench/.cache/ (shared with bench/matching_quality.py).
+
+With --needs, the needs search instead: the 200 needs of one language (title and description,
+as open needs) are the index and each expert who is the very occupation of a need (grade 2) is
+a query, by their HEADLINE (English), as an expert looking for needs types their trade; a need
+is relevant to that expert with the grade the benchmark gives the pair. Tracks needs_en,
+needs_fr, needs_es (needs written in English, French, Spanish), lexical vs hybrid.
 """
 
 from __future__ import annotations
@@ -43,9 +49,14 @@ from matching_quality import (  # noqa: E402
 
 from matching.encoders import Encoder, load_encoder  # noqa: E402
 from matching.metrics import Qrels, evaluate  # noqa: E402
-from matching.texts import profile_document_text  # noqa: E402
+from matching.texts import need_search_text, profile_document_text  # noqa: E402
 from service.search.base import SearchBackend, SearchQuery  # noqa: E402
-from service.search.documents import EXPERTS_STAFF, expert_documents  # noqa: E402
+from service.search.documents import (  # noqa: E402
+    EXPERTS_STAFF,
+    NEEDS,
+    expert_documents,
+    need_documents,
+)
 from service.search.fts5 import Fts5Backend  # noqa: E402
 from service.search.meili import MeiliBackend  # noqa: E402
 from service.search.postgres import PostgresBackend  # noqa: E402
@@ -205,6 +216,107 @@ def query_cost(encoder: Encoder, titles: Sequence[str]) -> dict[str, float]:
     }
 
 
+NEED_LANGS = ("en", "fr", "es")
+
+
+def need_tracks(
+    bench_dir: Path,
+) -> dict[str, tuple[list[dict[str, Any]], dict[int, str], list[str], list[str], Qrels]]:
+    """Gets each needs track: the need documents, need ids by document id, the query ids
+    (profiles), their headlines and the qrels inverted (profile -> need -> grade)."""
+    headline = {
+        str(r["profile_id"]): str(r["headline"]) for r in read_jsonl(bench_dir / "profiles.jsonl")
+    }
+    out = {}
+    for lang in NEED_LANGS:
+        rows, qrels = load_track(bench_dir, f"desc_{lang}")
+        docs = [
+            {
+                "id": i + 1,
+                "title": str(r["title"]),
+                "description": str(r["text"]),
+                "skills": [],
+                "status": "open",
+                "languages": [lang],
+            }
+            for i, r in enumerate(rows)
+        ]
+        need_of = {i + 1: str(r["need_id"]) for i, r in enumerate(rows)}
+        inverted: Qrels = {}
+        for need_id, graded in qrels.items():
+            for profile_id, grade in graded.items():
+                inverted.setdefault(profile_id, {})[need_id] = grade
+        asked = sorted(p for p, graded in inverted.items() if max(graded.values()) >= 2)
+        out[f"needs_{lang}"] = (docs, need_of, asked, [headline[p] for p in asked], inverted)
+    return out
+
+
+def build_needs(
+    docs: Sequence[dict[str, Any]], vectors: Any, kind: str
+) -> tuple[SearchBackend, Callable[[], None]]:
+    """Indexes the needs, each with its vector (None: lexical only), in a fresh backend."""
+    backend, done = make_backend(kind, None if vectors is None else int(vectors.shape[1]))
+    batch = []
+    for i, doc in enumerate(docs):
+        record = dict(doc)
+        if vectors is not None:
+            record["need_embedding"] = [float(x) for x in vectors[i]]
+        mapped = need_documents(record)[NEEDS]
+        assert mapped is not None
+        batch.append(mapped)
+    backend.upsert(NEEDS, batch)
+    return backend, done
+
+
+def search_needs(
+    backend: SearchBackend,
+    ids: Sequence[str],
+    texts: Sequence[str],
+    need_of: dict[int, str],
+    vectors: Any = None,
+    ratio: float = 0.5,
+) -> dict[str, list[str]]:
+    """Searches the needs index with each text and lists the first ten needs found."""
+    out: dict[str, list[str]] = {}
+    for row, (query_id, text) in enumerate(zip(ids, texts, strict=True)):
+        vector = [float(x) for x in vectors[row]] if vectors is not None else None
+        page = backend.search(
+            NEEDS,
+            SearchQuery(
+                text=text, per_page=10, highlight=False, vector=vector, semantic_ratio=ratio
+            ),
+        )
+        out[query_id] = [need_of[hit.id] for hit in page.hits]
+    return out
+
+
+def needs_quality(
+    args: argparse.Namespace, log: Callable[[str], None]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Scores lexical and hybrid needs search on each needs track."""
+    tracks = need_tracks(args.bench_dir)
+    quality: dict[str, dict[str, dict[str, float]]] = {track: {} for track in tracks}
+    for track, (docs, need_of, ids, texts, qrels) in tracks.items():
+        backend, done = build_needs(docs, None, args.backend)
+        quality[track]["lexical"] = figures(search_needs(backend, ids, texts, need_of), qrels)
+        done()
+    for name in args.models:
+        encoder = load_encoder(name, threads=1)
+        documents, queries = EmbeddingCache(encoder, "document"), EmbeddingCache(encoder, "query")
+        for track, (docs, need_of, ids, texts, qrels) in tracks.items():
+            log(f"{name}: {track} ...")
+            matrix = documents.embed(
+                [need_search_text(d["title"], [], d["description"]) for d in docs]
+            )
+            backend, done = build_needs(docs, matrix, args.backend)
+            vectors = queries.embed(texts)
+            for label, ratio in ((f"hybrid {name}", args.ratio), (f"dense {name}", 1.0)):
+                found = search_needs(backend, ids, texts, need_of, vectors, ratio)
+                quality[track][label] = figures(found, qrels)
+            done()
+    return quality
+
+
 def main() -> None:
     """Runs the benchmark and prints a table (or one JSON object)."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -215,10 +327,20 @@ def main() -> None:
     parser.add_argument("--bench-dir", type=Path, default=BENCH_DIR)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--backend", choices=BACKENDS, default="fts5")
+    parser.add_argument("--needs", action="store_true", help="score the needs search instead")
     args = parser.parse_args()
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
+
+    if args.needs:
+        scored = needs_quality(args, log)
+        if args.json:
+            print(json.dumps({"backend": args.backend, "quality": scored}, indent=2))
+            return
+        print(f"needs search, backend: {args.backend}, load average: {os.getloadavg()}")
+        print_tables(scored, {})
+        return
 
     profiles = read_jsonl(args.bench_dir / "profiles.jsonl")
     experts = [expert_from_row(r) for r in profiles]
@@ -301,7 +423,7 @@ def print_tables(
     quality: dict[str, dict[str, dict[str, float]]], cost: dict[str, dict[str, float]]
 ) -> None:
     """Prints the quality table, then the cost of each query model."""
-    clean = {k: v["recall@10"] for k, v in quality["desc_en"].items()}
+    clean = {k: v["recall@10"] for k, v in quality.get("desc_en", {}).items()}
     print(f"{'track':<8} {'method':<14} {'nDCG@10':>8} {'R@10':>6}")
     for track, methods in quality.items():
         for method, m in methods.items():
@@ -309,6 +431,8 @@ def print_tables(
             if track == TYPO_TRACK and clean.get(method):
                 share = f"  ({m['recall@10'] / clean[method]:.1%} of clean R@10)"
             print(f"{track:<8} {method:<14} {m['ndcg@10']:8.3f} {m['recall@10']:6.3f}{share}")
+    if not cost:
+        return
     print()
     print(
         f"{'model':<8} {'dim':>5} {'load s':>7} {'+RSS MB':>8} {'query p50 ms':>13} {'p95 ms':>7}"

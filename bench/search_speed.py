@@ -1,10 +1,15 @@
-"""Embedded search speed: each query shape a person types, over 100,000 experts.
+"""Search speed: each query shape a person types, over 100,000 experts, on one backend.
 
     python bench/search_speed.py [--n 100000] [--queries 100] [--query-model e5] [--json]
+        [--backend fts5|postgres|meili]
 
 Measures; asserts nothing. Each shape runs as the roster page runs it: hybrid (a query vector
 against each expert's vector), the six facets of the page, first page of 20 with highlights.
-The index is built once and cached under bench/.cache/ (--rebuild to rebuild it).
+The index is built once and cached under bench/.cache/ (--rebuild to rebuild it). The other
+backends are filled afresh each run and thrown away after it, as bench/search_quality.py does:
+PostgreSQL at $HOMEWARD_TEST_DATABASE_URL in a throwaway schema, Meilisearch at
+$HOMEWARD_TEST_MEILI_URL (`eval "$(.ci/meili.sh start)"`) in throwaway indexes; their build
+time includes waiting until every document is searchable (documents/s printed beside it).
 
 Each shape is measured twice: the search alone (a precomputed query vector), and what a person
 waits for a text never searched before (the web's query embedder, its memory of recent texts
@@ -27,16 +32,19 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from service.search.base import SearchQuery  # noqa: E402
+from service.search.base import SearchBackend, SearchQuery  # noqa: E402
 from service.search.documents import EXPERTS_STAFF, expert_documents  # noqa: E402
 from service.search.fts5 import SCHEMA_VERSION, Fts5Backend  # noqa: E402
+from service.search.meili import MeiliBackend  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 DIM = 384  # the e5 block of the stored vectors
@@ -109,23 +117,42 @@ def unit_vectors(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def build(path: Path, n: int, dim: int) -> float:
-    """Builds the index of n generated experts, each with a vector; returns the seconds taken."""
+def batches(n: int, dim: int, size: int = 2000) -> Iterator[list[dict[str, Any]]]:
+    """The index documents of n generated experts, each with a vector, in batches."""
     rng = random.Random(42)
     vectors = unit_vectors(n, dim, np.random.default_rng(42))
-    backend = Fts5Backend(path=str(path))
-    backend.ensure_indexes()
-    started = time.perf_counter()
     batch: list[dict[str, Any]] = []
     for i in range(1, n + 1):
         record = {**make_expert(i, rng), "embedding": vectors[i - 1].tolist()}
         doc = expert_documents(record)[EXPERTS_STAFF]
         assert doc is not None
         batch.append(doc)
-        if len(batch) == 2000:
-            backend.upsert(EXPERTS_STAFF, batch)
+        if len(batch) == size:
+            yield batch
             batch = []
     if batch:
+        yield batch
+
+
+def fill(backend: SearchBackend, n: int, dim: int) -> float:
+    """Indexes n generated experts in a server backend; returns the seconds until searchable."""
+    backend.ensure_indexes()
+    started = time.perf_counter()
+    if isinstance(backend, MeiliBackend):
+        backend.task_timeout_ms = 3_600_000  # a bulk load: wait as long as it takes
+        backend.upsert_batches(EXPERTS_STAFF, list(batches(n, dim, 5000)))
+    else:
+        for batch in batches(n, dim):
+            backend.upsert(EXPERTS_STAFF, batch)
+    return time.perf_counter() - started
+
+
+def build(path: Path, n: int, dim: int) -> float:
+    """Builds the index of n generated experts, each with a vector; returns the seconds taken."""
+    backend = Fts5Backend(path=str(path))
+    backend.ensure_indexes()
+    started = time.perf_counter()
+    for batch in batches(n, dim):
         backend.upsert(EXPERTS_STAFF, batch)
     with backend._conn() as conn:  # fold the WAL into the file before measuring it
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -260,6 +287,38 @@ def query_model_cost(name: str, texts: list[str]) -> dict[str, dict[str, float]]
     return {"new text": fresh.figures(), "text searched again": again.figures()}
 
 
+def open_backend(
+    kind: str, n: int, rebuild: bool
+) -> tuple[SearchBackend, float | None, int | None, Callable[[], None]]:
+    """Gets a backend holding n generated experts, the seconds its build took (None: cached),
+    its size on disk (None: not known) and what to call when done."""
+    if kind != "fts5":
+        from search_quality import make_backend
+
+        backend, drop = make_backend(kind, DIM)
+        try:
+            build_s = round(fill(backend, n, DIM), 1)
+        except BaseException:
+            drop()
+            raise
+
+        def done() -> None:
+            drop()
+            backend.close()
+
+        return backend, build_s, None, done
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"search_speed_{n}_v{SCHEMA_VERSION}.sqlite3"
+    build_s: float | None = None
+    if rebuild or not path.exists():
+        for old in CACHE.glob(path.name + "*"):
+            old.unlink()
+        build_s = round(build(path, n, DIM), 1)
+    size = sum(p.stat().st_size for p in CACHE.glob(path.name + "*"))
+    fts = Fts5Backend(path=str(path))
+    return fts, build_s, size, fts.close
+
+
 def main() -> None:
     """Builds the index once (cached), runs each query shape, prints the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -268,21 +327,16 @@ def main() -> None:
     parser.add_argument("--query-model", default="e5", help="'' to skip timing it")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--backend", choices=("fts5", "postgres", "meili"), default="fts5")
     args = parser.parse_args()
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"search_speed_{args.n}_v{SCHEMA_VERSION}.sqlite3"
-    build_s = None
-    if args.rebuild or not path.exists():
-        for old in CACHE.glob(path.name + "*"):
-            old.unlink()
-        build_s = round(build(path, args.n, DIM), 1)
-    size = sum(p.stat().st_size for p in CACHE.glob(path.name + "*"))
-    backend = Fts5Backend(path=str(path))
+    backend, build_s, size, done = open_backend(args.backend, args.n, args.rebuild)
     rng = random.Random(42)
     result: dict[str, Any] = {
+        "backend": args.backend,
         "n_docs": args.n,
         "build_s": build_s,
-        "index_mb": round(size / 1_000_000, 1),
+        "docs_per_s": round(args.n / build_s) if build_s else None,
+        "index_mb": round(size / 1_000_000, 1) if size is not None else None,
         "shapes": {},
     }
     result["load_before"] = [round(x, 2) for x in os.getloadavg()]
@@ -317,7 +371,7 @@ def main() -> None:
             result["shapes"][shape]["new_text"] = waited.figures()
     result["reference"] = {f"exact float32 scan of {args.n:,} x {DIM}": reference.figures()}
     del matrix
-    backend.close()
+    done()
     if args.query_model:
         texts = [*FRENCH, *WORDS[:20], *SKILLS[:20]]
         result["query_model"] = {args.query_model: query_model_cost(args.query_model, texts)}
@@ -325,7 +379,10 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"documents {result['n_docs']:,}  index {result['index_mb']} MB  build {build_s} s")
+    print(
+        f"{args.backend}: documents {result['n_docs']:,}  index {result['index_mb']} MB  "
+        f"build {build_s} s ({result['docs_per_s']} documents/s)"
+    )
     print(f"load average before {result['load_before']}, after {result['load_after']}")
     print(f"first query (loads the vectors) {result['first_query_s']} s")
     header = "shape (hybrid, 6 facets, page of 20)"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import partial
@@ -29,12 +32,19 @@ from service.search.base import (
     SearchQuery,
 )
 from service.search.documents import INDEXES, SYNONYM_GROUPS, IndexSchema, schema_for
+from service.search.semantic import allowed_edits, best_correction, edit_distance
 
 T = TypeVar("T")
 EMBEDDER = "default"
 MAX_LEXICAL_QUERIES = 24
 LEXICAL_DEPTH = 200  # candidates per term, independent of the limit so scores are stable
 _INTERNAL = ("win_start", "win_end")
+# Fields whose words are never corrected (nor matched with typos).
+_NO_TYPOS = ("email", "phone")
+# Documents read per misspelled word for the words Meilisearch matched it to (the closest
+# first: its ranking puts fewer typos first).
+CORRECTION_DEPTH = 50
+_MARKED = re.compile(f"[^\\W_]*{MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE}[^\\W_]*")
 
 
 def settings_for(schema: IndexSchema, *, dimensions: int | None) -> dict[str, Any]:
@@ -56,10 +66,11 @@ def settings_for(schema: IndexSchema, *, dimensions: int | None) -> dict[str, An
         "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],
         "typoTolerance": {
             "enabled": True,
+            # Not the sizes of `semantic.allowed_edits` (4 and 8): with a typo allowed from 4
+            # letters, Meilisearch 1.21 panics highlighting a 4-letter word matched to a
+            # 3-letter one ("range end index 4 out of range for slice of length 3").
             "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9},
-            "disableOnAttributes": [
-                s.name for s in schema.searchable if s.name in ("email", "phone")
-            ],
+            "disableOnAttributes": [s.name for s in schema.searchable if s.name in _NO_TYPOS],
         },
         "synonyms": synonyms,
         "faceting": {"maxValuesPerFacet": q.MAX_FACET_VALUES},
@@ -91,6 +102,15 @@ class MeiliBackend:
         task_timeout_s: float = 60.0,
     ) -> None:
         self.client = meilisearch.Client(url, api_key or None, timeout=timeout_s)
+        # Searches go through one kept-alive HTTP session per thread: the client library opens
+        # a new connection for every call (`requests.post`), which costs more than a small
+        # search takes on a busy machine.
+        self._search_url = url.rstrip("/") + "/multi-search"
+        self._headers = {"Content-Type": "application/json"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._timeout_s = timeout_s
+        self._sessions = threading.local()
         self.prefix = index_prefix
         self.dimensions = embedding_dimensions
         self.task_timeout_ms = int(task_timeout_s * 1000)
@@ -124,6 +144,21 @@ class MeiliBackend:
         body = [self._to_meili(schema, doc) for doc in documents]
         self._wait(_call(lambda: self.client.index(self.uid(index)).add_documents(body, "id")))
 
+    def upsert_batches(self, index: str, batches: Sequence[Sequence[Document]]) -> None:
+        """Adds or replaces many batches: all are queued first (Meilisearch then indexes
+        consecutive additions together), then each is waited for. For bulk loads."""
+        schema = schema_for(index)
+        self.ensure_indexes()
+        uid = self.uid(index)
+        target = self.client.index(uid)
+        tasks = []
+        for batch in batches:
+            if batch:
+                body = [self._to_meili(schema, doc) for doc in batch]
+                tasks.append(_call(partial(target.add_documents, body, "id")))
+        for task in tasks:
+            self._wait(task)
+
     def delete(self, index: str, ids: Sequence[int]) -> None:
         """Removes documents by id and waits for the deletion."""
         self.ensure_indexes()
@@ -148,7 +183,9 @@ class MeiliBackend:
                 return ids
 
     def search(self, index: str, query: SearchQuery) -> SearchPage:
-        """Runs a keyword or hybrid search with filters, facets, sort and highlights."""
+        """Runs a keyword or hybrid search with filters, facets, sort and highlights; when no
+        document holds the words as typed, searches the closest words the index holds instead
+        and says so (`SearchPage.suggestion`), as the other backends do."""
         schema = schema_for(index)
         today = query.today or date.today()
         clauses = q.compile_filters(schema, query.filters, today=today)
@@ -163,15 +200,74 @@ class MeiliBackend:
             return SearchPage(hits=[], total=0, page=page, per_page=per_page, facets={})
         words = q.terms(query.text)
         filters = _filter(clauses)
-        uid = self.uid(index)
+        buckets = q.window_buckets(today) if schema.window.name in facets else []
+
+        def run(typed: Sequence[str]) -> list[dict[str, Any]]:
+            requests_ = self._requests(
+                schema, query, typed, filters, facets, sort, page, per_page, buckets
+            )
+            return self._multi_search(requests_)
+
+        results = run(words)
+        suggestion: str | None = None
+        if words and not _exact(results[-1]):
+            corrected = self._correct(schema, words)
+            if corrected != words:
+                retried = run(corrected)
+                if _exact(retried[-1]):
+                    results, suggestion = retried, " ".join(corrected)
+        first = results[0]
+        counts: dict[str, list[FacetCount]] = {}
+        distribution = first.get("facetDistribution") or {}
+        for name in facets:
+            if name == schema.window.name:
+                counts[name] = [
+                    FacetCount(label, int(r.get("totalHits", 0)))
+                    for (label, _), r in zip(buckets, results[1 : 1 + len(buckets)], strict=True)
+                    if r.get("totalHits")
+                ]
+            else:
+                values = distribution.get(name) or {}
+                ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
+                counts[name] = [FacetCount(str(v), int(n)) for v, n in ordered if n]
+        hits = [self._hit(schema, raw) for raw in first.get("hits", [])]
+        total = int(first.get("totalHits", first.get("estimatedTotalHits", len(hits))))
+        return SearchPage(
+            hits=hits,
+            total=total,
+            page=page,
+            per_page=per_page,
+            facets=counts,
+            suggestion=suggestion,
+        )
+
+    def _requests(
+        self,
+        schema: IndexSchema,
+        query: SearchQuery,
+        words: Sequence[str],
+        filters: list[str],
+        facets: Sequence[str],
+        sort: Sequence[q.SortKey],
+        page: int,
+        per_page: int,
+        buckets: Sequence[tuple[str, tuple[int, int]]],
+    ) -> list[dict[str, Any]]:
+        """Writes one search as the queries of one multi-search: the page (with the keyword
+        facets), one count per availability bucket, and, when there are words, last, a probe
+        of the best keyword match (is there a document holding every word as typed?)."""
+        uid = self.uid(schema.name)
+        text = " ".join(words)
         main: dict[str, Any] = {
             "indexUid": uid,
-            "q": " ".join(words),
+            "q": text,
             "filter": filters,
             "page": page,
             "hitsPerPage": per_page,
             "showRankingScore": True,
             "matchingStrategy": "all",
+            # The page shows the public fields only: the vectors and the window bounds stay.
+            "attributesToRetrieve": list(schema.fields),
         }
         keyword_facets = [f for f in facets if f != schema.window.name]
         if keyword_facets:
@@ -195,12 +291,11 @@ class MeiliBackend:
             main["vector"] = [float(x) for x in query.vector]
             main["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": query.semantic_ratio}
         queries = [main]
-        buckets = q.window_buckets(today) if schema.window.name in facets else []
         for _, (start, end) in buckets:
             queries.append(
                 {
                     "indexUid": uid,
-                    "q": main["q"],
+                    "q": text,
                     "filter": [*filters, f"win_start <= {end} AND win_end >= {start}"],
                     "page": 1,
                     "hitsPerPage": 0,
@@ -208,24 +303,71 @@ class MeiliBackend:
                     **{k: main[k] for k in ("vector", "hybrid") if k in main},
                 }
             )
-        results = self._multi_search(queries)
-        first = results[0]
-        counts: dict[str, list[FacetCount]] = {}
-        distribution = first.get("facetDistribution") or {}
-        for name in facets:
-            if name == schema.window.name:
-                counts[name] = [
-                    FacetCount(label, int(r.get("totalHits", 0)))
-                    for (label, _), r in zip(buckets, results[1:], strict=True)
-                    if r.get("totalHits")
-                ]
-            else:
-                values = distribution.get(name) or {}
-                ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
-                counts[name] = [FacetCount(str(v), int(n)) for v, n in ordered if n]
-        hits = [self._hit(schema, raw) for raw in first.get("hits", [])]
-        total = int(first.get("totalHits", first.get("estimatedTotalHits", len(hits))))
-        return SearchPage(hits=hits, total=total, page=page, per_page=per_page, facets=counts)
+        if words:
+            queries.append(
+                {
+                    "indexUid": uid,
+                    "q": text,
+                    "filter": filters,
+                    "limit": 1,
+                    "attributesToRetrieve": ["id"],
+                    "showRankingScoreDetails": True,
+                    "matchingStrategy": "all",
+                }
+            )
+        return queries
+
+    def _correct(self, schema: IndexSchema, words: Sequence[str]) -> list[str]:
+        """Replaces each word no document holds by the closest word the index holds, by the
+        rule of the other backends (`semantic.best_correction`: fewest edits, then the most
+        documents). Meilisearch's own typo tolerance finds the candidates: each word is searched
+        alone and the words it matched in the documents are read from the highlights."""
+        uid = self.uid(schema.name)
+        fields = [s.name for s in schema.searchable if s.name not in _NO_TYPOS]
+        asked = [i for i, w in enumerate(words) if allowed_edits(q.fold(w)) and not q.synonyms(w)]
+        if not asked:
+            return list(words)
+        probes = [
+            {
+                "indexUid": uid,
+                "q": words[i],
+                "limit": CORRECTION_DEPTH,
+                "attributesToRetrieve": ["id"],
+                "attributesToHighlight": fields,
+                "attributesToCrop": [f"{name}:1" for name in fields],
+                "cropMarker": "",
+                "highlightPreTag": MARK_OPEN,
+                "highlightPostTag": MARK_CLOSE,
+                "matchingStrategy": "all",
+            }
+            for i in asked
+        ]
+        corrected = list(words)
+        closest: dict[int, list[str]] = {}
+        for i, result in zip(asked, self._multi_search(probes), strict=True):
+            folded = q.fold(words[i])
+            found = _matched_words(result.get("hits", []))
+            last = i == len(words) - 1
+            if folded in found or (last and any(w.startswith(folded) for w in found)):
+                continue  # a word the index holds (the last one may be a prefix)
+            limit = allowed_edits(folded)
+            near = [(edit_distance(folded, w, limit), w) for w in found if w.isalpha()]
+            near = [(d, w) for d, w in near if d <= limit]
+            if near:
+                best = min(d for d, _ in near)
+                closest[i] = sorted(w for d, w in near if d == best)
+        ties = [(i, w) for i, options in closest.items() for w in options if len(options) > 1]
+        frequency: dict[str, int] = {}
+        if ties:  # several words as close: the one most documents hold (exact phrase counts)
+            counts = self._multi_search(
+                [{"indexUid": uid, "q": f'"{w}"', "limit": 0} for _, w in ties]
+            )
+            for (_, w), result in zip(ties, counts, strict=True):
+                frequency[w] = int(result.get("estimatedTotalHits", 0))
+        for i, options in closest.items():
+            choice = best_correction(q.fold(words[i]), ((w, frequency.get(w, 0)) for w in options))
+            corrected[i] = choice or words[i]
+        return corrected
 
     def lexical_scores(self, index: str, text: str, limit: int = 100) -> list[tuple[int, float]]:
         """Scores documents matching any term: sum over terms of idf x Meilisearch score."""
@@ -268,19 +410,47 @@ class MeiliBackend:
         self._ready = False
 
     def close(self) -> None:
-        """Nothing to release: the client opens a connection per request."""
+        """Closes this thread's search session (the client opens a connection per request)."""
+        session: requests.Session | None = getattr(self._sessions, "session", None)
+        if session is not None:
+            session.close()
+            self._sessions.session = None
 
     def _multi_search(self, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Runs several searches in one request, creating the indexes if they are missing."""
         self.ensure_indexes()
         try:
-            return _call(lambda: self.client.multi_search(queries))["results"]
+            return self._post_search(queries)
         except SearchError as exc:
             if "index_not_found" not in str(exc):
                 raise
         self._ready = False
         self.ensure_indexes()
-        return _call(lambda: self.client.multi_search(queries))["results"]
+        return self._post_search(queries)
+
+    def _post_search(self, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Posts one multi-search on this thread's kept-alive session."""
+        session: requests.Session | None = getattr(self._sessions, "session", None)
+        if session is None:
+            session = self._sessions.session = requests.Session()
+        body = json.dumps({"queries": queries})
+        try:
+            response = session.post(
+                self._search_url, data=body, headers=self._headers, timeout=self._timeout_s
+            )
+        except requests.exceptions.RequestException as exc:
+            raise BackendUnavailable(f"Meilisearch unreachable: {exc}") from exc
+        if response.status_code >= 400:
+            try:
+                error = response.json()
+            except ValueError:
+                error = {}
+            code, message = error.get("code", ""), error.get("message", response.text[:200])
+            if response.status_code >= 500:
+                raise BackendUnavailable(f"Meilisearch failed: {code} {message}")
+            raise SearchError(f"Meilisearch refused the request: {code} {message}")
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
 
     def _wait(self, task: Any) -> None:
         """Waits for an asynchronous task; raises if it failed."""
@@ -361,3 +531,28 @@ def _call(fn: Callable[[], T]) -> T:
         if exc.status_code >= 500:
             raise BackendUnavailable(f"Meilisearch failed: {exc.code} {exc.message}") from exc
         raise SearchError(f"Meilisearch refused the request: {exc.code} {exc.message}") from exc
+
+
+def _exact(probe: dict[str, Any]) -> bool:
+    """Whether a keyword probe's best match holds every word as typed (no typo counted)."""
+    hits = probe.get("hits") or []
+    if not hits:
+        return False
+    typo = (hits[0].get("_rankingScoreDetails") or {}).get("typo") or {}
+    return int(typo.get("typoCount", 0)) == 0
+
+
+def _matched_words(hits: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Counts the (folded) document words a search matched, from its cropped highlights."""
+    found: dict[str, int] = {}
+    for hit in hits:
+        words: set[str] = set()
+        for value in (hit.get("_formatted") or {}).values():
+            for text in value if isinstance(value, list) else [value]:
+                if isinstance(text, str) and MARK_OPEN in text:
+                    for match in _MARKED.finditer(text):
+                        plain = match.group().replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+                        words.add(q.fold(plain))
+        for word in words:
+            found[word] = found.get(word, 0) + 1
+    return found

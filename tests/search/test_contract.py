@@ -505,6 +505,48 @@ def test_a_typo_is_corrected_from_the_index_vocabulary(backend: SearchBackend) -
         assert ids(backend, EXPERTS_STAFF, text=typed) == found
 
 
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("biostatistqiue", "biostatistique"),
+        ("epidemiolgy outbreak", "epidemiology outbreak"),
+        ("cardiologei", "cardiologie"),
+        ("pytohn", "python"),
+    ],
+)
+def test_every_backend_says_which_correction_it_searched_for(
+    backend: SearchBackend, typed: str, said: str
+) -> None:
+    load(backend, ROSTER)
+    page = backend.search(EXPERTS_STAFF, SearchQuery(text=typed, today=TODAY))
+    assert page.hits, typed
+    assert page.suggestion == said
+
+
+def test_words_the_index_holds_are_not_corrected(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    # Accents and capitals are not typos; a prefix of the last word is a word being typed.
+    for typed in ("Cardiologie", "epidemiologie", "Épidémiologie biostat", "data pipelines"):
+        page = backend.search(EXPERTS_STAFF, SearchQuery(text=typed, today=TODAY))
+        assert page.hits, typed
+        assert page.suggestion is None, typed
+
+
+def test_a_correction_keeps_the_filters_and_their_facets(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    query = SearchQuery(
+        text="cardiologei", filters={"languages": "ar"}, facets=["languages"], today=TODAY
+    )
+    page = backend.search(EXPERTS_STAFF, query)
+    assert [hit.id for hit in page.hits] == [3]
+    assert page.suggestion == "cardiologie"
+    assert {f.value for f in page.facets["languages"]} == {"ar", "fr"}
+    # Filtered out, the corrected word finds nobody: the typo is not "corrected" into nothing.
+    query = SearchQuery(text="cardiologei", filters={"languages": "en"}, today=TODAY)
+    page = backend.search(EXPERTS_STAFF, query)
+    assert page.hits == [] and page.suggestion is None
+
+
 def test_a_word_nobody_wrote_stays_unmatched(backend: SearchBackend) -> None:
     load(backend, ROSTER)
     page = backend.search(EXPERTS_STAFF, SearchQuery(text="xylophone", today=TODAY))
@@ -536,3 +578,14 @@ def test_a_deleted_document_takes_its_words_out_of_the_corrections(
     assert page.hits == [] and page.suggestion is None
     # The words other documents still hold stay known.
     assert ids(backend, EXPERTS_STAFF, text="cardiolgie") == [3]
+
+
+def test_with_no_match_every_asked_facet_is_still_there(backend: SearchBackend) -> None:
+    load(backend, ROSTER)
+    facets = ["languages", "origin_country", "availability"]
+    query = SearchQuery(text="cardiologie", filters={"languages": "wo"}, facets=facets, today=TODAY)
+    page = backend.search(EXPERTS_STAFF, query)
+    assert page.hits == [] and page.total == 0 and page.suggestion is None
+    # Every facet asked is answered, empty: the page keeps its filters (the ticked ones with
+    # a count of 0) instead of losing them.
+    assert page.facets == {name: [] for name in facets}
