@@ -492,13 +492,45 @@ def rematch_need(
             and (proposal.origin == ProposalOrigin.NEED or proposal.rank != 0)
         ):
             # The need no longer ranks this expert: its own proposals are withdrawn; one the
-            # expert's "needs for you" holds stays, unranked, for the expert's side to score.
+            # expert's "needs for you" holds stays, unranked, with the expert's side's score.
             if proposal.origin == ProposalOrigin.NEED:
                 proposal.status = ProposalStatus.WITHDRAWN
+            elif proposal.rank != 0:
+                _score_for_expert(session, matching, proposal, need, institution)
             proposal.rank = 0
             proposal.updated_at = now
             session.add(proposal)
     return sorted(existing.values(), key=lambda p: (p.rank == 0, p.rank))
+
+
+def _score_for_expert(
+    session: Session,
+    matching: MatchingEngine,
+    proposal: MatchProposal,
+    need: Need,
+    institution: Institution | None,
+) -> None:
+    """Gives a pair the expert's side holds the score and reasons that side gives it (what
+    its job would store), or withdraws it when the expert no longer qualifies for the need."""
+    expert = session.get(ExpertProfile, proposal.expert_id)
+    hours = committed_hours(session, [proposal.expert_id]).get(proposal.expert_id, 0.0)
+    ranked = (
+        matching.rank_for_expert(
+            expert_record(expert, committed_hours_per_week=hours),
+            [need_record(need, institution)],
+            k=1,
+        )
+        if expert is not None
+        else []
+    )
+    if not ranked:
+        proposal.status = ProposalStatus.WITHDRAWN
+        return
+    candidate = ranked[0]
+    proposal.score = candidate.score
+    proposal.components = candidate.components
+    proposal.explanation = candidate.to_dict()["explanation"]
+    proposal.model_version = matching.version
 
 
 def _open_to_institutions(session: Session, expert_id: int) -> bool:
@@ -560,6 +592,10 @@ def rematch_expert(
         proposal = existing.get(need_id) or MatchProposal(
             need_id=need_id, expert_id=expert_id, origin=ProposalOrigin.EXPERT
         )
+        if proposal.status in (ProposalStatus.PROPOSED, ProposalStatus.WITHDRAWN):
+            # The expert's side holds the pair: the need's side, should it stop ranking it,
+            # leaves it pending for this side instead of withdrawing it.
+            proposal.origin = ProposalOrigin.EXPERT
         if proposal.status == ProposalStatus.WITHDRAWN:
             proposal.status = ProposalStatus.PROPOSED
         # A pair its need ranks carries the need's score and reasons (one row serves both
@@ -579,7 +615,10 @@ def rematch_expert(
             and proposal.origin == ProposalOrigin.EXPERT
             and proposal.status == ProposalStatus.PROPOSED
         ):
-            proposal.status = ProposalStatus.WITHDRAWN
+            if proposal.rank == 0:
+                proposal.status = ProposalStatus.WITHDRAWN
+            else:
+                proposal.origin = ProposalOrigin.NEED  # only the need's side holds it now
             proposal.updated_at = now
             session.add(proposal)
     return [existing[need_id] for need_id in (int(c.need_id) for c in ranked)]

@@ -199,7 +199,8 @@ def withdraw_pending_for_expert(session: Session, expert_id: int, *, now: dateti
         .where(
             col(MatchProposal.expert_id) == expert_id,
             col(MatchProposal.status) == ProposalStatus.PROPOSED,
-            col(MatchProposal.origin) == ProposalOrigin.NEED,
+            # Those a need ranks (whichever side holds them too) and the need's own.
+            or_(col(MatchProposal.origin) == ProposalOrigin.NEED, col(MatchProposal.rank) != 0),
         )
         .values(status=ProposalStatus.WITHDRAWN, rank=0, updated_at=now)
         .execution_options(synchronize_session="fetch")
