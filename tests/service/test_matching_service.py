@@ -11,7 +11,12 @@ from sqlmodel import Session, select
 from matching.encoders import Encoder, load_encoder
 from matching.fusion import FusionWeights
 from service.core.indexing import reindex_all
-from service.core.matching import MatchingEngine, rematch_need, rematch_open_needs
+from service.core.matching import (
+    MatchingEngine,
+    rematch_expert,
+    rematch_need,
+    rematch_open_needs,
+)
 from service.models import Embedding, MatchProposal, ProposalStatus
 from service.search import SearchBackend
 from tests.factories import make_expert, make_member, make_need
@@ -209,3 +214,46 @@ def test_on_site_expert_is_proposed_for_a_remote_need_only_once_widened(
     proposals = rematch_need(session, engine_with, need_id=need.id or 0, search=None, k=5)
     assert [p.expert_id for p in proposals] == [on_site.id]
     assert proposals[0].components["mode"] < 0
+
+
+def _pair(session: Session, need_id: int, expert_id: int) -> tuple[object, ...]:
+    session.flush()
+    row = session.exec(
+        select(MatchProposal).where(
+            MatchProposal.need_id == need_id, MatchProposal.expert_id == expert_id
+        )
+    ).one()
+    return (row.status, row.rank, round(row.score, 6), row.origin)
+
+
+@pytest.mark.parametrize("need_side_last", [True, False])
+def test_a_pair_both_sides_hold_ends_the_same_whichever_job_runs_last(
+    session: Session, engine: Engine, engine_with: MatchingEngine, need_side_last: bool
+) -> None:
+    make_expert(session, headline="Epidemiologist", skills=["épidémiologie", "biostatistique"])
+    make_expert(session, headline="Civil engineer", skills=["bridges"])
+    _, institution = make_member(session)
+    need = make_need(session, institution=institution)
+    engine_with.sync(engine)
+    need_id = need.id or 0
+    # The need ranks both; the second one's "needs for you" holds the need too.
+    ranked = rematch_need(session, engine_with, need_id=need_id, search=None, k=2)
+    assert [p.rank for p in ranked] == [1, 2]
+    expert_id = ranked[1].expert_id
+    held = rematch_expert(session, engine_with, expert_id=expert_id)
+    assert [p.need_id for p in held] == [need_id]
+    # Then the need stops ranking that expert (it keeps one), before or after the expert's
+    # side runs again.
+    if need_side_last:
+        rematch_expert(session, engine_with, expert_id=expert_id)
+        rematch_need(session, engine_with, need_id=need_id, search=None, k=1)
+    else:
+        rematch_need(session, engine_with, need_id=need_id, search=None, k=1)
+        rematch_expert(session, engine_with, expert_id=expert_id)
+    final = _pair(session, need_id, expert_id)
+    expert_score = rematch_expert(session, engine_with, expert_id=expert_id)[0].score
+    # Pending for the expert's side, unranked by the need, with that side's score; running
+    # either job again changes nothing.
+    assert final == (ProposalStatus.PROPOSED, 0, round(expert_score, 6), "expert")
+    rematch_need(session, engine_with, need_id=need_id, search=None, k=1)
+    assert _pair(session, need_id, expert_id) == final
