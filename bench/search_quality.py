@@ -148,17 +148,30 @@ def build_backend(
     docs: Sequence[dict[str, Any]], vectors: Any, kind: str = "fts5"
 ) -> tuple[SearchBackend, Callable[[], None]]:
     """Indexes the profiles, each with its vector (None: lexical only), in a fresh backend."""
+    return _build(docs, vectors, kind, EXPERTS_STAFF, "embedding", expert_documents)
+
+
+def _build(
+    docs: Sequence[dict[str, Any]],
+    vectors: Any,
+    kind: str,
+    index: str,
+    vector_field: str,
+    documents: Callable[[dict[str, Any]], dict[str, Any]],
+) -> tuple[SearchBackend, Callable[[], None]]:
+    """Indexes records as `documents` maps them into `index`, each with its vector under
+    `vector_field` (None: lexical only), in a fresh backend of the given kind."""
     backend, done = make_backend(kind, None if vectors is None else int(vectors.shape[1]))
     batch = []
     for i, doc in enumerate(docs):
         record = dict(doc)
         if vectors is not None:
-            record["embedding"] = [float(x) for x in vectors[i]]
-        mapped = expert_documents(record)[EXPERTS_STAFF]
+            record[vector_field] = [float(x) for x in vectors[i]]
+        mapped = documents(record)[index]
         assert mapped is not None
         batch.append(mapped)
     for start in range(0, len(batch), 500):
-        backend.upsert(EXPERTS_STAFF, batch[start : start + 500])
+        backend.upsert(index, batch[start : start + 500])
     return backend, done
 
 
@@ -255,17 +268,7 @@ def build_needs(
     docs: Sequence[dict[str, Any]], vectors: Any, kind: str
 ) -> tuple[SearchBackend, Callable[[], None]]:
     """Indexes the needs, each with its vector (None: lexical only), in a fresh backend."""
-    backend, done = make_backend(kind, None if vectors is None else int(vectors.shape[1]))
-    batch = []
-    for i, doc in enumerate(docs):
-        record = dict(doc)
-        if vectors is not None:
-            record["need_embedding"] = [float(x) for x in vectors[i]]
-        mapped = need_documents(record)[NEEDS]
-        assert mapped is not None
-        batch.append(mapped)
-    backend.upsert(NEEDS, batch)
-    return backend, done
+    return _build(docs, vectors, kind, NEEDS, "need_embedding", need_documents)
 
 
 def search_needs(
