@@ -478,10 +478,7 @@ def rematch_need(
         if proposal.status == ProposalStatus.WITHDRAWN:
             proposal.status = ProposalStatus.PROPOSED
         proposal.rank = rank
-        proposal.score = candidate.score
-        proposal.components = candidate.components
-        proposal.explanation = candidate.to_dict()["explanation"]
-        proposal.model_version = matching.version
+        _take_scoring(proposal, candidate, matching.version)
         proposal.updated_at = now
         session.add(proposal)
         existing[expert_id] = proposal
@@ -526,11 +523,15 @@ def _score_for_expert(
     if not ranked:
         proposal.status = ProposalStatus.WITHDRAWN
         return
-    candidate = ranked[0]
+    _take_scoring(proposal, ranked[0], matching.version)
+
+
+def _take_scoring(proposal: MatchProposal, candidate: Candidate, version: str) -> None:
+    """Stores a candidate's score, its parts and its reasons on a proposal."""
     proposal.score = candidate.score
     proposal.components = candidate.components
     proposal.explanation = candidate.to_dict()["explanation"]
-    proposal.model_version = matching.version
+    proposal.model_version = version
 
 
 def _open_to_institutions(session: Session, expert_id: int) -> bool:
@@ -602,10 +603,7 @@ def rematch_expert(
         # sides); the expert's side scores only the pairs the need does not rank, so the
         # row does not depend on which side's job ran last.
         if proposal.rank == 0:
-            proposal.score = candidate.score
-            proposal.components = candidate.components
-            proposal.explanation = candidate.to_dict()["explanation"]
-            proposal.model_version = matching.version
+            _take_scoring(proposal, candidate, matching.version)
             proposal.updated_at = now
         session.add(proposal)
         existing[need_id] = proposal
