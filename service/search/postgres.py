@@ -48,6 +48,10 @@ _TSQ = "to_tsquery(CAST(:cfg AS regconfig), :tsq)"
 _PREFIX = re.compile(r"^search_[a-z0-9_]{0,40}$")
 # Correction candidates a word looks at (the closest by trigram similarity).
 _CANDIDATES = 200
+# Documents written since the last analysis, at least this many and more than this share of
+# what the planner believes the table holds, re-analyse the search tables (`_refresh_statistics`).
+STALE_STATISTICS_ROWS = 200
+STALE_STATISTICS_SHARE = 0.2
 
 
 def tsquery_text(words: Sequence[str], *, any_term: bool, prefix_last: bool) -> str:
@@ -117,6 +121,7 @@ class PostgresBackend:
                 for doc in documents:
                     self._insert(conn, schema, doc, seq)
                 self._count_words(conn, schema, ids, +1)
+                self._refresh_statistics(conn, len(documents))
         except SQLAlchemyError as exc:
             raise _error(exc) from exc
 
@@ -403,6 +408,26 @@ class PostgresBackend:
         return int(
             conn.execute(text(f"SELECT coalesce(max(seq), 0) + 1 FROM {self.vectors}")).scalar_one()
         )
+
+    def _refresh_statistics(self, conn: Connection, written: int) -> None:
+        """Re-analyses the search tables once the rows written since their last analysis
+        (this write included) outgrow a share of what the planner believes they hold.
+        Right after a bulk fill the planner still believes the tables empty, plans a nested
+        loop that re-runs the text match once per facet row, and a search at 2,000 documents
+        takes 50 s instead of 75 ms until autovacuum gets round to them."""
+        if written == 0:
+            return
+        believed, changed = conn.execute(
+            text(
+                "SELECT greatest(c.reltuples, 0), coalesce(s.n_mod_since_analyze, 0) "
+                "FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
+                "WHERE c.oid = CAST(:t AS regclass)"
+            ),
+            {"t": self.docs},
+        ).one()
+        changed = int(changed) + written
+        if changed >= STALE_STATISTICS_ROWS and changed > STALE_STATISTICS_SHARE * believed:
+            conn.execute(text(f"ANALYZE {self.docs}, {self.facets}, {self.vectors}, {self.vocab}"))
 
     def _count_words(
         self, conn: Connection, schema: IndexSchema, ids: list[int], sign: int

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from service.search.base import SearchQuery
 from service.search.documents import EXPERTS_STAFF
-from service.search.postgres import PostgresBackend
+from service.search.postgres import STALE_STATISTICS_ROWS, PostgresBackend
 from tests.search.conftest import DATABASE_URL, _drop_schema, _schema_engine
 from tests.search.test_contract import ROSTER, TODAY, load
 
@@ -57,3 +57,33 @@ def test_the_vocabulary_counts_the_documents_holding_each_word(
         )
     # Awa's bio still names biostatistique; her skills now say cardiologie, as Fatima's do.
     assert counts == {"cardiologie": 2, "biostatistique": 1}
+
+
+def _last_analyze(backend: PostgresBackend) -> object:
+    with backend.engine.connect() as conn:
+        return conn.execute(
+            text("SELECT last_analyze FROM pg_stat_user_tables WHERE relid = CAST(:t AS regclass)"),
+            {"t": backend.docs},
+        ).scalar_one()
+
+
+def test_a_bulk_fill_refreshes_the_planner_statistics(
+    engine_and_backend: PostgresBackend,
+) -> None:
+    """Right after a bulk fill the planner believed the tables empty and re-ran the text match
+    once per facet row: a search at 2,000 documents took 50 s instead of 75 ms."""
+    backend = engine_and_backend
+    load(backend, ROSTER)  # a few documents: the planner's guess is left to autovacuum
+    assert _last_analyze(backend) is None
+    bulk = [
+        {**ROSTER[n % len(ROSTER)], "id": 1000 + n}
+        for n in range(STALE_STATISTICS_ROWS + len(ROSTER))
+    ]
+    backend.upsert(EXPERTS_STAFF, bulk)
+    assert _last_analyze(backend) is not None
+    with backend.engine.connect() as conn:
+        believed = conn.execute(
+            text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+            {"t": backend.docs},
+        ).scalar_one()
+    assert believed >= len(bulk)
