@@ -2,6 +2,7 @@
 
 Usage: python bench/rematch_latency.py [--experts 100000] [--changes 20] [--full-runs 3]
                                        [--encoder homeward-fused] [--database sqlite:///...]
+                                       [--reuse]
 
 Builds a migrated SQLite database: N experts (benchmark profile texts, cycled, made distinct),
 their stored vectors (random rows in the default encoder's layout, with the content hash the
@@ -41,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from sqlalchemy import insert  # noqa: E402
-from sqlmodel import Session, select  # noqa: E402
+from sqlmodel import Session, func, select  # noqa: E402
 
 from service.core.matching import (  # noqa: E402
     MatchingEngine,
@@ -177,6 +178,24 @@ def build_world(
     return {"build_s": round(time.perf_counter() - started, 1)}
 
 
+def _built(url: str, experts: int, open_needs: int) -> bool:
+    """Whether the database already holds this world (an earlier run's, `--reuse`)."""
+    if not url.startswith("sqlite:///") or not Path(url.removeprefix("sqlite:///")).exists():
+        return False
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            counts = (
+                session.exec(select(func.count()).select_from(ExpertProfile)).one(),
+                session.exec(select(func.count()).select_from(Need)).one(),
+            )
+    except Exception:  # noqa: BLE001 - not a world this script built: build it
+        return False
+    finally:
+        engine.dispose()
+    return counts == (experts, open_needs)
+
+
 def _percentiles(samples: list[float]) -> dict[str, float]:
     values = np.array(samples) * 1000.0
     return {
@@ -275,7 +294,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "encoder": args.encoder,
         "open_needs": args.needs,
     }
-    out.update(build_world(url, matching, args.experts, args.needs))
+    if args.reuse and _built(url, args.experts, args.needs):
+        out["build_s"] = 0.0  # the world of an earlier run, reused
+    else:
+        out.update(build_world(url, matching, args.experts, args.needs))
     engine = make_engine(url)
     started = time.perf_counter()
     synced = matching.sync(engine)
@@ -337,6 +359,11 @@ def main() -> None:
     parser.add_argument("--full-runs", type=int, default=3)
     parser.add_argument("--encoder", default="homeward-fused")
     parser.add_argument("--database", default="")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --database sqlite:///FILE: reuse the world an earlier run built there",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = measure(args)
