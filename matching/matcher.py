@@ -281,6 +281,11 @@ class Matcher:
         if vectors is None:
             vectors = self.encoder.encode_queries(list(texts))
             self._need_vectors[texts] = vectors
+            # The explanations compare profile phrases with the need's text: its phrase
+            # vector is a block of the one just computed (one model pass fewer).
+            phrases = self.encoder.phrases_within(vectors)
+            if phrases is not None:
+                self._keep_phrases(texts, phrases)
             while len(self._need_vectors) > _NEED_CACHE_SIZE:
                 self._need_vectors.popitem(last=False)
         self._need_vectors.move_to_end(texts)
@@ -460,13 +465,18 @@ class Matcher:
         """Phrase vectors for explanations, cached by text (skills repeat across profiles)."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._phrases]
         if missing:
-            for text, vector in zip(missing, self.encoder.encode_phrases(missing), strict=True):
-                self._phrases[text] = vector
-            while len(self._phrases) > _PHRASE_CACHE_SIZE:
-                self._phrases.popitem(last=False)
+            self._keep_phrases(missing, self.encoder.encode_phrases(missing))
         for text in texts:
             self._phrases.move_to_end(text)
         return np.stack([self._phrases[t] for t in texts]).astype(np.float32)
+
+    def _keep_phrases(self, texts: Sequence[str], vectors: FloatArray) -> None:
+        """Caches phrase vectors by text (the least recently used leave first)."""
+        for text, vector in zip(texts, vectors, strict=True):
+            self._phrases[text] = vector
+            self._phrases.move_to_end(text)
+        while len(self._phrases) > _PHRASE_CACHE_SIZE:
+            self._phrases.popitem(last=False)
 
     # --- helpers ---------------------------------------------------------------------------
 

@@ -160,3 +160,15 @@ def test_skill_weights_are_kept_while_skills_stay_and_follow_a_change(
         assert [c.to_dict() for c in matcher.rank_experts(need, k=5)] == [
             c.to_dict() for c in fresh.rank_experts(need, k=5)
         ]
+
+
+@pytest.mark.slow
+def test_a_needs_phrase_vector_is_cut_from_its_query_vectors(fused_encoder: Encoder) -> None:
+    text = need_query_text(NEEDS[0])
+    cut = fused_encoder.phrases_within(fused_encoder.encode_queries([text, NEEDS[0].title]))
+    assert cut is not None
+    # The phrase model's own vectors, to float32 rounding (batches differ by ~1e-7 anyway).
+    np.testing.assert_allclose(cut[0], fused_encoder.encode_phrases([text])[0], atol=1e-6)
+    matcher = Matcher(fused_encoder, today=lambda: TODAY)
+    matcher.embed_need(NEEDS[0])
+    assert text in matcher._phrases
