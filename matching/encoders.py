@@ -257,6 +257,8 @@ class Encoder:
     phrase_model: SentenceModel | None = None
     # The member models of a fused encoder, by block name, to embed a section with only some.
     members: dict[str, BundledModel] = field(default_factory=dict)
+    # The block the phrase model fills in this encoder's own vectors (a fused member), if any.
+    phrase_block: Block | None = None
 
     @property
     def dim(self) -> int:
@@ -304,6 +306,16 @@ class Encoder:
         """Embeds short phrases (skills, sentences) with the phrase model, for explanations."""
         model = self.phrase_model or self.model
         return _encode(model, list(texts), task=None, batch_size=batch_size)
+
+    def phrases_within(self, vectors: FloatMatrix) -> FloatMatrix | None:
+        """The phrase vectors of texts this encoder just embedded, cut from its own vectors
+        (None when the phrase model is not one of its blocks): a need's text, embedded for
+        ranking, need not go through the phrase model again for its explanations. The phrase
+        model (USE) is symmetric, so the task the rows were embedded for does not matter."""
+        if self.phrase_model is None or self.phrase_block is None:
+            return None
+        block = np.asarray(vectors[:, self.phrase_block.start : self.phrase_block.stop])
+        return _normalise_blocks(block, self.phrase_model)
 
 
 def release_freed_memory() -> None:
@@ -397,7 +409,9 @@ def load_encoder(name: str = DEFAULT_ENCODER, *, threads: int = 2) -> Encoder:
         phrase = built[members.index("use")][0] if "use" in members else None
         by_name = {member: model for member, (model, _) in zip(members, built, strict=True)}
         release_freed_memory()  # the checkpoint's scratch copies
-        return Encoder(fused, name, version, _blocks(members), phrase, by_name)
+        blocks = _blocks(members)
+        phrase_block = blocks[members.index("use")] if "use" in members else None
+        return Encoder(fused, name, version, blocks, phrase, by_name, phrase_block)
     if name == "hashing":
         model = BundledModel(HashingBackend())
         return Encoder(model, name, "hashing-256/v1", (Block(name, 0, 256),))

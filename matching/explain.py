@@ -107,6 +107,20 @@ def closest_phrases(
     ]
 
 
+def phrases_to_embed(expert: ExpertRecord, need: NeedRecord, need_text: str) -> list[str]:
+    """Every text `build_explanation` embeds for this pair, so a caller can embed the texts of
+    several pairs in one call beforehand (one encoder call, not two per pair)."""
+    texts = [t for t, _ in profile_phrases(expert)]
+    if need_text.strip():
+        texts.append(need_text)
+    offered = {normalise_skill(s) for s in expert.skills}
+    pending = [s for s in need.required_skills if normalise_skill(s) not in offered]
+    if pending and expert.skills:
+        texts.extend(pending)
+        texts.extend(expert.skills)
+    return texts
+
+
 def build_explanation(
     expert: ExpertRecord,
     need: NeedRecord,

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from matching.constraints import Assessment, MatchPolicy, assess, expert_exclusion
 from matching.encoders import Encoder, content_hash, release_freed_memory
-from matching.explain import build_explanation
+from matching.explain import build_explanation, phrases_to_embed
 from matching.fusion import FusionWeights, detect_language, fuse_scores, zscore
 from matching.index import Storage, VectorIndex, top_k_indices
 from matching.population import BlockMoments
@@ -203,7 +203,6 @@ class Matcher:
 
     def _remember(self, expert: ExpertRecord) -> None:
         """Keeps the record and its normalised skills."""
-        self._forget_skills(expert.expert_id)
         # Skills repeat across profiles: one shared string each (about a third of the memory
         # 100k records take), and a tuple is half the size of a frozenset.
         if expert.bio:
@@ -218,6 +217,11 @@ class Matcher:
         )
         normalised = (sys.intern(str(s)) for s in map(normalise_skill, expert.skills) if s)
         skills = tuple(dict.fromkeys(normalised))
+        if self._skills.get(expert.expert_id) == skills:
+            # Same skills (a refresh reads the rows changed inside its overlap again, and most
+            # changes leave skills alone): the skill weights and norms stay valid.
+            return
+        self._forget_skills(expert.expert_id)
         self._skill_changes += 1
         self._skills[expert.expert_id] = skills
         for skill in skills:
@@ -277,6 +281,11 @@ class Matcher:
         if vectors is None:
             vectors = self.encoder.encode_queries(list(texts))
             self._need_vectors[texts] = vectors
+            # The explanations compare profile phrases with the need's text: its phrase
+            # vector is a block of the one just computed (one model pass fewer).
+            phrases = self.encoder.phrases_within(vectors)
+            if phrases is not None:
+                self._keep_phrases(texts, phrases)
             while len(self._need_vectors) > _NEED_CACHE_SIZE:
                 self._need_vectors.popitem(last=False)
         self._need_vectors.move_to_end(texts)
@@ -370,8 +379,10 @@ class Matcher:
     ) -> list[Candidate]:
         """Candidates (score components, reasons) of the experts that passed, in order."""
         ranked: list[Candidate] = []
-        for score, position, assessment in passed:
-            expert = self.record(expert_id_at(position))
+        experts = [self.record(expert_id_at(position)) for _, position, _ in passed]
+        if explain:
+            self._embed_phrases_of([(need, expert) for expert in experts])
+        for (score, position, assessment), expert in zip(passed, experts, strict=True):
             components = {name: float(values[position]) for name, values in scores.signals.items()}
             if scores.lexical is not None:
                 components["lexical"] = float(scores.lexical[position])
@@ -422,6 +433,8 @@ class Matcher:
             scored.append((score, need, assessment, components))
         scored.sort(key=lambda item: -item[0])
         # Reasons only for the needs kept: an explanation costs more than a score.
+        if explain:
+            self._embed_phrases_of([(need, expert) for _, need, _, _ in scored[:k]])
         return [
             Candidate(
                 expert.expert_id,
@@ -437,17 +450,33 @@ class Matcher:
             for score, need, assessment, components in scored[:k]
         ]
 
+    def _embed_phrases_of(self, pairs: Sequence[tuple[NeedRecord, ExpertRecord]]) -> None:
+        """Embeds (into the phrase cache) every phrase the explanations of these pairs will
+        compare, in one encoder call: two calls per pair cost ~15 % more encoder time."""
+        texts = [
+            text
+            for need, expert in pairs
+            for text in phrases_to_embed(expert, need, need_query_text(need))
+        ]
+        if any(text not in self._phrases for text in texts):
+            self.encode_phrases(texts)
+
     def encode_phrases(self, texts: Sequence[str]) -> FloatArray:
         """Phrase vectors for explanations, cached by text (skills repeat across profiles)."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._phrases]
         if missing:
-            for text, vector in zip(missing, self.encoder.encode_phrases(missing), strict=True):
-                self._phrases[text] = vector
-            while len(self._phrases) > _PHRASE_CACHE_SIZE:
-                self._phrases.popitem(last=False)
+            self._keep_phrases(missing, self.encoder.encode_phrases(missing))
         for text in texts:
             self._phrases.move_to_end(text)
         return np.stack([self._phrases[t] for t in texts]).astype(np.float32)
+
+    def _keep_phrases(self, texts: Sequence[str], vectors: FloatArray) -> None:
+        """Caches phrase vectors by text (the least recently used leave first)."""
+        for text, vector in zip(texts, vectors, strict=True):
+            self._phrases[text] = vector
+            self._phrases.move_to_end(text)
+        while len(self._phrases) > _PHRASE_CACHE_SIZE:
+            self._phrases.popitem(last=False)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -553,7 +582,9 @@ class Matcher:
     ) -> tuple[float, dict[str, float]]:
         """One expert's fused relevance for a need, standardised against all indexed experts."""
         n = len(self.index)
-        if n > 1:
+        if n > 1 and self._moments is None:
+            # Built once; trimming the heap after every need (malloc_trim walks it all) cost
+            # "needs for you" milliseconds a need at 100,000 experts.
             self.prepare_population()
         weights = self.weights_for(_language(need_query_text(need)))
         components: dict[str, float] = {}

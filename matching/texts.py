@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 from matching.records import ExpertRecord, NeedRecord
 
@@ -82,6 +83,9 @@ def lexical_query_text(need: NeedRecord) -> str:
     return need_query_text(need)
 
 
+# Cached: skills and headlines repeat across profiles, and each explanation normalises every
+# profile phrase (a re-matching job's explanations called it ~600 times).
+@lru_cache(maxsize=65536)
 def normalise_skill(text: str) -> str:
     """Casefolds, strips accents and punctuation and a plural -s, for exact matching."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
