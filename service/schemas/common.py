@@ -23,6 +23,9 @@ _TIMEZONES = frozenset(available_timezones())
 
 def _country(value: str) -> str:
     value = value.strip().upper()
+    if not value:
+        # A form's country list left on its prompt: the code format means nothing to a person.
+        raise ValueError("Choose a country")
     if not _COUNTRY.match(value):
         raise ValueError("use a two-letter country code (ISO 3166), e.g. SN")
     return value

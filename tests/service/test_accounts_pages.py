@@ -77,6 +77,41 @@ def test_registration_needs_consent(client: TestClient, session: Session) -> Non
     assert session.exec(select(User)).all() == []
 
 
+def test_consent_is_asked_with_the_other_errors_at_once(
+    client: TestClient, session: Session
+) -> None:
+    # Before, the unticked box was only named once every other field was right: a second refusal.
+    response = _register_expert(client, password="short", consent_terms="")
+    assert response.status_code == 422
+    assert "10 characters" in _error_beside(response.text, "password")
+    assert "privacy" in _error_beside(response.text, "consent_terms")
+    assert session.exec(select(User)).all() == []
+
+
+def test_institution_left_without_a_country_is_asked_to_choose_one(
+    client: TestClient, session: Session
+) -> None:
+    response = client.post(
+        "/register/institution",
+        data={
+            "display_name": "Moussa Ndiaye",
+            "email": "moussa@ucad.example",
+            "password": "a-long-password",
+            "locale": "fr",
+            "institution_name": "Faculté de médecine, UCAD",
+            "institution_type": "university",
+            "country": "",
+            "csrf_token": csrf_token(client),
+        },
+        headers={"Accept-Language": "fr"},
+    )
+    assert response.status_code == 422
+    # In the reader's language, and not about ISO codes: the list was left on its prompt.
+    assert _error_beside(response.text, "country").strip() == "Choisissez un pays"
+    assert "confidentialité" in _error_beside(response.text, "consent_terms")
+    assert session.exec(select(Institution)).all() == []
+
+
 def test_institution_registers_pending_verification(client: TestClient, session: Session) -> None:
     response = client.post(
         "/register/institution",
