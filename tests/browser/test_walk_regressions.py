@@ -41,3 +41,29 @@ def test_a_description_keeps_its_lines_and_long_words_wrap_on_a_phone(
     )
     member.screenshot("walk/need-description-phone")
     assert width[0] <= width[1], f"the page scrolls sideways on a phone: {width}"
+
+
+def test_switching_language_half_way_through_a_form_asks_before_losing_it(
+    visitor_factory: Any, live_site: LiveSite
+) -> None:
+    member = visitor_factory()
+    member.log_in(live_site.emails["member"])
+    page = member.page
+    page.goto("/institution/needs/new")
+    page.fill("#title", "Co-teach econometrics")
+    asked: list[str] = []
+
+    def dismiss(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.select_option("#language-select", "fr")
+    # Before, the page reloaded in French at once and the title typed was gone.
+    assert asked and "not saved yet" in asked[0]
+    assert page.input_value("#title") == "Co-teach econometrics"
+    assert page.input_value("#language-select") == "en"
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.select_option("#language-select", "fr")
+    page.wait_for_selector("html[lang=fr]")
+    assert "Publier un besoin" in page.inner_text("main h1")
