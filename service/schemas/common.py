@@ -45,6 +45,16 @@ def _timezone(value: str) -> str:
     return value
 
 
+# A web address as people type it: with or without http(s)://, a dotted host, no spaces.
+_WEBSITE = re.compile(r"^(https?://)?[^\s/:@.]+(\.[^\s/:@.]+)+(:\d+)?([/?#]\S*)?$", re.IGNORECASE)
+
+
+def _website(value: str) -> str:
+    if value and not _WEBSITE.match(value):
+        raise ValueError("enter a web address, like https://example.org")
+    return value
+
+
 def _locale(value: str) -> str:
     if value not in LOCALES:
         raise ValueError(f"choose one of: {', '.join(LOCALES)}")
@@ -68,6 +78,9 @@ def _password(value: str) -> str:
 
 
 CountryCode = Annotated[str, AfterValidator(_country)]
+Website = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_website)
+]
 LanguageCode = Annotated[str, AfterValidator(_language)]
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 Locale = Annotated[str, AfterValidator(_locale)]
