@@ -161,7 +161,12 @@
         if (el.type === "hidden" || el.type === "submit" || el.type === "button") { return false; }
         if (el.type === "checkbox" || el.type === "radio") { return el.checked !== el.defaultChecked; }
         if (el.tagName === "SELECT") {
-          return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+          const options = Array.prototype.slice.call(el.options);
+          /* A list with no option marked selected shows its first: that is not a choice. */
+          if (!options.some(function (o) { return o.defaultSelected; })) {
+            return el.multiple ? options.some(function (o) { return o.selected; }) : el.selectedIndex > 0;
+          }
+          return options.some(function (o) { return o.selected !== o.defaultSelected; });
         }
         return el.value !== el.defaultValue;
       });
