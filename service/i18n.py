@@ -187,6 +187,8 @@ CORE_MESSAGES = (
     N_("Method Not Allowed"),
     N_("This institution is already verified."),
     N_("use a two-letter country code (ISO 3166), e.g. SN"),
+    N_("Choose a country"),
+    N_("enter a web address, like https://example.org"),
     N_("use a two-letter language code (ISO 639-1), e.g. fr"),
     N_("use a time zone name such as Europe/Paris or Africa/Dakar"),
     N_("enter a valid email address, like name@example.org"),

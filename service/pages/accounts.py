@@ -56,6 +56,9 @@ HOME_BY_ROLE = {
 }
 
 
+CONSENT_MISSING = N_("Please accept the privacy terms to register.")
+
+
 def _safe_next(target: str | None) -> str | None:
     return target if target and target.startswith("/") and not target.startswith("//") else None
 
@@ -204,8 +207,9 @@ async def register_expert_submit(
     data = await read_form(request)
     data["consent_matching"] = data.get("consent_matching") == "on"
     form, errors = validate_form(ExpertRegistration, data)
-    if form is not None and data.get("consent_terms") != "on":
-        form, errors = None, {"consent_terms": N_("Please accept the privacy terms to register.")}
+    # Shown with the other errors at once, so one corrected form is enough.
+    if data.get("consent_terms") != "on":
+        form, errors = None, {**errors, "consent_terms": CONSENT_MISSING}
     if form is not None:
         try:
             user = register_expert(session, form=form)
@@ -248,8 +252,9 @@ async def register_institution_submit(
     """Registers an institution (pending verification) and its first member."""
     data = await read_form(request)
     form, errors = validate_form(InstitutionRegistration, data)
-    if form is not None and data.get("consent_terms") != "on":
-        form, errors = None, {"consent_terms": N_("Please accept the privacy terms to register.")}
+    # Shown with the other errors at once, so one corrected form is enough.
+    if data.get("consent_terms") != "on":
+        form, errors = None, {**errors, "consent_terms": CONSENT_MISSING}
     if form is not None:
         try:
             user = register_institution(session, form=form)

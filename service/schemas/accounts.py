@@ -8,7 +8,15 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 
 from service.models import InstitutionType
-from service.schemas.common import City, CountryCode, Email, Locale, Name, Password, ShortText
+from service.schemas.common import (
+    City,
+    CountryCode,
+    Email,
+    Locale,
+    Name,
+    Password,
+    Website,
+)
 
 
 class LoginForm(BaseModel):
@@ -33,7 +41,7 @@ class InstitutionRegistration(BaseModel):
     institution_type: InstitutionType
     country: CountryCode
     city: City = ""
-    website: ShortText = ""
+    website: Website = ""
 
 
 class PasswordChange(BaseModel):

@@ -23,6 +23,9 @@ _TIMEZONES = frozenset(available_timezones())
 
 def _country(value: str) -> str:
     value = value.strip().upper()
+    if not value:
+        # A form's country list left on its prompt: the code format means nothing to a person.
+        raise ValueError("Choose a country")
     if not _COUNTRY.match(value):
         raise ValueError("use a two-letter country code (ISO 3166), e.g. SN")
     return value
@@ -39,6 +42,16 @@ def _timezone(value: str) -> str:
     value = value.strip()
     if value not in _TIMEZONES:
         raise ValueError("use a time zone name such as Europe/Paris or Africa/Dakar")
+    return value
+
+
+# A web address as people type it: with or without http(s)://, a dotted host, no spaces.
+_WEBSITE = re.compile(r"^(https?://)?[^\s/:@.]+(\.[^\s/:@.]+)+(:\d+)?([/?#]\S*)?$", re.IGNORECASE)
+
+
+def _website(value: str) -> str:
+    if value and not _WEBSITE.match(value):
+        raise ValueError("enter a web address, like https://example.org")
     return value
 
 
@@ -65,6 +78,9 @@ def _password(value: str) -> str:
 
 
 CountryCode = Annotated[str, AfterValidator(_country)]
+Website = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_website)
+]
 LanguageCode = Annotated[str, AfterValidator(_language)]
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 Locale = Annotated[str, AfterValidator(_locale)]

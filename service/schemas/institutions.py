@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from service.models import InstitutionType
-from service.schemas.common import City, CountryCode, LongText, Name, ShortText
+from service.schemas.common import City, CountryCode, LongText, Name, Website
 
 
 class InstitutionUpdate(BaseModel):
@@ -18,7 +18,7 @@ class InstitutionUpdate(BaseModel):
     type: InstitutionType
     country: CountryCode
     city: City = ""
-    website: ShortText = ""
+    website: Website = ""
     description: LongText = ""
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -12,18 +15,32 @@ from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_user
 
 
-def _register_expert(client: TestClient, **overrides: str) -> object:
+def _register(client: TestClient, path: str, **fields: str) -> Any:
     data = {
-        "display_name": "Awa Diallo",
-        "email": "awa@example.org",
         "password": "a-long-password",
         "locale": "fr",
         "consent_terms": "on",
-        "consent_matching": "on",
         "csrf_token": csrf_token(client),
     }
-    data.update(overrides)
-    return client.post("/register/expert", data=data)
+    data.update(fields)
+    return client.post(path, data=data)
+
+
+def _register_expert(client: TestClient, **overrides: str) -> Any:
+    expert = {"display_name": "Awa Diallo", "email": "awa@example.org", "consent_matching": "on"}
+    return _register(client, "/register/expert", **{**expert, **overrides})
+
+
+def _register_institution(client: TestClient, **overrides: str) -> Any:
+    institution = {
+        "display_name": "Moussa Ndiaye",
+        "email": "moussa@ucad.example",
+        "institution_name": "Faculté de médecine, UCAD",
+        "institution_type": "university",
+        "country": "sn",
+        "city": "Dakar",
+    }
+    return _register(client, "/register/institution", **{**institution, **overrides})
 
 
 def _error_beside(html: str, field: str) -> str:
@@ -70,29 +87,38 @@ def test_malformed_email_and_short_password_are_refused(
     assert soup.select_one("#password").get("value") is None  # type: ignore[union-attr]
 
 
-def test_registration_needs_consent(client: TestClient, session: Session) -> None:
-    response = _register_expert(client, consent_terms="")
+@pytest.mark.parametrize(
+    "overrides",
+    [{"consent_terms": ""}, {"consent_terms": "", "password": "short"}],
+    ids=["consent-only", "with-other-errors"],
+)
+def test_registration_needs_consent(
+    client: TestClient, session: Session, overrides: dict[str, str]
+) -> None:
+    response = _register_expert(client, **overrides)
     assert response.status_code == 422
+    # Named with the other errors at once: before, the unticked box was only named once every
+    # other field was right, a second refusal.
     assert "privacy" in _error_beside(response.text, "consent_terms")
+    if "password" in overrides:
+        assert "10 characters" in _error_beside(response.text, "password")
     assert session.exec(select(User)).all() == []
 
 
+def test_institution_left_without_a_country_is_asked_to_choose_one(
+    client: TestClient, session: Session
+) -> None:
+    client.headers["Accept-Language"] = "fr"
+    response = _register_institution(client, country="", consent_terms="")
+    assert response.status_code == 422
+    # In the reader's language, and not about ISO codes: the list was left on its prompt.
+    assert _error_beside(response.text, "country").strip() == "Choisissez un pays"
+    assert "confidentialité" in _error_beside(response.text, "consent_terms")
+    assert session.exec(select(Institution)).all() == []
+
+
 def test_institution_registers_pending_verification(client: TestClient, session: Session) -> None:
-    response = client.post(
-        "/register/institution",
-        data={
-            "display_name": "Moussa Ndiaye",
-            "email": "moussa@ucad.example",
-            "password": "a-long-password",
-            "locale": "fr",
-            "institution_name": "Faculté de médecine, UCAD",
-            "institution_type": "university",
-            "country": "sn",
-            "city": "Dakar",
-            "consent_terms": "on",
-            "csrf_token": csrf_token(client),
-        },
-    )
+    response = _register_institution(client)
     assert response.status_code == 303
     institution = session.exec(select(Institution)).one()
     assert institution.country == "SN" and not institution.verified

@@ -91,9 +91,32 @@ def test_profile_errors_beside_fields(client: TestClient, session: Session) -> N
     assert response.status_code == 422
     assert error_beside(response, "name") == "This field is required."
     assert error_beside(response, "type")
-    assert "country code" in error_beside(response, "country")
+    assert error_beside(response, "country") == "Choose a country"
     session.refresh(institution)
     assert institution.name == "Université Cheikh Anta Diop"
+
+
+def test_a_website_that_is_no_web_address_is_refused(client: TestClient, session: Session) -> None:
+    # Before, "not a url" or "javascript:alert(1)" were kept and shown to coordinators as links.
+    institution = _member_client(client, session, website="https://ucad.example")
+    for typed in ("not a url", "javascript:alert(1)"):
+        response = post_form(
+            client,
+            "/institution/profile",
+            {"name": "UCAD", "type": "university", "country": "SN", "website": typed},
+        )
+        assert response.status_code == 422
+        assert error_beside(response, "website") == "enter a web address, like https://example.org"
+    session.refresh(institution)
+    assert institution.website == "https://ucad.example"
+    response = post_form(
+        client,
+        "/institution/profile",
+        {"name": "UCAD", "type": "university", "country": "SN", "website": "www.ucad.sn"},
+    )
+    assert response.status_code == 303
+    session.refresh(institution)
+    assert institution.website == "www.ucad.sn"
 
 
 def test_need_form_offers_sector_and_language_choices(client: TestClient, session: Session) -> None:

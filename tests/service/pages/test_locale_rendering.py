@@ -122,3 +122,30 @@ def test_the_queue_filters_agree_with_their_nouns_in_french(
     page = soup_of(client.get("/coordinator/needs"))
     assert text_of(page.select_one("#queue-country option")) == "Tous les pays"
     assert text_of(page.select_one("#queue-sector option")) == "Tous les secteurs"
+
+
+def test_what_people_wrote_keeps_its_own_direction_on_arabic_pages(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    # A French description or an English bio, right-aligned with its full stop on the left,
+    # read wrong on an Arabic page: each such paragraph takes its direction from its text.
+    world = build_world(session)
+    world.expert.bio = "Epidemiologist in Montreal; I teach with R."
+    session.add(world.expert)
+    _read_in(session, "ar", world.member, world.expert_user)
+    engagement = offer(session, world, settings)
+    expert = log_in_as(make_client(), world.expert_user.email)
+    offer_card = soup_of(expert.get("/expert/proposals")).select_one(
+        f"[data-engagement='{engagement.id}']"
+    )
+    assert offer_card is not None
+    description = offer_card.select_one(".need-description")
+    assert description is not None and description.get("dir") == "auto"
+    post_form(expert, f"/engagements/{engagement.id}/accept", {"next": "/expert/proposals"})
+    member = log_in_as(make_client(), world.member.email)
+    page = soup_of(member.get("/institution/proposals"))
+    assert page.html is not None and page.html.get("dir") == "rtl"
+    bio = page.find("p", string=world.expert.bio)
+    assert bio is not None and bio.get("dir") == "auto"
+    need = soup_of(member.get(f"/institution/needs/{world.need.id}")).select_one("main .prose")
+    assert need is not None and need.get("dir") == "auto"

@@ -66,6 +66,9 @@ def test_french_offer_and_confirm_buttons_are_in_french(
     assert card is not None
     buttons = [text_of(b) for b in card.select("[data-actions] button")]
     assert buttons == ["Accepter", "Décliner"]
+    # The reason asked sits beside Accept: it says it is the reason for declining.
+    reason = card.select_one("form.move-decline label")
+    assert reason is not None and text_of(reason).startswith("Motif du refus")
     assert "1 des 2 compétences" in text_of(card.select_one("[data-reasons]"))
     post_form(expert, f"/engagements/{engagement.id}/accept", {"next": "/expert/proposals"})
     member = log_in_as(make_client(), world.member.email)

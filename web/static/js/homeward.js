@@ -154,13 +154,40 @@
     });
   }
 
-  /* The language switch applies on change; its button is only needed without this script. */
+  /* Tells whether a form of the page holds something typed or chosen that is not sent yet. */
+  function typedSomething() {
+    return Array.prototype.some.call(document.querySelectorAll("main form"), function (form) {
+      return Array.prototype.some.call(form.elements, function (el) {
+        if (el.type === "hidden" || el.type === "submit" || el.type === "button") { return false; }
+        if (el.type === "checkbox" || el.type === "radio") { return el.checked !== el.defaultChecked; }
+        if (el.tagName === "SELECT") {
+          const options = Array.prototype.slice.call(el.options);
+          /* A list with no option marked selected shows its first: that is not a choice. */
+          if (!options.some(function (o) { return o.defaultSelected; })) {
+            return el.multiple ? options.some(function (o) { return o.selected; }) : el.selectedIndex > 0;
+          }
+          return options.some(function (o) { return o.selected !== o.defaultSelected; });
+        }
+        return el.value !== el.defaultValue;
+      });
+    });
+  }
+
+  /* The language switch applies on change; its button is only needed without this script.
+     Switching reloads the page: half-way through a form, it asks first rather than lose it. */
   function enhanceLanguage(button) {
     const form = button.form;
     const select = form && form.querySelector("select");
     if (!select) { return; }
     button.classList.add("visually-hidden");
-    select.addEventListener("change", function () { form.submit(); });
+    select.addEventListener("change", function () {
+      const warning = form.getAttribute("data-unsaved-warning");
+      if (warning && typedSomething() && !window.confirm(warning)) {
+        Array.prototype.forEach.call(select.options, function (o) { o.selected = o.defaultSelected; });
+        return;
+      }
+      form.submit();
+    });
   }
 
   /* Search filters apply as they change: ticking a facet submits the search form. */
