@@ -201,7 +201,7 @@ class Fts5Backend:
                 conn.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS matches (id INTEGER PRIMARY KEY, rank REAL)"
                 )
-                hybrid = query.vector is not None and bool(words)
+                hybrid = query.semantic and bool(words)
                 expression = self._match(conn, schema, words, tags, where, where_params, hybrid)
                 total = conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]
                 if not total and words:
@@ -213,14 +213,28 @@ class Fts5Backend:
                         total = conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]
                         suggestion = " ".join(corrected) if total else None
                         words = corrected if total else words
+                # The words are settled: embed the text searched (a typo's correction).
+                vector = query.vector_for(suggestion or query.text)
+                if hybrid and vector is None and total >= BROAD_MATCHES:
+                    # Nothing to rank by meaning after all: rank every match by BM25.
+                    hybrid = False
+                    self._match(conn, schema, words, tags, where, where_params, False)
                 scale = 1.0
                 if hybrid and total >= BROAD_MATCHES:
                     total = _count(conn, schema, expression, where, where_params)
                     scale = total / BROAD_MATCHES
                 broad = scale > 1.0
-                if query.vector is not None:
+                if vector is not None:
                     added = self._blend(
-                        conn, schema, query, words, tags, where, where_params, broad
+                        conn,
+                        schema,
+                        vector,
+                        query.semantic_ratio,
+                        words,
+                        tags,
+                        where,
+                        where_params,
+                        broad,
                     )
                     total += added
                 rows = _page(conn, schema, order, bool(sort), per_page, (page - 1) * per_page)
@@ -287,7 +301,8 @@ class Fts5Backend:
         self,
         conn: sqlite3.Connection,
         schema: IndexSchema,
-        query: SearchQuery,
+        vector: Sequence[float],
+        semantic_ratio: float,
         words: Sequence[str],
         tags: Sequence[str],
         where: str,
@@ -303,7 +318,7 @@ class Fts5Backend:
             allowed = np.fromiter((row[0] for row in conn.execute(select, params)), np.int64)
         mirror = self._refresh(conn, schema)
         with mirror.lock:
-            dense = mirror.nearest(query.vector or (), allowed, DENSE_DEPTH)
+            dense = mirror.nearest(vector, allowed, DENSE_DEPTH)
         lexical = (
             [
                 int(row[0])
@@ -314,7 +329,7 @@ class Fts5Backend:
             if words and not broad
             else []
         )
-        fused = fuse(lexical, dense, 1.0 if broad else query.semantic_ratio)
+        fused = fuse(lexical, dense, 1.0 if broad else semantic_ratio)
         before = int(conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0])
         conn.executemany(
             "INSERT INTO temp.matches (id, rank) VALUES (?, ?) "
