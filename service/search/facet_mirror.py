@@ -34,10 +34,13 @@ class FacetMirror:
         self._present = np.zeros(0, dtype=bool)
         self._start = np.zeros(0, dtype=np.int64)
         self._end = np.zeros(0, dtype=np.int64)
-        # Per field, one row per document id: the codes of its keys, -1 where it has fewer.
+        # Per field, one row per document id: the codes of its values, -1 where it has fewer.
+        # A code stands for one (key, value) pair: values that fold to one key are counted
+        # together under the smallest value the matches hold, as SQL's min(value) would.
         self._codes = {name: np.full((0, 1), -1, dtype=np.int32) for name in self.fields}
-        self._code_of: dict[str, dict[str, int]] = {name: {} for name in self.fields}
-        self._labels: dict[str, list[str]] = {name: [] for name in self.fields}
+        self._code_of: dict[str, dict[tuple[str, str], int]] = {name: {} for name in self.fields}
+        self._codes_of_key: dict[str, dict[str, list[int]]] = {name: {} for name in self.fields}
+        self._pairs: dict[str, list[tuple[str, str]]] = {name: [] for name in self.fields}
 
     def apply(
         self,
@@ -60,13 +63,12 @@ class FacetMirror:
         for doc_id, name, key, value in values:
             if name not in self._codes:
                 continue
-            code = self._code_of[name].get(key)
-            labels = self._labels[name]
+            code = self._code_of[name].get((key, value))
             if code is None:
-                code = self._code_of[name][key] = len(labels)
-                labels.append(value)
-            elif value < labels[code]:
-                labels[code] = value  # the label SQL's min(value) would give
+                pairs = self._pairs[name]
+                code = self._code_of[name][(key, value)] = len(pairs)
+                pairs.append((key, value))
+                self._codes_of_key[name].setdefault(key, []).append(code)
             slot = filled.get((name, doc_id), 0)
             filled[(name, doc_id)] = slot + 1
             codes = self._codes[name]
@@ -99,9 +101,14 @@ class FacetMirror:
         """Counts how many of the documents hold each value of a field (values held by none
         are left out), most frequent first, then by value."""
         codes = self._codes[name][self._known(ids)].ravel()
-        tally = np.bincount(codes[codes >= 0], minlength=len(self._labels[name]))
-        labels = self._labels[name]
-        found = [(labels[code], int(tally[code])) for code in np.flatnonzero(tally)]
+        tally = np.bincount(codes[codes >= 0], minlength=len(self._pairs[name]))
+        pairs = self._pairs[name]
+        by_key: dict[str, tuple[str, int]] = {}
+        for code in np.flatnonzero(tally):
+            key, value = pairs[code]
+            label, count = by_key.get(key, (value, 0))
+            by_key[key] = (min(label, value), count + int(tally[code]))
+        found = list(by_key.values())
         found.sort(key=lambda item: (-item[1], item[0]))
         return found
 
@@ -118,8 +125,8 @@ class FacetMirror:
         clause: overlapping any of its spans)."""
         keep = self._present.copy()
         for clause in keywords:
-            wanted = [self._code_of[clause.field].get(key) for key in clause.keys]
-            codes = [code for code in wanted if code is not None]
+            known = self._codes_of_key[clause.field]
+            codes = [code for key in clause.keys for code in known.get(key, ())]
             if not codes:
                 return np.zeros(0, dtype=np.int64)
             keep &= np.isin(self._codes[clause.field], codes).any(axis=1)
