@@ -13,8 +13,8 @@ time includes waiting until every document is searchable (documents/s printed be
 
 Each shape is measured twice: the search alone (a precomputed query vector), and what a person
 waits for a text never searched before (the web's query embedder, its memory of recent texts
-off, embeds the text on the searching thread, then the search runs; a corrected typo embeds and
-searches the correction too, as service/core/search.py does).
+off, handed to the search as service/core/search.py does: the backend embeds the text it ends up
+searching, on the searching thread, once; for a corrected typo, the correction only).
 
 Each search is timed twice: wall clock (what a person waits) and the CPU time of the searching
 thread (the work, which a busy machine stretches less). Beside them, in the same run, a fixed
@@ -237,18 +237,12 @@ class Timer:
 
 
 def end_to_end(backend: Fts5Backend, queries: list[SearchQuery], embed: Any) -> Timer:
-    """Times each query as the web runs it for a new text: embed, search, and for a corrected
-    typo embed the correction and search again (service/core/search.py `_run`)."""
+    """Times each query as the web runs it for a new text: the backend embeds the text it
+    searches (service/core/search.py `_run`)."""
     timer = Timer()
     for query in queries:
         with timer:
-            vector = embed(query.text)
-            page = backend.search(EXPERTS_STAFF, dataclasses.replace(query, vector=vector))
-            if page.suggestion:
-                corrected = dataclasses.replace(
-                    query, text=page.suggestion, vector=embed(page.suggestion)
-                )
-                backend.search(EXPERTS_STAFF, corrected)
+            backend.search(EXPERTS_STAFF, dataclasses.replace(query, vector=None, embed=embed))
     return timer
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from service.core import policy
 from service.core.policy import ExpertView, Reader
 from service.errors import FieldErrors
 from service.search import EXPERTS_PUBLIC, EXPERTS_STAFF, NEEDS, SearchBackend, SearchQuery
-from service.search.base import FilterValue, InvalidQuery
+from service.search.base import Embed, FilterValue, InvalidQuery
 
 EXPERT_FACETS = (
     "origin_country",
@@ -37,10 +36,6 @@ NEED_PARAMS = {
     "mode": "mode",
     "start": "start",
 }
-
-
-# Embeds a search text for the semantic half of hybrid search (None: keywords only).
-Embed = Callable[[str], list[float] | None]
 
 
 @dataclass(frozen=True)
@@ -110,14 +105,11 @@ def _run(
         facets=facets,
         page=request.page,
         per_page=request.per_page,
-        vector=embed(text) if embed is not None and text.strip() else None,
+        # The backend embeds the text it searches: a corrected typo's correction, not the typo.
+        embed=embed if text.strip() else None,
     )
     try:
         page = backend.search(index, query)
-        suggestion = page.suggestion
-        if suggestion and embed is not None and query.vector is not None:
-            # A corrected typo: the meaning half searches the corrected words too.
-            page = backend.search(index, replace(query, text=suggestion, vector=embed(suggestion)))
     except InvalidQuery as exc:
         raise FieldErrors({reverse.get(exc.field, exc.field): str(exc)}) from exc
     return {
@@ -125,7 +117,7 @@ def _run(
         "total": page.total,
         "page": page.page,
         "pages": page.pages,
-        "suggestion": suggestion or "",
+        "suggestion": page.suggestion or "",
         "facets": {
             reverse.get(name, name): [{"value": f.value, "count": f.count} for f in counts]
             for name, counts in page.facets.items()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol, runtime_checkable
@@ -65,6 +65,8 @@ class Range:
 
 
 FilterValue = str | int | bool | date | Range | Sequence[str | date]
+# Embeds a search text for the semantic half of hybrid search (None: keywords only).
+Embed = Callable[[str], Sequence[float] | None]
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,25 @@ class SearchQuery:
     per_page: int = 20
     highlight: bool = True
     vector: Sequence[float] | None = None
+    # Without `vector`: embeds the text the backend ends up searching, once, when it knows it
+    # (the correction of a typo, never the typo: an embedding costs more than the search).
+    embed: Embed | None = None
     semantic_ratio: float = 0.5
     today: date | None = None
+
+    @property
+    def semantic(self) -> bool:
+        """Whether the query asks for the semantic half (a vector, or a text to embed)."""
+        return self.vector is not None or self.embed is not None
+
+    def vector_for(self, text: str) -> Sequence[float] | None:
+        """Gets the query vector for the text searched: the one given, else the text embedded
+        (None: keywords only)."""
+        if self.vector is not None:
+            return self.vector
+        if self.embed is None or not text.strip():
+            return None
+        return self.embed(text)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import math
 import re
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from functools import partial
 from typing import Any, TypeVar
@@ -202,18 +203,19 @@ class MeiliBackend:
         filters = _filter(clauses)
         buckets = q.window_buckets(today) if schema.window.name in facets else []
 
-        def run(typed: Sequence[str]) -> list[dict[str, Any]]:
+        def run(typed: Sequence[str], text: str) -> list[dict[str, Any]]:
+            asked = replace(query, vector=query.vector_for(text), embed=None)
             requests_ = self._requests(
-                schema, query, typed, filters, facets, sort, page, per_page, buckets
+                schema, asked, typed, filters, facets, sort, page, per_page, buckets
             )
             return self._multi_search(requests_)
 
-        results = run(words)
+        results = run(words, query.text)
         suggestion: str | None = None
         if words and not _exact(results[-1]):
             corrected = self._correct(schema, words)
             if corrected != words:
-                retried = run(corrected)
+                retried = run(corrected, " ".join(corrected))
                 if _exact(retried[-1]):
                     results, suggestion = retried, " ".join(corrected)
         first = results[0]

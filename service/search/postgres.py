@@ -178,9 +178,10 @@ class PostgresBackend:
                         suggestion, params, total = " ".join(corrected), retry, found
                         tsq = retry["tsq"]
                 fused: list[int] = []
-                if query.vector is not None:
+                vector = query.vector_for(suggestion or query.text)
+                if vector is not None:
                     cte, params, total, fused = self._blend(
-                        conn, index, query, where, params, total
+                        conn, index, query, vector, where, params, total
                     )
                 cte += ", f AS (SELECT * FROM unnest(CAST(:fused AS bigint[])) "
                 cte += "WITH ORDINALITY AS f(id, pos)) "
@@ -226,6 +227,7 @@ class PostgresBackend:
         conn: Connection,
         index: str,
         query: SearchQuery,
+        vector: Sequence[float],
         where: str,
         params: dict[str, Any],
         total: int,
@@ -235,7 +237,7 @@ class PostgresBackend:
         total and the fused head."""
         tsq = str(params["tsq"])
         cte = self._matches(tsq, where, [])
-        dense = self._neighbours(conn, index, query.vector or (), where, params)
+        dense = self._neighbours(conn, index, vector, where, params)
         lexical = (
             [
                 int(row[0])

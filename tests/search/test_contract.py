@@ -493,6 +493,71 @@ def test_semantic_search_reveals_no_one_absent_from_the_readers_index(
     assert backend.search(EXPERTS_PUBLIC, query).hits == []
 
 
+class CountingEmbed:
+    """Stands in for the query model: one fixed vector, and every text it was asked for."""
+
+    def __init__(self, vector: list[float] | None) -> None:
+        self.vector = vector
+        self.texts: list[str] = []
+
+    def __call__(self, text: str) -> list[float] | None:
+        self.texts.append(text)
+        return self.vector
+
+
+# Meilisearch runs the words as typed and their meaning in one request, before it can know
+# they are a typo: it embeds the typed text, then the correction it searches.
+EMBEDS_THE_TYPED_TEXT_FIRST = {"meilisearch"}
+
+
+def _semantic_roster(backend: SearchBackend) -> None:
+    load(
+        backend,
+        [
+            expert(1, headline="Pédiatre", embedding=[0.0, 1.0, 0.0]),
+            expert(2, headline="Pediatrician", embedding=[0.1, 0.99, 0.0]),
+            expert(3, headline="Hydrologist", embedding=[1.0, 0.0, 0.0]),
+        ],
+    )
+
+
+def test_the_text_searched_is_embedded_once_by_the_backend(backend: SearchBackend) -> None:
+    _hybrid_only(backend)
+    _semantic_roster(backend)
+    embed = CountingEmbed([0.0, 1.0, 0.0])
+    page = backend.search(EXPERTS_STAFF, SearchQuery(text="pediatrician", embed=embed, today=TODAY))
+    assert embed.texts == ["pediatrician"]
+    given = backend.search(
+        EXPERTS_STAFF, SearchQuery(text="pediatrician", vector=[0.0, 1.0, 0.0], today=TODAY)
+    )
+    assert [hit.id for hit in page.hits] == [hit.id for hit in given.hits]
+    assert set([hit.id for hit in page.hits][:2]) == {1, 2}  # the French one by meaning
+
+
+def test_a_corrected_typo_embeds_the_correction_it_searches(backend: SearchBackend) -> None:
+    _hybrid_only(backend)
+    _semantic_roster(backend)
+    embed = CountingEmbed([0.0, 1.0, 0.0])
+    page = backend.search(EXPERTS_STAFF, SearchQuery(text="pediatrcian", embed=embed, today=TODAY))
+    assert page.suggestion == "pediatrician"
+    assert set([hit.id for hit in page.hits][:2]) == {1, 2}
+    if backend.name in EMBEDS_THE_TYPED_TEXT_FIRST:
+        assert embed.texts == ["pediatrcian", "pediatrician"]
+    else:
+        assert embed.texts == ["pediatrician"]  # the typo itself is never embedded
+
+
+def test_a_text_that_cannot_be_embedded_is_searched_by_its_words(
+    backend: SearchBackend,
+) -> None:
+    _hybrid_only(backend)
+    _semantic_roster(backend)
+    embed = CountingEmbed(None)
+    page = backend.search(EXPERTS_STAFF, SearchQuery(text="pediatrician", embed=embed, today=TODAY))
+    assert [hit.id for hit in page.hits] == [2] and page.total == 1
+    assert embed.texts == ["pediatrician"]
+
+
 def test_a_typo_is_corrected_from_the_index_vocabulary(backend: SearchBackend) -> None:
     if backend.name not in TYPO_TOLERANT:
         pytest.skip("exact (prefix) matching only on this backend")

@@ -21,7 +21,6 @@ TODAY = date(2025, 3, 10)
 def broad_backend(monkeypatch: pytest.MonkeyPatch) -> Fts5Backend:
     # Small thresholds keep the index small while taking the broad path.
     monkeypatch.setattr(fts5, "BROAD_MATCHES", 200)
-    monkeypatch.setattr(fts5, "FACET_SAMPLE", 100)
     backend = Fts5Backend(path=":memory:")
     docs = []
     for i in range(1, 601):

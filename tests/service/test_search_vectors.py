@@ -1,4 +1,5 @@
-"""The query embedder of hybrid search remembers the vectors of recent texts."""
+"""The query embedder of hybrid search remembers the vectors of recent texts, and a search
+embeds only the text it searches."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from service.core.policy import Reader, ReaderKind
+from service.core.search import SearchRequest, search_experts
 from service.core.search_vectors import MAX_QUERY_WORDS, QueryEmbedder
+from service.search.base import SearchPage, SearchQuery
+from service.search.documents import EXPERTS_STAFF, expert_documents
+from service.search.fts5 import Fts5Backend
+from tests.search.factories import expert
 
 
 class CountingEncoder:
@@ -81,3 +88,38 @@ def test_a_failing_model_turns_meaning_off_and_search_goes_on(
     assert model.embed("nurse") is None
     assert model.enabled is False
     assert model.embed("doctor") is None
+
+
+class CountingBackend(Fts5Backend):
+    """The embedded backend, counting the searches it runs."""
+
+    searches = 0
+
+    def search(self, index: str, query: SearchQuery) -> SearchPage:
+        self.searches += 1
+        return super().search(index, query)
+
+
+def test_a_misspelled_search_embeds_only_its_correction_in_one_search() -> None:
+    backend = CountingBackend(path=":memory:")
+    docs = [
+        expert_documents(expert(1, headline="Pediatrician", embedding=[0.0, 1.0, 0.0])),
+        expert_documents(expert(2, headline="Hydrologist", embedding=[1.0, 0.0, 0.0])),
+    ]
+    backend.upsert(EXPERTS_STAFF, [doc[EXPERTS_STAFF] for doc in docs if doc[EXPERTS_STAFF]])
+    embedded: list[str] = []
+
+    def embed(text: str) -> list[float]:
+        embedded.append(text)
+        return [0.0, 1.0, 0.0]
+
+    results = search_experts(
+        backend,
+        reader=Reader(ReaderKind.COORDINATOR, user_id=1),
+        request=SearchRequest(text="pediatrcian", params={}, page=1),
+        embed=embed,
+    )
+    assert results["suggestion"] == "pediatrician"
+    assert [item["id"] for item in results["items"]][0] == 1
+    assert embedded == ["pediatrician"]  # the typo is never embedded
+    assert backend.searches == 1
