@@ -18,6 +18,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.config import Settings, get_settings
+from service.core import jobs
 from service.db import make_engine
 from service.deps import verify_csrf
 from service.errors import Conflict, DomainError, FieldErrors, NotAuthenticated
@@ -67,6 +68,12 @@ def build_state(settings: Settings) -> AppState:
     except BackendUnavailable:
         # Every backend also creates its indexes on first use; the outbox absorbs the outage.
         log.warning("search backend unavailable at start-up; writes queue in the outbox")
+    if search.needs_reindex:
+        # An index in an older layout was started empty: the worker refills it.
+        log.warning("search index layout changed; queued a rebuild from the database")
+        with Session(engine) as session:
+            jobs.enqueue(session, kind=jobs.REINDEX_SEARCH, key=jobs.REINDEX_SEARCH, again=True)
+            session.commit()
     return AppState(
         settings=settings,
         engine=engine,

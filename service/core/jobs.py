@@ -16,6 +16,7 @@ from service.repos import jobs as jobs_repo
 REMATCH_NEED = "rematch_need"
 REMATCH_EXPERT = "rematch_expert"
 EMBED_SKILLS = "embed_asked_skills"
+REINDEX_SEARCH = "reindex_search"
 
 
 def enqueue(

@@ -143,6 +143,9 @@ class SearchBackend(Protocol):
     """A search engine holding the three logical indexes."""
 
     name: str
+    # Set by `ensure_indexes` when it found an index in an older layout and started it empty:
+    # its documents must be refilled from the database (the worker's `reindex_search` job).
+    needs_reindex: bool
 
     def ensure_indexes(self) -> None:
         """Creates the indexes and applies their settings (idempotent)."""

@@ -91,6 +91,7 @@ class MeiliBackend:
     """Search in a Meilisearch server, one Meilisearch index per logical index."""
 
     name = "meilisearch"
+    needs_reindex = False  # settings are applied in place; documents stay
 
     def __init__(
         self,

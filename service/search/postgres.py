@@ -72,6 +72,7 @@ class PostgresBackend:
     """Search in the application's PostgreSQL database, in tables named `search_*`."""
 
     name = "postgres"
+    needs_reindex = False  # no layout versions: the tables are created where missing
 
     def __init__(self, *, engine: Engine, table_prefix: str = "search_") -> None:
         if not _PREFIX.match(table_prefix):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 from service.core import changes
-from service.core.indexing import drain_outbox
-from service.core.jobs import EMBED_SKILLS, REMATCH_EXPERT, REMATCH_NEED
+from service.core.indexing import drain_outbox, reindex_all
+from service.core.jobs import EMBED_SKILLS, REINDEX_SEARCH, REMATCH_EXPERT, REMATCH_NEED
 from service.core.matching import (
     MatchingEngine,
     load_engine,
@@ -65,9 +65,14 @@ def _drain_search(context: JobContext) -> None:
     drain_outbox(context.state.engine, context.state.search)
 
 
+def _reindex_search(context: JobContext) -> None:
+    reindex_all(context.state.engine, context.state.search)
+
+
 def install() -> None:
     """Registers the handlers of the matching and search jobs."""
     register_handler(REMATCH_NEED, _rematch_need)
     register_handler(REMATCH_EXPERT, _rematch_expert)
     register_handler(EMBED_SKILLS, _embed_skills)
     register_handler(DRAIN_SEARCH, _drain_search, every_s=5.0)
+    register_handler(REINDEX_SEARCH, _reindex_search)
