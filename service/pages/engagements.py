@@ -311,8 +311,6 @@ async def move_submit(
     data = await read_form(request)
     form, errors = validate_form(MoveRequest, _clean(data))
     status_code = 422
-    if "end_date" in errors.get("__all__", ""):
-        errors["end_date"] = errors.pop("__all__")
     if form is not None:
         try:
             move(

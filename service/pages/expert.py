@@ -148,8 +148,6 @@ async def profile_submit(
         data["hours_per_month"] = 0
     form, errors = validate_form(ExpertProfileUpdate, data)
     if form is None:
-        if "__all__" in errors and "available_until" in errors["__all__"]:
-            errors["available_until"] = errors.pop("__all__")
         return render(
             request,
             "expert/profile.html",

@@ -85,8 +85,6 @@ async def _read_need_form(
 ) -> tuple[NeedWrite | None, dict[str, str], dict[str, object]]:
     data = await _need_form_data(request)
     form, errors = validate_form(NeedWrite, data)
-    if "__all__" in errors and "start_until" in errors["__all__"]:
-        errors["start_until"] = errors.pop("__all__")
     return form, errors, data
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo
 
 from service.models.users import LOCALES
 
@@ -93,3 +94,17 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2
 # The city columns hold 120 characters; a longer one must be refused here, not by the database.
 City = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+
+
+def not_before(start: str, message: str) -> AfterValidator:
+    """The check of a closing date against the opening one declared before it, on the closing
+    field itself: it runs whatever else is wrong with the form, and its error sits beside the
+    field (a form-level check ran only once every other field was valid, and named no field)."""
+
+    def check(value: date | None, info: ValidationInfo) -> date | None:
+        opening = info.data.get(start)
+        if value is not None and isinstance(opening, date) and value < opening:
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.models import EngagementFeedback, EngagementStatus, Mode, ProposalStatus
-from service.schemas.common import EntityId
+from service.schemas.common import EntityId, not_before
 from service.schemas.experts import ExpertRead
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -48,15 +48,11 @@ class EngagementTerms(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     start_date: date | None = None
-    end_date: date | None = None
+    end_date: Annotated[
+        date | None, not_before("start_date", "end_date must not be before start_date")
+    ] = None
     mode: Mode | None = None
     agreed_hours: int | None = Field(default=None, ge=0, le=5000)
-
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.start_date and self.end_date and self.end_date < self.start_date:
-            raise ValueError("end_date must not be before start_date")
-        return self
 
 
 class FeedbackWrite(BaseModel):

@@ -18,6 +18,7 @@ from service.schemas.common import (
     ShortText,
     Skill,
     TimeZoneName,
+    not_before,
 )
 
 
@@ -43,7 +44,10 @@ class ExpertProfileUpdate(BaseModel):
     modes: list[Mode] = Field(default_factory=list, max_length=3)
     hours_per_month: int = Field(default=0, ge=0, le=200)
     available_from: date | None = None
-    available_until: date | None = None
+    available_until: Annotated[
+        date | None,
+        not_before("available_from", "available_until must not be before available_from"),
+    ] = None
     sectors: list[str] = Field(default_factory=list, max_length=len(SECTORS))
     years_experience: int | None = Field(default=None, ge=0, le=70)
     education: ShortText = ""
@@ -53,12 +57,6 @@ class ExpertProfileUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        if (
-            self.available_from
-            and self.available_until
-            and self.available_until < self.available_from
-        ):
-            raise ValueError("available_until must not be before available_from")
         unknown = [s for s in self.sectors if s not in SECTORS]
         if unknown:
             raise ValueError(f"unknown sectors: {', '.join(unknown)}")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from service.models import Mode, NeedStatus, Support
 from service.models.experts import SECTORS
-from service.schemas.common import City, LanguageCode, Skill
+from service.schemas.common import City, LanguageCode, Skill, not_before
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
 Description = Annotated[
@@ -31,7 +31,9 @@ class NeedWrite(BaseModel):
     hours_per_week: int = Field(default=4, ge=1, le=60)
     experts_wanted: int = Field(default=1, ge=1, le=3)
     start_from: date | None = None
-    start_until: date | None = None
+    start_until: Annotated[
+        date | None, not_before("start_from", "start_until must not be before start_from")
+    ] = None
     languages: list[LanguageCode] = Field(default_factory=list, max_length=10)
     city: City = ""
     support: list[Support] = Field(default_factory=list, max_length=4)
@@ -42,8 +44,6 @@ class NeedWrite(BaseModel):
     def _check(self) -> Self:
         if self.sector and self.sector not in SECTORS:
             raise ValueError(f"unknown sector {self.sector!r}; choose one of {', '.join(SECTORS)}")
-        if self.start_from and self.start_until and self.start_until < self.start_from:
-            raise ValueError("start_until must not be before start_from")
         self.required_skills = list(dict.fromkeys(self.required_skills))
         self.languages = list(dict.fromkeys(self.languages))
         return self
