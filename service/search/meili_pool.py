@@ -74,7 +74,6 @@ class MeiliCandidatePool:
         open_only: bool = True,
         timeout_s: int = 30,
         task_timeout_s: float = 600.0,
-        vector_store: str | None = None,
     ) -> None:
         self.client = meilisearch.Client(url, api_key or None, timeout=timeout_s)
         self.uid = f"{index_prefix}{INDEX}"
@@ -82,7 +81,6 @@ class MeiliCandidatePool:
         # Institutions are only proposed experts open to them (service.core.policy).
         self.open_only = open_only
         self.task_timeout_ms = int(task_timeout_s * 1000)
-        self.vector_store = vector_store
         # The latest searches' (round trip, Meilisearch's own processing time), in ms.
         self.searches: deque[tuple[float, float]] = deque(maxlen=64)
 
@@ -99,8 +97,6 @@ class MeiliCandidatePool:
             "embedders": {EMBEDDER: {"source": "userProvided", "dimensions": self.dimensions}},
             "pagination": {"maxTotalHits": 10_000},
         }
-        if self.vector_store:
-            settings["vectorStore"] = self.vector_store
         self._wait(_call(partial(self.client.index(self.uid).update_settings, settings)))
 
     def document(
