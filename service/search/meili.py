@@ -34,7 +34,7 @@ from service.search.base import (
     SearchQuery,
 )
 from service.search.documents import INDEXES, SYNONYM_GROUPS, IndexSchema, schema_for
-from service.search.semantic import DENSE_DEPTH, allowed_edits, best_correction, edit_distance
+from service.search.semantic import allowed_edits, best_correction, edit_distance
 
 T = TypeVar("T")
 EMBEDDER = "default"
@@ -220,41 +220,26 @@ class MeiliBackend:
             if corrected != words:
                 retried = run(corrected)
                 if _exact(retried[-1]):
-                    results, suggestion, words = retried, " ".join(corrected), corrected
-        hybrid = _hybrid(query)
+                    results, suggestion = retried, " ".join(corrected)
         first = results[0]
-        counted = results[1] if hybrid else first
-        at = 2 if hybrid else 1
-        in_buckets = results[at : at + len(buckets)]
-        extra = (
-            self._neighbours_beyond(schema, words, filters, results[at + len(buckets)])
-            if hybrid
-            else []
-        )
         counts: dict[str, list[FacetCount]] = {}
-        distribution = counted.get("facetDistribution") or {}
+        distribution = first.get("facetDistribution") or {}
         for name in facets:
             if name == schema.window.name:
-                counts[name] = []
-                for (label, (start, end)), result in zip(buckets, in_buckets, strict=True):
-                    n = int(result.get("totalHits", 0)) + sum(
-                        int(d.get("win_start", 0)) <= end and int(d.get("win_end", 0)) >= start
-                        for d in extra
-                    )
-                    if n:
-                        counts[name].append(FacetCount(label, n))
+                counts[name] = [
+                    FacetCount(label, int(r.get("totalHits", 0)))
+                    for (label, _), r in zip(buckets, results[1 : 1 + len(buckets)], strict=True)
+                    if r.get("totalHits")
+                ]
             else:
-                values = dict(distribution.get(name) or {})
-                for document in extra:  # neighbours by meaning the words do not match
-                    for value in _values(document.get(name)):
-                        values[value] = values.get(value, 0) + 1
+                values = distribution.get(name) or {}
                 ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
                 counts[name] = [FacetCount(str(v), int(n)) for v, n in ordered if n]
         hits = [self._hit(schema, raw) for raw in first.get("hits", [])]
-        total = int(counted.get("totalHits", counted.get("estimatedTotalHits", len(hits))))
+        total = int(first.get("totalHits", first.get("estimatedTotalHits", len(hits))))
         return SearchPage(
             hits=hits,
-            total=total + len(extra),
+            total=total,
             page=page,
             per_page=per_page,
             facets=counts,
@@ -273,49 +258,29 @@ class MeiliBackend:
         per_page: int,
         buckets: Sequence[tuple[str, tuple[int, int]]],
     ) -> list[dict[str, Any]]:
-        """Writes one search as the queries of one multi-search, in this order: the page; for a
-        hybrid search, the count of the keyword matches with their facets; one keyword count per
-        availability bucket; for a hybrid search, the nearest neighbours by meaning the filters
-        allow (`semantic.DENSE_DEPTH` of them, with their facet fields); and, when there are
-        words, last, a probe of the best keyword match (is there a document holding every word
-        as typed?).
+        """Writes one search as the queries of one multi-search: the page (with the keyword
+        facets), one count per availability bucket, and, when there are words, last, a probe
+        of the best keyword match (is there a document holding every word as typed?).
 
-        A hybrid search counts what the other backends count: the keyword matches plus the
-        nearest neighbours by meaning (`_neighbours_beyond`). Meilisearch's own count of a
-        hybrid search is every document the filters allow (its semantic half matches them all);
-        counting and faceting those on each search was most of a search's time. The page itself
-        is read with limit/offset, which counts nothing."""
+        The bucket counts carry no vector: with no hits asked, a hybrid count is the keyword
+        count (its semantic half returns nothing), and seven copies of the vector made most of
+        the request (61 kB of 70 at 384 dimensions)."""
         uid = self.uid(schema.name)
         text = " ".join(words)
-        hybrid = _hybrid(query)
         main: dict[str, Any] = {
             "indexUid": uid,
             "q": text,
             "filter": filters,
+            "page": page,
+            "hitsPerPage": per_page,
             "showRankingScore": True,
             "matchingStrategy": "all",
             # The page shows the public fields only: the vectors and the window bounds stay.
             "attributesToRetrieve": list(schema.fields),
         }
-        if hybrid:
-            main.update(offset=(page - 1) * per_page, limit=per_page)
-        else:
-            main.update(page=page, hitsPerPage=per_page)
         keyword_facets = [f for f in facets if f != schema.window.name]
-        counted: dict[str, Any] = (
-            {
-                "indexUid": uid,
-                "q": text,
-                "filter": filters,
-                "page": 1,
-                "hitsPerPage": 0,
-                "matchingStrategy": "all",
-            }
-            if hybrid
-            else main
-        )
         if keyword_facets:
-            counted["facets"] = keyword_facets
+            main["facets"] = keyword_facets
         if sort:
             main["sort"] = [f"{k.field}:{'desc' if k.descending else 'asc'}" for k in sort]
         elif not words and query.vector is None:
@@ -329,16 +294,14 @@ class MeiliBackend:
                 attributesToCrop=[f"{name}:24" for name in snippets],
                 cropMarker="…",
             )
-        vector: list[float] = []
         if query.vector is not None:
             if not self.dimensions:
                 raise SearchError("hybrid search needs embedding_dimensions on the backend")
             # Seven significant digits: a cosine does not see the difference, and the request
             # is half as long as float32 values printed as float64.
-            vector = [float(f"{x:.7g}") for x in query.vector]
-            main["vector"] = vector
+            main["vector"] = [float(f"{x:.7g}") for x in query.vector]
             main["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": query.semantic_ratio}
-        queries = [main, counted] if hybrid else [main]
+        queries = [main]
         for _, (start, end) in buckets:
             queries.append(
                 {
@@ -348,22 +311,6 @@ class MeiliBackend:
                     "page": 1,
                     "hitsPerPage": 0,
                     "matchingStrategy": "all",
-                }
-            )
-        if hybrid:
-            queries.append(
-                {
-                    "indexUid": uid,
-                    "q": "",
-                    "vector": vector,
-                    "hybrid": {"embedder": EMBEDDER, "semanticRatio": 1.0},
-                    "filter": filters,
-                    "limit": DENSE_DEPTH,
-                    "attributesToRetrieve": [
-                        "id",
-                        *keyword_facets,
-                        *(_INTERNAL if buckets else ()),
-                    ],
                 }
             )
         if words:
@@ -379,36 +326,6 @@ class MeiliBackend:
                 }
             )
         return queries
-
-    def _neighbours_beyond(
-        self,
-        schema: IndexSchema,
-        words: Sequence[str],
-        filters: list[str],
-        neighbours: dict[str, Any],
-    ) -> list[dict[str, Any]]:
-        """Gets the nearest neighbours by meaning that the words do not match (with their facet
-        fields): what a hybrid search adds to the keyword matches' count and facets. With no
-        words every document the filters allow is a match already; else one more search asks
-        which of the neighbours the words match."""
-        found = [dict(hit) for hit in neighbours.get("hits", [])]
-        if not words or not found:
-            return []
-        ids = ", ".join(str(int(d["id"])) for d in found)
-        (matched,) = self._multi_search(
-            [
-                {
-                    "indexUid": self.uid(schema.name),
-                    "q": " ".join(words),
-                    "filter": [*filters, f"id IN [{ids}]"],
-                    "limit": len(found),
-                    "attributesToRetrieve": ["id"],
-                    "matchingStrategy": "all",
-                }
-            ]
-        )
-        known = {int(hit["id"]) for hit in matched.get("hits", [])}
-        return [d for d in found if int(d["id"]) not in known]
 
     def _correct(self, schema: IndexSchema, words: Sequence[str]) -> list[str]:
         """Replaces each word no document holds by the closest word the index holds, by the
@@ -639,27 +556,6 @@ def _call(fn: Callable[[], T]) -> T:
         if exc.status_code >= 500:
             raise BackendUnavailable(f"Meilisearch failed: {exc.code} {exc.message}") from exc
         raise SearchError(f"Meilisearch refused the request: {exc.code} {exc.message}") from exc
-
-
-def _hybrid(query: SearchQuery) -> bool:
-    """Whether a search adds neighbours by meaning to its keyword matches."""
-    return query.vector is not None and query.semantic_ratio > 0
-
-
-def _values(value: object) -> list[str]:
-    """Gets a document field's facet values (a list field holds several)."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return [_facet_value(v) for v in value]
-    return [_facet_value(value)]
-
-
-def _facet_value(value: object) -> str:
-    """Writes a value as Meilisearch writes it in a facet distribution."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _exact(probe: dict[str, Any]) -> bool:

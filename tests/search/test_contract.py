@@ -25,7 +25,6 @@ from service.search.documents import (
     need_documents,
 )
 from service.search.outbox import reindex
-from service.search.semantic import DENSE_DEPTH
 from tests.search.factories import expert, need
 
 TODAY = date(2025, 3, 10)
@@ -456,41 +455,6 @@ def test_hybrid_keeps_keyword_matches_and_adds_neighbours_by_meaning(
     found = [hit.id for hit in page.hits]
     assert set(found[:2]) == {1, 2}  # the French profile is found by meaning
     assert found.index(2) < found.index(3)
-
-
-def test_a_hybrid_search_counts_the_keyword_matches_and_the_nearest_neighbours(
-    backend: SearchBackend,
-) -> None:
-    _hybrid_only(backend)
-    # Two keyword matches far from the query by meaning, then more neighbours by meaning than
-    # a hybrid search adds: the count and every facet are over the matches plus the nearest.
-    docs = [
-        expert(i, headline="Pediatrician", languages=["fr"], embedding=[1.0, 0.0, 0.0])
-        for i in (1, 2)
-    ]
-    docs += [
-        expert(
-            i,
-            headline="Hydrologist",
-            embedding=[0.0, 1.0, 0.001 * i],
-            available_from="2025-06-01" if i % 2 else None,
-        )
-        for i in range(3, 3 + DENSE_DEPTH + 10)
-    ]
-    load(backend, docs)
-    query = SearchQuery(
-        text="pediatrician",
-        vector=[0.0, 1.0, 0.0],
-        facets=("languages", "availability"),
-        today=TODAY,
-    )
-    page = backend.search(EXPERTS_STAFF, query)
-    assert page.total == 2 + DENSE_DEPTH
-    counts = {name: {f.value: f.count for f in values} for name, values in page.facets.items()}
-    assert counts["languages"] == {"fr": 2, "en": DENSE_DEPTH}
-    nearest = range(3, 3 + DENSE_DEPTH)  # the smallest third coordinate is the closest
-    assert counts["availability"]["now"] == 2 + sum(1 for i in nearest if not i % 2)
-    assert counts["availability"]["2025-06"] == 2 + DENSE_DEPTH
 
 
 def test_semantic_neighbours_obey_the_filters(backend: SearchBackend) -> None:
