@@ -1,7 +1,7 @@
 """Search speed: each query shape a person types, over 100,000 experts, on one backend.
 
     python bench/search_speed.py [--n 100000] [--queries 100] [--query-model e5] [--json]
-        [--backend fts5|postgres|meili]
+        [--backend fts5|postgres|meili] [--keep]
 
 Measures; asserts nothing. Each shape runs as the roster page runs it: hybrid (a query vector
 against each expert's vector), the six facets of the page, first page of 20 with highlights.
@@ -10,11 +10,17 @@ backends are filled afresh each run and thrown away after it, as bench/search_qu
 PostgreSQL at $HOMEWARD_TEST_DATABASE_URL in a throwaway schema, Meilisearch at
 $HOMEWARD_TEST_MEILI_URL (`eval "$(.ci/meili.sh start)"`) in throwaway indexes; their build
 time includes waiting until every document is searchable (documents/s printed beside it).
+With --keep, Meilisearch's indexes are kept (prefix `bench_search_<n>_`) and reused by the next
+run that asks for as many experts.
 
 Each shape is measured twice: the search alone (a precomputed query vector), and what a person
 waits for a text never searched before (the web's query embedder, its memory of recent texts
 off, handed to the search as service/core/search.py does: the backend embeds the text it ends up
 searching, on the searching thread, once; for a corrected typo, the correction only).
+
+On Meilisearch, each shape also reports the server's part: the multi-search requests a search
+made, their round trips, and Meilisearch's own `processingTimeMs` summed over their queries (a
+figure a loaded client machine stretches less).
 
 Each search is timed twice: wall clock (what a person waits) and the CPU time of the searching
 thread (the work, which a busy machine stretches less). Beside them, in the same run, a fixed
@@ -281,11 +287,31 @@ def query_model_cost(name: str, texts: list[str]) -> dict[str, dict[str, float]]
     return {"new text": fresh.figures(), "text searched again": again.figures()}
 
 
+def kept_meili(n: int) -> tuple[SearchBackend, float | None, int | None, Callable[[], None]]:
+    """Meilisearch indexes of n generated experts kept between runs (prefix
+    `bench_search_<n>_`): filled when they do not hold n documents, never thrown away."""
+    backend = MeiliBackend(
+        url=os.environ["HOMEWARD_TEST_MEILI_URL"],
+        api_key=os.environ.get("HOMEWARD_TEST_MEILI_KEY", ""),
+        index_prefix=f"bench_search_{n}_",
+        embedding_dimensions=DIM,
+    )
+    backend.ensure_indexes()
+    stats = backend.client.index(backend.uid(EXPERTS_STAFF)).get_stats()
+    build_s = None
+    if stats.number_of_documents != n:
+        backend.drop()
+        build_s = round(fill(backend, n, DIM), 1)
+    return backend, build_s, None, backend.close
+
+
 def open_backend(
-    kind: str, n: int, rebuild: bool
+    kind: str, n: int, rebuild: bool, keep: bool = False
 ) -> tuple[SearchBackend, float | None, int | None, Callable[[], None]]:
     """Gets a backend holding n generated experts, the seconds its build took (None: cached),
     its size on disk (None: not known) and what to call when done."""
+    if kind == "meili" and keep:
+        return kept_meili(n)
     if kind != "fts5":
         from search_quality import make_backend
 
@@ -322,8 +348,11 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--backend", choices=("fts5", "postgres", "meili"), default="fts5")
+    parser.add_argument(
+        "--keep", action="store_true", help="meili: reuse (or fill and keep) bench_search_<n>_"
+    )
     args = parser.parse_args()
-    backend, build_s, size, done = open_backend(args.backend, args.n, args.rebuild)
+    backend, build_s, size, done = open_backend(args.backend, args.n, args.rebuild, args.keep)
     rng = random.Random(42)
     result: dict[str, Any] = {
         "backend": args.backend,
@@ -347,11 +376,18 @@ def main() -> None:
         for query in queries[:10]:  # warm the page cache
             backend.search(EXPERTS_STAFF, query)
         timer, totals, suggested = Timer(), [], 0
+        server: dict[str, list[float]] = {"round_trip": [], "processing": [], "requests": []}
         for query in queries:
+            if isinstance(backend, MeiliBackend):
+                backend.searches.clear()
             with timer:
                 page = backend.search(EXPERTS_STAFF, query)
             totals.append(page.total)
             suggested += page.suggestion is not None
+            if isinstance(backend, MeiliBackend):  # the server's part of the wait
+                server["round_trip"].append(sum(s[0] for s in backend.searches))
+                server["processing"].append(sum(s[1] for s in backend.searches))
+                server["requests"].append(len(backend.searches))
         waited = end_to_end(backend, queries, embed) if embed is not None else None
         for _ in range(10):  # after each shape, so its scans do not cool the searches' caches
             with reference:
@@ -361,6 +397,15 @@ def main() -> None:
             "median_matches": statistics.median(totals),
             "corrected": suggested,
         }
+        if server["requests"]:
+            result["shapes"][shape]["meilisearch"] = {
+                "requests_mean": round(statistics.mean(server["requests"]), 2),
+                **{
+                    f"{name}_{label}_ms": round(percentile(server[name], p), 1)
+                    for name in ("round_trip", "processing")
+                    for label, p in (("p50", 50), ("p95", 95))
+                },
+            }
         if waited is not None:
             result["shapes"][shape]["new_text"] = waited.figures()
     result["reference"] = {f"exact float32 scan of {args.n:,} x {DIM}": reference.figures()}
@@ -392,6 +437,9 @@ def main() -> None:
             f"{name:<38} {m['p50_ms']:>7} {m['p95_ms']:>7} {m['cpu_p50_ms']:>8} "
             f"{m['cpu_p95_ms']:>8} {m.get('median_matches', ''):>8}"
         )
+    for shape, m in result["shapes"].items():
+        if "meilisearch" in m:
+            print(f"{shape}: Meilisearch {json.dumps(m['meilisearch'])}")
     for name, cases in result.get("query_model", {}).items():
         for case, m in cases.items():
             print(
