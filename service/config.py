@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     login_window_s: int = 60
     login_lockout_s: int = 300
     max_body_bytes: int = 1_000_000
+    # Re-read a template whose file changed (one stat per template a render uses, includes
+    # and imports too); `homeward serve --reload` turns it on for whoever edits templates.
+    template_reload: bool = False
 
     search_backend: Literal["embedded", "meilisearch"] = "embedded"
     search_path: str = ""

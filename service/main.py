@@ -31,7 +31,7 @@ from service.search import BackendUnavailable
 from service.search.factory import make_search_backend
 from service.security import SessionSigner
 from service.state import AppState
-from service.templating import STATIC_DIR, render
+from service.templating import STATIC_DIR, render, templates
 from service.worker import matching_tasks, run_in_process
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ def _freeze_startup_heap() -> None:
 def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> FastAPI:
     """Builds the application for these settings (or around an already-built state, in tests)."""
     settings = settings or (state.settings if state else get_settings())
+    templates.env.auto_reload = settings.template_reload
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

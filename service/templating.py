@@ -59,12 +59,27 @@ _env.add_extension("jinja2.ext.i18n")
 _env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
 
 
+# (locale, message) -> the translated markup of a message that takes no variable. The
+# catalogues are loaded once per process and never change under it.
+_translated: dict[tuple[str, str], Markup] = {}
+_TRANSLATED_MAX = 20_000
+
+
 @pass_eval_context
 def _gettext(eval_ctx: EvalContext, message: str, /, **variables: Any) -> str:
     """`_()` and `gettext()` in templates: what jinja2.ext's new-style gettext does (the
     translation marked safe under autoescape, then always %-formatted with the escaped
     variables), called directly instead of through its alias and two `Context.call`s: the
     review page translates about 200 strings a render."""
+    if not variables and eval_ctx.autoescape:
+        # Most strings take no variable: their markup, per language, is made once.
+        key = (current_locale.get(), message)
+        done = _translated.get(key)
+        if done is None:
+            done = Markup(translations_for(key[0]).gettext(message)) % variables  # noqa: S704
+            if len(_translated) < _TRANSLATED_MAX:
+                _translated[key] = done
+        return done
     rv: str = translations_for(current_locale.get()).gettext(message)
     if eval_ctx.autoescape:
         rv = Markup(rv)  # noqa: S704 - the catalogue is ours (as jinja2.ext trusts it)

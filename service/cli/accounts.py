@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Annotated
 
@@ -53,6 +54,8 @@ def serve(
 
     if reload and workers > 1:
         raise typer.BadParameter("--reload runs one process: leave --workers at 1.")
+    if reload:
+        os.environ["HOMEWARD_TEMPLATE_RELOAD"] = "true"
     uvicorn.run(
         "service.main:create_app",
         factory=True,

@@ -33,7 +33,15 @@ from service.core.matching import WEEKS_PER_MONTH, committed_hours
 from service.core.proposals import approve_proposal, explanation_for_people
 from service.errors import Conflict, NotAllowed, NotFound
 from service.i18n import N_
-from service.models import Engagement, ExpertProfile, Institution, MatchProposal, Need, User
+from service.models import (
+    Engagement,
+    ExpertProfile,
+    Institution,
+    MatchProposal,
+    Need,
+    ProposalStatus,
+    User,
+)
 from service.models.types import utcnow
 from service.repos import assignment as assignment_repo
 from service.repos import proposals as proposals_repo
@@ -270,11 +278,19 @@ class TeamView:
     proposals: list[MatchProposal]
 
 
-def team_for_need(session: Session, *, need: Need) -> TeamView | None:
+def team_for_need(
+    session: Session, *, need: Need, proposals: list[MatchProposal] | None = None
+) -> TeamView | None:
     """Proposes up to three experts whose skills together cover what no candidate covers alone,
-    from the skill evidence of the need's pending proposals."""
-    proposals = assignment_repo.pending_proposals(session, [need.id or 0])
-    by_expert = {str(p.expert_id): p for p in proposals}
+    from the skill evidence of the need's pending proposals (read here, or taken from the
+    need's `proposals` a page already holds)."""
+    if proposals is None:
+        pending = assignment_repo.pending_proposals(session, [need.id or 0])
+    else:
+        pending = sorted(
+            (p for p in proposals if p.status == ProposalStatus.PROPOSED), key=lambda p: p.id or 0
+        )
+    by_expert = {str(p.expert_id): p for p in pending}
     evidence = [
         SkillEvidence(
             str(p.expert_id),
@@ -284,7 +300,7 @@ def team_for_need(session: Session, *, need: Need) -> TeamView | None:
                 for s in explanation_for_people(p.explanation)["covered_skills"]
             ],
         )
-        for p in proposals
+        for p in pending
     ]
     team = propose_team(list(need.required_skills), evidence)
     if team is None:

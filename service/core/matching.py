@@ -639,10 +639,13 @@ def needs_touched_by(session: Session, *, expert_id: int) -> list[int]:
     return [int(need_id) for need_id in session.exec(statement)]
 
 
-def needs_for_expert(session: Session, *, expert_id: int, limit: int = 10) -> list[MatchProposal]:
-    """Lists the open needs ranked for an expert, best first, with their explanations."""
+def ranked_needs_for_expert(
+    session: Session, *, expert_id: int, limit: int = 10
+) -> list[tuple[MatchProposal, Need]]:
+    """Lists the open needs ranked for an expert, best first, each with its proposal (one
+    query: the need comes with its proposal)."""
     statement = (
-        select(MatchProposal)
+        select(MatchProposal, Need)
         .join(Need, col(Need.id) == col(MatchProposal.need_id))
         .where(
             MatchProposal.expert_id == expert_id,
@@ -652,7 +655,7 @@ def needs_for_expert(session: Session, *, expert_id: int, limit: int = 10) -> li
         .order_by(col(MatchProposal.score).desc())
         .limit(limit)
     )
-    return list(session.exec(statement))
+    return [(p, need) for p, need in session.exec(statement)]
 
 
 def load_engine(settings: Settings) -> MatchingEngine:

@@ -16,11 +16,15 @@ from sqlmodel import Session, col, select
 
 from matching.constraints import MatchPolicy, assess, expert_exclusion
 from service.core.jobs import rematch_key
-from service.core.matching import committed_hours, expert_record, need_record, needs_for_expert
+from service.core.matching import (
+    committed_hours,
+    expert_record,
+    need_record,
+    ranked_needs_for_expert,
+)
 from service.core.proposals import explanation_for_people
 from service.models import ExpertProfile, Institution, Need, NeedStatus
 from service.repos import jobs as jobs_repo
-from service.repos import needs as needs_repo
 from service.repos.jobs import PENDING
 
 
@@ -69,12 +73,9 @@ def complete_for_matching(expert: ExpertProfile) -> bool:
 def needs_for_you(session: Session, *, expert: ExpertProfile, limit: int = 10) -> ForYou:
     """Gets the needs ranked for an expert, or why there are none."""
     expert_id = expert.id or 0
-    proposals = needs_for_expert(session, expert_id=expert_id, limit=limit)
-    needs = needs_repo.get_needs(session, [p.need_id for p in proposals])  # one query, not ten
     ranked = [
-        (needs[p.need_id], explanation_for_people(p.explanation), p.score)
-        for p in proposals
-        if p.need_id in needs
+        (need, explanation_for_people(p.explanation), p.score)
+        for p, need in ranked_needs_for_expert(session, expert_id=expert_id, limit=limit)
     ]
     pending = ranking_pending(session, expert_id)
     if ranked:

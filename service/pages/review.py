@@ -120,7 +120,11 @@ def _review_page(
     if need is None:
         raise NotFound("This need does not exist.")
     rows = review_rows(session, need_id=need_id, reader=user)
-    team = team_for_need(session, need=need) if need.status == NeedStatus.OPEN else None
+    team = (
+        team_for_need(session, need=need, proposals=[r["proposal"] for r in rows])
+        if need.status == NeedStatus.OPEN
+        else None
+    )
     names = {r["proposal"].id: (r["expert"] or {}).get("display_name", "") for r in rows}
     context: dict[str, Any] = {
         "need": need,

@@ -22,7 +22,6 @@ from service.deps import (
 )
 from service.errors import FieldErrors, NotFound
 from service.i18n import N_
-from service.models import User
 from service.pages.for_you import for_you_context
 from service.repos import experts as experts_repo
 from service.routes.search_params import SearchRequestDep
@@ -111,6 +110,7 @@ def browse_experts(
 def browse_needs(
     request: Request,
     user: RequireExpert,
+    reader: ReaderDep,
     state: StateDep,
     session: SessionDep,
     search: SearchRequestDep,
@@ -124,15 +124,16 @@ def browse_needs(
         ),
         search,
         template="search/needs.html",
-        extra={"action": "/expert/needs", **_for_you(session, user, browsing)},
+        extra={"action": "/expert/needs", **_for_you(session, reader, browsing)},
     )
 
 
-def _for_you(session: SessionDep, user: User, browsing: bool) -> dict[str, Any]:
+def _for_you(session: SessionDep, reader: policy.Reader, browsing: bool) -> dict[str, Any]:
     """Gets the needs ranked for the expert, or why there are none (none while searching)."""
     if browsing:
         return {"for_you": None}
-    expert = experts_repo.get_expert_of_user(session, user.id or 0)
+    # The reader's profile, which working out the reader loaded into this session: no query.
+    expert = experts_repo.get_expert(session, reader.expert_id) if reader.expert_id else None
     if expert is None:
         raise NotFound(N_("You have no expert profile."))
     return for_you_context(session, expert, limit=10)

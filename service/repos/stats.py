@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import exists
+from sqlalchemy import and_, case, exists
 from sqlmodel import Session, col, func, select
 
 from service.models import (
@@ -111,15 +111,20 @@ def engagements_by_month(session: Session, *, months: int, today: date) -> list[
         keys.append(f"{year:04d}-{month:02d}")
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     keys.reverse()
-    start_year, start_month = (int(part) for part in keys[0].split("-"))
-    since = datetime(start_year, start_month, 1, tzinfo=UTC)
-    offered = session.exec(
-        select(Engagement.offered_at).where(
-            col(Engagement.status).in_(COUNTED_ENGAGEMENTS), col(Engagement.offered_at) >= since
+    # One row of twelve sums, counted by the database, rather than a row per engagement.
+    starts = [datetime(int(key[:4]), int(key[5:]), 1, tzinfo=UTC) for key in keys]
+    after = datetime(first.year + (first.month == 12), first.month % 12 + 1, 1, tzinfo=UTC)
+    offered_at = col(Engagement.offered_at)
+    sums = [
+        func.coalesce(func.sum(case((and_(offered_at >= lo, offered_at < hi), 1), else_=0)), 0)
+        for lo, hi in zip(starts, [*starts[1:], after], strict=True)
+    ]
+    row = session.exec(
+        select(*sums).where(
+            col(Engagement.status).in_(COUNTED_ENGAGEMENTS), offered_at >= starts[0]
         )
-    ).all()
-    counts = Counter(f"{moment.year:04d}-{moment.month:02d}" for moment in offered)
-    return [(key, counts.get(key, 0)) for key in keys]
+    ).one()
+    return [(key, int(count)) for key, count in zip(keys, row, strict=True)]
 
 
 def skill_lists(session: Session) -> Iterator[list[str]]:

@@ -22,7 +22,7 @@ class Page(BaseModel):
         return (self.number - 1) * self.size
 
 
-def get_page(
+async def get_page(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = PAGE_SIZE,
 ) -> Page:

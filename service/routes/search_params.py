@@ -13,7 +13,7 @@ RESERVED = frozenset({"q", "page", "size"})
 MAX_FILTER_LENGTH = 100
 
 
-def get_search_request(
+async def get_search_request(
     request: Request,
     q: Annotated[str, Query(max_length=10_000)] = "",
     page: Annotated[int, Query(ge=1, le=1000)] = 1,

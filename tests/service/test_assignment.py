@@ -458,3 +458,52 @@ def test_locks_that_cannot_all_hold_are_reported(session: Session, client: TestC
     query = "&".join(f"locked={i}" for i in locked)
     page = BeautifulSoup(browser.get(f"/coordinator/assignment?{query}").text, "html.parser")
     assert page.select_one("[data-unsatisfiable]") is not None
+
+
+def test_the_team_from_the_proposals_a_page_holds_is_the_team_read_afresh(
+    session: Session,
+) -> None:
+    from service.core.assignment import team_for_need
+    from service.models import ProposalStatus
+    from service.repos import proposals as proposals_repo
+
+    _, institution = make_member(session)
+    need = make_need(
+        session,
+        institution=institution,
+        required_skills=["survival analysis", "R training", "data management"],
+        experts_wanted=2,
+    )
+    stats, data, rejected = (make_expert(session) for _ in range(3))
+    make_proposal(
+        session,
+        need=need,
+        expert=stats,
+        score=2.0,
+        explanation=_skills(("survival analysis", "survival analysis", 1.0)),
+    )
+    make_proposal(
+        session,
+        need=need,
+        expert=data,
+        score=1.0,
+        rank=2,
+        explanation=_skills(("data management", "clinical data management", 0.9)),
+    )
+    # Decided already: it covers what the others miss, and is in no team either way.
+    make_proposal(
+        session,
+        need=need,
+        expert=rejected,
+        score=3.0,
+        rank=3,
+        status=ProposalStatus.REJECTED,
+        explanation=_skills(("R training", "teaching R", 0.95), ("data management", "dm", 1.0)),
+    )
+    held = proposals_repo.list_for_need(session, need.id or 0)
+    read = team_for_need(session, need=need)
+    given = team_for_need(session, need=need, proposals=held)
+    assert read is not None and given is not None
+    assert [p.id for p in given.proposals] == [p.id for p in read.proposals]
+    assert given.team == read.team
+    assert rejected.id not in {p.expert_id for p in given.proposals}

@@ -285,3 +285,32 @@ def test_institution_type_and_country_are_named(client: TestClient, session: Ses
     ]
     assert "Hospital" in cells and "Côte d’Ivoire" in cells
     assert session.exec(select(Institution)).one().type == "hospital"
+
+
+def test_engagements_by_month_count_each_month_at_its_bounds(session: Session) -> None:
+    from datetime import UTC, date, datetime
+
+    from service.repos.stats import engagements_by_month
+    from tests.factories import make_engagement
+
+    _, institution = make_member(session)
+    need = make_need(session, institution=institution)
+    offered = [
+        datetime(2026, 12, 1, 0, 0, tzinfo=UTC),  # the first moment of this month
+        datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC),  # the last of the month before
+        datetime(2026, 1, 1, tzinfo=UTC),  # the first of the twelve months
+        datetime(2025, 12, 31, 23, 0, tzinfo=UTC),  # before them: not counted
+    ]
+    for moment in offered:
+        make_engagement(session, need=need, expert=make_expert(session), offered_at=moment)
+    make_engagement(
+        session,
+        need=need,
+        expert=make_expert(session),
+        status="declined",
+        offered_at=datetime(2026, 12, 2, tzinfo=UTC),
+    )
+    months = engagements_by_month(session, months=12, today=date(2026, 12, 2))
+    assert [key for key, _ in months][:1] == ["2026-01"] and months[-1][0] == "2026-12"
+    counts = dict(months)
+    assert counts == {**{key: 0 for key, _ in months}, "2026-12": 1, "2026-11": 1, "2026-01": 1}

@@ -54,3 +54,22 @@ def test_translates_and_escapes_variables() -> None:
     finally:
         current_locale.reset(reset)
     assert html == "Sélectionner &lt;b&gt;"
+
+
+def test_a_string_without_variables_keeps_each_languages_translation() -> None:
+    # Such strings are made into markup once per language and kept: rendering them again, in
+    # turn across languages, gives each language's own text every time.
+    source = "{{ _('Approve') }}|{{ _('100%% sure') }}"
+    for _ in range(2):
+        for locale in ("en", "fr", "ar", "es"):
+            reset = current_locale.set(locale)
+            try:
+                expected = _reference(True).from_string(source).render()
+                assert _env.from_string(source).render() == expected
+            finally:
+                current_locale.reset(reset)
+    reset = current_locale.set("fr")
+    try:
+        assert _env.from_string("{{ _('Approve') }}").render() == "Approuver"
+    finally:
+        current_locale.reset(reset)
