@@ -114,8 +114,10 @@ def _review_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     only: int | None = None,
+    ticked: tuple[list[int], str] = ([], ""),
 ) -> HTMLResponse:
-    """Renders a need's review page, or only one candidate's card (`only`, for htmx)."""
+    """Renders a need's review page, or only one candidate's card (`only`, for htmx); a bulk
+    decision that was refused keeps its ticks and reason (`ticked`)."""
     need = needs_repo.get_need(session, need_id)
     if need is None:
         raise NotFound("This need does not exist.")
@@ -131,6 +133,8 @@ def _review_page(
         "institution": institutions_repo.get_institution(session, need.institution_id),
         "rows": rows,
         "errors": errors or {},
+        "ticked": ticked[0],
+        "bulk_reason": ticked[1],
         "interested": interested_experts(session, need_id=need_id),
         "team": team,
         "team_members": [
@@ -247,6 +251,7 @@ async def bulk(
     data = await read_form(request, list_fields=("proposal_ids",))
     ids = [int(v) for v in data.get("proposal_ids", []) if str(v).isdigit()]
     action = str(data.get("action", ""))
+    reason = str(data.get("reason", ""))[:2000]
     if action == "compare":
         return _compare_ticked(request, session, user, need_id, ids)
     errors: dict[str, str] = {}
@@ -261,7 +266,7 @@ async def bulk(
                 need_id=need_id,
                 proposal_ids=ids,
                 action=action,
-                reason=str(data.get("reason", ""))[:2000],
+                reason=reason,
                 coordinator=user,
                 settings=state.settings,
             )
@@ -279,7 +284,9 @@ async def bulk(
             )
     if errors:
         session.rollback()
-        return _review_page(request, session, user, need_id, errors=errors, status_code=422)
+        return _review_page(
+            request, session, user, need_id, errors=errors, status_code=422, ticked=(ids, reason)
+        )
     session.commit()
     return _done(request, need_id, DONE_BULK[action])
 
