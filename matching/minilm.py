@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ MAX_SEQ_LENGTH = 256
 # What the torch encoders compute in: bfloat16 ran e5 and MiniLM 1.7-1.8x faster than float32
 # with AVX512-BF16, their vectors at cosine >= 0.9998 of float32's (bench/embedding_speed.py).
 Precision = Literal["float32", "bfloat16"]
+_Module = TypeVar("_Module", bound=nn.Module)
 
 
 def default_precision() -> Precision:
@@ -35,7 +36,7 @@ def default_precision() -> Precision:
     return "bfloat16" if supported is not None and bool(supported()) else "float32"
 
 
-def set_precision(model: nn.Module, precision: Precision) -> nn.Module:
+def set_precision(model: _Module, precision: Precision) -> _Module:
     """Casts the model's weights to `precision` (float32 leaves them as loaded)."""
     return model.to(torch.bfloat16) if precision == "bfloat16" else model
 
