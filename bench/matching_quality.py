@@ -1,7 +1,7 @@
 """Matching quality on the dev benchmark: lexical, dense (each model) and hybrid, per track.
 
 Usage: python bench/matching_quality.py [--tracks desc_en desc_fr desc_es]
-                                        [--storage float32 int8] [--json]
+                                        [--storage float32 int8] [--threads 2] [--json]
 
 Each storage of the matcher's index (float32: the exact reference; int8: the compact rows the
 application keeps) is scored in the same run, from the same cached vectors.
@@ -47,6 +47,8 @@ from matching.texts import (  # noqa: E402
 BENCH_DIR = Path(os.environ.get("HOMEWARD_BENCH_DIR", "/work/shared/bench"))
 CACHE_DIR = Path(os.environ.get("HOMEWARD_BENCH_CACHE", Path(__file__).resolve().parent / ".cache"))
 TRACKS = ("desc_en", "desc_fr", "desc_es")
+# Threads each model runs on (--threads): 1 wastes none waiting on a busy shared machine.
+THREADS = 2
 
 
 def read_jsonl(path: Path) -> list[dict[str, object]]:
@@ -215,8 +217,8 @@ def build_matcher(
     storage: Storage = "int8",
 ) -> tuple[Matcher, list[Encoder]]:
     """A matcher over the benchmark profiles, its vectors assembled from cached members."""
-    fused = load_encoder(encoder_name)
-    members = [load_encoder(block.name) for block in fused.blocks]
+    fused = load_encoder(encoder_name, threads=THREADS)
+    members = [load_encoder(block.name, threads=THREADS) for block in fused.blocks]
     matcher = Matcher(fused, today=lambda: date(2026, 1, 1), storage=storage)
     sections = [profile_section_texts(e) for e in experts]
     rows = np.concatenate(
@@ -303,8 +305,11 @@ def main() -> None:
     parser.add_argument("--tracks", nargs="+", default=list(TRACKS))
     parser.add_argument("--bench-dir", type=Path, default=BENCH_DIR)
     parser.add_argument("--storage", nargs="+", choices=["float32", "int8"])
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    global THREADS  # noqa: PLW0603 (read by build_matcher)
+    THREADS = args.threads
     storages: list[Storage] = args.storage or ["float32", "int8"]
 
     def log(message: str) -> None:

