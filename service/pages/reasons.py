@@ -192,10 +192,12 @@ def dates_reason(facts: dict[str, Any]) -> str | None:
     start, end = day(facts.get("window_start")), day(facts.get("window_end"))
     if facts.get("covered_days") == facts["window_days"]:
         return _t(
-            N_("Available for all the need's dates (%(start)s – %(end)s)"), start=start, end=end
+            N_("Available for the whole time the need may run (%(start)s – %(end)s)"),
+            start=start,
+            end=end,
         )
     return _t(
-        N_("Available %(covered)s of the need's %(days)s days (%(start)s – %(end)s)"),
+        N_("Available %(covered)s of the %(days)s days the need may run (%(start)s – %(end)s)"),
         covered=facts.get("covered_days"),
         days=facts["window_days"],
         start=start,

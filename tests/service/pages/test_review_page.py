@@ -37,7 +37,7 @@ def test_reasons_are_sentences_in_the_readers_language() -> None:
         "Travaille à distance, comme demandé",
         "Libre 3 h/semaine sur les 4,5 demandées",
         "4,6 h par jour dans les heures de travail de l'institution",
-        "Disponible sur toutes les dates du besoin (1 déc. 2026 – 11 janv. 2027)",
+        "Disponible pendant toute la période où le besoin peut se dérouler (1 déc. 2026 – 11 janv. 2027)",
         "Lié au pays : Sénégal",
     ]
 
