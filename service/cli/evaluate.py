@@ -35,7 +35,11 @@ def eval_command(
     from matching.encoders import load_encoder
 
     settings = get_settings()
-    encoder = load_encoder(model or settings.embedding_model, threads=settings.embedding_threads)
+    encoder = load_encoder(
+        model or settings.embedding_model,
+        threads=settings.embedding_threads,
+        precision=settings.embedding_precision,
+    )
 
     def progress(stage: str, done: int, total: int) -> None:
         if not as_json and (done == total or done % 100 == 0):

@@ -664,7 +664,11 @@ def load_engine(settings: Settings) -> MatchingEngine:
     from matching.encoders import load_encoder
 
     engine = MatchingEngine(
-        load_encoder(settings.embedding_model, threads=settings.embedding_threads),
+        load_encoder(
+            settings.embedding_model,
+            threads=settings.embedding_threads,
+            precision=settings.embedding_precision,
+        ),
         search_query_model=settings.search_query_model,
     )
     if settings.search_backend == "meilisearch":

@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 from sqlmodel import Session, select
 
-from matching.encoders import Block, Encoder, load_encoder, member_block
+from matching.encoders import Block, Encoder, PrecisionSetting, load_encoder, member_block
 from service.config import Settings, get_settings
 from service.models import Embedding
 
@@ -58,8 +58,16 @@ class QueryEmbedder:
     """Embeds search texts with the query model, loaded on first use (one thread, one call at
     a time: a title takes milliseconds), remembering the vectors of recent texts."""
 
-    def __init__(self, model: str, *, enabled: bool, cached: int = CACHED_QUERIES) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        enabled: bool,
+        cached: int = CACHED_QUERIES,
+        precision: PrecisionSetting = "auto",
+    ) -> None:
         self.model = model
+        self.precision = precision
         self.enabled = enabled
         self._encoder: Encoder | None = None
         self._lock = threading.Lock()
@@ -79,7 +87,7 @@ class QueryEmbedder:
                 return [float(x) for x in known]
             try:
                 if self._encoder is None:
-                    self._encoder = load_encoder(self.model, threads=1)
+                    self._encoder = load_encoder(self.model, threads=1, precision=self.precision)
                 vector = np.asarray(self._encoder.encode_queries([text])[0], dtype=np.float32)
             except Exception:  # a missing model must not break the search box
                 log.exception("query model %s failed; searching by keywords only", self.model)
@@ -92,11 +100,11 @@ class QueryEmbedder:
 
 
 @lru_cache(maxsize=4)
-def _embedder(model: str, enabled: bool) -> QueryEmbedder:
-    return QueryEmbedder(model, enabled=enabled)
+def _embedder(model: str, enabled: bool, precision: PrecisionSetting) -> QueryEmbedder:
+    return QueryEmbedder(model, enabled=enabled, precision=precision)
 
 
 def query_embedder(settings: Settings) -> QueryEmbedder:
     """Gets the process's query embedder for these settings (off unless models are loaded)."""
     enabled = settings.load_encoder and search_block(settings) is not None
-    return _embedder(settings.search_query_model, enabled)
+    return _embedder(settings.search_query_model, enabled, settings.embedding_precision)

@@ -118,3 +118,16 @@ def test_the_matcher_ranks_a_fixed_sample_as_with_the_c_engine(
     assert min(shared) >= 8 and np.mean(shared) >= 9.0, shared
     firsts = sum(a[0] == b[0] for a, b in zip(before, now, strict=True))
     assert firsts >= 0.9 * len(needs)
+
+
+def test_a_chosen_precision_names_the_vectors_on_every_host() -> None:
+    """Hosts with different CPUs share one precision by setting it: the version the vectors
+    are stored under names it, whatever "auto" would have picked on this CPU."""
+    forced = {
+        precision: load_encoder("e5", threads=1, precision=precision).version
+        for precision in ("float32", "bfloat16")
+    }
+    assert forced["float32"].endswith("/torch-f32")
+    assert forced["bfloat16"].endswith("/torch-bf16")
+    minilm = load_encoder("minilm", threads=1, precision="float32").version
+    assert "/bf16" not in minilm  # float32 vectors keep the version they had before bfloat16

@@ -8,9 +8,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from service.config import Settings
 from service.core.policy import Reader, ReaderKind
 from service.core.search import SearchRequest, search_experts
-from service.core.search_vectors import MAX_QUERY_WORDS, QueryEmbedder
+from service.core.search_vectors import (
+    MAX_QUERY_WORDS,
+    QueryEmbedder,
+    _embedder,
+    query_embedder,
+)
 from service.search.base import SearchPage, SearchQuery
 from service.search.documents import EXPERTS_STAFF, expert_documents
 from service.search.fts5 import Fts5Backend
@@ -123,3 +129,22 @@ def test_a_misspelled_search_embeds_only_its_correction_in_one_search() -> None:
     assert [item["id"] for item in results["items"]][0] == 1
     assert embedded == ["pediatrician"]  # the typo is never embedded
     assert backend.searches == 1
+
+
+def test_the_query_model_computes_in_the_configured_precision(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The web's query vectors and the worker's stored ones are named by one setting."""
+    loads: list[dict[str, Any]] = []
+
+    def load(*args: Any, **kwargs: Any) -> CountingEncoder:
+        loads.append(kwargs)
+        return CountingEncoder()
+
+    monkeypatch.setattr("service.core.search_vectors.load_encoder", load)
+    settings = Settings(embedding_precision="float32", secret_key="k" * 48)
+    try:
+        assert query_embedder(settings).embed("pédiatre") is not None
+    finally:
+        _embedder.cache_clear()  # the process's embedder now holds the counting encoder
+    assert loads == [{"threads": 1, "precision": "float32"}]
