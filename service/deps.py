@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from service.core import changes, policy
@@ -29,12 +28,7 @@ from service.state import AppState
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-# Dependencies that do no I/O are `async def`: FastAPI runs each sync dependency in the
-# threadpool, and a page paid a thread hop for each (nine a page, 10-30% of its CPU under
-# load, bench/http_load.py). Those that read the database stay sync.
-
-
-async def get_state(request: Request) -> AppState:
+def get_state(request: Request) -> AppState:
     """Gets the application state loaded by the lifespan."""
     state: AppState = request.app.state.homeward
     return state
@@ -43,17 +37,12 @@ async def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-async def get_session(state: StateDep) -> AsyncIterator[Session]:
+def get_session(state: StateDep) -> Iterator[Session]:
     """Yields one database session per request; routes commit before they return."""
-    # Opening a session touches no connection; closing it hands one back (a rollback), so
-    # that runs in the threadpool.
-    session = Session(state.engine, expire_on_commit=False)
-    # Lets a privacy change reach the institutions' index before the response leaves.
-    session.info[changes.SEARCH_KEY] = state.search
-    try:
+    with Session(state.engine, expire_on_commit=False) as session:
+        # Lets a privacy change reach the institutions' index before the response leaves.
+        session.info[changes.SEARCH_KEY] = state.search
         yield session
-    finally:
-        await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -66,8 +55,7 @@ def _bearer_token(request: Request) -> str | None:
 
 
 def get_optional_user(request: Request, state: StateDep, session: SessionDep) -> User | None:
-    """Finds the user behind a personal API token or a live session, if any, and the reader
-    the access policy sees (in the same thread hop: nearly every request asks for both)."""
+    """Finds the user behind a personal API token or a live session, if any."""
     if hasattr(request.state, "user"):
         cached: User | None = request.state.user
         return cached
@@ -88,14 +76,13 @@ def get_optional_user(request: Request, state: StateDep, session: SessionDep) ->
             if user is not None:
                 request.state.session_id = session_id
     request.state.user = user
-    request.state.reader = policy.reader_for(session, user)
     return user
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-async def get_current_user(user: OptionalUser) -> User:
+def get_current_user(user: OptionalUser) -> User:
     """Requires a logged-in user."""
     if user is None:
         raise NotAuthenticated()
@@ -105,7 +92,7 @@ async def get_current_user(user: OptionalUser) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-async def get_session_user(request: Request, user: CurrentUser) -> User:
+def get_session_user(request: Request, user: CurrentUser) -> User:
     """Requires a user logged in on the site: a personal API token cannot mint tokens."""
     if getattr(request.state, "via_token", False):
         raise NotAllowed("A personal API token cannot do this; log in on the site.")
@@ -115,7 +102,7 @@ async def get_session_user(request: Request, user: CurrentUser) -> User:
 SessionUser = Annotated[User, Depends(get_session_user)]
 
 
-async def get_session_id(request: Request, user: SessionUser) -> str:
+def get_session_id(request: Request, user: SessionUser) -> str:
     """Gets the id of the current user's session."""
     session_id: str = request.state.session_id
     return session_id
@@ -124,10 +111,13 @@ async def get_session_id(request: Request, user: SessionUser) -> str:
 SessionId = Annotated[str, Depends(get_session_id)]
 
 
-async def get_reader(request: Request, user: OptionalUser) -> Reader:
+def get_reader(request: Request, user: OptionalUser, session: SessionDep) -> Reader:
     """Gets the kind of reader behind the request, as the access policy sees them."""
-    # Worked out with the user, by get_optional_user.
-    reader: Reader = request.state.reader
+    if hasattr(request.state, "reader"):
+        cached: Reader = request.state.reader
+        return cached
+    reader = policy.reader_for(session, user)
+    request.state.reader = reader
     return reader
 
 
@@ -137,7 +127,7 @@ ReaderDep = Annotated[Reader, Depends(get_reader)]
 def allowed(action: Action) -> object:
     """Builds a dependency that admits only the users the access policy lets take this action."""
 
-    async def dependency(user: CurrentUser, reader: ReaderDep) -> User:
+    def dependency(user: CurrentUser, reader: ReaderDep) -> User:
         policy.require(reader, action)
         return user
 

@@ -295,8 +295,12 @@ def _unchanged_by_rematching(
             stored = _rows(session, column, owner_id)
             rematch(session, matching, owner_id)
             session.flush()
-            if _rows(session, column, owner_id) != stored or not stored:
+            now = _rows(session, column, owner_id)
+            if now != stored or not stored:
                 differ.append(owner_id)
+                for key in sorted(set(now) | set(stored)):
+                    if now.get(key) != stored.get(key):
+                        print("DIFF", owner_id, key, "stored", stored.get(key), "now", now.get(key))
             session.rollback()
     return differ
 
