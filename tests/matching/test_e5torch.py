@@ -120,9 +120,12 @@ def test_the_matcher_ranks_a_fixed_sample_as_with_the_c_engine(
     assert firsts >= 0.9 * len(needs)
 
 
-def test_a_chosen_precision_names_the_vectors_on_every_host() -> None:
+def test_a_chosen_precision_names_the_vectors_on_every_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Hosts with different CPUs share one precision by setting it: the version the vectors
     are stored under names it, whatever "auto" would have picked on this CPU."""
+    monkeypatch.setattr(encoders, "E5_ENGINE", "torch")  # other tests switch engines
     forced = {
         precision: load_encoder("e5", threads=1, precision=precision).version
         for precision in ("float32", "bfloat16")
