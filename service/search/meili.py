@@ -110,7 +110,10 @@ class MeiliBackend:
         # a new connection for every call (`requests.post`), which costs more than a small
         # search takes on a busy machine.
         self._search_url = url.rstrip("/") + "/multi-search"
-        self._headers = {"Content-Type": "application/json"}
+        # Uncompressed answers: Meilisearch gzips a roster page (35 kB of JSON) when asked, and
+        # that took 45 of the 55 ms one search waited on a loaded machine (its own processing:
+        # 5 ms); on the network next to it, the bytes cost far less than the compression.
+        self._headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._timeout_s = timeout_s
@@ -209,20 +212,39 @@ class MeiliBackend:
         filters = _filter(clauses)
         buckets = q.window_buckets(today) if schema.window.name in facets else []
 
-        def run(typed: Sequence[str], text: str) -> list[dict[str, Any]]:
-            asked = replace(query, vector=query.vector_for(text), embed=None)
+        # The words a correction may change, each counted in the index as typed in the same
+        # request as the search: a typo then costs one more round trip (the corrected search),
+        # not two (the correction probes, then the search).
+        asked = self._correctable(words)
+
+        def run(typed: Sequence[str], text: str, counted: Sequence[int]) -> list[dict[str, Any]]:
+            vector = query.vector_for(text)
+            searched = replace(query, vector=vector, embed=None)
             requests_ = self._requests(
-                schema, asked, typed, filters, facets, sort, page, per_page, buckets
+                schema, searched, typed, filters, facets, sort, page, per_page, buckets
             )
+            requests_ += [self._count_probe(schema, typed[i]) for i in counted]
             return self._multi_search(requests_)
 
-        results = run(words, query.text)
+        results = run(words, query.text, asked)
+        probe_at = 1 + len(buckets)  # the best keyword match, after the page and the buckets
         suggestion: str | None = None
-        if words and not _exact(results[-1]):
-            corrected = self._correct(schema, words)
-            if corrected != words:
-                retried = run(corrected, " ".join(corrected))
-                if _exact(retried[-1]):
+        if words and not _exact(results[probe_at]):
+            held = {
+                i: int(r.get("estimatedTotalHits", 0))
+                for i, r in zip(asked, results[probe_at + 1 :], strict=True)
+            }
+            seen = results[0].get("hits", []) if query.highlight else []
+            corrected = self._correct(schema, words, seen=seen, held=held)
+            # A word no document holds, left as typed, cannot match exactly: searching the
+            # other words' corrections would find no exact match either (the last word may be
+            # a prefix, though).
+            stuck = any(
+                not n and corrected[i] == words[i] for i, n in held.items() if i < len(words) - 1
+            )
+            if corrected != words and not stuck:
+                retried = run(corrected, " ".join(corrected), [])
+                if _exact(retried[probe_at]):
                     results, suggestion = retried, " ".join(corrected)
         first = results[0]
         counts: dict[str, list[FacetCount]] = {}
@@ -330,16 +352,56 @@ class MeiliBackend:
             )
         return queries
 
-    def _correct(self, schema: IndexSchema, words: Sequence[str]) -> list[str]:
+    @staticmethod
+    def _correctable(words: Sequence[str]) -> list[int]:
+        """Positions of the words a correction may replace: long enough to hold a typo, and
+        with no synonyms (a synonym is a word the index answers for)."""
+        return [i for i, w in enumerate(words) if allowed_edits(q.fold(w)) and not q.synonyms(w)]
+
+    def _count_probe(self, schema: IndexSchema, word: str) -> dict[str, Any]:
+        """A query counting the documents holding a word exactly (a phrase: no typo, no
+        prefix)."""
+        return {
+            "indexUid": self.uid(schema.name),
+            "q": f'"{word}"',
+            "limit": 0,
+        }
+
+    def _correct(
+        self,
+        schema: IndexSchema,
+        words: Sequence[str],
+        *,
+        seen: Sequence[dict[str, Any]] = (),
+        held: dict[int, int] | None = None,
+    ) -> list[str]:
         """Replaces each word no document holds by the closest word the index holds, by the
         rule of the other backends (`semantic.best_correction`: fewest edits, then the most
-        documents). Meilisearch's own typo tolerance finds the candidates: each word is searched
-        alone and the words it matched in the documents are read from the highlights."""
+        documents). Meilisearch's own typo tolerance finds the candidates, read from the
+        highlights of the documents it matched: first from `seen` (the hits of the search just
+        run, which matched the typed words with their typos), then, for the words still
+        without one, from a search of each such word alone. `held` counts, by position, the
+        documents holding each word exactly: a word some document holds is kept without
+        looking further (without `held`, only the word searched alone tells)."""
         uid = self.uid(schema.name)
         fields = [s.name for s in schema.searchable if s.name not in _NO_TYPOS]
-        asked = [i for i, w in enumerate(words) if allowed_edits(q.fold(w)) and not q.synonyms(w)]
+        asked = [i for i in self._correctable(words) if not (held or {}).get(i)]
         if not asked:
             return list(words)
+        corrected = list(words)
+        closest: dict[int, list[str]] = {}
+        if held is not None and seen:
+            found = _matched_words(seen)
+            unsure = []
+            for i in asked:
+                options = _closest(words[i], found, last=i == len(words) - 1)
+                if options is None:
+                    continue  # a prefix of words the index holds: a word being typed
+                if options:
+                    closest[i] = options
+                else:
+                    unsure.append(i)
+            asked = unsure
         probes = [
             {
                 "indexUid": uid,
@@ -358,29 +420,23 @@ class MeiliBackend:
             }
             for i in asked
         ]
-        corrected = list(words)
-        closest: dict[int, list[str]] = {}
-        try:
-            results = self._multi_search(probes)
-        except BackendUnavailable as exc:
-            if "panicked" not in str(exc):
-                raise
-            # Meilisearch 1.21 panics cropping some texts: the same probes, whole fields.
-            for probe in probes:
-                del probe["attributesToCrop"]
-            results = self._multi_search(probes)
+        results: list[dict[str, Any]] = []
+        if probes:
+            try:
+                results = self._multi_search(probes)
+            except BackendUnavailable as exc:
+                if "panicked" not in str(exc):
+                    raise
+                # Meilisearch 1.21 panics cropping some texts: the same probes, whole fields.
+                for probe in probes:
+                    del probe["attributesToCrop"]
+                results = self._multi_search(probes)
         for i, result in zip(asked, results, strict=True):
-            folded = q.fold(words[i])
-            found = _matched_words(result.get("hits", []))
-            last = i == len(words) - 1
-            if folded in found or (last and any(w.startswith(folded) for w in found)):
-                continue  # a word the index holds (the last one may be a prefix)
-            limit = allowed_edits(folded)
-            near = [(edit_distance(folded, w, limit), w) for w in found if w.isalpha()]
-            near = [(d, w) for d, w in near if d <= limit]
-            if near:
-                best = min(d for d, _ in near)
-                closest[i] = sorted(w for d, w in near if d == best)
+            options = _closest(
+                words[i], _matched_words(result.get("hits", [])), last=i == len(words) - 1
+            )
+            if options:
+                closest[i] = options
         ties = [(i, w) for i, options in closest.items() for w in options if len(options) > 1]
         frequency: dict[str, int] = {}
         if ties:  # several words as close: the one most documents hold (exact phrase counts)
@@ -568,6 +624,21 @@ def _exact(probe: dict[str, Any]) -> bool:
         return False
     typo = (hits[0].get("_rankingScoreDetails") or {}).get("typo") or {}
     return int(typo.get("typoCount", 0)) == 0
+
+
+def _closest(word: str, found: dict[str, int], *, last: bool) -> list[str] | None:
+    """The words found closest to a typed word within its allowed edits (none: []), or None
+    when the index holds the word as typed (the last word may be a prefix: still being typed)."""
+    folded = q.fold(word)
+    if folded in found or (last and any(w.startswith(folded) for w in found)):
+        return None
+    limit = allowed_edits(folded)
+    near = [(edit_distance(folded, w, limit), w) for w in found if w.isalpha()]
+    near = [(d, w) for d, w in near if d <= limit]
+    if not near:
+        return []
+    best = min(d for d, _ in near)
+    return sorted(w for d, w in near if d == best)
 
 
 def _matched_words(hits: Sequence[dict[str, Any]]) -> dict[str, int]:
