@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from datetime import date, timedelta
@@ -153,6 +154,46 @@ def fill_pool(
     return time.perf_counter() - started
 
 
+def fill_batches(pool: MeiliCandidatePool) -> list[dict[str, Any]]:
+    """Meilisearch's own record of the document batches it indexed into the pool's index,
+    oldest first: documents, seconds, documents per second, and the index size before each
+    (how the indexing rate falls as the vector store grows)."""
+    created = _instant(pool.client.get_raw_index(pool.uid)["createdAt"])
+    response = pool.client.http.get(
+        f"batches?indexUids={pool.uid}&types=documentAdditionOrUpdate&limit=1000"
+    )
+    done = []
+    for batch in reversed(response.get("results", [])):
+        if _instant(batch.get("startedAt") or "") < created:
+            continue  # an earlier index of the same name
+        details = batch.get("details") or {}
+        received = int(details.get("receivedDocuments") or 0)
+        seconds = _iso_seconds(batch.get("duration") or "")
+        if received and seconds:
+            done.append({"documents": received, "seconds": round(seconds, 1)})
+    before = 0
+    for row in done:
+        row["index_size_before"] = before
+        row["docs_per_s"] = round(row["documents"] / row["seconds"], 1)
+        before += row["documents"]
+    return done
+
+
+def _instant(stamp: str) -> str:
+    """A Meilisearch timestamp cut to microseconds, comparable as text ("" sorts first)."""
+    head, _, fraction = stamp.rstrip("Z").partition(".")
+    return f"{head}.{(fraction + '000000')[:6]}" if head else ""
+
+
+def _iso_seconds(duration: str) -> float:
+    """Seconds of an ISO 8601 duration as Meilisearch writes them ("PT1M10.5S")."""
+    match = re.fullmatch(r"P(?:(\d+)D)?T?(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?", duration)
+    if not match:
+        return 0.0
+    days, hours, minutes, seconds = (float(part or 0) for part in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
 def percentile_ms(samples: list[float], q: float) -> float:
     """A percentile of durations in seconds, in milliseconds."""
     return round(float(np.percentile(np.array(samples) * 1000.0, q)), 1)
@@ -181,7 +222,17 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         "meili_round_trip": [],
         "meili_processing": [],
         "pool_python": [],
+        # Where the time goes: each search apart (the first, unfiltered, for the feedback
+        # stage's best few; the second, filtered, the pool), and the Python part in three.
+        "first_search_round_trip": [],
+        "first_search_processing": [],
+        "second_search_round_trip": [],
+        "second_search_processing": [],
+        "python_statistics": [],
+        "python_rerank": [],
+        "python_candidates": [],
     }
+    spent = _time_stages(ranker)
     for i in range(needs):
         need = make_need(rng, i)
         vectors = unit_blocks(rng, 2, query_spans, matcher.encoder.dim)
@@ -194,12 +245,22 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         pool_sizes.append(len(rows_in_pool))
         # Interleaved, so both see the same machine.
         pool.searches.clear()
+        spent.clear()
         begin = time.perf_counter()
         from_pool = ranker.rank_experts(need, query_vectors=vectors, k=10, explain=False)
         timings["pool"].append(time.perf_counter() - begin)
         meili["meili_round_trip"].append(sum(s[0] for s in pool.searches) / 1000.0)
         meili["meili_processing"].append(sum(s[1] for s in pool.searches) / 1000.0)
         meili["pool_python"].append(timings["pool"][-1] - meili["meili_round_trip"][-1])
+        searches = list(pool.searches)
+        for name, search in zip(("first_search", "second_search"), searches, strict=False):
+            meili[f"{name}_round_trip"].append(search[0] / 1000.0)
+            meili[f"{name}_processing"].append(search[1] / 1000.0)
+        meili["python_statistics"].append(spent.pop("_scoring", 0.0))
+        meili["python_rerank"].append(spent.pop("_rank_rows", 0.0))
+        meili["python_candidates"].append(
+            meili["pool_python"][-1] - meili["python_statistics"][-1] - meili["python_rerank"][-1]
+        )
         begin = time.perf_counter()
         exact = matcher.rank_experts(need, query_vectors=vectors, k=10, explain=False)
         timings["exact"].append(time.perf_counter() - begin)
@@ -221,6 +282,7 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         "generate_s": round(build_s, 1),
         "meili_index_s": round(index_s, 1) if index_s is not None else None,
         "meili_docs_per_s": round(n / index_s, 1) if index_s else None,
+        "meili_batches": fill_batches(pool),
         "recall_at_100": round(float(np.mean(recall)), 4),
         "recall_at_100_min": round(float(np.min(recall)), 4),
         "top10_overlap": round(float(np.mean(overlap)), 4),
@@ -231,8 +293,28 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in timings.items()},
         **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in meili.items()},
         **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in meili.items()},
+        "request_vector_numbers": pool_dimensions(matcher),
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
         "load_avg": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def _time_stages(ranker: PoolRanker) -> dict[str, float]:
+    """Times the ranker's population statistics (`_scoring`) and its re-ranking of the pool
+    (`_rank_rows`), in seconds per call, into the dict returned (read and cleared per need)."""
+    spent: dict[str, float] = {}
+    for name in ("_scoring", "_rank_rows"):
+        method = getattr(ranker, name)
+
+        def timed(*args: Any, _method: Any = method, _name: str = name, **kwargs: Any) -> Any:
+            begin = time.perf_counter()
+            try:
+                return _method(*args, **kwargs)
+            finally:
+                spent[_name] = spent.get(_name, 0.0) + time.perf_counter() - begin
+
+        setattr(ranker, name, timed)
+    return spent
 
 
 def project(rows: list[dict[str, Any]], target: int = 1_000_000) -> dict[str, Any] | None:
@@ -288,6 +370,7 @@ def main() -> None:
                         "n_experts": n,
                         "meili_index_s": seconds,
                         "docs_per_s": rate,
+                        "meili_batches": fill_batches(pool),
                         "load_avg": os.getloadavg(),
                     }
                 ),

@@ -81,8 +81,9 @@ class MeiliCandidatePool:
         # Institutions are only proposed experts open to them (service.core.policy).
         self.open_only = open_only
         self.task_timeout_ms = int(task_timeout_s * 1000)
-        # The latest searches' (round trip, Meilisearch's own processing time), in ms.
-        self.searches: deque[tuple[float, float]] = deque(maxlen=64)
+        # The latest searches: (round trip, Meilisearch's own processing time) in ms, and the
+        # hits returned (for the benchmark's breakdown).
+        self.searches: deque[tuple[float, float, int]] = deque(maxlen=64)
 
     def ensure_index(self) -> None:
         """Creates the index with its embedder and filterable fields (idempotent)."""
@@ -168,7 +169,9 @@ class MeiliCandidatePool:
         started = time.perf_counter()
         result = _call(partial(self.client.index(self.uid).search, "", params))
         elapsed = (time.perf_counter() - started) * 1000.0
-        self.searches.append((elapsed, float(result.get("processingTimeMs", 0))))
+        self.searches.append(
+            (elapsed, float(result.get("processingTimeMs", 0)), len(result["hits"]))
+        )
         return [str(hit["id"]) for hit in result["hits"]]
 
     def drop(self) -> None:
