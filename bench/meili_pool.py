@@ -48,6 +48,7 @@ from matching.encoders import Block, Encoder  # noqa: E402
 from matching.matcher import Matcher  # noqa: E402
 from matching.pool import PoolRanker, pool_dimensions, pool_fields, pool_vectors  # noqa: E402
 from matching.records import ExpertRecord, NeedRecord  # noqa: E402
+from service.core.match_pool import POOL_SECTIONS, pool_columns  # noqa: E402
 from service.search.meili_pool import BATCH, MeiliCandidatePool  # noqa: E402
 
 TODAY = date(2026, 12, 1)
@@ -199,14 +200,30 @@ def percentile_ms(samples: list[float], q: float) -> float:
     return round(float(np.percentile(np.array(samples) * 1000.0, q)), 1)
 
 
-def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) -> dict[str, Any]:
+def make_pool(
+    matcher: Matcher, n: int, sections: tuple[str, ...], url: str, key: str
+) -> MeiliCandidatePool:
+    """The pool of n experts holding the blocks of `sections` (one index per layout)."""
+    columns = pool_columns(matcher, sections)
+    whole = len(columns) == pool_dimensions(matcher)
+    return MeiliCandidatePool(
+        url=url,
+        api_key=key,
+        # The whole row keeps the earlier rounds' name, so that `--keep` reuses their fill.
+        index_prefix=f"bench_{n}_" if whole else f"bench_{n}_{'_'.join(sections)}_",
+        dimensions=pool_dimensions(matcher),
+        columns=None if whole else columns,
+    )
+
+
+def measure(
+    n: int, needs: int, pool_size: int, keep: bool, sections: tuple[str, ...], url: str, key: str
+) -> dict[str, Any]:
     """Recall@100, top-10 overlap and whole-ranking latency at n experts."""
     started = time.perf_counter()
     matcher, experts, rows = build(n, seed=n)
     build_s = time.perf_counter() - started
-    pool = MeiliCandidatePool(
-        url=url, api_key=key, index_prefix=f"bench_{n}_", dimensions=pool_dimensions(matcher)
-    )
+    pool = make_pool(matcher, n, sections, url, key)
     index_s = fill_pool(pool, matcher, experts, rows, keep)
     ranker = PoolRanker(matcher, pool, size=pool_size)
     rng = np.random.default_rng(7)
@@ -278,7 +295,8 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         "n_experts": n,
         "needs": needs,
         "pool_limit": pool_size,
-        "dimensions": pool_dimensions(matcher),
+        "dimensions": pool.dimensions,
+        "sections": list(sections),
         "generate_s": round(build_s, 1),
         "meili_index_s": round(index_s, 1) if index_s is not None else None,
         "meili_docs_per_s": round(n / index_s, 1) if index_s else None,
@@ -293,7 +311,6 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in timings.items()},
         **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in meili.items()},
         **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in meili.items()},
-        "request_vector_numbers": pool_dimensions(matcher),
         "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
         "load_avg": [round(x, 2) for x in os.getloadavg()],
     }
@@ -342,6 +359,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--needs", type=int, default=100)
     parser.add_argument("--pool", type=int, default=1000)
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        default=list(POOL_SECTIONS),
+        help="profile sections whose blocks Meilisearch holds (document headline: the whole row)",
+    )
     parser.add_argument("--keep", action="store_true", help="reuse a filled Meilisearch index")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
@@ -356,12 +379,7 @@ def main() -> None:
     for n in args.sizes:
         if args.fill_only:
             matcher, experts, rows = build(n, seed=n)
-            pool = MeiliCandidatePool(
-                url=url,
-                api_key=key,
-                index_prefix=f"bench_{n}_",
-                dimensions=pool_dimensions(matcher),
-            )
+            pool = make_pool(matcher, n, tuple(args.sections), url, key)
             seconds = fill_pool(pool, matcher, experts, rows, args.keep)
             rate = round(n / seconds, 1) if seconds else None
             print(
@@ -377,7 +395,7 @@ def main() -> None:
                 flush=True,
             )
             continue
-        results.append(measure(n, args.needs, args.pool, args.keep, url, key))
+        results.append(measure(n, args.needs, args.pool, args.keep, tuple(args.sections), url, key))
         if not args.json:
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     report = {"sizes": results, "projection": project(results)}
