@@ -1,16 +1,21 @@
 """Candidates from Meilisearch's vector store, re-ranked by the matcher, against the exact scan.
 
 Usage: eval "$(.ci/meili.sh start)"   # or HOMEWARD_MEILI_URL / HOMEWARD_MEILI_KEY
-       python bench/meili_pool.py [--json] [--sizes 10000 100000] [--needs 100] [--pool 1000]
-                                  [--keep]
+       OPENBLAS_NUM_THREADS=1 python bench/meili_pool.py [--json] [--sizes 10000 100000]
+           [--needs 100] [--pool 1000] [--sections document [headline]] [--keep] [--fill-only]
+
+(One BLAS thread: on a loaded 2-core machine OpenBLAS's two threads doubled both paths' time.)
 
 Experts: random rows in the default encoder's layout (as bench/matching_speed.py makes them:
 USE, e5 and MiniLM blocks of the document section, USE of the headline, each unit-normed),
 with random constraint fields (modes, languages, availability windows and confirmations,
 about 5 % inactive or opted out) and skills drawn from a vocabulary (for the skill feedback).
 They go into the matcher's in-memory index (the exact scan) and into a Meilisearch index of
-their pool vectors (`<prefix>match_experts` layout, prefix `bench_<n>_`); `--keep` reuses
-that index when it already holds n experts (indexing time is then not measured again).
+their pool vectors (`<prefix>match_experts` layout; `--sections` picks the blocks it holds,
+by default the service's, the document section: prefix `bench_<n>_document_`; the whole row,
+`--sections document headline`: prefix `bench_<n>_`); `--keep` reuses that index when it
+already holds n experts (indexing time is then not measured again; Meilisearch's own
+per-batch rates of the fill are still printed).
 
 Per need (random query vectors, English and French titles so both weight sets run):
 - exact: `Matcher.rank_experts(k=100)`, the full scan, is the reference;
@@ -21,7 +26,8 @@ Per need (random query vectors, English and French titles so both weight sets ru
   who score higher, that the scan's window of 50 missed);
 - latency: the whole ranking of a top-10 each way, interleaved (pool: two Meilisearch
   searches plus the re-ranking; exact: the full scan), and the pool's part spent in
-  Meilisearch (round trips, and Meilisearch's own `processingTimeMs`) apart from the rest;
+  Meilisearch (round trips, and Meilisearch's own `processingTimeMs`, per search) apart
+  from the Python part (population statistics, candidates, re-ranking);
 - projection to 1M: log p95 fitted on log n over every measured size (`project`).
 
 `--json` prints exactly one JSON object.
