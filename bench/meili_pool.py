@@ -11,9 +11,9 @@ USE, e5 and MiniLM blocks of the document section, USE of the headline, each uni
 with random constraint fields (modes, languages, availability windows and confirmations,
 about 5 % inactive or opted out) and skills drawn from a vocabulary (for the skill feedback).
 They go into the matcher's in-memory index (the exact scan) and into a Meilisearch index of
-their pool vectors (`<prefix>match_experts` layout; `--sections` picks the blocks it holds,
-by default the service's, the document section: prefix `bench_<n>_document_`; the whole row,
-`--sections document headline`: prefix `bench_<n>_`); `--keep` reuses that index when it
+their pool vectors (`<prefix>match_experts` layout; `--sections` picks the blocks it holds:
+by default the whole row, as the service, prefix `bench_<n>_`; `--sections document`, the
+document section's blocks only, prefix `bench_<n>_document_`); `--keep` reuses that index when it
 already holds n experts (indexing time is then not measured again; Meilisearch's own
 per-batch rates of the fill are still printed).
 
@@ -54,7 +54,7 @@ from matching.encoders import Block, Encoder  # noqa: E402
 from matching.matcher import Matcher  # noqa: E402
 from matching.pool import PoolRanker, pool_dimensions, pool_fields, pool_vectors  # noqa: E402
 from matching.records import ExpertRecord, NeedRecord  # noqa: E402
-from service.core.match_pool import POOL_SECTIONS, pool_columns  # noqa: E402
+from service.core.match_pool import pool_columns  # noqa: E402
 from service.search.meili_pool import BATCH, MeiliCandidatePool  # noqa: E402
 
 TODAY = date(2026, 12, 1)
@@ -370,8 +370,9 @@ def main() -> None:
     parser.add_argument(
         "--sections",
         nargs="+",
-        default=list(POOL_SECTIONS),
-        help="profile sections whose blocks Meilisearch holds (document headline: the whole row)",
+        default=["document", "headline"],
+        help="profile sections whose blocks Meilisearch holds (default: the whole row, as the "
+        "service; `document`: the document section's blocks only)",
     )
     parser.add_argument("--keep", action="store_true", help="reuse a filled Meilisearch index")
     parser.add_argument("--json", action="store_true")

@@ -26,7 +26,7 @@ from service.config import Settings
 from service.core import policy
 from service.core.changes import expert_document
 from service.core.indexing import reindex_all
-from service.core.match_pool import pool_columns, pool_fingerprints, prune_pool, send_to_pool
+from service.core.match_pool import pool_fingerprints, prune_pool, send_to_pool
 from service.core.need_vectors import embed_open_needs
 from service.core.public_vectors import NeedEmbedder, PublicEmbedder
 from service.models import (
@@ -678,7 +678,6 @@ def load_engine(settings: Settings) -> MatchingEngine:
                 api_key=settings.meili_key,
                 index_prefix=settings.meili_index_prefix,
                 dimensions=pool_dimensions(engine.matcher),
-                columns=pool_columns(engine.matcher),
             )
         )
     return engine

@@ -5,8 +5,8 @@ use every stage: dense signals, lexical scores, dense and skill feedback); one s
 expert, the other re-ranks the candidates Meilisearch returns under the need's constraints.
 The pool is kept small (40 of 210 experts from Meilisearch, 10 more for shared skills) so that
 Meilisearch's order decides what is in it. Both layouts run: Meilisearch holding the whole
-row, and holding the document section's blocks only (the service's default, `pool_columns`),
-where its order leaves out the headline signals the re-ranking still scores.
+row (the service's), and holding the document section's blocks only (`pool_columns`), where
+its order leaves out the headline signals the re-ranking still scores.
 """
 
 from __future__ import annotations
