@@ -283,9 +283,21 @@ class Encoder:
         """Returns the output dimension."""
         return self.blocks[-1].stop
 
-    def encode_queries(self, texts: Sequence[str], batch_size: int = 32) -> FloatMatrix:
-        """Embeds need texts (query side)."""
-        out = _encode(self.model, list(texts), task="query", batch_size=batch_size)
+    def encode_queries(
+        self, texts: Sequence[str], batch_size: int = 32, only: Sequence[str] | None = None
+    ) -> FloatMatrix:
+        """Embeds need texts (query side); `only` limits a fused encoder to some blocks, the
+        others left at zero."""
+        wanted = self.document_blocks(only)
+        if len(wanted) == len(self.blocks):
+            out = _encode(self.model, list(texts), task="query", batch_size=batch_size)
+        else:
+            out = np.zeros((len(texts), self.dim), dtype=np.float32)
+            for block in wanted:
+                member = self.members[block.name]
+                out[:, block.start : block.stop] = _encode(
+                    member, list(texts), task="query", batch_size=batch_size
+                )
         if len(texts) > batch_size:
             release_freed_memory()
         return out
