@@ -68,3 +68,25 @@ def test_use_runs_a_job_call_on_one_blas_thread(fused_encoder: Encoder) -> None:
     assert backend._model._model.threads == 2
     again = backend.embed(["epidemiology", "biostatistics"], is_query=False)
     assert np.allclose(one, again, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_needs_title_is_embedded_only_by_the_models_it_is_compared_with(
+    fused_encoder: Encoder,
+) -> None:
+    """The title meets only the headline, which only USE embeds: e5 and MiniLM skip it."""
+    from matching.matcher import Matcher
+    from matching.records import NeedRecord
+
+    matcher = Matcher(fused_encoder)
+    need = NeedRecord("n1", "Epidemiology course", "Teach epidemiology to medical students.")
+    rows = matcher.embed_need(need)
+    whole = fused_encoder.encode_queries(["Epidemiology course. " + need.description])
+    title_use = fused_encoder.encode_queries(["Epidemiology course"], only=["use"])
+    for block in fused_encoder.blocks:
+        part = slice(block.start, block.stop)
+        assert np.allclose(rows[0, part], whole[0, part], atol=1e-6), block.name
+        if block.name == "use":
+            assert np.allclose(rows[1, part], title_use[0, part], atol=1e-6)
+        else:
+            assert not rows[1, part].any(), block.name
