@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, exists
+from sqlalchemy import Select, and_, bindparam, case, exists
 from sqlmodel import Session, col, func, select
 
 from service.models import (
@@ -20,6 +23,7 @@ from service.models import (
     ProposalStatus,
     User,
 )
+from service.models.types import UTCDateTime
 from service.repos.experts import count_active_experts
 from service.repos.needs import count_open_needs
 
@@ -102,6 +106,24 @@ def engagements_by(session: Session) -> dict[str, list[tuple[str, int]]]:
     }
 
 
+@functools.cache
+def _monthly_sums(months: int) -> Select[Any]:
+    """The statement of `engagements_by_month`: one row of `months` sums, counted by the
+    database rather than a row per engagement. Built once per month count, with the months'
+    bounds as parameters (`lo0`..`lo{months-1}`, then `after`): building its 12 CASE
+    expressions and their literals took about 1 ms of every dashboard request."""
+    offered_at = col(Engagement.offered_at)
+    bounds = [bindparam(f"lo{i}", type_=UTCDateTime()) for i in range(months)]
+    bounds.append(bindparam("after", type_=UTCDateTime()))
+    sums = [
+        func.coalesce(func.sum(case((and_(offered_at >= lo, offered_at < hi), 1), else_=0)), 0)
+        for lo, hi in itertools.pairwise(bounds)
+    ]
+    return select(*sums).where(
+        col(Engagement.status).in_(COUNTED_ENGAGEMENTS), offered_at >= bounds[0]
+    )
+
+
 def engagements_by_month(session: Session, *, months: int, today: date) -> list[tuple[str, int]]:
     """Counts engagements offered in each of the last `months` months (YYYY-MM, oldest first)."""
     first = date(today.year, today.month, 1)
@@ -111,19 +133,11 @@ def engagements_by_month(session: Session, *, months: int, today: date) -> list[
         keys.append(f"{year:04d}-{month:02d}")
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     keys.reverse()
-    # One row of twelve sums, counted by the database, rather than a row per engagement.
     starts = [datetime(int(key[:4]), int(key[5:]), 1, tzinfo=UTC) for key in keys]
     after = datetime(first.year + (first.month == 12), first.month % 12 + 1, 1, tzinfo=UTC)
-    offered_at = col(Engagement.offered_at)
-    sums = [
-        func.coalesce(func.sum(case((and_(offered_at >= lo, offered_at < hi), 1), else_=0)), 0)
-        for lo, hi in zip(starts, [*starts[1:], after], strict=True)
-    ]
-    row = session.exec(
-        select(*sums).where(
-            col(Engagement.status).in_(COUNTED_ENGAGEMENTS), offered_at >= starts[0]
-        )
-    ).one()
+    params: dict[str, datetime] = {f"lo{i}": start for i, start in enumerate(starts)}
+    params["after"] = after
+    row = session.execute(_monthly_sums(months), params).one()
     return [(key, int(count)) for key, count in zip(keys, row, strict=True)]
 
 
