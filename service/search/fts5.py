@@ -654,8 +654,14 @@ def _page(
 
 
 def _match_ids(conn: sqlite3.Connection) -> NDArray[np.int64]:
-    """Gets the ids held in temp.matches."""
-    return np.fromiter((row[0] for row in conn.execute("SELECT id FROM temp.matches")), np.int64)
+    """Gets the ids held in temp.matches (in no particular order: they are counted).
+
+    One comma-joined string parsed by numpy: a Python row per match cost about 0.7 µs each
+    (2,000 matches of a common word: 1.5 ms of a search, 3x this)."""
+    joined = conn.execute("SELECT group_concat(id) FROM temp.matches").fetchone()[0]
+    if not joined:
+        return np.empty(0, np.int64)
+    return np.fromstring(joined, dtype=np.int64, sep=",")
 
 
 def _facets(
