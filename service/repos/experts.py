@@ -51,10 +51,3 @@ def list_experts(
         .limit(limit)
     ).all()
     return list(rows), total
-
-
-def count_active_experts(session: Session) -> int:
-    """Counts the experts who can be proposed."""
-    return session.exec(
-        select(func.count()).select_from(ExpertProfile).where(col(ExpertProfile.active))
-    ).one()
