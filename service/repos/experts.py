@@ -6,7 +6,7 @@ import functools
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from service.models import ExpertProfile, User
 
@@ -39,7 +39,14 @@ def _with_emails() -> Select[ExpertProfile, str]:
 
 def get_expert_of_user(session: Session, user_id: int) -> ExpertProfile | None:
     """Gets the profile of an expert's account."""
-    return session.exec(select(ExpertProfile).where(ExpertProfile.user_id == user_id)).first()
+    return session.exec(_of_user(), params={"user_id": user_id}).first()
+
+
+@functools.cache
+def _of_user() -> SelectOfScalar[ExpertProfile]:
+    """The statement of `get_expert_of_user` (every page an expert opens runs it, to know the
+    reader), built once with the user as a parameter: building it cost more than running it."""
+    return select(ExpertProfile).where(ExpertProfile.user_id == bindparam("user_id"))
 
 
 def get_expert_email(session: Session, expert: ExpertProfile) -> str:
