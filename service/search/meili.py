@@ -50,6 +50,10 @@ CORRECTION_DEPTH = 50
 # Keyword matches whose ids a hybrid search's count query returns: when the words match no
 # more, the neighbours by meaning the keywords also match are known without a second request.
 KNOWN_MATCHES = 100
+# From this many keyword matches (a common word), the neighbours by meaning outside the known
+# ids are counted as not matched, without asking (at most DENSE_DEPTH over), as FTS5 counts
+# the neighbours outside its sample of a common word's matches (its BROAD_MATCHES).
+BROAD_MATCHES = 2_000
 _MARKED = re.compile(f"[^\\W_]*{MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE}[^\\W_]*")
 
 
@@ -429,12 +433,13 @@ class MeiliBackend:
         neighbours: Sequence[dict[str, Any]],
     ) -> list[dict[str, Any]]:
         """The neighbours by meaning the keywords do not match. Known from the keyword
-        count's ids when it returned every match; otherwise one more request asks which of the
-        others the words match (a keyword query among their ids)."""
+        count's ids when it returned every match; for a common word (`BROAD_MATCHES` or more),
+        every neighbour outside those ids; otherwise one more request asks which of the others
+        the words match (a keyword query among their ids)."""
         matched = int(keyword.get("totalHits", 0))
         known = {int(hit["id"]) for hit in keyword.get("hits", [])}
         unknown = [n for n in neighbours if int(n["id"]) not in known]
-        if not matched or not unknown or matched <= len(known):
+        if not matched or not unknown or matched <= len(known) or matched >= BROAD_MATCHES:
             return unknown
         ids = ", ".join(str(int(n["id"])) for n in unknown)
         (found,) = self._multi_search(

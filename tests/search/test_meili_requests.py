@@ -148,3 +148,15 @@ def test_a_hybrid_search_with_many_keyword_matches_asks_which_neighbours_they_ho
         "remote": 27,
         "hybrid": 27,
     }
+
+
+def test_a_hybrid_search_of_a_common_word_counts_without_asking(
+    arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As FTS5 counts a common word: the neighbours outside the matches it knows the ids of are
+    # counted as not matched (at most the neighbours the words match beyond those, over).
+    monkeypatch.setattr(meili_module, "KNOWN_MATCHES", 1)
+    monkeypatch.setattr(meili_module, "BROAD_MATCHES", 4)
+    page, sent = hydrologists(arc)
+    assert sent == 1
+    assert DENSE_DEPTH + 2 < page.total <= DENSE_DEPTH + 4
