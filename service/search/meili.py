@@ -236,7 +236,8 @@ class MeiliBackend:
             requests_ += [self._count_probe(schema, typed[i]) for i in counted]
             hybrid = vector is not None and bool(typed)
             if hybrid:
-                requests_ += self._hybrid_counts(schema, searched, typed, filters, facets)
+                assert vector is not None
+                requests_ += self._hybrid_counts(schema, vector, typed, filters, facets)
             return self._multi_search(requests_), hybrid
 
         results, hybrid = run(words, query.text, asked)
@@ -357,9 +358,7 @@ class MeiliBackend:
         if query.vector is not None:
             if not self.dimensions:
                 raise SearchError("hybrid search needs embedding_dimensions on the backend")
-            # Seven significant digits: a cosine does not see the difference, and the request
-            # is half as long as float32 values printed as float64.
-            main["vector"] = [float(f"{x:.7g}") for x in query.vector]
+            main["vector"] = _short(query.vector)
             main["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": query.semantic_ratio}
         queries = [main]
         for _, (start, end) in buckets:
@@ -390,7 +389,7 @@ class MeiliBackend:
     def _hybrid_counts(
         self,
         schema: IndexSchema,
-        query: SearchQuery,
+        vector: Sequence[float],
         words: Sequence[str],
         filters: list[str],
         facets: Sequence[str],
@@ -413,13 +412,12 @@ class MeiliBackend:
         }
         if keyword_facets:
             keyword["facets"] = keyword_facets
-        assert query.vector is not None
         semantic = {
             "indexUid": uid,
             "filter": filters,
             "limit": DENSE_DEPTH,
             "attributesToRetrieve": ["id", *keyword_facets, *_INTERNAL],
-            "vector": [float(f"{x:.7g}") for x in query.vector],
+            "vector": _short(vector),
             "hybrid": {"embedder": EMBEDDER, "semanticRatio": 1.0},
         }
         return [keyword, semantic]
@@ -706,6 +704,12 @@ def _filter(clauses: Sequence[q.Clause]) -> list[str]:
                 " OR ".join(f"(win_start <= {e} AND win_end >= {s})" for s, e in clause.spans)
             )
     return out
+
+
+def _short(vector: Sequence[float]) -> list[float]:
+    """A query vector at seven significant digits: a cosine does not see the difference, and
+    the request is half as long as float32 values printed as float64."""
+    return [float(f"{x:.7g}") for x in vector]
 
 
 def _add_values(
