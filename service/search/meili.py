@@ -35,7 +35,7 @@ from service.search.base import (
     SearchQuery,
 )
 from service.search.documents import INDEXES, SYNONYM_GROUPS, IndexSchema, schema_for
-from service.search.semantic import allowed_edits, best_correction, edit_distance
+from service.search.semantic import DENSE_DEPTH, allowed_edits, best_correction, edit_distance
 
 T = TypeVar("T")
 EMBEDDER = "default"
@@ -47,6 +47,13 @@ _NO_TYPOS = ("email", "phone")
 # Documents read per misspelled word for the words Meilisearch matched it to (the closest
 # first: its ranking puts fewer typos first).
 CORRECTION_DEPTH = 50
+# Keyword matches whose ids a hybrid search's count query returns: when the words match no
+# more, the neighbours by meaning the keywords also match are known without a second request.
+KNOWN_MATCHES = 100
+# From this many keyword matches (a common word), the neighbours by meaning outside the known
+# ids are counted as not matched, without asking (at most DENSE_DEPTH over), as FTS5 counts
+# the neighbours outside its sample of a common word's matches (its BROAD_MATCHES).
+BROAD_MATCHES = 2_000
 _MARKED = re.compile(f"[^\\W_]*{MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE}[^\\W_]*")
 
 
@@ -217,22 +224,31 @@ class MeiliBackend:
         # not two (the correction probes, then the search).
         asked = self._correctable(words)
 
-        def run(typed: Sequence[str], text: str, counted: Sequence[int]) -> list[dict[str, Any]]:
+        def run(
+            typed: Sequence[str], text: str, counted: Sequence[int]
+        ) -> tuple[list[dict[str, Any]], bool]:
+            """Sends one search's queries; says whether they end with a hybrid search's counts."""
             vector = query.vector_for(text)
             searched = replace(query, vector=vector, embed=None)
             requests_ = self._requests(
                 schema, searched, typed, filters, facets, sort, page, per_page, buckets
             )
             requests_ += [self._count_probe(schema, typed[i]) for i in counted]
-            return self._multi_search(requests_)
+            hybrid = vector is not None and bool(typed)
+            if hybrid:
+                assert vector is not None
+                requests_ += self._hybrid_counts(schema, vector, typed, filters, facets)
+            return self._multi_search(requests_), hybrid
 
-        results = run(words, query.text, asked)
+        results, hybrid = run(words, query.text, asked)
         probe_at = 1 + len(buckets)  # the best keyword match, after the page and the buckets
         suggestion: str | None = None
         if words and not _exact(results[probe_at]):
             held = {
                 i: int(r.get("estimatedTotalHits", 0))
-                for i, r in zip(asked, results[probe_at + 1 :], strict=True)
+                for i, r in zip(
+                    asked, results[probe_at + 1 : probe_at + 1 + len(asked)], strict=True
+                )
             }
             seen = results[0].get("hits", []) if query.highlight else []
             corrected = self._correct(schema, words, seen=seen, held=held)
@@ -243,25 +259,44 @@ class MeiliBackend:
                 not n and corrected[i] == words[i] for i, n in held.items() if i < len(words) - 1
             )
             if corrected != words and not stuck:
-                retried = run(corrected, " ".join(corrected), [])
+                retried, retried_hybrid = run(corrected, " ".join(corrected), [])
                 if _exact(retried[probe_at]):
                     results, suggestion = retried, " ".join(corrected)
+                    hybrid, words = retried_hybrid, corrected
         first = results[0]
+        hits = [self._hit(schema, raw) for raw in first.get("hits", [])]
+        total = int(first.get("totalHits", first.get("estimatedTotalHits", len(hits))))
+        distribution: dict[str, dict[str, int]] = first.get("facetDistribution") or {}
+        in_buckets = [int(r.get("totalHits", 0)) for r in results[1 : 1 + len(buckets)]]
+        if hybrid:
+            # As on the other backends: the keyword matches, and the nearest neighbours by
+            # meaning the keywords do not match, each counted once.
+            keyword, neighbours = results[-2], results[-1].get("hits", [])
+            added = self._unmatched(schema, words, filters, keyword, neighbours)
+            total = int(keyword.get("totalHits", 0)) + len(added)
+            distribution = _add_values(
+                keyword.get("facetDistribution") or {},
+                added,
+                [f for f in facets if f != schema.window.name],
+            )
+            for i, (_, (start, end)) in enumerate(buckets):
+                in_buckets[i] += sum(
+                    1 for d in added if int(d["win_start"]) <= end and int(d["win_end"]) >= start
+                )
         counts: dict[str, list[FacetCount]] = {}
-        distribution = first.get("facetDistribution") or {}
         for name in facets:
             if name == schema.window.name:
                 counts[name] = [
-                    FacetCount(label, int(r.get("totalHits", 0)))
-                    for (label, _), r in zip(buckets, results[1 : 1 + len(buckets)], strict=True)
-                    if r.get("totalHits")
+                    FacetCount(label, n)
+                    for (label, _), n in zip(buckets, in_buckets, strict=True)
+                    if n
                 ]
             else:
                 values = distribution.get(name) or {}
                 ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
-                counts[name] = [FacetCount(str(v), int(n)) for v, n in ordered if n]
-        hits = [self._hit(schema, raw) for raw in first.get("hits", [])]
-        total = int(first.get("totalHits", first.get("estimatedTotalHits", len(hits))))
+                counts[name] = [
+                    FacetCount(str(v), int(n)) for v, n in ordered[: q.MAX_FACET_VALUES] if n
+                ]
         return SearchPage(
             hits=hits,
             total=total,
@@ -304,7 +339,8 @@ class MeiliBackend:
             "attributesToRetrieve": list(schema.fields),
         }
         keyword_facets = [f for f in facets if f != schema.window.name]
-        if keyword_facets:
+        if keyword_facets and not (words and query.vector is not None):
+            # (A hybrid search's facets come from its keyword count: `_hybrid_counts`.)
             main["facets"] = keyword_facets
         if sort:
             main["sort"] = [f"{k.field}:{'desc' if k.descending else 'asc'}" for k in sort]
@@ -322,9 +358,7 @@ class MeiliBackend:
         if query.vector is not None:
             if not self.dimensions:
                 raise SearchError("hybrid search needs embedding_dimensions on the backend")
-            # Seven significant digits: a cosine does not see the difference, and the request
-            # is half as long as float32 values printed as float64.
-            main["vector"] = [float(f"{x:.7g}") for x in query.vector]
+            main["vector"] = _short(query.vector)
             main["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": query.semantic_ratio}
         queries = [main]
         for _, (start, end) in buckets:
@@ -351,6 +385,75 @@ class MeiliBackend:
                 }
             )
         return queries
+
+    def _hybrid_counts(
+        self,
+        schema: IndexSchema,
+        vector: Sequence[float],
+        words: Sequence[str],
+        filters: list[str],
+        facets: Sequence[str],
+    ) -> list[dict[str, Any]]:
+        """The two queries a hybrid search is counted from, last in its multi-search: the
+        keyword matches (their count, facets and the ids of the best `KNOWN_MATCHES`), and the
+        `DENSE_DEPTH` nearest neighbours by meaning the filters allow (their ids, facet values
+        and availability window). Meilisearch's own hybrid count would be every document the
+        filters allow: its semantic side matches them all."""
+        uid = self.uid(schema.name)
+        keyword_facets = [f for f in facets if f != schema.window.name]
+        keyword: dict[str, Any] = {
+            "indexUid": uid,
+            "q": " ".join(words),
+            "filter": filters,
+            "page": 1,
+            "hitsPerPage": KNOWN_MATCHES,
+            "attributesToRetrieve": ["id"],
+            "matchingStrategy": "all",
+        }
+        if keyword_facets:
+            keyword["facets"] = keyword_facets
+        semantic = {
+            "indexUid": uid,
+            "filter": filters,
+            "limit": DENSE_DEPTH,
+            "attributesToRetrieve": ["id", *keyword_facets, *_INTERNAL],
+            "vector": _short(vector),
+            "hybrid": {"embedder": EMBEDDER, "semanticRatio": 1.0},
+        }
+        return [keyword, semantic]
+
+    def _unmatched(
+        self,
+        schema: IndexSchema,
+        words: Sequence[str],
+        filters: list[str],
+        keyword: dict[str, Any],
+        neighbours: Sequence[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """The neighbours by meaning the keywords do not match. Known from the keyword
+        count's ids when it returned every match; for a common word (`BROAD_MATCHES` or more),
+        every neighbour outside those ids; otherwise one more request asks which of the others
+        the words match (a keyword query among their ids)."""
+        matched = int(keyword.get("totalHits", 0))
+        known = {int(hit["id"]) for hit in keyword.get("hits", [])}
+        unknown = [n for n in neighbours if int(n["id"]) not in known]
+        if not matched or not unknown or matched <= len(known) or matched >= BROAD_MATCHES:
+            return unknown
+        ids = ", ".join(str(int(n["id"])) for n in unknown)
+        (found,) = self._multi_search(
+            [
+                {
+                    "indexUid": self.uid(schema.name),
+                    "q": " ".join(words),
+                    "filter": [*filters, f"id IN [{ids}]"],
+                    "limit": len(unknown),
+                    "attributesToRetrieve": ["id"],
+                    "matchingStrategy": "all",
+                }
+            ]
+        )
+        also = {int(hit["id"]) for hit in found.get("hits", [])}
+        return [n for n in unknown if int(n["id"]) not in also]
 
     @staticmethod
     def _correctable(words: Sequence[str]) -> list[int]:
@@ -600,6 +703,30 @@ def _filter(clauses: Sequence[q.Clause]) -> list[str]:
             out.append(
                 " OR ".join(f"(win_start <= {e} AND win_end >= {s})" for s, e in clause.spans)
             )
+    return out
+
+
+def _short(vector: Sequence[float]) -> list[float]:
+    """A query vector at seven significant digits: a cosine does not see the difference, and
+    the request is half as long as float32 values printed as float64."""
+    return [float(f"{x:.7g}") for x in vector]
+
+
+def _add_values(
+    distribution: dict[str, dict[str, int]],
+    documents: Sequence[dict[str, Any]],
+    facets: Sequence[str],
+) -> dict[str, dict[str, int]]:
+    """Adds the facet values of more documents to a Meilisearch facet distribution (a value
+    counted once per document, as Meilisearch counts a list)."""
+    out = {name: dict(values) for name, values in distribution.items()}
+    for name in facets:
+        counted = out.setdefault(name, {})
+        for doc in documents:
+            value = doc.get(name)
+            values = value if isinstance(value, list) else [value]
+            for v in {str(v) for v in values if v is not None and v != ""}:
+                counted[v] = counted.get(v, 0) + 1
     return out
 
 

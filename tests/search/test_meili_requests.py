@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 import requests
 
+from service.search import meili as meili_module
 from service.search.base import SearchQuery
 from service.search.documents import EXPERTS_STAFF
 from service.search.meili import MeiliBackend
+from service.search.semantic import DENSE_DEPTH
 from tests.search.conftest import MEILI_URL, fresh_backend
-from tests.search.test_contract import ROSTER, TODAY, load
+from tests.search.test_contract import ARC, ROSTER, TODAY, load
 
 pytestmark = pytest.mark.skipif(not MEILI_URL, reason="HOMEWARD_TEST_MEILI_URL not set")
 
@@ -101,3 +103,60 @@ def test_answers_come_uncompressed(meili: MeiliBackend, monkeypatch: pytest.Monk
     page, sent = roster_search(meili, "epidemiology")
     assert page.hits
     assert encodings == [None] * sent
+
+
+@pytest.fixture
+def arc() -> Iterator[MeiliBackend]:
+    """A fresh Meilisearch backend holding the contract's 120 experts on an arc."""
+    with fresh_backend("meilisearch", dimensions=3) as made:
+        assert isinstance(made, MeiliBackend)
+        load(made, ARC)
+        yield made
+
+
+def hydrologists(backend: MeiliBackend) -> tuple[Any, int]:
+    """Searches the arc for its four hydrologists with a vector nearest the low ids."""
+    backend.searches.clear()
+    page = backend.search(
+        EXPERTS_STAFF,
+        SearchQuery(text="hydrologist", vector=[1.0, 0.0, 0.0], facets=["modes"], today=TODAY),
+    )
+    return page, len(backend.searches)
+
+
+def test_a_hybrid_search_with_few_keyword_matches_is_counted_in_its_one_request(
+    arc: MeiliBackend,
+) -> None:
+    # The keyword count returns the ids of its matches: the neighbours it holds are known.
+    page, sent = hydrologists(arc)
+    assert sent == 1
+    assert page.total == DENSE_DEPTH + 2  # the 50 nearest, hydrologists 100 and 110
+
+
+def test_a_hybrid_search_with_many_keyword_matches_asks_which_neighbours_they_hold(
+    arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # More matches than the keyword count returns ids of: one more request, among the
+    # neighbours' ids, so that a neighbour the keywords match is not counted twice.
+    monkeypatch.setattr(meili_module, "KNOWN_MATCHES", 1)
+    page, sent = hydrologists(arc)
+    assert sent == 2
+    assert page.total == DENSE_DEPTH + 2
+    # Odd ids do missions, even ids remote and hybrid work: 25 of each among the 50 nearest.
+    assert {f.value: f.count for f in page.facets["modes"]} == {
+        "mission": 25,
+        "remote": 27,
+        "hybrid": 27,
+    }
+
+
+def test_a_hybrid_search_of_a_common_word_counts_without_asking(
+    arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As FTS5 counts a common word: the neighbours outside the matches it knows the ids of are
+    # counted as not matched (at most the neighbours the words match beyond those, over).
+    monkeypatch.setattr(meili_module, "KNOWN_MATCHES", 1)
+    monkeypatch.setattr(meili_module, "BROAD_MATCHES", 4)
+    page, sent = hydrologists(arc)
+    assert sent == 1
+    assert DENSE_DEPTH + 2 < page.total <= DENSE_DEPTH + 4
