@@ -23,6 +23,7 @@ from service.search import SearchBackend
 from service.search.factory import make_search_backend
 from service.security import CSRF_COOKIE, SessionSigner
 from service.state import AppState
+from tests.pg_schemas import fresh_schema
 
 PG_URL = os.environ.get("HOMEWARD_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -38,8 +39,7 @@ def _pg_engine_for_worker() -> Engine:
     schema = f"hw_test_{checkout}_{_worker()}"
     admin = make_engine(PG_URL)
     with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        fresh_schema(connection, schema)
     admin.dispose()
     separator = "&" if "?" in PG_URL else "?"
     return make_engine(f"{PG_URL}{separator}options=-csearch_path%3D{schema}")

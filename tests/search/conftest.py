@@ -18,6 +18,7 @@ from service.search.base import SearchBackend
 from service.search.fts5 import Fts5Backend
 from service.search.meili import MeiliBackend
 from service.search.postgres import PostgresBackend
+from tests.pg_schemas import fresh_schema
 
 DATABASE_URL = os.environ.get("HOMEWARD_TEST_DATABASE_URL", "")
 MEILI_URL = os.environ.get("HOMEWARD_TEST_MEILI_URL", "")
@@ -30,7 +31,7 @@ def _schema_engine(url: str) -> tuple[Engine, str, Engine]:
     schema = f"test_search_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url)
     with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        fresh_schema(conn, schema)
     engine = create_engine(url, connect_args={"options": f"-csearch_path={schema},public"})
     return engine, schema, admin
 

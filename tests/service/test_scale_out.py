@@ -39,6 +39,7 @@ from service.models import Job, MatchProposal, User
 from service.models.search_outbox import SearchOutbox
 from service.search.postgres import PostgresBackend
 from tests.factories import make_expert, make_member, make_need
+from tests.pg_schemas import fresh_schema
 
 PG_URL = os.environ.get("HOMEWARD_TEST_DATABASE_URL", "")
 pytestmark = pytest.mark.skipif(not PG_URL, reason="HOMEWARD_TEST_DATABASE_URL not set")
@@ -104,8 +105,7 @@ def world() -> Iterator[World]:
     schema = f"hw_scale_{checkout}"
     admin = make_engine(PG_URL)
     with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        fresh_schema(connection, schema)
     separator = "&" if "?" in PG_URL else "?"
     url = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
     engine = make_engine(url)
