@@ -534,7 +534,7 @@ def _write_experts(session: Session, planned: list[Planned], now: datetime) -> N
     if updates:
         session.flush()
     for item in updates:
-        changes.expert_changed(session, item.record)
+        changes.expert_changed(session, item.record, bulk=True)
 
 
 def _create_experts(session: Session, creates: list[Planned], now: datetime) -> None:
@@ -850,7 +850,7 @@ def _write_needs(
         session, [item.record.institution_id for item in planned]
     )
     for item in planned:
-        changes.need_changed(session, item.record)
+        changes.need_changed(session, item.record, bulk=True)
 
 
 # --- experts created in bulk reach the search outbox (the others through changes) -------
