@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
 from service.core import changes
-from service.core.jobs import need_rematch_key
+from service.core.imports import import_file
+from service.core.jobs import REMATCH_NEED, need_rematch_key
 from service.models import Job
 from service.models.jobs import PRIORITY_BULK, PRIORITY_PERSON
 from service.repos import jobs as jobs_repo
@@ -20,6 +22,7 @@ from service.worker.runner import LEASE
 from tests.factories import make_member, make_need
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+WORLD = Path(__file__).resolve().parents[2] / "seed_data" / "world"
 
 
 @pytest.fixture
@@ -115,3 +118,11 @@ def test_an_import_queues_bulk_work_and_a_posted_need_queues_a_persons(
     # The need the import queued, then edited by its institution, is a person's job now.
     changes.need_changed(session, imported)
     assert _priority(session, need_rematch_key(imported.id or 0)) == PRIORITY_PERSON
+
+
+def test_the_demo_worlds_needs_are_queued_in_bulk(session: Session) -> None:
+    for kind in ("institutions", "needs"):
+        report = import_file(session, kind=kind, path=WORLD / f"{kind}.jsonl", actor=None)
+        assert report.ok
+    queued = session.exec(select(Job.priority).where(Job.kind == REMATCH_NEED)).all()
+    assert queued and set(queued) == {PRIORITY_BULK}
