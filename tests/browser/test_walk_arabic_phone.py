@@ -95,8 +95,11 @@ def test_a_registration_in_arabic_types_addresses_left_to_right(
         page.click("main form button[type=submit]")
     visitor.screenshot("walk/register-errors-phone-ar")
     # The consent's error sits on its own line, under the checkbox and its label.
+    box = page.locator("#consent_terms").bounding_box()
     label = page.locator("label[for=consent_terms]").bounding_box()
     error = page.locator("#consent_terms-error").bounding_box()
-    assert label is not None and error is not None
+    assert box is not None and label is not None and error is not None
     assert error["y"] >= label["y"] + label["height"] - 1
+    # ... and the label stays beside its checkbox, on the same line.
+    assert label["y"] < box["y"] + box["height"]
     assert page.locator("#display_name-error").inner_text() == "هذا الحقل مطلوب."
