@@ -12,7 +12,7 @@ from sqlmodel import Session, col, func
 from sqlmodel import select as sqlmodel_select
 
 from service.models import Job
-from service.models.jobs import PRIORITY_BULK
+from service.models.jobs import PRIORITY_BULK, PRIORITY_PERSON
 from service.models.types import utcnow
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -29,7 +29,7 @@ def insert_if_absent(
     key: str,
     payload: dict[str, Any],
     run_at: datetime,
-    priority: int = 0,
+    priority: int = PRIORITY_PERSON,
 ) -> None:
     """Inserts a job unless one with this key exists (in the caller's transaction)."""
     values = {
@@ -65,7 +65,12 @@ def raise_priority(session: Session, *, key: str, priority: int) -> None:
 
 
 def reschedule(
-    session: Session, *, key: str, payload: dict[str, Any], run_at: datetime, priority: int = 0
+    session: Session,
+    *,
+    key: str,
+    payload: dict[str, Any],
+    run_at: datetime,
+    priority: int = PRIORITY_PERSON,
 ) -> None:
     """Puts the job with this key back in the queue, whatever its state (in the caller's
     transaction): a finished job runs again; a running one loses its claim, so its outcome is
