@@ -1,16 +1,21 @@
 """Candidates from Meilisearch's vector store, re-ranked by the matcher, against the exact scan.
 
 Usage: eval "$(.ci/meili.sh start)"   # or HOMEWARD_MEILI_URL / HOMEWARD_MEILI_KEY
-       python bench/meili_pool.py [--json] [--sizes 10000 100000] [--needs 100] [--pool 1000]
-                                  [--keep]
+       OPENBLAS_NUM_THREADS=1 python bench/meili_pool.py [--json] [--sizes 10000 100000]
+           [--needs 100] [--pool 1000] [--sections document [headline]] [--keep] [--fill-only]
+
+(One BLAS thread: on a loaded 2-core machine OpenBLAS's two threads doubled both paths' time.)
 
 Experts: random rows in the default encoder's layout (as bench/matching_speed.py makes them:
 USE, e5 and MiniLM blocks of the document section, USE of the headline, each unit-normed),
 with random constraint fields (modes, languages, availability windows and confirmations,
 about 5 % inactive or opted out) and skills drawn from a vocabulary (for the skill feedback).
 They go into the matcher's in-memory index (the exact scan) and into a Meilisearch index of
-their pool vectors (`<prefix>match_experts` layout, prefix `bench_<n>_`); `--keep` reuses
-that index when it already holds n experts (indexing time is then not measured again).
+their pool vectors (`<prefix>match_experts` layout; `--sections` picks the blocks it holds:
+by default the whole row, as the service, prefix `bench_<n>_`; `--sections document`, the
+document section's blocks only, prefix `bench_<n>_document_`); `--keep` reuses that index when it
+already holds n experts (indexing time is then not measured again; Meilisearch's own
+per-batch rates of the fill are still printed).
 
 Per need (random query vectors, English and French titles so both weight sets run):
 - exact: `Matcher.rank_experts(k=100)`, the full scan, is the reference;
@@ -21,7 +26,8 @@ Per need (random query vectors, English and French titles so both weight sets ru
   who score higher, that the scan's window of 50 missed);
 - latency: the whole ranking of a top-10 each way, interleaved (pool: two Meilisearch
   searches plus the re-ranking; exact: the full scan), and the pool's part spent in
-  Meilisearch (round trips, and Meilisearch's own `processingTimeMs`) apart from the rest;
+  Meilisearch (round trips, and Meilisearch's own `processingTimeMs`, per search) apart
+  from the Python part (population statistics, candidates, re-ranking);
 - projection to 1M: log p95 fitted on log n over every measured size (`project`).
 
 `--json` prints exactly one JSON object.
@@ -32,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from datetime import date, timedelta
@@ -47,6 +54,7 @@ from matching.encoders import Block, Encoder  # noqa: E402
 from matching.matcher import Matcher  # noqa: E402
 from matching.pool import PoolRanker, pool_dimensions, pool_fields, pool_vectors  # noqa: E402
 from matching.records import ExpertRecord, NeedRecord  # noqa: E402
+from service.core.match_pool import pool_columns  # noqa: E402
 from service.search.meili_pool import BATCH, MeiliCandidatePool  # noqa: E402
 
 TODAY = date(2026, 12, 1)
@@ -153,19 +161,77 @@ def fill_pool(
     return time.perf_counter() - started
 
 
+def fill_batches(pool: MeiliCandidatePool) -> list[dict[str, Any]]:
+    """Meilisearch's own record of the document batches it indexed into the pool's index,
+    oldest first: documents, seconds, documents per second, and the index size before each
+    (how the indexing rate falls as the vector store grows)."""
+    created = _instant(pool.client.get_raw_index(pool.uid)["createdAt"])
+    response = pool.client.http.get(
+        f"batches?indexUids={pool.uid}&types=documentAdditionOrUpdate&limit=1000"
+    )
+    done: list[dict[str, Any]] = []
+    for batch in reversed(response.get("results", [])):
+        if _instant(batch.get("startedAt") or "") < created:
+            continue  # an earlier index of the same name
+        details = batch.get("details") or {}
+        received = int(details.get("receivedDocuments") or 0)
+        seconds = _iso_seconds(batch.get("duration") or "")
+        if received and seconds:
+            done.append({"documents": received, "seconds": round(seconds, 1)})
+    before = 0
+    for row in done:
+        row["index_size_before"] = before
+        row["docs_per_s"] = round(row["documents"] / row["seconds"], 1)
+        before += row["documents"]
+    return done
+
+
+def _instant(stamp: str) -> str:
+    """A Meilisearch timestamp cut to microseconds, comparable as text ("" sorts first)."""
+    head, _, fraction = stamp.rstrip("Z").partition(".")
+    return f"{head}.{(fraction + '000000')[:6]}" if head else ""
+
+
+def _iso_seconds(duration: str) -> float:
+    """Seconds of an ISO 8601 duration as Meilisearch writes them ("PT1M10.5S")."""
+    match = re.fullmatch(r"P(?:(\d+)D)?T?(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?", duration)
+    if not match:
+        return 0.0
+    days, hours, minutes, seconds = (float(part or 0) for part in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
 def percentile_ms(samples: list[float], q: float) -> float:
     """A percentile of durations in seconds, in milliseconds."""
     return round(float(np.percentile(np.array(samples) * 1000.0, q)), 1)
 
 
-def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) -> dict[str, Any]:
+def make_pool(
+    matcher: Matcher, n: int, sections: tuple[str, ...], url: str, key: str
+) -> MeiliCandidatePool:
+    """The pool of n experts holding the blocks of `sections` (one index per layout)."""
+    columns = pool_columns(matcher, sections)
+    whole = len(columns) == pool_dimensions(matcher)
+    return MeiliCandidatePool(
+        url=url,
+        api_key=key,
+        # The whole row keeps the earlier rounds' name, so that `--keep` reuses their fill.
+        index_prefix=f"bench_{n}_" if whole else f"bench_{n}_{'_'.join(sections)}_",
+        dimensions=pool_dimensions(matcher),
+        columns=None if whole else columns,
+        # A first fill of 100k at 1,793 numbers took 38 minutes here in one Meilisearch batch.
+        task_timeout_s=4 * 3600.0,
+    )
+
+
+def measure(
+    n: int, needs: int, pool_size: int, keep: bool, sections: tuple[str, ...], url: str, key: str
+) -> dict[str, Any]:
     """Recall@100, top-10 overlap and whole-ranking latency at n experts."""
     started = time.perf_counter()
     matcher, experts, rows = build(n, seed=n)
     build_s = time.perf_counter() - started
-    pool = MeiliCandidatePool(
-        url=url, api_key=key, index_prefix=f"bench_{n}_", dimensions=pool_dimensions(matcher)
-    )
+    pool = make_pool(matcher, n, sections, url, key)
     index_s = fill_pool(pool, matcher, experts, rows, keep)
     ranker = PoolRanker(matcher, pool, size=pool_size)
     rng = np.random.default_rng(7)
@@ -181,7 +247,17 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         "meili_round_trip": [],
         "meili_processing": [],
         "pool_python": [],
+        # Where the time goes: each search apart (the first, unfiltered, for the feedback
+        # stage's best few; the second, filtered, the pool), and the Python part in three.
+        "first_search_round_trip": [],
+        "first_search_processing": [],
+        "second_search_round_trip": [],
+        "second_search_processing": [],
+        "python_statistics": [],
+        "python_rerank": [],
+        "python_candidates": [],
     }
+    spent = _time_stages(ranker)
     for i in range(needs):
         need = make_need(rng, i)
         vectors = unit_blocks(rng, 2, query_spans, matcher.encoder.dim)
@@ -194,12 +270,22 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         pool_sizes.append(len(rows_in_pool))
         # Interleaved, so both see the same machine.
         pool.searches.clear()
+        spent.clear()
         begin = time.perf_counter()
         from_pool = ranker.rank_experts(need, query_vectors=vectors, k=10, explain=False)
         timings["pool"].append(time.perf_counter() - begin)
         meili["meili_round_trip"].append(sum(s[0] for s in pool.searches) / 1000.0)
         meili["meili_processing"].append(sum(s[1] for s in pool.searches) / 1000.0)
         meili["pool_python"].append(timings["pool"][-1] - meili["meili_round_trip"][-1])
+        searches = list(pool.searches)
+        for name, search in zip(("first_search", "second_search"), searches, strict=False):
+            meili[f"{name}_round_trip"].append(search[0] / 1000.0)
+            meili[f"{name}_processing"].append(search[1] / 1000.0)
+        meili["python_statistics"].append(spent.pop("_scoring", 0.0))
+        meili["python_rerank"].append(spent.pop("_rank_rows", 0.0))
+        meili["python_candidates"].append(
+            meili["pool_python"][-1] - meili["python_statistics"][-1] - meili["python_rerank"][-1]
+        )
         begin = time.perf_counter()
         exact = matcher.rank_experts(need, query_vectors=vectors, k=10, explain=False)
         timings["exact"].append(time.perf_counter() - begin)
@@ -217,10 +303,12 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         "n_experts": n,
         "needs": needs,
         "pool_limit": pool_size,
-        "dimensions": pool_dimensions(matcher),
+        "dimensions": pool.dimensions,
+        "sections": list(sections),
         "generate_s": round(build_s, 1),
         "meili_index_s": round(index_s, 1) if index_s is not None else None,
         "meili_docs_per_s": round(n / index_s, 1) if index_s else None,
+        "meili_batches": fill_batches(pool),
         "recall_at_100": round(float(np.mean(recall)), 4),
         "recall_at_100_min": round(float(np.min(recall)), 4),
         "top10_overlap": round(float(np.mean(overlap)), 4),
@@ -231,8 +319,27 @@ def measure(n: int, needs: int, pool_size: int, keep: bool, url: str, key: str) 
         **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in timings.items()},
         **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in meili.items()},
         **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in meili.items()},
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
         "load_avg": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def _time_stages(ranker: PoolRanker) -> dict[str, float]:
+    """Times the ranker's population statistics (`_scoring`) and its re-ranking of the pool
+    (`_rank_rows`), in seconds per call, into the dict returned (read and cleared per need)."""
+    spent: dict[str, float] = {}
+    for name in ("_scoring", "_rank_rows"):
+        method = getattr(ranker, name)
+
+        def timed(*args: Any, _method: Any = method, _name: str = name, **kwargs: Any) -> Any:
+            begin = time.perf_counter()
+            try:
+                return _method(*args, **kwargs)
+            finally:
+                spent[_name] = spent.get(_name, 0.0) + time.perf_counter() - begin
+
+        setattr(ranker, name, timed)
+    return spent
 
 
 def project(rows: list[dict[str, Any]], target: int = 1_000_000) -> dict[str, Any] | None:
@@ -260,6 +367,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--needs", type=int, default=100)
     parser.add_argument("--pool", type=int, default=1000)
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        default=["document", "headline"],
+        help="profile sections whose blocks Meilisearch holds (default: the whole row, as the "
+        "service; `document`: the document section's blocks only)",
+    )
     parser.add_argument("--keep", action="store_true", help="reuse a filled Meilisearch index")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
@@ -274,12 +388,7 @@ def main() -> None:
     for n in args.sizes:
         if args.fill_only:
             matcher, experts, rows = build(n, seed=n)
-            pool = MeiliCandidatePool(
-                url=url,
-                api_key=key,
-                index_prefix=f"bench_{n}_",
-                dimensions=pool_dimensions(matcher),
-            )
+            pool = make_pool(matcher, n, tuple(args.sections), url, key)
             seconds = fill_pool(pool, matcher, experts, rows, args.keep)
             rate = round(n / seconds, 1) if seconds else None
             print(
@@ -288,13 +397,14 @@ def main() -> None:
                         "n_experts": n,
                         "meili_index_s": seconds,
                         "docs_per_s": rate,
+                        "meili_batches": fill_batches(pool),
                         "load_avg": os.getloadavg(),
                     }
                 ),
                 flush=True,
             )
             continue
-        results.append(measure(n, args.needs, args.pool, args.keep, url, key))
+        results.append(measure(n, args.needs, args.pool, args.keep, tuple(args.sections), url, key))
         if not args.json:
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     report = {"sizes": results, "projection": project(results)}

@@ -20,6 +20,7 @@ import torch
 from numpy.typing import NDArray
 
 from matching.minilm import Precision, _Bert, default_precision, set_precision
+from matching.threads import threads_for, torch_threads
 
 _QK = 32  # weights per 4-bit block: an fp16 scale then 16 bytes of nibbles
 _BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
@@ -235,7 +236,7 @@ class E5TorchBackend:
                 windows.append((row, ids[begin : begin + self._window]))
         order = sorted(range(len(windows)), key=lambda i: len(windows[i][1]))
         weights = np.zeros(len(texts), dtype=np.float64)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(threads_for(texts, self.threads)):
             for begin in range(0, len(order), self.batch):
                 chunk = [windows[i] for i in order[begin : begin + self.batch]]
                 width = max(len(ids) for _, ids in chunk) + 2

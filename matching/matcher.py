@@ -110,6 +110,19 @@ class Matcher:
                 offset = number * self._dim
                 layout.append((offset + block.start, offset + block.stop))
         self.index = VectorIndex(self._dim * len(PROFILE_SECTIONS), blocks=layout, storage=storage)
+        # The models each need side is embedded with: those whose blocks some signal compares
+        # (the title meets only the headline, which only USE embeds), and the phrase model,
+        # whose block explanations cut out. e5 and MiniLM embedded the title for nothing, and
+        # padded to the description's length in the same batch it cost as much as it.
+        self._side_models: dict[str, tuple[str, ...]] = {}
+        for side in QUERY_SIDES:
+            sections = {section for _, s, section in _SIGNAL_PAIRS if s == side}
+            self._side_models[side] = tuple(
+                block.name
+                for block in encoder.blocks
+                if any((section, block.name) in self._slots for section in sections)
+                or block == encoder.phrase_block
+            )
         # Records are kept without their bio, which only explanations read: it is kept
         # zlib-compressed apart (the largest field; ~40 % smaller). Hashes as raw digests.
         self._experts: dict[str, ExpertRecord] = {}
@@ -279,7 +292,7 @@ class Matcher:
         texts = need_side_texts(need)
         vectors = self._need_vectors.get(texts)
         if vectors is None:
-            vectors = self.encoder.encode_queries(list(texts))
+            vectors = self._encode_sides(texts)
             self._need_vectors[texts] = vectors
             # The explanations compare profile phrases with the need's text: its phrase
             # vector is a block of the one just computed (one model pass fewer).
@@ -289,6 +302,22 @@ class Matcher:
             while len(self._need_vectors) > _NEED_CACHE_SIZE:
                 self._need_vectors.popitem(last=False)
         self._need_vectors.move_to_end(texts)
+        return vectors
+
+    def _encode_sides(self, texts: tuple[str, ...]) -> FloatArray:
+        """A need's side texts embedded, each side with only the models it is compared by
+        (the other blocks of its row left at zero); sides needing the same models share a
+        call."""
+        everything = tuple(block.name for block in self.encoder.blocks)
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for row, side in enumerate(QUERY_SIDES):
+            groups.setdefault(self._side_models[side], []).append(row)
+        if list(groups) == [everything] or not self.encoder.members:
+            return self.encoder.encode_queries(list(texts))
+        vectors = np.zeros((len(texts), self.encoder.dim), dtype=np.float32)
+        for models, rows in groups.items():
+            only = None if models == everything else models
+            vectors[rows] = self.encoder.encode_queries([texts[r] for r in rows], only=only)
         return vectors
 
     def signal_scores(self, query_vectors: FloatArray) -> dict[str, FloatArray]:

@@ -21,6 +21,8 @@ from tokenizers import Tokenizer
 from torch import nn
 from torch.nn import functional
 
+from matching.threads import threads_for, torch_threads
+
 # sentence-transformers' max_seq_length for this model (sentence_bert_config.json).
 MAX_SEQ_LENGTH = 256
 # What the torch encoders compute in: bfloat16 ran e5 and MiniLM 1.7-1.8x faster than float32
@@ -149,6 +151,7 @@ class MiniLMBackend:
         self, path: Path, threads: int, batch: int = 8, precision: Precision | None = None
     ) -> None:
         torch.set_num_threads(threads)
+        self.threads = threads
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
         self.model = _Bert(config)
         weights = load_file(str(path / "model.safetensors"))
@@ -181,7 +184,7 @@ class MiniLMBackend:
         encodings = self._tokenizer.encode_batch(texts)
         ids = [e.ids for e in encodings]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(threads_for(texts, self.threads)):
             for begin in range(0, len(order), self.batch):
                 rows = order[begin : begin + self.batch]
                 width = max(len(ids[i]) for i in rows)

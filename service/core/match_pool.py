@@ -8,11 +8,31 @@ import json
 from collections.abc import Mapping, Sequence
 
 from matching.matcher import Matcher
-from matching.pool import pool_fields, pool_vector
+from matching.pool import pool_dimensions, pool_fields, pool_vector, stored_layout
 from matching.records import ExpertRecord
 from service.core import policy
 from service.models import ExpertProfile
 from service.search.meili_pool import MeiliCandidatePool
+
+# The smaller layout a pool may hold instead of the whole row (`MeiliCandidatePool(columns=)`):
+# the document section's blocks, which carry nearly all of the dense relevance's weight. Not
+# the service's default: it indexed 1.3 times faster but searched no faster, and lost some
+# recall (docs/deploy.md, "Candidates from Meilisearch").
+DOCUMENT_SECTION = ("document",)
+
+
+def pool_columns(matcher: Matcher, sections: tuple[str, ...] = DOCUMENT_SECTION) -> list[int]:
+    """The columns of a pool vector the pool holds: the stored blocks of `sections`, in
+    stored order, and the padding column (last)."""
+    layout = stored_layout(matcher)
+    slots = sorted(
+        slot
+        for section in sections
+        for block in matcher.encoder.blocks
+        if (slot := matcher.slot(section, block.name)) is not None
+    )
+    columns = [column for slot in slots for column in range(*layout[slot])]
+    return [*columns, pool_dimensions(matcher) - 1]
 
 
 def pool_fingerprints(pool: MeiliCandidatePool) -> dict[str, str]:
@@ -37,7 +57,7 @@ def send_to_pool(
             continue
         fields = pool_fields(record)
         open_ = policy.open_to_institutions(expert)
-        print_ = _fingerprint(matcher, record, fields, open_=open_)
+        print_ = _fingerprint(matcher, record, fields, open_=open_, dimensions=pool.dimensions)
         if known is not None and known.get(record.expert_id) == print_:
             continue
         vector = pool_vector(matcher, matcher.index.vector(record.expert_id))
@@ -54,8 +74,15 @@ def prune_pool(pool: MeiliCandidatePool, matcher: Matcher, known: Mapping[str, s
 
 
 def _fingerprint(
-    matcher: Matcher, record: ExpertRecord, fields: dict[str, object], *, open_: bool
+    matcher: Matcher,
+    record: ExpertRecord,
+    fields: dict[str, object],
+    *,
+    open_: bool,
+    dimensions: int,
 ) -> str:
-    """What a pool document was made from: the embedded text's hash, the fields, the policy."""
-    body = json.dumps([matcher.expert_hash(record), fields, open_], sort_keys=True, default=str)
+    """What a pool document was made from: the embedded text's hash, the fields, the policy
+    and the pool's layout (its dimension)."""
+    made = [matcher.expert_hash(record), fields, open_, dimensions]
+    body = json.dumps(made, sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()[:24]

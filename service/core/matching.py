@@ -6,14 +6,17 @@ Embedding and ranking run in the worker (or in a CLI command), never inside a we
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import Select
 
 from matching.constraints import MatchPolicy
 from matching.encoders import Encoder
@@ -644,18 +647,25 @@ def ranked_needs_for_expert(
 ) -> list[tuple[MatchProposal, Need]]:
     """Lists the open needs ranked for an expert, best first, each with its proposal (one
     query: the need comes with its proposal)."""
-    statement = (
+    rows = session.exec(_ranked_needs(limit), params={"expert_id": expert_id})
+    return [(p, need) for p, need in rows]
+
+
+@functools.cache
+def _ranked_needs(limit: int) -> Select[MatchProposal, Need]:
+    """The statement of `ranked_needs_for_expert` (the expert's "needs for you"), built once per
+    limit with the expert as a parameter: building it cost more than running it."""
+    return (
         select(MatchProposal, Need)
         .join(Need, col(Need.id) == col(MatchProposal.need_id))
         .where(
-            MatchProposal.expert_id == expert_id,
+            MatchProposal.expert_id == bindparam("expert_id"),
             Need.status == NeedStatus.OPEN,
             col(MatchProposal.status).not_in([ProposalStatus.WITHDRAWN, ProposalStatus.REJECTED]),
         )
         .order_by(col(MatchProposal.score).desc())
         .limit(limit)
     )
-    return [(p, need) for p, need in session.exec(statement)]
 
 
 def load_engine(settings: Settings) -> MatchingEngine:

@@ -141,18 +141,25 @@ def express_interest(session: Session, *, need: Need, expert: ExpertProfile, act
 
 def interested_experts(session: Session, *, need_id: int) -> set[int]:
     """Gets the ids of the experts who said they are interested in a need."""
-    events = audit_repo.events_about(session, entity_type="need", entity_ids=[need_id])
+    return _interested(audit_repo.events_about(session, entity_type="need", entity_ids=[need_id]))
+
+
+def _interested(need_events: list[AuditEvent]) -> set[int]:
     return {
         int(e.data["expert_id"])
-        for e in events
+        for e in need_events
         if e.action == INTEREST and isinstance(e.data.get("expert_id"), int)
     }
 
 
-def decision_history(
+def review_history(
     session: Session, *, need_id: int, proposal_ids: list[int]
-) -> list[AuditEvent]:
-    """Gets a need's history with its proposals' approvals and rejections, newest first."""
-    events = audit_repo.events_about(session, entity_type="need", entity_ids=[need_id])
-    events += audit_repo.events_about(session, entity_type="proposal", entity_ids=proposal_ids)
-    return sorted(events, key=lambda e: e.id or 0, reverse=True)
+) -> tuple[set[int], list[AuditEvent]]:
+    """Gets what the review page shows of a need's events, reading them once: the experts
+    interested in it (as `interested_experts`) and its history with its proposals' approvals
+    and rejections, newest first."""
+    need_events = audit_repo.events_about(session, entity_type="need", entity_ids=[need_id])
+    events = need_events + audit_repo.events_about(
+        session, entity_type="proposal", entity_ids=proposal_ids
+    )
+    return _interested(need_events), sorted(events, key=lambda e: e.id or 0, reverse=True)

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from matching.encoders import Block, Encoder, PrecisionSetting, load_encoder, member_block
 from service.config import Settings, get_settings
 from service.models import Embedding
+from service.search.base import Embed
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 500
@@ -108,3 +109,11 @@ def query_embedder(settings: Settings) -> QueryEmbedder:
     """Gets the process's query embedder for these settings (off unless models are loaded)."""
     enabled = settings.load_encoder and search_block(settings) is not None
     return _embedder(settings.search_query_model, enabled, settings.embedding_precision)
+
+
+def search_embed(settings: Settings) -> Embed | None:
+    """Gets what embeds a search's text for the semantic half of hybrid search, or None while
+    the query embedder is off: the search then takes the keyword path from the start rather
+    than a hybrid one that ends with no vector (a common word's sample, read for nothing)."""
+    embedder = query_embedder(settings)
+    return embedder.embed if embedder.enabled else None

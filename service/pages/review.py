@@ -13,9 +13,9 @@ from service.core.assignment import team_for_need
 from service.core.comparison import MAX_COMPARED, MIN_COMPARED, PICK_TWO_OR_THREE
 from service.core.engagements import WAITING_STATES
 from service.core.needs import (
-    decision_history,
     interested_experts,
     readable_need,
+    review_history,
     set_widen_modes,
 )
 from service.core.proposals import (
@@ -135,7 +135,6 @@ def _review_page(
         "errors": errors or {},
         "ticked": ticked[0],
         "bulk_reason": ticked[1],
-        "interested": interested_experts(session, need_id=need_id),
         "team": team,
         "team_members": [
             (m, p, names.get(p.id, ""))
@@ -147,6 +146,7 @@ def _review_page(
     if only is not None:
         row = next((r for r in rows if r["proposal"].id == only), None)
         if row is not None:
+            context["interested"] = interested_experts(session, need_id=need_id)
             rank = rows.index(row) + 1
             return render(
                 request,
@@ -154,7 +154,8 @@ def _review_page(
                 {**context, "row": row, "rank": rank, "done": status_code == 200},
                 status_code=status_code,
             )
-    context["history"] = decision_history(
+    # The experts interested and the history come from the need's events, read once.
+    context["interested"], context["history"] = review_history(
         session, need_id=need_id, proposal_ids=[r["proposal"].id or 0 for r in rows]
     )
     return render(request, "review/need.html", context, status_code=status_code)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from service.core import policy
 from service.core.search import SearchRequest, search_experts, search_needs
-from service.core.search_vectors import query_embedder
+from service.core.search_vectors import search_embed
 from service.deps import (
     ReaderDep,
     RequireExpert,
@@ -74,7 +74,7 @@ def roster(
             state.search,
             reader=reader,
             request=search,
-            embed=query_embedder(state.settings).embed,
+            embed=search_embed(state.settings),
         ),
         search,
         template="search/experts.html",
@@ -98,7 +98,7 @@ def browse_experts(
             state.search,
             reader=reader,
             request=search,
-            embed=query_embedder(state.settings).embed,
+            embed=search_embed(state.settings),
         ),
         search,
         template="search/experts.html",
@@ -119,9 +119,7 @@ def browse_needs(
     browsing = bool(search.text or search.params or search.page > 1)
     return _results(
         request,
-        lambda: search_needs(
-            state.search, request=search, embed=query_embedder(state.settings).embed
-        ),
+        lambda: search_needs(state.search, request=search, embed=search_embed(state.settings)),
         search,
         template="search/needs.html",
         extra={"action": "/expert/needs", **_for_you(session, reader, browsing)},

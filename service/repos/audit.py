@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from service.models import AuditEvent
 
@@ -34,10 +38,20 @@ def events_about(
     """Lists the events about some entities of one type, newest first."""
     if not entity_ids:
         return []
-    statement = (
+    params = {"entity_type": entity_type, "entity_ids": entity_ids}
+    return list(session.exec(_events_about(limit), params=params).all())
+
+
+@functools.cache
+def _events_about(limit: int) -> SelectOfScalar[AuditEvent]:
+    """The statement of `events_about` (the review page runs it twice), built once per limit
+    with the entities as parameters: building a statement cost more than running it."""
+    return (
         select(AuditEvent)
-        .where(AuditEvent.entity_type == entity_type, col(AuditEvent.entity_id).in_(entity_ids))
+        .where(
+            AuditEvent.entity_type == bindparam("entity_type"),
+            col(AuditEvent.entity_id).in_(bindparam("entity_ids", expanding=True)),
+        )
         .order_by(col(AuditEvent.id).desc())
         .limit(limit)
     )
-    return list(session.exec(statement).all())

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from service.models import ExpertProfile, User
 
@@ -18,17 +22,31 @@ def get_experts_with_emails(
     """Gets expert profiles by id with their account's email ('' when none), in one query."""
     if not expert_ids:
         return {}
-    rows = session.exec(
+    rows = session.exec(_with_emails(), params={"expert_ids": expert_ids}).all()
+    return {expert.id or 0: (expert, email or "") for expert, email in rows}
+
+
+@functools.cache
+def _with_emails() -> Select[ExpertProfile, str]:
+    """The statement of `get_experts_with_emails` (the review page's), built once with the
+    experts as a parameter: building a statement cost more than running it."""
+    return (
         select(ExpertProfile, User.email)
         .outerjoin(User, col(User.id) == col(ExpertProfile.user_id))
-        .where(col(ExpertProfile.id).in_(expert_ids))
-    ).all()
-    return {expert.id or 0: (expert, email or "") for expert, email in rows}
+        .where(col(ExpertProfile.id).in_(bindparam("expert_ids", expanding=True)))
+    )
 
 
 def get_expert_of_user(session: Session, user_id: int) -> ExpertProfile | None:
     """Gets the profile of an expert's account."""
-    return session.exec(select(ExpertProfile).where(ExpertProfile.user_id == user_id)).first()
+    return session.exec(_of_user(), params={"user_id": user_id}).first()
+
+
+@functools.cache
+def _of_user() -> SelectOfScalar[ExpertProfile]:
+    """The statement of `get_expert_of_user` (every page an expert opens runs it, to know the
+    reader), built once with the user as a parameter: building it cost more than running it."""
+    return select(ExpertProfile).where(ExpertProfile.user_id == bindparam("user_id"))
 
 
 def get_expert_email(session: Session, expert: ExpertProfile) -> str:
@@ -51,10 +69,3 @@ def list_experts(
         .limit(limit)
     ).all()
     return list(rows), total
-
-
-def count_active_experts(session: Session) -> int:
-    """Counts the experts who can be proposed."""
-    return session.exec(
-        select(func.count()).select_from(ExpertProfile).where(col(ExpertProfile.active))
-    ).one()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, bindparam, update
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from service.models import Institution, InstitutionMember, User
 
@@ -17,12 +19,19 @@ def get_institution(session: Session, institution_id: int) -> Institution | None
 
 def get_institution_of_user(session: Session, user_id: int) -> Institution | None:
     """Gets the institution a user is a member of."""
-    statement = (
+    return session.exec(_of_user(), params={"user_id": user_id}).first()
+
+
+@functools.cache
+def _of_user() -> SelectOfScalar[Institution]:
+    """The statement of `get_institution_of_user` (every page a member opens runs it, to know
+    the reader), built once with the user as a parameter: building it cost more than running
+    it."""
+    return (
         select(Institution)
         .join(InstitutionMember, col(InstitutionMember.institution_id) == col(Institution.id))
-        .where(InstitutionMember.user_id == user_id)
+        .where(InstitutionMember.user_id == bindparam("user_id"))
     )
-    return session.exec(statement).first()
 
 
 def list_members(session: Session, institution_id: int) -> list[User]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, delete, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func
 from sqlmodel import select as sqlmodel_select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from service.models import Job
 from service.models.jobs import PRIORITY_BULK, PRIORITY_PERSON
@@ -102,7 +104,14 @@ def reschedule(
 
 def get_job_by_key(session: Session, key: str) -> Job | None:
     """Gets a job by its idempotency key."""
-    return session.exec(sqlmodel_select(Job).where(Job.key == key)).first()
+    return session.exec(_by_key(), params={"key": key}).first()
+
+
+@functools.cache
+def _by_key() -> SelectOfScalar[Job]:
+    """The statement of `get_job_by_key` (an expert's "needs for you" asks whether a ranking
+    is pending), built once with the key as a parameter: building it cost more than running it."""
+    return sqlmodel_select(Job).where(Job.key == bindparam("key"))
 
 
 def get_job(session: Session, job_id: int) -> Job | None:

@@ -61,13 +61,6 @@ def open_need_ids(session: Session) -> list[int]:
     return [int(need_id) for need_id in session.exec(statement) if need_id is not None]
 
 
-def count_open_needs(session: Session) -> int:
-    """Counts the needs open to proposals."""
-    return session.exec(
-        select(func.count()).select_from(Need).where(Need.status == NeedStatus.OPEN)
-    ).one()
-
-
 def move_status(
     session: Session, need_id: int, *, source: str, target: str, values: dict[str, Any]
 ) -> bool:

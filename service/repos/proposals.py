@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, delete, or_, update
+from sqlalchemy import CursorResult, and_, bindparam, delete, or_, update
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from service.models import (
     Engagement,
@@ -75,17 +77,20 @@ def get_for_pair(session: Session, *, need_id: int, expert_id: int) -> MatchProp
     return session.exec(statement).first()
 
 
+@functools.cache
+def _for_need() -> SelectOfScalar[MatchProposal]:
+    """The statement of `list_for_need` (the review page's), built once with the need as a
+    parameter: building a statement cost more than running it."""
+    return (
+        select(MatchProposal)
+        .where(MatchProposal.need_id == bindparam("need_id"))
+        .order_by(col(MatchProposal.score).desc(), col(MatchProposal.rank), col(MatchProposal.id))
+    )
+
+
 def list_for_need(session: Session, need_id: int) -> list[MatchProposal]:
     """Lists a need's proposals, best first."""
-    return list(
-        session.exec(
-            select(MatchProposal)
-            .where(MatchProposal.need_id == need_id)
-            .order_by(
-                col(MatchProposal.score).desc(), col(MatchProposal.rank), col(MatchProposal.id)
-            )
-        ).all()
-    )
+    return list(session.exec(_for_need(), params={"need_id": need_id}).all())
 
 
 def list_for_expert(session: Session, expert_id: int) -> list[MatchProposal]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from service.core import policy
 from service.core.experts import update_profile, view_for
 from service.core.search import search_experts
-from service.core.search_vectors import query_embedder
+from service.core.search_vectors import search_embed
 from service.deps import (
     CurrentUser,
     ReaderDep,
@@ -36,7 +36,7 @@ def search(
 ) -> dict[str, Any]:
     """Searches the roster: ?q= text, ?country= ?residence= ?language= ?sector= ?mode=
     ?available= (now, YYYY-MM or a date) filters, with facet counts and highlights."""
-    embed = query_embedder(state.settings).embed
+    embed = search_embed(state.settings)
     return search_experts(state.search, reader=reader, request=request, embed=embed)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from service.core.needs import edit_need, editable_need, post_need, readable_need
 from service.core.search import search_needs
-from service.core.search_vectors import query_embedder
+from service.core.search_vectors import search_embed
 from service.deps import (
     CurrentUser,
     MemberInstitution,
@@ -33,7 +33,7 @@ def _public(need: object) -> dict[str, Any]:
 def search(user: CurrentUser, state: StateDep, request: SearchRequestDep) -> dict[str, Any]:
     """Searches the open needs: ?q= text, ?country= ?language= ?sector= ?mode= ?start=
     (now, YYYY-MM or a date) filters, with facet counts and highlights."""
-    embed = query_embedder(state.settings).embed
+    embed = search_embed(state.settings)
     return search_needs(state.search, request=request, embed=embed)
 
 

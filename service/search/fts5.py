@@ -215,9 +215,11 @@ class Fts5Backend:
                 # The words are settled: embed the text searched (a typo's correction).
                 vector = query.vector_for(suggestion or query.text)
                 if hybrid and vector is None and total >= BROAD_MATCHES:
-                    # Nothing to rank by meaning after all: rank every match by BM25.
+                    # Nothing to rank by meaning after all: rank every match by BM25, and
+                    # count them all (the sample stopped at BROAD_MATCHES).
                     hybrid = False
                     self._match(conn, schema, words, tags, where, where_params, False)
+                    total = conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]
                 scale = 1.0
                 if hybrid and total >= BROAD_MATCHES:
                     total = _count(conn, schema, expression, where, where_params)
@@ -355,8 +357,13 @@ class Fts5Backend:
     ) -> tuple[VectorMirror, FacetMirror]:
         """Brings the in-memory vectors and facet values of an index up to date with its tables
         (every write leaves its sequence number on the rows of `_vectors` it changed)."""
-        mirror = self._mirrors.setdefault(schema.name, VectorMirror())
-        facets = self._facet_mirrors.setdefault(schema.name, FacetMirror(schema.keywords))
+        # Made once per index (setdefault keeps the first of two racing threads' mirrors).
+        mirror = self._mirrors.get(schema.name)
+        if mirror is None:
+            mirror = self._mirrors.setdefault(schema.name, VectorMirror())
+        facets = self._facet_mirrors.get(schema.name)
+        if facets is None:
+            facets = self._facet_mirrors.setdefault(schema.name, FacetMirror(schema.keywords))
         t = schema.name
         with mirror.lock, facets.lock:
             latest = conn.execute(f"SELECT coalesce(max(seq), 0) FROM {t}_vectors").fetchone()[0]
@@ -654,8 +661,14 @@ def _page(
 
 
 def _match_ids(conn: sqlite3.Connection) -> NDArray[np.int64]:
-    """Gets the ids held in temp.matches."""
-    return np.fromiter((row[0] for row in conn.execute("SELECT id FROM temp.matches")), np.int64)
+    """Gets the ids held in temp.matches (in no particular order: they are counted).
+
+    One comma-joined string parsed by numpy: a Python row per match cost about 0.7 µs each
+    (2,000 matches of a common word: 1.5 ms of a search, 3x this)."""
+    joined = conn.execute("SELECT group_concat(id) FROM temp.matches").fetchone()[0]
+    if not joined:
+        return np.empty(0, np.int64)
+    return np.fromstring(joined, dtype=np.int64, sep=",")
 
 
 def _facets(

@@ -35,7 +35,7 @@ from service.search.base import (
     SearchQuery,
 )
 from service.search.documents import INDEXES, SYNONYM_GROUPS, IndexSchema, schema_for
-from service.search.semantic import allowed_edits, best_correction, edit_distance
+from service.search.semantic import DENSE_DEPTH, allowed_edits, best_correction, edit_distance
 
 T = TypeVar("T")
 EMBEDDER = "default"
@@ -47,6 +47,13 @@ _NO_TYPOS = ("email", "phone")
 # Documents read per misspelled word for the words Meilisearch matched it to (the closest
 # first: its ranking puts fewer typos first).
 CORRECTION_DEPTH = 50
+# Keyword matches whose ids a hybrid search's count query returns: when the words match no
+# more, the neighbours by meaning the keywords also match are known without a second request.
+KNOWN_MATCHES = 100
+# From this many keyword matches (a common word), the neighbours by meaning outside the known
+# ids are counted as not matched, without asking (at most DENSE_DEPTH over), as FTS5 counts
+# the neighbours outside its sample of a common word's matches (its BROAD_MATCHES).
+BROAD_MATCHES = 2_000
 _MARKED = re.compile(f"[^\\W_]*{MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE}[^\\W_]*")
 
 
@@ -110,7 +117,10 @@ class MeiliBackend:
         # a new connection for every call (`requests.post`), which costs more than a small
         # search takes on a busy machine.
         self._search_url = url.rstrip("/") + "/multi-search"
-        self._headers = {"Content-Type": "application/json"}
+        # Uncompressed answers: Meilisearch gzips a roster page (35 kB of JSON) when asked, and
+        # that took 45 of the 55 ms one search waited on a loaded machine (its own processing:
+        # 5 ms); on the network next to it, the bytes cost far less than the compression.
+        self._headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._timeout_s = timeout_s
@@ -209,37 +219,84 @@ class MeiliBackend:
         filters = _filter(clauses)
         buckets = q.window_buckets(today) if schema.window.name in facets else []
 
-        def run(typed: Sequence[str], text: str) -> list[dict[str, Any]]:
-            asked = replace(query, vector=query.vector_for(text), embed=None)
-            requests_ = self._requests(
-                schema, asked, typed, filters, facets, sort, page, per_page, buckets
-            )
-            return self._multi_search(requests_)
+        # The words a correction may change, each counted in the index as typed in the same
+        # request as the search: a typo then costs one more round trip (the corrected search),
+        # not two (the correction probes, then the search).
+        asked = self._correctable(words)
 
-        results = run(words, query.text)
+        def run(
+            typed: Sequence[str], text: str, counted: Sequence[int]
+        ) -> tuple[list[dict[str, Any]], bool]:
+            """Sends one search's queries; says whether they end with a hybrid search's counts."""
+            vector = query.vector_for(text)
+            searched = replace(query, vector=vector, embed=None)
+            requests_ = self._requests(
+                schema, searched, typed, filters, facets, sort, page, per_page, buckets
+            )
+            requests_ += [self._count_probe(schema, typed[i]) for i in counted]
+            hybrid = vector is not None and bool(typed)
+            if hybrid:
+                assert vector is not None
+                requests_ += self._hybrid_counts(schema, vector, typed, filters, facets)
+            return self._multi_search(requests_), hybrid
+
+        results, hybrid = run(words, query.text, asked)
+        probe_at = 1 + len(buckets)  # the best keyword match, after the page and the buckets
         suggestion: str | None = None
-        if words and not _exact(results[-1]):
-            corrected = self._correct(schema, words)
-            if corrected != words:
-                retried = run(corrected, " ".join(corrected))
-                if _exact(retried[-1]):
+        if words and not _exact(results[probe_at]):
+            held = {
+                i: int(r.get("estimatedTotalHits", 0))
+                for i, r in zip(
+                    asked, results[probe_at + 1 : probe_at + 1 + len(asked)], strict=True
+                )
+            }
+            seen = results[0].get("hits", []) if query.highlight else []
+            corrected = self._correct(schema, words, seen=seen, held=held)
+            # A word no document holds, left as typed, cannot match exactly: searching the
+            # other words' corrections would find no exact match either (the last word may be
+            # a prefix, though).
+            stuck = any(
+                not n and corrected[i] == words[i] for i, n in held.items() if i < len(words) - 1
+            )
+            if corrected != words and not stuck:
+                retried, retried_hybrid = run(corrected, " ".join(corrected), [])
+                if _exact(retried[probe_at]):
                     results, suggestion = retried, " ".join(corrected)
+                    hybrid, words = retried_hybrid, corrected
         first = results[0]
+        hits = [self._hit(schema, raw) for raw in first.get("hits", [])]
+        total = int(first.get("totalHits", first.get("estimatedTotalHits", len(hits))))
+        distribution: dict[str, dict[str, int]] = first.get("facetDistribution") or {}
+        in_buckets = [int(r.get("totalHits", 0)) for r in results[1 : 1 + len(buckets)]]
+        if hybrid:
+            # As on the other backends: the keyword matches, and the nearest neighbours by
+            # meaning the keywords do not match, each counted once.
+            keyword, neighbours = results[-2], results[-1].get("hits", [])
+            added = self._unmatched(schema, words, filters, keyword, neighbours)
+            total = int(keyword.get("totalHits", 0)) + len(added)
+            distribution = _add_values(
+                keyword.get("facetDistribution") or {},
+                added,
+                [f for f in facets if f != schema.window.name],
+            )
+            for i, (_, (start, end)) in enumerate(buckets):
+                in_buckets[i] += sum(
+                    1 for d in added if int(d["win_start"]) <= end and int(d["win_end"]) >= start
+                )
         counts: dict[str, list[FacetCount]] = {}
-        distribution = first.get("facetDistribution") or {}
         for name in facets:
             if name == schema.window.name:
                 counts[name] = [
-                    FacetCount(label, int(r.get("totalHits", 0)))
-                    for (label, _), r in zip(buckets, results[1 : 1 + len(buckets)], strict=True)
-                    if r.get("totalHits")
+                    FacetCount(label, n)
+                    for (label, _), n in zip(buckets, in_buckets, strict=True)
+                    if n
                 ]
             else:
                 values = distribution.get(name) or {}
                 ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
-                counts[name] = [FacetCount(str(v), int(n)) for v, n in ordered if n]
-        hits = [self._hit(schema, raw) for raw in first.get("hits", [])]
-        total = int(first.get("totalHits", first.get("estimatedTotalHits", len(hits))))
+                counts[name] = [
+                    FacetCount(str(v), int(n)) for v, n in ordered[: q.MAX_FACET_VALUES] if n
+                ]
         return SearchPage(
             hits=hits,
             total=total,
@@ -282,7 +339,8 @@ class MeiliBackend:
             "attributesToRetrieve": list(schema.fields),
         }
         keyword_facets = [f for f in facets if f != schema.window.name]
-        if keyword_facets:
+        if keyword_facets and not (words and query.vector is not None):
+            # (A hybrid search's facets come from its keyword count: `_hybrid_counts`.)
             main["facets"] = keyword_facets
         if sort:
             main["sort"] = [f"{k.field}:{'desc' if k.descending else 'asc'}" for k in sort]
@@ -300,9 +358,7 @@ class MeiliBackend:
         if query.vector is not None:
             if not self.dimensions:
                 raise SearchError("hybrid search needs embedding_dimensions on the backend")
-            # Seven significant digits: a cosine does not see the difference, and the request
-            # is half as long as float32 values printed as float64.
-            main["vector"] = [float(f"{x:.7g}") for x in query.vector]
+            main["vector"] = _short(query.vector)
             main["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": query.semantic_ratio}
         queries = [main]
         for _, (start, end) in buckets:
@@ -330,16 +386,125 @@ class MeiliBackend:
             )
         return queries
 
-    def _correct(self, schema: IndexSchema, words: Sequence[str]) -> list[str]:
+    def _hybrid_counts(
+        self,
+        schema: IndexSchema,
+        vector: Sequence[float],
+        words: Sequence[str],
+        filters: list[str],
+        facets: Sequence[str],
+    ) -> list[dict[str, Any]]:
+        """The two queries a hybrid search is counted from, last in its multi-search: the
+        keyword matches (their count, facets and the ids of the best `KNOWN_MATCHES`), and the
+        `DENSE_DEPTH` nearest neighbours by meaning the filters allow (their ids, facet values
+        and availability window). Meilisearch's own hybrid count would be every document the
+        filters allow: its semantic side matches them all."""
+        uid = self.uid(schema.name)
+        keyword_facets = [f for f in facets if f != schema.window.name]
+        keyword: dict[str, Any] = {
+            "indexUid": uid,
+            "q": " ".join(words),
+            "filter": filters,
+            "page": 1,
+            "hitsPerPage": KNOWN_MATCHES,
+            "attributesToRetrieve": ["id"],
+            "matchingStrategy": "all",
+        }
+        if keyword_facets:
+            keyword["facets"] = keyword_facets
+        semantic = {
+            "indexUid": uid,
+            "filter": filters,
+            "limit": DENSE_DEPTH,
+            "attributesToRetrieve": ["id", *keyword_facets, *_INTERNAL],
+            "vector": _short(vector),
+            "hybrid": {"embedder": EMBEDDER, "semanticRatio": 1.0},
+        }
+        return [keyword, semantic]
+
+    def _unmatched(
+        self,
+        schema: IndexSchema,
+        words: Sequence[str],
+        filters: list[str],
+        keyword: dict[str, Any],
+        neighbours: Sequence[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """The neighbours by meaning the keywords do not match. Known from the keyword
+        count's ids when it returned every match; for a common word (`BROAD_MATCHES` or more),
+        every neighbour outside those ids; otherwise one more request asks which of the others
+        the words match (a keyword query among their ids)."""
+        matched = int(keyword.get("totalHits", 0))
+        known = {int(hit["id"]) for hit in keyword.get("hits", [])}
+        unknown = [n for n in neighbours if int(n["id"]) not in known]
+        if not matched or not unknown or matched <= len(known) or matched >= BROAD_MATCHES:
+            return unknown
+        ids = ", ".join(str(int(n["id"])) for n in unknown)
+        (found,) = self._multi_search(
+            [
+                {
+                    "indexUid": self.uid(schema.name),
+                    "q": " ".join(words),
+                    "filter": [*filters, f"id IN [{ids}]"],
+                    "limit": len(unknown),
+                    "attributesToRetrieve": ["id"],
+                    "matchingStrategy": "all",
+                }
+            ]
+        )
+        also = {int(hit["id"]) for hit in found.get("hits", [])}
+        return [n for n in unknown if int(n["id"]) not in also]
+
+    @staticmethod
+    def _correctable(words: Sequence[str]) -> list[int]:
+        """Positions of the words a correction may replace: long enough to hold a typo, and
+        with no synonyms (a synonym is a word the index answers for)."""
+        return [i for i, w in enumerate(words) if allowed_edits(q.fold(w)) and not q.synonyms(w)]
+
+    def _count_probe(self, schema: IndexSchema, word: str) -> dict[str, Any]:
+        """A query counting the documents holding a word exactly (a phrase: no typo, no
+        prefix)."""
+        return {
+            "indexUid": self.uid(schema.name),
+            "q": f'"{word}"',
+            "limit": 0,
+        }
+
+    def _correct(
+        self,
+        schema: IndexSchema,
+        words: Sequence[str],
+        *,
+        seen: Sequence[dict[str, Any]] = (),
+        held: dict[int, int] | None = None,
+    ) -> list[str]:
         """Replaces each word no document holds by the closest word the index holds, by the
         rule of the other backends (`semantic.best_correction`: fewest edits, then the most
-        documents). Meilisearch's own typo tolerance finds the candidates: each word is searched
-        alone and the words it matched in the documents are read from the highlights."""
+        documents). Meilisearch's own typo tolerance finds the candidates, read from the
+        highlights of the documents it matched: first from `seen` (the hits of the search just
+        run, which matched the typed words with their typos), then, for the words still
+        without one, from a search of each such word alone. `held` counts, by position, the
+        documents holding each word exactly: a word some document holds is kept without
+        looking further (without `held`, only the word searched alone tells)."""
         uid = self.uid(schema.name)
         fields = [s.name for s in schema.searchable if s.name not in _NO_TYPOS]
-        asked = [i for i, w in enumerate(words) if allowed_edits(q.fold(w)) and not q.synonyms(w)]
+        asked = [i for i in self._correctable(words) if not (held or {}).get(i)]
         if not asked:
             return list(words)
+        corrected = list(words)
+        closest: dict[int, list[str]] = {}
+        if held is not None and seen:
+            found = _matched_words(seen)
+            unsure = []
+            for i in asked:
+                options = _closest(words[i], found, last=i == len(words) - 1)
+                if options is None:
+                    continue  # a prefix of words the index holds: a word being typed
+                if options:
+                    closest[i] = options
+                else:
+                    unsure.append(i)
+            asked = unsure
         probes = [
             {
                 "indexUid": uid,
@@ -358,29 +523,23 @@ class MeiliBackend:
             }
             for i in asked
         ]
-        corrected = list(words)
-        closest: dict[int, list[str]] = {}
-        try:
-            results = self._multi_search(probes)
-        except BackendUnavailable as exc:
-            if "panicked" not in str(exc):
-                raise
-            # Meilisearch 1.21 panics cropping some texts: the same probes, whole fields.
-            for probe in probes:
-                del probe["attributesToCrop"]
-            results = self._multi_search(probes)
+        results: list[dict[str, Any]] = []
+        if probes:
+            try:
+                results = self._multi_search(probes)
+            except BackendUnavailable as exc:
+                if "panicked" not in str(exc):
+                    raise
+                # Meilisearch 1.21 panics cropping some texts: the same probes, whole fields.
+                for probe in probes:
+                    del probe["attributesToCrop"]
+                results = self._multi_search(probes)
         for i, result in zip(asked, results, strict=True):
-            folded = q.fold(words[i])
-            found = _matched_words(result.get("hits", []))
-            last = i == len(words) - 1
-            if folded in found or (last and any(w.startswith(folded) for w in found)):
-                continue  # a word the index holds (the last one may be a prefix)
-            limit = allowed_edits(folded)
-            near = [(edit_distance(folded, w, limit), w) for w in found if w.isalpha()]
-            near = [(d, w) for d, w in near if d <= limit]
-            if near:
-                best = min(d for d, _ in near)
-                closest[i] = sorted(w for d, w in near if d == best)
+            options = _closest(
+                words[i], _matched_words(result.get("hits", [])), last=i == len(words) - 1
+            )
+            if options:
+                closest[i] = options
         ties = [(i, w) for i, options in closest.items() for w in options if len(options) > 1]
         frequency: dict[str, int] = {}
         if ties:  # several words as close: the one most documents hold (exact phrase counts)
@@ -547,6 +706,30 @@ def _filter(clauses: Sequence[q.Clause]) -> list[str]:
     return out
 
 
+def _short(vector: Sequence[float]) -> list[float]:
+    """A query vector at seven significant digits: a cosine does not see the difference, and
+    the request is half as long as float32 values printed as float64."""
+    return [float(f"{x:.7g}") for x in vector]
+
+
+def _add_values(
+    distribution: dict[str, dict[str, int]],
+    documents: Sequence[dict[str, Any]],
+    facets: Sequence[str],
+) -> dict[str, dict[str, int]]:
+    """Adds the facet values of more documents to a Meilisearch facet distribution (a value
+    counted once per document, as Meilisearch counts a list)."""
+    out = {name: dict(values) for name, values in distribution.items()}
+    for name in facets:
+        counted = out.setdefault(name, {})
+        for doc in documents:
+            value = doc.get(name)
+            values = value if isinstance(value, list) else [value]
+            for v in {str(v) for v in values if v is not None and v != ""}:
+                counted[v] = counted.get(v, 0) + 1
+    return out
+
+
 def _call(fn: Callable[[], T]) -> T:
     """Calls the Meilisearch client, turning its failures into search errors."""
     try:
@@ -568,6 +751,21 @@ def _exact(probe: dict[str, Any]) -> bool:
         return False
     typo = (hits[0].get("_rankingScoreDetails") or {}).get("typo") or {}
     return int(typo.get("typoCount", 0)) == 0
+
+
+def _closest(word: str, found: dict[str, int], *, last: bool) -> list[str] | None:
+    """The words found closest to a typed word within its allowed edits (none: []), or None
+    when the index holds the word as typed (the last word may be a prefix: still being typed)."""
+    folded = q.fold(word)
+    if folded in found or (last and any(w.startswith(folded) for w in found)):
+        return None
+    limit = allowed_edits(folded)
+    near = [(edit_distance(folded, w, limit), w) for w in found if w.isalpha()]
+    near = [(d, w) for d, w in near if d <= limit]
+    if not near:
+        return []
+    best = min(d for d, _ in near)
+    return sorted(w for d, w in near if d == best)
 
 
 def _matched_words(hits: Sequence[dict[str, Any]]) -> dict[str, int]:

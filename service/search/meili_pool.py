@@ -3,7 +3,11 @@ expert's stored row as a user-provided vector and the hard constraints as filter
 
 A separate index (`<prefix>match_experts`) from the search indexes: its vectors are the
 matcher's own rows (`matching.pool.pool_vector`), searched with the matcher's composite
-queries, never with a text.
+queries, never with a text. The pool may hold some of a pool vector's columns only
+(`columns`: say the document section's blocks, without the headline's): Meilisearch's
+indexing and search cost grow with the dimension, and the matcher re-ranks the candidates
+with its full rows anyway; the padding column is then recomputed over the columns kept, so
+every document keeps one common norm and the cosine still orders experts by dot product.
 """
 
 from __future__ import annotations
@@ -71,18 +75,22 @@ class MeiliCandidatePool:
         api_key: str = "",
         index_prefix: str = "homeward_",
         dimensions: int,
+        columns: Sequence[int] | None = None,
         open_only: bool = True,
         timeout_s: int = 30,
         task_timeout_s: float = 600.0,
     ) -> None:
         self.client = meilisearch.Client(url, api_key or None, timeout=timeout_s)
         self.uid = f"{index_prefix}{INDEX}"
-        self.dimensions = dimensions
+        # The pool vector's columns Meilisearch holds, the padding column last (None: all).
+        self.columns = None if columns is None else np.asarray(columns, dtype=np.intp)
+        self.dimensions = dimensions if self.columns is None else len(self.columns)
         # Institutions are only proposed experts open to them (service.core.policy).
         self.open_only = open_only
         self.task_timeout_ms = int(task_timeout_s * 1000)
-        # The latest searches' (round trip, Meilisearch's own processing time), in ms.
-        self.searches: deque[tuple[float, float]] = deque(maxlen=64)
+        # The latest searches: (round trip, Meilisearch's own processing time) in ms, and the
+        # hits returned (for the benchmark's breakdown).
+        self.searches: deque[tuple[float, float, int]] = deque(maxlen=64)
 
     def ensure_index(self) -> None:
         """Creates the index with its embedder and filterable fields (idempotent)."""
@@ -102,8 +110,16 @@ class MeiliCandidatePool:
     def document(
         self, expert_id: str, vector: NDArray[np.floating], fields: dict[str, Any], *, open_: bool
     ) -> dict[str, Any]:
-        """Builds an expert's document: its pool vector and its constraint fields."""
-        values = np.rint(np.asarray(vector, dtype=np.float64) * SCALE).astype(np.int32).tolist()
+        """Builds an expert's document: its pool vector (the columns the pool holds) and its
+        constraint fields."""
+        full = np.asarray(vector, dtype=np.float64)
+        kept = full
+        if self.columns is not None:
+            kept = full[self.columns]
+            # The padding takes up what the dropped columns held: one norm for every expert.
+            body = kept[:-1]
+            kept[-1] = np.sqrt(max(0.0, float(full @ full) - float(body @ body)))
+        values = np.rint(kept * SCALE).astype(np.int32).tolist()
         return {
             "id": expert_id,
             **fields,
@@ -155,6 +171,8 @@ class MeiliCandidatePool:
         """Gets up to `limit` expert ids, best first, by cosine with `query`, among those who
         pass `constraints` (everyone when None)."""
         values = np.asarray(query, dtype=np.float64)
+        if self.columns is not None:
+            values = values[self.columns]
         peak = float(np.abs(values).max()) if values.size else 0.0
         # Scaled and rounded (the cosine does not see the scale): a short request body.
         params: dict[str, Any] = {
@@ -162,13 +180,16 @@ class MeiliCandidatePool:
             "hybrid": {"embedder": EMBEDDER, "semanticRatio": 1.0},
             "limit": limit,
             "attributesToRetrieve": ["id"],
+            "retrieveVectors": False,
         }
         if constraints is not None:
             params["filter"] = filter_expression(constraints, open_only=self.open_only)
         started = time.perf_counter()
         result = _call(partial(self.client.index(self.uid).search, "", params))
         elapsed = (time.perf_counter() - started) * 1000.0
-        self.searches.append((elapsed, float(result.get("processingTimeMs", 0))))
+        self.searches.append(
+            (elapsed, float(result.get("processingTimeMs", 0)), len(result["hits"]))
+        )
         return [str(hit["id"]) for hit in result["hits"]]
 
     def drop(self) -> None:

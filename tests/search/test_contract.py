@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 import pytest
 
+from service.search import query as q
 from service.search.base import (
     InvalidFacet,
     InvalidFilter,
@@ -25,6 +27,7 @@ from service.search.documents import (
     need_documents,
 )
 from service.search.outbox import reindex
+from service.search.semantic import DENSE_DEPTH
 from tests.search.factories import expert, need
 
 TODAY = date(2025, 3, 10)
@@ -471,6 +474,61 @@ def test_semantic_neighbours_obey_the_filters(backend: SearchBackend) -> None:
     found = [hit.id for hit in backend.search(EXPERTS_STAFF, query).hits]
     assert 1 not in found
     assert found[0] == 2
+
+
+# 120 experts on an arc: the lower the id, the nearer the query vector [1, 0, 0]. Four are
+# hydrologists: two among the nearest (5, 6), two far (100, 110).
+HYDROLOGISTS = {5, 6, 100, 110}
+ARC = [
+    expert(
+        i,
+        headline="Hydrologist" if i in HYDROLOGISTS else "Accountant",
+        languages=["fr"] if i % 3 == 0 else ["en"],
+        modes=["mission"] if i % 2 else ["remote", "hybrid"],
+        available_from="2025-06-01" if i % 4 == 0 else None,
+        embedding=[math.cos(i / 100), math.sin(i / 100), 0.0],
+    )
+    for i in range(1, 121)
+]
+
+
+@pytest.mark.parametrize("filters", [{}, {"languages": "en"}], ids=["all", "english"])
+def test_hybrid_total_and_facets_count_keyword_matches_and_neighbours_once(
+    backend: SearchBackend, filters: dict[str, Any]
+) -> None:
+    """The same meaning on every backend: the keyword matches, plus the nearest neighbours by
+    meaning the filters allow, each counted once; never every document the filters allow."""
+    _hybrid_only(backend)
+    load(backend, ARC)
+    page = backend.search(
+        EXPERTS_STAFF,
+        SearchQuery(
+            text="hydrologist",
+            vector=[1.0, 0.0, 0.0],
+            filters=filters,
+            facets=["languages", "modes", "availability"],
+            per_page=10,
+            today=TODAY,
+        ),
+    )
+    allowed = [d for d in ARC if not filters or d["languages"] == [filters["languages"]]]
+    neighbours = {d["id"] for d in allowed[:DENSE_DEPTH]}  # the ids follow the distance
+    counted = [d for d in allowed if d["id"] in neighbours or d["id"] in HYDROLOGISTS]
+    assert len(allowed) > len(counted) > DENSE_DEPTH
+    assert page.total == len(counted)
+    assert {hit.id for hit in page.hits} <= {d["id"] for d in counted}
+    counts = {name: {f.value: f.count for f in values} for name, values in page.facets.items()}
+    for name in ("languages", "modes"):
+        expected: dict[str, int] = {}
+        for d in counted:
+            for value in d[name]:
+                expected[value] = expected.get(value, 0) + 1
+        assert counts[name] == expected
+    later = sum(1 for d in counted if d["available_from"])  # from June only
+    assert counts["availability"] == {
+        label: len(counted) - (later if label == "now" or label < "2025-06" else 0)
+        for label, _ in q.window_buckets(TODAY)
+    }
 
 
 def test_semantic_search_reveals_no_one_absent_from_the_readers_index(

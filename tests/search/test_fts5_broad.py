@@ -60,3 +60,20 @@ def test_a_broad_keyword_query_still_counts_every_facet_exactly(
     page = broad_backend.search(EXPERTS_STAFF, query)
     assert page.total == 600
     assert {f.value: f.count for f in page.facets["languages"]} == {"en": 400, "fr": 200}
+
+
+def test_a_broad_query_whose_text_gets_no_vector_counts_every_match(
+    broad_backend: Fts5Backend,
+) -> None:
+    # An embedder that gives no vector (the query model off or failing): the hybrid path's
+    # sample is dropped for every match ranked by BM25, and every match is counted.
+    query = SearchQuery(
+        text="consultant", embed=lambda _text: None, facets=("languages",), today=TODAY
+    )
+    page = broad_backend.search(EXPERTS_STAFF, query)
+    assert page.total == 600
+    assert {f.value: f.count for f in page.facets["languages"]} == {"en": 400, "fr": 200}
+    keyword_only = broad_backend.search(
+        EXPERTS_STAFF, SearchQuery(text="consultant", facets=("languages",), today=TODAY)
+    )
+    assert [h.id for h in page.hits] == [h.id for h in keyword_only.hits]

@@ -4,7 +4,9 @@ Both engines hold the same experts and score alike (the hashing encoder, with we
 use every stage: dense signals, lexical scores, dense and skill feedback); one scans every
 expert, the other re-ranks the candidates Meilisearch returns under the need's constraints.
 The pool is kept small (40 of 210 experts from Meilisearch, 10 more for shared skills) so that
-Meilisearch's order decides what is in it.
+Meilisearch's order decides what is in it. Both layouts run: Meilisearch holding the whole
+row (the service's), and holding the document section's blocks only (`pool_columns`), where
+its order leaves out the headline signals the re-ranking still scores.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from matching.fusion import FusionWeights
 from matching.pool import pool_dimensions
 from service.config import Settings
 from service.core.indexing import reindex_all
+from service.core.match_pool import pool_columns
 from service.core.matching import MatchingEngine, need_record, open_need_ids
 from service.core.seed import seed_world
 from service.models import Institution, Need
@@ -47,16 +50,18 @@ def _weights(language: str) -> FusionWeights:
     )
 
 
-@pytest.fixture
-def pool() -> Iterator[MeiliCandidatePool]:
-    hashing = load_encoder("hashing")
-    dimensions = pool_dimensions(MatchingEngine(hashing).matcher)
+@pytest.fixture(params=["whole_row", "document_section"])
+def pool(request: pytest.FixtureRequest) -> Iterator[MeiliCandidatePool]:
+    matcher = MatchingEngine(load_encoder("hashing")).matcher
     made = MeiliCandidatePool(
         url=MEILI_URL,
         api_key=MEILI_KEY,
         index_prefix=f"test_{uuid.uuid4().hex[:8]}_",
-        dimensions=dimensions,
+        dimensions=pool_dimensions(matcher),
+        columns=pool_columns(matcher) if request.param == "document_section" else None,
     )
+    if request.param == "document_section":
+        assert made.dimensions < pool_dimensions(matcher)
     yield made
     made.drop()
 

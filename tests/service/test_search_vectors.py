@@ -16,6 +16,7 @@ from service.core.search_vectors import (
     QueryEmbedder,
     _embedder,
     query_embedder,
+    search_embed,
 )
 from service.search.base import SearchPage, SearchQuery
 from service.search.documents import EXPERTS_STAFF, expert_documents
@@ -148,3 +149,20 @@ def test_the_query_model_computes_in_the_configured_precision(
     finally:
         _embedder.cache_clear()  # the process's embedder now holds the counting encoder
     assert loads == [{"threads": 1, "precision": "float32"}]
+
+
+def test_a_search_gets_no_embedder_while_the_query_model_is_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Off: the search takes the keyword path from the start (no embedder to call); on: the
+    process's embedder, which embeds."""
+    monkeypatch.setattr(
+        "service.core.search_vectors.load_encoder", lambda *_a, **_k: CountingEncoder()
+    )
+    try:
+        assert search_embed(Settings(load_encoder=False, secret_key="k" * 48)) is None
+        embed = search_embed(Settings(load_encoder=True, secret_key="k" * 48))
+        assert embed is not None
+        assert embed("pédiatre") is not None
+    finally:
+        _embedder.cache_clear()
