@@ -268,6 +268,31 @@ def render(
     return response
 
 
+def wants_fragment(request: Request) -> bool:
+    """Tells whether htmx asked for a piece of a page (the HX-Request header), not a person for
+    a page: an address opened directly, or restored from history by htmx, gets the whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render_page_or_fragment(
+    request: Request,
+    *,
+    page: str,
+    fragment: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Renders the fragment for htmx, or the page that holds it (layout, navigation) for a
+    direct visit; the answer varies on HX-Request, so no cache serves one for the other."""
+    template = fragment if wants_fragment(request) else page
+    response = render(request, template, context, status_code=status_code)
+    response.headers.append("Vary", "HX-Request")
+    return response
+
+
 def to_json(value: Any) -> str:
     """Serialises for embedding in a page's data attribute."""
     return json.dumps(value, default=str)

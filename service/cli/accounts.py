@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session
 
 from service.config import get_settings
@@ -19,10 +20,11 @@ from service.core.accounts import (
 )
 from service.db import make_engine, migrate
 from service.errors import FieldErrors, NotFound
+from service.i18n import translate_message
 from service.models import Role, User
 from service.models.types import utcnow
 from service.repos import users as users_repo
-from service.schemas.common import _email, _password
+from service.schemas.common import Email, Password
 
 
 def register(app: typer.Typer) -> None:
@@ -75,11 +77,13 @@ def migrate_command() -> None:
     typer.echo(f"Database is up to date ({engine.url.render_as_string(hide_password=True)}).")
 
 
-def _checked(check: object, value: str, label: str) -> str:
+def _checked(kind: Any, value: str, label: str) -> str:
+    """Checks a value as the forms do (a shared field type), with the forms' message."""
     try:
-        return check(value)  # type: ignore[operator,no-any-return]
-    except ValueError as exc:
-        raise typer.BadParameter(f"{label}: {exc}") from exc
+        return str(TypeAdapter(kind).validate_python(value))
+    except ValidationError as exc:
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise typer.BadParameter(f"{label}: {translate_message(message)}") from exc
 
 
 def create_user_command(
@@ -89,10 +93,10 @@ def create_user_command(
     name: Annotated[str, typer.Option(help="Display name.")] = "",
 ) -> None:
     """Creates an account, typically for programme staff."""
-    email = _checked(_email, email, "email")
+    email = _checked(Email, email, "email")
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    password = _checked(_password, password, "password")
+    password = _checked(Password, password, "password")
     engine = make_engine(get_settings().database_url)
     with Session(engine) as session:
         try:

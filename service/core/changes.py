@@ -98,9 +98,10 @@ def _withdraw_from_matching(session: Session, expert_id: int) -> None:
         )
 
 
-def expert_changed(session: Session, expert: ExpertProfile) -> None:
+def expert_changed(session: Session, expert: ExpertProfile, *, bulk: bool = False) -> None:
     """Schedules the index update and the re-matching of a changed expert, and withdraws their
-    pending proposals at once when institutions may no longer be proposed them (no commit)."""
+    pending proposals at once when institutions may no longer be proposed them (no commit);
+    `bulk` for a change among many (an import), whose re-matching yields to people's."""
     session.flush()
     if not policy.open_to_institutions(expert):
         _withdraw_from_matching(session, expert.id or 0)
@@ -108,7 +109,7 @@ def expert_changed(session: Session, expert: ExpertProfile) -> None:
     outbox.sync_expert(session, expert=document)
     if expert_documents(document)[EXPERTS_PUBLIC] is None:
         _withdraw_at_commit(session, expert.id or 0)
-    queue_expert_rematch(session, expert_id=expert.id or 0)
+    queue_expert_rematch(session, expert_id=expert.id or 0, bulk=bulk)
 
 
 def expert_removed(session: Session, expert_id: int) -> None:
@@ -146,14 +147,15 @@ def _forget_withdrawals(session: Session, _previous: object) -> None:
     session.info.pop(_WITHDRAW_KEY, None)
 
 
-def need_changed(session: Session, need: Need) -> None:
-    """Schedules the index update and the re-matching of a changed need (no commit)."""
+def need_changed(session: Session, need: Need, *, bulk: bool = False) -> None:
+    """Schedules the index update and the re-matching of a changed need (no commit); `bulk`
+    for a change among many (an import), whose re-matching yields to people's."""
     session.flush()
     outbox.sync_need(session, need=need_document(session, need))
-    queue_need_rematch(session, need_id=need.id or 0)
+    queue_need_rematch(session, need_id=need.id or 0, bulk=bulk)
 
 
-def queue_expert_rematch(session: Session, *, expert_id: int) -> None:
+def queue_expert_rematch(session: Session, *, expert_id: int, bulk: bool = False) -> None:
     """Queues the ranking of the open needs for an expert (no commit)."""
     enqueue(
         session,
@@ -161,28 +163,31 @@ def queue_expert_rematch(session: Session, *, expert_id: int) -> None:
         key=rematch_key(expert_id),
         payload={"expert_id": expert_id},
         again=True,
+        bulk=bulk,
     )
 
 
-def queue_need_rematch(session: Session, *, need_id: int) -> None:
+def queue_need_rematch(session: Session, *, need_id: int, bulk: bool = False) -> None:
     """Queues the ranking of the experts for a need, and the embedding of the skills it asks
-    for (no commit)."""
+    for (no commit). A person's change (`bulk` false) is ranked before work queued in bulk."""
     enqueue(
         session,
         kind=REMATCH_NEED,
         key=need_rematch_key(need_id),
         payload={"need_id": need_id},
         again=True,
+        bulk=bulk,
     )
-    # One job embeds every skill still without a vector, however many needs changed.
-    enqueue(session, kind=EMBED_SKILLS, key=EMBED_SKILLS, again=True)
+    # One job embeds every skill still without a vector, however many needs changed; a
+    # person's need needs its skills' vectors as soon as its ranking does.
+    enqueue(session, kind=EMBED_SKILLS, key=EMBED_SKILLS, again=True, bulk=bulk)
 
 
 def experts_added(session: Session) -> None:
     """Queues the ranking of every open need after experts were added in bulk (an import),
-    so they reach the needs already posted (no commit)."""
+    so they reach the needs already posted (no commit); this work yields to people's."""
     for need_id in needs_repo.open_need_ids(session):
-        queue_need_rematch(session, need_id=need_id)
+        queue_need_rematch(session, need_id=need_id, bulk=True)
 
 
 def institution_changed(session: Session, institution: Institution) -> None:

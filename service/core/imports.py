@@ -42,6 +42,7 @@ from service.models import (
 )
 from service.models.types import utcnow
 from service.repos import imports as imports_repo
+from service.schemas.common import REQUIRED
 from service.schemas.imports import (
     COLUMNS,
     KINDS,
@@ -386,7 +387,7 @@ def _validate(
             else:
                 name = next((f for f in model.model_fields if f in message), "row")
             if error["type"] == "missing":
-                message = "required"
+                message = REQUIRED
             errors.append(RowError(line, name, message))
         return None, errors
 
@@ -394,7 +395,7 @@ def _validate(
 def _external_id(raw: RawRow, seen: Seen) -> tuple[str | None, list[RowError]]:
     value = raw.values.get("external_id")
     if not isinstance(value, str) or not value.strip():
-        return None, [RowError(raw.line, "external_id", "required")]
+        return None, [RowError(raw.line, "external_id", REQUIRED)]
     value = value.strip()
     first = seen.external_ids.get(value)
     if first is not None:
@@ -534,7 +535,7 @@ def _write_experts(session: Session, planned: list[Planned], now: datetime) -> N
     if updates:
         session.flush()
     for item in updates:
-        changes.expert_changed(session, item.record)
+        changes.expert_changed(session, item.record, bulk=True)
 
 
 def _create_experts(session: Session, creates: list[Planned], now: datetime) -> None:
@@ -850,7 +851,7 @@ def _write_needs(
         session, [item.record.institution_id for item in planned]
     )
     for item in planned:
-        changes.need_changed(session, item.record)
+        changes.need_changed(session, item.record, bulk=True)
 
 
 # --- experts created in bulk reach the search outbox (the others through changes) -------

@@ -22,7 +22,7 @@ from service.pages.reasons import (
 from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.routes.params import Id
-from service.templating import render
+from service.templating import render_page_or_fragment
 
 router = APIRouter(prefix="/coordinator")
 
@@ -47,8 +47,6 @@ def compare_page(
     user: RequireStaff,
     need_id: int,
     picked: list[str],
-    *,
-    fragment: bool,
 ) -> HTMLResponse:
     """Renders the comparison (the whole page, or only the table for htmx), or why it cannot."""
     need = needs_repo.get_need(session, need_id)
@@ -70,8 +68,13 @@ def compare_page(
         "columns": [(c, comparison_cells(c)) for c in columns],
         "error": error,
     }
-    template = "review/_compare.html" if fragment else "review/compare.html"
-    return render(request, template, context, status_code=422 if error else 200)
+    return render_page_or_fragment(
+        request,
+        page="review/compare.html",
+        fragment="review/_compare.html",
+        context=context,
+        status_code=422 if error else 200,
+    )
 
 
 @router.get("/needs/{need_id}/compare", response_class=HTMLResponse)
@@ -83,5 +86,4 @@ def compare(
     expert: Annotated[list[str] | None, Query()] = None,
 ) -> HTMLResponse:
     """Shows two or three candidates of a need side by side, with an approve button each."""
-    fragment = request.headers.get("HX-Request") == "true"
-    return compare_page(request, session, user, need_id, expert or [], fragment=fragment)
+    return compare_page(request, session, user, need_id, expert or [])

@@ -15,7 +15,7 @@ from service.i18n import N_, ngettext_
 from service.models import ExpertProfile
 from service.pages.reasons import language_levels
 from service.repos import experts as experts_repo
-from service.templating import render
+from service.templating import render_page_or_fragment
 
 router = APIRouter(prefix="/expert")
 
@@ -104,9 +104,12 @@ def for_you_fragment(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=10)] = 5,
 ) -> HTMLResponse:
-    """Shows the "Needs for you" box alone (polled by htmx while a ranking is pending)."""
+    """Shows the "Needs for you" box alone (polled by htmx while a ranking is pending), or in
+    a page of its own when the address is opened directly."""
     expert = experts_repo.get_expert_of_user(session, user.id or 0)
     if expert is None:
         raise NotFound(N_("You have no expert profile."))
     context = for_you_context(session, expert, limit=limit)
-    return render(request, "expert/_for_you.html", context)
+    return render_page_or_fragment(
+        request, page="expert/for_you.html", fragment="expert/_for_you.html", context=context
+    )

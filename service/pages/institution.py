@@ -32,7 +32,7 @@ from service.routes.skills import skills_in_use
 from service.schemas.institutions import InstitutionUpdate
 from service.schemas.needs import NeedPreview, NeedWrite
 from service.search import SearchError
-from service.templating import flash, paginate, render
+from service.templating import flash, paginate, render, wants_fragment
 
 router = APIRouter(prefix="/institution")
 
@@ -251,7 +251,7 @@ async def need_preview(
     htmx, or the form again with the count when sent without JavaScript."""
     data = await _need_form_data(request)
     preview = _preview(state, session, reader, data)
-    if request.headers.get("hx-request") == "true":
+    if wants_fragment(request):
         return render(request, "institution/_need_preview.html", preview)
     need = readable_need(session, need_id=need_id, reader=user) if need_id else None
     context = _editor_context(

@@ -40,7 +40,7 @@ from service.repos import users as users_repo
 from service.repos.proposals import QUEUE_ORDERS
 from service.routes.pagination import PageDep
 from service.routes.params import MAX_ID, Id
-from service.templating import flash, render
+from service.templating import flash, render, wants_fragment
 
 router = APIRouter(prefix="/coordinator")
 
@@ -207,7 +207,7 @@ async def decide(
     if proposal is None or decision not in ("approve", "reject"):
         raise NotFound("This proposal does not exist.")
     reason = str((await read_form(request)).get("reason", ""))[:2000]
-    in_place = request.headers.get("HX-Request") == "true"
+    in_place = wants_fragment(request)
     try:
         if decision == "approve":
             approve_proposal(
@@ -302,8 +302,8 @@ def _compare_ticked(
     if MIN_COMPARED <= len(experts) <= MAX_COMPARED:
         query = "&".join(f"expert={expert_id}" for expert_id in experts)
         return RedirectResponse(f"/coordinator/needs/{need_id}/compare?{query}", status_code=303)
-    if request.headers.get("HX-Request") == "true":
-        return compare_page(request, session, user, need_id, [], fragment=True)
+    if wants_fragment(request):
+        return compare_page(request, session, user, need_id, [])
     return _review_page(
         request, session, user, need_id, errors={"bulk": PICK_TWO_OR_THREE}, status_code=422
     )

@@ -6,7 +6,7 @@ import functools
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func
@@ -14,6 +14,7 @@ from sqlmodel import select as sqlmodel_select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service.models import Job
+from service.models.jobs import PRIORITY_BULK, PRIORITY_PERSON
 from service.models.types import utcnow
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -24,7 +25,13 @@ def _table() -> Table:
 
 
 def insert_if_absent(
-    session: Session, *, kind: str, key: str, payload: dict[str, Any], run_at: datetime
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    payload: dict[str, Any],
+    run_at: datetime,
+    priority: int = PRIORITY_PERSON,
 ) -> None:
     """Inserts a job unless one with this key exists (in the caller's transaction)."""
     values = {
@@ -33,6 +40,7 @@ def insert_if_absent(
         "payload": payload,
         "status": PENDING,
         "run_at": run_at,
+        "priority": priority,
         "attempts": 0,
         "claimed_by": "",
         "last_error": "",
@@ -48,21 +56,41 @@ def insert_if_absent(
             session.execute(insert(_table()).values(**values))
 
 
-def reschedule(session: Session, *, key: str, payload: dict[str, Any], run_at: datetime) -> None:
+def raise_priority(session: Session, *, key: str, priority: int) -> None:
+    """Makes the waiting job with this key at least this urgent (in the caller's transaction)."""
+    table = _table()
+    session.execute(
+        update(table)
+        .where(table.c.key == key, table.c.status == PENDING, table.c.priority > priority)
+        .values(priority=priority)
+    )
+
+
+def reschedule(
+    session: Session,
+    *,
+    key: str,
+    payload: dict[str, Any],
+    run_at: datetime,
+    priority: int = PRIORITY_PERSON,
+) -> None:
     """Puts the job with this key back in the queue, whatever its state (in the caller's
     transaction): a finished job runs again; a running one loses its claim, so its outcome is
     discarded (`mark_done` finds the claim gone) and it runs again on the new state.
 
     The row lock this UPDATE takes keeps claimers (`FOR UPDATE SKIP LOCKED`) off the job until
     the caller's change commits, so no run can read the state from before that change and
-    still count as the run that follows it.
+    still count as the run that follows it. A job still waiting keeps the more urgent of its
+    priority and this one: a person's change queued before a bulk one is not pushed back.
     """
     table = _table()
+    waiting_more_urgent = and_(table.c.status == PENDING, table.c.priority < priority)
     session.execute(
         update(table)
         .where(table.c.key == key)
         .values(
             status=PENDING,
+            priority=case((waiting_more_urgent, table.c.priority), else_=priority),
             payload=payload,
             run_at=run_at,
             attempts=0,
@@ -104,19 +132,27 @@ def claim_due(
 
     A job is free when it is pending and nobody holds a live claim on it; a crashed
     worker's claim expires after `lease`. PostgreSQL skips rows another claimer has locked.
+    The most urgent come first (then the oldest due), and a batch holds one priority; bulk
+    jobs are claimed one at a time, so a person's job queued behind a seed or an import waits
+    for one of them at most, not for a whole batch.
     """
     table = _table()
     free = or_(table.c.claimed_until.is_(None), table.c.claimed_until < now)
     due = (
-        select(table.c.id)
+        select(table.c.id, table.c.priority)
         .where(table.c.status == PENDING, table.c.run_at <= now, free, table.c.kind.in_(kinds))
-        .order_by(table.c.run_at, table.c.id)
+        .order_by(table.c.priority, table.c.run_at, table.c.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    rows = [(int(row[0]), int(row[1])) for row in session.execute(due)]
+    first = rows[0][1] if rows else None
+    batch = [job_id for job_id, priority in rows if priority == first]
+    if first is not None and first >= PRIORITY_BULK:
+        batch = batch[:1]
     won: list[int] = []
-    for job_id in list(session.execute(due).scalars()):
+    for job_id in batch:
         result = session.execute(
             update(table)
             .where(table.c.id == job_id, table.c.status == PENDING, free)

@@ -15,6 +15,7 @@ from service.schemas.common import (
     Locale,
     Name,
     Password,
+    Required,
     Website,
 )
 
@@ -57,7 +58,9 @@ class UserPublic(BaseModel):
     locale: str
 
 
-TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+TokenName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), Required
+]
 
 
 def _empty_is_none(value: object) -> object:
@@ -71,7 +74,7 @@ def _utc(value: datetime | None) -> datetime | None:
     try:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError as exc:
-        raise ValueError("this date is out of range") from exc
+        raise ValueError("This date is out of range.") from exc
 
 
 class TokenForm(BaseModel):

@@ -28,7 +28,7 @@ class PlanRequest(BaseModel):
     def _check(self) -> Self:
         both = set(self.locked) & set(self.excluded)
         if both:
-            raise ValueError(f"proposal {min(both)} cannot be both locked and excluded")
+            raise ValueError("A proposal cannot be both locked and excluded.")
         return self
 
 

@@ -7,7 +7,8 @@ from datetime import date
 from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 from service.models.users import LOCALES
 
@@ -16,6 +17,21 @@ from service.models.users import LOCALES
 MAX_ID = 2**31 - 1
 # A row's id in a body.
 EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# A text a person must give, left empty: the one message for it, whatever the field's minimum
+# length ("use at least 3 characters" read as if the title were too short, not missing).
+REQUIRED = "This field is required."
+
+
+def _required(value: object) -> object:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise PydanticCustomError("required", REQUIRED)
+    return value
+
+
+# Put on every text field that must be given (after its StringConstraints): a blank value is
+# refused as missing before any length or format check runs.
+Required = BeforeValidator(_required)
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
@@ -26,23 +42,23 @@ def _country(value: str) -> str:
     value = value.strip().upper()
     if not value:
         # A form's country list left on its prompt: the code format means nothing to a person.
-        raise ValueError("Choose a country")
+        raise ValueError("Choose a country.")
     if not _COUNTRY.match(value):
-        raise ValueError("use a two-letter country code (ISO 3166), e.g. SN")
+        raise ValueError("Use a two-letter country code (ISO 3166), e.g. SN.")
     return value
 
 
 def _language(value: str) -> str:
     value = value.strip().lower()
     if not _LANGUAGE.match(value):
-        raise ValueError("use a two-letter language code (ISO 639-1), e.g. fr")
+        raise ValueError("Use a two-letter language code (ISO 639-1), e.g. fr.")
     return value
 
 
 def _timezone(value: str) -> str:
     value = value.strip()
     if value not in _TIMEZONES:
-        raise ValueError("use a time zone name such as Europe/Paris or Africa/Dakar")
+        raise ValueError("Use a time zone name such as Europe/Paris or Africa/Dakar.")
     return value
 
 
@@ -52,13 +68,13 @@ _WEBSITE = re.compile(r"^(https?://)?[^\s/:@.]+(\.[^\s/:@.]+)+(:\d+)?([/?#]\S*)?
 
 def _website(value: str) -> str:
     if value and not _WEBSITE.match(value):
-        raise ValueError("enter a web address, like https://example.org")
+        raise ValueError("Enter a web address, like https://example.org.")
     return value
 
 
 def _locale(value: str) -> str:
     if value not in LOCALES:
-        raise ValueError(f"choose one of: {', '.join(LOCALES)}")
+        raise ValueError("Choose one of the languages in the list.")
     return value
 
 
@@ -66,15 +82,7 @@ def _email(value: str) -> str:
     value = value.strip().lower()
     # Deliberately simple: one @, a dot in the domain, no spaces. Delivery proves the rest.
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) or len(value) > 254:
-        raise ValueError("enter a valid email address, like name@example.org")
-    return value
-
-
-def _password(value: str) -> str:
-    if len(value) < 10:
-        raise ValueError("use at least 10 characters")
-    if len(value) > 200:
-        raise ValueError("use at most 200 characters")
+        raise ValueError("Enter a valid email address, like name@example.org.")
     return value
 
 
@@ -85,11 +93,16 @@ Website = Annotated[
 LanguageCode = Annotated[str, AfterValidator(_language)]
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 Locale = Annotated[str, AfterValidator(_locale)]
-Email = Annotated[str, AfterValidator(_email)]
-Password = Annotated[str, AfterValidator(_password)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Email = Annotated[str, AfterValidator(_email), Required]
+# Kept as typed: spaces may be part of a password.
+Password = Annotated[str, StringConstraints(min_length=10, max_length=200), Required]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), Required
+]
 # Skill labels from real taxonomies (ESCO) reach 150 characters.
-Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Skill = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Required
+]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 # The city columns hold 120 characters; a longer one must be refused here, not by the database.
 City = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]

@@ -49,7 +49,7 @@ class EngagementTerms(BaseModel):
 
     start_date: date | None = None
     end_date: Annotated[
-        date | None, not_before("start_date", "end_date must not be before start_date")
+        date | None, not_before("start_date", "The end date must not be before the start date.")
     ] = None
     mode: Mode | None = None
     agreed_hours: int | None = Field(default=None, ge=0, le=5000)

@@ -46,7 +46,7 @@ class ExpertProfileUpdate(BaseModel):
     available_from: date | None = None
     available_until: Annotated[
         date | None,
-        not_before("available_from", "available_until must not be before available_from"),
+        not_before("available_from", "The end of your availability must not be before its start."),
     ] = None
     sectors: list[str] = Field(default_factory=list, max_length=len(SECTORS))
     years_experience: int | None = Field(default=None, ge=0, le=70)
@@ -59,7 +59,7 @@ class ExpertProfileUpdate(BaseModel):
     def _check(self) -> Self:
         unknown = [s for s in self.sectors if s not in SECTORS]
         if unknown:
-            raise ValueError(f"unknown sectors: {', '.join(unknown)}")
+            raise ValueError("Choose sectors from the list.")
         self.skills = list(dict.fromkeys(self.skills))
         self.modes = list(dict.fromkeys(self.modes))
         return self

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from service.models import Mode
-from service.schemas.common import Email, LanguageCode, Locale, Skill
+from service.schemas.common import Email, LanguageCode, Locale, Required, Skill
 from service.schemas.experts import ExpertProfileUpdate, LanguageSkill
 from service.schemas.institutions import InstitutionUpdate
 from service.schemas.needs import NeedWrite
@@ -21,7 +21,9 @@ from service.schemas.needs import NeedWrite
 Kind = Literal["experts", "institutions", "needs"]
 KINDS: tuple[Kind, ...] = ("institutions", "experts", "needs")
 
-ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ExternalId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Required
+]
 TextLang = Literal["", "en", "fr", "es", "pt", "ar"]
 
 
@@ -35,15 +37,15 @@ def _moment(value: Any) -> Any:
             try:
                 day = date.fromisoformat(text)
             except ValueError:
-                raise ValueError("use an ISO date-time such as 2026-10-14T09:32:00Z") from None
+                raise ValueError("Use an ISO date-time such as 2026-10-14T09:32:00Z.") from None
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
         try:
             value = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError("use an ISO date-time such as 2026-10-14T09:32:00Z") from None
+            raise ValueError("Use an ISO date-time such as 2026-10-14T09:32:00Z.") from None
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            raise ValueError("add a time zone to the date-time, e.g. 2026-10-14T09:32:00Z")
+            raise ValueError("Add a time zone to the date-time, e.g. 2026-10-14T09:32:00Z.")
         return value.astimezone(UTC)
     return value
 
@@ -90,7 +92,7 @@ class NeedRow(NeedWrite):
     institution: ExternalId
     # Many real needs are only a title ("Comptable", "Data engineer"): a roster may omit it.
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10000)] = ""
-    sector: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    sector: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), Required]
     languages: list[LanguageCode] = Field(min_length=1, max_length=10)
     text_lang: TextLang = ""
     posted_at: Moment | None = None

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from service.models import InstitutionType
-from service.schemas.common import City, CountryCode, LongText, Name, Website
+from service.schemas.common import City, CountryCode, LongText, Name, Required, Website
 
 
 class InstitutionUpdate(BaseModel):
@@ -49,4 +49,6 @@ class ReviewDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["info_requested", "declined"]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Required
+    ]

@@ -9,11 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from service.models import Mode, NeedStatus, Support
 from service.models.experts import SECTORS
-from service.schemas.common import City, LanguageCode, Skill, not_before
+from service.schemas.common import City, LanguageCode, Required, Skill, not_before
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), Required
+]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=10000)
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=10000), Required
 ]
 
 
@@ -32,7 +34,8 @@ class NeedWrite(BaseModel):
     experts_wanted: int = Field(default=1, ge=1, le=3)
     start_from: date | None = None
     start_until: Annotated[
-        date | None, not_before("start_from", "start_until must not be before start_from")
+        date | None,
+        not_before("start_from", "The latest start must not be before the earliest start."),
     ] = None
     languages: list[LanguageCode] = Field(default_factory=list, max_length=10)
     city: City = ""
@@ -43,7 +46,7 @@ class NeedWrite(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.sector and self.sector not in SECTORS:
-            raise ValueError(f"unknown sector {self.sector!r}; choose one of {', '.join(SECTORS)}")
+            raise ValueError("Choose a sector from the list.")
         self.required_skills = list(dict.fromkeys(self.required_skills))
         self.languages = list(dict.fromkeys(self.languages))
         return self

@@ -23,6 +23,13 @@ def pair(tmp_path: Path) -> tuple[Fts5Backend, Fts5Backend]:
     return Fts5Backend(path=path), Fts5Backend(path=path)
 
 
+def load_experts_1_and_2(
+    writer: Fts5Backend, first: dict[str, object], second: dict[str, object]
+) -> None:
+    """Writes expert 1 and expert 2 with these fields, as the worker would."""
+    load(writer, [expert(1, **first), expert(2, **second)])
+
+
 def counts(backend: Fts5Backend, facet: str, **query: object) -> dict[str, int]:
     page = backend.search(
         EXPERTS_STAFF,
@@ -36,12 +43,10 @@ def test_facet_counts_follow_another_process_writes(
 ) -> None:
     writer, reader = pair
     # No vectors: documents without one are followed too.
-    load(
+    load_experts_1_and_2(
         writer,
-        [
-            expert(1, languages=["fr"], sectors=["health"]),
-            expert(2, languages=["en", "ar"], sectors=["education"]),
-        ],
+        {"languages": ["fr"], "sectors": ["health"]},
+        {"languages": ["en", "ar"], "sectors": ["education"]},
     )
     assert counts(reader, "languages") == {"fr": 1, "en": 1, "ar": 1}
     load(writer, [expert(2, languages=["fr"], embedding=[1.0, 0.0, 0.0])])
@@ -76,12 +81,10 @@ def test_neighbours_by_meaning_obey_filters_another_process_changed(
     pair: tuple[Fts5Backend, Fts5Backend],
 ) -> None:
     writer, reader = pair
-    load(
+    load_experts_1_and_2(
         writer,
-        [
-            expert(1, languages=["fr"], embedding=[0.0, 1.0, 0.0]),
-            expert(2, languages=["en"], embedding=[1.0, 0.0, 0.0]),
-        ],
+        {"languages": ["fr"], "embedding": [0.0, 1.0, 0.0]},
+        {"languages": ["en"], "embedding": [1.0, 0.0, 0.0]},
     )
     query = SearchQuery(vector=[0.0, 1.0, 0.0], filters={"languages": "fr"}, today=TODAY)
     assert [hit.id for hit in reader.search(EXPERTS_STAFF, query).hits] == [1]

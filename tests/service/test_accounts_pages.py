@@ -112,7 +112,7 @@ def test_institution_left_without_a_country_is_asked_to_choose_one(
     response = _register_institution(client, country="", consent_terms="")
     assert response.status_code == 422
     # In the reader's language, and not about ISO codes: the list was left on its prompt.
-    assert _error_beside(response.text, "country").strip() == "Choisissez un pays"
+    assert _error_beside(response.text, "country").strip() == "Choisissez un pays."
     assert "confidentialité" in _error_beside(response.text, "consent_terms")
     assert session.exec(select(Institution)).all() == []
 

@@ -15,6 +15,7 @@ from service.models import (
     AuditEvent,
     Engagement,
     ExpertProfile,
+    Institution,
     MatchProposal,
     Need,
     Notification,
@@ -331,45 +332,68 @@ def _skills(*pairs: tuple[str, str, float]) -> dict[str, Any]:
     }
 
 
-def test_a_team_is_proposed_and_approved_in_one_action(
-    session: Session, client: TestClient
-) -> None:
-    _, institution = make_member(session)
-    coordinator = make_user(session, role=Role.COORDINATOR)
-    need = make_need(
+def _team_need(session: Session, institution: Institution) -> Need:
+    """A need for two experts, asking for three skills no single candidate covers."""
+    return make_need(
         session,
         institution=institution,
         required_skills=["survival analysis", "R training", "data management"],
         experts_wanted=2,
     )
+
+
+def _covering(
+    session: Session,
+    need: Need,
+    expert: ExpertProfile,
+    *pairs: tuple[str, str, float],
+    score: float,
+    rank: int = 1,
+    **fields: Any,
+) -> MatchProposal:
+    """A proposal whose explanation covers the skills in `pairs` (asked, found, similarity)."""
+    return make_proposal(
+        session,
+        need=need,
+        expert=expert,
+        score=score,
+        rank=rank,
+        explanation=_skills(*pairs),
+        **fields,
+    )
+
+
+def _data_manager(session: Session, need: Need, expert: ExpertProfile) -> MatchProposal:
+    """The candidate ranked second who covers only data management."""
+    return _covering(
+        session,
+        need,
+        expert,
+        ("data management", "clinical data management", 0.9),
+        score=1.0,
+        rank=2,
+    )
+
+
+def test_a_team_is_proposed_and_approved_in_one_action(
+    session: Session, client: TestClient
+) -> None:
+    _, institution = make_member(session)
+    coordinator = make_user(session, role=Role.COORDINATOR)
+    need = _team_need(session, institution)
     stats = make_expert(session, display_name="Biostatistician")
     data = make_expert(session, display_name="Data Manager")
     weak = make_expert(session, display_name="Generalist")
-    p_stats = make_proposal(
+    p_stats = _covering(
         session,
-        need=need,
-        expert=stats,
+        need,
+        stats,
+        ("survival analysis", "survival analysis", 1.0),
+        ("R training", "teaching R", 0.86),
         score=2.0,
-        explanation=_skills(
-            ("survival analysis", "survival analysis", 1.0), ("R training", "teaching R", 0.86)
-        ),
     )
-    p_data = make_proposal(
-        session,
-        need=need,
-        expert=data,
-        score=1.0,
-        rank=2,
-        explanation=_skills(("data management", "clinical data management", 0.9)),
-    )
-    make_proposal(
-        session,
-        need=need,
-        expert=weak,
-        score=1.5,
-        rank=3,
-        explanation=_skills(("survival analysis", "statistics", 0.65)),
-    )
+    p_data = _data_manager(session, need, data)
+    _covering(session, need, weak, ("survival analysis", "statistics", 0.65), score=1.5, rank=3)
     login(client, coordinator.email, PASSWORD)
     page = BeautifulSoup(client.get(f"/coordinator/needs/{need.id}").text, "html.parser")
     team = page.select_one("[data-team]")
@@ -468,37 +492,20 @@ def test_the_team_from_the_proposals_a_page_holds_is_the_team_read_afresh(
     from service.repos import proposals as proposals_repo
 
     _, institution = make_member(session)
-    need = make_need(
-        session,
-        institution=institution,
-        required_skills=["survival analysis", "R training", "data management"],
-        experts_wanted=2,
-    )
+    need = _team_need(session, institution)
     stats, data, rejected = (make_expert(session) for _ in range(3))
-    make_proposal(
-        session,
-        need=need,
-        expert=stats,
-        score=2.0,
-        explanation=_skills(("survival analysis", "survival analysis", 1.0)),
-    )
-    make_proposal(
-        session,
-        need=need,
-        expert=data,
-        score=1.0,
-        rank=2,
-        explanation=_skills(("data management", "clinical data management", 0.9)),
-    )
+    _covering(session, need, stats, ("survival analysis", "survival analysis", 1.0), score=2.0)
+    _data_manager(session, need, data)
     # Decided already: it covers what the others miss, and is in no team either way.
-    make_proposal(
+    _covering(
         session,
-        need=need,
-        expert=rejected,
+        need,
+        rejected,
+        ("R training", "teaching R", 0.95),
+        ("data management", "dm", 1.0),
         score=3.0,
         rank=3,
         status=ProposalStatus.REJECTED,
-        explanation=_skills(("R training", "teaching R", 0.95), ("data management", "dm", 1.0)),
     )
     held = proposals_repo.list_for_need(session, need.id or 0)
     read = team_for_need(session, need=need)

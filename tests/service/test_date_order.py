@@ -19,21 +19,21 @@ CASES = [
         {"title": "x", "description": "Former des biostatisticiens", "mode": "remote"},
         ("start_from", "start_until"),
         "title",
-        "start_until must not be before start_from",
+        "The latest start must not be before the earliest start.",
     ),
     (
         ExpertProfileUpdate,
         {"display_name": "Aïssatou Diop", "origin_country": "SN", "residence_country": "nowhere"},
         ("available_from", "available_until"),
         "residence_country",
-        "available_until must not be before available_from",
+        "The end of your availability must not be before its start.",
     ),
     (
         MoveRequest,
         {"agreed_hours": -3},
         ("start_date", "end_date"),
         "agreed_hours",
-        "end_date must not be before start_date",
+        "The end date must not be before the start date.",
     ),
 ]
 

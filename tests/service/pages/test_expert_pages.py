@@ -129,7 +129,7 @@ def test_errors_are_shown_beside_the_fields(client: TestClient, session: Session
     )
     assert response.status_code == 422
     # A country left on the list's prompt is asked for, not described as a code format.
-    assert error_beside(response, "origin_country") == "Choose a country"
+    assert error_beside(response, "origin_country") == "Choose a country."
     assert "at most 200" in error_beside(response, "hours_per_month")
     assert "time zone" in error_beside(response, "timezone")
     # What was typed comes back.

@@ -91,7 +91,7 @@ def test_profile_errors_beside_fields(client: TestClient, session: Session) -> N
     assert response.status_code == 422
     assert error_beside(response, "name") == "This field is required."
     assert error_beside(response, "type")
-    assert error_beside(response, "country") == "Choose a country"
+    assert error_beside(response, "country") == "Choose a country."
     session.refresh(institution)
     assert institution.name == "Université Cheikh Anta Diop"
 
@@ -106,7 +106,7 @@ def test_a_website_that_is_no_web_address_is_refused(client: TestClient, session
             {"name": "UCAD", "type": "university", "country": "SN", "website": typed},
         )
         assert response.status_code == 422
-        assert error_beside(response, "website") == "enter a web address, like https://example.org"
+        assert error_beside(response, "website") == "Enter a web address, like https://example.org."
     session.refresh(institution)
     assert institution.website == "https://ucad.example"
     response = post_form(

@@ -101,7 +101,7 @@ def test_a_saved_profile_shows_matching_in_progress_then_the_needs_with_reasons(
 
     worker.run_due(now=utcnow() + timedelta(seconds=1))
 
-    fragment = browser.get("/expert/for-you?limit=5")
+    fragment = browser.get("/expert/for-you?limit=5", headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and soup_of(fragment).select_one("html") is None
     box = soup_of(browser.get("/expert")).select_one("section[data-for-you]")
     assert box is not None and not box.has_attr("data-for-you-pending")  # the polling stops
