@@ -1,7 +1,7 @@
 """Browser tests: the real app under uvicorn on a loopback port, driven by Debian's Chromium.
 
 Run them with `pytest -m browser tests/browser`. They need `/usr/bin/chromium`
-(`apt-get install -y chromium`); Playwright's own browser downloads are never used.
+(`apt-get install -y chromium fonts-noto-core`); Playwright's own browser downloads are never used.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ SCREENSHOTS = ROOT / "test-output" / "screenshots"
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 HOW_TO_RUN = (
     "browser tests need Debian's Chromium at /usr/bin/chromium: "
-    "`apt-get install -y chromium`, then `pytest -m browser tests/browser`"
+    "`apt-get install -y chromium fonts-noto-core`, then `pytest -m browser tests/browser`"
 )
 
 
