@@ -288,34 +288,29 @@ class Encoder:
     ) -> FloatMatrix:
         """Embeds need texts (query side); `only` limits a fused encoder to some blocks, the
         others left at zero."""
-        wanted = self.document_blocks(only)
-        if len(wanted) == len(self.blocks):
-            out = _encode(self.model, list(texts), task="query", batch_size=batch_size)
-        else:
-            out = np.zeros((len(texts), self.dim), dtype=np.float32)
-            for block in wanted:
-                member = self.members[block.name]
-                out[:, block.start : block.stop] = _encode(
-                    member, list(texts), task="query", batch_size=batch_size
-                )
-        if len(texts) > batch_size:
-            release_freed_memory()
-        return out
+        return self._encode_blocks(texts, "query", batch_size, only)
 
     def encode_documents(
         self, texts: Sequence[str], batch_size: int = 32, only: Sequence[str] | None = None
     ) -> FloatMatrix:
         """Embeds profile texts (document side); `only` limits a fused encoder to some blocks,
         the others left at zero."""
+        return self._encode_blocks(texts, "document", batch_size, only)
+
+    def _encode_blocks(
+        self, texts: Sequence[str], task: str, batch_size: int, only: Sequence[str] | None
+    ) -> FloatMatrix:
+        """Embeds texts on one side with the wanted blocks' models (the whole fused model when
+        every block is wanted)."""
         wanted = self.document_blocks(only)
         if len(wanted) == len(self.blocks):
-            out = _encode(self.model, list(texts), task="document", batch_size=batch_size)
+            out = _encode(self.model, list(texts), task=task, batch_size=batch_size)
         else:
             out = np.zeros((len(texts), self.dim), dtype=np.float32)
             for block in wanted:
                 member = self.members[block.name]
                 out[:, block.start : block.stop] = _encode(
-                    member, list(texts), task="document", batch_size=batch_size
+                    member, list(texts), task=task, batch_size=batch_size
                 )
         if len(texts) > batch_size:
             release_freed_memory()
