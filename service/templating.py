@@ -155,7 +155,11 @@ def paginate(request: Request, *, total: int, page: int, size: int) -> Paginatio
 
 def _row_error(error: RowError) -> str:
     """Says an import row's problem in the reader's language."""
-    said = translate_message(error.message, error.params)
+    params = error.params
+    if params and current_locale.get() in RTL_LOCALES:
+        # Each value (a cell as typed, a line number) isolated, so Latin keeps its order in Arabic.
+        params = {k: f"\u2068{v}\u2069" for k, v in params.items()}
+    said = translate_message(error.message, params)
     return gettext_(ITEM) % {"n": error.item, "problem": said} if error.item is not None else said
 
 

@@ -14,7 +14,7 @@ from service.config import Settings
 from service.core import policy
 from service.core.audit import record
 from service.errors import NotFound
-from service.i18n import DEFAULT_LOCALE, UI_LOCALES, translations_for
+from service.i18n import DEFAULT_LOCALE, RTL_LOCALES, UI_LOCALES, translations_for
 from service.mail import queue_email
 from service.models import Notification, NotificationPublic, Role, User
 from service.models.types import utcnow
@@ -264,6 +264,9 @@ def _localized_params(params: dict[str, Any], locale: str) -> dict[str, Any]:
 
 def _subject_and_body(locale: str, message: Message, params: dict[str, Any]) -> tuple[str, str]:
     shown = _localized_params(params, locale)
+    if locale in RTL_LOCALES:
+        # Each value (a need's title, a date) isolated, so Latin keeps its order in Arabic.
+        shown = {k: f"\u2068{v}\u2069" for k, v in shown.items()}
     return (
         render_message(locale, message.subject, shown)[:300],
         render_message(locale, message.body, shown)[:5000],

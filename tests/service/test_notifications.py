@@ -198,7 +198,9 @@ def test_a_notification_reads_in_the_language_the_reader_switched_to(
     item = page.select_one(f"[data-notification='{note.id}']")
     assert item is not None and item.h2 is not None
     catalogue = translations_for(locale)
-    title = catalogue.gettext("New engagement offer: %(need)s") % {"need": world.need.title}
+    # In Arabic each value is isolated, so that a Latin title keeps its order.
+    need = f"\u2068{world.need.title}\u2069" if locale == "ar" else world.need.title
+    title = catalogue.gettext("New engagement offer: %(need)s") % {"need": need}
     assert title != note.title
     assert item.h2.get_text(" ", strip=True).endswith(title)
     deadline = format_date(engagement.offer_expires_at.date(), format="medium", locale=locale)  # type: ignore[union-attr]
