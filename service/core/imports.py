@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import json
 import re
 import secrets
@@ -83,7 +84,8 @@ class RowError:
     line: int
     field: str
     message: str
-    params: dict[str, Any] = field(default_factory=dict, compare=False)
+    # (`dataclasses.field` by its full name: `field` is this class's column name.)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
     item: int | None = None  # the 1-based item of a list cell the message is about
 
     @property
