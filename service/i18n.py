@@ -5,10 +5,12 @@ from __future__ import annotations
 import gettext
 import re
 import unicodedata
+from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 from zoneinfo import available_timezones
 
 from babel import Locale
@@ -188,6 +190,7 @@ CORE_MESSAGES = (
     N_("This institution is already verified."),
     # Field errors of the schemas (service/schemas), in sentence case like every error message.
     N_("This field is required."),
+    N_("This password is too short."),
     N_("Use a two-letter country code (ISO 3166), e.g. SN."),
     N_("Choose a country."),
     N_("Enter a web address, like https://example.org."),
@@ -257,11 +260,14 @@ _PYDANTIC_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def translate_message(message: str) -> str:
-    """Translates a message shown to a person, including pydantic's validation messages."""
+def translate_message(message: str, params: Mapping[str, Any] | None = None) -> str:
+    """Translates a message shown to a person, including pydantic's validation messages;
+    `params` fill a catalogue message's placeholders once it is in the reader's language."""
     if not message:
         return ""
     translated = gettext_(message)
+    if params:
+        return translated % params
     if translated != message:
         return translated
     for pattern, template in _PYDANTIC_PATTERNS:

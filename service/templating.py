@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from service.core import policy
 from service.core.accounts import user_for_session
+from service.core.imports import ITEM, RowError
 from service.i18n import (
     LOCALE_NAMES,
     RTL_LOCALES,
@@ -152,7 +153,18 @@ def paginate(request: Request, *, total: int, page: int, size: int) -> Paginatio
     return Pagination(page=page, size=size, total=total, params=params)
 
 
+def _row_error(error: RowError) -> str:
+    """Says an import row's problem in the reader's language."""
+    params = error.params
+    if params and current_locale.get() in RTL_LOCALES:
+        # Each value (a cell as typed, a line number) isolated, so Latin keeps its order in Arabic.
+        params = {k: f"\u2068{v}\u2069" for k, v in params.items()}
+    said = translate_message(error.message, params)
+    return gettext_(ITEM) % {"n": error.item, "problem": said} if error.item is not None else said
+
+
 _env.filters["date"] = _format_date
+_env.filters["row_error"] = _row_error
 _env.filters["moment"] = _format_moment
 _env.filters["number"] = _format_number
 _env.filters["message"] = translate_message

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import json
 import re
 import secrets
@@ -30,6 +31,7 @@ from service.core import changes, policy
 from service.core.audit import record
 from service.core.exports import expert_record, institution_record, need_record
 from service.errors import DomainError
+from service.i18n import N_
 from service.models import (
     ExpertProfile,
     Institution,
@@ -72,14 +74,48 @@ def unusable_password() -> str:
 
 @dataclass(frozen=True)
 class RowError:
-    """A problem with one row (or the file), named by physical line and field."""
+    """A problem with one row (or the file), named by physical line and field.
+
+    `message` is a catalogue message (or pydantic's English, which the catalogue reads back)
+    and `params` fill it: the report page translates it into the reader's language
+    (`service.templating`'s `row_error`); `text` is the English, for a terminal.
+    """
 
     line: int
     field: str
     message: str
+    # (`dataclasses.field` by its full name: `field` is this class's column name.)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
+    item: int | None = None  # the 1-based item of a list cell the message is about
+
+    @property
+    def text(self) -> str:
+        """Says the problem in English."""
+        said = self.message % self.params if self.params else self.message
+        return ITEM % {"n": self.item, "problem": said} if self.item is not None else said
 
     def __str__(self) -> str:
-        return f"line {self.line}, {self.field}: {self.message}"
+        return f"line {self.line}, {self.field}: {self.text}"
+
+
+class CellError(ValueError):
+    """A CSV cell that does not read as its column's kind of value."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+ITEM = N_("Item %(n)s: %(problem)s")
+ALSO_ON_LINE = N_("“%(value)s” is also on line %(line)s.")
+# An email the row would give an account of another kind, by that account's role.
+OTHER_ROLE = {
+    Role.EXPERT: N_("%(value)s belongs to an expert's account."),
+    Role.INSTITUTION: N_("%(value)s belongs to an institution account."),
+    Role.COORDINATOR: N_("%(value)s belongs to a coordinator's account."),
+    Role.ADMIN: N_("%(value)s belongs to an administrator's account."),
+}
 
 
 @dataclass
@@ -201,28 +237,39 @@ class RowReader:
                 yield number, raw.decode("utf-8")
             except UnicodeDecodeError:
                 raise BadFile(
-                    [RowError(number, "file", "this line is not UTF-8; save the file as CSV UTF-8")]
+                    [
+                        RowError(
+                            number,
+                            "file",
+                            N_("This line is not UTF-8: save the file as “CSV UTF-8”."),
+                        )
+                    ]
                 ) from None
 
     def _jsonl(self, fh: Any) -> Iterator[RawRow]:
         for number, text in self._lines(fh):
             if not text.strip():
-                yield RawRow(number, {}, [RowError(number, "line", "blank line")])
+                yield RawRow(number, {}, [RowError(number, "line", N_("Blank line."))])
                 continue
             try:
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield RawRow(number, {}, [RowError(number, "json", f"not valid JSON ({exc.msg})")])
+                problem = RowError(
+                    number, "json", N_("Not valid JSON (%(detail)s)."), {"detail": exc.msg}
+                )
+                yield RawRow(number, {}, [problem])
                 continue
             if not isinstance(data, dict):
-                yield RawRow(number, {}, [RowError(number, "json", "each line must be an object")])
+                yield RawRow(
+                    number, {}, [RowError(number, "json", N_("Each line must be a JSON object."))]
+                )
                 continue
             values: dict[str, Any] = {}
             errors: list[RowError] = []
             for key, value in data.items():
                 name = str(key).strip().lower()
                 if name not in self.columns:
-                    errors.append(RowError(number, str(key), "unknown field"))
+                    errors.append(RowError(number, str(key), N_("Unknown field.")))
                 else:
                     values[name] = value
             yield RawRow(number, values, errors)
@@ -252,8 +299,12 @@ class RowReader:
                     errors.append(
                         RowError(
                             line,
-                            f"column {len(names) + 1}",
-                            "more cells than columns (check the quoting or the delimiter)",
+                            "line",
+                            N_(
+                                "More cells than the %(columns)s columns: "
+                                "check the quoting or the delimiter."
+                            ),
+                            {"columns": len(names)},
                         )
                     )
             for name, cell in zip(names, cells, strict=False):
@@ -261,26 +312,29 @@ class RowReader:
                     continue
                 try:
                     values[name] = read_cell(cell, self.columns[name])
-                except ValueError as exc:
-                    errors.append(RowError(line, name, str(exc)))
+                except CellError as exc:
+                    errors.append(RowError(line, name, exc.message, exc.params))
             yield RawRow(line, values, errors)
 
     def _check_header(self, names: list[str], header: list[str]) -> None:
         errors = []
         for name, original in zip(names, header, strict=True):
             if name and name not in self.columns:
-                errors.append(RowError(1, original.strip(), "unknown column"))
+                errors.append(RowError(1, original.strip(), N_("Unknown column.")))
         duplicates = sorted({n for n in names if n and names.count(n) > 1})
-        errors.extend(RowError(1, name, "column appears twice") for name in duplicates)
+        errors.extend(RowError(1, name, N_("This column appears twice.")) for name in duplicates)
         if "external_id" not in names:
-            errors.append(RowError(1, "external_id", "this column is required"))
+            errors.append(RowError(1, "external_id", N_("This column is required.")))
         if errors:
             expected = ", ".join(self.columns)
-            raise BadFile([*errors, RowError(1, "header", f"the columns are: {expected}")])
+            columns = RowError(
+                1, "header", N_("The columns are: %(columns)s."), {"columns": expected}
+            )
+            raise BadFile([*errors, columns])
 
 
 def read_cell(cell: str, kind: CellType) -> Any:
-    """Reads one CSV cell into the value the row model expects; raises ValueError otherwise."""
+    """Reads one CSV cell into the value the row model expects; raises CellError otherwise."""
     text = cell.strip()
     if kind == "text":
         return text
@@ -300,7 +354,7 @@ def read_cell(cell: str, kind: CellType) -> Any:
         for item in _items(text):
             parts = [part.strip() for part in item.split("|")]
             if len(parts) > 3:
-                raise ValueError("write each member as email|display name|locale")
+                raise CellError(N_("Write each member as email|display name|locale."))
             member = {"email": parts[0]}
             if len(parts) > 1 and parts[1]:
                 member["display_name"] = parts[1]
@@ -314,16 +368,21 @@ def read_cell(cell: str, kind: CellType) -> Any:
             return True
         if lowered in _FALSE:
             return False
-        raise ValueError(f"{text!r} is not true or false (also yes/no, 1/0)")
+        raise CellError(N_("“%(value)s” is not true or false (also yes/no, 1/0)."), value=text)
     if kind == "int":
         if not _INTEGER.match(text):
-            raise ValueError(f"{text!r} is not a whole number (write 12, not 12.0 or 12 h)")
+            raise CellError(
+                N_("“%(value)s” is not a whole number: write 12, not 12.0 or 12 h."), value=text
+            )
         return int(text)
     if kind == "date":
         if not _ISO_DATE.match(text):
-            raise ValueError(
-                f"{text!r} is not a date as YYYY-MM-DD "
-                "(format the column as text in the spreadsheet)"
+            raise CellError(
+                N_(
+                    "“%(value)s” is not a date as YYYY-MM-DD: "
+                    "format the column as text in the spreadsheet."
+                ),
+                value=text,
             )
         return text
     return text
@@ -380,15 +439,16 @@ def _validate(
         for error in exc.errors():
             loc = [str(part) for part in error["loc"]]
             message = str(error["msg"]).removeprefix("Value error, ")
+            item = None
             if loc:
                 name = loc[0]
                 if len(loc) > 1 and loc[1].isdigit():
-                    message = f"item {int(loc[1]) + 1}: {message}"
+                    item = int(loc[1]) + 1
             else:
                 name = next((f for f in model.model_fields if f in message), "row")
             if error["type"] == "missing":
                 message = REQUIRED
-            errors.append(RowError(line, name, message))
+            errors.append(RowError(line, name, message, item=item))
         return None, errors
 
 
@@ -399,7 +459,8 @@ def _external_id(raw: RawRow, seen: Seen) -> tuple[str | None, list[RowError]]:
     value = value.strip()
     first = seen.external_ids.get(value)
     if first is not None:
-        return None, [RowError(raw.line, "external_id", f"{value!r} is also on line {first}")]
+        also = RowError(raw.line, "external_id", ALSO_ON_LINE, {"value": value, "line": first})
+        return None, [also]
     seen.external_ids[value] = raw.line
     return value, []
 
@@ -449,19 +510,28 @@ def _plan_experts(
         if email is not None and external_id is not None:
             first = seen.emails.get(email)
             if first is not None:
-                errors.append(RowError(raw.line, "email", f"{email} is also on line {first}"))
+                errors.append(
+                    RowError(raw.line, "email", ALSO_ON_LINE, {"value": email, "line": first})
+                )
             seen.emails[email] = raw.line
             owner = by_email.get(email)
             if owner is not None and (user is None or owner.id != user.id):
                 other = profiles.get(owner.id or 0)
                 if owner.role != Role.EXPERT:
                     errors.append(
-                        RowError(raw.line, "email", f"{email} belongs to an {owner.role} account")
+                        RowError(raw.line, "email", OTHER_ROLE[Role(owner.role)], {"value": email})
                     )
                 elif expert is not None or (other is not None and other.external_id):
-                    holder = imports_repo.external_id_of(other) if other else "another account"
+                    holder = imports_repo.external_id_of(other) if other else ""
                     errors.append(
-                        RowError(raw.line, "email", f"{email} is already used by {holder}")
+                        RowError(
+                            raw.line,
+                            "email",
+                            N_("%(value)s is already used by %(holder)s.")
+                            if holder
+                            else N_("%(value)s is already used by another account."),
+                            {"value": email, "holder": holder} if holder else {"value": email},
+                        )
                     )
                 else:
                     expert, user = other, owner  # an expert who registered on the site
@@ -639,7 +709,12 @@ def _plan_institutions(
                 first = seen.emails.get(member.email)
                 if first is not None and first != raw.line:
                     errors.append(
-                        RowError(raw.line, "members", f"{member.email} is also on line {first}")
+                        RowError(
+                            raw.line,
+                            "members",
+                            ALSO_ON_LINE,
+                            {"value": member.email, "line": first},
+                        )
                     )
                 seen.emails[member.email] = raw.line
                 user = users.get(member.email)
@@ -648,7 +723,10 @@ def _plan_institutions(
                 if user.role != Role.INSTITUTION:
                     errors.append(
                         RowError(
-                            raw.line, "members", f"{member.email} belongs to an {user.role} account"
+                            raw.line,
+                            "members",
+                            OTHER_ROLE[Role(user.role)],
+                            {"value": member.email},
                         )
                     )
                 membership = memberships.get(user.id or 0)
@@ -659,7 +737,8 @@ def _plan_institutions(
                         RowError(
                             raw.line,
                             "members",
-                            f"{member.email} already acts for another institution",
+                            N_("%(value)s already acts for another institution."),
+                            {"value": member.email},
                         )
                     )
         if errors or row is None:
@@ -791,7 +870,10 @@ def _plan_needs(
         if row is not None and institution is None:
             errors.append(
                 RowError(
-                    raw.line, "institution", f"no institution with external_id {row.institution!r}"
+                    raw.line,
+                    "institution",
+                    N_("No institution has the external_id “%(value)s”."),
+                    {"value": row.institution},
                 )
             )
         if errors or row is None or institution is None:

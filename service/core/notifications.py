@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from babel.dates import format_date
 from sqlmodel import Session
 
 from service.config import Settings
 from service.core import policy
 from service.core.audit import record
 from service.errors import NotFound
-from service.i18n import translations_for
+from service.i18n import DEFAULT_LOCALE, RTL_LOCALES, UI_LOCALES, translations_for
 from service.mail import queue_email
-from service.models import Notification, Role, User
+from service.models import Notification, NotificationPublic, Role, User
 from service.models.types import utcnow
 from service.repos import notifications as notifications_repo
 
@@ -235,6 +237,60 @@ def render_message(locale: str, message: str, params: dict[str, Any]) -> str:
     return translate(locale, message) % params
 
 
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _kept_params(message: Message, params: dict[str, Any]) -> dict[str, str]:
+    """The params a message's words show, as text: only they are stored with a notification
+    (an unshown one, say a reason, would be personal data no scrub of its words finds)."""
+    shown = set(_PLACEHOLDER.findall(message.subject)) | set(_PLACEHOLDER.findall(message.body))
+    return {name: str(value) for name, value in params.items() if name in shown}
+
+
+def _localized_params(params: dict[str, Any], locale: str) -> dict[str, Any]:
+    """Writes the dates among the params as the locale writes them (9 déc. 2026)."""
+    out = dict(params)
+    deadline = out.get("deadline")
+    if isinstance(deadline, str) and deadline:
+        try:
+            day = date.fromisoformat(deadline[:10])
+        except ValueError:
+            return out
+        # A language without a catalogue (pt) reads English words, so English dates too.
+        written_in = locale if locale in UI_LOCALES else DEFAULT_LOCALE
+        out["deadline"] = format_date(day, format="medium", locale=written_in)
+    return out
+
+
+def _subject_and_body(locale: str, message: Message, params: dict[str, Any]) -> tuple[str, str]:
+    shown = _localized_params(params, locale)
+    if locale in RTL_LOCALES:
+        # Each value (a need's title, a date) isolated, so Latin keeps its order in Arabic.
+        shown = {k: f"\u2068{v}\u2069" for k, v in shown.items()}
+    return (
+        render_message(locale, message.subject, shown)[:300],
+        render_message(locale, message.body, shown)[:5000],
+    )
+
+
+def notification_text(notification: Notification, locale: str) -> tuple[str, str]:
+    """Gets a notification's title and body in a reader's language; a row written before
+    notifications kept their params (or of a kind since removed) shows its stored words."""
+    message = MESSAGES.get(notification.kind)
+    if message is None or notification.params is None:
+        return notification.title, notification.body
+    try:
+        return _subject_and_body(locale, message, notification.params)
+    except (KeyError, TypeError, ValueError):
+        return notification.title, notification.body
+
+
+def public(notification: Notification, locale: str) -> NotificationPublic:
+    """Gets a notification as the API shows it, its words in the caller's language."""
+    title, body = notification_text(notification, locale)
+    return NotificationPublic.model_validate(notification, update={"title": title, "body": body})
+
+
 def wants_email(user: User, category: str) -> bool:
     """Tells whether a user wants the emails of a category (every category is on by default)."""
     return bool(user.email_prefs.get(category, True))
@@ -257,14 +313,17 @@ def notify(
 ) -> Notification:
     """Tells a user something in the app and, if they want it, by email, in their language."""
     message = MESSAGES[kind]
-    locale = user.locale or "en"
-    title = render_message(locale, message.subject, params)
-    body = render_message(locale, message.body, params)
+    kept = _kept_params(message, params)
+    # The email goes out in the language the account chose; the in-app copy is rendered
+    # again in each reader's language when read (notification_text).
+    locale = user.locale or DEFAULT_LOCALE
+    title, body = _subject_and_body(locale, message, kept)
     notification = Notification(
         user_id=user.id or 0,
         kind=kind,
-        title=title[:300],
-        body=body[:5000],
+        title=title,
+        body=body,
+        params=kept,
         link=link,
         created_at=now or utcnow(),
     )

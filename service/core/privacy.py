@@ -275,6 +275,10 @@ def _scrub_everywhere(session: Session, *, phrases: list[str]) -> None:
         for row in session.exec(select(model).where(or_(*matches))).all():
             for name in names:
                 setattr(row, name, pattern.sub(ERASED, getattr(row, name)))
+            if isinstance(row, Notification) and row.params is not None:
+                # A notification keeps only the params its words show: a phrase in them is
+                # in its title or body too, so the rows found above are all there is to scrub.
+                row.params = _scrub_json(row.params, pattern)
             session.add(row)
 
 

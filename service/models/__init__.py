@@ -8,7 +8,7 @@ from service.models.institutions import Institution, InstitutionMember, Institut
 from service.models.jobs import Job
 from service.models.matches import MatchProposal, ProposalOrigin, ProposalStatus
 from service.models.needs import Need, NeedStatus, Support
-from service.models.notifications import Notification, OutgoingEmail
+from service.models.notifications import Notification, NotificationPublic, OutgoingEmail
 from service.models.search_outbox import SearchOutbox
 from service.models.users import ApiToken, LoginFailure, Role, User, UserSession
 
@@ -31,6 +31,7 @@ __all__ = [
     "Need",
     "NeedStatus",
     "Notification",
+    "NotificationPublic",
     "OutgoingEmail",
     "ProposalOrigin",
     "ProposalStatus",

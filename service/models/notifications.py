@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
 from service.models.types import UTCDateTime, utcnow
@@ -16,12 +17,30 @@ class Notification(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
+    # `kind` names the message (service/core/notifications.MESSAGES) and `params` fills it, so
+    # that each reader sees it in their current language; `title` and `body` keep the words
+    # of its creation (in the recipient's language then), shown for rows without params.
     kind: str = Field(max_length=60)
     title: str = Field(max_length=300)
     body: str = Field(default="", max_length=5000)
+    params: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     link: str = Field(default="", max_length=300)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class NotificationPublic(SQLModel):
+    """A notification as the API gives it: its words in the caller's language."""
+
+    id: int
+    user_id: int
+    kind: str
+    title: str
+    body: str
+    params: dict[str, Any] | None = None
+    link: str
+    read_at: datetime | None = None
+    created_at: datetime
 
 
 class OutgoingEmail(SQLModel, table=True):

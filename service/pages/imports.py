@@ -14,7 +14,7 @@ from service.core import policy
 from service.core.imports import ImportReport, import_file
 from service.deps import ReaderDep, RequireStaff, SessionDep, StateDep
 from service.errors import NotFound
-from service.i18n import N_
+from service.i18n import N_, ngettext_
 from service.models import User
 from service.repos import imports as imports_repo
 from service.schemas.imports import Kind
@@ -52,6 +52,23 @@ def _check(session: SessionDep, upload: imports_repo.PendingUpload, user: User) 
         source=upload.filename,
         dry_run=True,
     )
+
+
+def _imported(report: ImportReport) -> str:
+    """Says what an import wrote, in the reader's language (the flash shows it as it is)."""
+    counts = {
+        "file": report.source,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+    }
+    return ngettext_(
+        "%(file)s: %(num)s row imported (%(created)s new, %(updated)s updated, "
+        "%(unchanged)s unchanged).",
+        "%(file)s: %(num)s rows imported (%(created)s new, %(updated)s updated, "
+        "%(unchanged)s unchanged).",
+        report.rows,
+    ) % {"num": report.rows, **counts}
 
 
 @router.get("", response_class=HTMLResponse)
@@ -127,5 +144,5 @@ async def confirm(
         )
     imports_repo.delete_upload(state.settings.data_dir, upload.token)
     response = RedirectResponse("/coordinator/import", status_code=303)
-    flash(response, request, report.summary(), "success")
+    flash(response, request, _imported(report), "success")
     return response

@@ -9,11 +9,13 @@ from service.core.notifications import (
     categories_for,
     mark_all_read,
     mark_read,
+    notification_text,
     save_email_prefs,
     unread_count,
     wants_email,
 )
 from service.deps import CurrentUser, OptionalUser, RequireStaff, SessionDep
+from service.i18n import current_locale
 from service.pages.forms import read_form
 from service.repos import notifications as notifications_repo
 from service.routes.pagination import PageDep
@@ -46,6 +48,8 @@ def notifications_page(
         "notifications/list.html",
         {
             "notifications": rows,
+            # Each in the reader's language of today, not the one it was written in.
+            "texts": {n.id: notification_text(n, current_locale.get()) for n in rows},
             "total": total,
             "page": page.number,
             "pages": _pages(total, page.size),

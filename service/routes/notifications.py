@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from service.core.notifications import mark_all_read, mark_read
+from service.core.notifications import mark_all_read, mark_read, public
 from service.deps import CurrentUser, SessionDep
-from service.models import Notification
+from service.i18n import current_locale
+from service.models import NotificationPublic
 from service.repos import notifications as notifications_repo
 from service.routes.pagination import PageDep, PageOf, envelope
 from service.routes.params import Id
@@ -17,7 +18,7 @@ from service.routes.params import Id
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
 
-class NotificationPage(PageOf[Notification]):
+class NotificationPage(PageOf[NotificationPublic]):
     """A page of notifications, with how many are unread in all."""
 
     unread: int
@@ -38,7 +39,8 @@ def list_notifications(
     rows, total = notifications_repo.list_for_user(
         session, user.id or 0, unread_only=unread, offset=page.offset, limit=page.size
     )
-    body = envelope(list(rows), total=total, page=page)
+    locale = current_locale.get()
+    body = envelope([public(n, locale) for n in rows], total=total, page=page)
     body["unread"] = notifications_repo.count_unread(session, user.id or 0)
     return body
 
@@ -51,9 +53,9 @@ def read_all(user: CurrentUser, session: SessionDep) -> dict[str, int]:
     return {"unread": 0}
 
 
-@router.post("/{notification_id}/read", response_model=Notification)
-def read(notification_id: Id, user: CurrentUser, session: SessionDep) -> Notification:
+@router.post("/{notification_id}/read", response_model=NotificationPublic)
+def read(notification_id: Id, user: CurrentUser, session: SessionDep) -> NotificationPublic:
     """Marks one of the caller's notifications as read."""
     notification = mark_read(session, notification_id=notification_id, reader=user)
     session.commit()
-    return notification
+    return public(notification, current_locale.get())

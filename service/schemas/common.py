@@ -94,8 +94,26 @@ LanguageCode = Annotated[str, AfterValidator(_language)]
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 Locale = Annotated[str, AfterValidator(_locale)]
 Email = Annotated[str, AfterValidator(_email), Required]
-# Kept as typed: spaces may be part of a password.
-Password = Annotated[str, StringConstraints(min_length=10, max_length=200), Required]
+PASSWORD_MIN_LENGTH = 10
+# Says what is wrong, not the rule again: the field's help already says "At least 10
+# characters." beside it ("Use at least 10 characters." under it read as the help twice).
+PASSWORD_TOO_SHORT = "This password is too short."  # noqa: S105 - a message, not a password
+
+
+def _long_enough(value: object) -> object:
+    if isinstance(value, str) and value.strip() and len(value) < PASSWORD_MIN_LENGTH:
+        raise PydanticCustomError("string_too_short", PASSWORD_TOO_SHORT)
+    return value
+
+
+# Kept as typed: spaces may be part of a password. The length is checked by `_long_enough`
+# first (for its message); the constraint stays for the API's schema.
+Password = Annotated[
+    str,
+    StringConstraints(min_length=PASSWORD_MIN_LENGTH, max_length=200),
+    BeforeValidator(_long_enough),
+    Required,
+]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), Required
 ]

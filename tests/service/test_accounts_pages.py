@@ -9,6 +9,7 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from service.i18n import translations_for
 from service.models import ExpertProfile, Institution, LoginFailure, User, UserSession
 from service.security import SESSION_COOKIE
 from tests.conftest import csrf_token, login
@@ -47,7 +48,9 @@ def _error_beside(html: str, field: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
     error = soup.select_one(f"#{field}-error")
     assert error is not None, f"no error shown beside {field}"
-    assert soup.select_one(f"#{field}")["aria-describedby"] == f"{field}-error"  # type: ignore[index]
+    # The error first, then the field's help if it has one.
+    described = soup.select_one(f"#{field}")["aria-describedby"].split()  # type: ignore[index, union-attr]
+    assert described[0] == f"{field}-error" and set(described[1:]) <= {f"{field}-help"}
     return error.get_text()
 
 
@@ -79,7 +82,7 @@ def test_malformed_email_and_short_password_are_refused(
     response = _register_expert(client, email="not-an-email", password="short")
     assert response.status_code == 422
     assert "valid email" in _error_beside(response.text, "email")
-    assert "10 characters" in _error_beside(response.text, "password")
+    assert _error_beside(response.text, "password") == "This password is too short."
     assert session.exec(select(User)).all() == []
     # What was typed comes back, except the password.
     soup = BeautifulSoup(response.text, "html.parser")
@@ -101,7 +104,7 @@ def test_registration_needs_consent(
     # other field was right, a second refusal.
     assert "privacy" in _error_beside(response.text, "consent_terms")
     if "password" in overrides:
-        assert "10 characters" in _error_beside(response.text, "password")
+        assert "too short" in _error_beside(response.text, "password")
     assert session.exec(select(User)).all() == []
 
 
@@ -237,3 +240,33 @@ def test_password_change_with_wrong_current_password(client: TestClient, session
     assert "not your current password" in _error_beside(response.text, "current_password")
     assert client.get("/api/me").status_code == 200
     assert len(session.exec(select(UserSession).where(UserSession.user_id == user.id)).all()) == 1
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es", "ar"])
+@pytest.mark.parametrize("path", ["/register/expert", "/register/institution"])
+def test_a_short_password_shows_its_help_once_and_its_error_once(
+    locale: str, path: str, client: TestClient
+) -> None:
+    data = {
+        "display_name": "Awa Diallo",
+        "email": "awa@example.org",
+        "password": "short",
+        "consent_terms": "on",
+        "csrf_token": csrf_token(client),
+    }
+    response = client.post(path, data=data, headers={"accept-language": locale})
+    assert response.status_code == 422
+    soup = BeautifulSoup(response.text, "html.parser")
+    field = soup.select_one("#password")
+    assert field is not None and field.parent is not None
+    help_text = soup.select_one("#password-help").get_text(strip=True)  # type: ignore[union-attr]
+    error = soup.select_one("#password-error").get_text(strip=True)  # type: ignore[union-attr]
+    assert field["aria-describedby"] == "password-error password-help"
+    assert field["aria-invalid"] == "true"
+    catalogue = translations_for(locale)
+    assert help_text == catalogue.gettext("At least 10 characters.")
+    assert error == catalogue.gettext("This password is too short.")
+    # Each said once in the field: the error does not repeat the help, nor the help the error.
+    said = field.parent.get_text(" ", strip=True)
+    assert said.count(help_text) == 1 and said.count(error) == 1
+    assert help_text not in error and "10" not in error

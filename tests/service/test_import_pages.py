@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from service.i18n import translations_for
 from service.models import ExpertProfile, Role
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_member, make_user
@@ -25,6 +28,14 @@ def _staff_browser(session: Session, make_client: Callable[[], TestClient]) -> T
     browser = make_client()
     login(browser, coordinator.email, PASSWORD)
     return browser
+
+
+def _switch_language(browser: TestClient, locale: str) -> None:
+    """Switches the site's language as a person does, with the language menu."""
+    response = browser.post(
+        "/language", data={"locale": locale, "next": "/", "csrf_token": csrf_token(browser)}
+    )
+    assert response.status_code == 303
 
 
 def _upload(browser: TestClient, name: str, content: bytes, kind: str = "experts") -> object:
@@ -125,3 +136,77 @@ def test_an_upload_without_the_csrf_token_is_refused(
         files={"file": ("experts.csv", (EXAMPLES / "experts.csv").read_bytes(), "text/csv")},
     )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es", "ar"])
+def test_the_report_says_each_problem_in_the_readers_language_in_sentence_case(
+    locale: str, session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    browser = _staff_browser(session, make_client)
+    _switch_language(browser, locale)
+    header = (
+        "external_id,email,display_name,skills,languages,origin_country,residence_country,"
+        "modes,hours_per_month,available_from,available_until,active"
+    )
+    row = "exp-9,zed@example.org,Zed,x,fr,SN,CA,remote,12.0,01/12/2026,,maybe"
+    again = "exp-9,zoe@example.org,Zoe,x,fr,SN,CA,remote,12,,,yes"
+    uploaded = _upload(browser, "e.csv", f"{header}\n{row}\n{again}\n".encode())
+    page = BeautifulSoup(browser.get(uploaded.headers["location"]).text, "html.parser")  # type: ignore[attr-defined]
+    problems = {
+        (
+            tr.select("td")[0].get_text(strip=True),
+            tr.select("td")[1].get_text(strip=True),
+        ): tr.select("td")[2].get_text(strip=True)
+        for tr in page.select("#import-errors tbody tr")
+    }
+    expected = _problems(translations_for(locale), isolate=locale == "ar")
+    assert problems == expected
+    if locale != "en":
+        english = _problems(translations_for("en"))
+        assert all(problems[key] != english[key] for key in english)
+
+
+def _problems(catalogue: Any, *, isolate: bool = False) -> dict[tuple[str, str], str]:
+    """The report's problems for the file above, as the catalogue says them (each value
+    isolated in a right-to-left language, so that Latin keeps its order)."""
+
+    def v(value: object) -> str:
+        return f"\u2068{value}\u2069" if isolate else str(value)
+
+    return {
+        ("2", "hours_per_month"): catalogue.gettext(
+            "“%(value)s” is not a whole number: write 12, not 12.0 or 12 h."
+        )
+        % {"value": v("12.0")},
+        ("2", "available_from"): catalogue.gettext(
+            "“%(value)s” is not a date as YYYY-MM-DD: format the column as text in the spreadsheet."
+        )
+        % {"value": v("01/12/2026")},
+        ("2", "active"): catalogue.gettext("“%(value)s” is not true or false (also yes/no, 1/0).")
+        % {"value": v("maybe")},
+        ("3", "external_id"): catalogue.gettext("“%(value)s” is also on line %(line)s.")
+        % {"value": v("exp-9"), "line": v(2)},
+    }
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_line_problems_of_a_jsonl_file_are_sentences_in_the_readers_language(
+    locale: str, session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    browser = _staff_browser(session, make_client)
+    _switch_language(browser, locale)
+    content = '{"external_id": "x-1", "colour": "red"}\n\n[1, 2]\n{oops\n'
+    uploaded = _upload(browser, "e.jsonl", content.encode())
+    page = BeautifulSoup(browser.get(uploaded.headers["location"]).text, "html.parser")  # type: ignore[attr-defined]
+    problems = [
+        tr.select("td")[2].get_text(strip=True) for tr in page.select("#import-errors tbody tr")
+    ]
+    catalogue = translations_for(locale)
+    for message in ("Unknown field.", "Blank line.", "Each line must be a JSON object."):
+        assert catalogue.gettext(message) in problems
+    assert any(
+        p.startswith(catalogue.gettext("Not valid JSON (%(detail)s).").split("(")[0])
+        for p in problems
+    )
+    if locale == "en":
+        assert all(p[0].isupper() and p.endswith(".") for p in problems), problems

@@ -90,7 +90,7 @@ def test_a_bad_row_in_the_middle_writes_nothing_and_is_named(
 
     assert not report.ok and not report.written
     assert [(e.line, e.field) for e in report.errors] == [(5, "modes")]
-    assert "on-site" in report.errors[0].message or "remote" in report.errors[0].message
+    assert "on-site" in report.errors[0].text or "remote" in report.errors[0].text
     assert report.summary() == "experts.csv: 1 error in 4 rows, nothing imported"
     assert _count(session, ExpertProfile) == 0 and _count(session, User) == 0
 
@@ -105,7 +105,7 @@ def test_every_problem_of_a_row_is_reported_with_its_field(
     fields = {e.field for e in report.errors}
     assert {"email", "origin_country", "hours_per_month", "available_from", "active"} <= fields
     assert all(e.line == 2 for e in report.errors)
-    by_field = {e.field: e.message for e in report.errors}
+    by_field = {e.field: e.text for e in report.errors}
     assert "whole number" in by_field["hours_per_month"]
     assert "YYYY-MM-DD" in by_field["available_from"]
 
@@ -116,7 +116,7 @@ def test_unknown_columns_are_named_and_nothing_is_read(session: Session, tmp_pat
 
     assert not report.ok
     assert report.errors[0].line == 1 and report.errors[0].field == "skils"
-    assert "unknown column" in report.errors[0].message
+    assert report.errors[0].text == "Unknown column."
     assert _count(session, ExpertProfile) == 0
 
 
@@ -236,7 +236,7 @@ def test_duplicates_inside_a_file_are_errors(session: Session, tmp_path: Path) -
     report = _import(session, "experts", path)
 
     assert {(e.line, e.field) for e in report.errors} == {(3, "email"), (4, "external_id")}
-    assert "line 2" in report.errors[0].message
+    assert "line 2" in report.errors[0].text
 
 
 def test_an_email_of_another_role_is_refused(session: Session, tmp_path: Path) -> None:
@@ -245,7 +245,7 @@ def test_an_email_of_another_role_is_refused(session: Session, tmp_path: Path) -
         session, "experts", _write(tmp_path, "e.csv", f"{EXPERT_HEADER}\n{GOOD_EXPERT}\n")
     )
     assert [(e.line, e.field) for e in report.errors] == [(2, "email")]
-    assert "institution account" in report.errors[0].message
+    assert "institution account" in report.errors[0].text
 
 
 def test_an_expert_who_registered_on_the_site_is_linked_by_email(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from babel.dates import format_date
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
@@ -13,6 +14,8 @@ from sqlmodel import Session, col, select
 from service.config import Settings
 from service.core.accounts import create_api_token
 from service.core.engagements import move
+from service.core.notifications import notification_text, notify
+from service.i18n import translations_for
 from service.mail import send_pending
 from service.models import Notification, OutgoingEmail
 from service.models.types import utcnow
@@ -178,3 +181,90 @@ def test_outbox_page_shows_queued_emails_to_staff(
     assert expert.get("/coordinator/outbox").status_code == 403
     emails = session.exec(select(OutgoingEmail).order_by(col(OutgoingEmail.id))).all()
     assert [e.kind for e in emails] == ["offer.new"]
+
+
+@pytest.mark.parametrize("locale", ["fr", "es", "ar"])
+def test_a_notification_reads_in_the_language_the_reader_switched_to(
+    locale: str, session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    engagement = offer(session, world, settings)  # written while the expert reads English
+    note = session.exec(select(Notification)).one()
+    assert note.title == f"New engagement offer: {world.need.title}"
+    browser = make_client()
+    login(browser, world.expert_user.email, PASSWORD)
+    assert _form(browser, "/language", {"locale": locale, "next": "/"}).status_code == 303
+    page = BeautifulSoup(browser.get("/notifications").text, "html.parser")
+    item = page.select_one(f"[data-notification='{note.id}']")
+    assert item is not None and item.h2 is not None
+    catalogue = translations_for(locale)
+    # In Arabic each value is isolated, so that a Latin title keeps its order.
+    need = f"\u2068{world.need.title}\u2069" if locale == "ar" else world.need.title
+    title = catalogue.gettext("New engagement offer: %(need)s") % {"need": need}
+    assert title != note.title
+    assert item.h2.get_text(" ", strip=True).endswith(title)
+    deadline = format_date(engagement.offer_expires_at.date(), format="medium", locale=locale)  # type: ignore[union-attr]
+    text = " ".join(p.get_text(" ", strip=True) for p in item.select("p"))
+    assert deadline in text and "New engagement offer" not in item.get_text()
+    # The API speaks the caller's language as well.
+    api = browser.get("/api/notifications").json()
+    assert api["items"][0]["title"] == title
+
+
+def test_an_old_notification_without_params_keeps_its_words(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    session.add(
+        Notification(
+            user_id=world.expert_user.id or 0,
+            kind="offer.new",
+            title="Nouvelle proposition d'engagement : Épidémiologie",
+            body="Écrit avant la migration.",
+        )
+    )
+    session.commit()
+    browser = make_client()
+    login(browser, world.expert_user.email, PASSWORD)
+    page = BeautifulSoup(browser.get("/notifications").text, "html.parser")
+    item = page.select_one("[data-notification]")
+    assert item is not None and item.h2 is not None
+    assert "Nouvelle proposition d'engagement : Épidémiologie" in item.h2.get_text()
+    assert "Écrit avant la migration." in item.get_text()
+
+
+def test_a_notification_keeps_only_the_params_its_words_show(
+    session: Session, settings: Settings
+) -> None:
+    world = build_world(session)
+    notify(
+        session,
+        user=world.expert_user,
+        kind="offer.reminder",
+        params={"need": "Épidémiologie", "deadline": "2026-12-09", "reason": "private words"},
+        link="/expert/proposals",
+        settings=settings,
+    )
+    session.commit()
+    note = session.exec(select(Notification)).one()
+    assert note.params == {"need": "Épidémiologie", "deadline": "2026-12-09"}
+    assert notification_text(note, "fr")[1].startswith(
+        "Votre offre pour « Épidémiologie » expire le 9 déc. 2026"
+    )
+    assert "Dec 9, 2026" in notification_text(note, "en")[1]
+
+
+def test_emails_follow_the_language_the_account_stores(
+    session: Session, settings: Settings
+) -> None:
+    world = build_world(session)
+    world.expert_user.locale = "es"
+    session.add(world.expert_user)
+    session.commit()
+    offer(session, world, settings)
+    email = session.exec(select(OutgoingEmail)).one()
+    es = translations_for("es")
+    assert email.subject == es.gettext("New engagement offer: %(need)s") % {
+        "need": world.need.title
+    }
+    assert email.body.startswith(es.gettext("Hello %(name)s,").split("%")[0])

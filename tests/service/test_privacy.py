@@ -291,6 +291,9 @@ def test_erasing_an_expert_erases_what_they_wrote(
     before = _text_of_every_table(session)
     for needle in (DECLINE_PHRASE, FEEDBACK_PHRASE, IMPACT_PHRASE, NAME, EMAIL):
         assert needle.lower() in before, needle  # the search below can fail
+    # The coordinator's notification keeps the reason among its params (rendered when read).
+    told = session.exec(select(Notification).where(Notification.kind == "engagement.declined"))
+    assert [n.params["reason"] for n in told if n.params] == [DECLINE_PHRASE]
     browser = make_client()
     login(browser, EMAIL, PASSWORD)
     assert _form(browser, "/account/delete", {"password": PASSWORD}).status_code == 303

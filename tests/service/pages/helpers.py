@@ -34,7 +34,9 @@ def error_beside(response: Response, field: str) -> str:
     assert error is not None, f"no error shown beside {field}"
     control = soup.select_one(f"#{field}")
     assert control is not None, f"no field {field}"
-    assert control.get("aria-describedby") == f"{field}-error"
+    # The error first; then the field's help, when it has one (each said once).
+    described = str(control.get("aria-describedby") or "").split()
+    assert described[:1] == [f"{field}-error"] and set(described[1:]) <= {f"{field}-help"}
     return text_of(error)
 
 

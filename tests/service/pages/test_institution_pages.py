@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from service.i18n import translations_for
 from service.models import AuditEvent, Institution, Need
 from tests.factories import make_member, make_need
 from tests.service.pages.helpers import (
@@ -227,3 +229,45 @@ def test_home_links_to_proposals_engagements_profile(client: TestClient, session
     _member_client(client, session)
     links = {a["href"] for a in soup_of(client.get("/institution")).select("main a")}
     assert {"/institution/proposals", "/institution/engagements", "/institution/profile"} <= links
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es", "ar"])
+def test_the_need_forms_dates_say_what_each_means_with_help(
+    locale: str, client: TestClient, session: Session
+) -> None:
+    _member_client(client, session)
+    assert post_form(client, "/language", {"locale": locale, "next": "/"}).status_code == 303
+    soup = soup_of(client.get("/institution/needs/new"))
+    catalogue = translations_for(locale)
+    labels = {
+        "start_from": ("Earliest start", "The first day an expert could begin working with you."),
+        "start_until": ("Latest start", "The last day the engagement may begin"),
+    }
+    seen = set()
+    for name, (label, help_start) in labels.items():
+        field = soup.select_one(f"#{name}")
+        assert field is not None
+        label_text = text_of(soup.select_one(f"label[for={name}]"))
+        assert label_text == catalogue.gettext(label)
+        help_id = field["aria-describedby"]
+        help_text = text_of(soup.select_one(f"#{help_id}"))
+        english = next(m for m in _NEED_DATE_HELP if m.startswith(help_start))
+        assert help_text == catalogue.gettext(english)
+        seen.add(label_text)
+    assert len(seen) == 2  # two labels, each saying its own date ("and" said nothing)
+    # A wrong order is refused beside the second date, the labels kept.
+    response = post_form(
+        client,
+        "/institution/needs/new",
+        _need_form(start_from="2027-03-01", start_until="2027-02-01"),
+    )
+    assert response.status_code == 422
+    assert "latest start" in error_beside(response, "start_until").lower() or locale != "en"
+
+
+_NEED_DATE_HELP = (
+    "The first day an expert could begin working with you. Leave it empty if they can begin "
+    "at any time.",
+    "The last day the engagement may begin, for instance before the semester starts. Its end "
+    "follows from the duration.",
+)

@@ -197,7 +197,29 @@
     });
   }
 
+  /* Wide tables: tells the CSS whether a table overflows its box and which edges hide columns
+     (scrollLeft is 0 then negative right to left, 0 then positive left to right). */
+  function enhanceWideTable(wrap) {
+    const box = wrap.querySelector(".table-scroll");
+    if (!box) { return; }
+    function mark(name, on) {
+      if (on) { wrap.setAttribute(name, ""); } else { wrap.removeAttribute(name); }
+    }
+    function update() {
+      const room = box.scrollWidth - box.clientWidth;
+      const over = room > 1;
+      const moved = Math.abs(box.scrollLeft);
+      mark("data-overflow", over);
+      mark("data-at-start", !over || moved < 2);
+      mark("data-at-end", !over || moved > room - 2);
+    }
+    box.addEventListener("scroll", update, { passive: true });
+    window.addEventListener("resize", debounce(update, 100));
+    update();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-table-wrap]").forEach(enhanceWideTable);
     document.querySelectorAll("[data-menu-button]").forEach(enhanceMenu);
     document.querySelectorAll("[data-language-submit]").forEach(enhanceLanguage);
     document.querySelectorAll("form[data-bulk]").forEach(enhanceBulk);
