@@ -28,7 +28,12 @@ from service.state import AppState
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-def get_state(request: Request) -> AppState:
+# The dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in
+# the thread pool, one hop per dependency per request (bench/README.md, "stop 21"). Those that
+# touch the database stay plain `def`, so that every use of a request's session is in a thread.
+
+
+async def get_state(request: Request) -> AppState:
     """Gets the application state loaded by the lifespan."""
     state: AppState = request.app.state.homeward
     return state
@@ -82,7 +87,7 @@ def get_optional_user(request: Request, state: StateDep, session: SessionDep) ->
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-def get_current_user(user: OptionalUser) -> User:
+async def get_current_user(user: OptionalUser) -> User:
     """Requires a logged-in user."""
     if user is None:
         raise NotAuthenticated()
@@ -92,7 +97,7 @@ def get_current_user(user: OptionalUser) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def get_session_user(request: Request, user: CurrentUser) -> User:
+async def get_session_user(request: Request, user: CurrentUser) -> User:
     """Requires a user logged in on the site: a personal API token cannot mint tokens."""
     if getattr(request.state, "via_token", False):
         raise NotAllowed("A personal API token cannot do this; log in on the site.")
@@ -102,7 +107,7 @@ def get_session_user(request: Request, user: CurrentUser) -> User:
 SessionUser = Annotated[User, Depends(get_session_user)]
 
 
-def get_session_id(request: Request, user: SessionUser) -> str:
+async def get_session_id(request: Request, user: SessionUser) -> str:
     """Gets the id of the current user's session."""
     session_id: str = request.state.session_id
     return session_id
@@ -127,7 +132,7 @@ ReaderDep = Annotated[Reader, Depends(get_reader)]
 def allowed(action: Action) -> object:
     """Builds a dependency that admits only the users the access policy lets take this action."""
 
-    def dependency(user: CurrentUser, reader: ReaderDep) -> User:
+    async def dependency(user: CurrentUser, reader: ReaderDep) -> User:
         policy.require(reader, action)
         return user
 
