@@ -33,17 +33,26 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # touch the database stay plain `def`, so that every use of a request's session is in a thread.
 
 
-async def get_state(request: Request) -> AppState:
-    """Gets the application state loaded by the lifespan."""
+def _app_state(request: Request) -> AppState:
     state: AppState = request.app.state.homeward
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    """Gets the application state loaded by the lifespan."""
+    return _app_state(request)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_session(state: StateDep) -> Iterator[Session]:
+# The session and the user read the state off the request rather than through `StateDep`:
+# FastAPI walks a dependency's own dependencies every time it is asked for, cached or not,
+# and a staff page asks for the session and the user some ten times (through the reader,
+# the unread count and the role check).
+def get_session(request: Request) -> Iterator[Session]:
     """Yields one database session per request; routes commit before they return."""
+    state = _app_state(request)
     with Session(state.engine, expire_on_commit=False) as session:
         # Lets a privacy change reach the institutions' index before the response leaves.
         session.info[changes.SEARCH_KEY] = state.search
@@ -59,7 +68,7 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def get_optional_user(request: Request, state: StateDep, session: SessionDep) -> User | None:
+def get_optional_user(request: Request, session: SessionDep) -> User | None:
     """Finds the user behind a personal API token or a live session, if any."""
     if hasattr(request.state, "user"):
         cached: User | None = request.state.user
@@ -74,7 +83,7 @@ def get_optional_user(request: Request, state: StateDep, session: SessionDep) ->
         request.state.via_token = True
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
-        session_token = state.signer.loads(cookie) if cookie else None
+        session_token = _app_state(request).signer.loads(cookie) if cookie else None
         if session_token is not None:
             session_id = hash_session_token(session_token)
             user = user_for_session(session, session_id=session_id, now=utcnow())

@@ -182,6 +182,17 @@ def paginate(request: Request, *, total: int, page: int, size: int) -> Paginatio
     return Pagination(page=page, size=size, total=total, params=params)
 
 
+def _facet_label(name: str, value: Any) -> Any:
+    """Gets the words for a search facet's value: a country's or a language's name, a label."""
+    if name in ("country", "residence"):
+        return country_name(value) or value
+    if name == "language":
+        return language_name(value) or value
+    if name in ("sector", "mode"):
+        return label(name, value)
+    return value
+
+
 _env.filters["date"] = _format_date
 _env.filters["moment"] = _format_moment
 _env.filters["number"] = _format_number
@@ -200,6 +211,7 @@ _env.globals["LOCALE_NAMES"] = LOCALE_NAMES
 _env.globals["CSRF_FIELD"] = CSRF_FIELD
 _env.globals["label"] = label
 _env.globals["country_name"] = country_name
+_env.globals["facet_label"] = _facet_label
 _env.globals["language_name"] = language_name
 _env.globals["countries"] = lambda: country_names(current_locale.get())
 _env.globals["languages"] = lambda: language_names(current_locale.get())
