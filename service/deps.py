@@ -31,8 +31,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # The dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in
 # the thread pool, one hop per dependency per request (bench/README.md, "stop 21"). Those that
 # touch the database stay plain `def`, so that every use of a request's session is in a thread.
-
-
 def _app_state(request: Request) -> AppState:
     state: AppState = request.app.state.homeward
     return state

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import jinja2
 from babel.dates import format_datetime
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
-import jinja2
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
@@ -52,7 +52,6 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 FLASH_COOKIE = "homeward_flash"
 # The token of the page being rendered: imported form macros (no context) read it from here.
 _page_csrf_token: ContextVar[str] = ContextVar("page_csrf_token", default="")
-
 
 
 # What `d.name` finds on a dict that is a dict method (`d.items`, `d.get`): Jinja prefers it.
