@@ -11,9 +11,10 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam
+from sqlalchemy import ColumnElement, bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
@@ -45,6 +46,7 @@ from service.models import (
     ProposalStatus,
 )
 from service.models.types import utcnow
+from service.repos import proposals as proposals_repo
 from service.repos.embeddings import upsert_vectors
 from service.repos.needs import open_need_ids
 from service.search import EXPERTS_STAFF, SearchBackend, outbox
@@ -473,47 +475,58 @@ def rematch_need(
         if _open_to_institutions(session, int(candidate.expert_id))
     ]
     now = utcnow()
-    ranked_ids = set()
-    for rank, candidate in enumerate(candidates, start=1):
-        expert_id = int(candidate.expert_id)
-        ranked_ids.add(expert_id)
-        proposal = existing.get(expert_id) or MatchProposal(need_id=need_id, expert_id=expert_id)
-        if proposal.status == ProposalStatus.WITHDRAWN:
-            proposal.status = ProposalStatus.PROPOSED
-        proposal.rank = rank
-        _take_scoring(proposal, candidate, matching.version)
-        proposal.updated_at = now
-        session.add(proposal)
-        existing[expert_id] = proposal
+    # One statement per kind of write, each conditional in the database: another worker's
+    # job for this need, or an expert's job for one of its pairs, may have written since the
+    # read above (a pair inserted meanwhile is updated, a decision made meanwhile is kept).
+    proposals_repo.upsert_ranked_for_need(
+        session,
+        need_id=need_id,
+        ranked=[
+            {"expert_id": int(candidate.expert_id), "rank": rank, **_scoring(candidate, matching)}
+            for rank, candidate in enumerate(candidates, start=1)
+        ],
+        now=now,
+    )
+    ranked_ids = [int(candidate.expert_id) for candidate in candidates]
+    # The need no longer ranks these experts: its own pending proposals are withdrawn; one the
+    # expert's "needs for you" holds stays, unranked, with the expert's side's score.
+    proposals_repo.withdraw_unranked_for_need(session, need_id=need_id, ranked=ranked_ids, now=now)
     for expert_id, proposal in existing.items():
         if (
             expert_id not in ranked_ids
             and proposal.status == ProposalStatus.PROPOSED
-            and (proposal.origin == ProposalOrigin.NEED or proposal.rank != 0)
+            and proposal.origin == ProposalOrigin.EXPERT
+            and proposal.rank != 0
         ):
-            # The need no longer ranks this expert: its own proposals are withdrawn; one the
-            # expert's "needs for you" holds stays, unranked, with the expert's side's score.
-            if proposal.origin == ProposalOrigin.NEED:
-                proposal.status = ProposalStatus.WITHDRAWN
-            elif proposal.rank != 0:
-                _score_for_expert(session, matching, proposal, need, institution)
-            proposal.rank = 0
-            proposal.updated_at = now
-            session.add(proposal)
-    return sorted(existing.values(), key=lambda p: (p.rank == 0, p.rank))
+            proposals_repo.unrank_held_by_expert(
+                session,
+                need_id=need_id,
+                expert_id=expert_id,
+                scoring=_score_for_expert(session, matching, expert_id, need, institution),
+                now=now,
+            )
+    stored = _proposals(session, col(MatchProposal.need_id) == need_id)
+    return sorted(stored, key=lambda p: (p.rank == 0, p.rank))
+
+
+def _proposals(session: Session, where: ColumnElement[bool]) -> list[MatchProposal]:
+    """Reads proposals as stored now (the session's copies refreshed: they were written by
+    statements, not through the session)."""
+    statement = select(MatchProposal).where(where).execution_options(populate_existing=True)
+    return list(session.exec(statement))
 
 
 def _score_for_expert(
     session: Session,
     matching: MatchingEngine,
-    proposal: MatchProposal,
+    expert_id: int,
     need: Need,
     institution: Institution | None,
-) -> None:
-    """Gives a pair the expert's side holds the score and reasons that side gives it (what
-    its job would store), or withdraws it when the expert no longer qualifies for the need."""
-    expert = session.get(ExpertProfile, proposal.expert_id)
-    hours = committed_hours(session, [proposal.expert_id]).get(proposal.expert_id, 0.0)
+) -> dict[str, Any] | None:
+    """Gets the score and reasons the expert's side gives a pair it holds (what its job would
+    store), or None when the expert no longer qualifies for the need (the pair is withdrawn)."""
+    expert = session.get(ExpertProfile, expert_id)
+    hours = committed_hours(session, [expert_id]).get(expert_id, 0.0)
     ranked = (
         matching.rank_for_expert(
             expert_record(expert, committed_hours_per_week=hours),
@@ -523,18 +536,17 @@ def _score_for_expert(
         if expert is not None
         else []
     )
-    if not ranked:
-        proposal.status = ProposalStatus.WITHDRAWN
-        return
-    _take_scoring(proposal, ranked[0], matching.version)
+    return _scoring(ranked[0], matching) if ranked else None
 
 
-def _take_scoring(proposal: MatchProposal, candidate: Candidate, version: str) -> None:
-    """Stores a candidate's score, its parts and its reasons on a proposal."""
-    proposal.score = candidate.score
-    proposal.components = candidate.components
-    proposal.explanation = candidate.to_dict()["explanation"]
-    proposal.model_version = version
+def _scoring(candidate: Candidate, matching: MatchingEngine) -> dict[str, Any]:
+    """Gets what a proposal stores of a candidate: its score, the parts and the reasons."""
+    return {
+        "score": candidate.score,
+        "components": candidate.components,
+        "explanation": candidate.to_dict()["explanation"],
+        "model_version": matching.version,
+    }
 
 
 def _open_to_institutions(session: Session, expert_id: int) -> bool:
@@ -584,45 +596,22 @@ def rematch_expert(
     ranked = matching.rank_for_expert(
         record, [need_record(n, institutions.get(n.institution_id)) for n in needs], k=k
     )
-    existing = {
-        p.need_id: p
-        for p in session.exec(select(MatchProposal).where(MatchProposal.expert_id == expert_id))
-    }
     now = utcnow()
-    kept: set[int] = set()
-    for candidate in ranked:
-        need_id = int(candidate.need_id)
-        kept.add(need_id)
-        proposal = existing.get(need_id) or MatchProposal(
-            need_id=need_id, expert_id=expert_id, origin=ProposalOrigin.EXPERT
-        )
-        if proposal.status in (ProposalStatus.PROPOSED, ProposalStatus.WITHDRAWN):
-            # The expert's side holds the pair: the need's side, should it stop ranking it,
-            # leaves it pending for this side instead of withdrawing it.
-            proposal.origin = ProposalOrigin.EXPERT
-        if proposal.status == ProposalStatus.WITHDRAWN:
-            proposal.status = ProposalStatus.PROPOSED
-        # A pair its need ranks carries the need's score and reasons (one row serves both
-        # sides); the expert's side scores only the pairs the need does not rank, so the
-        # row does not depend on which side's job ran last.
-        if proposal.rank == 0:
-            _take_scoring(proposal, candidate, matching.version)
-            proposal.updated_at = now
-        session.add(proposal)
-        existing[need_id] = proposal
-    for need_id, proposal in existing.items():
-        if (
-            need_id not in kept
-            and proposal.origin == ProposalOrigin.EXPERT
-            and proposal.status == ProposalStatus.PROPOSED
-        ):
-            if proposal.rank == 0:
-                proposal.status = ProposalStatus.WITHDRAWN
-            else:
-                proposal.origin = ProposalOrigin.NEED  # only the need's side holds it now
-            proposal.updated_at = now
-            session.add(proposal)
-    return [existing[need_id] for need_id in (int(c.need_id) for c in ranked)]
+    # Conditional in the database, as in `rematch_need`: the pair's need's job may write it at
+    # the same moment.
+    proposals_repo.upsert_ranked_for_expert(
+        session,
+        expert_id=expert_id,
+        ranked=[
+            {"need_id": int(candidate.need_id), **_scoring(candidate, matching)}
+            for candidate in ranked
+        ],
+        now=now,
+    )
+    kept = [int(candidate.need_id) for candidate in ranked]
+    proposals_repo.release_for_expert(session, expert_id=expert_id, kept=kept, now=now)
+    stored = {p.need_id: p for p in _proposals(session, col(MatchProposal.expert_id) == expert_id)}
+    return [stored[need_id] for need_id in kept]
 
 
 def needs_touched_by(session: Session, *, expert_id: int) -> list[int]:
