@@ -133,9 +133,12 @@ class SyncResult:
 # Experts are read from the database this many at a time: never every row (or every vector,
 # 10 kB each) at once.
 READ_CHUNK = 1000
-# Changes stamped up to this long before a refresh began are read again by the next one: a
+# Changes stamped up to this long before a refresh began are looked at again by the next one: a
 # transaction that stamped a row but committed later, or another machine's clock, still lands.
 WATERMARK_OVERLAP = timedelta(seconds=60)
+# A stamped row the index has read, by where the stamp comes from and the row's key, with the
+# stamp it had then: a row of that window still carrying it is not read again.
+StampKey = tuple[str, int]
 
 
 class MatchingEngine:
@@ -168,6 +171,12 @@ class MatchingEngine:
         # Every change stamped before this moment is in the index (None: nothing read yet).
         self.seen_until: datetime | None = None
         self.overlap = WATERMARK_OVERLAP
+        # The rows stamped since `seen_until` that the index already holds, with their stamps:
+        # for a minute after a bulk write every job's look back finds the whole write, and
+        # reads only the rows it has not seen (or that changed again, or committed late).
+        self.seen: dict[StampKey, datetime] = {}
+        # One read at a time: a slower read must not file older rows under newer stamps.
+        self.reading = threading.RLock()
         # Embeds what institutions may read of each expert, for their search index.
         self.public = (
             PublicEmbedder.for_encoder(encoder, search_query_model) if search_query_model else None
@@ -195,8 +204,14 @@ class MatchingEngine:
         Experts and vectors are read a chunk at a time; each embedded batch is committed, so an
         interrupted run resumes where it stopped.
         """
+        with self.reading:
+            return self._sync(engine, batch_size=batch_size, progress=progress)
+
+    def _sync(self, engine: Engine, *, batch_size: int, progress: Progress | None) -> SyncResult:
         started = utcnow()
         with Session(engine) as session:
+            # Read before the rows: what changes later carries a newer stamp.
+            stamps = _changed_stamps(session, self.model, started - self.overlap)
             ids = [
                 int(i)
                 for i in session.exec(select(ExpertProfile.id).order_by(col(ExpertProfile.id)))
@@ -239,18 +254,26 @@ class MatchingEngine:
         # Open needs posted before needs search had meaning get their search vector too.
         with Session(engine) as session:
             embed_open_needs(session, self.needs)
-        self._advance(started)
+        self._advance(started, stamps)
         return SyncResult(indexed=len(ids), embedded=embedded, removed=len(stale))
 
     def refresh(self, engine: Engine, *, expert_ids: Iterable[int] = ()) -> SyncResult:
         """Reads only what changed since the last sync or refresh (and the experts named):
         the index then equals what a full `sync` would build."""
-        if self.seen_until is None:
-            return self.sync(engine)
+        with self.reading:
+            if self.seen_until is None:
+                return self._sync(engine, batch_size=64, progress=None)
+            return self._refresh(engine, expert_ids=expert_ids, since=self.seen_until)
+
+    def _refresh(self, engine: Engine, *, expert_ids: Iterable[int], since: datetime) -> SyncResult:
         started = utcnow()
-        since = self.seen_until
         with Session(engine) as session:
-            changed = {int(i) for i in expert_ids} | _changed_expert_ids(session, self.model, since)
+            stamps = _changed_stamps(session, self.model, since)
+            changed = {int(i) for i in expert_ids} | {
+                expert_id
+                for key, (expert_id, stamp) in stamps.items()
+                if self.seen.get(key) != stamp
+            }
             experts = (
                 session.exec(
                     select(ExpertProfile).where(col(ExpertProfile.id).in_(sorted(changed)))
@@ -275,7 +298,7 @@ class MatchingEngine:
         if len(self.matcher) != total:
             # A row removed (or added) without a stamp: compare ids, read only the difference.
             removed += self._reconcile(engine)
-        self._advance(started)
+        self._advance(started, stamps)
         return SyncResult(indexed=len(records), embedded=embedded, removed=removed)
 
     def _index(
@@ -341,11 +364,15 @@ class MatchingEngine:
             send_to_pool(self.pool, self.matcher, experts, records, known=known)
             self.pool.delete(list(removed))
 
-    def _advance(self, started: datetime) -> None:
+    def _advance(self, started: datetime, stamps: dict[StampKey, tuple[int, datetime]]) -> None:
+        """Moves the watermark to the start of this read less the overlap, and remembers the
+        rows this read found stamped in that window (read now, or already held)."""
         mark = started - self.overlap
         with self.lock:
             if self.seen_until is None or mark > self.seen_until:
                 self.seen_until = mark
+            until = self.seen_until
+            self.seen = {key: stamp for key, (_, stamp) in stamps.items() if stamp >= until}
 
     def _stored_vectors(
         self,
@@ -418,33 +445,54 @@ class MatchingEngine:
             return self.matcher.rank_needs(expert, needs, k=k)
 
 
-def _changed_expert_ids(session: Session, model: str, since: datetime) -> set[int]:
-    """Experts whose row, stored vector or committed hours may have changed since a moment."""
+def _changed_stamps(
+    session: Session, model: str, since: datetime
+) -> dict[StampKey, tuple[int, datetime]]:
+    """Rows stamped since a moment that may change what the index holds of an expert (their
+    profile, stored vector or committed hours): each by its source and key, with the expert it
+    concerns and its stamp."""
     # One statement per stamp, each read through its index (an OR of the three scans the table).
-    stamps = [
-        select(ExpertProfile.id).where(col(stamp) >= since)
-        for stamp in (
-            ExpertProfile.updated_at,
-            ExpertProfile.availability_confirmed_at,
-            ExpertProfile.consent_matching_at,
+    sources: list[tuple[str, Any]] = [
+        (name, select(ExpertProfile.id, ExpertProfile.id, stamp).where(col(stamp) >= since))
+        for name, stamp in (
+            ("profile", ExpertProfile.updated_at),
+            ("confirmed", ExpertProfile.availability_confirmed_at),
+            ("consent", ExpertProfile.consent_matching_at),
         )
     ]
-    vectors = select(Embedding.owner_id).where(
-        Embedding.owner_type == EXPERT, Embedding.model == model, col(Embedding.updated_at) >= since
+    sources.append(
+        (
+            "vector",
+            select(Embedding.owner_id, Embedding.owner_id, Embedding.updated_at).where(
+                Embedding.owner_type == EXPERT,
+                Embedding.model == model,
+                col(Embedding.updated_at) >= since,
+            ),
+        )
     )
     # Committed hours follow engagements, and the hours of the needs they are for: two
     # statements, so each reads its own stamp's index (one OR across two tables scans).
-    engaged = select(Engagement.expert_id).where(
-        col(Engagement.expert_id).is_not(None), col(Engagement.updated_at) >= since
+    sources.append(
+        (
+            "engagement",
+            select(Engagement.expert_id, Engagement.id, Engagement.updated_at).where(
+                col(Engagement.expert_id).is_not(None), col(Engagement.updated_at) >= since
+            ),
+        )
     )
-    engaged_by_need = (
-        select(Engagement.expert_id)
-        .join(Need, col(Need.id) == col(Engagement.need_id))
-        .where(col(Engagement.expert_id).is_not(None), col(Need.updated_at) >= since)
+    sources.append(
+        (
+            "engaged_need",
+            select(Engagement.expert_id, Engagement.id, Need.updated_at)
+            .join(Need, col(Need.id) == col(Engagement.need_id))
+            .where(col(Engagement.expert_id).is_not(None), col(Need.updated_at) >= since),
+        )
     )
-    out: set[int] = set()
-    for statement in (*stamps, vectors, engaged, engaged_by_need):
-        out.update(int(i) for i in session.exec(statement) if i is not None)
+    out: dict[StampKey, tuple[int, datetime]] = {}
+    for name, statement in sources:
+        for expert_id, key, stamp in session.exec(statement):
+            if expert_id is not None and stamp is not None:
+                out[(name, int(key))] = (int(expert_id), stamp)
     return out
 
 
