@@ -12,6 +12,9 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -259,3 +262,44 @@ def test_a_late_commit_with_an_older_stamp_is_still_read(
     _assert_same_index(live, fresh)
     # The vectors that refresh stored are read back once, then nothing.
     assert (live.refresh(engine).indexed, live.refresh(engine).indexed) == (2, 0)
+
+
+HEADLINES = ["Epidemiologist", "Virologist", "Hydrologist", None]  # None: the stamp alone
+# A step: another process writes an expert (its index, a headline, a stamp this many seconds
+# from now: late commits carry stamps from the past, inside the look-back window), or refresh.
+Step = tuple[int, str | None, float] | None
+steps = st.lists(
+    st.one_of(
+        st.none(),
+        st.tuples(
+            st.integers(0, 3), st.sampled_from(HEADLINES), st.floats(-45, 1, allow_nan=False)
+        ),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@examples(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(plan=steps)
+def test_refreshes_through_late_and_repeated_writes_hold_what_a_full_read_holds(
+    session: Session, engine: Engine, hashing: Encoder, plan: list[Step]
+) -> None:
+    ids = [int(i) for i in session.exec(select(ExpertProfile.id).order_by(col(ExpertProfile.id)))]
+    for i in range(len(ids), 4):
+        ids.append(make_expert(session, headline=f"Surgeon {i}", skills=["surgery"]).id or 0)
+    live = _windowed(hashing)
+    live.sync(engine)
+    for step in [*plan, None]:
+        if step is not None:
+            number, headline, seconds = step
+            _stamp(engine, ids[number], at=utcnow() + timedelta(seconds=seconds), headline=headline)
+            continue
+        live.refresh(engine)
+        fresh = _windowed(hashing)
+        fresh.sync(engine)
+        _assert_same_index(live, fresh)
