@@ -2,7 +2,7 @@
 
 Usage: python bench/rematch_latency.py [--experts 100000] [--changes 20] [--full-runs 3]
                                        [--encoder homeward-fused] [--database sqlite:///...]
-                                       [--reuse]
+                                       [--after-bulk 10] [--reuse]
 
 Builds a migrated SQLite database: N experts (benchmark profile texts, cycled, made distinct),
 their stored vectors (random rows in the default encoder's layout, with the content hash the
@@ -23,6 +23,14 @@ on a shared, loaded machine the wall clock mostly measures waiting for a core.
 Each job is also timed by phase (median over the runs, `phases_p50_ms`): refresh (the index
 brought up to date), rank (the need or expert read and ranked, explanations built, proposals
 made), store (flush and commit), queue (an expert job: the needs they may enter or leave).
+
+Just after a bulk write (`--after-bulk N`, default 10; 0 skips it): every expert row is written
+again (same texts, new stamps, as a re-import does), the next job reads them all (reported,
+`after_bulk_first`), then N need jobs run while the write is still inside the window a refresh
+looks back over (WATERMARK_OVERLAP; the write is repeated when the window is about to close):
+`need_after_bulk`. Reference in the same run, alternating with it: the same job with the
+engine's memory of the window's rows cleared first (`need_after_bulk_forgetful`), which is
+what every such job read before that memory (the whole write, each time).
 
 `--json` prints exactly one JSON object.
 """
@@ -45,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert, update  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
 from service.core.matching import (  # noqa: E402
@@ -297,6 +305,47 @@ def change_expert(engine: Any, expert_id: int, revision: int) -> None:
         session.commit()
 
 
+def bulk_write(engine: Any) -> None:
+    """What an import does to the roster: every expert row written again, stamped now."""
+    with Session(engine) as session:
+        session.execute(update(ExpertProfile).values(updated_at=datetime.now(UTC)))
+        session.commit()
+
+
+def after_bulk(
+    engine: Any, matching: MatchingEngine, needs: list[int], runs: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, list[Phases]]]:
+    """Need jobs just after a bulk write, with the engine's memory of the window's rows and,
+    alternating, without it (the reference); the job that first reads the write apart."""
+    kinds = ("after_bulk_first", "need_after_bulk", "need_after_bulk_forgetful")
+    timings: dict[str, list[float]] = {kind: [] for kind in kinds}
+    cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
+    phases: dict[str, list[Phases]] = {kind: [] for kind in kinds}
+    written = -1.0
+    budget = WATERMARK_OVERLAP.total_seconds() * 0.7
+
+    def timed(kind: str, need_id: int) -> None:
+        t, c = time.perf_counter(), time.process_time()
+        phases[kind].append(need_job(engine, matching, need_id, full=False))
+        timings[kind].append(time.perf_counter() - t)
+        cpu[kind].append(time.process_time() - c)
+
+    for revision in range(1, runs + 1):
+        need_id = needs[revision % len(needs)]
+        # Both jobs of a pair run inside the window the write is in.
+        if written < 0 or time.monotonic() - written > budget:
+            bulk_write(engine)
+            written = time.monotonic()
+            change_need(engine, need_id, 2000 + revision)
+            timed("after_bulk_first", need_id)
+        change_need(engine, need_id, 3000 + revision)
+        timed("need_after_bulk", need_id)
+        change_need(engine, need_id, 4000 + revision)
+        matching.seen.clear()
+        timed("need_after_bulk_forgetful", need_id)
+    return timings, cpu, phases
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     from matching.encoders import load_encoder
 
@@ -352,6 +401,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             timed("need_full", need_job, need_id, True)
             change_expert(engine, expert_id, 1000 + revision)
             timed("expert_full", expert_job, expert_id, True)
+    if args.after_bulk:
+        bulk_timings, bulk_cpu, bulk_phases = after_bulk(engine, matching, needs, args.after_bulk)
+        timings.update(bulk_timings)
+        cpu.update(bulk_cpu)
+        phases.update(bulk_phases)
     for name, samples in timings.items():
         if not samples:
             continue  # --full-runs 0: no reference
@@ -377,6 +431,12 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--needs", type=int, default=200, help="open needs (at most 200)")
     parser.add_argument("--full-runs", type=int, default=3)
+    parser.add_argument(
+        "--after-bulk",
+        type=int,
+        default=10,
+        help="need jobs just after a bulk write (and as many references); 0 skips them",
+    )
     parser.add_argument("--encoder", default="homeward-fused")
     parser.add_argument("--database", default="")
     parser.add_argument(
@@ -410,6 +470,22 @@ def main() -> None:
         for label, result_of in (("incremental", inc), ("full re-read", full)):
             if result_of is None:
                 continue
+            spent = ", ".join(
+                f"{phase} {ms}" for phase, ms in result_of["phases_p50_ms"].items() if ms
+            )
+            print(f"    {label} phases, p50 ms: {spent}")
+    if "need_after_bulk" in result:
+        mine, forgetful = result["need_after_bulk"], result["need_after_bulk_forgetful"]
+        first = result["after_bulk_first"]
+        print(
+            f"  one need changed just after a bulk write: p50 {mine['p50_ms']} / p95 "
+            f"{mine['p95_ms']} ms, CPU p50 {mine['cpu_p50_ms']} ms ({mine['runs']} runs); "
+            f"reference (window re-read) p50 {forgetful['p50_ms']} / p95 {forgetful['p95_ms']} "
+            f"ms, CPU p50 {forgetful['cpu_p50_ms']} ms; reference / this p50 "
+            f"{forgetful['p50_ms'] / max(mine['p50_ms'], 1e-9):.1f}x; the job that first "
+            f"reads the write p50 {first['p50_ms']} ms ({first['runs']} writes)"
+        )
+        for label, result_of in (("this", mine), ("reference", forgetful)):
             spent = ", ".join(
                 f"{phase} {ms}" for phase, ms in result_of["phases_p50_ms"].items() if ms
             )

@@ -11,9 +11,10 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam
+from sqlalchemy import ColumnElement, bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
@@ -45,6 +46,7 @@ from service.models import (
     ProposalStatus,
 )
 from service.models.types import utcnow
+from service.repos import proposals as proposals_repo
 from service.repos.embeddings import upsert_vectors
 from service.repos.needs import open_need_ids
 from service.search import EXPERTS_STAFF, SearchBackend, outbox
@@ -131,9 +133,12 @@ class SyncResult:
 # Experts are read from the database this many at a time: never every row (or every vector,
 # 10 kB each) at once.
 READ_CHUNK = 1000
-# Changes stamped up to this long before a refresh began are read again by the next one: a
+# Changes stamped up to this long before a refresh began are looked at again by the next one: a
 # transaction that stamped a row but committed later, or another machine's clock, still lands.
 WATERMARK_OVERLAP = timedelta(seconds=60)
+# A stamped row the index has read, by where the stamp comes from and the row's key, with the
+# stamp it had then: a row of that window still carrying it is not read again.
+StampKey = tuple[str, int]
 
 
 class MatchingEngine:
@@ -166,6 +171,12 @@ class MatchingEngine:
         # Every change stamped before this moment is in the index (None: nothing read yet).
         self.seen_until: datetime | None = None
         self.overlap = WATERMARK_OVERLAP
+        # The rows stamped since `seen_until` that the index already holds, with their stamps:
+        # for a minute after a bulk write every job's look back finds the whole write, and
+        # reads only the rows it has not seen (or that changed again, or committed late).
+        self.seen: dict[StampKey, datetime] = {}
+        # One read at a time: a slower read must not file older rows under newer stamps.
+        self.reading = threading.RLock()
         # Embeds what institutions may read of each expert, for their search index.
         self.public = (
             PublicEmbedder.for_encoder(encoder, search_query_model) if search_query_model else None
@@ -193,8 +204,14 @@ class MatchingEngine:
         Experts and vectors are read a chunk at a time; each embedded batch is committed, so an
         interrupted run resumes where it stopped.
         """
+        with self.reading:
+            return self._sync(engine, batch_size=batch_size, progress=progress)
+
+    def _sync(self, engine: Engine, *, batch_size: int, progress: Progress | None) -> SyncResult:
         started = utcnow()
         with Session(engine) as session:
+            # Read before the rows: what changes later carries a newer stamp.
+            stamps = _changed_stamps(session, self.model, started - self.overlap)
             ids = [
                 int(i)
                 for i in session.exec(select(ExpertProfile.id).order_by(col(ExpertProfile.id)))
@@ -237,18 +254,26 @@ class MatchingEngine:
         # Open needs posted before needs search had meaning get their search vector too.
         with Session(engine) as session:
             embed_open_needs(session, self.needs)
-        self._advance(started)
+        self._advance(started, stamps)
         return SyncResult(indexed=len(ids), embedded=embedded, removed=len(stale))
 
     def refresh(self, engine: Engine, *, expert_ids: Iterable[int] = ()) -> SyncResult:
         """Reads only what changed since the last sync or refresh (and the experts named):
         the index then equals what a full `sync` would build."""
-        if self.seen_until is None:
-            return self.sync(engine)
+        with self.reading:
+            if self.seen_until is None:
+                return self._sync(engine, batch_size=64, progress=None)
+            return self._refresh(engine, expert_ids=expert_ids, since=self.seen_until)
+
+    def _refresh(self, engine: Engine, *, expert_ids: Iterable[int], since: datetime) -> SyncResult:
         started = utcnow()
-        since = self.seen_until
         with Session(engine) as session:
-            changed = {int(i) for i in expert_ids} | _changed_expert_ids(session, self.model, since)
+            stamps = _changed_stamps(session, self.model, since)
+            changed = {int(i) for i in expert_ids} | {
+                expert_id
+                for key, (expert_id, stamp) in stamps.items()
+                if self.seen.get(key) != stamp
+            }
             experts = (
                 session.exec(
                     select(ExpertProfile).where(col(ExpertProfile.id).in_(sorted(changed)))
@@ -273,7 +298,7 @@ class MatchingEngine:
         if len(self.matcher) != total:
             # A row removed (or added) without a stamp: compare ids, read only the difference.
             removed += self._reconcile(engine)
-        self._advance(started)
+        self._advance(started, stamps)
         return SyncResult(indexed=len(records), embedded=embedded, removed=removed)
 
     def _index(
@@ -339,11 +364,15 @@ class MatchingEngine:
             send_to_pool(self.pool, self.matcher, experts, records, known=known)
             self.pool.delete(list(removed))
 
-    def _advance(self, started: datetime) -> None:
+    def _advance(self, started: datetime, stamps: dict[StampKey, tuple[int, datetime]]) -> None:
+        """Moves the watermark to the start of this read less the overlap, and remembers the
+        rows this read found stamped in that window (read now, or already held)."""
         mark = started - self.overlap
         with self.lock:
             if self.seen_until is None or mark > self.seen_until:
                 self.seen_until = mark
+            until = self.seen_until
+            self.seen = {key: stamp for key, (_, stamp) in stamps.items() if stamp >= until}
 
     def _stored_vectors(
         self,
@@ -416,33 +445,54 @@ class MatchingEngine:
             return self.matcher.rank_needs(expert, needs, k=k)
 
 
-def _changed_expert_ids(session: Session, model: str, since: datetime) -> set[int]:
-    """Experts whose row, stored vector or committed hours may have changed since a moment."""
+def _changed_stamps(
+    session: Session, model: str, since: datetime
+) -> dict[StampKey, tuple[int, datetime]]:
+    """Rows stamped since a moment that may change what the index holds of an expert (their
+    profile, stored vector or committed hours): each by its source and key, with the expert it
+    concerns and its stamp."""
     # One statement per stamp, each read through its index (an OR of the three scans the table).
-    stamps = [
-        select(ExpertProfile.id).where(col(stamp) >= since)
-        for stamp in (
-            ExpertProfile.updated_at,
-            ExpertProfile.availability_confirmed_at,
-            ExpertProfile.consent_matching_at,
+    sources: list[tuple[str, Any]] = [
+        (name, select(ExpertProfile.id, ExpertProfile.id, stamp).where(col(stamp) >= since))
+        for name, stamp in (
+            ("profile", ExpertProfile.updated_at),
+            ("confirmed", ExpertProfile.availability_confirmed_at),
+            ("consent", ExpertProfile.consent_matching_at),
         )
     ]
-    vectors = select(Embedding.owner_id).where(
-        Embedding.owner_type == EXPERT, Embedding.model == model, col(Embedding.updated_at) >= since
+    sources.append(
+        (
+            "vector",
+            select(Embedding.owner_id, Embedding.owner_id, Embedding.updated_at).where(
+                Embedding.owner_type == EXPERT,
+                Embedding.model == model,
+                col(Embedding.updated_at) >= since,
+            ),
+        )
     )
     # Committed hours follow engagements, and the hours of the needs they are for: two
     # statements, so each reads its own stamp's index (one OR across two tables scans).
-    engaged = select(Engagement.expert_id).where(
-        col(Engagement.expert_id).is_not(None), col(Engagement.updated_at) >= since
+    sources.append(
+        (
+            "engagement",
+            select(Engagement.expert_id, Engagement.id, Engagement.updated_at).where(
+                col(Engagement.expert_id).is_not(None), col(Engagement.updated_at) >= since
+            ),
+        )
     )
-    engaged_by_need = (
-        select(Engagement.expert_id)
-        .join(Need, col(Need.id) == col(Engagement.need_id))
-        .where(col(Engagement.expert_id).is_not(None), col(Need.updated_at) >= since)
+    sources.append(
+        (
+            "engaged_need",
+            select(Engagement.expert_id, Engagement.id, Need.updated_at)
+            .join(Need, col(Need.id) == col(Engagement.need_id))
+            .where(col(Engagement.expert_id).is_not(None), col(Need.updated_at) >= since),
+        )
     )
-    out: set[int] = set()
-    for statement in (*stamps, vectors, engaged, engaged_by_need):
-        out.update(int(i) for i in session.exec(statement) if i is not None)
+    out: dict[StampKey, tuple[int, datetime]] = {}
+    for name, statement in sources:
+        for expert_id, key, stamp in session.exec(statement):
+            if expert_id is not None and stamp is not None:
+                out[(name, int(key))] = (int(expert_id), stamp)
     return out
 
 
@@ -473,47 +523,58 @@ def rematch_need(
         if _open_to_institutions(session, int(candidate.expert_id))
     ]
     now = utcnow()
-    ranked_ids = set()
-    for rank, candidate in enumerate(candidates, start=1):
-        expert_id = int(candidate.expert_id)
-        ranked_ids.add(expert_id)
-        proposal = existing.get(expert_id) or MatchProposal(need_id=need_id, expert_id=expert_id)
-        if proposal.status == ProposalStatus.WITHDRAWN:
-            proposal.status = ProposalStatus.PROPOSED
-        proposal.rank = rank
-        _take_scoring(proposal, candidate, matching.version)
-        proposal.updated_at = now
-        session.add(proposal)
-        existing[expert_id] = proposal
+    # One statement per kind of write, each conditional in the database: another worker's
+    # job for this need, or an expert's job for one of its pairs, may have written since the
+    # read above (a pair inserted meanwhile is updated, a decision made meanwhile is kept).
+    proposals_repo.upsert_ranked_for_need(
+        session,
+        need_id=need_id,
+        ranked=[
+            {"expert_id": int(candidate.expert_id), "rank": rank, **_scoring(candidate, matching)}
+            for rank, candidate in enumerate(candidates, start=1)
+        ],
+        now=now,
+    )
+    ranked_ids = [int(candidate.expert_id) for candidate in candidates]
+    # The need no longer ranks these experts: its own pending proposals are withdrawn; one the
+    # expert's "needs for you" holds stays, unranked, with the expert's side's score.
+    proposals_repo.withdraw_unranked_for_need(session, need_id=need_id, ranked=ranked_ids, now=now)
     for expert_id, proposal in existing.items():
         if (
             expert_id not in ranked_ids
             and proposal.status == ProposalStatus.PROPOSED
-            and (proposal.origin == ProposalOrigin.NEED or proposal.rank != 0)
+            and proposal.origin == ProposalOrigin.EXPERT
+            and proposal.rank != 0
         ):
-            # The need no longer ranks this expert: its own proposals are withdrawn; one the
-            # expert's "needs for you" holds stays, unranked, with the expert's side's score.
-            if proposal.origin == ProposalOrigin.NEED:
-                proposal.status = ProposalStatus.WITHDRAWN
-            elif proposal.rank != 0:
-                _score_for_expert(session, matching, proposal, need, institution)
-            proposal.rank = 0
-            proposal.updated_at = now
-            session.add(proposal)
-    return sorted(existing.values(), key=lambda p: (p.rank == 0, p.rank))
+            proposals_repo.unrank_held_by_expert(
+                session,
+                need_id=need_id,
+                expert_id=expert_id,
+                scoring=_score_for_expert(session, matching, expert_id, need, institution),
+                now=now,
+            )
+    stored = _proposals(session, col(MatchProposal.need_id) == need_id)
+    return sorted(stored, key=lambda p: (p.rank == 0, p.rank))
+
+
+def _proposals(session: Session, where: ColumnElement[bool]) -> list[MatchProposal]:
+    """Reads proposals as stored now (the session's copies refreshed: they were written by
+    statements, not through the session)."""
+    statement = select(MatchProposal).where(where).execution_options(populate_existing=True)
+    return list(session.exec(statement))
 
 
 def _score_for_expert(
     session: Session,
     matching: MatchingEngine,
-    proposal: MatchProposal,
+    expert_id: int,
     need: Need,
     institution: Institution | None,
-) -> None:
-    """Gives a pair the expert's side holds the score and reasons that side gives it (what
-    its job would store), or withdraws it when the expert no longer qualifies for the need."""
-    expert = session.get(ExpertProfile, proposal.expert_id)
-    hours = committed_hours(session, [proposal.expert_id]).get(proposal.expert_id, 0.0)
+) -> dict[str, Any] | None:
+    """Gets the score and reasons the expert's side gives a pair it holds (what its job would
+    store), or None when the expert no longer qualifies for the need (the pair is withdrawn)."""
+    expert = session.get(ExpertProfile, expert_id)
+    hours = committed_hours(session, [expert_id]).get(expert_id, 0.0)
     ranked = (
         matching.rank_for_expert(
             expert_record(expert, committed_hours_per_week=hours),
@@ -523,18 +584,17 @@ def _score_for_expert(
         if expert is not None
         else []
     )
-    if not ranked:
-        proposal.status = ProposalStatus.WITHDRAWN
-        return
-    _take_scoring(proposal, ranked[0], matching.version)
+    return _scoring(ranked[0], matching) if ranked else None
 
 
-def _take_scoring(proposal: MatchProposal, candidate: Candidate, version: str) -> None:
-    """Stores a candidate's score, its parts and its reasons on a proposal."""
-    proposal.score = candidate.score
-    proposal.components = candidate.components
-    proposal.explanation = candidate.to_dict()["explanation"]
-    proposal.model_version = version
+def _scoring(candidate: Candidate, matching: MatchingEngine) -> dict[str, Any]:
+    """Gets what a proposal stores of a candidate: its score, the parts and the reasons."""
+    return {
+        "score": candidate.score,
+        "components": candidate.components,
+        "explanation": candidate.to_dict()["explanation"],
+        "model_version": matching.version,
+    }
 
 
 def _open_to_institutions(session: Session, expert_id: int) -> bool:
@@ -584,45 +644,22 @@ def rematch_expert(
     ranked = matching.rank_for_expert(
         record, [need_record(n, institutions.get(n.institution_id)) for n in needs], k=k
     )
-    existing = {
-        p.need_id: p
-        for p in session.exec(select(MatchProposal).where(MatchProposal.expert_id == expert_id))
-    }
     now = utcnow()
-    kept: set[int] = set()
-    for candidate in ranked:
-        need_id = int(candidate.need_id)
-        kept.add(need_id)
-        proposal = existing.get(need_id) or MatchProposal(
-            need_id=need_id, expert_id=expert_id, origin=ProposalOrigin.EXPERT
-        )
-        if proposal.status in (ProposalStatus.PROPOSED, ProposalStatus.WITHDRAWN):
-            # The expert's side holds the pair: the need's side, should it stop ranking it,
-            # leaves it pending for this side instead of withdrawing it.
-            proposal.origin = ProposalOrigin.EXPERT
-        if proposal.status == ProposalStatus.WITHDRAWN:
-            proposal.status = ProposalStatus.PROPOSED
-        # A pair its need ranks carries the need's score and reasons (one row serves both
-        # sides); the expert's side scores only the pairs the need does not rank, so the
-        # row does not depend on which side's job ran last.
-        if proposal.rank == 0:
-            _take_scoring(proposal, candidate, matching.version)
-            proposal.updated_at = now
-        session.add(proposal)
-        existing[need_id] = proposal
-    for need_id, proposal in existing.items():
-        if (
-            need_id not in kept
-            and proposal.origin == ProposalOrigin.EXPERT
-            and proposal.status == ProposalStatus.PROPOSED
-        ):
-            if proposal.rank == 0:
-                proposal.status = ProposalStatus.WITHDRAWN
-            else:
-                proposal.origin = ProposalOrigin.NEED  # only the need's side holds it now
-            proposal.updated_at = now
-            session.add(proposal)
-    return [existing[need_id] for need_id in (int(c.need_id) for c in ranked)]
+    # Conditional in the database, as in `rematch_need`: the pair's need's job may write it at
+    # the same moment.
+    proposals_repo.upsert_ranked_for_expert(
+        session,
+        expert_id=expert_id,
+        ranked=[
+            {"need_id": int(candidate.need_id), **_scoring(candidate, matching)}
+            for candidate in ranked
+        ],
+        now=now,
+    )
+    kept = [int(candidate.need_id) for candidate in ranked]
+    proposals_repo.release_for_expert(session, expert_id=expert_id, kept=kept, now=now)
+    stored = {p.need_id: p for p in _proposals(session, col(MatchProposal.expert_id) == expert_id)}
+    return [stored[need_id] for need_id in kept]
 
 
 def needs_touched_by(session: Session, *, expert_id: int) -> list[int]:

@@ -5,43 +5,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from matching.matcher import StoredVector
 from service.models import Embedding
 from service.models.types import utcnow
+from service.repos.upserts import upsert
+
+# What a newer vector replaces; the key (owner_type, owner_id, model) stays.
+REPLACED = ("model_version", "content_hash", "dim", "vector", "updated_at")
 
 
 def upsert_vectors(
     session: Session, *, owner_type: str, model: str, vectors: Mapping[int, StoredVector]
 ) -> None:
-    """Writes vectors of one model by owner id, in the caller's transaction (no commit)."""
-    if not vectors:
-        return
-    existing = {
-        row.owner_id: row
-        for row in session.exec(
-            select(Embedding).where(
-                Embedding.owner_type == owner_type,
-                Embedding.model == model,
-                col(Embedding.owner_id).in_(list(vectors)),
-            )
-        )
-    }
+    """Writes vectors of one model by owner id, in the caller's transaction (no commit); a
+    vector another process stored meanwhile for the same owner is replaced, not collided with."""
     now = utcnow()
-    for owner_id, stored in vectors.items():
-        row = existing.get(owner_id) or Embedding(
-            owner_type=owner_type,
-            owner_id=owner_id,
-            model=model,
-            model_version="",
-            content_hash="",
-            dim=0,
-            vector=b"",
-        )
-        row.model_version = stored.version
-        row.content_hash = stored.content_hash
-        row.dim = int(stored.vector.shape[0])
-        row.vector = np.asarray(stored.vector, dtype=np.float32).tobytes()
-        row.updated_at = now
-        session.add(row)
+    upsert(
+        session,
+        Embedding,
+        [
+            {
+                "owner_type": owner_type,
+                "owner_id": owner_id,
+                "model": model,
+                "model_version": stored.version,
+                "content_hash": stored.content_hash,
+                "dim": int(stored.vector.shape[0]),
+                "vector": np.asarray(stored.vector, dtype=np.float32).tobytes(),
+                "updated_at": now,
+            }
+            for owner_id, stored in vectors.items()
+        ],
+        keys=("owner_type", "owner_id", "model"),
+        set_=lambda new: {column: new[column] for column in REPLACED},
+    )

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, delete, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, and_, bindparam, case, delete, or_, select, update
 from sqlmodel import Session, col, func
 from sqlmodel import select as sqlmodel_select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -16,12 +14,13 @@ from sqlmodel.sql.expression import SelectOfScalar
 from service.models import Job
 from service.models.jobs import PRIORITY_BULK, PRIORITY_PERSON
 from service.models.types import utcnow
+from service.repos.upserts import table_of, upsert
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 
 
 def _table() -> Table:
-    return cast(Table, Job.__table__)  # type: ignore[attr-defined]
+    return table_of(Job)
 
 
 def insert_if_absent(
@@ -46,14 +45,7 @@ def insert_if_absent(
         "last_error": "",
         "created_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(pg_insert(_table()).values(**values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite_insert(_table()).values(**values).on_conflict_do_nothing())
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        if get_job_by_key(session, key) is None:
-            session.execute(insert(_table()).values(**values))
+    upsert(session, Job, [values], keys=["key"])
 
 
 def raise_priority(session: Session, *, key: str, priority: int) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, bindparam, delete, or_, update
+from sqlalchemy import CursorResult, Table, and_, bindparam, case, delete, or_, update
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -20,6 +21,7 @@ from service.models import (
     ProposalOrigin,
     ProposalStatus,
 )
+from service.repos.upserts import table_of, upsert
 
 
 def get_proposal(session: Session, proposal_id: int) -> MatchProposal | None:
@@ -238,4 +240,167 @@ def experts_to_reconfirm(session: Session, *, before: datetime) -> list[ExpertPr
             .where(col(ExpertProfile.active), col(ExpertProfile.user_id).is_not(None), stale)
             .order_by(col(ExpertProfile.id))
         ).all()
+    )
+
+
+# What a ranking stores on a pair: its score, the score's parts and its reasons.
+SCORING = ("score", "components", "explanation", "model_version")
+
+
+def _new_pair(
+    need_id: int, expert_id: int, *, origin: str, rank: int, now: datetime
+) -> dict[str, Any]:
+    return {
+        "need_id": need_id,
+        "expert_id": expert_id,
+        "rank": rank,
+        "status": ProposalStatus.PROPOSED.value,
+        "origin": origin,
+        "reason": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def upsert_ranked_for_need(
+    session: Session, *, need_id: int, ranked: Sequence[Mapping[str, Any]], now: datetime
+) -> None:
+    """Stores the experts a need ranks (each: expert_id, rank and its scoring) in one statement:
+    a new pair is proposed; a pair already there, whoever wrote it, takes its rank and scoring
+    and keeps its decision and side (a withdrawn one is proposed again)."""
+    table = table_of(MatchProposal)
+    upsert(
+        session,
+        MatchProposal,
+        [
+            {
+                **_new_pair(
+                    need_id,
+                    row["expert_id"],
+                    origin=ProposalOrigin.NEED.value,
+                    rank=row["rank"],
+                    now=now,
+                ),
+                **{name: row[name] for name in SCORING},
+            }
+            for row in ranked
+        ],
+        keys=("need_id", "expert_id"),
+        set_=lambda new: {
+            "status": _proposed_again(table),
+            "rank": new.rank,
+            **{name: new[name] for name in SCORING},
+            "updated_at": new.updated_at,
+        },
+    )
+
+
+def upsert_ranked_for_expert(
+    session: Session, *, expert_id: int, ranked: Sequence[Mapping[str, Any]], now: datetime
+) -> None:
+    """Stores the open needs an expert fits best (each: need_id and its scoring) in one
+    statement: a new pair is proposed on the expert's side; a pending or withdrawn pair passes
+    to the expert's side (so the need's side, should it stop ranking it, leaves it pending), a
+    withdrawn one is proposed again; a pair its need ranks keeps the need's scoring (one row
+    serves both sides, the same whichever side's job ran last); decisions are kept."""
+    table = table_of(MatchProposal)
+    unranked = table.c.rank == 0
+    held = table.c.status.in_([ProposalStatus.PROPOSED.value, ProposalStatus.WITHDRAWN.value])
+    upsert(
+        session,
+        MatchProposal,
+        [
+            {
+                **_new_pair(
+                    row["need_id"], expert_id, origin=ProposalOrigin.EXPERT.value, rank=0, now=now
+                ),
+                **{name: row[name] for name in SCORING},
+            }
+            for row in ranked
+        ],
+        keys=("need_id", "expert_id"),
+        set_=lambda new: {
+            "origin": case((held, ProposalOrigin.EXPERT.value), else_=table.c.origin),
+            "status": _proposed_again(table),
+            **{name: case((unranked, new[name]), else_=table.c[name]) for name in SCORING},
+            "updated_at": case((unranked, new.updated_at), else_=table.c.updated_at),
+        },
+    )
+
+
+def _proposed_again(table: Table) -> Any:
+    """A withdrawn pair ranked again is proposed again; any other keeps its status."""
+    return case(
+        (table.c.status == ProposalStatus.WITHDRAWN.value, ProposalStatus.PROPOSED.value),
+        else_=table.c.status,
+    )
+
+
+def withdraw_unranked_for_need(
+    session: Session, *, need_id: int, ranked: Sequence[int], now: datetime
+) -> None:
+    """Withdraws the need's own pending proposals of experts it no longer ranks, in one
+    conditional UPDATE (a pair decided or taken by the expert's side meanwhile is left)."""
+    session.execute(
+        update(MatchProposal)
+        .where(
+            col(MatchProposal.need_id) == need_id,
+            col(MatchProposal.expert_id).not_in(list(ranked)),
+            col(MatchProposal.status) == ProposalStatus.PROPOSED,
+            col(MatchProposal.origin) == ProposalOrigin.NEED,
+        )
+        .values(status=ProposalStatus.WITHDRAWN, rank=0, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unrank_held_by_expert(
+    session: Session,
+    *,
+    need_id: int,
+    expert_id: int,
+    scoring: Mapping[str, Any] | None,
+    now: datetime,
+) -> None:
+    """Leaves a pending pair the expert's side holds, that its need no longer ranks, unranked
+    with the expert's side's scoring (withdrawn without one), in one conditional UPDATE."""
+    values: dict[str, Any] = (
+        {"status": ProposalStatus.WITHDRAWN} if scoring is None else dict(scoring)
+    )
+    session.execute(
+        update(MatchProposal)
+        .where(
+            col(MatchProposal.need_id) == need_id,
+            col(MatchProposal.expert_id) == expert_id,
+            col(MatchProposal.status) == ProposalStatus.PROPOSED,
+            col(MatchProposal.origin) == ProposalOrigin.EXPERT,
+            col(MatchProposal.rank) != 0,
+        )
+        .values(rank=0, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release_for_expert(
+    session: Session, *, expert_id: int, kept: Sequence[int], now: datetime
+) -> None:
+    """The expert's side lets go of its pending pairs with needs it no longer ranks, in one
+    conditional UPDATE: one its need ranks passes to the need's side, the others are withdrawn."""
+    unranked = col(MatchProposal.rank) == 0
+    session.execute(
+        update(MatchProposal)
+        .where(
+            col(MatchProposal.expert_id) == expert_id,
+            col(MatchProposal.need_id).not_in(list(kept)),
+            col(MatchProposal.status) == ProposalStatus.PROPOSED,
+            col(MatchProposal.origin) == ProposalOrigin.EXPERT,
+        )
+        .values(
+            status=case(
+                (unranked, ProposalStatus.WITHDRAWN.value), else_=col(MatchProposal.status)
+            ),
+            origin=case((unranked, col(MatchProposal.origin)), else_=ProposalOrigin.NEED.value),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
     )

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from service.models import Need, NeedStatus, SkillVector
 from service.models.types import utcnow
+from service.repos.upserts import upsert
 
 
 def skills_of_open_needs(session: Session) -> set[str]:
@@ -38,12 +39,19 @@ def vectors_for(
 def add_vectors(
     session: Session, *, model: str, vectors: Mapping[str, npt.NDArray[np.float32]]
 ) -> None:
-    """Stores new skill vectors (no commit)."""
+    """Stores new skill vectors (no commit); a skill another worker stored meanwhile keeps its
+    vector (the same text and model embed the same)."""
     now = utcnow()
+    rows = []
     for text, vector in vectors.items():
         row = np.asarray(vector, dtype=np.float32)
-        session.add(
-            SkillVector(
-                text=text, model=model, dim=int(row.shape[0]), vector=row.tobytes(), updated_at=now
-            )
+        rows.append(
+            {
+                "text": text,
+                "model": model,
+                "dim": int(row.shape[0]),
+                "vector": row.tobytes(),
+                "updated_at": now,
+            }
         )
+    upsert(session, SkillVector, rows, keys=("text", "model"))

@@ -8,10 +8,13 @@ reads everything.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -21,6 +24,7 @@ from matching.fusion import FusionWeights
 from service.config import Settings
 from service.core.matching import (
     COMMITTING,
+    WATERMARK_OVERLAP,
     MatchingEngine,
     need_record,
     needs_touched_by,
@@ -185,3 +189,117 @@ def test_a_change_written_by_another_process_is_picked_up(
     _assert_same_ranking(session, live, fresh)
     # Nothing changed since: the next refresh reads (almost) nothing and embeds nothing.
     assert live.refresh(engine).embedded == 0
+
+
+def _stamp(engine: Engine, expert_id: int, *, at: datetime, headline: str | None = None) -> None:
+    """Another process writes an expert's row (its headline, or only its stamp) and commits."""
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE expertprofile SET headline = COALESCE(:h, headline), updated_at = :t "
+                "WHERE id = :id"
+            ),
+            {"h": headline, "t": at.replace(tzinfo=None), "id": expert_id},
+        )
+
+
+def _windowed(encoder: Encoder) -> MatchingEngine:
+    """An engine with the safety overlap the worker has (the rows of the last minute)."""
+    matching = _engine(encoder)
+    matching.overlap = WATERMARK_OVERLAP
+    return matching
+
+
+def test_after_a_bulk_write_each_row_is_read_once(
+    session: Session, engine: Engine, hashing: Encoder
+) -> None:
+    ids = [
+        make_expert(session, headline=f"Epidemiologist {i}", skills=["epidemiology"]).id or 0
+        for i in range(6)
+    ]
+    live = _windowed(hashing)
+    live.sync(engine)
+    assert live.refresh(engine).indexed == len(ids)  # the vectors the sync stored, once
+    assert live.refresh(engine).indexed == 0
+    # An import rewrites every row (same texts, new stamps): the next job reads them all, the
+    # jobs after it, within the overlap that would read them again, read none.
+    now = utcnow()
+    for expert_id in ids:
+        _stamp(engine, expert_id, at=now)
+    assert (live.refresh(engine).indexed, live.refresh(engine).indexed) == (len(ids), 0)
+    # A named expert is always read.
+    assert live.refresh(engine, expert_ids=[ids[0]]).indexed == 1
+
+
+def test_a_late_commit_with_an_older_stamp_is_still_read(
+    session: Session, engine: Engine, hashing: Encoder
+) -> None:
+    old = utcnow() - 10 * WATERMARK_OVERLAP
+    recent = make_expert(session, headline="Epidemiologist", skills=["epidemiology"])
+    quiet = make_expert(session, headline="Civil engineer", skills=["bridges"], updated_at=old)
+    make_expert(session, headline="Surgeon", skills=["surgery"])
+    session.commit()
+    live = _windowed(hashing)
+    live.sync(engine)
+    live.refresh(engine)
+    assert live.refresh(engine).indexed == 0
+    seen_stamp = session.exec(
+        select(ExpertProfile.updated_at).where(ExpertProfile.id == recent.id)
+    ).one()
+    since = live.seen_until
+    assert since is not None and seen_stamp >= since
+    # Two transactions that stamped their rows before the last refresh began commit only now:
+    # one rewrites a row that refresh read (with a stamp older than the one it saw), the
+    # other a row last stamped long before the window.
+    _stamp(engine, recent.id or 0, at=seen_stamp - timedelta(seconds=1), headline="Virologist")
+    _stamp(engine, quiet.id or 0, at=since + timedelta(seconds=1), headline="Hydrologist")
+    result = live.refresh(engine)
+    assert (result.indexed, result.embedded) == (2, 2)
+    assert live.matcher.record(str(recent.id)).headline == "Virologist"
+    assert live.matcher.record(str(quiet.id)).headline == "Hydrologist"
+    fresh = _windowed(hashing)
+    fresh.sync(engine)
+    _assert_same_index(live, fresh)
+    # The vectors that refresh stored are read back once, then nothing.
+    assert (live.refresh(engine).indexed, live.refresh(engine).indexed) == (2, 0)
+
+
+HEADLINES = ["Epidemiologist", "Virologist", "Hydrologist", None]  # None: the stamp alone
+# A step: another process writes an expert (its index, a headline, a stamp this many seconds
+# from now: late commits carry stamps from the past, inside the look-back window), or refresh.
+Step = tuple[int, str | None, float] | None
+steps = st.lists(
+    st.one_of(
+        st.none(),
+        st.tuples(
+            st.integers(0, 3), st.sampled_from(HEADLINES), st.floats(-45, 1, allow_nan=False)
+        ),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@examples(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(plan=steps)
+def test_refreshes_through_late_and_repeated_writes_hold_what_a_full_read_holds(
+    session: Session, engine: Engine, hashing: Encoder, plan: list[Step]
+) -> None:
+    ids = [int(i) for i in session.exec(select(ExpertProfile.id).order_by(col(ExpertProfile.id)))]
+    for i in range(len(ids), 4):
+        ids.append(make_expert(session, headline=f"Surgeon {i}", skills=["surgery"]).id or 0)
+    live = _windowed(hashing)
+    live.sync(engine)
+    for step in [*plan, None]:
+        if step is not None:
+            number, headline, seconds = step
+            _stamp(engine, ids[number], at=utcnow() + timedelta(seconds=seconds), headline=headline)
+            continue
+        live.refresh(engine)
+        fresh = _windowed(hashing)
+        fresh.sync(engine)
+        _assert_same_index(live, fresh)
