@@ -12,8 +12,9 @@ equal the reference; the int8 top-10 is compared with it (overlap of the two top
 RSS: one fresh process per index (today: float32 over the full row; int8: now) loads the
 encoder, embeds a few profiles (the encoder's buffers are part of a worker), then indexes N
 generated experts (distinct texts, random vectors handed over as stored vectors), generated a
-batch of 1,000 at a time and dropped after indexing, as the service's sync reads them, ends as
-a sync does (`prepare_population`), and reports its resident and peak memory.
+batch of 1,000 at a time and dropped after indexing, as the service's sync reads them, starts
+and ends as a sync does (`reserve`, `prepare_population`), and reports its resident and peak
+memory.
 
 `--json` prints exactly one JSON object.
 """
@@ -164,6 +165,8 @@ def worker_memory(encoder_name: str, storage: str, n: int, profiles: int) -> dic
     with_encoder = memory_mb()
     rng = np.random.default_rng(0)
     width = matcher.index.dim
+    if storage != "today":
+        matcher.reserve(n)  # what a sync starts with: it counts the experts first
     # Records and vectors arrive a batch at a time, as the service's sync reads them: the
     # process never holds every row, only what the matcher keeps.
     for begin in range(0, n, 1000):

