@@ -83,6 +83,8 @@ class SearchQuery:
     vector: Sequence[float] | None = None
     # Without `vector`: embeds the text the backend ends up searching, once, when it knows it
     # (the correction of a typo, never the typo: an embedding costs more than the search).
+    # Meilisearch embeds the typed text while its first request checks the words (on another
+    # thread: the wait is the longer of the two, not their sum), then a typo's correction.
     embed: Embed | None = None
     semantic_ratio: float = 0.5
     today: date | None = None

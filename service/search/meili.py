@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import math
 import re
+import struct
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from typing import Any, TypeVar
@@ -54,6 +57,12 @@ KNOWN_MATCHES = 100
 # ids are counted as not matched, without asking (at most DENSE_DEPTH over), as FTS5 counts
 # the neighbours outside its sample of a common word's matches (its BROAD_MATCHES).
 BROAD_MATCHES = 2_000
+# Meilisearch's hybrid search shows the keyword matches alone when each scores this much once
+# weighted (0.9 at a semantic ratio of 0.5): milli's `GOOD_ENOUGH_SCORE`.
+GOOD_ENOUGH_SCORE = 0.45
+# How long a search waits for its text's vector before sending its words without it: a
+# remembered text's comes back at once, and then goes in the same request.
+READY_S = 0.002
 _MARKED = re.compile(f"[^\\W_]*{MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE}[^\\W_]*")
 
 
@@ -94,6 +103,68 @@ def settings_for(schema: IndexSchema, *, dimensions: int | None) -> dict[str, An
 def quote(value: str) -> str:
     """Quotes a string for a Meilisearch filter expression."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the requests of one search share."""
+
+    uid: str
+    schema: IndexSchema
+    filters: list[str]
+    keyword_facets: list[str]  # the facets counted by Meilisearch (not the window's buckets)
+    buckets: list[tuple[str, tuple[int, int]]]
+    sort: Sequence[q.SortKey]
+    offset: int
+    per_page: int
+    highlight: bool
+    ratio: float
+
+
+def _hybrid(words: Sequence[str], vector: Sequence[float] | None) -> bool:
+    """Whether a search is hybrid: words to match, and a vector to find their meaning with."""
+    return bool(words) and vector is not None
+
+
+_embedding: ThreadPoolExecutor | None = None
+_embedding_lock = threading.Lock()
+
+
+def _embedding_thread() -> ThreadPoolExecutor:
+    """The thread that embeds search texts while their words are searched (one: the query
+    model embeds one text at a time, and the first text asked is embedded first)."""
+    global _embedding
+    with _embedding_lock:
+        if _embedding is None:
+            _embedding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meili-embed")
+        return _embedding
+
+
+class _Vector:
+    """A search text's query vector: the one given, the text embedded now, or, `background`,
+    the text being embedded on the embedding thread while requests go out."""
+
+    def __init__(self, query: SearchQuery, text: str, *, background: bool) -> None:
+        self._future: Future[Sequence[float] | None] | None = None
+        self._value: Sequence[float] | None = None
+        if background and query.vector is None and query.embed is not None:
+            self._future = _embedding_thread().submit(query.vector_for, text)
+        else:
+            self._value = query.vector_for(text)
+
+    def ready(self) -> Sequence[float] | None:
+        """Gets the vector if it is known now (a remembered text's, within `READY_S`), else
+        None."""
+        if self._future is None:
+            return self._value
+        try:
+            return self._future.result(timeout=READY_S)
+        except TimeoutError:
+            return None
+
+    def get(self) -> Sequence[float] | None:
+        """Gets the vector, waiting for its embedding."""
+        return self._value if self._future is None else self._future.result()
 
 
 class MeiliBackend:
@@ -202,7 +273,13 @@ class MeiliBackend:
     def search(self, index: str, query: SearchQuery) -> SearchPage:
         """Runs a keyword or hybrid search with filters, facets, sort and highlights; when no
         document holds the words as typed, searches the closest words the index holds instead
-        and says so (`SearchPage.suggestion`), as the other backends do."""
+        and says so (`SearchPage.suggestion`), as the other backends do.
+
+        A hybrid search of words (no sort, within the first `DENSE_DEPTH` results) is fused
+        here, by Meilisearch's own rule (`_fuse`), from the keyword matches and the nearest
+        neighbours by meaning it counts anyway: one vector search, not two. Its words are
+        checked while the text is embedded (a request without the vector, on a thread of its
+        own), and a typo's correction is searched while the correction is embedded."""
         schema = schema_for(index)
         today = query.today or date.today()
         clauses = q.compile_filters(schema, query.filters, today=today)
@@ -216,41 +293,35 @@ class MeiliBackend:
         ):
             return SearchPage(hits=[], total=0, page=page, per_page=per_page, facets={})
         words = q.terms(query.text)
-        filters = _filter(clauses)
-        buckets = q.window_buckets(today) if schema.window.name in facets else []
-
+        plan = _Plan(
+            uid=self.uid(schema.name),
+            schema=schema,
+            filters=_filter(clauses),
+            keyword_facets=[f for f in facets if f != schema.window.name],
+            buckets=q.window_buckets(today) if schema.window.name in facets else [],
+            sort=sort,
+            offset=(page - 1) * per_page,
+            per_page=per_page,
+            highlight=query.highlight,
+            ratio=query.semantic_ratio,
+        )
+        fused = (
+            bool(words) and query.semantic and not sort and plan.offset + per_page <= DENSE_DEPTH
+        )
         # The words a correction may change, each counted in the index as typed in the same
         # request as the search: a typo then costs one more round trip (the corrected search),
         # not two (the correction probes, then the search).
         asked = self._correctable(words)
-
-        def run(
-            typed: Sequence[str], text: str, counted: Sequence[int]
-        ) -> tuple[list[dict[str, Any]], bool]:
-            """Sends one search's queries; says whether they end with a hybrid search's counts."""
-            vector = query.vector_for(text)
-            searched = replace(query, vector=vector, embed=None)
-            requests_ = self._requests(
-                schema, searched, typed, filters, facets, sort, page, per_page, buckets
-            )
-            requests_ += [self._count_probe(schema, typed[i]) for i in counted]
-            hybrid = vector is not None and bool(typed)
-            if hybrid:
-                assert vector is not None
-                requests_ += self._hybrid_counts(schema, vector, typed, filters, facets)
-            return self._multi_search(requests_), hybrid
-
-        results, hybrid = run(words, query.text, asked)
-        probe_at = 1 + len(buckets)  # the best keyword match, after the page and the buckets
+        typed = _Vector(query, query.text, background=fused)
+        results = self._send(plan, words, vector=typed.ready(), fused=fused, counted=asked)
+        vector = typed
         suggestion: str | None = None
-        if words and not _exact(results[probe_at]):
+        if words and not _exact(results["probe"][0]):
             held = {
                 i: int(r.get("estimatedTotalHits", 0))
-                for i, r in zip(
-                    asked, results[probe_at + 1 : probe_at + 1 + len(asked)], strict=True
-                )
+                for i, r in zip(asked, results["held"], strict=True)
             }
-            seen = results[0].get("hits", []) if query.highlight else []
+            seen = results["page"][0].get("hits", []) if query.highlight else []
             corrected = self._correct(schema, words, seen=seen, held=held)
             # A word no document holds, left as typed, cannot match exactly: searching the
             # other words' corrections would find no exact match either (the last word may be
@@ -259,27 +330,54 @@ class MeiliBackend:
                 not n and corrected[i] == words[i] for i, n in held.items() if i < len(words) - 1
             )
             if corrected != words and not stuck:
-                retried, retried_hybrid = run(corrected, " ".join(corrected), [])
-                if _exact(retried[probe_at]):
-                    results, suggestion = retried, " ".join(corrected)
-                    hybrid, words = retried_hybrid, corrected
-        first = results[0]
-        hits = [self._hit(schema, raw) for raw in first.get("hits", [])]
-        total = int(first.get("totalHits", first.get("estimatedTotalHits", len(hits))))
-        distribution: dict[str, dict[str, int]] = first.get("facetDistribution") or {}
-        in_buckets = [int(r.get("totalHits", 0)) for r in results[1 : 1 + len(buckets)]]
+                text = " ".join(corrected)
+                # A given vector stays the same: its neighbours, already read, are asked which
+                # of them the corrected words match, in the corrected search's request.
+                same = query.vector is not None and "neighbours" in results
+                again = (
+                    typed if query.vector is not None else _Vector(query, text, background=fused)
+                )
+                retried = self._send(
+                    plan,
+                    corrected,
+                    vector=again.ready(),
+                    fused=fused,
+                    neighbours=results["neighbours"] if same else None,
+                )
+                if _exact(retried["probe"][0]):
+                    results, words, suggestion, vector = retried, corrected, text, again
+        query_vector = vector.get()
+        hybrid = _hybrid(words, query_vector)
+        if hybrid and "neighbours" not in results:
+            assert query_vector is not None
+            results |= self._multi_search_named(
+                {"neighbours": [self._neighbours_request(plan, query_vector, fused=fused)]}
+            )
+        first = results["page"][0]
+        if fused:
+            keyword_hits = first.get("hits", [])
+            raws = (
+                _fuse(keyword_hits, results["neighbours"][0].get("hits", []), plan)
+                if hybrid
+                else keyword_hits[plan.offset :]
+            )
+            counted = results["keyword"][0]
+        else:
+            raws, counted = first.get("hits", []), first
+        hits = [self._hit(schema, raw) for raw in raws]
+        total = int(counted.get("totalHits", counted.get("estimatedTotalHits", len(hits))))
+        distribution: dict[str, dict[str, int]] = counted.get("facetDistribution") or {}
+        in_buckets = [int(r.get("totalHits", 0)) for r in results["buckets"]]
         if hybrid:
             # As on the other backends: the keyword matches, and the nearest neighbours by
             # meaning the keywords do not match, each counted once.
-            keyword, neighbours = results[-2], results[-1].get("hits", [])
-            added = self._unmatched(schema, words, filters, keyword, neighbours)
+            keyword = results["keyword"][0]
+            added = self._unmatched(plan, words, results)
             total = int(keyword.get("totalHits", 0)) + len(added)
             distribution = _add_values(
-                keyword.get("facetDistribution") or {},
-                added,
-                [f for f in facets if f != schema.window.name],
+                keyword.get("facetDistribution") or {}, added, plan.keyword_facets
             )
-            for i, (_, (start, end)) in enumerate(buckets):
+            for i, (_, (start, end)) in enumerate(plan.buckets):
                 in_buckets[i] += sum(
                     1 for d in added if int(d["win_start"]) <= end and int(d["win_end"]) >= start
                 )
@@ -288,7 +386,7 @@ class MeiliBackend:
             if name == schema.window.name:
                 counts[name] = [
                     FacetCount(label, n)
-                    for (label, _), n in zip(buckets, in_buckets, strict=True)
+                    for (label, _), n in zip(plan.buckets, in_buckets, strict=True)
                     if n
                 ]
             else:
@@ -306,153 +404,192 @@ class MeiliBackend:
             suggestion=suggestion,
         )
 
-    def _requests(
+    def _send(
         self,
-        schema: IndexSchema,
-        query: SearchQuery,
+        plan: _Plan,
         words: Sequence[str],
-        filters: list[str],
-        facets: Sequence[str],
-        sort: Sequence[q.SortKey],
-        page: int,
-        per_page: int,
-        buckets: Sequence[tuple[str, tuple[int, int]]],
-    ) -> list[dict[str, Any]]:
-        """Writes one search as the queries of one multi-search: the page (with the keyword
-        facets), one count per availability bucket, and, when there are words, last, a probe
-        of the best keyword match (is there a document holding every word as typed?).
+        *,
+        vector: Sequence[float] | None,
+        fused: bool,
+        counted: Sequence[int] = (),
+        neighbours: list[dict[str, Any]] | None = None,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Sends one search as one multi-search, its results by part: the page (`page`), one
+        count per availability bucket (`buckets`), and, with words, a probe of the best keyword
+        match (`probe`: is there a document holding every word as typed?), the count of each
+        `counted` word as typed (`held`); for a hybrid search, its keyword matches (`keyword`)
+        and its nearest neighbours by meaning (`neighbours`), or, when `neighbours` were read
+        already, which of them the words match (`among`).
 
         The bucket counts carry no vector: with no hits asked, a hybrid count is the keyword
         count (its semantic half returns nothing), and seven copies of the vector made most of
         the request (61 kB of 70 at 384 dimensions)."""
-        uid = self.uid(schema.name)
         text = " ".join(words)
-        main: dict[str, Any] = {
-            "indexUid": uid,
-            "q": text,
-            "filter": filters,
-            "page": page,
-            "hitsPerPage": per_page,
-            "showRankingScore": True,
-            "matchingStrategy": "all",
-            # The page shows the public fields only: the vectors and the window bounds stay.
-            "attributesToRetrieve": list(schema.fields),
-        }
-        keyword_facets = [f for f in facets if f != schema.window.name]
-        if keyword_facets and not (words and query.vector is not None):
-            # (A hybrid search's facets come from its keyword count: `_hybrid_counts`.)
-            main["facets"] = keyword_facets
-        if sort:
-            main["sort"] = [f"{k.field}:{'desc' if k.descending else 'asc'}" for k in sort]
-        elif not words and query.vector is None:
-            main["sort"] = ["id:asc"]
-        if words and query.highlight:
-            snippets = [s.name for s in schema.searchable if s.snippet]
-            main.update(
-                attributesToHighlight=list(schema.highlight),
-                highlightPreTag=MARK_OPEN,
-                highlightPostTag=MARK_CLOSE,
-                attributesToCrop=[f"{name}:24" for name in snippets],
-                cropMarker="…",
-            )
-        if query.vector is not None:
-            if not self.dimensions:
-                raise SearchError("hybrid search needs embedding_dimensions on the backend")
-            main["vector"] = _short(query.vector)
-            main["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": query.semantic_ratio}
-        queries = [main]
-        for _, (start, end) in buckets:
-            queries.append(
+        parts: dict[str, list[dict[str, Any]]] = {
+            "page": [self._page_request(plan, words, vector=vector, fused=fused)],
+            "buckets": [
                 {
-                    "indexUid": uid,
+                    "indexUid": plan.uid,
                     "q": text,
-                    "filter": [*filters, f"win_start <= {end} AND win_end >= {start}"],
+                    "filter": [*plan.filters, f"win_start <= {end} AND win_end >= {start}"],
                     "page": 1,
                     "hitsPerPage": 0,
                     "matchingStrategy": "all",
                 }
-            )
+                for _, (start, end) in plan.buckets
+            ],
+            "held": [self._count_probe(plan.uid, words[i]) for i in counted],
+        }
         if words:
-            queries.append(
+            parts["probe"] = [
                 {
-                    "indexUid": uid,
+                    "indexUid": plan.uid,
                     "q": text,
-                    "filter": filters,
+                    "filter": plan.filters,
                     "limit": 1,
                     "attributesToRetrieve": ["id"],
                     "showRankingScoreDetails": True,
                     "matchingStrategy": "all",
                 }
-            )
-        return queries
+            ]
+        if fused or _hybrid(words, vector):
+            parts["keyword"] = [self._keyword_count(plan, text)]
+        if neighbours is not None:
+            parts["among"] = [self._among(plan, text, neighbours[0].get("hits", []))]
+        elif _hybrid(words, vector):
+            assert vector is not None
+            parts["neighbours"] = [self._neighbours_request(plan, vector, fused=fused)]
+        results = self._multi_search_named(parts)
+        if neighbours is not None:
+            results["neighbours"] = neighbours
+        return results
 
-    def _hybrid_counts(
-        self,
-        schema: IndexSchema,
-        vector: Sequence[float],
-        words: Sequence[str],
-        filters: list[str],
-        facets: Sequence[str],
-    ) -> list[dict[str, Any]]:
-        """The two queries a hybrid search is counted from, last in its multi-search: the
-        keyword matches (their count, facets and the ids of the best `KNOWN_MATCHES`), and the
-        `DENSE_DEPTH` nearest neighbours by meaning the filters allow (their ids, facet values
-        and availability window). Meilisearch's own hybrid count would be every document the
-        filters allow: its semantic side matches them all."""
-        uid = self.uid(schema.name)
-        keyword_facets = [f for f in facets if f != schema.window.name]
-        keyword: dict[str, Any] = {
-            "indexUid": uid,
+    def _multi_search_named(
+        self, parts: dict[str, list[dict[str, Any]]]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Runs named groups of queries in one multi-search; gives each group its results."""
+        results = self._multi_search([query for group in parts.values() for query in group])
+        named: dict[str, list[dict[str, Any]]] = {}
+        at = 0
+        for name, group in parts.items():
+            named[name], at = results[at : at + len(group)], at + len(group)
+        return named
+
+    def _page_request(
+        self, plan: _Plan, words: Sequence[str], *, vector: Sequence[float] | None, fused: bool
+    ) -> dict[str, Any]:
+        """The query of the page: with `fused`, the best keyword matches down to the page's
+        last (the page is fused from them and the neighbours by meaning), else the page
+        itself, by Meilisearch's own hybrid search when there is a vector."""
+        main: dict[str, Any] = {
+            "indexUid": plan.uid,
             "q": " ".join(words),
-            "filter": filters,
+            "filter": plan.filters,
+            "showRankingScore": True,
+            "matchingStrategy": "all",
+            # The page shows the public fields only: the vectors and the window bounds stay.
+            "attributesToRetrieve": list(plan.schema.fields),
+        }
+        if fused:
+            main["limit"] = plan.offset + plan.per_page
+        else:
+            main["page"] = plan.offset // plan.per_page + 1 if plan.per_page else 1
+            main["hitsPerPage"] = plan.per_page
+            if plan.keyword_facets and not _hybrid(words, vector):
+                # (A hybrid search's facets come from its keyword count: `_keyword_count`.)
+                main["facets"] = plan.keyword_facets
+        if plan.sort:
+            main["sort"] = [f"{k.field}:{'desc' if k.descending else 'asc'}" for k in plan.sort]
+        elif not words and vector is None:
+            main["sort"] = ["id:asc"]
+        if words and plan.highlight:
+            snippets = [s.name for s in plan.schema.searchable if s.snippet]
+            main.update(
+                attributesToHighlight=list(plan.schema.highlight),
+                highlightPreTag=MARK_OPEN,
+                highlightPostTag=MARK_CLOSE,
+                attributesToCrop=[f"{name}:24" for name in snippets],
+                cropMarker="…",
+            )
+        if vector is not None and not fused:
+            main["vector"] = self._vector(vector)
+            main["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": plan.ratio}
+        return main
+
+    def _vector(self, vector: Sequence[float]) -> list[float]:
+        """A query vector as a request carries it (the backend must know its dimensions)."""
+        if not self.dimensions:
+            raise SearchError("hybrid search needs embedding_dimensions on the backend")
+        return _short(vector)
+
+    @staticmethod
+    def _keyword_count(plan: _Plan, text: str) -> dict[str, Any]:
+        """The keyword half of a hybrid search's count: the keyword matches' count, facets and
+        the ids of the best `KNOWN_MATCHES` (Meilisearch's own hybrid count would be every
+        document the filters allow: its semantic side matches them all)."""
+        keyword: dict[str, Any] = {
+            "indexUid": plan.uid,
+            "q": text,
+            "filter": plan.filters,
             "page": 1,
             "hitsPerPage": KNOWN_MATCHES,
             "attributesToRetrieve": ["id"],
             "matchingStrategy": "all",
         }
-        if keyword_facets:
-            keyword["facets"] = keyword_facets
-        semantic = {
-            "indexUid": uid,
-            "filter": filters,
+        if plan.keyword_facets:
+            keyword["facets"] = plan.keyword_facets
+        return keyword
+
+    def _neighbours_request(
+        self, plan: _Plan, vector: Sequence[float], *, fused: bool
+    ) -> dict[str, Any]:
+        """The `DENSE_DEPTH` nearest neighbours by meaning the filters allow: their ids, facet
+        values and availability window (what they add to the count), and for a page fused from
+        them, their score and public fields."""
+        fields = list(plan.schema.fields) if fused else ["id", *plan.keyword_facets]
+        request: dict[str, Any] = {
+            "indexUid": plan.uid,
+            "filter": plan.filters,
             "limit": DENSE_DEPTH,
-            "attributesToRetrieve": ["id", *keyword_facets, *_INTERNAL],
-            "vector": _short(vector),
+            "attributesToRetrieve": [*fields, *_INTERNAL],
+            "vector": self._vector(vector),
             "hybrid": {"embedder": EMBEDDER, "semanticRatio": 1.0},
         }
-        return [keyword, semantic]
+        if fused:
+            request["showRankingScore"] = True
+        return request
+
+    @staticmethod
+    def _among(plan: _Plan, text: str, neighbours: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """A query asking which of the neighbours by meaning the words match."""
+        ids = ", ".join(str(int(n["id"])) for n in neighbours)
+        return {
+            "indexUid": plan.uid,
+            "q": text,
+            "filter": [*plan.filters, f"id IN [{ids}]"],
+            "limit": max(1, len(neighbours)),
+            "attributesToRetrieve": ["id"],
+            "matchingStrategy": "all",
+        }
 
     def _unmatched(
-        self,
-        schema: IndexSchema,
-        words: Sequence[str],
-        filters: list[str],
-        keyword: dict[str, Any],
-        neighbours: Sequence[dict[str, Any]],
+        self, plan: _Plan, words: Sequence[str], results: dict[str, list[dict[str, Any]]]
     ) -> list[dict[str, Any]]:
         """The neighbours by meaning the keywords do not match. Known from the keyword
         count's ids when it returned every match; for a common word (`BROAD_MATCHES` or more),
-        every neighbour outside those ids; otherwise one more request asks which of the others
-        the words match (a keyword query among their ids)."""
+        every neighbour outside those ids; otherwise from the request that asked which of the
+        neighbours the words match (`among`), or from one more request asking it."""
+        keyword = results["keyword"][0]
+        neighbours = results["neighbours"][0].get("hits", [])[:DENSE_DEPTH]
         matched = int(keyword.get("totalHits", 0))
         known = {int(hit["id"]) for hit in keyword.get("hits", [])}
         unknown = [n for n in neighbours if int(n["id"]) not in known]
         if not matched or not unknown or matched <= len(known) or matched >= BROAD_MATCHES:
             return unknown
-        ids = ", ".join(str(int(n["id"])) for n in unknown)
-        (found,) = self._multi_search(
-            [
-                {
-                    "indexUid": self.uid(schema.name),
-                    "q": " ".join(words),
-                    "filter": [*filters, f"id IN [{ids}]"],
-                    "limit": len(unknown),
-                    "attributesToRetrieve": ["id"],
-                    "matchingStrategy": "all",
-                }
-            ]
-        )
-        also = {int(hit["id"]) for hit in found.get("hits", [])}
+        among = results.get("among")
+        if among is None:
+            among = self._multi_search([self._among(plan, " ".join(words), unknown)])
+        also = {int(hit["id"]) for hit in among[0].get("hits", [])}
         return [n for n in unknown if int(n["id"]) not in also]
 
     @staticmethod
@@ -461,11 +598,12 @@ class MeiliBackend:
         with no synonyms (a synonym is a word the index answers for)."""
         return [i for i, w in enumerate(words) if allowed_edits(q.fold(w)) and not q.synonyms(w)]
 
-    def _count_probe(self, schema: IndexSchema, word: str) -> dict[str, Any]:
+    @staticmethod
+    def _count_probe(uid: str, word: str) -> dict[str, Any]:
         """A query counting the documents holding a word exactly (a phrase: no typo, no
         prefix)."""
         return {
-            "indexUid": self.uid(schema.name),
+            "indexUid": uid,
             "q": f'"{word}"',
             "limit": 0,
         }
@@ -710,6 +848,57 @@ def _short(vector: Sequence[float]) -> list[float]:
     """A query vector at seven significant digits: a cosine does not see the difference, and
     the request is half as long as float32 values printed as float64."""
     return [float(f"{x:.7g}") for x in vector]
+
+
+def _f32(x: float) -> float:
+    """Rounds a number to float32, as Meilisearch holds a semantic ratio."""
+    return float(struct.unpack("f", struct.pack("f", x))[0])
+
+
+def _fuse(
+    keyword: Sequence[dict[str, Any]], semantic: Sequence[dict[str, Any]], plan: _Plan
+) -> list[dict[str, Any]]:
+    """The page of a hybrid search as Meilisearch 1.21 fuses its keyword and semantic
+    results (milli's `execute_hybrid`): the keyword matches alone when each of the best down to
+    the page's last is good enough (`GOOD_ENOUGH_SCORE`), else both lists merged by their
+    ranking scores weighted by the semantic ratio (a tie goes to meaning), each document at
+    its first place. A document both lists hold keeps its keyword highlights."""
+    depth = plan.offset + plan.per_page
+    keyword, semantic = keyword[:depth], semantic[:depth]
+    ratio = _f32(plan.ratio)
+    weight = _f32(1.0 - ratio)
+    if ratio >= 1.0:  # Meilisearch then searches by meaning alone
+        return list(semantic[plan.offset :])
+    if ratio <= 0.0 or (
+        len(keyword) >= depth
+        and all(float(hit["_rankingScore"]) * weight >= GOOD_ENOUGH_SCORE for hit in keyword)
+    ):  # (and by keywords alone at a ratio of 0)
+        return list(keyword[plan.offset :])
+    matched = {int(hit["id"]): hit for hit in keyword}
+    merged: list[dict[str, Any]] = []
+    placed: set[int] = set()
+    i = j = 0
+    while i < len(semantic) or j < len(keyword):
+        if j >= len(keyword) or (
+            i < len(semantic)
+            and _at_least(
+                float(semantic[i]["_rankingScore"]) * ratio,
+                float(keyword[j]["_rankingScore"]) * weight,
+            )
+        ):
+            raw, i = semantic[i], i + 1
+        else:
+            raw, j = keyword[j], j + 1
+        doc_id = int(raw["id"])
+        if doc_id not in placed:
+            placed.add(doc_id)
+            merged.append({**matched.get(doc_id, raw), "_rankingScore": raw["_rankingScore"]})
+    return merged[plan.offset : depth]
+
+
+def _at_least(left: float, right: float) -> bool:
+    """Meilisearch's comparison of two weighted scores (equal within one float epsilon)."""
+    return abs(left - right) <= sys.float_info.epsilon or left > right
 
 
 def _add_values(

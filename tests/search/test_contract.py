@@ -563,7 +563,7 @@ class CountingEmbed:
         return self.vector
 
 
-# Meilisearch runs the words as typed and their meaning in one request, before it can know
+# Meilisearch embeds the typed text while it checks the words as typed, before it can know
 # they are a typo: it embeds the typed text, then the correction it searches.
 EMBEDS_THE_TYPED_TEXT_FIRST = {"meilisearch"}
 

@@ -7,15 +7,21 @@ page's own hits show the correction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from service.search import meili as meili_module
 from service.search.base import SearchQuery
-from service.search.documents import EXPERTS_STAFF
+from service.search.documents import EXPERTS_STAFF, schema_for
 from service.search.meili import MeiliBackend
 from service.search.semantic import DENSE_DEPTH
 from tests.search.conftest import MEILI_URL, fresh_backend
@@ -25,15 +31,45 @@ pytestmark = pytest.mark.skipif(not MEILI_URL, reason="HOMEWARD_TEST_MEILI_URL n
 
 ROSTER_FACETS = ("languages", "origin_country", "sectors", "modes", "availability")
 VECTOR = [0.0, 1.0, 0.0]
+# What a fused page's merge reads of a search: where the page starts and ends, and the ratio.
+PLAN = meili_module._Plan(
+    uid="",
+    schema=schema_for(EXPERTS_STAFF),
+    filters=[],
+    keyword_facets=[],
+    buckets=[],
+    sort=(),
+    offset=0,
+    per_page=20,
+    highlight=False,
+    ratio=0.5,
+)
 
 
 @pytest.fixture
-def meili() -> Iterator[MeiliBackend]:
+def holding() -> Iterator[Callable[[list[dict[str, Any]]], MeiliBackend]]:
+    """Makes fresh Meilisearch backends holding the experts given (dropped after the test)."""
+    with ExitStack() as stack:
+
+        def make(experts: list[dict[str, Any]]) -> MeiliBackend:
+            made = stack.enter_context(fresh_backend("meilisearch", dimensions=3))
+            assert isinstance(made, MeiliBackend)
+            load(made, experts)
+            return made
+
+        yield make
+
+
+@pytest.fixture
+def meili(holding: Callable[[list[dict[str, Any]]], MeiliBackend]) -> MeiliBackend:
     """A fresh Meilisearch backend holding the contract's roster."""
-    with fresh_backend("meilisearch", dimensions=3) as made:
-        assert isinstance(made, MeiliBackend)
-        load(made, ROSTER)
-        yield made
+    return holding(ROSTER)
+
+
+@pytest.fixture
+def arc(holding: Callable[[list[dict[str, Any]]], MeiliBackend]) -> MeiliBackend:
+    """A fresh Meilisearch backend holding the contract's 120 experts on an arc."""
+    return holding(ARC)
 
 
 def roster_search(backend: MeiliBackend, text: str, **fields: Any) -> tuple[Any, int]:
@@ -105,15 +141,6 @@ def test_answers_come_uncompressed(meili: MeiliBackend, monkeypatch: pytest.Monk
     assert encodings == [None] * sent
 
 
-@pytest.fixture
-def arc() -> Iterator[MeiliBackend]:
-    """A fresh Meilisearch backend holding the contract's 120 experts on an arc."""
-    with fresh_backend("meilisearch", dimensions=3) as made:
-        assert isinstance(made, MeiliBackend)
-        load(made, ARC)
-        yield made
-
-
 def hydrologists(backend: MeiliBackend) -> tuple[Any, int]:
     """Searches the arc for its four hydrologists with a vector nearest the low ids."""
     backend.searches.clear()
@@ -160,3 +187,112 @@ def test_a_hybrid_search_of_a_common_word_counts_without_asking(
     page, sent = hydrologists(arc)
     assert sent == 1
     assert DENSE_DEPTH + 2 < page.total <= DENSE_DEPTH + 4
+
+
+def test_a_typo_with_its_vector_asks_its_neighbours_in_the_corrected_search(
+    arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The vector does not change with the correction: the neighbours read by the first request
+    # are asked which of them the corrected words match in the corrected search's request.
+    monkeypatch.setattr(meili_module, "KNOWN_MATCHES", 1)
+    arc.searches.clear()
+    page = arc.search(
+        EXPERTS_STAFF,
+        SearchQuery(text="hydrologits", vector=[1.0, 0.0, 0.0], facets=["modes"], today=TODAY),
+    )
+    assert page.suggestion == "hydrologist"
+    assert len(arc.searches) == 2
+    assert page.total == DENSE_DEPTH + 2
+    assert {f.value: f.count for f in page.facets["modes"]} == {
+        "mission": 25,
+        "remote": 27,
+        "hybrid": 27,
+    }
+
+
+def ranked(backend: MeiliBackend, **asked: Any) -> list[dict[str, Any]]:
+    """Ids and ranking scores of one search asked of Meilisearch directly."""
+    (result,) = backend._multi_search(
+        [
+            {
+                "indexUid": backend.uid(EXPERTS_STAFF),
+                "showRankingScore": True,
+                "matchingStrategy": "all",
+                "attributesToRetrieve": ["id"],
+                **asked,
+            }
+        ]
+    )
+    return [{"id": int(h["id"]), "_rankingScore": h["_rankingScore"]} for h in result["hits"]]
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.sampled_from(["hydrologist", "accountant", "hydrologist accountant", "expert"]),
+    angle=st.floats(min_value=0.0, max_value=1.6),
+    ratio=st.sampled_from([0.0, 0.1, 0.3, 0.5, 0.7, 0.95, 1.0]),
+    page=st.integers(min_value=1, max_value=3),
+    per_page=st.sampled_from([1, 5, 10, 20]),
+)
+def test_a_page_fused_here_is_the_page_meilisearch_fuses(
+    arc: MeiliBackend, text: str, angle: float, ratio: float, page: int, per_page: int
+) -> None:
+    # One vector search instead of two: the page is merged here from the keyword matches and
+    # the neighbours by meaning the count reads anyway, by Meilisearch's own rule. Given the
+    # lists Meilisearch's hybrid search merges (each as deep as the page's end), the merge
+    # here is its page, hit for hit and score for score. (The search asks for `DENSE_DEPTH`
+    # neighbours, at least as deep: the vector store, approximate, may then find a nearer one
+    # that Meilisearch's shallower semantic half misses.)
+    vector = [math.cos(angle), math.sin(angle), 0.0]
+    depth = page * per_page
+    keyword = ranked(arc, q=text, limit=depth)
+    semantic = ranked(
+        arc,
+        limit=depth,
+        vector=vector,
+        hybrid={"embedder": "default", "semanticRatio": 1.0},
+    )
+    theirs = ranked(
+        arc,
+        q=text,
+        page=page,
+        hitsPerPage=per_page,
+        vector=vector,
+        hybrid={"embedder": "default", "semanticRatio": ratio},
+    )
+    plan = replace(PLAN, offset=(page - 1) * per_page, per_page=per_page, ratio=ratio)
+    fused = meili_module._fuse(keyword, semantic, plan)
+    assert [(h["id"], h["_rankingScore"]) for h in fused] == [
+        (h["id"], h["_rankingScore"]) for h in theirs
+    ]
+
+
+class SlowEmbed:
+    """A query model that takes its time: the words go out before the vector is known."""
+
+    def __init__(self, vectors: dict[str, list[float]]) -> None:
+        self.vectors = vectors
+        self.texts: list[str] = []
+
+    def __call__(self, text: str) -> list[float] | None:
+        self.texts.append(text)
+        time.sleep(0.05)
+        return self.vectors.get(text)
+
+
+@pytest.mark.parametrize("typed", ["hydrologist", "hydrologits"])
+def test_a_page_whose_text_is_embedded_meanwhile_is_the_page_of_its_vector(
+    arc: MeiliBackend, typed: str
+) -> None:
+    near, far = [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]
+    embed = SlowEmbed({"hydrologist": near, "hydrologits": far})
+    fields: dict[str, Any] = {"facets": ["modes", "availability"], "today": TODAY}
+    page = arc.search(EXPERTS_STAFF, SearchQuery(text=typed, embed=embed, **fields))
+    given = arc.search(EXPERTS_STAFF, SearchQuery(text="hydrologist", vector=near, **fields))
+    # A typo's own vector (far) is never searched with: the correction's is.
+    assert embed.texts == sorted({typed, "hydrologist"}, key=[typed, "hydrologist"].index)
+    assert page.suggestion == (None if typed == "hydrologist" else "hydrologist")
+    assert [hit.id for hit in page.hits] == [hit.id for hit in given.hits]
+    assert (page.total, page.facets) == (given.total, given.facets)
