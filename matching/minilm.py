@@ -10,6 +10,8 @@ float rounding (`tests/matching/test_minilm.py`).
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Collection
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -27,20 +29,56 @@ from matching.threads import threads_for, torch_threads
 MAX_SEQ_LENGTH = 256
 # What the torch encoders compute in: bfloat16 ran e5 and MiniLM 1.7-1.8x faster than float32
 # with AVX512-BF16, their vectors at cosine >= 0.9998 of float32's (bench/embedding_speed.py).
-Precision = Literal["float32", "bfloat16"]
+# int8: the Linear layers dynamically quantised (int8 weights per output row, each batch's
+# activations quantised on the fly, fbgemm's integer GEMMs), but the few a model keeps in
+# float32: their inputs have outlier channels that one activation scale per batch flattens.
+# Vectors at cosine >= 0.99 of float32's (tests/matching/test_int8.py).
+Precision = Literal["float32", "bfloat16", "int8"]
 _Module = TypeVar("_Module", bound=nn.Module)
+# MiniLM's Linear layers left in float32 under int8: quantising any one of these alone cost
+# >= 0.0014 of mean cosine on benchmark profiles (the feed-forward blocks of the first layers),
+# the others together ~0.004.
+INT8_KEEP_FLOAT = frozenset(
+    [f"layers.{i}.intermediate" for i in range(5)] + [f"layers.{i}.output_dense" for i in range(4)]
+)
 
 
 def default_precision() -> Precision:
-    """bfloat16 where oneDNN runs it natively (AVX512 with BF16 or AMX), float32 elsewhere: an
-    emulated bfloat16 GEMM is slower than float32."""
+    """What this CPU computes the torch encoders in best (`choose_precision`)."""
     supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return "bfloat16" if supported is not None and bool(supported()) else "float32"
+    return choose_precision(native_bfloat16=supported is not None and bool(supported()))
 
 
-def set_precision(model: _Module, precision: Precision) -> _Module:
-    """Casts the model's weights to `precision` (float32 leaves them as loaded)."""
-    return model.to(torch.bfloat16) if precision == "bfloat16" else model
+def choose_precision(*, native_bfloat16: bool) -> Precision:
+    """bfloat16 where oneDNN runs it natively (AVX512 with BF16 or AMX), float32 elsewhere: an
+    emulated bfloat16 GEMM is slower than float32. int8 is never chosen by itself: 1.4x less
+    CPU than float32, but the dev split's hybrid nDCG@10 fell by up to 0.014 (docs/matching.md);
+    `HOMEWARD_EMBEDDING_PRECISION=int8` asks for it."""
+    return "bfloat16" if native_bfloat16 else "float32"
+
+
+def set_precision(
+    model: _Module, precision: Precision, *, keep_float: Collection[str] = ()
+) -> _Module:
+    """Casts the model's weights to `precision` (float32 leaves them as loaded); under int8 the
+    Linear layers named in `keep_float` stay float32."""
+    if precision == "bfloat16":
+        return model.to(torch.bfloat16)
+    if precision == "int8":
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+        spec = {
+            name: per_channel_dynamic_qconfig
+            for name, module in model.named_modules()
+            if isinstance(module, nn.Linear) and name not in keep_float
+        }
+        # torch marks eager quantisation deprecated in favour of torchao (not installed); the
+        # modules it builds still run fbgemm's int8 kernels.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantised: _Module = quantize_dynamic(model, spec, inplace=True)  # type: ignore[no-untyped-call]
+        return quantised
+    return model
 
 
 # Checkpoint key parts -> this module's attribute names (one flat module per layer).
@@ -138,7 +176,7 @@ class _Bert(nn.Module):
 
 
 class MiniLMBackend:
-    """all-MiniLM-L6-v2 (torch, float32): texts in, L2-normalised float32 rows out.
+    """all-MiniLM-L6-v2 (torch): texts in, L2-normalised float32 rows out.
 
     Tokenises every text of a call once, sorts them by token count and runs `batch` texts at a
     time padded only to the longest of those (attention buffers grow with batch x tokens^2).
@@ -160,7 +198,9 @@ class MiniLMBackend:
         self.model.load_state_dict(wanted, strict=True)
         del weights, wanted
         self.precision: Precision = precision or default_precision()
-        self.model = set_precision(self.model, self.precision).eval()
+        self.model = set_precision(
+            self.model.eval(), self.precision, keep_float=INT8_KEEP_FLOAT
+        ).eval()
         self.batch = batch
         self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._tokenizer.no_padding()
