@@ -2,7 +2,8 @@
 
 Usage: eval "$(.ci/meili.sh start)"   # or HOMEWARD_MEILI_URL / HOMEWARD_MEILI_KEY
        OPENBLAS_NUM_THREADS=1 python bench/meili_pool.py [--json] [--sizes 10000 100000]
-           [--needs 100] [--pool 1000] [--sections document [headline]] [--keep] [--fill-only]
+           [--needs 100] [--pool 1000] [--sections document [headline]] [--vectors random|real]
+           [--split] [--keep] [--fill-only]
 
 (One BLAS thread: on a loaded 2-core machine OpenBLAS's two threads doubled both paths' time.)
 
@@ -10,6 +11,13 @@ Experts: random rows in the default encoder's layout (as bench/matching_speed.py
 USE, e5 and MiniLM blocks of the document section, USE of the headline, each unit-normed),
 with random constraint fields (modes, languages, availability windows and confirmations,
 about 5 % inactive or opted out) and skills drawn from a vocabulary (for the skill feedback).
+Random unit vectors have no cluster structure: the hardest case for an approximate index.
+`--vectors real` draws them instead from the real embeddings of the 3,000 benchmark profiles
+(`real_rows`: a profile mixed with one of its 10 nearest, plus noise, so clustered by
+occupation and language as a roster is), and the needs' vectors from the benchmark's English
+and French needs; its indexes are apart (prefix `bench_<n>_real_`).
+`--split` asks Meilisearch each search as four searches over disjoint quarters of the index
+(`MeiliCandidatePool(split=True)`), which its vector store answers exactly.
 They go into the matcher's in-memory index (the exact scan) and into a Meilisearch index of
 their pool vectors (`<prefix>match_experts` layout; `--sections` picks the blocks it holds:
 by default the whole row, as the service, prefix `bench_<n>_`; `--sections document`, the
@@ -58,6 +66,11 @@ from service.core.match_pool import pool_columns  # noqa: E402
 from service.search.meili_pool import BATCH, MeiliCandidatePool  # noqa: E402
 
 TODAY = date(2026, 12, 1)
+# The real vectors (`--vectors real`): the benchmark's profiles and needs, embedded once.
+REAL_CACHE = (
+    Path(os.environ.get("HOMEWARD_BENCH_CACHE", ROOT / "bench" / ".cache")) / "meili_pool_real.npz"
+)
+REAL_NOISE = 0.35  # norm of the noise added to each block of a mixed real profile
 BLOCKS = (Block("use", 0, 512), Block("e5", 512, 896), Block("minilm", 896, 1280))
 LANGUAGES = ("en", "fr", "es", "ar", "pt")
 MODES = ("remote", "mission", "hybrid")
@@ -118,13 +131,90 @@ def make_need(rng: np.random.Generator, i: int) -> NeedRecord:
     )
 
 
-def build(n: int, seed: int) -> tuple[Matcher, list[ExpertRecord], Any]:
-    """The matcher with n generated experts in its index; the experts and their rows."""
+def real_embeddings(log: Any = print) -> dict[str, Any]:
+    """The benchmark's real vectors (`/work/shared/bench`, through bench/matching_quality.py's
+    embedding cache): the 3,000 profiles' rows in the matcher's layout, and the query vectors
+    of the English and French needs (one row per query side). Kept in `REAL_CACHE` after the
+    first call; the first call loads the encoder and embeds what its cache lacks."""
+    if REAL_CACHE.exists():
+        with np.load(REAL_CACHE) as data:
+            return {key: data[key] for key in data.files}
+    sys.path.insert(0, str(ROOT / "bench"))
+    import matching_quality as mq  # the benchmark's texts, encoder and embedding cache
+
+    from matching.texts import PROFILE_SECTIONS, QUERY_SIDES, SECTION_MODELS
+
+    experts = [mq.expert_from_row(r) for r in mq.read_jsonl(mq.BENCH_DIR / "profiles.jsonl")]
+    fused = mq.load_encoder(mq.DEFAULT_ENCODER, threads=mq.THREADS)
+    members = [mq.load_encoder(block.name, threads=mq.THREADS) for block in fused.blocks]
+    sections = [mq.profile_section_texts(e) for e in experts]
+    only = {s: [b.name for b in fused.document_blocks(SECTION_MODELS[s])] for s in PROFILE_SECTIONS}
+    out = {
+        "profiles": np.concatenate(
+            [
+                mq.cached_vectors(members, "document", [t[i] for t in sections], log, only[s])
+                for i, s in enumerate(PROFILE_SECTIONS)
+            ],
+            axis=1,
+        )
+    }
+    for track in ("desc_en", "desc_fr"):
+        sides = [
+            mq.need_side_texts(mq.need_from_row(r)) for r in mq.load_track(mq.BENCH_DIR, track)[0]
+        ]
+        out[track] = np.stack(
+            [
+                mq.cached_vectors(members, "query", [t[i] for t in sides], log)
+                for i in range(len(QUERY_SIDES))
+            ],
+            axis=1,
+        )
+    REAL_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(REAL_CACHE, **out)
+    return out
+
+
+def real_rows(
+    rng: np.random.Generator, n: int, base: Any, spans: list[tuple[int, int]], dim: int
+) -> Any:
+    """n distinct rows drawn from the real profiles' distribution: each a mixture of a real
+    profile and one of its 10 nearest profiles (by cosine over the stored blocks, so within
+    its occupation), weight U(0.5, 1) on the first, plus Gaussian noise of norm `REAL_NOISE` per
+    block, each block unit-normed again (blocks the profiles leave empty stay empty)."""
+    base = np.asarray(base, dtype=np.float32)
+    lo, hi = spans[0][0], spans[-1][1]
+    document = base[:, lo:hi] / np.maximum(
+        np.linalg.norm(base[:, lo:hi], axis=1, keepdims=True), 1e-9
+    )
+    similar = document @ document.T
+    np.fill_diagonal(similar, -np.inf)
+    neighbours = np.argsort(-similar, axis=1)[:, :10]
+    first = rng.integers(0, len(base), n)
+    second = neighbours[first, rng.integers(0, neighbours.shape[1], n)]
+    share = rng.uniform(0.5, 1.0, n).astype(np.float32)[:, None]
+    rows = np.zeros((n, dim), dtype=np.float32)
+    for start, stop in spans:
+        mixed = share * base[first, start:stop] + (1 - share) * base[second, start:stop]
+        norms = np.linalg.norm(mixed, axis=1, keepdims=True)
+        noise = rng.standard_normal(mixed.shape, dtype=np.float32)
+        noise *= REAL_NOISE / np.linalg.norm(noise, axis=1, keepdims=True)
+        block = np.where(norms > 1e-6, mixed / np.maximum(norms, 1e-9) + noise, 0.0)
+        rows[:, start:stop] = block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-9)
+    return rows
+
+
+def build(n: int, seed: int, vectors: str = "random") -> tuple[Matcher, list[ExpertRecord], Any]:
+    """The matcher with n generated experts in its index; the experts and their rows
+    (`vectors`: "random", random unit blocks; "real", drawn from the real profiles)."""
     rng = np.random.default_rng(seed)
     matcher = Matcher(layout_encoder(), today=lambda: TODAY)
     experts = [make_expert(rng, i) for i in range(n)]
     spans = list(matcher.index.blocks)
-    rows = unit_blocks(rng, n, spans, matcher.index.dim)
+    if vectors == "real":
+        base = real_embeddings()["profiles"]
+        rows = real_rows(rng, n, base, spans, matcher.index.dim)
+    else:
+        rows = unit_blocks(rng, n, spans, matcher.index.dim)
     for begin in range(0, n, 10_000):
         chunk = experts[begin : begin + 10_000]
         matcher.index.upsert([e.expert_id for e in chunk], rows[begin : begin + len(chunk)])
@@ -207,31 +297,49 @@ def percentile_ms(samples: list[float], q: float) -> float:
 
 
 def make_pool(
-    matcher: Matcher, n: int, sections: tuple[str, ...], url: str, key: str
+    matcher: Matcher,
+    n: int,
+    sections: tuple[str, ...],
+    url: str,
+    key: str,
+    vectors: str = "random",
+    split: bool = False,
 ) -> MeiliCandidatePool:
-    """The pool of n experts holding the blocks of `sections` (one index per layout)."""
+    """The pool of n experts holding the blocks of `sections` (one index per layout and
+    distribution of vectors)."""
     columns = pool_columns(matcher, sections)
     whole = len(columns) == pool_dimensions(matcher)
+    real = "real_" if vectors == "real" else ""
     return MeiliCandidatePool(
         url=url,
         api_key=key,
         # The whole row keeps the earlier rounds' name, so that `--keep` reuses their fill.
-        index_prefix=f"bench_{n}_" if whole else f"bench_{n}_{'_'.join(sections)}_",
+        index_prefix=f"bench_{n}_{real}" if whole else f"bench_{n}_{real}{'_'.join(sections)}_",
         dimensions=pool_dimensions(matcher),
         columns=None if whole else columns,
+        split=split,
         # A first fill of 100k at 1,793 numbers took 38 minutes here in one Meilisearch batch.
         task_timeout_s=4 * 3600.0,
     )
 
 
 def measure(
-    n: int, needs: int, pool_size: int, keep: bool, sections: tuple[str, ...], url: str, key: str
+    n: int,
+    needs: int,
+    pool_size: int,
+    keep: bool,
+    sections: tuple[str, ...],
+    url: str,
+    key: str,
+    vectors: str = "random",
+    split: bool = False,
 ) -> dict[str, Any]:
     """Recall@100, top-10 overlap and whole-ranking latency at n experts."""
     started = time.perf_counter()
-    matcher, experts, rows = build(n, seed=n)
+    matcher, experts, rows = build(n, seed=n, vectors=vectors)
     build_s = time.perf_counter() - started
-    pool = make_pool(matcher, n, sections, url, key)
+    pool = make_pool(matcher, n, sections, url, key, vectors, split)
+    real = real_embeddings() if vectors == "real" else None
     index_s = fill_pool(pool, matcher, experts, rows, keep)
     ranker = PoolRanker(matcher, pool, size=pool_size)
     rng = np.random.default_rng(7)
@@ -260,9 +368,13 @@ def measure(
     spent = _time_stages(ranker)
     for i in range(needs):
         need = make_need(rng, i)
-        vectors = unit_blocks(rng, 2, query_spans, matcher.encoder.dim)
-        reference = matcher.rank_experts(need, query_vectors=vectors, k=100, explain=False)
-        rows_in_pool = ranker.candidate_rows(need, query_vectors=vectors)
+        if real is None:
+            query = unit_blocks(rng, 2, query_spans, matcher.encoder.dim)
+        else:  # a real need of the need's language (English for even i, French for odd)
+            track = real["desc_en" if i % 2 == 0 else "desc_fr"]
+            query = np.asarray(track[int(rng.integers(0, len(track)))], dtype=np.float32)
+        reference = matcher.rank_experts(need, query_vectors=query, k=100, explain=False)
+        rows_in_pool = ranker.candidate_rows(need, query_vectors=query)
         ids = matcher.index.ids
         in_pool = {ids[int(r)] for r in rows_in_pool}
         if reference:
@@ -272,7 +384,7 @@ def measure(
         pool.searches.clear()
         spent.clear()
         begin = time.perf_counter()
-        from_pool = ranker.rank_experts(need, query_vectors=vectors, k=10, explain=False)
+        from_pool = ranker.rank_experts(need, query_vectors=query, k=10, explain=False)
         timings["pool"].append(time.perf_counter() - begin)
         meili["meili_round_trip"].append(sum(s[0] for s in pool.searches) / 1000.0)
         meili["meili_processing"].append(sum(s[1] for s in pool.searches) / 1000.0)
@@ -287,7 +399,7 @@ def measure(
             meili["pool_python"][-1] - meili["python_statistics"][-1] - meili["python_rerank"][-1]
         )
         begin = time.perf_counter()
-        exact = matcher.rank_experts(need, query_vectors=vectors, k=10, explain=False)
+        exact = matcher.rank_experts(need, query_vectors=query, k=10, explain=False)
         timings["exact"].append(time.perf_counter() - begin)
         if exact:
             expected = {c.expert_id for c in exact}
@@ -305,6 +417,8 @@ def measure(
         "pool_limit": pool_size,
         "dimensions": pool.dimensions,
         "sections": list(sections),
+        "vectors": vectors,
+        "split": split,
         "generate_s": round(build_s, 1),
         "meili_index_s": round(index_s, 1) if index_s is not None else None,
         "meili_docs_per_s": round(n / index_s, 1) if index_s else None,
@@ -374,6 +488,18 @@ def main() -> None:
         help="profile sections whose blocks Meilisearch holds (default: the whole row, as the "
         "service; `document`: the document section's blocks only)",
     )
+    parser.add_argument(
+        "--vectors",
+        choices=("random", "real"),
+        default="random",
+        help="experts' vectors: random unit blocks (default), or drawn from the 3,000 benchmark "
+        "profiles' real embeddings (mixtures of near neighbours plus noise), with real needs",
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="search Meilisearch as four exact searches over quarters of the index (`split`)",
+    )
     parser.add_argument("--keep", action="store_true", help="reuse a filled Meilisearch index")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
@@ -387,8 +513,8 @@ def main() -> None:
     results = []
     for n in args.sizes:
         if args.fill_only:
-            matcher, experts, rows = build(n, seed=n)
-            pool = make_pool(matcher, n, tuple(args.sections), url, key)
+            matcher, experts, rows = build(n, seed=n, vectors=args.vectors)
+            pool = make_pool(matcher, n, tuple(args.sections), url, key, args.vectors)
             seconds = fill_pool(pool, matcher, experts, rows, args.keep)
             rate = round(n / seconds, 1) if seconds else None
             print(
@@ -404,7 +530,19 @@ def main() -> None:
                 flush=True,
             )
             continue
-        results.append(measure(n, args.needs, args.pool, args.keep, tuple(args.sections), url, key))
+        results.append(
+            measure(
+                n,
+                args.needs,
+                args.pool,
+                args.keep,
+                tuple(args.sections),
+                url,
+                key,
+                args.vectors,
+                args.split,
+            )
+        )
         if not args.json:
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     report = {"sizes": results, "projection": project(results)}

@@ -12,7 +12,7 @@ from matching.pool import pool_dimensions, pool_fields, pool_vector, stored_layo
 from matching.records import ExpertRecord
 from service.core import policy
 from service.models import ExpertProfile
-from service.search.meili_pool import MeiliCandidatePool
+from service.search.meili_pool import PARTS, MeiliCandidatePool
 
 # The smaller layout a pool may hold instead of the whole row (`MeiliCandidatePool(columns=)`):
 # the document section's blocks, which carry nearly all of the dense relevance's weight. Not
@@ -82,7 +82,7 @@ def _fingerprint(
     dimensions: int,
 ) -> str:
     """What a pool document was made from: the embedded text's hash, the fields, the policy
-    and the pool's layout (its dimension)."""
-    made = [matcher.expert_hash(record), fields, open_, dimensions]
+    and the pool's layout (its dimension, and how many parts its `part` field counts)."""
+    made = [matcher.expert_hash(record), fields, open_, dimensions, PARTS]
     body = json.dumps(made, sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()[:24]

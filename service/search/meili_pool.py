@@ -13,7 +13,9 @@ every document keeps one common norm and the cosine still orders experts by dot 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
+import zlib
 from collections import deque
 from collections.abc import Sequence
 from functools import partial
@@ -34,7 +36,13 @@ BATCH = 5000  # documents per request: about 10 kB each, within the 100 MB paylo
 # parses several times faster than "-0.041234567" (float32 values printed as float64 are
 # 18 digits long). The rounding (5e-5) is well under the int8 index's own step.
 SCALE = 10_000.0
+# Every document carries `part`, a fixed hash of its id in 0..PARTS-1, so that a search can
+# be split into PARTS searches over disjoint quarters of the index (`split`): Meilisearch's
+# vector store (arroy) compares the query with every candidate itself, exactly, when the
+# filter leaves fewer than half the documents, and walks its approximate trees otherwise.
+PARTS = 4
 FILTERABLE = [
+    "part",
     "eligible",
     "open",
     "modes",
@@ -65,6 +73,11 @@ def filter_expression(constraints: PoolFilter, *, open_only: bool) -> str:
     return " AND ".join(terms)
 
 
+def part_of(expert_id: str) -> int:
+    """The quarter of the index an expert's document is in: a fixed hash of the id."""
+    return zlib.crc32(expert_id.encode()) % PARTS
+
+
 class MeiliCandidatePool:
     """Experts' rows in a Meilisearch index; `candidates` is the matcher's `CandidatePool`."""
 
@@ -77,6 +90,7 @@ class MeiliCandidatePool:
         dimensions: int,
         columns: Sequence[int] | None = None,
         open_only: bool = True,
+        split: bool = False,
         timeout_s: int = 30,
         task_timeout_s: float = 600.0,
     ) -> None:
@@ -87,6 +101,8 @@ class MeiliCandidatePool:
         self.dimensions = dimensions if self.columns is None else len(self.columns)
         # Institutions are only proposed experts open to them (service.core.policy).
         self.open_only = open_only
+        # Each search as PARTS exact searches over the quarters of the index (see PARTS).
+        self.split = split
         self.task_timeout_ms = int(task_timeout_s * 1000)
         # The latest searches: (round trip, Meilisearch's own processing time) in ms, and the
         # hits returned (for the benchmark's breakdown).
@@ -123,6 +139,7 @@ class MeiliCandidatePool:
         return {
             "id": expert_id,
             **fields,
+            "part": part_of(expert_id),
             "open": open_,
             "_vectors": {EMBEDDER: {"embeddings": values, "regenerate": False}},
         }
@@ -182,15 +199,52 @@ class MeiliCandidatePool:
             "attributesToRetrieve": ["id"],
             "retrieveVectors": False,
         }
-        if constraints is not None:
-            params["filter"] = filter_expression(constraints, open_only=self.open_only)
-        started = time.perf_counter()
-        result = _call(partial(self.client.index(self.uid).search, "", params))
-        elapsed = (time.perf_counter() - started) * 1000.0
-        self.searches.append(
-            (elapsed, float(result.get("processingTimeMs", 0)), len(result["hits"]))
+        expression = (
+            filter_expression(constraints, open_only=self.open_only) if constraints else None
         )
-        return [str(hit["id"]) for hit in result["hits"]]
+        if expression:
+            params["filter"] = expression
+        started = time.perf_counter()
+        if not self.split:
+            result = _call(partial(self.client.index(self.uid).search, "", params))
+            processing = float(result.get("processingTimeMs", 0))
+            ids = [str(hit["id"]) for hit in result["hits"]]
+        else:
+            ids, processing = self._split_search(params, expression, limit)
+        elapsed = (time.perf_counter() - started) * 1000.0
+        self.searches.append((elapsed, processing, len(ids)))
+        return ids
+
+    def _split_search(
+        self, params: dict[str, Any], expression: str | None, limit: int
+    ) -> tuple[list[str], float]:
+        """One multi-search of PARTS queries, one per quarter of the index (each exact in
+        Meilisearch's vector store), merged by score: the best `limit` of the union. Each
+        quarter is asked for its expected share of the best `limit` plus four deviations
+        (where they fall is a binomial draw: the part is a hash of the id)."""
+        share = limit / PARTS
+        each = min(limit, math.ceil(share + 4 * math.sqrt(share)))
+        queries = []
+        for part in range(PARTS):
+            term = f"part = {part}"
+            queries.append(
+                {
+                    **params,
+                    "indexUid": self.uid,
+                    "limit": each,
+                    "filter": f"{term} AND {expression}" if expression else term,
+                    "showRankingScore": True,
+                }
+            )
+        response = _call(partial(self.client.multi_search, queries))
+        hits = [
+            (float(hit.get("_rankingScore", 0.0)), str(hit["id"]))
+            for result in response["results"]
+            for hit in result["hits"]
+        ]
+        hits.sort(key=lambda item: -item[0])
+        processing = sum(float(r.get("processingTimeMs", 0)) for r in response["results"])
+        return [expert_id for _, expert_id in hits[:limit]], processing
 
     def drop(self) -> None:
         """Deletes the index (tests, benchmarks)."""

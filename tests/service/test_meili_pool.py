@@ -6,7 +6,8 @@ expert, the other re-ranks the candidates Meilisearch returns under the need's c
 The pool is kept small (40 of 210 experts from Meilisearch, 10 more for shared skills) so that
 Meilisearch's order decides what is in it. Both layouts run: Meilisearch holding the whole
 row (the service's), and holding the document section's blocks only (`pool_columns`), where
-its order leaves out the headline signals the re-ranking still scores.
+its order leaves out the headline signals the re-ranking still scores; and the whole row
+searched as four exact searches over quarters of the index (`split`), merged by score.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _weights(language: str) -> FusionWeights:
     )
 
 
-@pytest.fixture(params=["whole_row", "document_section"])
+@pytest.fixture(params=["whole_row", "document_section", "split"])
 def pool(request: pytest.FixtureRequest) -> Iterator[MeiliCandidatePool]:
     matcher = MatchingEngine(load_encoder("hashing")).matcher
     made = MeiliCandidatePool(
@@ -59,6 +60,7 @@ def pool(request: pytest.FixtureRequest) -> Iterator[MeiliCandidatePool]:
         index_prefix=f"test_{uuid.uuid4().hex[:8]}_",
         dimensions=pool_dimensions(matcher),
         columns=pool_columns(matcher) if request.param == "document_section" else None,
+        split=request.param == "split",
     )
     if request.param == "document_section":
         assert made.dimensions < pool_dimensions(matcher)
