@@ -24,7 +24,7 @@ from service.i18n import translate_message
 from service.models import Role, User
 from service.models.types import utcnow
 from service.repos import users as users_repo
-from service.schemas.common import Email, Password
+from service.schemas.common import PASSWORD_MIN_LENGTH, Email, Password
 
 
 def register(app: typer.Typer) -> None:
@@ -89,14 +89,19 @@ def _checked(kind: Any, value: str, label: str) -> str:
 def create_user_command(
     email: Annotated[str, typer.Argument(help="Email of the new account.")],
     role: Annotated[Role, typer.Option(help="Role of the account.")] = Role.COORDINATOR,
-    password: Annotated[str | None, typer.Option(help="Password; asked for when omitted.")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Password, at least {PASSWORD_MIN_LENGTH} characters; asked for when omitted."
+        ),
+    ] = None,
     name: Annotated[str, typer.Option(help="Display name.")] = "",
 ) -> None:
     """Creates an account, typically for programme staff."""
     email = _checked(Email, email, "email")
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    password = _checked(Password, password, "password")
+    password = _checked(Password, password, f"password (at least {PASSWORD_MIN_LENGTH} characters)")
     engine = make_engine(get_settings().database_url)
     with Session(engine) as session:
         try:

@@ -40,7 +40,6 @@ def upsert(
     """
     if not rows:
         return
-    table = table_of(model)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         make = pg_insert
@@ -51,11 +50,11 @@ def upsert(
     ordered = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
     per_statement = max(1, MAX_PARAMETERS // len(ordered[0]))
     for start in range(0, len(ordered), per_statement):
-        statement = make(table).values(list(ordered[start : start + per_statement]))
+        statement = make(model).values(list(ordered[start : start + per_statement]))
         if set_ is None:
-            statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-        else:
-            statement = statement.on_conflict_do_update(
-                index_elements=list(keys), set_=dict(set_(statement.excluded))
-            )
-        session.execute(statement)
+            session.execute(statement.on_conflict_do_nothing(index_elements=list(keys)))
+            continue
+        updating = statement.on_conflict_do_update(
+            index_elements=list(keys), set_=dict(set_(statement.excluded))
+        ).returning(model)
+        session.scalars(updating, execution_options={"populate_existing": True}).all()

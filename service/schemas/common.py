@@ -102,7 +102,9 @@ PASSWORD_TOO_SHORT = "This password is too short."  # noqa: S105 - a message, no
 
 def _long_enough(value: object) -> object:
     if isinstance(value, str) and value.strip() and len(value) < PASSWORD_MIN_LENGTH:
-        raise PydanticCustomError("string_too_short", PASSWORD_TOO_SHORT)
+        raise PydanticCustomError(
+            "string_too_short", PASSWORD_TOO_SHORT, {"min_length": PASSWORD_MIN_LENGTH}
+        )
     return value
 
 
