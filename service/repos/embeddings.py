@@ -40,4 +40,5 @@ def upsert_vectors(
         ],
         keys=("owner_type", "owner_id", "model"),
         set_=lambda new: {column: new[column] for column in REPLACED},
+        refresh=True,
     )

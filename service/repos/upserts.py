@@ -30,6 +30,7 @@ def upsert(
     *,
     keys: Sequence[str],
     set_: Callable[[Excluded], Mapping[str, Any]] | None = None,
+    refresh: bool = False,
 ) -> None:
     """Inserts rows in the caller's transaction (no commit); a row whose `keys` are taken is
     updated with `set_(excluded)` (`excluded`: the values that were to be inserted; a column of
@@ -50,11 +51,16 @@ def upsert(
     ordered = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
     per_statement = max(1, MAX_PARAMETERS // len(ordered[0]))
     for start in range(0, len(ordered), per_statement):
-        statement = make(model).values(list(ordered[start : start + per_statement]))
+        values = list(ordered[start : start + per_statement])
+        statement = make(model if refresh else table_of(model)).values(values)
         if set_ is None:
-            session.execute(statement.on_conflict_do_nothing(index_elements=list(keys)))
-            continue
-        updating = statement.on_conflict_do_update(
-            index_elements=list(keys), set_=dict(set_(statement.excluded))
-        ).returning(model)
-        session.scalars(updating, execution_options={"populate_existing": True}).all()
+            statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+        else:
+            statement = statement.on_conflict_do_update(
+                index_elements=list(keys), set_=dict(set_(statement.excluded))
+            )
+        if refresh:
+            options = {"populate_existing": True}
+            session.scalars(statement.returning(model), execution_options=options).all()
+        else:
+            session.execute(statement)
