@@ -28,29 +28,17 @@ from service.state import AppState
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-# The dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in
-# the thread pool, one hop per dependency per request (bench/README.md, "stop 21"). Those that
-# touch the database stay plain `def`, so that every use of a request's session is in a thread.
-def _app_state(request: Request) -> AppState:
+def get_state(request: Request) -> AppState:
+    """Gets the application state loaded by the lifespan."""
     state: AppState = request.app.state.homeward
     return state
-
-
-async def get_state(request: Request) -> AppState:
-    """Gets the application state loaded by the lifespan."""
-    return _app_state(request)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-# The session and the user read the state off the request rather than through `StateDep`:
-# FastAPI walks a dependency's own dependencies every time it is asked for, cached or not,
-# and a staff page asks for the session and the user some ten times (through the reader,
-# the unread count and the role check).
-def get_session(request: Request) -> Iterator[Session]:
+def get_session(state: StateDep) -> Iterator[Session]:
     """Yields one database session per request; routes commit before they return."""
-    state = _app_state(request)
     with Session(state.engine, expire_on_commit=False) as session:
         # Lets a privacy change reach the institutions' index before the response leaves.
         session.info[changes.SEARCH_KEY] = state.search
@@ -66,7 +54,7 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def get_optional_user(request: Request, session: SessionDep) -> User | None:
+def get_optional_user(request: Request, state: StateDep, session: SessionDep) -> User | None:
     """Finds the user behind a personal API token or a live session, if any."""
     if hasattr(request.state, "user"):
         cached: User | None = request.state.user
@@ -81,7 +69,7 @@ def get_optional_user(request: Request, session: SessionDep) -> User | None:
         request.state.via_token = True
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
-        session_token = _app_state(request).signer.loads(cookie) if cookie else None
+        session_token = state.signer.loads(cookie) if cookie else None
         if session_token is not None:
             session_id = hash_session_token(session_token)
             user = user_for_session(session, session_id=session_id, now=utcnow())
@@ -94,7 +82,7 @@ def get_optional_user(request: Request, session: SessionDep) -> User | None:
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-async def get_current_user(user: OptionalUser) -> User:
+def get_current_user(user: OptionalUser) -> User:
     """Requires a logged-in user."""
     if user is None:
         raise NotAuthenticated()
@@ -104,7 +92,7 @@ async def get_current_user(user: OptionalUser) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-async def get_session_user(request: Request, user: CurrentUser) -> User:
+def get_session_user(request: Request, user: CurrentUser) -> User:
     """Requires a user logged in on the site: a personal API token cannot mint tokens."""
     if getattr(request.state, "via_token", False):
         raise NotAllowed("A personal API token cannot do this; log in on the site.")
@@ -114,7 +102,7 @@ async def get_session_user(request: Request, user: CurrentUser) -> User:
 SessionUser = Annotated[User, Depends(get_session_user)]
 
 
-async def get_session_id(request: Request, user: SessionUser) -> str:
+def get_session_id(request: Request, user: SessionUser) -> str:
     """Gets the id of the current user's session."""
     session_id: str = request.state.session_id
     return session_id
@@ -139,7 +127,7 @@ ReaderDep = Annotated[Reader, Depends(get_reader)]
 def allowed(action: Action) -> object:
     """Builds a dependency that admits only the users the access policy lets take this action."""
 
-    async def dependency(user: CurrentUser, reader: ReaderDep) -> User:
+    def dependency(user: CurrentUser, reader: ReaderDep) -> User:
         policy.require(reader, action)
         return user
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import jinja2
 from babel.dates import format_datetime
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -54,35 +53,7 @@ FLASH_COOKIE = "homeward_flash"
 # The token of the page being rendered: imported form macros (no context) read it from here.
 _page_csrf_token: ContextVar[str] = ContextVar("page_csrf_token", default="")
 
-
-# What `d.name` finds on a dict that is a dict method (`d.items`, `d.get`): Jinja prefers it.
-_DICT_ATTRIBUTES = frozenset(dir(dict))
-
-
-class _Environment(jinja2.Environment):
-    """Jinja's environment, with `d.name` on a plain dict looked up as a key first.
-
-    Jinja tries `getattr(d, "name")` and only then `d["name"]`: on a dict, every such lookup
-    raised and caught an AttributeError (about 4 us; the review page makes some 700 of them).
-    A plain dict has no attribute but its methods, so outside their names the key is what
-    Jinja would have found anyway: the same value, or the same undefined.
-    """
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
-            try:
-                return obj[attribute]
-            except KeyError:
-                pass
-        return super().getattr(obj, attribute)
-
-
-templates = Jinja2Templates(
-    env=_Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-        autoescape=jinja2.select_autoescape(),
-    )
-)
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 assert templates.env.autoescape, "templates must autoescape"
 _env = templates.env
 _env.add_extension("jinja2.ext.i18n")
@@ -192,17 +163,6 @@ def _row_error(error: RowError) -> str:
     return gettext_(ITEM) % {"n": error.item, "problem": said} if error.item is not None else said
 
 
-def _facet_label(name: str, value: Any) -> Any:
-    """Gets the words for a search facet's value: a country's or a language's name, a label."""
-    if name in ("country", "residence"):
-        return country_name(value) or value
-    if name == "language":
-        return language_name(value) or value
-    if name in ("sector", "mode"):
-        return label(name, value)
-    return value
-
-
 _env.filters["date"] = _format_date
 _env.filters["row_error"] = _row_error
 _env.filters["moment"] = _format_moment
@@ -222,7 +182,6 @@ _env.globals["LOCALE_NAMES"] = LOCALE_NAMES
 _env.globals["CSRF_FIELD"] = CSRF_FIELD
 _env.globals["label"] = label
 _env.globals["country_name"] = country_name
-_env.globals["facet_label"] = _facet_label
 _env.globals["language_name"] = language_name
 _env.globals["countries"] = lambda: country_names(current_locale.get())
 _env.globals["languages"] = lambda: language_names(current_locale.get())
