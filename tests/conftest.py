@@ -16,6 +16,7 @@ from sqlmodel import Session, SQLModel
 
 import service.models  # noqa: F401  (registers every table)
 import tests.strategies  # noqa: F401  (loads the hypothesis profile)
+from matching.encoders import Encoder, load_encoder
 from service.config import Settings
 from service.db import make_engine, migrate
 from service.main import create_app
@@ -157,3 +158,10 @@ def login(client: TestClient, email: str, password: str) -> None:
         "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
     )
     assert response.status_code == 303, response.text
+
+
+@pytest.fixture(scope="session")
+def hashing() -> Encoder:
+    """The bundled hashing encoder: deterministic and instant, for tests of what the service
+    does with vectors rather than of their quality."""
+    return load_encoder("hashing")

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from matching.encoders import Encoder, load_encoder
+from matching.encoders import Encoder
 from matching.fusion import FusionWeights
 from matching.matcher import StoredVector
 from service.core.matching import MatchingEngine, rematch_expert, rematch_need
@@ -37,11 +37,6 @@ Job = Callable[[Session, MatchingEngine], object]
 
 def _weights(language: str) -> FusionWeights:
     return FusionWeights(dense={"hashing.document": 1.0}, lexical=1.0)
-
-
-@pytest.fixture(scope="module")
-def hashing() -> Encoder:
-    return load_encoder("hashing")
 
 
 @pytest.fixture

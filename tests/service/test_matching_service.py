@@ -28,11 +28,6 @@ def _hashing_weights(language: str) -> FusionWeights:
     return FusionWeights(dense={"hashing.document": 1.0}, lexical=1.0)
 
 
-@pytest.fixture(scope="session")
-def hashing() -> Encoder:
-    return load_encoder("hashing")
-
-
 @pytest.fixture
 def engine_with(hashing: Encoder) -> MatchingEngine:
     return MatchingEngine(hashing, today=lambda: TODAY, weights_for=_hashing_weights)

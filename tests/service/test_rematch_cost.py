@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from matching.encoders import Encoder, load_encoder
+from matching.encoders import Encoder
 from matching.fusion import FusionWeights
 from service.config import Settings
 from service.core.matching import (
@@ -38,11 +38,6 @@ TODAY = date(2026, 12, 1)
 
 def _weights(language: str) -> FusionWeights:
     return FusionWeights(dense={"hashing.document": 1.0, "hashing.headline": 0.5})
-
-
-@pytest.fixture(scope="module")
-def hashing() -> Encoder:
-    return load_encoder("hashing")
 
 
 @contextmanager
