@@ -10,7 +10,6 @@ import pytest
 
 from matching.constraints import MatchPolicy, assess
 from matching.encoders import Encoder
-from matching.fusion import FusionWeights
 from matching.matcher import Matcher
 from matching.pool import (
     PoolFilter,
@@ -20,6 +19,7 @@ from matching.pool import (
     pool_vector,
 )
 from matching.records import ExpertRecord, NeedRecord
+from tests.fusion_weights import with_feedback
 from tests.matching.conftest import TODAY
 
 WORDS = [
@@ -34,17 +34,6 @@ WORDS = [
     "nursing",
     "finance",
 ]
-
-
-def _weights(language: str) -> FusionWeights:
-    return FusionWeights(
-        dense={"hashing.document": 1.0, "hashing.headline": 0.25, "hashing.title_headline": 0.25},
-        lexical=0.1,
-        feedback_depth=3,
-        feedback_dense={"hashing": 1.0},
-        feedback_dense_weight=1.0,
-        feedback_skills_weight=0.5,
-    )
 
 
 def _passes(fields: dict[str, object], constraints: PoolFilter) -> bool:
@@ -133,7 +122,7 @@ def _needs() -> list[NeedRecord]:
 
 @pytest.fixture
 def matcher(hashing_encoder: Encoder) -> Matcher:
-    made = Matcher(hashing_encoder, weights_for=_weights, today=lambda: TODAY)
+    made = Matcher(hashing_encoder, weights_for=with_feedback(0.1), today=lambda: TODAY)
     made.index_experts(_experts(150))
     return made
 
@@ -178,7 +167,7 @@ def test_after_one_expert_changes_the_ranking_equals_a_fresh_rankers(
     hashing_encoder: Encoder,
 ) -> None:
     experts = _experts(150)
-    live = Matcher(hashing_encoder, weights_for=_weights, today=lambda: TODAY)
+    live = Matcher(hashing_encoder, weights_for=with_feedback(0.1), today=lambda: TODAY)
     live.index_experts(experts)
     ranker = PoolRanker(live, NumpyPool(live, experts), size=1000)
     for need in _needs():
@@ -194,7 +183,7 @@ def test_after_one_expert_changes_the_ranking_equals_a_fresh_rankers(
     world = [changed if e.expert_id == "7" else e for e in experts if e.expert_id != "12"]
     world.append(added)
     ranker.pool = NumpyPool(live, world)
-    fresh = Matcher(hashing_encoder, weights_for=_weights, today=lambda: TODAY)
+    fresh = Matcher(hashing_encoder, weights_for=with_feedback(0.1), today=lambda: TODAY)
     fresh.index_experts(world)
     fresh_ranker = PoolRanker(fresh, NumpyPool(fresh, world), size=1000)
     for need in _needs():

@@ -21,7 +21,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from matching.encoders import Encoder
-from matching.fusion import FusionWeights
 from matching.matcher import StoredVector
 from service.core.matching import MatchingEngine, rematch_expert, rematch_need
 from service.models import Embedding, MatchProposal, ProposalStatus, SkillVector
@@ -30,13 +29,10 @@ from service.repos import proposals as proposals_repo
 from service.repos.embeddings import upsert_vectors
 from service.repos.skill_vectors import add_vectors
 from tests.factories import make_expert, make_member, make_need
+from tests.fusion_weights import document_and_lexical
 
 TODAY = date(2026, 12, 1)
 Job = Callable[[Session, MatchingEngine], object]
-
-
-def _weights(language: str) -> FusionWeights:
-    return FusionWeights(dense={"hashing.document": 1.0}, lexical=1.0)
 
 
 @pytest.fixture
@@ -54,7 +50,7 @@ def world(session: Session, engine: Engine, hashing: Encoder) -> tuple[MatchingE
         languages=["en"],
     )
     session.commit()
-    matching = MatchingEngine(hashing, today=lambda: TODAY, weights_for=_weights)
+    matching = MatchingEngine(hashing, today=lambda: TODAY, weights_for=document_and_lexical)
     matching.sync(engine)
     return matching, need.id or 0, expert.id or 0
 

@@ -20,7 +20,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from matching.encoders import Encoder
-from matching.fusion import FusionWeights
 from service.config import Settings
 from service.core.matching import (
     COMMITTING,
@@ -44,16 +43,13 @@ from service.models import (
 )
 from service.models.types import utcnow
 from tests.factories import make_expert
+from tests.fusion_weights import document_and_headline
 
 TODAY = date(2026, 12, 1)
 
 
-def _weights(language: str) -> FusionWeights:
-    return FusionWeights(dense={"hashing.document": 1.0, "hashing.headline": 0.5})
-
-
 def _engine(encoder: Encoder) -> MatchingEngine:
-    matching = MatchingEngine(encoder, today=lambda: TODAY, weights_for=_weights)
+    matching = MatchingEngine(encoder, today=lambda: TODAY, weights_for=document_and_headline)
     # The world was stamped seconds ago: without this, the safety overlap would read it all
     # again and the test could not tell a refresh from a full read.
     matching.overlap = timedelta(0)

@@ -9,7 +9,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from matching.encoders import Encoder, load_encoder
-from matching.fusion import FusionWeights
 from service.core.indexing import reindex_all
 from service.core.matching import (
     MatchingEngine,
@@ -20,17 +19,14 @@ from service.core.matching import (
 from service.models import Embedding, MatchProposal, ProposalStatus
 from service.search import SearchBackend
 from tests.factories import make_expert, make_member, make_need
+from tests.fusion_weights import document_and_lexical
 
 TODAY = date(2026, 12, 1)
 
 
-def _hashing_weights(language: str) -> FusionWeights:
-    return FusionWeights(dense={"hashing.document": 1.0}, lexical=1.0)
-
-
 @pytest.fixture
 def engine_with(hashing: Encoder) -> MatchingEngine:
-    return MatchingEngine(hashing, today=lambda: TODAY, weights_for=_hashing_weights)
+    return MatchingEngine(hashing, today=lambda: TODAY, weights_for=document_and_lexical)
 
 
 def test_sync_embeds_once_then_reuses_stored_vectors(
@@ -38,12 +34,12 @@ def test_sync_embeds_once_then_reuses_stored_vectors(
 ) -> None:
     make_expert(session, display_name="A", headline="Epidemiologist")
     make_expert(session, display_name="B", headline="Civil engineer", skills=["bridges"])
-    first = MatchingEngine(hashing, today=lambda: TODAY, weights_for=_hashing_weights)
+    first = MatchingEngine(hashing, today=lambda: TODAY, weights_for=document_and_lexical)
     assert first.sync(engine).embedded == 2
     rows = session.exec(select(Embedding)).all()
     assert {r.model_version for r in rows} == {first.version} and all(r.content_hash for r in rows)
     # A fresh process reuses the stored vectors: nothing is embedded again.
-    second = MatchingEngine(hashing, today=lambda: TODAY, weights_for=_hashing_weights)
+    second = MatchingEngine(hashing, today=lambda: TODAY, weights_for=document_and_lexical)
     result = second.sync(engine)
     assert (result.indexed, result.embedded) == (2, 0)
 

@@ -21,7 +21,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from matching.encoders import load_encoder
-from matching.fusion import FusionWeights
 from matching.pool import pool_dimensions
 from service.config import Settings
 from service.core.indexing import reindex_all
@@ -31,6 +30,7 @@ from service.core.seed import seed_world
 from service.models import Institution, Need
 from service.search import SearchBackend
 from service.search.meili_pool import MeiliCandidatePool
+from tests.fusion_weights import with_feedback
 
 MEILI_URL = os.environ.get("HOMEWARD_TEST_MEILI_URL", "")
 MEILI_KEY = os.environ.get("HOMEWARD_TEST_MEILI_KEY", "")
@@ -38,17 +38,6 @@ pytestmark = pytest.mark.skipif(not MEILI_URL, reason="HOMEWARD_TEST_MEILI_URL n
 POOL_SIZE = 40
 SKILL_POOL_SIZE = 10
 K = 10
-
-
-def _weights(language: str) -> FusionWeights:
-    return FusionWeights(
-        dense={"hashing.document": 1.0, "hashing.headline": 0.25, "hashing.title_headline": 0.25},
-        lexical=0.02,
-        feedback_depth=3,
-        feedback_dense={"hashing": 1.0},
-        feedback_dense_weight=1.0,
-        feedback_skills_weight=0.5,
-    )
 
 
 @pytest.fixture(params=["whole_row", "document_section", "split"])
@@ -78,8 +67,8 @@ def test_pool_and_exact_scan_rank_the_demo_world_alike(
     seed_world(session, settings=settings)
     reindex_all(engine, search_backend)
     hashing = load_encoder("hashing")
-    exact = MatchingEngine(hashing, weights_for=_weights)
-    pooled = MatchingEngine(hashing, weights_for=_weights)
+    exact = MatchingEngine(hashing, weights_for=with_feedback(0.02))
+    pooled = MatchingEngine(hashing, weights_for=with_feedback(0.02))
     pooled.use_pool(pool, size=POOL_SIZE, skills=SKILL_POOL_SIZE)
     exact.sync(engine)
     pooled.sync(engine)

@@ -18,7 +18,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from matching.encoders import Encoder
-from matching.fusion import FusionWeights
 from service.config import Settings
 from service.core.matching import (
     MatchingEngine,
@@ -32,12 +31,9 @@ from service.core.seed import seed_world
 from service.models import ExpertProfile, Need
 from service.models.types import utcnow
 from tests.factories import make_expert
+from tests.fusion_weights import document_and_headline
 
 TODAY = date(2026, 12, 1)
-
-
-def _weights(language: str) -> FusionWeights:
-    return FusionWeights(dense={"hashing.document": 1.0, "hashing.headline": 0.5})
 
 
 @contextmanager
@@ -101,7 +97,7 @@ def _grow_roster(session: Session, count: int) -> None:
 
 
 def _live_engine(engine: Engine, encoder: Encoder) -> MatchingEngine:
-    matching = MatchingEngine(encoder, today=lambda: TODAY, weights_for=_weights)
+    matching = MatchingEngine(encoder, today=lambda: TODAY, weights_for=document_and_headline)
     # Everything was stamped seconds ago: without this the safety overlap would read it again.
     matching.overlap = timedelta(0)
     matching.sync(engine)

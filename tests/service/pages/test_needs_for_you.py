@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from matching.encoders import load_encoder
-from matching.fusion import FusionWeights
 from service.core.jobs import rematch_key
 from service.core.matching import MatchingEngine
 from service.models import MatchProposal, Role
@@ -22,17 +21,14 @@ from service.state import AppState
 from service.worker import Worker
 from tests.conftest import csrf_token
 from tests.factories import make_expert, make_institution, make_need, make_user
+from tests.fusion_weights import document_and_lexical
 from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
-
-
-def _hashing_weights(language: str) -> FusionWeights:
-    return FusionWeights(dense={"hashing.document": 1.0}, lexical=1.0)
 
 
 @pytest.fixture
 def worker(app_state: AppState) -> Iterator[Worker]:
     """The worker, with a matcher on the small hashing encoder (real embedding, no model load)."""
-    app_state.matching = MatchingEngine(load_encoder("hashing"), weights_for=_hashing_weights)
+    app_state.matching = MatchingEngine(load_encoder("hashing"), weights_for=document_and_lexical)
     yield Worker(app_state)
     app_state.matching = None
 
