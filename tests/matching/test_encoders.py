@@ -21,8 +21,8 @@ def test_content_hash_depends_on_text_and_version() -> None:
     assert content_hash("a", "v1") != content_hash("a", "v2")
 
 
-def test_only_changed_experts_are_reembedded(hashing_encoder: Encoder) -> None:
-    matcher = Matcher(hashing_encoder)
+def test_only_changed_experts_are_reembedded(hashing: Encoder) -> None:
+    matcher = Matcher(hashing)
     first = matcher.index_experts([EXPERT, replace(EXPERT, expert_id="e2")])
     assert set(first) == {"e1", "e2"}
     # Same texts, other structured fields: nothing to embed.
@@ -30,17 +30,17 @@ def test_only_changed_experts_are_reembedded(hashing_encoder: Encoder) -> None:
     assert matcher.index_experts([replace(EXPERT, bio="Now runs a lab.")]).keys() == {"e1"}
 
 
-def test_stored_vectors_are_reused_only_for_the_same_version(hashing_encoder: Encoder) -> None:
-    stored = Matcher(hashing_encoder).index_experts([EXPERT])
-    fresh = Matcher(hashing_encoder)
+def test_stored_vectors_are_reused_only_for_the_same_version(hashing: Encoder) -> None:
+    stored = Matcher(hashing).index_experts([EXPERT])
+    fresh = Matcher(hashing)
     assert fresh.index_experts([EXPERT], stored=stored) == {}
     assert len(fresh) == 1
     old = {"e1": StoredVector(stored["e1"].content_hash, "old-model", stored["e1"].vector)}
-    assert Matcher(hashing_encoder).index_experts([EXPERT], stored=old).keys() == {"e1"}
+    assert Matcher(hashing).index_experts([EXPERT], stored=old).keys() == {"e1"}
 
 
-def test_remove_drops_the_expert(hashing_encoder: Encoder) -> None:
-    matcher = Matcher(hashing_encoder)
+def test_remove_drops_the_expert(hashing: Encoder) -> None:
+    matcher = Matcher(hashing)
     matcher.index_experts([EXPERT, replace(EXPERT, expert_id="e2")])
     assert matcher.remove("e1") and not matcher.remove("e1")
     assert list(matcher.index.ids) == ["e2"]

@@ -121,8 +121,8 @@ def _needs() -> list[NeedRecord]:
 
 
 @pytest.fixture
-def matcher(hashing_encoder: Encoder) -> Matcher:
-    made = Matcher(hashing_encoder, weights_for=with_feedback(0.1), today=lambda: TODAY)
+def matcher(hashing: Encoder) -> Matcher:
+    made = Matcher(hashing, weights_for=with_feedback(0.1), today=lambda: TODAY)
     made.index_experts(_experts(150))
     return made
 
@@ -164,10 +164,10 @@ def test_unknown_confirmation_and_open_availability_pass() -> None:
 
 
 def test_after_one_expert_changes_the_ranking_equals_a_fresh_rankers(
-    hashing_encoder: Encoder,
+    hashing: Encoder,
 ) -> None:
     experts = _experts(150)
-    live = Matcher(hashing_encoder, weights_for=with_feedback(0.1), today=lambda: TODAY)
+    live = Matcher(hashing, weights_for=with_feedback(0.1), today=lambda: TODAY)
     live.index_experts(experts)
     ranker = PoolRanker(live, NumpyPool(live, experts), size=1000)
     for need in _needs():
@@ -183,7 +183,7 @@ def test_after_one_expert_changes_the_ranking_equals_a_fresh_rankers(
     world = [changed if e.expert_id == "7" else e for e in experts if e.expert_id != "12"]
     world.append(added)
     ranker.pool = NumpyPool(live, world)
-    fresh = Matcher(hashing_encoder, weights_for=with_feedback(0.1), today=lambda: TODAY)
+    fresh = Matcher(hashing, weights_for=with_feedback(0.1), today=lambda: TODAY)
     fresh.index_experts(world)
     fresh_ranker = PoolRanker(fresh, NumpyPool(fresh, world), size=1000)
     for need in _needs():

@@ -82,9 +82,9 @@ class CountingEncoder:
 
 
 @pytest.fixture
-def counting(hashing_encoder: Encoder, monkeypatch: pytest.MonkeyPatch) -> CountingEncoder:
-    counter = CountingEncoder(hashing_encoder)
-    monkeypatch.setattr(hashing_encoder, "encode_phrases", counter)
+def counting(hashing: Encoder, monkeypatch: pytest.MonkeyPatch) -> CountingEncoder:
+    counter = CountingEncoder(hashing)
+    monkeypatch.setattr(hashing, "encode_phrases", counter)
     return counter
 
 
@@ -95,15 +95,15 @@ def _matcher(encoder: Encoder) -> Matcher:
 
 
 def test_a_need_rankings_phrases_are_embedded_in_one_call(
-    hashing_encoder: Encoder, counting: CountingEncoder
+    hashing: Encoder, counting: CountingEncoder
 ) -> None:
-    matcher = _matcher(hashing_encoder)
+    matcher = _matcher(hashing)
     ranked = matcher.rank_experts(NEEDS[0], k=5)
     assert len(ranked) == 5
     # Before: two calls per candidate (its phrases, then the need's text), more with skills.
     assert counting.calls == 1
     # The explanations are those built phrase by phrase, with a fresh cache.
-    fresh = Matcher(hashing_encoder, weights_for=feedback_weights, today=lambda: TODAY)
+    fresh = Matcher(hashing, weights_for=feedback_weights, today=lambda: TODAY)
     for candidate in ranked:
         expert = matcher.record(candidate.expert_id)
         assessment = assess(expert, NEEDS[0], matcher.policy, TODAY)
@@ -114,9 +114,9 @@ def test_a_need_rankings_phrases_are_embedded_in_one_call(
 
 
 def test_needs_for_you_phrases_are_embedded_in_one_call(
-    hashing_encoder: Encoder, counting: CountingEncoder
+    hashing: Encoder, counting: CountingEncoder
 ) -> None:
-    matcher = _matcher(hashing_encoder)
+    matcher = _matcher(hashing)
     ranked = matcher.rank_needs(EXPERTS[0], NEEDS, k=2)
     assert len(ranked) == 2
     assert counting.calls == 1
@@ -135,9 +135,9 @@ def test_the_heap_is_trimmed_once_not_once_a_need(
 
 
 def test_skill_weights_are_kept_while_skills_stay_and_follow_a_change(
-    hashing_encoder: Encoder,
+    hashing: Encoder,
 ) -> None:
-    matcher = _matcher(hashing_encoder)
+    matcher = _matcher(hashing)
     top = np.arange(3)
     matcher.skill_feedback(top)
     state = matcher._skill_state
@@ -151,7 +151,7 @@ def test_skill_weights_are_kept_while_skills_stay_and_follow_a_change(
     matcher.index_experts([changed])
     kept = matcher.skill_feedback(top)
     assert matcher._skill_state != state
-    fresh = Matcher(hashing_encoder, weights_for=feedback_weights, today=lambda: TODAY)
+    fresh = Matcher(hashing, weights_for=feedback_weights, today=lambda: TODAY)
     fresh.index_experts([changed if e.expert_id == changed.expert_id else e for e in EXPERTS])
     assert fresh.index.ids == matcher.index.ids
     np.testing.assert_array_equal(kept, fresh.skill_feedback(top))

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from matching.encoders import load_encoder
+from matching.encoders import Encoder
 from matching.pool import pool_dimensions
 from service.config import Settings
 from service.core.indexing import reindex_all
@@ -41,8 +41,8 @@ K = 10
 
 
 @pytest.fixture(params=["whole_row", "document_section", "split"])
-def pool(request: pytest.FixtureRequest) -> Iterator[MeiliCandidatePool]:
-    matcher = MatchingEngine(load_encoder("hashing")).matcher
+def pool(request: pytest.FixtureRequest, hashing: Encoder) -> Iterator[MeiliCandidatePool]:
+    matcher = MatchingEngine(hashing).matcher
     made = MeiliCandidatePool(
         url=MEILI_URL,
         api_key=MEILI_KEY,
@@ -63,10 +63,10 @@ def test_pool_and_exact_scan_rank_the_demo_world_alike(
     engine: Engine,
     search_backend: SearchBackend,
     pool: MeiliCandidatePool,
+    hashing: Encoder,
 ) -> None:
     seed_world(session, settings=settings)
     reindex_all(engine, search_backend)
-    hashing = load_encoder("hashing")
     exact = MatchingEngine(hashing, weights_for=with_feedback(0.02))
     pooled = MatchingEngine(hashing, weights_for=with_feedback(0.02))
     pooled.use_pool(pool, size=POOL_SIZE, skills=SKILL_POOL_SIZE)

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from matching.encoders import load_encoder
+from matching.encoders import Encoder
 from service.core.jobs import rematch_key
 from service.core.matching import MatchingEngine
 from service.models import MatchProposal, Role
@@ -26,9 +26,9 @@ from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
 
 
 @pytest.fixture
-def worker(app_state: AppState) -> Iterator[Worker]:
+def worker(app_state: AppState, hashing: Encoder) -> Iterator[Worker]:
     """The worker, with a matcher on the small hashing encoder (real embedding, no model load)."""
-    app_state.matching = MatchingEngine(load_encoder("hashing"), weights_for=document_and_lexical)
+    app_state.matching = MatchingEngine(hashing, weights_for=document_and_lexical)
     yield Worker(app_state)
     app_state.matching = None
 
