@@ -337,16 +337,14 @@ class MeiliBackend:
         # carrying what confirms the correction), not two or three.
         asked = self._correctable(words)
         guess = self._guess(schema, words, asked) if words and self.correct_from_words else None
-        first_try: _Outcome | bool = False
+        outcome: _Outcome | None = None
+        tallied: dict[str, int] | None = None
         if guess is not None and guess.changed:
-            first_try = self._corrected_first(plan, query, guess, asked, fused=fused)
-        outcome = (
-            first_try
-            if isinstance(first_try, tuple)
-            else self._typed_first(
-                schema, plan, query, words, asked, guess, fused=fused, settled=first_try
+            outcome, tallied = self._corrected_first(plan, query, guess, asked, fused=fused)
+        if outcome is None:
+            outcome = self._typed_first(
+                schema, plan, query, words, asked, guess, fused=fused, tallied=tallied
             )
-        )
         results, words, suggestion, vector = outcome
         query_vector = vector.get()
         hybrid = _hybrid(words, query_vector)
@@ -417,15 +415,18 @@ class MeiliBackend:
         guess: Guess | None,
         *,
         fused: bool,
-        settled: bool = False,
+        tallied: dict[str, int] | None = None,
     ) -> _Outcome:
         """Searches the words as typed; when no document holds them all, corrects them and
-        searches the correction (a second request) if the index's words do not already tell
-        (`settled`, or `_settles`) that the typed search is the answer."""
+        searches the correction (a second request) unless the index's words already tell
+        (`_settles`) that there is nothing to correct. With `tallied`, the server confirmed the
+        vocabulary's guess but no document held its correction with the other words: the
+        words the page shows no candidate for take the vocabulary's (no probe), the candidates
+        already counted are not counted again, and that correction is not searched again."""
         typed = _Vector(query, query.text, background=fused)
-        counted = [] if settled else [words[i] for i in asked]
+        counted = [words[i] for i in asked]
         results = self._send(plan, words, vector=typed.ready(), fused=fused, counted=counted)
-        if settled or not words or _exact(results["probe"][0]):
+        if not words or _exact(results["probe"][0]):
             return results, words, None, typed
         held = {
             i: int(r.get("estimatedTotalHits", 0))
@@ -434,7 +435,17 @@ class MeiliBackend:
         seen = results["page"][0].get("hits", []) if query.highlight else []
         if guess is not None and _settles(guess, held, seen):
             return results, words, None, typed
-        corrected = self._correct(schema, words, seen=seen, held=held)
+        confirmed = guess if guess is not None and tallied is not None else None
+        corrected = self._correct(
+            schema,
+            words,
+            seen=seen,
+            held=held,
+            known=confirmed.options if confirmed is not None else None,
+            counted=tallied,
+        )
+        if confirmed is not None and corrected == confirmed.corrected:
+            return results, words, None, typed
         # A word no document holds, left as typed, cannot match exactly: searching the
         # other words' corrections would find no exact match either (the last word may be
         # a prefix, though).
@@ -460,14 +471,15 @@ class MeiliBackend:
 
     def _corrected_first(
         self, plan: _Plan, query: SearchQuery, guess: Guess, asked: Sequence[int], *, fused: bool
-    ) -> _Outcome | bool:
+    ) -> tuple[_Outcome | None, dict[str, int] | None]:
         """Searches the vocabulary's correction first, with the probe of the typed words and
         the counts the correction rests on in the same request. Gives the search when the
         server confirms it: no document holds the typed words, each word is held or not as the
         vocabulary says, the equally close candidates counted choose the same words, and a
-        document holds the corrected ones. Else True when only the last fails (the typed
-        search is then the answer, as the corrected search would not be kept), False when
-        the vocabulary was out of step (the typed search and its correction decide)."""
+        document holds the corrected ones. Else no search: the typed search and the server's
+        own candidates decide (a correction no document holds with the other words may have a
+        neighbour one does, which the typed search's page shows), with the candidates' counts
+        when only the last check failed (the vocabulary was in step with the server)."""
         corrected = guess.corrected
         text = " ".join(corrected)
         ties = guess.ties()
@@ -479,19 +491,19 @@ class MeiliBackend:
         }
         results = self._send(plan, corrected, vector=vector.ready(), fused=fused, extra=extra)
         if _exact(results["typed"][0]):
-            return False
+            return None, None
         for i, counted in zip(asked, results["held_typed"], strict=True):
             if (int(counted.get("estimatedTotalHits", 0)) > 0) != guess.held[i]:
-                return False
+                return None, None
         frequency = {
             w: int(r.get("estimatedTotalHits", 0))
             for w, r in zip(ties, results["ties"], strict=True)
         }
         if guess.choose(frequency) != corrected:
-            return False
+            return None, None
         if not _exact(results["probe"][0]):
-            return True
-        return results, list(corrected), text, vector
+            return None, frequency
+        return (results, list(corrected), text, vector), frequency
 
     def _guess(self, schema: IndexSchema, words: Sequence[str], asked: Sequence[int]) -> Guess:
         """Corrects the words from the index's words (read on the first search of an index)."""
@@ -772,6 +784,8 @@ class MeiliBackend:
         *,
         seen: Sequence[dict[str, Any]] = (),
         held: dict[int, int] | None = None,
+        known: dict[int, list[str]] | None = None,
+        counted: dict[str, int] | None = None,
     ) -> list[str]:
         """Replaces each word no document holds by the closest word the index holds, by the
         rule of the other backends (`semantic.best_correction`: fewest edits, then the most
@@ -780,7 +794,9 @@ class MeiliBackend:
         run, which matched the typed words with their typos), then, for the words still
         without one, from a search of each such word alone. `held` counts, by position, the
         documents holding each word exactly: a word some document holds is kept without
-        looking further (without `held`, only the word searched alone tells)."""
+        looking further (without `held`, only the word searched alone tells). `known` gives,
+        by position, the candidates the index's words found (confirmed by the server), which
+        then stand for the search of the word alone; `counted`, candidates already counted."""
         uid = self.uid(schema.name)
         fields = [s.name for s in schema.searchable if s.name not in _NO_TYPOS]
         asked = [i for i in self._correctable(words) if not (held or {}).get(i)]
@@ -800,6 +816,9 @@ class MeiliBackend:
                 else:
                     unsure.append(i)
             asked = unsure
+        if known is not None:
+            closest.update({i: known[i] for i in asked if known.get(i)})
+            asked = []
         probes = [
             {
                 "indexUid": uid,
@@ -835,8 +854,13 @@ class MeiliBackend:
             )
             if options:
                 closest[i] = options
-        ties = [(i, w) for i, options in closest.items() for w in options if len(options) > 1]
-        frequency: dict[str, int] = {}
+        frequency: dict[str, int] = dict(counted or {})
+        ties = [
+            (i, w)
+            for i, options in closest.items()
+            for w in options
+            if len(options) > 1 and w not in frequency
+        ]
         if ties:  # several words as close: the one most documents hold (exact phrase counts)
             counts = self._multi_search(
                 [{"indexUid": uid, "q": f'"{w}"', "limit": 0} for _, w in ties]
