@@ -219,6 +219,8 @@ class MeiliBackend:
         # falls back to when they are out of step), which benchmarks compare against.
         self.vocabulary = Vocabulary()
         self.correct_from_words = correct_from_words
+        self._reading: set[str] = set()  # the indexes whose words are being read
+        self._reading_lock = threading.Lock()
 
     def uid(self, index: str) -> str:
         """Gets the Meilisearch index uid of a logical index."""
@@ -505,40 +507,78 @@ class MeiliBackend:
             return None, frequency
         return (results, list(corrected), text, vector), frequency
 
-    def _guess(self, schema: IndexSchema, words: Sequence[str], asked: Sequence[int]) -> Guess:
-        """Corrects the words from the index's words (read on the first search of an index)."""
-        return self._index_words(schema).guess(words, asked)
+    def _guess(
+        self, schema: IndexSchema, words: Sequence[str], asked: Sequence[int]
+    ) -> Guess | None:
+        """Corrects the words from the index's words (None while they are being read)."""
+        index_words = self._index_words(schema)
+        return index_words.guess(words, asked) if index_words is not None else None
 
-    def _index_words(self, schema: IndexSchema) -> IndexWords:
-        """Gets the words of an index: read from its documents the first time, then read
-        again in the background when another process changed the index (`REFRESH_S`)."""
+    def _index_words(self, schema: IndexSchema) -> IndexWords | None:
+        """Gets the words of an index: read from its documents on its first search (here if
+        they fit in one page, `WORDS_PAGE`, else on a thread of their own: None until then),
+        then read again in the background when another process changed the index
+        (`REFRESH_S`)."""
         uid = self.uid(schema.name)
         words = self.vocabulary.get(uid)
         if words is None:
-            words = self._read_words(schema)
+            with self._reading_lock:
+                if uid in self._reading:
+                    return None
+                self._reading.add(uid)
+            words = IndexWords(schema)
+            try:
+                self.ensure_indexes()
+                words.task_uid = self._last_task(uid)
+                offset = self._read_words(schema, words, pages=1)
+            except BaseException:
+                self._reading.discard(uid)
+                raise
+            if offset is not None:
+                threading.Thread(
+                    target=self._finish_words, args=(schema, words, offset), daemon=True
+                ).start()
+                return None
             self.vocabulary.put(uid, words)
+            self._reading.discard(uid)
         elif time.monotonic() - words.checked_at > REFRESH_S:
             words.checked_at = time.monotonic()
             threading.Thread(target=self._refresh_words, args=(schema, words), daemon=True).start()
         return words
 
+    def _finish_words(self, schema: IndexSchema, words: IndexWords, offset: int) -> None:
+        """Reads the rest of an index's words, then lets searches use them."""
+        uid = self.uid(schema.name)
+        try:
+            self._read_words(schema, words, offset=offset)
+            self.vocabulary.put(uid, words)
+        except (SearchError, requests.exceptions.RequestException, ValueError):
+            pass  # the next search starts again
+        finally:
+            self._reading.discard(uid)
+
     def _refresh_words(self, schema: IndexSchema, words: IndexWords) -> None:
         """Reads an index's words again if a task changed it since they were read."""
+        uid = self.uid(schema.name)
         try:
-            if self._last_task(self.uid(schema.name)) != words.task_uid:
-                self.vocabulary.put(self.uid(schema.name), self._read_words(schema))
+            task = self._last_task(uid)
+            if task != words.task_uid:
+                fresh = IndexWords(schema)
+                fresh.task_uid = task
+                self._read_words(schema, fresh)
+                self.vocabulary.put(uid, fresh)
         except (SearchError, requests.exceptions.RequestException, ValueError):
             words.checked_at = 0.0  # try again at the next search
 
-    def _read_words(self, schema: IndexSchema) -> IndexWords:
-        """Reads the words of an index from its documents (their searchable fields)."""
-        self.ensure_indexes()
+    def _read_words(
+        self, schema: IndexSchema, words: IndexWords, *, offset: int = 0, pages: int | None = None
+    ) -> int | None:
+        """Adds the words of an index's documents (their searchable fields) from `offset`,
+        at most `pages` pages of them; gives where to go on from (None: all were read)."""
         uid = self.uid(schema.name)
-        words = IndexWords(schema)
-        words.task_uid = self._last_task(uid)
         fields = ",".join(s.name for s in schema.searchable)
-        offset = 0
-        while True:
+        read = 0
+        while pages is None or read < pages:
             response = requests.get(
                 f"{self._base_url}/indexes/{uid}/documents",
                 params={"fields": fields, "limit": str(WORDS_PAGE), "offset": str(offset)},
@@ -550,9 +590,11 @@ class MeiliBackend:
             body = response.json()
             words.add(body["results"])
             offset += len(body["results"])
+            read += 1
             if not body["results"] or offset >= int(body["total"]):
                 words.checked_at = time.monotonic()
-                return words
+                return None
+        return offset
 
     def _last_task(self, uid: str) -> int | None:
         """The uid of the last task that succeeded on an index (None: none yet)."""
@@ -1127,12 +1169,15 @@ def _exact(probe: dict[str, Any]) -> bool:
 def _settles(guess: Guess, held: dict[int, int], seen: Sequence[dict[str, Any]]) -> bool:
     """Whether the typed search's answers confirm the vocabulary's finding that no word needs
     correcting: each word is held or not as it says, and the page shows no candidate for a
-    word it knows nothing close to."""
+    word it found none for (or took for a word being typed)."""
     if guess.changed or any((held[i] > 0) != known for i, known in guess.held.items()):
         return False
     found = _matched_words(seen)
+    last = len(guess.words) - 1
     return not any(
-        _closest(guess.words[i], found, last=i == len(guess.words) - 1) for i in guess.unknown
+        _closest(guess.words[i], found, last=i == last)
+        for i, known in guess.held.items()
+        if not known and i not in guess.options
     )
 
 

@@ -18,6 +18,8 @@ transposition as one; the last word may match a prefix) and then the other backe
 from __future__ import annotations
 
 import bisect
+import functools
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +37,26 @@ ONE_TYPO = 5
 TWO_TYPOS = 9
 # Fields whose words Meilisearch never matches with a typo (meili.py `_NO_TYPOS`).
 NO_TYPOS = ("email", "phone")
+_WORD = re.compile(r"[^\W_]+")  # as `q.phrase_words` splits words
 _BINS = 32  # letter-count histogram bins: a cheap lower bound of the edit distance
+
+
+@functools.lru_cache(maxsize=200_000)
+def _fold(token: str) -> tuple[str, ...]:
+    """The folded words of a token that is not plain ASCII (folding may split it)."""
+    return tuple(q.phrase_words(q.fold(token)))
+
+
+def _words(text: str) -> set[str]:
+    """The folded words of a text, as `q.fold` then `q.phrase_words` give them (an ASCII word
+    folds to itself; the others are remembered, as the same few recur across documents)."""
+    words: set[str] = set()
+    for token in _WORD.findall(text.casefold()):
+        if token.isascii():
+            words.add(token)
+        else:
+            words.update(_fold(token))
+    return words
 
 
 def typo_budget(word: str) -> int:
@@ -110,6 +131,7 @@ class IndexWords:
         self.schema = schema
         self._all = [s.name for s in schema.searchable]
         self._typo_fields = [s.name for s in schema.searchable if s.name not in NO_TYPOS]
+        self._other_fields = [s.name for s in schema.searchable if s.name in NO_TYPOS]
         self.lock = threading.Lock()
         self.frequency: dict[str, int] = {}
         self.typo_words: set[str] = set()
@@ -129,13 +151,10 @@ class IndexWords:
         server confirms every count a search relies on)."""
         with self.lock:
             for doc in documents:
-                held: set[str] = set()
-                typo: set[str] = set()
-                for name in self._all:
-                    words = set(q.phrase_words(q.fold(q.searchable_text(doc.get(name)))))
-                    held |= words
-                    if name in self._typo_fields:
-                        typo |= words
+                typo = _words("\n".join(q.searchable_text(doc.get(n)) for n in self._typo_fields))
+                held = typo | _words(
+                    "\n".join(q.searchable_text(doc.get(n)) for n in self._other_fields)
+                )
                 for word in held:
                     self.frequency[word] = self.frequency.get(word, 0) + 1
                 for word in typo:
@@ -173,7 +192,7 @@ class IndexWords:
             if folded in self.typo_words or (last and self._starts_a_word(folded)):
                 return None
             limit = allowed_edits(folded)
-            if not limit or typo_budget(folded) == 0:
+            if not limit:
                 return []
             self._arrays()
             found = self._same_first_letter(folded, limit)
@@ -182,7 +201,9 @@ class IndexWords:
         near: list[tuple[int, str]] = []
         for word in found:
             distance = edit_distance(folded, word, limit)
-            if distance <= limit and meili_typos(folded, word, prefix=last) is not None:
+            # As the word searched alone (a prefix then) matches it: how the server's own
+            # correction finds the candidates of a word the page shows none for.
+            if distance <= limit and meili_typos(folded, word, prefix=True) is not None:
                 near.append((distance, word))
         if not near:
             return []

@@ -90,7 +90,7 @@ def brute_closest(words: IndexWords, typed: str, *, last: bool) -> list[str] | N
     near = [
         (edit_distance(folded, w, limit), w)
         for w in words.typo_words
-        if meili_typos(folded, w, prefix=last) is not None
+        if meili_typos(folded, w, prefix=True) is not None
     ]
     near = [(d, w) for d, w in near if d <= limit]
     if not near:
