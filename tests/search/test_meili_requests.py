@@ -347,3 +347,20 @@ def test_a_page_whose_text_is_embedded_meanwhile_is_the_page_of_its_vector(
     assert page.suggestion == (None if typed == "hydrologist" else "hydrologist")
     assert [hit.id for hit in page.hits] == [hit.id for hit in given.hits]
     assert (page.total, page.facets) == (given.total, given.facets)
+
+
+def test_an_index_past_one_page_is_searched_by_the_server_until_its_words_are_read(
+    meili: MeiliBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(meili_module, "WORDS_PAGE", 2)  # the roster is more than one page
+    page, sent = roster_search(meili, "cardiologei", vector=None)
+    assert page.suggestion == "cardiologie" and sent == 2  # corrected by the server's answers
+    uid = meili.uid(EXPERTS_STAFF)
+    for _ in range(600):  # the rest is read on a thread of its own
+        if meili.vocabulary.get(uid) is not None:
+            break
+        time.sleep(0.05)
+    page, sent = roster_search(meili, "cardiologei", vector=None)
+    assert page.suggestion == "cardiologie" and sent == 1
+    words = meili.vocabulary.get(uid)
+    assert words is not None and words.closest("cardiologei", last=True) == ["cardiologie"]
