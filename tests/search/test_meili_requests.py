@@ -364,3 +364,25 @@ def test_an_index_past_one_page_is_searched_by_the_server_until_its_words_are_re
     assert page.suggestion == "cardiologie" and sent == 1
     words = meili.vocabulary.get(uid)
     assert words is not None and words.closest("cardiologei", last=True) == ["cardiologie"]
+
+
+def test_the_index_words_are_read_again_when_another_process_changed_the_index(
+    meili: MeiliBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roster_search(meili, "cardiology")  # the index's words are read
+    load(
+        another_process(meili),
+        [{**ROSTER[1], "id": 5, "skills": ["hydrogeology"], "bio": "", "headline": "x"}],
+    )
+    monkeypatch.setattr(meili_module, "REFRESH_S", 0.0)
+    roster_search(meili, "cardiology")  # finds the index changed: its words are read again
+    uid = meili.uid(EXPERTS_STAFF)
+    for _ in range(600):
+        words = meili.vocabulary.get(uid)
+        if words is not None and words.frequency.get("hydrogeology"):
+            break
+        time.sleep(0.05)
+    monkeypatch.setattr(meili_module, "REFRESH_S", 300.0)
+    page, sent = roster_search(meili, "hydrogeolgoy", vector=None)
+    assert page.suggestion == "hydrogeology" and [hit.id for hit in page.hits] == [5]
+    assert sent == 1
