@@ -427,14 +427,18 @@ class MeiliBackend:
         words the page shows no candidate for take the vocabulary's (no probe), the candidates
         already counted are not counted again, and that correction is not searched again."""
         typed = _Vector(query, query.text, background=fused)
-        counted = [words[i] for i in asked]
+        # (Counted already when the server confirmed the guess.)
+        counted = [words[i] for i in asked] if tallied is None else []
         results = self._send(plan, words, vector=typed.ready(), fused=fused, counted=counted)
         if not words or _exact(results["probe"][0]):
             return results, words, None, typed
-        held = {
-            i: int(r.get("estimatedTotalHits", 0))
-            for i, r in zip(asked, results["held"], strict=True)
-        }
+        if tallied is not None and guess is not None:
+            held = {i: int(guess.held[i]) for i in asked}
+        else:
+            held = {
+                i: int(r.get("estimatedTotalHits", 0))
+                for i, r in zip(asked, results["held"], strict=True)
+            }
         seen = results["page"][0].get("hits", []) if query.highlight else []
         if guess is not None and _settles(guess, held, seen):
             return results, words, None, typed
