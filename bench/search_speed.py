@@ -1,7 +1,7 @@
 """Search speed: each query shape a person types, over 100,000 experts, on one backend.
 
     python bench/search_speed.py [--n 100000] [--queries 100] [--query-model e5] [--json]
-        [--backend fts5|postgres|meili] [--keep]
+        [--backend fts5|postgres|meili] [--keep] [--words on|off|both]
 
 Measures; asserts nothing. Each shape runs as the roster page runs it: hybrid (a query vector
 against each expert's vector), the six facets of the page, first page of 20 with highlights.
@@ -20,7 +20,10 @@ searching, on the searching thread, once; for a corrected typo, the correction o
 
 On Meilisearch, each shape also reports the server's part: the multi-search requests a search
 made, their round trips, and Meilisearch's own `processingTimeMs` summed over their queries (a
-figure a loaded client machine stretches less).
+figure a loaded client machine stretches less). `--words off` corrects typos from the server's
+answers alone (no index words in the process, as before service/search/meili_words.py);
+`--words both` runs each query both ways, interleaved, and reports the searches without the
+words under `without_words` beside each shape.
 
 Each search is timed twice: wall clock (what a person waits) and the CPU time of the searching
 thread (the work, which a busy machine stretches less). Beside them, in the same run, a fixed
@@ -242,6 +245,53 @@ class Timer:
         }
 
 
+def set_words(backend: SearchBackend, words: bool) -> None:
+    """Makes Meilisearch correct typos from the index's words or from its answers alone."""
+    if isinstance(backend, MeiliBackend):
+        backend.correct_from_words = words
+
+
+class Measured:
+    """One way of searching a shape: its times, matches, corrections and server's part."""
+
+    def __init__(self) -> None:
+        self.timer = Timer()
+        self.totals: list[int] = []
+        self.suggested = 0
+        self.server: dict[str, list[float]] = {"round_trip": [], "processing": [], "requests": []}
+
+    def search(self, backend: SearchBackend, query: SearchQuery) -> None:
+        """Runs and times one search."""
+        if isinstance(backend, MeiliBackend):
+            backend.searches.clear()
+        with self.timer:
+            page = backend.search(EXPERTS_STAFF, query)
+        self.totals.append(page.total)
+        self.suggested += page.suggestion is not None
+        if isinstance(backend, MeiliBackend):  # the server's part of the wait
+            self.server["round_trip"].append(sum(s[0] for s in backend.searches))
+            self.server["processing"].append(sum(s[1] for s in backend.searches))
+            self.server["requests"].append(len(backend.searches))
+
+    def figures(self) -> dict[str, Any]:
+        """Gets the times, the median matches, the corrections and the server's part."""
+        out: dict[str, Any] = {
+            **self.timer.figures(),
+            "median_matches": statistics.median(self.totals),
+            "corrected": self.suggested,
+        }
+        if self.server["requests"]:
+            out["meilisearch"] = {
+                "requests_mean": round(statistics.mean(self.server["requests"]), 2),
+                **{
+                    f"{name}_{label}_ms": round(percentile(self.server[name], p), 1)
+                    for name in ("round_trip", "processing")
+                    for label, p in (("p50", 50), ("p95", 95))
+                },
+            }
+        return out
+
+
 def end_to_end(backend: Fts5Backend, queries: list[SearchQuery], embed: Any) -> Timer:
     """Times each query as the web runs it for a new text: the backend embeds the text it
     searches (service/core/search.py `_run`)."""
@@ -351,6 +401,12 @@ def main() -> None:
     parser.add_argument(
         "--keep", action="store_true", help="meili: reuse (or fill and keep) bench_search_<n>_"
     )
+    parser.add_argument(
+        "--words",
+        choices=("on", "off", "both"),
+        default="on",
+        help="meili: correct typos from the index's words (on), the server's answers (off), both",
+    )
     args = parser.parse_args()
     backend, build_s, size, done = open_backend(args.backend, args.n, args.rebuild, args.keep)
     rng = random.Random(42)
@@ -366,46 +422,37 @@ def main() -> None:
     started = time.perf_counter()
     backend.search(EXPERTS_STAFF, SearchQuery(text="x", vector=[1.0] + [0.0] * (DIM - 1)))
     result["first_query_s"] = round(time.perf_counter() - started, 2)  # loads the vectors
+    if isinstance(backend, MeiliBackend) and args.words != "off":
+        # Its words are read on a thread of their own from 5,000 documents: wait for them.
+        while backend.vocabulary.get(backend.uid(EXPERTS_STAFF)) is None:
+            time.sleep(0.1)
+            backend.search(EXPERTS_STAFF, SearchQuery(text="x"))
+        result["index_words_s"] = round(time.perf_counter() - started, 2)
     matrix = unit_vectors(args.n, DIM, np.random.default_rng(42))
     probe = matrix[0].copy()
     reference = Timer()
     embed = new_text_embedder(args.query_model) if args.query_model else None
     if embed is not None:
         result["new_text_model"] = args.query_model
+    ways = {"on": [True], "off": [False], "both": [False, True]}[args.words]
     for shape, queries in shapes(rng, args.queries).items():
         for query in queries[:10]:  # warm the page cache
-            backend.search(EXPERTS_STAFF, query)
-        timer, totals, suggested = Timer(), [], 0
-        server: dict[str, list[float]] = {"round_trip": [], "processing": [], "requests": []}
-        for query in queries:
-            if isinstance(backend, MeiliBackend):
-                backend.searches.clear()
-            with timer:
-                page = backend.search(EXPERTS_STAFF, query)
-            totals.append(page.total)
-            suggested += page.suggestion is not None
-            if isinstance(backend, MeiliBackend):  # the server's part of the wait
-                server["round_trip"].append(sum(s[0] for s in backend.searches))
-                server["processing"].append(sum(s[1] for s in backend.searches))
-                server["requests"].append(len(backend.searches))
+            for words in ways:
+                set_words(backend, words)
+                backend.search(EXPERTS_STAFF, query)
+        measured = {words: Measured() for words in ways}
+        for k, query in enumerate(queries):  # interleaved, first one way then the other
+            for words in ways if k % 2 == 0 else ways[::-1]:
+                set_words(backend, words)
+                measured[words].search(backend, query)
+        set_words(backend, ways[-1])
+        result["shapes"][shape] = measured[ways[-1]].figures()
+        if len(ways) > 1:
+            result["shapes"][shape]["without_words"] = measured[False].figures()
         waited = end_to_end(backend, queries, embed) if embed is not None else None
         for _ in range(10):  # after each shape, so its scans do not cool the searches' caches
             with reference:
                 matrix @ probe
-        result["shapes"][shape] = {
-            **timer.figures(),
-            "median_matches": statistics.median(totals),
-            "corrected": suggested,
-        }
-        if server["requests"]:
-            result["shapes"][shape]["meilisearch"] = {
-                "requests_mean": round(statistics.mean(server["requests"]), 2),
-                **{
-                    f"{name}_{label}_ms": round(percentile(server[name], p), 1)
-                    for name in ("round_trip", "processing")
-                    for label, p in (("p50", 50), ("p95", 95))
-                },
-            }
         if waited is not None:
             result["shapes"][shape]["new_text"] = waited.figures()
     result["reference"] = {f"exact float32 scan of {args.n:,} x {DIM}": reference.figures()}
@@ -440,6 +487,8 @@ def main() -> None:
     for shape, m in result["shapes"].items():
         if "meilisearch" in m:
             print(f"{shape}: Meilisearch {json.dumps(m['meilisearch'])}")
+        if "without_words" in m:
+            print(f"{shape}: without the index's words {json.dumps(m['without_words'])}")
     for name, cases in result.get("query_model", {}).items():
         for case, m in cases.items():
             print(

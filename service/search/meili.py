@@ -38,6 +38,7 @@ from service.search.base import (
     SearchQuery,
 )
 from service.search.documents import INDEXES, SYNONYM_GROUPS, IndexSchema, schema_for
+from service.search.meili_words import ONE_TYPO, TWO_TYPOS, Guess, IndexWords, Vocabulary
 from service.search.semantic import DENSE_DEPTH, allowed_edits, best_correction, edit_distance
 
 T = TypeVar("T")
@@ -63,6 +64,11 @@ GOOD_ENOUGH_SCORE = 0.45
 # How long a search waits for its text's vector before sending its words without it: a
 # remembered text's comes back at once, and then goes in the same request.
 READY_S = 0.002
+# How often (at most) a search asks whether another process changed an index since its words
+# were read (they are then read again in the background: ~0.6 s of CPU per 10,000 documents,
+# so not more often), and the documents read per request.
+REFRESH_S = 300.0
+WORDS_PAGE = 5_000
 _MARKED = re.compile(f"[^\\W_]*{MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE}[^\\W_]*")
 
 
@@ -88,7 +94,7 @@ def settings_for(schema: IndexSchema, *, dimensions: int | None) -> dict[str, An
             # Not the sizes of `semantic.allowed_edits` (4 and 8): with a typo allowed from 4
             # letters, Meilisearch 1.21 panics highlighting a 4-letter word matched to a
             # 3-letter one ("range end index 4 out of range for slice of length 3").
-            "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9},
+            "minWordSizeForTypos": {"oneTypo": ONE_TYPO, "twoTypos": TWO_TYPOS},
             "disableOnAttributes": [s.name for s in schema.searchable if s.name in _NO_TYPOS],
         },
         "synonyms": synonyms,
@@ -167,6 +173,10 @@ class _Vector:
         return self._value if self._future is None else self._future.result()
 
 
+# A search's answers by part, its words (corrected or as typed), its suggestion, its vector.
+_Outcome = tuple[dict[str, list[dict[str, Any]]], list[str], str | None, _Vector]
+
+
 class MeiliBackend:
     """Search in a Meilisearch server, one Meilisearch index per logical index."""
 
@@ -182,12 +192,14 @@ class MeiliBackend:
         embedding_dimensions: int | None = None,
         timeout_s: int = 10,
         task_timeout_s: float = 60.0,
+        correct_from_words: bool = True,
     ) -> None:
         self.client = meilisearch.Client(url, api_key or None, timeout=timeout_s)
         # Searches go through one kept-alive HTTP session per thread: the client library opens
         # a new connection for every call (`requests.post`), which costs more than a small
         # search takes on a busy machine.
-        self._search_url = url.rstrip("/") + "/multi-search"
+        self._base_url = url.rstrip("/")
+        self._search_url = self._base_url + "/multi-search"
         # Uncompressed answers: Meilisearch gzips a roster page (35 kB of JSON) when asked, and
         # that took 45 of the 55 ms one search waited on a loaded machine (its own processing:
         # 5 ms); on the network next to it, the bytes cost far less than the compression.
@@ -203,6 +215,13 @@ class MeiliBackend:
         # The latest multi-searches' (round trip, Meilisearch's own processing time summed over
         # their queries), in ms: what a benchmark reads to tell the server's time apart.
         self.searches: deque[tuple[float, float]] = deque(maxlen=64)
+        # The words of each index, for corrections without a round trip (`_guess`); without
+        # them, a typo's correction comes from the server's answers alone (the way a search
+        # falls back to when they are out of step), which benchmarks compare against.
+        self.vocabulary = Vocabulary()
+        self.correct_from_words = correct_from_words
+        self._reading: set[str] = set()  # the indexes whose words are being read
+        self._reading_lock = threading.Lock()
 
     def uid(self, index: str) -> str:
         """Gets the Meilisearch index uid of a logical index."""
@@ -231,6 +250,7 @@ class MeiliBackend:
             return
         body = [self._to_meili(schema, doc) for doc in documents]
         self._wait(_call(lambda: self.client.index(self.uid(index)).add_documents(body, "id")))
+        self._learn(index, documents)
 
     def upsert_batches(self, index: str, batches: Sequence[Sequence[Document]]) -> None:
         """Adds or replaces many batches: all are queued first (Meilisearch then indexes
@@ -246,6 +266,13 @@ class MeiliBackend:
                 tasks.append(_call(partial(target.add_documents, body, "id")))
         for task in tasks:
             self._wait(task)
+        self._learn(index, [doc for batch in batches for doc in batch])
+
+    def _learn(self, index: str, documents: Sequence[Document]) -> None:
+        """Adds the words of documents this process indexed to the index's words, if read."""
+        words = self.vocabulary.get(self.uid(index))
+        if words is not None:
+            words.add(documents)
 
     def delete(self, index: str, ids: Sequence[int]) -> None:
         """Removes documents by id and waits for the deletion."""
@@ -308,44 +335,20 @@ class MeiliBackend:
         fused = (
             bool(words) and query.semantic and not sort and plan.offset + per_page <= DENSE_DEPTH
         )
-        # The words a correction may change, each counted in the index as typed in the same
-        # request as the search: a typo then costs one more round trip (the corrected search),
-        # not two (the correction probes, then the search).
+        # The words a correction may change. The index's words (`meili_words`) tell their
+        # correction before any request: a typo is then one request (the corrected search,
+        # carrying what confirms the correction), not two or three.
         asked = self._correctable(words)
-        typed = _Vector(query, query.text, background=fused)
-        results = self._send(plan, words, vector=typed.ready(), fused=fused, counted=asked)
-        vector = typed
-        suggestion: str | None = None
-        if words and not _exact(results["probe"][0]):
-            held = {
-                i: int(r.get("estimatedTotalHits", 0))
-                for i, r in zip(asked, results["held"], strict=True)
-            }
-            seen = results["page"][0].get("hits", []) if query.highlight else []
-            corrected = self._correct(schema, words, seen=seen, held=held)
-            # A word no document holds, left as typed, cannot match exactly: searching the
-            # other words' corrections would find no exact match either (the last word may be
-            # a prefix, though).
-            stuck = any(
-                not n and corrected[i] == words[i] for i, n in held.items() if i < len(words) - 1
+        guess = self._guess(schema, words, asked) if words and self.correct_from_words else None
+        outcome: _Outcome | None = None
+        tallied: dict[str, int] | None = None
+        if guess is not None and guess.changed:
+            outcome, tallied = self._corrected_first(plan, query, guess, asked, fused=fused)
+        if outcome is None:
+            outcome = self._typed_first(
+                schema, plan, query, words, asked, guess, fused=fused, tallied=tallied
             )
-            if corrected != words and not stuck:
-                text = " ".join(corrected)
-                # A given vector stays the same: its neighbours, already read, are asked which
-                # of them the corrected words match, in the corrected search's request.
-                same = query.vector is not None and "neighbours" in results
-                again = (
-                    typed if query.vector is not None else _Vector(query, text, background=fused)
-                )
-                retried = self._send(
-                    plan,
-                    corrected,
-                    vector=again.ready(),
-                    fused=fused,
-                    neighbours=results["neighbours"] if same else None,
-                )
-                if _exact(retried["probe"][0]):
-                    results, words, suggestion, vector = retried, corrected, text, again
+        results, words, suggestion, vector = outcome
         query_vector = vector.get()
         hybrid = _hybrid(words, query_vector)
         if hybrid and "neighbours" not in results:
@@ -354,6 +357,7 @@ class MeiliBackend:
                 {"neighbours": [self._neighbours_request(plan, query_vector, fused=fused)]}
             )
         first = results["page"][0]
+        counted: dict[str, Any]
         if fused:
             keyword_hits = first.get("hits", [])
             raws = (
@@ -404,6 +408,226 @@ class MeiliBackend:
             suggestion=suggestion,
         )
 
+    def _typed_first(
+        self,
+        schema: IndexSchema,
+        plan: _Plan,
+        query: SearchQuery,
+        words: list[str],
+        asked: Sequence[int],
+        guess: Guess | None,
+        *,
+        fused: bool,
+        tallied: dict[str, int] | None = None,
+    ) -> _Outcome:
+        """Searches the words as typed; when no document holds them all, corrects them and
+        searches the correction (a second request) unless the index's words already tell
+        (`_settles`) that there is nothing to correct. With `tallied`, the server confirmed the
+        vocabulary's guess but no document held its correction with the other words: the
+        words the page shows no candidate for take the vocabulary's (no probe), the candidates
+        already counted are not counted again, and that correction is not searched again."""
+        typed = _Vector(query, query.text, background=fused)
+        # (Counted already when the server confirmed the guess.)
+        counted = [words[i] for i in asked] if tallied is None else []
+        results = self._send(plan, words, vector=typed.ready(), fused=fused, counted=counted)
+        if not words or _exact(results["probe"][0]):
+            return results, words, None, typed
+        if tallied is not None and guess is not None:
+            held = {i: int(guess.held[i]) for i in asked}
+        else:
+            held = {
+                i: int(r.get("estimatedTotalHits", 0))
+                for i, r in zip(asked, results["held"], strict=True)
+            }
+        seen = results["page"][0].get("hits", []) if query.highlight else []
+        if guess is not None and _settles(guess, held, seen):
+            return results, words, None, typed
+        confirmed = guess if guess is not None and tallied is not None else None
+        corrected = self._correct(
+            schema,
+            words,
+            seen=seen,
+            held=held,
+            known=confirmed.options if confirmed is not None else None,
+            counted=tallied,
+        )
+        if confirmed is not None and corrected == confirmed.corrected:
+            return results, words, None, typed
+        # A word no document holds, left as typed, cannot match exactly: searching the
+        # other words' corrections would find no exact match either (the last word may be
+        # a prefix, though).
+        stuck = any(
+            not n and corrected[i] == words[i] for i, n in held.items() if i < len(words) - 1
+        )
+        if corrected != words and not stuck:
+            text = " ".join(corrected)
+            # A given vector stays the same: its neighbours, already read, are asked which
+            # of them the corrected words match, in the corrected search's request.
+            same = query.vector is not None and "neighbours" in results
+            again = typed if query.vector is not None else _Vector(query, text, background=fused)
+            retried = self._send(
+                plan,
+                corrected,
+                vector=again.ready(),
+                fused=fused,
+                neighbours=results["neighbours"] if same else None,
+            )
+            if _exact(retried["probe"][0]):
+                return retried, corrected, text, again
+        return results, words, None, typed
+
+    def _corrected_first(
+        self, plan: _Plan, query: SearchQuery, guess: Guess, asked: Sequence[int], *, fused: bool
+    ) -> tuple[_Outcome | None, dict[str, int] | None]:
+        """Searches the vocabulary's correction first, with the probe of the typed words and
+        the counts the correction rests on in the same request. Gives the search when the
+        server confirms it: no document holds the typed words, each word is held or not as the
+        vocabulary says, the equally close candidates counted choose the same words, and a
+        document holds the corrected ones. Else no search: the typed search and the server's
+        own candidates decide (a correction no document holds with the other words may have a
+        neighbour one does, which the typed search's page shows), with the candidates' counts
+        when only the last check failed (the vocabulary was in step with the server)."""
+        corrected = guess.corrected
+        text = " ".join(corrected)
+        ties = guess.ties()
+        vector = _Vector(query, text if query.vector is None else query.text, background=fused)
+        extra = {
+            "typed": [self._probe_request(plan, " ".join(guess.words))],
+            "held_typed": [self._count_probe(plan.uid, guess.words[i]) for i in asked],
+            "ties": [self._count_probe(plan.uid, w) for w in ties],
+        }
+        results = self._send(plan, corrected, vector=vector.ready(), fused=fused, extra=extra)
+        if _exact(results["typed"][0]):
+            return None, None
+        for i, counted in zip(asked, results["held_typed"], strict=True):
+            if (int(counted.get("estimatedTotalHits", 0)) > 0) != guess.held[i]:
+                return None, None
+        frequency = {
+            w: int(r.get("estimatedTotalHits", 0))
+            for w, r in zip(ties, results["ties"], strict=True)
+        }
+        if guess.choose(frequency) != corrected:
+            return None, None
+        if not _exact(results["probe"][0]):
+            return None, frequency
+        return (results, list(corrected), text, vector), frequency
+
+    def _guess(
+        self, schema: IndexSchema, words: Sequence[str], asked: Sequence[int]
+    ) -> Guess | None:
+        """Corrects the words from the index's words (None while they are being read)."""
+        index_words = self._index_words(schema)
+        return index_words.guess(words, asked) if index_words is not None else None
+
+    def _index_words(self, schema: IndexSchema) -> IndexWords | None:
+        """Gets the words of an index: read from its documents on its first search (here if
+        they fit in one page, `WORDS_PAGE`, else on a thread of their own: None until then),
+        then read again in the background when another process changed the index
+        (`REFRESH_S`)."""
+        uid = self.uid(schema.name)
+        words = self.vocabulary.get(uid)
+        if words is None:
+            with self._reading_lock:
+                if uid in self._reading:
+                    return None
+                self._reading.add(uid)
+            words = IndexWords(schema)
+            try:
+                self.ensure_indexes()
+                words.task_uid = self._last_task(uid)
+                offset = self._read_words(schema, words, pages=1)
+            except BaseException:
+                self._reading.discard(uid)
+                raise
+            if offset is not None:
+                threading.Thread(
+                    target=self._finish_words, args=(schema, words, offset), daemon=True
+                ).start()
+                return None
+            self.vocabulary.put(uid, words)
+            self._reading.discard(uid)
+        elif time.monotonic() - words.checked_at > REFRESH_S:
+            words.checked_at = time.monotonic()
+            threading.Thread(target=self._refresh_words, args=(schema, words), daemon=True).start()
+        return words
+
+    def _finish_words(self, schema: IndexSchema, words: IndexWords, offset: int) -> None:
+        """Reads the rest of an index's words, then lets searches use them."""
+        uid = self.uid(schema.name)
+        try:
+            self._read_words(schema, words, offset=offset)
+            self.vocabulary.put(uid, words)
+        except (SearchError, requests.exceptions.RequestException, ValueError):
+            pass  # the next search starts again
+        finally:
+            self._reading.discard(uid)
+
+    def _refresh_words(self, schema: IndexSchema, words: IndexWords) -> None:
+        """Reads an index's words again if a task changed it since they were read."""
+        uid = self.uid(schema.name)
+        try:
+            task = self._last_task(uid)
+            if task != words.task_uid:
+                fresh = IndexWords(schema)
+                fresh.task_uid = task
+                self._read_words(schema, fresh)
+                self.vocabulary.put(uid, fresh)
+        except (SearchError, requests.exceptions.RequestException, ValueError):
+            words.checked_at = 0.0  # try again at the next search
+
+    def _read_words(
+        self, schema: IndexSchema, words: IndexWords, *, offset: int = 0, pages: int | None = None
+    ) -> int | None:
+        """Adds the words of an index's documents (their searchable fields) from `offset`,
+        at most `pages` pages of them; gives where to go on from (None: all were read)."""
+        uid = self.uid(schema.name)
+        fields = ",".join(s.name for s in schema.searchable)
+        read = 0
+        while pages is None or read < pages:
+            response = requests.get(
+                f"{self._base_url}/indexes/{uid}/documents",
+                params={"fields": fields, "limit": str(WORDS_PAGE), "offset": str(offset)},
+                headers=self._headers,
+                timeout=self._timeout_s,
+            )
+            if response.status_code >= 400:
+                raise SearchError(f"Meilisearch refused the documents: {response.text[:200]}")
+            body = response.json()
+            words.add(body["results"])
+            offset += len(body["results"])
+            read += 1
+            if not body["results"] or offset >= int(body["total"]):
+                words.checked_at = time.monotonic()
+                return None
+        return offset
+
+    def _last_task(self, uid: str) -> int | None:
+        """The uid of the last task that succeeded on an index (None: none yet)."""
+        response = requests.get(
+            f"{self._base_url}/tasks",
+            params={"indexUids": uid, "statuses": "succeeded", "limit": "1"},
+            headers=self._headers,
+            timeout=self._timeout_s,
+        )
+        if response.status_code >= 400:
+            raise SearchError(f"Meilisearch refused the tasks: {response.text[:200]}")
+        results = response.json().get("results") or []
+        return int(results[0]["uid"]) if results else None
+
+    @staticmethod
+    def _probe_request(plan: _Plan, text: str) -> dict[str, Any]:
+        """A query of the best keyword match of the words, with its ranking details (does it
+        hold every word as typed?)."""
+        return {
+            "indexUid": plan.uid,
+            "q": text,
+            "filter": plan.filters,
+            "limit": 1,
+            "attributesToRetrieve": ["id"],
+            "showRankingScoreDetails": True,
+            "matchingStrategy": "all",
+        }
+
     def _send(
         self,
         plan: _Plan,
@@ -411,8 +635,9 @@ class MeiliBackend:
         *,
         vector: Sequence[float] | None,
         fused: bool,
-        counted: Sequence[int] = (),
+        counted: Sequence[str] = (),
         neighbours: list[dict[str, Any]] | None = None,
+        extra: dict[str, list[dict[str, Any]]] | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
         """Sends one search as one multi-search, its results by part: the page (`page`), one
         count per availability bucket (`buckets`), and, with words, a probe of the best keyword
@@ -438,20 +663,10 @@ class MeiliBackend:
                 }
                 for _, (start, end) in plan.buckets
             ],
-            "held": [self._count_probe(plan.uid, words[i]) for i in counted],
+            "held": [self._count_probe(plan.uid, word) for word in counted],
         }
         if words:
-            parts["probe"] = [
-                {
-                    "indexUid": plan.uid,
-                    "q": text,
-                    "filter": plan.filters,
-                    "limit": 1,
-                    "attributesToRetrieve": ["id"],
-                    "showRankingScoreDetails": True,
-                    "matchingStrategy": "all",
-                }
-            ]
+            parts["probe"] = [self._probe_request(plan, text)]
         if fused or _hybrid(words, vector):
             parts["keyword"] = [self._keyword_count(plan, text)]
         if neighbours is not None:
@@ -459,6 +674,7 @@ class MeiliBackend:
         elif _hybrid(words, vector):
             assert vector is not None
             parts["neighbours"] = [self._neighbours_request(plan, vector, fused=fused)]
+        parts.update(extra or {})
         results = self._multi_search_named(parts)
         if neighbours is not None:
             results["neighbours"] = neighbours
@@ -615,6 +831,8 @@ class MeiliBackend:
         *,
         seen: Sequence[dict[str, Any]] = (),
         held: dict[int, int] | None = None,
+        known: dict[int, list[str]] | None = None,
+        counted: dict[str, int] | None = None,
     ) -> list[str]:
         """Replaces each word no document holds by the closest word the index holds, by the
         rule of the other backends (`semantic.best_correction`: fewest edits, then the most
@@ -623,7 +841,9 @@ class MeiliBackend:
         run, which matched the typed words with their typos), then, for the words still
         without one, from a search of each such word alone. `held` counts, by position, the
         documents holding each word exactly: a word some document holds is kept without
-        looking further (without `held`, only the word searched alone tells)."""
+        looking further (without `held`, only the word searched alone tells). `known` gives,
+        by position, the candidates the index's words found (confirmed by the server), which
+        then stand for the search of the word alone; `counted`, candidates already counted."""
         uid = self.uid(schema.name)
         fields = [s.name for s in schema.searchable if s.name not in _NO_TYPOS]
         asked = [i for i in self._correctable(words) if not (held or {}).get(i)]
@@ -643,6 +863,9 @@ class MeiliBackend:
                 else:
                     unsure.append(i)
             asked = unsure
+        if known is not None:
+            closest.update({i: known[i] for i in asked if known.get(i)})
+            asked = []
         probes = [
             {
                 "indexUid": uid,
@@ -678,8 +901,13 @@ class MeiliBackend:
             )
             if options:
                 closest[i] = options
-        ties = [(i, w) for i, options in closest.items() for w in options if len(options) > 1]
-        frequency: dict[str, int] = {}
+        frequency: dict[str, int] = dict(counted or {})
+        ties = [
+            (i, w)
+            for i, options in closest.items()
+            for w in options
+            if len(options) > 1 and w not in frequency
+        ]
         if ties:  # several words as close: the one most documents hold (exact phrase counts)
             counts = self._multi_search(
                 [{"indexUid": uid, "q": f'"{w}"', "limit": 0} for _, w in ties]
@@ -724,6 +952,7 @@ class MeiliBackend:
     def drop(self) -> None:
         """Deletes the three indexes of this prefix."""
         for index in INDEXES:
+            self.vocabulary.forget(self.uid(index))
             try:
                 self._wait(_call(partial(self.client.delete_index, self.uid(index))))
             except SearchError as exc:
@@ -940,6 +1169,21 @@ def _exact(probe: dict[str, Any]) -> bool:
         return False
     typo = (hits[0].get("_rankingScoreDetails") or {}).get("typo") or {}
     return int(typo.get("typoCount", 0)) == 0
+
+
+def _settles(guess: Guess, held: dict[int, int], seen: Sequence[dict[str, Any]]) -> bool:
+    """Whether the typed search's answers confirm the vocabulary's finding that no word needs
+    correcting: each word is held or not as it says, and the page shows no candidate for a
+    word it found none for (or took for a word being typed)."""
+    if guess.changed or any((held[i] > 0) != known for i, known in guess.held.items()):
+        return False
+    found = _matched_words(seen)
+    last = len(guess.words) - 1
+    return not any(
+        _closest(guess.words[i], found, last=i == last)
+        for i, known in guess.held.items()
+        if not known and i not in guess.options
+    )
 
 
 def _closest(word: str, found: dict[str, int], *, last: bool) -> list[str] | None:

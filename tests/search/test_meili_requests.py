@@ -1,8 +1,10 @@
 """How many requests a roster search sends to a real Meilisearch, and what it asks for.
 
 Each multi-search request is a round trip the person waits for: a search of words the index
-holds is one request, a typo two (the search, then the corrected search), never more when the
-page's own hits show the correction.
+holds is one request, and so is a typo the index's words correct (the corrected search,
+carrying what confirms the correction). Without those words (or when they are out of step with
+the server) a typo is two (the search, then the corrected search), never more when the page's
+own hits show the correction.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from service.search.base import SearchQuery
 from service.search.documents import EXPERTS_STAFF, schema_for
 from service.search.meili import MeiliBackend
 from service.search.semantic import DENSE_DEPTH
-from tests.search.conftest import MEILI_URL, fresh_backend
+from tests.search.conftest import MEILI_KEY, MEILI_URL, fresh_backend
 from tests.search.test_contract import ARC, ROSTER, TODAY, load
 
 pytestmark = pytest.mark.skipif(not MEILI_URL, reason="HOMEWARD_TEST_MEILI_URL not set")
@@ -90,17 +92,43 @@ def test_a_search_of_words_the_index_holds_is_one_request(meili: MeiliBackend) -
     assert page.facets["availability"] and page.facets["languages"]
 
 
-def test_a_typo_the_page_shows_the_correction_of_is_two_requests(meili: MeiliBackend) -> None:
-    page, sent = roster_search(meili, "cardiologei")
+def another_process(backend: MeiliBackend) -> MeiliBackend:
+    """A backend on the same indexes, as another process holds (its words read apart)."""
+    return MeiliBackend(
+        url=MEILI_URL, api_key=MEILI_KEY, index_prefix=backend.prefix, embedding_dimensions=3
+    )
+
+
+@pytest.fixture
+def meili_without_words(meili: MeiliBackend) -> MeiliBackend:
+    """The roster's backend correcting typos from the server's answers alone."""
+    meili.correct_from_words = False
+    return meili
+
+
+@pytest.mark.parametrize("highlight", [True, False])
+def test_a_typo_the_index_words_correct_is_one_request(
+    meili: MeiliBackend, highlight: bool
+) -> None:
+    page, sent = roster_search(meili, "cardiologei", highlight=highlight)
+    assert page.suggestion == "cardiologie"
+    assert page.hits[0].id == 3
+    assert sent == 1  # the corrected search, with the typed words' probe and counts
+
+
+def test_a_typo_the_page_shows_the_correction_of_is_two_requests(
+    meili_without_words: MeiliBackend,
+) -> None:
+    page, sent = roster_search(meili_without_words, "cardiologei")
     assert page.suggestion == "cardiologie"
     assert page.hits[0].id == 3
     assert sent == 2  # the search, then the corrected search
 
 
-def test_a_typo_the_page_does_not_show_is_probed(meili: MeiliBackend) -> None:
+def test_a_typo_the_page_does_not_show_is_probed(meili_without_words: MeiliBackend) -> None:
     # Without highlights the page tells nothing of the words it matched: each unknown word
     # is searched alone (one request) before the corrected search.
-    page, sent = roster_search(meili, "cardiologei", highlight=False)
+    page, sent = roster_search(meili_without_words, "cardiologei", highlight=False)
     assert page.suggestion == "cardiologie"
     assert sent == 3
 
@@ -110,7 +138,30 @@ def test_a_word_no_document_holds_stops_the_corrected_search(meili: MeiliBackend
     # give an exact match of both words, so that search is not sent.
     page, sent = roster_search(meili, "xylophone cardiologei", vector=None)
     assert page.hits == [] and page.suggestion is None
+    assert sent == 1  # the index's words know nothing close to "xylophone": the search alone
+    meili.correct_from_words = False
+    page, sent = roster_search(meili, "xylophone cardiologei", vector=None)
+    assert page.hits == [] and page.suggestion is None
     assert sent == 2  # the search, then the probes of the two words
+
+
+def test_a_word_another_process_added_is_corrected_from_the_page(meili: MeiliBackend) -> None:
+    roster_search(meili, "cardiology")  # the index's words are read
+    load(
+        another_process(meili),
+        [{**ROSTER[1], "id": 5, "skills": ["hydrogeology"], "bio": "", "headline": "x"}],
+    )
+    page, sent = roster_search(meili, "hydrogeolgoy", vector=None)
+    assert page.suggestion == "hydrogeology" and [hit.id for hit in page.hits] == [5]
+    assert sent == 2  # the search (whose page shows the word), then the corrected search
+
+
+def test_a_word_another_process_deleted_is_not_suggested(meili: MeiliBackend) -> None:
+    roster_search(meili, "cardiology")  # the index's words are read
+    another_process(meili).delete(EXPERTS_STAFF, [3])
+    page, sent = roster_search(meili, "cardiologei", vector=None)
+    assert page.suggestion is None and all(hit.id != 3 for hit in page.hits)
+    assert sent == 2  # the correction no document holds, then the search as typed
 
 
 def test_a_word_some_document_holds_is_not_corrected_into_a_neighbour(
@@ -192,8 +243,8 @@ def test_a_hybrid_search_of_a_common_word_counts_without_asking(
 def test_a_typo_with_its_vector_asks_its_neighbours_in_the_corrected_search(
     arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The vector does not change with the correction: the neighbours read by the first request
-    # are asked which of them the corrected words match in the corrected search's request.
+    # The vector does not change with the correction: the corrected search reads its
+    # neighbours, then asks which of them the corrected words match (few known matches).
     monkeypatch.setattr(meili_module, "KNOWN_MATCHES", 1)
     arc.searches.clear()
     page = arc.search(
@@ -291,8 +342,47 @@ def test_a_page_whose_text_is_embedded_meanwhile_is_the_page_of_its_vector(
     fields: dict[str, Any] = {"facets": ["modes", "availability"], "today": TODAY}
     page = arc.search(EXPERTS_STAFF, SearchQuery(text=typed, embed=embed, **fields))
     given = arc.search(EXPERTS_STAFF, SearchQuery(text="hydrologist", vector=near, **fields))
-    # A typo's own vector (far) is never searched with: the correction's is.
-    assert embed.texts == sorted({typed, "hydrologist"}, key=[typed, "hydrologist"].index)
+    # A typo's own vector (far) is never searched with, nor embedded: the correction's is.
+    assert embed.texts == ["hydrologist"]
     assert page.suggestion == (None if typed == "hydrologist" else "hydrologist")
     assert [hit.id for hit in page.hits] == [hit.id for hit in given.hits]
     assert (page.total, page.facets) == (given.total, given.facets)
+
+
+def test_an_index_past_one_page_is_searched_by_the_server_until_its_words_are_read(
+    meili: MeiliBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(meili_module, "WORDS_PAGE", 2)  # the roster is more than one page
+    page, sent = roster_search(meili, "cardiologei", vector=None)
+    assert page.suggestion == "cardiologie" and sent == 2  # corrected by the server's answers
+    uid = meili.uid(EXPERTS_STAFF)
+    for _ in range(600):  # the rest is read on a thread of its own
+        if meili.vocabulary.get(uid) is not None:
+            break
+        time.sleep(0.05)
+    page, sent = roster_search(meili, "cardiologei", vector=None)
+    assert page.suggestion == "cardiologie" and sent == 1
+    words = meili.vocabulary.get(uid)
+    assert words is not None and words.closest("cardiologei", last=True) == ["cardiologie"]
+
+
+def test_the_index_words_are_read_again_when_another_process_changed_the_index(
+    meili: MeiliBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roster_search(meili, "cardiology")  # the index's words are read
+    load(
+        another_process(meili),
+        [{**ROSTER[1], "id": 5, "skills": ["hydrogeology"], "bio": "", "headline": "x"}],
+    )
+    monkeypatch.setattr(meili_module, "REFRESH_S", 0.0)
+    roster_search(meili, "cardiology")  # finds the index changed: its words are read again
+    uid = meili.uid(EXPERTS_STAFF)
+    for _ in range(600):
+        words = meili.vocabulary.get(uid)
+        if words is not None and words.frequency.get("hydrogeology"):
+            break
+        time.sleep(0.05)
+    monkeypatch.setattr(meili_module, "REFRESH_S", 300.0)
+    page, sent = roster_search(meili, "hydrogeolgoy", vector=None)
+    assert page.suggestion == "hydrogeology" and [hit.id for hit in page.hits] == [5]
+    assert sent == 1
