@@ -206,7 +206,7 @@ class PostgresBackend:
                     if tsq and dense:  # the neighbours the words missed join the matches
                         added = np.setdiff1d(np.asarray(dense, dtype=np.int64), ids)
                         ids = np.concatenate([ids, added])
-                        ranks = np.concatenate([ranks, np.zeros(added.size, np.float32)])
+                        ranks = np.concatenate([ranks, np.zeros(added.size, np.float64)])
                 offset, end = (page - 1) * per_page, page * per_page
                 if sort:
                     head = self._sorted_page(conn, schema, sort, (ids, ranks), fused, params, end)
@@ -243,10 +243,11 @@ class PostgresBackend:
 
     def _match(
         self, conn: Connection, where: str, params: dict[str, Any]
-    ) -> tuple[IntArray, NDArray[np.float32]]:
+    ) -> tuple[IntArray, NDArray[np.float64]]:
         """Gets the ids and ranks of the documents matching the words (`:tsq`, none: every
         document) and the filters, in one statement: each id and rank as one comma-joined
-        string parsed by numpy (a Python row per match cost more than the match)."""
+        string parsed by numpy (a Python row per match cost more than the match). Ranks are
+        read from their text, as psycopg reads a real (1.6, not float32 1.600000023841858)."""
         if params["tsq"]:
             select = (
                 f"SELECT d.id, ts_rank_cd(d.tsv, {_TSQ}) AS rank FROM {self.docs} d "
@@ -263,10 +264,10 @@ class PostgresBackend:
             params,
         ).one()
         if not joined_ids:
-            return np.empty(0, np.int64), np.empty(0, np.float32)
+            return np.empty(0, np.int64), np.empty(0, np.float64)
         return (
             np.array(joined_ids.split(","), dtype=np.int64),
-            np.array(joined_ranks.split(","), dtype=np.float32),
+            np.array(joined_ranks.split(","), dtype=np.float64),
         )
 
     def _sorted_page(
@@ -274,7 +275,7 @@ class PostgresBackend:
         conn: Connection,
         schema: IndexSchema,
         sort: Sequence[q.SortKey],
-        matches: tuple[IntArray, NDArray[np.float32]],
+        matches: tuple[IntArray, NDArray[np.float64]],
         fused: Sequence[int],
         params: dict[str, Any],
         limit: int,
@@ -731,7 +732,7 @@ class PostgresBackend:
 
 
 def _ranked(
-    ids: IntArray, ranks: NDArray[np.float32], fused: Sequence[int] = (), limit: int | None = None
+    ids: IntArray, ranks: NDArray[np.float64], fused: Sequence[int] = (), limit: int | None = None
 ) -> IntArray:
     """Positions of the matches in result order (the fused head first, then by rank, highest
     first, then by id), the first `limit` only: only the matches ranked at least as high as
