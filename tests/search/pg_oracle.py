@@ -26,7 +26,7 @@ from service.search.base import (
     SearchQuery,
 )
 from service.search.documents import INDEXES, IndexSchema, schema_for
-from service.search.postgres import _TSQ, PostgresBackend, _error, _order_term, _where, tsquery_text
+from service.search.postgres import _TSQ, PostgresBackend, _error, _order_term, tsquery_text
 from service.search.semantic import (
     DENSE_DEPTH,
     LEXICAL_DEPTH,
@@ -354,3 +354,34 @@ class OldSqlSearch:
 def _count(conn: Connection, cte: str, params: dict[str, Any]) -> int:
     """Counts the matches of a CTE `m`."""
     return int(conn.execute(text(cte + "SELECT count(*) FROM m"), params).scalar_one())
+
+
+def _where(facets: str, clauses: Sequence[q.Clause], params: dict[str, Any]) -> str:
+    """Writes the filter clauses as SQL over the documents table `d` (keyword filters through
+    the facets table)."""
+    sql = ["TRUE"]
+    for n, clause in enumerate(clauses):
+        if isinstance(clause, q.KeywordClause):
+            params[f"f{n}"], params[f"k{n}"] = clause.field, list(clause.keys)
+            sql.append(
+                f"d.id IN (SELECT doc_id FROM {facets} WHERE index_name = :i "
+                f"AND field = :f{n} AND key = ANY(:k{n}))"
+            )
+        elif isinstance(clause, q.NumberClause):
+            value = f"(d.doc->>'{clause.field}')::bigint"
+            if clause.gte is not None:
+                params[f"lo{n}"] = clause.gte
+                sql.append(f"{value} >= :lo{n}")
+            if clause.lte is not None:
+                params[f"hi{n}"] = clause.lte
+                sql.append(f"{value} <= :hi{n}")
+        elif isinstance(clause, q.BoolClause):
+            params[f"b{n}"] = clause.value
+            sql.append(f"(d.doc->>'{clause.field}')::boolean = :b{n}")
+        else:
+            spans = []
+            for m, (start, end) in enumerate(clause.spans):
+                params[f"ws{n}_{m}"], params[f"we{n}_{m}"] = start, end
+                spans.append(f"(d.win_start <= :we{n}_{m} AND d.win_end >= :ws{n}_{m})")
+            sql.append("(" + " OR ".join(spans) + ")" if spans else "FALSE")
+    return " AND ".join(sql)
