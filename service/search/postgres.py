@@ -7,6 +7,12 @@ are fused with the keyword matches by reciprocal rank. Words the index does not 
 by the closest word of its vocabulary (a table kept in step with the documents; candidates come
 from a pg_trgm index when the extension is available, else from the word's first letters), and
 the page says which correction it searched for.
+
+A search matches its words once: one statement hands back every match's id and rank, from
+which the order, the total and the fused head are worked out; facet counts come from the facet
+values held in memory (service/search/facet_mirror.py, following the tables as the vectors
+do); keyword filters match the documents' facet tags through a GIN index the planner combines
+with the words'.
 """
 
 # ruff: noqa: S608  (table and column names come from code, values are bound parameters)
@@ -19,6 +25,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
@@ -35,6 +43,7 @@ from service.search.base import (
     SearchQuery,
 )
 from service.search.documents import INDEXES, IndexSchema, schema_for
+from service.search.facet_mirror import FacetMirror, IntArray
 from service.search.semantic import (
     DENSE_DEPTH,
     LEXICAL_DEPTH,
@@ -51,6 +60,10 @@ _CANDIDATES = 200
 # Documents written since the last analysis, at least this many and more than this share of
 # what the planner believes the table holds, re-analyse the search tables (`_refresh_statistics`).
 STALE_STATISTICS_ROWS = 200
+# The pending list of new entries a GIN index keeps before merging them, in kB (PostgreSQL's
+# default: 4 MB). Every scan reads the whole list: after a bulk fill, a typo's trigram lookup
+# read the pending entries of most of the vocabulary (see `_limit_pending_lists`).
+GIN_PENDING_KB = 64
 STALE_STATISTICS_SHARE = 0.2
 
 
@@ -85,8 +98,17 @@ class PostgresBackend:
         self.config = "simple"
         # The schema holding pg_trgm, when it is installed (else prefix candidates only).
         self.trigrams: str | None = None
-        self._mirrors: dict[str, VectorMirror] = {index: VectorMirror() for index in INDEXES}
+        self._mirrors: dict[str, VectorMirror] = {}
+        self._facet_mirrors: dict[str, FacetMirror] = {}
+        self._facets_loaded: set[str] = set()
+        self._forget_mirrors()
         self._ready = False
+
+    def _forget_mirrors(self) -> None:
+        """Starts the in-memory vectors and facet values of every index afresh."""
+        self._mirrors = {index: VectorMirror() for index in INDEXES}
+        self._facet_mirrors = {index: FacetMirror(schema_for(index).keywords) for index in INDEXES}
+        self._facets_loaded = set()
 
     def ensure_indexes(self) -> None:
         """Creates the tables and the accent-folding text search configuration (idempotent)."""
@@ -101,11 +123,20 @@ class PostgresBackend:
                     conn.execute(
                         text(
                             f"CREATE INDEX IF NOT EXISTS {self.vocab}_trgm ON {self.vocab} "
-                            f'USING gin (term "{self.trigrams}".gin_trgm_ops)'
+                            f'USING gin (term "{self.trigrams}".gin_trgm_ops) '
+                            f"WITH (gin_pending_list_limit = {GIN_PENDING_KB})"
                         )
                     )
                 self._lock_writes(conn)  # one process counts what an older index holds
                 self._fill_vocabulary(conn)
+                self._fill_tags(conn)
+                conn.execute(
+                    text(
+                        f"CREATE INDEX IF NOT EXISTS {self.docs}_tags ON {self.docs} "
+                        f"USING gin (tags) WITH (gin_pending_list_limit = {GIN_PENDING_KB})"
+                    )
+                )
+                self._limit_pending_lists(conn)
         except SQLAlchemyError as exc:
             raise _error(exc) from exc
         self._ready = True
@@ -149,7 +180,12 @@ class PostgresBackend:
             return {int(row[0]) for row in rows}
 
     def search(self, index: str, query: SearchQuery) -> SearchPage:
-        """Runs a search: ts_rank_cd order (or the requested sort), filters, facets, highlights."""
+        """Runs a search: ts_rank_cd order (or the requested sort), filters, facets, highlights.
+
+        The words are matched once (one statement hands back every match's id and rank); the
+        order, the total and the fused head are worked out from those, facets are counted from
+        the facet values held in memory, and one last statement reads the page's documents
+        with their highlights."""
         schema = schema_for(index)
         today = query.today or date.today()
         clauses = q.compile_filters(schema, query.filters, today=today)
@@ -160,134 +196,145 @@ class PostgresBackend:
         tsq = tsquery_text(words, any_term=False, prefix_last=True) if words else ""
         self.ensure_indexes()
         params: dict[str, Any] = {"i": index, "cfg": self.config, "tsq": tsq}
-        where = _where(self.facets, clauses, params)
+        where = _where(clauses, params)
         suggestion: str | None = None
-        order = [_order_term(schema, key) for key in sort]
-        order += ["f.pos NULLS LAST", "m.rank DESC", "m.id"]
         try:
             with self.engine.connect() as conn:
-                cte = self._matches(tsq, where, [])
-                total = _count(conn, cte, params)
-                if not total and words:
+                ids, ranks = self._match(conn, where, params)
+                if not ids.size and words:
                     corrected = self._correct(conn, index, words)
-                    retry = {
-                        **params,
-                        "tsq": tsquery_text(corrected, any_term=False, prefix_last=True),
-                    }
-                    found = _count(conn, cte, retry) if corrected != words else 0
-                    if found:
-                        suggestion, params, total = " ".join(corrected), retry, found
-                        tsq = retry["tsq"]
-                fused: list[int] = []
+                    if corrected != words:
+                        retry = tsquery_text(corrected, any_term=False, prefix_last=True)
+                        found = self._match(conn, where, {**params, "tsq": retry})
+                        if found[0].size:
+                            suggestion, tsq, (ids, ranks) = (
+                                " ".join(corrected),
+                                retry,
+                                found,
+                            )
+                            params["tsq"] = tsq
                 vector = query.vector_for(suggestion or query.text)
-                if vector is not None:
-                    cte, params, total, fused = self._blend(
-                        conn, index, query, vector, where, params, total
-                    )
-                cte += ", f AS (SELECT * FROM unnest(CAST(:fused AS bigint[])) "
-                cte += "WITH ORDINALITY AS f(id, pos)) "
-                params = {**params, "fused": fused}
-                rows = conn.execute(
-                    text(
-                        cte + f"SELECT m.id, m.rank, d.doc FROM m JOIN {self.docs} d "
-                        "ON d.index_name = :i AND d.id = m.id LEFT JOIN f ON f.id = m.id "
-                        f"ORDER BY {', '.join(order)} LIMIT :limit OFFSET :offset"
-                    ),
-                    {**params, "limit": per_page, "offset": (page - 1) * per_page},
-                ).all()
-                counts = {
-                    name: self._facet(conn, schema, cte, params, name, today) for name in facets
-                }
-                marks = (
-                    self._highlights(conn, schema, tsq, [int(r[0]) for r in rows])
-                    if tsq and query.highlight and rows
+                mirrors = self._refresh(conn, index) if vector is not None or facets else None
+                fused: list[int] = []
+                if vector is not None and mirrors is not None:
+                    dense = self._neighbours(conn, mirrors, vector, clauses, where, params)
+                    lexical = ids[_ranked(ids, ranks, (), LEXICAL_DEPTH)].tolist() if tsq else []
+                    fused = fuse(lexical, dense, query.semantic_ratio)
+                    if tsq and dense:  # the neighbours the words missed join the matches
+                        added = np.setdiff1d(np.asarray(dense, dtype=np.int64), ids)
+                        ids = np.concatenate([ids, added])
+                        ranks = np.concatenate([ranks, np.zeros(added.size, np.float32)])
+                offset, end = (page - 1) * per_page, page * per_page
+                if sort:
+                    head = self._sorted_page(conn, schema, sort, (ids, ranks), fused, params, end)
+                    chosen = head[offset:]
+                else:
+                    chosen = ids[_ranked(ids, ranks, fused, end)[offset:]].tolist()
+                rank_of = _ranks_of(ids, ranks, chosen) if tsq else {}
+                counts = (
+                    _facet_counts(schema, mirrors[1], ids, facets, today)
+                    if facets and mirrors is not None
                     else {}
                 )
+                rows = self._documents(conn, schema, tsq if query.highlight else "", chosen)
         except DBAPIError as exc:
             raise _error(exc) from exc
         hits = [
             Hit(
-                id=int(row[0]),
-                document=row[2] if isinstance(row[2], dict) else json.loads(row[2]),
-                score=float(row[1]) if tsq else None,
-                highlights=marks.get(int(row[0]), {}),
+                id=doc_id,
+                document=rows[doc_id][0],
+                score=rank_of.get(doc_id) if tsq else None,
+                highlights=rows[doc_id][1],
             )
-            for row in rows
+            for doc_id in chosen
+            if doc_id in rows
         ]
         return SearchPage(
             hits=hits,
-            total=total,
+            total=int(ids.size),
             page=page,
             per_page=per_page,
             facets=counts,
             suggestion=suggestion,
         )
 
-    def _blend(
+    def _match(
+        self, conn: Connection, where: str, params: dict[str, Any]
+    ) -> tuple[IntArray, NDArray[np.float32]]:
+        """Gets the ids and ranks of the documents matching the words (`:tsq`, none: every
+        document) and the filters, in one statement: each id and rank as one comma-joined
+        binary string numpy reads as it is (a Python row per match cost more than the match;
+        parsing their text, a third of it)."""
+        if params["tsq"]:
+            select = (
+                f"SELECT d.id, ts_rank_cd(d.tsv, {_TSQ}) AS rank FROM {self.docs} d "
+                f"WHERE d.index_name = :i AND d.tsv @@ {_TSQ} AND {where}"
+            )
+        else:
+            select = f"SELECT d.id, 0.0::real AS rank FROM {self.docs} d "
+            select += f"WHERE d.index_name = :i AND {where}"
+        joined_ids, joined_ranks = conn.execute(
+            text(
+                "SELECT string_agg(int8send(m.id), ''), string_agg(float4send(m.rank), '') "
+                f"FROM ({select}) m"
+            ),
+            params,
+        ).one()
+        if not joined_ids:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        return (
+            np.frombuffer(joined_ids, dtype=">i8").astype(np.int64),
+            np.frombuffer(joined_ranks, dtype=">f4").astype(np.float32),
+        )
+
+    def _sorted_page(
         self,
         conn: Connection,
-        index: str,
-        query: SearchQuery,
-        vector: Sequence[float],
-        where: str,
+        schema: IndexSchema,
+        sort: Sequence[q.SortKey],
+        matches: tuple[IntArray, NDArray[np.float32]],
+        fused: Sequence[int],
         params: dict[str, Any],
-        total: int,
-    ) -> tuple[str, dict[str, Any], int, list[int]]:
-        """Adds the semantic neighbours the filters allow to the matches and ranks the head of
-        the result by reciprocal-rank fusion; returns the matches CTE, its parameters, the new
-        total and the fused head."""
-        tsq = str(params["tsq"])
-        cte = self._matches(tsq, where, [])
-        dense = self._neighbours(conn, index, vector, where, params)
-        lexical = (
-            [
-                int(row[0])
-                for row in conn.execute(
-                    text(cte + "SELECT id FROM m ORDER BY rank DESC, id LIMIT :depth"),
-                    {**params, "depth": LEXICAL_DEPTH},
-                )
-            ]
-            if tsq
-            else []
-        )
-        fused = fuse(lexical, dense, query.semantic_ratio)
-        if tsq and dense:
-            cte = self._matches(tsq, where, dense)
-            params = {**params, "dense": dense}
-            total = _count(conn, cte, params)
-        return cte, params, total, fused
-
-    def _matches(self, tsq: str, where: str, dense: Sequence[int]) -> str:
-        """Writes the CTE `m` (id, rank) of the documents matching the words and filters, plus
-        the semantic neighbours `:dense` (already filtered) when there are any."""
-        if not tsq:
-            return (
-                f"WITH m AS (SELECT d.id, 0.0 AS rank FROM {self.docs} d "
-                f"WHERE d.index_name = :i AND {where}) "
-            )
-        lexical = (
-            f"SELECT d.id, ts_rank_cd(d.tsv, {_TSQ}) AS rank "
-            f"FROM {self.docs} d WHERE d.index_name = :i AND d.tsv @@ {_TSQ} AND {where}"
-        )
-        if dense:
-            # A second branch keeps the full-text index usable for the first.
-            lexical += (
-                f" UNION ALL SELECT d.id, 0.0 FROM {self.docs} d WHERE d.index_name = :i "
-                f"AND d.id = ANY(:dense) AND NOT (d.tsv @@ {_TSQ})"
-            )
-        return f"WITH m AS ({lexical}) "
+        limit: int,
+    ) -> list[int]:
+        """Orders the matches by the requested sort over their stored documents (then the
+        fused head, the rank and the id); returns the ids up to the end of the page."""
+        order = [_order_term(schema, key) for key in sort]
+        order += ["f.pos NULLS LAST", "m.rank DESC", "m.id"]
+        ids, ranks = matches
+        rows = conn.execute(
+            text(
+                "SELECT m.id FROM unnest(CAST(:ids AS bigint[]), CAST(:ranks AS real[])) "
+                f"AS m(id, rank) JOIN {self.docs} d ON d.index_name = :i AND d.id = m.id "
+                "LEFT JOIN unnest(CAST(:fused AS bigint[])) WITH ORDINALITY AS f(id, pos) "
+                f"ON f.id = m.id ORDER BY {', '.join(order)} LIMIT :limit"
+            ),
+            {
+                **params,
+                "ids": ids.tolist(),
+                "ranks": ranks.tolist(),
+                "fused": list(fused),
+                "limit": limit,
+            },
+        ).all()
+        return [int(row[0]) for row in rows]
 
     def _neighbours(
         self,
         conn: Connection,
-        index: str,
+        mirrors: tuple[VectorMirror, FacetMirror],
         vector: Sequence[float],
+        clauses: Sequence[q.Clause],
         where: str,
         params: dict[str, Any],
     ) -> list[int]:
-        """Gets the documents closest to the query vector among those the filters keep."""
-        allowed: set[int] | None = None
-        if where != "TRUE":
+        """Gets the documents closest to the query vector among those the filters keep (keyword
+        and availability filters from the facet values in memory, others in SQL)."""
+        mirror, facet_mirror = mirrors
+        allowed: set[int] | IntArray | None = None
+        keywords = [c for c in clauses if isinstance(c, q.KeywordClause)]
+        windows = [c for c in clauses if isinstance(c, q.WindowClause)]
+        if len(keywords) + len(windows) < len(clauses):
             allowed = {
                 int(row[0])
                 for row in conn.execute(
@@ -295,14 +342,18 @@ class PostgresBackend:
                     params,
                 )
             }
-        mirror = self._refresh(conn, index)
+        elif clauses:
+            with facet_mirror.lock:
+                allowed = facet_mirror.allowed(keywords, windows)
         with mirror.lock:
             return mirror.nearest(vector, allowed, DENSE_DEPTH)
 
-    def _refresh(self, conn: Connection, index: str) -> VectorMirror:
-        """Brings the in-memory vectors of an index up to date with its table."""
-        mirror = self._mirrors[index]
-        with mirror.lock:
+    def _refresh(self, conn: Connection, index: str) -> tuple[VectorMirror, FacetMirror]:
+        """Brings the in-memory vectors and facet values of an index up to date with its tables
+        (every write leaves its sequence number on the rows of the vectors table it changed,
+        one row per document, with or without a vector)."""
+        mirror, facets = self._mirrors[index], self._facet_mirrors[index]
+        with mirror.lock, facets.lock:
             latest = int(
                 conn.execute(
                     text(f"SELECT coalesce(max(seq), 0) FROM {self.vectors} WHERE index_name = :i"),
@@ -311,62 +362,107 @@ class PostgresBackend:
             )
             if latest < mirror.seq:  # the table was rebuilt: start over
                 mirror.seq, mirror.index = 0, None
-            if latest != mirror.seq:
-                rows = conn.execute(
-                    text(
-                        f"SELECT id, seq, vec FROM {self.vectors} "
-                        "WHERE index_name = :i AND seq > :s"
-                    ),
-                    {"i": index, "s": mirror.seq},
-                ).all()
-                mirror.apply((int(r[0]), int(r[1]), bytes(r[2]) if r[2] else None) for r in rows)
-        return mirror
+                facets.clear()
+                self._facets_loaded.discard(index)
+            loaded = index in self._facets_loaded
+            if latest == mirror.seq and loaded:
+                return mirror, facets
+            since = mirror.seq
+            changed = conn.execute(
+                text(f"SELECT id, seq, vec FROM {self.vectors} WHERE index_name = :i AND seq > :s"),
+                {"i": index, "s": since},
+            ).all()
+            mirror.apply((int(r[0]), int(r[1]), bytes(r[2]) if r[2] else None) for r in changed)
+            # A first load reads every document (some older ones may have no vector row).
+            scope = (
+                f"IN (SELECT id FROM {self.vectors} WHERE index_name = :i AND seq > :s)"
+                if loaded
+                else "IS NOT NULL"
+            )
+            params = {"i": index, "s": since}
+            windows = conn.execute(
+                text(
+                    f"SELECT id, win_start, win_end FROM {self.docs} "
+                    f"WHERE index_name = :i AND id {scope}"
+                ),
+                params,
+            )
+            groups = conn.execute(
+                text(
+                    f"SELECT field, key, value, string_agg(doc_id::text, ',') FROM {self.facets} "
+                    f"WHERE index_name = :i AND doc_id {scope} GROUP BY field, key, value"
+                ),
+                params,
+            )
+            facets.apply(
+                (int(r[0]) for r in changed),
+                ((int(r[0]), int(r[1]), int(r[2])) for r in windows),
+                ((str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in groups),
+            )
+            self._facets_loaded.add(index)
+        return mirror, facets
 
     def _correct(self, conn: Connection, index: str, words: Sequence[str]) -> list[str]:
-        """Replaces the words the index does not know by the closest words it does (typos)."""
-        corrected: list[str] = []
-        for word in words:
-            folded = q.fold(word)
-            known = (
-                q.synonyms(word)
-                or conn.execute(
-                    text(
-                        f"SELECT 1 FROM {self.vocab} WHERE index_name = :i AND term >= :w "
-                        "AND term < :w || chr(1114111) AND ndoc > 0 LIMIT 1"
-                    ),
-                    {"i": index, "w": folded},
-                ).first()
-            )
-            if known or len(folded) < 2:
-                corrected.append(word)
-                continue
-            corrected.append(best_correction(folded, self._candidates(conn, index, folded)) or word)
-        return corrected
-
-    def _candidates(self, conn: Connection, index: str, word: str) -> list[tuple[str, int]]:
-        """Gets the vocabulary words that may be a word's correction, with their frequency."""
-        params = {"i": index, "w": word, "lo": len(word) - 2, "hi": len(word) + 2}
-        lengths = "length(term) BETWEEN :lo AND :hi AND ndoc > 0"
-        rows = list(
-            conn.execute(
-                text(
-                    f"SELECT term, ndoc FROM {self.vocab} WHERE index_name = :i AND {lengths} "
-                    "AND term >= :head AND term < :head || chr(1114111)"
-                ),
-                {**params, "head": word[:2]},
-            )
+        """Replaces the words the index does not know by the closest words it does (typos):
+        one statement finds which words it knows, one more gets every other's candidates."""
+        folded = [q.fold(word) for word in words]
+        unsure = sorted(
+            {
+                f
+                for word, f in zip(words, folded, strict=True)
+                if len(f) >= 2 and not q.synonyms(word)
+            }
         )
-        if self.trigrams:
-            # Also words whose typo is in the first two letters.
-            rows += conn.execute(
+        if not unsure:
+            return list(words)
+        known = {
+            str(row[0])
+            for row in conn.execute(
                 text(
-                    f"SELECT term, ndoc FROM {self.vocab} WHERE index_name = :i "
-                    f'AND term OPERATOR("{self.trigrams}".%) :w AND {lengths} '
-                    f'ORDER BY "{self.trigrams}".similarity(term, :w) DESC LIMIT :n'
+                    f"SELECT u.w FROM unnest(CAST(:ws AS text[])) AS u(w) WHERE EXISTS ("
+                    f"SELECT 1 FROM {self.vocab} v WHERE v.index_name = :i AND v.term >= u.w "
+                    "AND v.term < u.w || chr(1114111) AND v.ndoc > 0)"
                 ),
-                {**params, "n": _CANDIDATES},
+                {"i": index, "ws": unsure},
             )
-        return [(str(term), int(ndoc)) for term, ndoc in rows]
+        }
+        unknown = [word for word in unsure if word not in known]
+        if not unknown:
+            return list(words)
+        candidates = self._candidates(conn, index, unknown)
+        return [
+            (best_correction(f, candidates.get(f, ())) or word) if f in unknown else word
+            for word, f in zip(words, folded, strict=True)
+        ]
+
+    def _candidates(
+        self, conn: Connection, index: str, words: Sequence[str]
+    ) -> dict[str, list[tuple[str, int]]]:
+        """Gets, for each word, the vocabulary words that may be its correction, with their
+        frequency: those sharing its first two letters, and (pg_trgm) the closest by trigrams,
+        for words whose typo is in the first two letters; one statement for all the words."""
+        lengths = "length(v.term) BETWEEN length(u.w) - 2 AND length(u.w) + 2 AND v.ndoc > 0"
+        branches = [
+            f"SELECT v.term, v.ndoc FROM {self.vocab} v WHERE v.index_name = :i AND {lengths} "
+            "AND v.term >= left(u.w, 2) AND v.term < left(u.w, 2) || chr(1114111)"
+        ]
+        if self.trigrams:
+            branches.append(
+                f"SELECT v.term, v.ndoc FROM {self.vocab} v WHERE v.index_name = :i "
+                f'AND v.term OPERATOR("{self.trigrams}".%) u.w AND {lengths} '
+                f'ORDER BY "{self.trigrams}".similarity(v.term, u.w) DESC LIMIT :n'
+            )
+        found: dict[str, list[tuple[str, int]]] = {}
+        rows = conn.execute(
+            text(
+                "SELECT u.w, c.term, c.ndoc FROM unnest(CAST(:ws AS text[])) AS u(w) "
+                f"CROSS JOIN LATERAL ({' UNION ALL '.join(f'({b})' for b in branches)}) c"
+            ),
+            {"i": index, "ws": list(words), "n": _CANDIDATES},
+        )
+        for word, term, ndoc in rows:
+            found.setdefault(str(word), []).append((str(term), int(ndoc)))
+        return found
 
     def lexical_scores(self, index: str, text_: str, limit: int = 100) -> list[tuple[int, float]]:
         """Scores documents matching any term of the text by ts_rank_cd (higher is better)."""
@@ -399,7 +495,7 @@ class PostgresBackend:
                 )
             )
         self._ready = False
-        self._mirrors = {index: VectorMirror() for index in INDEXES}
+        self._forget_mirrors()
 
     def close(self) -> None:
         """Nothing to release: the engine belongs to the application."""
@@ -411,6 +507,23 @@ class PostgresBackend:
         return int(
             conn.execute(text(f"SELECT coalesce(max(seq), 0) + 1 FROM {self.vectors}")).scalar_one()
         )
+
+    def _gin_indexes(self) -> list[str]:
+        """Names the GIN indexes of the search tables."""
+        names = [f"{self.docs}_tsv", f"{self.docs}_tags"]
+        return names + ([f"{self.vocab}_trgm"] if self.trigrams else [])
+
+    def _limit_pending_lists(self, conn: Connection) -> None:
+        """Keeps the GIN indexes' pending lists small (GIN_PENDING_KB), also on indexes created
+        before the limit was part of their definition."""
+        setting = f"gin_pending_list_limit={GIN_PENDING_KB}"
+        for name in self._gin_indexes():
+            options = conn.execute(
+                text("SELECT reloptions FROM pg_class WHERE oid = to_regclass(:n)"),
+                {"n": name},
+            ).scalar()
+            if setting not in (options or []):
+                conn.execute(text(f"ALTER INDEX {name} SET ({setting})"))
 
     def _refresh_statistics(self, conn: Connection, written: int) -> None:
         """Re-analyses the search tables once the rows written since their last analysis
@@ -431,6 +544,12 @@ class PostgresBackend:
         changed = int(changed) + written
         if changed >= STALE_STATISTICS_ROWS and changed > STALE_STATISTICS_SHARE * believed:
             conn.execute(text(f"ANALYZE {self.docs}, {self.facets}, {self.vectors}, {self.vocab}"))
+            # And merges what the bulk write left in the GIN indexes' pending lists.
+            for name in self._gin_indexes():
+                conn.execute(
+                    text("SELECT gin_clean_pending_list(CAST(:n AS regclass))"),
+                    {"n": name},
+                )
 
     def _count_words(
         self, conn: Connection, schema: IndexSchema, ids: list[int], sign: int
@@ -475,10 +594,12 @@ class PostgresBackend:
             params = {"i": index}
             if (
                 conn.execute(
-                    text(f"SELECT 1 FROM {self.vocab} WHERE index_name = :i LIMIT 1"), params
+                    text(f"SELECT 1 FROM {self.vocab} WHERE index_name = :i LIMIT 1"),
+                    params,
                 ).first()
                 or not conn.execute(
-                    text(f"SELECT 1 FROM {self.docs} WHERE index_name = :i LIMIT 1"), params
+                    text(f"SELECT 1 FROM {self.docs} WHERE index_name = :i LIMIT 1"),
+                    params,
                 ).first()
             ):
                 continue
@@ -492,16 +613,47 @@ class PostgresBackend:
                 params,
             )
 
+    def _fill_tags(self, conn: Connection) -> None:
+        """Gives the documents indexed before they carried their facet tags their tags (once:
+        the column is NOT NULL once they all have them)."""
+        filled = conn.execute(
+            text(
+                "SELECT attnotnull FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+                "AND attname = 'tags' AND NOT attisdropped"
+            ),
+            {"t": self.docs},
+        ).scalar()
+        if filled:
+            return
+        if filled is None:
+            conn.execute(text(f"ALTER TABLE {self.docs} ADD COLUMN tags TEXT[]"))
+        conn.execute(
+            text(
+                f"UPDATE {self.docs} d SET tags = coalesce((SELECT array_agg(f.field || '=' || "
+                f"f.key) FROM {self.facets} f WHERE f.index_name = d.index_name "
+                "AND f.doc_id = d.id), '{}') WHERE d.tags IS NULL"
+            )
+        )
+        conn.execute(
+            text(
+                f"ALTER TABLE {self.docs} ALTER COLUMN tags SET DEFAULT '{{}}', "
+                "ALTER COLUMN tags SET NOT NULL"
+            )
+        )
+
     def _remove(self, conn: Connection, schema: IndexSchema, ids: list[int], seq: int) -> None:
-        """Deletes documents, their facet values and words; their vectors leave a tombstone."""
+        """Deletes documents, their facet values and words; each leaves a tombstone in the
+        vectors table (whether it had a vector or not: the facet values in memory follow it)."""
         if not ids:
             return
         params = {"i": schema.name, "ids": ids}
         self._count_words(conn, schema, ids, -1)
         conn.execute(
             text(
-                f"UPDATE {self.vectors} SET vec = NULL, seq = :seq "
-                "WHERE index_name = :i AND id = ANY(:ids) AND vec IS NOT NULL"
+                f"INSERT INTO {self.vectors} (index_name, id, seq, vec) "
+                f"SELECT :i, d.id, :seq, NULL FROM {self.docs} d "
+                "WHERE d.index_name = :i AND d.id = ANY(:ids) "
+                "ON CONFLICT (index_name, id) DO UPDATE SET vec = NULL, seq = excluded.seq"
             ),
             {**params, "seq": seq},
         )
@@ -515,18 +667,24 @@ class PostgresBackend:
         )
 
     def _insert(self, conn: Connection, schema: IndexSchema, doc: Document, seq: int) -> None:
-        """Writes one document, its weighted tsvector, its vector and its facet values."""
+        """Writes one document, its weighted tsvector, its vector and its facet values. Every
+        document gets a row in the vectors table (without a vector: NULL), carrying this write's
+        sequence number for the readers' in-memory copies."""
         doc_id = int(doc["id"])
         vector = doc.get("embedding")
-        if vector:
-            conn.execute(
-                text(
-                    f"INSERT INTO {self.vectors} (index_name, id, seq, vec) "
-                    "VALUES (:i, :id, :seq, :vec) ON CONFLICT (index_name, id) "
-                    "DO UPDATE SET seq = excluded.seq, vec = excluded.vec"
-                ),
-                {"i": schema.name, "id": doc_id, "seq": seq, "vec": to_blob(vector)},
-            )
+        conn.execute(
+            text(
+                f"INSERT INTO {self.vectors} (index_name, id, seq, vec) "
+                "VALUES (:i, :id, :seq, :vec) ON CONFLICT (index_name, id) "
+                "DO UPDATE SET seq = excluded.seq, vec = excluded.vec"
+            ),
+            {
+                "i": schema.name,
+                "id": doc_id,
+                "seq": seq,
+                "vec": to_blob(vector) if vector else None,
+            },
+        )
         stored = {k: v for k, v in doc.items() if k != "embedding"}
         start, end = q.window_days(
             doc.get(schema.window.start_field), doc.get(schema.window.end_field)
@@ -547,13 +705,6 @@ class PostgresBackend:
             vectors.append(
                 f"setweight(to_tsvector(CAST(:cfg AS regconfig), :t{n}), '{field.pg_class}')"
             )
-        conn.execute(
-            text(
-                f"INSERT INTO {self.docs} (index_name, id, doc, tsv, win_start, win_end) "
-                f"VALUES (:i, :id, CAST(:doc AS jsonb), {' || '.join(vectors)}, :ws, :we)"
-            ),
-            params,
-        )
         rows = []
         for name in schema.keywords:
             raw = doc.get(name)
@@ -568,6 +719,17 @@ class PostgresBackend:
                         "d": doc_id,
                     }
                 )
+        # The facet keys as tags ("field=key"), which keyword filters match through a GIN
+        # index the planner combines with the words' (see `_where`).
+        params["tags"] = list(dict.fromkeys(f"{row['f']}={row['k']}" for row in rows))
+        conn.execute(
+            text(
+                f"INSERT INTO {self.docs} (index_name, id, doc, tsv, win_start, win_end, tags) "
+                f"VALUES (:i, :id, CAST(:doc AS jsonb), {' || '.join(vectors)}, :ws, :we, "
+                "CAST(:tags AS text[]))"
+            ),
+            params,
+        )
         if rows:
             conn.execute(
                 text(
@@ -577,83 +739,107 @@ class PostgresBackend:
                 rows,
             )
 
-    def _facet(
-        self,
-        conn: Connection,
-        schema: IndexSchema,
-        cte: str,
-        params: dict[str, Any],
-        name: str,
-        today: date,
-    ) -> list[FacetCount]:
-        """Counts facet values over the matches."""
-        if name == schema.window.name:
-            buckets = q.window_buckets(today)
-            sums = []
-            extra: dict[str, Any] = {}
-            for n, (_, (start, end)) in enumerate(buckets):
-                sums.append(
-                    f"count(*) FILTER (WHERE d.win_start <= :be{n} AND d.win_end >= :bs{n})"
-                )
-                extra[f"be{n}"], extra[f"bs{n}"] = end, start
-            row = conn.execute(
-                text(
-                    cte + f"SELECT {', '.join(sums)} FROM m JOIN {self.docs} d "
-                    "ON d.index_name = :i AND d.id = m.id"
-                ),
-                {**params, **extra},
-            ).one()
-            return [
-                FacetCount(label, int(count))
-                for (label, _), count in zip(buckets, row, strict=True)
-                if count
-            ]
-        rows = conn.execute(
-            text(
-                cte + f"SELECT min(fa.value), count(*) AS n FROM m JOIN {self.facets} fa "
-                "ON fa.index_name = :i AND fa.doc_id = m.id AND fa.field = :facet "
-                "GROUP BY fa.key ORDER BY n DESC, min(fa.value) LIMIT :max"
-            ),
-            {**params, "facet": name, "max": q.MAX_FACET_VALUES},
-        ).all()
-        return [FacetCount(str(value), int(count)) for value, count in rows]
-
-    def _highlights(
-        self, conn: Connection, schema: IndexSchema, tsq: str, ids: list[int]
-    ) -> dict[int, dict[str, str]]:
-        """Marks matched words with ts_headline in the page's documents."""
-        snippets = {s.name for s in schema.searchable if s.snippet}
-        base = f'StartSel="{MARK_OPEN}", StopSel="{MARK_CLOSE}"'
+    def _documents(
+        self, conn: Connection, schema: IndexSchema, tsq: str, ids: Sequence[int]
+    ) -> dict[int, tuple[Document, dict[str, str]]]:
+        """Reads the page's documents, with their matched words marked by ts_headline when
+        there are words (`tsq`), in one statement."""
+        if not ids:
+            return {}
+        params: dict[str, Any] = {"i": schema.name, "ids": list(ids)}
         calls = []
-        for n, name in enumerate(schema.highlight):
-            value = (
-                f"array_to_string(ARRAY(SELECT jsonb_array_elements_text(doc->'{name}')), ' ; ')"
-                if name in schema.list_fields
-                else f"coalesce(doc->>'{name}', '')"
-            )
-            calls.append(f"ts_headline(CAST(:cfg AS regconfig), {value}, {_TSQ}, :o{n})")
-        params: dict[str, Any] = {"cfg": self.config, "tsq": tsq, "i": schema.name, "ids": ids}
-        for n, name in enumerate(schema.highlight):
-            params[f"o{n}"] = (
-                f'{base}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
-                if name in snippets
-                else f"{base}, HighlightAll=true"
-            )
+        if tsq:
+            snippets = {s.name for s in schema.searchable if s.snippet}
+            base = f'StartSel="{MARK_OPEN}", StopSel="{MARK_CLOSE}"'
+            params.update(cfg=self.config, tsq=tsq)
+            for n, name in enumerate(schema.highlight):
+                value = (
+                    "array_to_string(ARRAY(SELECT jsonb_array_elements_text("
+                    f"doc->'{name}')), ' ; ')"
+                    if name in schema.list_fields
+                    else f"coalesce(doc->>'{name}', '')"
+                )
+                calls.append(f", ts_headline(CAST(:cfg AS regconfig), {value}, {_TSQ}, :o{n})")
+                params[f"o{n}"] = (
+                    f'{base}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
+                    if name in snippets
+                    else f"{base}, HighlightAll=true"
+                )
         rows = conn.execute(
             text(
-                f"SELECT id, {', '.join(calls)} FROM {self.docs} "
+                f"SELECT id, doc{''.join(calls)} FROM {self.docs} "
                 "WHERE index_name = :i AND id = ANY(:ids)"
             ),
             params,
         ).all()
         return {
-            int(row[0]): {
-                name: q.safe_highlight(value)
-                for name, value in zip(schema.highlight, row[1:], strict=True)
-                if value and MARK_OPEN in value
-            }
+            int(row[0]): (
+                row[1] if isinstance(row[1], dict) else json.loads(row[1]),
+                {
+                    name: q.safe_highlight(value)
+                    for name, value in zip(schema.highlight, row[2:], strict=False)
+                    if value and MARK_OPEN in value
+                },
+            )
             for row in rows
         }
+
+
+def _ranked(
+    ids: IntArray,
+    ranks: NDArray[np.float32],
+    fused: Sequence[int] = (),
+    limit: int | None = None,
+) -> IntArray:
+    """Positions of the matches in result order (the fused head first, then by rank, highest
+    first, then by id), the first `limit` only: only the matches ranked at least as high as
+    the limit-th are sorted."""
+    head = np.full(ids.size, len(fused), dtype=np.int64)
+    if fused:
+        position = {doc_id: n for n, doc_id in enumerate(fused)}
+        for at in np.flatnonzero(np.isin(ids, np.asarray(fused, dtype=np.int64))):
+            head[at] = position[int(ids[at])]
+    chosen = np.arange(ids.size)
+    if limit is not None and limit < ids.size:
+        kth = np.partition(ranks, ids.size - limit)[ids.size - limit]
+        chosen = np.flatnonzero((ranks >= kth) | (head < len(fused)))
+    order = np.lexsort((ids[chosen], -ranks[chosen], head[chosen]))
+    return chosen[order][:limit]
+
+
+def _ranks_of(ids: IntArray, ranks: NDArray[np.float32], chosen: Sequence[int]) -> dict[int, float]:
+    """Gets the ranks of the page's matches as psycopg reads a real: from the shortest text
+    that reads back as the same float32 (1.6, not 1.600000023841858), as PostgreSQL prints it."""
+    at = np.flatnonzero(np.isin(ids, np.asarray(chosen, dtype=np.int64)))
+    return {int(ids[n]): float(str(ranks[n])) for n in at}
+
+
+def _facet_counts(
+    schema: IndexSchema,
+    mirror: FacetMirror,
+    ids: IntArray,
+    names: Sequence[str],
+    today: date,
+) -> dict[str, list[FacetCount]]:
+    """Counts the values of the asked facets over the matches, from the facet values held in
+    memory (most frequent first, then by value; availability buckets in their own order)."""
+    counts: dict[str, list[FacetCount]] = {}
+    with mirror.lock:
+        for name in names:
+            if name == schema.window.name:
+                buckets = q.window_buckets(today)
+                tally = mirror.window_counts(ids, [span for _, span in buckets])
+                counts[name] = [
+                    FacetCount(label, count)
+                    for (label, _), count in zip(buckets, tally, strict=True)
+                    if count
+                ]
+                continue
+            counts[name] = [
+                FacetCount(value, count)
+                for value, count in mirror.counts(ids, name)[: q.MAX_FACET_VALUES]
+            ]
+    return counts
 
 
 def _text_config(conn: Connection) -> str:
@@ -693,11 +879,6 @@ def _text_config(conn: Connection) -> str:
     return f'"{current}".search_folded'
 
 
-def _count(conn: Connection, cte: str, params: dict[str, Any]) -> int:
-    """Counts the matches of a CTE `m`."""
-    return int(conn.execute(text(cte + "SELECT count(*) FROM m"), params).scalar_one())
-
-
 def _trigram_schema(conn: Connection) -> str | None:
     """Gets the schema of pg_trgm, installing it if allowed (None: not available)."""
     try:
@@ -720,9 +901,12 @@ def _ddl(docs: str, facets: str, vectors: str, vocab: str) -> str:
         CREATE TABLE IF NOT EXISTS {docs} (
             index_name TEXT NOT NULL, id BIGINT NOT NULL, doc JSONB NOT NULL,
             tsv TSVECTOR NOT NULL, win_start INTEGER NOT NULL, win_end INTEGER NOT NULL,
+            tags TEXT[] NOT NULL DEFAULT '{{}}',
             PRIMARY KEY (index_name, id)
         );
-        CREATE INDEX IF NOT EXISTS {docs}_tsv ON {docs} USING gin (tsv);
+        CREATE INDEX IF NOT EXISTS {docs}_tsv ON {docs} USING gin (tsv)
+            WITH (gin_pending_list_limit = {GIN_PENDING_KB});
+
         CREATE TABLE IF NOT EXISTS {facets} (
             index_name TEXT NOT NULL, field TEXT NOT NULL, key TEXT NOT NULL,
             value TEXT NOT NULL, doc_id BIGINT NOT NULL,
@@ -752,16 +936,15 @@ def _order_term(schema: IndexSchema, key: q.SortKey) -> str:
     return f"{expression} {direction} NULLS LAST"
 
 
-def _where(facets: str, clauses: Sequence[q.Clause], params: dict[str, Any]) -> str:
-    """Writes the filter clauses as SQL over the documents table `d`."""
+def _where(clauses: Sequence[q.Clause], params: dict[str, Any]) -> str:
+    """Writes the filter clauses as SQL over the documents table `d`. A keyword filter matches
+    the document's tags: a subquery on the facets table instead made the planner walk a
+    facet's documents one by one (8,000 at 100k: 0.5 s) rather than combine the indexes."""
     sql = ["TRUE"]
     for n, clause in enumerate(clauses):
         if isinstance(clause, q.KeywordClause):
-            params[f"f{n}"], params[f"k{n}"] = clause.field, list(clause.keys)
-            sql.append(
-                f"d.id IN (SELECT doc_id FROM {facets} WHERE index_name = :i "
-                f"AND field = :f{n} AND key = ANY(:k{n}))"
-            )
+            params[f"k{n}"] = [f"{clause.field}={key}" for key in clause.keys]
+            sql.append(f"d.tags && CAST(:k{n} AS text[])")
         elif isinstance(clause, q.NumberClause):
             value = f"(d.doc->>'{clause.field}')::bigint"
             if clause.gte is not None:

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from service.search.base import SearchQuery
 from service.search.documents import EXPERTS_STAFF
-from service.search.postgres import STALE_STATISTICS_ROWS, PostgresBackend
+from service.search.postgres import GIN_PENDING_KB, STALE_STATISTICS_ROWS, PostgresBackend
 from tests.search.conftest import DATABASE_URL, _drop_schema, _schema_engine
 from tests.search.test_contract import ROSTER, TODAY, load
 
@@ -87,3 +87,40 @@ def test_a_bulk_fill_refreshes_the_planner_statistics(
             {"t": backend.docs},
         ).scalar_one()
     assert believed >= len(bulk)
+
+
+def test_documents_indexed_before_they_had_tags_get_them(
+    engine_and_backend: PostgresBackend,
+) -> None:
+    """Keyword filters match the documents' facet tags: an index written before the tags
+    existed gets them from its facet values when a process starts on it."""
+    backend = engine_and_backend
+    load(backend, ROSTER)
+    with backend.engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {backend.docs} DROP COLUMN tags"))
+    restarted = PostgresBackend(engine=backend.engine)
+    query = SearchQuery(filters={"languages": ["wo", "pt"]}, today=TODAY)
+    assert sorted(hit.id for hit in restarted.search(EXPERTS_STAFF, query).hits) == [1, 4]
+    load(restarted, [{**ROSTER[1], "languages": ["wo"]}])  # written with its tags
+    assert sorted(hit.id for hit in restarted.search(EXPERTS_STAFF, query).hits) == [1, 2, 4]
+
+
+def test_the_gin_indexes_keep_small_pending_lists(engine_and_backend: PostgresBackend) -> None:
+    """A bulk fill left entries in a GIN index's pending list, which every scan reads whole:
+    each typo's trigram lookup read most of the vocabulary."""
+    backend = engine_and_backend
+    backend.ensure_indexes()
+    with backend.engine.begin() as conn:
+        for name in backend._gin_indexes():
+            conn.execute(text(f"ALTER INDEX {name} RESET (gin_pending_list_limit)"))
+    PostgresBackend(engine=backend.engine).ensure_indexes()  # an index made before the limit
+    with backend.engine.connect() as conn:
+        options = {
+            name: conn.execute(
+                text("SELECT reloptions FROM pg_class WHERE oid = to_regclass(:n)"), {"n": name}
+            ).scalar()
+            for name in backend._gin_indexes()
+        }
+    assert options == {
+        name: [f"gin_pending_list_limit={GIN_PENDING_KB}"] for name in backend._gin_indexes()
+    }
