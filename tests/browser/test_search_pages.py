@@ -15,7 +15,8 @@ from service.core.indexing import reindex_all
 from service.db import make_engine
 from service.models import Role
 from service.search.factory import make_search_backend
-from tests.browser.conftest import CHROMIUM, HOW_TO_RUN, LiveSite, Visitor, serve_site
+from tests.browser.conftest import AXE, CHROMIUM, HOW_TO_RUN, LiveSite, Visitor, serve_site
+from tests.browser.test_accessibility import page_problems
 from tests.factories import PASSWORD, make_expert
 
 COORDINATOR = "search.coordinator@homeward.test"
@@ -140,5 +141,26 @@ def test_filters_apply_when_ticked_and_a_search_that_finds_nothing_keeps_them(
         assert page.locator(".expert-card h2").all_inner_texts() == ["Lucía Gómez"]
         assert "country" not in page.url and "q=irrigation" in page.url
         assert visitor.errors == []
+    finally:
+        visitor.close()
+
+
+@pytest.mark.parametrize(("locale", "width"), [("en-GB", 1280), ("ar", 390)])
+def test_search_pages_have_no_serious_violation(
+    browser: Any, search_site: LiveSite, locale: str, width: int
+) -> None:
+    visitor = _coordinator(browser, search_site, locale=locale, width=width)
+    visitor.context.add_init_script(path=str(AXE))
+    problems: list[str] = []
+    try:
+        for name, path, status in [
+            ("results", ROSTER, 200),
+            ("nothing-found", f"{ROSTER}?q=zzzqx&country=SN", 200),
+            ("bad-filter", f"{ROSTER}?available=someday&page=x", 422),
+        ]:
+            response = visitor.page.goto(path)
+            assert response is not None and response.status == status
+            problems += page_problems(visitor, f"search/a11y-{name}-{locale[:2]}-{width}")
+        assert not problems, "\n".join(problems)
     finally:
         visitor.close()
