@@ -197,11 +197,11 @@
     });
   }
 
-  /* Search filters on a phone: folded under their "Filters" line, so the results come first,
-     unless some are ticked; opened again when the window grows wide enough to show both. */
+  /* Search filters on a phone: folded under their "Filters" line, so the results come first;
+     opened again when the window grows wide enough to show both. */
   function enhanceFoldNarrow(details) {
     const narrow = window.matchMedia("(max-width: 48rem)");
-    if (narrow.matches && !details.hasAttribute("data-keep-open")) { details.open = false; }
+    if (narrow.matches) { details.open = false; }
     narrow.addEventListener("change", function () { if (!narrow.matches) { details.open = true; } });
   }
 
