@@ -47,7 +47,6 @@ from service.routes.search_params import SearchPageRequestDep
 from service.templating import paginate, render
 
 router = APIRouter()
-NEEDS_TEMPLATE = "search/needs.html"
 
 
 def _results(
@@ -56,11 +55,12 @@ def _results(
     search: SearchRequest,
     *,
     template: str,
+    needs: bool = False,
     extra: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    """Runs a search for a page; a filter it cannot use is left out and said why on the page
-    (422), beside the results of the rest, never as an error page."""
-    search = usable_request(search, needs=template == NEEDS_TEMPLATE)
+    """Runs a search for a page (of needs, or of experts); a filter it cannot use is left out
+    and said why on the page (422), beside the results of the rest, never as an error page."""
+    search = usable_request(search, needs=needs)
     while True:
         try:
             results = run(search)
@@ -185,7 +185,8 @@ def browse_needs(
             state.search, request=clean, embed=search_embed(state.settings), broaden=True
         ),
         search,
-        template=NEEDS_TEMPLATE,
+        template="search/needs.html",
+        needs=True,
         extra={"action": "/expert/needs", **_for_you(session, reader, browsing)},
     )
 

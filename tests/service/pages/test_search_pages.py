@@ -348,3 +348,18 @@ def test_with_no_match_every_facet_stays_and_the_page_offers_a_way_out(
     assert {"Country of origin", "Languages"} <= {_text(x) for x in soup.select(".facet legend")}
     links = {_text(a): a["href"] for a in soup.select(".no-results a")}
     assert links == {"See all 2 experts": "/coordinator/roster"}
+
+
+def test_a_page_past_the_last_leads_back_to_the_first(
+    client: TestClient, session: Session, engine: Engine, search_backend: SearchBackend
+) -> None:
+    _world(session, engine, search_backend)
+    login(client, make_user(session, role=Role.COORDINATOR).email, PASSWORD)
+    params = {"language": "es", "page": "5"}
+    soup = BeautifulSoup(client.get("/coordinator/roster", params=params).text, "html.parser")
+    assert soup.select(".expert-card") == []
+    links = {_text(a): a["href"] for a in soup.select(".no-results a")}
+    assert links == {
+        "This page is past the last one: back to the first page": "?language=es&page=1"
+    }
+    assert "No expert matches" not in _text(soup.select_one(".no-results"))
