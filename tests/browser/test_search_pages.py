@@ -94,6 +94,12 @@ def test_the_search_box_is_one_row_above_the_results(
         if rtl:
             assert abs((field["x"] + field["width"]) - (main["x"] + main["width"])) < 2
             assert button["x"] < field["x"]
+            # Empty, the box's hint reads right to left; what is typed takes its own direction.
+            direction = "el => getComputedStyle(el).direction"
+            assert visitor.page.eval_on_selector("#q", direction) == "rtl"
+            visitor.page.fill("#q", "pediatre")
+            assert visitor.page.eval_on_selector("#q", direction) == "ltr"
+            visitor.page.fill("#q", "")
         else:
             assert abs(field["x"] - main["x"]) < 2
             assert button["x"] > field["x"]

@@ -311,6 +311,8 @@ def test_arabic_cards_point_the_reading_way_and_list_with_arabic_commas(
     meta = soup.select_one(".expert-card .meta")
     assert meta is not None
     assert meta.select_one(".towards").get_text() == "←"  # type: ignore[union-attr]
+    # Latin words typed into the Arabic page's box read left to right.
+    assert soup.select_one("input#q")["dir"] == "auto"  # type: ignore[index]
     assert "→" not in meta.get_text()
     assert "الفرنسية، الإنجليزية" in _text(meta)  # French، English
     login(client, make_user(session, role=Role.COORDINATOR, locale="en").email, PASSWORD)
