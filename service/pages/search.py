@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from babel.dates import format_skeleton
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from service.core import policy
 from service.core.search import (
@@ -88,11 +89,19 @@ def _results(
         "selected": {name: set(values) for name, values in search.params.items()},
         "rejected": search.rejected,
         "facet_label": facet_label,
+        "marked_items": marked_items,
         "pagination": paginate(
             request, total=results["total"], page=search.page, size=search.per_page
         ),
     }
     return render(request, template, context, status_code=422 if search.rejected else 200)
+
+
+def marked_items(marked: str) -> list[Markup]:
+    """Splits a highlighted list (skills) back into its items, so the page shows them as its
+    other lists, not with the index's separator (`searchable_text` joins them with ' ; ')."""
+    # safe_highlight escaped the text and added only <mark> tags.
+    return [Markup(part) for part in marked.split(" ; ") if part.strip()]  # noqa: S704
 
 
 def facet_label(name: str, value: str) -> str:
