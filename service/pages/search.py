@@ -4,13 +4,26 @@ and the needs the matcher ranked for an expert."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 
+from babel.dates import format_skeleton
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from service.core import policy
-from service.core.search import SearchRequest, search_experts, search_needs
+from service.core.search import (
+    BAD_FILTER,
+    WHEN_PARAMS,
+    SearchRequest,
+    search_experts,
+    search_needs,
+    usable_request,
+)
 from service.core.search_vectors import search_embed
 from service.deps import (
     ReaderDep,
@@ -21,10 +34,17 @@ from service.deps import (
     StateDep,
 )
 from service.errors import FieldErrors, NotFound
-from service.i18n import N_
+from service.i18n import (
+    N_,
+    country_name,
+    current_locale,
+    gettext_,
+    label,
+    language_name,
+)
 from service.pages.for_you import for_you_context
 from service.repos import experts as experts_repo
-from service.routes.search_params import SearchRequestDep
+from service.routes.search_params import SearchPageRequestDep
 from service.templating import paginate, render
 
 router = APIRouter()
@@ -32,31 +52,80 @@ router = APIRouter()
 
 def _results(
     request: Request,
-    run: Callable[[], dict[str, Any]],
+    run: Callable[[SearchRequest], dict[str, Any]],
     search: SearchRequest,
     *,
     template: str,
+    needs: bool = False,
     extra: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    """Runs a search for a page; a bad filter is shown on the page, not as an error page."""
-    try:
-        results = run()
-        error = ""
-    except FieldErrors as exc:
-        results = {"items": [], "total": 0, "facets": {}}
-        error = "; ".join(f"{field}: {message}" for field, message in exc.errors.items())
-    selected = {name: set(values) for name, values in search.params.items()}
+    """Runs a search for a page (of needs, or of experts); a filter it cannot use is left out
+    and said why on the page (422), beside the results of the rest, never as an error page."""
+    search = usable_request(search, needs=needs)
+    while True:
+        try:
+            results = run(search)
+            break
+        except FieldErrors as exc:
+            # What the backend refused that the page did not foresee: searched without it.
+            refused = {k: BAD_FILTER for k in exc.errors if k in search.params}
+            if not refused:
+                raise
+            search = replace(
+                search,
+                params={k: v for k, v in search.params.items() if k not in refused},
+                rejected={**search.rejected, **refused},
+            )
+    action = (extra or {}).get("action", "")
+    filters = [(name, value) for name, values in search.params.items() for value in values]
     context = {
         **(extra or {}),
         "q": search.text,
+        # Where "clear the filters" and "search without the words" lead.
+        "without_filters_url": action
+        + (f"?{urlencode({'q': search.text})}" if search.text else ""),
+        "without_words_url": action + (f"?{urlencode(filters)}" if filters else ""),
         "results": results,
-        "selected": selected,
-        "error": error,
+        "selected": {name: set(values) for name, values in search.params.items()},
+        "rejected": search.rejected,
+        "facet_label": facet_label,
+        "marked_items": marked_items,
         "pagination": paginate(
             request, total=results["total"], page=search.page, size=search.per_page
         ),
     }
-    return render(request, template, context, status_code=422 if error else 200)
+    return render(request, template, context, status_code=422 if search.rejected else 200)
+
+
+def marked_items(marked: str) -> list[Markup]:
+    """Splits a highlighted list (skills) back into its items, so the page shows them as its
+    other lists, not with the index's separator (`searchable_text` joins them with ' ; ')."""
+    # safe_highlight escaped the text and added only <mark> tags.
+    return [Markup(part) for part in marked.split(" ; ") if part.strip()]  # noqa: S704
+
+
+def facet_label(name: str, value: str) -> str:
+    """Gets a facet value as the reader says it: a country, a language, a sector, a month."""
+    if name in ("country", "residence"):
+        return country_name(value) or value
+    if name == "language":
+        return language_name(value)
+    if name in ("sector", "mode"):
+        return label(name, value)
+    if name in WHEN_PARAMS:
+        return _when(value, current_locale.get())
+    return value
+
+
+@lru_cache(maxsize=256)
+def _when(value: str, locale: str) -> str:
+    if value == "now":
+        return gettext_("Now")
+    try:
+        month = date.fromisoformat(f"{value}-01")
+    except ValueError:
+        return value
+    return format_skeleton("yMMMM", month, locale=locale)
 
 
 @router.get("/coordinator/roster", response_class=HTMLResponse)
@@ -65,16 +134,17 @@ def roster(
     user: RequireStaff,
     reader: ReaderDep,
     state: StateDep,
-    search: SearchRequestDep,
+    search: SearchPageRequestDep,
 ) -> HTMLResponse:
     """Searches every expert, with facets: what a coordinator works from."""
     return _results(
         request,
-        lambda: search_experts(
+        lambda clean: search_experts(
             state.search,
             reader=reader,
-            request=search,
+            request=clean,
             embed=search_embed(state.settings),
+            broaden=True,
         ),
         search,
         template="search/experts.html",
@@ -88,17 +158,18 @@ def browse_experts(
     user: RequireRosterReader,
     reader: ReaderDep,
     state: StateDep,
-    search: SearchRequestDep,
+    search: SearchPageRequestDep,
 ) -> HTMLResponse:
     """Lets a verified institution browse the experts who agreed to be seen: skills, not
     names."""
     return _results(
         request,
-        lambda: search_experts(
+        lambda clean: search_experts(
             state.search,
             reader=reader,
-            request=search,
+            request=clean,
             embed=search_embed(state.settings),
+            broaden=True,
         ),
         search,
         template="search/experts.html",
@@ -113,15 +184,18 @@ def browse_needs(
     reader: ReaderDep,
     state: StateDep,
     session: SessionDep,
-    search: SearchRequestDep,
+    search: SearchPageRequestDep,
 ) -> HTMLResponse:
     """Shows the needs ranked for the expert, with reasons, and a search of every open need."""
     browsing = bool(search.text or search.params or search.page > 1)
     return _results(
         request,
-        lambda: search_needs(state.search, request=search, embed=search_embed(state.settings)),
+        lambda clean: search_needs(
+            state.search, request=clean, embed=search_embed(state.settings), broaden=True
+        ),
         search,
         template="search/needs.html",
+        needs=True,
         extra={"action": "/expert/needs", **_for_you(session, reader, browsing)},
     )
 

@@ -12,14 +12,14 @@ import pytest
 from service.config import Settings
 from service.main import create_app
 from service.routes.pagination import get_page
-from service.routes.search_params import get_search_request
+from service.routes.search_params import get_search_page_request, get_search_request
 from service.state import AppState
 from service.templating import templates
 
 
 @pytest.mark.parametrize(
     "dependency",
-    [get_page, get_search_request],
+    [get_page, get_search_request, get_search_page_request],
 )
 def test_dependencies_that_do_no_io_run_on_the_loop(dependency: Callable[..., Any]) -> None:
     assert inspect.iscoroutinefunction(dependency)

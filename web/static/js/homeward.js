@@ -197,6 +197,14 @@
     });
   }
 
+  /* Search filters on a phone: folded under their "Filters" line, so the results come first;
+     opened again when the window grows wide enough to show both. */
+  function enhanceFoldNarrow(details) {
+    const narrow = window.matchMedia("(max-width: 48rem)");
+    if (narrow.matches) { details.open = false; }
+    narrow.addEventListener("change", function () { if (!narrow.matches) { details.open = true; } });
+  }
+
   /* Wide tables: tells the CSS whether a table overflows its box and which edges hide columns
      (scrollLeft is 0 then negative right to left, 0 then positive left to right). */
   function enhanceWideTable(wrap) {
@@ -224,6 +232,7 @@
     document.querySelectorAll("[data-language-submit]").forEach(enhanceLanguage);
     document.querySelectorAll("form[data-bulk]").forEach(enhanceBulk);
     document.querySelectorAll("form[data-autosubmit]").forEach(enhanceAutosubmit);
+    document.querySelectorAll("details[data-fold-narrow]").forEach(enhanceFoldNarrow);
     document.querySelectorAll("[data-tags]").forEach(enhanceTags);
     document.querySelectorAll("[data-repeat]").forEach(enhanceRepeat);
     document.querySelectorAll("form[data-confirm]").forEach(enhanceConfirm);
