@@ -7,6 +7,10 @@ ASGI interface with the sync routes run inline, so one profiler sees the whole r
     .venv/bin/python bench/page_profile.py                  # queries and ms per page
     .venv/bin/python bench/page_profile.py --profile 25     # plus the 25 costliest functions
 
+`calls/req` counts the Python function calls (cProfile's count, coroutine resumptions included)
+the application makes for one request, the test client's left out: a figure that the machine's
+load does not move, for comparing two trees (run this script from each, on one `--data-dir`).
+
 This measures; it asserts nothing.
 """
 
@@ -38,6 +42,8 @@ from http_load import COORDINATOR, PASSWORD, build_world  # noqa: E402
 
 from service.security import CSRF_COOKIE  # noqa: E402
 
+CALL_COUNT_REQUESTS = 5
+
 
 def _inline_threadpool() -> None:
     """Runs sync routes and dependencies in the calling thread, so cProfile sees them."""
@@ -50,6 +56,29 @@ def _inline_threadpool() -> None:
 
     for module in (fastapi.routing, fastapi.dependencies.utils, starlette.concurrency):
         module.run_in_threadpool = inline  # type: ignore[attr-defined]
+
+
+class _CallCounter:
+    """Wraps the application to count the function calls it makes, and nothing of the client."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.profiler: cProfile.Profile | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        profiler = self.profiler
+        if profiler is None:
+            await self.app(scope, receive, send)
+            return
+        profiler.enable()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            profiler.disable()
+
+
+def _total_calls(profiler: cProfile.Profile) -> int:
+    return int(pstats.Stats(profiler).total_calls)  # type: ignore[attr-defined]
 
 
 async def _log_in(client: httpx.AsyncClient, email: str) -> None:
@@ -89,7 +118,8 @@ async def _run(args: argparse.Namespace, tmp: str) -> None:
         elapsed = (time.perf_counter() - began.pop()) * 1000
         sql_ms[statement] = sql_ms.get(statement, 0.0) + elapsed
 
-    transport = httpx.ASGITransport(app=app)
+    counter = _CallCounter(app)
+    transport = httpx.ASGITransport(app=counter)
     clients = {}
     for who, email in (("coordinator", COORDINATOR), ("expert", "expert1@bench.example")):
         client = httpx.AsyncClient(transport=transport, base_url="http://bench")
@@ -111,7 +141,7 @@ async def _run(args: argparse.Namespace, tmp: str) -> None:
     print(f"load average {tuple(round(x, 2) for x in os.getloadavg())}")
     print(
         "ms: wall time; cpu ms: this process's CPU time (steadier on a busy machine)\n"
-        f"{'page':<24}{'status':>7}{'SQL/req':>9}{'ms p50':>9}{'ms min':>9}"
+        f"{'page':<24}{'status':>7}{'SQL/req':>9}{'calls/req':>10}{'ms p50':>9}{'ms min':>9}"
         f"{'cpu p50':>9}{'cpu min':>9}  path"
     )
     for name, who, path in pages:
@@ -135,8 +165,13 @@ async def _run(args: argparse.Namespace, tmp: str) -> None:
             timings.append((time.perf_counter() - started) * 1000)
             cpu_timings.append((time.process_time() - cpu_started) * 1000)
         per_request = statements / args.repeat
+        counter.profiler = cProfile.Profile()
+        for _ in range(CALL_COUNT_REQUESTS):
+            await client.get(path)
+        calls = _total_calls(counter.profiler) / CALL_COUNT_REQUESTS
+        counter.profiler = None
         print(
-            f"{name:<24}{first.status_code:>7}{per_request:>9.1f}"
+            f"{name:<24}{first.status_code:>7}{per_request:>9.1f}{calls:>10.0f}"
             f"{statistics.median(timings):>9.1f}{min(timings):>9.1f}"
             f"{statistics.median(cpu_timings):>9.1f}{min(cpu_timings):>9.1f}  {path}"
         )

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service import pages, routes
 from service.config import Settings, get_settings
 from service.core import jobs
 from service.db import make_engine
@@ -25,8 +29,6 @@ from service.errors import Conflict, DomainError, FieldErrors, NotAuthenticated
 from service.i18n import N_
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.models import User
-from service.pages import router as pages_router
-from service.routes import router as api_router
 from service.search import BackendUnavailable
 from service.search.factory import make_search_backend
 from service.security import SessionSigner
@@ -91,6 +93,57 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def _include_flat(
+    app: FastAPI,
+    router: APIRouter,
+    *,
+    dependencies: Sequence[DependsParam] = (),
+    responses: dict[int | str, dict[str, Any]] | None = None,
+    include_in_schema: bool = True,
+) -> None:
+    """Adds a router's operations to the application's own list of routes.
+
+    `app.include_router` keeps an included router as one route that walks its own routes on
+    every request, twice (to match, then to handle), one level per nested router: a page was
+    matched only after about a hundred API operations had been tried that way. Added here, each
+    operation is matched once, as a plain route, with the same dependencies (the application's,
+    then `dependencies`, then the router's and the operation's own), responses, tags and
+    operation id, so the OpenAPI document is the same (tests/service/test_routing.py).
+    """
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            raise TypeError(f"only operations can be added flat, not {route!r}")
+        app.router.add_api_route(
+            route.path,
+            route.endpoint,
+            response_model=route.response_model,
+            status_code=route.status_code,
+            tags=list(route.tags),
+            dependencies=[*dependencies, *route.dependencies],
+            summary=route.summary,
+            description=route.description,
+            response_description=route.response_description,
+            responses={**(responses or {}), **route.responses},
+            deprecated=route.deprecated,
+            methods=route.methods,
+            operation_id=route.operation_id,
+            response_model_include=route.response_model_include,
+            response_model_exclude=route.response_model_exclude,
+            response_model_by_alias=route.response_model_by_alias,
+            response_model_exclude_unset=route.response_model_exclude_unset,
+            response_model_exclude_defaults=route.response_model_exclude_defaults,
+            response_model_exclude_none=route.response_model_exclude_none,
+            include_in_schema=route.include_in_schema and include_in_schema,
+            response_class=route.response_class,
+            name=route.name,
+            callbacks=route.callbacks,
+            openapi_extra=route.openapi_extra,
+            generate_unique_id_function=route.generate_unique_id_function,
+            strict_content_type=route.strict_content_type,
+            max_body_size=route.max_body_size,
+        )
+
+
 def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> FastAPI:
     """Builds the application for these settings (or around an already-built state, in tests)."""
     settings = settings or (state.settings if state else get_settings())
@@ -132,8 +185,12 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    app.include_router(api_router)
-    app.include_router(pages_router)
+    for router in routes.ROUTERS:
+        _include_flat(app, router)
+    for router in routes.API_ROUTERS:
+        _include_flat(app, router, responses=routes.API_ERRORS)
+    for router in pages.ROUTERS:
+        _include_flat(app, router, dependencies=pages.DEPENDENCIES, include_in_schema=False)
     _install_error_handlers(app)
     return app
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.i18n import current_locale, negotiate_locale
@@ -120,7 +120,10 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        cookies = _parse_cookies(headers.get("cookie", ""))
+        # Starlette's parser, as `request.cookies` reads them: it skips a malformed cookie
+        # (another application's on the same domain) where SimpleCookie drops every one after
+        # it, the session's and the CSRF token's among them.
+        cookies = cookie_parser(headers.get("cookie", ""))
         locale = negotiate_locale(
             cookies.get(LOCALE_COOKIE), accept_language=headers.get("accept-language", "")
         )
@@ -168,12 +171,3 @@ class RequestContextMiddleware:
 def csrf_cookie(token: str, *, secure: bool) -> str:
     """Gets the Set-Cookie value that hands a browser its CSRF token."""
     return f"{CSRF_COOKIE}={token}; Path=/; SameSite=Lax; HttpOnly" + ("; Secure" if secure else "")
-
-
-def _parse_cookies(header: str) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except Exception:  # noqa: BLE001 - a malformed cookie header is treated as no cookies
-        return {}
-    return {key: morsel.value for key, morsel in jar.items()}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import jinja2
 from babel.dates import format_datetime
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -53,7 +54,34 @@ FLASH_COOKIE = "homeward_flash"
 # The token of the page being rendered: imported form macros (no context) read it from here.
 _page_csrf_token: ContextVar[str] = ContextVar("page_csrf_token", default="")
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+# What `d.name` finds on a dict that is a dict method (`d.items`, `d.get`): Jinja prefers it.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja's environment, with `d.name` on a plain dict looked up as a key first.
+
+    Jinja tries `getattr(d, "name")` and only then `d["name"]`: on a dict, every such lookup
+    raised and caught an AttributeError (the review page makes some 500 of them a render). A
+    plain dict has no attribute but its methods, so outside their names the key is what Jinja
+    would have found anyway: the same value, or the same undefined.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
+templates = Jinja2Templates(
+    env=_Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=jinja2.select_autoescape(),
+    )
+)
 assert templates.env.autoescape, "templates must autoescape"
 _env = templates.env
 _env.add_extension("jinja2.ext.i18n")

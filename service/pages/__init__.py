@@ -1,6 +1,7 @@
 """Server-rendered HTML pages."""
 
 from fastapi import APIRouter, Depends
+from fastapi.params import Depends as DependsParam
 
 from service.deps import get_reader
 from service.pages import (
@@ -23,16 +24,23 @@ from service.pages import (
 
 # Every page shows the unread-notification count in its header, and links only to what the
 # access policy lets the reader open.
-router = APIRouter(
-    include_in_schema=False,
-    dependencies=[Depends(notifications.set_unread_count), Depends(get_reader)],
+DEPENDENCIES: list[DependsParam] = [Depends(notifications.set_unread_count), Depends(get_reader)]
+
+# In the order their paths are matched.
+ROUTERS: tuple[APIRouter, ...] = (
+    public.router,
+    accounts.router,
+    expert.router,
+    for_you.router,
+    institution.router,
+    coordinator.router,
+    imports.router,
+    assignment.router,
+    compare.router,
+    review.router,
+    engagements.router,
+    notifications.router,
+    reports.router,
+    privacy.router,
+    search.router,
 )
-router.include_router(public.router)
-router.include_router(accounts.router)
-router.include_router(expert.router)
-router.include_router(for_you.router)
-router.include_router(institution.router)
-router.include_router(coordinator.router)
-router.include_router(imports.router)
-for _module in (assignment, compare, review, engagements, notifications, reports, privacy, search):
-    router.include_router(_module.router)

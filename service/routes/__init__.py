@@ -19,23 +19,24 @@ from service.routes import (
 )
 from service.schemas.errors import API_ERRORS
 
-router = APIRouter()
-router.include_router(health.router)
-# Every operation under /api/ declares the error bodies it may answer, once, here.
-api = APIRouter(responses=API_ERRORS)
-for _module in (
-    accounts,
-    experts,
-    institutions,
-    needs,
-    audit,
-    skills,
-    proposals,
-    assignment,
-    engagements,
-    notifications,
-    reports,
-    privacy,
-):
-    api.include_router(_module.router)
-router.include_router(api)
+# Outside /api/: the health check.
+ROUTERS: tuple[APIRouter, ...] = (health.router,)
+
+# Every operation under /api/ declares the error bodies it may answer (`API_ERRORS`), once, where
+# the application includes these.
+API_ROUTERS: tuple[APIRouter, ...] = (
+    accounts.router,
+    experts.router,
+    institutions.router,
+    needs.router,
+    audit.router,
+    skills.router,
+    proposals.router,
+    assignment.router,
+    engagements.router,
+    notifications.router,
+    reports.router,
+    privacy.router,
+)
+
+__all__ = ["API_ERRORS", "API_ROUTERS", "ROUTERS"]

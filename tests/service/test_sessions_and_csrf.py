@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import event, update
@@ -251,6 +252,34 @@ def test_a_planted_csrf_cookie_does_not_pass_with_a_session(
         "/account/locale", data={"locale": "fr", "csrf_token": "planted-by-an-attacker"}
     )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "third_party",
+    ["other=a b", "bad]name=2", 'prefs={"theme": "dark"}', 'quoted="a b; c"'],
+)
+def test_a_malformed_cookie_from_another_application_keeps_the_session(
+    client: TestClient, session: Session, third_party: str
+) -> None:
+    user = make_user(session, email="awa@example.org")
+    login(client, user.email, PASSWORD)
+    # Another application on the same domain set a cookie this site would never write; the
+    # browser sends it first, before ours.
+    ours = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    header = {"cookie": f"{third_party}; {ours}"}
+    response = client.post(
+        "/account/locale",
+        data={"locale": "fr", "csrf_token": client.cookies[CSRF_COOKIE]},
+        headers=header,
+    )
+    assert response.status_code == 303
+    # The browser's token is kept: no fresh one replaces it.
+    assert not any(h.startswith(f"{CSRF_COOKIE}=") for h in response.headers.get_list("set-cookie"))
+    session.refresh(user)
+    assert user.locale == "fr"
+    account = client.get("/account", headers=header)
+    assert account.status_code == 200
+    assert account.headers["cache-control"] == "no-store"
 
 
 def test_logging_in_again_replaces_the_browsers_session(

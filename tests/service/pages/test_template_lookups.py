@@ -1,0 +1,58 @@
+"""The templates' environment finds `d.name` on a dict as Jinja's own does (it only looks the key
+up first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from jinja2 import Environment, StrictUndefined, UndefinedError, select_autoescape
+
+from service.templating import _env
+
+# Keys that are also dict methods, beside ordinary ones: there Jinja prefers the method.
+NAMES = st.sampled_from(["id", "name", "items", "get", "keys", "values", "copy", "missing"])
+VALUES = st.one_of(st.none(), st.integers(), st.text(max_size=8), st.lists(st.integers()))
+
+
+def _reference() -> Environment:
+    env = Environment(autoescape=select_autoescape())  # noqa: S701 - autoescape as ours
+    env.globals.update(_env.globals)
+    return env
+
+
+def _render(env: Environment, source: str, **context: Any) -> str:
+    return env.from_string(source).render(**context)
+
+
+@given(data=st.dictionaries(NAMES, VALUES, max_size=6), name=NAMES)
+def test_dict_lookup_same_as_jinja(data: dict[str, Any], name: str) -> None:
+    source = f"{{{{ d.{name} is defined }}}}|{{{{ d.{name} }}}}"
+    assert _render(_env, source, d=data) == _render(_reference(), source, d=data)
+
+
+@given(data=st.dictionaries(NAMES, st.integers(), max_size=6))
+def test_dict_methods_still_callable(data: dict[str, Any]) -> None:
+    source = "{% for k, v in d.items()|sort %}{{ k }}={{ v }};{% endfor %}{{ d.get('id', '-') }}"
+    assert _render(_env, source, d=data) == _render(_reference(), source, d=data)
+
+
+class Row:
+    name = "attribute"
+
+    def __getitem__(self, key: str) -> str:
+        return "item"
+
+
+@pytest.mark.parametrize("value", [Row(), {"name": "key"}, ["x"], None])
+def test_other_objects_unchanged(value: object) -> None:
+    source = "{{ v.name }}"
+    assert _render(_env, source, v=value) == _render(_reference(), source, v=value)
+
+
+def test_missing_key_is_undefined() -> None:
+    strict = _env.overlay(undefined=StrictUndefined)
+    with pytest.raises(UndefinedError):
+        _render(strict, "{{ d.nowhere }}", d={"id": 1})
