@@ -8,7 +8,7 @@ the stored (dequantised) rows, so top-k is exact over what the index holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -23,16 +23,61 @@ _CHUNK = 256
 _INT8_MAX = 127.0
 
 
-def top_k_indices(scores: NDArray[np.floating], k: int) -> NDArray[np.intp]:
-    """Indices of the k highest scores, best first (exact, O(n) selection + O(k log k) sort)."""
+def tie_key(item_id: str) -> tuple[int, str]:
+    """How ties between equal scores are ordered: by id, the shorter first, so numeric ids go
+    in number order ("9" before "10"). An id, not a row: rows move when experts are removed
+    or re-embedded, and two processes holding the same experts must rank them alike."""
+    return (len(item_id), item_id)
+
+
+def top_k_indices(
+    scores: NDArray[np.floating], k: int, id_of: Callable[[int], str] | None = None
+) -> NDArray[np.intp]:
+    """Indices of the k highest scores, best first (exact, O(n) selection + O(k log k) sort).
+
+    Equal scores are ordered by `tie_key` of `id_of(index)` when given (every score equal
+    to the k-th is considered, so which of them make the cut does not depend on positions
+    either), else by index.
+    """
     n = scores.shape[0]
     k = min(k, n)
     if k <= 0:
         return np.zeros(0, dtype=np.intp)
-    part = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
-    # Ties broken by position so results are deterministic.
-    order = np.lexsort((part, -scores[part]))
-    return np.asarray(part[order], dtype=np.intp)
+    if k < n:
+        part = np.argpartition(-scores, k - 1)
+        chosen = part[:k]
+        if id_of is not None:
+            # Rows tied with the k-th score on both sides of the cut: take them all, the
+            # ids decide below (rare; one vectorised comparison to find out).
+            kth = scores[part[k - 1]]
+            tied = np.flatnonzero(scores == kth)
+            if tied.size > np.count_nonzero(scores[chosen] == kth):
+                chosen = np.concatenate([chosen[scores[chosen] != kth], tied])
+    else:
+        chosen = np.arange(n)
+    order = np.asarray(chosen[np.lexsort((chosen, -scores[chosen]))], dtype=np.intp)
+    if id_of is not None:
+        order = _ties_by_id(order, scores[order], id_of)
+    return order[:k]
+
+
+def _ties_by_id(
+    order: NDArray[np.intp], sorted_scores: NDArray[np.floating], id_of: Callable[[int], str]
+) -> NDArray[np.intp]:
+    """Reorders each run of equal scores in `order` (sorted best first) by `tie_key`."""
+    if order.size < 2:
+        return order
+    same = sorted_scores[1:] == sorted_scores[:-1]
+    if not same.any():
+        return order
+    order = order.copy()
+    # Starts and ends of the runs of equal scores.
+    edges = np.diff(np.concatenate([[0], same.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) + 1
+    for start, stop in zip(starts, stops, strict=True):
+        run = order[start:stop]
+        order[start:stop] = sorted(run.tolist(), key=lambda i: tie_key(id_of(i)))
+    return order
 
 
 def quantise(vectors: NDArray[np.floating]) -> tuple[NDArray[np.int8], FloatArray]:
@@ -238,12 +283,14 @@ class VectorIndex:
     def search(
         self, query: NDArray[np.floating], k: int, allowed: BoolArray | None = None
     ) -> list[tuple[str, float]]:
-        """Exact top-k ids by dot product, restricted to rows where `allowed` is true."""
+        """Exact top-k ids by dot product, restricted to rows where `allowed` is true (equal
+        scores ordered by id, as `top_k_indices`)."""
         scores = self.scores(query)
         if allowed is not None:
             scores = np.where(allowed[: len(scores)], scores, -np.inf).astype(np.float32)
             k = min(k, int(np.count_nonzero(allowed[: len(scores)])))
-        return [(self._ids[i], float(scores[i])) for i in top_k_indices(scores, k)]
+        best = top_k_indices(scores, k, self._ids.__getitem__)
+        return [(self._ids[i], float(scores[i])) for i in best]
 
     def _grow(self, needed: int, *, exact: bool = False) -> None:
         if needed <= self._codes.shape[0]:

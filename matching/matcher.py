@@ -19,7 +19,7 @@ from matching.constraints import Assessment, MatchPolicy, assess, expert_exclusi
 from matching.encoders import Encoder, content_hash, release_freed_memory
 from matching.explain import build_explanation, phrases_to_embed
 from matching.fusion import FusionWeights, detect_language, fuse_scores, zscore
-from matching.index import Storage, VectorIndex, top_k_indices
+from matching.index import Storage, VectorIndex, tie_key, top_k_indices
 from matching.population import BlockMoments
 from matching.records import Candidate, ExpertRecord, Explanation, NeedRecord
 from matching.texts import (
@@ -179,8 +179,11 @@ class Matcher:
         Returns the vectors it computed, for the caller to persist.
         """
         stored = stored or {}
-        reuse: list[tuple[ExpertRecord, str, FloatArray]] = []
-        fresh: list[tuple[ExpertRecord, str]] = []
+        # In input order: new experts take index rows in the order given, whether their
+        # vectors were stored or are computed now.
+        indexed: list[tuple[ExpertRecord, str]] = []
+        vectors: list[FloatArray | None] = []
+        fresh: list[int] = []  # positions in `indexed` to embed now
         for expert in experts:
             digest = self.expert_hash(expert)
             if self._hashes.get(expert.expert_id) == bytes.fromhex(digest):
@@ -188,23 +191,26 @@ class Matcher:
                 continue
             known = stored.get(expert.expert_id)
             if known is not None and known.content_hash == digest and known.version == self.version:
-                reuse.append((expert, digest, known.vector))
+                vectors.append(known.vector)
             else:
-                fresh.append((expert, digest))
+                fresh.append(len(indexed))
+                vectors.append(None)
+            indexed.append((expert, digest))
         computed: dict[str, StoredVector] = {}
-        vectors = self.embed_experts([e for e, _ in fresh])
-        for (expert, digest), vector in zip(fresh, vectors, strict=True):
+        embedded = self.embed_experts([indexed[i][0] for i in fresh])
+        for position, vector in zip(fresh, embedded, strict=True):
+            expert, digest = indexed[position]
             computed[expert.expert_id] = StoredVector(digest, self.version, vector)
-            reuse.append((expert, digest, vector))
-        if reuse:
-            ids = [expert.expert_id for expert, _, _ in reuse]
+            vectors[position] = vector
+        if indexed:
+            ids = [expert.expert_id for expert, _ in indexed]
             replaced = self._rows_of(ids)
             if self._moments is not None:
                 self._moments.add(replaced, -1.0)
-            self.index.upsert(ids, np.stack([vector for _, _, vector in reuse]))
+            self.index.upsert(ids, np.stack([v for v in vectors if v is not None]))
             if self._moments is not None:
                 self._moments.add(self._rows_of(ids))
-            for expert, digest, _ in reuse:
+            for expert, digest in indexed:
                 self._remember(expert)
                 self._hashes[expert.expert_id] = bytes.fromhex(digest)
         return computed
@@ -370,7 +376,9 @@ class Matcher:
             relevance, extra = self._with_feedback(relevance, weights)
         ids = self.index.ids
         passed = self.eligible(need, relevance, lambda row: self.kept(ids[row]), k, exclude)
-        passed.sort(key=lambda item: (-item[0], item[1]))
+        # Equal scores by expert id, not by row: rows move as experts are removed and
+        # re-embedded, and every process must propose the same experts.
+        passed.sort(key=lambda item: (-item[0], tie_key(ids[item[1]])))
         scores = Scores(signals, lexical, extra, relevance)
         return self.candidates(need, passed[:k], lambda row: ids[row], scores, explain=explain)
 
@@ -383,14 +391,15 @@ class Matcher:
         exclude: Iterable[str] = (),
     ) -> list[tuple[float, int, Assessment]]:
         """(score, position, assessment) of the experts that pass the need's constraints,
-        checked on the most relevant positions first, the window widened until k pass."""
+        checked on the most relevant positions first (equal relevance by expert id), the
+        window widened until k pass."""
         skip = set(exclude)
         today = self.today()
         n = len(relevance)
         window = min(n, max(4 * k, 50))
         while True:
             passed: list[tuple[float, int, Assessment]] = []
-            for position in top_k_indices(relevance, window):
+            for position in top_k_indices(relevance, window, lambda p: expert_at(p).expert_id):
                 expert = expert_at(int(position))
                 if expert.expert_id in skip:
                     continue
@@ -519,7 +528,7 @@ class Matcher:
     ) -> tuple[FloatArray, dict[str, FloatArray]]:
         """Second stage: experts close to the first stage's best few rank up (pseudo-relevance
         feedback); profiles of one occupation resemble each other more than any need text."""
-        top = top_k_indices(first, weights.feedback_depth)
+        top = top_k_indices(first, weights.feedback_depth, self.index.ids.__getitem__)
         combined = zscore(first)
         extra: dict[str, FloatArray] = {"first_stage": combined}
         used: list[float] = []

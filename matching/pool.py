@@ -20,7 +20,7 @@ float rounding), and stay so across refreshes with nothing to re-sample.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from matching.constraints import MatchPolicy
 from matching.fusion import FusionWeights, detect_language
-from matching.index import VectorIndex, top_k_indices
+from matching.index import VectorIndex, tie_key, top_k_indices
 from matching.matcher import _SIGNAL_PAIRS, Matcher, Scores
 from matching.population import BlockMoments
 from matching.records import Candidate, ExpertRecord, NeedRecord
@@ -237,8 +237,8 @@ class PoolRanker:
         passed = matcher.eligible(
             need, relevance, lambda position: matcher.kept(ids[int(rows[position])]), k, skip
         )
-        # Ties broken by index row, as the full scan does.
-        passed.sort(key=lambda item: (-item[0], int(rows[item[1]])))
+        # Equal scores by expert id, as the full scan does.
+        passed.sort(key=lambda item: (-item[0], tie_key(ids[int(rows[item[1]])])))
         return matcher.candidates(
             need,
             passed[:k],
@@ -361,7 +361,7 @@ class _Scoring:
         if not (weights.uses_feedback and self.n > weights.feedback_depth) or rows.size == 0:
             return None
         relevance = self.first_stage(rows, self.gather(rows))
-        return rows[top_k_indices(relevance, weights.feedback_depth)]
+        return rows[top_k_indices(relevance, weights.feedback_depth, self._id_at(rows))]
 
     def second_query(self, top: IntArray | None) -> FloatArray:
         """A pool query for the combined score: first stage plus dense feedback from `top`
@@ -384,7 +384,8 @@ class _Scoring:
         """The rows the skill feedback from `top` ranks highest."""
         if top is None or self.weights.feedback_skills_weight <= 0:
             return np.zeros(0, dtype=np.intp)
-        return np.sort(top_k_indices(self._skill_feedback(top), limit))
+        scores = self._skill_feedback(top)
+        return np.sort(top_k_indices(scores, limit, self.index.ids.__getitem__))
 
     def _skill_feedback(self, top: IntArray) -> FloatArray:
         """The matcher's skill feedback from `top`, computed once per set of top rows."""
@@ -414,7 +415,7 @@ class _Scoring:
         extra: dict[str, FloatArray] = {}
         weights = self.weights
         if weights.uses_feedback and self.n > weights.feedback_depth:
-            top = rows[top_k_indices(relevance, weights.feedback_depth)]
+            top = rows[top_k_indices(relevance, weights.feedback_depth, self._id_at(rows))]
             combined = _standardise(relevance, *self.first_stats)
             extra["first_stage"] = combined
             if weights.feedback_dense_weight > 0:
@@ -433,6 +434,11 @@ class _Scoring:
                 combined = combined + np.float32(weights.feedback_skills_weight) * skills
             relevance = np.asarray(combined, dtype=np.float32)
         return relevance, signals, lexical, extra
+
+    def _id_at(self, rows: IntArray) -> Callable[[int], str]:
+        """The expert id at a position of `rows` (equal scores are ordered by it)."""
+        ids = self.index.ids
+        return lambda position: ids[int(rows[position])]
 
     def _lexical(self, rows: IntArray) -> FloatArray:
         scores = self.lexical or {}
