@@ -193,5 +193,7 @@ def experts_added(session: Session) -> None:
 def institution_changed(session: Session, institution: Institution) -> None:
     """Schedules the index update of every need of a changed institution (its name, country)."""
     session.flush()
-    for need in needs_repo.needs_of_institution(session, institution.id or 0):
+    # FOR SHARE: a need saved meanwhile has queued its document (with the old name) first;
+    # this waits for its commit and sends the need as saved, with the new name, after it.
+    for need in needs_repo.needs_of_institution(session, institution.id or 0, for_share=True):
         outbox.sync_need(session, need=need_document(session, need))

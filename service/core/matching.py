@@ -420,9 +420,12 @@ class MatchingEngine:
                 self.public.store(session, public)
             session.flush()
             # The search documents carry a slice of these vectors (hybrid search) and the
-            # public vectors: refresh them.
+            # public vectors: refresh them. Each profile is read FOR SHARE: a request saving it
+            # now has queued its own document first, so this one waits for that commit and
+            # reads what it saved (or the request waits for this commit); the outbox's newest
+            # document is then never built from an older read.
             for owner_id in sorted({*ids, *(public or {})}):
-                expert = session.get(ExpertProfile, owner_id)
+                expert = session.get(ExpertProfile, owner_id, with_for_update={"read": True})
                 if expert is not None:
                     outbox.sync_expert(session, expert=expert_document(session, expert))
             session.commit()

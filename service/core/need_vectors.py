@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from matching.texts import need_search_text
 from service.core.changes import need_document
 from service.core.public_vectors import NeedEmbedder
-from service.models import Need, NeedStatus
+from service.models import Institution, Need, NeedStatus
 from service.search import outbox
 
 
@@ -45,9 +45,29 @@ def embed_needs(
         return []
     embedder.store(session, computed)
     session.flush()
-    for need_id in sorted(computed):
-        outbox.sync_need(session, need=need_document(session, needs[need_id]))
-    return sorted(computed)
+    # The documents are built from the needs and institutions as they are now, read FOR SHARE
+    # (needs first, in id order, as every writer does): a request saving one of them has
+    # queued its document first, so this waits for its commit and reads what it saved,
+    # never sending after it a document built from the read above (embedding takes time).
+    ids = sorted(computed)
+    locked = session.exec(
+        select(Need)
+        .where(col(Need.id).in_(ids))
+        .order_by(col(Need.id))
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    institutions = sorted({need.institution_id for need in locked})
+    session.exec(
+        select(Institution)
+        .where(col(Institution.id).in_(institutions))
+        .order_by(col(Institution.id))
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    for need in locked:
+        outbox.sync_need(session, need=need_document(session, need))
+    return [need.id or 0 for need in locked]
 
 
 def embed_open_needs(session: Session, embedder: NeedEmbedder | None, *, batch: int = 64) -> int:

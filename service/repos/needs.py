@@ -23,13 +23,15 @@ def get_needs(session: Session, need_ids: list[int]) -> dict[int, Need]:
     return {need.id or 0: need for need in rows}
 
 
-def needs_of_institution(session: Session, institution_id: int) -> list[Need]:
-    """Lists every need of an institution, whatever its status."""
-    return list(
-        session.exec(
-            select(Need).where(Need.institution_id == institution_id).order_by(col(Need.id))
-        ).all()
-    )
+def needs_of_institution(
+    session: Session, institution_id: int, *, for_share: bool = False
+) -> list[Need]:
+    """Lists every need of an institution, whatever its status; `for_share` reads them FOR
+    SHARE, as they are once a transaction saving one of them commits (a no-op on SQLite)."""
+    statement = select(Need).where(Need.institution_id == institution_id).order_by(col(Need.id))
+    if for_share:
+        statement = statement.with_for_update(read=True).execution_options(populate_existing=True)
+    return list(session.exec(statement).all())
 
 
 def list_needs(
