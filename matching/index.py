@@ -44,15 +44,15 @@ def top_k_indices(
     if k <= 0:
         return np.zeros(0, dtype=np.intp)
     if k < n:
-        part = np.argpartition(-scores, k - 1)
+        # With ids, the (k+1)-th score is placed too: it tells whether ties cross the cut.
+        part = np.argpartition(-scores, k - 1 if id_of is None else (k - 1, k))
         chosen = part[:k]
-        if id_of is not None:
+        kth = scores[part[k - 1]]
+        if id_of is not None and scores[part[k]] == kth:
             # Rows tied with the k-th score on both sides of the cut: take them all, the
-            # ids decide below (rare; one vectorised comparison to find out).
-            kth = scores[part[k - 1]]
+            # ids decide below.
             tied = np.flatnonzero(scores == kth)
-            if tied.size > np.count_nonzero(scores[chosen] == kth):
-                chosen = np.concatenate([chosen[scores[chosen] != kth], tied])
+            chosen = np.concatenate([chosen[scores[chosen] != kth], tied])
     else:
         chosen = np.arange(n)
     order = np.asarray(chosen[np.lexsort((chosen, -scores[chosen]))], dtype=np.intp)
