@@ -3,6 +3,7 @@ up first)."""
 
 from __future__ import annotations
 
+from enum import IntEnum, StrEnum
 from typing import Any
 
 import pytest
@@ -17,8 +18,9 @@ from jinja2 import (
     pass_eval_context,
     select_autoescape,
 )
+from markupsafe import Markup, escape
 
-from service.templating import _env
+from service.templating import _env, _escape
 
 # Keys that are also dict methods, beside ordinary ones: there Jinja prefers the method.
 NAMES = st.sampled_from(["id", "name", "items", "get", "keys", "values", "copy", "missing"])
@@ -114,3 +116,38 @@ def test_calls_same_as_jinja(name: str, value: str) -> None:
     )
     context = {**CALLABLES, "v": value, "who": "top"}
     assert _render(_env, source, **context) == _render(_reference(), source, **context)
+
+
+class _Html:
+    def __html__(self) -> str:
+        return "<b>safe</b>"
+
+
+class _Status(StrEnum):
+    OPEN = "open <now>"
+
+
+class _Rank(IntEnum):
+    FIRST = 1
+
+
+PRINTED = st.one_of(
+    st.text(),
+    st.text().map(Markup),
+    st.integers(),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.just(_Html()),
+    st.sampled_from([_Status.OPEN, _Rank.FIRST]),
+)
+
+
+@given(value=PRINTED)
+def test_printed_values_escaped_as_markupsafe(value: object) -> None:
+    printed = _escape(value)
+    assert type(printed) is Markup
+    assert printed == escape(value)
+    # And through a template, as Jinja's own environment prints it.
+    source = "{{ v }}|{{ [v]|first }}|{% set s %}{{ v }}{% endset %}{{ s }}"
+    assert _render(_env, source, v=value) == _render(_reference(), source, v=value)
