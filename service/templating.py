@@ -152,7 +152,15 @@ class _Environment(jinja2.Environment):
                 return obj[attribute]
             except KeyError:
                 pass
-        return super().getattr(obj, attribute)
+        # jinja2.Environment.getattr's own code, written here: one call less per `x.name`.
+        try:
+            return getattr(obj, attribute)
+        except AttributeError:
+            pass
+        try:
+            return obj[attribute]
+        except (TypeError, LookupError, AttributeError):
+            return self.undefined(obj=obj, name=attribute)
 
 
 templates = Jinja2Templates(
