@@ -12,7 +12,9 @@ A search matches its words once: one statement hands back every match's id and r
 which the order, the total and the fused head are worked out; facet counts come from the facet
 values held in memory (service/search/facet_mirror.py, following the tables as the vectors
 do); keyword filters match the documents' facet tags through a GIN index the planner combines
-with the words'.
+with the words'. A hybrid search on words more than BROAD_MATCHES documents hold (a common word)
+takes FTS5's broad path: a ranked sample of them, the neighbours by meaning first, every match
+counted (docs/search.md, "Hybrid search").
 """
 
 # ruff: noqa: S608  (table and column names come from code, values are bound parameters)
@@ -188,7 +190,11 @@ class PostgresBackend:
         The words are matched once (one statement hands back every match's id and rank); the
         order, the total and the fused head are worked out from those, facets are counted from
         the facet values held in memory, and one last statement reads the page's documents
-        with their highlights."""
+        with their highlights. A hybrid search ordered by relevance whose words match more
+        than BROAD_MATCHES documents ranks only the first BROAD_MATCHES the scan meets: its
+        neighbours by meaning come first, then that sample by rank; its total counts every
+        match (`_count`) and the neighbours the words miss, and its facets are the sample's,
+        scaled, plus those neighbours (as on FTS5)."""
         schema = schema_for(index)
         today = query.today or date.today()
         clauses = q.compile_filters(schema, query.filters, today=today)
