@@ -1,7 +1,7 @@
 """Search speed: each query shape a person types, over 100,000 experts, on one backend.
 
     python bench/search_speed.py [--n 100000] [--queries 100] [--query-model e5] [--json]
-        [--backend fts5|postgres|meili] [--keep] [--words on|off|both]
+        [--backend fts5|postgres|meili] [--keep] [--pg-schema NAME] [--words on|off|both]
 
 Measures; asserts nothing. Each shape runs as the roster page runs it: hybrid (a query vector
 against each expert's vector), the six facets of the page, first page of 20 with highlights.
@@ -11,7 +11,8 @@ PostgreSQL at $HOMEWARD_TEST_DATABASE_URL in a throwaway schema, Meilisearch at
 $HOMEWARD_TEST_MEILI_URL (`eval "$(.ci/meili.sh start)"`) in throwaway indexes; their build
 time includes waiting until every document is searchable (documents/s printed beside it).
 With --keep, Meilisearch's indexes are kept (prefix `bench_search_<n>_`) and reused by the next
-run that asks for as many experts.
+run that asks for as many experts; with --pg-schema NAME, PostgreSQL's tables are kept in that
+schema and reused likewise (so two versions of the code can be measured on the same tables).
 
 Each shape is measured twice: the search alone (a precomputed query vector), and what a person
 waits for a text never searched before (the web's query embedder, its memory of recent texts
@@ -355,13 +356,41 @@ def kept_meili(n: int) -> tuple[SearchBackend, float | None, int | None, Callabl
     return backend, build_s, None, backend.close
 
 
+def kept_postgres(
+    n: int, schema: str
+) -> tuple[SearchBackend, float | None, int | None, Callable[[], None]]:
+    """A PostgreSQL schema of n generated experts kept between runs (at
+    $HOMEWARD_TEST_DATABASE_URL): filled when it does not hold n documents, never dropped, so
+    two versions of the code can be measured on the same tables."""
+    import sqlalchemy
+
+    from service.search.postgres import PostgresBackend
+
+    if not schema.replace("_", "").isalnum():
+        raise SystemExit("--pg-schema: letters, digits and _ only")
+    url = os.environ["HOMEWARD_TEST_DATABASE_URL"]
+    with sqlalchemy.create_engine(url).begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    engine = sqlalchemy.create_engine(
+        url, connect_args={"options": f"-csearch_path={schema},public"}
+    )
+    backend = PostgresBackend(engine=engine)
+    build_s = None
+    if len(backend.all_ids(EXPERTS_STAFF)) != n:
+        backend.drop()
+        build_s = round(fill(backend, n, DIM), 1)
+    return backend, build_s, None, engine.dispose
+
+
 def open_backend(
-    kind: str, n: int, rebuild: bool, keep: bool = False
+    kind: str, n: int, rebuild: bool, keep: bool = False, pg_schema: str = ""
 ) -> tuple[SearchBackend, float | None, int | None, Callable[[], None]]:
     """Gets a backend holding n generated experts, the seconds its build took (None: cached),
     its size on disk (None: not known) and what to call when done."""
     if kind == "meili" and keep:
         return kept_meili(n)
+    if kind == "postgres" and pg_schema:
+        return kept_postgres(n, pg_schema)
     if kind != "fts5":
         from search_quality import make_backend
 
@@ -402,13 +431,20 @@ def main() -> None:
         "--keep", action="store_true", help="meili: reuse (or fill and keep) bench_search_<n>_"
     )
     parser.add_argument(
+        "--pg-schema",
+        default="",
+        help="postgres: reuse (or fill and keep) this schema instead of a throwaway one",
+    )
+    parser.add_argument(
         "--words",
         choices=("on", "off", "both"),
         default="on",
         help="meili: correct typos from the index's words (on), the server's answers (off), both",
     )
     args = parser.parse_args()
-    backend, build_s, size, done = open_backend(args.backend, args.n, args.rebuild, args.keep)
+    backend, build_s, size, done = open_backend(
+        args.backend, args.n, args.rebuild, args.keep, args.pg_schema
+    )
     rng = random.Random(42)
     result: dict[str, Any] = {
         "backend": args.backend,

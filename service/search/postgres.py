@@ -12,7 +12,9 @@ A search matches its words once: one statement hands back every match's id and r
 which the order, the total and the fused head are worked out; facet counts come from the facet
 values held in memory (service/search/facet_mirror.py, following the tables as the vectors
 do); keyword filters match the documents' facet tags through a GIN index the planner combines
-with the words'.
+with the words'. A hybrid search on words more than BROAD_MATCHES documents hold (a common word)
+takes FTS5's broad path: a ranked sample of them, the neighbours by meaning first, every match
+counted (docs/search.md, "Hybrid search").
 """
 
 # ruff: noqa: S608  (table and column names come from code, values are bound parameters)
@@ -54,6 +56,9 @@ from service.search.semantic import (
 )
 
 _TSQ = "to_tsquery(CAST(:cfg AS regconfig), :tsq)"
+# A hybrid search whose words match at least this many documents (a common word) is not
+# ranked as a whole, as on FTS5 (its BROAD_MATCHES): see `PostgresBackend.search`.
+BROAD_MATCHES = 2_000
 _PREFIX = re.compile(r"^search_[a-z0-9_]{0,40}$")
 # Correction candidates a word looks at (the closest by trigram similarity).
 _CANDIDATES = 200
@@ -185,7 +190,11 @@ class PostgresBackend:
         The words are matched once (one statement hands back every match's id and rank); the
         order, the total and the fused head are worked out from those, facets are counted from
         the facet values held in memory, and one last statement reads the page's documents
-        with their highlights."""
+        with their highlights. A hybrid search ordered by relevance whose words match more
+        than BROAD_MATCHES documents ranks only the first BROAD_MATCHES the scan meets: its
+        neighbours by meaning come first, then that sample by rank; its total counts every
+        match (`_count`) and the neighbours the words miss, and its facets are the sample's,
+        scaled, plus those neighbours (as on FTS5)."""
         schema = schema_for(index)
         today = query.today or date.today()
         clauses = q.compile_filters(schema, query.filters, today=today)
@@ -198,14 +207,17 @@ class PostgresBackend:
         params: dict[str, Any] = {"i": index, "cfg": self.config, "tsq": tsq}
         where = _where(clauses, params)
         suggestion: str | None = None
+        # A hybrid search ordered by relevance reads at most BROAD_MATCHES matches first: when
+        # its words match more (a common word), they are not all ranked (below).
+        sample = BROAD_MATCHES if words and query.semantic and not sort else None
         try:
             with self.engine.connect() as conn:
-                ids, ranks = self._match(conn, where, params)
+                ids, ranks = self._match(conn, where, params, sample)
                 if not ids.size and words:
                     corrected = self._correct(conn, index, words)
                     if corrected != words:
                         retry = tsquery_text(corrected, any_term=False, prefix_last=True)
-                        found = self._match(conn, where, {**params, "tsq": retry})
+                        found = self._match(conn, where, {**params, "tsq": retry}, sample)
                         if found[0].size:
                             suggestion, tsq, (ids, ranks) = (
                                 " ".join(corrected),
@@ -213,17 +225,53 @@ class PostgresBackend:
                                 found,
                             )
                             params["tsq"] = tsq
+                            words = corrected
                 vector = query.vector_for(suggestion or query.text)
+                matched = int(ids.size)
+                if sample is not None and ids.size >= sample:
+                    # Its words may match more: with a vector, count them (a common word
+                    # takes the broad path); without one, rank them all.
+                    matched = (
+                        self._count(conn, index, words, clauses, where, params)
+                        if vector is not None
+                        else 0
+                    )
+                    if matched < ids.size:
+                        ids, ranks = self._match(conn, where, params)
+                        matched = int(ids.size)
+                broad = matched > ids.size
+                sampled = ids
                 mirrors = self._refresh(conn, index) if vector is not None or facets else None
                 fused: list[int] = []
+                outside: IntArray = np.empty(0, np.int64)
                 if vector is not None and mirrors is not None:
                     dense = self._neighbours(conn, mirrors, vector, clauses, where, params)
-                    lexical = ids[_ranked(ids, ranks, (), LEXICAL_DEPTH)].tolist() if tsq else []
-                    fused = fuse(lexical, dense, query.semantic_ratio)
-                    if tsq and dense:  # the neighbours the words missed join the matches
-                        added = np.setdiff1d(np.asarray(dense, dtype=np.int64), ids)
-                        ids = np.concatenate([ids, added])
-                        ranks = np.concatenate([ranks, np.zeros(added.size, np.float32)])
+                    if broad:
+                        # A common word: its neighbours by meaning first (as on FTS5), then its
+                        # sample by rank; the neighbours' own ranks are read for their scores.
+                        fused = fuse([], dense, 1.0)
+                        held = self._ranks_among(conn, dense, where, params)
+                        near = np.asarray(dense, dtype=np.int64)
+                        outside = near[~np.isin(near, np.fromiter(held, np.int64, len(held)))]
+                        extra = np.setdiff1d(np.fromiter(held, np.int64, len(held)), ids)
+                        ids = np.concatenate([ids, extra, outside])
+                        ranks = np.concatenate(
+                            [
+                                ranks,
+                                np.asarray([held[int(d)] for d in extra], np.float32),
+                                np.zeros(outside.size, np.float32),
+                            ]
+                        )
+                    else:
+                        lexical = (
+                            ids[_ranked(ids, ranks, (), LEXICAL_DEPTH)].tolist() if tsq else []
+                        )
+                        fused = fuse(lexical, dense, query.semantic_ratio)
+                        if tsq and dense:  # the neighbours the words missed join the matches
+                            added = np.setdiff1d(np.asarray(dense, dtype=np.int64), ids)
+                            ids = np.concatenate([ids, added])
+                            ranks = np.concatenate([ranks, np.zeros(added.size, np.float32)])
+                total = matched + int(outside.size) if broad else int(ids.size)
                 offset, end = (page - 1) * per_page, page * per_page
                 if sort:
                     head = self._sorted_page(conn, schema, sort, (ids, ranks), fused, params, end)
@@ -231,11 +279,14 @@ class PostgresBackend:
                 else:
                     chosen = ids[_ranked(ids, ranks, fused, end)[offset:]].tolist()
                 rank_of = _ranks_of(ids, ranks, chosen) if tsq else {}
-                counts = (
-                    _facet_counts(schema, mirrors[1], ids, facets, today)
-                    if facets and mirrors is not None
-                    else {}
-                )
+                counts: dict[str, list[FacetCount]] = {}
+                if facets and mirrors is not None and broad:
+                    # Estimated from the sample read (scaled to every match), plus the
+                    # neighbours by meaning the words do not match, counted once.
+                    parts = [(sampled, matched / sampled.size), (outside, 1.0)]
+                    counts = _estimated_facets(schema, mirrors[1], parts, facets, today)
+                elif facets and mirrors is not None:
+                    counts = _facet_counts(schema, mirrors[1], ids, facets, today)
                 rows = self._documents(conn, schema, tsq if query.highlight else "", chosen)
         except DBAPIError as exc:
             raise _error(exc) from exc
@@ -251,7 +302,7 @@ class PostgresBackend:
         ]
         return SearchPage(
             hits=hits,
-            total=int(ids.size),
+            total=total,
             page=page,
             per_page=per_page,
             facets=counts,
@@ -259,12 +310,13 @@ class PostgresBackend:
         )
 
     def _match(
-        self, conn: Connection, where: str, params: dict[str, Any]
+        self, conn: Connection, where: str, params: dict[str, Any], limit: int | None = None
     ) -> tuple[IntArray, NDArray[np.float32]]:
         """Gets the ids and ranks of the documents matching the words (`:tsq`, none: every
         document) and the filters, in one statement: each id and rank as one comma-joined
         binary string numpy reads as it is (a Python row per match cost more than the match;
-        parsing their text, a third of it)."""
+        parsing their text, a third of it). With a limit, only the first matches the scan
+        meets (in no particular order) are read and ranked."""
         if params["tsq"]:
             select = (
                 f"SELECT d.id, ts_rank_cd(d.tsv, {_TSQ}) AS rank FROM {self.docs} d "
@@ -273,6 +325,8 @@ class PostgresBackend:
         else:
             select = f"SELECT d.id, 0.0::real AS rank FROM {self.docs} d "
             select += f"WHERE d.index_name = :i AND {where}"
+        if limit is not None:
+            select += f" LIMIT {int(limit)}"
         joined_ids, joined_ranks = conn.execute(
             text(
                 "SELECT string_agg(int8send(m.id), ''), string_agg(float4send(m.rank), '') "
@@ -286,6 +340,64 @@ class PostgresBackend:
             np.frombuffer(joined_ids, dtype=">i8").astype(np.int64),
             np.frombuffer(joined_ranks, dtype=">f4").astype(np.float32),
         )
+
+    def _count(
+        self,
+        conn: Connection,
+        index: str,
+        words: Sequence[str],
+        clauses: Sequence[q.Clause],
+        where: str,
+        params: dict[str, Any],
+    ) -> int:
+        """Counts the documents matching the words (`:tsq`) and the filters, without ranking
+        them. One word, no filter: from the vocabulary, when a single word of it starts with
+        the word's lexeme (the number of documents holding it, kept with every write); that
+        reads one index entry where counting the matches reads each of them (the documents'
+        rows: ~0.5 s for 63,000 at 100,000 experts)."""
+        if len(words) == 1 and not clauses and not q.synonyms(words[0]):
+            lexemes = conn.execute(
+                text(
+                    "SELECT array_agg(lexeme) FROM unnest(to_tsvector(CAST(:cfg AS regconfig), :w))"
+                ),
+                {"cfg": self.config, "w": words[0]},
+            ).scalar()
+            if lexemes and len(lexemes) == 1:
+                held, ndoc = conn.execute(
+                    text(
+                        f"SELECT count(*), max(ndoc) FROM (SELECT ndoc FROM {self.vocab} "
+                        "WHERE index_name = :i AND term >= :w AND term < :w || chr(1114111) "
+                        "AND ndoc > 0 LIMIT 2) v"
+                    ),
+                    {"i": index, "w": str(lexemes[0])},
+                ).one()
+                if held == 1:
+                    return int(ndoc)
+        return int(
+            conn.execute(
+                text(
+                    f"SELECT count(*) FROM {self.docs} d "
+                    f"WHERE d.index_name = :i AND d.tsv @@ {_TSQ} AND {where}"
+                ),
+                params,
+            ).scalar_one()
+        )
+
+    def _ranks_among(
+        self, conn: Connection, ids: Sequence[int], where: str, params: dict[str, Any]
+    ) -> dict[int, float]:
+        """Gets the ranks of those of these documents that match the words and filters."""
+        if not ids:
+            return {}
+        rows = conn.execute(
+            text(
+                f"SELECT d.id, ts_rank_cd(d.tsv, {_TSQ}) FROM {self.docs} d "
+                f"WHERE d.index_name = :i AND d.id = ANY(:among) AND d.tsv @@ {_TSQ} "
+                f"AND {where}"
+            ),
+            {**params, "among": list(ids)},
+        ).all()
+        return {int(row[0]): float(row[1]) for row in rows}
 
     def _sorted_page(
         self,
@@ -839,6 +951,41 @@ def _facet_counts(
                 FacetCount(value, count)
                 for value, count in mirror.counts(ids, name)[: q.MAX_FACET_VALUES]
             ]
+    return counts
+
+
+def _estimated_facets(
+    schema: IndexSchema,
+    mirror: FacetMirror,
+    parts: Sequence[tuple[IntArray, float]],
+    names: Sequence[str],
+    today: date,
+) -> dict[str, list[FacetCount]]:
+    """Counts the values of the asked facets over parts of the matches, each part's counts
+    multiplied by its weight (a sample scaled to every match), as FTS5 estimates a broad
+    query's facets (rounded, at least 1 for a value the parts hold)."""
+    counts: dict[str, list[FacetCount]] = {}
+    with mirror.lock:
+        for name in names:
+            found: dict[str, float] = {}
+            if name == schema.window.name:
+                buckets = q.window_buckets(today)
+                for part, weight in parts:
+                    tally = mirror.window_counts(part, [span for _, span in buckets])
+                    for (label, _), count in zip(buckets, tally, strict=True):
+                        found[label] = found.get(label, 0.0) + count * weight
+                counts[name] = [
+                    FacetCount(label, max(1, round(found[label])))
+                    for label, _ in buckets
+                    if found[label]
+                ]
+                continue
+            for part, weight in parts:
+                for value, count in mirror.counts(part, name):
+                    found[value] = found.get(value, 0.0) + count * weight
+            rounded = [(value, max(1, round(count))) for value, count in found.items() if count]
+            rounded.sort(key=lambda item: (-item[1], item[0]))
+            counts[name] = [FacetCount(v, c) for v, c in rounded[: q.MAX_FACET_VALUES]]
     return counts
 
 
