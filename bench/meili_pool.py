@@ -3,7 +3,8 @@
 Usage: eval "$(.ci/meili.sh start)"   # or HOMEWARD_MEILI_URL / HOMEWARD_MEILI_KEY
        OPENBLAS_NUM_THREADS=1 python bench/meili_pool.py [--json] [--sizes 10000 100000]
            [--needs 100] [--pool 1000] [--sections document [headline]] [--vectors random|real]
-           [--split] [--keep] [--fill-only]
+           [--split [never|unfiltered|always]] [--first N] [--[no-]parallel]
+           [--variants SPLIT[,parallel|serial][,first=N][,pool=N] ...] [--keep] [--fill-only]
 
 (One BLAS thread: on a loaded 2-core machine OpenBLAS's two threads doubled both paths' time.)
 
@@ -17,7 +18,16 @@ Random unit vectors have no cluster structure: the hardest case for an approxima
 occupation and language as a roster is), and the needs' vectors from the benchmark's English
 and French needs; its indexes are apart (prefix `bench_<n>_real_`).
 `--split` asks Meilisearch each search as four searches over disjoint quarters of the index
-(`MeiliCandidatePool(split=True)`), which its vector store answers exactly.
+(`MeiliCandidatePool(split="always")`), which its vector store answers exactly; `--split
+unfiltered` splits only the search without a filter (the feedback stage's first search);
+`--split never`, none; without `--split`, the pool's default (`DEFAULT_SPLIT`). `--first N`
+asks the first search for N hits (`PoolRanker(first=)`: arroy walks its trees until it holds
+about N times its number of trees candidates, so more hits is a wider search); `--parallel`
+(the pool's default) sends a split search's four parts as concurrent requests, `--no-parallel`
+as one multi-search; `--pool` defaults to the service's pool (`matching.pool.POOL`).
+`--variants` measures several of these on one filled index, interleaved need by need, each
+beside its own exact scan (one row each; `never,first=1000` is no split and 1,000 first
+hits, `always,parallel,pool=2000` a split of every search sent concurrently, 2,000 pool hits).
 They go into the matcher's in-memory index (the exact scan) and into a Meilisearch index of
 their pool vectors (`<prefix>match_experts` layout; `--sections` picks the blocks it holds:
 by default the whole row, as the service, prefix `bench_<n>_`; `--sections document`, the
@@ -49,6 +59,7 @@ import os
 import re
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,10 +71,16 @@ sys.path.insert(0, str(ROOT))
 
 from matching.encoders import Block, Encoder  # noqa: E402
 from matching.matcher import Matcher  # noqa: E402
-from matching.pool import PoolRanker, pool_dimensions, pool_fields, pool_vectors  # noqa: E402
+from matching.pool import FIRST_STAGE, POOL, PoolRanker, pool_dimensions, pool_fields, pool_vectors  # noqa: E402
 from matching.records import ExpertRecord, NeedRecord  # noqa: E402
 from service.core.match_pool import pool_columns  # noqa: E402
-from service.search.meili_pool import BATCH, MeiliCandidatePool  # noqa: E402
+from service.search.meili_pool import (  # noqa: E402
+    BATCH,
+    DEFAULT_PARALLEL,
+    DEFAULT_SPLIT,
+    SPLITS,
+    MeiliCandidatePool,
+)
 
 TODAY = date(2026, 12, 1)
 # The real vectors (`--vectors real`): the benchmark's profiles and needs, embedded once.
@@ -303,7 +320,8 @@ def make_pool(
     url: str,
     key: str,
     vectors: str = "random",
-    split: bool = False,
+    split: str = "never",
+    parallel: bool = DEFAULT_PARALLEL,
 ) -> MeiliCandidatePool:
     """The pool of n experts holding the blocks of `sections` (one index per layout and
     distribution of vectors)."""
@@ -317,10 +335,48 @@ def make_pool(
         index_prefix=f"bench_{n}_{real}" if whole else f"bench_{n}_{real}{'_'.join(sections)}_",
         dimensions=pool_dimensions(matcher),
         columns=None if whole else columns,
-        split=split,
+        split=split,  # type: ignore[arg-type]
+        parallel=parallel,
         # A first fill of 100k at 1,793 numbers took 38 minutes here in one Meilisearch batch.
         task_timeout_s=4 * 3600.0,
     )
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How the pool asks Meilisearch: which searches are split (`MeiliCandidatePool(split=)`),
+    the hits of the first, unfiltered search (`PoolRanker(first=)`), whether a split search's
+    parts go as concurrent requests (`parallel`), and the hits of the second search (`pool`,
+    `PoolRanker(size=)`; None: `--pool`)."""
+
+    split: str = DEFAULT_SPLIT
+    first: int = FIRST_STAGE
+    parallel: bool = DEFAULT_PARALLEL
+    pool: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Variant:
+        """ "unfiltered", "always,parallel", "never,first=1000", "always,pool=2000", ...: the
+        split, then any of `parallel`, `serial`, `first=N`, `pool=N`."""
+        split, *options = text.split(",")
+        if split not in SPLITS:
+            raise argparse.ArgumentTypeError(f"{split!r}: one of {SPLITS}")
+        values: dict[str, Any] = {"split": split}
+        for option in options:
+            name, _, value = option.partition("=")
+            if name in ("parallel", "serial") and not value:
+                values["parallel"] = name == "parallel"
+            elif name in ("first", "pool") and value.isdigit():
+                values[name] = int(value)
+            else:
+                raise argparse.ArgumentTypeError(f"{option!r}: parallel, serial, first=N, pool=N")
+        return cls(**values)
+
+    @property
+    def name(self) -> str:
+        name = self.split + (",parallel" if self.parallel else ",serial")
+        name += f",first={self.first}" if self.first != FIRST_STAGE else ""
+        return name + (f",pool={self.pool}" if self.pool else "")
 
 
 def measure(
@@ -332,40 +388,26 @@ def measure(
     url: str,
     key: str,
     vectors: str = "random",
-    split: bool = False,
-) -> dict[str, Any]:
-    """Recall@100, top-10 overlap and whole-ranking latency at n experts."""
+    variants: tuple[Variant, ...] = (Variant(),),
+) -> list[dict[str, Any]]:
+    """Recall@100, top-10 overlap and whole-ranking latency at n experts, one row per variant
+    (all on one filled index, interleaved need by need, each beside its own exact scan)."""
     started = time.perf_counter()
     matcher, experts, rows = build(n, seed=n, vectors=vectors)
     build_s = time.perf_counter() - started
-    pool = make_pool(matcher, n, sections, url, key, vectors, split)
+    pools = [
+        make_pool(matcher, n, sections, url, key, vectors, v.split, v.parallel) for v in variants
+    ]
     real = real_embeddings() if vectors == "real" else None
-    index_s = fill_pool(pool, matcher, experts, rows, keep)
-    ranker = PoolRanker(matcher, pool, size=pool_size)
+    index_s = fill_pool(pools[0], matcher, experts, rows, keep)
+    rankers = [
+        PoolRanker(matcher, pool, size=v.pool or pool_size, first=v.first)
+        for pool, v in zip(pools, variants, strict=True)
+    ]
     rng = np.random.default_rng(7)
     query_spans = [(b.start, b.stop) for b in BLOCKS]
-    recall: list[float] = []
-    overlap: list[float] = []
-    overlap_wide: list[float] = []
-    gain: list[float] = []
-    pool_sizes: list[int] = []
-    timings: dict[str, list[float]] = {"pool": [], "exact": []}
-    # Per pool ranking: the Meilisearch round trips, and Meilisearch's own processing time.
-    meili: dict[str, list[float]] = {
-        "meili_round_trip": [],
-        "meili_processing": [],
-        "pool_python": [],
-        # Where the time goes: each search apart (the first, unfiltered, for the feedback
-        # stage's best few; the second, filtered, the pool), and the Python part in three.
-        "first_search_round_trip": [],
-        "first_search_processing": [],
-        "second_search_round_trip": [],
-        "second_search_processing": [],
-        "python_statistics": [],
-        "python_rerank": [],
-        "python_candidates": [],
-    }
-    spent = _time_stages(ranker)
+    stats = [_Stats() for _ in variants]
+    spent = [_time_stages(ranker) for ranker in rankers]
     for i in range(needs):
         need = make_need(rng, i)
         if real is None:
@@ -374,13 +416,79 @@ def measure(
             track = real["desc_en" if i % 2 == 0 else "desc_fr"]
             query = np.asarray(track[int(rng.integers(0, len(track)))], dtype=np.float32)
         reference = matcher.rank_experts(need, query_vectors=query, k=100, explain=False)
+        for pool, ranker, stat, times in zip(pools, rankers, stats, spent, strict=True):
+            stat.add(matcher, pool, ranker, times, need, query, reference)
+    out = []
+    for pool, variant, stat in zip(pools, variants, stats, strict=True):
+        out.append(
+            {
+                "n_experts": n,
+                "needs": needs,
+                "pool_limit": variant.pool or pool_size,
+                "dimensions": pool.dimensions,
+                "sections": list(sections),
+                "vectors": vectors,
+                "variant": variant.name,
+                "split": variant.split,
+                "parallel": variant.parallel,
+                "first_stage": variant.first,
+                "generate_s": round(build_s, 1),
+                "meili_index_s": round(index_s, 1) if index_s is not None else None,
+                "meili_docs_per_s": round(n / index_s, 1) if index_s else None,
+                "meili_batches": fill_batches(pool),
+                **stat.summary(),
+                "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+                "load_avg": [round(x, 2) for x in os.getloadavg()],
+            }
+        )
+    return out
+
+
+class _Stats:
+    """One variant's measures, need by need."""
+
+    def __init__(self) -> None:
+        self.recall: list[float] = []
+        self.overlap: list[float] = []
+        self.overlap_wide: list[float] = []
+        self.gain: list[float] = []
+        self.pool_sizes: list[int] = []
+        self.timings: dict[str, list[float]] = {"pool": [], "exact": []}
+        # Per pool ranking: the Meilisearch round trips, and Meilisearch's own processing time.
+        self.meili: dict[str, list[float]] = {
+            "meili_round_trip": [],
+            "meili_processing": [],
+            "pool_python": [],
+            # Where the time goes: each search apart (the first, unfiltered, for the feedback
+            # stage's best few; the second, filtered, the pool), and the Python part in three.
+            "first_search_round_trip": [],
+            "first_search_processing": [],
+            "second_search_round_trip": [],
+            "second_search_processing": [],
+            "python_statistics": [],
+            "python_rerank": [],
+            "python_candidates": [],
+        }
+
+    def add(
+        self,
+        matcher: Matcher,
+        pool: MeiliCandidatePool,
+        ranker: PoolRanker,
+        spent: dict[str, float],
+        need: NeedRecord,
+        query: Any,
+        reference: list[Any],
+    ) -> None:
+        """Measures one need: the pool's recall against `reference` (the scan's top-100),
+        then the pool's ranking and the scan's, interleaved, so both see the same machine."""
         rows_in_pool = ranker.candidate_rows(need, query_vectors=query)
         ids = matcher.index.ids
         in_pool = {ids[int(r)] for r in rows_in_pool}
         if reference:
-            recall.append(sum(c.expert_id in in_pool for c in reference) / len(reference))
-        pool_sizes.append(len(rows_in_pool))
-        # Interleaved, so both see the same machine.
+            self.recall.append(sum(c.expert_id in in_pool for c in reference) / len(reference))
+        self.pool_sizes.append(len(rows_in_pool))
+        timings, meili = self.timings, self.meili
         pool.searches.clear()
         spent.clear()
         begin = time.perf_counter()
@@ -403,39 +511,28 @@ def measure(
         timings["exact"].append(time.perf_counter() - begin)
         if exact:
             expected = {c.expert_id for c in exact}
-            overlap.append(len(expected & {c.expert_id for c in from_pool}) / len(expected))
+            self.overlap.append(len(expected & {c.expert_id for c in from_pool}) / len(expected))
             # The scan checks constraints on its 50 most relevant experts, eligible or not;
             # with k=100 it looks at 400: its best 10 there are the wide-window reference.
             wide = {c.expert_id for c in reference[:10]}
-            overlap_wide.append(len(wide & {c.expert_id for c in from_pool}) / len(wide))
-            gain.append(
+            self.overlap_wide.append(len(wide & {c.expert_id for c in from_pool}) / len(wide))
+            self.gain.append(
                 float(np.mean([c.score for c in from_pool]) - np.mean([c.score for c in exact]))
             )
-    return {
-        "n_experts": n,
-        "needs": needs,
-        "pool_limit": pool_size,
-        "dimensions": pool.dimensions,
-        "sections": list(sections),
-        "vectors": vectors,
-        "split": split,
-        "generate_s": round(build_s, 1),
-        "meili_index_s": round(index_s, 1) if index_s is not None else None,
-        "meili_docs_per_s": round(n / index_s, 1) if index_s else None,
-        "meili_batches": fill_batches(pool),
-        "recall_at_100": round(float(np.mean(recall)), 4),
-        "recall_at_100_min": round(float(np.min(recall)), 4),
-        "top10_overlap": round(float(np.mean(overlap)), 4),
-        "top10_overlap_wide": round(float(np.mean(overlap_wide)), 4),
-        "top10_score_gain": round(float(np.mean(gain)), 3),
-        "pool_mean": round(float(np.mean(pool_sizes)), 1),
-        **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in timings.items()},
-        **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in timings.items()},
-        **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in meili.items()},
-        **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in meili.items()},
-        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
-        "load_avg": [round(x, 2) for x in os.getloadavg()],
-    }
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "recall_at_100": round(float(np.mean(self.recall)), 4),
+            "recall_at_100_min": round(float(np.min(self.recall)), 4),
+            "top10_overlap": round(float(np.mean(self.overlap)), 4),
+            "top10_overlap_wide": round(float(np.mean(self.overlap_wide)), 4),
+            "top10_score_gain": round(float(np.mean(self.gain)), 3),
+            "pool_mean": round(float(np.mean(self.pool_sizes)), 1),
+            **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in self.timings.items()},
+            **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in self.timings.items()},
+            **{f"{name}_p50_ms": percentile_ms(t, 50) for name, t in self.meili.items()},
+            **{f"{name}_p95_ms": percentile_ms(t, 95) for name, t in self.meili.items()},
+        }
 
 
 def _time_stages(ranker: PoolRanker) -> dict[str, float]:
@@ -480,7 +577,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--needs", type=int, default=100)
-    parser.add_argument("--pool", type=int, default=1000)
+    parser.add_argument("--pool", type=int, default=POOL)
     parser.add_argument(
         "--sections",
         nargs="+",
@@ -497,8 +594,35 @@ def main() -> None:
     )
     parser.add_argument(
         "--split",
-        action="store_true",
-        help="search Meilisearch as four exact searches over quarters of the index (`split`)",
+        nargs="?",
+        choices=SPLITS,
+        const="always",
+        default=None,
+        help="which searches go to Meilisearch as four exact searches over quarters of the "
+        "index (`MeiliCandidatePool(split=)`; `--split` alone: always; default: the pool's)",
+    )
+    parser.add_argument(
+        "--first",
+        type=int,
+        default=FIRST_STAGE,
+        help="hits asked of the first (unfiltered) search, for the feedback stage's best few",
+    )
+    parser.add_argument(
+        "--parallel",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULT_PARALLEL,
+        help="a split search's four parts as concurrent requests (--no-parallel: as one "
+        "multi-search; default: the pool's)",
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        type=Variant.parse,
+        default=[],
+        metavar="SPLIT[,parallel][,first=N][,pool=N]",
+        help="measure several ways of asking Meilisearch on one filled index, interleaved need "
+        "by need (e.g. `never unfiltered always,parallel never,first=1000 always,pool=2000`); "
+        "overrides --split, --first and --parallel",
     )
     parser.add_argument("--keep", action="store_true", help="reuse a filled Meilisearch index")
     parser.add_argument("--json", action="store_true")
@@ -530,27 +654,36 @@ def main() -> None:
                 flush=True,
             )
             continue
-        results.append(
-            measure(
-                n,
-                args.needs,
-                args.pool,
-                args.keep,
-                tuple(args.sections),
-                url,
-                key,
-                args.vectors,
-                args.split,
-            )
+        variants = tuple(args.variants) or (
+            Variant(args.split or DEFAULT_SPLIT, args.first, args.parallel),
         )
+        rows = measure(
+            n,
+            args.needs,
+            args.pool,
+            args.keep,
+            tuple(args.sections),
+            url,
+            key,
+            args.vectors,
+            variants,
+        )
+        results += rows
         if not args.json:
-            print(json.dumps(results[-1]), file=sys.stderr, flush=True)
-    report = {"sizes": results, "projection": project(results)}
+            for row in rows:
+                print(json.dumps(row), file=sys.stderr, flush=True)
+    # The growth to 1M of the first variant (the pool's defaults unless --variants says).
+    first = results[0]["variant"] if results else None
+    report = {
+        "sizes": results,
+        "projection": project([r for r in results if r["variant"] == first]),
+    }
     if args.json:
         print(json.dumps(report))
         return
     columns = [
         ("n_experts", "experts"),
+        ("variant", "variant"),
         ("meili_index_s", "index s"),
         ("recall_at_100", "Recall@100"),
         ("recall_at_100_min", "min"),

@@ -18,8 +18,9 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import meilisearch
 import numpy as np
@@ -41,6 +42,14 @@ SCALE = 10_000.0
 # vector store (arroy) compares the query with every candidate itself, exactly, when the
 # filter leaves fewer than half the documents, and walks its approximate trees otherwise.
 PARTS = 4
+# Which searches are split: "never"; "unfiltered", the searches without a filter only (the
+# feedback stage's first search, where the approximate trees lose the recall: a filtered
+# search that leaves under half the index is exact already); "always".
+Split = Literal["never", "unfiltered", "always"]
+SPLITS: tuple[Split, ...] = ("never", "unfiltered", "always")
+DEFAULT_SPLIT: Split = "always"
+# A split search's parts as concurrent requests by default (measured in docs/deploy.md).
+DEFAULT_PARALLEL = True
 FILTERABLE = [
     "part",
     "eligible",
@@ -90,7 +99,8 @@ class MeiliCandidatePool:
         dimensions: int,
         columns: Sequence[int] | None = None,
         open_only: bool = True,
-        split: bool = False,
+        split: bool | Split = DEFAULT_SPLIT,
+        parallel: bool = DEFAULT_PARALLEL,
         timeout_s: int = 30,
         task_timeout_s: float = 600.0,
     ) -> None:
@@ -101,8 +111,19 @@ class MeiliCandidatePool:
         self.dimensions = dimensions if self.columns is None else len(self.columns)
         # Institutions are only proposed experts open to them (service.core.policy).
         self.open_only = open_only
-        # Each search as PARTS exact searches over the quarters of the index (see PARTS).
-        self.split = split
+        # Which searches go as PARTS exact searches over the quarters of the index (see PARTS,
+        # Split; True is "always", False "never").
+        self.split: Split = ("always" if split else "never") if isinstance(split, bool) else split
+        if self.split not in SPLITS:
+            raise ValueError(f"split: one of {SPLITS}, not {split!r}")
+        # A split search's parts as concurrent requests (Meilisearch answers a multi-search's
+        # queries one after the other, concurrent searches on several threads).
+        self.parallel = parallel
+        self._clients = [
+            meilisearch.Client(url, api_key or None, timeout=timeout_s)
+            for _ in range(PARTS if parallel else 0)
+        ]
+        self._executor = ThreadPoolExecutor(PARTS) if parallel else None
         self.task_timeout_ms = int(task_timeout_s * 1000)
         # The latest searches: (round trip, Meilisearch's own processing time) in ms, and the
         # hits returned (for the benchmark's breakdown).
@@ -205,7 +226,7 @@ class MeiliCandidatePool:
         if expression:
             params["filter"] = expression
         started = time.perf_counter()
-        if not self.split:
+        if self.split == "never" or (self.split == "unfiltered" and expression):
             result = _call(partial(self.client.index(self.uid).search, "", params))
             processing = float(result.get("processingTimeMs", 0))
             ids = [str(hit["id"]) for hit in result["hits"]]
@@ -218,8 +239,9 @@ class MeiliCandidatePool:
     def _split_search(
         self, params: dict[str, Any], expression: str | None, limit: int
     ) -> tuple[list[str], float]:
-        """One multi-search of PARTS queries, one per quarter of the index (each exact in
-        Meilisearch's vector store), merged by score: the best `limit` of the union. Each
+        """PARTS queries, one per quarter of the index (each exact in Meilisearch's vector
+        store), as one multi-search or, `parallel`, as concurrent searches; merged by score:
+        the best `limit` of the union. Each
         quarter is asked for its expected share of the best `limit` plus four deviations
         (where they fall is a binomial draw: the part is a hash of the id)."""
         share = limit / PARTS
@@ -230,13 +252,20 @@ class MeiliCandidatePool:
             queries.append(
                 {
                     **params,
-                    "indexUid": self.uid,
                     "limit": each,
                     "filter": f"{term} AND {expression}" if expression else term,
                     "showRankingScore": True,
                 }
             )
-        response = _call(partial(self.client.multi_search, queries))
+        if self._executor is not None:
+            searches = [
+                self._executor.submit(_call, partial(client.index(self.uid).search, "", query))
+                for client, query in zip(self._clients, queries, strict=True)
+            ]
+            response = {"results": [search.result() for search in searches]}
+        else:
+            queries = [{**query, "indexUid": self.uid} for query in queries]
+            response = _call(partial(self.client.multi_search, queries))
         hits = [
             (float(hit.get("_rankingScore", 0.0)), str(hit["id"]))
             for result in response["results"]

@@ -7,7 +7,8 @@ The pool is kept small (40 of 210 experts from Meilisearch, 10 more for shared s
 Meilisearch's order decides what is in it. Both layouts run: Meilisearch holding the whole
 row (the service's), and holding the document section's blocks only (`pool_columns`), where
 its order leaves out the headline signals the re-ranking still scores; and the whole row
-searched as four exact searches over quarters of the index (`split`), merged by score.
+searched as four exact searches over quarters of the index, merged by score (`split`): every
+search, the unfiltered first search only, and every search with its parts sent concurrently.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from service.core.matching import MatchingEngine, need_record, open_need_ids
 from service.core.seed import seed_world
 from service.models import Institution, Need
 from service.search import SearchBackend
-from service.search.meili_pool import MeiliCandidatePool
+from service.search.meili_pool import MeiliCandidatePool, Split
 from tests.fusion_weights import with_feedback
 
 MEILI_URL = os.environ.get("HOMEWARD_TEST_MEILI_URL", "")
@@ -40,16 +41,28 @@ SKILL_POOL_SIZE = 10
 K = 10
 
 
-@pytest.fixture(params=["whole_row", "document_section", "split"])
+# Each layout and way of searching: (columns, split, parallel).
+POOLS: dict[str, tuple[bool, Split, bool]] = {
+    "whole_row": (False, "never", False),
+    "document_section": (True, "never", False),
+    "split": (False, "always", False),
+    "split_unfiltered": (False, "unfiltered", False),
+    "split_parallel": (False, "always", True),
+}
+
+
+@pytest.fixture(params=list(POOLS))
 def pool(request: pytest.FixtureRequest, hashing: Encoder) -> Iterator[MeiliCandidatePool]:
     matcher = MatchingEngine(hashing).matcher
+    section_only, split, parallel = POOLS[request.param]
     made = MeiliCandidatePool(
         url=MEILI_URL,
         api_key=MEILI_KEY,
         index_prefix=f"test_{uuid.uuid4().hex[:8]}_",
         dimensions=pool_dimensions(matcher),
-        columns=pool_columns(matcher) if request.param == "document_section" else None,
-        split=request.param == "split",
+        columns=pool_columns(matcher) if section_only else None,
+        split=split,
+        parallel=parallel,
     )
     if request.param == "document_section":
         assert made.dimensions < pool_dimensions(matcher)
