@@ -157,3 +157,29 @@ def test_the_engagements_list_and_the_audit_log_give_dates_in_the_readers_langua
     when = [text_of(tr.select_one("td")) for tr in audit.select("[data-event]")]
     assert "18 nov. 2026, 09:32" in when
     assert not any(re.match(ISO_DAY, w) for w in when)
+
+
+def test_the_experts_own_summary_card_keeps_each_paragraph_in_its_direction(
+    client: TestClient, session: Session
+) -> None:
+    user = make_user(session, email="zeina.haddad@posteo.example", locale="fr")
+    make_expert(
+        session,
+        user=user,
+        display_name="زينة حداد",
+        headline="أخصائية نفسية إكلينيكية | علاج الصدمات",
+        bio="أعمل منذ عشر سنوات مع اللاجئين.\nJe supervise aussi des équipes à Beyrouth.",
+        skills=["الصحة النفسية", "psychotraumatologie"],
+    )
+    log_in_as(client, user.email)
+    soup = soup_of(client.get("/expert"))
+    card = soup.select_one("[aria-labelledby=summary-heading]")
+    assert card is not None
+    assert text_of(card.select_one("h2 bdi")) == "أخصائية نفسية إكلينيكية | علاج الصدمات"
+    bio = card.select_one("p.prose")
+    assert bio is not None and bio["dir"] == "auto"
+    assert (
+        bio.get_text()
+        == "أعمل منذ عشر سنوات مع اللاجئين.\nJe supervise aussi des équipes à Beyrouth."
+    )
+    assert [li.get("dir") for li in card.select(".tags li")] == ["auto", "auto"]
