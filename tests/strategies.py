@@ -166,9 +166,15 @@ def unique_email() -> st.SearchStrategy[str]:
     return st.tuples(local, domain, st.booleans()).map(build)
 
 
+# What a need may be born as (service.schemas.needs.NeedCreate); an edit may set any status.
+NEW_NEED_STATUSES = ("open", "draft")
+
+
 @st.composite
-def need_payloads(draw: st.DrawFn) -> dict[str, Any]:
-    """What an institution posts as a need, as JSON."""
+def need_payloads(
+    draw: st.DrawFn, *, statuses: tuple[str, ...] = tuple(str(s) for s in NeedStatus)
+) -> dict[str, Any]:
+    """What an institution posts (`statuses=NEW_NEED_STATUSES`) or writes over a need, as JSON."""
     start_from, start_until = draw(date_ranges())
     return {
         "title": draw(padded(phrases(min_size=3, max_size=200))),
@@ -184,7 +190,7 @@ def need_payloads(draw: st.DrawFn) -> dict[str, Any]:
         "city": draw(optional_text(max_size=120)),
         "support": draw(st.lists(st.sampled_from([str(s) for s in Support]), unique=True)),
         "live_sessions": draw(st.booleans()),
-        "status": draw(st.sampled_from([str(s) for s in NeedStatus])),
+        "status": draw(st.sampled_from(statuses)),
     }
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from seed_data.loader import load_world
+from service.cli import words
 from service.config import Settings, get_settings
 from service.core.exports import ExportFormat, export_records
 from service.core.imports import import_file
@@ -59,7 +60,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
 
         def update(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
-                tasks[phase] = progress.add_task(phase, total=total)
+                tasks[phase] = progress.add_task(words.phase(phase), total=total)
             progress.update(tasks[phase], completed=done, total=total)
 
         yield update
@@ -111,24 +112,26 @@ def import_command(
     embed: Annotated[
         bool, typer.Option(help="Then embed what has no vector and re-match (when available).")
     ] = False,
+    lang: words.Lang = "",
 ) -> None:
     """Imports experts, institutions or needs (upsert on external_id); exits 1 on bad rows."""
     engine = make_engine(get_settings().database_url)
     show = sys.stderr.isatty() and file.stat().st_size >= PROGRESS_MIN_BYTES
-    with Session(engine, expire_on_commit=False) as session, _progress(show) as update:
-        report = import_file(
-            session,
-            kind=kind,
-            path=file,
-            actor=None,
-            dry_run=dry_run,
-            partial=partial,
-            progress=update,
-        )
-    for line in report.lines():
-        typer.echo(line, err=not report.ok)
-    if embed and report.written:
-        default_after_load(engine, get_settings())
+    with words.speaking(lang):
+        with Session(engine, expire_on_commit=False) as session, _progress(show) as update:
+            report = import_file(
+                session,
+                kind=kind,
+                path=file,
+                actor=None,
+                dry_run=dry_run,
+                partial=partial,
+                progress=update,
+            )
+        for line in words.report_lines(report):
+            typer.echo(line, err=not report.ok)
+        if embed and report.written:
+            default_after_load(engine, get_settings())
     if not report.ok:
         raise typer.Exit(1)
 
@@ -141,10 +144,18 @@ def export_command(
     ] = None,
     delimiter: Annotated[str, typer.Option(help="CSV delimiter: , or ;")] = ",",
     bom: Annotated[bool, typer.Option(help="Start a CSV with a byte-order mark (Excel).")] = False,
+    lang: words.Lang = "",
 ) -> None:
     """Exports every expert, institution or need in the import format."""
+    with words.speaking(lang):
+        _export(kind, format, output, delimiter, bom)
+
+
+def _export(
+    kind: Kind, format: ExportFormat, output: Path | None, delimiter: str, bom: bool
+) -> None:
     if delimiter not in (",", ";"):
-        raise typer.BadParameter("the delimiter is , or ;")
+        raise typer.BadParameter(words.bad_delimiter(), param_hint="'--delimiter'")
     engine = make_engine(get_settings().database_url)
     with Session(engine, expire_on_commit=False) as session:
         if output is None:
@@ -160,4 +171,4 @@ def export_command(
                 )
         session.commit()
     if output is not None:
-        typer.echo(f"Exported {count} {kind} to {output}.", err=True)
+        typer.echo(words.exported(kind, count, output), err=True)

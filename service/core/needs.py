@@ -16,10 +16,10 @@ from service.models import AuditEvent, ExpertProfile, Institution, Need, NeedSta
 from service.models.types import utcnow
 from service.repos import audit as audit_repo
 from service.repos import needs as needs_repo
-from service.schemas.needs import NeedWrite
+from service.schemas.needs import NeedCreate, NeedWrite
 
 
-def need_columns(data: NeedWrite) -> dict[str, Any]:
+def need_columns(data: NeedWrite | NeedCreate) -> dict[str, Any]:
     """Gets a need's columns from what was written: dates stay dates, choices plain strings."""
     # A JSON-mode dump would hand the Date columns ISO strings, which SQLite refuses.
     values = data.model_dump()
@@ -29,8 +29,10 @@ def need_columns(data: NeedWrite) -> dict[str, Any]:
     return values
 
 
-def post_need(session: Session, *, institution: Institution, author: User, data: NeedWrite) -> Need:
-    """Creates a need; an institution awaiting verification may only write drafts."""
+def post_need(
+    session: Session, *, institution: Institution, author: User, data: NeedCreate
+) -> Need:
+    """Creates a need, open or a draft (only drafts while the institution awaits verification)."""
     reader = policy.reader_for(session, author)
     policy.require(reader, policy.Action.WRITE_DRAFT_NEED)
     policy.require_need_status(reader, data.status)

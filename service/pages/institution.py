@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,7 +30,7 @@ from service.routes.pagination import PAGE_SIZE
 from service.routes.params import MAX_ID, Id
 from service.routes.skills import skills_in_use
 from service.schemas.institutions import InstitutionUpdate
-from service.schemas.needs import NeedPreview, NeedWrite
+from service.schemas.needs import NeedCreate, NeedPreview, NeedWrite
 from service.search import SearchError
 from service.templating import flash, paginate, render, wants_fragment
 
@@ -80,11 +80,14 @@ async def _need_form_data(request: Request) -> dict[str, object]:
     return data
 
 
+NeedForm = TypeVar("NeedForm", NeedCreate, NeedWrite)
+
+
 async def _read_need_form(
-    request: Request,
-) -> tuple[NeedWrite | None, dict[str, str], dict[str, object]]:
+    request: Request, model: type[NeedForm]
+) -> tuple[NeedForm | None, dict[str, str], dict[str, object]]:
     data = await _need_form_data(request)
-    form, errors = validate_form(NeedWrite, data)
+    form, errors = validate_form(model, data)
     return form, errors, data
 
 
@@ -193,7 +196,7 @@ async def new_need_submit(
     session: SessionDep,
 ) -> Response:
     """Posts a need."""
-    form, errors, data = await _read_need_form(request)
+    form, errors, data = await _read_need_form(request, NeedCreate)
     if form is None:
         return render(
             request,
@@ -303,7 +306,7 @@ async def edit_need_submit(
 ) -> Response:
     """Saves changes to a need."""
     need = readable_need(session, need_id=need_id, reader=user)
-    form, errors, data = await _read_need_form(request)
+    form, errors, data = await _read_need_form(request, NeedWrite)
     if form is None:
         return render(
             request,

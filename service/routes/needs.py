@@ -19,7 +19,7 @@ from service.repos import needs as needs_repo
 from service.routes.pagination import PageDep, PageOf, envelope
 from service.routes.params import Id
 from service.routes.search_params import SearchRequestDep
-from service.schemas.needs import NeedPublic, NeedWrite
+from service.schemas.needs import NeedCreate, NeedPublic, NeedWrite
 from service.schemas.search import SearchResults
 
 router = APIRouter(prefix="/api/needs", tags=["needs"])
@@ -48,9 +48,10 @@ def my_needs(institution: MemberInstitution, session: SessionDep, page: PageDep)
 
 @router.post("", status_code=201, response_model=NeedPublic)
 def create_need(
-    body: NeedWrite, user: CurrentUser, institution: MemberInstitution, session: SessionDep
+    body: NeedCreate, user: CurrentUser, institution: MemberInstitution, session: SessionDep
 ) -> dict[str, Any]:
-    """Posts a need for the caller's institution (only a draft until it is verified)."""
+    """Posts a need for the caller's institution, open or a draft (only a draft until the
+    institution is verified); it is filled or closed later, never born so."""
     need = post_need(session, institution=institution, author=user, data=body)
     session.commit()
     return _public(need)

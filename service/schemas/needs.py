@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -19,8 +19,8 @@ Description = Annotated[
 ]
 
 
-class NeedWrite(BaseModel):
-    """What an institution writes when it posts or edits a need."""
+class NeedFields(BaseModel):
+    """What an institution writes about a need, whatever its status."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -41,7 +41,6 @@ class NeedWrite(BaseModel):
     city: City = ""
     support: list[Support] = Field(default_factory=list, max_length=4)
     live_sessions: bool = False
-    status: NeedStatus = NeedStatus.OPEN
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -50,6 +49,22 @@ class NeedWrite(BaseModel):
         self.required_skills = list(dict.fromkeys(self.required_skills))
         self.languages = list(dict.fromkeys(self.languages))
         return self
+
+
+class NeedWrite(NeedFields):
+    """What an institution writes when it edits a need (or a roster holds): any status."""
+
+    status: NeedStatus = NeedStatus.OPEN
+
+
+class NeedCreate(NeedFields):
+    """What an institution posts as a new need: open, or a draft to finish later.
+
+    A need is filled or closed by what happens to it (an engagement, the close button),
+    never born so: that would skip the proposals, the offers and their records.
+    """
+
+    status: Literal["open", "draft"] = "open"
 
 
 class NeedPublic(BaseModel):

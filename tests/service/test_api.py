@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -87,6 +88,37 @@ def test_unknown_field_is_refused(client: TestClient, session: Session) -> None:
     response = client.post("/api/needs", json=_need(institution_id=999), headers=_headers(client))
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "institution_id"
+
+
+@pytest.mark.parametrize("status", ["closed", "filled"])
+def test_a_need_is_not_born_closed_or_filled(
+    client: TestClient, session: Session, status: str
+) -> None:
+    member, _ = make_member(session, name="جامعة الجزائر 1 بن يوسف بن خدة")
+    login(client, member.email, PASSWORD)
+    body = _need(title="تدريس علم الأوبئة عن بعد", languages=["ar", "fr"], status=status)
+    response = client.post("/api/needs", json=body, headers=_headers(client))
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "status", "message": "Input should be 'open' or 'draft'"}
+    ]
+    assert session.exec(select(Need)).all() == []
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "need.posted")).all() == []
+
+
+def test_a_need_is_born_open_or_a_draft(client: TestClient, session: Session) -> None:
+    member, _ = make_member(session)
+    login(client, member.email, PASSWORD)
+    for status in ("draft", "open"):
+        response = client.post("/api/needs", json=_need(status=status), headers=_headers(client))
+        assert response.status_code == 201, response.text
+        assert response.json()["status"] == status
+    # Closing it later is an edit, as before.
+    need_id = response.json()["id"]
+    closed = client.put(
+        f"/api/needs/{need_id}", json=_need(status="closed"), headers=_headers(client)
+    )
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
 
 
 def test_member_cannot_edit_another_institutions_need(client: TestClient, session: Session) -> None:

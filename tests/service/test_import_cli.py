@@ -99,3 +99,76 @@ def test_seed_command_loads_the_world_and_says_so(database: str) -> None:
     assert "experts.jsonl: 210 rows imported (210 created" in result.output
     assert "scenarios: 45 proposals, 30 engagements, 16 feedback created" in result.output
     assert _experts(database) == 210
+
+
+def _broken_experts(tmp_path: Path) -> Path:
+    """The example experts, the third (an Arabic-speaking psychologist's row) with a bad mode."""
+    lines = (EXAMPLES / "experts.jsonl").read_text(encoding="utf-8").splitlines()
+    broken = json.loads(lines[2])
+    broken["modes"] = ["présentiel"]
+    lines[2] = json.dumps(broken, ensure_ascii=False)
+    path = tmp_path / "experts-diaspora.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_import_speaks_french_with_lang(database: str, tmp_path: Path) -> None:
+    path = _broken_experts(tmp_path)
+    result = runner.invoke(app, ["import", "experts", str(path), "--lang", "fr"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "experts-diaspora.jsonl : 1 erreur sur 5 lignes, rien n'a été importé"
+    assert lines[1] == "  ligne 3, modes : Élément 1 : Choisissez une des options proposées."
+    assert _experts(database) == 0
+
+    partial = runner.invoke(app, ["import", "experts", str(path), "--partial", "--lang", "fr"])
+    assert partial.exit_code == 1
+    assert partial.output.splitlines()[0] == (
+        "experts-diaspora.jsonl : 1 erreur sur 5 lignes ; 4 lignes importées "
+        "(créés : 4, mis à jour : 0, inchangés : 0), 1 ligne laissée de côté"
+    )
+
+
+def test_import_speaks_the_language_of_homeward_lang(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOMEWARD_LANG", "ar")
+    path = str(EXAMPLES / "experts.csv")
+    dry = runner.invoke(app, ["import", "experts", path, "--dry-run"])
+    assert dry.exit_code == 0
+    assert dry.output.strip() == (
+        "experts.csv: سيُستورد 7 أسطر (أُنشئ: 7، حُدّث: 0، دون تغيير: 0)؛ لم يُكتب شيء"
+    )
+    # A locale as the shell spells it reads as its language; --lang wins over the variable.
+    monkeypatch.setenv("HOMEWARD_LANG", "es_ES.UTF-8")
+    done = runner.invoke(app, ["import", "experts", path])
+    assert done.output.strip() == (
+        "experts.csv: 7 filas importadas (creados: 7, actualizados: 0, sin cambios: 0)"
+    )
+    again = runner.invoke(app, ["import", "experts", path, "--lang", "en"])
+    assert (
+        again.output.strip() == "experts.csv: 7 rows imported (0 created, 0 updated, 7 unchanged)"
+    )
+
+
+def test_an_unknown_language_is_a_usage_error(database: str) -> None:
+    result = runner.invoke(
+        app, ["import", "experts", str(EXAMPLES / "experts.csv"), "--lang", "de"]
+    )
+    assert result.exit_code == 2
+    assert "--lang" in result.output and "choose one of en" in result.output
+    assert _experts(database) == 0
+
+
+def test_export_says_what_it_wrote_in_the_chosen_language(database: str, tmp_path: Path) -> None:
+    runner.invoke(app, ["import", "experts", str(EXAMPLES / "experts.jsonl")])
+    output = tmp_path / "خبراء.csv"
+    result = runner.invoke(
+        app, ["export", "experts", "--format", "csv", "--output", str(output), "--lang", "es"]
+    )
+    assert result.exit_code == 0
+    assert result.output.strip() == f"5 expertos exportados a {output}."
+    arabic = runner.invoke(app, ["export", "experts", "--output", str(output), "--lang", "ar"])
+    assert arabic.output.strip() == f"صُدّر 5 خبراء إلى {output}."
+    bad = runner.invoke(app, ["export", "experts", "--delimiter", "|", "--lang", "fr"])
+    assert bad.exit_code == 2 and "Le séparateur est , ou ;" in bad.output

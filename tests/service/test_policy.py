@@ -300,7 +300,7 @@ def test_a_pending_institution_gets_a_drafts_only_form_without_preview(
     log_in_as(client, member.email)
     page = soup_of(client.get("/institution/needs/new"))
     options = [o["value"] for o in page.select("select[name=status] option")]
-    assert options == ["draft", "closed"]
+    assert options == ["draft"]  # a new need is a draft here, never born closed
     assert page.select_one("[data-preview-button]") is None
     assert page.select_one("[data-drafts-only]") is not None
     form = {

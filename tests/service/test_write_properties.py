@@ -29,7 +29,7 @@ from service.schemas.engagements import FeedbackWrite, MoveRequest
 from service.schemas.experts import ExpertProfileUpdate
 from service.schemas.imports import ExpertRow, InstitutionRow, MemberRow, NeedRow
 from service.schemas.institutions import InstitutionUpdate
-from service.schemas.needs import NeedWrite
+from service.schemas.needs import NeedCreate, NeedWrite
 from tests.service.parties import (
     Party,
     csrf_headers,
@@ -39,6 +39,7 @@ from tests.service.parties import (
     member_of_institution,
 )
 from tests.strategies import (
+    NEW_NEED_STATUSES,
     engagement_terms,
     expected_expert,
     expected_institution,
@@ -68,7 +69,7 @@ def member(client: TestClient, session: Session) -> tuple[Party, Institution]:
     return member_of_institution(client, session)
 
 
-@given(payload=need_payloads(), edit=need_payloads())
+@given(payload=need_payloads(statuses=NEW_NEED_STATUSES), edit=need_payloads())
 def test_a_need_posted_then_replaced_reads_back_as_written(
     member: tuple[Party, Institution],
     session: Session,
@@ -92,6 +93,20 @@ def test_a_need_posted_then_replaced_reads_back_as_written(
         assert {k: body[k] for k in edit} == expected_need(edit)
     row = fresh(session, Need, need_id)
     assert [row.start_from, row.start_until] == [_day(edit[k]) for k in NEED_DATES]
+
+
+@given(payload=need_payloads(statuses=("filled", "closed")))
+def test_a_need_posted_filled_or_closed_is_refused_naming_the_status(
+    member: tuple[Party, Institution], session: Session, payload: dict[str, Any]
+) -> None:
+    party, institution = member
+    before = len(session.exec(select(Need).where(Need.institution_id == institution.id)).all())
+    response = party.client.post("/api/needs", json=payload, headers=csrf_headers(party.client))
+    assert response.status_code == 422, response.text
+    assert _fields(response.json()["errors"]) == {"status"}
+    session.expire_all()
+    after = session.exec(select(Need).where(Need.institution_id == institution.id)).all()
+    assert len(after) == before
 
 
 @pytest.fixture
@@ -247,6 +262,7 @@ def test_feedback_reads_back_as_written(
 
 
 WRITE_SCHEMAS: list[tuple[type[Any], type[Any], dict[str, str]]] = [
+    (NeedCreate, Need, {}),
     (NeedWrite, Need, {}),
     (NeedRow, Need, {}),
     (ExpertProfileUpdate, ExpertProfile, {}),

@@ -38,6 +38,7 @@ from tests.service.parties import (
     member_of_institution,
 )
 from tests.strategies import (
+    NEW_NEED_STATUSES,
     OFFERED_TIMEZONES,
     engagement_terms,
     expert_payloads,
@@ -143,7 +144,7 @@ def _stored_need(session: Session, need_id: int) -> Need:
     return need
 
 
-@given(payload=need_payloads(), edit=need_payloads())
+@given(payload=need_payloads(statuses=NEW_NEED_STATUSES), edit=need_payloads())
 def test_a_need_typed_in_its_form_is_saved_and_shown_as_typed(
     client: TestClient,
     session: Session,
@@ -183,7 +184,9 @@ NEED_BREAKERS = {
 }
 
 
-@given(payload=need_payloads(), broken=st.sampled_from(sorted(NEED_BREAKERS)))
+@given(
+    payload=need_payloads(statuses=NEW_NEED_STATUSES), broken=st.sampled_from(sorted(NEED_BREAKERS))
+)
 def test_a_refused_need_form_keeps_every_field_typed(
     client: TestClient, session: Session, member: Institution, payload: dict[str, Any], broken: str
 ) -> None:

@@ -164,6 +164,28 @@ def test_need_errors_beside_fields(client: TestClient, session: Session) -> None
     assert session.exec(select(Need)).all() == []
 
 
+def test_a_new_need_is_open_or_a_draft_never_closed(client: TestClient, session: Session) -> None:
+    _member_client(client, session, name="Université Cheikh Anta Diop")
+    soup = soup_of(client.get("/institution/needs/new"))
+    assert [o["value"] for o in soup.select("#status option")] == ["open", "draft"]
+    response = post_form(
+        client,
+        "/institution/needs/new",
+        _need_form(title="Épidémiologie de terrain", status="closed"),
+    )
+    assert response.status_code == 422
+    assert error_beside(response, "status") == "Choose one of the options."
+    assert session.exec(select(Need)).all() == []
+
+
+def test_an_institution_awaiting_verification_starts_a_draft(
+    client: TestClient, session: Session
+) -> None:
+    _member_client(client, session, verified=False)
+    soup = soup_of(client.get("/institution/needs/new"))
+    assert [o["value"] for o in soup.select("#status option")] == ["draft"]
+
+
 def test_start_window_ending_before_it_begins_is_refused(
     client: TestClient, session: Session
 ) -> None:

@@ -1,0 +1,137 @@
+"""What a walk as new users found on an agreed engagement: contact details run together in one
+line, names typed in Arabic (on the English page) and in Latin letters (on the Arabic page)
+not kept in their own direction, and on a phone the dates of the figures broken mid-number
+("2026" split into "20" and "26", which Arabic then read as another date)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from service.models import InstitutionMember, Role, User
+from service.models.types import utcnow
+from tests.browser.conftest import LiveSite
+from tests.factories import make_engagement, make_expert, make_institution, make_need, make_user
+
+PHONE = {"width": 390, "height": 844}
+WIDE = {"width": 1280, "height": 900}
+SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+# Each contact's label and value on one row: [label, value, same row?, value after the label?]
+CONTACT_ROWS = """() => [...document.querySelectorAll('main dl.contact dt')].map(dt => {
+  const dd = dt.nextElementSibling, a = dt.getBoundingClientRect(), b = dd.getBoundingClientRect();
+  const rtl = getComputedStyle(dt).direction === 'rtl';
+  return [dt.innerText.trim(), dd.innerText.trim(), Math.abs(a.top - b.top) < 4,
+          rtl ? b.right <= a.left + 1 : b.left >= a.right - 1];
+})"""
+# How many lines each figure's value takes, and how many words it has.
+FIGURE_LINES = """() => [...document.querySelectorAll('main .figures dd')].map(dd => {
+  const range = document.createRange();
+  range.selectNodeContents(dd);
+  const tops = [];
+  for (const r of range.getClientRects()) {
+    if (r.width > 1 && !tops.some(t => Math.abs(t - r.top) < 4)) tops.push(r.top);
+  }
+  return [dd.innerText.trim(), tops.length, dd.innerText.trim().split(/\\s+/).length];
+})"""
+# The direction each isolated name or title is laid out in, and how it is isolated.
+TYPED = """() => [...document.querySelectorAll('main bdi:not([dir]), main [dir=auto]')].map(el => {
+  const style = getComputedStyle(el);
+  return [el.innerText.trim(), style.direction, style.unicodeBidi];
+})"""
+
+TITLE = "دعم قسم الأشعة بالقراءة عن بعد وتكوين المقيمين"
+HOSPITAL = "المركز الاستشفائي الجامعي الحسن الثاني بفاس"
+
+
+@pytest.fixture(scope="module")
+def engagement_id(live_site: LiveSite) -> int:
+    """An agreed engagement: a hospital in Fès (Arabic name, two members) and a radiologist."""
+    with live_site.session() as session:
+        institution = make_institution(session, name=HOSPITAL, country="MA", city="فاس")
+        for name, email in (
+            ("يوسف بنجلون", "y.benjelloun@chu-fes.example"),
+            ("Nadia Alaoui", "n.alaoui@chu-fes.example"),
+        ):
+            user = make_user(session, role=Role.INSTITUTION, email=email)
+            user.display_name = name
+            session.add(InstitutionMember(institution_id=institution.id or 0, user_id=user.id))
+            session.commit()
+        need = make_need(session, institution=institution, title=TITLE, languages=["ar", "fr"])
+        expert = make_expert(
+            session,
+            user=make_user(session, email="imane.berrada@courriel.example"),
+            display_name="Dr. Imane Berrada",
+            headline="Radiologue – scanner, IRM, téléradiologie",
+            skills=["téléradiologie", "التصوير الطبي", "IRM"],
+            phone="+32 470 12 34 56",
+        )
+        engagement = make_engagement(
+            session,
+            need=need,
+            expert=expert,
+            status="active",
+            offered_at=utcnow() - timedelta(days=30),
+            start_date=date(2026, 9, 1),
+            end_date=date(2026, 12, 18),
+            agreed_hours=80,
+        )
+        return int(engagement.id)
+
+
+def _coordinator(visitor_factory: Any, site: LiveSite, locale: str, viewport: Any) -> Any:
+    email = f"walk-contacts-{locale}-{viewport['width']}@walk.example"
+    site.new_user(email, Role.COORDINATOR)
+    with site.session() as session:
+        user = session.exec(select(User).where(User.email == email)).one()
+        user.locale = locale
+        session.add(user)
+        session.commit()
+    visitor = visitor_factory(viewport=viewport, locale=locale)
+    visitor.log_in(email)
+    return visitor
+
+
+@pytest.mark.parametrize(
+    ("locale", "viewport", "name"),
+    [("en", WIDE, "wide"), ("en", PHONE, "phone"), ("ar", WIDE, "wide"), ("ar", PHONE, "phone")],
+)
+def test_contacts_read_as_a_grid_and_typed_words_keep_their_direction(
+    visitor_factory: Any,
+    live_site: LiveSite,
+    engagement_id: int,
+    locale: str,
+    viewport: Any,
+    name: str,
+) -> None:
+    visitor = _coordinator(visitor_factory, live_site, locale, viewport)
+    visitor.page.goto(f"/coordinator/engagements/{engagement_id}")
+    visitor.screenshot(f"walk/engagement-contacts-{locale}-{name}")
+
+    rows = visitor.page.evaluate(CONTACT_ROWS)
+    values = [row[1] for row in rows]
+    assert values == [
+        "imane.berrada@courriel.example",
+        "+32 470 12 34 56",
+        "يوسف بنجلون",
+        "y.benjelloun@chu-fes.example",
+        "Nadia Alaoui",
+        "n.alaoui@chu-fes.example",
+    ]
+    assert all(same_row and beside for _label, _value, same_row, beside in rows), rows
+
+    # Dates, hours: no figure broken inside a word ("26/06/2026" is one word).
+    figures = visitor.page.evaluate(FIGURE_LINES)
+    assert len(figures) == 4 and all(lines <= words for _text, lines, words in figures), figures
+
+    typed = {text: (direction, bidi) for text, direction, bidi in visitor.page.evaluate(TYPED)}
+    assert typed[TITLE] == ("rtl", "plaintext")
+    assert typed[HOSPITAL] == ("rtl", "plaintext")
+    assert typed["يوسف بنجلون"] == ("rtl", "plaintext")
+    assert typed["Dr. Imane Berrada"] == ("ltr", "plaintext")
+    assert typed["Nadia Alaoui"] == ("ltr", "plaintext")
+    assert typed["التصوير الطبي"][0] == "rtl" and typed["IRM"][0] == "ltr"
+    assert visitor.page.evaluate(SIDEWAYS) <= 0
+    assert visitor.errors == []
