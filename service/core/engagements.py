@@ -630,6 +630,20 @@ def remind_due_offers(session: Session, *, settings: Settings, now: datetime) ->
     return reminded
 
 
+def state_since(engagement: Engagement) -> datetime:
+    """Says when an engagement came to its present state."""
+    return {
+        S.OFFERED: engagement.offered_at,
+        S.ACCEPTED: engagement.responded_at,
+        S.DECLINED: engagement.responded_at,
+        S.CONFIRMED: engagement.confirmed_at,
+        S.ACTIVE: engagement.started_at,
+        S.EXPIRED: engagement.closed_at,
+        S.COMPLETED: engagement.closed_at,
+        S.CANCELLED: engagement.closed_at,
+    }.get(S(engagement.status)) or engagement.updated_at
+
+
 def engagement_view(
     session: Session, *, engagement: Engagement, reader: User, party: Party | None = None
 ) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from service.core.changes import expert_document
 from service.core.indexing import reindex_all
 from service.core.match_pool import pool_fingerprints, prune_pool, send_to_pool
 from service.core.need_vectors import embed_open_needs
+from service.core.proposals import NOT_FOR_YOU
 from service.core.public_vectors import NeedEmbedder, PublicEmbedder
 from service.models import (
     Embedding,
@@ -704,7 +705,9 @@ def _ranked_needs(limit: int) -> Select[MatchProposal, Need]:
         .where(
             MatchProposal.expert_id == bindparam("expert_id"),
             Need.status == NeedStatus.OPEN,
-            col(MatchProposal.status).not_in([ProposalStatus.WITHDRAWN, ProposalStatus.REJECTED]),
+            # An approved proposal is an offer now, on the offers page; a rejected or
+            # withdrawn one ranks the need for the expert no more.
+            col(MatchProposal.status).not_in(sorted(NOT_FOR_YOU)),
         )
         .order_by(col(MatchProposal.score).desc())
         .limit(limit)

@@ -8,7 +8,7 @@ the page never decides differently from the matcher.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from service.core.matching import (
 )
 from service.core.proposals import explanation_for_people
 from service.models import ExpertProfile, Institution, Need, NeedStatus
+from service.repos import engagements as engagements_repo
 from service.repos import jobs as jobs_repo
 from service.repos.jobs import PENDING
 
@@ -46,6 +47,9 @@ class ForYou:
     pending: bool = False  # a ranking job waits or runs: the list is about to change
     empty: str = ""  # why the list is empty: a code (see EMPTY_CODES)
     blockers: Blockers = field(default_factory=Blockers)
+    # Offers waiting for the expert's answer, counted when the list is empty: the needs a
+    # coordinator suggested to them left this list for the offers page.
+    offers_waiting: int = 0
 
 
 EMPTY_CODES = (
@@ -80,13 +84,14 @@ def needs_for_you(session: Session, *, expert: ExpertProfile, limit: int = 10) -
     pending = ranking_pending(session, expert_id)
     if ranked:
         return ForYou(ranked=ranked, pending=pending)
+    offers = engagements_repo.count_open_offers(session, expert_id=expert_id)
     if pending:
-        return ForYou(pending=True, empty="matching")
+        return ForYou(pending=True, empty="matching", offers_waiting=offers)
     if expert.consent_matching_at is None:
-        return ForYou(empty="no_consent")
+        return ForYou(empty="no_consent", offers_waiting=offers)
     if not complete_for_matching(expert):
-        return ForYou(empty="incomplete")
-    return _why_none(session, expert)
+        return ForYou(empty="incomplete", offers_waiting=offers)
+    return replace(_why_none(session, expert), offers_waiting=offers)
 
 
 def _why_none(session: Session, expert: ExpertProfile) -> ForYou:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from matching.explain import SKILL_MATCH_THRESHOLD, SKILL_RELATED_THRESHOLD
 from service.config import Settings
 from service.core import policy
 from service.core.audit import record
+from service.core.engagements import state_since
 from service.core.experts import view_for
 from service.core.notifications import notify
 from service.errors import DomainError, FieldErrors, InvalidTransition, NotFound
@@ -31,6 +33,44 @@ from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.repos import proposals as proposals_repo
 from service.repos import users as users_repo
+
+# A proposal a coordinator approved ("suggested to the expert") is an offer now: it leaves the
+# expert's "Needs for you" and is answered on the offers page. The needs-for-you query and the
+# need page an expert opens both read this set; nothing else decides it.
+SUGGESTED_TO_EXPERT: frozenset[str] = frozenset({ProposalStatus.APPROVED})
+# Proposals that rank a need for the expert no more: set aside by a coordinator or the matcher.
+SET_ASIDE: frozenset[str] = frozenset({ProposalStatus.REJECTED, ProposalStatus.WITHDRAWN})
+# What "Needs for you" leaves out.
+NOT_FOR_YOU: frozenset[str] = SUGGESTED_TO_EXPERT | SET_ASIDE
+
+
+@dataclass(frozen=True)
+class OfferState:
+    """Where the offer made to an expert for a need stands: a state the pages put in words."""
+
+    engagement_id: int
+    status: str  # the engagement's status (EngagementStatus)
+    since: datetime | None  # when it came to that state
+    answer_by: datetime | None  # the deadline to answer, while the offer waits for the expert
+
+
+def offer_state(session: Session, *, proposal: MatchProposal | None) -> OfferState | None:
+    """Gets where the offer made from a proposal stands, if the proposal was suggested to the
+    expert (None while it is only a need ranked for them)."""
+    if proposal is None or proposal.status not in SUGGESTED_TO_EXPERT:
+        return None
+    engagement = engagements_repo.get_for_proposals(session, [proposal.id or 0]).get(
+        proposal.id or 0
+    )
+    if engagement is None:
+        return None
+    waiting = engagement.status == EngagementStatus.OFFERED
+    return OfferState(
+        engagement_id=engagement.id or 0,
+        status=engagement.status,
+        since=state_since(engagement),
+        answer_by=engagement.offer_expires_at if waiting else None,
+    )
 
 
 def _require_staff(session: Session, user: User) -> None:

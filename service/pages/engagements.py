@@ -35,6 +35,7 @@ from service.errors import Conflict, FieldErrors, NotFound
 from service.i18n import N_
 from service.models import EngagementStatus, Mode, User
 from service.models.types import utcnow
+from service.pages.engagement_words import engagement_facts, feedback_sentences
 from service.pages.forms import read_form, validate_form
 from service.pages.reasons import language_levels, reasons
 from service.repos import engagements as engagements_repo
@@ -116,11 +117,14 @@ def _detail_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
+    view = engagement_view(session, engagement=engagement, reader=user, party=party)
     return render(
         request,
         "engagements/detail.html",
         {
-            "e": engagement_view(session, engagement=engagement, reader=user, party=party),
+            "e": view,
+            "facts": engagement_facts(engagement, view),
+            "feedback": [(item, feedback_sentences(item)) for item in view["feedback"]],
             "base": DETAIL_BASE[party],
             "labels": ACTION_LABELS,
             "modes": [str(m) for m in Mode],

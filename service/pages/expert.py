@@ -8,17 +8,20 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from service.core.engagements import ACTION_LABELS, engagement_view
 from service.core.experts import update_profile
 from service.core.needs import express_interest, interested_experts, readable_need
-from service.core.proposals import explanation_for_people
+from service.core.proposals import OfferState, explanation_for_people, offer_state
 from service.deps import RequireExpert, SessionDep, StateDep
 from service.errors import NotFound
 from service.i18n import N_
-from service.models import ExpertProfile, LanguageLevel, Mode, User
+from service.models import EngagementStatus, ExpertProfile, LanguageLevel, Mode, User
 from service.models.experts import SECTORS
+from service.pages.engagement_words import TO_THE_EXPERT
 from service.pages.for_you import for_you_context
 from service.pages.forms import read_form, validate_form
 from service.pages.reasons import reasons
+from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
 from service.repos import proposals as proposals_repo
@@ -179,6 +182,7 @@ def need_page(
         if proposal is not None
         else []
     )
+    offer = offer_state(session, proposal=proposal)
     return render(
         request,
         "expert/need.html",
@@ -187,8 +191,20 @@ def need_page(
             "institution": institution,
             "reasons": said,
             "interested": (expert.id or 0) in interested_experts(session, need_id=need_id),
+            "offer": offer,
+            "offer_sentence": TO_THE_EXPERT[EngagementStatus(offer.status)] if offer else "",
+            "e": _offer_engagement(session, offer, user),
+            "labels": ACTION_LABELS,
         },
     )
+
+
+def _offer_engagement(session: SessionDep, offer: OfferState | None, user: User) -> Any:
+    """Gets the offer as an engagement the expert may answer on the need's page, if any."""
+    if offer is None or offer.status != EngagementStatus.OFFERED:
+        return None
+    engagement = engagements_repo.get_engagement(session, offer.engagement_id)
+    return engagement_view(session, engagement=engagement, reader=user) if engagement else None
 
 
 @router.post("/needs/{need_id}/interest")

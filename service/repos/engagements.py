@@ -156,6 +156,14 @@ def list_engagements(
     return list(rows), total
 
 
+def count_open_offers(session: Session, *, expert_id: int) -> int:
+    """Counts the offers waiting for an expert's answer."""
+    statement = select(func.count()).where(
+        Engagement.expert_id == expert_id, Engagement.status == OPEN_OFFER
+    )
+    return session.exec(statement).one()
+
+
 def offers_to_expire(session: Session, *, now: datetime) -> list[Engagement]:
     """Lists offers whose answer time is over."""
     return list(

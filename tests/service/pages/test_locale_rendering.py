@@ -106,10 +106,12 @@ def test_a_confirmed_engagement_reads_well_in_arabic(
     member = log_in_as(make_client(), world.member.email)
     post_form(member, f"/engagements/{engagement.id}/confirm", {"next": "/institution/proposals"})
     page = soup_of(member.get(f"/institution/engagements/{engagement.id}"))
-    meta = text_of(page.select_one("article > .meta"))
-    assert "السنغال" in meta and "(SN)" not in meta, meta
-    offered = text_of(page.select_one(".figures dd"))
-    assert "-" not in offered, offered  # a date as Arabic readers write it, not 2026-12-01
+    facts = [text_of(li) for li in page.select("[data-facts] li")]
+    asked = next(f for f in facts if "السنغال" in f)
+    assert "(SN)" not in asked, facts
+    confirmed = facts[0]  # where it stands, since when: a whole Arabic sentence
+    assert confirmed.startswith("أكدت المؤسسة الالتزام في"), facts
+    assert "-" not in confirmed, confirmed  # a date as Arabic readers write it, not 2026-12-01
     phone = page.select_one("[data-contact] bdi[dir=ltr]")
     assert phone is not None and text_of(phone).startswith("+")
 

@@ -1,0 +1,123 @@
+"""An engagement's facts as sentences a person reads (who did what, when, for how long), each a
+whole catalogue sentence so that every language puts the words in its own order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.core.engagements import state_since
+from service.i18n import (
+    N_,
+    country_name,
+    current_locale,
+    gettext_,
+    ngettext_,
+    translate_message,
+)
+from service.models import Engagement, EngagementStatus
+from service.pages.reasons import day, formatted_decimal
+
+S = EngagementStatus
+
+# Where an engagement stands, said to its expert (%(date)s: when it came to that state;
+# %(deadline)s: the last day to answer an offer).
+TO_THE_EXPERT = {
+    S.OFFERED: N_(
+        "A coordinator has offered you this need — accept or decline below, before %(deadline)s."
+    ),
+    S.ACCEPTED: N_("You accepted on %(date)s; the institution will confirm."),
+    S.DECLINED: N_("You declined this offer on %(date)s."),
+    S.EXPIRED: N_("This offer expired on %(date)s without an answer."),
+    S.CONFIRMED: N_("The institution confirmed the engagement on %(date)s."),
+    S.ACTIVE: N_("The engagement started on %(date)s."),
+    S.DELIVERED: N_("You said on %(date)s that the work is done; the institution will confirm."),
+    S.COMPLETED: N_("The engagement was completed on %(date)s."),
+    S.CANCELLED: N_("The engagement was cancelled on %(date)s."),
+}
+# The same, said to the institution and the coordinators.
+TO_THE_OTHERS = {
+    **TO_THE_EXPERT,
+    S.OFFERED: N_(
+        "The expert was offered this need on %(date)s and has until %(deadline)s to answer."
+    ),
+    S.ACCEPTED: N_("The expert accepted on %(date)s; the institution is to confirm."),
+    S.DECLINED: N_("The expert declined this offer on %(date)s."),
+    S.DELIVERED: N_(
+        "The expert said on %(date)s that the work is done; the institution is to confirm."
+    ),
+}
+MODES = {
+    "remote": N_("The work is done remotely."),
+    "mission": N_("The work is done on a mission, on site."),
+    "hybrid": N_("The work is done partly remotely, partly on site."),
+}
+
+
+def state_sentence(engagement: Engagement, *, to_expert: bool) -> str:
+    """Says where an engagement stands and since when, in the reader's language."""
+    said = (TO_THE_EXPERT if to_expert else TO_THE_OTHERS)[S(engagement.status)]
+    deadline = engagement.offer_expires_at
+    return gettext_(said) % {
+        "date": day(state_since(engagement)),
+        "deadline": day(deadline) if deadline else "—",
+    }
+
+
+def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
+    """Says an engagement's facts, one sentence each: where it stands, who asked, how, when,
+    for how many hours, and the reason given."""
+    need = view.get("need") or {}
+    facts = [state_sentence(engagement, to_expert=view.get("as") == "expert")]
+    if need.get("institution"):
+        country = need.get("country") or ""
+        facts.append(
+            (
+                gettext_("Asked by %(institution)s, %(country)s.")
+                if country
+                else gettext_("Asked by %(institution)s.")
+            )
+            % {"institution": need["institution"], "country": country_name(country)}
+        )
+    mode = engagement.mode or need.get("mode") or ""
+    if mode in MODES:
+        facts.append(gettext_(MODES[mode]))
+    start, end = engagement.start_date, engagement.end_date
+    if start and end:
+        facts.append(
+            gettext_("The work runs from %(start)s to %(end)s.")
+            % {"start": day(start), "end": day(end)}
+        )
+    elif start:
+        facts.append(gettext_("The work starts on %(start)s.") % {"start": day(start)})
+    elif end:
+        facts.append(gettext_("The work ends on %(end)s.") % {"end": day(end)})
+    if engagement.agreed_hours:
+        facts.append(
+            ngettext_(
+                "%(num)s hour is agreed.", "%(num)s hours are agreed.", engagement.agreed_hours
+            )
+            % {"num": formatted_decimal(engagement.agreed_hours, "#,##0", current_locale.get())}
+        )
+    if engagement.reason:
+        facts.append(
+            gettext_("Reason given: %(reason)s") % {"reason": translate_message(engagement.reason)}
+        )
+    return facts
+
+
+def feedback_sentences(item: dict[str, Any]) -> list[str]:
+    """Says one side's feedback, one sentence each."""
+    hours = int(item.get("hours") or 0)
+    said = [
+        gettext_("Rated %(rating)s out of 5.") % {"rating": item.get("rating")},
+        ngettext_("%(num)s hour contributed.", "%(num)s hours contributed.", hours)
+        % {"num": formatted_decimal(hours, "#,##0", current_locale.get())},
+        gettext_("Would do it again.")
+        if item.get("would_repeat")
+        else gettext_("Would not do it again."),
+    ]
+    if item.get("delivered"):
+        said.append(gettext_("What was delivered: %(text)s") % {"text": item["delivered"]})
+    if item.get("impact"):
+        said.append(gettext_("Impact: %(text)s") % {"text": item["impact"]})
+    return said
