@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from service.core.engagements import state_since
 from service.i18n import (
     N_,
@@ -70,14 +72,14 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
     facts = [state_sentence(engagement, to_expert=view.get("as") == "expert")]
     if need.get("institution"):
         country = need.get("country") or ""
-        facts.append(
-            (
-                gettext_("Asked by %(institution)s, %(country)s.")
-                if country
-                else gettext_("Asked by %(institution)s.")
-            )
-            % {"institution": need["institution"], "country": country_name(country)}
+        # The typed name keeps its own direction inside the sentence (Markup escapes it).
+        said = escape(
+            gettext_("Asked by %(institution)s, %(country)s.")
+            if country
+            else gettext_("Asked by %(institution)s.")
         )
+        isolated = Markup("<bdi>%s</bdi>") % need["institution"]
+        facts.append(said % {"institution": isolated, "country": country_name(country)})
     mode = engagement.mode or need.get("mode") or ""
     if mode in MODES:
         facts.append(gettext_(MODES[mode]))
