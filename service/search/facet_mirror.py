@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
 
 from service.search import query as q
+from service.search.base import FacetCount
+from service.search.documents import IndexSchema
 
 IntArray = NDArray[np.int64]
 
@@ -151,3 +154,39 @@ class FacetMirror:
                 overlaps |= (self._start <= hi) & (self._end >= lo)
             keep &= overlaps
         return np.flatnonzero(keep).astype(np.int64)
+
+
+def estimated_facets(
+    schema: IndexSchema,
+    mirror: FacetMirror,
+    parts: Sequence[tuple[IntArray, float]],
+    names: Sequence[str],
+    today: date,
+) -> dict[str, list[FacetCount]]:
+    """Counts the values of the asked facets over parts of the matches, each part's counts
+    multiplied by its weight (a broad query's sample scaled to every match; FTS5 and
+    PostgreSQL alike), rounded, at least 1 for a value the parts hold."""
+    counts: dict[str, list[FacetCount]] = {}
+    with mirror.lock:
+        for name in names:
+            found: dict[str, float] = {}
+            if name == schema.window.name:
+                buckets = q.window_buckets(today)
+                for part, weight in parts:
+                    tally = mirror.window_counts(part, [span for _, span in buckets])
+                    for (label, _), count in zip(buckets, tally, strict=True):
+                        found[label] = found.get(label, 0.0) + count * weight
+                # Buckets keep their order ("now", then the months), not the counts'.
+                counts[name] = [
+                    FacetCount(label, max(1, round(found[label])))
+                    for label, _ in buckets
+                    if found[label]
+                ]
+                continue
+            for part, weight in parts:
+                for value, count in mirror.counts(part, name):
+                    found[value] = found.get(value, 0.0) + count * weight
+            rounded = [(value, max(1, round(count))) for value, count in found.items() if count]
+            rounded.sort(key=lambda item: (-item[1], item[0]))
+            counts[name] = [FacetCount(v, c) for v, c in rounded[: q.MAX_FACET_VALUES]]
+    return counts

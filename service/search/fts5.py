@@ -28,7 +28,7 @@ from service.search.base import (
     SearchQuery,
 )
 from service.search.documents import INDEXES, IndexSchema, schema_for
-from service.search.facet_mirror import FacetMirror
+from service.search.facet_mirror import FacetMirror, estimated_facets
 from service.search.semantic import (
     DENSE_DEPTH,
     LEXICAL_DEPTH,
@@ -689,33 +689,7 @@ def _facets(
     if sample is not None and scale > 1.0:
         parts = [(sample, scale), (np.setdiff1d(ids, sample, assume_unique=True), 1.0)]
 
-    def estimate(found: dict[str, float]) -> list[FacetCount]:
-        rounded = [(value, max(1, round(count))) for value, count in found.items() if count]
-        rounded.sort(key=lambda item: (-item[1], item[0]))
-        return [FacetCount(value, count) for value, count in rounded[: q.MAX_FACET_VALUES]]
-
-    counts: dict[str, list[FacetCount]] = {}
-    with mirror.lock:
-        for name in names:
-            found: dict[str, float] = {}
-            if name == schema.window.name:
-                buckets = q.window_buckets(today)
-                for part, weight in parts:
-                    tally = mirror.window_counts(part, [span for _, span in buckets])
-                    for (label, _), count in zip(buckets, tally, strict=True):
-                        found[label] = found.get(label, 0.0) + count * weight
-                # Buckets keep their order ("now", then the months), not the counts'.
-                counts[name] = [
-                    FacetCount(label, max(1, round(found[label])))
-                    for label, _ in buckets
-                    if found[label]
-                ]
-                continue
-            for part, weight in parts:
-                for value, count in mirror.counts(part, name):
-                    found[value] = found.get(value, 0.0) + count * weight
-            counts[name] = estimate(found)
-    return counts
+    return estimated_facets(schema, mirror, parts, names, today)
 
 
 def _highlights(

@@ -45,7 +45,7 @@ from service.search.base import (
     SearchQuery,
 )
 from service.search.documents import INDEXES, IndexSchema, schema_for
-from service.search.facet_mirror import FacetMirror, IntArray
+from service.search.facet_mirror import FacetMirror, IntArray, estimated_facets
 from service.search.semantic import (
     DENSE_DEPTH,
     LEXICAL_DEPTH,
@@ -284,7 +284,7 @@ class PostgresBackend:
                     # Estimated from the sample read (scaled to every match), plus the
                     # neighbours by meaning the words do not match, counted once.
                     parts = [(sampled, matched / sampled.size), (outside, 1.0)]
-                    counts = _estimated_facets(schema, mirrors[1], parts, facets, today)
+                    counts = estimated_facets(schema, mirrors[1], parts, facets, today)
                 elif facets and mirrors is not None:
                     counts = _facet_counts(schema, mirrors[1], ids, facets, today)
                 rows = self._documents(conn, schema, tsq if query.highlight else "", chosen)
@@ -951,41 +951,6 @@ def _facet_counts(
                 FacetCount(value, count)
                 for value, count in mirror.counts(ids, name)[: q.MAX_FACET_VALUES]
             ]
-    return counts
-
-
-def _estimated_facets(
-    schema: IndexSchema,
-    mirror: FacetMirror,
-    parts: Sequence[tuple[IntArray, float]],
-    names: Sequence[str],
-    today: date,
-) -> dict[str, list[FacetCount]]:
-    """Counts the values of the asked facets over parts of the matches, each part's counts
-    multiplied by its weight (a sample scaled to every match), as FTS5 estimates a broad
-    query's facets (rounded, at least 1 for a value the parts hold)."""
-    counts: dict[str, list[FacetCount]] = {}
-    with mirror.lock:
-        for name in names:
-            found: dict[str, float] = {}
-            if name == schema.window.name:
-                buckets = q.window_buckets(today)
-                for part, weight in parts:
-                    tally = mirror.window_counts(part, [span for _, span in buckets])
-                    for (label, _), count in zip(buckets, tally, strict=True):
-                        found[label] = found.get(label, 0.0) + count * weight
-                counts[name] = [
-                    FacetCount(label, max(1, round(found[label])))
-                    for label, _ in buckets
-                    if found[label]
-                ]
-                continue
-            for part, weight in parts:
-                for value, count in mirror.counts(part, name):
-                    found[value] = found.get(value, 0.0) + count * weight
-            rounded = [(value, max(1, round(count))) for value, count in found.items() if count]
-            rounded.sort(key=lambda item: (-item[1], item[0]))
-            counts[name] = [FacetCount(v, c) for v, c in rounded[: q.MAX_FACET_VALUES]]
     return counts
 
 
