@@ -26,16 +26,25 @@ CONTACT_ROWS = """() => [...document.querySelectorAll('main dl.contact dt')].map
   return [dt.innerText.trim(), dd.innerText.trim(), Math.abs(a.top - b.top) < 4,
           rtl ? b.right <= a.left + 1 : b.left >= a.right - 1];
 })"""
-# How many lines each figure's value takes, and how many words it has.
-FIGURE_LINES = """() => [...document.querySelectorAll('main .figures dd')].map(dd => {
-  const range = document.createRange();
-  range.selectNodeContents(dd);
-  const tops = [];
-  for (const r of range.getClientRects()) {
-    if (r.width > 1 && !tops.some(t => Math.abs(t - r.top) < 4)) tops.push(r.top);
+# Each number written in the facts' sentences (a date's "2026", "18/12/2026", hours) and how many
+# lines it is laid out on: a number broken across lines reads as two numbers.
+NUMBER_LINES = r"""() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.querySelector('main [data-facts]'), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.data.matchAll(/[0-9\u0660-\u0669]+(?:[\/.:,][0-9\u0660-\u0669]+)*/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const tops = [];
+      for (const r of range.getClientRects()) {
+        if (r.width > 1 && !tops.some(t => Math.abs(t - r.top) < 4)) tops.push(r.top);
+      }
+      found.push([m[0], tops.length]);
+    }
   }
-  return [dd.innerText.trim(), tops.length, dd.innerText.trim().split(/\\s+/).length];
-})"""
+  return found;
+}"""
 # The direction each isolated name or title is laid out in, and how it is isolated.
 TYPED = """() => [...document.querySelectorAll('main bdi:not([dir]), main [dir=auto]')].map(el => {
   const style = getComputedStyle(el);
@@ -122,9 +131,9 @@ def test_contacts_read_as_a_grid_and_typed_words_keep_their_direction(
     ]
     assert all(same_row and beside for _label, _value, same_row, beside in rows), rows
 
-    # Dates, hours: no figure broken inside a word ("26/06/2026" is one word).
-    figures = visitor.page.evaluate(FIGURE_LINES)
-    assert len(figures) == 4 and all(lines <= words for _text, lines, words in figures), figures
+    # Dates, hours: no number broken across lines ("2026" is one number, not "20" and "26").
+    numbers = visitor.page.evaluate(NUMBER_LINES)
+    assert len(numbers) >= 5 and all(lines == 1 for _text, lines in numbers), numbers
 
     typed = {text: (direction, bidi) for text, direction, bidi in visitor.page.evaluate(TYPED)}
     assert typed[TITLE] == ("rtl", "plaintext")

@@ -22,6 +22,12 @@ def text_of(node: Tag | BeautifulSoup | None) -> str:
     return " ".join(node.get_text(" ").split())
 
 
+def sentence_of(node: Tag | None) -> str:
+    """Gets one sentence as read: inline marks (a name's <bdi>) add no space."""
+    assert node is not None
+    return " ".join(node.get_text().split())
+
+
 def h1(response: Response) -> str:
     """Gets the page's main heading."""
     return text_of(soup_of(response).find("h1"))

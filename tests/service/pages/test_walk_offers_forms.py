@@ -14,7 +14,14 @@ from sqlmodel import Session
 from service.config import Settings
 from service.models import EngagementFeedback, Role
 from tests.factories import make_expert, make_user
-from tests.service.pages.helpers import error_beside, log_in_as, post_form, soup_of, text_of
+from tests.service.pages.helpers import (
+    error_beside,
+    log_in_as,
+    post_form,
+    sentence_of,
+    soup_of,
+    text_of,
+)
 from tests.service.worlds import bring_to, build_world
 
 NAME = "عائشة ديوب"
@@ -195,8 +202,10 @@ def test_an_engagements_facts_are_whole_sentences_in_the_readers_language(
         current_locale.reset(token)
     browser = log_in_as(make_client(), world.expert_user.email)
     page = soup_of(browser.get(f"/expert/engagements/{engagement.id}"))
-    facts = [text_of(li) for li in page.select("[data-facts] li")]
+    facts = [sentence_of(li) for li in page.select("[data-facts] li")]
     assert facts == [s.format(**said) for s in SENTENCES[locale]]
+    # The typed name keeps its own direction inside the sentence.
+    assert [text_of(b) for b in page.select("[data-facts] bdi")] == ["Université Cheikh Anta Diop"]
 
 
 def test_feedback_reads_as_sentences(
