@@ -210,6 +210,18 @@ BENCHMARKS = [
         "postgres",
     ),
     Benchmark(
+        "search_postgres_100k",
+        # The filled tables are kept in their own schema (filled on the first run, ~13 min).
+        [
+            "bench/search_speed.py",
+            *("--backend", "postgres", "--n", "100000", "--queries", "40"),
+            *("--pg-schema", "speed_pg_100k"),
+        ],
+        "the same shapes on PostgreSQL at 100,000 experts",
+        render_search,
+        "postgres",
+    ),
+    Benchmark(
         "rematch_10k",
         [
             "bench/rematch_latency.py",
