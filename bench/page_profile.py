@@ -202,7 +202,6 @@ async def _run(args: argparse.Namespace, tmp: str) -> None:
         if args.profile:
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out)
-            profiler.dump_stats(f"/tmp/h25pf_{name}.prof")
             restrictions: list[Any] = [args.match] if args.match else []
             stats.sort_stats(args.sort).print_stats(*restrictions, args.profile)
             lines = out.getvalue().splitlines()
