@@ -96,6 +96,8 @@ def _probe_paths(app: FastAPI) -> list[str]:
     """Each operation's path with its parameters filled in, and near misses of it."""
     paths = {"/", "", "/api", "/api/", "/coordinator/", "/static/app.css", "/x"}
     for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
         for value in ("1", "x", "1/2"):
             path = re.sub(r"{[^}]*}", value, route.path)
             paths.update({path, path + "/", path.rstrip("/"), path[:-1], path + "x"})
