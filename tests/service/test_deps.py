@@ -60,6 +60,11 @@ def test_the_database_session_opens_and_closes_on_the_loop() -> None:
     assert inspect.isasyncgenfunction(deps.get_session)
 
 
+def _closing(engine: Engine) -> list[str]:
+    """A database server's rollback at the session's end is a round trip: a worker thread's."""
+    return [] if engine.dialect.name == "sqlite" else ["close"]
+
+
 @pytest.fixture
 def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records the calls the identity dependencies hand to a worker thread."""
@@ -75,7 +80,7 @@ def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_a_page_looks_up_user_reader_and_unread_count_in_one_call(
-    client: TestClient, session: Session, hops: list[str]
+    client: TestClient, session: Session, engine: Engine, hops: list[str]
 ) -> None:
     user = make_user(session)
     make_expert(session, user=user)
@@ -83,25 +88,26 @@ def test_a_page_looks_up_user_reader_and_unread_count_in_one_call(
     hops.clear()
     response = client.get("/expert/needs")
     assert response.status_code == 200
-    assert hops == ["_look_up"]
+    assert hops == ["_look_up", *_closing(engine)]
 
 
 def test_an_api_call_looks_up_user_and_reader_in_one_call(
-    client: TestClient, session: Session, hops: list[str]
+    client: TestClient, session: Session, engine: Engine, hops: list[str]
 ) -> None:
     user = make_user(session, role=Role.COORDINATOR)
     login(client, user.email, PASSWORD)
     hops.clear()
     assert client.get("/api/experts?q=anything").status_code == 200
-    assert hops == ["_look_up"]
+    assert hops == ["_look_up", *_closing(engine)]
 
 
 def test_a_visitor_without_a_valid_session_costs_no_look_up(
-    client: TestClient, session: Session, app_state: AppState, hops: list[str]
+    client: TestClient, session: Session, engine: Engine, app_state: AppState, hops: list[str]
 ) -> None:
     assert client.get("/").status_code == 200
     assert client.get("/expert").status_code == 303
-    assert hops == []
+    # The landing page's figures are a query: its session ends with a rollback.
+    assert hops == _closing(engine)
     user = make_user(session)
     login(client, user.email, PASSWORD)
     token = app_state.signer.loads(client.cookies[SESSION_COOKIE])
@@ -112,7 +118,7 @@ def test_a_visitor_without_a_valid_session_costs_no_look_up(
     hops.clear()
     assert client.get("/").status_code == 200
     assert client.get("/api/me").status_code == 401
-    assert hops == []
+    assert hops == _closing(engine)
 
 
 def test_every_request_hands_its_connection_back(
