@@ -2,7 +2,8 @@
 cProfile of the pages `bench/http_load.py` measures, over the same generated world.
 
 The app runs in this process (no server, no concurrency): each page is requested through the
-ASGI interface with the sync routes run inline, so one profiler sees the whole request.
+ASGI interface with the sync routes run inline, so one profiler sees the whole request
+(`--threadpool` runs them in worker threads, as a server does, to see what the hops cost).
 
     .venv/bin/python bench/page_profile.py                  # queries and ms per page
     .venv/bin/python bench/page_profile.py --profile 25     # plus the 25 costliest functions
@@ -43,19 +44,35 @@ from http_load import COORDINATOR, PASSWORD, build_world  # noqa: E402
 from service.security import CSRF_COOKIE  # noqa: E402
 
 CALL_COUNT_REQUESTS = 5
+# Calls handed to a worker thread (a sync route or dependency, a sync generator's enter and
+# exit): each costs the served app about 50 µs of CPU that an inline run does not show.
+HOPS = [0]
 
 
-def _inline_threadpool() -> None:
-    """Runs sync routes and dependencies in the calling thread, so cProfile sees them."""
+def _count_hops(*, inline: bool) -> None:
+    """Counts the thread-pool calls; with `inline`, runs them in the calling thread instead, so
+    cProfile sees them."""
+    import anyio.to_thread
     import fastapi.dependencies.utils
     import fastapi.routing
     import starlette.concurrency
 
-    async def inline(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    to_thread = anyio.to_thread.run_sync
+
+    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        HOPS[0] += 1
+        if inline:
+            return func(*args)
+        return await to_thread(func, *args, **kwargs)
+
+    async def inline_call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        HOPS[0] += 1
         return func(*args, **kwargs)
 
-    for module in (fastapi.routing, fastapi.dependencies.utils, starlette.concurrency):
-        module.run_in_threadpool = inline  # type: ignore[attr-defined]
+    anyio.to_thread.run_sync = counted  # type: ignore[assignment]
+    if inline:
+        for module in (fastapi.routing, fastapi.dependencies.utils, starlette.concurrency):
+            module.run_in_threadpool = inline_call  # type: ignore[attr-defined]
 
 
 class _CallCounter:
@@ -141,7 +158,8 @@ async def _run(args: argparse.Namespace, tmp: str) -> None:
     print(f"load average {tuple(round(x, 2) for x in os.getloadavg())}")
     print(
         "ms: wall time; cpu ms: this process's CPU time (steadier on a busy machine)\n"
-        f"{'page':<24}{'status':>7}{'SQL/req':>9}{'calls/req':>10}{'ms p50':>9}{'ms min':>9}"
+        f"{'page':<24}{'status':>7}{'SQL/req':>9}{'hops/req':>9}{'calls/req':>10}{'ms p50':>9}"
+        f"{'ms min':>9}"
         f"{'cpu p50':>9}{'cpu min':>9}  path"
     )
     for name, who, path in pages:
@@ -150,6 +168,7 @@ async def _run(args: argparse.Namespace, tmp: str) -> None:
         for _ in range(2):
             await client.get(path)
         statements = 0
+        HOPS[0] = 0
         sql_ms.clear()
         timings = []
         cpu_timings = []
@@ -165,13 +184,14 @@ async def _run(args: argparse.Namespace, tmp: str) -> None:
             timings.append((time.perf_counter() - started) * 1000)
             cpu_timings.append((time.process_time() - cpu_started) * 1000)
         per_request = statements / args.repeat
+        hops = HOPS[0] / args.repeat
         counter.profiler = cProfile.Profile()
         for _ in range(CALL_COUNT_REQUESTS):
             await client.get(path)
         calls = _total_calls(counter.profiler) / CALL_COUNT_REQUESTS
         counter.profiler = None
         print(
-            f"{name:<24}{first.status_code:>7}{per_request:>9.1f}{calls:>10.0f}"
+            f"{name:<24}{first.status_code:>7}{per_request:>9.1f}{hops:>9.1f}{calls:>10.0f}"
             f"{statistics.median(timings):>9.1f}{min(timings):>9.1f}"
             f"{statistics.median(cpu_timings):>9.1f}{min(cpu_timings):>9.1f}  {path}"
         )
@@ -203,8 +223,14 @@ def main() -> None:
     parser.add_argument("--match", help="print only functions whose path matches this regex")
     parser.add_argument("--only", nargs="*", help="page names to measure")
     parser.add_argument("--data-dir", help="reuse a world built by an earlier run here")
+    parser.add_argument(
+        "--threadpool",
+        action="store_true",
+        help="run sync routes and dependencies in worker threads as a server does: cpu ms then "
+        "includes the thread hops (calls/req and --profile see only the event loop's thread)",
+    )
     args = parser.parse_args()
-    _inline_threadpool()
+    _count_hops(inline=not args.threadpool)
     with tempfile.TemporaryDirectory(prefix="homeward-profile-") as scratch:
         tmp = args.data_dir or scratch
         fresh = not Path(tmp, "homeward.sqlite3").exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +18,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from service import pages, routes
 from service.config import Settings, get_settings
@@ -93,6 +96,25 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
+class FlatRoute(APIRoute):
+    """An operation added flat, that turns a request away on its path's fixed start first.
+
+    The application tries its routes in order, and a page comes after about a hundred others:
+    Starlette tries each route's pattern (about 1.5 µs) where a string's `startswith` does
+    (0.2 µs). A path that does not begin with the part of the route's path before its first
+    parameter cannot match the pattern, so the answer is the one the pattern would give.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.fixed_start = self.path_format.partition("{")[0]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and not get_route_path(scope).startswith(self.fixed_start):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def _include_flat(
     app: FastAPI,
     router: APIRouter,
@@ -141,6 +163,7 @@ def _include_flat(
             generate_unique_id_function=route.generate_unique_id_function,
             strict_content_type=route.strict_content_type,
             max_body_size=route.max_body_size,
+            route_class_override=FlatRoute,
         )
 
 

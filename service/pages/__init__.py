@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends
 from fastapi.params import Depends as DependsParam
 
-from service.deps import get_reader
+from service.deps import load_page_frame
 from service.pages import (
     accounts,
     assignment,
@@ -23,8 +23,8 @@ from service.pages import (
 )
 
 # Every page shows the unread-notification count in its header, and links only to what the
-# access policy lets the reader open.
-DEPENDENCIES: list[DependsParam] = [Depends(notifications.set_unread_count), Depends(get_reader)]
+# access policy lets the reader open: looked up together, in one worker thread.
+DEPENDENCIES: list[DependsParam] = [Depends(load_page_frame)]
 
 # In the order their paths are matched.
 ROUTERS: tuple[APIRouter, ...] = (

@@ -11,22 +11,15 @@ from service.core.notifications import (
     mark_read,
     notification_text,
     save_email_prefs,
-    unread_count,
     wants_email,
 )
-from service.deps import CurrentUser, OptionalUser, RequireStaff, SessionDep
+from service.deps import CurrentUser, RequireStaff, SessionDep
 from service.i18n import current_locale
 from service.pages.forms import read_form
 from service.repos import notifications as notifications_repo
 from service.routes.pagination import PageDep
 from service.routes.params import Id
 from service.templating import flash, render
-
-
-def set_unread_count(request: Request, user: OptionalUser, session: SessionDep) -> None:
-    """Puts the logged-in user's unread count on the request, for the site header (one COUNT)."""
-    request.state.unread_count = unread_count(session, user=user) if user else 0
-
 
 router = APIRouter()
 

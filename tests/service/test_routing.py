@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from service import pages, routes
 from service.deps import verify_csrf
+from service.main import FlatRoute
 
 
 def _nested_app() -> FastAPI:
@@ -75,9 +77,9 @@ def test_flat_operations_answer_as_nested_routers_would(client: TestClient) -> N
     flat = _operations(app)
     nested = _operations(_nested_app())
     assert flat == nested
-    # The pages keep their own dependencies: the unread count and the reader, after the CSRF check.
+    # The pages keep their own dependency (the user, reader and unread count) after the CSRF check.
     review = next(op for op in flat if op[0] == "/coordinator/needs/{need_id}")
-    assert review[4][:3] == [verify_csrf, *(d.dependency for d in pages.DEPENDENCIES)]
+    assert review[4][:2] == [verify_csrf, *(d.dependency for d in pages.DEPENDENCIES)]
 
 
 def test_the_openapi_document_is_the_nested_routers_one(client: TestClient) -> None:
@@ -88,3 +90,35 @@ def test_the_openapi_document_is_the_nested_routers_one(client: TestClient) -> N
     assert flat["paths"] == nested["paths"]
     assert flat["components"] == nested["components"]
     assert "/api/experts" in flat["paths"] and "/coordinator" not in flat["paths"]
+
+
+def _probe_paths(app: FastAPI) -> list[str]:
+    """Each operation's path with its parameters filled in, and near misses of it."""
+    paths = {"/", "", "/api", "/api/", "/coordinator/", "/static/app.css", "/x"}
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        for value in ("1", "x", "1/2"):
+            path = re.sub(r"{[^}]*}", value, route.path)
+            paths.update({path, path + "/", path.rstrip("/"), path[:-1], path + "x"})
+    return sorted(paths)
+
+
+def test_a_flat_route_turns_away_only_what_its_pattern_would(client: TestClient) -> None:
+    app: FastAPI = client.app  # type: ignore[assignment]
+    flat = [route for route in app.routes if isinstance(route, FlatRoute)]
+    assert len(flat) == len([route for route in app.routes if isinstance(route, APIRoute)])
+    for path in _probe_paths(app):
+        for method in ("GET", "POST"):
+            for root_path in ("", "/prefix"):
+                scope = {
+                    "type": "http",
+                    "method": method,
+                    "path": root_path + path,
+                    "root_path": root_path,
+                }
+                for route in flat:
+                    assert route.matches(dict(scope)) == APIRoute.matches(route, dict(scope)), (
+                        route.path,
+                        path,
+                    )
