@@ -9,7 +9,9 @@ notifications ask the functions here; none of them decides on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -234,7 +236,21 @@ def listed_for_institutions(*, active: bool, consenting: bool, visibility: str) 
     )
 
 
-def open_to_institutions(expert: ExpertProfile) -> bool:
+class ExpertStanding(Protocol):
+    """What the policy reads of an expert to decide who sees them: a profile, or the few
+    columns of it a page loaded."""
+
+    @property
+    def user_id(self) -> int | None: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def consent_matching_at(self) -> datetime | None: ...
+    @property
+    def visibility(self) -> str: ...
+
+
+def open_to_institutions(expert: ExpertStanding) -> bool:
     """Tells whether institutions may find and be proposed this expert."""
     return listed_for_institutions(
         active=expert.active,
@@ -253,7 +269,7 @@ def roster_view(reader: Reader) -> ExpertView:
 
 
 def expert_view(
-    reader: Reader, expert: ExpertProfile, *, named: bool = False, contact: bool = False
+    reader: Reader, expert: ExpertStanding, *, named: bool = False, contact: bool = False
 ) -> ExpertView:
     """Gets what this reader sees of one expert; `named` and `contact` say how far an
     engagement between them has gone (approved, confirmed)."""
