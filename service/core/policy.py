@@ -8,7 +8,7 @@ notifications ask the functions here; none of them decides on its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -59,6 +59,10 @@ class Reader:
     user_id: int | None = None
     institution_id: int | None = None
     expert_id: int | None = None
+    # The expert's profile the reader was derived from, held for the request: the session's
+    # identity map keeps only what something holds, so without it a page asking for the
+    # reader's profile (`experts_repo.get_expert`) read it a second time. Not part of the value.
+    profile: ExpertProfile | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_staff(self) -> bool:
@@ -104,6 +108,7 @@ def reader_for(session: Session, user: User | None) -> Reader:
         user_id=user.id,
         institution_id=institution.id if institution is not None else None,
         expert_id=expert.id if expert is not None else None,
+        profile=expert,
     )
 
 
