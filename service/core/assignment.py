@@ -5,10 +5,10 @@ cannot cover. The solving is `matching.assignment`'s; this module feeds it store
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
@@ -270,37 +270,60 @@ def _need_of(session: Session, proposal: MatchProposal) -> Need:
     return need
 
 
+class PendingProposal(Protocol):
+    """What a team is made from: a proposal (a model, or the row a page holds)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def expert_id(self) -> int: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def status(self) -> str: ...
+
+
 @dataclass
 class TeamView:
     """A proposed team and the pending proposals to approve for it, in member order."""
 
     team: Team
-    proposals: list[MatchProposal]
+    proposals: list[PendingProposal]
 
 
 def team_for_need(
-    session: Session, *, need: Need, proposals: list[MatchProposal] | None = None
+    session: Session,
+    *,
+    need: Need,
+    proposals: Sequence[tuple[PendingProposal, dict[str, Any]]] | None = None,
 ) -> TeamView | None:
     """Proposes up to three experts whose skills together cover what no candidate covers alone,
     from the skill evidence of the need's pending proposals (read here, or taken from the
-    need's `proposals` a page already holds)."""
-    if proposals is None:
-        pending = assignment_repo.pending_proposals(session, [need.id or 0])
-    else:
-        pending = sorted(
-            (p for p in proposals if p.status == ProposalStatus.PROPOSED), key=lambda p: p.id or 0
-        )
-    by_expert = {str(p.expert_id): p for p in pending}
+    need's `proposals` a page already holds, each with its explanation as
+    `explanation_for_people` gives it)."""
+    candidates: Sequence[tuple[PendingProposal, dict[str, Any]]] = (
+        [
+            (p, explanation_for_people(p.explanation))
+            for p in assignment_repo.pending_proposals(session, [need.id or 0])
+        ]
+        if proposals is None
+        else proposals
+    )
+    pending = sorted(
+        (c for c in candidates if c[0].status == ProposalStatus.PROPOSED),
+        key=lambda c: c[0].id or 0,
+    )
+    by_expert = {str(p.expert_id): p for p, _ in pending}
     evidence = [
         SkillEvidence(
             str(p.expert_id),
             p.score,
             [
                 SkillCover(s["required"], s["matched"], s["similarity"] or 0.0)
-                for s in explanation_for_people(p.explanation)["covered_skills"]
+                for s in explanation["covered_skills"]
             ],
         )
-        for p in pending
+        for p, explanation in pending
     ]
     team = propose_team(list(need.required_skills), evidence)
     if team is None:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from service.core.matching import COMMITTING
 from service.core.needs import interested_experts
-from service.core.proposals import review_rows
+from service.core.proposals import review_page_rows
 from service.errors import FieldErrors, NotFound
 from service.i18n import N_
 from service.models import Need, User
@@ -97,7 +97,9 @@ def compare_candidates(
         raise FieldErrors({"expert": PICK_TWO_OR_THREE})
     ranked = {
         row["proposal"].expert_id: (rank, row)
-        for rank, row in enumerate(review_rows(session, need_id=need_id, reader=reader), start=1)
+        for rank, row in enumerate(
+            review_page_rows(session, need_id=need_id, reader=reader), start=1
+        )
     }
     if any(expert_id not in ranked for expert_id in expert_ids):
         raise FieldErrors({"expert": NOT_A_CANDIDATE})

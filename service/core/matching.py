@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import ColumnElement, bindparam
+from sqlalchemy import Select as SaSelect
+from sqlalchemy import select as table_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
-from sqlmodel.sql.expression import Select
 
 from matching.constraints import MatchPolicy
 from matching.encoders import Encoder
@@ -50,6 +51,7 @@ from service.models.types import utcnow
 from service.repos import proposals as proposals_repo
 from service.repos.embeddings import upsert_vectors
 from service.repos.needs import open_need_ids
+from service.repos.upserts import table_of
 from service.search import EXPERTS_STAFF, SearchBackend, outbox
 from service.search.factory import make_search_backend
 from service.search.meili_pool import MeiliCandidatePool
@@ -686,30 +688,58 @@ def needs_touched_by(session: Session, *, expert_id: int) -> list[int]:
     return [int(need_id) for need_id in session.exec(statement)]
 
 
+@dataclass(frozen=True, slots=True)
+class RankedNeed:
+    """An open need as "Needs for you" lists it."""
+
+    id: int
+    title: str
+    mode: str
+    duration_weeks: int
+    hours_per_week: int
+
+
 def ranked_needs_for_expert(
     session: Session, *, expert_id: int, limit: int = 10
-) -> list[tuple[MatchProposal, Need]]:
-    """Lists the open needs ranked for an expert, best first, each with its proposal (one
-    query: the need comes with its proposal)."""
-    rows = session.exec(_ranked_needs(limit), params={"expert_id": expert_id})
-    return [(p, need) for p, need in rows]
+) -> list[tuple[RankedNeed, dict[str, Any], float]]:
+    """Lists the open needs ranked for an expert, best first, each with its proposal's
+    explanation (as stored) and score: one query, of the columns the list shows."""
+    rows = session.execute(_ranked_needs(limit), {"expert_id": expert_id})
+    return [
+        (
+            RankedNeed(r.id, r.title, r.mode, r.duration_weeks, r.hours_per_week),
+            r.explanation,
+            r.score,
+        )
+        for r in rows
+    ]
 
 
 @functools.cache
-def _ranked_needs(limit: int) -> Select[MatchProposal, Need]:
+def _ranked_needs(limit: int) -> SaSelect[Any]:
     """The statement of `ranked_needs_for_expert` (the expert's "needs for you"), built once per
-    limit with the expert as a parameter: building it cost more than running it."""
+    limit with the expert as a parameter: building it cost more than running it. On the tables,
+    not the models: the page only reads the rows."""
+    p, n = table_of(MatchProposal), table_of(Need)
     return (
-        select(MatchProposal, Need)
-        .join(Need, col(Need.id) == col(MatchProposal.need_id))
+        table_select(
+            n.c.id,
+            n.c.title,
+            n.c.mode,
+            n.c.duration_weeks,
+            n.c.hours_per_week,
+            p.c.explanation,
+            p.c.score,
+        )
+        .select_from(p.join(n, n.c.id == p.c.need_id))
         .where(
-            MatchProposal.expert_id == bindparam("expert_id"),
-            Need.status == NeedStatus.OPEN,
+            p.c.expert_id == bindparam("expert_id"),
+            n.c.status == NeedStatus.OPEN,
             # An approved proposal is an offer now, on the offers page; a rejected or
             # withdrawn one ranks the need for the expert no more.
-            col(MatchProposal.status).not_in(sorted(NOT_FOR_YOU)),
+            p.c.status.not_in(sorted(NOT_FOR_YOU)),
         )
-        .order_by(col(MatchProposal.score).desc())
+        .order_by(p.c.score.desc())
         .limit(limit)
     )
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Row
 from sqlmodel import Session
 
 from service.config import Settings
@@ -146,7 +148,7 @@ def interested_experts(session: Session, *, need_id: int) -> set[int]:
     return _interested(audit_repo.events_about(session, entity_type="need", entity_ids=[need_id]))
 
 
-def _interested(need_events: list[AuditEvent]) -> set[int]:
+def _interested(need_events: Sequence[AuditEvent | Row[Any]]) -> set[int]:
     return {
         int(e.data["expert_id"])
         for e in need_events
@@ -156,12 +158,12 @@ def _interested(need_events: list[AuditEvent]) -> set[int]:
 
 def review_history(
     session: Session, *, need_id: int, proposal_ids: list[int]
-) -> tuple[set[int], list[AuditEvent]]:
+) -> tuple[set[int], list[Row[Any]]]:
     """Gets what the review page shows of a need's events, reading them once: the experts
     interested in it (as `interested_experts`) and its history with its proposals' approvals
-    and rejections, newest first."""
-    need_events = audit_repo.events_about(session, entity_type="need", entity_ids=[need_id])
-    events = need_events + audit_repo.events_about(
-        session, entity_type="proposal", entity_ids=proposal_ids
+    and rejections, newest first (plain rows, in one query)."""
+    need_events, proposal_events = audit_repo.need_history(
+        session, need_id=need_id, proposal_ids=proposal_ids
     )
-    return _interested(need_events), sorted(events, key=lambda e: e.id or 0, reverse=True)
+    events = sorted(need_events + proposal_events, key=lambda e: e.id or 0, reverse=True)
+    return _interested(need_events), events

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from matching.constraints import MatchPolicy, assess, expert_exclusion
 from service.core.jobs import rematch_key
 from service.core.matching import (
+    RankedNeed,
     committed_hours,
     expert_record,
     need_record,
@@ -43,7 +44,7 @@ class Blockers:
 class ForYou:
     """The needs ranked for an expert, best first, and the state of the list."""
 
-    ranked: list[tuple[Need, dict[str, Any], float]] = field(default_factory=list)
+    ranked: list[tuple[RankedNeed, dict[str, Any], float]] = field(default_factory=list)
     pending: bool = False  # a ranking job waits or runs: the list is about to change
     empty: str = ""  # why the list is empty: a code (see EMPTY_CODES)
     blockers: Blockers = field(default_factory=Blockers)
@@ -78,8 +79,10 @@ def needs_for_you(session: Session, *, expert: ExpertProfile, limit: int = 10) -
     """Gets the needs ranked for an expert, or why there are none."""
     expert_id = expert.id or 0
     ranked = [
-        (need, explanation_for_people(p.explanation), p.score)
-        for p, need in ranked_needs_for_expert(session, expert_id=expert_id, limit=limit)
+        (need, explanation_for_people(explanation), score)
+        for need, explanation, score in ranked_needs_for_expert(
+            session, expert_id=expert_id, limit=limit
+        )
     ]
     pending = ranking_pending(session, expert_id)
     if ranked:

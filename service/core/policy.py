@@ -8,8 +8,10 @@ notifications ask the functions here; none of them decides on its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -57,6 +59,10 @@ class Reader:
     user_id: int | None = None
     institution_id: int | None = None
     expert_id: int | None = None
+    # The expert's profile the reader was derived from, held for the request: the session's
+    # identity map keeps only what something holds, so without it a page asking for the
+    # reader's profile (`experts_repo.get_expert`) read it a second time. Not part of the value.
+    profile: ExpertProfile | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_staff(self) -> bool:
@@ -102,6 +108,7 @@ def reader_for(session: Session, user: User | None) -> Reader:
         user_id=user.id,
         institution_id=institution.id if institution is not None else None,
         expert_id=expert.id if expert is not None else None,
+        profile=expert,
     )
 
 
@@ -234,7 +241,21 @@ def listed_for_institutions(*, active: bool, consenting: bool, visibility: str) 
     )
 
 
-def open_to_institutions(expert: ExpertProfile) -> bool:
+class ExpertStanding(Protocol):
+    """What the policy reads of an expert to decide who sees them: a profile, or the few
+    columns of it a page loaded."""
+
+    @property
+    def user_id(self) -> int | None: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def consent_matching_at(self) -> datetime | None: ...
+    @property
+    def visibility(self) -> str: ...
+
+
+def open_to_institutions(expert: ExpertStanding) -> bool:
     """Tells whether institutions may find and be proposed this expert."""
     return listed_for_institutions(
         active=expert.active,
@@ -253,7 +274,7 @@ def roster_view(reader: Reader) -> ExpertView:
 
 
 def expert_view(
-    reader: Reader, expert: ExpertProfile, *, named: bool = False, contact: bool = False
+    reader: Reader, expert: ExpertStanding, *, named: bool = False, contact: bool = False
 ) -> ExpertView:
     """Gets what this reader sees of one expert; `named` and `contact` say how far an
     engagement between them has gone (approved, confirmed)."""

@@ -22,7 +22,7 @@ from service.core.proposals import (
     approve_proposal,
     decide_in_bulk,
     reject_proposal,
-    review_rows,
+    review_page_rows,
 )
 from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import Conflict, FieldErrors, NotFound
@@ -118,19 +118,22 @@ def _review_page(
 ) -> HTMLResponse:
     """Renders a need's review page, or only one candidate's card (`only`, for htmx); a bulk
     decision that was refused keeps its ticks and reason (`ticked`)."""
-    need = needs_repo.get_need(session, need_id)
-    if need is None:
+    found = needs_repo.get_need_with_institution(session, need_id)
+    if found is None:
         raise NotFound("This need does not exist.")
-    rows = review_rows(session, need_id=need_id, reader=user)
+    need, institution = found
+    rows = review_page_rows(session, need_id=need_id, reader=user)
     team = (
-        team_for_need(session, need=need, proposals=[r["proposal"] for r in rows])
+        team_for_need(
+            session, need=need, proposals=[(r["proposal"], r["explanation"]) for r in rows]
+        )
         if need.status == NeedStatus.OPEN
         else None
     )
     names = {r["proposal"].id: (r["expert"] or {}).get("display_name", "") for r in rows}
     context: dict[str, Any] = {
         "need": need,
-        "institution": institutions_repo.get_institution(session, need.institution_id),
+        "institution": institution,
         "rows": rows,
         "errors": errors or {},
         "ticked": ticked[0],

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import Row, Select, bindparam, literal_column, union_all
+from sqlalchemy import select as table_select
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service.models import AuditEvent
+from service.repos.upserts import table_of
 
 
 def list_events(
@@ -55,3 +58,34 @@ def _events_about(limit: int) -> SelectOfScalar[AuditEvent]:
         .order_by(col(AuditEvent.id).desc())
         .limit(limit)
     )
+
+
+def need_history(
+    session: Session, *, need_id: int, proposal_ids: list[int], limit: int = 200
+) -> tuple[list[Row[Any]], list[Row[Any]]]:
+    """Gets the events about a need and those about some of its proposals, each newest first
+    and each as `events_about` lists them (at most `limit` of each), in one query of plain
+    rows (what the review page shows only reads them)."""
+    params = {"need_id": need_id, "proposal_ids": proposal_ids}
+    rows = sorted(session.execute(_need_history(limit), params).all(), key=lambda r: -r.id)
+    return [r for r in rows if r.kind == "need"], [r for r in rows if r.kind == "proposal"]
+
+
+@functools.cache
+def _need_history(limit: int) -> Select[Any]:
+    """The statement of `need_history`: the two `events_about` queries as one UNION ALL."""
+    table = table_of(AuditEvent)
+
+    def about(kind: str, where: Any) -> Any:
+        return (
+            table_select(*table.c, literal_column(f"'{kind}'").label("kind"))
+            .where(table.c.entity_type == kind, where)
+            .order_by(table.c.id.desc())
+            .limit(limit)
+            .subquery()
+        )
+
+    need = about("need", table.c.entity_id == bindparam("need_id"))
+    proposals = about("proposal", table.c.entity_id.in_(bindparam("proposal_ids", expanding=True)))
+    union = union_all(table_select(need), table_select(proposals)).subquery()
+    return table_select(union)

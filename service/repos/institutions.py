@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, update
+from sqlalchemy import CursorResult, Select, bindparam, update
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -49,18 +49,31 @@ def list_institutions(
     session: Session, *, verified: bool | None = None, offset: int = 0, limit: int = 50
 ) -> tuple[list[Institution], int]:
     """Lists institutions, newest first, optionally by verification state; with the total."""
-    statement = select(Institution)
+    count, page = _listing(verified)
+    total = session.execute(count).scalar_one()
+    rows = session.exec(page, params={"offset": offset, "limit": limit}).all()
+    return list(rows), int(total)
+
+
+@functools.cache
+def _listing(verified: bool | None) -> tuple[Select[Any], SelectOfScalar[Institution]]:
+    """The statements of `list_institutions` (the dashboard runs them on every request), the
+    count and the page, built once for each verification state with the page's bounds as
+    parameters: building and keying them cost more than running them."""
+    where: list[Any] = []
     if verified is True:
-        statement = statement.where(col(Institution.verified_at).is_not(None))
+        where.append(col(Institution.verified_at).is_not(None))
     elif verified is False:
-        statement = statement.where(col(Institution.verified_at).is_(None))
-    total = session.exec(select(func.count()).select_from(statement.subquery())).one()
-    rows = session.exec(
-        statement.order_by(col(Institution.created_at).desc(), col(Institution.id).desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return list(rows), total
+        where.append(col(Institution.verified_at).is_(None))
+    count = select(func.count()).select_from(Institution).where(*where)
+    page = (
+        select(Institution)
+        .where(*where)
+        .order_by(col(Institution.created_at).desc(), col(Institution.id).desc())
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+    return count, page
 
 
 def review_unverified(session: Session, institution_id: int, values: dict[str, Any]) -> bool:

@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, bindparam, update
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import Select
 
-from service.models import Need, NeedStatus
+from service.models import Institution, Need, NeedStatus
 
 
 def get_need(session: Session, need_id: int) -> Need | None:
     """Gets a need by id."""
     return session.get(Need, need_id)
+
+
+def get_need_with_institution(
+    session: Session, need_id: int
+) -> tuple[Need, Institution | None] | None:
+    """Gets a need by id with its institution, in one query."""
+    row = session.execute(_with_institution(), {"need_id": need_id}).first()
+    return (row[0], row[1]) if row else None
+
+
+@functools.cache
+def _with_institution() -> Select[Need, Institution]:
+    """The statement of `get_need_with_institution` (the review page's), built once with the
+    need as a parameter: building a statement cost more than running it."""
+    return (
+        select(Need, Institution)
+        .outerjoin(Institution, col(Institution.id) == col(Need.institution_id))
+        .where(col(Need.id) == bindparam("need_id"))
+    )
 
 
 def get_needs(session: Session, need_ids: list[int]) -> dict[int, Need]:

@@ -488,8 +488,8 @@ def test_the_team_from_the_proposals_a_page_holds_is_the_team_read_afresh(
     session: Session,
 ) -> None:
     from service.core.assignment import team_for_need
-    from service.models import ProposalStatus
-    from service.repos import proposals as proposals_repo
+    from service.core.proposals import review_page_rows
+    from service.models import ProposalStatus, Role
 
     _, institution = make_member(session)
     need = _team_need(session, institution)
@@ -507,9 +507,13 @@ def test_the_team_from_the_proposals_a_page_holds_is_the_team_read_afresh(
         rank=3,
         status=ProposalStatus.REJECTED,
     )
-    held = proposals_repo.list_for_need(session, need.id or 0)
+    # As the review page holds them: plain rows, each with its explanation read once.
+    coordinator = make_user(session, role=Role.COORDINATOR)
+    held = review_page_rows(session, need_id=need.id or 0, reader=coordinator)
     read = team_for_need(session, need=need)
-    given = team_for_need(session, need=need, proposals=held)
+    given = team_for_need(
+        session, need=need, proposals=[(r["proposal"], r["explanation"]) for r in held]
+    )
     assert read is not None and given is not None
     assert [p.id for p in given.proposals] == [p.id for p in read.proposals]
     assert given.team == read.team

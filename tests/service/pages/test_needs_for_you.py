@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from matching.encoders import Encoder
@@ -20,7 +22,7 @@ from service.repos.jobs import PENDING, get_job_by_key
 from service.state import AppState
 from service.worker import Worker
 from tests.conftest import csrf_token
-from tests.factories import make_expert, make_institution, make_need, make_user
+from tests.factories import make_expert, make_institution, make_need, make_proposal, make_user
 from tests.fusion_weights import document_and_lexical
 from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
 
@@ -164,3 +166,31 @@ def test_with_no_open_need_the_list_says_so(
     worker.run_due(now=utcnow() + timedelta(seconds=1))
     box = soup_of(browser.get("/expert")).select_one("section[data-for-you]")
     assert box is not None and box["data-for-you-empty"] == "no_open_needs"
+
+
+def test_the_needs_page_reads_the_profile_once_and_the_ranked_needs_in_one_query(
+    session: Session, engine: Engine, make_client: Callable[[], TestClient]
+) -> None:
+    # Counted, not timed: working out the reader loads the expert's profile, which the page
+    # then uses (no second read), and the ranked needs come with their proposals in one query.
+    user = make_user(session, role=Role.EXPERT)
+    expert = make_expert(session, user=user)
+    dakar = make_institution(session, name="UCAD", country="SN")
+    for title in ("Surveillance", "Biostatistique", "Enquêtes"):
+        need = make_need(session, institution=dakar, title=title)
+        make_proposal(session, need=need, expert=expert, origin="expert")
+    browser = log_in_as(make_client(), user.email)
+    assert browser.get("/expert/needs").status_code == 200
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.lower().split()))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = soup_of(browser.get("/expert/needs"))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(page.select(".need-card")) == 3
+    assert len([s for s in statements if "from expertprofile " in s]) == 1
+    assert len([s for s in statements if "from matchproposal " in s]) == 1

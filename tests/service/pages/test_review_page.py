@@ -262,3 +262,37 @@ def test_the_review_page_runs_as_many_queries_for_six_candidates_as_for_one(
     page = soup_of(browser.get(path))
     assert len(page.select("[data-proposal]")) == 6
     assert statements_for_page() == with_one
+
+
+def test_the_review_page_reads_its_candidates_experts_and_engagements_in_one_query(
+    session: Session, engine: Engine, make_client: Callable[[], TestClient]
+) -> None:
+    # Counted, not timed: the need with its institution, the candidates with their experts and
+    # engagements, and the history of the need and its proposals: one statement each.
+    world = build_world(session)
+    for rank in range(2, 5):
+        expert = make_expert(session, display_name=f"Candidate {rank}")
+        make_proposal(session, need=world.need, expert=expert, rank=rank, score=0.5)
+    browser = coordinator_browser(session, make_client, world)
+    path = f"/coordinator/needs/{world.need.id}"
+    assert browser.get(path).status_code == 200
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.lower().split()))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = soup_of(browser.get(path))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(page.select("[data-proposal]")) == 4
+
+    def reading(table: str) -> list[str]:
+        return [s for s in statements if f"from {table} " in s or f"join {table} " in s]
+
+    assert len(reading("need")) == 1
+    assert len(reading("matchproposal")) == 1
+    # The same statement: the candidates come with their experts and engagements.
+    assert reading("matchproposal") == reading("expertprofile") == reading("engagement")
+    assert len(reading("auditevent")) == 1
