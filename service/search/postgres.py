@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -72,18 +73,64 @@ GIN_PENDING_KB = 64
 STALE_STATISTICS_SHARE = 0.2
 
 
-def tsquery_text(words: Sequence[str], *, any_term: bool, prefix_last: bool) -> str:
-    """Builds to_tsquery input from sanitised words (letters and digits only)."""
+def tsquery_text(
+    words: Sequence[str], *, any_term: bool, prefix_last: bool, whole_last: str | None = None
+) -> str:
+    """Builds to_tsquery input from sanitised words (letters and digits only). `whole_last`:
+    the one word of the index the last word (a prefix) can match, searched as a whole word."""
     parts: list[str] = []
     for position, word in enumerate(words):
-        star = ":*" if prefix_last and position == len(words) - 1 else ""
-        options = [f"'{word}'{star}"]
+        last = position == len(words) - 1
+        star = ":*" if prefix_last and last else ""
+        whole = (whole_last or "").replace("\\", "\\\\").replace("'", "''")
+        options = [f"'{whole}'" if last and whole else f"'{word}'{star}"]
         for alternative in q.synonyms(word):
             tokens = q.phrase_words(alternative)
             if tokens:
                 options.append("(" + " <-> ".join(f"'{t}'" for t in tokens) + ")")
         parts.append(options[0] if len(options) == 1 else "(" + " | ".join(options) + ")")
     return (" | " if any_term else " & ").join(parts)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """What the vocabulary says of a search's words, read in one statement (`_read_words`).
+
+    `lexemes`: each word as the text search configuration makes it (None unless exactly one
+    lexeme); `held`: for each, the vocabulary words starting with that lexeme (at most two)
+    and the documents holding them; `known`: the folded words some vocabulary word starts with
+    (the typo check's own test); `latest`: the index's latest write (sequence number)."""
+
+    words: tuple[str, ...]
+    lexemes: tuple[str | None, ...]
+    held: tuple[tuple[tuple[str, int], ...], ...]
+    known: frozenset[str]
+    latest: int
+
+    def match_nothing(self) -> bool:
+        """Whether no document can hold every word: one word (without synonyms) is one lexeme
+        that no word of the index starts with (a typo), so no statement need ask."""
+        return any(
+            lexeme is not None and not held and not q.synonyms(word)
+            for word, lexeme, held in zip(self.words, self.lexemes, self.held, strict=True)
+        )
+
+    def whole_last(self) -> str | None:
+        """The one word of the index the last word, searched as a prefix, can match (None: none,
+        several, or synonyms). A prefix is a partial match in the GIN index, which gathers the
+        documents of every word it matches before intersecting them with the other words' (12 ms
+        for 'finance':* at 100,000 experts, even beside a word no document holds); a whole word
+        is intersected as it is read (0.1 ms)."""
+        if not self.words or q.synonyms(self.words[-1]) or len(self.held[-1]) != 1:
+            return None
+        return self.held[-1][0][0]
+
+    def count_one(self) -> int | None:
+        """The documents holding the one word searched, from the vocabulary (None: not one
+        word, or a prefix several words of the index start with, or synonyms)."""
+        if len(self.words) != 1 or q.synonyms(self.words[0]) or len(self.held[0]) != 1:
+            return None
+        return self.held[0][0][1]
 
 
 class PostgresBackend:
@@ -210,30 +257,41 @@ class PostgresBackend:
         # A hybrid search ordered by relevance reads at most BROAD_MATCHES matches first: when
         # its words match more (a common word), they are not all ranked (below).
         sample = BROAD_MATCHES if words and query.semantic and not sort else None
+        empty: tuple[IntArray, NDArray[np.float32]] = (
+            np.empty(0, np.int64),
+            np.empty(0, np.float32),
+        )
         try:
-            with self.engine.connect() as conn:
-                ids, ranks = self._match(conn, where, params, sample)
-                if not ids.size and words:
-                    corrected = self._correct(conn, index, words)
-                    if corrected != words:
-                        retry = tsquery_text(corrected, any_term=False, prefix_last=True)
-                        found = self._match(conn, where, {**params, "tsq": retry}, sample)
+            # One snapshot for the whole search: the vocabulary read first says what the
+            # match statements may take for granted (`_Words`).
+            with self.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+                known = self._read_words(conn, index, words) if words else None
+                if known is not None:
+                    params["tsq"] = _matching(words, known)
+                found = empty
+                if known is None or not known.match_nothing():
+                    found = self._match(conn, where, params, sample)
+                ids, ranks = found
+                if not ids.size and known is not None:
+                    corrected = self._correct(conn, index, words, known.known)
+                    retried = (
+                        self._read_words(conn, index, corrected) if corrected != words else None
+                    )
+                    if retried is not None and not retried.match_nothing():
+                        retry = {**params, "tsq": _matching(corrected, retried)}
+                        found = self._match(conn, where, retry, sample)
                         if found[0].size:
-                            suggestion, tsq, (ids, ranks) = (
-                                " ".join(corrected),
-                                retry,
-                                found,
-                            )
-                            params["tsq"] = tsq
-                            words = corrected
+                            suggestion, ids, ranks = " ".join(corrected), *found
+                            tsq = tsquery_text(corrected, any_term=False, prefix_last=True)
+                            params, words, known = retry, corrected, retried
                 vector = query.vector_for(suggestion or query.text)
                 matched = int(ids.size)
                 if sample is not None and ids.size >= sample:
                     # Its words may match more: with a vector, count them (a common word
                     # takes the broad path); without one, rank them all.
                     matched = (
-                        self._count(conn, index, words, clauses, where, params)
-                        if vector is not None
+                        self._count(conn, known, clauses, where, params)
+                        if vector is not None and known is not None
                         else 0
                     )
                     if matched < ids.size:
@@ -241,7 +299,10 @@ class PostgresBackend:
                         matched = int(ids.size)
                 broad = matched > ids.size
                 sampled = ids
-                mirrors = self._refresh(conn, index) if vector is not None or facets else None
+                latest = known.latest if known is not None else None
+                mirrors = (
+                    self._refresh(conn, index, latest) if vector is not None or facets else None
+                )
                 fused: list[int] = []
                 outside: IntArray = np.empty(0, np.int64)
                 if vector is not None and mirrors is not None:
@@ -344,35 +405,19 @@ class PostgresBackend:
     def _count(
         self,
         conn: Connection,
-        index: str,
-        words: Sequence[str],
+        known: _Words,
         clauses: Sequence[q.Clause],
         where: str,
         params: dict[str, Any],
     ) -> int:
         """Counts the documents matching the words (`:tsq`) and the filters, without ranking
         them. One word, no filter: from the vocabulary, when a single word of it starts with
-        the word's lexeme (the number of documents holding it, kept with every write); that
-        reads one index entry where counting the matches reads each of them (the documents'
-        rows: ~0.5 s for 63,000 at 100,000 experts)."""
-        if len(words) == 1 and not clauses and not q.synonyms(words[0]):
-            lexemes = conn.execute(
-                text(
-                    "SELECT array_agg(lexeme) FROM unnest(to_tsvector(CAST(:cfg AS regconfig), :w))"
-                ),
-                {"cfg": self.config, "w": words[0]},
-            ).scalar()
-            if lexemes and len(lexemes) == 1:
-                held, ndoc = conn.execute(
-                    text(
-                        f"SELECT count(*), max(ndoc) FROM (SELECT ndoc FROM {self.vocab} "
-                        "WHERE index_name = :i AND term >= :w AND term < :w || chr(1114111) "
-                        "AND ndoc > 0 LIMIT 2) v"
-                    ),
-                    {"i": index, "w": str(lexemes[0])},
-                ).one()
-                if held == 1:
-                    return int(ndoc)
+        the word's lexeme (the number of documents holding it, kept with every write, read
+        with the words); that reads one index entry where counting the matches reads each of
+        them (the documents' rows: ~0.5 s for 63,000 at 100,000 experts)."""
+        one = known.count_one()
+        if one is not None and not clauses:
+            return one
         return int(
             conn.execute(
                 text(
@@ -460,18 +505,25 @@ class PostgresBackend:
         with mirror.lock:
             return mirror.nearest(vector, allowed, DENSE_DEPTH)
 
-    def _refresh(self, conn: Connection, index: str) -> tuple[VectorMirror, FacetMirror]:
+    def _refresh(
+        self, conn: Connection, index: str, latest: int | None = None
+    ) -> tuple[VectorMirror, FacetMirror]:
         """Brings the in-memory vectors and facet values of an index up to date with its tables
         (every write leaves its sequence number on the rows of the vectors table it changed,
-        one row per document, with or without a vector)."""
+        one row per document, with or without a vector). `latest`: the index's latest sequence
+        number, when already read in this snapshot (with the words)."""
         mirror, facets = self._mirrors[index], self._facet_mirrors[index]
         with mirror.lock, facets.lock:
-            latest = int(
-                conn.execute(
-                    text(f"SELECT coalesce(max(seq), 0) FROM {self.vectors} WHERE index_name = :i"),
-                    {"i": index},
-                ).scalar_one()
-            )
+            if latest is None:
+                latest = int(
+                    conn.execute(
+                        text(
+                            f"SELECT coalesce(max(seq), 0) FROM {self.vectors} "
+                            "WHERE index_name = :i"
+                        ),
+                        {"i": index},
+                    ).scalar_one()
+                )
             if latest < mirror.seq:  # the table was rebuilt: start over
                 mirror.seq, mirror.index = 0, None
                 facets.clear()
@@ -514,9 +566,47 @@ class PostgresBackend:
             self._facets_loaded.add(index)
         return mirror, facets
 
-    def _correct(self, conn: Connection, index: str, words: Sequence[str]) -> list[str]:
-        """Replaces the words the index does not know by the closest words it does (typos):
-        one statement finds which words it knows, one more gets every other's candidates."""
+    def _read_words(self, conn: Connection, index: str, words: Sequence[str]) -> _Words:
+        """Reads, in one statement, what the vocabulary says of the words (`_Words`): each
+        word's lexeme, the vocabulary words starting with it (two at most) with the documents
+        holding them, whether a vocabulary word starts with its folded form, and the index's
+        latest sequence number."""
+        folded = [q.fold(word) for word in words]
+        rows = conn.execute(
+            text(
+                "SELECT u.n, l.lexeme, v.terms, v.ndocs, EXISTS (SELECT 1 FROM "
+                f"{self.vocab} k WHERE k.index_name = :i AND k.term >= u.f "
+                "AND k.term < u.f || chr(1114111) AND k.ndoc > 0), "
+                f"(SELECT coalesce(max(seq), 0) FROM {self.vectors} WHERE index_name = :i) "
+                "FROM unnest(CAST(:ws AS text[]), CAST(:fs AS text[])) WITH ORDINALITY "
+                "AS u(w, f, n) "
+                "CROSS JOIN LATERAL (SELECT CASE WHEN count(*) = 1 THEN min(t.lexeme) END "
+                "AS lexeme FROM unnest(to_tsvector(CAST(:cfg AS regconfig), u.w)) t) l "
+                "CROSS JOIN LATERAL (SELECT array_agg(h.term ORDER BY h.term) AS terms, "
+                "array_agg(h.ndoc ORDER BY h.term) AS ndocs FROM (SELECT term, ndoc FROM "
+                f"{self.vocab} WHERE index_name = :i AND term >= l.lexeme "
+                "AND term < l.lexeme || chr(1114111) AND ndoc > 0 ORDER BY term LIMIT 2) h) v "
+                "ORDER BY u.n"
+            ),
+            {"i": index, "ws": list(words), "fs": folded, "cfg": self.config},
+        ).all()
+        return _Words(
+            words=tuple(words),
+            lexemes=tuple(None if r[1] is None else str(r[1]) for r in rows),
+            held=tuple(
+                tuple(zip((str(t) for t in r[2] or ()), (int(n) for n in r[3] or ()), strict=True))
+                for r in rows
+            ),
+            known=frozenset(f for f, r in zip(folded, rows, strict=True) if r[4]),
+            latest=int(rows[0][5]) if rows else 0,
+        )
+
+    def _correct(
+        self, conn: Connection, index: str, words: Sequence[str], known: frozenset[str]
+    ) -> list[str]:
+        """Replaces the words the index does not know (`known`: the folded words a word of the
+        vocabulary starts with, read with the words) by the closest words it does (typos): one
+        statement gets every unknown word's candidates."""
         folded = [q.fold(word) for word in words]
         unsure = sorted(
             {
@@ -525,19 +615,6 @@ class PostgresBackend:
                 if len(f) >= 2 and not q.synonyms(word)
             }
         )
-        if not unsure:
-            return list(words)
-        known = {
-            str(row[0])
-            for row in conn.execute(
-                text(
-                    f"SELECT u.w FROM unnest(CAST(:ws AS text[])) AS u(w) WHERE EXISTS ("
-                    f"SELECT 1 FROM {self.vocab} v WHERE v.index_name = :i AND v.term >= u.w "
-                    "AND v.term < u.w || chr(1114111) AND v.ndoc > 0)"
-                ),
-                {"i": index, "ws": unsure},
-            )
-        }
         unknown = [word for word in unsure if word not in known]
         if not unknown:
             return list(words)
@@ -895,6 +972,14 @@ class PostgresBackend:
             )
             for row in rows
         }
+
+
+def _matching(words: Sequence[str], known: _Words) -> str:
+    """The tsquery the match statements search for the words: the last word searched as the
+    one word of the index it can match, when there is one (`_Words.whole_last`); the same
+    documents and ranks as its prefix (highlights keep the prefix: `ts_headline` reads the
+    documents' text, whose words the index may not hold)."""
+    return tsquery_text(words, any_term=False, prefix_last=True, whole_last=known.whole_last())
 
 
 def _ranked(
