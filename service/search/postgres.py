@@ -60,6 +60,9 @@ _TSQ = "to_tsquery(CAST(:cfg AS regconfig), :tsq)"
 # A hybrid search whose words match at least this many documents (a common word) is not
 # ranked as a whole, as on FTS5 (its BROAD_MATCHES): see `PostgresBackend.search`.
 BROAD_MATCHES = 2_000
+# The broad path reads its neighbours' ranks with the page's documents when the page holds
+# neighbours only (one statement instead of two; False: two, as the tests' reference).
+PAGE_WITH_RANKS = True
 _PREFIX = re.compile(r"^search_[a-z0-9_]{0,40}$")
 # Correction candidates a word looks at (the closest by trigram similarity).
 _CANDIDATES = 200
@@ -305,13 +308,22 @@ class PostgresBackend:
                 )
                 fused: list[int] = []
                 outside: IntArray = np.empty(0, np.int64)
+                rows: dict[int, tuple[Document, dict[str, str]]] | None = None
                 if vector is not None and mirrors is not None:
                     dense = self._neighbours(conn, mirrors, vector, clauses, where, params)
                     if broad:
                         # A common word: its neighbours by meaning first (as on FTS5), then its
                         # sample by rank; the neighbours' own ranks are read for their scores.
                         fused = fuse([], dense, 1.0)
-                        held = self._ranks_among(conn, dense, where, params)
+                        offset, end = (page - 1) * per_page, page * per_page
+                        if PAGE_WITH_RANKS and end <= len(fused):
+                            # The page is neighbours only: read with their ranks.
+                            marks = tsq if query.highlight else ""
+                            held, rows = self._ranks_and_page(
+                                conn, schema, dense, fused[offset:end], where, params, marks
+                            )
+                        else:
+                            held = self._ranks_among(conn, dense, where, params)
                         near = np.asarray(dense, dtype=np.int64)
                         outside = near[~np.isin(near, np.fromiter(held, np.int64, len(held)))]
                         extra = np.setdiff1d(np.fromiter(held, np.int64, len(held)), ids)
@@ -348,7 +360,8 @@ class PostgresBackend:
                     counts = estimated_facets(schema, mirrors[1], parts, facets, today)
                 elif facets and mirrors is not None:
                     counts = _facet_counts(schema, mirrors[1], ids, facets, today)
-                rows = self._documents(conn, schema, tsq if query.highlight else "", chosen)
+                if rows is None or any(doc_id not in rows for doc_id in chosen):
+                    rows = self._documents(conn, schema, tsq if query.highlight else "", chosen)
         except DBAPIError as exc:
             raise _error(exc) from exc
         hits = [
@@ -443,6 +456,32 @@ class PostgresBackend:
             {**params, "among": list(ids)},
         ).all()
         return {int(row[0]): float(row[1]) for row in rows}
+
+    def _ranks_and_page(
+        self,
+        conn: Connection,
+        schema: IndexSchema,
+        ids: Sequence[int],
+        page: Sequence[int],
+        where: str,
+        params: dict[str, Any],
+        marks: str,
+    ) -> tuple[dict[int, float], dict[int, tuple[Document, dict[str, str]]]]:
+        """`_ranks_among` and `_documents` of the page (some of those documents) in one
+        statement: the broad path's first pages are its neighbours by meaning."""
+        if not ids:
+            return {}, {}
+        columns, extra = self._document_columns(schema, marks, "d.id = ANY(:page)")
+        rows = conn.execute(
+            text(
+                f"SELECT d.id, CASE WHEN d.tsv @@ {_TSQ} AND {where} "
+                f"THEN ts_rank_cd(d.tsv, {_TSQ}) END, d.id = ANY(:page){columns} "
+                f"FROM {self.docs} d WHERE d.index_name = :i AND d.id = ANY(:among)"
+            ),
+            {**params, **extra, "among": list(ids), "page": list(page)},
+        ).all()
+        held = {int(row[0]): float(row[1]) for row in rows if row[1] is not None}
+        return held, _read_documents(schema, [(row[0], *row[3:]) for row in rows if row[2]])
 
     def _sorted_page(
         self,
@@ -935,43 +974,62 @@ class PostgresBackend:
         there are words (`tsq`), in one statement."""
         if not ids:
             return {}
-        params: dict[str, Any] = {"i": schema.name, "ids": list(ids)}
-        calls = []
+        columns, extra = self._document_columns(schema, tsq)
+        rows = conn.execute(
+            text(
+                f"SELECT d.id{columns} FROM {self.docs} d "
+                "WHERE d.index_name = :i AND d.id = ANY(:ids)"
+            ),
+            {"i": schema.name, "ids": list(ids), **extra},
+        ).all()
+        return _read_documents(schema, rows)
+
+    def _document_columns(
+        self, schema: IndexSchema, tsq: str, only: str = ""
+    ) -> tuple[str, dict[str, Any]]:
+        """The columns reading a document of `d` and, when there are words (`tsq`, bound as
+        `:marks`), its highlights (ts_headline); `only`: a condition the document is read
+        under (else NULL). Returns them with their parameters."""
+        params: dict[str, Any] = {}
+        expressions = ["d.doc"]
         if tsq:
             snippets = {s.name for s in schema.searchable if s.snippet}
             base = f'StartSel="{MARK_OPEN}", StopSel="{MARK_CLOSE}"'
-            params.update(cfg=self.config, tsq=tsq)
+            params.update(cfg=self.config, marks=tsq)
+            marks = "to_tsquery(CAST(:cfg AS regconfig), :marks)"
             for n, name in enumerate(schema.highlight):
                 value = (
                     "array_to_string(ARRAY(SELECT jsonb_array_elements_text("
-                    f"doc->'{name}')), ' ; ')"
+                    f"d.doc->'{name}')), ' ; ')"
                     if name in schema.list_fields
-                    else f"coalesce(doc->>'{name}', '')"
+                    else f"coalesce(d.doc->>'{name}', '')"
                 )
-                calls.append(f", ts_headline(CAST(:cfg AS regconfig), {value}, {_TSQ}, :o{n})")
+                expressions.append(f"ts_headline(CAST(:cfg AS regconfig), {value}, {marks}, :o{n})")
                 params[f"o{n}"] = (
                     f'{base}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
                     if name in snippets
                     else f"{base}, HighlightAll=true"
                 )
-        rows = conn.execute(
-            text(
-                f"SELECT id, doc{''.join(calls)} FROM {self.docs} "
-                "WHERE index_name = :i AND id = ANY(:ids)"
-            ),
-            params,
-        ).all()
-        return {
-            int(row[0]): (
-                row[1] if isinstance(row[1], dict) else json.loads(row[1]),
-                {
-                    name: q.safe_highlight(value)
-                    for name, value in zip(schema.highlight, row[2:], strict=False)
-                    if value and MARK_OPEN in value
-                },
-            )
-            for row in rows
-        }
+        if only:
+            expressions = [f"CASE WHEN {only} THEN {e} END" for e in expressions]
+        return "".join(f", {e}" for e in expressions), params
+
+
+def _read_documents(
+    schema: IndexSchema, rows: Sequence[Sequence[Any]]
+) -> dict[int, tuple[Document, dict[str, str]]]:
+    """Reads rows of (id, document, highlight...) as `_document_columns` wrote them."""
+    return {
+        int(row[0]): (
+            row[1] if isinstance(row[1], dict) else json.loads(row[1]),
+            {
+                name: q.safe_highlight(value)
+                for name, value in zip(schema.highlight, row[2:], strict=False)
+                if value and MARK_OPEN in value
+            },
+        )
+        for row in rows
+    }
 
 
 def _matching(words: Sequence[str], known: _Words) -> str:
