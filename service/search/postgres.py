@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,6 +57,7 @@ from service.search.semantic import (
     to_blob,
 )
 
+_T = TypeVar("_T")
 _TSQ = "to_tsquery(CAST(:cfg AS regconfig), :tsq)"
 # A hybrid search whose words match at least this many documents (a common word) is not
 # ranked as a whole, as on FTS5 (its BROAD_MATCHES): see `PostgresBackend.search`.
@@ -63,6 +65,9 @@ BROAD_MATCHES = 2_000
 # The broad path reads its neighbours' ranks with the page's documents when the page holds
 # neighbours only (one statement instead of two; False: two, as the tests' reference).
 PAGE_WITH_RANKS = True
+# A hybrid search whose vector cannot depend on a correction works out its neighbours while
+# the database matches its words (`PostgresBackend._match_beside`; False: one after the other).
+OVERLAP = True
 _PREFIX = re.compile(r"^search_[a-z0-9_]{0,40}$")
 # Correction candidates a word looks at (the closest by trigram similarity).
 _CANDIDATES = 200
@@ -109,6 +114,14 @@ class _Words:
     held: tuple[tuple[tuple[str, int], ...], ...]
     known: frozenset[str]
     latest: int
+
+    def all_known(self) -> bool:
+        """Whether a correction would leave the words as they are: every word it may change
+        (two letters or more, no synonyms) is one a vocabulary word starts with."""
+        return all(
+            len(q.fold(word)) < 2 or q.synonyms(word) or q.fold(word) in self.known
+            for word in self.words
+        )
 
     def match_nothing(self) -> bool:
         """Whether no document can hold every word: one word (without synonyms) is one lexeme
@@ -158,6 +171,9 @@ class PostgresBackend:
         self._facets_loaded: set[str] = set()
         self._forget_mirrors()
         self._ready = False
+        # Runs a search's match statement while its thread embeds the query and finds its
+        # neighbours (`_match_beside`).
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-match")
 
     def _forget_mirrors(self) -> None:
         """Starts the in-memory vectors and facet values of every index afresh."""
@@ -272,7 +288,18 @@ class PostgresBackend:
                 if known is not None:
                     params["tsq"] = _matching(words, known)
                 found = empty
-                if known is None or not known.match_nothing():
+                early: tuple[Sequence[float] | None, list[int]] | None = None
+                mirrors: tuple[VectorMirror, FacetMirror] | None = None
+                if known is not None and self._beside(query, clauses, known):
+                    # Its vector and neighbours are what they will be whatever the match
+                    # finds: worked out here while the database matches the words.
+                    refreshed = mirrors = self._refresh(conn, index, known.latest)
+                    found, early = self._match_beside(
+                        conn,
+                        (where, params, sample),
+                        lambda: self._early(query, refreshed, clauses),
+                    )
+                elif known is None or not known.match_nothing():
                     found = self._match(conn, where, params, sample)
                 ids, ranks = found
                 if not ids.size and known is not None:
@@ -287,7 +314,7 @@ class PostgresBackend:
                             suggestion, ids, ranks = " ".join(corrected), *found
                             tsq = tsquery_text(corrected, any_term=False, prefix_last=True)
                             params, words, known = retry, corrected, retried
-                vector = query.vector_for(suggestion or query.text)
+                vector = query.vector_for(suggestion or query.text) if early is None else early[0]
                 matched = int(ids.size)
                 if sample is not None and ids.size >= sample:
                     # Its words may match more: with a vector, count them (a common word
@@ -303,14 +330,17 @@ class PostgresBackend:
                 broad = matched > ids.size
                 sampled = ids
                 latest = known.latest if known is not None else None
-                mirrors = (
-                    self._refresh(conn, index, latest) if vector is not None or facets else None
-                )
+                if mirrors is None and (vector is not None or facets):
+                    mirrors = self._refresh(conn, index, latest)
                 fused: list[int] = []
                 outside: IntArray = np.empty(0, np.int64)
                 rows: dict[int, tuple[Document, dict[str, str]]] | None = None
                 if vector is not None and mirrors is not None:
-                    dense = self._neighbours(conn, mirrors, vector, clauses, where, params)
+                    dense = (
+                        self._neighbours(conn, mirrors, vector, clauses, where, params)
+                        if early is None
+                        else early[1]
+                    )
                     if broad:
                         # A common word: its neighbours by meaning first (as on FTS5), then its
                         # sample by rank; the neighbours' own ranks are read for their scores.
@@ -382,6 +412,58 @@ class PostgresBackend:
             facets=counts,
             suggestion=suggestion,
         )
+
+    def _beside(self, query: SearchQuery, clauses: Sequence[q.Clause], known: _Words) -> bool:
+        """Whether the query's vector and neighbours can be worked out while the words are
+        matched: a hybrid query whose words the match statement is run for, whose filters
+        are all in memory (keywords, availability), and whose text cannot be corrected (a
+        vector given, or every word one the vocabulary knows: a correction changes only
+        unknown words)."""
+        return (
+            OVERLAP
+            and query.semantic
+            and not known.match_nothing()
+            and all(isinstance(c, q.KeywordClause | q.WindowClause) for c in clauses)
+            and (query.vector is not None or known.all_known())
+        )
+
+    def _early(
+        self,
+        query: SearchQuery,
+        mirrors: tuple[VectorMirror, FacetMirror],
+        clauses: Sequence[q.Clause],
+    ) -> tuple[Sequence[float] | None, list[int]]:
+        """The query's vector (the text embedded on the searching thread, as always) and its
+        neighbours among the documents the filters keep, from memory only."""
+        vector = query.vector_for(query.text)
+        if vector is None:
+            return None, []
+        mirror, facet_mirror = mirrors
+        allowed: IntArray | None = None
+        if clauses:
+            keywords = [c for c in clauses if isinstance(c, q.KeywordClause)]
+            windows = [c for c in clauses if isinstance(c, q.WindowClause)]
+            with facet_mirror.lock:
+                allowed = facet_mirror.allowed(keywords, windows)
+        with mirror.lock:
+            return vector, mirror.nearest(vector, allowed, DENSE_DEPTH)
+
+    def _match_beside(
+        self,
+        conn: Connection,
+        match: tuple[str, dict[str, Any], int | None],
+        work: Callable[[], _T],
+    ) -> tuple[tuple[IntArray, NDArray[np.float32]], _T]:
+        """Runs `_match` on a pool thread (the connection is its alone until it returns) while
+        `work` runs on this one: the embedding and the neighbours are CPU, the match mostly
+        the database's time."""
+        future = self._pool.submit(self._match, conn, *match)
+        try:
+            done = work()
+        except BaseException:
+            wait([future])
+            raise
+        return future.result(), done
 
     def _match(
         self, conn: Connection, where: str, params: dict[str, Any], limit: int | None = None
@@ -726,7 +808,8 @@ class PostgresBackend:
         self._forget_mirrors()
 
     def close(self) -> None:
-        """Nothing to release: the engine belongs to the application."""
+        """Stops the match threads (the engine belongs to the application)."""
+        self._pool.shutdown(wait=False)
 
     def _lock_writes(self, conn: Connection) -> int:
         """Serialises writes (so sequence numbers commit in order, and readers that fetched the

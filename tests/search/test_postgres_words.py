@@ -1,7 +1,8 @@
 """What the PostgreSQL search takes from its vocabulary before matching (`postgres._Words`)
 changes no page: a prefix only one word of the index starts with, matched as that word; a word
 no document starts with, whose match is skipped; one word counted from the vocabulary; the
-neighbours' ranks read with the page's documents. Each page is compared with the same search
+neighbours' ranks read with the page's documents; the neighbours worked out while the database
+matches the words. Each page is compared with the same search
 without those shortcuts (every statement run as before), for generated queries."""
 
 from __future__ import annotations
@@ -84,16 +85,17 @@ def backend() -> Iterator[PostgresBackend]:
 
 def _without_shortcuts(pg: PostgresBackend, index: str, query: SearchQuery) -> SearchPage:
     """The same search matching every word as typed, each statement run."""
-    saved = (_Words.whole_last, _Words.match_nothing, _Words.count_one, postgres.PAGE_WITH_RANKS)
+    saved = (_Words.whole_last, _Words.match_nothing, _Words.count_one)
+    flags = (postgres.PAGE_WITH_RANKS, postgres.OVERLAP)
     _Words.whole_last = lambda self: None  # type: ignore[method-assign]
     _Words.match_nothing = lambda self: False  # type: ignore[method-assign]
     _Words.count_one = lambda self: None  # type: ignore[method-assign]
-    postgres.PAGE_WITH_RANKS = False
+    postgres.PAGE_WITH_RANKS = postgres.OVERLAP = False
     try:
         return pg.search(index, query)
     finally:
-        _Words.whole_last, _Words.match_nothing, _Words.count_one = saved[:3]  # type: ignore[method-assign]
-        postgres.PAGE_WITH_RANKS = saved[3]
+        _Words.whole_last, _Words.match_nothing, _Words.count_one = saved  # type: ignore[method-assign]
+        postgres.PAGE_WITH_RANKS, postgres.OVERLAP = flags
 
 
 def test_a_prefix_of_one_word_is_matched_as_that_word(backend: PostgresBackend) -> None:
@@ -110,7 +112,7 @@ def test_a_prefix_of_one_word_is_matched_as_that_word(backend: PostgresBackend) 
     words=st.lists(st.sampled_from(QUERY_WORDS), min_size=1, max_size=3),
     filters=st.sampled_from([{}, {"languages": "fr"}, {"origin_country": ["SN", "GH"]}]),
     index=st.sampled_from([EXPERTS_STAFF, EXPERTS_PUBLIC]),
-    hybrid=st.booleans(),
+    hybrid=st.sampled_from(["keywords", "vector", "embed"]),
     page=st.sampled_from([1, 2, 3]),
     sort=st.sampled_from([(), ("hours_per_month",)]),
     seed=st.integers(0, 1000),
@@ -120,12 +122,19 @@ def test_the_pages_are_those_of_the_search_without_shortcuts(
     words: list[str],
     filters: dict[str, Any],
     index: str,
-    hybrid: bool,
+    hybrid: str,
     page: int,
     sort: tuple[str, ...],
     seed: int,
 ) -> None:
-    vector = np.random.default_rng(seed).standard_normal(DIM).tolist() if hybrid else None
+    vector = np.random.default_rng(seed).standard_normal(DIM).tolist()
+    embedded: list[str] = []
+
+    def embed(text: str) -> list[float]:  # the web's query embedder: one vector per text
+        embedded.append(text)
+        rng = np.random.default_rng(abs(hash(text)) % 1000 + seed)
+        return [float(x) for x in rng.standard_normal(DIM)]
+
     query = SearchQuery(
         text=" ".join(words),
         filters=filters,
@@ -133,15 +142,19 @@ def test_the_pages_are_those_of_the_search_without_shortcuts(
         sort=sort,
         page=page,
         per_page=10,
-        vector=vector,
+        vector=vector if hybrid == "vector" else None,
+        embed=embed if hybrid == "embed" else None,
         today=TODAY,
     )
     saved = postgres.BROAD_MATCHES
     postgres.BROAD_MATCHES = SAMPLE
     try:
-        fast, slow = backend.search(index, query), _without_shortcuts(backend, index, query)
+        fast = backend.search(index, query)
+        fast_embedded, embedded[:] = embedded[:], []
+        slow = _without_shortcuts(backend, index, query)
     finally:
         postgres.BROAD_MATCHES = saved
+    assert fast_embedded == embedded  # the text searched, once (a correction's, not the typo)
     assert [h.id for h in fast.hits] == [h.id for h in slow.hits]
     assert [h.score for h in fast.hits] == [h.score for h in slow.hits]
     assert [h.highlights for h in fast.hits] == [h.highlights for h in slow.hits]
