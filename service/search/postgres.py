@@ -297,7 +297,7 @@ class PostgresBackend:
                     found, early = self._match_beside(
                         conn,
                         (where, params, sample),
-                        lambda: self._early(query, refreshed, clauses),
+                        lambda: self._early(query, refreshed, clauses, query.text),
                     )
                 elif known is None or not known.match_nothing():
                     found = self._match(conn, where, params, sample)
@@ -309,7 +309,18 @@ class PostgresBackend:
                     )
                     if retried is not None and not retried.match_nothing():
                         retry = {**params, "tsq": _matching(corrected, retried)}
-                        found = self._match(conn, where, retry, sample)
+                        if self._beside_retry(query, clauses, retried):
+                            # The corrected words surely match: their vector and neighbours
+                            # are worked out while the database matches them.
+                            fixed = " ".join(corrected)
+                            again = mirrors = self._refresh(conn, index, retried.latest)
+                            found, early = self._match_beside(
+                                conn,
+                                (where, retry, sample),
+                                lambda: self._early(query, again, clauses, fixed),
+                            )
+                        else:
+                            found = self._match(conn, where, retry, sample)
                         if found[0].size:
                             suggestion, ids, ranks = " ".join(corrected), *found
                             tsq = tsquery_text(corrected, any_term=False, prefix_last=True)
@@ -427,15 +438,33 @@ class PostgresBackend:
             and (query.vector is not None or known.all_known())
         )
 
+    def _beside_retry(
+        self, query: SearchQuery, clauses: Sequence[q.Clause], corrected: _Words
+    ) -> bool:
+        """Whether a corrected search's vector and neighbours can be worked out while its words
+        are matched: as `_beside`, and the corrected words surely match (the vector is the
+        correction's only if they do): a vector given, or one word some document holds and no
+        filter."""
+        return (
+            OVERLAP
+            and query.semantic
+            and all(isinstance(c, q.KeywordClause | q.WindowClause) for c in clauses)
+            and (
+                query.vector is not None
+                or (not clauses and len(corrected.words) == 1 and bool(corrected.held[0]))
+            )
+        )
+
     def _early(
         self,
         query: SearchQuery,
         mirrors: tuple[VectorMirror, FacetMirror],
         clauses: Sequence[q.Clause],
+        searched: str,
     ) -> tuple[Sequence[float] | None, list[int]]:
-        """The query's vector (the text embedded on the searching thread, as always) and its
-        neighbours among the documents the filters keep, from memory only."""
-        vector = query.vector_for(query.text)
+        """The vector of the text searched (embedded on the searching thread, as always) and
+        its neighbours among the documents the filters keep, from memory only."""
+        vector = query.vector_for(searched)
         if vector is None:
             return None, []
         mirror, facet_mirror = mirrors
