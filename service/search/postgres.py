@@ -22,6 +22,7 @@ counted (docs/search.md, "Hybrid search").
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -172,8 +173,9 @@ class PostgresBackend:
         self._forget_mirrors()
         self._ready = False
         # Runs a search's match statement while its thread embeds the query and finds its
-        # neighbours (`_match_beside`).
+        # neighbours (`_match_beside`); made again in a forked process (its threads stay behind).
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-match")
+        self._pool_pid = os.getpid()
 
     def _forget_mirrors(self) -> None:
         """Starts the in-memory vectors and facet values of every index afresh."""
@@ -486,6 +488,9 @@ class PostgresBackend:
         """Runs `_match` on a pool thread (the connection is its alone until it returns) while
         `work` runs on this one: the embedding and the neighbours are CPU, the match mostly
         the database's time."""
+        if self._pool_pid != os.getpid():
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-match")
+            self._pool_pid = os.getpid()
         future = self._pool.submit(self._match, conn, *match)
         try:
             done = work()
