@@ -21,6 +21,7 @@ counted (docs/search.md, "Hybrid search").
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -53,6 +54,7 @@ from service.search.semantic import (
     DENSE_DEPTH,
     LEXICAL_DEPTH,
     VectorMirror,
+    allowed_edits,
     best_correction,
     fuse,
     to_blob,
@@ -108,21 +110,21 @@ class _Words:
     `lexemes`: each word as the text search configuration makes it (None unless exactly one
     lexeme); `held`: for each, the vocabulary words starting with that lexeme (at most two)
     and the documents holding them; `known`: the folded words some vocabulary word starts with
-    (the typo check's own test); `latest`: the index's latest write (sequence number)."""
+    (the typo check's own test); `latest`: the index's latest write (sequence number);
+    `candidates`: for each folded word a correction may change that no vocabulary word starts
+    with, the vocabulary words that may be its correction, with the documents holding them."""
 
     words: tuple[str, ...]
     lexemes: tuple[str | None, ...]
     held: tuple[tuple[tuple[str, int], ...], ...]
     known: frozenset[str]
     latest: int
+    candidates: dict[str, list[tuple[str, int]]] = dataclasses.field(default_factory=dict)
 
     def all_known(self) -> bool:
         """Whether a correction would leave the words as they are: every word it may change
-        (two letters or more, no synonyms) is one a vocabulary word starts with."""
-        return all(
-            len(q.fold(word)) < 2 or q.synonyms(word) or q.fold(word) in self.known
-            for word in self.words
-        )
+        (`_correctable`) is one a vocabulary word starts with."""
+        return all(not _correctable(word) or q.fold(word) in self.known for word in self.words)
 
     def match_nothing(self) -> bool:
         """Whether no document can hold every word: one word (without synonyms) is one lexeme
@@ -305,9 +307,11 @@ class PostgresBackend:
                     found = self._match(conn, where, params, sample)
                 ids, ranks = found
                 if not ids.size and known is not None:
-                    corrected = self._correct(conn, index, words, known.known)
+                    corrected = _correct(words, known)
                     retried = (
-                        self._read_words(conn, index, corrected) if corrected != words else None
+                        self._read_words(conn, index, corrected, correct=False)
+                        if corrected != words
+                        else None
                     )
                     if retried is not None and not retried.match_nothing():
                         retry = {**params, "tsq": _matching(corrected, retried)}
@@ -721,29 +725,58 @@ class PostgresBackend:
             self._facets_loaded.add(index)
         return mirror, facets
 
-    def _read_words(self, conn: Connection, index: str, words: Sequence[str]) -> _Words:
+    def _read_words(
+        self, conn: Connection, index: str, words: Sequence[str], *, correct: bool = True
+    ) -> _Words:
         """Reads, in one statement, what the vocabulary says of the words (`_Words`): each
         word's lexeme, the vocabulary words starting with it (two at most) with the documents
-        holding them, whether a vocabulary word starts with its folded form, and the index's
-        latest sequence number."""
+        holding them, whether a vocabulary word starts with its folded form, the index's latest
+        sequence number, and (`correct`) the correction candidates of every word a correction
+        may change that no vocabulary word starts with: those sharing its first two letters,
+        and (pg_trgm) the closest by trigrams, for words whose typo is in the first two letters.
+        A candidate is read whether or not the words match (they are a typo's, read before the
+        match and a round trip sooner; nothing is read for a known word)."""
         folded = [q.fold(word) for word in words]
+        lengths = "length(v.term) BETWEEN length(u.f) - 2 AND length(u.f) + 2 AND v.ndoc > 0"
+        gate = "u.e AND NOT k.known"
+        branches = [
+            f"SELECT v.term, v.ndoc FROM {self.vocab} v WHERE {gate} AND v.index_name = :i "
+            f"AND {lengths} AND v.term >= left(u.f, 2) AND v.term < left(u.f, 2) || chr(1114111)"
+        ]
+        if self.trigrams:
+            branches.append(
+                f"SELECT v.term, v.ndoc FROM {self.vocab} v WHERE {gate} AND v.index_name = :i "
+                f'AND v.term OPERATOR("{self.trigrams}".%) u.f AND {lengths} '
+                f'ORDER BY "{self.trigrams}".similarity(v.term, u.f) DESC LIMIT :n'
+            )
         rows = conn.execute(
             text(
-                "SELECT u.n, l.lexeme, v.terms, v.ndocs, EXISTS (SELECT 1 FROM "
-                f"{self.vocab} k WHERE k.index_name = :i AND k.term >= u.f "
-                "AND k.term < u.f || chr(1114111) AND k.ndoc > 0), "
-                f"(SELECT coalesce(max(seq), 0) FROM {self.vectors} WHERE index_name = :i) "
-                "FROM unnest(CAST(:ws AS text[]), CAST(:fs AS text[])) WITH ORDINALITY "
-                "AS u(w, f, n) "
+                "SELECT u.n, l.lexeme, v.terms, v.ndocs, k.known, "
+                f"(SELECT coalesce(max(seq), 0) FROM {self.vectors} WHERE index_name = :i), "
+                "c.terms, c.ndocs "
+                "FROM unnest(CAST(:ws AS text[]), CAST(:fs AS text[]), CAST(:es AS boolean[])) "
+                "WITH ORDINALITY AS u(w, f, e, n) "
                 "CROSS JOIN LATERAL (SELECT CASE WHEN count(*) = 1 THEN min(t.lexeme) END "
                 "AS lexeme FROM unnest(to_tsvector(CAST(:cfg AS regconfig), u.w)) t) l "
                 "CROSS JOIN LATERAL (SELECT array_agg(h.term ORDER BY h.term) AS terms, "
                 "array_agg(h.ndoc ORDER BY h.term) AS ndocs FROM (SELECT term, ndoc FROM "
                 f"{self.vocab} WHERE index_name = :i AND term >= l.lexeme "
                 "AND term < l.lexeme || chr(1114111) AND ndoc > 0 ORDER BY term LIMIT 2) h) v "
+                f"CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM {self.vocab} x "
+                "WHERE x.index_name = :i AND x.term >= u.f AND x.term < u.f || chr(1114111) "
+                "AND x.ndoc > 0) AS known) k "
+                "CROSS JOIN LATERAL (SELECT array_agg(b.term) AS terms, array_agg(b.ndoc) AS ndocs "
+                f"FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) b) c "
                 "ORDER BY u.n"
             ),
-            {"i": index, "ws": list(words), "fs": folded, "cfg": self.config},
+            {
+                "i": index,
+                "ws": list(words),
+                "fs": folded,
+                "es": [correct and _correctable(word) for word in words],
+                "cfg": self.config,
+                "n": _CANDIDATES,
+            },
         ).all()
         return _Words(
             words=tuple(words),
@@ -754,59 +787,12 @@ class PostgresBackend:
             ),
             known=frozenset(f for f, r in zip(folded, rows, strict=True) if r[4]),
             latest=int(rows[0][5]) if rows else 0,
+            candidates={
+                f: list(zip((str(t) for t in r[6]), (int(n) for n in r[7]), strict=True))
+                for f, r in zip(folded, rows, strict=True)
+                if r[6]
+            },
         )
-
-    def _correct(
-        self, conn: Connection, index: str, words: Sequence[str], known: frozenset[str]
-    ) -> list[str]:
-        """Replaces the words the index does not know (`known`: the folded words a word of the
-        vocabulary starts with, read with the words) by the closest words it does (typos): one
-        statement gets every unknown word's candidates."""
-        folded = [q.fold(word) for word in words]
-        unsure = sorted(
-            {
-                f
-                for word, f in zip(words, folded, strict=True)
-                if len(f) >= 2 and not q.synonyms(word)
-            }
-        )
-        unknown = [word for word in unsure if word not in known]
-        if not unknown:
-            return list(words)
-        candidates = self._candidates(conn, index, unknown)
-        return [
-            (best_correction(f, candidates.get(f, ())) or word) if f in unknown else word
-            for word, f in zip(words, folded, strict=True)
-        ]
-
-    def _candidates(
-        self, conn: Connection, index: str, words: Sequence[str]
-    ) -> dict[str, list[tuple[str, int]]]:
-        """Gets, for each word, the vocabulary words that may be its correction, with their
-        frequency: those sharing its first two letters, and (pg_trgm) the closest by trigrams,
-        for words whose typo is in the first two letters; one statement for all the words."""
-        lengths = "length(v.term) BETWEEN length(u.w) - 2 AND length(u.w) + 2 AND v.ndoc > 0"
-        branches = [
-            f"SELECT v.term, v.ndoc FROM {self.vocab} v WHERE v.index_name = :i AND {lengths} "
-            "AND v.term >= left(u.w, 2) AND v.term < left(u.w, 2) || chr(1114111)"
-        ]
-        if self.trigrams:
-            branches.append(
-                f"SELECT v.term, v.ndoc FROM {self.vocab} v WHERE v.index_name = :i "
-                f'AND v.term OPERATOR("{self.trigrams}".%) u.w AND {lengths} '
-                f'ORDER BY "{self.trigrams}".similarity(v.term, u.w) DESC LIMIT :n'
-            )
-        found: dict[str, list[tuple[str, int]]] = {}
-        rows = conn.execute(
-            text(
-                "SELECT u.w, c.term, c.ndoc FROM unnest(CAST(:ws AS text[])) AS u(w) "
-                f"CROSS JOIN LATERAL ({' UNION ALL '.join(f'({b})' for b in branches)}) c"
-            ),
-            {"i": index, "ws": list(words), "n": _CANDIDATES},
-        )
-        for word, term, ndoc in rows:
-            found.setdefault(str(word), []).append((str(term), int(ndoc)))
-        return found
 
     def lexical_scores(self, index: str, text_: str, limit: int = 100) -> list[tuple[int, float]]:
         """Scores documents matching any term of the text by ts_rank_cd (higher is better)."""
@@ -1147,6 +1133,23 @@ def _read_documents(
         )
         for row in rows
     }
+
+
+def _correct(words: Sequence[str], known: _Words) -> list[str]:
+    """Replaces the words the index does not know (a typo) by the closest words it does, from
+    the candidates read with the words (`_Words.candidates`)."""
+    return [
+        (best_correction(f, known.candidates.get(f, ())) or word)
+        if _correctable(word) and f not in known.known
+        else word
+        for word, f in ((word, q.fold(word)) for word in words)
+    ]
+
+
+def _correctable(word: str) -> bool:
+    """Whether a correction may replace the word: no synonyms, and long enough for an edit
+    (`semantic.allowed_edits`: a shorter word's only candidate would be itself)."""
+    return not q.synonyms(word) and allowed_edits(q.fold(word)) > 0
 
 
 def _matching(words: Sequence[str], known: _Words) -> str:

@@ -105,6 +105,9 @@ def test_a_prefix_of_one_word_is_matched_as_that_word(backend: PostgresBackend) 
         words = backend._read_words(conn, EXPERTS_STAFF, ["data", "hyrdology"])
         assert words.match_nothing()
         assert words.known == frozenset({"data"})
+        # The unknown word's correction candidates come with it (none for a known word).
+        assert "hydrology" in dict(words.candidates["hyrdology"])
+        assert "data" not in words.candidates
 
 
 @settings(max_examples=60, deadline=None)
