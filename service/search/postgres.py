@@ -21,11 +21,15 @@ counted (docs/search.md, "Hybrid search").
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -50,15 +54,23 @@ from service.search.semantic import (
     DENSE_DEPTH,
     LEXICAL_DEPTH,
     VectorMirror,
+    allowed_edits,
     best_correction,
     fuse,
     to_blob,
 )
 
+_T = TypeVar("_T")
 _TSQ = "to_tsquery(CAST(:cfg AS regconfig), :tsq)"
 # A hybrid search whose words match at least this many documents (a common word) is not
 # ranked as a whole, as on FTS5 (its BROAD_MATCHES): see `PostgresBackend.search`.
 BROAD_MATCHES = 2_000
+# The broad path reads its neighbours' ranks with the page's documents when the page holds
+# neighbours only (one statement instead of two; False: two, as the tests' reference).
+PAGE_WITH_RANKS = True
+# A hybrid search whose vector cannot depend on a correction works out its neighbours while
+# the database matches its words (`PostgresBackend._match_beside`; False: one after the other).
+OVERLAP = True
 _PREFIX = re.compile(r"^search_[a-z0-9_]{0,40}$")
 # Correction candidates a word looks at (the closest by trigram similarity).
 _CANDIDATES = 200
@@ -72,18 +84,72 @@ GIN_PENDING_KB = 64
 STALE_STATISTICS_SHARE = 0.2
 
 
-def tsquery_text(words: Sequence[str], *, any_term: bool, prefix_last: bool) -> str:
-    """Builds to_tsquery input from sanitised words (letters and digits only)."""
+def tsquery_text(
+    words: Sequence[str], *, any_term: bool, prefix_last: bool, whole_last: str | None = None
+) -> str:
+    """Builds to_tsquery input from sanitised words (letters and digits only). `whole_last`:
+    the one word of the index the last word (a prefix) can match, searched as a whole word."""
     parts: list[str] = []
     for position, word in enumerate(words):
-        star = ":*" if prefix_last and position == len(words) - 1 else ""
-        options = [f"'{word}'{star}"]
+        last = position == len(words) - 1
+        star = ":*" if prefix_last and last else ""
+        whole = (whole_last or "").replace("\\", "\\\\").replace("'", "''")
+        options = [f"'{whole}'" if last and whole else f"'{word}'{star}"]
         for alternative in q.synonyms(word):
             tokens = q.phrase_words(alternative)
             if tokens:
                 options.append("(" + " <-> ".join(f"'{t}'" for t in tokens) + ")")
         parts.append(options[0] if len(options) == 1 else "(" + " | ".join(options) + ")")
     return (" | " if any_term else " & ").join(parts)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """What the vocabulary says of a search's words, read in one statement (`_read_words`).
+
+    `lexemes`: each word as the text search configuration makes it (None unless exactly one
+    lexeme); `held`: for each, the vocabulary words starting with that lexeme (at most two)
+    and the documents holding them; `known`: the folded words some vocabulary word starts with
+    (the typo check's own test); `latest`: the index's latest write (sequence number);
+    `candidates`: for each folded word a correction may change that no vocabulary word starts
+    with, the vocabulary words that may be its correction, with the documents holding them."""
+
+    words: tuple[str, ...]
+    lexemes: tuple[str | None, ...]
+    held: tuple[tuple[tuple[str, int], ...], ...]
+    known: frozenset[str]
+    latest: int
+    candidates: dict[str, list[tuple[str, int]]] = dataclasses.field(default_factory=dict)
+
+    def all_known(self) -> bool:
+        """Whether a correction would leave the words as they are: every word it may change
+        (`_correctable`) is one a vocabulary word starts with."""
+        return all(not _correctable(word) or q.fold(word) in self.known for word in self.words)
+
+    def match_nothing(self) -> bool:
+        """Whether no document can hold every word: one word (without synonyms) is one lexeme
+        that no word of the index starts with (a typo), so no statement need ask."""
+        return any(
+            lexeme is not None and not held and not q.synonyms(word)
+            for word, lexeme, held in zip(self.words, self.lexemes, self.held, strict=True)
+        )
+
+    def whole_last(self) -> str | None:
+        """The one word of the index the last word, searched as a prefix, can match (None: none,
+        several, or synonyms). A prefix is a partial match in the GIN index, which gathers the
+        documents of every word it matches before intersecting them with the other words' (12 ms
+        for 'finance':* at 100,000 experts, even beside a word no document holds); a whole word
+        is intersected as it is read (0.1 ms)."""
+        if not self.words or q.synonyms(self.words[-1]) or len(self.held[-1]) != 1:
+            return None
+        return self.held[-1][0][0]
+
+    def count_one(self) -> int | None:
+        """The documents holding the one word searched, from the vocabulary (None: not one
+        word, or a prefix several words of the index start with, or synonyms)."""
+        if len(self.words) != 1 or q.synonyms(self.words[0]) or len(self.held[0]) != 1:
+            return None
+        return self.held[0][0][1]
 
 
 class PostgresBackend:
@@ -108,6 +174,10 @@ class PostgresBackend:
         self._facets_loaded: set[str] = set()
         self._forget_mirrors()
         self._ready = False
+        # Runs a search's match statement while its thread embeds the query and finds its
+        # neighbours (`_match_beside`); made again in a forked process (its threads stay behind).
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-match")
+        self._pool_pid = os.getpid()
 
     def _forget_mirrors(self) -> None:
         """Starts the in-memory vectors and facet values of every index afresh."""
@@ -210,30 +280,65 @@ class PostgresBackend:
         # A hybrid search ordered by relevance reads at most BROAD_MATCHES matches first: when
         # its words match more (a common word), they are not all ranked (below).
         sample = BROAD_MATCHES if words and query.semantic and not sort else None
+        empty: tuple[IntArray, NDArray[np.float32]] = (
+            np.empty(0, np.int64),
+            np.empty(0, np.float32),
+        )
         try:
-            with self.engine.connect() as conn:
-                ids, ranks = self._match(conn, where, params, sample)
-                if not ids.size and words:
-                    corrected = self._correct(conn, index, words)
-                    if corrected != words:
-                        retry = tsquery_text(corrected, any_term=False, prefix_last=True)
-                        found = self._match(conn, where, {**params, "tsq": retry}, sample)
-                        if found[0].size:
-                            suggestion, tsq, (ids, ranks) = (
-                                " ".join(corrected),
-                                retry,
-                                found,
+            # One snapshot for the whole search: the vocabulary read first says what the
+            # match statements may take for granted (`_Words`).
+            with self.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+                known = self._read_words(conn, index, words) if words else None
+                if known is not None:
+                    params["tsq"] = _matching(words, known)
+                found = empty
+                early: tuple[Sequence[float] | None, list[int]] | None = None
+                mirrors: tuple[VectorMirror, FacetMirror] | None = None
+                if known is not None and self._beside(query, clauses, known):
+                    # Its vector and neighbours are what they will be whatever the match
+                    # finds: worked out here while the database matches the words.
+                    refreshed = mirrors = self._refresh(conn, index, known.latest)
+                    found, early = self._match_beside(
+                        conn,
+                        (where, params, sample),
+                        lambda: self._early(query, refreshed, clauses, query.text),
+                    )
+                elif known is None or not known.match_nothing():
+                    found = self._match(conn, where, params, sample)
+                ids, ranks = found
+                if not ids.size and known is not None:
+                    corrected = _correct(words, known)
+                    retried = (
+                        self._read_words(conn, index, corrected, correct=False)
+                        if corrected != words
+                        else None
+                    )
+                    if retried is not None and not retried.match_nothing():
+                        retry = {**params, "tsq": _matching(corrected, retried)}
+                        if self._beside_retry(query, clauses, retried):
+                            # The corrected words surely match: their vector and neighbours
+                            # are worked out while the database matches them.
+                            fixed = " ".join(corrected)
+                            again = mirrors = self._refresh(conn, index, retried.latest)
+                            found, early = self._match_beside(
+                                conn,
+                                (where, retry, sample),
+                                lambda: self._early(query, again, clauses, fixed),
                             )
-                            params["tsq"] = tsq
-                            words = corrected
-                vector = query.vector_for(suggestion or query.text)
+                        else:
+                            found = self._match(conn, where, retry, sample)
+                        if found[0].size:
+                            suggestion, ids, ranks = " ".join(corrected), *found
+                            tsq = tsquery_text(corrected, any_term=False, prefix_last=True)
+                            params, words, known = retry, corrected, retried
+                vector = query.vector_for(suggestion or query.text) if early is None else early[0]
                 matched = int(ids.size)
                 if sample is not None and ids.size >= sample:
                     # Its words may match more: with a vector, count them (a common word
                     # takes the broad path); without one, rank them all.
                     matched = (
-                        self._count(conn, index, words, clauses, where, params)
-                        if vector is not None
+                        self._count(conn, known, clauses, where, params)
+                        if vector is not None and known is not None
                         else 0
                     )
                     if matched < ids.size:
@@ -241,16 +346,31 @@ class PostgresBackend:
                         matched = int(ids.size)
                 broad = matched > ids.size
                 sampled = ids
-                mirrors = self._refresh(conn, index) if vector is not None or facets else None
+                latest = known.latest if known is not None else None
+                if mirrors is None and (vector is not None or facets):
+                    mirrors = self._refresh(conn, index, latest)
                 fused: list[int] = []
                 outside: IntArray = np.empty(0, np.int64)
+                rows: dict[int, tuple[Document, dict[str, str]]] | None = None
                 if vector is not None and mirrors is not None:
-                    dense = self._neighbours(conn, mirrors, vector, clauses, where, params)
+                    dense = (
+                        self._neighbours(conn, mirrors, vector, clauses, where, params)
+                        if early is None
+                        else early[1]
+                    )
                     if broad:
                         # A common word: its neighbours by meaning first (as on FTS5), then its
                         # sample by rank; the neighbours' own ranks are read for their scores.
                         fused = fuse([], dense, 1.0)
-                        held = self._ranks_among(conn, dense, where, params)
+                        offset, end = (page - 1) * per_page, page * per_page
+                        if PAGE_WITH_RANKS and end <= len(fused):
+                            # The page is neighbours only: read with their ranks.
+                            marks = tsq if query.highlight else ""
+                            held, rows = self._ranks_and_page(
+                                conn, schema, dense, fused[offset:end], where, params, marks
+                            )
+                        else:
+                            held = self._ranks_among(conn, dense, where, params)
                         near = np.asarray(dense, dtype=np.int64)
                         outside = near[~np.isin(near, np.fromiter(held, np.int64, len(held)))]
                         extra = np.setdiff1d(np.fromiter(held, np.int64, len(held)), ids)
@@ -287,7 +407,8 @@ class PostgresBackend:
                     counts = estimated_facets(schema, mirrors[1], parts, facets, today)
                 elif facets and mirrors is not None:
                     counts = _facet_counts(schema, mirrors[1], ids, facets, today)
-                rows = self._documents(conn, schema, tsq if query.highlight else "", chosen)
+                if rows is None or any(doc_id not in rows for doc_id in chosen):
+                    rows = self._documents(conn, schema, tsq if query.highlight else "", chosen)
         except DBAPIError as exc:
             raise _error(exc) from exc
         hits = [
@@ -308,6 +429,79 @@ class PostgresBackend:
             facets=counts,
             suggestion=suggestion,
         )
+
+    def _beside(self, query: SearchQuery, clauses: Sequence[q.Clause], known: _Words) -> bool:
+        """Whether the query's vector and neighbours can be worked out while the words are
+        matched: a hybrid query whose words the match statement is run for, whose filters
+        are all in memory (keywords, availability), and whose text cannot be corrected (a
+        vector given, or every word one the vocabulary knows: a correction changes only
+        unknown words)."""
+        return (
+            OVERLAP
+            and query.semantic
+            and not known.match_nothing()
+            and all(isinstance(c, q.KeywordClause | q.WindowClause) for c in clauses)
+            and (query.vector is not None or known.all_known())
+        )
+
+    def _beside_retry(
+        self, query: SearchQuery, clauses: Sequence[q.Clause], corrected: _Words
+    ) -> bool:
+        """Whether a corrected search's vector and neighbours can be worked out while its words
+        are matched: as `_beside`, and the corrected words surely match (the vector is the
+        correction's only if they do): a vector given, or one word some document holds and no
+        filter."""
+        return (
+            OVERLAP
+            and query.semantic
+            and all(isinstance(c, q.KeywordClause | q.WindowClause) for c in clauses)
+            and (
+                query.vector is not None
+                or (not clauses and len(corrected.words) == 1 and bool(corrected.held[0]))
+            )
+        )
+
+    def _early(
+        self,
+        query: SearchQuery,
+        mirrors: tuple[VectorMirror, FacetMirror],
+        clauses: Sequence[q.Clause],
+        searched: str,
+    ) -> tuple[Sequence[float] | None, list[int]]:
+        """The vector of the text searched (embedded on the searching thread, as always) and
+        its neighbours among the documents the filters keep, from memory only."""
+        vector = query.vector_for(searched)
+        if vector is None:
+            return None, []
+        mirror, facet_mirror = mirrors
+        allowed: IntArray | None = None
+        if clauses:
+            keywords = [c for c in clauses if isinstance(c, q.KeywordClause)]
+            windows = [c for c in clauses if isinstance(c, q.WindowClause)]
+            with facet_mirror.lock:
+                allowed = facet_mirror.allowed(keywords, windows)
+        with mirror.lock:
+            return vector, mirror.nearest(vector, allowed, DENSE_DEPTH)
+
+    def _match_beside(
+        self,
+        conn: Connection,
+        match: tuple[str, dict[str, Any], int | None],
+        work: Callable[[], _T],
+    ) -> tuple[tuple[IntArray, NDArray[np.float32]], _T]:
+        """Runs `_match` on a pool thread (the connection is its alone until it returns) while
+        `work` runs on this one: the embedding and the neighbours are CPU, the match mostly
+        the database's time."""
+        if self._pool_pid != os.getpid():
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-match")
+            self._pool_pid = os.getpid()
+        future = self._pool.submit(self._match, conn, *match)
+        try:
+            done = work()
+        except BaseException:
+            wait([future])
+            raise
+        return future.result(), done
 
     def _match(
         self, conn: Connection, where: str, params: dict[str, Any], limit: int | None = None
@@ -344,35 +538,19 @@ class PostgresBackend:
     def _count(
         self,
         conn: Connection,
-        index: str,
-        words: Sequence[str],
+        known: _Words,
         clauses: Sequence[q.Clause],
         where: str,
         params: dict[str, Any],
     ) -> int:
         """Counts the documents matching the words (`:tsq`) and the filters, without ranking
         them. One word, no filter: from the vocabulary, when a single word of it starts with
-        the word's lexeme (the number of documents holding it, kept with every write); that
-        reads one index entry where counting the matches reads each of them (the documents'
-        rows: ~0.5 s for 63,000 at 100,000 experts)."""
-        if len(words) == 1 and not clauses and not q.synonyms(words[0]):
-            lexemes = conn.execute(
-                text(
-                    "SELECT array_agg(lexeme) FROM unnest(to_tsvector(CAST(:cfg AS regconfig), :w))"
-                ),
-                {"cfg": self.config, "w": words[0]},
-            ).scalar()
-            if lexemes and len(lexemes) == 1:
-                held, ndoc = conn.execute(
-                    text(
-                        f"SELECT count(*), max(ndoc) FROM (SELECT ndoc FROM {self.vocab} "
-                        "WHERE index_name = :i AND term >= :w AND term < :w || chr(1114111) "
-                        "AND ndoc > 0 LIMIT 2) v"
-                    ),
-                    {"i": index, "w": str(lexemes[0])},
-                ).one()
-                if held == 1:
-                    return int(ndoc)
+        the word's lexeme (the number of documents holding it, kept with every write, read
+        with the words); that reads one index entry where counting the matches reads each of
+        them (the documents' rows: ~0.5 s for 63,000 at 100,000 experts)."""
+        one = known.count_one()
+        if one is not None and not clauses:
+            return one
         return int(
             conn.execute(
                 text(
@@ -398,6 +576,32 @@ class PostgresBackend:
             {**params, "among": list(ids)},
         ).all()
         return {int(row[0]): float(row[1]) for row in rows}
+
+    def _ranks_and_page(
+        self,
+        conn: Connection,
+        schema: IndexSchema,
+        ids: Sequence[int],
+        page: Sequence[int],
+        where: str,
+        params: dict[str, Any],
+        marks: str,
+    ) -> tuple[dict[int, float], dict[int, tuple[Document, dict[str, str]]]]:
+        """`_ranks_among` and `_documents` of the page (some of those documents) in one
+        statement: the broad path's first pages are its neighbours by meaning."""
+        if not ids:
+            return {}, {}
+        columns, extra = self._document_columns(schema, marks, "d.id = ANY(:page)")
+        rows = conn.execute(
+            text(
+                f"SELECT d.id, CASE WHEN d.tsv @@ {_TSQ} AND {where} "
+                f"THEN ts_rank_cd(d.tsv, {_TSQ}) END, d.id = ANY(:page){columns} "
+                f"FROM {self.docs} d WHERE d.index_name = :i AND d.id = ANY(:among)"
+            ),
+            {**params, **extra, "among": list(ids), "page": list(page)},
+        ).all()
+        held = {int(row[0]): float(row[1]) for row in rows if row[1] is not None}
+        return held, _read_documents(schema, [(row[0], *row[3:]) for row in rows if row[2]])
 
     def _sorted_page(
         self,
@@ -460,18 +664,25 @@ class PostgresBackend:
         with mirror.lock:
             return mirror.nearest(vector, allowed, DENSE_DEPTH)
 
-    def _refresh(self, conn: Connection, index: str) -> tuple[VectorMirror, FacetMirror]:
+    def _refresh(
+        self, conn: Connection, index: str, latest: int | None = None
+    ) -> tuple[VectorMirror, FacetMirror]:
         """Brings the in-memory vectors and facet values of an index up to date with its tables
         (every write leaves its sequence number on the rows of the vectors table it changed,
-        one row per document, with or without a vector)."""
+        one row per document, with or without a vector). `latest`: the index's latest sequence
+        number, when already read in this snapshot (with the words)."""
         mirror, facets = self._mirrors[index], self._facet_mirrors[index]
         with mirror.lock, facets.lock:
-            latest = int(
-                conn.execute(
-                    text(f"SELECT coalesce(max(seq), 0) FROM {self.vectors} WHERE index_name = :i"),
-                    {"i": index},
-                ).scalar_one()
-            )
+            if latest is None:
+                latest = int(
+                    conn.execute(
+                        text(
+                            f"SELECT coalesce(max(seq), 0) FROM {self.vectors} "
+                            "WHERE index_name = :i"
+                        ),
+                        {"i": index},
+                    ).scalar_one()
+                )
             if latest < mirror.seq:  # the table was rebuilt: start over
                 mirror.seq, mirror.index = 0, None
                 facets.clear()
@@ -514,67 +725,74 @@ class PostgresBackend:
             self._facets_loaded.add(index)
         return mirror, facets
 
-    def _correct(self, conn: Connection, index: str, words: Sequence[str]) -> list[str]:
-        """Replaces the words the index does not know by the closest words it does (typos):
-        one statement finds which words it knows, one more gets every other's candidates."""
+    def _read_words(
+        self, conn: Connection, index: str, words: Sequence[str], *, correct: bool = True
+    ) -> _Words:
+        """Reads, in one statement, what the vocabulary says of the words (`_Words`): each
+        word's lexeme, the vocabulary words starting with it (two at most) with the documents
+        holding them, whether a vocabulary word starts with its folded form, the index's latest
+        sequence number, and (`correct`) the correction candidates of every word a correction
+        may change that no vocabulary word starts with: those sharing its first two letters,
+        and (pg_trgm) the closest by trigrams, for words whose typo is in the first two letters.
+        A candidate is read whether or not the words match (they are a typo's, read before the
+        match and a round trip sooner; nothing is read for a known word)."""
         folded = [q.fold(word) for word in words]
-        unsure = sorted(
-            {
-                f
-                for word, f in zip(words, folded, strict=True)
-                if len(f) >= 2 and not q.synonyms(word)
-            }
-        )
-        if not unsure:
-            return list(words)
-        known = {
-            str(row[0])
-            for row in conn.execute(
-                text(
-                    f"SELECT u.w FROM unnest(CAST(:ws AS text[])) AS u(w) WHERE EXISTS ("
-                    f"SELECT 1 FROM {self.vocab} v WHERE v.index_name = :i AND v.term >= u.w "
-                    "AND v.term < u.w || chr(1114111) AND v.ndoc > 0)"
-                ),
-                {"i": index, "ws": unsure},
-            )
-        }
-        unknown = [word for word in unsure if word not in known]
-        if not unknown:
-            return list(words)
-        candidates = self._candidates(conn, index, unknown)
-        return [
-            (best_correction(f, candidates.get(f, ())) or word) if f in unknown else word
-            for word, f in zip(words, folded, strict=True)
-        ]
-
-    def _candidates(
-        self, conn: Connection, index: str, words: Sequence[str]
-    ) -> dict[str, list[tuple[str, int]]]:
-        """Gets, for each word, the vocabulary words that may be its correction, with their
-        frequency: those sharing its first two letters, and (pg_trgm) the closest by trigrams,
-        for words whose typo is in the first two letters; one statement for all the words."""
-        lengths = "length(v.term) BETWEEN length(u.w) - 2 AND length(u.w) + 2 AND v.ndoc > 0"
+        lengths = "length(v.term) BETWEEN length(u.f) - 2 AND length(u.f) + 2 AND v.ndoc > 0"
+        gate = "u.e AND NOT k.known"
         branches = [
-            f"SELECT v.term, v.ndoc FROM {self.vocab} v WHERE v.index_name = :i AND {lengths} "
-            "AND v.term >= left(u.w, 2) AND v.term < left(u.w, 2) || chr(1114111)"
+            f"SELECT v.term, v.ndoc FROM {self.vocab} v WHERE {gate} AND v.index_name = :i "
+            f"AND {lengths} AND v.term >= left(u.f, 2) AND v.term < left(u.f, 2) || chr(1114111)"
         ]
         if self.trigrams:
             branches.append(
-                f"SELECT v.term, v.ndoc FROM {self.vocab} v WHERE v.index_name = :i "
-                f'AND v.term OPERATOR("{self.trigrams}".%) u.w AND {lengths} '
-                f'ORDER BY "{self.trigrams}".similarity(v.term, u.w) DESC LIMIT :n'
+                f"SELECT v.term, v.ndoc FROM {self.vocab} v WHERE {gate} AND v.index_name = :i "
+                f'AND v.term OPERATOR("{self.trigrams}".%) u.f AND {lengths} '
+                f'ORDER BY "{self.trigrams}".similarity(v.term, u.f) DESC LIMIT :n'
             )
-        found: dict[str, list[tuple[str, int]]] = {}
         rows = conn.execute(
             text(
-                "SELECT u.w, c.term, c.ndoc FROM unnest(CAST(:ws AS text[])) AS u(w) "
-                f"CROSS JOIN LATERAL ({' UNION ALL '.join(f'({b})' for b in branches)}) c"
+                "SELECT u.n, l.lexeme, v.terms, v.ndocs, k.known, "
+                f"(SELECT coalesce(max(seq), 0) FROM {self.vectors} WHERE index_name = :i), "
+                "c.terms, c.ndocs "
+                "FROM unnest(CAST(:ws AS text[]), CAST(:fs AS text[]), CAST(:es AS boolean[])) "
+                "WITH ORDINALITY AS u(w, f, e, n) "
+                "CROSS JOIN LATERAL (SELECT CASE WHEN count(*) = 1 THEN min(t.lexeme) END "
+                "AS lexeme FROM unnest(to_tsvector(CAST(:cfg AS regconfig), u.w)) t) l "
+                "CROSS JOIN LATERAL (SELECT array_agg(h.term ORDER BY h.term) AS terms, "
+                "array_agg(h.ndoc ORDER BY h.term) AS ndocs FROM (SELECT term, ndoc FROM "
+                f"{self.vocab} WHERE index_name = :i AND term >= l.lexeme "
+                "AND term < l.lexeme || chr(1114111) AND ndoc > 0 ORDER BY term LIMIT 2) h) v "
+                f"CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM {self.vocab} x "
+                "WHERE x.index_name = :i AND x.term >= u.f AND x.term < u.f || chr(1114111) "
+                "AND x.ndoc > 0) AS known) k "
+                "CROSS JOIN LATERAL (SELECT array_agg(b.term) AS terms, array_agg(b.ndoc) AS ndocs "
+                f"FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) b) c "
+                "ORDER BY u.n"
             ),
-            {"i": index, "ws": list(words), "n": _CANDIDATES},
+            {
+                "i": index,
+                "ws": list(words),
+                "fs": folded,
+                "es": [correct and _correctable(word) for word in words],
+                "cfg": self.config,
+                "n": _CANDIDATES,
+            },
+        ).all()
+        return _Words(
+            words=tuple(words),
+            lexemes=tuple(None if r[1] is None else str(r[1]) for r in rows),
+            held=tuple(
+                tuple(zip((str(t) for t in r[2] or ()), (int(n) for n in r[3] or ()), strict=True))
+                for r in rows
+            ),
+            known=frozenset(f for f, r in zip(folded, rows, strict=True) if r[4]),
+            latest=int(rows[0][5]) if rows else 0,
+            candidates={
+                f: list(zip((str(t) for t in r[6]), (int(n) for n in r[7]), strict=True))
+                for f, r in zip(folded, rows, strict=True)
+                if r[6]
+            },
         )
-        for word, term, ndoc in rows:
-            found.setdefault(str(word), []).append((str(term), int(ndoc)))
-        return found
 
     def lexical_scores(self, index: str, text_: str, limit: int = 100) -> list[tuple[int, float]]:
         """Scores documents matching any term of the text by ts_rank_cd (higher is better)."""
@@ -610,7 +828,8 @@ class PostgresBackend:
         self._forget_mirrors()
 
     def close(self) -> None:
-        """Nothing to release: the engine belongs to the application."""
+        """Stops the match threads (the engine belongs to the application)."""
+        self._pool.shutdown(wait=False)
 
     def _lock_writes(self, conn: Connection) -> int:
         """Serialises writes (so sequence numbers commit in order, and readers that fetched the
@@ -858,43 +1077,87 @@ class PostgresBackend:
         there are words (`tsq`), in one statement."""
         if not ids:
             return {}
-        params: dict[str, Any] = {"i": schema.name, "ids": list(ids)}
-        calls = []
+        columns, extra = self._document_columns(schema, tsq)
+        rows = conn.execute(
+            text(
+                f"SELECT d.id{columns} FROM {self.docs} d "
+                "WHERE d.index_name = :i AND d.id = ANY(:ids)"
+            ),
+            {"i": schema.name, "ids": list(ids), **extra},
+        ).all()
+        return _read_documents(schema, rows)
+
+    def _document_columns(
+        self, schema: IndexSchema, tsq: str, only: str = ""
+    ) -> tuple[str, dict[str, Any]]:
+        """The columns reading a document of `d` and, when there are words (`tsq`, bound as
+        `:marks`), its highlights (ts_headline); `only`: a condition the document is read
+        under (else NULL). Returns them with their parameters."""
+        params: dict[str, Any] = {}
+        expressions = ["d.doc"]
         if tsq:
             snippets = {s.name for s in schema.searchable if s.snippet}
             base = f'StartSel="{MARK_OPEN}", StopSel="{MARK_CLOSE}"'
-            params.update(cfg=self.config, tsq=tsq)
+            params.update(cfg=self.config, marks=tsq)
+            marks = "to_tsquery(CAST(:cfg AS regconfig), :marks)"
             for n, name in enumerate(schema.highlight):
                 value = (
                     "array_to_string(ARRAY(SELECT jsonb_array_elements_text("
-                    f"doc->'{name}')), ' ; ')"
+                    f"d.doc->'{name}')), ' ; ')"
                     if name in schema.list_fields
-                    else f"coalesce(doc->>'{name}', '')"
+                    else f"coalesce(d.doc->>'{name}', '')"
                 )
-                calls.append(f", ts_headline(CAST(:cfg AS regconfig), {value}, {_TSQ}, :o{n})")
+                expressions.append(f"ts_headline(CAST(:cfg AS regconfig), {value}, {marks}, :o{n})")
                 params[f"o{n}"] = (
                     f'{base}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
                     if name in snippets
                     else f"{base}, HighlightAll=true"
                 )
-        rows = conn.execute(
-            text(
-                f"SELECT id, doc{''.join(calls)} FROM {self.docs} "
-                "WHERE index_name = :i AND id = ANY(:ids)"
-            ),
-            params,
-        ).all()
-        return {
-            int(row[0]): (
-                row[1] if isinstance(row[1], dict) else json.loads(row[1]),
-                {
-                    name: q.safe_highlight(value)
-                    for name, value in zip(schema.highlight, row[2:], strict=False)
-                    if value and MARK_OPEN in value
-                },
-            )
-            for row in rows
-        }
+        if only:
+            expressions = [f"CASE WHEN {only} THEN {e} END" for e in expressions]
+        return "".join(f", {e}" for e in expressions), params
+
+
+def _read_documents(
+    schema: IndexSchema, rows: Sequence[Sequence[Any]]
+) -> dict[int, tuple[Document, dict[str, str]]]:
+    """Reads rows of (id, document, highlight...) as `_document_columns` wrote them."""
+    return {
+        int(row[0]): (
+            row[1] if isinstance(row[1], dict) else json.loads(row[1]),
+            {
+                name: q.safe_highlight(value)
+                for name, value in zip(schema.highlight, row[2:], strict=False)
+                if value and MARK_OPEN in value
+            },
+        )
+        for row in rows
+    }
+
+
+def _correct(words: Sequence[str], known: _Words) -> list[str]:
+    """Replaces the words the index does not know (a typo) by the closest words it does, from
+    the candidates read with the words (`_Words.candidates`)."""
+    return [
+        (best_correction(f, known.candidates.get(f, ())) or word)
+        if _correctable(word) and f not in known.known
+        else word
+        for word, f in ((word, q.fold(word)) for word in words)
+    ]
+
+
+def _correctable(word: str) -> bool:
+    """Whether a correction may replace the word: no synonyms, and long enough for an edit
+    (`semantic.allowed_edits`: a shorter word's only candidate would be itself)."""
+    return not q.synonyms(word) and allowed_edits(q.fold(word)) > 0
+
+
+def _matching(words: Sequence[str], known: _Words) -> str:
+    """The tsquery the match statements search for the words: the last word searched as the
+    one word of the index it can match, when there is one (`_Words.whole_last`); the same
+    documents and ranks as its prefix (highlights keep the prefix: `ts_headline` reads the
+    documents' text, whose words the index may not hold)."""
+    return tsquery_text(words, any_term=False, prefix_last=True, whole_last=known.whole_last())
 
 
 def _ranked(
