@@ -69,6 +69,11 @@ READY_S = 0.002
 # so not more often), and the documents read per request.
 REFRESH_S = 300.0
 WORDS_PAGE = 5_000
+# Requests sent beside a search's own, at once, each on a kept-alive session of its thread: the
+# nearest neighbours by meaning of a fused page (with the keywords matched among them), which
+# Meilisearch runs on another core while it answers the keyword part, and which for a new text
+# go as soon as its embedding is known rather than after the keyword part came back.
+BESIDE_THREADS = 8
 _MARKED = re.compile(f"[^\\W_]*{MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE}[^\\W_]*")
 
 
@@ -172,6 +177,10 @@ class _Vector:
         """Gets the vector, waiting for its embedding."""
         return self._value if self._future is None else self._future.result()
 
+    def some(self) -> _Vector | None:
+        """Itself, unless it is known already that there is no vector (a search by keywords)."""
+        return None if self._future is None and self._value is None else self
+
 
 # A search's answers by part, its words (corrected or as typed), its suggestion, its vector.
 _Outcome = tuple[dict[str, list[dict[str, Any]]], list[str], str | None, _Vector]
@@ -213,8 +222,11 @@ class MeiliBackend:
         self.task_timeout_ms = int(task_timeout_s * 1000)
         self._ready = False
         # The latest multi-searches' (round trip, Meilisearch's own processing time summed over
-        # their queries), in ms: what a benchmark reads to tell the server's time apart.
+        # their queries), in ms: what a benchmark reads to tell the server's time apart. Those
+        # a search waits for one after the other in `searches`, those sent beside them on
+        # other threads (`_neighbours_beside`) in `beside`.
         self.searches: deque[tuple[float, float]] = deque(maxlen=64)
+        self.beside: deque[tuple[float, float]] = deque(maxlen=64)
         # The words of each index, for corrections without a round trip (`_guess`); without
         # them, a typo's correction comes from the server's answers alone (the way a search
         # falls back to when they are out of step), which benchmarks compare against.
@@ -222,6 +234,8 @@ class MeiliBackend:
         self.correct_from_words = correct_from_words
         self._reading: set[str] = set()  # the indexes whose words are being read
         self._reading_lock = threading.Lock()
+        self._beside_pool: ThreadPoolExecutor | None = None
+        self._beside_lock = threading.Lock()
 
     def uid(self, index: str) -> str:
         """Gets the Meilisearch index uid of a logical index."""
@@ -429,7 +443,9 @@ class MeiliBackend:
         typed = _Vector(query, query.text, background=fused)
         # (Counted already when the server confirmed the guess.)
         counted = [words[i] for i in asked] if tallied is None else []
-        results = self._send(plan, words, vector=typed.ready(), fused=fused, counted=counted)
+        results = self._send(
+            plan, words, vector=typed.ready(), fused=fused, counted=counted, meaning=typed.some()
+        )
         if not words or _exact(results["probe"][0]):
             return results, words, None, typed
         if tallied is not None and guess is not None:
@@ -471,6 +487,7 @@ class MeiliBackend:
                 vector=again.ready(),
                 fused=fused,
                 neighbours=results["neighbours"] if same else None,
+                meaning=again.some(),
             )
             if _exact(retried["probe"][0]):
                 return retried, corrected, text, again
@@ -496,7 +513,9 @@ class MeiliBackend:
             "held_typed": [self._count_probe(plan.uid, guess.words[i]) for i in asked],
             "ties": [self._count_probe(plan.uid, w) for w in ties],
         }
-        results = self._send(plan, corrected, vector=vector.ready(), fused=fused, extra=extra)
+        results = self._send(
+            plan, corrected, vector=vector.ready(), fused=fused, extra=extra, meaning=vector.some()
+        )
         if _exact(results["typed"][0]):
             return None, None
         for i, counted in zip(asked, results["held_typed"], strict=True):
@@ -638,6 +657,7 @@ class MeiliBackend:
         counted: Sequence[str] = (),
         neighbours: list[dict[str, Any]] | None = None,
         extra: dict[str, list[dict[str, Any]]] | None = None,
+        meaning: _Vector | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
         """Sends one search as one multi-search, its results by part: the page (`page`), one
         count per availability bucket (`buckets`), and, with words, a probe of the best keyword
@@ -669,8 +689,12 @@ class MeiliBackend:
             parts["probe"] = [self._probe_request(plan, text)]
         if fused or _hybrid(words, vector):
             parts["keyword"] = [self._keyword_count(plan, text)]
+        beside: Future[dict[str, list[dict[str, Any]]]] | None = None
         if neighbours is not None:
             parts["among"] = [self._among(plan, text, neighbours[0].get("hits", []))]
+        elif fused and words and meaning is not None:
+            among = not self._broad(plan, words)
+            beside = self._beside().submit(self._neighbours_beside, plan, text, meaning, among)
         elif _hybrid(words, vector):
             assert vector is not None
             parts["neighbours"] = [self._neighbours_request(plan, vector, fused=fused)]
@@ -678,7 +702,47 @@ class MeiliBackend:
         results = self._multi_search_named(parts)
         if neighbours is not None:
             results["neighbours"] = neighbours
+        if beside is not None:
+            results |= beside.result()
         return results
+
+    def _neighbours_beside(
+        self, plan: _Plan, text: str, meaning: _Vector, among: bool
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Reads a fused page's nearest neighbours by meaning once its vector is known (none
+        without one), then, with `among`, which of them the words match (needed when the
+        words match more documents than the keyword count returns ids of, and fewer than
+        `BROAD_MATCHES`; asked at once, beside the search's own request still running, rather
+        than after it)."""
+        vector = meaning.get()
+        if vector is None:
+            return {}
+        found = self._multi_search(
+            [self._neighbours_request(plan, vector, fused=True)], beside=True
+        )
+        hits = found[0].get("hits", [])
+        if not among or not hits:
+            return {"neighbours": found}
+        matched = self._multi_search([self._among(plan, text, hits)], beside=True)
+        return {"neighbours": found, "among": matched}
+
+    def _broad(self, plan: _Plan, words: Sequence[str]) -> bool:
+        """Whether the index's words tell that a search matches `BROAD_MATCHES` documents or
+        more (one word, no filter, held by that many): which neighbours the words match is then
+        not asked (`_unmatched`). When they are out of step, `_unmatched` asks if need be."""
+        index_words = self.vocabulary.get(plan.uid)
+        if index_words is None or plan.filters or len(words) != 1:
+            return False
+        return index_words.frequency.get(q.fold(words[0]), 0) >= BROAD_MATCHES
+
+    def _beside(self) -> ThreadPoolExecutor:
+        """The threads sending requests beside a search's own."""
+        with self._beside_lock:
+            if self._beside_pool is None:
+                self._beside_pool = ThreadPoolExecutor(
+                    max_workers=BESIDE_THREADS, thread_name_prefix="meili-beside"
+                )
+            return self._beside_pool
 
     def _multi_search_named(
         self, parts: dict[str, list[dict[str, Any]]]
@@ -961,25 +1025,34 @@ class MeiliBackend:
         self._ready = False
 
     def close(self) -> None:
-        """Closes this thread's search session (the client opens a connection per request)."""
+        """Closes this thread's search session (the client opens a connection per request),
+        and the threads sending requests beside a search's (with their sessions)."""
         session: requests.Session | None = getattr(self._sessions, "session", None)
         if session is not None:
             session.close()
             self._sessions.session = None
+        with self._beside_lock:
+            pool, self._beside_pool = self._beside_pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
-    def _multi_search(self, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _multi_search(
+        self, queries: list[dict[str, Any]], *, beside: bool = False
+    ) -> list[dict[str, Any]]:
         """Runs several searches in one request, creating the indexes if they are missing."""
         self.ensure_indexes()
         try:
-            return self._post_search(queries)
+            return self._post_search(queries, beside=beside)
         except SearchError as exc:
             if "index_not_found" not in str(exc):
                 raise
         self._ready = False
         self.ensure_indexes()
-        return self._post_search(queries)
+        return self._post_search(queries, beside=beside)
 
-    def _post_search(self, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _post_search(
+        self, queries: list[dict[str, Any]], *, beside: bool = False
+    ) -> list[dict[str, Any]]:
         """Posts one multi-search on this thread's kept-alive session."""
         session: requests.Session | None = getattr(self._sessions, "session", None)
         if session is None:
@@ -1003,7 +1076,9 @@ class MeiliBackend:
             raise SearchError(f"Meilisearch refused the request: {code} {message}")
         results: list[dict[str, Any]] = response.json()["results"]
         elapsed = (time.perf_counter() - started) * 1000.0
-        self.searches.append((elapsed, float(sum(r.get("processingTimeMs", 0) for r in results))))
+        (self.beside if beside else self.searches).append(
+            (elapsed, float(sum(r.get("processingTimeMs", 0) for r in results)))
+        )
         return results
 
     def _wait(self, task: Any) -> None:

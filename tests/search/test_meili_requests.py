@@ -195,6 +195,7 @@ def test_answers_come_uncompressed(meili: MeiliBackend, monkeypatch: pytest.Monk
 def hydrologists(backend: MeiliBackend) -> tuple[Any, int]:
     """Searches the arc for its four hydrologists with a vector nearest the low ids."""
     backend.searches.clear()
+    backend.beside.clear()
     page = backend.search(
         EXPERTS_STAFF,
         SearchQuery(text="hydrologist", vector=[1.0, 0.0, 0.0], facets=["modes"], today=TODAY),
@@ -215,10 +216,12 @@ def test_a_hybrid_search_with_many_keyword_matches_asks_which_neighbours_they_ho
     arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # More matches than the keyword count returns ids of: one more request, among the
-    # neighbours' ids, so that a neighbour the keywords match is not counted twice.
+    # neighbours' ids, so that a neighbour the keywords match is not counted twice. It goes
+    # beside the search's own request, as soon as the neighbours are read: no second wait.
     monkeypatch.setattr(meili_module, "KNOWN_MATCHES", 1)
     page, sent = hydrologists(arc)
-    assert sent == 2
+    assert sent == 1
+    assert len(arc.beside) == 2  # the neighbours, then which of them the words match
     assert page.total == DENSE_DEPTH + 2
     # Odd ids do missions, even ids remote and hybrid work: 25 of each among the 50 nearest.
     assert {f.value: f.count for f in page.facets["modes"]} == {
@@ -240,19 +243,25 @@ def test_a_hybrid_search_of_a_common_word_counts_without_asking(
     assert DENSE_DEPTH + 2 < page.total <= DENSE_DEPTH + 4
 
 
+@pytest.mark.parametrize("words", [True, False])
 def test_a_typo_with_its_vector_asks_its_neighbours_in_the_corrected_search(
-    arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch
+    arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch, words: bool
 ) -> None:
     # The vector does not change with the correction: the corrected search reads its
     # neighbours, then asks which of them the corrected words match (few known matches).
+    # Corrected from the index's words, that is one request, the neighbours and which of them
+    # the words match beside it; from the server's answers, the typed search (the neighbours
+    # beside it), then the corrected search asking which of those neighbours its words match.
     monkeypatch.setattr(meili_module, "KNOWN_MATCHES", 1)
+    arc.correct_from_words = words
     arc.searches.clear()
+    arc.beside.clear()
     page = arc.search(
         EXPERTS_STAFF,
         SearchQuery(text="hydrologits", vector=[1.0, 0.0, 0.0], facets=["modes"], today=TODAY),
     )
     assert page.suggestion == "hydrologist"
-    assert len(arc.searches) == 2
+    assert (len(arc.searches), len(arc.beside)) == ((1, 2) if words else (2, 2))
     assert page.total == DENSE_DEPTH + 2
     assert {f.value: f.count for f in page.facets["modes"]} == {
         "mission": 25,
