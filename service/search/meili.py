@@ -694,7 +694,10 @@ class MeiliBackend:
             parts["among"] = [self._among(plan, text, neighbours[0].get("hits", []))]
         elif fused and words and meaning is not None:
             among = not self._broad(plan, words)
-            beside = self._beside().submit(self._neighbours_beside, plan, text, meaning, among)
+            keyword = _Answer()
+            beside = self._beside().submit(
+                self._neighbours_beside, plan, text, meaning, among, keyword
+            )
         elif _hybrid(words, vector):
             assert vector is not None
             parts["neighbours"] = [self._neighbours_request(plan, vector, fused=fused)]
@@ -703,17 +706,19 @@ class MeiliBackend:
         if neighbours is not None:
             results["neighbours"] = neighbours
         if beside is not None:
+            keyword.set(results["keyword"][0])
             results |= beside.result()
         return results
 
     def _neighbours_beside(
-        self, plan: _Plan, text: str, meaning: _Vector, among: bool
+        self, plan: _Plan, text: str, meaning: _Vector, among: bool, keyword: _Answer
     ) -> dict[str, list[dict[str, Any]]]:
         """Reads a fused page's nearest neighbours by meaning once its vector is known (none
-        without one), then, with `among`, which of them the words match (needed when the
+        without one), then, with `among`, which of them the words match: needed when the
         words match more documents than the keyword count returns ids of, and fewer than
-        `BROAD_MATCHES`; asked at once, beside the search's own request still running, rather
-        than after it)."""
+        `BROAD_MATCHES` (`_outside`). When the keyword count came back already, it tells;
+        else the question goes at once, beside the search's own request still running,
+        rather than after it."""
         vector = meaning.get()
         if vector is None:
             return {}
@@ -721,7 +726,8 @@ class MeiliBackend:
             [self._neighbours_request(plan, vector, fused=True)], beside=True
         )
         hits = found[0].get("hits", [])
-        if not among or not hits:
+        counted = keyword.now()
+        if not among or not hits or (counted is not None and _outside(counted, hits)[1]):
             return {"neighbours": found}
         matched = self._multi_search([self._among(plan, text, hits)], beside=True)
         return {"neighbours": found, "among": matched}
@@ -859,12 +865,9 @@ class MeiliBackend:
         count's ids when it returned every match; for a common word (`BROAD_MATCHES` or more),
         every neighbour outside those ids; otherwise from the request that asked which of the
         neighbours the words match (`among`), or from one more request asking it."""
-        keyword = results["keyword"][0]
         neighbours = results["neighbours"][0].get("hits", [])[:DENSE_DEPTH]
-        matched = int(keyword.get("totalHits", 0))
-        known = {int(hit["id"]) for hit in keyword.get("hits", [])}
-        unknown = [n for n in neighbours if int(n["id"]) not in known]
-        if not matched or not unknown or matched <= len(known) or matched >= BROAD_MATCHES:
+        unknown, settled = _outside(results["keyword"][0], neighbours)
+        if settled:
             return unknown
         among = results.get("among")
         if among is None:
@@ -1235,6 +1238,36 @@ def _call(fn: Callable[[], T]) -> T:
         if exc.status_code >= 500:
             raise BackendUnavailable(f"Meilisearch failed: {exc.code} {exc.message}") from exc
         raise SearchError(f"Meilisearch refused the request: {exc.code} {exc.message}") from exc
+
+
+def _outside(
+    keyword: dict[str, Any], neighbours: Sequence[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], bool]:
+    """The neighbours by meaning outside the keyword count's ids, and whether those are the
+    neighbours the keywords do not match without asking (the count returned every match, or
+    none is outside, or the words match `BROAD_MATCHES` documents or more)."""
+    matched = int(keyword.get("totalHits", 0))
+    known = {int(hit["id"]) for hit in keyword.get("hits", [])}
+    unknown = [n for n in neighbours if int(n["id"]) not in known]
+    settled = not matched or not unknown or matched <= len(known) or matched >= BROAD_MATCHES
+    return unknown, settled
+
+
+class _Answer:
+    """A request's answer another thread may look at before deciding to ask more."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._value: dict[str, Any] | None = None
+
+    def set(self, value: dict[str, Any] | None) -> None:
+        """Gives the answer."""
+        self._value = value
+        self._done.set()
+
+    def now(self) -> dict[str, Any] | None:
+        """The answer if it came already, else None."""
+        return self._value if self._done.is_set() else None
 
 
 def _exact(probe: dict[str, Any]) -> bool:
