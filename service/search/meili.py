@@ -690,11 +690,17 @@ class MeiliBackend:
         if fused or _hybrid(words, vector):
             parts["keyword"] = [self._keyword_count(plan, text)]
         beside: Future[dict[str, list[dict[str, Any]]]] | None = None
+        counts: Future[dict[str, list[dict[str, Any]]]] | None = None
+        keyword = _Answer()
+        if fused and words:
+            # The counts (the keyword count with its facets, the availability buckets) in a
+            # request of their own, beside the page's: Meilisearch runs them on another core.
+            split = {"keyword": parts.pop("keyword"), "buckets": parts.pop("buckets")}
+            counts = self._beside().submit(self._counts_beside, split, keyword)
         if neighbours is not None:
             parts["among"] = [self._among(plan, text, neighbours[0].get("hits", []))]
         elif fused and words and meaning is not None:
             among = not self._broad(plan, words)
-            keyword = _Answer()
             beside = self._beside().submit(
                 self._neighbours_beside, plan, text, meaning, among, keyword
             )
@@ -705,9 +711,19 @@ class MeiliBackend:
         results = self._multi_search_named(parts)
         if neighbours is not None:
             results["neighbours"] = neighbours
+        if counts is not None:
+            results |= counts.result()
         if beside is not None:
-            keyword.set(results["keyword"][0])
             results |= beside.result()
+        return results
+
+    def _counts_beside(
+        self, parts: dict[str, list[dict[str, Any]]], keyword: _Answer
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Runs a search's counts beside its page, and tells the neighbours' thread the
+        keyword count as soon as it came."""
+        results = self._multi_search_named(parts, beside=True)
+        keyword.set(results["keyword"][0])
         return results
 
     def _neighbours_beside(
@@ -751,10 +767,11 @@ class MeiliBackend:
             return self._beside_pool
 
     def _multi_search_named(
-        self, parts: dict[str, list[dict[str, Any]]]
+        self, parts: dict[str, list[dict[str, Any]]], *, beside: bool = False
     ) -> dict[str, list[dict[str, Any]]]:
         """Runs named groups of queries in one multi-search; gives each group its results."""
-        results = self._multi_search([query for group in parts.values() for query in group])
+        queries = [query for group in parts.values() for query in group]
+        results = self._multi_search(queries, beside=beside)
         named: dict[str, list[dict[str, Any]]] = {}
         at = 0
         for name, group in parts.items():

@@ -221,7 +221,8 @@ def test_a_hybrid_search_with_many_keyword_matches_asks_which_neighbours_they_ho
     monkeypatch.setattr(meili_module, "KNOWN_MATCHES", 1)
     page, sent = hydrologists(arc)
     assert sent == 1
-    assert len(arc.beside) == 2  # the neighbours, then which of them the words match
+    # Beside the page's request: the counts, the neighbours, then which of them the words match.
+    assert len(arc.beside) == 3
     assert page.total == DENSE_DEPTH + 2
     # Odd ids do missions, even ids remote and hybrid work: 25 of each among the 50 nearest.
     assert {f.value: f.count for f in page.facets["modes"]} == {
@@ -249,9 +250,10 @@ def test_a_typo_with_its_vector_asks_its_neighbours_in_the_corrected_search(
 ) -> None:
     # The vector does not change with the correction: the corrected search reads its
     # neighbours, then asks which of them the corrected words match (few known matches).
-    # Corrected from the index's words, that is one request, the neighbours and which of them
-    # the words match beside it; from the server's answers, the typed search (the neighbours
-    # beside it), then the corrected search asking which of those neighbours its words match.
+    # Corrected from the index's words, that is one request, with the counts, the neighbours
+    # and which of them the words match beside it; from the server's answers, the typed search
+    # (the same three beside it), then the corrected search asking which of those neighbours
+    # its words match (its counts beside it).
     monkeypatch.setattr(meili_module, "KNOWN_MATCHES", 1)
     arc.correct_from_words = words
     arc.searches.clear()
@@ -261,7 +263,7 @@ def test_a_typo_with_its_vector_asks_its_neighbours_in_the_corrected_search(
         SearchQuery(text="hydrologits", vector=[1.0, 0.0, 0.0], facets=["modes"], today=TODAY),
     )
     assert page.suggestion == "hydrologist"
-    assert (len(arc.searches), len(arc.beside)) == ((1, 2) if words else (2, 2))
+    assert (len(arc.searches), len(arc.beside)) == ((1, 3) if words else (2, 4))
     assert page.total == DENSE_DEPTH + 2
     assert {f.value: f.count for f in page.facets["modes"]} == {
         "mission": 25,
