@@ -69,10 +69,11 @@ READY_S = 0.002
 # so not more often), and the documents read per request.
 REFRESH_S = 300.0
 WORDS_PAGE = 5_000
-# Requests sent beside a search's own, at once, each on a kept-alive session of its thread: the
-# nearest neighbours by meaning of a fused page (with the keywords matched among them), which
-# Meilisearch runs on another core while it answers the keyword part, and which for a new text
-# go as soon as its embedding is known rather than after the keyword part came back.
+# Requests sent beside a search's own, at once, each on a kept-alive session of its thread: a
+# fused page's counts, and its nearest neighbours by meaning (with the keywords matched among
+# them), which Meilisearch runs on another core while it answers the page, and which for a new
+# text go as soon as its embedding is known rather than after the keyword part came back. Two
+# pools of threads: a counts request never queues behind neighbours waiting for an embedding.
 BESIDE_THREADS = 8
 _MARKED = re.compile(f"[^\\W_]*{MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE}[^\\W_]*")
 
@@ -234,7 +235,7 @@ class MeiliBackend:
         self.correct_from_words = correct_from_words
         self._reading: set[str] = set()  # the indexes whose words are being read
         self._reading_lock = threading.Lock()
-        self._beside_pool: ThreadPoolExecutor | None = None
+        self._beside_pools: dict[str, ThreadPoolExecutor] = {}
         self._beside_lock = threading.Lock()
 
     def uid(self, index: str) -> str:
@@ -696,12 +697,12 @@ class MeiliBackend:
             # The counts (the keyword count with its facets, the availability buckets) in a
             # request of their own, beside the page's: Meilisearch runs them on another core.
             split = {"keyword": parts.pop("keyword"), "buckets": parts.pop("buckets")}
-            counts = self._beside().submit(self._counts_beside, split, keyword)
+            counts = self._beside("counts").submit(self._counts_beside, split, keyword)
         if neighbours is not None:
             parts["among"] = [self._among(plan, text, neighbours[0].get("hits", []))]
         elif fused and words and meaning is not None:
             among = not self._broad(plan, words)
-            beside = self._beside().submit(
+            beside = self._beside("neighbours").submit(
                 self._neighbours_beside, plan, text, meaning, among, keyword
             )
         elif _hybrid(words, vector):
@@ -757,14 +758,15 @@ class MeiliBackend:
             return False
         return index_words.frequency.get(q.fold(words[0]), 0) >= BROAD_MATCHES
 
-    def _beside(self) -> ThreadPoolExecutor:
-        """The threads sending requests beside a search's own."""
+    def _beside(self, kind: str) -> ThreadPoolExecutor:
+        """The threads sending one kind of request beside a search's own."""
         with self._beside_lock:
-            if self._beside_pool is None:
-                self._beside_pool = ThreadPoolExecutor(
-                    max_workers=BESIDE_THREADS, thread_name_prefix="meili-beside"
+            pool = self._beside_pools.get(kind)
+            if pool is None:
+                pool = self._beside_pools[kind] = ThreadPoolExecutor(
+                    max_workers=BESIDE_THREADS, thread_name_prefix=f"meili-{kind}"
                 )
-            return self._beside_pool
+            return pool
 
     def _multi_search_named(
         self, parts: dict[str, list[dict[str, Any]]], *, beside: bool = False
@@ -1052,8 +1054,8 @@ class MeiliBackend:
             session.close()
             self._sessions.session = None
         with self._beside_lock:
-            pool, self._beside_pool = self._beside_pool, None
-        if pool is not None:
+            pools, self._beside_pools = self._beside_pools, {}
+        for pool in pools.values():
             pool.shutdown(wait=False)
 
     def _multi_search(

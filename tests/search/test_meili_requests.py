@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.search import meili as meili_module
-from service.search.base import SearchQuery
+from service.search.base import BackendUnavailable, SearchQuery
 from service.search.documents import EXPERTS_STAFF, schema_for
 from service.search.meili import MeiliBackend
 from service.search.semantic import DENSE_DEPTH
@@ -270,6 +270,25 @@ def test_a_typo_with_its_vector_asks_its_neighbours_in_the_corrected_search(
         "remote": 27,
         "hybrid": 27,
     }
+
+
+@pytest.mark.parametrize("failing", ["counts", "neighbours"])
+def test_a_request_beside_the_page_that_fails_fails_the_search(
+    arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    # The requests sent beside the page's are part of the search: their failure is its
+    # failure (the error the page's own request would raise), never a page counted without them.
+    post = arc._post_search
+
+    def post_search(queries: list[dict[str, Any]], *, beside: bool = False) -> Any:
+        asks_vector = any("vector" in query for query in queries)
+        if beside and asks_vector == (failing == "neighbours"):
+            raise BackendUnavailable("Meilisearch unreachable: refused")
+        return post(queries, beside=beside)
+
+    monkeypatch.setattr(arc, "_post_search", post_search)
+    with pytest.raises(BackendUnavailable):
+        hydrologists(arc)
 
 
 def ranked(backend: MeiliBackend, **asked: Any) -> list[dict[str, Any]]:
