@@ -20,8 +20,10 @@ off, handed to the search as service/core/search.py does: the backend embeds the
 searching, on the searching thread, once; for a corrected typo, the correction only).
 
 On Meilisearch, each shape also reports the server's part: the multi-search requests a search
-made, their round trips, and Meilisearch's own `processingTimeMs` summed over their queries (a
-figure a loaded client machine stretches less). `--words off` corrects typos from the server's
+waited for one after the other (`requests_mean`) and their round trips, the requests sent beside
+them on other threads (`beside_mean`: the neighbours by meaning), and Meilisearch's own
+`processingTimeMs` summed over all their queries (a figure a loaded client machine stretches
+less). `--words off` corrects typos from the server's
 answers alone (no index words in the process, as before service/search/meili_words.py);
 `--words both` runs each query both ways, interleaved, and reports the searches without the
 words under `without_words` beside each shape.
@@ -259,20 +261,31 @@ class Measured:
         self.timer = Timer()
         self.totals: list[int] = []
         self.suggested = 0
-        self.server: dict[str, list[float]] = {"round_trip": [], "processing": [], "requests": []}
+        self.server: dict[str, list[float]] = {
+            "round_trip": [],
+            "processing": [],
+            "requests": [],
+            "beside": [],
+        }
 
     def search(self, backend: SearchBackend, query: SearchQuery) -> None:
         """Runs and times one search."""
         if isinstance(backend, MeiliBackend):
             backend.searches.clear()
+            backend.beside.clear()
         with self.timer:
             page = backend.search(EXPERTS_STAFF, query)
         self.totals.append(page.total)
         self.suggested += page.suggestion is not None
         if isinstance(backend, MeiliBackend):  # the server's part of the wait
+            # Round trips: those waited for one after the other; the requests sent beside
+            # them (the neighbours by meaning) count in the processing, and apart.
             self.server["round_trip"].append(sum(s[0] for s in backend.searches))
-            self.server["processing"].append(sum(s[1] for s in backend.searches))
+            self.server["processing"].append(
+                sum(s[1] for s in [*backend.searches, *backend.beside])
+            )
             self.server["requests"].append(len(backend.searches))
+            self.server["beside"].append(len(backend.beside))
 
     def figures(self) -> dict[str, Any]:
         """Gets the times, the median matches, the corrections and the server's part."""
@@ -284,6 +297,7 @@ class Measured:
         if self.server["requests"]:
             out["meilisearch"] = {
                 "requests_mean": round(statistics.mean(self.server["requests"]), 2),
+                "beside_mean": round(statistics.mean(self.server["beside"]), 2),
                 **{
                     f"{name}_{label}_ms": round(percentile(self.server[name], p), 1)
                     for name in ("round_trip", "processing")

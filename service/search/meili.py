@@ -69,6 +69,12 @@ READY_S = 0.002
 # so not more often), and the documents read per request.
 REFRESH_S = 300.0
 WORDS_PAGE = 5_000
+# Requests sent beside a search's own, at once, each on a kept-alive session of its thread: a
+# fused page's counts, and its nearest neighbours by meaning (with the keywords matched among
+# them), which Meilisearch runs on another core while it answers the page, and which for a new
+# text go as soon as its embedding is known rather than after the keyword part came back. Two
+# pools of threads: a counts request never queues behind neighbours waiting for an embedding.
+BESIDE_THREADS = 8
 _MARKED = re.compile(f"[^\\W_]*{MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE}[^\\W_]*")
 
 
@@ -172,6 +178,10 @@ class _Vector:
         """Gets the vector, waiting for its embedding."""
         return self._value if self._future is None else self._future.result()
 
+    def some(self) -> _Vector | None:
+        """Itself, unless it is known already that there is no vector (a search by keywords)."""
+        return None if self._future is None and self._value is None else self
+
 
 # A search's answers by part, its words (corrected or as typed), its suggestion, its vector.
 _Outcome = tuple[dict[str, list[dict[str, Any]]], list[str], str | None, _Vector]
@@ -213,8 +223,11 @@ class MeiliBackend:
         self.task_timeout_ms = int(task_timeout_s * 1000)
         self._ready = False
         # The latest multi-searches' (round trip, Meilisearch's own processing time summed over
-        # their queries), in ms: what a benchmark reads to tell the server's time apart.
+        # their queries), in ms: what a benchmark reads to tell the server's time apart. Those
+        # a search waits for one after the other in `searches`, those sent beside them on
+        # other threads (`_neighbours_beside`) in `beside`.
         self.searches: deque[tuple[float, float]] = deque(maxlen=64)
+        self.beside: deque[tuple[float, float]] = deque(maxlen=64)
         # The words of each index, for corrections without a round trip (`_guess`); without
         # them, a typo's correction comes from the server's answers alone (the way a search
         # falls back to when they are out of step), which benchmarks compare against.
@@ -222,6 +235,8 @@ class MeiliBackend:
         self.correct_from_words = correct_from_words
         self._reading: set[str] = set()  # the indexes whose words are being read
         self._reading_lock = threading.Lock()
+        self._beside_pools: dict[str, ThreadPoolExecutor] = {}
+        self._beside_lock = threading.Lock()
 
     def uid(self, index: str) -> str:
         """Gets the Meilisearch index uid of a logical index."""
@@ -429,7 +444,9 @@ class MeiliBackend:
         typed = _Vector(query, query.text, background=fused)
         # (Counted already when the server confirmed the guess.)
         counted = [words[i] for i in asked] if tallied is None else []
-        results = self._send(plan, words, vector=typed.ready(), fused=fused, counted=counted)
+        results = self._send(
+            plan, words, vector=typed.ready(), fused=fused, counted=counted, meaning=typed.some()
+        )
         if not words or _exact(results["probe"][0]):
             return results, words, None, typed
         if tallied is not None and guess is not None:
@@ -471,6 +488,7 @@ class MeiliBackend:
                 vector=again.ready(),
                 fused=fused,
                 neighbours=results["neighbours"] if same else None,
+                meaning=again.some(),
             )
             if _exact(retried["probe"][0]):
                 return retried, corrected, text, again
@@ -496,7 +514,9 @@ class MeiliBackend:
             "held_typed": [self._count_probe(plan.uid, guess.words[i]) for i in asked],
             "ties": [self._count_probe(plan.uid, w) for w in ties],
         }
-        results = self._send(plan, corrected, vector=vector.ready(), fused=fused, extra=extra)
+        results = self._send(
+            plan, corrected, vector=vector.ready(), fused=fused, extra=extra, meaning=vector.some()
+        )
         if _exact(results["typed"][0]):
             return None, None
         for i, counted in zip(asked, results["held_typed"], strict=True):
@@ -638,6 +658,7 @@ class MeiliBackend:
         counted: Sequence[str] = (),
         neighbours: list[dict[str, Any]] | None = None,
         extra: dict[str, list[dict[str, Any]]] | None = None,
+        meaning: _Vector | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
         """Sends one search as one multi-search, its results by part: the page (`page`), one
         count per availability bucket (`buckets`), and, with words, a probe of the best keyword
@@ -669,8 +690,21 @@ class MeiliBackend:
             parts["probe"] = [self._probe_request(plan, text)]
         if fused or _hybrid(words, vector):
             parts["keyword"] = [self._keyword_count(plan, text)]
+        beside: Future[dict[str, list[dict[str, Any]]]] | None = None
+        counts: Future[dict[str, list[dict[str, Any]]]] | None = None
+        keyword = _Answer()
+        if fused and words:
+            # The counts (the keyword count with its facets, the availability buckets) in a
+            # request of their own, beside the page's: Meilisearch runs them on another core.
+            split = {"keyword": parts.pop("keyword"), "buckets": parts.pop("buckets")}
+            counts = self._beside("counts").submit(self._counts_beside, split, keyword)
         if neighbours is not None:
             parts["among"] = [self._among(plan, text, neighbours[0].get("hits", []))]
+        elif fused and words and meaning is not None:
+            among = not self._broad(plan, words)
+            beside = self._beside("neighbours").submit(
+                self._neighbours_beside, plan, text, meaning, among, keyword
+            )
         elif _hybrid(words, vector):
             assert vector is not None
             parts["neighbours"] = [self._neighbours_request(plan, vector, fused=fused)]
@@ -678,13 +712,68 @@ class MeiliBackend:
         results = self._multi_search_named(parts)
         if neighbours is not None:
             results["neighbours"] = neighbours
+        if counts is not None:
+            results |= counts.result()
+        if beside is not None:
+            results |= beside.result()
         return results
 
+    def _counts_beside(
+        self, parts: dict[str, list[dict[str, Any]]], keyword: _Answer
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Runs a search's counts beside its page, and tells the neighbours' thread the
+        keyword count as soon as it came."""
+        results = self._multi_search_named(parts, beside=True)
+        keyword.set(results["keyword"][0])
+        return results
+
+    def _neighbours_beside(
+        self, plan: _Plan, text: str, meaning: _Vector, among: bool, keyword: _Answer
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Reads a fused page's nearest neighbours by meaning once its vector is known (none
+        without one), then, with `among`, which of them the words match: needed when the
+        words match more documents than the keyword count returns ids of, and fewer than
+        `BROAD_MATCHES` (`_outside`). When the keyword count came back already, it tells;
+        else the question goes at once, beside the search's own request still running,
+        rather than after it."""
+        vector = meaning.get()
+        if vector is None:
+            return {}
+        found = self._multi_search(
+            [self._neighbours_request(plan, vector, fused=True)], beside=True
+        )
+        hits = found[0].get("hits", [])
+        counted = keyword.now()
+        if not among or not hits or (counted is not None and _outside(counted, hits)[1]):
+            return {"neighbours": found}
+        matched = self._multi_search([self._among(plan, text, hits)], beside=True)
+        return {"neighbours": found, "among": matched}
+
+    def _broad(self, plan: _Plan, words: Sequence[str]) -> bool:
+        """Whether the index's words tell that a search matches `BROAD_MATCHES` documents or
+        more (one word, no filter, held by that many): which neighbours the words match is then
+        not asked (`_unmatched`). When they are out of step, `_unmatched` asks if need be."""
+        index_words = self.vocabulary.get(plan.uid)
+        if index_words is None or plan.filters or len(words) != 1:
+            return False
+        return index_words.frequency.get(q.fold(words[0]), 0) >= BROAD_MATCHES
+
+    def _beside(self, kind: str) -> ThreadPoolExecutor:
+        """The threads sending one kind of request beside a search's own."""
+        with self._beside_lock:
+            pool = self._beside_pools.get(kind)
+            if pool is None:
+                pool = self._beside_pools[kind] = ThreadPoolExecutor(
+                    max_workers=BESIDE_THREADS, thread_name_prefix=f"meili-{kind}"
+                )
+            return pool
+
     def _multi_search_named(
-        self, parts: dict[str, list[dict[str, Any]]]
+        self, parts: dict[str, list[dict[str, Any]]], *, beside: bool = False
     ) -> dict[str, list[dict[str, Any]]]:
         """Runs named groups of queries in one multi-search; gives each group its results."""
-        results = self._multi_search([query for group in parts.values() for query in group])
+        queries = [query for group in parts.values() for query in group]
+        results = self._multi_search(queries, beside=beside)
         named: dict[str, list[dict[str, Any]]] = {}
         at = 0
         for name, group in parts.items():
@@ -795,12 +884,9 @@ class MeiliBackend:
         count's ids when it returned every match; for a common word (`BROAD_MATCHES` or more),
         every neighbour outside those ids; otherwise from the request that asked which of the
         neighbours the words match (`among`), or from one more request asking it."""
-        keyword = results["keyword"][0]
         neighbours = results["neighbours"][0].get("hits", [])[:DENSE_DEPTH]
-        matched = int(keyword.get("totalHits", 0))
-        known = {int(hit["id"]) for hit in keyword.get("hits", [])}
-        unknown = [n for n in neighbours if int(n["id"]) not in known]
-        if not matched or not unknown or matched <= len(known) or matched >= BROAD_MATCHES:
+        unknown, settled = _outside(results["keyword"][0], neighbours)
+        if settled:
             return unknown
         among = results.get("among")
         if among is None:
@@ -961,25 +1047,34 @@ class MeiliBackend:
         self._ready = False
 
     def close(self) -> None:
-        """Closes this thread's search session (the client opens a connection per request)."""
+        """Closes this thread's search session (the client opens a connection per request),
+        and the threads sending requests beside a search's (with their sessions)."""
         session: requests.Session | None = getattr(self._sessions, "session", None)
         if session is not None:
             session.close()
             self._sessions.session = None
+        with self._beside_lock:
+            pools, self._beside_pools = self._beside_pools, {}
+        for pool in pools.values():
+            pool.shutdown(wait=False)
 
-    def _multi_search(self, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _multi_search(
+        self, queries: list[dict[str, Any]], *, beside: bool = False
+    ) -> list[dict[str, Any]]:
         """Runs several searches in one request, creating the indexes if they are missing."""
         self.ensure_indexes()
         try:
-            return self._post_search(queries)
+            return self._post_search(queries, beside=beside)
         except SearchError as exc:
             if "index_not_found" not in str(exc):
                 raise
         self._ready = False
         self.ensure_indexes()
-        return self._post_search(queries)
+        return self._post_search(queries, beside=beside)
 
-    def _post_search(self, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _post_search(
+        self, queries: list[dict[str, Any]], *, beside: bool = False
+    ) -> list[dict[str, Any]]:
         """Posts one multi-search on this thread's kept-alive session."""
         session: requests.Session | None = getattr(self._sessions, "session", None)
         if session is None:
@@ -1003,7 +1098,9 @@ class MeiliBackend:
             raise SearchError(f"Meilisearch refused the request: {code} {message}")
         results: list[dict[str, Any]] = response.json()["results"]
         elapsed = (time.perf_counter() - started) * 1000.0
-        self.searches.append((elapsed, float(sum(r.get("processingTimeMs", 0) for r in results))))
+        (self.beside if beside else self.searches).append(
+            (elapsed, float(sum(r.get("processingTimeMs", 0) for r in results)))
+        )
         return results
 
     def _wait(self, task: Any) -> None:
@@ -1160,6 +1257,36 @@ def _call(fn: Callable[[], T]) -> T:
         if exc.status_code >= 500:
             raise BackendUnavailable(f"Meilisearch failed: {exc.code} {exc.message}") from exc
         raise SearchError(f"Meilisearch refused the request: {exc.code} {exc.message}") from exc
+
+
+def _outside(
+    keyword: dict[str, Any], neighbours: Sequence[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], bool]:
+    """The neighbours by meaning outside the keyword count's ids, and whether those are the
+    neighbours the keywords do not match without asking (the count returned every match, or
+    none is outside, or the words match `BROAD_MATCHES` documents or more)."""
+    matched = int(keyword.get("totalHits", 0))
+    known = {int(hit["id"]) for hit in keyword.get("hits", [])}
+    unknown = [n for n in neighbours if int(n["id"]) not in known]
+    settled = not matched or not unknown or matched <= len(known) or matched >= BROAD_MATCHES
+    return unknown, settled
+
+
+class _Answer:
+    """A request's answer another thread may look at before deciding to ask more."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._value: dict[str, Any] | None = None
+
+    def set(self, value: dict[str, Any] | None) -> None:
+        """Gives the answer."""
+        self._value = value
+        self._done.set()
+
+    def now(self) -> dict[str, Any] | None:
+        """The answer if it came already, else None."""
+        return self._value if self._done.is_set() else None
 
 
 def _exact(probe: dict[str, Any]) -> bool:

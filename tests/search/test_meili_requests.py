@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.search import meili as meili_module
-from service.search.base import SearchQuery
+from service.search.base import BackendUnavailable, SearchQuery
 from service.search.documents import EXPERTS_STAFF, schema_for
 from service.search.meili import MeiliBackend
 from service.search.semantic import DENSE_DEPTH
@@ -195,6 +195,7 @@ def test_answers_come_uncompressed(meili: MeiliBackend, monkeypatch: pytest.Monk
 def hydrologists(backend: MeiliBackend) -> tuple[Any, int]:
     """Searches the arc for its four hydrologists with a vector nearest the low ids."""
     backend.searches.clear()
+    backend.beside.clear()
     page = backend.search(
         EXPERTS_STAFF,
         SearchQuery(text="hydrologist", vector=[1.0, 0.0, 0.0], facets=["modes"], today=TODAY),
@@ -215,10 +216,13 @@ def test_a_hybrid_search_with_many_keyword_matches_asks_which_neighbours_they_ho
     arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # More matches than the keyword count returns ids of: one more request, among the
-    # neighbours' ids, so that a neighbour the keywords match is not counted twice.
+    # neighbours' ids, so that a neighbour the keywords match is not counted twice. It goes
+    # beside the search's own request, as soon as the neighbours are read: no second wait.
     monkeypatch.setattr(meili_module, "KNOWN_MATCHES", 1)
     page, sent = hydrologists(arc)
-    assert sent == 2
+    assert sent == 1
+    # Beside the page's request: the counts, the neighbours, then which of them the words match.
+    assert len(arc.beside) == 3
     assert page.total == DENSE_DEPTH + 2
     # Odd ids do missions, even ids remote and hybrid work: 25 of each among the 50 nearest.
     assert {f.value: f.count for f in page.facets["modes"]} == {
@@ -240,25 +244,51 @@ def test_a_hybrid_search_of_a_common_word_counts_without_asking(
     assert DENSE_DEPTH + 2 < page.total <= DENSE_DEPTH + 4
 
 
+@pytest.mark.parametrize("words", [True, False])
 def test_a_typo_with_its_vector_asks_its_neighbours_in_the_corrected_search(
-    arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch
+    arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch, words: bool
 ) -> None:
     # The vector does not change with the correction: the corrected search reads its
     # neighbours, then asks which of them the corrected words match (few known matches).
+    # Corrected from the index's words, that is one request, with the counts, the neighbours
+    # and which of them the words match beside it; from the server's answers, the typed search
+    # (the same three beside it), then the corrected search asking which of those neighbours
+    # its words match (its counts beside it).
     monkeypatch.setattr(meili_module, "KNOWN_MATCHES", 1)
+    arc.correct_from_words = words
     arc.searches.clear()
+    arc.beside.clear()
     page = arc.search(
         EXPERTS_STAFF,
         SearchQuery(text="hydrologits", vector=[1.0, 0.0, 0.0], facets=["modes"], today=TODAY),
     )
     assert page.suggestion == "hydrologist"
-    assert len(arc.searches) == 2
+    assert (len(arc.searches), len(arc.beside)) == ((1, 3) if words else (2, 4))
     assert page.total == DENSE_DEPTH + 2
     assert {f.value: f.count for f in page.facets["modes"]} == {
         "mission": 25,
         "remote": 27,
         "hybrid": 27,
     }
+
+
+@pytest.mark.parametrize("failing", ["counts", "neighbours"])
+def test_a_request_beside_the_page_that_fails_fails_the_search(
+    arc: MeiliBackend, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    # The requests sent beside the page's are part of the search: their failure is its
+    # failure (the error the page's own request would raise), never a page counted without them.
+    post = arc._post_search
+
+    def post_search(queries: list[dict[str, Any]], *, beside: bool = False) -> Any:
+        asks_vector = any("vector" in query for query in queries)
+        if beside and asks_vector == (failing == "neighbours"):
+            raise BackendUnavailable("Meilisearch unreachable: refused")
+        return post(queries, beside=beside)
+
+    monkeypatch.setattr(arc, "_post_search", post_search)
+    with pytest.raises(BackendUnavailable):
+        hydrologists(arc)
 
 
 def ranked(backend: MeiliBackend, **asked: Any) -> list[dict[str, Any]]:
