@@ -153,13 +153,24 @@ def serve_site(data_dir: Path) -> Iterator[LiveSite]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    """The site most browser tests share, with a coordinator, an expert and an institution."""
+@contextmanager
+def arranged_site(data_dir: Path) -> Iterator[LiveSite]:
+    """Serves a fresh site with a coordinator, an expert and an institution (see `_arrange`)."""
     if not CHROMIUM.exists():
         pytest.skip(HOW_TO_RUN)
-    with serve_site(tmp_path_factory.mktemp("site")) as site:
+    with serve_site(data_dir) as site:
         _arrange(site)
+        yield site
+
+
+@pytest.fixture(scope="session")
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    """The site most browser tests share, with a coordinator, an expert and an institution.
+
+    What a test adds stays for the tests after it: a test whose outcome depends on everything
+    the database holds (the matcher ranks the whole roster) overrides `live_site` in its module
+    with a site of its own (`arranged_site`)."""
+    with arranged_site(tmp_path_factory.mktemp("site")) as site:
         yield site
 
 
