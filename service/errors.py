@@ -37,6 +37,12 @@ class NotFound(DomainError):
     status_code = 404
 
 
+class Gone(DomainError):
+    """This is no longer available."""
+
+    status_code = 410
+
+
 class Conflict(DomainError):
     """That conflicts with the current state."""
 

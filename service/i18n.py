@@ -179,6 +179,7 @@ CORE_MESSAGES = (
     N_("You are not allowed to do that."),
     N_("This form has expired or did not come from this site. Please reload the page and retry."),
     N_("Not found."),
+    N_("This is no longer available."),
     N_("That conflicts with the current state."),
     N_("That move is not possible from the current state."),
     N_("Too many attempts. Please wait a few minutes and try again."),

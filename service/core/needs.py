@@ -13,10 +13,12 @@ from service.core import policy
 from service.core.audit import record
 from service.core.changes import need_changed
 from service.core.engagements import withdraw_pending
-from service.errors import NotAllowed, NotFound
+from service.errors import Gone, NotAllowed, NotFound
+from service.i18n import N_
 from service.models import AuditEvent, ExpertProfile, Institution, Need, NeedStatus, User
 from service.models.types import utcnow
 from service.repos import audit as audit_repo
+from service.repos import engagements as engagements_repo
 from service.repos import needs as needs_repo
 from service.schemas.needs import NeedCreate, NeedWrite
 
@@ -89,11 +91,39 @@ def edit_need(
     return need
 
 
-def readable_need(session: Session, *, need_id: int, reader: User) -> Need:
-    """Gets a need this reader may see (see policy.may_read_need); others are not found."""
+# What an expert is told of a need that is no longer open.
+NEED_ENDED: dict[str, str] = {
+    NeedStatus.FILLED: N_("This need is filled: the institution is no longer looking for experts."),
+    NeedStatus.CLOSED: N_("This need is closed: the institution is no longer looking for experts."),
+}
+
+
+def seen_need(session: Session, *, need_id: int, reader: User) -> tuple[Need, policy.NeedView]:
+    """Gets a need with what this reader sees of it (see policy.need_view); hidden ones are not
+    found."""
     need = needs_repo.get_need(session, need_id)
-    if need is None or not policy.may_read_need(policy.reader_for(session, reader), need):
+    if need is None:
         raise NotFound("This need does not exist.")
+    who = policy.reader_for(session, reader)
+    # Only an expert reading a need that is no longer open needs to know whether it was theirs.
+    engaged = (
+        who.kind == policy.ReaderKind.EXPERT
+        and who.expert_id is not None
+        and need.status != NeedStatus.OPEN
+        and engagements_repo.offered_to(session, need_id=need_id, expert_id=who.expert_id)
+    )
+    view = policy.need_view(who, need, engaged=engaged)
+    if view == policy.NeedView.HIDDEN:
+        raise NotFound("This need does not exist.")
+    return need, view
+
+
+def readable_need(session: Session, *, need_id: int, reader: User) -> Need:
+    """Gets a need this reader may read in full; one that ended is gone (410), others are not
+    found."""
+    need, view = seen_need(session, need_id=need_id, reader=reader)
+    if view == policy.NeedView.ENDED:
+        raise Gone(NEED_ENDED.get(need.status, ""))
     return need
 
 
@@ -129,7 +159,7 @@ INTEREST = "need.interest"
 def express_interest(session: Session, *, need: Need, expert: ExpertProfile, actor: User) -> bool:
     """Records that an expert is interested in an open need (once); tells whether it is new."""
     if need.status != NeedStatus.OPEN:
-        raise NotFound("This need does not exist.")
+        raise Gone(NEED_ENDED.get(need.status, ""))
     if (expert.id or 0) in interested_experts(session, need_id=need.id or 0):
         return False
     record(

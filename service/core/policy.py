@@ -313,13 +313,38 @@ def project_expert(data: dict[str, object], view: ExpertView) -> dict[str, objec
 # Needs, institutions and engagements.
 
 
-def may_read_need(reader: Reader, need: Need) -> bool:
-    """Tells whether a reader may read a need: staff any, members their own, experts open ones."""
+class NeedView(StrEnum):
+    HIDDEN = "hidden"
+    # Only that a need once published is no longer open (its title and whether it was filled or
+    # closed): an expert with no part in it who follows an old link.
+    ENDED = "ended"
+    FULL = "full"
+
+
+def need_view(reader: Reader, need: Need, *, engaged: bool = False) -> NeedView:
+    """Gets what this reader sees of a need; `engaged` says the reader is an expert who was
+    offered it (an engagement, whatever became of it).
+
+    Staff see any need, members their own. Experts see open needs, and the filled or closed ones
+    they were offered; of another filled or closed need, once published, only that it ended.
+    Drafts stay with their institution.
+    """
     if reader.is_staff:
-        return True
+        return NeedView.FULL
     if reader.is_member:
-        return reader.institution_id is not None and reader.institution_id == need.institution_id
-    return reader.kind == K.EXPERT and need.status == NeedStatus.OPEN
+        own = reader.institution_id is not None and reader.institution_id == need.institution_id
+        return NeedView.FULL if own else NeedView.HIDDEN
+    if reader.kind != K.EXPERT or need.status == NeedStatus.DRAFT:
+        return NeedView.HIDDEN
+    if need.status == NeedStatus.OPEN or engaged:
+        return NeedView.FULL
+    # Closing needs no verification: a draft closed unpublished was never shown to anyone.
+    return NeedView.ENDED if need.posted_at is not None else NeedView.HIDDEN
+
+
+def may_read_need(reader: Reader, need: Need, *, engaged: bool = False) -> bool:
+    """Tells whether a reader may read a need in full (see need_view)."""
+    return need_view(reader, need, engaged=engaged) == NeedView.FULL
 
 
 def may_edit_need(reader: Reader, need: Need) -> bool:

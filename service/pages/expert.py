@@ -10,7 +10,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core.engagements import ACTION_LABELS, engagement_view
 from service.core.experts import update_profile
-from service.core.needs import express_interest, interested_experts, readable_need
+from service.core.needs import (
+    NEED_ENDED,
+    express_interest,
+    interested_experts,
+    readable_need,
+    seen_need,
+)
+from service.core.policy import NeedView
 from service.core.proposals import OfferState, explanation_for_people, offer_state
 from service.deps import RequireExpert, SessionDep, StateDep
 from service.errors import NotFound
@@ -168,9 +175,15 @@ async def profile_submit(
 def need_page(
     request: Request, need_id: int, user: RequireExpert, session: SessionDep
 ) -> HTMLResponse:
-    """Shows an open need in full, why it suits the expert if ranked, and 'I'm interested'."""
+    """Shows a need in full, why it suits the expert if ranked, and 'I'm interested' while it
+    is open; of a need that ended, what the policy lets the expert see (see policy.need_view)."""
     expert = _own_profile(session, user)
-    need = readable_need(session, need_id=need_id, reader=user)
+    need, view = seen_need(session, need_id=need_id, reader=user)
+    ended = NEED_ENDED.get(need.status, "")
+    if view == NeedView.ENDED:
+        return render(
+            request, "expert/need_ended.html", {"need": need, "ended": ended}, status_code=410
+        )
     proposal = proposals_repo.get_for_pair(session, need_id=need_id, expert_id=expert.id or 0)
     institution = institutions_repo.get_institution(session, need.institution_id)
     said = (
@@ -188,6 +201,7 @@ def need_page(
         "expert/need.html",
         {
             "need": need,
+            "ended": ended,
             "institution": institution,
             "reasons": said,
             "interested": (expert.id or 0) in interested_experts(session, need_id=need_id),

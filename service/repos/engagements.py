@@ -44,6 +44,16 @@ def get_for_proposal(session: Session, proposal_id: int) -> Engagement | None:
     return session.exec(select(Engagement).where(Engagement.proposal_id == proposal_id)).first()
 
 
+def offered_to(session: Session, *, need_id: int, expert_id: int) -> bool:
+    """Tells whether an expert was offered a need: an engagement, in any state."""
+    statement = (
+        select(Engagement.id)
+        .where(Engagement.need_id == need_id, Engagement.expert_id == expert_id)
+        .limit(1)
+    )
+    return session.exec(statement).first() is not None
+
+
 def get_for_proposals(session: Session, proposal_ids: list[int]) -> dict[int, Engagement]:
     """Gets the engagements some approved proposals became, by proposal id (one query)."""
     if not proposal_ids:

@@ -37,6 +37,21 @@ def _with_emails() -> Select[ExpertProfile, str]:
     )
 
 
+def lock_experts(
+    session: Session, *, ids: list[int] | None = None, after: int = 0, limit: int = 500
+) -> list[ExpertProfile]:
+    """Gets experts in id order (those of `ids`, else the next `limit` after id `after`),
+    locked until the transaction ends against saves and the worker's document builds, which
+    lock them too (FOR NO KEY UPDATE; a no-op on SQLite)."""
+    statement = select(ExpertProfile).order_by(col(ExpertProfile.id)).limit(limit)
+    if ids is not None:
+        statement = statement.where(col(ExpertProfile.id).in_(ids))
+    else:
+        statement = statement.where(col(ExpertProfile.id) > after)
+    locked = statement.with_for_update(key_share=True).execution_options(populate_existing=True)
+    return list(session.exec(locked).all())
+
+
 def get_expert_of_user(session: Session, user_id: int) -> ExpertProfile | None:
     """Gets the profile of an expert's account."""
     return session.exec(_of_user(), params={"user_id": user_id}).first()

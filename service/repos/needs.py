@@ -55,6 +55,37 @@ def needs_of_institution(
     return list(session.exec(statement).all())
 
 
+def lock_needs(
+    session: Session, *, ids: list[int] | None = None, after: int = 0, limit: int = 500
+) -> list[Need]:
+    """Gets needs in id order (those of `ids`, else the next `limit` after id `after`),
+    locked until the transaction ends against saves and the worker's document builds (FOR NO
+    KEY UPDATE; a no-op on SQLite). Their institutions are read FOR SHARE first: a rename
+    locks its institution before its needs, so this never waits on one while holding the other."""
+    keys = select(Need.id, Need.institution_id).order_by(col(Need.id)).limit(limit)
+    if ids is not None:
+        keys = keys.where(col(Need.id).in_(ids))
+    else:
+        keys = keys.where(col(Need.id) > after)
+    found = session.exec(keys).all()
+    if not found:
+        return []
+    session.exec(
+        select(Institution.id)
+        .where(col(Institution.id).in_(sorted({institution for _, institution in found})))
+        .order_by(col(Institution.id))
+        .with_for_update(read=True)
+    ).all()
+    statement = (
+        select(Need)
+        .where(col(Need.id).in_([need_id for need_id, _ in found]))
+        .order_by(col(Need.id))
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    return list(session.exec(statement).all())
+
+
 def list_needs(
     session: Session,
     *,

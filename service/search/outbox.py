@@ -299,7 +299,8 @@ def reindex(
     """Rebuilds the indexes of the given sources without emptying them first; returns counts.
 
     Documents are upserted in batches, then ids the source no longer has are deleted, so
-    searches keep working during a rebuild.
+    searches keep working during a rebuild. Nothing orders it against the outbox: for sources
+    nothing changes meanwhile; the database's rebuild is `core.indexing.reindex_all`.
     """
     backend.ensure_indexes()
     sources: list[tuple[Iterable[Mapping[str, Any]], Callable[..., dict[str, Any]]]] = []

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from service.config import Settings
 from service.core.accounts import create_user
@@ -71,12 +71,27 @@ class LiveSite:
     ids: dict[str, int] = field(default_factory=dict)
     emails: dict[str, str] = field(default_factory=dict)
 
-    def new_user(self, email: str, role: Role) -> str:
+    def new_user(self, email: str, role: Role, *, locale: str = "en") -> str:
         """Creates an account (with the factories' password) and gives its email."""
         with self.session() as session:
-            create_user(session, email=email, password=PASSWORD, role=role, display_name=email)
+            create_user(
+                session,
+                email=email,
+                password=PASSWORD,
+                role=role,
+                display_name=email,
+                locale=locale,
+            )
             session.commit()
         return email
+
+    def set_locale(self, email: str, locale: str) -> None:
+        """Sets the language an account reads the site in (as its account page does)."""
+        with self.session() as session:
+            user = session.exec(select(User).where(User.email == email)).one()
+            user.locale = locale
+            session.add(user)
+            session.commit()
 
     def session(self) -> Session:
         """Opens a session on the site's database (to arrange data or check it)."""
@@ -153,13 +168,24 @@ def serve_site(data_dir: Path) -> Iterator[LiveSite]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    """The site most browser tests share, with a coordinator, an expert and an institution."""
+@contextmanager
+def arranged_site(data_dir: Path) -> Iterator[LiveSite]:
+    """Serves a fresh site with a coordinator, an expert and an institution (see `_arrange`)."""
     if not CHROMIUM.exists():
         pytest.skip(HOW_TO_RUN)
-    with serve_site(tmp_path_factory.mktemp("site")) as site:
+    with serve_site(data_dir) as site:
         _arrange(site)
+        yield site
+
+
+@pytest.fixture(scope="session")
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    """The site most browser tests share, with a coordinator, an expert and an institution.
+
+    What a test adds stays for the tests after it: a test whose outcome depends on everything
+    the database holds (the matcher ranks the whole roster) overrides `live_site` in its module
+    with a site of its own (`arranged_site`)."""
+    with arranged_site(tmp_path_factory.mktemp("site")) as site:
         yield site
 
 
@@ -186,17 +212,22 @@ class Visitor:
         self.page = self.context.new_page()
         self.page.set_default_timeout(10_000)
         self.errors: list[str] = []
+        self.expert_id: int | None = None  # the profile `signed_in` made, for an expert
         self.page.on(
             "console",
             lambda message: self.errors.append(message.text) if message.type == "error" else None,
         )
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
 
-    def screenshot(self, name: str, *, full_page: bool = True) -> Path:
-        """Saves a screenshot under test-output/screenshots/ (`name` may hold folders)."""
+    def screenshot(self, name: str, *, full_page: bool = True, of: str = "") -> Path:
+        """Saves a screenshot of the page, or of the element `of` selects, under
+        test-output/screenshots/ (`name` may hold folders)."""
         path = SCREENSHOTS / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(path), full_page=full_page)
+        if of:
+            self.page.locator(of).screenshot(path=str(path))
+        else:
+            self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
     def log_in(self, email: str, password: str = PASSWORD) -> None:
@@ -230,3 +261,26 @@ def visitor_factory(browser: Any, live_site: LiveSite) -> Iterator[Any]:
     yield make
     for visitor in made:
         visitor.close()
+
+
+@pytest.fixture
+def signed_in(visitor_factory: Any, live_site: LiveSite) -> Any:
+    """Makes a new account and its browser, logged in: the account reads the site in `locale`,
+    and so does its browser (`options`: a viewport, say). An expert's account comes with a
+    profile, as registering gives one (its id in `visitor.expert_id`)."""
+
+    def sign_in(
+        email: str, role: Role = Role.COORDINATOR, *, locale: str = "en", **options: Any
+    ) -> Visitor:
+        live_site.new_user(email, role, locale=locale)
+        expert_id = None
+        if role == Role.EXPERT:
+            with live_site.session() as session:
+                user = session.exec(select(User).where(User.email == email)).one()
+                expert_id = make_expert(session, user=user, display_name=email.split("@")[0]).id
+        visitor: Visitor = visitor_factory(locale=locale, **options)
+        visitor.expert_id = expert_id
+        visitor.log_in(email)
+        return visitor
+
+    return sign_in

@@ -11,7 +11,7 @@ from sqlmodel import select
 from service.core.proposals import approve_proposal
 from service.middleware import LOCALE_COOKIE
 from service.models import Institution, Role, User
-from tests.browser.conftest import SCREENSHOTS, LiveSite
+from tests.browser.conftest import LiveSite
 from tests.factories import make_expert, make_need, make_proposal, make_user
 
 TITLE = "Formation en biostatistique — تدريب في الإحصاء الحيوي"
@@ -21,9 +21,7 @@ def test_an_offer_leaves_needs_for_you_and_its_page_says_where_it_stands(
     visitor_factory: Any, live_site: LiveSite
 ) -> None:
     with live_site.session() as session:
-        institution = session.exec(
-            select(Institution).where(Institution.id == live_site.ids["institution"])
-        ).one()
+        institution = session.get_one(Institution, live_site.ids["institution"])
         need = make_need(session, institution=institution, title=TITLE)
         user = make_user(session, role=Role.EXPERT, email="aicha.diop@example.org")
         expert = make_expert(session, user=user, display_name="Aïcha Diop")
@@ -66,12 +64,7 @@ def test_an_offer_leaves_needs_for_you_and_its_page_says_where_it_stands(
     assert person.page.locator("[data-offer-sentence]").inner_text().startswith("You accepted on")
     person.screenshot("offers/need-accepted-en")
 
-    with live_site.session() as session:
-        row = session.get(User, user.id)
-        assert row is not None
-        row.locale = "ar"
-        session.add(row)
-        session.commit()
+    live_site.set_locale(user.email, "ar")
     # As the language menu does: the interface language is kept in a cookie.
     person.context.add_cookies([{"name": LOCALE_COOKIE, "value": "ar", "url": live_site.base_url}])
     person.page.goto(f"/expert/needs/{need.id}")
@@ -97,12 +90,8 @@ def test_an_offer_leaves_needs_for_you_and_its_page_says_where_it_stands(
     assert hours.input_value() == "-4"
     assert person.page.locator("#available_until").input_value() == "2027-03-01"
     person.screenshot("offers/profile-refused-ar")
-    person.page.locator("#availability").screenshot(
-        path=str(SCREENSHOTS / "offers/availability-ar.png")
-    )
-    person.page.locator("[data-error-summary]").screenshot(
-        path=str(SCREENSHOTS / "offers/error-summary-ar.png")
-    )
+    person.screenshot("offers/availability-ar", of="#availability")
+    person.screenshot("offers/error-summary-ar", of="[data-error-summary]")
     summary.locator("a[href='#available_until']").click()
     assert person.page.evaluate("() => location.hash") == "#available_until"
     # The refused form's 422 is the one resource the console reports.

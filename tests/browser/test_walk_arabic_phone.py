@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
-
-from service.models import Role, User
 from tests.browser.conftest import LiveSite
 from tests.factories import make_expert, make_institution, make_need, make_proposal
 
@@ -37,24 +34,12 @@ BROKEN_WORDS = """() => {
 SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
-def _arabic_coordinator(visitor_factory: Any, site: LiveSite, email: str) -> Any:
-    site.new_user(email, Role.COORDINATOR)
-    with site.session() as session:
-        user = session.exec(select(User).where(User.email == email)).one()
-        user.locale = "ar"
-        session.add(user)
-        session.commit()
-    visitor = visitor_factory(viewport=PHONE, locale="ar")
-    visitor.log_in(email)
-    return visitor
-
-
 def test_the_institutions_list_fits_a_phone_in_arabic_with_whole_words(
-    visitor_factory: Any, live_site: LiveSite
+    signed_in: Any, live_site: LiveSite
 ) -> None:
     with live_site.session() as session:
         make_institution(session, name="جامعة وهران 1", country="DZ", verified=False)
-    coordinator = _arabic_coordinator(visitor_factory, live_site, "ar-list@walk.example")
+    coordinator = signed_in("ar-list@walk.example", locale="ar", viewport=PHONE)
     coordinator.page.goto("/coordinator/institutions")
     coordinator.screenshot("walk/institutions-phone-ar")
     # Before, the hidden caption and "Actions" header sat outside the scrolling table.
@@ -63,7 +48,7 @@ def test_the_institutions_list_fits_a_phone_in_arabic_with_whole_words(
 
 
 def test_the_review_buttons_keep_their_words_on_a_phone_in_arabic(
-    visitor_factory: Any, live_site: LiveSite
+    signed_in: Any, live_site: LiveSite
 ) -> None:
     with live_site.session() as session:
         institution = make_institution(session, name="مستشفى وهران الجامعي", country="DZ")
@@ -71,7 +56,7 @@ def test_the_review_buttons_keep_their_words_on_a_phone_in_arabic(
         make_proposal(session, need=need, expert=make_expert(session, display_name="سلمى"))
         session.commit()
         need_id = need.id
-    coordinator = _arabic_coordinator(visitor_factory, live_site, "ar-review@walk.example")
+    coordinator = signed_in("ar-review@walk.example", locale="ar", viewport=PHONE)
     coordinator.page.goto(f"/coordinator/needs/{need_id}")
     coordinator.screenshot("walk/review-phone-ar")
     assert coordinator.page.evaluate(SIDEWAYS) <= 0

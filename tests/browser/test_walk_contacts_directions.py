@@ -5,16 +5,12 @@ not kept in their own direction, and on a phone the dates of the figures broken 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
-from service.models import InstitutionMember, Role, User
-from service.models.types import utcnow
 from tests.browser.conftest import LiveSite
-from tests.factories import make_engagement, make_expert, make_institution, make_need, make_user
+from tests.scenes import FES_HOSPITAL, FES_NEED, RADIOLOGIST_SKILLS, make_fes_engagement
 
 PHONE = {"width": 390, "height": 844}
 WIDE = {"width": 1280, "height": 900}
@@ -51,56 +47,15 @@ TYPED = """() => [...document.querySelectorAll('main bdi:not([dir]), main [dir=a
   return [el.innerText.trim(), style.direction, style.unicodeBidi];
 })"""
 
-TITLE = "دعم قسم الأشعة بالقراءة عن بعد وتكوين المقيمين"
-HOSPITAL = "المركز الاستشفائي الجامعي الحسن الثاني بفاس"
-
 
 @pytest.fixture(scope="module")
 def engagement_id(live_site: LiveSite) -> int:
     """An agreed engagement: a hospital in Fès (Arabic name, two members) and a radiologist."""
     with live_site.session() as session:
-        institution = make_institution(session, name=HOSPITAL, country="MA", city="فاس")
-        for name, email in (
-            ("يوسف بنجلون", "y.benjelloun@chu-fes.example"),
-            ("Nadia Alaoui", "n.alaoui@chu-fes.example"),
-        ):
-            user = make_user(session, role=Role.INSTITUTION, email=email)
-            user.display_name = name
-            session.add(InstitutionMember(institution_id=institution.id or 0, user_id=user.id))
-            session.commit()
-        need = make_need(session, institution=institution, title=TITLE, languages=["ar", "fr"])
-        expert = make_expert(
-            session,
-            user=make_user(session, email="imane.berrada@courriel.example"),
-            display_name="Dr. Imane Berrada",
-            headline="Radiologue – scanner, IRM, téléradiologie",
-            skills=["téléradiologie", "التصوير الطبي", "IRM"],
-            phone="+32 470 12 34 56",
+        engagement = make_fes_engagement(
+            session, skills=(*RADIOLOGIST_SKILLS, "IRM"), agreed_hours=80
         )
-        engagement = make_engagement(
-            session,
-            need=need,
-            expert=expert,
-            status="active",
-            offered_at=utcnow() - timedelta(days=30),
-            start_date=date(2026, 9, 1),
-            end_date=date(2026, 12, 18),
-            agreed_hours=80,
-        )
-        return int(engagement.id)
-
-
-def _coordinator(visitor_factory: Any, site: LiveSite, locale: str, viewport: Any) -> Any:
-    email = f"walk-contacts-{locale}-{viewport['width']}@walk.example"
-    site.new_user(email, Role.COORDINATOR)
-    with site.session() as session:
-        user = session.exec(select(User).where(User.email == email)).one()
-        user.locale = locale
-        session.add(user)
-        session.commit()
-    visitor = visitor_factory(viewport=viewport, locale=locale)
-    visitor.log_in(email)
-    return visitor
+        return int(engagement.id or 0)
 
 
 @pytest.mark.parametrize(
@@ -108,14 +63,14 @@ def _coordinator(visitor_factory: Any, site: LiveSite, locale: str, viewport: An
     [("en", WIDE, "wide"), ("en", PHONE, "phone"), ("ar", WIDE, "wide"), ("ar", PHONE, "phone")],
 )
 def test_contacts_read_as_a_grid_and_typed_words_keep_their_direction(
-    visitor_factory: Any,
-    live_site: LiveSite,
+    signed_in: Any,
     engagement_id: int,
     locale: str,
     viewport: Any,
     name: str,
 ) -> None:
-    visitor = _coordinator(visitor_factory, live_site, locale, viewport)
+    email = f"walk-contacts-{locale}-{viewport['width']}@walk.example"
+    visitor = signed_in(email, locale=locale, viewport=viewport)
     visitor.page.goto(f"/coordinator/engagements/{engagement_id}")
     visitor.screenshot(f"walk/engagement-contacts-{locale}-{name}")
 
@@ -136,8 +91,8 @@ def test_contacts_read_as_a_grid_and_typed_words_keep_their_direction(
     assert len(numbers) >= 5 and all(lines == 1 for _text, lines in numbers), numbers
 
     typed = {text: (direction, bidi) for text, direction, bidi in visitor.page.evaluate(TYPED)}
-    assert typed[TITLE] == ("rtl", "plaintext")
-    assert typed[HOSPITAL] == ("rtl", "plaintext")
+    assert typed[FES_NEED] == ("rtl", "plaintext")
+    assert typed[FES_HOSPITAL] == ("rtl", "plaintext")
     assert typed["يوسف بنجلون"] == ("rtl", "plaintext")
     assert typed["Dr. Imane Berrada"] == ("ltr", "plaintext")
     assert typed["Nadia Alaoui"] == ("ltr", "plaintext")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
-
 from service.models import Institution
 from tests.browser.conftest import LiveSite
 from tests.factories import make_need
@@ -21,9 +19,7 @@ def test_a_description_keeps_its_lines_and_long_words_wrap_on_a_phone(
     visitor_factory: Any, live_site: LiveSite
 ) -> None:
     with live_site.session() as session:
-        institution = session.exec(
-            select(Institution).where(Institution.id == live_site.ids["institution"])
-        ).one()
+        institution = session.get_one(Institution, live_site.ids["institution"])
         need = make_need(
             session,
             institution=institution,

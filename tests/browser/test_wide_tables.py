@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from service.models import Role, User
+from service.models import User
 from service.repos import imports as imports_repo
 from tests.browser.conftest import LiveSite
 from tests.factories import make_institution
@@ -43,18 +43,6 @@ HINTS = {
 }
 
 
-def _coordinator(visitor_factory: Any, site: LiveSite, email: str, locale: str) -> Any:
-    site.new_user(email, Role.COORDINATOR)
-    with site.session() as session:
-        user = session.exec(select(User).where(User.email == email)).one()
-        user.locale = locale
-        session.add(user)
-        session.commit()
-    visitor = visitor_factory(viewport=PHONE, locale=locale)
-    visitor.log_in(email)
-    return visitor
-
-
 def _import_report(site: LiveSite, email: str) -> str:
     with site.session() as session:
         user = session.exec(select(User).where(User.email == email)).one()
@@ -79,13 +67,13 @@ def _import_report(site: LiveSite, email: str) -> str:
 
 @pytest.mark.parametrize("locale", ["en", "ar"])
 def test_wide_tables_scroll_in_their_box_with_a_hint_on_a_phone(
-    locale: str, visitor_factory: Any, live_site: LiveSite
+    locale: str, signed_in: Any, live_site: LiveSite
 ) -> None:
     with live_site.session() as session:
         for name in ("Université Cheikh Anta Diop de Dakar", "جامعة وهران 1 أحمد بن بلة"):
             make_institution(session, name=f"{name} ({locale})", country="SN", verified=False)
     email = f"wide-{locale}@walk.example"
-    coordinator = _coordinator(visitor_factory, live_site, email, locale)
+    coordinator = signed_in(email, locale=locale, viewport=PHONE)
     pages = {
         "institutions": "/coordinator/institutions",
         "engagements": "/coordinator/engagements",
@@ -124,13 +112,8 @@ def test_wide_tables_scroll_in_their_box_with_a_hint_on_a_phone(
     assert [e for e in coordinator.errors if "status of 422" not in e] == []
 
 
-def test_a_table_that_fits_has_no_hint_and_no_fade(
-    visitor_factory: Any, live_site: LiveSite
-) -> None:
-    email = "wide-desktop@walk.example"
-    live_site.new_user(email, Role.COORDINATOR)
-    coordinator = visitor_factory(viewport={"width": 1280, "height": 900})
-    coordinator.log_in(email)
+def test_a_table_that_fits_has_no_hint_and_no_fade(signed_in: Any) -> None:
+    coordinator = signed_in("wide-desktop@walk.example", viewport={"width": 1280, "height": 900})
     coordinator.page.goto("/coordinator/engagements")
     state = coordinator.page.locator("[data-table-wrap]").first.evaluate(STATE)
     assert not state["overflows"] and state["hint"] == "" and state["mask"] == "none"

@@ -522,3 +522,57 @@ def test_withdrawing_consent_cancels_unanswered_offers_and_keeps_accepted_ones(
     assert [(e.action, e.to_state) for e in events] == [("engagement.cancel", "cancelled")]
     page = log_in_as(client, _email_of(session, expert.user_id)).get("/expert/engagements")
     assert page.status_code == 200
+
+
+# --- What each reader sees of a need, open or ended ------------------------------------------
+
+OWN_INSTITUTION = 7
+NEED_VIEWS = [
+    # kind, status, published, engaged, what they see
+    (ReaderKind.EXPERT, "open", True, False, "full"),
+    (ReaderKind.EXPERT, "filled", True, True, "full"),
+    (ReaderKind.EXPERT, "closed", True, True, "full"),
+    (ReaderKind.EXPERT, "filled", True, False, "ended"),
+    (ReaderKind.EXPERT, "closed", True, False, "ended"),
+    # Closed (or filled) straight from a draft: never shown, so nothing to say it ended.
+    (ReaderKind.EXPERT, "closed", False, False, "hidden"),
+    (ReaderKind.EXPERT, "filled", False, False, "hidden"),
+    (ReaderKind.EXPERT, "draft", False, True, "hidden"),
+    (ReaderKind.ANONYMOUS, "open", True, False, "hidden"),
+    (ReaderKind.ANONYMOUS, "filled", True, False, "hidden"),
+    (ReaderKind.MEMBER, "filled", True, False, "hidden"),  # another institution's
+    (ReaderKind.PENDING_MEMBER, "open", True, False, "hidden"),
+    (ReaderKind.COORDINATOR, "draft", False, False, "full"),
+    (ReaderKind.ADMIN, "closed", False, False, "full"),
+]
+
+
+@pytest.mark.parametrize(("kind", "status", "published", "engaged", "seen"), NEED_VIEWS)
+def test_experts_read_open_needs_and_those_they_were_offered_and_learn_when_others_ended(
+    kind: ReaderKind, status: str, published: bool, engaged: bool, seen: str
+) -> None:
+    from service.core import policy
+    from service.models.types import utcnow
+
+    need = Need(
+        title="Epidemiology",
+        mode="remote",
+        institution_id=OWN_INSTITUTION,
+        status=status,
+        posted_at=utcnow() if published else None,
+    )
+    reader = Reader(kind, user_id=1, institution_id=8, expert_id=9)
+    assert policy.need_view(reader, need, engaged=engaged) == seen
+    assert policy.may_read_need(reader, need, engaged=engaged) is (seen == "full")
+
+
+@pytest.mark.parametrize("status", ["draft", "open", "filled", "closed"])
+def test_members_read_all_their_own_needs_and_no_other(status: str) -> None:
+    from service.core import policy
+
+    need = Need(title="Epidemiology", mode="remote", institution_id=OWN_INSTITUTION, status=status)
+    own = Reader(ReaderKind.MEMBER, user_id=1, institution_id=OWN_INSTITUTION)
+    pending = Reader(ReaderKind.PENDING_MEMBER, user_id=2, institution_id=OWN_INSTITUTION)
+    other = Reader(ReaderKind.MEMBER, user_id=3, institution_id=OWN_INSTITUTION + 1)
+    assert policy.need_view(own, need) == policy.need_view(pending, need) == "full"
+    assert policy.need_view(other, need, engaged=True) == "hidden"

@@ -5,69 +5,26 @@ direction, and raw ISO dates ("2026-11-18") in the engagements list and the logs
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from babel.dates import format_date
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from service.models import AuditEvent, InstitutionMember, Role
+from service.models import AuditEvent, Role
 from service.models.types import utcnow
-from tests.factories import (
-    make_engagement,
-    make_expert,
-    make_institution,
-    make_need,
-    make_user,
-)
+from tests.factories import make_expert, make_user
+from tests.scenes import make_fes_engagement
 from tests.service.pages.helpers import log_in_as, soup_of, text_of
 
 ISO_DAY = r"\d{4}-\d{2}-\d{2}"
 
 
-def _member(session: Session, institution_id: int, name: str, email: str) -> None:
-    user = make_user(session, role=Role.INSTITUTION, email=email)
-    user.display_name = name
-    session.add(user)
-    session.add(InstitutionMember(institution_id=institution_id, user_id=user.id or 0))
-    session.commit()
-
-
 @pytest.fixture
 def engagement_id(session: Session) -> int:
     """An agreed engagement between a hospital in Fès (Arabic name) and a Brussels radiologist."""
-    institution = make_institution(
-        session, name="المركز الاستشفائي الجامعي الحسن الثاني بفاس", country="MA", city="فاس"
-    )
-    _member(session, institution.id or 0, "يوسف بنجلون", "y.benjelloun@chu-fes.example")
-    _member(session, institution.id or 0, "Nadia Alaoui", "n.alaoui@chu-fes.example")
-    need = make_need(
-        session,
-        institution=institution,
-        title="دعم قسم الأشعة بالقراءة عن بعد وتكوين المقيمين",
-        languages=["ar", "fr"],
-    )
-    expert_user = make_user(session, email="imane.berrada@courriel.example")
-    expert = make_expert(
-        session,
-        user=expert_user,
-        display_name="Dr. Imane Berrada",
-        headline="Radiologue – scanner, IRM, téléradiologie",
-        skills=["téléradiologie", "التصوير الطبي"],
-        phone="+32 470 12 34 56",
-        education="DES de radiologie (Université Mohammed V de Rabat)",
-    )
-    engagement = make_engagement(
-        session,
-        need=need,
-        expert=expert,
-        status="active",
-        offered_at=utcnow() - timedelta(days=30),
-        start_date=date(2026, 9, 1),
-        end_date=date(2026, 12, 18),
-    )
-    return int(engagement.id)
+    return int(make_fes_engagement(session).id or 0)
 
 
 def _coordinator(client: TestClient, session: Session, locale: str) -> TestClient:
