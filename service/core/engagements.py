@@ -222,13 +222,26 @@ def _lost(session: Session, engagement: Engagement, spec: Move) -> InvalidTransi
     return _refusal(engagement, spec)
 
 
+# Why an offer can no longer be answered or confirmed, as catalogue sentences.
+OFFER_CLOSED: dict[str, str] = {
+    NeedStatus.DRAFT: N_("This need is a draft again: this offer is no longer open."),
+    NeedStatus.FILLED: N_("This need is filled: this offer is no longer open."),
+    NeedStatus.CLOSED: N_("This need is closed: this offer is no longer open."),
+}
+
+
+def _offer_closed(need: Need | None) -> str:
+    if need is None:
+        return "This need does not exist."
+    return OFFER_CLOSED.get(need.status, "")
+
+
 def _claim_need(
     session: Session, *, engagement: Engagement, need: Need | None, action: str, now: datetime
 ) -> None:
     """Checks that the need still takes offers; confirming fills it, in one conditional UPDATE."""
     if need is None or need.status != NeedStatus.OPEN:
-        state = need.status if need else "gone"
-        raise InvalidTransition(f"This need is {state}: this offer is no longer open.")
+        raise InvalidTransition(_offer_closed(need))
     if action != "confirm":
         return
     won = needs_repo.move_status(
@@ -243,7 +256,7 @@ def _claim_need(
         session.refresh(engagement)
         if engagement.status not in MOVES[action].sources:
             raise _lost(session, engagement, MOVES[action])
-        raise InvalidTransition(f"This need is {need.status}: this offer is no longer open.")
+        raise InvalidTransition(_offer_closed(need))
 
 
 def move(
