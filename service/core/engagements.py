@@ -222,6 +222,12 @@ def _lost(session: Session, engagement: Engagement, spec: Move) -> InvalidTransi
     return _refusal(engagement, spec)
 
 
+# A form drawn before the engagement moved (another tab, the other side): its page, shown
+# again, says where it stands now.
+ENGAGEMENT_CHANGED = N_(
+    "This engagement changed meanwhile (in another tab, or by the other side): nothing was "
+    "done. Here is where it stands now; please look at it again."
+)
 # Why an offer can no longer be answered or confirmed, as catalogue sentences.
 OFFER_CLOSED: dict[str, str] = {
     NeedStatus.DRAFT: N_("This need is a draft again: this offer is no longer open."),
@@ -282,13 +288,10 @@ def move(
         raise NotFound("This engagement does not exist.")
     spec = _check_move(engagement, action=action, party=party)
     if seen is not None and engagement.status != seen:
-        raise InvalidTransition(
-            f"This engagement changed meanwhile: it is {engagement.status} now. "
-            "Please look at it again."
-        )
+        raise InvalidTransition(ENGAGEMENT_CHANGED)
     reason = reason.strip()
     if spec.needs_reason and not reason:
-        raise FieldErrors({"reason": "Please give a reason."})
+        raise FieldErrors({"reason": N_("Please give a reason.")})
     if terms is not None:
         _check_terms(engagement, terms)
     now = now or utcnow()

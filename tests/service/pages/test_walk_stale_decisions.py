@@ -12,9 +12,10 @@ from service.core.proposals import approve_proposal
 from service.models import Role
 from tests.conftest import csrf_token
 from tests.factories import make_user
-from tests.service.pages.helpers import soup_of, text_of
+from tests.service.pages.helpers import error_beside, log_in_as, soup_of, text_of
+from tests.service.pages.html_forms import HtmlForm
 from tests.service.pages.review import coordinator_browser
-from tests.service.worlds import build_world
+from tests.service.worlds import build_world, offer
 
 HTMX = {"HX-Request": "true"}
 
@@ -54,3 +55,33 @@ def test_htmx_swaps_a_refusal_in(session: Session, make_client: Callable[[], Tes
         "meta[name=htmx-config]"
     )
     assert head is not None and '{"code": "409", "swap": true}' in str(head["content"])
+
+
+def test_an_expert_answering_from_a_stale_page_or_without_a_reason_reads_why_in_french(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    engagement = offer(session, world, settings)
+    world.expert_user.locale = "fr"
+    session.add(world.expert_user)
+    session.commit()
+    browser = log_in_as(make_client(), world.expert_user.email)
+    page = f"/expert/engagements/{engagement.id}"
+    decline = HtmlForm.of(browser.get(page), f"/engagements/{engagement.id}/decline")
+    accept = HtmlForm.of(browser.get(page), f"/engagements/{engagement.id}/accept")
+
+    refused = decline.submit(browser)
+    # Before, both said it in English on a French page.
+    assert refused.status_code == 422
+    assert error_beside(refused, f"reason-{engagement.id}-decline") == "Merci d'indiquer un motif."
+
+    decline.type("reason", "Je ne suis pas disponible avant 2028.")
+    assert decline.submit(browser).status_code == 303
+    stale = accept.submit(browser)
+    assert stale.status_code == 409
+    alert = text_of(soup_of(stale).select_one("main .form-error"))
+    assert alert.startswith("Cet engagement a évolué entre-temps")
+    # A second click on the decline that went through: said in French too.
+    again = decline.submit(browser)
+    assert again.status_code == 409
+    assert text_of(soup_of(again).select_one("main .form-error")).startswith("C'était déjà fait")
