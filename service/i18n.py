@@ -258,6 +258,19 @@ _PYDANTIC_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         N_("Choose at most %(n)s."),
     ),
     (re.compile(r"^Extra inputs are not permitted$"), N_("This field is not expected here.")),
+    # An engagement's refused move (a double click, the other side first): the API keeps the
+    # states in its English detail; a page, which shows the engagement as it is now, says why.
+    (
+        re.compile(r"^This engagement is already [a-z_]+\.$"),
+        N_("This was already done: the engagement is shown as it is now."),
+    ),
+    (
+        re.compile(r"^This engagement is [a-z_]+: it cannot move to [a-z_]+\.$"),
+        N_(
+            "This engagement has moved on meanwhile, so that step is no longer possible: "
+            "it is shown as it is now."
+        ),
+    ),
 )
 
 

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,7 +36,7 @@ from service.search import BackendUnavailable
 from service.search.factory import make_search_backend
 from service.security import SessionSigner
 from service.state import AppState
-from service.templating import STATIC_DIR, render, templates
+from service.templating import STATIC_DIR, flash, render, templates
 from service.worker import matching_tasks, run_in_process
 
 log = logging.getLogger(__name__)
@@ -218,6 +218,19 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     return app
 
 
+SESSION_ENDED = N_(
+    "Your session had ended, so what you sent was not saved. Log in again, then send it once more."
+)
+
+
+def _sent_from(request: Request) -> str:
+    """Gets the page of this site a form was sent from (its Referer), or nothing."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/"):
+        return ""
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
@@ -231,8 +244,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers = {"www-authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
             return JSONResponse(body, status_code=exc.status_code, headers=headers)
         if isinstance(exc, NotAuthenticated):
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+            if request.method in ("GET", "HEAD"):
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+            # A form sent after the session ended: back to the page it came from once logged
+            # in (the address it posted to answers no GET), and told that nothing was saved.
+            came_from = _sent_from(request)
+            target = f"/login?next={quote(came_from)}" if came_from else "/login"
+            response = RedirectResponse(target, status_code=303)
+            flash(response, request, SESSION_ENDED)
+            return response
         return render(
             request,
             "error.html",

@@ -222,13 +222,32 @@ def _lost(session: Session, engagement: Engagement, spec: Move) -> InvalidTransi
     return _refusal(engagement, spec)
 
 
+# A form drawn before the engagement moved (another tab, the other side): its page, shown
+# again, says where it stands now.
+ENGAGEMENT_CHANGED = N_(
+    "This engagement changed meanwhile (in another tab, or by the other side): nothing was "
+    "done. Here is where it stands now; please look at it again."
+)
+# Why an offer can no longer be answered or confirmed, as catalogue sentences.
+OFFER_CLOSED: dict[str, str] = {
+    NeedStatus.DRAFT: N_("This need is a draft again: this offer is no longer open."),
+    NeedStatus.FILLED: N_("This need is filled: this offer is no longer open."),
+    NeedStatus.CLOSED: N_("This need is closed: this offer is no longer open."),
+}
+
+
+def _offer_closed(need: Need | None) -> str:
+    if need is None:
+        return "This need does not exist."
+    return OFFER_CLOSED.get(need.status, "")
+
+
 def _claim_need(
     session: Session, *, engagement: Engagement, need: Need | None, action: str, now: datetime
 ) -> None:
     """Checks that the need still takes offers; confirming fills it, in one conditional UPDATE."""
     if need is None or need.status != NeedStatus.OPEN:
-        state = need.status if need else "gone"
-        raise InvalidTransition(f"This need is {state}: this offer is no longer open.")
+        raise InvalidTransition(_offer_closed(need))
     if action != "confirm":
         return
     won = needs_repo.move_status(
@@ -243,7 +262,7 @@ def _claim_need(
         session.refresh(engagement)
         if engagement.status not in MOVES[action].sources:
             raise _lost(session, engagement, MOVES[action])
-        raise InvalidTransition(f"This need is {need.status}: this offer is no longer open.")
+        raise InvalidTransition(_offer_closed(need))
 
 
 def move(
@@ -269,13 +288,10 @@ def move(
         raise NotFound("This engagement does not exist.")
     spec = _check_move(engagement, action=action, party=party)
     if seen is not None and engagement.status != seen:
-        raise InvalidTransition(
-            f"This engagement changed meanwhile: it is {engagement.status} now. "
-            "Please look at it again."
-        )
+        raise InvalidTransition(ENGAGEMENT_CHANGED)
     reason = reason.strip()
     if spec.needs_reason and not reason:
-        raise FieldErrors({"reason": "Please give a reason."})
+        raise FieldErrors({"reason": N_("Please give a reason.")})
     if terms is not None:
         _check_terms(engagement, terms)
     now = now or utcnow()

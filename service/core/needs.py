@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -13,7 +14,7 @@ from service.core import policy
 from service.core.audit import record
 from service.core.changes import need_changed
 from service.core.engagements import withdraw_pending
-from service.errors import Gone, NotAllowed, NotFound
+from service.errors import Conflict, Gone, NotAllowed, NotFound
 from service.i18n import N_
 from service.models import AuditEvent, ExpertProfile, Institution, Need, NeedStatus, User
 from service.models.types import utcnow
@@ -61,18 +62,37 @@ def post_need(
     return need
 
 
+NEED_CHANGED = N_(
+    "This need was changed (in another tab, or by someone else) after you opened this form, "
+    "so your changes were not saved. They are still in the form below: compare them with the "
+    "need's page, then save again to keep them."
+)
+
+
 def edit_need(
-    session: Session, *, need: Need, actor: User, data: NeedWrite, settings: Settings
+    session: Session,
+    *,
+    need: Need,
+    actor: User,
+    data: NeedWrite,
+    settings: Settings,
+    seen: datetime | None = None,
 ) -> Need:
     """Saves changes to a need; once filled or closed, its pending offers are withdrawn.
 
-    An institution awaiting verification may not publish it.
+    An institution awaiting verification may not publish it. Given the version a form was
+    drawn from (`seen`, the need's `updated_at` then), a need changed since is left as it is
+    (409): of two people editing at once, the second is told instead of undoing the first.
     """
     policy.require_need_status(policy.reader_for(session, actor), data.status)
+    now = utcnow()
+    if seen is not None and not needs_repo.stamp_if_unchanged(
+        session, need.id or 0, seen=seen, now=now
+    ):
+        raise Conflict(NEED_CHANGED)
     previous = need.status
     for name, value in need_columns(data).items():
         setattr(need, name, value)
-    now = utcnow()
     if need.status == NeedStatus.OPEN and need.posted_at is None:
         need.posted_at = now
     need.updated_at = now

@@ -43,6 +43,18 @@ SUGGESTED_TO_EXPERT: frozenset[str] = frozenset({ProposalStatus.APPROVED})
 SET_ASIDE: frozenset[str] = frozenset({ProposalStatus.REJECTED, ProposalStatus.WITHDRAWN})
 # What "Needs for you" leaves out.
 NOT_FOR_YOU: frozenset[str] = SUGGESTED_TO_EXPERT | SET_ASIDE
+# Why a proposal cannot be decided again, and why a need takes no more offers, as catalogue
+# sentences (an f-string of the state stayed English on every page).
+ALREADY_DECIDED: dict[str, str] = {
+    ProposalStatus.APPROVED: N_("This proposal is already approved."),
+    ProposalStatus.REJECTED: N_("This proposal is already rejected."),
+    ProposalStatus.WITHDRAWN: N_("This proposal is already withdrawn."),
+}
+NO_MORE_OFFERS: dict[str, str] = {
+    NeedStatus.DRAFT: N_("This need is a draft again: it takes no offers."),
+    NeedStatus.FILLED: N_("This need is filled: it takes no more offers."),
+    NeedStatus.CLOSED: N_("This need is closed: it takes no more offers."),
+}
 
 
 @dataclass(frozen=True)
@@ -106,10 +118,11 @@ def approve_proposal(
     _require_staff(session, coordinator)
     need = needs_repo.get_need(session, proposal.need_id)
     if need is None or need.status != NeedStatus.OPEN:
-        state = need.status if need else "gone"
-        raise InvalidTransition(f"This need is {state}: it takes no more offers.")
+        raise InvalidTransition(
+            NO_MORE_OFFERS.get(need.status, "") if need else "This need does not exist."
+        )
     if proposal.status != ProposalStatus.PROPOSED:
-        raise InvalidTransition(f"This proposal is already {proposal.status}.")
+        raise InvalidTransition(ALREADY_DECIDED.get(proposal.status, ""))
     expert = experts_repo.get_expert(session, proposal.expert_id)
     reason_unavailable = unavailable_reason(expert)
     if expert is None or reason_unavailable is not None:
@@ -199,7 +212,7 @@ def _decide(
     )
     session.refresh(proposal)
     if not won:
-        raise InvalidTransition(f"This proposal is already {proposal.status}.")
+        raise InvalidTransition(ALREADY_DECIDED.get(proposal.status, ""))
 
 
 def reject_proposal(
@@ -213,7 +226,7 @@ def reject_proposal(
     """Rejects a proposal; the reason is kept."""
     _require_staff(session, coordinator)
     if proposal.status != ProposalStatus.PROPOSED:
-        raise InvalidTransition(f"This proposal is already {proposal.status}.")
+        raise InvalidTransition(ALREADY_DECIDED.get(proposal.status, ""))
     reason = reason.strip()
     if not reason:
         raise FieldErrors({"reason": "Please give a reason for the rejection."})

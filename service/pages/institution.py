@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request
@@ -21,6 +22,7 @@ from service.deps import (
     SessionDep,
     StateDep,
 )
+from service.errors import Conflict
 from service.i18n import N_
 from service.models import InstitutionType, Mode, Need, NeedStatus, Support
 from service.models.experts import SECTORS
@@ -81,14 +83,26 @@ async def _need_form_data(request: Request) -> dict[str, object]:
 
 
 NeedForm = TypeVar("NeedForm", NeedCreate, NeedWrite)
+# The edit form carries the version of the need it was drawn from (its `updated_at`).
+SEEN = "updated_at"
 
 
 async def _read_need_form(
     request: Request, model: type[NeedForm]
 ) -> tuple[NeedForm | None, dict[str, str], dict[str, object]]:
     data = await _need_form_data(request)
+    seen = data.pop(SEEN, None)
     form, errors = validate_form(model, data)
+    if seen:
+        data[SEEN] = seen
     return form, errors, data
+
+
+def _seen(data: dict[str, object]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(data.get(SEEN) or ""))
+    except ValueError:
+        return None
 
 
 @router.get("", response_class=HTMLResponse)
@@ -269,11 +283,17 @@ def need_page(
     need_id: Id,
     user: RequireMember,
     institution: MemberInstitution,
+    reader: ReaderDep,
     session: SessionDep,
 ) -> HTMLResponse:
     """Shows one of the institution's needs."""
     need = readable_need(session, need_id=need_id, reader=user)
-    return render(request, "institution/need.html", {"need": need, "institution": institution})
+    context = {"need": need, "institution": institution}
+    return render(
+        request,
+        "institution/need.html",
+        {**context, "may_edit": policy.may_edit_need(reader, need)},
+    )
 
 
 @router.get("/needs/{need_id}/edit", response_class=HTMLResponse)
@@ -314,7 +334,17 @@ async def edit_need_submit(
             _editor_context(data, errors, need, reader=reader),
             status_code=422,
         )
-    edit_need(session, need=need, actor=user, data=form, settings=state.settings)
+    try:
+        edit_need(
+            session, need=need, actor=user, data=form, settings=state.settings, seen=_seen(data)
+        )
+    except Conflict as exc:
+        # What was typed stays; the next save is made knowing the need as it is now.
+        session.refresh(need)
+        context = _editor_context(
+            {**data, SEEN: need.updated_at}, {"__all__": exc.message}, need, reader=reader
+        )
+        return render(request, "institution/need_form.html", context, status_code=409)
     session.commit()
     response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
     flash(response, request, N_("Your need is saved."), "success")

@@ -231,15 +231,18 @@ async def decide(
             only=proposal_id if in_place else None,
         )
     except Conflict as exc:
-        # Decided meanwhile by another coordinator: show the need as it is now.
+        # Decided meanwhile by another coordinator: show the need (or, in place, the card) as
+        # it is now, with why nothing was done.
         session.rollback()
+        key = f"decision-{proposal_id}" if in_place else "__all__"
         return _review_page(
             request,
             session,
             user,
             proposal.need_id,
-            errors={"__all__": exc.message},
+            errors={key: exc.message},
             status_code=exc.status_code,
+            only=proposal_id if in_place else None,
         )
     session.commit()
     if in_place:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, bindparam, update
@@ -123,6 +124,19 @@ def move_status(
         update(Need)
         .where(col(Need.id) == need_id, col(Need.status) == source)
         .values(status=target, **values)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return result.rowcount == 1
+
+
+def stamp_if_unchanged(session: Session, need_id: int, *, seen: datetime, now: datetime) -> bool:
+    """Stamps a need as changed now, in one UPDATE, only if it is still the version `seen`;
+    tells whether this call won (a form drawn before someone else's save loses)."""
+    statement = (
+        update(Need)
+        .where(col(Need.id) == need_id, col(Need.updated_at) == seen)
+        .values(updated_at=now)
         .execution_options(synchronize_session=False)
     )
     result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]

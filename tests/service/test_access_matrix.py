@@ -379,8 +379,11 @@ def _check(route: str, response: Any, expected: str) -> str | None:
     api = route.split(" ", 1)[1].startswith(("/api/", "/healthz", "/openapi.json"))
     if status >= 500:
         return f"{route}: {status}"
+    # A form sent without a session goes to the log-in page (back to the page it came from, when
+    # the browser says which).
+    to_login = location == "/login" or location.startswith("/login?next=")
     if expected == "log in":
-        ok = status == 401 if api else status == 303 and location.startswith("/login?next=")
+        ok = status == 401 if api else status == 303 and to_login
     elif expected == "forbidden":
         ok = status == 403
     elif expected == "not found":

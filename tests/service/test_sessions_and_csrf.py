@@ -13,12 +13,12 @@ from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service.models import Need, User, UserSession
+from service.models import Need, Role, User, UserSession
 from service.models.types import utcnow
 from service.security import CSRF_COOKIE, SESSION_COOKIE, SessionSigner
 from service.state import AppState
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, make_member, make_user
+from tests.factories import PASSWORD, make_expert, make_member, make_user
 
 
 def test_session_cookie_is_httponly_and_samesite(client: TestClient, session: Session) -> None:
@@ -305,3 +305,32 @@ def test_data_export_lists_the_sessions_without_their_ids(
     sessions = client.get("/api/me/data").json()["sessions"]
     assert [s["user_agent"] for s in sessions] == ["LaptopBrowser/2.0"]
     assert "id" not in sessions[0] and sessions[0]["expires_at"]
+
+
+def test_a_form_sent_after_the_session_ended_says_nothing_was_saved_and_leads_back(
+    client: TestClient, session: Session, app_state: object
+) -> None:
+    user = make_user(session, role=Role.EXPERT, locale="fr")
+    make_expert(session, user=user)
+    login(client, user.email, PASSWORD)
+    token = csrf_token(client)
+    session.execute(update(UserSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    response = client.post(
+        "/expert/profile",
+        data={"csrf_token": token, "display_name": "Awa"},
+        headers={"referer": "http://testserver/expert/profile?from=walk"},
+    )
+    # Before, the log-in page came back without a word, and would have led to the address the
+    # form posted to (a POST-only one for an offer's answer) once logged in.
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/expert/profile%3Ffrom%3Dwalk"
+    page = client.get(response.headers["location"])
+    told = [
+        m.get_text(" ", strip=True)
+        for m in BeautifulSoup(page.text, "html.parser").select(".messages .message")
+    ]
+    assert told == [
+        "Votre session avait pris fin : ce que vous avez envoyé n'a donc pas été enregistré. "
+        "Reconnectez-vous, puis envoyez-le de nouveau."
+    ]

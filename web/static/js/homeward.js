@@ -119,6 +119,28 @@
     });
   }
 
+  /* A form that changes something is sent once: a second click while the next page loads
+     (a double click, an impatient one) is ignored, so it cannot post a need twice. The form
+     shows it is on its way; it may be sent again once the page is shown anew (the back button
+     brings it from the cache) or after a while without an answer. Registered after the other
+     submit handlers, so a confirmation declined leaves it free. */
+  function guardResubmit(form) {
+    form.addEventListener("submit", function (event) {
+      if (event.defaultPrevented) { return; }
+      if (form.hasAttribute("data-sending")) { event.preventDefault(); return; }
+      form.setAttribute("data-sending", "");
+      form.setAttribute("aria-busy", "true");
+      window.setTimeout(function () { release(form); }, 15000);
+    });
+  }
+  function release(form) {
+    form.removeAttribute("data-sending");
+    form.removeAttribute("aria-busy");
+  }
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sending]").forEach(release);
+  });
+
   /* Review page: "select all" ticks every candidate; the bar counts what is ticked. */
   function enhanceBulk(form) {
     const all = form.querySelector("[data-select-all]");
@@ -236,6 +258,9 @@
     document.querySelectorAll("[data-tags]").forEach(enhanceTags);
     document.querySelectorAll("[data-repeat]").forEach(enhanceRepeat);
     document.querySelectorAll("form[data-confirm]").forEach(enhanceConfirm);
+    /* Forms htmx sends on submit stay on the page and are re-drawn: they are not guarded
+       (the need form, whose htmx preview runs on change, is). */
+    document.querySelectorAll("form[method=post]:not([hx-post]:not([hx-trigger]))").forEach(guardResubmit);
     document.documentElement.classList.add("js");
   });
 })();
