@@ -132,7 +132,8 @@ def test_institution_registers_pending_verification(client: TestClient, session:
     assert soup.find("a", class_="button", href="/institution/needs/new") is None
     assert soup.select_one("[data-review=pending] a[href='/institution/needs/new']") is not None
     form = BeautifulSoup(client.get("/institution/needs/new").text, "html.parser")
-    assert [o["value"] for o in form.select("select[name=status] option")] == ["draft", "closed"]
+    # A new need is open or a draft, and only a verified institution publishes.
+    assert [o["value"] for o in form.select("select[name=status] option")] == ["draft"]
     assert client.get("/institution/experts").status_code == 403
 
 
