@@ -178,7 +178,7 @@ def render_import(result: Row) -> str:
 BENCHMARKS = [
     Benchmark(
         "pages",
-        ["bench/http_load.py", "--workers", "2", "--world", str(WORLD)],
+        ["bench/http_load.py", "--workers", "2", "--requests", "2000", "--world", str(WORLD)],
         "20 concurrent clients, 10,000 experts, 2 uvicorn processes",
         render_pages,
     ),
