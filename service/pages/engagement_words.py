@@ -48,6 +48,19 @@ TO_THE_OTHERS = {
         "The expert said on %(date)s that the work is done; the institution is to confirm."
     ),
 }
+# How the sentence is shown to the expert: waiting for them, under way or done, or ended
+# without work (declined, expired, cancelled: not a success).
+TONE_TO_THE_EXPERT = {
+    S.OFFERED: "info",
+    S.ACCEPTED: "success",
+    S.CONFIRMED: "success",
+    S.ACTIVE: "success",
+    S.DELIVERED: "success",
+    S.COMPLETED: "success",
+    S.DECLINED: "ended",
+    S.EXPIRED: "ended",
+    S.CANCELLED: "ended",
+}
 MODES = {
     "remote": N_("The work is done remotely."),
     "mission": N_("The work is done on a mission, on site."),

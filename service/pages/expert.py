@@ -24,7 +24,7 @@ from service.errors import NotFound
 from service.i18n import N_
 from service.models import EngagementStatus, ExpertProfile, LanguageLevel, Mode, User
 from service.models.experts import SECTORS
-from service.pages.engagement_words import TO_THE_EXPERT
+from service.pages.engagement_words import TO_THE_EXPERT, TONE_TO_THE_EXPERT
 from service.pages.for_you import for_you_context
 from service.pages.forms import read_form, validate_form
 from service.pages.reasons import reasons
@@ -207,6 +207,7 @@ def need_page(
             "interested": (expert.id or 0) in interested_experts(session, need_id=need_id),
             "offer": offer,
             "offer_sentence": TO_THE_EXPERT[EngagementStatus(offer.status)] if offer else "",
+            "offer_tone": TONE_TO_THE_EXPERT[EngagementStatus(offer.status)] if offer else "",
             "e": _offer_engagement(session, offer, user),
             "labels": ACTION_LABELS,
         },

@@ -125,3 +125,6 @@ def test_the_need_page_says_every_state_in_the_experts_language(
     assert said in sentence
     assert "%(" not in sentence and "None" not in sentence
     assert str(engagement.id) in state.select_one("a")["href"]  # type: ignore[index]
+    # An offer declined, expired or cancelled is not shown as a success.
+    tone = {"offered": "message-info", "accepted": "message-success"}.get(status, "message-ended")
+    assert tone in state.select_one("[data-offer-sentence]")["class"]  # type: ignore[index]
