@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from contextvars import ContextVar
+from datetime import date
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from babel import Locale
-from babel.dates import get_timezone_location
+from babel.dates import format_date, get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -265,6 +266,13 @@ _PYDANTIC_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         N_("This was already done: the engagement is shown as it is now."),
     ),
     (
+        re.compile(
+            r"^This engagement starts on (?P<date>\d{4}-\d{2}-\d{2}): "
+            r"it cannot be marked as started before then\.$"
+        ),
+        N_("This engagement starts on %(date)s: it cannot be marked as started before then."),
+    ),
+    (
         re.compile(r"^This engagement is [a-z_]+: it cannot move to [a-z_]+\.$"),
         N_(
             "This engagement has moved on meanwhile, so that step is no longer possible: "
@@ -287,10 +295,16 @@ def translate_message(message: str, params: Mapping[str, Any] | None = None) -> 
     for pattern, template in _PYDANTIC_PATTERNS:
         match = pattern.match(message)
         if match:
-            return (
-                gettext_(template) % match.groupdict() if match.groupdict() else gettext_(template)
-            )
+            values = {k: _said_value(k, v) for k, v in match.groupdict().items()}
+            return gettext_(template) % values if values else gettext_(template)
     return message
+
+
+def _said_value(name: str, value: str) -> str:
+    """A value taken from an English message, as the reader writes it (a date in their words)."""
+    if name == "date":
+        return format_date(date.fromisoformat(value), format="medium", locale=current_locale.get())
+    return value
 
 
 def fold(text: str) -> str:

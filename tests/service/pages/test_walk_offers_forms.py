@@ -234,3 +234,30 @@ def test_feedback_reads_as_sentences(
         "Would not do it again.",
         "What was delivered: Deux séances de formation à l’analyse de survie",
     ]
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("en", "Languages: French (Native), English (Fluent)"),
+        ("fr", "Langues : Français (Langue maternelle), Anglais (Courant)"),
+    ],
+)
+def test_languages_are_introduced_with_the_readers_punctuation(
+    session: Session,
+    make_client: Callable[[], TestClient],
+    settings: Settings,
+    locale: str,
+    said: str,
+) -> None:
+    world = build_world(session)
+    world.coordinator.locale = locale
+    session.add(world.coordinator)
+    session.commit()
+    engagement = bring_to(session, world, settings, "confirmed")
+    browser = log_in_as(make_client(), world.coordinator.email)
+    page = soup_of(browser.get(f"/coordinator/engagements/{engagement.id}"))
+    meta = text_of(page.select_one("[data-expert] .meta"))
+    assert meta.startswith(said), meta
+    review = soup_of(browser.get(f"/coordinator/needs/{world.need.id}"))
+    assert ("Langues : " if locale == "fr" else "Languages: ") in text_of(review)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 
+from babel.dates import format_date
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -15,7 +17,7 @@ from tests.factories import make_user
 from tests.service.pages.helpers import error_beside, log_in_as, soup_of, text_of
 from tests.service.pages.html_forms import HtmlForm
 from tests.service.pages.review import coordinator_browser
-from tests.service.worlds import build_world, offer
+from tests.service.worlds import bring_to, build_world, offer
 
 HTMX = {"HX-Request": "true"}
 
@@ -85,3 +87,27 @@ def test_an_expert_answering_from_a_stale_page_or_without_a_reason_reads_why_in_
     again = decline.submit(browser)
     assert again.status_code == 409
     assert text_of(soup_of(again).select_one("main .form-error")).startswith("C'était déjà fait")
+
+
+def test_starting_before_the_start_date_says_the_date_in_the_readers_words(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    engagement = bring_to(session, world, settings, "confirmed")
+    engagement.start_date = date.today() + timedelta(days=40)
+    world.expert_user.locale = "fr"
+    session.add_all([engagement, world.expert_user])
+    session.commit()
+    browser = log_in_as(make_client(), world.expert_user.email)
+    start = HtmlForm.of(
+        browser.get(f"/expert/engagements/{engagement.id}"), f"/engagements/{engagement.id}/start"
+    )
+    refused = start.submit(browser)
+    assert refused.status_code == 409
+    alert = text_of(soup_of(refused).select_one("main .form-error"))
+    day = format_date(engagement.start_date, format="medium", locale="fr")
+    assert alert == (
+        f"Cet engagement commence le {day} : il ne peut pas être marqué comme commencé avant "
+        "cette date."
+    )
+    assert engagement.start_date.isoformat() not in alert
