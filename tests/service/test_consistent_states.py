@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from babel.dates import format_date
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
@@ -173,8 +174,9 @@ def test_an_engagement_starts_on_its_date_at_the_earliest_on_the_page(
     assert response.status_code == 409
     alert = BeautifulSoup(response.text, "html.parser").select_one("[role=alert]")
     assert alert is not None
+    # The date as the reader writes it (the API's detail keeps the ISO date).
     assert alert.get_text(strip=True) == (
-        f"This engagement starts on {later.isoformat()}: "
+        f"This engagement starts on {format_date(later, format='medium', locale='en')}: "
         "it cannot be marked as started before then."
     )
     session.expire_all()
