@@ -26,7 +26,6 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "bench-password-123"
 COORDINATOR = "coordinator@bench.example"
 LOCALES = ("en", "fr", "ar")
 # Tokens that differ between two logins: the CSRF token in forms, meta tags and headers.
@@ -80,13 +79,12 @@ async def _dump(out: Path) -> None:
     import httpx
 
     sys.path.insert(0, str(Path(sys.path[0]) / "bench"))
-    from page_profile import _inline_threadpool
+    from page_profile import _count_hops, _log_in
 
     from service.config import Settings
     from service.main import build_state, create_app
-    from service.security import CSRF_COOKIE
 
-    _inline_threadpool()
+    _count_hops(inline=True)
     state = build_state(Settings())
     transport = httpx.ASGITransport(app=create_app(state=state))
     names = json.loads((out / "names.json").read_text())
@@ -100,17 +98,7 @@ async def _dump(out: Path) -> None:
                 base_url="http://bench",
                 headers={"accept-language": locale},
             )
-            await client.get("/login")
-            response = await client.post(
-                "/login",
-                data={
-                    "email": email,
-                    "password": PASSWORD,
-                    "csrf_token": client.cookies.get(CSRF_COOKIE, ""),
-                },
-            )
-            if response.status_code != 303:
-                raise SystemExit(f"could not log in as {email}: {response.status_code}")
+            await _log_in(client, email)
             clients[who, locale] = client
         return clients[who, locale]
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from http_load import COORDINATOR  # noqa: E402
-from page_profile import _inline_threadpool, _log_in  # noqa: E402
+from page_profile import _count_hops, _log_in  # noqa: E402
 
 PAGES = {
     "landing": ("coordinator", "/"),
@@ -149,7 +149,7 @@ def main() -> None:
             "HOMEWARD_RUN_WORKER_IN_PROCESS": "false",
         }
     )
-    _inline_threadpool()
+    _count_hops(inline=True)
     asyncio.run(_run(args))
 
 
