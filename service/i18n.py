@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from babel import Locale
+from babel.core import get_global
 from babel.dates import format_date, get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -340,18 +341,27 @@ def country_name(code: str, locale: str | None = None) -> str:
     return _country_lookup(locale or current_locale.get()).get(code, code)
 
 
+# The country each time zone is in (CLDR's; "ZZ" where none is: Etc/GMT+1).
+_ZONE_TERRITORIES: Mapping[str, str] = get_global("zone_territories")
+
+
 @cache
 def _timezone_words(zone: str, locale: str) -> tuple[str, str]:
-    """Gets a time zone's city and where it is, in a locale's words (Dakar, heure : Sénégal)."""
+    """Gets a time zone's city and where it is, in a locale's words (Dakar; Dakar (Sénégal)).
+
+    Where it is reads as its city and country, not as CLDR's region format ("heure : Sénégal",
+    "Canada (Toronto) Time"), which repeats the "Time zone" its label already says."""
     if "/" not in zone:
         return zone, zone  # UTC: Babel would call it an unknown region
     try:
         city = get_timezone_location(zone, locale=locale, return_city=True)
-        where = get_timezone_location(zone, locale=locale)
     except (LookupError, ValueError):
         fallback = zone.split("/", 1)[-1].replace("_", " ").replace("/", " – ")
         return fallback, zone
-    return city, where
+    territory = _ZONE_TERRITORIES.get(zone, "ZZ")
+    if territory == "ZZ":
+        return city, city
+    return city, f"{city} ({_country_lookup(locale).get(territory, territory)})"
 
 
 def timezone_city(zone: str, locale: str | None = None) -> str:
@@ -360,7 +370,7 @@ def timezone_city(zone: str, locale: str | None = None) -> str:
 
 
 def timezone_name(zone: str, locale: str | None = None) -> str:
-    """Gets a time zone as a person reads it, in the current locale (Senegal Time)."""
+    """Gets a time zone as a person reads it, in the current locale (Dakar (Senegal))."""
     return _timezone_words(zone, locale or current_locale.get())[1] if zone else ""
 
 
