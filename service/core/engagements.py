@@ -167,12 +167,30 @@ def _check_move(engagement: Engagement, *, action: str, party: Party | None) -> 
     return move
 
 
+# Why a move was refused, as a page says it (a page shows the engagement as it is now); the
+# API's English detail names the states instead.
+ALREADY_DONE = N_("This was already done: the engagement is shown as it is now.")
+MOVED_ON = N_(
+    "This engagement has moved on meanwhile, so that step is no longer possible: "
+    "it is shown as it is now."
+)
+NOT_STARTED_YET = N_(
+    "This engagement starts on %(date)s: it cannot be marked as started before then."
+)
+
+
 def _refusal(engagement: Engagement, spec: Move) -> InvalidTransition:
     """Why a move cannot be made from the engagement's current state (a double click, a race)."""
-    if engagement.status == spec.target:
-        return InvalidTransition(f"This engagement is already {engagement.status}.")
+    status, target = str(engagement.status), str(spec.target)
+    if status == target:
+        return InvalidTransition(
+            ALREADY_DONE, detail=f"This engagement is already {status}.", status=status
+        )
     return InvalidTransition(
-        f"This engagement is {engagement.status}: it cannot move to {spec.target}."
+        MOVED_ON,
+        detail=f"This engagement is {status}: it cannot move to {target}.",
+        status=status,
+        target=target,
     )
 
 
@@ -181,10 +199,7 @@ def _check_dates(
 ) -> None:
     start = (terms.start_date if terms else None) or engagement.start_date
     if action == "start" and start is not None and now.date() < start:
-        raise InvalidTransition(
-            f"This engagement starts on {start.isoformat()}: "
-            "it cannot be marked as started before then."
-        )
+        raise InvalidTransition(NOT_STARTED_YET, date=start)
     if action == "complete" and engagement.started_at is not None and now < engagement.started_at:
         raise InvalidTransition("This engagement has not started: it cannot be completed yet.")
 
