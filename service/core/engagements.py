@@ -153,15 +153,13 @@ def _check_move(engagement: Engagement, *, action: str, party: Party | None) -> 
     if move is None:
         raise NotFound("There is no such move.")
     if party is None or party not in move.by:
-        raise NotAllowed(f"You may not {action} this engagement.")
+        raise NotAllowed(NOT_YOUR_MOVE, detail=f"You may not {action} this engagement.")
     if (
         action == "cancel"
         and party == Party.INSTITUTION
         and engagement.status not in INSTITUTION_CANCELLABLE
     ):
-        raise NotAllowed(
-            "Once an engagement has started or ended, only a coordinator can cancel it."
-        )
+        raise NotAllowed(ONLY_STAFF_CANCEL)
     if engagement.status not in move.sources:
         raise _refusal(engagement, move)
     return move
@@ -177,6 +175,10 @@ MOVED_ON = N_(
 NOT_STARTED_YET = N_(
     "This engagement starts on %(date)s: it cannot be marked as started before then."
 )
+NOT_STARTED = N_("This engagement has not started: it cannot be completed yet.")
+NOT_YOUR_MOVE = N_("You may not make this move on this engagement.")
+ONLY_STAFF_CANCEL = N_("Once an engagement has started or ended, only a coordinator can cancel it.")
+FEEDBACK_NOT_OPEN = N_("Feedback opens once the engagement is active.")
 
 
 def _refusal(engagement: Engagement, spec: Move) -> InvalidTransition:
@@ -201,7 +203,7 @@ def _check_dates(
     if action == "start" and start is not None and now.date() < start:
         raise InvalidTransition(NOT_STARTED_YET, date=start)
     if action == "complete" and engagement.started_at is not None and now < engagement.started_at:
-        raise InvalidTransition("This engagement has not started: it cannot be completed yet.")
+        raise InvalidTransition(NOT_STARTED)
 
 
 def _values(
@@ -540,7 +542,9 @@ def give_feedback(
     policy.require(policy.reader_for(session, actor), policy.Action.GIVE_FEEDBACK)
     if engagement.status not in FEEDBACK_STATES:
         raise InvalidTransition(
-            f"This engagement is {engagement.status}: feedback opens once it is active."
+            FEEDBACK_NOT_OPEN,
+            detail=f"This engagement is {engagement.status}: feedback opens once it is active.",
+            status=str(engagement.status),
         )
     if engagements_repo.get_feedback(session, engagement.id or 0, str(party)) is not None:
         raise Conflict("You have already given your feedback on this engagement.")

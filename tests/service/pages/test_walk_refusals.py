@@ -20,6 +20,7 @@ from service.errors import InvalidTransition
 from service.i18n import current_locale, translate_message
 from service.models import Engagement
 from service.models.types import utcnow
+from tests.conftest import csrf_token
 from tests.factories import make_need
 from tests.service.pages.helpers import log_in_as, soup_of, text_of
 from tests.service.pages.html_forms import HtmlForm
@@ -208,3 +209,112 @@ def test_any_start_date_is_said_in_each_readers_words(day: date) -> None:
             current_locale.reset(token)
         words = format_date(day, format="medium", locale=locale)
         assert said == STARTS_ON[locale].format(day=words)
+
+
+FEEDBACK_NOT_OPEN = {
+    "fr": "Vous pourrez donner votre avis une fois l'engagement actif.",
+    "es": "Podrá dar su valoración cuando el compromiso esté activo.",
+    "ar": "يُتاح التقييم عندما يصبح الالتزام نشطًا.",
+}
+ONLY_STAFF_CANCEL = {
+    "fr": "Une fois qu'un engagement a commencé ou pris fin, seul un coordinateur peut l'annuler.",
+    "es": "Una vez que un compromiso ha empezado o terminado, solo un coordinador puede cancelarlo.",
+    "ar": "بعد أن يبدأ الالتزام أو ينتهي، لا يلغيه إلا منسق.",
+}
+
+
+def _error_page_sentence(response: object) -> str:
+    return text_of(soup_of(response).select_one(".error-page > p:not(.error-code):not(.actions)"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_feedback_sent_before_the_engagement_is_active_is_refused_in_the_readers_language(
+    locale: str,
+    session: Session,
+    make_client: Callable[[], TestClient],
+    client: TestClient,
+    settings: Settings,
+) -> None:
+    world = build_world(session)
+    engagement = bring_to(session, world, settings, "confirmed")
+    _speaking(session, world, locale)
+    browser = log_in_as(make_client(), world.expert_user.email)
+    feedback = {
+        "csrf_token": csrf_token(browser),
+        "rating": "5",
+        "delivered": "Deux séances de formation à l’analyse de survie, à Thiès",
+        "hours": "12",
+        "would_repeat": "on",
+        "impact": "L’équipe d’épidémiologie relit ses cohortes seule.",
+    }
+
+    refused = browser.post(f"/engagements/{engagement.id}/feedback", data=feedback)
+
+    assert refused.status_code == 409
+    assert _error_page_sentence(refused) == FEEDBACK_NOT_OPEN[locale]
+    api = client.post(
+        f"/api/engagements/{engagement.id}/feedback",
+        json={"rating": 5, "delivered": "Two sessions", "hours": 12, "would_repeat": True},
+        headers={"authorization": f"Bearer {token_for(session, world.expert_user)}"},
+    )
+    assert api.status_code == 409
+    assert api.json() == {
+        "detail": "This engagement is confirmed: feedback opens once it is active."
+    }
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_an_institution_cancelling_work_under_way_is_refused_in_the_readers_language(
+    locale: str, session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    engagement = bring_to(session, world, settings, "active")
+    world.member.locale = locale
+    session.add(world.member)
+    session.commit()
+    browser = log_in_as(make_client(), world.member.email)
+
+    refused = browser.post(
+        f"/engagements/{engagement.id}/cancel",
+        data={"csrf_token": csrf_token(browser), "reason": "Le budget de l’hôpital est gelé."},
+    )
+
+    assert refused.status_code == 403
+    assert _error_page_sentence(refused) == ONLY_STAFF_CANCEL[locale]
+    session.expire_all()
+    assert session.get(Engagement, engagement.id).status == "active"  # type: ignore[union-attr]
+
+
+NOT_YOUR_MOVE = {
+    "fr": "Vous ne pouvez pas faire cette étape sur cet engagement.",
+    "es": "No puede dar este paso en este compromiso.",
+    "ar": "لا يمكنك القيام بهذه الخطوة في هذا الالتزام.",
+}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_move_that_is_the_other_sides_is_refused_in_the_readers_language(
+    locale: str,
+    session: Session,
+    make_client: Callable[[], TestClient],
+    client: TestClient,
+    settings: Settings,
+) -> None:
+    world = build_world(session)
+    engagement = bring_to(session, world, settings, "accepted")
+    _speaking(session, world, locale)
+    browser = log_in_as(make_client(), world.expert_user.email)
+
+    # Confirming is the institution's word, not the expert's.
+    refused = browser.post(
+        f"/engagements/{engagement.id}/confirm", data={"csrf_token": csrf_token(browser)}
+    )
+
+    assert refused.status_code == 403
+    assert _error_page_sentence(refused) == NOT_YOUR_MOVE[locale]
+    api = client.post(
+        f"/api/engagements/{engagement.id}/confirm",
+        headers={"authorization": f"Bearer {token_for(session, world.expert_user)}"},
+    )
+    assert api.status_code == 403
+    assert api.json() == {"detail": "You may not confirm this engagement."}
