@@ -270,7 +270,7 @@ def translate_message(message: str, params: Mapping[str, Any] | None = None) -> 
         return ""
     translated = gettext_(message)
     if params:
-        return translated % {name: said_value(value) for name, value in params.items()}
+        return translated % {name: _said_value(value) for name, value in params.items()}
     if translated != message:
         return translated
     for pattern, template in _PYDANTIC_PATTERNS:
@@ -282,7 +282,7 @@ def translate_message(message: str, params: Mapping[str, Any] | None = None) -> 
     return message
 
 
-def said_value(value: object) -> object:
+def _said_value(value: object) -> object:
     """A message's value as the reader writes it: a date in their words (10 déc. 2026)."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return format_date(value, format="medium", locale=current_locale.get())
