@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
-    """Base of the errors a person can be told about."""
+    """Base of the errors a person can be told about.
+
+    `message` is a catalogue message and `params` fill its placeholders: a page says it in the
+    reader's language with `translate_message(error.message, error.params)`, a date among the
+    params in the reader's words. `detail` is the English the API answers; it is the message
+    filled with the raw values (a date in ISO) unless the raise site words it for the API.
+    """
 
     status_code = 400
 
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message or self.__doc__ or "")
+    def __init__(self, message: str = "", /, *, detail: str = "", **params: Any) -> None:
         self.message = message or (self.__doc__ or "").strip()
+        self.params = params
+        self.detail = detail or (self.message % params if params else self.message)
+        super().__init__(self.detail)
 
 
 class NotAuthenticated(DomainError):

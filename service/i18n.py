@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -260,51 +260,33 @@ _PYDANTIC_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         N_("Choose at most %(n)s."),
     ),
     (re.compile(r"^Extra inputs are not permitted$"), N_("This field is not expected here.")),
-    # An engagement's refused move (a double click, the other side first): the API keeps the
-    # states in its English detail; a page, which shows the engagement as it is now, says why.
-    (
-        re.compile(r"^This engagement is already [a-z_]+\.$"),
-        N_("This was already done: the engagement is shown as it is now."),
-    ),
-    (
-        re.compile(
-            r"^This engagement starts on (?P<date>\d{4}-\d{2}-\d{2}): "
-            r"it cannot be marked as started before then\.$"
-        ),
-        N_("This engagement starts on %(date)s: it cannot be marked as started before then."),
-    ),
-    (
-        re.compile(r"^This engagement is [a-z_]+: it cannot move to [a-z_]+\.$"),
-        N_(
-            "This engagement has moved on meanwhile, so that step is no longer possible: "
-            "it is shown as it is now."
-        ),
-    ),
 )
 
 
 def translate_message(message: str, params: Mapping[str, Any] | None = None) -> str:
     """Translates a message shown to a person, including pydantic's validation messages;
-    `params` fill a catalogue message's placeholders once it is in the reader's language."""
+    `params` fill a catalogue message's placeholders once it is in the reader's language,
+    a date in the reader's words."""
     if not message:
         return ""
     translated = gettext_(message)
     if params:
-        return translated % params
+        return translated % {name: _said_value(value) for name, value in params.items()}
     if translated != message:
         return translated
     for pattern, template in _PYDANTIC_PATTERNS:
         match = pattern.match(message)
         if match:
-            values = {k: _said_value(k, v) for k, v in match.groupdict().items()}
-            return gettext_(template) % values if values else gettext_(template)
+            return (
+                gettext_(template) % match.groupdict() if match.groupdict() else gettext_(template)
+            )
     return message
 
 
-def _said_value(name: str, value: str) -> str:
-    """A value taken from an English message, as the reader writes it (a date in their words)."""
-    if name == "date":
-        return format_date(date.fromisoformat(value), format="medium", locale=current_locale.get())
+def _said_value(value: object) -> object:
+    """A message's value as the reader writes it: a date in their words (10 déc. 2026)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return format_date(value, format="medium", locale=current_locale.get())
     return value
 
 

@@ -235,7 +235,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
         if _wants_json(request):
-            body: dict[str, object] = {"detail": exc.message}
+            body: dict[str, object] = {"detail": exc.detail}
             if isinstance(exc, FieldErrors):
                 # The same shape as a request FastAPI refuses: one entry per field.
                 body["errors"] = [
@@ -257,7 +257,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return render(
             request,
             "error.html",
-            {"status": exc.status_code, "message": exc.message},
+            {"status": exc.status_code, "message": exc.message, "params": exc.params},
             status_code=exc.status_code,
         )
 

@@ -246,7 +246,9 @@ def approve_plan(
                 )
             )
         except Conflict as exc:
-            raise type(exc)(f"Proposal {proposal.id}: {exc.message}") from exc
+            raise type(exc)(
+                exc.message, detail=f"Proposal {proposal.id}: {exc.detail}", **exc.params
+            ) from exc
     record(
         session,
         actor=coordinator,

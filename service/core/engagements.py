@@ -153,26 +153,46 @@ def _check_move(engagement: Engagement, *, action: str, party: Party | None) -> 
     if move is None:
         raise NotFound("There is no such move.")
     if party is None or party not in move.by:
-        raise NotAllowed(f"You may not {action} this engagement.")
+        raise NotAllowed(NOT_YOUR_MOVE, detail=f"You may not {action} this engagement.")
     if (
         action == "cancel"
         and party == Party.INSTITUTION
         and engagement.status not in INSTITUTION_CANCELLABLE
     ):
-        raise NotAllowed(
-            "Once an engagement has started or ended, only a coordinator can cancel it."
-        )
+        raise NotAllowed(ONLY_STAFF_CANCEL)
     if engagement.status not in move.sources:
         raise _refusal(engagement, move)
     return move
 
 
+# Why a move was refused, as a page says it (a page shows the engagement as it is now); the
+# API's English detail names the states instead.
+ALREADY_DONE = N_("This was already done: the engagement is shown as it is now.")
+MOVED_ON = N_(
+    "This engagement has moved on meanwhile, so that step is no longer possible: "
+    "it is shown as it is now."
+)
+NOT_STARTED_YET = N_(
+    "This engagement starts on %(date)s: it cannot be marked as started before then."
+)
+NOT_STARTED = N_("This engagement has not started: it cannot be completed yet.")
+NOT_YOUR_MOVE = N_("You may not make this move on this engagement.")
+ONLY_STAFF_CANCEL = N_("Once an engagement has started or ended, only a coordinator can cancel it.")
+FEEDBACK_NOT_OPEN = N_("Feedback opens once the engagement is active.")
+
+
 def _refusal(engagement: Engagement, spec: Move) -> InvalidTransition:
     """Why a move cannot be made from the engagement's current state (a double click, a race)."""
-    if engagement.status == spec.target:
-        return InvalidTransition(f"This engagement is already {engagement.status}.")
+    status, target = str(engagement.status), str(spec.target)
+    if status == target:
+        return InvalidTransition(
+            ALREADY_DONE, detail=f"This engagement is already {status}.", status=status
+        )
     return InvalidTransition(
-        f"This engagement is {engagement.status}: it cannot move to {spec.target}."
+        MOVED_ON,
+        detail=f"This engagement is {status}: it cannot move to {target}.",
+        status=status,
+        target=target,
     )
 
 
@@ -181,12 +201,9 @@ def _check_dates(
 ) -> None:
     start = (terms.start_date if terms else None) or engagement.start_date
     if action == "start" and start is not None and now.date() < start:
-        raise InvalidTransition(
-            f"This engagement starts on {start.isoformat()}: "
-            "it cannot be marked as started before then."
-        )
+        raise InvalidTransition(NOT_STARTED_YET, date=start)
     if action == "complete" and engagement.started_at is not None and now < engagement.started_at:
-        raise InvalidTransition("This engagement has not started: it cannot be completed yet.")
+        raise InvalidTransition(NOT_STARTED)
 
 
 def _values(
@@ -525,7 +542,9 @@ def give_feedback(
     policy.require(policy.reader_for(session, actor), policy.Action.GIVE_FEEDBACK)
     if engagement.status not in FEEDBACK_STATES:
         raise InvalidTransition(
-            f"This engagement is {engagement.status}: feedback opens once it is active."
+            FEEDBACK_NOT_OPEN,
+            detail=f"This engagement is {engagement.status}: feedback opens once it is active.",
+            status=str(engagement.status),
         )
     if engagements_repo.get_feedback(session, engagement.id or 0, str(party)) is not None:
         raise Conflict("You have already given your feedback on this engagement.")

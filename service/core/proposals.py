@@ -293,7 +293,9 @@ def decide_in_bulk(
         except FieldErrors:
             raise
         except DomainError as exc:
-            raise type(exc)(f"Proposal {proposal.id}: {exc.message}") from exc
+            raise type(exc)(
+                exc.message, detail=f"Proposal {proposal.id}: {exc.detail}", **exc.params
+            ) from exc
     return proposals
 
 

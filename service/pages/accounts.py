@@ -23,7 +23,7 @@ from service.core.accounts import (
 )
 from service.deps import CurrentUser, OptionalUser, SessionDep, SessionId, SessionUser, StateDep
 from service.errors import FieldErrors, TooManyAttempts
-from service.i18n import LOCALE_NAMES, N_
+from service.i18n import LOCALE_NAMES, N_, translate_message
 from service.middleware import LOCALE_COOKIE, csrf_cookie
 from service.models import InstitutionType, Role, User
 from service.models.types import utcnow
@@ -137,6 +137,7 @@ async def login(request: Request, state: StateDep, session: SessionDep) -> Respo
     next_url = _safe_next(data.pop("next", None))
     form, errors = validate_form(LoginForm, data)
     user = None
+    status = 422
     if form is not None:
         client_ip = request.client.host if request.client else "unknown"
         try:
@@ -150,14 +151,16 @@ async def login(request: Request, state: StateDep, session: SessionDep) -> Respo
                 lockout_s=state.settings.login_lockout_s,
             )
         except TooManyAttempts as exc:
-            errors = {"__all__": exc.message}
+            errors, status = (
+                {"__all__": translate_message(exc.message, exc.params)},
+                exc.status_code,
+            )
         else:
             session.commit()
             if user is None:
                 errors = {"__all__": N_("Wrong email or password.")}
     if user is None:
         values = {"email": data.get("email", "")}
-        status = 429 if "Too many" in errors.get("__all__", "") else 422
         return render(
             request,
             "accounts/login.html",

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from service.core.assignment import approve_plan, plan_assignments
 from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import Conflict
-from service.i18n import N_
+from service.i18n import N_, translate_message
 from service.models import User
 from service.models.experts import SECTORS
 from service.pages.forms import read_form
@@ -121,7 +121,7 @@ async def approve(
         return _plan_page(request, session, state, user, plan, errors=errors, status_code=422)
     except Conflict as exc:
         session.rollback()
-        errors = {"approve": exc.message}
+        errors = {"approve": translate_message(exc.message, exc.params)}
         return _plan_page(request, session, state, user, plan, errors=errors, status_code=409)
     session.commit()
     response = RedirectResponse(plan_url(plan), status_code=303)

@@ -32,7 +32,7 @@ from service.deps import (
     StateDep,
 )
 from service.errors import Conflict, FieldErrors, NotFound
-from service.i18n import N_
+from service.i18n import N_, translate_message
 from service.models import EngagementStatus, Mode, User
 from service.models.types import utcnow
 from service.pages.engagement_words import engagement_facts, feedback_sentences
@@ -330,8 +330,10 @@ async def move_submit(
         except FieldErrors as exc:
             errors = exc.errors
         except Conflict as exc:
-            # Moved meanwhile (another tab, the other side): show the page as it is now.
-            errors, status_code = {"__all__": exc.message}, exc.status_code
+            # Moved meanwhile (another tab, the other side): show the page as it is now, with
+            # why in the reader's words.
+            errors = {"__all__": translate_message(exc.message, exc.params)}
+            status_code = exc.status_code
         else:
             session.commit()
             target = _next_or(data, f"{DETAIL_BASE[party]}/{engagement_id}")

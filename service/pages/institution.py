@@ -23,7 +23,7 @@ from service.deps import (
     StateDep,
 )
 from service.errors import Conflict
-from service.i18n import N_
+from service.i18n import N_, translate_message
 from service.models import InstitutionType, Mode, Need, NeedStatus, Support
 from service.models.experts import SECTORS
 from service.pages.forms import read_form, validate_form
@@ -342,7 +342,10 @@ async def edit_need_submit(
         # What was typed stays; the next save is made knowing the need as it is now.
         session.refresh(need)
         context = _editor_context(
-            {**data, SEEN: need.updated_at}, {"__all__": exc.message}, need, reader=reader
+            {**data, SEEN: need.updated_at},
+            {"__all__": translate_message(exc.message, exc.params)},
+            need,
+            reader=reader,
         )
         return render(request, "institution/need_form.html", context, status_code=409)
     session.commit()

@@ -26,7 +26,7 @@ from service.core.proposals import (
 )
 from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import Conflict, FieldErrors, NotFound
-from service.i18n import LABELS, N_
+from service.i18n import LABELS, N_, translate_message
 from service.models import NeedStatus, User
 from service.models.types import utcnow
 from service.pages.compare import compare_page
@@ -240,7 +240,7 @@ async def decide(
             session,
             user,
             proposal.need_id,
-            errors={key: exc.message},
+            errors={key: translate_message(exc.message, exc.params)},
             status_code=exc.status_code,
             only=proposal_id if in_place else None,
         )
@@ -286,7 +286,7 @@ async def bulk(
                 session,
                 user,
                 need_id,
-                errors={"__all__": exc.message},
+                errors={"__all__": translate_message(exc.message, exc.params)},
                 status_code=exc.status_code,
             )
     if errors:
