@@ -20,6 +20,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +39,13 @@ PAGES = (
     "expert_needs_for_you",
     "api_expert_search",
 )
+
+
+@pytest.fixture(autouse=True)
+def _scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keeps what the tools write (temporary folders, a development secret key) in tmp_path."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("HOMEWARD_DATA_DIR", str(tmp_path / "data"))
 
 
 def _run(
@@ -255,7 +263,6 @@ def bench_env(bench_split: Path, tmp_path: Path) -> dict[str, str]:
     return {
         "HOMEWARD_BENCH_DIR": str(bench_split),
         "HOMEWARD_BENCH_CACHE": str(tmp_path / "cache"),
-        "TMPDIR": str(tmp_path),
     }
 
 
@@ -348,11 +355,9 @@ def test_page_tools_on_one_world(tmp_path: Path) -> None:
     """page_profile serves every page 200 on a fresh world; page_sampler samples one of them;
     http_load serves the same world with two uvicorn workers and speed_report renders it."""
     world = tmp_path / "world"
-    env = {"TMPDIR": str(tmp_path)}
     profiled = _run(
         *("bench/page_profile.py", "--experts", "24", "--repeat", "2"),
         *("--sql", "1", "--profile", "3", "--data-dir", str(world)),
-        env=env,
     ).stdout
     assert "world: 24 experts built" in profiled
     statuses = dict(re.findall(r"^(\w+)\s+(\d{3})\s+\d", profiled, re.M))
@@ -366,7 +371,6 @@ def test_page_tools_on_one_world(tmp_path: Path) -> None:
         str(world),
         "--requests",
         "10",
-        env=env,
     ).stdout
     assert re.search(r"^need_review: \d+ samples over 10 requests", sampled, re.M), sampled
     assert "--- owner: time charged to the nearest application function" in sampled
@@ -374,7 +378,6 @@ def test_page_tools_on_one_world(tmp_path: Path) -> None:
     loaded = _run(
         *("bench/http_load.py", "--world", str(world), "--workers", "2"),
         *("--requests", "6", "--concurrency", "2", "--page-budget-s", "20", "--json"),
-        env=env,
         timeout=180,
     ).stdout
     result = _json(loaded)
@@ -386,20 +389,11 @@ def test_page_tools_on_one_world(tmp_path: Path) -> None:
     assert "need review" in row and "req/s" in row
 
 
-def test_page_diff_against_this_tree(tmp_path: Path) -> None:
+def test_page_diff_against_this_tree() -> None:
     """page_diff builds and seasons a world in one tree, serves it from both and finds no
     difference when both trees are this one."""
-    done = _run(
-        "bench/page_diff.py",
-        "--against",
-        str(ROOT),
-        "--experts",
-        "24",
-        "--show",
-        "5",
-        env={"TMPDIR": str(tmp_path)},
-        timeout=180,
-    )
+    page_diff = ("bench/page_diff.py", "--against", str(ROOT), "--experts", "24", "--show", "5")
+    done = _run(*page_diff, timeout=180)
     found = re.search(r"^(\d+) answers identical, (\d+) differ$", done.stdout, re.M)
     assert found, done.stdout
     assert int(found[1]) > 100 and found[2] == "0", done.stdout
@@ -421,7 +415,7 @@ def test_search_speed(backend: str, row: str, tmp_path: Path) -> None:
     done = _run(
         *("bench/search_speed.py", "--backend", backend, "--n", "60", "--queries", "3"),
         *("--query-model", "", "--rebuild", "--json"),
-        env={"HOMEWARD_BENCH_CACHE": str(tmp_path / "cache"), "TMPDIR": str(tmp_path)},
+        env={"HOMEWARD_BENCH_CACHE": str(tmp_path / "cache")},
         timeout=180,
     )
     result = _json(done.stdout)
@@ -434,11 +428,7 @@ def test_search_speed(backend: str, row: str, tmp_path: Path) -> None:
 
 def test_import_speed(tmp_path: Path) -> None:
     """import_speed imports a generated roster, then imports it again as all unchanged."""
-    result = _json(
-        _run(
-            "bench/import_speed.py", "--rows", "20", "--json", env={"TMPDIR": str(tmp_path)}
-        ).stdout
-    )
+    result = _json(_run("bench/import_speed.py", "--rows", "20", "--json").stdout)
     assert result["import"]["created"] == 20 and result["import"]["errors"] == 0
     assert result["reimport"]["unchanged"] == 20 and result["reimport"]["created"] == 0
     assert "20 experts from CSV" in _speed_row("import", result, tmp_path / "results")
@@ -564,20 +554,23 @@ def test_meili_words_check(bench_env: dict[str, str]) -> None:
 @needs_meili
 def test_meili_pool(tmp_path: Path) -> None:
     """meili_pool fills Meilisearch with a few hundred random experts and ranks a few needs."""
-    result = _json(
-        _run(
-            "bench/meili_pool.py",
-            "--sizes",
-            "300",
-            "--needs",
-            "3",
-            "--pool",
-            "50",
-            "--json",
-            env={"TMPDIR": str(tmp_path)},
-            timeout=180,
-        ).stdout
-    )
+    try:
+        result = _json(
+            _run(
+                *("bench/meili_pool.py", "--sizes", "300", "--needs", "3", "--pool", "50"),
+                "--json",
+                timeout=180,
+            ).stdout
+        )
+    finally:  # the tool keeps its filled index for `--keep`; the test server should not
+        meili = httpx.Client(
+            base_url=MEILI_URL,
+            headers={"Authorization": f"Bearer {os.environ.get('HOMEWARD_TEST_MEILI_KEY', '')}"},
+        )
+        for index in meili.get("/indexes", params={"limit": 1000}).json()["results"]:
+            if index["uid"].startswith("bench_300_"):
+                meili.delete(f"/indexes/{index['uid']}")
+        meili.close()
     (size,) = result["sizes"]
     assert size["n_experts"] == 300
     assert "300 experts" in _speed_row("meili_pool", result, tmp_path / "results")
