@@ -530,6 +530,21 @@ def test_query_models(bench_env: dict[str, str]) -> None:
     assert run["model"] == "hashing" and run["texts"] == 3
 
 
+@pytest.mark.slow
+def test_embedding_speed(bench_env: dict[str, str], tmp_path: Path) -> None:
+    """embedding_speed embeds two profiles on the served path with the bundled encoder (the
+    one tool here that has no way around the real models: ~7 s of CPU)."""
+    result = _json(
+        _run(
+            *("bench/embedding_speed.py", "--profiles", "2", "--batches", "8"),
+            *("--threads", "1", "--configs", "now", "--json"),
+            env=bench_env,
+        ).stdout
+    )
+    assert result["profiles"] == 2 and result["summary"]["now_cpu_ms_per_profile"] > 0, result
+    assert "2 busy cores embed" in _speed_row("embedding", result, tmp_path / "results")
+
+
 @pytest.mark.parametrize("tool", ["skill_threshold", "skill_merge_threshold"])
 def test_skill_thresholds(tool: str, bench_split: Path) -> None:
     """The threshold tools build labelled pairs from the split and print a table."""
