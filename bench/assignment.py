@@ -1,15 +1,16 @@
 """Fair assignment and teams: the solver's plan vs the greedy "top candidate of each need".
 
 Usage: python bench/assignment.py [--json] [--experts 2000] [--needs 300] [--k 20] [--teams 20]
+                                  [--encoder homeward-fused]
 
 A generated world over the dev benchmark (`/work/shared/bench`, `HOMEWARD_BENCH_DIR`
 overrides): experts are benchmark profiles given varied declared and committed hours; needs are
 the English benchmark needs plus some of the same needs written in French (two institutions
 asking for the same occupation), some wanting two experts. Each need is ranked with the real
-matcher (bundled encoders, vectors cached under bench/.cache/) and the candidates go to
-`matching.assignment`. Teams: needs made of two benchmark occupations (three required skills
-from each), share of required skills covered by the proposed team vs by the best single expert.
-`--json` prints exactly one JSON object.
+matcher (bundled encoders, or `--encoder`; vectors cached under bench/.cache/, or
+`HOMEWARD_BENCH_CACHE`) and the candidates go to `matching.assignment`. Teams: needs made of
+two benchmark occupations (three required skills from each), share of required skills covered
+by the proposed team vs by the best single expert. `--json` prints exactly one JSON object.
 """
 
 from __future__ import annotations
@@ -260,6 +261,7 @@ def main() -> None:
     parser.add_argument("--needs", type=int, default=300)
     parser.add_argument("--k", type=int, default=20, help="candidates ranked per need")
     parser.add_argument("--teams", type=int, default=20)
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER, help="the encoder that ranks")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -269,7 +271,7 @@ def main() -> None:
     rng = random.Random(SEED)
     experts, needs, seats, exact = build_world(args.bench_dir, args.experts, args.needs, rng)
     log(f"embedding {len(experts)} experts (cached under bench/.cache) ...")
-    matcher, members = build_matcher(experts, DEFAULT_ENCODER, log)
+    matcher, members = build_matcher(experts, args.encoder, log)
     bm25 = Bm25StandIn({e.expert_id: " ".join([e.headline, *e.skills, e.bio]) for e in experts})
     log("ranking and solving ...")
     result: dict[str, object] = {

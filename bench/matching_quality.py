@@ -3,7 +3,7 @@
 Usage: python bench/matching_quality.py [--tracks desc_en desc_fr desc_es]
                                         [--storage float32 int8] [--threads 2]
                                         [--precision auto|float32|bfloat16|int8]
-                                        [--needs M --profiles N] [--json]
+                                        [--needs M --profiles N] [--encoder NAME] [--json]
 
 Each storage of the matcher's index (float32: the exact reference; int8: the compact rows the
 application keeps) is scored in the same run, from the same cached vectors.
@@ -336,6 +336,9 @@ def main() -> None:
     )
     parser.add_argument("--needs", type=int, default=0)
     parser.add_argument("--profiles", type=int, default=0)
+    parser.add_argument(
+        "--encoder", default=DEFAULT_ENCODER, help="the fused encoder whose members are scored"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     global THREADS, PRECISION, NEEDS, PROFILES  # noqa: PLW0603 (read by build_matcher)
@@ -351,7 +354,9 @@ def main() -> None:
         table[track] = {}
         for storage in storages:
             log(f"{track} ({storage} index) ...")
-            scores = evaluate_track(track, args.bench_dir, log, storage=storage)
+            scores = evaluate_track(
+                track, args.bench_dir, log, encoder_name=args.encoder, storage=storage
+            )
             table[track][storage] = {m: s.to_dict() for m, s in scores.items()}
     if args.json:
         print(json.dumps(table, indent=2))

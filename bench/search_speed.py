@@ -5,11 +5,12 @@
 
 Measures; asserts nothing. Each shape runs as the roster page runs it: hybrid (a query vector
 against each expert's vector), the six facets of the page, first page of 20 with highlights.
-The index is built once and cached under bench/.cache/ (--rebuild to rebuild it). The other
-backends are filled afresh each run and thrown away after it, as bench/search_quality.py does:
-PostgreSQL at $HOMEWARD_TEST_DATABASE_URL in a throwaway schema, Meilisearch at
-$HOMEWARD_TEST_MEILI_URL (`eval "$(.ci/meili.sh start)"`) in throwaway indexes; their build
-time includes waiting until every document is searchable (documents/s printed beside it).
+The index is built once and cached under bench/.cache/ ($HOMEWARD_BENCH_CACHE overrides;
+--rebuild to rebuild it). The other backends are filled afresh each run and thrown away after
+it, as bench/search_quality.py does: PostgreSQL at $HOMEWARD_TEST_DATABASE_URL in a throwaway
+schema, Meilisearch at $HOMEWARD_TEST_MEILI_URL (`eval "$(.ci/meili.sh start)"`) in throwaway
+indexes; their build time includes waiting until every document is searchable (documents/s
+printed beside it).
 With --keep, Meilisearch's indexes are kept (prefix `bench_search_<n>_`) and reused by the next
 run that asks for as many experts; with --pg-schema NAME, PostgreSQL's tables are kept in that
 schema and reused likewise (so two versions of the code can be measured on the same tables).
@@ -58,7 +59,8 @@ from service.search.documents import EXPERTS_STAFF, expert_documents  # noqa: E4
 from service.search.fts5 import SCHEMA_VERSION, Fts5Backend  # noqa: E402
 from service.search.meili import MeiliBackend  # noqa: E402
 
-CACHE = Path(__file__).resolve().parent / ".cache"
+# As bench/matching_quality.py's embeddings: HOMEWARD_BENCH_CACHE moves it (a test's tmp folder).
+CACHE = Path(os.environ.get("HOMEWARD_BENCH_CACHE", Path(__file__).resolve().parent / ".cache"))
 DIM = 384  # the e5 block of the stored vectors
 PAGE_FACETS = (
     "origin_country",
