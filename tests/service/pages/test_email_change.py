@@ -4,13 +4,14 @@ address already in use is refused beside its field."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from service.config import Settings
 from service.core.indexing import drain_outbox, reindex_all
 from service.models import ExpertProfile, Role, User
 from service.search import SearchBackend
@@ -23,9 +24,18 @@ from tests.service.pages.helpers import (
     soup_of,
     text_of,
 )
+from tests.service.pages.search_backends import SEARCH_BACKENDS, search_backend_of
 
 OLD = "samir.oufkir@hydro-atlas.ma"
 NEW = "s.oufkir@eaux-sahel.org"
+
+
+@pytest.fixture(params=SEARCH_BACKENDS)
+def search_backend(
+    request: pytest.FixtureRequest, settings: Settings, engine: Engine
+) -> Iterator[SearchBackend]:
+    """The roster on the database's own search backend and, when a server is there, Meilisearch."""
+    yield from search_backend_of(request.param, settings, engine)
 
 
 @pytest.fixture
