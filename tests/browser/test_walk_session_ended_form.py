@@ -10,10 +10,17 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from service.models import ExpertProfile, Need, User, UserSession
+from service.models import (
+    ExpertProfile,
+    Institution,
+    InstitutionMember,
+    Need,
+    User,
+    UserSession,
+)
 from service.models.types import utcnow
 from tests.browser.conftest import LiveSite
-from tests.factories import PASSWORD, make_expert, make_member, make_user
+from tests.factories import PASSWORD, make_expert, make_member, make_need, make_user
 
 KEPT = "homeward.form.kept"
 RESTORED = {
@@ -250,3 +257,48 @@ def test_a_form_answered_normally_keeps_nothing(visitor_factory: Any, live_site:
     assert kept == []
     page.goto("/institution/needs/new")
     assert page.locator("[data-form-restored]").count() == 0
+
+
+def test_an_edit_kept_across_the_log_in_is_still_refused_if_the_need_changed_meanwhile(
+    visitor_factory: Any, live_site: LiveSite
+) -> None:
+    email = _member(live_site, "fr")
+    with live_site.session() as session:
+        user = session.exec(select(User).where(User.email == email)).one()
+        institution_id = session.exec(
+            select(InstitutionMember.institution_id).where(InstitutionMember.user_id == user.id)
+        ).one()
+        institution = session.get(Institution, institution_id)
+        assert institution is not None
+        need = make_need(session, institution=institution, title="Former des biostatisticiens")
+    person = visitor_factory(locale="fr-FR")
+    person.log_in(email)
+    page = person.page
+    page.goto(f"/institution/needs/{need.id}/edit")
+    page.fill("#title", TITLE)
+    _end_sessions(live_site, email)
+    with page.expect_navigation():
+        page.click("main form[method=post] button[type=submit]:not([data-preview-button])")
+    # Meanwhile, a colleague saves the need.
+    with live_site.session() as session:
+        changed = session.get(Need, need.id)
+        assert changed is not None
+        changed.hours_per_week = 8
+        changed.updated_at = utcnow()
+        session.add(changed)
+        session.commit()
+
+    _log_in_here(page, email)
+    assert page.url.endswith(f"/institution/needs/{need.id}/edit")
+    assert page.input_value("#title") == TITLE
+    with page.expect_navigation():
+        page.click("main form[method=post] button[type=submit]:not([data-preview-button])")
+    # The version the person had read came back with the form: the colleague's save is not undone.
+    assert "modifié" in page.locator("main .form-error").inner_text()
+    assert page.input_value("#title") == TITLE
+    with live_site.session() as session:
+        kept = session.get(Need, need.id)
+        assert kept is not None
+        assert (kept.title, kept.hours_per_week) == ("Former des biostatisticiens", 8)
+    # The browser logs the 409 page's status; nothing else went wrong.
+    assert [e for e in person.errors if "(Conflict)" not in e] == []
