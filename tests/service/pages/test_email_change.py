@@ -8,13 +8,15 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from service.config import Settings
 from service.core.indexing import drain_outbox, reindex_all
 from service.models import ExpertProfile, Role, User
 from service.search import SearchBackend
+from tests.conftest import login
 from tests.factories import PASSWORD, make_expert, make_user
 from tests.service.pages.helpers import (
     error_beside,
@@ -24,7 +26,9 @@ from tests.service.pages.helpers import (
     soup_of,
     text_of,
 )
+from tests.service.pages.html_forms import HtmlForm
 from tests.service.pages.search_backends import SEARCH_BACKENDS, search_backend_of
+from tests.strategies import unique_email
 
 OLD = "samir.oufkir@hydro-atlas.ma"
 NEW = "s.oufkir@eaux-sahel.org"
@@ -125,3 +129,21 @@ def test_an_invalid_email_is_refused_beside_the_field(
     assert error_beside(response, "email")
     session.expire_all()
     assert session.get(User, expert.user_id).email == OLD  # type: ignore[union-attr]
+
+
+@settings(max_examples=8)
+@given(email=unique_email())
+def test_any_valid_email_typed_in_the_form_is_saved_and_opens_the_account(
+    make_client: Callable[[], TestClient], session: Session, email: str
+) -> None:
+    user = make_user(session, role=Role.EXPERT)
+    make_expert(session, user=user, display_name="Nadia Haddad")
+    browser = log_in_as(make_client(), user.email)
+    form = HtmlForm.of(browser.get("/account"), "/account/email")
+    form.type("email", email)
+    form.type("password", PASSWORD)
+    assert form.submit(browser).status_code == 303
+    session.expire_all()
+    saved = session.exec(select(User).where(User.id == user.id)).one()
+    assert saved.email == email.strip().lower()
+    login(make_client(), email, PASSWORD)
