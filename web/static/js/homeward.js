@@ -316,7 +316,7 @@
     const sent = readNote(storage, SENT);
     storage.removeItem(SENT);
     if (sent && document.querySelector("[data-session-ended]")) {
-      storage.setItem(KEPT, JSON.stringify(sent));
+      try { storage.setItem(KEPT, JSON.stringify(sent)); } catch (e) { /* not kept, as before */ }
     }
   }
 
