@@ -218,6 +218,8 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     return app
 
 
+# The log-in page marks this message, so the site's script keeps what the form held.
+SESSION_ENDED_CATEGORY = "session-ended"
 SESSION_ENDED = N_(
     "Your session had ended, so what you sent was not saved. Log in again, then send it once more."
 )
@@ -252,7 +254,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             came_from = _sent_from(request)
             target = f"/login?next={quote(came_from)}" if came_from else "/login"
             response = RedirectResponse(target, status_code=303)
-            flash(response, request, SESSION_ENDED)
+            flash(response, request, SESSION_ENDED, SESSION_ENDED_CATEGORY)
             return response
         return render(
             request,

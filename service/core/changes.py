@@ -32,7 +32,7 @@ from service.core.jobs import (
 from service.core.public_vectors import need_document_vector, public_document_vector
 from service.core.search_vectors import document_vector
 from service.i18n import N_
-from service.models import EngagementStatus, ExpertProfile, Institution, Need
+from service.models import EngagementStatus, ExpertProfile, Institution, Need, User
 from service.models.types import utcnow
 from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
@@ -110,6 +110,15 @@ def expert_changed(session: Session, expert: ExpertProfile, *, bulk: bool = Fals
     if expert_documents(document)[EXPERTS_PUBLIC] is None:
         _withdraw_at_commit(session, expert.id or 0)
     queue_expert_rematch(session, expert_id=expert.id or 0, bulk=bulk)
+
+
+def account_changed(session: Session, user: User) -> None:
+    """Schedules the index update of what shows a changed account (its email: the expert's
+    documents carry it for coordinators' search) (no commit); the matcher does not read it."""
+    session.flush()
+    expert = experts_repo.get_expert_of_user(session, user.id or 0)
+    if expert is not None:
+        outbox.sync_expert(session, expert=expert_document(session, expert))
 
 
 def expert_removed(session: Session, expert_id: int) -> None:

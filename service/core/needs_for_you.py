@@ -48,7 +48,7 @@ class ForYou:
     pending: bool = False  # a ranking job waits or runs: the list is about to change
     empty: str = ""  # why the list is empty: a code (see EMPTY_CODES)
     blockers: Blockers = field(default_factory=Blockers)
-    # Offers waiting for the expert's answer, counted when the list is empty: the needs a
+    # Offers waiting for the expert's answer, whether the list is empty or not: the needs a
     # coordinator suggested to them left this list for the offers page.
     offers_waiting: int = 0
 
@@ -85,9 +85,9 @@ def needs_for_you(session: Session, *, expert: ExpertProfile, limit: int = 10) -
         )
     ]
     pending = ranking_pending(session, expert_id)
-    if ranked:
-        return ForYou(ranked=ranked, pending=pending)
     offers = engagements_repo.count_open_offers(session, expert_id=expert_id)
+    if ranked:
+        return ForYou(ranked=ranked, pending=pending, offers_waiting=offers)
     if pending:
         return ForYou(pending=True, empty="matching", offers_waiting=offers)
     if expert.consent_matching_at is None:

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from service.core.accounts import (
     authenticate,
+    change_email,
     change_password,
     end_all_sessions,
     end_session,
@@ -31,6 +32,7 @@ from service.models.users import LOCALES
 from service.pages.forms import read_form, validate_form
 from service.routes.params import Id
 from service.schemas.accounts import (
+    EmailChange,
     ExpertRegistration,
     InstitutionRegistration,
     LoginForm,
@@ -331,6 +333,30 @@ async def locale_submit(request: Request, user: CurrentUser, session: SessionDep
     # The confirmation is shown in the language just chosen.
     flash(response, request, N_("Your language is saved."), "success")
     return response
+
+
+@router.post("/account/email")
+async def email_submit(request: Request, user: SessionUser, session: SessionDep) -> Response:
+    """Changes the account's email, once its password is given."""
+    data = await read_form(request)
+    form, errors = validate_form(EmailChange, data)
+    if form is not None:
+        try:
+            change_email(session, user=user, password=form.password, email=form.email)
+        except FieldErrors as exc:
+            errors = exc.errors
+        else:
+            session.commit()
+            response = RedirectResponse("/account", status_code=303)
+            flash(response, request, N_("Your email is saved."), "success")
+            return response
+    values = {"email": data.get("email", "")}
+    return render(
+        request,
+        "accounts/account.html",
+        _account_context(request, session, user, errors=errors, values=values),
+        status_code=422,
+    )
 
 
 @router.post("/account/password")

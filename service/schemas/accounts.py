@@ -1,4 +1,4 @@
-"""Forms and payloads of accounts: registration, log-in, password change, API tokens."""
+"""Forms and payloads of accounts: registration, log-in, email and password changes, API tokens."""
 
 from __future__ import annotations
 
@@ -48,6 +48,11 @@ class InstitutionRegistration(BaseModel):
 class PasswordChange(BaseModel):
     current_password: str = Field(max_length=200)
     new_password: Password
+
+
+class EmailChange(BaseModel):
+    email: Email
+    password: str = Field(max_length=200)
 
 
 class UserPublic(BaseModel):

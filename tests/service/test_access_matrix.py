@@ -149,6 +149,7 @@ ROUTES: dict[str, Rule] = {
     "POST /api/me/delete": Rule(A.ERASE_OWN_ACCOUNT, json={"password": "not the password"}),
     "GET /account": ACCOUNT,
     "POST /account/locale": Rule(A.USE_ACCOUNT, form={"locale": "en"}),
+    "POST /account/email": ACCOUNT,
     "POST /account/password": ACCOUNT,
     "POST /account/tokens": ACCOUNT,
     "GET /account/notifications": ACCOUNT,

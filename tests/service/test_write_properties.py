@@ -24,7 +24,7 @@ from service.models import (
     User,
 )
 from service.models.types import utcnow
-from service.schemas.accounts import ExpertRegistration, InstitutionRegistration
+from service.schemas.accounts import EmailChange, ExpertRegistration, InstitutionRegistration
 from service.schemas.engagements import FeedbackWrite, MoveRequest
 from service.schemas.experts import ExpertProfileUpdate
 from service.schemas.imports import ExpertRow, InstitutionRow, MemberRow, NeedRow
@@ -270,6 +270,7 @@ WRITE_SCHEMAS: list[tuple[type[Any], type[Any], dict[str, str]]] = [
     (InstitutionUpdate, Institution, {}),
     (InstitutionRow, Institution, {}),
     (ExpertRegistration, User, {}),
+    (EmailChange, User, {}),
     (InstitutionRegistration, User, {}),
     (InstitutionRegistration, Institution, {"institution_name": "name"}),
     (MemberRow, User, {}),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -17,45 +15,18 @@ from service.config import Settings
 from service.core.indexing import reindex_all
 from service.models import ProposalOrigin, Role, User
 from service.search import SearchBackend
-from service.search.factory import make_search_backend
-from service.search.meili import MeiliBackend
 from tests.conftest import login
 from tests.factories import PASSWORD, make_expert, make_member, make_need, make_proposal, make_user
+from tests.service.pages.search_backends import SEARCH_BACKENDS, search_backend_of
 
-MEILI_URL = os.environ.get("HOMEWARD_TEST_MEILI_URL", "")
 
-
-@pytest.fixture(
-    params=[
-        pytest.param("database", id="database-search"),
-        pytest.param(
-            "meilisearch",
-            id="meilisearch",
-            marks=pytest.mark.skipif(not MEILI_URL, reason="HOMEWARD_TEST_MEILI_URL not set"),
-        ),
-    ]
-)
+@pytest.fixture(params=SEARCH_BACKENDS)
 def search_backend(
     request: pytest.FixtureRequest, settings: Settings, engine: Engine
 ) -> Iterator[SearchBackend]:
     """Each page runs on the database's own search backend (FTS5 or PostgreSQL) and, when a
     server is there, on Meilisearch: every backend shows the same page."""
-    if request.param == "database":
-        backend = make_search_backend(settings, engine)
-        backend.drop()
-    elif engine.dialect.name != "sqlite":
-        pytest.skip("the Meilisearch pages run once, beside SQLite")
-    else:
-        backend = MeiliBackend(
-            url=MEILI_URL,
-            api_key=os.environ.get("HOMEWARD_TEST_MEILI_KEY", ""),
-            index_prefix=f"pages_{uuid.uuid4().hex[:10]}_",
-        )
-    backend.ensure_indexes()
-    yield backend
-    if request.param == "meilisearch":
-        backend.drop()
-    backend.close()
+    yield from search_backend_of(request.param, settings, engine)
 
 
 def _world(session: Session, engine: Engine, search_backend: SearchBackend) -> dict[str, object]:

@@ -83,6 +83,7 @@
     }
     const form = input.form;
     if (form) { form.addEventListener("submit", commit); }
+    box.homewardAddTag = addTag;
   }
 
   /* Repeated rows (languages with their level): an "Add" button clones the last row. */
@@ -131,6 +132,7 @@
       form.setAttribute("data-sending", "");
       form.setAttribute("aria-busy", "true");
       window.setTimeout(function () { release(form); }, 15000);
+      noteSent(form, event.submitter);
     });
   }
   function release(form) {
@@ -248,6 +250,152 @@
     update();
   }
 
+
+  /* What a person typed survives a session that ended meanwhile. Each form sent by a logged-in
+     person is noted in this tab's sessionStorage (never a password, a file or the CSRF token;
+     hidden fields are, so a need's version still refuses an edit overtaken meanwhile).
+     The next page decides: the log-in page that says the session had ended keeps the note;
+     any other answer (saved, or the form shown again with its errors) drops it. Back on the
+     form's page, logged in as the same person, the form is filled again and says so; nothing
+     is sent until they send it. A note is used once, and never for another account. */
+  const SENT = "homeward.form.sent";
+  const KEPT = "homeward.form.kept";
+  const KEPT_FOR_MS = 12 * 3600 * 1000;
+  const NOT_KEPT = ["password", "file", "submit", "button", "reset", "image"];
+
+  function store() {
+    try { return window.sessionStorage; } catch (e) { return null; }
+  }
+  function readNote(storage, key) {
+    try { return JSON.parse(storage.getItem(key) || "null"); } catch (e) { return null; }
+  }
+  function reader() { return document.body.getAttribute("data-reader") || ""; }
+  function here() { return window.location.pathname + window.location.search; }
+  function target(form) {
+    const url = new URL(form.getAttribute("action") || here(), window.location.href);
+    return url.pathname + url.search;
+  }
+  function sameTarget(form) {
+    const forms = Array.prototype.slice.call(document.querySelectorAll("main form[method=post]"));
+    return forms.filter(function (f) { return target(f) === target(form); });
+  }
+  function keepable(el) {
+    return el.name && !el.disabled && el.name !== "csrf_token" &&
+      NOT_KEPT.indexOf((el.type || "").toLowerCase()) === -1 && !el.hasAttribute("data-tag-input");
+  }
+
+  function noteSent(form, submitter) {
+    const storage = store();
+    if (!storage || !reader() || !form.closest("main")) { return; }
+    /* A button that htmx sends (the need's preview) stays on the page. */
+    if (submitter && submitter.hasAttribute("hx-post")) { return; }
+    const fields = [];
+    let typed = false;
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!keepable(el)) { return; }
+      if (el.type === "checkbox" || el.type === "radio") {
+        fields.push({ name: el.name, value: el.value, checked: el.checked });
+      } else if (el.tagName === "SELECT") {
+        fields.push({ name: el.name, values: Array.prototype.filter.call(el.options, function (o) { return o.selected; }).map(function (o) { return o.value; }) });
+      } else {
+        fields.push({ name: el.name, value: el.value });
+        typed = typed || (el.type !== "hidden" && el.value !== "");
+      }
+    });
+    if (!typed && !fields.some(function (f) { return f.checked || (f.values && f.values.some(Boolean)); })) { return; }
+    try {
+      storage.setItem(SENT, JSON.stringify({
+        reader: reader(), page: here(), action: target(form),
+        index: sameTarget(form).indexOf(form), at: Date.now(), fields: fields
+      }));
+    } catch (e) { /* storage full or refused: the form is sent all the same */ }
+  }
+
+  /* The answer to a form sent: keep its note only when the session had ended. */
+  function settleSent(storage) {
+    const sent = readNote(storage, SENT);
+    storage.removeItem(SENT);
+    if (sent && document.querySelector("[data-session-ended]")) {
+      try { storage.setItem(KEPT, JSON.stringify(sent)); } catch (e) { /* not kept, as before */ }
+    }
+  }
+
+  function controls(form, name) {
+    return Array.prototype.filter.call(form.elements, function (el) { return el.name === name && keepable(el); });
+  }
+  /* A field the page does not show yet: one more repeated row (languages), or a new skill. */
+  function grow(form, field) {
+    const add = form.querySelector("[data-repeat-add]");
+    for (let tries = 0; add && /_\d+$/.test(field.name) && !controls(form, field.name).length && tries < 20; tries++) {
+      add.click();
+    }
+    const tags = form.querySelector("[data-tags='" + field.name + "']");
+    if (field.checked && tags && tags.homewardAddTag) { tags.homewardAddTag(field.value); }
+  }
+  function fill(form, fields) {
+    const used = {};
+    function boxes(name, value) {
+      return controls(form, name).filter(function (el) {
+        return (el.type === "checkbox" || el.type === "radio") && el.value === value;
+      });
+    }
+    fields.forEach(function (field) {
+      if ("checked" in field) {
+        if (!boxes(field.name, field.value).length) { grow(form, field); }
+        boxes(field.name, field.value).forEach(function (el) { el.checked = field.checked; });
+        return;
+      }
+      if (!controls(form, field.name).length) { grow(form, field); }
+      const els = controls(form, field.name);
+      const kind = field.values ? "select" : "text";
+      const key = kind + ":" + field.name;
+      const same = els.filter(function (el) { return (el.tagName === "SELECT") === (kind === "select") && el.type !== "checkbox" && el.type !== "radio"; });
+      const el = same[used[key] || 0];
+      used[key] = (used[key] || 0) + 1;
+      if (!el) { return; }
+      if (kind === "select") {
+        Array.prototype.forEach.call(el.options, function (o) { o.selected = field.values.indexOf(o.value) !== -1; });
+      } else {
+        el.value = field.value;
+      }
+    });
+  }
+
+  /* Back on the form's page after logging in again: the form is filled as it was sent. */
+  function restoreKept(storage) {
+    const kept = readNote(storage, KEPT);
+    if (!kept) { return; }
+    const stale = Date.now() - (kept.at || 0) > KEPT_FOR_MS;
+    const who = reader();
+    if (stale || (who && who !== kept.reader)) { storage.removeItem(KEPT); return; }
+    if (!who || kept.page !== here()) { return; }
+    storage.removeItem(KEPT);
+    const forms = Array.prototype.filter.call(document.querySelectorAll("main form[method=post]"), function (f) {
+      return target(f) === kept.action;
+    });
+    const form = forms[kept.index || 0];
+    if (!form) { return; }
+    /* Adding rows moves the focus to them: the page stays where it opened, at the notice. */
+    const active = document.activeElement;
+    const top = window.scrollY;
+    fill(form, kept.fields || []);
+    if (document.activeElement !== active && document.activeElement) { document.activeElement.blur(); }
+    window.scrollTo(window.scrollX, top);
+    const notice = document.createElement("p");
+    notice.className = "message message-info";
+    notice.setAttribute("role", "status");
+    notice.setAttribute("data-form-restored", "");
+    notice.textContent = document.body.getAttribute("data-restored-notice") || "";
+    form.parentNode.insertBefore(notice, form);
+  }
+
+  function keepTyped() {
+    const storage = store();
+    if (!storage) { return; }
+    settleSent(storage);
+    restoreKept(storage);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-table-wrap]").forEach(enhanceWideTable);
     document.querySelectorAll("[data-menu-button]").forEach(enhanceMenu);
@@ -261,6 +409,7 @@
     /* Forms htmx sends on submit stay on the page and are re-drawn: they are not guarded
        (the need form, whose htmx preview runs on change, is). */
     document.querySelectorAll("form[method=post]:not([hx-post]:not([hx-trigger]))").forEach(guardResubmit);
+    keepTyped();
     document.documentElement.classList.add("js");
   });
 })();
