@@ -77,3 +77,18 @@ def test_translations_keep_the_placeholders(locale: str) -> None:
                 message_id,
                 string,
             )
+
+
+@pytest.mark.parametrize("locale", [*TRANSLATED, "template"])
+def test_no_catalogue_keeps_a_string_the_site_no_longer_says(locale: str) -> None:
+    """An entry no string of the site uses is a translator's wasted work, and a reworded string's
+    old entry hides that its new one is missing (a merge of two branches brought 26 back)."""
+    if locale == "template":
+        with (ROOT / "web" / "translations" / "messages.pot").open("rb") as handle:
+            ids = {m.id if isinstance(m.id, str) else tuple(m.id) for m in read_po(handle) if m.id}
+    else:
+        ids = set(_catalogue(locale))
+    unused = sorted(ids - _extracted(), key=str)
+    assert not unused, (
+        f"{len(unused)} entries of {locale} are no longer used; {HOW_TO_FIX}: {unused[:20]}"
+    )
