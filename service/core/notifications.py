@@ -340,7 +340,14 @@ def notify(
             "-- ",
             render_message(locale, FOOTER, {"url": base + "/account/notifications"}),
         ]
-        queue_email(session, to=user.email, subject=title, body="\n".join(lines), kind=kind)
+        queue_email(
+            session,
+            to=user.email,
+            subject=title,
+            body="\n".join(lines),
+            kind=kind,
+            user_id=user.id,
+        )
     return notification
 
 
