@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = True
     mail_from: str = "Homeward <no-reply@homeward.local>"
+    # Where a person writes when something is wrong with their account (an email change they
+    # did not make); without it, the emails point to the site.
+    contact_email: str = ""
 
     offer_expiry_days: int = 14
     offer_reminder_days: int = 3

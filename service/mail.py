@@ -53,11 +53,22 @@ class SmtpTransport:
 
 
 def queue_email(
-    session: Session, *, to: str, subject: str, body: str, kind: str = ""
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    kind: str = "",
+    user_id: int | None = None,
 ) -> OutgoingEmail:
-    """Queues an email in the caller's transaction; the worker sends it."""
+    """Queues an email to an account (`user_id`) in the caller's transaction, for the worker."""
     email = OutgoingEmail(
-        to_address=to, subject=subject[:300], body=body[:20000], kind=kind, status=PENDING
+        user_id=user_id,
+        to_address=to,
+        subject=subject[:300],
+        body=body[:20000],
+        kind=kind,
+        status=PENDING,
     )
     session.add(email)
     return email

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from service.core import changes
+from service.config import Settings
+from service.core import changes, notifications
 from service.core.audit import record
 from service.errors import FieldErrors, NotFound, TooManyAttempts
 from service.i18n import N_
@@ -219,6 +220,16 @@ def list_sessions(
     return users_repo.list_sessions(session, user_id=user.id or 0, now=now or utcnow())
 
 
+def _log_in_changed(
+    session: Session, *, user: User, keep_session: str | None, now: datetime
+) -> None:
+    """What follows a change of how the account logs in (its password or its email): every
+    other session ends and every API token is revoked, so only the person who changed it,
+    in the session they changed it from, is still in."""
+    users_repo.delete_sessions(session, user_id=user.id or 0, keep=keep_session)
+    users_repo.revoke_all_tokens(session, user_id=user.id or 0, now=now)
+
+
 def change_password(
     session: Session, *, user: User, current: str, new: str, keep_session: str | None = None
 ) -> None:
@@ -227,8 +238,7 @@ def change_password(
         raise FieldErrors({"current_password": "This is not your current password."})
     user.password_hash = hash_password(new)
     session.add(user)
-    users_repo.delete_sessions(session, user_id=user.id or 0, keep=keep_session)
-    users_repo.revoke_all_tokens(session, user_id=user.id or 0, now=utcnow())
+    _log_in_changed(session, user=user, keep_session=keep_session, now=utcnow())
     record(
         session, actor=user, action="user.password_changed", entity_type="user", entity_id=user.id
     )
@@ -237,9 +247,19 @@ def change_password(
 EMAIL_TAKEN = N_("Another account already uses this email.")
 
 
-def change_email(session: Session, *, user: User, password: str, email: str) -> bool:
-    """Changes an account's email, once its password is given; what shows the email follows
-    (changes.account_changed). Returns False when it was the account's email already."""
+def change_email(
+    session: Session,
+    *,
+    user: User,
+    password: str,
+    email: str,
+    settings: Settings,
+    keep_session: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Changes an account's email, once its password is given: the address it left and the
+    new one are told, the other sessions and API tokens end (as for a password), and what
+    shows the email follows (changes.account_changed). False when it was the email already."""
     if not verify_password(user.password_hash, password):
         raise FieldErrors({"password": "This is not your current password."})
     email = users_repo.normalise_email(email)
@@ -247,10 +267,13 @@ def change_email(session: Session, *, user: User, password: str, email: str) -> 
         return False
     if users_repo.email_taken(session, email):
         raise FieldErrors({"email": EMAIL_TAKEN})
-    user.email = email
+    now = now or utcnow()
+    previous, user.email = user.email, email
     session.add(user)
+    _log_in_changed(session, user=user, keep_session=keep_session, now=now)
     # No addresses in the audit: erasing the account could not find the previous one.
     record(session, actor=user, action="user.email_changed", entity_type="user", entity_id=user.id)
+    notifications.email_changed(session, user=user, previous=previous, settings=settings, now=now)
     changes.account_changed(session, user)
     return True
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from sqlmodel import Session
 
 from service.config import Settings
@@ -340,8 +340,71 @@ def notify(
             "-- ",
             render_message(locale, FOOTER, {"url": base + "/account/notifications"}),
         ]
-        queue_email(session, to=user.email, subject=title, body="\n".join(lines), kind=kind)
+        queue_email(
+            session,
+            to=user.email,
+            subject=title,
+            body="\n".join(lines),
+            kind=kind,
+            user_id=user.id,
+        )
     return notification
+
+
+# An account's email changed: told to the address it left and to the one it took, whatever
+# the account's email choices (a security notice, not a category one may switch off).
+EMAIL_CHANGED = "account.email_changed"
+EMAIL_CHANGED_SUBJECT = N_("The email of your Homeward account was changed")
+EMAIL_CHANGED_TO_PREVIOUS = N_(
+    "On %(when)s, the email address of your Homeward account was changed. This address no "
+    "longer opens the account, and our emails now go to the new one."
+)
+EMAIL_CHANGED_TO_NEW = N_(
+    "On %(when)s, this address became the email of your Homeward account: use it to log in "
+    "from now on."
+)
+OTHER_SESSIONS_ENDED = N_(
+    "Every other session of the account has ended and its API tokens no longer work."
+)
+NOT_YOU = N_(
+    "If you did not make this change, contact the Homeward coordinators at once "
+    "(%(contact)s) so that they can secure your account."
+)
+
+
+def email_changed(
+    session: Session, *, user: User, previous: str, settings: Settings, now: datetime
+) -> None:
+    """Queues, in the account's language, the notice of its email change to the address it
+    left and to its new one: when, and whom to contact if it was not them; nothing secret."""
+    locale = user.locale or DEFAULT_LOCALE
+    written_in = locale if locale in UI_LOCALES else DEFAULT_LOCALE
+    params = {
+        "when": format_datetime(now, format="long", tzinfo=UTC, locale=written_in),
+        "contact": settings.contact_email or settings.public_base_url.rstrip("/") + "/",
+    }
+    if locale in RTL_LOCALES:
+        params = {k: f"\u2068{v}\u2069" for k, v in params.items()}
+    subject = translate(locale, EMAIL_CHANGED_SUBJECT)
+    for to, text in ((previous, EMAIL_CHANGED_TO_PREVIOUS), (user.email, EMAIL_CHANGED_TO_NEW)):
+        lines = [
+            render_message(locale, GREETING, {"name": user.display_name or to}),
+            "",
+            render_message(locale, text, params),
+            translate(locale, OTHER_SESSIONS_ENDED),
+            "",
+            render_message(locale, NOT_YOU, params),
+        ]
+        # The previous address is kept only here, to send (and retry) this notice; the row
+        # names the account, so erasing it finds this email whatever its address is then.
+        queue_email(
+            session,
+            to=to,
+            subject=subject,
+            body="\n".join(lines),
+            kind=EMAIL_CHANGED,
+            user_id=user.id,
+        )
 
 
 def mark_read(

@@ -67,7 +67,10 @@ def export_user_data(session: Session, *, user: User) -> dict[str, Any]:
             _dump(n)
             for n in notifications_repo.list_for_user(session, user.id or 0, limit=100_000)[0]
         ],
-        "emails": [_dump(e) for e in notifications_repo.emails_to(session, user.email)],
+        "emails": [
+            _dump(e)
+            for e in notifications_repo.emails_of(session, user_id=user.id or 0, address=user.email)
+        ],
         "audit_events": [
             _dump(event)
             for event in session.exec(
@@ -125,7 +128,8 @@ def delete_account(
         _erase_expert(session, expert=expert)
     session.execute(delete(InstitutionMember).where(col(InstitutionMember.user_id) == user_id))
     notifications_repo.delete_for_user(session, user_id)
-    notifications_repo.delete_emails_to(session, user.email)
+    # Those written to an address the account has since left go too (an email change's notice).
+    notifications_repo.delete_emails_of(session, user_id=user_id, address=user.email)
     session.execute(delete(ApiToken).where(col(ApiToken.user_id) == user_id))
     session.execute(delete(LoginFailure).where(col(LoginFailure.key) == f"email:{user.email}"))
     user.email = f"deleted-{user_id}@invalid"

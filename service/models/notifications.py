@@ -45,6 +45,9 @@ class NotificationPublic(SQLModel):
 
 class OutgoingEmail(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    # The account it was written to (migration i26_outgoing_email_user): erasure finds its
+    # emails by it, those sent to an address the account has since left included.
+    user_id: int | None = Field(default=None, index=True)
     to_address: str = Field(max_length=254)
     subject: str = Field(max_length=300)
     body: str = Field(max_length=20000)

@@ -336,19 +336,36 @@ async def locale_submit(request: Request, user: CurrentUser, session: SessionDep
 
 
 @router.post("/account/email")
-async def email_submit(request: Request, user: SessionUser, session: SessionDep) -> Response:
-    """Changes the account's email, once its password is given."""
+async def email_submit(
+    request: Request,
+    user: SessionUser,
+    session_id: SessionId,
+    state: StateDep,
+    session: SessionDep,
+) -> Response:
+    """Changes the account's email, once its password is given; this session continues."""
     data = await read_form(request)
     form, errors = validate_form(EmailChange, data)
     if form is not None:
         try:
-            change_email(session, user=user, password=form.password, email=form.email)
+            changed = change_email(
+                session,
+                user=user,
+                password=form.password,
+                email=form.email,
+                settings=state.settings,
+                keep_session=session_id,
+            )
         except FieldErrors as exc:
             errors = exc.errors
         else:
             session.commit()
             response = RedirectResponse("/account", status_code=303)
-            flash(response, request, N_("Your email is saved."), "success")
+            saved = N_(
+                "Your email is saved. Your other sessions and API tokens have ended; "
+                "we wrote to both addresses."
+            )
+            flash(response, request, saved if changed else N_("Your email is saved."), "success")
             return response
     values = {"email": data.get("email", "")}
     return render(

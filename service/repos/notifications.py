@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import ColumnElement, bindparam, delete, or_, update
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -86,17 +86,22 @@ def list_emails(
     return list(rows), total
 
 
-def emails_to(session: Session, address: str) -> list[OutgoingEmail]:
-    """Lists the emails written to one address."""
+def _written_to(user_id: int, address: str) -> ColumnElement[bool]:
+    # By the account, and by its address for the rows written before emails named it.
+    return or_(col(OutgoingEmail.user_id) == user_id, col(OutgoingEmail.to_address) == address)
+
+
+def emails_of(session: Session, *, user_id: int, address: str) -> list[OutgoingEmail]:
+    """Lists the emails written to an account, at any address it had, or to its address."""
     return list(
         session.exec(
             select(OutgoingEmail)
-            .where(OutgoingEmail.to_address == address)
+            .where(_written_to(user_id, address))
             .order_by(col(OutgoingEmail.id))
         ).all()
     )
 
 
-def delete_emails_to(session: Session, address: str) -> None:
-    """Deletes the emails written to one address."""
-    session.execute(delete(OutgoingEmail).where(col(OutgoingEmail.to_address) == address))
+def delete_emails_of(session: Session, *, user_id: int, address: str) -> None:
+    """Deletes the emails written to an account, at any address it had, or to its address."""
+    session.execute(delete(OutgoingEmail).where(_written_to(user_id, address)))

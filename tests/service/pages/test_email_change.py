@@ -82,7 +82,10 @@ def test_a_changed_email_is_what_the_roster_finds_and_shows(
     )
     assert response.status_code == 303 and response.headers["location"] == "/account"
     page = browser.get("/account")
-    assert flash_messages(page) == ["Votre courriel est enregistré."]
+    assert flash_messages(page) == [
+        "Votre courriel est enregistré. Vos autres sessions et vos jetons d'API ont pris fin ; "
+        "nous avons écrit aux deux adresses."
+    ]
     assert NEW in text_of(soup_of(page).select_one("main p"))
 
     drain_outbox(engine, search_backend)
