@@ -53,7 +53,7 @@ DEFAULT_PARALLEL = True
 # Meilisearch 1.21's vector stores: "stable" (arroy, random-projection trees) or
 # "experimental" (hannoy, an HNSW graph; behind the `vectorStoreSetting` experimental feature).
 # Not the default: 1.21's HNSW store indexed several times slower, missed the best experts on
-# random vectors, and failed every search of an index filled in two batches (docs/deploy.md).
+# random vectors, and failed every search of one 40,000-expert index (docs/deploy.md).
 Store = Literal["stable", "experimental"]
 STORES: tuple[Store, ...] = ("stable", "experimental")
 DEFAULT_STORE: Store = "stable"
