@@ -4,7 +4,9 @@ Usage: eval "$(.ci/meili.sh start)"   # or HOMEWARD_MEILI_URL / HOMEWARD_MEILI_K
        OPENBLAS_NUM_THREADS=1 python bench/meili_pool.py [--json] [--sizes 10000 100000]
            [--needs 100] [--pool 1000] [--sections document [headline]] [--vectors random|real]
            [--split [never|unfiltered|always]] [--first N] [--[no-]parallel]
-           [--variants SPLIT[,parallel|serial][,first=N][,pool=N] ...] [--keep] [--fill-only]
+           [--store stable|experimental] [--keep] [--fill-only]
+           [--variants SPLIT[,parallel|serial][,first=N][,pool=N][,store=S][,first_store=S]
+                       [,sections=A+B] ...]
 
 (One BLAS thread: on a loaded 2-core machine OpenBLAS's two threads doubled both paths' time.)
 
@@ -27,7 +29,12 @@ about N times its number of trees candidates, so more hits is a wider search); `
 as one multi-search; `--pool` defaults to the service's pool (`matching.pool.POOL`).
 `--variants` measures several of these on one filled index, interleaved need by need, each
 beside its own exact scan (one row each; `never,first=1000` is no split and 1,000 first
-hits, `always,parallel,pool=2000` a split of every search sent concurrently, 2,000 pool hits).
+hits, `always,parallel,pool=2000` a split of every search sent concurrently, 2,000 pool hits;
+`store=experimental` searches an index in Meilisearch's experimental HNSW store,
+`first_store=experimental` sends only the unfiltered first search, whole, to such an index;
+`sections=document` searches an index holding the document section's blocks). `--store
+experimental` makes the HNSW store every variant's default (its indexes are apart, prefix
+`bench_<n>_hnsw_`: `MeiliCandidatePool(store=)`).
 They go into the matcher's in-memory index (the exact scan) and into a Meilisearch index of
 their pool vectors (`<prefix>match_experts` layout; `--sections` picks the blocks it holds:
 by default the whole row, as the service, prefix `bench_<n>_`; `--sections document`, the
@@ -78,7 +85,9 @@ from service.search.meili_pool import (  # noqa: E402
     BATCH,
     DEFAULT_PARALLEL,
     DEFAULT_SPLIT,
+    DEFAULT_STORE,
     SPLITS,
+    STORES,
     MeiliCandidatePool,
 )
 
@@ -322,12 +331,14 @@ def make_pool(
     vectors: str = "random",
     split: str = "never",
     parallel: bool = DEFAULT_PARALLEL,
+    store: str = DEFAULT_STORE,
 ) -> MeiliCandidatePool:
-    """The pool of n experts holding the blocks of `sections` (one index per layout and
-    distribution of vectors)."""
+    """The pool of n experts holding the blocks of `sections` (one index per layout,
+    distribution of vectors and vector store)."""
     columns = pool_columns(matcher, sections)
     whole = len(columns) == pool_dimensions(matcher)
     real = "real_" if vectors == "real" else ""
+    real += "hnsw_" if store == "experimental" else ""
     return MeiliCandidatePool(
         url=url,
         api_key=key,
@@ -337,6 +348,7 @@ def make_pool(
         columns=None if whole else columns,
         split=split,  # type: ignore[arg-type]
         parallel=parallel,
+        store=store,  # type: ignore[arg-type]
         # A first fill of 100k at 1,793 numbers took 38 minutes here in one Meilisearch batch.
         task_timeout_s=4 * 3600.0,
     )
@@ -347,17 +359,20 @@ class Variant:
     """How the pool asks Meilisearch: which searches are split (`MeiliCandidatePool(split=)`),
     the hits of the first, unfiltered search (`PoolRanker(first=)`), whether a split search's
     parts go as concurrent requests (`parallel`), and the hits of the second search (`pool`,
-    `PoolRanker(size=)`; None: `--pool`)."""
+    `PoolRanker(size=)`; None: `--pool`), and the vector store (`store`; None: `--store`)."""
 
     split: str = DEFAULT_SPLIT
     first: int = FIRST_STAGE
     parallel: bool = DEFAULT_PARALLEL
     pool: int | None = None
+    store: str | None = None
+    first_store: str | None = None
+    sections: tuple[str, ...] | None = None
 
     @classmethod
     def parse(cls, text: str) -> Variant:
         """ "unfiltered", "always,parallel", "never,first=1000", "always,pool=2000", ...: the
-        split, then any of `parallel`, `serial`, `first=N`, `pool=N`."""
+        split, then any of `parallel`, `serial`, `first=N`, `pool=N`, `store=S`."""
         split, *options = text.split(",")
         if split not in SPLITS:
             raise argparse.ArgumentTypeError(f"{split!r}: one of {SPLITS}")
@@ -368,15 +383,45 @@ class Variant:
                 values["parallel"] = name == "parallel"
             elif name in ("first", "pool") and value.isdigit():
                 values[name] = int(value)
+            elif name in ("store", "first_store") and value in STORES:
+                values[name] = value
+            elif name == "sections" and value:
+                values[name] = tuple(value.split("+"))
             else:
-                raise argparse.ArgumentTypeError(f"{option!r}: parallel, serial, first=N, pool=N")
+                raise argparse.ArgumentTypeError(
+                    f"{option!r}: parallel, serial, first=N, pool=N, store=S, first_store=S "
+                    f"(S: {'|'.join(STORES)}), sections=A+B"
+                )
         return cls(**values)
 
     @property
     def name(self) -> str:
         name = self.split + (",parallel" if self.parallel else ",serial")
         name += f",first={self.first}" if self.first != FIRST_STAGE else ""
-        return name + (f",pool={self.pool}" if self.pool else "")
+        name += f",pool={self.pool}" if self.pool else ""
+        name += f",store={self.store}" if self.store else ""
+        name += f",first_store={self.first_store}" if self.first_store else ""
+        return name + (f",sections={'+'.join(self.sections)}" if self.sections else "")
+
+
+class Routed:
+    """A pool whose unfiltered searches (the feedback stage's first search) go to another index
+    (`first`, searched whole: say an HNSW store) and the others to `main`."""
+
+    def __init__(self, main: MeiliCandidatePool, first: MeiliCandidatePool) -> None:
+        self.main, self.first = main, first
+        self.uid, self.store, self.dimensions = (
+            main.uid,
+            f"{main.store}+{first.store}",
+            main.dimensions,
+        )
+        self.client = main.client
+        self.searches = main.searches
+        first.searches = main.searches
+
+    def candidates(self, query: Any, constraints: Any, *, limit: int) -> list[str]:
+        pool = self.main if constraints is not None else self.first
+        return pool.candidates(query, constraints, limit=limit)
 
 
 def measure(
@@ -389,17 +434,49 @@ def measure(
     key: str,
     vectors: str = "random",
     variants: tuple[Variant, ...] = (Variant(),),
+    store: str = DEFAULT_STORE,
 ) -> list[dict[str, Any]]:
     """Recall@100, top-10 overlap and whole-ranking latency at n experts, one row per variant
     (all on one filled index, interleaved need by need, each beside its own exact scan)."""
     started = time.perf_counter()
     matcher, experts, rows = build(n, seed=n, vectors=vectors)
     build_s = time.perf_counter() - started
-    pools = [
-        make_pool(matcher, n, sections, url, key, vectors, v.split, v.parallel) for v in variants
+    pools: list[Any] = [
+        make_pool(
+            matcher,
+            n,
+            v.sections or sections,
+            url,
+            key,
+            vectors,
+            v.split,
+            v.parallel,
+            v.store or store,
+        )
+        for v in variants
     ]
     real = real_embeddings() if vectors == "real" else None
-    index_s = fill_pool(pools[0], matcher, experts, rows, keep)
+    # Each index the variants search, filled once (variants may use different vector stores).
+    filled: dict[str, float | None] = {}
+    for position, (pool, variant) in enumerate(zip(pools, variants, strict=True)):
+        searched = [pool]
+        if variant.first_store:
+            first = make_pool(
+                matcher,
+                n,
+                variant.sections or sections,
+                url,
+                key,
+                vectors,
+                "never",
+                False,
+                variant.first_store,
+            )
+            searched.append(first)
+            pools[position] = Routed(pool, first)
+        for each in searched:
+            if each.uid not in filled:
+                filled[each.uid] = fill_pool(each, matcher, experts, rows, keep)
     rankers = [
         PoolRanker(matcher, pool, size=v.pool or pool_size, first=v.first)
         for pool, v in zip(pools, variants, strict=True)
@@ -420,14 +497,16 @@ def measure(
             stat.add(matcher, pool, ranker, times, need, query, reference)
     out = []
     for pool, variant, stat in zip(pools, variants, stats, strict=True):
+        index_s = filled[pool.uid]
         out.append(
             {
                 "n_experts": n,
                 "needs": needs,
                 "pool_limit": variant.pool or pool_size,
                 "dimensions": pool.dimensions,
-                "sections": list(sections),
+                "sections": list(variant.sections or sections),
                 "vectors": vectors,
+                "store": pool.store,
                 "variant": variant.name,
                 "split": variant.split,
                 "parallel": variant.parallel,
@@ -624,6 +703,13 @@ def main() -> None:
         "by need (e.g. `never unfiltered always,parallel never,first=1000 always,pool=2000`); "
         "overrides --split, --first and --parallel",
     )
+    parser.add_argument(
+        "--store",
+        choices=STORES,
+        default=DEFAULT_STORE,
+        help="Meilisearch's vector store: stable (arroy's trees) or experimental (hannoy's HNSW "
+        "graph; its indexes are apart, prefix `bench_<n>_hnsw_`)",
+    )
     parser.add_argument("--keep", action="store_true", help="reuse a filled Meilisearch index")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
@@ -638,7 +724,9 @@ def main() -> None:
     for n in args.sizes:
         if args.fill_only:
             matcher, experts, rows = build(n, seed=n, vectors=args.vectors)
-            pool = make_pool(matcher, n, tuple(args.sections), url, key, args.vectors)
+            pool = make_pool(
+                matcher, n, tuple(args.sections), url, key, args.vectors, store=args.store
+            )
             seconds = fill_pool(pool, matcher, experts, rows, args.keep)
             rate = round(n / seconds, 1) if seconds else None
             print(
@@ -667,6 +755,7 @@ def main() -> None:
             key,
             args.vectors,
             variants,
+            args.store,
         )
         results += rows
         if not args.json:

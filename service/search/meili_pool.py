@@ -50,6 +50,13 @@ SPLITS: tuple[Split, ...] = ("never", "unfiltered", "always")
 DEFAULT_SPLIT: Split = "always"
 # A split search's parts as concurrent requests by default (measured in docs/deploy.md).
 DEFAULT_PARALLEL = True
+# Meilisearch 1.21's vector stores: "stable" (arroy, random-projection trees) or
+# "experimental" (hannoy, an HNSW graph; behind the `vectorStoreSetting` experimental feature).
+# Not the default: 1.21's HNSW store indexed several times slower, missed the best experts on
+# random vectors, and failed every search of one 40,000-expert index (docs/deploy.md).
+Store = Literal["stable", "experimental"]
+STORES: tuple[Store, ...] = ("stable", "experimental")
+DEFAULT_STORE: Store = "stable"
 FILTERABLE = [
     "part",
     "eligible",
@@ -101,6 +108,7 @@ class MeiliCandidatePool:
         open_only: bool = True,
         split: bool | Split = DEFAULT_SPLIT,
         parallel: bool = DEFAULT_PARALLEL,
+        store: Store = DEFAULT_STORE,
         timeout_s: int = 30,
         task_timeout_s: float = 600.0,
     ) -> None:
@@ -119,6 +127,10 @@ class MeiliCandidatePool:
         # A split search's parts as concurrent requests (Meilisearch answers a multi-search's
         # queries one after the other, concurrent searches on several threads).
         self.parallel = parallel
+        if store not in STORES:
+            raise ValueError(f"store: one of {STORES}, not {store!r}")
+        # Which of Meilisearch's vector stores the index uses (see Store).
+        self.store: Store = store
         self._clients = [
             meilisearch.Client(url, api_key or None, timeout=timeout_s)
             for _ in range(PARTS if parallel else 0)
@@ -142,6 +154,14 @@ class MeiliCandidatePool:
             "embedders": {EMBEDDER: {"source": "userProvided", "dimensions": self.dimensions}},
             "pagination": {"maxTotalHits": 10_000},
         }
+        if self.store != "stable":
+            # The setting is refused unless its experimental feature is on (a server-wide flag).
+            _call(
+                partial(
+                    self.client.http.patch, "experimental-features", {"vectorStoreSetting": True}
+                )
+            )
+            settings["vectorStore"] = self.store
         self._wait(_call(partial(self.client.index(self.uid).update_settings, settings)))
 
     def document(

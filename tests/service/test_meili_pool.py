@@ -17,12 +17,13 @@ import os
 import uuid
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from matching.encoders import Encoder
-from matching.pool import pool_dimensions
+from matching.pool import NEVER, PoolFilter, pool_dimensions
 from service.config import Settings
 from service.core.indexing import reindex_all
 from service.core.match_pool import pool_columns
@@ -30,7 +31,7 @@ from service.core.matching import MatchingEngine, need_record, open_need_ids
 from service.core.seed import seed_world
 from service.models import Institution, Need
 from service.search import SearchBackend
-from service.search.meili_pool import MeiliCandidatePool, Split
+from service.search.meili_pool import STORES, MeiliCandidatePool, Split, Store
 from tests.fusion_weights import with_feedback
 
 MEILI_URL = os.environ.get("HOMEWARD_TEST_MEILI_URL", "")
@@ -104,3 +105,51 @@ def test_pool_and_exact_scan_rank_the_demo_world_alike(
     # checks constraints on its 50 most relevant experts, eligible or not, where the pool
     # holds eligible ones only, and because Meilisearch's search is approximate.
     assert same >= 0.95 * compared, (same, compared, overlap)
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_pool_index_uses_the_vector_store_asked_and_honours_the_filter(store: Store) -> None:
+    made = MeiliCandidatePool(
+        url=MEILI_URL,
+        api_key=MEILI_KEY,
+        index_prefix=f"test_{uuid.uuid4().hex[:8]}_",
+        dimensions=9,
+        store=store,
+        split="never",
+    )
+    try:
+        made.ensure_index()
+        settings = made.client.index(made.uid).get_settings()
+        # Meilisearch reports the default store as null (while the feature is on) or not at all.
+        assert (settings.get("vectorStore") or "stable") == store
+        rng = np.random.default_rng(3)
+        vectors = rng.standard_normal((24, 9))
+        speaks = {f"e{i}": ["ar", "fr"] if i % 3 == 0 else ["es"] for i in range(24)}
+        fields = {
+            "eligible": True,
+            "modes": ["remote"],
+            "from_day": 0,
+            "until_day": NEVER,
+            "confirmed_day": NEVER,
+        }
+        made.upsert(
+            [
+                made.document(i, v, {**fields, "languages": speaks[i]}, open_=True)
+                for i, v in zip(speaks, vectors, strict=True)
+            ]
+        )
+        query = vectors[5] + 0.01
+        constraints = PoolFilter(
+            modes=None,
+            any_mode=False,
+            languages=("ar",),
+            available_on=740_000,
+            confirmed_since=739_000,
+            window=None,
+        )
+        found = made.candidates(query.astype(np.float32), constraints, limit=24)
+        assert sorted(found) == sorted(i for i in speaks if "ar" in speaks[i])
+        cosine = vectors @ query / np.linalg.norm(vectors, axis=1)
+        assert made.candidates(query.astype(np.float32), None, limit=1) == [f"e{cosine.argmax()}"]
+    finally:
+        made.drop()
