@@ -293,9 +293,12 @@ def _account_context(
     errors: dict[str, str] | None = None,
     values: dict[str, object] | None = None,
     new_token: str | None = None,
+    failed_form: str = "",
 ) -> dict[str, object]:
+    # The page holds several forms: the summary of what to correct goes with the one sent.
     return {
         "errors": errors or {},
+        "failed_form": failed_form,
         "new_token": new_token,
         "values": {"locale": user.locale, **(values or {})},
         "locales": list(LOCALE_NAMES.items()),
@@ -322,7 +325,7 @@ async def locale_submit(request: Request, user: CurrentUser, session: SessionDep
         return render(
             request,
             "accounts/account.html",
-            _account_context(request, session, user, errors=errors),
+            _account_context(request, session, user, errors=errors, failed_form="locale"),
             status_code=422,
         )
     user.locale = locale
@@ -371,7 +374,7 @@ async def email_submit(
     return render(
         request,
         "accounts/account.html",
-        _account_context(request, session, user, errors=errors, values=values),
+        _account_context(request, session, user, errors=errors, values=values, failed_form="email"),
         status_code=422,
     )
 
@@ -408,7 +411,7 @@ async def password_submit(
     return render(
         request,
         "accounts/account.html",
-        _account_context(request, session, user, errors=errors),
+        _account_context(request, session, user, errors=errors, failed_form="password"),
         status_code=422,
     )
 
@@ -448,7 +451,7 @@ async def token_submit(request: Request, user: SessionUser, session: SessionDep)
     return render(
         request,
         "accounts/account.html",
-        _account_context(request, session, user, errors=errors, values=data),
+        _account_context(request, session, user, errors=errors, values=data, failed_form="token"),
         status_code=422,
     )
 

@@ -150,3 +150,16 @@ def test_any_valid_email_typed_in_the_form_is_saved_and_opens_the_account(
     saved = session.exec(select(User).where(User.id == user.id)).one()
     assert saved.email == email.strip().lower()
     login(make_client(), email, PASSWORD)
+
+
+def test_what_to_correct_is_summed_up_in_the_email_form_not_in_another(
+    client: TestClient, session: Session, expert: ExpertProfile
+) -> None:
+    log_in_as(client, OLD)
+    response = post_form(client, "/account/email", {"email": NEW, "password": "not-my-password"})
+    assert response.status_code == 422
+    soup = soup_of(response)
+    summaries = soup.select("[data-error-summary]")
+    assert len(summaries) == 1
+    assert summaries[0].find_parent("form")["action"] == "/account/email"  # type: ignore[index]
+    assert "Ce n'est pas votre mot de passe actuel." in text_of(summaries[0])
