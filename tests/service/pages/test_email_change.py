@@ -163,3 +163,21 @@ def test_what_to_correct_is_summed_up_in_the_email_form_not_in_another(
     assert len(summaries) == 1
     assert summaries[0].find_parent("form")["action"] == "/account/email"  # type: ignore[index]
     assert "Ce n'est pas votre mot de passe actuel." in text_of(summaries[0])
+
+
+def test_an_arabic_reader_is_told_the_email_is_saved_as_the_rest_of_the_page_speaks(
+    client: TestClient, session: Session, expert: ExpertProfile
+) -> None:
+    user = session.get(User, expert.user_id)
+    assert user is not None
+    user.locale = "ar"
+    session.add(user)
+    session.commit()
+    log_in_as(client, OLD)
+    response = post_form(client, "/account/email", {"email": NEW, "password": PASSWORD})
+    assert response.status_code == 303
+    # The singular "you" of every other sentence on the account page, not the plural.
+    assert flash_messages(client.get("/account")) == [
+        "حُفظ بريدك الإلكتروني. انتهت جلساتك الأخرى ورموز API الخاصة بك، "
+        "وكتبنا إلى العنوانين كليهما."
+    ]
