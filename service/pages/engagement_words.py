@@ -114,9 +114,8 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
             % {"num": formatted_decimal(engagement.agreed_hours, "#,##0", current_locale.get())}
         )
     if engagement.reason:
-        facts.append(
-            gettext_("Reason given: %(reason)s") % {"reason": translate_message(engagement.reason)}
-        )
+        reason = Markup("<bdi>%s</bdi>") % translate_message(engagement.reason)
+        facts.append(escape(gettext_("Reason given: %(reason)s")) % {"reason": reason})
     return facts
 
 
@@ -131,8 +130,16 @@ def feedback_sentences(item: dict[str, Any]) -> list[str]:
         if item.get("would_repeat")
         else gettext_("Would not do it again."),
     ]
+    # What a person typed keeps its own direction inside the sentence (Markup escapes it):
+    # French typed on an Arabic page, or Arabic on a French one, stays in the order it was typed.
     if item.get("delivered"):
-        said.append(gettext_("What was delivered: %(text)s") % {"text": item["delivered"]})
+        said.append(
+            escape(gettext_("What was delivered: %(text)s"))
+            % {"text": Markup("<bdi>%s</bdi>") % item["delivered"]}
+        )
     if item.get("impact"):
-        said.append(gettext_("Impact: %(text)s") % {"text": item["impact"]})
+        said.append(
+            escape(gettext_("Impact: %(text)s"))
+            % {"text": Markup("<bdi>%s</bdi>") % item["impact"]}
+        )
     return said

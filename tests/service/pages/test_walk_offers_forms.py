@@ -204,8 +204,11 @@ def test_an_engagements_facts_are_whole_sentences_in_the_readers_language(
     page = soup_of(browser.get(f"/expert/engagements/{engagement.id}"))
     facts = [sentence_of(li) for li in page.select("[data-facts] li")]
     assert facts == [s.format(**said) for s in SENTENCES[locale]]
-    # The typed name keeps its own direction inside the sentence.
-    assert [text_of(b) for b in page.select("[data-facts] bdi")] == ["Université Cheikh Anta Diop"]
+    # The typed name and the typed reason keep their own direction inside the sentence.
+    assert [text_of(b) for b in page.select("[data-facts] bdi")] == [
+        "Université Cheikh Anta Diop",
+        REASON,
+    ]
 
 
 def test_feedback_reads_as_sentences(
@@ -234,6 +237,36 @@ def test_feedback_reads_as_sentences(
         "Would not do it again.",
         "What was delivered: Deux séances de formation à l’analyse de survie",
     ]
+
+
+def test_typed_feedback_keeps_its_own_direction_on_an_arabic_page(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    world.member.locale = "ar"
+    session.add(world.member)
+    engagement = bring_to(session, world, settings, "completed")
+    delivered = "Deux séances par semaine ; مراجعة المنهج."
+    impact = "Le module est désormais bilingue — شكراً."
+    session.add(
+        EngagementFeedback(
+            engagement_id=engagement.id or 0,
+            side="expert",
+            rating=4,
+            hours=38,
+            would_repeat=True,
+            delivered=delivered,
+            impact=impact,
+        )
+    )
+    session.commit()
+    browser = log_in_as(make_client(), world.member.email)
+    card = soup_of(browser.get(f"/institution/engagements/{engagement.id}")).select_one(
+        "div[data-feedback=expert]"
+    )
+    # Isolated, French typed into an Arabic sentence keeps its semicolon where it was typed.
+    assert [text_of(b) for b in card.select("li bdi")] == [delivered, impact]  # type: ignore[union-attr]
+    assert text_of(card.select("li")[-1]) == f"الأثر: {impact}"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
