@@ -293,3 +293,20 @@ _NEED_DATE_HELP = (
     "The last day the engagement may begin, for instance before the semester starts. Its end "
     "follows from the duration.",
 )
+
+
+def test_the_first_step_of_a_waiting_institution_reads_as_sentences_in_french(
+    client: TestClient, session: Session
+) -> None:
+    user, _institution = make_member(
+        session, verified=False, name="Faculté des Lettres — كلية الآداب"
+    )
+    user.locale = "fr"
+    session.add(user)
+    session.commit()
+    log_in_as(client, user.email)
+    steps = soup_of(client.get("/institution")).select("ol li")
+    assert text_of(steps[0]) == (
+        "Complétez le profil de votre organisation. "
+        "Un coordinateur le vérifie, en général sous quelques jours ouvrés."
+    )

@@ -296,3 +296,19 @@ def test_the_review_page_reads_its_candidates_experts_and_engagements_in_one_que
     # The same statement: the candidates come with their experts and engagements.
     assert reading("matchproposal") == reading("expertprofile") == reading("engagement")
     assert len(reading("auditevent")) == 1
+
+
+def test_skills_not_found_are_introduced_with_the_readers_punctuation(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    missing = {"covered_skills": [], "missing_skills": ["sémantique", "اللسانيات"]}
+    expert = make_expert(session, display_name="Adilson Semedo")
+    make_proposal(session, need=world.need, expert=expert, explanation=missing, score=0.5)
+    browser = coordinator_browser(session, make_client, world, locale="fr")
+    page = review_page(browser, world)
+    card = next(c for c in page.select("[data-proposal]") if "Adilson Semedo" in text_of(c))
+    # French puts a space before its colon; the colon belongs to the sentence, not the page.
+    assert text_of(card.select_one(".missing-skills")) == (
+        "Compétences non trouvées : sémantique اللسانيات"
+    )
