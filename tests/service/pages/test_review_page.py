@@ -312,3 +312,28 @@ def test_skills_not_found_are_introduced_with_the_readers_punctuation(
     assert text_of(card.select_one(".missing-skills")) == (
         "Compétences non trouvées : sémantique اللسانيات"
     )
+
+
+def test_labels_and_values_are_joined_with_the_readers_punctuation(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    world.need.experts_wanted = 2
+    session.add(world.need)
+    expert = make_expert(session, display_name="Maria Cristina Mendoza")
+    rejected = make_proposal(
+        session,
+        need=world.need,
+        expert=expert,
+        score=0.61,
+        status="rejected",
+        reason="Ne parle pas français — لا تتحدث الفرنسية",
+    )
+    page = review_page(coordinator_browser(session, make_client, world, locale="fr"), world)
+    assert "Nombre d’experts souhaités : 2" in [text_of(p) for p in page.select("details p")]
+    card = page.select_one(f"#candidate-{rejected.id}")
+    assert card is not None
+    lines = [text_of(p) for p in card.select("p")]
+    assert "Motif : Ne parle pas français — لا تتحدث الفرنسية" in lines
+    assert "Score : 0,61" in lines
+    assert "Ne parle pas français — لا تتحدث الفرنسية" in [text_of(b) for b in card.select("p bdi")]
