@@ -310,3 +310,17 @@ def test_the_first_step_of_a_waiting_institution_reads_as_sentences_in_french(
         "Complétez le profil de votre organisation. "
         "Un coordinateur le vérifie, en général sous quelques jours ouvrés."
     )
+
+
+def test_a_waiting_institutions_draft_says_courriel_as_the_rest_of_the_french_site(
+    client: TestClient, session: Session
+) -> None:
+    user, institution = make_member(session, verified=False, name="Faculté des Lettres")
+    user.locale = "fr"
+    session.add(user)
+    session.commit()
+    need = make_need(session, institution=institution, status="draft")
+    log_in_as(client, user.email)
+    said = text_of(soup_of(client.get(f"/institution/needs/{need.id}")).select_one("main"))
+    assert "vous recevrez alors un courriel." in said
+    assert "e-mail" not in said
