@@ -42,6 +42,7 @@ LIST_FIELDS = ("skills", "modes", "sectors")
 MAX_LANGUAGE_ROWS = 20
 SUGGESTED_SKILLS = 200
 HOME_NEEDS = 5
+BIO_MIN_CHARS = 80
 
 
 def _own_profile(session: SessionDep, user: User) -> ExpertProfile:
@@ -59,9 +60,15 @@ class Completeness:
 
 def completeness(expert: ExpertProfile) -> Completeness:
     """Says how complete a profile is for the matcher, and what is missing (anchor, message)."""
+    # A short text is not an empty one: the person who wrote a line is told what is still short.
+    bio_missing = (
+        N_("a few more lines about your work (80 characters at least)")
+        if expert.bio.strip()
+        else N_("a few lines about your work")
+    )
     checks = [
         ("headline", bool(expert.headline), N_("a headline")),
-        ("bio", len(expert.bio) >= 80, N_("a few lines about your work")),
+        ("bio", len(expert.bio) >= BIO_MIN_CHARS, bio_missing),
         ("skills", len(expert.skills) >= 3, N_("at least three skills")),
         ("languages", bool(expert.languages), N_("the languages you work in")),
         (

@@ -193,3 +193,21 @@ def test_complete_profile_has_no_hint(client: TestClient, session: Session) -> N
     soup = soup_of(client.get("/expert"))
     assert soup.select_one("progress#completeness-meter")["value"] == "100"  # type: ignore[index]
     assert soup.select(".missing-list li") == []
+
+
+def test_a_short_bio_is_told_what_is_still_short_not_asked_for_again(
+    client: TestClient, session: Session
+) -> None:
+    user = make_user(session, role=Role.EXPERT, locale="ar")
+    bio = "أدرّس علم الدلالة في جامعة ليون منذ 12 سنة.\nJ'enseigne la sémantique à Lyon."
+    assert len(bio) < 80
+    make_expert(session, user=user, display_name="ليلى بن علي", bio=bio)
+    log_in_as(client, user.email)
+    missing = [text_of(li) for li in soup_of(client.get("/expert")).select(".missing-list li")]
+    assert missing == ["بضعة أسطر أخرى عن عملك (80 حرفًا على الأقل)"]
+
+
+def test_an_empty_bio_is_asked_for(client: TestClient, session: Session) -> None:
+    _expert_client(client, session, bio="   ")
+    missing = [text_of(li) for li in soup_of(client.get("/expert")).select(".missing-list li")]
+    assert missing == ["a few lines about your work"]
