@@ -54,7 +54,7 @@ def test_the_language_switcher_offers_portuguese_and_remembers_it(
     session.refresh(user)
     assert user.locale == "pt"
     home = soup_of(client.get("/expert"))
-    assert text_of(home.h1) == "Bem-vindo, Nélson Cabral"
+    assert text_of(home.h1) == "Boas-vindas, Nélson Cabral"
 
 
 def test_a_portuguese_expert_reads_the_home_in_portuguese(
@@ -67,7 +67,7 @@ def test_a_portuguese_expert_reads_the_home_in_portuguese(
     log_in_as(client, user.email)
     home = soup_of(client.get("/expert"))
     assert home.html is not None and home.html["lang"] == "pt"
-    assert text_of(home.h1) == "Bem-vindo, Maria da Conceição Lopes"
+    assert text_of(home.h1) == "Boas-vindas, Maria da Conceição Lopes"
     headings = [text_of(h) for h in home.select("main h2")]
     assert "O seu perfil" in headings and "Para onde ir" in headings, headings
     meta = home.select_one("[aria-labelledby='summary-heading'] .meta")
