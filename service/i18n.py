@@ -22,10 +22,10 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "web" / "translations"
-UI_LOCALES = ("en", "fr", "es", "ar")
+UI_LOCALES = ("en", "fr", "es", "pt", "ar")
 RTL_LOCALES = frozenset({"ar"})
 DEFAULT_LOCALE = "en"
-# Every language an account may choose for its emails; the interface falls back to English.
+# Every language an account may choose, for the interface and its emails.
 LOCALE_NAMES = {
     "en": "English",
     "fr": "Français",
