@@ -341,9 +341,10 @@ def _timezone_words(zone: str, locale: str) -> tuple[str, str]:
         fallback = zone.split("/", 1)[-1].replace("_", " ").replace("/", " – ")
         return fallback, zone
     territory = _ZONE_TERRITORIES.get(zone, "ZZ")
-    if territory == "ZZ":
-        return city, city
-    return city, f"{city} ({_country_lookup(locale).get(territory, territory)})"
+    country = _country_lookup(locale).get(territory, territory)
+    if territory == "ZZ" or fold(country) == fold(city):
+        return city, city  # Atlantic/Cape_Verde is "Cabo Verde", not "Cabo Verde (Cabo Verde)"
+    return city, f"{city} ({country})"
 
 
 def timezone_city(zone: str, locale: str | None = None) -> str:
