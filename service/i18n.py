@@ -22,10 +22,10 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "web" / "translations"
-UI_LOCALES = ("en", "fr", "es", "ar")
+UI_LOCALES = ("en", "fr", "es", "pt", "ar")
 RTL_LOCALES = frozenset({"ar"})
 DEFAULT_LOCALE = "en"
-# Every language an account may choose for its emails; the interface falls back to English.
+# Every language an account may choose, for the interface and its emails.
 LOCALE_NAMES = {
     "en": "English",
     "fr": "Français",
@@ -341,9 +341,10 @@ def _timezone_words(zone: str, locale: str) -> tuple[str, str]:
         fallback = zone.split("/", 1)[-1].replace("_", " ").replace("/", " – ")
         return fallback, zone
     territory = _ZONE_TERRITORIES.get(zone, "ZZ")
-    if territory == "ZZ":
-        return city, city
-    return city, f"{city} ({_country_lookup(locale).get(territory, territory)})"
+    country = _country_lookup(locale).get(territory, territory)
+    if territory == "ZZ" or fold(country) == fold(city):
+        return city, city  # Atlantic/Cape_Verde is "Cabo Verde", not "Cabo Verde (Cabo Verde)"
+    return city, f"{city} ({country})"
 
 
 def timezone_city(zone: str, locale: str | None = None) -> str:

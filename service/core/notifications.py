@@ -256,7 +256,7 @@ def _localized_params(params: dict[str, Any], locale: str) -> dict[str, Any]:
             day = date.fromisoformat(deadline[:10])
         except ValueError:
             return out
-        # A language without a catalogue (pt) reads English words, so English dates too.
+        # A language without a catalogue reads English words, so English dates too.
         written_in = locale if locale in UI_LOCALES else DEFAULT_LOCALE
         out["deadline"] = format_date(day, format="medium", locale=written_in)
     return out

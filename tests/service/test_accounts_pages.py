@@ -243,7 +243,7 @@ def test_password_change_with_wrong_current_password(client: TestClient, session
     assert len(session.exec(select(UserSession).where(UserSession.user_id == user.id)).all()) == 1
 
 
-@pytest.mark.parametrize("locale", ["en", "fr", "es", "ar"])
+@pytest.mark.parametrize("locale", ["en", "fr", "es", "pt", "ar"])
 @pytest.mark.parametrize("path", ["/register/expert", "/register/institution"])
 def test_a_short_password_shows_its_help_once_and_its_error_once(
     locale: str, path: str, client: TestClient

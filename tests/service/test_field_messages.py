@@ -99,6 +99,7 @@ def test_a_required_field_left_empty_says_so_in_every_language(
         "en": "This field is required.",
         "fr": "Ce champ est obligatoire.",
         "es": "Este campo es obligatorio.",
+        "pt": "Este campo é obrigatório.",
         "ar": "هذا الحقل مطلوب.",
     }
 
@@ -130,7 +131,7 @@ def test_every_field_message_is_a_translated_sentence(
     for field, message in errors.items():
         english = translate(message)
         assert english[:1].isupper() and english.endswith("."), (field, english)
-        for locale in ("fr", "es", "ar"):
+        for locale in ("fr", "es", "pt", "ar"):
             assert _in(locale, message) != english, (locale, field, english)
 
 

@@ -138,7 +138,7 @@ def test_an_upload_without_the_csrf_token_is_refused(
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("locale", ["en", "fr", "es", "ar"])
+@pytest.mark.parametrize("locale", ["en", "fr", "es", "pt", "ar"])
 def test_the_report_says_each_problem_in_the_readers_language_in_sentence_case(
     locale: str, session: Session, make_client: Callable[[], TestClient]
 ) -> None:

@@ -183,7 +183,7 @@ def test_outbox_page_shows_queued_emails_to_staff(
     assert [e.kind for e in emails] == ["offer.new"]
 
 
-@pytest.mark.parametrize("locale", ["fr", "es", "ar"])
+@pytest.mark.parametrize("locale", ["fr", "es", "pt", "ar"])
 def test_a_notification_reads_in_the_language_the_reader_switched_to(
     locale: str, session: Session, make_client: Callable[[], TestClient], settings: Settings
 ) -> None:

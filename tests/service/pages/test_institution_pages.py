@@ -253,7 +253,7 @@ def test_home_links_to_proposals_engagements_profile(client: TestClient, session
     assert {"/institution/proposals", "/institution/engagements", "/institution/profile"} <= links
 
 
-@pytest.mark.parametrize("locale", ["en", "fr", "es", "ar"])
+@pytest.mark.parametrize("locale", ["en", "fr", "es", "pt", "ar"])
 def test_the_need_forms_dates_say_what_each_means_with_help(
     locale: str, client: TestClient, session: Session
 ) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.config import Settings
+from service.i18n import UI_LOCALES, timezone_city, timezone_name
 from service.models import Role
 from tests.factories import make_expert, make_user
 from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
@@ -152,3 +154,10 @@ def test_what_people_wrote_keeps_its_own_direction_on_arabic_pages(
     assert bio is not None and bio.get("dir") == "auto"
     need = soup_of(member.get(f"/institution/needs/{world.need.id}")).select_one("main .prose")
     assert need is not None and need.get("dir") == "auto"
+
+
+@pytest.mark.parametrize("locale", UI_LOCALES)
+def test_a_time_zone_named_after_its_country_says_it_once(locale: str) -> None:
+    said = timezone_name("Atlantic/Cape_Verde", locale)
+    assert "(" not in said and said == timezone_city("Atlantic/Cape_Verde", locale)
+    assert timezone_name("Africa/Dakar", locale).startswith(timezone_city("Africa/Dakar", locale))

@@ -46,6 +46,15 @@ SAID = {
         "ofertas.",
         "Responder a mis ofertas",
     ),
+    "pt": (
+        "Um coordenador ofereceu-lhe 1 necessidade: aguarda a sua resposta na sua página de "
+        "ofertas.",
+        "Um coordenador ofereceu-lhe 2 necessidades: aguardam a sua resposta na sua página de "
+        "ofertas.",
+        "Um coordenador ofereceu-lhe 3 necessidades: aguardam a sua resposta na sua página de "
+        "ofertas.",
+        "Responder às minhas ofertas",
+    ),
     "ar": (
         "عرض عليك منسق احتياجًا واحدًا (1): ينتظر ردك في صفحة عروضك.",
         "عرض عليك منسق احتياجين (2): ينتظران ردك في صفحة عروضك.",

@@ -29,6 +29,10 @@ NOTICE = {
         "Lo que había escrito antes de que terminara su sesión ha vuelto a este formulario. "
         "Aún no se ha guardado: revíselo y envíelo."
     ),
+    "pt": (
+        "O que escreveu antes de a sua sessão terminar foi reposto neste formulário. "
+        "Ainda não foi guardado: verifique-o e depois envie-o."
+    ),
     "ar": "عاد ما كتبته قبل انتهاء جلستك إلى هذا النموذج. لم يُحفظ بعد: راجعه ثم أرسله.",
 }
 

@@ -129,7 +129,7 @@ def test_the_saved_availability_shows_its_start_and_its_end(
     assert text_of(home.select_one("[data-available]")) == "available until Sep 30, 2027"
 
 
-@pytest.mark.parametrize("locale", ["ar", "fr", "en"])
+@pytest.mark.parametrize("locale", ["ar", "fr", "pt", "en"])
 def test_digits_and_dates_run_left_to_right_in_every_language(
     session: Session, make_client: Callable[[], TestClient], locale: str
 ) -> None:
@@ -158,6 +158,14 @@ SENTENCES = {
         "Le travail a lieu du 1 mars 2027 au 12 avr. 2027.",
         "24 heures sont convenues.",
         f"Motif donné : {REASON}",
+    ],
+    "pt": [
+        "A instituição confirmou a missão em {confirmed}.",
+        "Pedida por Université Cheikh Anta Diop, Senegal.",
+        "O trabalho é realizado à distância.",
+        "O trabalho decorre de 1 de mar. de 2027 a 12 de abr. de 2027.",
+        "24 horas acordadas.",
+        f"Motivo indicado: {REASON}",
     ],
     "ar": [
         "أكدت المؤسسة الالتزام في {confirmed}.",
