@@ -17,6 +17,8 @@ CASES = [
     ("fr", 21, "21 ans d'expérience"),
     ("es", 1, "1 año de experiencia"),
     ("es", 3, "3 años de experiencia"),
+    ("pt", 1, "1 ano de experiência"),
+    ("pt", 21, "21 anos de experiência"),
     ("ar", 1, "سنة واحدة (1) من الخبرة"),
     ("ar", 2, "سنتان (2) من الخبرة"),
     ("ar", 7, "7 سنوات من الخبرة"),
