@@ -65,6 +65,10 @@ DONE_MESSAGES = {
     "confirm_completion": N_("The engagement is completed."),
     "cancel": N_("The engagement is cancelled."),
 }
+# Moves after which the engagement's own page is what to read next, wherever they were made
+# from: a confirmed engagement shows both sides' contact details and the first step (the
+# proposals list it was confirmed from no longer holds it).
+LANDS_ON_ENGAGEMENT = frozenset({"confirm"})
 LIST_TITLES = {
     Party.EXPERT: N_("My engagements"),
     Party.INSTITUTION: N_("Our engagements"),
@@ -336,7 +340,8 @@ async def move_submit(
             status_code = exc.status_code
         else:
             session.commit()
-            target = _next_or(data, f"{DETAIL_BASE[party]}/{engagement_id}")
+            detail = f"{DETAIL_BASE[party]}/{engagement_id}"
+            target = detail if action in LANDS_ON_ENGAGEMENT else _next_or(data, detail)
             response = RedirectResponse(target, status_code=303)
             flash(response, request, DONE_MESSAGES[action], "success")
             return response

@@ -217,11 +217,11 @@ def test_need_in_french_to_confirmed_engagement(
     member.screenshot("journey-8-institution-proposals")
     with page.expect_navigation():
         card.locator("form.move-confirm button").click()
-    assert page.url.endswith("/institution/proposals")
+    # It lands on the engagement, where the expert's email and phone now are.
+    assert page.url.endswith(f"/institution/engagements/{engagement_id}")
     assert len(member.flash()) == 1
 
     # 6. Now the institution sees the expert's email and phone.
-    page.goto(f"/institution/engagements/{engagement_id}")
     contact = page.locator("[data-contact]")
     assert contact.count() == 1
     assert EXPERT_EMAIL in contact.inner_text()

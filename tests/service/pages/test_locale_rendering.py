@@ -161,3 +161,23 @@ def test_a_time_zone_named_after_its_country_says_it_once(locale: str) -> None:
     said = timezone_name("Atlantic/Cape_Verde", locale)
     assert "(" not in said and said == timezone_city("Atlantic/Cape_Verde", locale)
     assert timezone_name("Africa/Dakar", locale).startswith(timezone_city("Africa/Dakar", locale))
+
+
+def test_confirming_from_the_proposals_list_lands_on_the_engagement(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    _read_in(session, "fr", world.member)
+    engagement = offer(session, world, settings)
+    expert = log_in_as(make_client(), world.expert_user.email)
+    post_form(expert, f"/engagements/{engagement.id}/accept", {"next": "/expert/proposals"})
+    member = log_in_as(make_client(), world.member.email)
+    member.follow_redirects = False
+    answer = post_form(
+        member, f"/engagements/{engagement.id}/confirm", {"next": "/institution/proposals"}
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/institution/engagements/{engagement.id}"
+    page = soup_of(member.get(answer.headers["location"]))
+    assert page.select_one("[data-contact]") is not None  # the contacts, now exchanged
+    assert "L'engagement est confirmé." in text_of(page)
