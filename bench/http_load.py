@@ -7,6 +7,14 @@ coordinator and as an expert, then sends each page's requests from 20 concurrent
     .venv/bin/python bench/http_load.py                 # 2 then 1 uvicorn workers, a table
     .venv/bin/python bench/http_load.py --workers 2     # the recommended setup only
     .venv/bin/python bench/http_load.py --json          # {"pages": [{"page": ..., "p50_ms": ...}]}
+    .venv/bin/python bench/http_load.py --workers 2 --proxy   # also 2 uvicorns behind nginx
+
+With `--proxy`, the first worker count is also served as that many single-process uvicorns
+behind nginx (`least_conn` over kept-alive upstream connections; deploy/nginx.conf), measured
+page by page in the same run. uvicorn's own processes share one listening socket, and a
+keep-alive connection stays with the process that accepted it: 20 clients were split 13 / 7
+(`ss -tnp` during a run), so one process queued nearly twice the other's requests. A proxy
+spreads requests, not connections.
 
 Each page is measured with its reference in the same run: the landing page (a few counts and
 a short template), and the load average of the machine before each page, so a figure taken on a
@@ -30,6 +38,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -777,6 +786,76 @@ def _cpu_seconds(root_pid: int) -> float:
     return sum(times.get(pid, 0.0) for pid in tree)
 
 
+@dataclass
+class Served:
+    """The processes that serve one setup: its uvicorn server(s), and nginx in front of them."""
+
+    port: int
+    processes: list[subprocess.Popen[bytes]]
+
+    def cpu_seconds(self) -> float:
+        return sum(_cpu_seconds(process.pid) for process in self.processes)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+# Requests, not connections, spread over single-process servers: `least_conn` sends each to the
+# server with the fewest under way, over a pool of kept-alive upstream connections.
+NGINX_CONF = """worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {folder}/body;
+  proxy_temp_path {folder}/proxy;
+  upstream homeward {{ least_conn; {servers} keepalive 32; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://homeward;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+    }}
+  }}
+}}
+"""
+
+
+def _serve(env: dict[str, str], setup: Setup, folder: Path) -> Served:
+    """Starts a setup: one uvicorn with `workers` processes, or with `proxy` that many
+    single-process uvicorns behind nginx (deploy/nginx.conf is the same arrangement)."""
+    if not setup.proxy:
+        port = _free_port()
+        return Served(port, [_start_server(env, port, setup.workers, setup.tree)])
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if nginx is None:
+        raise SystemExit("--proxy needs nginx (apt-get install nginx-light)")
+    ports = [_free_port() for _ in range(setup.workers)]
+    processes = [_start_server(env, port, 1, setup.tree) for port in ports]
+    port = _free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "nginx.conf"
+    servers = " ".join(f"server 127.0.0.1:{p};" for p in ports)
+    conf.write_text(NGINX_CONF.format(folder=folder, servers=servers, port=port))
+    processes.append(subprocess.Popen([nginx, "-c", str(conf), "-g", "daemon off;"], cwd=folder))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return Served(port, processes)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    Served(port, processes).stop()
+    raise SystemExit("nginx did not start in time")
+
+
 def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -788,6 +867,7 @@ class Setup:
     name: str
     tree: Path
     workers: int
+    proxy: bool = False
     base_url: str = ""
     cookies: dict[str, httpx.Cookies] = field(default_factory=dict)
 
@@ -813,12 +893,11 @@ def _run_setups(
 ) -> list[dict[str, Any]]:
     """Starts every setup's server, then measures each page on each setup in turn, so that a
     change in the machine's load falls on all of them alike."""
-    servers = []
+    servers: list[Served] = []
     try:
-        for setup in setups:
-            port = _free_port()
-            servers.append(_start_server(env, port, setup.workers, setup.tree))
-            setup.base_url = f"http://127.0.0.1:{port}"
+        for number, setup in enumerate(setups):
+            servers.append(_serve(env, setup, Path(env["HOMEWARD_DATA_DIR"]) / f"nginx-{number}"))
+            setup.base_url = f"http://127.0.0.1:{servers[-1].port}"
             setup.cookies = {
                 "coordinator": _log_in(setup.base_url),
                 "expert": _log_in(setup.base_url, f"expert{world.expert_id}@bench.example"),
@@ -830,7 +909,7 @@ def _run_setups(
                 continue
             for setup, server in zip(setups, servers, strict=True):
                 load_before = _load()
-                cpu_before = _cpu_seconds(server.pid)
+                cpu_before = server.cpu_seconds()
                 result = asyncio.run(
                     _measure(
                         setup.base_url,
@@ -843,7 +922,7 @@ def _run_setups(
                         client=args.client,
                     )
                 )
-                cpu_s = _cpu_seconds(server.pid) - cpu_before
+                cpu_s = server.cpu_seconds() - cpu_before
                 # Every request sent counts: the first, the warm-up and the measured ones.
                 sent = len(result.latencies_ms) + result.errors + args.concurrency + 1
                 cpu_ms = round(1000 * cpu_s / sent, 1) if result.latencies_ms else None
@@ -859,8 +938,7 @@ def _run_setups(
         return summaries
     finally:
         for server in servers:
-            server.terminate()
-            server.wait(timeout=30)
+            server.stop()
 
 
 def main() -> None:
@@ -895,6 +973,12 @@ def main() -> None:
     parser.add_argument(
         "--world", help="keep the generated world in this folder and reuse it on the next run"
     )
+    parser.add_argument(
+        "--proxy",
+        action="store_true",
+        help="also serve the first worker count as that many single-process uvicorns behind "
+        "nginx (least_conn), page by page in the same run",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="homeward-bench-") as scratch:
@@ -921,6 +1005,8 @@ def main() -> None:
             world = build_world(env["HOMEWARD_DATABASE_URL"], experts=args.experts)
         build_s = time.perf_counter() - started
         setups = [Setup(f"{w} worker{'s' if w > 1 else ''}", ROOT, w) for w in args.workers]
+        if args.proxy:
+            setups.insert(0, Setup(f"{args.workers[0]} + nginx", ROOT, args.workers[0], True))
         if args.baseline_tree:
             tree = Path(args.baseline_tree).resolve()
             setups.append(Setup(f"{tree.name} {args.workers[0]}w", tree, args.workers[0]))
