@@ -761,9 +761,10 @@ def _start_server(
     raise SystemExit("the server did not start in time")
 
 
-def _cpu_seconds(root_pid: int) -> float:
-    """CPU time (user + system) used so far by a process and every process under it: what a
-    page costs the server, however many other programs share the machine."""
+def _cpu_seconds(*root_pids: int) -> float:
+    """CPU time (user + system) used so far by processes and every process under them, from
+    one reading of /proc: what a page costs the server, however many other programs share the
+    machine."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
@@ -777,7 +778,7 @@ def _cpu_seconds(root_pid: int) -> float:
         # After the command's closing parenthesis: state, ppid, ..., utime (12th), stime (13th).
         parents[int(entry.name)] = int(fields[1])
         times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    tree = {root_pid}
+    tree = set(root_pids)
     grew = True
     while grew:
         found = {pid for pid, parent in parents.items() if parent in tree} - tree
@@ -794,7 +795,7 @@ class Served:
     processes: list[subprocess.Popen[bytes]]
 
     def cpu_seconds(self) -> float:
-        return sum(_cpu_seconds(process.pid) for process in self.processes)
+        return _cpu_seconds(*(process.pid for process in self.processes))
 
     def stop(self) -> None:
         for process in self.processes:

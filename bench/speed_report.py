@@ -63,6 +63,10 @@ def _load(result: Row) -> str:
     return f"load {before[0]:.1f} → {after[0]:.1f}" if before and after else ""
 
 
+# How the pages row names http_load's other setups; any other is `--baseline-tree`'s.
+SETUP_WORDS = {"2 workers": "uvicorn's 2 processes alone", "1 worker": "1 uvicorn process"}
+
+
 def render_pages(result: Row) -> str:
     # The setup the README recommends: behind nginx when the run measured it (`--proxy`).
     setups = {page["setup"] for page in result["pages"]}
@@ -81,7 +85,7 @@ def render_pages(result: Row) -> str:
         others = [p for p in result["pages"] if p["setup"] == setup and "p95_ms" in p]
         if not others:
             continue
-        who = "uvicorn's 2 processes alone" if setup == "2 workers" else "the tree before"
+        who = SETUP_WORDS.get(setup, "the tree before")
         notes.append(
             f"; {who}, same run: "
             + ", ".join(
