@@ -6,7 +6,7 @@ Usage: eval "$(.ci/meili.sh start)"   # or HOMEWARD_MEILI_URL / HOMEWARD_MEILI_K
            [--split [never|unfiltered|always]] [--first N] [--[no-]parallel]
            [--store stable|experimental] [--keep] [--fill-only]
            [--variants SPLIT[,parallel|serial][,first=N][,pool=N][,store=S][,first_store=S]
-                       [,sections=A+B] ...]
+                       [,sections=A+B][,reach=SHARE] ...]
 
 (One BLAS thread: on a loaded 2-core machine OpenBLAS's two threads doubled both paths' time.)
 
@@ -32,7 +32,10 @@ beside its own exact scan (one row each; `never,first=1000` is no split and 1,00
 hits, `always,parallel,pool=2000` a split of every search sent concurrently, 2,000 pool hits;
 `store=experimental` searches an index in Meilisearch's experimental HNSW store,
 `first_store=experimental` sends only the unfiltered first search, whole, to such an index;
-`sections=document` searches an index holding the document section's blocks). `--store
+`sections=document` searches an index holding the document section's blocks; `reach=0.1`
+searches only the groups nearest the query until they hold a tenth of the index: every
+document is filed in one of sqrt(n) groups, `matching.partitions`, trained on the run's rows,
+and the groups are a filter that leaves under half the index, answered exactly). `--store
 experimental` makes the HNSW store every variant's default (its indexes are apart, prefix
 `bench_<n>_hnsw_`: `MeiliCandidatePool(store=)`).
 They go into the matcher's in-memory index (the exact scan) and into a Meilisearch index of
@@ -62,6 +65,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -78,6 +82,7 @@ sys.path.insert(0, str(ROOT))
 
 from matching.encoders import Block, Encoder  # noqa: E402
 from matching.matcher import Matcher  # noqa: E402
+from matching.partitions import Partitions, train_partitions  # noqa: E402
 from matching.pool import FIRST_STAGE, POOL, PoolRanker, pool_dimensions, pool_fields, pool_vectors  # noqa: E402
 from matching.records import ExpertRecord, NeedRecord  # noqa: E402
 from service.core.match_pool import pool_columns  # noqa: E402
@@ -317,6 +322,13 @@ def _iso_seconds(duration: str) -> float:
     return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
+def _share(text: str) -> bool:
+    try:
+        return 0.0 < float(text) < 1.0
+    except ValueError:
+        return False
+
+
 def percentile_ms(samples: list[float], q: float) -> float:
     """A percentile of durations in seconds, in milliseconds."""
     return round(float(np.percentile(np.array(samples) * 1000.0, q)), 1)
@@ -332,9 +344,12 @@ def make_pool(
     split: str = "never",
     parallel: bool = DEFAULT_PARALLEL,
     store: str = DEFAULT_STORE,
+    partitions: Partitions | None = None,
+    reach: float | None = None,
 ) -> MeiliCandidatePool:
     """The pool of n experts holding the blocks of `sections` (one index per layout,
-    distribution of vectors and vector store)."""
+    distribution of vectors and vector store); its documents are filed in `partitions`'
+    groups, and searches read `reach` of the index (None: all of it)."""
     columns = pool_columns(matcher, sections)
     whole = len(columns) == pool_dimensions(matcher)
     real = "real_" if vectors == "real" else ""
@@ -349,6 +364,8 @@ def make_pool(
         split=split,  # type: ignore[arg-type]
         parallel=parallel,
         store=store,  # type: ignore[arg-type]
+        partitions=partitions,
+        reach=reach,
         # A first fill of 100k at 1,793 numbers took 38 minutes here in one Meilisearch batch.
         task_timeout_s=4 * 3600.0,
     )
@@ -368,6 +385,7 @@ class Variant:
     store: str | None = None
     first_store: str | None = None
     sections: tuple[str, ...] | None = None
+    reach: float | None = None
 
     @classmethod
     def parse(cls, text: str) -> Variant:
@@ -387,10 +405,12 @@ class Variant:
                 values[name] = value
             elif name == "sections" and value:
                 values[name] = tuple(value.split("+"))
+            elif name == "reach" and _share(value):
+                values[name] = float(value)
             else:
                 raise argparse.ArgumentTypeError(
                     f"{option!r}: parallel, serial, first=N, pool=N, store=S, first_store=S "
-                    f"(S: {'|'.join(STORES)}), sections=A+B"
+                    f"(S: {'|'.join(STORES)}), sections=A+B, reach=SHARE (0 < SHARE < 1)"
                 )
         return cls(**values)
 
@@ -401,6 +421,7 @@ class Variant:
         name += f",pool={self.pool}" if self.pool else ""
         name += f",store={self.store}" if self.store else ""
         name += f",first_store={self.first_store}" if self.first_store else ""
+        name += f",reach={self.reach:g}" if self.reach else ""
         return name + (f",sections={'+'.join(self.sections)}" if self.sections else "")
 
 
@@ -441,6 +462,11 @@ def measure(
     started = time.perf_counter()
     matcher, experts, rows = build(n, seed=n, vectors=vectors)
     build_s = time.perf_counter() - started
+    # Every document is filed in a group (the groups of sqrt(n), trained on this run's rows),
+    # so that `reach=` variants search the same index as the others.
+    started = time.perf_counter()
+    partitions = train_partitions(pool_vectors(matcher, rows), round(math.sqrt(n)), seed=n)
+    partitions_s = time.perf_counter() - started
     pools: list[Any] = [
         make_pool(
             matcher,
@@ -452,6 +478,8 @@ def measure(
             v.split,
             v.parallel,
             v.store or store,
+            partitions,
+            v.reach,
         )
         for v in variants
     ]
@@ -471,6 +499,7 @@ def measure(
                 "never",
                 False,
                 variant.first_store,
+                partitions,
             )
             searched.append(first)
             pools[position] = Routed(pool, first)
@@ -512,6 +541,9 @@ def measure(
                 "parallel": variant.parallel,
                 "first_stage": variant.first,
                 "generate_s": round(build_s, 1),
+                "partitions": len(partitions),
+                "partitions_s": round(partitions_s, 1),
+                "reach": variant.reach,
                 "meili_index_s": round(index_s, 1) if index_s is not None else None,
                 "meili_docs_per_s": round(n / index_s, 1) if index_s else None,
                 "meili_batches": fill_batches(pool),

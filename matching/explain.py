@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from matching.constraints import Assessment
+from matching.fusion import GOOD_SCORE, STRONG_SCORE
 from matching.records import ExpertRecord, Explanation, NeedRecord, Phrase, SkillMatch
 from matching.texts import normalise_skill
 
@@ -25,6 +27,36 @@ SKILL_RELATED_THRESHOLD = 0.70
 PHRASE_FLOOR = 0.25
 MAX_PHRASES = 3
 _SENTENCE_END = re.compile(r"(?<=[.;!?])\s+|\n+")
+
+# How strong a proposal reads to a person, weakest first (docs/matching.md, "Match strength").
+MatchStrength = Literal["weak", "fair", "good", "strong"]
+STRENGTHS: tuple[MatchStrength, ...] = ("weak", "fair", "good", "strong")
+
+
+def match_strength(score: float, *, asked: int, covered: int, related: int = 0) -> MatchStrength:
+    """Gets a proposal's strength: its score's band, capped by the skills asked it covers.
+
+    The score says how much closer the profile reads to the need than the rest of the roster;
+    the skills say what a person reads first. A strong match covers every skill asked, a good
+    one at least one, a fair one at least a related one; one that covers none, not even a
+    related one, is weak whatever its score. A need that asks no skill leaves the score alone.
+    Only the label: the ranking (scores, order) does not change.
+    """
+    band: MatchStrength = (
+        "strong" if score >= STRONG_SCORE else "good" if score >= GOOD_SCORE else "fair"
+    )
+    if asked <= 0:
+        return band
+    cap: MatchStrength = (
+        "strong"
+        if covered >= asked
+        else "good"
+        if covered > 0
+        else "fair"
+        if related > 0
+        else "weak"
+    )
+    return min(band, cap, key=STRENGTHS.index)
 
 
 def profile_phrases(expert: ExpertRecord) -> list[tuple[str, str]]:

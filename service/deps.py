@@ -195,6 +195,15 @@ async def get_session_id(request: Request, user: SessionUser) -> str:
 SessionId = Annotated[str, Depends(get_session_id)]
 
 
+async def get_caller_session_id(request: Request, user: CurrentUser) -> str | None:
+    """Gets the id of the site session a request is made in; None for a personal API token."""
+    session_id: str | None = getattr(request.state, "session_id", None)
+    return session_id
+
+
+CallerSessionId = Annotated[str | None, Depends(get_caller_session_id)]
+
+
 async def get_reader(request: Request, session: SessionDep) -> Reader:
     """Gets the kind of reader behind the request, as the access policy sees them."""
     await _identify(request, session, reader=True)

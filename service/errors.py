@@ -68,12 +68,40 @@ class TooManyAttempts(DomainError):
 
     status_code = 429
 
+    def __init__(self, message: str = "", /, *, retry_after_s: int, **params: Any) -> None:
+        super().__init__(message, **params)
+        # The API's Retry-After: how many seconds until the same request may be answered.
+        self.retry_after_s = retry_after_s
+
 
 class FieldErrors(DomainError):
     """Some fields are not valid."""
 
     status_code = 422
+    # A page re-renders its form with the messages beside their fields, answering this.
+    page_status = 422
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
         self.errors = errors
+
+
+class FieldConflict(FieldErrors):
+    """A value another record already holds (an email another account uses), named by its
+    field: the API answers 409, a page says it beside the field as for any other error."""
+
+    status_code = 409
+
+
+class TooManyWrongPasswords(FieldErrors):
+    """Too many wrong passwords on an account lately, named by the password's field: the API
+    answers 429 with Retry-After, a page says it beside the field and answers 429 too, as the
+    log-in page does."""
+
+    status_code = 429
+    page_status = 429
+    MESSAGE = "Too many wrong passwords. Please wait a few minutes and try again."
+
+    def __init__(self, field: str, *, retry_after_s: int) -> None:
+        super().__init__({field: self.MESSAGE})
+        self.retry_after_s = retry_after_s

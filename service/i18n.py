@@ -12,7 +12,6 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
-from zoneinfo import available_timezones
 
 from babel import Locale
 from babel.core import get_global
@@ -20,6 +19,8 @@ from babel.dates import format_date, get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+
+from service.timezones import country_table_zones
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "web" / "translations"
 UI_LOCALES = ("en", "fr", "es", "pt", "ar")
@@ -34,11 +35,28 @@ LOCALE_NAMES = {
     "ar": "العربية",
 }
 
+# The CLDR locale whose conventions each interface language follows: figures, dates, percentages,
+# plural rules and the names of countries and languages. The Portuguese catalogue is European and
+# African Portuguese (Portugal, Angola, Mozambique, Cabo Verde...), so it writes 12 345,6 and
+# 01/12/2026 as Portugal does, not 12.345,6 as Babel's "pt" (Brazil) would.
+CLDR_LOCALES: Mapping[str, str] = {"pt": "pt_PT"}
+
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+
+
+def cldr_locale(locale: str | None = None) -> str:
+    """Gets the CLDR locale an interface language formats with ('pt' -> 'pt_PT')."""
+    chosen = locale or current_locale.get()
+    return CLDR_LOCALES.get(chosen, chosen)
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
     """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
+
+def NP_(context: str, message: str) -> str:  # noqa: N802 - N_ with a context (msgctxt)
+    """Marks a message and its context for extraction; it is translated where it is shown."""
     return message
 
 
@@ -61,9 +79,48 @@ def gettext_(message: str) -> str:
     return translations_for(current_locale.get()).gettext(message)
 
 
-def ngettext_(singular: str, plural: str, n: int) -> str:
-    """Translates a message with a plural into the current request's locale."""
-    return translations_for(current_locale.get()).ngettext(singular, plural, n)
+def pgettext_(context: str, message: str) -> str:
+    """Translates a message in its context ("To" of an email, "To" of a period)."""
+    return translations_for(current_locale.get()).pgettext(context, message)
+
+
+def ngettext_(singular: str, plural: str, n: float) -> str:
+    """Translates a message with a plural into the current request's locale; `n` may be a
+    fraction (1.5 h), which takes the plural form CLDR gives it."""
+    locale = current_locale.get()
+    return translations_for(locale).ngettext(singular, plural, plural_count(n, locale))
+
+
+# Whole numbers that reach every CLDR plural category of the UI locales (zero, one, two, few,
+# many, other), each standing for the form the catalogue's Plural-Forms gives it.
+_PLURAL_PROBES = (0, 1, 2, 3, 11, 100, 1_000_000)
+
+
+@cache
+def _plural_rule(locale: str) -> Any:
+    return Locale.parse(cldr_locale(locale)).plural_form
+
+
+def plural_categories(locale: str | None = None) -> tuple[tuple[str, int], ...]:
+    """Lists a locale's CLDR plural categories, each with a whole number of it (one: 1)."""
+    rule = _plural_rule(locale or current_locale.get())
+    found: dict[str, int] = {}
+    for n in _PLURAL_PROBES:
+        found.setdefault(str(rule(n)), n)
+    return tuple(found.items())
+
+
+def plural_count(value: float, locale: str | None = None) -> int:
+    """Gets the whole number that picks a count's plural form from a catalogue: the count itself
+    when whole; for a fraction, a whole number of its CLDR category (1.5 h: 'other' in Arabic
+    and Portuguese, 'one' in French), since gettext's Plural-Forms only reads whole numbers."""
+    if isinstance(value, int):
+        return value
+    if float(value).is_integer():
+        return int(value)
+    rule = _plural_rule(locale or current_locale.get())
+    category = rule(value)
+    return next((n for n in _PLURAL_PROBES if rule(n) == category), 2)
 
 
 def negotiate_locale(*candidates: str | None, accept_language: str = "") -> str:
@@ -78,93 +135,96 @@ def negotiate_locale(*candidates: str | None, accept_language: str = "") -> str:
     return DEFAULT_LOCALE
 
 
-# Readable, translatable names of the values stored in the database.
+# Readable, translatable names of the values stored in the database, each in its kind's context:
+# "Open" is a need's state here and a button elsewhere, "Business" a sector and a kind of
+# institution, "Active" an engagement (feminine in Spanish and Portuguese) and an expert.
 LABELS: dict[str, dict[str, str]] = {
     "sector": {
-        "health": N_("Health"),
-        "education": N_("Education"),
-        "engineering": N_("Engineering"),
-        "agriculture": N_("Agriculture"),
-        "finance": N_("Finance"),
-        "law": N_("Law"),
-        "public_administration": N_("Public administration"),
-        "technology": N_("Technology"),
-        "energy": N_("Energy"),
-        "water": N_("Water"),
-        "business": N_("Business"),
-        "research": N_("Research"),
-        "architecture": N_("Architecture"),
-        "environment": N_("Environment"),
+        "health": NP_("sector", "Health"),
+        "education": NP_("sector", "Education"),
+        "engineering": NP_("sector", "Engineering"),
+        "agriculture": NP_("sector", "Agriculture"),
+        "finance": NP_("sector", "Finance"),
+        "law": NP_("sector", "Law"),
+        "public_administration": NP_("sector", "Public administration"),
+        "technology": NP_("sector", "Technology"),
+        "energy": NP_("sector", "Energy"),
+        "water": NP_("sector", "Water"),
+        "business": NP_("sector", "Business"),
+        "research": NP_("sector", "Research"),
+        "architecture": NP_("sector", "Architecture"),
+        "environment": NP_("sector", "Environment"),
     },
     "mode": {
-        "remote": N_("Remote"),
-        "mission": N_("Short on-site mission"),
-        "hybrid": N_("Hybrid"),
+        "remote": NP_("mode", "Remote"),
+        "mission": NP_("mode", "Short on-site mission"),
+        "hybrid": NP_("mode", "Hybrid"),
     },
     "level": {
-        "native": N_("Native"),
-        "fluent": N_("Fluent"),
-        "professional": N_("Professional"),
-        "basic": N_("Basic"),
+        "native": NP_("level", "Native"),
+        "fluent": NP_("level", "Fluent"),
+        "professional": NP_("level", "Professional"),
+        "basic": NP_("level", "Basic"),
     },
     "need_status": {
-        "draft": N_("Draft"),
-        "open": N_("Open"),
-        "filled": N_("Filled"),
-        "closed": N_("Closed"),
+        "draft": NP_("need_status", "Draft"),
+        "open": NP_("need_status", "Open"),
+        "filled": NP_("need_status", "Filled"),
+        "closed": NP_("need_status", "Closed"),
     },
     "support": {
-        "travel": N_("Travel"),
-        "per_diem": N_("Per diem"),
-        "stipend": N_("Stipend"),
-        "accommodation": N_("Accommodation"),
+        "travel": NP_("support", "Travel"),
+        "per_diem": NP_("support", "Per diem"),
+        "stipend": NP_("support", "Stipend"),
+        "accommodation": NP_("support", "Accommodation"),
     },
     "institution_type": {
-        "university": N_("University"),
-        "hospital": N_("Hospital"),
-        "business": N_("Business"),
-        "agency": N_("Public agency"),
-        "ngo": N_("NGO"),
+        "university": NP_("institution_type", "University"),
+        "hospital": NP_("institution_type", "Hospital"),
+        # Not "Business": that is the sector's name, which no catalogue may call a company.
+        "business": NP_("institution_type", "Company"),
+        "agency": NP_("institution_type", "Public agency"),
+        "ngo": NP_("institution_type", "NGO"),
     },
     "role": {
-        "expert": N_("Expert"),
-        "institution": N_("Institution member"),
-        "coordinator": N_("Coordinator"),
-        "admin": N_("Administrator"),
+        "expert": NP_("role", "Expert"),
+        "institution": NP_("role", "Institution member"),
+        "coordinator": NP_("role", "Coordinator"),
+        "admin": NP_("role", "Administrator"),
     },
     "visibility": {
-        "institutions": N_("Institutions and coordinators"),
-        "coordinators": N_("Coordinators only"),
+        "institutions": NP_("visibility", "Institutions and coordinators"),
+        "coordinators": NP_("visibility", "Coordinators only"),
     },
     "engagement_status": {
-        "offered": N_("Offered"),
-        "accepted": N_("Accepted"),
-        "declined": N_("Declined"),
-        "expired": N_("Expired"),
-        "confirmed": N_("Confirmed"),
-        "active": N_("Active"),
-        "delivered": N_("Done, awaiting confirmation"),
-        "completed": N_("Completed"),
-        "cancelled": N_("Cancelled"),
+        "offered": NP_("engagement_status", "Offered"),
+        "accepted": NP_("engagement_status", "Accepted"),
+        "declined": NP_("engagement_status", "Declined"),
+        "expired": NP_("engagement_status", "Expired"),
+        "confirmed": NP_("engagement_status", "Confirmed"),
+        "active": NP_("engagement_status", "Active"),
+        "delivered": NP_("engagement_status", "Done, awaiting confirmation"),
+        "completed": NP_("engagement_status", "Completed"),
+        "cancelled": NP_("engagement_status", "Cancelled"),
     },
     "proposal_status": {
-        "proposed": N_("Proposed"),
-        "approved": N_("Approved"),
-        "rejected": N_("Rejected"),
-        "withdrawn": N_("Withdrawn"),
+        "proposed": NP_("proposal_status", "Proposed"),
+        "approved": NP_("proposal_status", "Approved"),
+        "rejected": NP_("proposal_status", "Rejected"),
+        "withdrawn": NP_("proposal_status", "Withdrawn"),
     },
     "tz_area": {
-        "Africa": N_("Africa"),
-        "America": N_("America"),
-        "Antarctica": N_("Antarctica"),
-        "Arctic": N_("Arctic"),
-        "Asia": N_("Asia"),
-        "Atlantic": N_("Atlantic"),
-        "Australia": N_("Australia"),
-        "Europe": N_("Europe"),
-        "Indian": N_("Indian Ocean"),
-        "Pacific": N_("Pacific"),
-        "Other": N_("Other"),
+        "Africa": NP_("tz_area", "Africa"),
+        "America": NP_("tz_area", "America"),
+        "Antarctica": NP_("tz_area", "Antarctica"),
+        "Arctic": NP_("tz_area", "Arctic"),
+        "Asia": NP_("tz_area", "Asia"),
+        "Atlantic": NP_("tz_area", "Atlantic"),
+        "Australia": NP_("tz_area", "Australia"),
+        "Europe": NP_("tz_area", "Europe"),
+        "Indian": NP_("tz_area", "Indian Ocean"),
+        "Pacific": NP_("tz_area", "Pacific"),
+        "Other": NP_("tz_area", "Other"),
     },
 }
 
@@ -172,7 +232,7 @@ LABELS: dict[str, dict[str, str]] = {
 def label(kind: str, value: object) -> str:
     """Gets the translated name of a stored value (a sector, a mode, a status...)."""
     text = LABELS.get(kind, {}).get(str(value))
-    return gettext_(text) if text else str(value)
+    return pgettext_(kind, text) if text else str(value)
 
 
 # Messages written in the core and shown on pages, kept here so that extraction finds them.
@@ -185,6 +245,7 @@ CORE_MESSAGES = (
     N_("That conflicts with the current state."),
     N_("That move is not possible from the current state."),
     N_("Too many attempts. Please wait a few minutes and try again."),
+    N_("Too many wrong passwords. Please wait a few minutes and try again."),
     N_("Some fields are not valid."),
     N_("An account already uses this email. Log in instead."),
     N_("This is not your current password."),
@@ -234,14 +295,6 @@ _PYDANTIC_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Field required$"), N_("This field is required.")),
     (re.compile(r"^String should have at least 1 character$"), N_("This field is required.")),
     (
-        re.compile(r"^String should have at least (?P<n>\d+) characters?$"),
-        N_("Use at least %(n)s characters."),
-    ),
-    (
-        re.compile(r"^String should have at most (?P<n>\d+) characters?$"),
-        N_("Use at most %(n)s characters."),
-    ),
-    (
         re.compile(r"^Input should be greater than or equal to (?P<n>-?\d+)$"),
         N_("Enter a number of at least %(n)s."),
     ),
@@ -263,6 +316,20 @@ _PYDANTIC_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# Pydantic's length messages: their unit agrees with the number (Arabic: 3 أحرف, 11 حرفًا).
+_PYDANTIC_LENGTH = re.compile(
+    r"^String should have (?P<bound>at least|at most) (?P<n>\d+) characters?$"
+)
+
+
+def _length_words(bound: str, n: int) -> str:
+    if bound == "at least":
+        words = ngettext_("Use at least %(n)s character.", "Use at least %(n)s characters.", n)
+    else:
+        words = ngettext_("Use at most %(n)s character.", "Use at most %(n)s characters.", n)
+    return words % {"n": n}
+
+
 def translate_message(message: str, params: Mapping[str, Any] | None = None) -> str:
     """Translates a message shown to a person, including pydantic's validation messages;
     `params` fill a catalogue message's placeholders once it is in the reader's language,
@@ -274,6 +341,10 @@ def translate_message(message: str, params: Mapping[str, Any] | None = None) -> 
         return translated % {name: _said_value(value) for name, value in params.items()}
     if translated != message:
         return translated
+    if message != "String should have at least 1 character":  # a missing value: "required"
+        length = _PYDANTIC_LENGTH.match(message)
+        if length:
+            return _length_words(length["bound"], int(length["n"]))
     for pattern, template in _PYDANTIC_PATTERNS:
         match = pattern.match(message)
         if match:
@@ -286,7 +357,7 @@ def translate_message(message: str, params: Mapping[str, Any] | None = None) -> 
 def _said_value(value: object) -> object:
     """A message's value as the reader writes it: a date in their words (10 déc. 2026)."""
     if isinstance(value, date) and not isinstance(value, datetime):
-        return format_date(value, format="medium", locale=current_locale.get())
+        return format_date(value, format="medium", locale=cldr_locale())
     return value
 
 
@@ -302,7 +373,7 @@ _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
 @cache
 def country_names(locale: str) -> tuple[tuple[str, str], ...]:
     """Lists (ISO code, name) of every country and territory, sorted by name in this locale."""
-    territories = Locale.parse(locale).territories
+    territories = Locale.parse(cldr_locale(locale)).territories
     pairs = [
         (code, name)
         for code, name in territories.items()
@@ -336,7 +407,7 @@ def _timezone_words(zone: str, locale: str) -> tuple[str, str]:
     if "/" not in zone:
         return zone, zone  # UTC: Babel would call it an unknown region
     try:
-        city = get_timezone_location(zone, locale=locale, return_city=True)
+        city = get_timezone_location(zone, locale=cldr_locale(locale), return_city=True)
     except (LookupError, ValueError):
         fallback = zone.split("/", 1)[-1].replace("_", " ").replace("/", " – ")
         return fallback, zone
@@ -360,7 +431,7 @@ def timezone_name(zone: str, locale: str | None = None) -> str:
 @cache
 def language_names(locale: str) -> tuple[tuple[str, str], ...]:
     """Lists (ISO 639-1 code, name) of the languages people write, sorted by name."""
-    languages = Locale.parse(locale).languages
+    languages = Locale.parse(cldr_locale(locale)).languages
     pairs = [
         (code, name[:1].upper() + name[1:])
         for code, name in languages.items()
@@ -379,14 +450,23 @@ def language_name(code: str, locale: str | None = None) -> str:
     return _language_lookup(locale or current_locale.get()).get(code, code)
 
 
+def timezone_groups(locale: str | None = None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Groups the IANA time zones by area (Africa, America...), each area's zones in the order
+    of their cities' names in the current locale."""
+    return _timezone_groups(locale or current_locale.get())
+
+
 @cache
-def timezone_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Groups the IANA time zones by area (Africa, America...), leaving legacy aliases out."""
+def _timezone_groups(locale: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    # Only the zones of the IANA country table: the others are legacy aliases (Europe/Kiev,
+    # Asia/Chongqing) that read as the same city as their zone, so the list said "Kyiv" 4 times.
     groups: dict[str, list[str]] = {}
-    for name in available_timezones():
-        area, _, rest = name.partition("/")
-        if not rest or area in ("Etc", "SystemV", "US", "Canada", "Brazil", "Mexico", "Chile"):
-            continue
-        groups.setdefault(area, []).append(name)
-    ordered = sorted(groups.items())
-    return (("Other", ("UTC",)), *((area, tuple(sorted(names))) for area, names in ordered))
+    for name in sorted(country_table_zones()):
+        groups.setdefault(name.partition("/")[0], []).append(name)
+    return (
+        ("Other", ("UTC",)),
+        *(
+            (area, tuple(sorted(names, key=lambda zone: fold(timezone_city(zone, locale)))))
+            for area, names in sorted(groups.items())
+        ),
+    )

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,7 +36,7 @@ from service.search import BackendUnavailable
 from service.search.factory import make_search_backend
 from service.security import SessionSigner
 from service.state import AppState
-from service.templating import STATIC_DIR, flash, render, templates
+from service.templating import STATIC_DIR, flash, render, sent_from, templates
 from service.worker import matching_tasks, run_in_process
 
 log = logging.getLogger(__name__)
@@ -225,14 +225,6 @@ SESSION_ENDED = N_(
 )
 
 
-def _sent_from(request: Request) -> str:
-    """Gets the page of this site a form was sent from (its Referer), or nothing."""
-    referer = urlsplit(request.headers.get("referer", ""))
-    if referer.netloc != request.url.netloc or not referer.path.startswith("/"):
-        return ""
-    return referer.path + (f"?{referer.query}" if referer.query else "")
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
@@ -243,7 +235,10 @@ def _install_error_handlers(app: FastAPI) -> None:
                 body["errors"] = [
                     {"field": field, "message": message} for field, message in exc.errors.items()
                 ]
-            headers = {"www-authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+            headers = {"www-authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else {}
+            retry_after_s = getattr(exc, "retry_after_s", None)
+            if retry_after_s is not None:
+                headers["retry-after"] = str(retry_after_s)
             return JSONResponse(body, status_code=exc.status_code, headers=headers)
         if isinstance(exc, NotAuthenticated):
             if request.method in ("GET", "HEAD"):
@@ -251,7 +246,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
             # A form sent after the session ended: back to the page it came from once logged
             # in (the address it posted to answers no GET), and told that nothing was saved.
-            came_from = _sent_from(request)
+            came_from = sent_from(request)
             target = f"/login?next={quote(came_from)}" if came_from else "/login"
             response = RedirectResponse(target, status_code=303)
             flash(response, request, SESSION_ENDED, SESSION_ENDED_CATEGORY)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 import jinja2.runtime
@@ -34,6 +34,7 @@ from service.i18n import (
     LOCALE_NAMES,
     RTL_LOCALES,
     UI_LOCALES,
+    cldr_locale,
     country_name,
     country_names,
     current_locale,
@@ -42,6 +43,8 @@ from service.i18n import (
     language_name,
     language_names,
     ngettext_,
+    plural_categories,
+    plural_count,
     timezone_city,
     timezone_groups,
     timezone_name,
@@ -204,17 +207,42 @@ def _gettext(eval_ctx: EvalContext, message: str, /, **variables: Any) -> str:
 
 @pass_eval_context
 def _ngettext(
-    eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any
+    eval_ctx: EvalContext, singular: str, plural: str, num: float, /, **variables: Any
 ) -> str:
-    """`ngettext()` in templates, as jinja2.ext's new-style ngettext (`num` is a variable)."""
-    variables.setdefault("num", num)
-    rv: str = translations_for(current_locale.get()).ngettext(singular, plural, num)
+    """`ngettext()` in templates, as jinja2.ext's new-style ngettext (`num` is a variable,
+    written as the locale writes numbers: 1 200 / 1,5); `num` may be a fraction (1.5 h)."""
+    locale = current_locale.get()
+    variables.setdefault("num", _format_number(num))
+    rv: str = translations_for(locale).ngettext(singular, plural, plural_count(num, locale))
     if eval_ctx.autoescape:
         rv = Markup(rv)  # noqa: S704 - the catalogue is ours (as jinja2.ext trusts it)
     return rv % variables
 
 
-_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
+@pass_eval_context
+def _pgettext(eval_ctx: EvalContext, context: str, message: str, /, **variables: Any) -> str:
+    """`pgettext()` in templates: a message in its context ("To" of an email, of a period)."""
+    rv: str = translations_for(current_locale.get()).pgettext(context, message)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)  # noqa: S704 - the catalogue is ours (as jinja2.ext trusts it)
+    return rv % variables
+
+
+def _plural_templates(singular: str, plural: str) -> list[tuple[str, str]]:
+    """Each CLDR plural category of the reader's language with its words, `{count}` left for a
+    script to fill once `Intl.PluralRules` has picked the category (1 sélectionnée, 3 محددة)."""
+    locale = current_locale.get()
+    translations = translations_for(locale)
+    return [
+        (category, translations.ngettext(singular, plural, n) % {"num": "{count}"})
+        for category, n in plural_categories(locale)
+    ]
+
+
+_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext)
+_env.globals["plural_templates"] = _plural_templates
+# The BCP 47 tag of the conventions the reader's language follows (pt-PT), for Intl in scripts.
+_env.globals["plural_locale"] = lambda: cldr_locale().replace("_", "-")
 
 
 def _format_date(value: date | datetime | str | None) -> str:
@@ -228,14 +256,21 @@ def _format_moment(value: datetime | None) -> str:
     """Formats a date and time for the current locale with Babel (1 Dec 2026, 14:05)."""
     if value is None:
         return ""
-    return format_datetime(value, format="d MMM y, HH:mm", locale=current_locale.get())
+    return format_datetime(value, format="d MMM y, HH:mm", locale=cldr_locale())
 
 
 def _format_number(value: int | float | None) -> str:
     """Formats a number for the current locale with Babel (12,345.6 / 12 345,6)."""
     if value is None:
         return ""
-    return reasons.formatted_decimal(value, "#,##0.##", current_locale.get())
+    return reasons.formatted_decimal(value, "#,##0.##", cldr_locale())
+
+
+def _format_percent(value: float | None) -> str:
+    """Formats a share (0.85) as a percentage for the current locale (85% / 85 %)."""
+    if value is None:
+        return ""
+    return reasons.formatted_percent(value, cldr_locale())
 
 
 @dataclass(frozen=True)
@@ -282,6 +317,7 @@ _env.filters["date"] = _format_date
 _env.filters["row_error"] = _row_error
 _env.filters["moment"] = _format_moment
 _env.filters["number"] = _format_number
+_env.filters["percent"] = _format_percent
 _env.filters["message"] = translate_message
 _env.filters["listing"] = reasons.listing
 _env.globals["reasons"] = reasons.reasons
@@ -361,6 +397,26 @@ def _reader_of(request: Request) -> policy.Reader:
         return policy.reader_for(session, user)
 
 
+def sent_from(request: Request) -> str:
+    """Gets the page of this site a form was sent from (its Referer), or nothing."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    path = referer.path
+    if referer.netloc != request.url.netloc or not path.startswith("/") or path.startswith("//"):
+        return ""
+    return path + (f"?{referer.query}" if referer.query else "")
+
+
+def form_page(request: Request) -> str:
+    """Gets the page a form was sent from when the answer to it is shown at the address it was
+    posted to (a form refused, shown again with its errors): that address answers no GET, so
+    the page's script shows the form's page in the address bar instead. Nothing otherwise."""
+    if request.method in ("GET", "HEAD"):
+        return ""
+    page = sent_from(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return page if page != here else ""
+
+
 def render(
     request: Request,
     template: str,
@@ -381,6 +437,7 @@ def render(
         "text_direction": "rtl" if locale in RTL_LOCALES else "ltr",
         "messages": _read_flash(request),
         "unread_count": getattr(request.state, "unread_count", 0),
+        "form_page": form_page(request),
     }
     full_context.update(context or {})
     reset = _page_csrf_token.set(full_context["csrf_token"])

@@ -27,3 +27,9 @@ def default_timezone(country: str) -> str:
     """Gets the main time zone of a country, or UTC when unknown."""
     zones = country_timezones(country)
     return zones[0] if zones else "UTC"
+
+
+@cache
+def country_table_zones() -> frozenset[str]:
+    """Gets every zone of the IANA country table: the current names, no legacy alias."""
+    return frozenset(zone for zones in _country_zones().values() for zone in zones)

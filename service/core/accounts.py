@@ -7,16 +7,15 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from service.config import Settings
-from service.core import changes, notifications
+from service.core import changes, guesses, notifications
 from service.core.audit import record
-from service.errors import FieldErrors, NotFound, TooManyAttempts
+from service.errors import FieldConflict, FieldErrors, NotFound, TooManyAttempts
 from service.i18n import N_
 from service.models import (
     ApiToken,
     ExpertProfile,
     Institution,
     InstitutionMember,
-    LoginFailure,
     Role,
     User,
     UserSession,
@@ -118,34 +117,19 @@ def register_institution(session: Session, *, form: InstitutionRegistration) -> 
 
 
 def authenticate(
-    session: Session,
-    *,
-    email: str,
-    password: str,
-    client_ip: str,
-    max_failures: int,
-    window_s: int,
-    lockout_s: int,
+    session: Session, *, email: str, password: str, client_ip: str, settings: Settings
 ) -> User | None:
-    """Checks credentials; after too many failures for an email or an address, refuses a while."""
+    """Checks credentials; after too many failures for an email or an address, refuses a while
+    (the limit every password check shares: service.core.guesses)."""
     now = utcnow()
-    keys = [f"email:{users_repo.normalise_email(email)}", f"ip:{client_ip}"]
-    recent = users_repo.count_login_failures(
-        session, keys=keys, since=now - timedelta(seconds=window_s)
-    )
-    if recent >= max_failures:
-        raise TooManyAttempts()
-    # After a burst, stay locked for the lock-out period even if the window has moved on.
-    locked = users_repo.count_login_failures(
-        session, keys=keys, since=now - timedelta(seconds=lockout_s)
-    )
-    if locked >= max_failures:
-        raise TooManyAttempts()
+    keys = guesses.login_keys(email=email, client_ip=client_ip)
+    wait = guesses.retry_after_s(session, keys=keys, settings=settings, now=now)
+    if wait is not None:
+        raise TooManyAttempts(retry_after_s=wait)
     user = users_repo.get_user_by_email(session, email)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
-        for key in keys:
-            session.add(LoginFailure(key=key, at=now))
+        guesses.note_wrong_password(session, keys=keys, now=now)
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -231,11 +215,18 @@ def _log_in_changed(
 
 
 def change_password(
-    session: Session, *, user: User, current: str, new: str, keep_session: str | None = None
+    session: Session,
+    *,
+    user: User,
+    current: str,
+    new: str,
+    settings: Settings,
+    keep_session: str | None = None,
 ) -> None:
     """Changes a password; every other session of the user ends and every API token is revoked."""
-    if not verify_password(user.password_hash, current):
-        raise FieldErrors({"current_password": "This is not your current password."})
+    guesses.confirm_password(
+        session, user=user, password=current, field="current_password", settings=settings
+    )
     user.password_hash = hash_password(new)
     session.add(user)
     _log_in_changed(session, user=user, keep_session=keep_session, now=utcnow())
@@ -260,13 +251,14 @@ def change_email(
     """Changes an account's email, once its password is given: the address it left and the
     new one are told, the other sessions and API tokens end (as for a password), and what
     shows the email follows (changes.account_changed). False when it was the email already."""
-    if not verify_password(user.password_hash, password):
-        raise FieldErrors({"password": "This is not your current password."})
+    guesses.confirm_password(
+        session, user=user, password=password, field="password", settings=settings
+    )
     email = users_repo.normalise_email(email)
     if email == user.email:
         return False
     if users_repo.email_taken(session, email):
-        raise FieldErrors({"email": EMAIL_TAKEN})
+        raise FieldConflict({"email": EMAIL_TAKEN})
     now = now or utcnow()
     previous, user.email = user.email, email
     session.add(user)

@@ -14,12 +14,13 @@ The outbox row stays as the reliable path, should the backend be down at that mo
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
 from sqlmodel import Session
 
-from service.core import policy
+from service.core import notifications, policy
 from service.core.audit import record
 from service.core.jobs import (
     EMBED_SKILLS,
@@ -86,6 +87,9 @@ def _withdraw_from_matching(session: Session, expert_id: int) -> None:
         session, expert_id, reason=WITHDRAWN_FROM_MATCHING, now=now
     )
     for engagement_id in cancelled:
+        engagement_moved(
+            session, engagement_id=engagement_id, previous=EngagementStatus.OFFERED, now=now
+        )
         record(
             session,
             actor=None,
@@ -96,6 +100,17 @@ def _withdraw_from_matching(session: Session, expert_id: int) -> None:
             to_state=EngagementStatus.CANCELLED,
             reason=WITHDRAWN_FROM_MATCHING,
         )
+
+
+def engagement_moved(
+    session: Session, *, engagement_id: int, previous: str, now: datetime | None = None
+) -> None:
+    """What follows an engagement's move out of `previous`, whoever made it (a person, the clock,
+    a filled need, a withdrawn expert): the notifications that asked for a move in that state
+    stop asking (no commit)."""
+    notifications.engagement_left(
+        session, engagement_id=engagement_id, previous=str(previous), now=now
+    )
 
 
 def expert_changed(session: Session, expert: ExpertProfile, *, bulk: bool = False) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from service.config import Settings
-from service.core import policy
+from service.core import changes, policy
 from service.core.audit import record
 from service.core.experts import view_for
 from service.core.notifications import notify
@@ -325,6 +325,7 @@ def move(
     if not won:
         raise _lost(session, engagement, spec)
     session.refresh(engagement)
+    changes.engagement_moved(session, engagement_id=engagement.id or 0, previous=previous, now=now)
     record(
         session,
         actor=actor,
@@ -394,6 +395,7 @@ def withdraw_pending(
         engagement = engagements_repo.get_engagement(session, engagement_id, fresh=True)
         if engagement is None:
             continue
+        changes.engagement_moved(session, engagement_id=engagement_id, previous=previous, now=now)
         record(
             session,
             actor=actor,
@@ -415,6 +417,7 @@ def withdraw_pending(
                 link=link_for(expert, engagement),
                 settings=settings,
                 now=now,
+                engagement_id=engagement_id,
             )
     return [engagement_id for engagement_id, _ in moved]
 
@@ -513,6 +516,7 @@ def _tell_parties(
             params=params,
             link=link_for(user, engagement),
             settings=settings,
+            engagement_id=engagement.id,
         )
 
 
@@ -591,6 +595,7 @@ def expire_offer(
     if not won:
         raise _lost(session, engagement, spec)
     session.refresh(engagement)
+    changes.engagement_moved(session, engagement_id=engagement.id or 0, previous=previous, now=now)
     record(
         session,
         actor=None,
@@ -613,6 +618,7 @@ def expire_offer(
             link="/expert/engagements",
             settings=settings,
             now=now,
+            engagement_id=engagement.id,
         )
     coordinator = approving_coordinator(session, engagement)
     if coordinator is not None:
@@ -624,6 +630,7 @@ def expire_offer(
             link=f"/coordinator/needs/{engagement.need_id}",
             settings=settings,
             now=now,
+            engagement_id=engagement.id,
         )
     return engagement
 
@@ -661,6 +668,7 @@ def remind_due_offers(session: Session, *, settings: Settings, now: datetime) ->
             link="/expert/proposals",
             settings=settings,
             now=now,
+            engagement_id=engagement.id,
         )
     return reminded
 

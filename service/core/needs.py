@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row
@@ -107,6 +108,67 @@ def edit_need(
         to_state=need.status,
     )
     withdraw_pending(session, need=need, actor=actor, settings=settings, now=now)
+    need_changed(session, need)
+    return need
+
+
+class NeedSaved(StrEnum):
+    """What saving a need did, as its institution is told (the pages word each one)."""
+
+    PUBLISHED = "published"  # opened for the first time: the matcher ranks experts for it
+    REOPENED = "reopened"  # open again after it was filled or closed
+    DRAFTED = "drafted"  # kept as a draft: only its institution sees it
+    SAVED = "saved"  # changed, and still open
+    FILLED = "filled"
+    CLOSED = "closed"
+
+
+def need_saved(previous: str | None, current: str) -> NeedSaved:
+    """Tells what saving a need did from its status before (None: a new need) and after."""
+    if current == NeedStatus.OPEN:
+        if previous in (None, NeedStatus.DRAFT):
+            return NeedSaved.PUBLISHED
+        return NeedSaved.SAVED if previous == NeedStatus.OPEN else NeedSaved.REOPENED
+    return {
+        NeedStatus.DRAFT: NeedSaved.DRAFTED,
+        NeedStatus.FILLED: NeedSaved.FILLED,
+        NeedStatus.CLOSED: NeedSaved.CLOSED,
+    }.get(NeedStatus(current), NeedSaved.SAVED)
+
+
+NOT_A_DRAFT = N_(
+    "This need is no longer a draft, so it cannot be published from here: open it to see where "
+    "it stands."
+)
+
+
+def publish_need(session: Session, *, need: Need, actor: User) -> Need:
+    """Publishes a draft as it stands, in one conditional move (of two clicks, one publishes
+    and the other is told); the matcher then ranks experts for it."""
+    reader = policy.reader_for(session, actor)
+    policy.require_need_status(reader, NeedStatus.OPEN)
+    if not policy.may_edit_need(reader, need):
+        raise NotAllowed()
+    now = utcnow()
+    won = need.status == NeedStatus.DRAFT and needs_repo.move_status(
+        session,
+        need.id or 0,
+        source=NeedStatus.DRAFT,
+        target=NeedStatus.OPEN,
+        values={"posted_at": need.posted_at or now, "updated_at": now},
+    )
+    if not won:
+        raise Conflict(NOT_A_DRAFT)
+    session.refresh(need)
+    record(
+        session,
+        actor=actor,
+        action="need.published",
+        entity_type="need",
+        entity_id=need.id,
+        from_state=NeedStatus.DRAFT,
+        to_state=NeedStatus.OPEN,
+    )
     need_changed(session, need)
     return need
 

@@ -14,7 +14,7 @@ from service.config import Settings
 from service.core import policy
 from service.core.audit import record
 from service.errors import NotFound
-from service.i18n import DEFAULT_LOCALE, RTL_LOCALES, UI_LOCALES, translations_for
+from service.i18n import DEFAULT_LOCALE, RTL_LOCALES, UI_LOCALES, cldr_locale, translations_for
 from service.mail import queue_email
 from service.models import Notification, NotificationPublic, Role, User
 from service.models.types import utcnow
@@ -158,6 +158,44 @@ MESSAGES: dict[str, Message] = {
     ),
 }
 
+# The notifications that ask their reader to act on an engagement, with the state in which
+# the engagement waits for that act: once it leaves that state, whoever moved it and however
+# (answered, confirmed, expired, withdrawn, cancelled), they ask for nothing more.
+ASKS_WHILE: dict[str, str] = {
+    "offer.new": "offered",
+    "offer.reminder": "offered",
+    "engagement.accepted": "accepted",
+    "engagement.delivered": "delivered",
+}
+# What such a notification says once done (its subject, where the first one still asks).
+DONE: dict[str, Message] = {
+    "offer.new": Message(
+        "offers",
+        N_("Engagement offer: %(need)s"),
+        N_("The offer for “%(need)s” has been answered or has closed: nothing is left to do."),
+    ),
+    "offer.reminder": Message(
+        "offers",
+        N_("Engagement offer: %(need)s"),
+        N_("The offer for “%(need)s” has been answered or has closed: nothing is left to do."),
+    ),
+    "engagement.accepted": Message(
+        "engagements",
+        N_("The expert accepted: %(need)s"),
+        N_(
+            "The engagement for “%(need)s” has been confirmed or has closed: nothing is left to do."
+        ),
+    ),
+    "engagement.delivered": Message(
+        "engagements",
+        N_("Engagement done: %(need)s"),
+        N_(
+            "The completion of the engagement for “%(need)s” has been confirmed, or the "
+            "engagement has closed: nothing is left to do."
+        ),
+    ),
+}
+
 GREETING = N_("Hello %(name)s,")
 FOOTER = N_("You can choose which emails you receive: %(url)s")
 OPEN_LINK = N_("Open: %(url)s")
@@ -258,7 +296,7 @@ def _localized_params(params: dict[str, Any], locale: str) -> dict[str, Any]:
             return out
         # A language without a catalogue reads English words, so English dates too.
         written_in = locale if locale in UI_LOCALES else DEFAULT_LOCALE
-        out["deadline"] = format_date(day, format="medium", locale=written_in)
+        out["deadline"] = format_date(day, format="medium", locale=cldr_locale(written_in))
     return out
 
 
@@ -277,6 +315,8 @@ def notification_text(notification: Notification, locale: str) -> tuple[str, str
     """Gets a notification's title and body in a reader's language; a row written before
     notifications kept their params (or of a kind since removed) shows its stored words."""
     message = MESSAGES.get(notification.kind)
+    if notification.done_at is not None:
+        message = DONE.get(notification.kind, message)
     if message is None or notification.params is None:
         return notification.title, notification.body
     try:
@@ -310,8 +350,10 @@ def notify(
     link: str,
     settings: Settings,
     now: datetime | None = None,
+    engagement_id: int | None = None,
 ) -> Notification:
-    """Tells a user something in the app and, if they want it, by email, in their language."""
+    """Tells a user something in the app and, if they want it, by email, in their language;
+    `engagement_id` names the engagement it is about (see `engagement_left`)."""
     message = MESSAGES[kind]
     kept = _kept_params(message, params)
     # The email goes out in the language the account chose; the in-app copy is rendered
@@ -326,6 +368,7 @@ def notify(
         params=kept,
         link=link,
         created_at=now or utcnow(),
+        engagement_id=engagement_id,
     )
     session.add(notification)
     if user.active and user.deleted_at is None and wants_email(user, message.category):
@@ -380,7 +423,7 @@ def email_changed(
     locale = user.locale or DEFAULT_LOCALE
     written_in = locale if locale in UI_LOCALES else DEFAULT_LOCALE
     params = {
-        "when": format_datetime(now, format="long", tzinfo=UTC, locale=written_in),
+        "when": format_datetime(now, format="long", tzinfo=UTC, locale=cldr_locale(written_in)),
         "contact": settings.contact_email or settings.public_base_url.rstrip("/") + "/",
     }
     if locale in RTL_LOCALES:
@@ -420,6 +463,18 @@ def mark_read(
         notification.read_at = now or utcnow()
         session.add(notification)
     return notification
+
+
+def engagement_left(
+    session: Session, *, engagement_id: int, previous: str, now: datetime | None = None
+) -> None:
+    """Marks done (and read) the notifications that asked for a move on an engagement that has
+    now left the state `previous` they waited in: an answered offer asks for no answer."""
+    kinds = [kind for kind, state in ASKS_WHILE.items() if state == previous]
+    if kinds:
+        notifications_repo.mark_done(
+            session, engagement_id=engagement_id, kinds=kinds, now=now or utcnow()
+        )
 
 
 def mark_all_read(session: Session, *, reader: User, now: datetime | None = None) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, or_, update
 from sqlmodel import Session, col, select
 
-from service.core import changes, policy
+from service.config import Settings
+from service.core import changes, guesses, policy
 from service.core.audit import record
-from service.errors import FieldErrors
 from service.models import (
     ApiToken,
     AuditEvent,
@@ -22,7 +22,6 @@ from service.models import (
     EngagementFeedback,
     ExpertProfile,
     InstitutionMember,
-    LoginFailure,
     MatchProposal,
     Need,
     Notification,
@@ -37,7 +36,6 @@ from service.repos import notifications as notifications_repo
 from service.repos import proposals as proposals_repo
 from service.repos import users as users_repo
 from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF
-from service.security import verify_password
 
 # What replaces a piece of free text the person wrote, or their name in someone else's text.
 ERASED = "[erased]"
@@ -114,12 +112,13 @@ def _feedback(session: Session, engagement_id: int) -> list[dict[str, Any]]:
 
 
 def delete_account(
-    session: Session, *, user: User, password: str, now: datetime | None = None
+    session: Session, *, user: User, password: str, settings: Settings, now: datetime | None = None
 ) -> User:
     """Erases an expert's or member's personal data; anonymised engagements stay for statistics."""
     policy.require(policy.reader_for(session, user), policy.Action.ERASE_OWN_ACCOUNT)
-    if not verify_password(user.password_hash, password):
-        raise FieldErrors({"password": "This is not your password."})
+    guesses.confirm_password(
+        session, user=user, password=password, field="password", settings=settings
+    )
     now = now or utcnow()
     user_id = user.id or 0
     expert = experts_repo.get_expert_of_user(session, user_id)
@@ -131,7 +130,9 @@ def delete_account(
     # Those written to an address the account has since left go too (an email change's notice).
     notifications_repo.delete_emails_of(session, user_id=user_id, address=user.email)
     session.execute(delete(ApiToken).where(col(ApiToken.user_id) == user_id))
-    session.execute(delete(LoginFailure).where(col(LoginFailure.key) == f"email:{user.email}"))
+    users_repo.delete_login_failures(
+        session, keys=[f"email:{user.email}", *guesses.account_keys(user)]
+    )
     user.email = f"deleted-{user_id}@invalid"
     user.password_hash = "!" + secrets.token_hex(32)  # not a hash: no password matches it
     user.display_name = ""

@@ -184,6 +184,7 @@ def approve_proposal(
             link="/expert/proposals",
             settings=settings,
             now=now,
+            engagement_id=engagement.id,
         )
     return engagement
 

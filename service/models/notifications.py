@@ -27,6 +27,10 @@ class Notification(SQLModel, table=True):
     link: str = Field(default="", max_length=300)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # Added by migration i27_notification_done: the engagement a notification is about, and
+    # when what it asked for (answer an offer, confirm) stopped being asked, the move made.
+    engagement_id: int | None = Field(default=None, index=True)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class NotificationPublic(SQLModel):
@@ -41,6 +45,8 @@ class NotificationPublic(SQLModel):
     link: str
     read_at: datetime | None = None
     created_at: datetime
+    engagement_id: int | None = None
+    done_at: datetime | None = None
 
 
 class OutgoingEmail(SQLModel, table=True):

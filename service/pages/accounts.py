@@ -148,9 +148,7 @@ async def login(request: Request, state: StateDep, session: SessionDep) -> Respo
                 email=form.email,
                 password=form.password,
                 client_ip=client_ip,
-                max_failures=state.settings.login_max_failures,
-                window_s=state.settings.login_window_s,
-                lockout_s=state.settings.login_lockout_s,
+                settings=state.settings,
             )
         except TooManyAttempts as exc:
             errors, status = (
@@ -349,6 +347,7 @@ async def email_submit(
     """Changes the account's email, once its password is given; this session continues."""
     data = await read_form(request)
     form, errors = validate_form(EmailChange, data)
+    status = 422
     if form is not None:
         try:
             changed = change_email(
@@ -360,7 +359,7 @@ async def email_submit(
                 keep_session=session_id,
             )
         except FieldErrors as exc:
-            errors = exc.errors
+            errors, status = exc.errors, exc.page_status
         else:
             session.commit()
             response = RedirectResponse("/account", status_code=303)
@@ -375,16 +374,21 @@ async def email_submit(
         request,
         "accounts/account.html",
         _account_context(request, session, user, errors=errors, values=values, failed_form="email"),
-        status_code=422,
+        status_code=status,
     )
 
 
 @router.post("/account/password")
 async def password_submit(
-    request: Request, user: SessionUser, session_id: SessionId, session: SessionDep
+    request: Request,
+    user: SessionUser,
+    session_id: SessionId,
+    state: StateDep,
+    session: SessionDep,
 ) -> Response:
     """Changes the password; this session continues, the others and every API token end."""
     form, errors = validate_form(PasswordChange, await read_form(request))
+    status = 422
     if form is not None:
         try:
             change_password(
@@ -392,10 +396,11 @@ async def password_submit(
                 user=user,
                 current=form.current_password,
                 new=form.new_password,
+                settings=state.settings,
                 keep_session=session_id,
             )
         except FieldErrors as exc:
-            errors = exc.errors
+            errors, status = exc.errors, exc.page_status
         else:
             session.commit()
             response = RedirectResponse("/account", status_code=303)
@@ -412,7 +417,7 @@ async def password_submit(
         request,
         "accounts/account.html",
         _account_context(request, session, user, errors=errors, failed_form="password"),
-        status_code=422,
+        status_code=status,
     )
 
 

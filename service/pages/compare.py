@@ -16,7 +16,6 @@ from service.pages.reasons import (
     language_levels,
     language_reasons,
     mode_reason,
-    number,
     overlap_reason,
 )
 from service.repos import institutions as institutions_repo
@@ -37,7 +36,6 @@ def comparison_cells(column: Compared) -> dict[str, Any]:
         "mode": mode_reason(facts),
         "overlap": overlap_reason(x),
         "country_tie": bool(x.get("country_tie")),
-        "load_hours": number(column.load.hours_per_week),
     }
 
 

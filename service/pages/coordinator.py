@@ -22,7 +22,7 @@ from service.core.institutions import (
 )
 from service.deps import ReaderDep, RequireStaff, SessionDep, StateDep
 from service.errors import NotFound
-from service.i18n import N_, country_name, current_locale, gettext_, label
+from service.i18n import N_, cldr_locale, country_name, gettext_, label
 from service.models import ExpertProfile, Institution
 from service.models.types import utcnow
 from service.pages.charts import Bar, bar_chart
@@ -50,7 +50,7 @@ def _institution_or_404(session: SessionDep, institution_id: int) -> Institution
 
 def _month_name(month: str) -> str:
     """Writes 2026-03 as 'Mar 2026' (or 'mars 2026') in the current language."""
-    return _month_in(month, current_locale.get())
+    return _month_in(month, cldr_locale())
 
 
 @functools.lru_cache(maxsize=1024)

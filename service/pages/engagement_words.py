@@ -8,10 +8,11 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from service.core.engagements import state_since
+from service.core.policy import Party
 from service.i18n import (
     N_,
+    cldr_locale,
     country_name,
-    current_locale,
     gettext_,
     ngettext_,
     translate_message,
@@ -36,8 +37,8 @@ TO_THE_EXPERT = {
     S.COMPLETED: N_("The engagement was completed on %(date)s."),
     S.CANCELLED: N_("The engagement was cancelled on %(date)s."),
 }
-# The same, said to the institution and the coordinators.
-TO_THE_OTHERS = {
+# The same, said to the coordinators (who follow it from outside).
+TO_THE_COORDINATORS = {
     **TO_THE_EXPERT,
     S.OFFERED: N_(
         "The expert was offered this need on %(date)s and has until %(deadline)s to answer."
@@ -47,6 +48,20 @@ TO_THE_OTHERS = {
     S.DELIVERED: N_(
         "The expert said on %(date)s that the work is done; the institution is to confirm."
     ),
+}
+# The same, said to the institution: what it is to do next, it is told to do, below.
+TO_THE_INSTITUTION = {
+    **TO_THE_COORDINATORS,
+    S.ACCEPTED: N_("The expert accepted on %(date)s: please confirm the engagement below."),
+    S.DELIVERED: N_(
+        "The expert said on %(date)s that the work is done: please confirm its completion below."
+    ),
+}
+# Who reads the sentence (the engagement view's "as"): the one place it is decided.
+BY_READER = {
+    Party.EXPERT: TO_THE_EXPERT,
+    Party.INSTITUTION: TO_THE_INSTITUTION,
+    Party.STAFF: TO_THE_COORDINATORS,
 }
 # How the sentence is shown to the expert: waiting for them, under way or done, or ended
 # without work (declined, expired, cancelled: not a success).
@@ -68,9 +83,11 @@ MODES = {
 }
 
 
-def state_sentence(engagement: Engagement, *, to_expert: bool) -> str:
-    """Says where an engagement stands and since when, in the reader's language."""
-    said = (TO_THE_EXPERT if to_expert else TO_THE_OTHERS)[S(engagement.status)]
+def state_sentence(engagement: Engagement, *, reader: Party | str | None) -> str:
+    """Says where an engagement stands and since when, to its reader (expert, institution or
+    coordinator), in the reader's language."""
+    words = BY_READER.get(Party(reader), TO_THE_COORDINATORS) if reader else TO_THE_COORDINATORS
+    said = words[S(engagement.status)]
     deadline = engagement.offer_expires_at
     return gettext_(said) % {
         "date": day(state_since(engagement)),
@@ -82,7 +99,7 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
     """Says an engagement's facts, one sentence each: where it stands, who asked, how, when,
     for how many hours, and the reason given."""
     need = view.get("need") or {}
-    facts = [state_sentence(engagement, to_expert=view.get("as") == "expert")]
+    facts = [state_sentence(engagement, reader=view.get("as"))]
     if need.get("institution"):
         country = need.get("country") or ""
         # The typed name keeps its own direction inside the sentence (Markup escapes it).
@@ -111,7 +128,7 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
             ngettext_(
                 "%(num)s hour is agreed.", "%(num)s hours are agreed.", engagement.agreed_hours
             )
-            % {"num": formatted_decimal(engagement.agreed_hours, "#,##0", current_locale.get())}
+            % {"num": formatted_decimal(engagement.agreed_hours, "#,##0", cldr_locale())}
         )
     if engagement.reason:
         reason = Markup("<bdi>%s</bdi>") % translate_message(engagement.reason)
@@ -122,14 +139,18 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
 def feedback_sentences(item: dict[str, Any]) -> list[str]:
     """Says one side's feedback, one sentence each."""
     hours = int(item.get("hours") or 0)
-    said = [
-        gettext_("Rated %(rating)s out of 5.") % {"rating": item.get("rating")},
-        ngettext_("%(num)s hour contributed.", "%(num)s hours contributed.", hours)
-        % {"num": formatted_decimal(hours, "#,##0", current_locale.get())},
+    said = [gettext_("Rated %(rating)s out of 5.") % {"rating": item.get("rating")}]
+    # Hours left empty are stored as 0: saying "0 hours contributed" reports what nobody said.
+    if hours:
+        said.append(
+            ngettext_("%(num)s hour contributed.", "%(num)s hours contributed.", hours)
+            % {"num": formatted_decimal(hours, "#,##0", cldr_locale())}
+        )
+    said.append(
         gettext_("Would do it again.")
         if item.get("would_repeat")
-        else gettext_("Would not do it again."),
-    ]
+        else gettext_("Would not do it again.")
+    )
     # What a person typed keeps its own direction inside the sentence (Markup escapes it):
     # French typed on an Arabic page, or Arabic on a French one, stays in the order it was typed.
     if item.get("delivered"):

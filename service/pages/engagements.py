@@ -183,6 +183,8 @@ def expert_offers(
             "query_prefix": "",
             "expert": expert,
             "offers": _offer_details(session, views),
+            # Only the offers still to answer: one accepted waits on the institution, not them.
+            "waiting": engagements_repo.count_open_offers(session, expert_id=expert.id or 0),
             "labels": ACTION_LABELS,
             "available": availability_is_current(
                 expert, now=utcnow(), reconfirm_days=state.settings.availability_reconfirm_days

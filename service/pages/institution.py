@@ -11,7 +11,14 @@ from pydantic import ValidationError
 
 from service.core import policy
 from service.core.institutions import review_of, update_institution
-from service.core.needs import edit_need, post_need, readable_need
+from service.core.needs import (
+    NeedSaved,
+    edit_need,
+    need_saved,
+    post_need,
+    publish_need,
+    readable_need,
+)
 from service.core.policy import Action
 from service.core.preview import preview_count, preview_text
 from service.deps import (
@@ -43,6 +50,32 @@ LIST_FIELDS = ("required_skills", "languages", "support")
 MAIN_LANGUAGES = ("en", "fr", "es", "pt", "ar")
 STATUS_FILTERS = ("all", "open", "draft", "filled", "closed")
 SUGGESTED_SKILLS = 200
+# The drafts the home lists for publishing; the others are under the "Draft" filter.
+DRAFTS_ON_HOME = 5
+
+# What the institution is told once a need is saved: the one place these words are chosen.
+NEED_SAVED = {
+    NeedSaved.PUBLISHED: N_(
+        "Your need is published. Within minutes the matcher ranks the experts who fit it; a "
+        "coordinator reviews them and offers the engagement to the best ones."
+    ),
+    NeedSaved.REOPENED: N_(
+        "Your need is open again. The matcher ranks the experts who fit it; a coordinator "
+        "reviews them and offers the engagement to the best ones."
+    ),
+    NeedSaved.DRAFTED: N_(
+        "Your need is saved as a draft: only your institution sees it, and no expert is "
+        "proposed for it until it is published."
+    ),
+    NeedSaved.SAVED: N_("Your need is saved."),
+    NeedSaved.FILLED: N_("Your need is marked as filled: no more experts are proposed for it."),
+    NeedSaved.CLOSED: N_("Your need is closed."),
+}
+ALREADY_PUBLISHED = N_("This need is already published.")
+
+
+def _flash_saved(response: Response, request: Request, previous: str | None, need: Need) -> None:
+    flash(response, request, NEED_SAVED[need_saved(previous, need.status)], "success")
 
 
 def _editor_context(
@@ -110,12 +143,24 @@ def home(
     request: Request,
     user: RequireMember,
     institution: MemberInstitution,
+    reader: ReaderDep,
     session: SessionDep,
     status: Annotated[str, Query(max_length=10)] = "all",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     """Shows the institution's space: its state and its needs, a page at a time."""
     status = status if status in STATUS_FILTERS else "all"
+    # A verified institution is shown the drafts it may now publish (written while it waited).
+    drafts, drafts_total = (
+        needs_repo.list_needs(
+            session,
+            institution_id=institution.id,
+            statuses=[NeedStatus.DRAFT],
+            limit=DRAFTS_ON_HOME,
+        )
+        if policy.may(reader, Action.PUBLISH_NEED)
+        else ([], 0)
+    )
     needs, total = needs_repo.list_needs(
         session,
         institution_id=institution.id,
@@ -129,6 +174,8 @@ def home(
         {
             "institution": institution,
             "review": review_of(institution),
+            "drafts": drafts,
+            "drafts_total": drafts_total,
             "needs": needs,
             "total": total,
             "status": status,
@@ -221,12 +268,7 @@ async def new_need_submit(
     need = post_need(session, institution=institution, author=user, data=form)
     session.commit()
     response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
-    posted = (
-        N_("Your need is posted.")
-        if need.status != NeedStatus.DRAFT
-        else N_("Your draft is saved.")
-    )
-    flash(response, request, posted, "success")
+    _flash_saved(response, request, None, need)
     return response
 
 
@@ -326,6 +368,7 @@ async def edit_need_submit(
 ) -> Response:
     """Saves changes to a need."""
     need = readable_need(session, need_id=need_id, reader=user)
+    previous = need.status
     form, errors, data = await _read_need_form(request, NeedWrite)
     if form is None:
         return render(
@@ -350,7 +393,7 @@ async def edit_need_submit(
         return render(request, "institution/need_form.html", context, status_code=409)
     session.commit()
     response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
-    flash(response, request, N_("Your need is saved."), "success")
+    _flash_saved(response, request, previous, need)
     return response
 
 
@@ -376,7 +419,38 @@ def close_need_submit(
     except ValidationError:
         # The need was valid when written; closing it must not fail on a rule added since.
         data = NeedWrite.model_construct(**fields)
+    previous = need.status
     edit_need(session, need=need, actor=user, data=data, settings=state.settings)
     session.commit()
-    flash(response, request, N_("Your need is closed."), "success")
+    _flash_saved(response, request, previous, need)
+    return response
+
+
+@router.post("/needs/{need_id}/publish")
+def publish_need_submit(
+    request: Request,
+    need_id: Id,
+    user: RequireMember,
+    institution: MemberInstitution,
+    reader: ReaderDep,
+    state: StateDep,
+    session: SessionDep,
+) -> Response:
+    """Publishes a draft as it stands; one that lacks something opens in its form, with the
+    errors beside the fields, to be finished and saved as open."""
+    need = readable_need(session, need_id=need_id, reader=user)
+    response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
+    if need.status == NeedStatus.OPEN:
+        flash(response, request, ALREADY_PUBLISHED)
+        return response
+    values = {**need.model_dump(), "status": NeedStatus.OPEN}
+    _, errors = validate_form(NeedWrite, {n: values[n] for n in NeedWrite.model_fields})
+    if errors:
+        context = _editor_context(
+            values, errors, need, suggestions=_suggestions(state, session), reader=reader
+        )
+        return render(request, "institution/need_form.html", context, status_code=422)
+    publish_need(session, need=need, actor=user)
+    session.commit()
+    _flash_saved(response, request, NeedStatus.DRAFT, need)
     return response

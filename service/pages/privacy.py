@@ -43,14 +43,19 @@ async def delete_submit(
     """Deletes the account once the password is typed again."""
     data = await read_form(request)
     try:
-        delete_account(session, user=user, password=str(data.get("password", ""))[:200])
+        delete_account(
+            session,
+            user=user,
+            password=str(data.get("password", ""))[:200],
+            settings=state.settings,
+        )
     except FieldErrors as exc:
         session.rollback()
         return render(
             request,
             "privacy_data/data.html",
             {"errors": exc.errors, "can_delete": True},
-            status_code=422,
+            status_code=exc.page_status,
         )
     session.commit()
     response = RedirectResponse("/", status_code=303)

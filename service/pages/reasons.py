@@ -9,18 +9,32 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
-from matching.fusion import GOOD_SCORE, STRONG_SCORE
-from service.i18n import N_, RTL_LOCALES, country_name, current_locale, gettext_, label
+from matching.explain import MatchStrength, match_strength
+from service.i18n import (
+    N_,
+    RTL_LOCALES,
+    cldr_locale,
+    country_name,
+    current_locale,
+    gettext_,
+    label,
+    ngettext_,
+)
 
-STRONG_MATCH = STRONG_SCORE
-GOOD_MATCH = GOOD_SCORE
-MATCH_LABELS = {"strong": N_("Strong match"), "good": N_("Good match"), "fair": N_("Fair match")}
+MATCH_LABELS: dict[str, str] = {
+    "strong": N_("Strong match"),
+    "good": N_("Good match"),
+    "fair": N_("Fair match"),
+    "weak": N_("Weak match"),
+}
 MATCH_BASIS = N_(
     "The match compares how closely each profile reads to the need with every expert on the "
-    "roster, then weighs languages, mode, dates and hours. Strong: far closer than almost "
-    "everyone; good: clearly closer than most; fair: worth a look, check the reasons."
+    "roster, then weighs languages, mode, dates and hours; the skills asked cap it. Strong: far "
+    "closer than almost everyone, and covers every skill asked; good: clearly closer than most, "
+    "and covers at least one; fair: worth a look, check the reasons; weak: covers none of the "
+    "skills asked, not even a similar one."
 )
 MODE_SENTENCES = {
     "remote": N_("Works remotely, as asked"),
@@ -29,18 +43,24 @@ MODE_SENTENCES = {
 }
 
 
-def match_band(score: float) -> str:
-    """Gets the band of a match score: strong, good or fair."""
-    if score >= STRONG_MATCH:
-        return "strong"
-    if score >= GOOD_MATCH:
-        return "good"
-    return "fair"
+def match_band(score: float, x: dict[str, Any] | None = None) -> MatchStrength:
+    """Gets the strength of a proposal from its score and its explanation's skills (strong,
+    good, fair or weak): the one rule behind every match label (matching.explain)."""
+    x = x or {}
+    covered = len(x.get("covered_skills") or [])
+    missing = x.get("missing_skills") or []
+    related = {str(s.get("required")) for s in x.get("related_skills") or []}
+    return match_strength(
+        score,
+        asked=covered + len(missing),
+        covered=covered,
+        related=sum(1 for skill in missing if skill in related),
+    )
 
 
-def match_label(score: float) -> str:
-    """Gets the translated label of a match score ('Strong match')."""
-    return gettext_(MATCH_LABELS[match_band(score)])
+def match_label(band: str) -> str:
+    """Gets the translated label of a strength from `match_band` ('Strong match')."""
+    return gettext_(MATCH_LABELS[band])
 
 
 # Babel parses the pattern and the locale's symbols on every call (about 0.3 ms): a page of ten
@@ -49,6 +69,12 @@ def match_label(score: float) -> str:
 def formatted_decimal(value: float | int, pattern: str, locale: str) -> str:
     """Formats a number with a Babel pattern for a locale (remembered)."""
     return format_decimal(value, format=pattern, locale=locale)
+
+
+@lru_cache(maxsize=1024)
+def formatted_percent(value: float, locale: str) -> str:
+    """Formats a share (0.85) as a whole percentage, the locale's way: 85% / 85 % (remembered)."""
+    return format_percent(value, locale=locale)
 
 
 @lru_cache(maxsize=4096)
@@ -65,7 +91,7 @@ def number(value: float | int | None) -> str:
     """Formats a number for the current locale (4.61 / 4,61), one decimal at most."""
     if value is None:
         return ""
-    return formatted_decimal(value, "#,##0.#", current_locale.get())
+    return formatted_decimal(value, "#,##0.#", cldr_locale())
 
 
 def day(value: date | str | None) -> str:
@@ -81,7 +107,7 @@ def day(value: date | str | None) -> str:
         parsed = value
     if isinstance(parsed, datetime):
         parsed = parsed.date()
-    return _formatted_date(parsed, current_locale.get())
+    return _formatted_date(parsed, cldr_locale())
 
 
 # How a list of values (skills, languages, supports) is separated; Arabic has its own comma.
@@ -100,14 +126,23 @@ def listing(items: Iterable[str]) -> str:
 
 def language_in_sentence(code: str) -> str:
     """Gets a language's name as written inside a sentence (French / français)."""
-    return _language_in_sentence(code, current_locale.get())
+    return _language_in_sentence(code, cldr_locale())
+
+
+def _isolated(values: dict[str, Any]) -> dict[str, Any]:
+    if current_locale.get() in RTL_LOCALES:
+        # Isolate each value (skills, numbers) so Latin text keeps its order in Arabic.
+        return {k: f"\u2068{v}\u2069" for k, v in values.items()}
+    return values
 
 
 def _t(message: str, **values: Any) -> str:
-    if values and current_locale.get() in RTL_LOCALES:
-        # Isolate each value (skills, numbers) so Latin text keeps its order in Arabic.
-        values = {k: f"\u2068{v}\u2069" for k, v in values.items()}
-    return gettext_(message) % values if values else gettext_(message)
+    return gettext_(message) % _isolated(values) if values else gettext_(message)
+
+
+def _filled(translated: str, **values: Any) -> str:
+    """A translated sentence (from `ngettext_`: its words agree with a count) with its values."""
+    return translated % _isolated(values)
 
 
 def skill_reasons(x: dict[str, Any]) -> list[str]:
@@ -126,23 +161,37 @@ def skill_reasons(x: dict[str, Any]) -> list[str]:
             for s in covered
         )
         out.append(
-            _t(
-                N_("Covers %(count)s of %(total)s skills asked: %(skills)s"),
-                count=len(covered),
-                total=total,
+            _filled(
+                ngettext_(
+                    "Covers %(count)s of %(total)s skill asked: %(skills)s",
+                    "Covers %(count)s of %(total)s skills asked: %(skills)s",
+                    total,
+                ),
+                count=number(len(covered)),
+                total=number(total),
                 skills=named,
             )
         )
     elif total:
-        out.append(_t(N_("Covers none of the %(total)s skills asked"), total=total))
+        out.append(
+            _filled(
+                ngettext_(
+                    "Covers none of the %(total)s skill asked",
+                    "Covers none of the %(total)s skills asked",
+                    total,
+                ),
+                total=number(total),
+            )
+        )
     return out
 
 
 def missing_skills(x: dict[str, Any]) -> list[str]:
-    """Words for each skill not found, naming a related profile skill (never called covering)."""
+    """Words for each skill not found, naming a similar profile skill and saying it is not
+    counted (the matcher's related tier, below the threshold at which a skill is covered)."""
     related = {s["required"]: s["matched"] for s in x.get("related_skills") or []}
     return [
-        _t(N_("%(asked)s (related: %(found)s)"), asked=skill, found=related[skill])
+        _t(N_("%(asked)s (similar, not counted: %(found)s)"), asked=skill, found=related[skill])
         if skill in related
         else skill
         for skill in x.get("missing_skills") or []
@@ -150,7 +199,8 @@ def missing_skills(x: dict[str, Any]) -> list[str]:
 
 
 def language_reasons(x: dict[str, Any], levels: dict[str, str]) -> list[str]:
-    """Words for the languages the need asks for: spoken (with the level) or not."""
+    """Words for the languages the need accepts: those spoken (with the level); the others
+    are no concern, since any one of them will do, unless the expert speaks none of them."""
     out = []
     for code in x.get("shared_languages") or []:
         level = levels.get(code)
@@ -163,9 +213,17 @@ def language_reasons(x: dict[str, Any], levels: dict[str, str]) -> list[str]:
             if level
             else _t(N_("Speaks %(language)s"), language=language_in_sentence(code))
         )
-    for code in x.get("missing_languages") or []:
-        out.append(_t(N_("Does not speak %(language)s"), language=language_in_sentence(code)))
-    return out
+    missing = x.get("missing_languages") or []
+    if out or not missing:
+        return out
+    if len(missing) == 1:
+        return [_t(N_("Does not speak %(language)s"), language=language_in_sentence(missing[0]))]
+    return [
+        _t(
+            N_("Speaks none of the languages the need accepts (%(languages)s)"),
+            languages=listing(language_in_sentence(code) for code in missing),
+        )
+    ]
 
 
 def mode_reason(facts: dict[str, Any]) -> str | None:
@@ -196,10 +254,14 @@ def dates_reason(facts: dict[str, Any]) -> str | None:
             start=start,
             end=end,
         )
-    return _t(
-        N_("Available %(covered)s of the %(days)s days the need may run (%(start)s – %(end)s)"),
-        covered=facts.get("covered_days"),
-        days=facts["window_days"],
+    return _filled(
+        ngettext_(
+            "Available %(covered)s of the %(days)s day the need may run (%(start)s – %(end)s)",
+            "Available %(covered)s of the %(days)s days the need may run (%(start)s – %(end)s)",
+            facts["window_days"],
+        ),
+        covered=number(facts.get("covered_days")),
+        days=number(facts["window_days"]),
         start=start,
         end=end,
     )
@@ -210,21 +272,37 @@ def hours_reason(facts: dict[str, Any]) -> str | None:
     free, needed = facts.get("free_hours"), facts.get("needed_hours")
     if free is None:
         return None
+    # The unit agrees with the number it follows (Arabic: 3 ساعات, 11 ساعة; 1,5 horas).
     if free <= 0:
-        return _t(
-            N_("Already committed %(committed)s h/week of the %(declared)s declared"),
-            committed=number(facts.get("committed_hours")),
+        committed = facts.get("committed_hours") or 0
+        return _filled(
+            ngettext_(
+                "Already committed %(committed)s h/week of the %(declared)s declared",
+                "Already committed %(committed)s h/week of the %(declared)s declared",
+                committed,
+            ),
+            committed=number(committed),
             declared=number(facts.get("declared_hours")),
         )
     if needed and free < needed:
-        return _t(
-            N_("Free %(free)s h/week of the %(needed)s needed"),
+        return _filled(
+            ngettext_(
+                "Free %(free)s h/week of the %(needed)s needed",
+                "Free %(free)s h/week of the %(needed)s needed",
+                free,
+            ),
             free=number(free),
             needed=number(needed),
         )
     if needed:
-        return _t(
-            N_("Free %(free)s h/week, %(needed)s needed"), free=number(free), needed=number(needed)
+        return _filled(
+            ngettext_(
+                "Free %(free)s h/week, %(needed)s needed",
+                "Free %(free)s h/week, %(needed)s needed",
+                free,
+            ),
+            free=number(free),
+            needed=number(needed),
         )
     return None
 
@@ -234,7 +312,14 @@ def overlap_reason(x: dict[str, Any]) -> str | None:
     overlap = x.get("overlap_hours")
     if not isinstance(overlap, int | float):
         return None
-    return _t(N_("%(hours)s h a day inside the institution's working hours"), hours=number(overlap))
+    return _filled(
+        ngettext_(
+            "%(hours)s h a day inside the institution's working hours",
+            "%(hours)s h a day inside the institution's working hours",
+            overlap,
+        ),
+        hours=number(overlap),
+    )
 
 
 def reasons(
@@ -271,6 +356,7 @@ def language_levels(expert: dict[str, Any] | None) -> dict[str, str]:
 HISTORY_LABELS = {
     "need.posted": N_("Need posted"),
     "need.edited": N_("Need edited"),
+    "need.published": N_("Draft published"),
     "need.modes_widened": N_("Widened to other engagement modes"),
     "need.modes_narrowed": N_("Kept to its engagement mode"),
     "need.interest": N_("An expert said they are interested"),

@@ -36,8 +36,8 @@ from service.deps import (
 from service.errors import FieldErrors, NotFound
 from service.i18n import (
     N_,
+    cldr_locale,
     country_name,
-    current_locale,
     gettext_,
     label,
     language_name,
@@ -113,7 +113,7 @@ def facet_label(name: str, value: str) -> str:
     if name in ("sector", "mode"):
         return label(name, value)
     if name in WHEN_PARAMS:
-        return _when(value, current_locale.get())
+        return _when(value, cldr_locale())
     return value
 
 

@@ -58,6 +58,19 @@ def mark_all_read(session: Session, user_id: int, *, now: datetime) -> None:
     )
 
 
+def mark_done(session: Session, *, engagement_id: int, kinds: list[str], now: datetime) -> None:
+    """Marks the notifications of these kinds about an engagement as done (and so read)."""
+    session.execute(
+        update(Notification)
+        .where(
+            col(Notification.engagement_id) == engagement_id,
+            col(Notification.kind).in_(kinds),
+            col(Notification.done_at).is_(None),
+        )
+        .values(done_at=now, read_at=func.coalesce(col(Notification.read_at), now))
+    )
+
+
 def delete_for_user(session: Session, user_id: int) -> None:
     """Deletes a user's notifications."""
     session.execute(delete(Notification).where(col(Notification.user_id) == user_id))

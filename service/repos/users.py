@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, or_, update
+from sqlalchemy import bindparam, delete, or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
@@ -136,15 +136,29 @@ def forget_expired_sessions(session: Session, *, before: datetime) -> None:
     session.execute(delete(UserSession).where(col(UserSession.expires_at) < before))
 
 
-def count_login_failures(session: Session, *, keys: list[str], since: datetime) -> int:
-    """Counts the failed log-ins for the most-failing of these keys since a moment."""
+def nth_latest_login_failure(
+    session: Session, *, key: str, n: int, since: datetime
+) -> datetime | None:
+    """Gets when the n-th most recent wrong password of a key since a moment was given; None
+    when the key has fewer."""
     statement = (
-        select(LoginFailure.key, func.count())
-        .where(LoginFailure.key.in_(keys), LoginFailure.at >= since)  # type: ignore[attr-defined]
-        .group_by(LoginFailure.key)
+        select(LoginFailure.at)
+        .where(LoginFailure.key == key, col(LoginFailure.at) >= since)
+        .order_by(col(LoginFailure.at).desc())
+        .offset(max(0, n - 1))
+        .limit(1)
     )
-    counts = [count for _key, count in session.exec(statement).all()]
-    return max(counts, default=0)
+    return session.exec(statement).first()
+
+
+def add_login_failures(session: Session, *, keys: list[str], at: datetime) -> None:
+    """Notes one wrong password against each key."""
+    session.add_all([LoginFailure(key=key, at=at) for key in keys])
+
+
+def delete_login_failures(session: Session, *, keys: list[str]) -> None:
+    """Forgets the wrong passwords noted against these keys."""
+    session.execute(delete(LoginFailure).where(col(LoginFailure.key).in_(keys)))
 
 
 def forget_login_failures(session: Session, *, before: datetime) -> None:

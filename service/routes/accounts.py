@@ -6,10 +6,22 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from service.core.accounts import issue_api_token, list_api_tokens, revoke_api_token
-from service.deps import CurrentUser, SessionDep, SessionUser
+from service.core.accounts import (
+    change_email,
+    issue_api_token,
+    list_api_tokens,
+    revoke_api_token,
+)
+from service.deps import CallerSessionId, CurrentUser, SessionDep, SessionUser, StateDep
 from service.routes.params import Id
-from service.schemas.accounts import TokenCreate, TokenCreated, TokenPublic, UserPublic
+from service.schemas.accounts import (
+    EmailUpdate,
+    TokenCreate,
+    TokenCreated,
+    TokenPublic,
+    UserPublic,
+)
+from service.schemas.errors import TOO_MANY_WRONG_PASSWORDS, ConflictBody
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -17,6 +29,48 @@ router = APIRouter(prefix="/api", tags=["accounts"])
 @router.get("/me", response_model=UserPublic)
 def me(user: CurrentUser) -> Any:
     """Gets the current user."""
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post(
+    "/me/email",
+    response_model=UserPublic,
+    responses={
+        409: {
+            "model": ConflictBody,
+            "description": "Another account uses this email (the field is named).",
+        },
+        **TOO_MANY_WRONG_PASSWORDS,
+    },
+)
+def change_my_email(
+    body: EmailUpdate,
+    user: CurrentUser,
+    caller_session: CallerSessionId,
+    state: StateDep,
+    session: SessionDep,
+) -> Any:
+    """Changes the caller's email, once its password is given, as the account page does.
+
+    It is a change of how the account logs in, so what follows a password change follows:
+    every API token is revoked, **the token this request is made with included** (a partner
+    system asks the person for a new one), and every session on the site ends but the one this
+    request is made in, when it is made with the site's cookie. The address left and the new
+    one are both told by email. Sending the current email changes nothing and ends nothing.
+    A wrong password or an address that is not valid is a 422 naming the field; an address
+    another account uses is a 409 naming `email`. After too many wrong passwords on the account
+    lately, a 429 naming `password`, with Retry-After, whatever the password, until the
+    lock-out has passed.
+    """
+    change_email(
+        session,
+        user=user,
+        password=body.password,
+        email=body.email,
+        settings=state.settings,
+        keep_session=caller_session,
+    )
+    session.commit()
     return UserPublic.model_validate(user, from_attributes=True)
 
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from service.core.privacy import delete_account, export_user_data
-from service.deps import CurrentUser, SessionDep
+from service.deps import CurrentUser, SessionDep, StateDep
+from service.schemas.errors import TOO_MANY_WRONG_PASSWORDS
 from service.schemas.privacy import DataExport
 
 router = APIRouter(prefix="/api/me", tags=["privacy"])
@@ -28,9 +29,15 @@ class Deleted(BaseModel):
     status: Literal["deleted"]
 
 
-@router.post("/delete", response_model=Deleted)
-def delete_me(body: DeletionRequest, user: CurrentUser, session: SessionDep) -> dict[str, str]:
-    """Erases the caller's account and personal data; anonymised statistics stay."""
-    delete_account(session, user=user, password=body.password)
+@router.post("/delete", response_model=Deleted, responses=TOO_MANY_WRONG_PASSWORDS)
+def delete_me(
+    body: DeletionRequest, user: CurrentUser, state: StateDep, session: SessionDep
+) -> dict[str, str]:
+    """Erases the caller's account and personal data; anonymised statistics stay.
+
+    A wrong password is a 422 naming `password`; after too many on the account lately, a 429
+    naming it, with Retry-After, whatever the password, until the lock-out has passed.
+    """
+    delete_account(session, user=user, password=body.password, settings=state.settings)
     session.commit()
     return {"status": "deleted"}

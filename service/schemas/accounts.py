@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from service.models import InstitutionType
 from service.schemas.common import (
@@ -53,6 +60,18 @@ class PasswordChange(BaseModel):
 class EmailChange(BaseModel):
     email: Email
     password: str = Field(max_length=200)
+
+
+class EmailUpdate(EmailChange):
+    """The API's email change: the new address, and the account's password to allow it."""
+
+    email: Email = Field(json_schema_extra={"format": "email"})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "amina.diallo@ucad.sn", "password": "the account's password"}]
+        },
+    )
 
 
 class UserPublic(BaseModel):

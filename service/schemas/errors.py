@@ -27,6 +27,13 @@ class InvalidRequestBody(BaseModel):
     errors: list[FieldProblem]
 
 
+class ConflictBody(ErrorBody):
+    """What a conflict answers: a sentence, and the field whose value another record holds
+    (none when the request lost a race to another)."""
+
+    errors: list[FieldProblem] = []
+
+
 def _error(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
     return {"model": model, "description": description}
 
@@ -37,7 +44,28 @@ API_ERRORS: dict[int | str, dict[str, Any]] = {
     401: _error("Not logged in, or the API token is not valid."),
     403: _error("Not allowed for this account, or a cookie request without its CSRF token."),
     404: _error("What the path names does not exist, or the caller may not see it."),
-    409: _error("The move conflicts with the current state (for example, already decided)."),
+    409: _error(
+        "The move conflicts with the current state (for example, already decided), or a value"
+        " is another record's (an email another account uses: its field is named).",
+        ConflictBody,
+    ),
     413: _error("The request body is over the size limit."),
     422: _error("Some parameters or fields are not valid.", InvalidRequestBody),
+}
+
+# What an operation that checks the caller's password may answer besides (service.core.guesses).
+TOO_MANY_WRONG_PASSWORDS: dict[int | str, dict[str, Any]] = {
+    429: {
+        **_error(
+            "Too many wrong passwords on the account lately: refused whatever the password,"
+            " the password's field named, until the lock-out has passed.",
+            InvalidRequestBody,
+        ),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before the password is checked again.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
 }

@@ -165,6 +165,9 @@ def test_keyboard_can_register(visitor_factory: Any) -> None:
         if page.evaluate("document.activeElement.id") == "consent_terms":
             break
     page.keyboard.press("Space")
+    # The consent's label links to the privacy page (opened in a new tab): one stop, then send.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "/privacy"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.type") == "submit"
     page.keyboard.press("Enter")

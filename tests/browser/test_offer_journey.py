@@ -47,7 +47,7 @@ def test_an_offer_leaves_needs_for_you_and_its_page_says_where_it_stands(
     person.page.goto("/expert")
     assert person.page.locator("#for-you-box .need-card").count() == 0
     waiting = person.page.locator("[data-offers-waiting]")
-    assert "A coordinator has offered you 1 need" in waiting.inner_text()
+    assert "You have 1 engagement offer waiting for your answer" in waiting.inner_text()
     person.screenshot("offers/for-you-empty-en")
     waiting.locator("a").click()
     person.page.wait_for_load_state()

@@ -24,10 +24,12 @@ from babel.messages.pofile import read_po
 from sqlmodel import col, select
 
 from service.core.changes import expert_changed
+from service.core.needs import NeedSaved
 from service.i18n import TRANSLATIONS_DIR, translations_for
 from service.main import build_state
 from service.models import Engagement, ExpertProfile, MatchProposal, Need, Role, User
 from service.models.types import utcnow
+from service.pages.institution import NEED_SAVED
 from service.worker import Worker
 from tests.browser.conftest import AXE, CHROMIUM, HOW_TO_RUN, LiveSite, Visitor, serve_site
 from tests.browser.test_accessibility import page_problems
@@ -61,7 +63,10 @@ SCRIPTS = {
         skills=("epidemiology", "biostatistics"),
         city="Saint-Louis",
         names=("Ama Owusu", "Kwame Boateng", "Efua Mensah", "Yaw Asante", "Abena Osei"),
-        posted="Your need is posted.",
+        posted=(
+            "Your need is published. Within minutes the matcher ranks the experts who fit it; "
+            "a coordinator reviews them and offers the engagement to the best ones."
+        ),
         accepted="You accepted the offer.",
     ),
     "fr": Script(
@@ -76,7 +81,10 @@ SCRIPTS = {
         skills=("épidémiologie", "biostatistique"),
         city="Saint-Louis (Sénégal)",
         names=("Aïssatou Diop", "Mamadou Faye", "Ndèye Sène", "Chérif Kane", "Rokhaya Thiam"),
-        posted="Votre besoin est publié.",
+        posted=(
+            "Votre besoin est publié. En quelques minutes, le classement retient les experts qui "
+            "lui correspondent ; un coordinateur les examine et propose l'engagement aux meilleurs."
+        ),
         accepted="Vous avez accepté l'offre.",
     ),
     "ar": Script(
@@ -347,7 +355,7 @@ def _post_need(member: Visitor, journey: Journey, start: date, until: date) -> i
     journey.check(member, "need-form-filled")
     page.click("main form button[type=submit]:not([data-preview-button])")
     page.wait_for_url(re.compile(r"/institution/needs/\d+$"))
-    posted = script.posted or _catalogue(script.locale, "Your need is posted.")
+    posted = script.posted or _catalogue(script.locale, NEED_SAVED[NeedSaved.PUBLISHED])
     assert member.flash() == [posted]
     assert page.locator("h1").inner_text() == script.title
     journey.check(member, "need-posted")
@@ -402,7 +410,7 @@ def _review(coordinator: Visitor, journey: Journey, need_id: int, names: list[st
     with page.expect_navigation():
         page.click("form[data-bulk] button[value=approve]")
     assert coordinator.flash() == [_catalogue(script.locale, "Proposals approved.")]
-    approved = _catalogue(script.locale, "Approved")
+    approved = translations_for(script.locale).pgettext("proposal_status", "Approved")
     for proposal_id in chosen:
         status = page.locator(f"#candidate-{proposal_id} [data-proposal-status]").inner_text()
         assert status == approved, (proposal_id, status)

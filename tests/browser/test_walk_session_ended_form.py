@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from service.models import (
+    EngagementFeedback,
     ExpertProfile,
     Institution,
     InstitutionMember,
@@ -20,7 +21,14 @@ from service.models import (
 )
 from service.models.types import utcnow
 from tests.browser.conftest import LiveSite
-from tests.factories import PASSWORD, make_expert, make_member, make_need, make_user
+from tests.factories import (
+    PASSWORD,
+    make_engagement,
+    make_expert,
+    make_member,
+    make_need,
+    make_user,
+)
 
 KEPT = "homeward.form.kept"
 RESTORED = {
@@ -302,3 +310,104 @@ def test_an_edit_kept_across_the_log_in_is_still_refused_if_the_need_changed_mea
         assert (kept.title, kept.hours_per_week) == ("Former des biostatisticiens", 8)
     # The browser logs the 409 page's status; nothing else went wrong.
     assert [e for e in person.errors if "(Conflict)" not in e] == []
+
+
+IMPACT = (
+    "أصبح فريق المختبر يحلّل عينات المياه بنفسه، وتكوّن أربعة تقنيين.\n"
+    "Le laboratoire de Tlemcen publie désormais ses propres bulletins."
+)
+
+
+def test_a_refused_form_answered_at_another_address_comes_back_filled_on_its_page(
+    visitor_factory: Any, live_site: LiveSite
+) -> None:
+    """The feedback form lives on the engagement's page but is posted to its own address, where
+    a refusal is shown: the form sent again from there after the session ended leads back to the
+    engagement's page, filled (it used to lead to that address, which answers no GET: a 405)."""
+    with live_site.session() as session:
+        user = make_user(session, locale="ar")
+        expert = make_expert(session, user=user, display_name="أمينة بن علي")
+        _member_user, institution = make_member(
+            session, verified=True, name="Université de Tlemcen"
+        )
+        need = make_need(session, institution=institution, title="Analyse de l'eau potable")
+        engagement_id = make_engagement(session, need=need, expert=expert, status="delivered").id
+        email = user.email
+    engagement_page = f"/expert/engagements/{engagement_id}"
+    person = visitor_factory(locale="ar")
+    person.log_in(email)
+    page = person.page
+    page.goto(engagement_page)
+    form = "main form[data-feedback-form]"
+    page.select_option(f"{form} #rating", "5")
+    page.fill(f"{form} #delivered", "ورشات تدريبية عن بعد — ateliers à distance")
+    page.fill(f"{form} #hours", "-12")
+    page.fill(f"{form} #impact", IMPACT)
+    with page.expect_navigation():
+        page.click(f"{form} button[type=submit]")
+    # Refused beside its field, at the address the form was posted to; the address bar shows
+    # the engagement's page, which a reload or a bookmark opens.
+    assert page.locator(f"{form} #hours-error").count() == 1
+    assert page.url.endswith(engagement_page)
+    person.screenshot("session-ended/feedback-refused-ar")
+
+    page.fill(f"{form} #hours", "36")
+    _end_sessions(live_site, email)
+    with page.expect_navigation():
+        page.click(f"{form} button[type=submit]")
+    assert f"/login?next={engagement_page}" in page.url
+    assert IMPACT.splitlines()[0] in _kept(page)
+    _log_in_here(page, email)
+    assert page.url.endswith(engagement_page)
+    assert page.locator("[data-form-restored]").inner_text() == RESTORED["ar"]
+    assert page.input_value(f"{form} #rating") == "5"
+    assert page.input_value(f"{form} #hours") == "36"
+    assert page.input_value(f"{form} #impact") == IMPACT
+    person.screenshot("session-ended/feedback-restored-ar")
+
+    with page.expect_navigation():
+        page.click(f"{form} button[type=submit]")
+    with live_site.session() as session:
+        feedback = session.exec(
+            select(EngagementFeedback).where(EngagementFeedback.engagement_id == engagement_id)
+        ).one()
+    assert (feedback.rating, feedback.hours, feedback.side) == (5, 36, "expert")
+    assert feedback.impact.replace("\r\n", "\n") == IMPACT
+    # The refusal's own 422 is the only resource the console reports.
+    assert [e for e in person.errors if "status of 422" not in e] == []
+
+
+def test_the_need_form_refused_for_its_dates_then_sent_after_the_session_ended_comes_back(
+    visitor_factory: Any, live_site: LiveSite
+) -> None:
+    """The need form is posted to its own page's address: refused for its dates, corrected,
+    then sent after the session ended, it comes back filled as corrected."""
+    email = _member(live_site, "ar")
+    person = visitor_factory(locale="ar")
+    person.log_in(email)
+    page = person.page
+    page.goto("/institution/needs/new")
+    page.fill("#title", TITLE)
+    page.fill("#description", DESCRIPTION)
+    page.fill("#required_skills", "épidémiologie, علم الأوبئة")
+    page.fill("#duration_weeks", "6")
+    page.fill("#hours_per_week", "5")
+    page.fill("#start_from", "2027-03-15")
+    page.fill("#start_until", "2027-02-01")
+    with page.expect_navigation():
+        page.click("main form[method=post] button[type=submit]:not([data-preview-button])")
+    assert page.locator("#start_until-error").count() == 1
+    page.fill("#start_until", "2027-04-30")
+    _end_sessions(live_site, email)
+    with page.expect_navigation():
+        page.click("main form[method=post] button[type=submit]:not([data-preview-button])")
+    _log_in_here(page, email)
+    assert page.url.endswith("/institution/needs/new")
+    assert page.locator("[data-form-restored]").inner_text() == RESTORED["ar"]
+    assert page.input_value("#title") == TITLE
+    assert page.input_value("#description") == DESCRIPTION
+    assert page.input_value("#start_from") == "2027-03-15"
+    assert page.input_value("#start_until") == "2027-04-30"
+    person.screenshot("session-ended/need-refused-then-restored-ar")
+    # The refusal's own 422 is the only resource the console reports.
+    assert [e for e in person.errors if "status of 422" not in e] == []

@@ -259,6 +259,26 @@ def test_highlights_mark_matches_and_escape_html(backend: SearchBackend) -> None
     assert hit.document["headline"] == "Epidemiology <script>alert(1)</script>"
 
 
+def test_highlights_stay_right_search_after_search(backend: SearchBackend) -> None:
+    """The marks of one search never leak into the next (the embedded backend empties a
+    scratch index between them), and the same page searched again is marked the same."""
+    load(
+        backend,
+        [
+            expert(1, headline="Épidémiologie de terrain", bio="Surveillance des épidémies."),
+            expert(2, headline="Water engineering", bio="Irrigation and epidemiology."),
+        ],
+    )
+    first = backend.search(EXPERTS_STAFF, SearchQuery(text="épidémiologie"))
+    other = backend.search(EXPERTS_STAFF, SearchQuery(text="irrigation"))
+    again = backend.search(EXPERTS_STAFF, SearchQuery(text="épidémiologie"))
+    assert [h.highlights for h in again.hits] == [h.highlights for h in first.hits]
+    assert "<mark>Épidémiologie</mark>" in first.hits[0].highlights["headline"]
+    assert [h.id for h in other.hits] == [2]
+    assert "<mark>Irrigation</mark>" in other.hits[0].highlights["bio"]
+    assert "headline" not in other.hits[0].highlights
+
+
 def test_public_index_never_holds_contact_details(backend: SearchBackend) -> None:
     load(backend, ROSTER)
     assert ids(backend, EXPERTS_STAFF, text="expert1 example") == [1]

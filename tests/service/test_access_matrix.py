@@ -147,6 +147,9 @@ ROUTES: dict[str, Rule] = {
     "POST /account/sessions/end": ACCOUNT,
     "GET /api/me/data": ACCOUNT,
     "POST /api/me/delete": Rule(A.ERASE_OWN_ACCOUNT, json={"password": "not the password"}),
+    "POST /api/me/email": Rule(
+        A.USE_ACCOUNT, json={"email": "rahma.haddad@univ-alger.dz", "password": "not the password"}
+    ),
     "GET /account": ACCOUNT,
     "POST /account/locale": Rule(A.USE_ACCOUNT, form={"locale": "en"}),
     "POST /account/email": ACCOUNT,
@@ -206,6 +209,9 @@ ROUTES: dict[str, Rule] = {
     "GET /institution/needs/{need_id}/edit": Rule(A.ACT_FOR_INSTITUTION, _edit),
     "POST /institution/needs/{need_id}/edit": Rule(A.ACT_FOR_INSTITUTION, _edit),
     "POST /institution/needs/{need_id}/close": Rule(A.ACT_FOR_INSTITUTION, _edit),
+    # The world's need is open: publishing it again is answered, not refused (a draft asks
+    # PUBLISH_NEED as well: tests/service/pages/test_drafts_after_verification.py).
+    "POST /institution/needs/{need_id}/publish": Rule(A.ACT_FOR_INSTITUTION, _edit),
     "GET /institution/proposals": MEMBER,
     "GET /institution/engagements": MEMBER,
     "GET /institution/engagements/{engagement_id}": Rule(A.ACT_FOR_INSTITUTION, _party),

@@ -77,7 +77,8 @@ def test_every_api_operation_declares_the_error_bodies_it_really_sends(client: T
     doc = client.get("/openapi.json").json()
     error = "#/components/schemas/ErrorBody"
     invalid = "#/components/schemas/InvalidRequestBody"
-    expected = {"400": error, "401": error, "403": error, "404": error, "409": error}
+    conflict = "#/components/schemas/ConflictBody"
+    expected = {"400": error, "401": error, "403": error, "404": error, "409": conflict}
     expected |= {"413": error, "422": invalid}
     operations = 0
     for path, methods in doc["paths"].items():

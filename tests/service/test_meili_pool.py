@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from matching.encoders import Encoder
+from matching.partitions import train_partitions
 from matching.pool import NEVER, PoolFilter, pool_dimensions
 from service.config import Settings
 from service.core.indexing import reindex_all
@@ -107,6 +108,34 @@ def test_pool_and_exact_scan_rank_the_demo_world_alike(
     assert same >= 0.95 * compared, (same, compared, overlap)
 
 
+# Experts who pass every constraint but the language (the filter speaks Arabic).
+OPEN_FIELDS = {
+    "eligible": True,
+    "modes": ["remote"],
+    "from_day": 0,
+    "until_day": NEVER,
+    "confirmed_day": NEVER,
+}
+ARABIC_SPEAKERS = PoolFilter(
+    modes=None,
+    any_mode=False,
+    languages=("ar",),
+    available_on=740_000,
+    confirmed_since=739_000,
+    window=None,
+)
+
+
+def _fill(made: MeiliCandidatePool, vectors: np.ndarray, speaks: dict[str, list[str]]) -> None:
+    """Sends one document per expert of `speaks` (in order, one row of `vectors` each)."""
+    made.upsert(
+        [
+            made.document(i, v, {**OPEN_FIELDS, "languages": speaks[i]}, open_=True)
+            for i, v in zip(speaks, vectors, strict=True)
+        ]
+    )
+
+
 @pytest.mark.parametrize("store", STORES)
 def test_pool_index_uses_the_vector_store_asked_and_honours_the_filter(store: Store) -> None:
     made = MeiliCandidatePool(
@@ -125,31 +154,57 @@ def test_pool_index_uses_the_vector_store_asked_and_honours_the_filter(store: St
         rng = np.random.default_rng(3)
         vectors = rng.standard_normal((24, 9))
         speaks = {f"e{i}": ["ar", "fr"] if i % 3 == 0 else ["es"] for i in range(24)}
-        fields = {
-            "eligible": True,
-            "modes": ["remote"],
-            "from_day": 0,
-            "until_day": NEVER,
-            "confirmed_day": NEVER,
-        }
-        made.upsert(
-            [
-                made.document(i, v, {**fields, "languages": speaks[i]}, open_=True)
-                for i, v in zip(speaks, vectors, strict=True)
-            ]
-        )
+        _fill(made, vectors, speaks)
         query = vectors[5] + 0.01
-        constraints = PoolFilter(
-            modes=None,
-            any_mode=False,
-            languages=("ar",),
-            available_on=740_000,
-            confirmed_since=739_000,
-            window=None,
-        )
+        constraints = ARABIC_SPEAKERS
         found = made.candidates(query.astype(np.float32), constraints, limit=24)
         assert sorted(found) == sorted(i for i in speaks if "ar" in speaks[i])
         cosine = vectors @ query / np.linalg.norm(vectors, axis=1)
         assert made.candidates(query.astype(np.float32), None, limit=1) == [f"e{cosine.argmax()}"]
+    finally:
+        made.drop()
+
+
+def test_partitioned_pool_searches_the_nearest_groups_only() -> None:
+    """With partitions, each document is filed in its group and a search reads the groups
+    nearest the query (a filter, under half the index: exact), until they hold 4 times its
+    hits: on clustered vectors it finds the exact best, and never reads a far group."""
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((8, 15))
+    rows = np.repeat(centres, 15, axis=0) + 0.1 * rng.standard_normal((120, 15))
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    vectors = np.concatenate([rows, np.zeros((120, 1))], axis=1).astype(np.float32)
+    partitions = train_partitions(vectors, 8, seed=0)
+    made = MeiliCandidatePool(
+        url=MEILI_URL,
+        api_key=MEILI_KEY,
+        index_prefix=f"test_{uuid.uuid4().hex[:8]}_",
+        dimensions=16,
+        split="never",
+        partitions=partitions,
+        reach=0.2,
+    )
+    try:
+        made.ensure_index()
+        ids = [f"e{i}" for i in range(120)]
+        speaks = {i: ["ar"] if n % 2 else ["fr"] for n, i in enumerate(ids)}
+        _fill(made, vectors, speaks)
+        groups = partitions.assign(vectors)
+        sizes = made.group_sizes()
+        np.testing.assert_array_equal(sizes, np.bincount(groups, minlength=len(partitions)))
+        query = vectors[40] + 0.02
+        order = np.argsort(-(vectors @ query))
+        # 10 hits: the nearest groups holding 40 documents (three of 15).
+        near = set(partitions.probe(query, sizes, reach=4 * 10))
+        assert len(near) == 3
+        read = [ids[i] for i in order if groups[i] in near]
+        # As sets: Meilisearch holds the vectors rounded (SCALE), which may swap near ties.
+        found = set(made.candidates(query, None, limit=10))
+        assert found == set(read[:10]) == {ids[i] for i in order[:10]}
+        constraints = ARABIC_SPEAKERS
+        # 5 hits: a fifth of the index (24 documents: two groups), Arabic speakers only.
+        near = set(partitions.probe(query, sizes, reach=24))
+        speaking = [ids[i] for i in order if groups[i] in near and "ar" in speaks[ids[i]]]
+        assert set(made.candidates(query, constraints, limit=5)) == set(speaking[:5])
     finally:
         made.drop()

@@ -229,8 +229,8 @@ def test_report_pages_show_figures_charts_and_tables(
         "completed": "1",
         "completion_rate": "50%",
         "hours": "42",
-        "median_days": "7.0",
-        "rating": "4.0",
+        "median_days": "7",
+        "rating": "4",
     }
     country = page.select_one("[data-chart=country]")
     assert country is not None
@@ -279,3 +279,21 @@ def test_csv_exports(
     api = browser.get("/api/reports/impact?from=2027-03-01").json()
     assert api["engagements"] == 1 and api["by_status"]["offered"] == 1
     assert browser.get("/api/reports/skills-gap?threshold=0.8").json()["uncovered_count"] == 3
+
+
+@pytest.mark.parametrize(("locale", "rate"), [("fr", "50\xa0%"), ("es", "50\xa0%"), ("pt", "50%")])
+def test_report_figures_are_written_the_readers_way(
+    locale: str,
+    rate: str,
+    world: dict[str, Any],
+    session: Session,
+    make_client: Callable[[], TestClient],
+) -> None:
+    coordinator = make_user(session, role=Role.COORDINATOR, locale=locale)
+    browser = make_client()
+    login(browser, coordinator.email, PASSWORD)
+    page = BeautifulSoup(
+        browser.get("/coordinator/reports?from=2027-01-01&to=2027-01-31").text, "html.parser"
+    )
+    figures = {d["data-figure"]: d.get_text(strip=True) for d in page.select("[data-figure]")}
+    assert (figures["completion_rate"], figures["median_days"]) == (rate, "7")

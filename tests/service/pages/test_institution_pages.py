@@ -8,8 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from service.core.needs import NeedSaved
 from service.i18n import translations_for
 from service.models import AuditEvent, Institution, Need
+from service.pages.institution import NEED_SAVED
 from tests.factories import make_member, make_need
 from tests.service.pages.helpers import (
     error_beside,
@@ -141,7 +143,7 @@ def test_posting_a_need_reads_the_language_choices(client: TestClient, session: 
     need = session.exec(select(Need).where(Need.institution_id == institution.id)).one()
     assert need.languages == ["fr", "wo"] and need.sector == "health"
     page = client.get(response.headers["location"])
-    assert flash_messages(page) == ["Your need is posted."]
+    assert flash_messages(page) == [NEED_SAVED[NeedSaved.PUBLISHED]]
     steps = soup_of(page).select("[data-next-steps] li")
     assert len(steps) == 3 and "coordinator" in steps[1].get_text()
     soup = soup_of(page)

@@ -59,7 +59,7 @@ def test_an_offered_need_leaves_needs_for_you_and_the_empty_list_points_to_the_o
         assert box is not None, address
         waiting = box.select_one("[data-offers-waiting]")
         assert waiting is not None, address
-        assert text_of(waiting).startswith("A coordinator has offered you 1 need:")
+        assert text_of(waiting).startswith("You have 1 engagement offer waiting for your answer.")
         assert waiting.a is not None and waiting.a["href"] == "/expert/proposals"
     offers = soup_of(browser.get("/expert/proposals"))
     assert TITLE in text_of(offers.select_one("[data-engagement] h2"))

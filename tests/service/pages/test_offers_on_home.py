@@ -25,40 +25,33 @@ OFFERED = [
 # The line the home shows for 1, 2 and 3 offers, in each language the site speaks.
 SAID = {
     "en": (
-        "A coordinator has offered you 1 need: it waits for your answer on your offers page.",
-        "A coordinator has offered you 2 needs: they wait for your answer on your offers page.",
-        "A coordinator has offered you 3 needs: they wait for your answer on your offers page.",
+        "You have 1 engagement offer waiting for your answer.",
+        "You have 2 engagement offers waiting for your answer.",
+        "You have 3 engagement offers waiting for your answer.",
         "Answer my offers",
     ),
     "fr": (
-        "Un coordinateur vous a proposé 1 besoin : il attend votre réponse sur votre page d’offres.",
-        "Un coordinateur vous a proposé 2 besoins : ils attendent votre réponse sur votre page "
-        "d’offres.",
-        "Un coordinateur vous a proposé 3 besoins : ils attendent votre réponse sur votre page "
-        "d’offres.",
+        "Vous avez 1 offre d’engagement qui attend votre réponse.",
+        "Vous avez 2 offres d’engagement qui attendent votre réponse.",
+        "Vous avez 3 offres d’engagement qui attendent votre réponse.",
         "Répondre à mes offres",
     ),
     "es": (
-        "Un coordinador le ha ofrecido 1 necesidad: espera su respuesta en su página de ofertas.",
-        "Un coordinador le ha ofrecido 2 necesidades: esperan su respuesta en su página de "
-        "ofertas.",
-        "Un coordinador le ha ofrecido 3 necesidades: esperan su respuesta en su página de "
-        "ofertas.",
+        "Tiene 1 oferta de colaboración pendiente de su respuesta.",
+        "Tiene 2 ofertas de colaboración pendientes de su respuesta.",
+        "Tiene 3 ofertas de colaboración pendientes de su respuesta.",
         "Responder a mis ofertas",
     ),
     "pt": (
-        "Um coordenador ofereceu-lhe 1 necessidade: aguarda a sua resposta na sua página de "
-        "ofertas.",
-        "Um coordenador ofereceu-lhe 2 necessidades: aguardam a sua resposta na sua página de "
-        "ofertas.",
-        "Um coordenador ofereceu-lhe 3 necessidades: aguardam a sua resposta na sua página de "
-        "ofertas.",
+        "Tem 1 oferta de missão à espera da sua resposta.",
+        "Tem 2 ofertas de missão à espera da sua resposta.",
+        "Tem 3 ofertas de missão à espera da sua resposta.",
         "Responder às minhas ofertas",
     ),
     "ar": (
-        "عرض عليك منسق احتياجًا واحدًا (1): ينتظر ردك في صفحة عروضك.",
-        "عرض عليك منسق احتياجين (2): ينتظران ردك في صفحة عروضك.",
-        "عرض عليك منسق 3 احتياجات: تنتظر ردك في صفحة عروضك.",
+        "لديك عرض التزام واحد بانتظار ردك (1).",
+        "لديك عرضا التزام بانتظار ردك (2).",
+        "لديك 3 عروض التزام بانتظار ردك.",
         "الرد على عروضي",
     ),
 }

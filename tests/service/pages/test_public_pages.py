@@ -72,8 +72,8 @@ def test_an_expert_sees_their_space_in_spanish(client: TestClient, session: Sess
 
     assert text_of(soup.find("h1")) == "Le damos la bienvenida, Lucía Obiang"
     nav = [text_of(a) for a in soup.select("nav.main-nav a")]
-    assert {"Mi espacio", "Necesidades", "Propuestas", "Colaboraciones", "Perfil"} <= set(nav)
-    assert not {"My space", "Needs", "Proposals", "Engagements", "Profile"} & set(nav)
+    assert {"Mi espacio", "Necesidades", "Mis ofertas", "Colaboraciones", "Perfil"} <= set(nav)
+    assert not {"My space", "Needs", "My offers", "Engagements", "Profile"} & set(nav)
     session.expire_all()
     assert session.get(User, user.id).locale == "es"  # type: ignore[union-attr]
 

@@ -63,10 +63,12 @@ def test_a_weak_semantic_match_stored_before_the_threshold_is_not_called_coverin
     page = review_page(browser, world)
     card = next(c for c in page.select("[data-proposal]") if "Awa Diop" in text_of(c))
     said = [text_of(li) for li in card.select("[data-reasons] li")]
-    assert said[0] == "Covers none of the 1 skills asked"
+    assert said[0] == "Covers none of the 1 skill asked"
     assert not any("forensic" in line for line in said)
     missing = text_of(card.select_one(".missing-skills"))
-    assert "épidémiologie (related: forensic pathology)" in missing
+    assert "épidémiologie (similar, not counted: forensic pathology)" in missing
+    # Nothing covered, one similar skill: fair, and never more.
+    assert text_of(card.select_one("[data-match]")) == "Fair match"
 
 
 def test_review_cards_hide_internals_and_keep_decisions_beside_each_candidate(
@@ -82,7 +84,8 @@ def test_review_cards_hide_internals_and_keep_decisions_beside_each_candidate(
     page = review_page(browser, world)
     card = page.select_one(f"#candidate-{world.proposal.id}")
     assert card is not None
-    assert text_of(card.select_one("[data-match]")) == "Strong match"
+    # Far closer than the roster (9.956), but 1 of the 2 skills asked: good, not strong.
+    assert text_of(card.select_one("[data-match]")) == "Good match"
     assert page.select_one("[data-match-basis]") is not None  # the scale, explained once
     for details in page.select("details"):
         details.extract()

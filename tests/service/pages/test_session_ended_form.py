@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from service.models import Role, UserSession
 from service.models.types import utcnow
+from tests.conftest import csrf_token
 from tests.factories import make_expert, make_member, make_user
 from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
 
@@ -84,3 +85,42 @@ def test_the_log_in_page_marks_the_session_ended_message_only(
     log_in_as(client, member.email)
     response = post_form(client, "/logout", {})
     assert soup_of(client.get(response.headers["location"])).select("[data-session-ended]") == []
+
+
+def _form_page(response: object) -> str | None:
+    body = soup_of(response).body  # type: ignore[arg-type]
+    assert body is not None
+    value = body.get("data-form-page")
+    return value if isinstance(value, str) else None
+
+
+def test_a_refusal_shown_at_the_address_posted_to_names_the_forms_page(
+    client: TestClient, session: Session
+) -> None:
+    user = make_user(session, locale="fr")
+    log_in_as(client, user.email)
+    site = "http://testserver"
+    assert _form_page(client.get("/account")) is None
+    refused = client.post(
+        "/account/email",
+        data={"email": "amina@", "password": "x", "csrf_token": csrf_token(client)},
+        headers={"referer": f"{site}/account?tab=email"},
+    )
+    assert refused.status_code == 422
+    assert _form_page(refused) == "/account?tab=email"
+    # Only a page of this site, and only when the answer is at another address than the form's.
+    for referer in ("https://elsewhere.example/account", f"{site}//elsewhere.example/x"):
+        answer = post_form(client, "/account/email", {"email": "amina@", "password": "x"})
+        assert _form_page(answer) is None
+        answer = client.post(
+            "/account/email",
+            data={"email": "amina@", "password": "x", "csrf_token": csrf_token(client)},
+            headers={"referer": referer},
+        )
+        assert answer.status_code == 422 and _form_page(answer) is None
+    same = client.post(
+        "/account/email",
+        data={"email": "amina@", "password": "x", "csrf_token": csrf_token(client)},
+        headers={"referer": f"{site}/account/email"},
+    )
+    assert _form_page(same) is None

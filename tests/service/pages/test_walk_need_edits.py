@@ -11,17 +11,18 @@ from tests.service.pages.helpers import flash_messages, log_in_as, soup_of, text
 from tests.service.pages.html_forms import HtmlForm
 
 
-def test_a_pending_institution_can_edit_and_close_its_draft_from_its_page(
+def test_a_pending_institution_can_edit_its_draft_from_its_page(
     client: TestClient, session: Session
 ) -> None:
     user, institution = make_member(session, verified=False)
     need = make_need(session, institution=institution, status="draft")
     log_in_as(client, user.email)
     soup = soup_of(client.get(f"/institution/needs/{need.id}"))
-    # Before, the page hid both while the institution awaited verification, though the edit
-    # form (drafts and closing need no verification) was there at its address.
+    # Before, the page hid the edit link while the institution awaited verification, though
+    # the edit form (drafts need no verification) was there at its address. A draft has
+    # nothing to close: nobody else sees it (tests/service/pages/test_done_notifications.py).
     assert soup.select_one(f'a[href="/institution/needs/{need.id}/edit"]') is not None
-    assert soup.select_one(f'form[action="/institution/needs/{need.id}/close"]') is not None
+    assert soup.select_one(f'form[action="/institution/needs/{need.id}/close"]') is None
 
     form = HtmlForm.of(
         client.get(f"/institution/needs/{need.id}/edit"), f"/institution/needs/{need.id}/edit"
@@ -98,7 +99,8 @@ def test_a_drafts_page_says_who_sees_it_and_how_it_is_published(
     institution.verified_at = utcnow()
     session.add(institution)
     session.commit()
-    note = text_of(
-        soup_of(client.get(f"/institution/needs/{need.id}")).select_one("[data-draft-note]")
-    )
-    assert "set its status to Open" in note
+    note = soup_of(client.get(f"/institution/needs/{need.id}")).select_one("[data-draft-note]")
+    assert note is not None and "Only your institution sees it" in text_of(note)
+    # Once verified, the draft is published with one button (or edited first).
+    publish = note.select_one(f'form[action="/institution/needs/{need.id}/publish"] button')
+    assert publish is not None and text_of(publish) == "Publish this need"

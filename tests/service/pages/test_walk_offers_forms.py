@@ -163,7 +163,7 @@ SENTENCES = {
         "A instituição confirmou a missão em {confirmed}.",
         "Pedida por Université Cheikh Anta Diop, Senegal.",
         "O trabalho é realizado à distância.",
-        "O trabalho decorre de 1 de mar. de 2027 a 12 de abr. de 2027.",
+        "O trabalho decorre de 01/03/2027 a 12/04/2027.",
         "24 horas acordadas.",
         f"Motivo indicado: {REASON}",
     ],

@@ -150,7 +150,12 @@
     function picks() { return Array.from(document.querySelectorAll("input[data-pick][form='" + form.id + "']")); }
     function update() {
       const ticked = picks().filter(function (c) { return c.checked; }).length;
-      if (count) { count.textContent = count.getAttribute("data-template").replace("{count}", String(ticked)); }
+      if (count) {
+        // The words agree with the number: Intl names its plural category (Arabic has six).
+        const category = new Intl.PluralRules(count.getAttribute("data-plural-locale") || undefined).select(ticked);
+        const words = count.getAttribute("data-template-" + category) || count.getAttribute("data-template-other");
+        count.textContent = words.replace("{count}", String(ticked));
+      }
       if (all) { all.checked = ticked > 0 && ticked === picks().length; }
     }
     if (all) {
@@ -389,7 +394,21 @@
     form.parentNode.insertBefore(notice, form);
   }
 
+  /* A page shown in answer to a form sent (refused and shown again with its errors, say) has
+     the address the form was posted to, which answers no GET. The address bar shows the form's
+     page instead (data-form-page, from the site): a form sent again from here says it came from
+     that page, so a session that ended meanwhile leads back to it after logging in, where the
+     form is filled again; a reload or a bookmark opens the form, not a "not used this way". */
+  function showFormPage() {
+    const page = document.body.getAttribute("data-form-page") || "";
+    if (page.charAt(0) !== "/" || page.charAt(1) === "/" || !window.history.replaceState) { return; }
+    try {
+      window.history.replaceState(window.history.state, "", page + window.location.hash);
+    } catch (e) { /* the address stays the one posted to, as before */ }
+  }
+
   function keepTyped() {
+    showFormPage();
     const storage = store();
     if (!storage) { return; }
     settleSent(storage);
