@@ -133,6 +133,8 @@ class Action(StrEnum):
     WRITE_DRAFT_NEED = "write_draft_need"
     # Open a need to matching (status open or filled; drafts and closing need no verification).
     PUBLISH_NEED = "publish_need"
+    # Discard a draft one no longer wants (closed unpublished): whoever may write drafts.
+    DISCARD_DRAFT = "discard_draft"
     # Search and read the experts who let institutions see them (skills, not names).
     BROWSE_ROSTER = "browse_roster"
     # Count the experts a need being written could match.
@@ -157,6 +159,7 @@ ALLOWED: dict[Action, frozenset[ReaderKind]] = {
     A.ACT_FOR_INSTITUTION: MEMBERS,
     A.WRITE_DRAFT_NEED: MEMBERS | STAFF,
     A.PUBLISH_NEED: frozenset({K.MEMBER}) | STAFF,
+    A.DISCARD_DRAFT: MEMBERS | STAFF,
     A.BROWSE_ROSTER: frozenset({K.MEMBER}) | STAFF,
     A.PREVIEW_NEED: frozenset({K.MEMBER}),
     A.COORDINATE: STAFF,

@@ -413,10 +413,10 @@ def test_the_whole_journey_through_the_pages(
     audit = BeautifulSoup(
         coordinator.get("/coordinator/audit?entity_type=engagement").text, "html.parser"
     )
-    moves = [
-        row.find_all("td")[2].get_text(" ", strip=True).split(" ")[0]
-        for row in audit.select("[data-event]")
-    ]
+    moves = [row["data-action"] for row in audit.select("[data-event]")]
+    said = [row.find_all("td")[2].get_text(" ", strip=True) for row in audit.select("[data-event]")]
+    assert said[2] == f"Completion confirmed · Engagement {engagement.id}", said
+    assert not any("engagement." in words for words in said)  # sentences, not codes
     assert moves == [
         "engagement.feedback",
         "engagement.feedback",
