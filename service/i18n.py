@@ -66,6 +66,12 @@ def NP_(context: str, message: str) -> str:  # noqa: N802 - N_ with a context (m
     return message
 
 
+def NN_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - N_ for a plural message
+    """Marks a plural message (both forms) for extraction; it is translated, by count, where it
+    is shown."""
+    return singular, plural
+
+
 @cache
 def translations_for(locale: str) -> gettext.NullTranslations:
     """Loads a locale's catalogue, compiled in memory from its .po file."""

@@ -31,7 +31,7 @@ from service.core import changes, policy
 from service.core.audit import record
 from service.core.exports import expert_record, institution_record, need_record
 from service.errors import DomainError
-from service.i18n import N_, ngettext_
+from service.i18n import N_, NN_
 from service.models import (
     ExpertProfile,
     Institution,
@@ -69,18 +69,10 @@ _FALSE = frozenset({"false", "no", "0"})
 
 # A message about a count, as (singular, plural): a page or a command says it with ngettext_
 # once it reads the count, in the reader's language and plural form (3 colonnes, 3 أعمدة).
-MORE_CELLS = (
+MORE_CELLS = NN_(
     "More cells than the %(num)s column: check the quoting or the delimiter.",
     "More cells than the %(num)s columns: check the quoting or the delimiter.",
 )
-
-
-def _extracted() -> None:  # pragma: no cover - never run: it shows pybabel the plural messages
-    ngettext_(
-        "More cells than the %(num)s column: check the quoting or the delimiter.",
-        "More cells than the %(num)s columns: check the quoting or the delimiter.",
-        0,
-    )
 
 
 def _more_cells(line: int, columns: int) -> RowError:
