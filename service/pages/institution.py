@@ -65,8 +65,8 @@ NEED_SAVED = {
         "reviews them and offers the engagement to the best ones."
     ),
     NeedSaved.DRAFTED: N_(
-        "Your need is saved as a draft: only your institution sees it, and no expert is "
-        "proposed for it until it is published."
+        "Your need is saved as a draft: only your institution and the coordinators see it, and "
+        "no expert is proposed for it until it is published."
     ),
     NeedSaved.SAVED: N_("Your need is saved."),
     NeedSaved.FILLED: N_("Your need is marked as filled: no more experts are proposed for it."),
