@@ -54,7 +54,7 @@ from service.i18n import (
 )
 from service.models import User
 from service.models.types import utcnow
-from service.pages import audit_words, reasons
+from service.pages import audit_words, browsers, reasons
 from service.security import CSRF_FIELD, SESSION_COOKIE, hash_session_token
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
@@ -325,6 +325,7 @@ _env.filters["percent"] = _format_percent
 _env.filters["message"] = translate_message
 _env.filters["listing"] = reasons.listing
 _env.globals["reasons"] = reasons.reasons
+_env.globals["browser_words"] = browsers.browser_words
 _env.globals["list_separator"] = reasons.list_separator
 _env.globals["language_levels"] = reasons.language_levels
 _env.globals["missing_skills"] = reasons.missing_skills
