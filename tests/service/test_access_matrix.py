@@ -172,8 +172,10 @@ ROUTES: dict[str, Rule] = {
     "POST /api/engagements/{engagement_id}/feedback": Rule(
         A.GIVE_FEEDBACK, _party, json={"rating": 4}
     ),
+    "PUT /api/engagements/{engagement_id}/terms": Rule(A.USE_ACCOUNT, _party, json={}),
     "POST /api/engagements/{engagement_id}/{action}": Rule(A.USE_ACCOUNT, _party, json={}),
     "POST /engagements/{engagement_id}/feedback": Rule(A.GIVE_FEEDBACK, _party, form={"rating": 4}),
+    "POST /engagements/{engagement_id}/terms": Rule(A.USE_ACCOUNT, _party),
     "POST /engagements/{engagement_id}/{action}": Rule(A.USE_ACCOUNT, _party),
     # The open needs and the skills in use.
     "GET /api/needs": Rule(A.SEARCH_NEEDS),
