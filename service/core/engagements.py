@@ -491,11 +491,13 @@ def set_terms(
     engagement: Engagement,
     actor: User,
     terms: EngagementTerms,
+    settings: Settings,
     seen: str | None = None,
     now: datetime | None = None,
 ) -> Engagement:
     """Sets an engagement's dates, mode and agreed hours, which its two sides (or a coordinator)
-    agree once it is confirmed, until the work begins.
+    agree once it is confirmed, until the work begins; the others are told (one side alone
+    must not move what both agreed unseen).
 
     One conditional UPDATE on the state read: if the engagement started (or was cancelled)
     meanwhile, nothing changes and the caller gets InvalidTransition (409).
@@ -528,6 +530,10 @@ def set_terms(
         from_state=status,
         to_state=status,
         data={"as": str(party), "terms": terms.model_dump(mode="json", exclude_none=True)},
+    )
+    need = needs_repo.get_need(session, engagement.need_id)
+    _tell_parties(
+        session, engagement=engagement, need=need, action="terms", actor=actor, settings=settings
     )
     return engagement
 
@@ -607,6 +613,7 @@ def _tell_parties(
         "complete": "engagement.delivered",
         "confirm_completion": "engagement.completed",
         "cancel": "engagement.cancelled",
+        "terms": "engagement.terms",
     }[action]
     audience: list[User | None]
     if action == "accept":

@@ -106,6 +106,14 @@ MESSAGES: dict[str, Message] = {
         N_("Engagement started: %(need)s"),
         N_("The engagement for “%(need)s” is now active."),
     ),
+    "engagement.terms": Message(
+        "engagements",
+        N_("Dates or hours changed: %(need)s"),
+        N_(
+            "The dates, mode or agreed hours of the engagement for “%(need)s” were changed. "
+            "Please open it to check them before the work begins."
+        ),
+    ),
     "engagement.delivered": Message(
         "engagements",
         N_("Engagement done, to confirm: %(need)s"),

@@ -54,6 +54,7 @@ ACTIONS: dict[str, str] = {
     "engagement.decline": N_("Offer declined"),
     "engagement.confirm": N_("Engagement confirmed by the institution"),
     "engagement.start": N_("Engagement started"),
+    "engagement.terms": N_("Dates, mode or hours changed"),
     "engagement.complete": N_("Work reported done"),
     "engagement.confirm_completion": N_("Completion confirmed"),
     "engagement.cancel": N_("Engagement cancelled"),

@@ -319,7 +319,7 @@ async def feedback_submit(
 
 @router.post("/engagements/{engagement_id}/terms")
 async def terms_submit(
-    request: Request, engagement_id: Id, user: CurrentUser, session: SessionDep
+    request: Request, engagement_id: Id, user: CurrentUser, session: SessionDep, state: StateDep
 ) -> Response:
     """Saves an engagement's dates, mode and hours; refused ones come back as typed."""
     engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
@@ -333,6 +333,7 @@ async def terms_submit(
                 engagement=engagement,
                 actor=user,
                 terms=form.terms(),
+                settings=state.settings,
                 seen=form.from_status,
             )
         except FieldErrors as exc:

@@ -77,12 +77,19 @@ def feedback(
     "/{engagement_id}/terms", response_model=EngagementRead, response_model_exclude_unset=True
 )
 def put_terms(
-    engagement_id: Id, body: TermsRequest, user: CurrentUser, session: SessionDep
+    engagement_id: Id, body: TermsRequest, user: CurrentUser, session: SessionDep, state: StateDep
 ) -> dict[str, Any]:
     """Sets an engagement's dates, mode and agreed hours while it is confirmed and not started;
     409 once it has started (or moved otherwise), 422 naming the field for bad dates."""
     engagement, _ = readable_engagement(session, engagement_id=engagement_id, reader=user)
-    set_terms(session, engagement=engagement, actor=user, terms=body.terms(), seen=body.from_status)
+    set_terms(
+        session,
+        engagement=engagement,
+        actor=user,
+        terms=body.terms(),
+        settings=state.settings,
+        seen=body.from_status,
+    )
     session.commit()
     return engagement_view(session, engagement=engagement, reader=user)
 

@@ -16,7 +16,14 @@ from sqlmodel import Session, col, select
 
 from service.config import Settings
 from service.core.engagements import move
-from service.models import AuditEvent, Engagement, EngagementFeedback, Need
+from service.models import (
+    AuditEvent,
+    Engagement,
+    EngagementFeedback,
+    Need,
+    Notification,
+    OutgoingEmail,
+)
 from service.models.types import utcnow
 from tests.factories import make_engagement, make_need
 from tests.service.pages.helpers import (
@@ -130,6 +137,19 @@ def test_both_sides_set_and_change_the_dates_while_the_engagement_is_confirmed(
         (world.member.id, "confirmed", "confirmed"),
         (world.expert_user.id, "confirmed", "confirmed"),
     ]
+    # Each change is told to the others, never to whoever made it: one side alone does not
+    # move what both agreed unseen.
+    told = session.exec(
+        select(Notification.user_id)
+        .where(Notification.kind == "engagement.terms")
+        .order_by(col(Notification.id))
+    ).all()
+    assert told.count(world.expert_user.id) == 1 and told.count(world.member.id) == 1
+    assert told.index(world.expert_user.id) < told.index(world.member.id)
+    mail = session.exec(
+        select(OutgoingEmail.to_address).where(OutgoingEmail.kind == "engagement.terms")
+    ).all()
+    assert world.member.email in mail  # the institution hears of the expert's change by email
     # Starting is still refused before the agreed day (the dates now say when).
     early = post_form(expert, f"/engagements/{engagement.id}/start", {"from_status": "confirmed"})
     assert early.status_code == 409
