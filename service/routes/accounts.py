@@ -24,7 +24,11 @@ from service.schemas.accounts import (
     TokenPublic,
     UserPublic,
 )
-from service.schemas.errors import TOO_MANY_WRONG_PASSWORDS, ConflictBody
+from service.schemas.errors import (
+    TOO_MANY_RESET_REQUESTS,
+    TOO_MANY_WRONG_PASSWORDS,
+    ConflictBody,
+)
 from service.schemas.password_reset import ResetRequested
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -108,7 +112,12 @@ def delete_token(token_id: Id, user: CurrentUser, session: SessionDep) -> Respon
     return Response(status_code=204)
 
 
-@router.post("/password/forgot", status_code=202, response_model=ResetRequested)
+@router.post(
+    "/password/forgot",
+    status_code=202,
+    response_model=ResetRequested,
+    responses=TOO_MANY_RESET_REQUESTS,
+)
 def forgot_password(
     body: PasswordResetRequest, request: Request, state: StateDep, session: SessionDep
 ) -> Any:
