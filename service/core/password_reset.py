@@ -75,9 +75,10 @@ def request_reset(
         url=settings.public_base_url.rstrip("/") + reset_link(make_token(user, settings=settings)),
         expires_at=expires,
     )
+    # Anyone may ask for an account's link: the request is nobody's act but the audit's note.
     record(
         session,
-        actor=user,
+        actor=None,
         action="user.password_reset_requested",
         entity_type="user",
         entity_id=user.id,

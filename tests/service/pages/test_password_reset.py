@@ -343,3 +343,18 @@ def test_the_api_limits_requests_with_retry_after(
     refused = api.post("/api/password/forgot", json={"email": LEILA})
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) > 0
+
+
+def test_a_reset_lifts_the_lock_that_typos_put_on_the_account(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    _leila(session)
+    for n in range(settings.login_max_failures):
+        post_form(client, "/login", {"email": LEILA, "password": f"Oran{n}-oublié"})
+    locked = post_form(client, "/login", {"email": LEILA, "password": PASSWORD})
+    assert locked.status_code == 429
+    _ask(client, LEILA)
+    token = _token_of(_link_in(_reset_emails(session)[0], settings))
+    assert _set(client, token, NEW_PASSWORD).status_code == 303
+    # Whoever followed the emailed link holds the mailbox: the new password opens at once.
+    login(client, LEILA, NEW_PASSWORD)
