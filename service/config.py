@@ -27,9 +27,20 @@ class Settings(BaseSettings):
     session_max_age_s: int = 14 * 24 * 3600
     # Behind a reverse proxy that sets X-Forwarded-Proto (and strips it from clients).
     trust_forwarded_proto: bool = False
+    # Wrong passwords for one email (or one account) within the window before it is refused
+    # for the lock-out period after them (service/core/guesses.py).
     login_max_failures: int = 10
+    # Wrong passwords from one client address, whatever the emails: much higher, so that a
+    # hospital or a university behind one shared address is not locked out by one person.
+    login_max_failures_per_ip: int = 100
     login_window_s: int = 60
     login_lockout_s: int = 300
+    # Password reset links: how long one works, and how many may be asked for one email and
+    # from one address within the window (so the form cannot flood someone's inbox).
+    password_reset_max_age_s: int = 3600
+    password_reset_max_per_email: int = 3
+    password_reset_max_per_ip: int = 20
+    password_reset_window_s: int = 3600
     max_body_bytes: int = 1_000_000
     # Re-read a template whose file changed (one stat per template a render uses, includes
     # and imports too); `homeward serve --reload` turns it on for whoever edits templates.

@@ -267,6 +267,7 @@ CORE_MESSAGES = (
     # Field errors of the schemas (service/schemas), in sentence case like every error message.
     N_("This field is required."),
     N_("This password is too short."),
+    N_("The two passwords differ. Type the same new password twice."),
     N_("Use a two-letter country code (ISO 3166), e.g. SN."),
     N_("Choose a country."),
     N_("Enter a web address, like https://example.org."),

@@ -235,6 +235,22 @@ def change_password(
     )
 
 
+def set_forgotten_password(
+    session: Session, *, user: User, new: str, now: datetime | None = None
+) -> bool:
+    """Sets the password of someone who forgot it (through a reset link): one conditional
+    update on the hash the link was made for, so of two racing uses only one sets it (False
+    for the other); then, as after a password change, every session ends and every API token
+    is revoked."""
+    if not users_repo.replace_password_hash(
+        session, user_id=user.id or 0, old=user.password_hash, new=hash_password(new)
+    ):
+        return False
+    _log_in_changed(session, user=user, keep_session=None, now=now or utcnow())
+    record(session, actor=user, action="user.password_reset", entity_type="user", entity_id=user.id)
+    return True
+
+
 EMAIL_TAKEN = N_("Another account already uses this email.")
 
 

@@ -469,6 +469,45 @@ def email_changed(
         )
 
 
+# A reset link asked for on the log-in page: written in the account's language, whatever its
+# email choices; the outbox page hides its body, the link being a key to the account.
+PASSWORD_RESET = "account.password_reset"  # noqa: S105 - an email kind, not a password
+PASSWORD_RESET_SUBJECT = N_("Choose a new password for your Homeward account")
+PASSWORD_RESET_BODY = N_(
+    "Someone, probably you, asked to reset the password of your Homeward account. To choose a "
+    "new password, open this link; it works once, until %(when)s:"
+)
+PASSWORD_RESET_NOT_YOU = N_(
+    "If you did not ask for it, ignore this email: your password stays as it is."
+)
+
+
+def password_reset_link(session: Session, *, user: User, url: str, expires_at: datetime) -> None:
+    """Queues, in the account's language, the email that carries a password reset link."""
+    locale = user.locale or DEFAULT_LOCALE
+    written_in = locale if locale in UI_LOCALES else DEFAULT_LOCALE
+    when = format_datetime(expires_at, format="long", tzinfo=UTC, locale=cldr_locale(written_in))
+    if locale in RTL_LOCALES:
+        when = f"\u2068{when}\u2069"
+    lines = [
+        render_message(locale, GREETING, {"name": user.display_name or user.email}),
+        "",
+        render_message(locale, PASSWORD_RESET_BODY, {"when": when}),
+        "",
+        url,
+        "",
+        translate(locale, PASSWORD_RESET_NOT_YOU),
+    ]
+    queue_email(
+        session,
+        to=user.email,
+        subject=translate(locale, PASSWORD_RESET_SUBJECT),
+        body="\n".join(lines),
+        kind=PASSWORD_RESET,
+        user_id=user.id,
+    )
+
+
 def mark_read(
     session: Session, *, notification_id: int, reader: User, now: datetime | None = None
 ) -> Notification:

@@ -131,7 +131,12 @@ def delete_account(
     notifications_repo.delete_emails_of(session, user_id=user_id, address=user.email)
     session.execute(delete(ApiToken).where(col(ApiToken.user_id) == user_id))
     users_repo.delete_login_failures(
-        session, keys=[f"email:{user.email}", *guesses.account_keys(user)]
+        session,
+        keys=[
+            f"email:{user.email}",
+            *guesses.account_keys(user),
+            *guesses.reset_keys(email=user.email, client_ip="")[:1],
+        ],
     )
     user.email = f"deleted-{user_id}@invalid"
     user.password_hash = "!" + secrets.token_hex(32)  # not a hash: no password matches it

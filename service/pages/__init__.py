@@ -15,6 +15,7 @@ from service.pages import (
     imports,
     institution,
     notifications,
+    password_reset,
     privacy,
     public,
     reports,
@@ -30,6 +31,7 @@ DEPENDENCIES: list[DependsParam] = [Depends(load_page_frame)]
 ROUTERS: tuple[APIRouter, ...] = (
     public.router,
     accounts.router,
+    password_reset.router,
     expert.router,
     for_you.router,
     institution.router,

@@ -65,6 +65,11 @@ def _safe_next(target: str | None) -> str | None:
     return target if target and target.startswith("/") and not target.startswith("//") else None
 
 
+def client_ip_of(request: Request) -> str:
+    """Gets the address a request comes from, as the limits on guessing count it."""
+    return request.client.host if request.client else "unknown"
+
+
 def home_for(user: User) -> str:
     """Gets the page a user lands on after logging in."""
     return HOME_BY_ROLE.get(Role(user.role), "/")
@@ -140,14 +145,14 @@ async def login(request: Request, state: StateDep, session: SessionDep) -> Respo
     form, errors = validate_form(LoginForm, data)
     user = None
     status = 422
+    headers: dict[str, str] = {}
     if form is not None:
-        client_ip = request.client.host if request.client else "unknown"
         try:
             user = authenticate(
                 session,
                 email=form.email,
                 password=form.password,
-                client_ip=client_ip,
+                client_ip=client_ip_of(request),
                 settings=state.settings,
             )
         except TooManyAttempts as exc:
@@ -155,18 +160,21 @@ async def login(request: Request, state: StateDep, session: SessionDep) -> Respo
                 {"__all__": translate_message(exc.message, exc.params)},
                 exc.status_code,
             )
+            headers["retry-after"] = str(exc.retry_after_s)
         else:
             session.commit()
             if user is None:
                 errors = {"__all__": N_("Wrong email or password.")}
     if user is None:
         values = {"email": data.get("email", "")}
-        return render(
+        page = render(
             request,
             "accounts/login.html",
             {"next": next_url or "", "values": values, "errors": errors},
             status_code=status,
         )
+        page.headers.update(headers)
+        return page
     response = RedirectResponse(next_url or home_for(user), status_code=303)
     start_session(response, request=request, state=state, session=session, user=user)
     return response

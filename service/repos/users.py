@@ -136,6 +136,17 @@ def forget_expired_sessions(session: Session, *, before: datetime) -> None:
     session.execute(delete(UserSession).where(col(UserSession.expires_at) < before))
 
 
+def replace_password_hash(session: Session, *, user_id: int, old: str, new: str) -> bool:
+    """Sets an account's password hash if it is still `old`; False when it is not (a race)."""
+    result = session.execute(
+        update(User)
+        .where(col(User.id) == user_id, col(User.password_hash) == old)
+        .values(password_hash=new)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def nth_latest_login_failure(
     session: Session, *, key: str, n: int, since: datetime
 ) -> datetime | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
+from service.core import password_reset
 from service.core.accounts import (
     change_email,
     issue_api_token,
@@ -16,12 +17,19 @@ from service.deps import CallerSessionId, CurrentUser, SessionDep, SessionUser, 
 from service.routes.params import Id
 from service.schemas.accounts import (
     EmailUpdate,
+    PasswordReset,
+    PasswordResetRequest,
     TokenCreate,
     TokenCreated,
     TokenPublic,
     UserPublic,
 )
-from service.schemas.errors import TOO_MANY_WRONG_PASSWORDS, ConflictBody
+from service.schemas.errors import (
+    TOO_MANY_RESET_REQUESTS,
+    TOO_MANY_WRONG_PASSWORDS,
+    ConflictBody,
+)
+from service.schemas.password_reset import ResetRequested
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -100,5 +108,44 @@ def new_token(body: TokenCreate, user: SessionUser, session: SessionDep) -> Any:
 def delete_token(token_id: Id, user: CurrentUser, session: SessionDep) -> Response:
     """Revokes one of the caller's tokens; requests made with it are refused from now on."""
     revoke_api_token(session, user=user, token_id=token_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post(
+    "/password/forgot",
+    status_code=202,
+    response_model=ResetRequested,
+    responses=TOO_MANY_RESET_REQUESTS,
+)
+def forgot_password(
+    body: PasswordResetRequest, request: Request, state: StateDep, session: SessionDep
+) -> Any:
+    """Asks for a password reset link, emailed if an active account uses the address.
+
+    The answer is the same whether or not one does, so it tells nobody which emails have an
+    account. The link works once, for `HOMEWARD_PASSWORD_RESET_MAX_AGE_S` seconds (an hour by
+    default). Too many requests for one email or from one address within the window: a 429
+    with Retry-After. An address that is not valid is a 422 naming `email`.
+    """
+    client_ip = request.client.host if request.client else "unknown"
+    password_reset.request_reset(
+        session, email=body.email, client_ip=client_ip, settings=state.settings
+    )
+    session.commit()
+    return ResetRequested()
+
+
+@router.post("/password/reset", status_code=204)
+def reset_password(body: PasswordReset, state: StateDep, session: SessionDep) -> Response:
+    """Sets a new password with the token of an emailed reset link.
+
+    The link is then spent; every session of the account ends and every API token is
+    revoked, as after a password change. A token that is forged, expired or already used is a
+    422 naming `token`; a password that is too short, a 422 naming `new_password`.
+    """
+    password_reset.reset_password(
+        session, token=body.token, new=body.new_password, settings=state.settings
+    )
     session.commit()
     return Response(status_code=204)

@@ -12,6 +12,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
 )
 
 from service.models import InstitutionType
@@ -72,6 +74,51 @@ class EmailUpdate(EmailChange):
             "examples": [{"email": "amina.diallo@ucad.sn", "password": "the account's password"}]
         },
     )
+
+
+# Said beside the second field of the reset form (service.core.password_reset words it).
+PASSWORDS_DIFFER = "The two passwords differ. Type the same new password twice."  # noqa: S105
+ResetToken = Annotated[str, StringConstraints(min_length=1, max_length=1000), Required]
+
+
+class PasswordResetRequest(BaseModel):
+    """Asks for a password reset link, sent to the email if an active account uses it."""
+
+    email: Email = Field(json_schema_extra={"format": "email"})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"email": "amina.diallo@ucad.sn"}]}
+    )
+
+
+class PasswordReset(BaseModel):
+    """Sets a new password with the token of a reset link."""
+
+    token: ResetToken
+    new_password: Password
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"token": "the token of the emailed link", "new_password": "Kédougou-2026"}
+            ]
+        },
+    )
+
+
+class PasswordResetForm(BaseModel):
+    """The reset page's form: the token of its link, and the new password typed twice."""
+
+    token: str = Field(default="", max_length=1000)
+    new_password: Password
+    new_password_again: str = Field(max_length=200)
+
+    @field_validator("new_password_again")
+    @classmethod
+    def _same_twice(cls, value: str, info: ValidationInfo) -> str:
+        first = info.data.get("new_password")
+        if first is not None and value != first:
+            raise ValueError(PASSWORDS_DIFFER)
+        return value
 
 
 class UserPublic(BaseModel):

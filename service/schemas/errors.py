@@ -69,3 +69,19 @@ TOO_MANY_WRONG_PASSWORDS: dict[int | str, dict[str, Any]] = {
         },
     }
 }
+
+# What a request for a password reset link may answer besides (service.core.password_reset).
+TOO_MANY_RESET_REQUESTS: dict[int | str, dict[str, Any]] = {
+    429: {
+        **_error(
+            "Too many reset links asked for this email or from this address lately: refused"
+            " until the window has passed."
+        ),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before asking again.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
+}

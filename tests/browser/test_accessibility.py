@@ -17,8 +17,13 @@ PUBLIC_PAGES = {
     "register-expert": "/register/expert",
     "register-institution": "/register/institution",
     "privacy": "/privacy",
+    "forgot-password": "/password/forgot",
+    "reset-link-sent": "/password/forgot/sent",
+    "reset-link-dead": "/password/reset?token=expired",
     "error-404": "/no-such-page",
 }
+# The public pages that answer with an error status, the page still for a person to read.
+PUBLIC_STATUS = {"error-404": 404, "reset-link-dead": 400}
 ROLE_PAGES = {
     "expert": {
         "expert-home": "/expert",
@@ -108,7 +113,7 @@ def test_public_pages_have_no_serious_violation(visitor_factory: Any) -> None:
     visitor = _axe_visitor(visitor_factory)
     problems: list[str] = []
     for name, path in PUBLIC_PAGES.items():
-        problems += _check_page(visitor, name, path, status=404 if name == "error-404" else 200)
+        problems += _check_page(visitor, name, path, status=PUBLIC_STATUS.get(name, 200))
     assert not problems, "\n".join(problems)
 
 
@@ -136,6 +141,18 @@ def test_french_pages_have_no_serious_violation(visitor_factory: Any, live_site:
     problems = _check_page(visitor, "coordinator-dashboard-fr", "/coordinator")
     assert visitor.page.locator("html").get_attribute("lang") == "fr"
     assert not problems, "\n".join(problems)
+
+
+def test_the_log_in_page_leads_to_a_reset_link(visitor_factory: Any) -> None:
+    visitor = visitor_factory()
+    visitor.page.goto("/login")
+    visitor.page.click("main a[href='/password/forgot']")
+    visitor.page.wait_for_load_state()
+    visitor.page.fill("#email", "leila.haddad@univ-alger.dz")
+    visitor.page.click("main button[type=submit]")
+    visitor.page.wait_for_load_state()
+    assert visitor.page.url.endswith("/password/forgot/sent")
+    assert "we have sent it a link" in visitor.page.inner_text("[data-reset-sent]")
 
 
 def test_keyboard_starts_with_the_skip_link(visitor_factory: Any) -> None:
