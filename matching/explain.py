@@ -12,17 +12,17 @@ from numpy.typing import NDArray
 from matching.constraints import Assessment
 from matching.fusion import GOOD_SCORE, STRONG_SCORE
 from matching.records import ExpertRecord, Explanation, NeedRecord, Phrase, SkillMatch
+from matching.skill_groups import same_skill
 from matching.texts import normalise_skill
 
 # Texts in, L2-normalised rows out (short phrases, compared with each other).
 PhraseEncoder = Callable[[Sequence[str]], NDArray[np.float32]]
 
-# USE multilingual cosine above which two skills are taken as the same: precision 0.90 on
-# 14,888 labelled ESCO occupation pairs (en/fr/es, same vs neighbouring occupation), measured
-# by bench/skill_threshold.py (docs/matching.md). 0.60 had precision 0.48: "forensic
-# pathology" covered "epidemiology" at 0.73.
-SKILL_MATCH_THRESHOLD = 0.82
-# Above this, but below the threshold, a profile skill is shown as related, never as covering.
+# Whether a profile skill covers a skill asked is `skill_groups.same_skill`, the rule by which
+# the skills-gap report merges «épidémiologie» with "epidemiology" (USE cosine 0.775): one answer
+# to "is this the same skill?" on every page (docs/matching.md). Above this floor, but not the
+# same skill, a profile skill is shown as related, never as covering: «forensic pathology» is
+# 0.73 from "epidemiology".
 SKILL_RELATED_THRESHOLD = 0.70
 PHRASE_FLOOR = 0.25
 MAX_PHRASES = 3
@@ -33,8 +33,16 @@ MatchStrength = Literal["weak", "fair", "good", "strong"]
 STRENGTHS: tuple[MatchStrength, ...] = ("weak", "fair", "good", "strong")
 
 
-def match_strength(score: float, *, asked: int, covered: int, related: int = 0) -> MatchStrength:
-    """Gets a proposal's strength: its score's band, capped by the skills asked it covers.
+def match_strength(
+    score: float,
+    *,
+    asked: int,
+    covered: int,
+    related: int = 0,
+    cap: MatchStrength = "strong",
+) -> MatchStrength:
+    """Gets a proposal's strength: its score's band, capped by the skills asked it covers and
+    by `cap` (what the caller's concerns allow: hours already promised, dates not free).
 
     The score says how much closer the profile reads to the need than the rest of the roster;
     the skills say what a person reads first. A strong match covers every skill asked, a good
@@ -46,8 +54,8 @@ def match_strength(score: float, *, asked: int, covered: int, related: int = 0) 
         "strong" if score >= STRONG_SCORE else "good" if score >= GOOD_SCORE else "fair"
     )
     if asked <= 0:
-        return band
-    cap: MatchStrength = (
+        return min(band, cap, key=STRENGTHS.index)
+    skills: MatchStrength = (
         "strong"
         if covered >= asked
         else "good"
@@ -56,7 +64,19 @@ def match_strength(score: float, *, asked: int, covered: int, related: int = 0) 
         if related > 0
         else "weak"
     )
-    return min(band, cap, key=STRENGTHS.index)
+    return min(band, skills, cap, key=STRENGTHS.index)
+
+
+def strength_order(strengths: Sequence[MatchStrength]) -> list[int]:
+    """Gets the positions of a list ranked by score (best first) in the order a person reads it:
+    strongest label first, the score's order kept among equal labels.
+
+    The score is how close the profile reads; the label also counts the skills asked and the
+    concerns, which the score does not, so in score order "Fair" could follow "Weak". Ordering
+    by label first keeps every label the candidate's own (none lowered for a neighbour's sake,
+    none raised) and labels never go up as the rank goes down (docs/matching.md).
+    """
+    return sorted(range(len(strengths)), key=lambda i: -STRENGTHS.index(strengths[i]))
 
 
 def profile_phrases(expert: ExpertRecord) -> list[tuple[str, str]]:
@@ -83,10 +103,10 @@ def match_skills(
     required: Sequence[str],
     offered: Sequence[str],
     encode: PhraseEncoder,
-    threshold: float = SKILL_MATCH_THRESHOLD,
     related: list[SkillMatch] | None = None,
 ) -> tuple[list[SkillMatch], list[str]]:
-    """Matches each required skill to the closest profile skill: exact first, then semantic.
+    """Matches each required skill to the closest profile skill: exact first, then the same
+    skill in other words or another language (`same_skill`, the skills-gap report's rule).
 
     A required skill whose closest profile skill is only related stays missing; the pair is
     added to `related` when a list is given.
@@ -108,7 +128,7 @@ def match_skills(
         for row, skill in enumerate(pending):
             best = int(np.argmax(sims[row]))
             similarity = float(sims[row, best])
-            if similarity >= threshold:
+            if same_skill(similarity):
                 covered.append(SkillMatch(skill, offered[best], round(similarity, 3), "semantic"))
             else:
                 missing.append(skill)

@@ -13,10 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-# Phrase cosine (USE) from which two skills asked in different languages are one skill:
+# Phrase cosine (USE) from which two skill phrases are one skill, whatever their languages:
 # precision 0.94, recall 0.23 on 10,569 cross-language ESCO pairs (bench/skill_merge_threshold.py,
-# docs/matching.md). Recall is low because every negative pair is a close neighbour.
+# docs/matching.md). Recall is low because every negative pair is a close neighbour. The one rule
+# for "the same skill": the skills-gap report merges by it and an explanation covers by it.
 MERGE_THRESHOLD = 0.775
+
+
+def same_skill(similarity: float) -> bool:
+    """Tells whether two skill phrases at this cosine are one skill («épidémiologie» and
+    "epidemiology", 0.79): the rule the skills-gap rows and the covered skills share."""
+    return similarity >= MERGE_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,6 @@ class SkillGroup:
 def group_skills(
     counts: Mapping[str, int],
     vectors: Mapping[str, npt.NDArray[np.float32]],
-    *,
-    threshold: float = MERGE_THRESHOLD,
 ) -> list[SkillGroup]:
     """Groups skills that mean the same; a skill without a vector stays alone. Deterministic:
     the order is by count, then by label."""
@@ -48,7 +53,7 @@ def group_skills(
         if vector is not None and founder_vectors:
             similarities = np.stack(founder_vectors) @ np.asarray(vector, dtype=np.float32)
             best = int(np.argmax(similarities))
-            if float(similarities[best]) >= threshold:
+            if same_skill(float(similarities[best])):
                 members[founders[best]].append(skill)
                 continue
         members[skill] = []

@@ -145,6 +145,9 @@ class Action(StrEnum):
     COORDINATE = "coordinate"
     IMPORT_ROSTER = "import_roster"
     DECIDE_PROPOSALS = "decide_proposals"
+    # The matcher's raw figures (a proposal's score components): for staff checking the matcher,
+    # in the JSON API only; every page words them instead (how a rank was made).
+    READ_MATCHER_FIGURES = "read_matcher_figures"
     ADMINISTER = "administer"
 
 
@@ -166,6 +169,7 @@ ALLOWED: dict[Action, frozenset[ReaderKind]] = {
     A.COORDINATE: STAFF,
     A.IMPORT_ROSTER: STAFF,
     A.DECIDE_PROPOSALS: STAFF,
+    A.READ_MATCHER_FIGURES: STAFF,
     A.ADMINISTER: frozenset({K.ADMIN}),
 }
 

@@ -8,12 +8,14 @@ from typing import Any
 
 from sqlmodel import Session
 
-from matching.explain import SKILL_MATCH_THRESHOLD, SKILL_RELATED_THRESHOLD
+from matching.explain import SKILL_RELATED_THRESHOLD
+from matching.skill_groups import same_skill
 from service.config import Settings
 from service.core import policy
 from service.core.audit import record
 from service.core.engagements import state_since
 from service.core.experts import view_for
+from service.core.match_labels import label_ranked_rows
 from service.core.notifications import notify
 from service.core.policy import ExpertView
 from service.errors import DomainError, FieldErrors, InvalidTransition, NotFound
@@ -396,7 +398,8 @@ REVIEWED_EXPERT_FIELDS = ("id", "display_name", "headline", "residence_country",
 def review_page_rows(session: Session, *, need_id: int, reader: User) -> list[dict[str, Any]]:
     """Gets a need's ranked proposals as the review and comparison pages show them: the rows of
     `review_rows`, with the fields of the expert these pages print (those of the reader's view,
-    as `view_for` decides it), in one query of plain rows instead of three of models."""
+    as `view_for` decides it), in one query of plain rows instead of three of models; each row
+    with its concerns and its label (`match_labels.label_ranked_rows`)."""
     seen_by = policy.reader_for(session, reader)
     rows = []
     for row in proposals_repo.review_candidates(session, need_id):
@@ -437,6 +440,7 @@ def review_page_rows(session: Session, *, need_id: int, reader: User) -> list[di
                 "explanation": explanation_for_people(row.explanation),
             }
         )
+    label_ranked_rows(rows)
     return rows
 
 
@@ -459,17 +463,25 @@ def explanation_for_people(explanation: dict[str, Any]) -> dict[str, Any]:
             if isinstance(item, dict)
         ]
 
-    # Proposals ranked before the threshold was raised keep their old "covered" claims:
-    # the same threshold judges them here, so no page calls a weak match covering.
-    covered, related, missing = [], skills("related_skills"), list(items("missing_skills"))
+    # Proposals ranked under an earlier threshold keep their old claims: the one rule
+    # (`same_skill`) judges them again here, so a page never calls a neighbouring skill covering
+    # nor leaves the same skill in another language "similar, not counted".
+    covered, related, missing = [], [], list(items("missing_skills"))
     for skill in skills("covered_skills"):
         similarity = skill["similarity"]
-        if skill["how"] != "semantic" or similarity is None or similarity >= SKILL_MATCH_THRESHOLD:
+        if skill["how"] != "semantic" or similarity is None or same_skill(similarity):
             covered.append(skill)
             continue
         missing.append(skill["required"])
         if similarity >= SKILL_RELATED_THRESHOLD:
             related.append({**skill, "how": "related"})
+    for skill in skills("related_skills"):
+        similarity = skill["similarity"]
+        if similarity is not None and same_skill(similarity) and skill["required"] in missing:
+            missing.remove(skill["required"])
+            covered.append({**skill, "how": "semantic"})
+        else:
+            related.append(skill)
     facts = explanation.get("facts")
     phrases = [
         {

@@ -11,6 +11,7 @@ from service.core.comparison import Compared, chosen_ids, compare_candidates
 from service.deps import RequireStaff, SessionDep
 from service.errors import FieldErrors
 from service.pages.reasons import (
+    concern_sentences,
     dates_reason,
     hours_reason,
     language_levels,
@@ -36,6 +37,7 @@ def comparison_cells(column: Compared) -> dict[str, Any]:
         "mode": mode_reason(facts),
         "overlap": overlap_reason(x),
         "country_tie": bool(x.get("country_tie")),
+        "concerns": concern_sentences(x, column.row["concerns"]),
     }
 
 

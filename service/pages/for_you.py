@@ -8,12 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from matching.explain import strength_order
 from service.core.needs_for_you import ForYou, needs_for_you
 from service.deps import RequireExpert, SessionDep
 from service.errors import NotFound
 from service.i18n import N_, ngettext_
 from service.models import ExpertProfile
-from service.pages.reasons import language_levels
+from service.pages.reasons import language_levels, match_band
 from service.repos import experts as experts_repo
 from service.templating import render_page_or_fragment
 
@@ -86,9 +87,13 @@ def set_aside_sentences(result: ForYou) -> list[str]:
 def for_you_context(session: SessionDep, expert: ExpertProfile, *, limit: int) -> dict[str, Any]:
     """Gets what the "Needs for you" fragment shows."""
     result = needs_for_you(session, expert=expert, limit=limit)
+    # Strongest label first, the matcher's order kept among equal labels (docs/matching.md).
+    bands = [match_band(score, x) for _, x, score in result.ranked]
+    order = strength_order(bands)
     return {
         "for_you": result,
-        "ranked": result.ranked,
+        "ranked": [result.ranked[i] for i in order],
+        "bands": [bands[i] for i in order],
         "levels": language_levels({"languages": expert.languages}),
         "for_you_empty": EMPTY_MESSAGES[result.empty] if result.empty else "",
         "set_aside": set_aside_sentences(result),

@@ -11,7 +11,17 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
-from matching.explain import MatchStrength, match_strength
+from matching.explain import MatchStrength
+from service.core import match_labels
+from service.core.match_labels import (
+    MODE_PARTIAL,
+    MODE_WIDENED,
+    NO_LANGUAGE,
+    OVER_COMMITTED,
+    SHORT_DATES,
+    SHORT_HOURS,
+    RankSummary,
+)
 from service.i18n import (
     N_,
     RTL_LOCALES,
@@ -34,7 +44,9 @@ MATCH_BASIS = N_(
     "roster, then weighs languages, mode, dates and hours; the skills asked cap it. Strong: far "
     "closer than almost everyone, and covers every skill asked; good: clearly closer than most, "
     "and covers at least one; fair: worth a look, check the reasons; weak: covers none of the "
-    "skills asked, not even a similar one."
+    "skills asked, not even a similar one. Short dates or hours make a match good at most, hours "
+    "already all promised fair at most. The list shows the strongest labels first, each in the "
+    "matcher's order."
 )
 MODE_SENTENCES = {
     "remote": N_("Works remotely, as asked"),
@@ -44,18 +56,9 @@ MODE_SENTENCES = {
 
 
 def match_band(score: float, x: dict[str, Any] | None = None) -> MatchStrength:
-    """Gets the strength of a proposal from its score and its explanation's skills (strong,
-    good, fair or weak): the one rule behind every match label (matching.explain)."""
-    x = x or {}
-    covered = len(x.get("covered_skills") or [])
-    missing = x.get("missing_skills") or []
-    related = {str(s.get("required")) for s in x.get("related_skills") or []}
-    return match_strength(
-        score,
-        asked=covered + len(missing),
-        covered=covered,
-        related=sum(1 for skill in missing if skill in related),
-    )
+    """Gets the strength of one proposal from its score and its explanation (strong, good, fair
+    or weak): the one rule behind every match label (`core.match_labels.strength`)."""
+    return match_labels.strength(score, x)
 
 
 def match_label(band: str) -> str:
@@ -351,3 +354,68 @@ def language_levels(expert: dict[str, Any] | None) -> dict[str, str]:
         for item in languages
         if isinstance(item, dict)
     }
+
+
+CONCERNS_HEADING = N_("To check before deciding:")
+
+
+def concern_sentences(x: dict[str, Any], codes: Iterable[str]) -> list[str]:
+    """Words for the concerns of a proposal (`core.match_labels.concerns`), in their order; the
+    review card and the side-by-side table both print these."""
+    facts: dict[str, Any] = x.get("facts") or {}
+    words = {
+        OVER_COMMITTED: lambda: hours_reason(facts),
+        SHORT_HOURS: lambda: hours_reason(facts),
+        SHORT_DATES: lambda: dates_reason(facts),
+        NO_LANGUAGE: lambda: next(iter(language_reasons(x, {})), None),
+        MODE_PARTIAL: lambda: mode_reason(facts),
+        MODE_WIDENED: lambda: mode_reason(facts),
+    }
+    out = [words[code]() for code in codes if code in words]
+    return [sentence for sentence in out if sentence]
+
+
+CLOSENESS = {
+    "far_closer": N_("The profile reads far closer to the need than almost all the roster"),
+    "closer": N_("The profile reads clearly closer to the need than most of the roster"),
+    "somewhat_closer": N_("The profile reads somewhat closer to the need than most"),
+    "not_closer": N_("The profile reads no closer to the need than most of the roster"),
+}
+ADJUSTMENT_NAMES = {
+    "capacity": N_("hours already promised"),
+    "availability": N_("dates not all free"),
+    "languages": N_("languages not spoken"),
+    "mode": N_("engagement mode"),
+    "timezone": N_("few working hours in common"),
+    "country_tie": N_("ties to the need's country"),
+}
+
+
+def rank_summary_sentences(summary: RankSummary | None) -> list[str]:
+    """Words for how a rank was made (`core.match_labels.rank_summary`): how close the profile
+    reads, then what lowered or raised it, or that every constraint is met."""
+    if summary is None:
+        return []
+    out = [gettext_(CLOSENESS[summary.closeness])]
+    if summary.lowered:
+        out.append(
+            _t(
+                N_("Ranked lower for: %(what)s"),
+                what=listing(gettext_(ADJUSTMENT_NAMES[n]) for n in summary.lowered),
+            )
+        )
+    else:
+        out.append(gettext_(N_("Languages, mode, dates, hours and time zone: all met")))
+    if summary.raised:
+        out.append(
+            _t(
+                N_("Ranked higher for: %(what)s"),
+                what=listing(gettext_(ADJUSTMENT_NAMES[n]) for n in summary.raised),
+            )
+        )
+    return out
+
+
+def rank_summary(components: dict[str, float] | None) -> list[str]:
+    """Words for how a proposal's rank was made, from its stored score components."""
+    return rank_summary_sentences(match_labels.rank_summary(components or {}))

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from service.core import policy
 from service.core.engagements import engagement_view
 from service.core.proposals import (
     approve_proposal,
@@ -48,9 +49,11 @@ def list_proposals(user: RequireStaff, session: SessionDep, need_id: QueryId) ->
     """Lists a need's proposals, best first, with their scores and explanations."""
     if needs_repo.get_need(session, need_id) is None:
         raise NotFound("This need does not exist.")
+    figures = policy.may(policy.reader_for(session, user), policy.Action.READ_MATCHER_FIGURES)
     items = [
         {
             **row["proposal"].model_dump(mode="json"),
+            **({} if figures else {"components": {}}),
             "expert": row["expert"],
             "engagement_id": row["engagement"].id if row["engagement"] else None,
         }

@@ -163,9 +163,11 @@ def test_need_in_french_to_confirmed_engagement(
     assert "Kofi Mensah" in top.locator("h3").inner_text()
     reasons = top.locator("[data-reasons]").inner_text()
     assert "Speaks French" in reasons and "Works remotely, as asked" in reasons
-    assert not top.locator("[data-components]").is_visible()  # behind "Matcher details"
+    assert not top.locator("[data-rank-summary]").is_visible()  # behind "How this rank was made"
     top.locator("details[data-matcher-details] summary").click()
-    assert top.locator("[data-components]").is_visible()
+    assert top.locator("[data-rank-summary]").is_visible()
+    assert "relevance" not in top.locator("[data-rank-summary]").inner_text()  # words, not figures
+    assert top.locator("[data-components]").count() == 0
     top.locator("form[data-approve] button").click()
     # Approved in place: the card changes, the page stays where it was.
     approved = coordinator.page.locator(f"#candidate-{proposals[0].id}")

@@ -114,7 +114,8 @@ def test_review_decides_in_place_and_the_header_fits(
     page.goto(f"/coordinator/needs/{live_site.ids['need']}")
     _keep(visitor.screenshot("review-1280", full_page=True))
     # Internals stay folded; the reasons are words.
-    assert not page.is_visible("[data-components]")
+    assert not page.is_visible("[data-rank-summary]")
+    assert page.locator("[data-components]").count() == 0  # raw figures: the JSON API only
     assert page.is_visible(f"#candidate-{ids[0]} [data-reasons]")
     # Reject without a reason, in place: the error shows beside the button, the page stays put.
     card = f"#candidate-{ids[3]}"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from matching.explain import match_strength
+from matching.explain import match_strength, strength_order
 from matching.fusion import GOOD_SCORE, STRONG_SCORE
 
 
@@ -37,6 +37,25 @@ def test_the_skills_asked_cap_the_score_band(
     score: float, asked: int, covered: int, related: int, strength: str
 ) -> None:
     assert match_strength(score, asked=asked, covered=covered, related=related) == strength
+
+
+@pytest.mark.parametrize(
+    ("cap", "strength"),
+    [("strong", "strong"), ("good", "good"), ("fair", "fair")],
+)
+def test_a_concern_caps_even_a_match_that_covers_every_skill(cap: str, strength: str) -> None:
+    assert match_strength(9.2, asked=3, covered=3, cap=cap) == strength  # type: ignore[arg-type]
+    assert match_strength(9.2, asked=0, covered=0, cap=cap) == strength  # type: ignore[arg-type]
+    assert match_strength(9.2, asked=3, covered=0, cap=cap) == "weak"  # type: ignore[arg-type]
+
+
+def test_labels_never_go_up_as_the_rank_goes_down() -> None:
+    # The review page of the epidemiology need: ranks 3 and 4 weak above 5 and 6 fair.
+    by_score = ["strong", "good", "weak", "weak", "fair", "fair", "weak"]
+    order = strength_order(by_score)  # type: ignore[arg-type]
+    assert order == [0, 1, 4, 5, 2, 3, 6]  # the score's order kept among equal labels
+    shown = [by_score[i] for i in order]
+    assert shown == ["strong", "good", "fair", "fair", "weak", "weak", "weak"]
 
 
 def test_the_rule_lives_in_the_matching_library_which_knows_nothing_of_the_service() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matching.skill_groups import MERGE_THRESHOLD, SkillGroup, group_skills
+from matching.skill_groups import MERGE_THRESHOLD, SkillGroup, group_skills, same_skill
 
 
 def _unit(*values: float) -> np.ndarray:
@@ -63,3 +63,40 @@ def test_every_label_lands_in_one_group_whatever_the_order(
     assert len(groups) == len({axis for _, axis in skills.values()})
     reversed_counts = dict(reversed(list(counts.items())))
     assert group_skills(reversed_counts, vectors) == groups
+
+
+def test_a_skill_is_covered_exactly_when_the_skills_gap_report_merges_it() -> None:
+    """One rule: the explanation covers a skill asked by the profile skill the report would
+    merge it with («épidémiologie» / "epidemiology", 0.79), and nothing the report keeps apart
+    («surveillance épidémiologique» / "forensic pathology", 0.73)."""
+    from matching.explain import match_skills
+    from matching.records import SkillMatch
+
+    def at(similarity: float) -> np.ndarray:
+        return _unit(similarity, np.sqrt(1 - similarity**2), 0)
+
+    vectors = {
+        "épidémiologie": _unit(1, 0, 0),
+        "surveillance épidémiologique": _unit(0, 0, 1),
+        "epidemiology": at(0.79),
+        "forensic pathology": _unit(0, np.sqrt(1 - 0.73**2), 0.73),
+    }
+
+    def encode(texts: object) -> np.ndarray:
+        return np.stack([vectors[t] for t in texts])  # type: ignore[attr-defined]
+
+    related: list[SkillMatch] = []
+    covered, missing = match_skills(
+        ["épidémiologie", "surveillance épidémiologique"],
+        ["epidemiology", "forensic pathology"],
+        encode,
+        related=related,
+    )
+    assert [(m.required, m.matched) for m in covered] == [("épidémiologie", "epidemiology")]
+    assert missing == ["surveillance épidémiologique"]
+    assert [m.matched for m in related] == ["forensic pathology"]
+    groups = group_skills(
+        {"épidémiologie": 2, "epidemiology": 1, "surveillance épidémiologique": 1}, vectors
+    )
+    assert SkillGroup("épidémiologie", ("epidemiology",)) in groups
+    assert same_skill(MERGE_THRESHOLD) and not same_skill(MERGE_THRESHOLD - 0.001)

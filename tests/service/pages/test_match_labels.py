@@ -27,17 +27,42 @@ NONE_COVERED: dict[str, Any] = {
     "shared_languages": ["ar"],
     "facts": {"free_hours": 6.0, "needed_hours": 4.0},
 }
+# A neighbouring field, not the skill: «forensic pathology» is 0.73 from "epidemiology".
 ONE_SIMILAR: dict[str, Any] = {
     "covered_skills": [],
     "related_skills": [
         {
             "required": "épidémiologie",
-            "matched": "epidemiology",
-            "similarity": 0.79,
+            "matched": "pathologie médico-légale",
+            "similarity": 0.73,
             "how": "related",
         }
     ],
     "missing_skills": ["épidémiologie", "biostatistique"],
+    "shared_languages": ["fr"],
+}
+# Dr. Awa Ndiaye's proposal as ranked before the rule was one, with the USE cosines measured:
+# «épidémiologie» / "epidemiology" 0.793 (one row of the skills-gap report, so covered now);
+# «surveillance épidémiologique» / "disease surveillance" 0.741 (two rows there: still related).
+SAME_SKILL_IN_ENGLISH: dict[str, Any] = {
+    "covered_skills": [
+        {"required": "R", "matched": "R", "similarity": 1.0, "how": "exact"},
+    ],
+    "related_skills": [
+        {
+            "required": "épidémiologie",
+            "matched": "epidemiology",
+            "similarity": 0.793,
+            "how": "related",
+        },
+        {
+            "required": "surveillance épidémiologique",
+            "matched": "disease surveillance",
+            "similarity": 0.741,
+            "how": "related",
+        },
+    ],
+    "missing_skills": ["épidémiologie", "surveillance épidémiologique"],
     "shared_languages": ["fr"],
 }
 ALL_COVERED: dict[str, Any] = {
@@ -131,8 +156,32 @@ def test_a_similar_skill_is_said_not_to_count(
     card = review_page(browser, world).select_one(f"#candidate-{world.proposal.id}")
     assert card is not None
     tags = [text_of(t) for t in card.select(".missing-skills .tag")]
-    assert tags == ["épidémiologie (voisine, non comptée : epidemiology)", "biostatistique"]
+    assert tags == [
+        "épidémiologie (voisine, non comptée : pathologie médico-légale)",
+        "biostatistique",
+    ]
     assert _label(card) == ("fair", "Correspondance possible")
+
+
+def test_the_same_skill_in_another_language_is_covered_as_the_skills_gap_report_merges_it(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    world.proposal.explanation = SAME_SKILL_IN_ENGLISH
+    world.proposal.score = 6.2
+    session.add(world.proposal)
+    session.commit()
+    card = review_page(coordinator_browser(session, make_client, world), world).select_one(
+        f"#candidate-{world.proposal.id}"
+    )
+    assert card is not None
+    assert text_of(card.select_one("[data-reasons] li")) == (
+        "Covers 2 of 3 skills asked: R, épidémiologie (close match: epidemiology)"
+    )
+    assert [text_of(t) for t in card.select(".missing-skills .tag")] == [
+        "surveillance épidémiologique (similar, not counted: disease surveillance)"
+    ]
+    assert _label(card) == ("good", "Good match")
 
 
 def test_the_side_by_side_table_uses_the_same_label(
@@ -158,11 +207,13 @@ def test_the_side_by_side_table_uses_the_same_label(
             f"/coordinator/needs/{world.need.id}/compare?expert={world.expert.id}&expert={weak.id}"
         )
     )
+    # The strong match is read first, although the weak one scored higher: labels never go up
+    # as the rank goes down.
     cells = page.select("tr[data-row=match] td")
-    assert [_label(td) for td in cells] == [("weak", "Weak match"), ("strong", "Strong match")]
-    # The review card of the same candidate says the same.
+    assert [_label(td) for td in cells] == [("strong", "Strong match"), ("weak", "Weak match")]
+    # The review card of the same candidate says the same, in the same order.
     cards = review_page(browser, world).select("[data-proposal]")
-    assert [_label(c)[0] for c in cards] == ["weak", "strong"]
+    assert [_label(c)[0] for c in cards] == ["strong", "weak"]
 
 
 def test_the_experts_needs_for_you_use_the_same_label(
@@ -193,6 +244,8 @@ def test_the_experts_needs_for_you_use_the_same_label(
         "Covers none of the 1 skill asked"
     )
     assert _label(cards["Surveillance épidémiologique"]) == ("strong", "Strong match")
+    # Read strongest first, though the weak one scored higher.
+    assert list(cards) == ["Surveillance épidémiologique", "Échographie"]
 
 
 @pytest.mark.parametrize(
