@@ -366,3 +366,24 @@ def test_approving_in_place_sends_the_history_with_the_approval_in_it(
     assert len(lines) == len(before) + 1
     # The page's own history is the same element htmx swaps.
     assert page.select_one("#need-history") is not None
+
+
+def test_the_folded_explanation_names_skills_without_figures_or_english_codes(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    world.proposal.explanation = {
+        **EXPLANATION,
+        "closest_phrases": [{"text": "Enseigne l'épidémiologie à Dakar", "similarity": 0.8731}],
+        "notes": ["speaks none of fr, ar"],
+    }
+    session.add(world.proposal)
+    session.commit()
+    browser = coordinator_browser(session, make_client, world)
+    folded = review_page(browser, world).select_one(
+        f"#candidate-{world.proposal.id} [data-matcher-details]"
+    )
+    assert folded is not None
+    said = text_of(folded)
+    assert "épidémiologie" in said and "Enseigne l'épidémiologie à Dakar" in said
+    assert "0.87" not in said and "speaks none" not in said and "Similarity" not in said
