@@ -33,7 +33,8 @@ EMPTY_MESSAGES = {
         "profile page."
     ),
     "incomplete": N_(
-        "Your profile is not complete enough to rank needs for you: complete it from your space."
+        "Your profile is not complete enough to rank needs for you: complete it on your profile "
+        "page."
     ),
     "unavailable": N_(
         "Your availability has ended or needs confirming, so no need is ranked for you. Update "
