@@ -126,6 +126,16 @@ class CellError(ValueError):
 
 
 ITEM = N_("Item %(n)s: %(problem)s")
+# A value that is not one of a field's choices: which value, and the choices (the codes a
+# file uses, as docs/data.md lists them), where the forms' "Choose one of the options" names
+# neither.
+NOT_A_CHOICE = N_("“%(value)s” is not accepted here: use one of %(options)s.")
+# Messages the forms address to the person whose profile it is, said to whoever imports it.
+FOR_THE_IMPORTER = {
+    "The end of your availability must not be before its start.": N_(
+        "The availability ends before it starts."
+    ),
+}
 ALSO_ON_LINE = N_("“%(value)s” is also on line %(line)s.")
 # An email the row would give an account of another kind, by that account's role.
 OTHER_ROLE = {
@@ -454,9 +464,15 @@ def _validate(
                     item = int(loc[1]) + 1
             else:
                 name = next((f for f in model.model_fields if f in message), "row")
+            params: dict[str, Any] = {}
+            choices = re.findall(r"'([^']*)'", str((error.get("ctx") or {}).get("expected", "")))
             if error["type"] == "missing":
                 message = REQUIRED
-            errors.append(RowError(line, name, message, item=item))
+            elif error["type"] in ("enum", "literal_error") and choices:
+                message = NOT_A_CHOICE
+                params = {"value": str(error.get("input", "")), "options": ", ".join(choices)}
+            message = FOR_THE_IMPORTER.get(message, message)
+            errors.append(RowError(line, name, message, params, item=item))
         return None, errors
 
 

@@ -118,7 +118,10 @@ def test_import_speaks_french_with_lang(database: str, tmp_path: Path) -> None:
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[0] == "experts-diaspora.jsonl : 1 erreur sur 5 lignes, rien n'a été importé"
-    assert lines[1] == "  ligne 3, modes : Élément 1 : Choisissez une des options proposées."
+    assert lines[1] == (
+        "  ligne 3, modes : Élément 1 : « présentiel » n'est pas accepté ici : utilisez l'une de "
+        "ces valeurs : remote, mission, hybrid."
+    )
     assert _experts(database) == 0
 
     partial = runner.invoke(app, ["import", "experts", str(path), "--partial", "--lang", "fr"])

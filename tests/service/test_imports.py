@@ -355,3 +355,24 @@ def test_experts_added_by_an_import_reach_the_needs_already_open(
     changed = GOOD_EXPERT.replace("Epidemiologist", "Senior epidemiologist")
     _import(session, "experts", _write(tmp_path, "e2.csv", f"{EXPERT_HEADER}\n{changed}\n"))
     assert session.exec(select(Job.key).where(Job.kind == REMATCH_NEED)).all() == []
+
+
+def test_a_value_that_is_not_a_choice_is_named_with_the_choices_for_the_importer(
+    session: Session, tmp_path: Path
+) -> None:
+    header = f"{EXPERT_HEADER},available_until"
+    row = (
+        "exp-7,leila@example.org,Leïla Ben Omar,ar,Épidémiologiste,épidémiologie;R,"
+        "ar:native;fr:courant,TN,FR,Europe/Paris,remote,20,2027-03-01,2027-01-15"
+    )
+    report = _import(session, "experts", _write(tmp_path, "e.csv", f"{header}\n{row}\n"))
+
+    by_field = {e.field: e for e in report.errors}
+    level = by_field["languages"]
+    assert level.item == 2  # the second language of the cell
+    assert level.text == (
+        "Item 2: “courant” is not accepted here: use one of native, fluent, professional, basic."
+    )
+    # Said to the coordinator who imports it, not to the expert whose profile it is.
+    assert by_field["available_until"].text == "The availability ends before it starts."
+    assert _count(session, ExpertProfile) == 0
