@@ -127,7 +127,9 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
     if engagement.agreed_hours:
         facts.append(
             ngettext_(
-                "%(num)s hour is agreed.", "%(num)s hours are agreed.", engagement.agreed_hours
+                "%(num)s hour in total is agreed.",
+                "%(num)s hours in total are agreed.",
+                engagement.agreed_hours,
             )
             % {"num": formatted_decimal(engagement.agreed_hours, "#,##0", cldr_locale())}
         )
@@ -144,7 +146,9 @@ def feedback_sentences(item: dict[str, Any]) -> list[str]:
     # Hours left empty are stored as 0: saying "0 hours contributed" reports what nobody said.
     if hours:
         said.append(
-            ngettext_("%(num)s hour contributed.", "%(num)s hours contributed.", hours)
+            ngettext_(
+                "%(num)s hour contributed in total.", "%(num)s hours contributed in total.", hours
+            )
             % {"num": formatted_decimal(hours, "#,##0", cldr_locale())}
         )
     said.append(
