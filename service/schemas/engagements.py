@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from service.models import EngagementFeedback, EngagementStatus, Mode, ProposalStatus
 from service.schemas.common import EntityId, not_before
@@ -59,9 +66,15 @@ class EngagementTerms(BaseModel):
         date | None, not_before("start_date", "The end date must not be before the start date.")
     ] = None
     mode: Mode | None = None
-    agreed_hours: Annotated[int | None, AfterValidator(_positive_hours)] = Field(
-        default=None, le=5000
-    )
+    # Hours for the whole engagement. The schema says 1..5000; the check of the lower bound
+    # is ours, for its message (pydantic's "at least 1" did not say what the hours are).
+    agreed_hours: Annotated[
+        int | None,
+        AfterValidator(_positive_hours),
+        WithJsonSchema(
+            {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 5000}, {"type": "null"}]}
+        ),
+    ] = Field(default=None, le=5000)
 
 
 class FeedbackWrite(BaseModel):
