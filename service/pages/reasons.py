@@ -351,21 +351,3 @@ def language_levels(expert: dict[str, Any] | None) -> dict[str, str]:
         for item in languages
         if isinstance(item, dict)
     }
-
-
-HISTORY_LABELS = {
-    "need.posted": N_("Need posted"),
-    "need.edited": N_("Need edited"),
-    "need.published": N_("Draft published"),
-    "need.modes_widened": N_("Widened to other engagement modes"),
-    "need.modes_narrowed": N_("Kept to its engagement mode"),
-    "need.interest": N_("An expert said they are interested"),
-    "proposal.approve": N_("Proposal approved"),
-    "proposal.reject": N_("Proposal rejected"),
-}
-
-
-def history_label(action: str) -> str:
-    """Gets the translated name of an audited action (the code itself when unnamed)."""
-    text = HISTORY_LABELS.get(action)
-    return gettext_(text) if text else action
