@@ -278,6 +278,7 @@ CORE_MESSAGES = (
     N_("The end of your availability must not be before its start."),
     N_("The latest start must not be before the earliest start."),
     N_("The end date must not be before the start date."),
+    N_("Write the agreed hours as a number above 0, or leave the field empty."),
     N_("This date is out of range."),
     N_("Choose a sector from the list."),
     N_("Choose sectors from the list."),

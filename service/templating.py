@@ -27,6 +27,7 @@ from jinja2.utils import _PassArg
 from markupsafe import Markup, escape
 from sqlmodel import Session
 
+from service.bidi import isolate
 from service.core import policy
 from service.core.accounts import user_for_session
 from service.core.imports import ITEM, RowError
@@ -324,6 +325,7 @@ _env.filters["number"] = _format_number
 _env.filters["percent"] = _format_percent
 _env.filters["message"] = translate_message
 _env.filters["listing"] = reasons.listing
+_env.filters["isolate"] = isolate
 _env.globals["reasons"] = reasons.reasons
 _env.globals["browser_words"] = browsers.browser_words
 _env.globals["list_separator"] = reasons.list_separator

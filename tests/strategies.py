@@ -311,7 +311,7 @@ def engagement_terms(draw: st.DrawFn, *, started_by: date | None = None) -> dict
         "start_date": start.isoformat() if start else None,
         "end_date": end.isoformat() if end else None,
         "mode": draw(st.none() | st.sampled_from([str(m) for m in Mode])),
-        "agreed_hours": draw(st.none() | st.integers(0, 5000)),
+        "agreed_hours": draw(st.none() | st.integers(1, 5000)),
     }
 
 

@@ -32,6 +32,7 @@ from service.core.audit import record
 from service.core.exports import expert_record, institution_record, need_record
 from service.errors import DomainError
 from service.i18n import N_, NN_
+from service.lists import split_items
 from service.models import (
     ExpertProfile,
     Institution,
@@ -407,7 +408,9 @@ def read_cell(cell: str, kind: CellType) -> Any:
 
 
 def _items(text: str) -> list[str]:
-    return [item.strip() for item in text.split(";") if item.strip()]
+    # A cell's items are separated by semicolons (the comma may be the file's delimiter);
+    # the Arabic semicolon too, as the forms accept it.
+    return split_items(text, commas=False)
 
 
 # --- checking -----------------------------------------------------------------------------

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import escape
 
+from service.bidi import isolate
 from service.core.engagements import state_since
 from service.core.policy import Party
 from service.i18n import (
@@ -109,7 +110,7 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
             if country
             else gettext_("Asked by %(institution)s.")
         )
-        isolated = Markup("<bdi>%s</bdi>") % need["institution"]
+        isolated = isolate(need["institution"])
         facts.append(said % {"institution": isolated, "country": country_name(country)})
     mode = engagement.mode or need.get("mode") or ""
     if mode in MODES:
@@ -119,12 +120,14 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
     if engagement.agreed_hours:
         facts.append(
             ngettext_(
-                "%(num)s hour is agreed.", "%(num)s hours are agreed.", engagement.agreed_hours
+                "%(num)s hour in total is agreed.",
+                "%(num)s hours in total are agreed.",
+                engagement.agreed_hours,
             )
             % {"num": formatted_decimal(engagement.agreed_hours, "#,##0", cldr_locale())}
         )
     if engagement.reason:
-        reason = Markup("<bdi>%s</bdi>") % translate_message(engagement.reason)
+        reason = isolate(translate_message(engagement.reason))
         facts.append(escape(gettext_("Reason given: %(reason)s")) % {"reason": reason})
     return facts
 
@@ -179,7 +182,9 @@ def feedback_sentences(item: dict[str, Any]) -> list[str]:
     # Hours left empty are stored as 0: saying "0 hours contributed" reports what nobody said.
     if hours:
         said.append(
-            ngettext_("%(num)s hour contributed.", "%(num)s hours contributed.", hours)
+            ngettext_(
+                "%(num)s hour contributed in total.", "%(num)s hours contributed in total.", hours
+            )
             % {"num": formatted_decimal(hours, "#,##0", cldr_locale())}
         )
     said.append(
@@ -191,12 +196,8 @@ def feedback_sentences(item: dict[str, Any]) -> list[str]:
     # French typed on an Arabic page, or Arabic on a French one, stays in the order it was typed.
     if item.get("delivered"):
         said.append(
-            escape(gettext_("What was delivered: %(text)s"))
-            % {"text": Markup("<bdi>%s</bdi>") % item["delivered"]}
+            escape(gettext_("What was delivered: %(text)s")) % {"text": isolate(item["delivered"])}
         )
     if item.get("impact"):
-        said.append(
-            escape(gettext_("Impact: %(text)s"))
-            % {"text": Markup("<bdi>%s</bdi>") % item["impact"]}
-        )
+        said.append(escape(gettext_("Impact: %(text)s")) % {"text": isolate(item["impact"])})
     return said

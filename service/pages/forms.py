@@ -7,10 +7,9 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-M = TypeVar("M", bound=BaseModel)
+from service.lists import split_items
 
-# Form fields that hold lists arrive as repeated keys or one comma/line-separated text.
-LIST_SEPARATORS = (",", "\n", ";")
+M = TypeVar("M", bound=BaseModel)
 
 
 async def read_form(request: Request, *, list_fields: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -22,14 +21,8 @@ async def read_form(request: Request, *, list_fields: tuple[str, ...] = ()) -> d
             continue
         values = [v for v in form.getlist(key) if isinstance(v, str)]
         if key in list_fields:
-            items: list[str] = []
-            for value in values:
-                for separator in LIST_SEPARATORS[1:]:
-                    value = value.replace(separator, LIST_SEPARATORS[0])
-                items.extend(
-                    part.strip() for part in value.split(LIST_SEPARATORS[0]) if part.strip()
-                )
-            data[key] = items
+            # Lists arrive as repeated keys (checkboxes) or one typed text (split_items).
+            data[key] = [item for value in values for item in split_items(value)]
         else:
             data[key] = values[-1] if values else ""
     for key in list_fields:

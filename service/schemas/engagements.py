@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from service.models import EngagementFeedback, EngagementStatus, Mode, ProposalStatus
 from service.schemas.common import EntityId, not_before
@@ -13,6 +20,13 @@ from service.schemas.experts import ExpertRead
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+
+
+def _positive_hours(value: int | None) -> int | None:
+    # 0 agreed hours was taken silently; empty (None) means none agreed yet.
+    if value is not None and value <= 0:
+        raise ValueError("Write the agreed hours as a number above 0, or leave the field empty.")
+    return value
 
 
 class Decision(BaseModel):
@@ -53,7 +67,15 @@ class EngagementTerms(BaseModel):
         date | None, not_before("start_date", "The end date must not be before the start date.")
     ] = None
     mode: Mode | None = None
-    agreed_hours: int | None = Field(default=None, ge=0, le=5000)
+    # Hours for the whole engagement. The schema says 1..5000; the check of the lower bound
+    # is ours, for its message (pydantic's "at least 1" did not say what the hours are).
+    agreed_hours: Annotated[
+        int | None,
+        AfterValidator(_positive_hours),
+        WithJsonSchema(
+            {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 5000}, {"type": "null"}]}
+        ),
+    ] = Field(default=None, le=5000)
 
 
 class FeedbackWrite(BaseModel):

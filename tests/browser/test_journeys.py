@@ -38,11 +38,17 @@ def test_expert_registers_fills_the_profile_logs_out_and_in(
     page.keyboard.press("Enter")
     page.fill("#skill-new", "GIS, flood modelling")
     page.keyboard.press("Enter")
+    # The Arabic comma and semicolon separate skills too.
+    page.fill("#skill-new", "هيدرولوجيا، الري؛ السدود")
+    page.keyboard.press("Enter")
     tags = page.locator("[data-tag-list] input[name=skills]:checked")
     assert [tags.nth(i).get_attribute("value") for i in range(tags.count())] == [
         "hydrology",
         "GIS",
         "flood modelling",
+        "هيدرولوجيا",
+        "الري",
+        "السدود",
     ]
     page.fill("#skill-new", "epi")  # the arranged expert has epidemiology
     page.wait_for_function(

@@ -106,7 +106,10 @@ def test_the_need_form_comes_back_filled_after_logging_in_again(
     supports = page.locator("input[name=support]")
     for index in range(supports.count()):
         supports.nth(index).check()
+    # The button says what it will do with the status chosen (CSS: also without JavaScript).
+    assert page.inner_text("[data-save-need]") == "Publier le besoin"
     page.select_option("#status", "draft")
+    assert page.inner_text("[data-save-need]") == "Enregistrer le brouillon"
 
     _end_sessions(live_site, email)
     with page.expect_navigation():

@@ -507,6 +507,24 @@ def _flatten(routes: list[Any]) -> list[Any]:
     return flat
 
 
+def test_zero_agreed_hours_are_refused_by_the_api_naming_the_field(
+    session: Session, client: TestClient, settings: Settings
+) -> None:
+    world = build_world(session)
+    engagement = bring_to(session, world, settings, "confirmed")
+    token = create_api_token(session, user=world.expert_user)
+    session.commit()
+    before = snapshot(session, engagement.id or 0, world.need.id or 0)
+    response = client.post(
+        f"/api/engagements/{engagement.id}/start",
+        json={"start_date": "2027-02-01", "end_date": "2027-03-12", "agreed_hours": 0},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 422
+    assert "agreed_hours" in response.text and "above 0" in response.text
+    assert snapshot(session, engagement.id or 0, world.need.id or 0) == before
+
+
 def test_terms_are_checked_before_anything_moves(
     session: Session, client: TestClient, settings: Settings
 ) -> None:

@@ -211,3 +211,23 @@ def test_an_empty_bio_is_asked_for(client: TestClient, session: Session) -> None
     _expert_client(client, session, bio="   ")
     missing = [text_of(li) for li in soup_of(client.get("/expert")).select(".missing-list li")]
     assert missing == ["a few lines about your work"]
+
+
+def test_skills_typed_with_arabic_commas_are_separate_skills(
+    client: TestClient, session: Session
+) -> None:
+    expert = _expert_client(client, session, skills=[], headline="طبيبة وبائيات", bio="x" * 100)
+    typed = "علم الأوبئة، الإحصاء الحيوي؛ R،ترصّد الأمراض\nالتدريس الجامعي"
+    response = post_form(client, "/expert/profile", _valid_form(skills=typed))
+    assert response.status_code == 303, response.text[:300]
+    session.refresh(expert)
+    assert expert.skills == [
+        "علم الأوبئة",
+        "الإحصاء الحيوي",
+        "R",
+        "ترصّد الأمراض",
+        "التدريس الجامعي",
+    ]
+    soup = soup_of(client.get("/expert"))
+    missing = [text_of(li) for li in soup.select(".missing-list li")]
+    assert "at least three skills" not in missing

@@ -263,7 +263,10 @@ def test_the_form_asks_for_the_preview_as_it_changes(client: TestClient, session
     assert form["hx-target"] == "#need-preview"
     buttons = form.select("button[type=submit]")
     # Enter in a field sends the form with its first button: posting, not previewing.
-    assert [text_of(b) for b in buttons] == ["Post the need", "Preview"]
+    assert [text_of(b) for b in buttons] == ["Publish the need Save the draft", "Preview"]
+    # The first says what it does with the status chosen (the other label is hidden by CSS).
+    assert text_of(buttons[0].select_one(".when-open")) == "Publish the need"
+    assert text_of(buttons[0].select_one(".when-draft")) == "Save the draft"
     assert buttons[1]["formaction"] == "/institution/needs/preview"
     status = soup.select_one("#need-preview")
     assert status is not None and status["aria-live"] == "polite"

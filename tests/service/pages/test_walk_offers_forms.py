@@ -148,7 +148,7 @@ SENTENCES = {
         "Asked by Université Cheikh Anta Diop, Senegal.",
         "The work is done remotely.",
         "The work runs from Mar 1, 2027 to Apr 12, 2027.",
-        "24 hours are agreed.",
+        "24 hours in total are agreed.",
         f"Reason given: {REASON}",
     ],
     "fr": [
@@ -156,7 +156,7 @@ SENTENCES = {
         "Demandé par Université Cheikh Anta Diop, Sénégal.",
         "Le travail se fait à distance.",
         "Le travail a lieu du 1 mars 2027 au 12 avr. 2027.",
-        "24 heures sont convenues.",
+        "24 heures au total sont convenues.",
         f"Motif donné : {REASON}",
     ],
     "pt": [
@@ -164,7 +164,7 @@ SENTENCES = {
         "Pedida por Université Cheikh Anta Diop, Senegal.",
         "O trabalho é realizado à distância.",
         "O trabalho decorre de 01/03/2027 a 12/04/2027.",
-        "24 horas acordadas.",
+        "24 horas acordadas no total.",
         f"Motivo indicado: {REASON}",
     ],
     "ar": [
@@ -172,7 +172,7 @@ SENTENCES = {
         "طلبته Université Cheikh Anta Diop، السنغال.",
         "يُنجز العمل عن بُعد.",
         "يمتد العمل من {start} إلى {end}.",
-        "تم الاتفاق على 24 ساعة.",
+        "تم الاتفاق على 24 ساعة في المجموع.",
         f"السبب المذكور: {REASON}",
     ],
 }
@@ -241,7 +241,7 @@ def test_feedback_reads_as_sentences(
     )
     assert [text_of(li) for li in card.select("li")] == [  # type: ignore[union-attr]
         "Rated 5 out of 5.",
-        "1 hour contributed.",
+        "1 hour contributed in total.",
         "Would not do it again.",
         "What was delivered: Deux séances de formation à l’analyse de survie",
     ]

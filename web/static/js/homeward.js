@@ -43,12 +43,12 @@
     }
 
     function commit() {
-      input.value.split(/[,;\n]/).forEach(addTag);
+      input.value.split(/[,،;؛\n]/).forEach(addTag);
       input.value = "";
     }
 
     input.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" || event.key === ",") {
+      if (event.key === "Enter" || event.key === "," || event.key === "،") {
         if (input.value.trim()) {
           event.preventDefault();
           commit();
@@ -66,7 +66,7 @@
     if (datalist && input.getAttribute("data-suggest")) {
       const url = input.getAttribute("data-suggest");
       input.addEventListener("input", debounce(function () {
-        const q = input.value.split(/[,;]/).pop().trim();
+        const q = input.value.split(/[,،;؛]/).pop().trim();
         if (q.length < 1) { return; }
         fetch(url + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { "Accept": "application/json" } })
           .then(function (r) { return r.ok ? r.json() : { items: [] }; })
