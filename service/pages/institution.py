@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from service.core import policy
+from service.core.engagements import seats
 from service.core.institutions import review_of, update_institution
 from service.core.needs import (
     NeedSaved,
@@ -330,7 +331,7 @@ def need_page(
 ) -> HTMLResponse:
     """Shows one of the institution's needs."""
     need = readable_need(session, need_id=need_id, reader=user)
-    context = {"need": need, "institution": institution}
+    context = {"need": need, "institution": institution, "confirmed": seats(session, need)[0]}
     return render(
         request,
         "institution/need.html",

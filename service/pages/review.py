@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core.assignment import team_for_need
 from service.core.comparison import MAX_COMPARED, MIN_COMPARED, PICK_TWO_OR_THREE
-from service.core.engagements import WAITING_STATES
+from service.core.engagements import WAITING_STATES, seats
 from service.core.needs import (
     interested_experts,
     readable_need,
@@ -139,6 +139,7 @@ def _review_page(
         "ticked": ticked[0],
         "bulk_reason": ticked[1],
         "team": team,
+        "confirmed": seats(session, need)[0],
         "team_members": [
             (m, p, names.get(p.id, ""))
             for m, p in zip(team.team.members, team.proposals, strict=True)

@@ -119,6 +119,23 @@ def move_all_for_need(
     return moved
 
 
+# The engagements that hold one of a need's seats for good: confirmed by the institution.
+CONFIRMED_STATES = (
+    EngagementStatus.CONFIRMED,
+    EngagementStatus.ACTIVE,
+    EngagementStatus.DELIVERED,
+    EngagementStatus.COMPLETED,
+)
+
+
+def count_confirmed(session: Session, need_id: int) -> int:
+    """Counts a need's engagements confirmed by its institution (in any later state)."""
+    statement = select(func.count()).where(
+        col(Engagement.need_id) == need_id, col(Engagement.status).in_(CONFIRMED_STATES)
+    )
+    return int(session.exec(statement).one())
+
+
 def mark_reminded(session: Session, engagement_id: int, *, now: datetime) -> bool:
     """Marks an open offer as reminded, unless it was already (one UPDATE); tells who won."""
     statement = (
