@@ -16,6 +16,7 @@ from service.core.needs import (
     NeedSaved,
     edit_need,
     need_saved,
+    open_offer_count,
     post_need,
     publish_need,
     readable_need,
@@ -86,6 +87,7 @@ def _editor_context(
     *,
     suggestions: list[str] | None = None,
     reader: policy.Reader,
+    open_offers: int = 0,
 ) -> dict[str, object]:
     chosen = [str(code) for code in (values.get("languages") or [])]  # type: ignore[attr-defined]
     return {
@@ -100,6 +102,7 @@ def _editor_context(
         "suggested_skills": suggestions or [],
         "may_publish": policy.may(reader, Action.PUBLISH_NEED),
         "may_preview": policy.may(reader, Action.PREVIEW_NEED),
+        "open_offers": open_offers,
     }
 
 
@@ -352,7 +355,12 @@ def edit_need_page(
     """Shows the form to edit a need."""
     need = readable_need(session, need_id=need_id, reader=user)
     context = _editor_context(
-        need.model_dump(), {}, need, suggestions=_suggestions(state, session), reader=reader
+        need.model_dump(),
+        {},
+        need,
+        suggestions=_suggestions(state, session),
+        reader=reader,
+        open_offers=open_offer_count(session, need=need),
     )
     return render(request, "institution/need_form.html", context)
 
@@ -375,7 +383,9 @@ async def edit_need_submit(
         return render(
             request,
             "institution/need_form.html",
-            _editor_context(data, errors, need, reader=reader),
+            _editor_context(
+                data, errors, need, reader=reader, open_offers=open_offer_count(session, need=need)
+            ),
             status_code=422,
         )
     try:
@@ -390,6 +400,7 @@ async def edit_need_submit(
             {"__all__": translate_message(exc.message, exc.params)},
             need,
             reader=reader,
+            open_offers=open_offer_count(session, need=need),
         )
         return render(request, "institution/need_form.html", context, status_code=409)
     session.commit()

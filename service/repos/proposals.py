@@ -446,6 +446,22 @@ def unrank_held_by_expert(
     )
 
 
+def rescore_approved(
+    session: Session, *, proposal_id: int, scoring: Mapping[str, Any], now: datetime
+) -> None:
+    """Stores an approved proposal's scoring read afresh (its decision and rank kept), in one
+    conditional UPDATE."""
+    session.execute(
+        update(MatchProposal)
+        .where(
+            col(MatchProposal.id) == proposal_id,
+            col(MatchProposal.status) == ProposalStatus.APPROVED,
+        )
+        .values(updated_at=now, **{name: scoring[name] for name in SCORING})
+        .execution_options(synchronize_session=False)
+    )
+
+
 def release_for_expert(
     session: Session, *, expert_id: int, kept: Sequence[int], now: datetime
 ) -> None:
