@@ -365,7 +365,16 @@ HISTORY_LABELS = {
 }
 
 
-def history_label(action: str) -> str:
-    """Gets the translated name of an audited action (the code itself when unnamed)."""
+NAMED_INTEREST = N_("%(name)s said they are interested")
+
+
+def history_label(
+    action: str, data: dict[str, Any] | None = None, names: dict[int, str] | None = None
+) -> str:
+    """Gets the translated name of an audited action (the code itself when unnamed); an
+    expert's interest names the expert when `names` (id -> name, for coordinators) has them."""
+    expert_id = (data or {}).get("expert_id")
+    if action == "need.interest" and names and expert_id in names:
+        return gettext_(NAMED_INTEREST) % {"name": names[expert_id]}
     text = HISTORY_LABELS.get(action)
     return gettext_(text) if text else action

@@ -21,6 +21,8 @@ from service.core.needs import (
 from service.core.proposals import (
     approve_proposal,
     decide_in_bulk,
+    interested_on_review,
+    offer_to_interested,
     reject_proposal,
     review_page_rows,
 )
@@ -162,6 +164,9 @@ def _review_page(
     context["interested"], context["history"] = review_history(
         session, need_id=need_id, proposal_ids=[r["proposal"].id or 0 for r in rows]
     )
+    listed = interested_on_review(session, interested=context["interested"], rows=rows)
+    context["interested_experts"] = listed
+    context["interested_names"] = {item.id: item.name for item in listed}
     return render(request, "review/need.html", context, status_code=status_code)
 
 
@@ -195,6 +200,35 @@ def _done(request: Request, need_id: int, message: str, anchor: str = "") -> Res
     response = RedirectResponse(f"/coordinator/needs/{need_id}{fragment}", status_code=303)
     flash(response, request, message, "success")
     return response
+
+
+@router.post("/needs/{need_id}/interested/{expert_id}")
+def offer_interested(
+    request: Request,
+    need_id: Id,
+    expert_id: Id,
+    user: RequireStaff,
+    session: SessionDep,
+    state: StateDep,
+) -> Response:
+    """Offers a need to an expert who said they are interested in it."""
+    need = readable_need(session, need_id=need_id, reader=user)
+    try:
+        offer_to_interested(
+            session, need=need, expert_id=expert_id, coordinator=user, settings=state.settings
+        )
+    except Conflict as exc:
+        session.rollback()
+        return _review_page(
+            request,
+            session,
+            user,
+            need_id,
+            errors={"__all__": translate_message(exc.message, exc.params)},
+            status_code=exc.status_code,
+        )
+    session.commit()
+    return _done(request, need_id, DONE["approve"], anchor="interested")
 
 
 @router.post("/proposals/{proposal_id}/{decision}")
