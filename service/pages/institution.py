@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from service.core import policy
 from service.core.engagements import seats
-from service.core.institutions import review_of, update_institution
+from service.core.institutions import update_institution, verification
 from service.core.needs import (
     NeedSaved,
     edit_need,
@@ -33,7 +33,7 @@ from service.deps import (
 )
 from service.errors import Conflict
 from service.i18n import N_, translate_message
-from service.models import InstitutionType, Mode, Need, NeedStatus, Support
+from service.models import Institution, InstitutionType, Mode, Need, NeedStatus, Support
 from service.models.experts import SECTORS
 from service.pages.forms import read_form, validate_form
 from service.repos import needs as needs_repo
@@ -87,6 +87,7 @@ def _editor_context(
     *,
     suggestions: list[str] | None = None,
     reader: policy.Reader,
+    institution: Institution,
     open_offers: int = 0,
 ) -> dict[str, object]:
     chosen = [str(code) for code in (values.get("languages") or [])]  # type: ignore[attr-defined]
@@ -103,6 +104,7 @@ def _editor_context(
         "may_publish": policy.may(reader, Action.PUBLISH_NEED),
         "may_preview": policy.may(reader, Action.PREVIEW_NEED),
         "open_offers": open_offers,
+        "verification": verification(institution, staff=False),
     }
 
 
@@ -177,7 +179,7 @@ def home(
         "institution/home.html",
         {
             "institution": institution,
-            "review": review_of(institution),
+            "verification": verification(institution, staff=False),
             "drafts": drafts,
             "drafts_total": drafts_total,
             "needs": needs,
@@ -189,8 +191,16 @@ def home(
     )
 
 
-def _profile_context(values: dict[str, object], errors: dict[str, str]) -> dict[str, object]:
-    return {"values": values, "errors": errors, "types": list(InstitutionType)}
+def _profile_context(
+    institution: Institution, values: dict[str, object], errors: dict[str, str]
+) -> dict[str, object]:
+    return {
+        "institution": institution,
+        "verification": verification(institution, staff=False),
+        "values": values,
+        "errors": errors,
+        "types": list(InstitutionType),
+    }
 
 
 @router.get("/profile", response_class=HTMLResponse)
@@ -201,7 +211,7 @@ def profile_page(
     return render(
         request,
         "institution/profile.html",
-        {"institution": institution, **_profile_context(institution.model_dump(), {})},
+        _profile_context(institution, institution.model_dump(), {}),
     )
 
 
@@ -216,7 +226,7 @@ async def profile_submit(
         return render(
             request,
             "institution/profile.html",
-            {"institution": institution, **_profile_context(data, errors)},
+            _profile_context(institution, data, errors),
             status_code=422,
         )
     update_institution(session, institution=institution, actor=user, form=form)
@@ -248,7 +258,13 @@ def new_need_page(
     return render(
         request,
         "institution/need_form.html",
-        _editor_context(values, {}, suggestions=_suggestions(state, session), reader=reader),
+        _editor_context(
+            values,
+            {},
+            suggestions=_suggestions(state, session),
+            reader=reader,
+            institution=institution,
+        ),
     )
 
 
@@ -266,7 +282,7 @@ async def new_need_submit(
         return render(
             request,
             "institution/need_form.html",
-            _editor_context(data, errors, reader=reader),
+            _editor_context(data, errors, reader=reader, institution=institution),
             status_code=422,
         )
     need = post_need(session, institution=institution, author=user, data=form)
@@ -318,7 +334,12 @@ async def need_preview(
         return render(request, "institution/_need_preview.html", preview)
     need = readable_need(session, need_id=need_id, reader=user) if need_id else None
     context = _editor_context(
-        data, {}, need, suggestions=_suggestions(state, session), reader=reader
+        data,
+        {},
+        need,
+        suggestions=_suggestions(state, session),
+        reader=reader,
+        institution=institution,
     )
     return render(request, "institution/need_form.html", {**context, **preview})
 
@@ -360,6 +381,7 @@ def edit_need_page(
         need,
         suggestions=_suggestions(state, session),
         reader=reader,
+        institution=institution,
         open_offers=open_offer_count(session, need=need),
     )
     return render(request, "institution/need_form.html", context)
@@ -384,7 +406,12 @@ async def edit_need_submit(
             request,
             "institution/need_form.html",
             _editor_context(
-                data, errors, need, reader=reader, open_offers=open_offer_count(session, need=need)
+                data,
+                errors,
+                need,
+                reader=reader,
+                institution=institution,
+                open_offers=open_offer_count(session, need=need),
             ),
             status_code=422,
         )
@@ -400,6 +427,7 @@ async def edit_need_submit(
             {"__all__": translate_message(exc.message, exc.params)},
             need,
             reader=reader,
+            institution=institution,
             open_offers=open_offer_count(session, need=need),
         )
         return render(request, "institution/need_form.html", context, status_code=409)
@@ -459,7 +487,12 @@ def publish_need_submit(
     _, errors = validate_form(NeedWrite, {n: values[n] for n in NeedWrite.model_fields})
     if errors:
         context = _editor_context(
-            values, errors, need, suggestions=_suggestions(state, session), reader=reader
+            values,
+            errors,
+            need,
+            suggestions=_suggestions(state, session),
+            reader=reader,
+            institution=institution,
         )
         return render(request, "institution/need_form.html", context, status_code=422)
     publish_need(session, need=need, actor=user)
