@@ -360,6 +360,9 @@ HISTORY_LABELS = {
     "need.modes_widened": N_("Widened to other engagement modes"),
     "need.modes_narrowed": N_("Kept to its engagement mode"),
     "need.interest": N_("An expert said they are interested"),
+    "need.filled": N_("Need filled: as many experts as it asked for are confirmed"),
+    "need.proposals_withdrawn": N_("Its pending proposals were withdrawn"),
+    "need.offers_told": N_("The experts with open offers were told what changed"),
     "proposal.approve": N_("Proposal approved"),
     "proposal.reject": N_("Proposal rejected"),
 }
