@@ -50,6 +50,12 @@ def cldr_locale(locale: str | None = None) -> str:
     return CLDR_LOCALES.get(chosen, chosen)
 
 
+def lang_tag(locale: str | None = None) -> str:
+    """Gets the BCP 47 tag an interface language is marked with, in `lang` attributes and for
+    `Intl` in scripts: its CLDR locale, hyphenated ('pt' -> 'pt-PT', 'fr' -> 'fr')."""
+    return cldr_locale(locale).replace("_", "-")
+
+
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
     """Marks a message for extraction; it is translated where it is shown."""
     return message
@@ -58,6 +64,12 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, t
 def NP_(context: str, message: str) -> str:  # noqa: N802 - N_ with a context (msgctxt)
     """Marks a message and its context for extraction; it is translated where it is shown."""
     return message
+
+
+def NN_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - N_ for a plural message
+    """Marks a plural message (both forms) for extraction; it is translated, by count, where it
+    is shown."""
+    return singular, plural
 
 
 @cache
@@ -330,13 +342,20 @@ def _length_words(bound: str, n: int) -> str:
     return words % {"n": n}
 
 
-def translate_message(message: str, params: Mapping[str, Any] | None = None) -> str:
+def translate_message(
+    message: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    plural: str = "",
+    count: float = 0,
+) -> str:
     """Translates a message shown to a person, including pydantic's validation messages;
     `params` fill a catalogue message's placeholders once it is in the reader's language,
-    a date in the reader's words."""
+    a date in the reader's words. With `plural`, the message is a count's singular and
+    `count` picks the reader's plural form."""
     if not message:
         return ""
-    translated = gettext_(message)
+    translated = ngettext_(message, plural, count) if plural else gettext_(message)
     if params:
         return translated % {name: _said_value(value) for name, value in params.items()}
     if translated != message:

@@ -40,6 +40,7 @@ from service.i18n import (
     current_locale,
     gettext_,
     label,
+    lang_tag,
     language_name,
     language_names,
     ngettext_,
@@ -53,7 +54,7 @@ from service.i18n import (
 )
 from service.models import User
 from service.models.types import utcnow
-from service.pages import reasons
+from service.pages import audit_words, browsers, reasons
 from service.security import CSRF_FIELD, SESSION_COOKIE, hash_session_token
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
@@ -242,7 +243,8 @@ def _plural_templates(singular: str, plural: str) -> list[tuple[str, str]]:
 _env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext)
 _env.globals["plural_templates"] = _plural_templates
 # The BCP 47 tag of the conventions the reader's language follows (pt-PT), for Intl in scripts.
-_env.globals["plural_locale"] = lambda: cldr_locale().replace("_", "-")
+_env.globals["plural_locale"] = lang_tag
+_env.globals["lang_tag"] = lang_tag
 
 
 def _format_date(value: date | datetime | str | None) -> str:
@@ -309,7 +311,9 @@ def _row_error(error: RowError) -> str:
     if params and current_locale.get() in RTL_LOCALES:
         # Each value (a cell as typed, a line number) isolated, so Latin keeps its order in Arabic.
         params = {k: f"\u2068{v}\u2069" for k, v in params.items()}
-    said = translate_message(error.message, params)
+    said = translate_message(
+        error.message, params, plural=error.plural, count=error.params.get("num", 0)
+    )
     return gettext_(ITEM) % {"n": error.item, "problem": said} if error.item is not None else said
 
 
@@ -321,12 +325,17 @@ _env.filters["percent"] = _format_percent
 _env.filters["message"] = translate_message
 _env.filters["listing"] = reasons.listing
 _env.globals["reasons"] = reasons.reasons
+_env.globals["browser_words"] = browsers.browser_words
 _env.globals["list_separator"] = reasons.list_separator
 _env.globals["language_levels"] = reasons.language_levels
 _env.globals["missing_skills"] = reasons.missing_skills
 _env.globals["match_band"] = reasons.match_band
 _env.globals["match_label"] = reasons.match_label
-_env.globals["history_label"] = reasons.history_label
+_env.globals["action_words"] = audit_words.action_words
+_env.globals["event_words"] = audit_words.event_words
+_env.globals["entity_words"] = audit_words.entity_words
+_env.globals["state_words"] = audit_words.state_words
+_env.globals["AUDIT_FILTERS"] = audit_words.FILTERABLE
 _env.globals["MATCH_BASIS"] = reasons.MATCH_BASIS
 _env.globals["UI_LOCALES"] = UI_LOCALES
 _env.globals["LOCALE_NAMES"] = LOCALE_NAMES

@@ -74,7 +74,9 @@ def phase(name: str) -> str:
 
 def problem(error: RowError) -> str:
     """Says an import row's problem in the command's language."""
-    said = translate_message(error.message, error.params)
+    said = translate_message(
+        error.message, error.params, plural=error.plural, count=error.params.get("num", 0)
+    )
     return gettext_(ITEM) % {"n": error.item, "problem": said} if error.item is not None else said
 
 

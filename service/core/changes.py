@@ -115,6 +115,18 @@ def engagement_moved(
     )
 
 
+def institution_answered(
+    session: Session, *, institution_id: int, now: datetime | None = None
+) -> None:
+    """What follows an institution's answer to a coordinator's request for more information
+    (its profile saved), or the settling of its verification (verified, declined, asked
+    again): the notifications that asked its members stop asking (no commit)."""
+    members = institutions_repo.list_members(session, institution_id)
+    notifications.info_request_settled(
+        session, member_ids=[member.id for member in members if member.id is not None], now=now
+    )
+
+
 def expert_changed(session: Session, expert: ExpertProfile, *, bulk: bool = False) -> None:
     """Schedules the index update and the re-matching of a changed expert, and withdraws their
     pending proposals at once when institutions may no longer be proposed them (no commit);

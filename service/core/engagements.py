@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -83,7 +84,13 @@ FINAL = frozenset({S.DECLINED, S.EXPIRED, S.COMPLETED, S.CANCELLED})
 INSTITUTION_CANCELLABLE = frozenset({S.OFFERED, S.ACCEPTED, S.CONFIRMED})
 # From confirmation on, each side sees the other's contact details.
 CONTACT_STATES = frozenset({S.CONFIRMED, S.ACTIVE, S.DELIVERED, S.COMPLETED})
-FEEDBACK_STATES = frozenset({S.ACTIVE, S.DELIVERED, S.COMPLETED})
+# Each side says how it went once the engagement is completed (the institution agreed the
+# work is done): not before, when there is nothing yet to judge.
+FEEDBACK_STATES = frozenset({S.COMPLETED})
+# The states before the work begins: an engagement in one of them has nothing to complete.
+NOT_STARTED_STATES = frozenset({S.OFFERED, S.ACCEPTED, S.CONFIRMED})
+# The moves that take the practical terms (dates, mode, hours) with them.
+MOVES_WITH_TERMS = frozenset({"confirm", "start"})
 # Who is waiting for whom, for the coordinator's queue of stale engagements.
 WAITING_STATES = [S.OFFERED, S.ACCEPTED]
 # A need that is filled or closed takes no more offers: its pending ones are withdrawn.
@@ -175,15 +182,37 @@ MOVED_ON = N_(
 NOT_STARTED_YET = N_(
     "This engagement starts on %(date)s: it cannot be marked as started before then."
 )
-NOT_STARTED = N_("This engagement has not started: it cannot be completed yet.")
+NOT_STARTED = N_(
+    "This engagement has not started yet, so it cannot be marked as completed; if it will not "
+    "take place, it can be cancelled instead."
+)
+NOT_STARTED_ON = N_(
+    "This engagement starts on %(date)s: it cannot be marked as completed before it has "
+    "started; if it will not take place, it can be cancelled instead."
+)
+TERMS_NOT_TAKEN = N_(
+    "This move does not change the dates, mode or hours: leave them out, or set them on the "
+    "engagement's page while it is confirmed."
+)
+TERMS_CLOSED = N_(
+    "The dates, mode and hours can be changed only while the engagement is confirmed and has "
+    "not started: it is shown as it is now."
+)
 NOT_YOUR_MOVE = N_("You may not make this move on this engagement.")
 ONLY_STAFF_CANCEL = N_("Once an engagement has started or ended, only a coordinator can cancel it.")
-FEEDBACK_NOT_OPEN = N_("Feedback opens once the engagement is active.")
+FEEDBACK_NOT_OPEN = N_("Feedback opens once the engagement is completed.")
 
 
 def _refusal(engagement: Engagement, spec: Move) -> InvalidTransition:
     """Why a move cannot be made from the engagement's current state (a double click, a race)."""
     status, target = str(engagement.status), str(spec.target)
+    if target == S.DELIVERED and status in NOT_STARTED_STATES:
+        return InvalidTransition(
+            NOT_STARTED,
+            detail=f"This engagement is {status}: it cannot move to {target}.",
+            status=status,
+            target=target,
+        )
     if status == target:
         return InvalidTransition(
             ALREADY_DONE, detail=f"This engagement is already {status}.", status=status
@@ -202,8 +231,28 @@ def _check_dates(
     start = (terms.start_date if terms else None) or engagement.start_date
     if action == "start" and start is not None and now.date() < start:
         raise InvalidTransition(NOT_STARTED_YET, date=start)
-    if action == "complete" and engagement.started_at is not None and now < engagement.started_at:
+    if action != "complete":
+        return
+    if engagement.start_date is not None and now.date() < engagement.start_date:
+        raise InvalidTransition(NOT_STARTED_ON, date=engagement.start_date)
+    if engagement.started_at is not None and now < engagement.started_at:
         raise InvalidTransition(NOT_STARTED)
+
+
+def ended_on(engagement: Engagement, *, today: date) -> date:
+    """Gets the day an engagement's work ended, marked done today: today when that is before
+    the end agreed (it ended early), else the end agreed (marked done on time, or late)."""
+    end = engagement.end_date
+    return today if end is None or today < end else end
+
+
+def ended_early(engagement: Engagement) -> bool:
+    """Tells whether an engagement's work ended before the end agreed."""
+    return (
+        engagement.ended_on is not None
+        and engagement.end_date is not None
+        and engagement.ended_on < engagement.end_date
+    )
 
 
 def _values(
@@ -228,6 +277,8 @@ def _values(
         values["started_at"] = now
         if engagement.start_date is None and "start_date" not in values:
             values["start_date"] = now.date()
+    elif action == "complete":
+        values["ended_on"] = ended_on(engagement, today=now.date())
     elif action in ("confirm_completion", "cancel"):
         values["closed_at"] = now
     return values
@@ -300,6 +351,12 @@ def seats(session: Session, need: Need) -> tuple[int, int]:
     return engagements_repo.count_confirmed(session, need.id or 0), need.experts_wanted
 
 
+def confirmed_among(engagements: Iterable[Engagement | None]) -> int:
+    """Counts the confirmed engagements among a need's (what `seats` counts, from engagements
+    a page has already read)."""
+    return sum(1 for e in engagements if e is not None and e.status in CONTACT_STATES)
+
+
 def move(
     session: Session,
     *,
@@ -328,6 +385,9 @@ def move(
     if spec.needs_reason and not reason:
         raise FieldErrors({"reason": N_("Please give a reason.")})
     if terms is not None:
+        if action not in MOVES_WITH_TERMS:
+            given = terms.model_dump(exclude_none=True)
+            raise FieldErrors({name: TERMS_NOT_TAKEN for name in given})
         _check_terms(engagement, terms)
     now = now or utcnow()
     _check_dates(engagement, action=action, terms=terms, now=now)
@@ -441,11 +501,70 @@ def withdraw_pending(
     return [engagement_id for engagement_id, _ in moved]
 
 
+END_BEFORE_START = N_("The end date must not be before the start date.")
+
+
 def _check_terms(engagement: Engagement, terms: EngagementTerms) -> None:
     start = terms.start_date or engagement.start_date
     end = terms.end_date or engagement.end_date
     if start and end and end < start:
-        raise FieldErrors({"end_date": "The end date must not be before the start date."})
+        raise FieldErrors({"end_date": END_BEFORE_START})
+
+
+def set_terms(
+    session: Session,
+    *,
+    engagement: Engagement,
+    actor: User,
+    terms: EngagementTerms,
+    seen: str | None = None,
+    now: datetime | None = None,
+) -> Engagement:
+    """Sets an engagement's dates, mode and agreed hours, which its two sides (or a coordinator)
+    agree once it is confirmed, until the work begins.
+
+    One conditional UPDATE on the state read: if the engagement started (or was cancelled)
+    meanwhile, nothing changes and the caller gets InvalidTransition (409).
+    """
+    party = party_of(session, engagement=engagement, user=actor)
+    if party is None:
+        raise NotFound("This engagement does not exist.")
+    if not policy.may_set_engagement_terms(party):
+        raise NotAllowed(NOT_YOUR_MOVE)
+    if seen is not None and engagement.status != seen:
+        raise InvalidTransition(ENGAGEMENT_CHANGED)
+    if not policy.engagement_terms_open(engagement):
+        raise _terms_closed(engagement)
+    _check_terms(engagement, terms)
+    now = now or utcnow()
+    status = str(engagement.status)
+    values = {**_terms_values(terms), "updated_at": now}
+    if not engagements_repo.move_status(
+        session, engagement.id or 0, sources=[status], target=status, values=values
+    ):
+        session.refresh(engagement)
+        raise _terms_closed(engagement)
+    session.refresh(engagement)
+    record(
+        session,
+        actor=actor,
+        action="engagement.terms",
+        entity_type="engagement",
+        entity_id=engagement.id,
+        from_state=status,
+        to_state=status,
+        data={"as": str(party), "terms": terms.model_dump(mode="json", exclude_none=True)},
+    )
+    return engagement
+
+
+def _terms_closed(engagement: Engagement) -> InvalidTransition:
+    status = str(engagement.status)
+    return InvalidTransition(
+        TERMS_CLOSED,
+        detail=f"This engagement is {status}: its terms are set while it is confirmed.",
+        status=status,
+    )
 
 
 def _terms_values(terms: EngagementTerms) -> dict[str, Any]:
@@ -558,7 +677,7 @@ def give_feedback(
     data: FeedbackWrite,
     now: datetime | None = None,
 ) -> EngagementFeedback:
-    """Records one side's feedback, once, while the engagement is active or completed."""
+    """Records one side's feedback, once, once the engagement is completed."""
     party = party_of(session, engagement=engagement, user=actor)
     if party is None:
         raise NotFound("This engagement does not exist.")
@@ -566,7 +685,9 @@ def give_feedback(
     if engagement.status not in FEEDBACK_STATES:
         raise InvalidTransition(
             FEEDBACK_NOT_OPEN,
-            detail=f"This engagement is {engagement.status}: feedback opens once it is active.",
+            detail=(
+                f"This engagement is {engagement.status}: feedback opens once it is completed."
+            ),
             status=str(engagement.status),
         )
     if engagements_repo.get_feedback(session, engagement.id or 0, str(party)) is not None:
@@ -746,6 +867,9 @@ def engagement_view(
         "feedback": [item.model_dump(mode="json") for item in feedback],
         "as": str(party) if party else None,
         "actions": allowed_actions(engagement, party),
+        "can_set_terms": policy.may_set_engagement_terms(party)
+        and policy.engagement_terms_open(engagement),
+        "ended_early": ended_early(engagement),
         "can_give_feedback": (
             party in (Party.EXPERT, Party.INSTITUTION)
             and engagement.status in FEEDBACK_STATES

@@ -31,7 +31,7 @@ from service.core import changes, policy
 from service.core.audit import record
 from service.core.exports import expert_record, institution_record, need_record
 from service.errors import DomainError
-from service.i18n import N_
+from service.i18n import N_, NN_
 from service.models import (
     ExpertProfile,
     Institution,
@@ -67,6 +67,20 @@ _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 
 
+# A message about a count, as (singular, plural): a page or a command says it with ngettext_
+# once it reads the count, in the reader's language and plural form (3 colonnes, 3 أعمدة).
+MORE_CELLS = NN_(
+    "More cells than the %(num)s column: check the quoting or the delimiter.",
+    "More cells than the %(num)s columns: check the quoting or the delimiter.",
+)
+
+
+def _more_cells(line: int, columns: int) -> RowError:
+    """A row with more cells than the header has columns (a stray delimiter or quote)."""
+    singular, plural = MORE_CELLS
+    return RowError(line, "line", singular, {"num": columns}, plural=plural)
+
+
 def unusable_password() -> str:
     """Makes a password hash no password matches: the person signs in by resetting it."""
     return "!" + secrets.token_urlsafe(24)
@@ -87,11 +101,15 @@ class RowError:
     # (`dataclasses.field` by its full name: `field` is this class's column name.)
     params: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
     item: int | None = None  # the 1-based item of a list cell the message is about
+    # A message about a count: `message` is its singular, this its plural, `params["num"]` the
+    # count that picks the form (see MORE_CELLS).
+    plural: str = dataclasses.field(default="", compare=False)
 
     @property
     def text(self) -> str:
         """Says the problem in English."""
-        said = self.message % self.params if self.params else self.message
+        message = self.plural if self.plural and self.params.get("num") != 1 else self.message
+        said = message % self.params if self.params else message
         return ITEM % {"n": self.item, "problem": said} if self.item is not None else said
 
     def __str__(self) -> str:
@@ -296,17 +314,7 @@ class RowReader:
             if len(cells) > len(names):
                 extra = [c for c in cells[len(names) :] if c.strip()]
                 if extra:
-                    errors.append(
-                        RowError(
-                            line,
-                            "line",
-                            N_(
-                                "More cells than the %(columns)s columns: "
-                                "check the quoting or the delimiter."
-                            ),
-                            {"columns": len(names)},
-                        )
-                    )
+                    errors.append(_more_cells(line, len(names)))
             for name, cell in zip(names, cells, strict=False):
                 if not name or not cell.strip():
                     continue

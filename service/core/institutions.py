@@ -181,6 +181,8 @@ def update_institution(
         )
     if changed:
         changes.institution_changed(session, institution)
+    # Saving the profile is how its members answer a request for more information.
+    changes.institution_answered(session, institution_id=institution.id or 0)
     return institution
 
 
@@ -208,6 +210,7 @@ def verify_institution(
         from_state=previous,
         to_state=Review.VERIFIED,
     )
+    changes.institution_answered(session, institution_id=institution.id or 0, now=now)
     _tell_members(
         session, institution=institution, kind="institution.verified", reason="", settings=settings
     )
@@ -251,6 +254,8 @@ def review_institution(
         to_state=decision,
         reason=institution.review_note,
     )
+    # A request asked again, or declined, supersedes the one before (told below).
+    changes.institution_answered(session, institution_id=institution.id or 0, now=now)
     _tell_members(
         session,
         institution=institution,

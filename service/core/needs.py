@@ -180,6 +180,42 @@ def publish_need(session: Session, *, need: Need, actor: User) -> Need:
     return need
 
 
+NOT_A_DRAFT_TO_DISCARD = N_(
+    "This need is no longer a draft, so it cannot be discarded: open it to see where it stands."
+)
+
+
+def discard_draft(session: Session, *, need: Need, actor: User) -> Need:
+    """Discards a draft its institution no longer wants: closed in one conditional move (of two
+    clicks, one discards and the other is told). Nobody else ever saw it and no expert was
+    proposed for it, so unlike closing an open need there are no offers to withdraw."""
+    reader = policy.reader_for(session, actor)
+    policy.require(reader, policy.Action.DISCARD_DRAFT)
+    if not policy.may_edit_need(reader, need):
+        raise NotAllowed()
+    won = need.status == NeedStatus.DRAFT and needs_repo.move_status(
+        session,
+        need.id or 0,
+        source=NeedStatus.DRAFT,
+        target=NeedStatus.CLOSED,
+        values={"updated_at": utcnow()},
+    )
+    if not won:
+        raise Conflict(NOT_A_DRAFT_TO_DISCARD)
+    session.refresh(need)
+    record(
+        session,
+        actor=actor,
+        action="need.discarded",
+        entity_type="need",
+        entity_id=need.id,
+        from_state=NeedStatus.DRAFT,
+        to_state=NeedStatus.CLOSED,
+    )
+    need_changed(session, need)
+    return need
+
+
 # What an expert is told of a need that is no longer open.
 NEED_ENDED: dict[str, str] = {
     NeedStatus.FILLED: N_("This need is filled: the institution is no longer looking for experts."),

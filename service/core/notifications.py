@@ -184,6 +184,9 @@ ASKS_WHILE: dict[str, str] = {
     "engagement.accepted": "accepted",
     "engagement.delivered": "delivered",
 }
+# The notifications that ask an institution's members to act on the institution itself: done
+# once they answered (saved its profile) or a coordinator settled its verification.
+ASKS_OF_INSTITUTION = ("institution.info_requested",)
 # What such a notification says once done (its subject, where the first one still asks).
 DONE: dict[str, Message] = {
     "offer.new": Message(
@@ -201,6 +204,14 @@ DONE: dict[str, Message] = {
         N_("The expert accepted: %(need)s"),
         N_(
             "The engagement for “%(need)s” has been confirmed or has closed: nothing is left to do."
+        ),
+    ),
+    "institution.info_requested": Message(
+        "verification",
+        N_("A coordinator needs more information about %(institution)s"),
+        N_(
+            "The profile of %(institution)s was saved since this request, or its verification "
+            "was settled: nothing is left to do for now."
         ),
     ),
     "engagement.delivered": Message(
@@ -510,6 +521,16 @@ def engagement_left(
         notifications_repo.mark_done(
             session, engagement_id=engagement_id, kinds=kinds, now=now or utcnow()
         )
+
+
+def info_request_settled(
+    session: Session, *, member_ids: list[int], now: datetime | None = None
+) -> None:
+    """Marks done (and read) the requests for more information about their institution that
+    these members were sent: they answered, or the verification was settled."""
+    notifications_repo.mark_done_for_users(
+        session, user_ids=member_ids, kinds=list(ASKS_OF_INSTITUTION), now=now or utcnow()
+    )
 
 
 def mark_all_read(session: Session, *, reader: User, now: datetime | None = None) -> None:

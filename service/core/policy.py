@@ -19,6 +19,7 @@ from service.errors import NotAllowed, NotAuthenticated, NotFound
 from service.i18n import N_
 from service.models import (
     Engagement,
+    EngagementStatus,
     ExpertProfile,
     Institution,
     Need,
@@ -133,6 +134,8 @@ class Action(StrEnum):
     WRITE_DRAFT_NEED = "write_draft_need"
     # Open a need to matching (status open or filled; drafts and closing need no verification).
     PUBLISH_NEED = "publish_need"
+    # Discard a draft one no longer wants (closed unpublished): whoever may write drafts.
+    DISCARD_DRAFT = "discard_draft"
     # Search and read the experts who let institutions see them (skills, not names).
     BROWSE_ROSTER = "browse_roster"
     # Count the experts a need being written could match.
@@ -157,6 +160,7 @@ ALLOWED: dict[Action, frozenset[ReaderKind]] = {
     A.ACT_FOR_INSTITUTION: MEMBERS,
     A.WRITE_DRAFT_NEED: MEMBERS | STAFF,
     A.PUBLISH_NEED: frozenset({K.MEMBER}) | STAFF,
+    A.DISCARD_DRAFT: MEMBERS | STAFF,
     A.BROWSE_ROSTER: frozenset({K.MEMBER}) | STAFF,
     A.PREVIEW_NEED: frozenset({K.MEMBER}),
     A.COORDINATE: STAFF,
@@ -417,3 +421,20 @@ def engagement_party(
     if reader.is_member and need is not None and reader.institution_id == need.institution_id:
         return Party.INSTITUTION
     return None
+
+
+# The practical terms of an engagement (dates, mode, agreed hours) are agreed between its two
+# sides, a coordinator helping: from the institution's confirmation until the work begins,
+# each of them may set and change them. Once under way they stand as agreed.
+TERMS_EDITORS = frozenset({Party.EXPERT, Party.INSTITUTION, Party.STAFF})
+TERMS_OPEN_STATES = frozenset({EngagementStatus.CONFIRMED})
+
+
+def may_set_engagement_terms(party: Party | None) -> bool:
+    """Tells whether a party to an engagement may set its terms (while they are open)."""
+    return party in TERMS_EDITORS
+
+
+def engagement_terms_open(engagement: Engagement) -> bool:
+    """Tells whether an engagement's terms may still be changed: confirmed, not started."""
+    return engagement.status in TERMS_OPEN_STATES

@@ -19,7 +19,8 @@ from service.repos import engagements as engagements_repo
 from service.repos import proposals as proposals_repo
 from service.repos import reports as reports_repo
 
-# On the scale of the scores (see matching.fusion): under a "good match", a need is poorly covered.
+# On the scale of the scores (see matching.fusion), not a share: a need whose best proposal
+# scores under a "good match" is poorly covered. The coverage is the share of needs that are not.
 DEFAULT_COVERAGE_THRESHOLD = GOOD_SCORE
 MAX_COVERAGE_THRESHOLD = 50.0
 
@@ -173,6 +174,7 @@ def skills_gap(
             "uncovered_needs": uncovered_demand[key],
             "active_experts": supply[key],
             "gap": count - supply[key],
+            "coverage": _share(count - uncovered_demand[key], count),
         }
         for key, count in demand.items()
     ]
@@ -187,11 +189,19 @@ def skills_gap(
         },
         "open_needs": len(needs),
         "uncovered_count": len(uncovered),
+        # The share of open needs (0-1) whose best proposal scores at least the threshold.
+        "coverage": _share(len(needs) - len(uncovered), len(needs)),
         "skills": skills,
         "uncovered_needs": uncovered,
         "by_sector": {k: dict(v) for k, v in sorted(by_sector.items())},
         "by_country": {k: dict(v) for k, v in sorted(by_country.items())},
     }
+
+
+def _share(part: int, whole: int) -> float | None:
+    """Gets a share between 0 and 1 (None of nothing), as the pages' meters and percentages read
+    it: a count of needs over a count of needs, never a score."""
+    return round(part / whole, 3) if whole else None
 
 
 def _merge_rows(

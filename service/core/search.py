@@ -141,7 +141,7 @@ def _run(
     filters: dict[str, FilterValue] = {}
     for name, values in request.params.items():
         if name not in params:
-            raise FieldErrors({name: "unknown filter"})
+            raise FieldErrors({name: UNKNOWN_FILTER})
         filters[params[name]] = values[0] if len(values) == 1 else values
     reverse = {field: name for name, field in params.items()}
     text = request.text[:500]
@@ -157,7 +157,9 @@ def _run(
     try:
         page = backend.search(index, query)
     except InvalidQuery as exc:
-        raise FieldErrors({reverse.get(exc.field, exc.field): str(exc)}) from exc
+        # The backend's own words (English, naming its fields) stay in the traceback.
+        name = reverse.get(exc.field, exc.field)
+        raise FieldErrors({name: BAD_WHEN if name in WHEN_PARAMS else BAD_FILTER}) from exc
     results: dict[str, Any] = {
         "items": [{**hit.document, "highlights": hit.highlights} for hit in page.hits],
         "total": page.total,

@@ -293,6 +293,10 @@ def _engagement(
         if scenario.get("start_date")
         else None,
         end_date=date.fromisoformat(scenario["end_date"]) if scenario.get("end_date") else None,
+        # A completed scenario ran to the end agreed.
+        ended_on=date.fromisoformat(scenario["end_date"])
+        if stage == "completed" and scenario.get("end_date")
+        else None,
         offered_at=when.offered,
         offer_expires_at=when.offered + timedelta(days=settings.offer_expiry_days),
         responded_at=when.responded if stage != "offered" else None,

@@ -35,6 +35,9 @@ class Engagement(SQLModel, table=True):
     agreed_hours: int | None = None
     start_date: date | None = None
     end_date: date | None = None
+    # Added by migration i28_engagement_ended_on: the day the work really ended, set when the
+    # expert marks it done (today, when before the planned `end_date`, which stays as agreed).
+    ended_on: date | None = None
     offered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     offer_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

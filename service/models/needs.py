@@ -53,3 +53,11 @@ class Need(SQLModel, table=True):
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+    def place_in(self, institution_city: str = "") -> str:
+        """Where the work takes place in person: the need's city, else its institution's, for a
+        mission or a hybrid need; nothing for remote work (the form starts every need with the
+        institution's city, which says nothing of where remote work is done)."""
+        if self.mode == "remote":
+            return ""
+        return self.city or institution_city

@@ -3,6 +3,7 @@ whole catalogue sentence so that every language puts the words in its own order.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -114,15 +115,7 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
     if mode in MODES:
         facts.append(gettext_(MODES[mode]))
     start, end = engagement.start_date, engagement.end_date
-    if start and end:
-        facts.append(
-            gettext_("The work runs from %(start)s to %(end)s.")
-            % {"start": day(start), "end": day(end)}
-        )
-    elif start:
-        facts.append(gettext_("The work starts on %(start)s.") % {"start": day(start)})
-    elif end:
-        facts.append(gettext_("The work ends on %(end)s.") % {"end": day(end)})
+    facts += _dates(start, end, engagement.ended_on)
     if engagement.agreed_hours:
         facts.append(
             ngettext_(
@@ -134,6 +127,49 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
         reason = Markup("<bdi>%s</bdi>") % translate_message(engagement.reason)
         facts.append(escape(gettext_("Reason given: %(reason)s")) % {"reason": reason})
     return facts
+
+
+def _dates(start: date | None, end: date | None, ended: date | None) -> list[str]:
+    """Says when the work runs, or ran once it ended: on the day it really ended, and that it
+    ended early when that was before the end agreed (see core.engagements.ended_on)."""
+    if ended is not None:
+        said = (
+            gettext_("The work ran from %(start)s to %(end)s.")
+            % {"start": day(start), "end": day(ended)}
+            if start
+            else gettext_("The work ended on %(end)s.") % {"end": day(ended)}
+        )
+        if end is not None and ended < end:
+            return [
+                said,
+                gettext_("It ended early: it was planned to run until %(end)s.")
+                % {"end": day(end)},
+            ]
+        return [said]
+    if start and end:
+        return [
+            gettext_("The work runs from %(start)s to %(end)s.")
+            % {"start": day(start), "end": day(end)}
+        ]
+    if start:
+        return [gettext_("The work starts on %(start)s.") % {"start": day(start)}]
+    if end:
+        return [gettext_("The work ends on %(end)s.") % {"end": day(end)}]
+    return []
+
+
+def work_period(view: dict[str, Any]) -> str:
+    """Says an engagement's dates in a few words, for a list (the engagement view's ISO dates):
+    its start and end, the day it really ended once it has (as its page says)."""
+    start = view.get("start_date") or ""
+    end = view.get("ended_on") or view.get("end_date") or ""
+    if start and end:
+        return gettext_("%(start)s – %(end)s") % {"start": day(start), "end": day(end)}
+    if start:
+        return gettext_("from %(start)s") % {"start": day(start)}
+    if end:
+        return gettext_("until %(end)s") % {"end": day(end)}
+    return "—"
 
 
 def feedback_sentences(item: dict[str, Any]) -> list[str]:

@@ -16,6 +16,7 @@ from service.core.engagements import (
     give_feedback,
     move,
     readable_engagement,
+    set_terms,
 )
 from service.core.policy import Party
 from service.core.proposals import (
@@ -35,7 +36,7 @@ from service.errors import Conflict, FieldErrors, NotFound
 from service.i18n import N_, translate_message
 from service.models import EngagementStatus, Mode, User
 from service.models.types import utcnow
-from service.pages.engagement_words import engagement_facts, feedback_sentences
+from service.pages.engagement_words import engagement_facts, feedback_sentences, work_period
 from service.pages.forms import read_form, validate_form
 from service.pages.reasons import language_levels, reasons
 from service.repos import engagements as engagements_repo
@@ -45,7 +46,7 @@ from service.repos import needs as needs_repo
 from service.repos import proposals as proposals_repo
 from service.routes.pagination import PageDep
 from service.routes.params import Id
-from service.schemas.engagements import FeedbackWrite, MoveRequest
+from service.schemas.engagements import FeedbackWrite, MoveRequest, TermsRequest
 from service.templating import flash, render
 
 router = APIRouter()
@@ -69,10 +70,19 @@ DONE_MESSAGES = {
 # from: a confirmed engagement shows both sides' contact details and the first step (the
 # proposals list it was confirmed from no longer holds it).
 LANDS_ON_ENGAGEMENT = frozenset({"confirm"})
+TERMS_SAVED = N_("The dates, mode and hours are saved.")
 LIST_TITLES = {
     Party.EXPERT: N_("My engagements"),
     Party.INSTITUTION: N_("Our engagements"),
     Party.STAFF: N_("All engagements"),
+}
+
+# The columns of an engagements list, decided once per reader: each reader sees who is on the
+# other side, not themselves (an expert sees the institution, an institution the expert).
+LIST_COLUMNS: dict[Party, tuple[str, ...]] = {
+    Party.EXPERT: ("need", "institution", "dates", "status", "updated"),
+    Party.INSTITUTION: ("need", "expert", "dates", "status", "updated"),
+    Party.STAFF: ("need", "institution", "expert", "dates", "status", "updated"),
 }
 
 
@@ -104,6 +114,8 @@ def _list_page(
             "query_prefix": f"status={status}&" if status else "",
             "title": LIST_TITLES[party],
             "base": DETAIL_BASE[party],
+            "columns": LIST_COLUMNS[party],
+            "periods": {view["id"]: work_period(view) for view in views},
             "statuses": [str(s) for s in S],
             "status": status or "",
         },
@@ -303,6 +315,41 @@ async def feedback_submit(
     response = RedirectResponse(f"{DETAIL_BASE[party]}/{engagement_id}", status_code=303)
     flash(response, request, "Thank you for your feedback.", "success")
     return response
+
+
+@router.post("/engagements/{engagement_id}/terms")
+async def terms_submit(
+    request: Request, engagement_id: Id, user: CurrentUser, session: SessionDep
+) -> Response:
+    """Saves an engagement's dates, mode and hours; refused ones come back as typed."""
+    engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
+    data = await read_form(request)
+    form, errors = validate_form(TermsRequest, _clean(data))
+    status_code = 422
+    if form is not None:
+        try:
+            set_terms(
+                session,
+                engagement=engagement,
+                actor=user,
+                terms=form.terms(),
+                seen=form.from_status,
+            )
+        except FieldErrors as exc:
+            errors = exc.errors
+        except Conflict as exc:
+            errors = {"__all__": translate_message(exc.message, exc.params)}
+            status_code = exc.status_code
+        else:
+            session.commit()
+            response = RedirectResponse(f"{DETAIL_BASE[party]}/{engagement_id}", status_code=303)
+            flash(response, request, TERMS_SAVED, "success")
+            return response
+    session.rollback()
+    values = {**data, "_action": "terms"}
+    return _detail_page(
+        request, session, user, engagement_id, errors=errors, values=values, status_code=status_code
+    )
 
 
 @router.post("/engagements/{engagement_id}/{action}")

@@ -14,6 +14,7 @@ from service.core.engagements import seats
 from service.core.institutions import update_institution, verification
 from service.core.needs import (
     NeedSaved,
+    discard_draft,
     edit_need,
     need_saved,
     open_offer_count,
@@ -66,14 +67,18 @@ NEED_SAVED = {
         "reviews them and offers the engagement to the best ones."
     ),
     NeedSaved.DRAFTED: N_(
-        "Your need is saved as a draft: only your institution sees it, and no expert is "
-        "proposed for it until it is published."
+        "Your need is saved as a draft: only your institution and the coordinators see it, and "
+        "no expert is proposed for it until it is published."
     ),
     NeedSaved.SAVED: N_("Your need is saved."),
     NeedSaved.FILLED: N_("Your need is marked as filled: no more experts are proposed for it."),
     NeedSaved.CLOSED: N_("Your need is closed."),
 }
 ALREADY_PUBLISHED = N_("This need is already published.")
+DRAFT_DISCARDED = N_(
+    "Your draft is discarded: it is no longer listed among your needs, and no expert will be "
+    "proposed for it."
+)
 
 
 def _flash_saved(response: Response, request: Request, previous: str | None, need: Need) -> None:
@@ -173,6 +178,7 @@ def home(
         statuses=None if status == "all" else [status],
         offset=(page - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
+        without_discarded=True,
     )
     return render(
         request,
@@ -463,6 +469,23 @@ def close_need_submit(
     edit_need(session, need=need, actor=user, data=data, settings=state.settings)
     session.commit()
     _flash_saved(response, request, previous, need)
+    return response
+
+
+@router.post("/needs/{need_id}/discard")
+def discard_draft_submit(
+    request: Request,
+    need_id: Id,
+    user: RequireMember,
+    institution: MemberInstitution,
+    session: SessionDep,
+) -> Response:
+    """Discards a draft the institution no longer wants; the home no longer lists it."""
+    need = readable_need(session, need_id=need_id, reader=user)
+    discard_draft(session, need=need, actor=user)
+    session.commit()
+    response = RedirectResponse("/institution", status_code=303)
+    flash(response, request, DRAFT_DISCARDED, "success")
     return response
 
 

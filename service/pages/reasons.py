@@ -351,33 +351,3 @@ def language_levels(expert: dict[str, Any] | None) -> dict[str, str]:
         for item in languages
         if isinstance(item, dict)
     }
-
-
-HISTORY_LABELS = {
-    "need.posted": N_("Need posted"),
-    "need.edited": N_("Need edited"),
-    "need.published": N_("Draft published"),
-    "need.modes_widened": N_("Widened to other engagement modes"),
-    "need.modes_narrowed": N_("Kept to its engagement mode"),
-    "need.interest": N_("An expert said they are interested"),
-    "need.filled": N_("Need filled: as many experts as it asked for are confirmed"),
-    "need.proposals_withdrawn": N_("Its pending proposals were withdrawn"),
-    "need.offers_told": N_("The experts with open offers were told what changed"),
-    "proposal.approve": N_("Proposal approved"),
-    "proposal.reject": N_("Proposal rejected"),
-}
-
-
-NAMED_INTEREST = N_("%(name)s said they are interested")
-
-
-def history_label(
-    action: str, data: dict[str, Any] | None = None, names: dict[int, str] | None = None
-) -> str:
-    """Gets the translated name of an audited action (the code itself when unnamed); an
-    expert's interest names the expert when `names` (id -> name, for coordinators) has them."""
-    expert_id = (data or {}).get("expert_id")
-    if action == "need.interest" and names and expert_id in names:
-        return gettext_(NAMED_INTEREST) % {"name": names[expert_id]}
-    text = HISTORY_LABELS.get(action)
-    return gettext_(text) if text else action

@@ -137,6 +137,7 @@ def skills_gap_page(
         {
             "report": report,
             "demand_bars": bars({row["skill"]: row["open_needs"] for row in top}),
+            "max_threshold": MAX_COVERAGE_THRESHOLD,
             "query": "&".join(
                 p for p in (_period_query(date_from, date_to), f"threshold={threshold}") if p
             ),

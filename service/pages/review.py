@@ -11,9 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core.assignment import team_for_need
 from service.core.comparison import MAX_COMPARED, MIN_COMPARED, PICK_TWO_OR_THREE
-from service.core.engagements import WAITING_STATES, seats
+from service.core.engagements import WAITING_STATES, confirmed_among
 from service.core.needs import (
-    interested_experts,
     readable_need,
     review_history,
     set_widen_modes,
@@ -141,7 +140,8 @@ def _review_page(
         "ticked": ticked[0],
         "bulk_reason": ticked[1],
         "team": team,
-        "confirmed": seats(session, need)[0],
+        # Read from the rows: every engagement of the need came from one of its proposals.
+        "confirmed": confirmed_among(r["engagement"] for r in rows),
         "team_members": [
             (m, p, names.get(p.id, ""))
             for m, p in zip(team.team.members, team.proposals, strict=True)
@@ -149,17 +149,6 @@ def _review_page(
         if team
         else [],
     }
-    if only is not None:
-        row = next((r for r in rows if r["proposal"].id == only), None)
-        if row is not None:
-            context["interested"] = interested_experts(session, need_id=need_id)
-            rank = rows.index(row) + 1
-            return render(
-                request,
-                "review/_candidate.html",
-                {**context, "row": row, "rank": rank, "done": status_code == 200},
-                status_code=status_code,
-            )
     # The experts interested and the history come from the need's events, read once.
     context["interested"], context["history"] = review_history(
         session, need_id=need_id, proposal_ids=[r["proposal"].id or 0 for r in rows]
@@ -167,6 +156,17 @@ def _review_page(
     listed = interested_on_review(session, interested=context["interested"], rows=rows)
     context["interested_experts"] = listed
     context["interested_names"] = {item.id: item.name for item in listed}
+    if only is not None:
+        row = next((r for r in rows if r["proposal"].id == only), None)
+        if row is not None:
+            # The card, and the history again (out of band): it now holds the decision.
+            rank = rows.index(row) + 1
+            return render(
+                request,
+                "review/_decided.html",
+                {**context, "row": row, "rank": rank, "done": status_code == 200},
+                status_code=status_code,
+            )
     return render(request, "review/need.html", context, status_code=status_code)
 
 

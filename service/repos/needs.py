@@ -6,7 +6,7 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, update
+from sqlalchemy import CursorResult, bindparam, or_, update
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
@@ -94,13 +94,19 @@ def list_needs(
     statuses: list[str] | None = None,
     offset: int = 0,
     limit: int = 50,
+    without_discarded: bool = False,
 ) -> tuple[list[Need], int]:
-    """Lists needs, newest first, filtered by institution and statuses if given; with the total."""
+    """Lists needs, newest first, filtered by institution and statuses if given; with the total.
+    `without_discarded` leaves out the drafts closed before they were ever published."""
     statement = select(Need)
     if institution_id is not None:
         statement = statement.where(Need.institution_id == institution_id)
     if statuses:
         statement = statement.where(col(Need.status).in_(statuses))
+    if without_discarded:
+        statement = statement.where(
+            or_(col(Need.status) != NeedStatus.CLOSED, col(Need.posted_at).is_not(None))
+        )
     total = session.exec(select(func.count()).select_from(statement.subquery())).one()
     rows = session.exec(
         statement.order_by(col(Need.created_at).desc(), col(Need.id).desc())

@@ -71,6 +71,23 @@ def mark_done(session: Session, *, engagement_id: int, kinds: list[str], now: da
     )
 
 
+def mark_done_for_users(
+    session: Session, *, user_ids: list[int], kinds: list[str], now: datetime
+) -> None:
+    """Marks these users' notifications of these kinds as done (and so read), in one UPDATE."""
+    if not user_ids:
+        return
+    session.execute(
+        update(Notification)
+        .where(
+            col(Notification.user_id).in_(user_ids),
+            col(Notification.kind).in_(kinds),
+            col(Notification.done_at).is_(None),
+        )
+        .values(done_at=now, read_at=func.coalesce(col(Notification.read_at), now))
+    )
+
+
 def delete_for_user(session: Session, user_id: int) -> None:
     """Deletes a user's notifications."""
     session.execute(delete(Notification).where(col(Notification.user_id) == user_id))

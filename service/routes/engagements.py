@@ -7,7 +7,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from service.core import policy
-from service.core.engagements import engagement_view, give_feedback, move, readable_engagement
+from service.core.engagements import (
+    engagement_view,
+    give_feedback,
+    move,
+    readable_engagement,
+    set_terms,
+)
 from service.deps import CurrentUser, ReaderDep, SessionDep, StateDep
 from service.models import EngagementFeedback
 from service.repos import engagements as engagements_repo
@@ -18,6 +24,7 @@ from service.schemas.engagements import (
     EngagementRead,
     FeedbackWrite,
     MoveRequest,
+    TermsRequest,
 )
 
 router = APIRouter(prefix="/api/engagements", tags=["engagements"])
@@ -64,6 +71,20 @@ def feedback(
     item = give_feedback(session, engagement=engagement, actor=user, data=body)
     session.commit()
     return item
+
+
+@router.put(
+    "/{engagement_id}/terms", response_model=EngagementRead, response_model_exclude_unset=True
+)
+def put_terms(
+    engagement_id: Id, body: TermsRequest, user: CurrentUser, session: SessionDep
+) -> dict[str, Any]:
+    """Sets an engagement's dates, mode and agreed hours while it is confirmed and not started;
+    409 once it has started (or moved otherwise), 422 naming the field for bad dates."""
+    engagement, _ = readable_engagement(session, engagement_id=engagement_id, reader=user)
+    set_terms(session, engagement=engagement, actor=user, terms=body.terms(), seen=body.from_status)
+    session.commit()
+    return engagement_view(session, engagement=engagement, reader=user)
 
 
 @router.post(

@@ -16,7 +16,8 @@ MAX_TEXT_LENGTH = 10_000
 MAX_PAGE = 1000
 MAX_SIZE = 100
 DEFAULT_SIZE = 20
-# Why a search page left a parameter out, in words the page translates.
+# Why a search left a parameter out (a page) or refused it (the API's 422, naming it), in words
+# the catalogue translates.
 TOO_LONG = N_("This filter is too long.")
 NOT_A_PAGE = N_("Choose a page number from the list.")
 
@@ -33,7 +34,7 @@ async def get_search_request(
         if name in RESERVED or not value:
             continue
         if len(value) > MAX_FILTER_LENGTH:
-            raise FieldErrors({name: f"at most {MAX_FILTER_LENGTH} characters"})
+            raise FieldErrors({name: TOO_LONG})
         params.setdefault(name, []).append(value)
     return SearchRequest(text=q, params=params, page=page, per_page=size)
 

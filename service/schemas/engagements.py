@@ -43,7 +43,8 @@ class Move(BaseModel):
 
 
 class EngagementTerms(BaseModel):
-    """The practical terms: dates, mode, agreed hours (set when confirming or starting)."""
+    """The practical terms: dates, mode, agreed hours (set when confirming or starting, and
+    changed while the engagement is confirmed)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -81,6 +82,18 @@ class MoveRequest(EngagementTerms):
         return EngagementTerms.model_validate(values) if values else None
 
 
+class TermsRequest(EngagementTerms):
+    """The body that sets an engagement's terms while it is confirmed; a term left out keeps
+    what the engagement has."""
+
+    # The status the person saw (see MoveRequest).
+    from_status: EngagementStatus | None = None
+
+    def terms(self) -> EngagementTerms:
+        """Gets the terms given."""
+        return EngagementTerms.model_validate(self.model_dump(exclude={"from_status"}))
+
+
 class EngagementNeed(BaseModel):
     """The need an engagement serves, as its parties see it."""
 
@@ -112,6 +125,8 @@ class EngagementRead(BaseModel):
     agreed_hours: int | None
     start_date: date | None
     end_date: date | None
+    # The day the work really ended (once marked done); before `end_date`, it ended early.
+    ended_on: date | None = None
     offered_at: datetime
     offer_expires_at: datetime | None
     reminded_at: datetime | None
@@ -128,6 +143,8 @@ class EngagementRead(BaseModel):
     feedback: list[EngagementFeedback]
     party: str | None = Field(alias="as")
     actions: list[str]
+    can_set_terms: bool
+    ended_early: bool
     can_give_feedback: bool
 
 

@@ -172,6 +172,11 @@ def test_need_in_french_to_confirmed_engagement(
     approved.locator("[data-proposal-status]:has-text('Approved')").wait_for()
     assert coordinator.page.url.endswith(f"/coordinator/needs/{need_id}")
     assert "Proposal approved: the expert is offered the engagement." in approved.inner_text()
+    # Further down, the need's history shows the approval too, without a reload (htmx swaps
+    # it out of band with the card).
+    history = coordinator.page.locator("#need-history")
+    history.locator("[data-event]", has_text="Proposal approved").first.wait_for()
+    assert coordinator.page.url.endswith(f"/coordinator/needs/{need_id}")
     coordinator.screenshot("journey-4-approved")
     with live_site.session() as session:
         engagement = session.exec(

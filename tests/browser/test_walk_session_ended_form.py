@@ -331,7 +331,7 @@ def test_a_refused_form_answered_at_another_address_comes_back_filled_on_its_pag
             session, verified=True, name="Université de Tlemcen"
         )
         need = make_need(session, institution=institution, title="Analyse de l'eau potable")
-        engagement_id = make_engagement(session, need=need, expert=expert, status="delivered").id
+        engagement_id = make_engagement(session, need=need, expert=expert, status="completed").id
         email = user.email
     engagement_page = f"/expert/engagements/{engagement_id}"
     person = visitor_factory(locale="ar")

@@ -172,8 +172,10 @@ ROUTES: dict[str, Rule] = {
     "POST /api/engagements/{engagement_id}/feedback": Rule(
         A.GIVE_FEEDBACK, _party, json={"rating": 4}
     ),
+    "PUT /api/engagements/{engagement_id}/terms": Rule(A.USE_ACCOUNT, _party, json={}),
     "POST /api/engagements/{engagement_id}/{action}": Rule(A.USE_ACCOUNT, _party, json={}),
     "POST /engagements/{engagement_id}/feedback": Rule(A.GIVE_FEEDBACK, _party, form={"rating": 4}),
+    "POST /engagements/{engagement_id}/terms": Rule(A.USE_ACCOUNT, _party),
     "POST /engagements/{engagement_id}/{action}": Rule(A.USE_ACCOUNT, _party),
     # The open needs and the skills in use.
     "GET /api/needs": Rule(A.SEARCH_NEEDS),
@@ -209,6 +211,9 @@ ROUTES: dict[str, Rule] = {
     "GET /institution/needs/{need_id}/edit": Rule(A.ACT_FOR_INSTITUTION, _edit),
     "POST /institution/needs/{need_id}/edit": Rule(A.ACT_FOR_INSTITUTION, _edit),
     "POST /institution/needs/{need_id}/close": Rule(A.ACT_FOR_INSTITUTION, _edit),
+    # The world's need is open, not a draft: discarding it is answered (409), not refused; the
+    # core asks DISCARD_DRAFT as well (tests/service/pages/test_discard_draft.py).
+    "POST /institution/needs/{need_id}/discard": Rule(A.ACT_FOR_INSTITUTION, _edit),
     # The world's need is open: publishing it again is answered, not refused (a draft asks
     # PUBLISH_NEED as well: tests/service/pages/test_drafts_after_verification.py).
     "POST /institution/needs/{need_id}/publish": Rule(A.ACT_FOR_INSTITUTION, _edit),

@@ -230,7 +230,7 @@ def test_feedback_posted_twice_at_once_is_kept_once(
     body = {"rating": 5, "delivered": "Six lectures", "hours": 30, "would_repeat": True}
     for round_ in range(ROUNDS):
         need = make_need(session, institution=world.institution, title=f"Feedback {round_}")
-        engagement = bring_to(session, world, settings, "active", need)
+        engagement = bring_to(session, world, settings, "completed", need)
         url = f"/api/engagements/{engagement.id}/feedback"
         one_winner(race(make_client, [post(url, token, body) for _ in range(3)]), ok=201)
         rows = session.exec(
@@ -505,7 +505,7 @@ def test_feedback_sent_twice_at_once_from_the_page_is_never_a_server_error(
     world = build_world(session)
     for round_ in range(ROUNDS):
         need = make_need(session, institution=world.institution, title=f"Page feedback {round_}")
-        engagement = bring_to(session, world, settings, "active", need)
+        engagement = bring_to(session, world, settings, "completed", need)
         browsers = [make_client(), make_client()]
         for browser in browsers:
             login(browser, world.expert_user.email, PASSWORD)

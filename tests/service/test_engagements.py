@@ -215,7 +215,7 @@ def test_confirming_fills_the_need_and_withdraws_its_other_proposals(
     assert {item["id"]: item["status"] for item in listed["items"]}[second.id or 0] == "withdrawn"
 
 
-def test_feedback_once_per_side_while_active_or_completed(
+def test_feedback_once_per_side_once_completed(
     session: Session, client: TestClient, settings: Settings
 ) -> None:
     world = build_world(session)
@@ -240,8 +240,29 @@ def test_feedback_once_per_side_while_active_or_completed(
             headers={"authorization": f"Bearer {tokens[role]}"},
         )
 
-    assert post("expert", body).status_code == 409  # not active yet
-    move(session, engagement=engagement, actor=world.coordinator, action="start", settings=settings)
+    # Not while confirmed, under way, or done but not yet confirmed done: nothing to judge yet.
+    for step, state in (("", "confirmed"), ("start", "active"), ("complete", "delivered")):
+        if step:
+            move(
+                session,
+                engagement=engagement,
+                actor=world.coordinator,
+                action=step,
+                settings=settings,
+            )
+            session.commit()
+        refused = post("expert", body)
+        assert refused.status_code == 409, state
+        assert refused.json()["detail"] == (
+            f"This engagement is {state}: feedback opens once it is completed."
+        )
+    move(
+        session,
+        engagement=engagement,
+        actor=world.member,
+        action="confirm_completion",
+        settings=settings,
+    )
     session.commit()
     assert post("coordinator", body).status_code == 403
     assert post("expert", {**body, "rating": 6}).status_code == 422
@@ -413,10 +434,10 @@ def test_the_whole_journey_through_the_pages(
     audit = BeautifulSoup(
         coordinator.get("/coordinator/audit?entity_type=engagement").text, "html.parser"
     )
-    moves = [
-        row.find_all("td")[2].get_text(" ", strip=True).split(" ")[0]
-        for row in audit.select("[data-event]")
-    ]
+    moves = [row["data-action"] for row in audit.select("[data-event]")]
+    said = [row.find_all("td")[2].get_text(" ", strip=True) for row in audit.select("[data-event]")]
+    assert said[2] == f"Completion confirmed · Engagement {engagement.id}", said
+    assert not any("engagement." in words for words in said)  # sentences, not codes
     assert moves == [
         "engagement.feedback",
         "engagement.feedback",

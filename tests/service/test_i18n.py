@@ -14,6 +14,7 @@ from service.i18n import (
     country_name,
     current_locale,
     label,
+    lang_tag,
     pgettext_,
     plural_count,
     translate_message,
@@ -38,6 +39,17 @@ def test_portuguese_formats_as_portugal_and_lusophone_africa_do() -> None:
     assert cldr_locale("pt") == "pt_PT"
     assert [cldr_locale(code) for code in ("en", "fr", "es", "ar")] == ["en", "fr", "es", "ar"]
     assert country_name("KE", "pt") == "Quénia" and country_name("IR", "pt") == "Irão"
+
+
+def test_each_language_is_tagged_as_bcp_47_writes_it() -> None:
+    """European Portuguese is pt-PT (a hyphen, not CLDR's underscore); the others as they are."""
+    assert {code: lang_tag(code) for code in ("en", "fr", "es", "pt", "ar")} == {
+        "en": "en",
+        "fr": "fr",
+        "es": "es",
+        "pt": "pt-PT",
+        "ar": "ar",
+    }
 
 
 @pytest.mark.parametrize(

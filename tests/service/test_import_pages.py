@@ -210,3 +210,43 @@ def test_line_problems_of_a_jsonl_file_are_sentences_in_the_readers_language(
     )
     if locale == "en":
         assert all(p[0].isupper() and p.endswith(".") for p in problems), problems
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es", "pt", "ar"])
+def test_more_cells_than_columns_agrees_with_the_number_of_columns(
+    locale: str, session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    """One column and three columns take different plural forms (Arabic: one and few)."""
+    from service.core.imports import MORE_CELLS
+
+    browser = _staff_browser(session, make_client)
+    _switch_language(browser, locale)
+    catalogue = translations_for(locale)
+    said = {}
+    for header, row in (
+        ("external_id", "exp-1,Épidémiologie"),
+        ("external_id,email,display_name", "exp-2,awa@example.org,Awa Ndiaye,Dakar,سنغال"),
+    ):
+        uploaded = _upload(browser, "roster.csv", f"{header}\n{row}\n".encode())
+        page = BeautifulSoup(browser.get(uploaded.headers["location"]).text, "html.parser")  # type: ignore[attr-defined]
+        problems = {
+            tr.select("td")[1].get_text(strip=True): tr.select("td")[2].get_text(strip=True)
+            for tr in page.select("#import-errors tbody tr")
+        }
+        columns = header.count(",") + 1
+        shown = f"\u2068{columns}\u2069" if locale == "ar" else str(columns)
+        assert problems["line"] == catalogue.ngettext(*MORE_CELLS, columns) % {"num": shown}
+        said[columns] = problems["line"]
+    assert said[1] != said[3].replace("3", "1")  # the noun itself agrees, not only the figure
+    if locale == "en":
+        assert said[1].startswith("More cells than the 1 column:")
+        assert said[3].startswith("More cells than the 3 columns:")
+    else:
+        assert catalogue.ngettext(*MORE_CELLS, 3) != MORE_CELLS[1]
+
+
+def test_the_terminal_says_more_cells_in_english_with_the_right_number() -> None:
+    from service.core.imports import _more_cells
+
+    assert _more_cells(4, 1).text.startswith("More cells than the 1 column:")
+    assert _more_cells(4, 12).text.startswith("More cells than the 12 columns:")

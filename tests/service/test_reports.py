@@ -297,3 +297,54 @@ def test_report_figures_are_written_the_readers_way(
     )
     figures = {d["data-figure"]: d.get_text(strip=True) for d in page.select("[data-figure]")}
     assert (figures["completion_rate"], figures["median_days"]) == (rate, "7")
+
+
+def test_the_coverage_is_a_share_of_open_needs_never_a_score(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    """Three open needs: one whose best proposal scores 4.2 (a good match from 3.0), one at
+    2.1 and one with none. By hand: 1 of 3 well covered, 0.333; "Épidémiologie", asked by the
+    first two, 1 of 2, 0.5; "الإحصاء الحيوي", asked only by the third, 0."""
+    from service.core.reports import skills_gap
+
+    dakar = make_institution(session, name="Université Cheikh Anta Diop", country="SN")
+    rabat = make_institution(session, name="جامعة محمد الخامس", country="MA")
+    expert = make_expert(session, skills=["Épidémiologie"])
+    good = make_need(session, institution=dakar, required_skills=["Épidémiologie"])
+    poor = make_need(
+        session, institution=dakar, title="Santé publique", required_skills=["épidémiologie"]
+    )
+    make_need(session, institution=rabat, title="الإحصاء", required_skills=["الإحصاء الحيوي"])
+    make_proposal(session, need=good, expert=expert, score=4.2)
+    make_proposal(session, need=poor, expert=expert, score=2.1)
+
+    report = skills_gap(session)
+    assert report["threshold"] == 3.0
+    assert (report["open_needs"], report["uncovered_count"], report["coverage"]) == (3, 2, 0.333)
+    coverage = {row["skill"]: row["coverage"] for row in report["skills"]}
+    assert coverage == {"Épidémiologie": 0.5, "الإحصاء الحيوي": 0.0}
+    assert all(0 <= row["coverage"] <= 1 for row in report["skills"])
+    assert skills_gap(session, threshold=2.0)["coverage"] == 0.667
+
+    browser = _staff(session, make_client)
+    page = BeautifulSoup(browser.get("/coordinator/skills-gap").text, "html.parser")
+    meter = page.select_one("[data-figure=coverage] meter")
+    assert meter is not None
+    assert (float(meter["value"]), meter["min"], meter["max"]) == (0.333, "0", "1")  # type: ignore[arg-type]
+    assert page.select_one("[data-figure=coverage]").get_text(strip=True) == "33%"  # type: ignore[union-attr]
+    cells = {
+        tr.th.get_text(strip=True): tr.select("td")[-1].get_text(strip=True)  # type: ignore[union-attr]
+        for tr in page.select("[data-skills] tr[data-skill]")
+    }
+    assert cells == {"Épidémiologie": "50%", "الإحصاء الحيوي": "0%"}
+    # The threshold is a score: its field holds 3.0 within its bounds, so the form submits.
+    field = page.select_one("input#threshold")
+    assert field is not None
+    assert float(field["min"]) <= float(field["value"]) <= float(field["max"])  # type: ignore[arg-type]
+    assert field["aria-describedby"] == "threshold-help" and page.select_one("#threshold-help")
+
+
+def test_no_open_need_has_no_coverage(session: Session) -> None:
+    from service.core.reports import skills_gap
+
+    assert skills_gap(session)["coverage"] is None

@@ -93,10 +93,53 @@ def test_unknown_parameter_is_a_422_naming_it(
     _as(client, session, Role.COORDINATOR)
     response = client.get("/api/experts", params={"colour": "blue"})
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "colour", "message": "unknown filter"}]
+    assert response.json()["errors"] == [
+        {"field": "colour", "message": "This search has no such filter."}
+    ]
     bad_date = client.get("/api/experts", params={"available": "soon"})
     assert bad_date.status_code == 422
-    assert [e["field"] for e in bad_date.json()["errors"]] == ["available"]
+    assert bad_date.json()["errors"] == [
+        {
+            "field": "available",
+            "message": "Choose “now”, a month such as 2027-01 or a date such as 2027-01-15.",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("locale", "unknown", "too_long"),
+    [
+        ("en", "This search has no such filter.", "This filter is too long."),
+        ("fr", "Cette recherche n'a pas de tel filtre.", "Ce filtre est trop long."),
+        ("ar", None, None),
+    ],
+)
+def test_a_refused_search_parameter_is_named_in_the_readers_language(
+    locale: str,
+    unknown: str | None,
+    too_long: str | None,
+    client: TestClient,
+    session: Session,
+    roster: dict[str, int],
+) -> None:
+    """The 422 names the parameter and says why in the catalogue's words, in the language the
+    account reads the site in."""
+    from service.i18n import translations_for
+
+    login(client, make_user(session, role=Role.COORDINATOR, locale=locale).email, PASSWORD)
+    catalogue = translations_for(locale)
+    headers = {"accept-language": locale}
+    response = client.get("/api/needs", params={"couleur": "bleu"}, headers=headers)
+    assert response.status_code == 422
+    said = catalogue.gettext("This search has no such filter.")
+    assert response.json()["errors"] == [{"field": "couleur", "message": unknown or said}]
+    long_value = "Épidémiologie appliquée à la santé publique, " * 3  # 138 characters
+    response = client.get("/api/experts", params={"skill": long_value}, headers=headers)
+    assert response.status_code == 422
+    said = catalogue.gettext("This filter is too long.")
+    assert response.json()["errors"] == [{"field": "skill", "message": too_long or said}]
+    if locale == "ar":
+        assert all("\u0600" <= c <= "\u06ff" for c in said if c.isalpha())
 
 
 @pytest.mark.parametrize(

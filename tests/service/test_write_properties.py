@@ -242,7 +242,7 @@ def test_feedback_reads_back_as_written(
     from_expert: dict[str, Any],
 ) -> None:
     member, expert, institution = engagement_parties
-    engagement_id = _engagement(session, institution, expert.user, "active")
+    engagement_id = _engagement(session, institution, expert.user, "completed")
     for party, side, payload in (
         (member, "institution", from_member),
         (expert, "expert", from_expert),

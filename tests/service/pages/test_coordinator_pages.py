@@ -83,6 +83,10 @@ def test_dashboard_counts_the_queues(client: TestClient, session: Session) -> No
     assert counts == {"institutions": "2", "needs": "2", "stale": "1"}
     assert "more than 7 days" in text_of(soup.select_one('[data-queue="stale"]'))
     assert soup.select_one('[data-queue="needs"] a')["href"] == "/coordinator/needs"  # type: ignore[index]
+    # The late proposals' link lands on the section that lists them, on the page it opens.
+    late = soup.select_one('[data-queue="stale"] a')["href"]  # type: ignore[index]
+    path, _, section = late.partition("#")
+    assert section and soup_of(client.get(path)).select_one(f"#{section}") is not None
     pending = [text_of(a) for a in soup.select("table a[href^='/coordinator/institutions/']")]
     assert sorted(pending) == ["Clinique A", "Clinique B"]
     assert len(soup.select('form[action$="/verify"] button')) == 2

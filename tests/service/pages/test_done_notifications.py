@@ -16,6 +16,7 @@ from service.core.engagements import expire_offer, move
 from service.models.types import utcnow
 from tests.factories import make_member, make_need
 from tests.service.pages.helpers import log_in_as, post_form, sentence_of, soup_of, text_of
+from tests.service.pages.html_forms import HtmlForm
 from tests.service.worlds import World, bring_to, build_world, offer
 
 TITLE = "Co-enseigner un module d'épidémiologie à distance"
@@ -256,3 +257,52 @@ def test_an_unverified_institution_writes_a_draft_not_a_post(
     assert page.select_one(f'form[action="/institution/needs/{draft.id}/close"]') is None
     assert page.select_one("[data-publish]") is None
     assert page.select_one(f'[data-need-actions] a[href="/institution/needs/{draft.id}/edit"]')
+
+
+def test_a_request_for_more_information_stops_asking_once_the_institution_answers(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    member_user, institution = make_member(
+        session, verified=False, name="Université Abdelmalek Essaâdi", country="MA"
+    )
+    other_user, _ = make_member(session, verified=False, name="جامعة القاضي عياض")
+    world = build_world(session)
+    coordinator = log_in_as(make_client(), world.coordinator.email)
+    asked = post_form(
+        coordinator,
+        f"/coordinator/institutions/{institution.id}/review",
+        {
+            "decision": "info_requested",
+            "reason": "Merci d’ajouter le site web de la faculté et l’adresse à Tétouan.",
+        },
+    )
+    assert asked.status_code == 303, asked.text
+    member = log_in_as(make_client(), member_user.email)
+    [request] = _cards(member)
+    assert request["read"] == "no" and not request["done"]
+    assert "Please complete your organisation's profile" in str(request["text"])
+
+    form = HtmlForm.of(member.get("/institution/profile"), "/institution/profile")
+    form.type("website", "https://www.uae.ma")
+    form.type("city", "Tétouan")
+    assert form.submit(member).status_code == 303
+
+    [request] = _cards(member)
+    assert request["done"] and request["read"] == "yes"
+    assert "Please complete" not in str(request["text"])
+    assert "The profile of Université Abdelmalek Essaâdi was saved since this request" in str(
+        request["text"]
+    )
+    page = soup_of(member.get("/notifications"))
+    assert page.select_one(".count-badge") is None
+    # Another institution's members are not concerned.
+    assert _cards(log_in_as(make_client(), other_user.email)) == []
+
+    # Asked again: a new request asks, until it is answered in turn.
+    post_form(
+        coordinator,
+        f"/coordinator/institutions/{institution.id}/review",
+        {"decision": "info_requested", "reason": "Et le nom du doyen, s’il vous plaît."},
+    )
+    again, first = _cards(member)
+    assert not again["done"] and first["done"]

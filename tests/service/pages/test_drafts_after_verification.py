@@ -176,8 +176,8 @@ def test_saving_a_draft_as_open_in_its_form_says_it_is_published(
     assert flash_messages(client.get(edited.headers["location"])) == ["Your need is saved."]
     back = post_form(client, f"/institution/needs/{need.id}/edit", _draft_form(status="draft"))
     assert flash_messages(client.get(back.headers["location"])) == [
-        "Your need is saved as a draft: only your institution sees it, and no expert is "
-        "proposed for it until it is published."
+        "Your need is saved as a draft: only your institution and the coordinators see it, and "
+        "no expert is proposed for it until it is published."
     ]
 
 

@@ -477,7 +477,7 @@ def test_refused_terms_come_back_as_typed(
 def test_feedback_typed_in_its_form_is_saved(
     client: TestClient, session: Session, member: Institution, payload: dict[str, Any]
 ) -> None:
-    engagement = engagement_of(session, member, "active")
+    engagement = engagement_of(session, member, "completed")
     page = client.get(f"/institution/engagements/{engagement.id}")
     form = HtmlForm.of(page, marker="data-feedback-form")
     for name in ("rating", "delivered", "hours", "impact"):
@@ -495,7 +495,7 @@ def test_feedback_typed_in_its_form_is_saved(
 def test_refused_feedback_comes_back_as_typed(
     client: TestClient, session: Session, member: Institution, payload: dict[str, Any]
 ) -> None:
-    engagement = engagement_of(session, member, "active")
+    engagement = engagement_of(session, member, "completed")
     page = client.get(f"/institution/engagements/{engagement.id}")
     form = HtmlForm.of(page, marker="data-feedback-form")
     for name in ("rating", "delivered", "impact"):

@@ -326,3 +326,40 @@ def test_a_waiting_institutions_draft_says_courriel_as_the_rest_of_the_french_si
     said = text_of(soup_of(client.get(f"/institution/needs/{need.id}")).select_one("main"))
     assert "vous recevrez alors un courriel." in said
     assert "e-mail" not in said
+
+
+# One more than a need may ask for.
+ELEVEN_LANGUAGES = ["en", "fr", "es", "pt", "ar", "wo", "sw", "ha", "yo", "am", "ff"]
+LANGUAGES_HELP = (
+    "Experts are proposed only if they speak at least one of these languages; those who speak "
+    "all of them rank higher."
+)
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es", "pt", "ar"])
+def test_the_working_languages_say_how_the_matcher_uses_them(
+    locale: str, client: TestClient, session: Session
+) -> None:
+    """At least one language in common is required (matching.constraints._check_languages);
+    each one missing ranks an expert down: the form says so under the legend."""
+    _member_client(client, session, name="Université de Lomé")
+    assert post_form(client, "/language", {"locale": locale, "next": "/"}).status_code == 303
+    soup = soup_of(client.get("/institution/needs/new"))
+    fieldset = soup.select_one("fieldset#languages")
+    assert fieldset is not None
+    help_id = fieldset["aria-describedby"]
+    help_line = soup.select_one(f"#{help_id}")
+    assert help_line is not None and help_line.find_parent("fieldset") is fieldset
+    said = text_of(help_line)
+    assert said == translations_for(locale).gettext(LANGUAGES_HELP)
+    assert locale == "en" or said != LANGUAGES_HELP
+    # An error keeps the help and adds itself to what the fieldset is described by.
+    response = post_form(
+        client,
+        "/institution/needs/new",
+        _need_form(title="Épidémiologie", languages=ELEVEN_LANGUAGES),
+    )
+    assert response.status_code == 422
+    fieldset = soup_of(response).select_one("fieldset#languages")
+    assert fieldset is not None
+    assert fieldset["aria-describedby"].split() == ["languages-help", "languages-error"]

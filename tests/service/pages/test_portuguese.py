@@ -33,9 +33,11 @@ def test_a_browser_asking_for_portuguese_gets_portuguese(client: TestClient, hea
     assert negotiate_locale(None, accept_language=header) == "pt"
     page = soup_of(client.get("/login", headers={"accept-language": header}))
     assert page.html is not None
-    assert page.html["lang"] == "pt" and page.html["dir"] == "ltr"
+    # European Portuguese, tagged as BCP 47 writes it (hyphen): screen readers pick its voice.
+    assert page.html["lang"] == "pt-PT" and page.html["dir"] == "ltr"
     chosen = page.select_one("#language-select option[selected]")
     assert chosen is not None and chosen["value"] == "pt" and text_of(chosen) == "Português"
+    assert chosen["lang"] == "pt-PT"
     assert page.select_one("button[type=submit]") is not None
     assert "Iniciar sessão" in text_of(page.find("main"))
 
@@ -66,7 +68,7 @@ def test_a_portuguese_expert_reads_the_home_in_portuguese(
     )
     log_in_as(client, user.email)
     home = soup_of(client.get("/expert"))
-    assert home.html is not None and home.html["lang"] == "pt"
+    assert home.html is not None and home.html["lang"] == "pt-PT"
     assert text_of(home.h1) == "Boas-vindas, Maria da Conceição Lopes"
     headings = [text_of(h) for h in home.select("main h2")]
     assert "O seu perfil" in headings and "Para onde ir" in headings, headings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from babel.dates import format_date
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -211,3 +212,26 @@ def test_the_account_page_shows_sessions_in_spanish(client: TestClient, session:
     month = format_date(utcnow(), "MMM", locale="es")
     assert any(month in text_of(td) for td in soup.select("tr[data-current] td")), month
     assert "The site is translated" not in soup.get_text()
+
+
+@pytest.mark.parametrize(
+    ("locale", "tag", "words"),
+    [
+        ("en", "en", "Log in"),
+        ("fr", "fr", "Se connecter"),
+        ("es", "es", "Iniciar sesión"),
+        ("pt", "pt-PT", "Iniciar sessão"),
+        ("ar", "ar", "تسجيل الدخول"),
+    ],
+)
+def test_every_page_is_tagged_with_its_language_as_bcp_47_writes_it(
+    client: TestClient, locale: str, tag: str, words: str
+) -> None:
+    """The site's Portuguese is European: pt-PT, so a screen reader reads it with that voice;
+    the switcher's options carry the same tags."""
+    post_form(client, "/language", {"locale": locale, "next": "/login"})
+    soup = soup_of(client.get("/login"))
+    assert soup.html["lang"] == tag
+    assert words in soup.get_text()
+    options = {o["value"]: o["lang"] for o in soup.select("#language-select option")}
+    assert options == {"en": "en", "fr": "fr", "es": "es", "pt": "pt-PT", "ar": "ar"}

@@ -340,3 +340,29 @@ def test_labels_and_values_are_joined_with_the_readers_punctuation(
     assert "Motif : Ne parle pas français — لا تتحدث الفرنسية" in lines
     assert "Score : 0,61" in lines
     assert "Ne parle pas français — لا تتحدث الفرنسية" in [text_of(b) for b in card.select("p bdi")]
+
+
+def test_approving_in_place_sends_the_history_with_the_approval_in_it(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    browser = coordinator_browser(session, make_client, world, locale="fr")
+    page = review_page(browser, world)
+    before = [text_of(li) for li in page.select("#need-history [data-history] li")]
+    assert not any("Proposition approuvée" in line for line in before)
+    pid = world.proposal.id
+
+    response = post_in_place(browser, f"/coordinator/proposals/{pid}/approve", page, {})
+
+    assert response.status_code == 200
+    fragment = soup_of(response)
+    assert fragment.select_one("html") is None
+    assert text_of(fragment.select_one(f"#candidate-{pid} [data-proposal-status]")) == "Approuvée"
+    # htmx swaps the history in place of the page's own (out of band): no reload needed.
+    history = fragment.select_one("#need-history")
+    assert history is not None and history.get("hx-swap-oob") == "true"
+    lines = [text_of(li) for li in history.select("[data-history] li")]
+    assert lines[0].endswith(f"Proposition approuvée (proposition {pid})"), lines
+    assert len(lines) == len(before) + 1
+    # The page's own history is the same element htmx swaps.
+    assert page.select_one("#need-history") is not None

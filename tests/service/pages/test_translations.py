@@ -21,6 +21,7 @@ TRANSLATED = [locale for locale in UI_LOCALES if locale != DEFAULT_LOCALE]
 KEYWORDS = {
     **DEFAULT_KEYWORDS,
     "N_": None,
+    "NN_": (1, 2),
     "NP_": ((1, "c"), 2),
     "gettext_": None,
     "pgettext_": ((1, "c"), 2),

@@ -95,12 +95,12 @@ def test_a_drafts_page_says_who_sees_it_and_how_it_is_published(
     note = text_of(
         soup_of(client.get(f"/institution/needs/{need.id}")).select_one("[data-draft-note]")
     )
-    assert "only your institution sees it" in note and "verified" in note
+    assert "only your institution and the coordinators see it" in note and "verified" in note
     institution.verified_at = utcnow()
     session.add(institution)
     session.commit()
     note = soup_of(client.get(f"/institution/needs/{need.id}")).select_one("[data-draft-note]")
-    assert note is not None and "Only your institution sees it" in text_of(note)
+    assert note is not None and "Only your institution and the coordinators see it" in text_of(note)
     # Once verified, the draft is published with one button (or edited first).
     publish = note.select_one(f'form[action="/institution/needs/{need.id}/publish"] button')
     assert publish is not None and text_of(publish) == "Publish this need"

@@ -212,9 +212,9 @@ def test_any_start_date_is_said_in_each_readers_words(day: date) -> None:
 
 
 FEEDBACK_NOT_OPEN = {
-    "fr": "Vous pourrez donner votre avis une fois l'engagement actif.",
-    "es": "Podrá dar su valoración cuando el compromiso esté activo.",
-    "ar": "يُتاح التقييم عندما يصبح الالتزام نشطًا.",
+    "fr": "Vous pourrez donner votre avis une fois l'engagement terminé.",
+    "es": "Podrá dar su valoración cuando el compromiso esté completado.",
+    "ar": "يُتاح التقييم عندما يكتمل الالتزام.",
 }
 ONLY_STAFF_CANCEL = {
     "fr": "Une fois qu'un engagement a commencé ou pris fin, seul un coordinateur peut l'annuler.",
@@ -228,7 +228,7 @@ def _error_page_sentence(response: object) -> str:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_feedback_sent_before_the_engagement_is_active_is_refused_in_the_readers_language(
+def test_feedback_sent_before_the_engagement_is_completed_is_refused_in_the_readers_language(
     locale: str,
     session: Session,
     make_client: Callable[[], TestClient],
@@ -259,7 +259,7 @@ def test_feedback_sent_before_the_engagement_is_active_is_refused_in_the_readers
     )
     assert api.status_code == 409
     assert api.json() == {
-        "detail": "This engagement is confirmed: feedback opens once it is active."
+        "detail": "This engagement is confirmed: feedback opens once it is completed."
     }
 
 
