@@ -336,6 +336,7 @@ _env.globals["concern_sentences"] = reasons.concern_sentences
 _env.globals["rank_summary"] = reasons.rank_summary
 _env.globals["match_label"] = reasons.match_label
 _env.globals["action_words"] = audit_words.action_words
+_env.globals["event_words"] = audit_words.event_words
 _env.globals["entity_words"] = audit_words.entity_words
 _env.globals["state_words"] = audit_words.state_words
 _env.globals["AUDIT_FILTERS"] = audit_words.FILTERABLE

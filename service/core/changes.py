@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import Session
 
+from service.config import Settings
 from service.core import notifications, policy
 from service.core.audit import record
 from service.core.jobs import (
@@ -33,13 +34,14 @@ from service.core.jobs import (
 from service.core.public_vectors import need_document_vector, public_document_vector
 from service.core.search_vectors import document_vector
 from service.i18n import N_
-from service.models import EngagementStatus, ExpertProfile, Institution, Need, User
+from service.models import EngagementStatus, ExpertProfile, Institution, Need, NeedStatus, User
 from service.models.types import utcnow
 from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.repos import proposals as proposals_repo
+from service.repos import users as users_repo
 from service.search import SearchBackend, outbox
 from service.search.documents import EXPERTS_PUBLIC, expert_documents
 
@@ -189,6 +191,98 @@ def need_changed(session: Session, need: Need, *, bulk: bool = False) -> None:
     session.flush()
     outbox.sync_need(session, need=need_document(session, need))
     queue_need_rematch(session, need_id=need.id or 0, bulk=bulk)
+
+
+# What of a need, once changed, its experts with open offers are told (a code per part; the
+# notifications word each one in the reader's language, see notifications.NEED_PARTS).
+MATERIAL_PARTS: dict[str, tuple[str, ...]] = {
+    "mode": ("mode", "live_sessions", "city"),
+    "hours": ("hours_per_week",),
+    "duration": ("duration_weeks",),
+    "start": ("start_from", "start_until"),
+    "languages": ("languages",),
+    "skills": ("required_skills",),
+    "description": ("title", "description"),
+    "support": ("support",),
+}
+
+
+def material_changes(before: dict[str, Any], need: Need) -> list[str]:
+    """Tells which parts of a need an expert decides on changed (codes of MATERIAL_PARTS)."""
+    after = need.model_dump()
+    return [
+        part
+        for part, fields in MATERIAL_PARTS.items()
+        if any(before.get(name) != after.get(name) for name in fields)
+    ]
+
+
+def need_edited(
+    session: Session,
+    need: Need,
+    *,
+    before: dict[str, Any],
+    actor: User | None,
+    settings: Settings,
+    bulk: bool = False,
+) -> list[str]:
+    """What follows an institution's edit of a need: what need_changed does, and, when parts an
+    expert decides on changed while offers are open, each of those experts and the
+    coordinators who approved them are told what changed (no commit). Returns those parts."""
+    need_changed(session, need, bulk=bulk)
+    parts = material_changes(before, need)
+    offers = engagements_repo.open_offers_for_need(session, need.id or 0) if parts else []
+    if not offers or need.status != NeedStatus.OPEN:
+        return parts
+    institution = institutions_repo.get_institution(session, need.institution_id)
+    params = {
+        "need": need.title,
+        "institution": institution.name if institution else "",
+        "changes": ",".join(parts),
+    }
+    told: set[int] = set()
+    coordinators: list[int] = []
+    for engagement in offers:
+        expert = (
+            experts_repo.get_expert(session, engagement.expert_id) if engagement.expert_id else None
+        )
+        user = users_repo.get_user(session, expert.user_id) if expert and expert.user_id else None
+        if user is not None and user.id not in told:
+            told.add(user.id or 0)
+            notifications.notify(
+                session,
+                user=user,
+                kind="need.changed",
+                params=params,
+                link=f"/expert/needs/{need.id}",
+                settings=settings,
+                engagement_id=engagement.id,
+            )
+        proposal = proposals_repo.get_proposal(session, engagement.proposal_id)
+        if proposal is not None and proposal.decided_by_id is not None:
+            coordinators.append(proposal.decided_by_id)
+    for coordinator_id in dict.fromkeys(coordinators):
+        coordinator = users_repo.get_user(session, coordinator_id)
+        if coordinator is None or coordinator.id in told or (actor and actor.id == coordinator.id):
+            continue
+        told.add(coordinator.id or 0)
+        notifications.notify(
+            session,
+            user=coordinator,
+            kind="need.changed.coordinator",
+            params=params,
+            link=f"/coordinator/needs/{need.id}",
+            settings=settings,
+        )
+    record(
+        session,
+        actor=actor,
+        action="need.offers_told",
+        entity_type="need",
+        entity_id=need.id,
+        data={"changes": parts, "engagement_ids": [e.id for e in offers]},
+    )
+    return parts
 
 
 def queue_expert_rematch(session: Session, *, expert_id: int, bulk: bool = False) -> None:

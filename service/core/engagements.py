@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -311,13 +312,30 @@ def _offer_closed(need: Need | None) -> str:
 
 def _claim_need(
     session: Session, *, engagement: Engagement, need: Need | None, action: str, now: datetime
-) -> None:
-    """Checks that the need still takes offers; confirming fills it, in one conditional UPDATE."""
+) -> bool:
+    """Checks that the need still takes offers; for a confirmation, takes one of its seats.
+
+    The need's row is locked first by a conditional UPDATE on its being open, so two
+    confirmations of one need run one after the other (PostgreSQL makes the second wait for
+    the first's commit; SQLite has one writer); the confirmed engagements are then counted
+    against the experts it asked for. Tells whether this confirmation fills the need (it is
+    then moved to filled, in the same transaction).
+    """
     if need is None or need.status != NeedStatus.OPEN:
         raise InvalidTransition(_offer_closed(need))
     if action != "confirm":
-        return
-    won = needs_repo.move_status(
+        return False
+    locked = needs_repo.lock_open(session, need.id or 0)
+    confirmed = engagements_repo.count_confirmed(session, need.id or 0) if locked else 0
+    if not locked or confirmed >= need.experts_wanted:
+        session.refresh(need)
+        session.refresh(engagement)
+        if engagement.status not in MOVES[action].sources:
+            raise _lost(session, engagement, MOVES[action])
+        raise InvalidTransition(_offer_closed(need) or OFFER_CLOSED[NeedStatus.FILLED])
+    if confirmed + 1 < need.experts_wanted:
+        return False
+    needs_repo.move_status(
         session,
         need.id or 0,
         source=NeedStatus.OPEN,
@@ -325,11 +343,18 @@ def _claim_need(
         values={"updated_at": now},
     )
     session.refresh(need)
-    if not won:
-        session.refresh(engagement)
-        if engagement.status not in MOVES[action].sources:
-            raise _lost(session, engagement, MOVES[action])
-        raise InvalidTransition(_offer_closed(need))
+    return True
+
+
+def seats(session: Session, need: Need) -> tuple[int, int]:
+    """Counts a need's confirmed experts against the number it asked for."""
+    return engagements_repo.count_confirmed(session, need.id or 0), need.experts_wanted
+
+
+def confirmed_among(engagements: Iterable[Engagement | None]) -> int:
+    """Counts the confirmed engagements among a need's (what `seats` counts, from engagements
+    a page has already read)."""
+    return sum(1 for e in engagements if e is not None and e.status in CONTACT_STATES)
 
 
 def move(
@@ -367,9 +392,10 @@ def move(
     now = now or utcnow()
     _check_dates(engagement, action=action, terms=terms, now=now)
     need = needs_repo.get_need(session, engagement.need_id)
+    fills = False
     if spec.need_open:
-        # The need is locked first (confirming fills it), so racing moves never deadlock.
-        _claim_need(session, engagement=engagement, need=need, action=action, now=now)
+        # The need is locked first (confirming takes a seat), so racing moves never deadlock.
+        fills = _claim_need(session, engagement=engagement, need=need, action=action, now=now)
     previous = engagement.status
     values = _values(engagement, action=action, reason=reason, terms=terms, now=now)
     won = engagements_repo.move_status(
@@ -390,7 +416,7 @@ def move(
         reason=reason,
         data={"as": str(party), **({"terms": terms.model_dump(mode="json")} if terms else {})},
     )
-    if action == "confirm" and need is not None:
+    if fills and need is not None:
         record(
             session,
             actor=actor,

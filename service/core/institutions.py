@@ -3,6 +3,7 @@ reason the members are told by email."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.orm.attributes import set_committed_value
@@ -34,6 +35,90 @@ def review_of(institution: Institution) -> Review:
     if institution.declined_at is not None:
         return Review.DECLINED
     return Review.INFO_REQUESTED if institution.review_note else Review.PENDING
+
+
+# What each reader is told of an institution's verification, decided here once: the badge,
+# what it means, and what the institution can do next (catalogue words; pages translate them).
+BADGES: dict[Review, str] = {
+    Review.PENDING: N_("Pending verification"),
+    Review.INFO_REQUESTED: N_("More information asked"),
+    Review.DECLINED: N_("Verification declined"),
+    Review.VERIFIED: N_("Verified"),
+}
+TO_MEMBERS: dict[Review, str] = {
+    Review.PENDING: N_(
+        "A coordinator checks every institution before it can publish needs, usually within a "
+        "few working days. A clear description and website help."
+    ),
+    Review.INFO_REQUESTED: N_(
+        "A coordinator needs more information before verifying your institution:"
+    ),
+    Review.DECLINED: N_("A coordinator declined to verify your institution. Their reason:"),
+    Review.VERIFIED: "",
+}
+NEXT_FOR_MEMBERS: dict[Review, str] = {
+    Review.PENDING: "",
+    Review.INFO_REQUESTED: N_(
+        "Complete your organisation's profile; a coordinator then looks at it again."
+    ),
+    Review.DECLINED: N_(
+        "Do what the reason asks. If it can be put right in your organisation's profile, "
+        "correct it and save: your institution goes back to the coordinators, who can still "
+        "verify it. Meanwhile you can keep your needs as drafts; they cannot be published."
+    ),
+    Review.VERIFIED: "",
+}
+TO_STAFF: dict[Review, str] = {
+    Review.PENDING: "",
+    Review.INFO_REQUESTED: N_("Your message to the institution:"),
+    Review.DECLINED: N_(
+        "Declined: it is out of the verification queue until it corrects its profile. Your reason:"
+    ),
+    Review.VERIFIED: "",
+}
+# Beside a need form, for an institution that may only keep drafts.
+DRAFTS_ONLY: dict[Review, str] = {
+    Review.PENDING: N_(
+        "Your institution awaits verification: you can save this need as a draft now, and "
+        "publish it once a coordinator has verified your institution."
+    ),
+    Review.INFO_REQUESTED: N_(
+        "Your institution awaits verification: you can save this need as a draft now, and "
+        "publish it once a coordinator has verified your institution."
+    ),
+    Review.DECLINED: N_(
+        "A coordinator declined to verify your institution, so this need can only be kept as "
+        "a draft. Your institution's page says why and what you can do."
+    ),
+    Review.VERIFIED: "",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """Where an institution's verification stands, in the words its reader is told."""
+
+    state: Review
+    badge: str
+    sentence: str
+    reason: str
+    next_step: str
+    drafts_only: str
+
+
+def verification(institution: Institution, *, staff: bool) -> Verification:
+    """Tells an institution's verification state and what a reader is told of it: its members
+    (`staff` false) or the coordinators."""
+    state = review_of(institution)
+    shows_reason = state in (Review.INFO_REQUESTED, Review.DECLINED)
+    return Verification(
+        state=state,
+        badge=BADGES[state],
+        sentence=(TO_STAFF if staff else TO_MEMBERS)[state],
+        reason=institution.review_note if shows_reason else "",
+        next_step="" if staff else NEXT_FOR_MEMBERS[state],
+        drafts_only=DRAFTS_ONLY[state],
+    )
 
 
 def _tell_members(
@@ -81,6 +166,19 @@ def update_institution(
         entity_id=institution.id,
         data={"fields": changed},
     )
+    # A declined institution that corrects its profile goes back to the verification queue.
+    declined = institution.declined_at is not None and not institution.verified
+    if changed and declined and institutions_repo.resubmit_declined(session, institution.id or 0):
+        set_committed_value(institution, "declined_at", None)
+        record(
+            session,
+            actor=actor,
+            action="institution.resubmitted",
+            entity_type="institution",
+            entity_id=institution.id,
+            from_state=Review.DECLINED,
+            to_state=review_of(institution),
+        )
     if changed:
         changes.institution_changed(session, institution)
     # Saving the profile is how its members answer a request for more information.

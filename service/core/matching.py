@@ -562,6 +562,14 @@ def rematch_need(
                 scoring=_score_for_expert(session, matching, expert_id, need, institution),
                 now=now,
             )
+        elif expert_id not in ranked_ids and proposal.status == ProposalStatus.APPROVED:
+            # An offer the need no longer ranks keeps its place, with reasons read from the
+            # need as it is now (its coordinator and expert see what changed).
+            scoring = _score_for_expert(session, matching, expert_id, need, institution)
+            if scoring is not None:
+                proposals_repo.rescore_approved(
+                    session, proposal_id=proposal.id or 0, scoring=scoring, now=now
+                )
     stored = _proposals(session, col(MatchProposal.need_id) == need_id)
     return sorted(stored, key=lambda p: (p.rank == 0, p.rank))
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from service.config import Settings
 from service.core import policy
 from service.core.audit import record
-from service.core.changes import need_changed
+from service.core.changes import need_changed, need_edited
 from service.core.engagements import withdraw_pending
 from service.errors import Conflict, Gone, NotAllowed, NotFound
 from service.i18n import N_
@@ -92,6 +92,7 @@ def edit_need(
     ):
         raise Conflict(NEED_CHANGED)
     previous = need.status
+    before = need.model_dump()
     for name, value in need_columns(data).items():
         setattr(need, name, value)
     if need.status == NeedStatus.OPEN and need.posted_at is None:
@@ -108,8 +109,14 @@ def edit_need(
         to_state=need.status,
     )
     withdraw_pending(session, need=need, actor=actor, settings=settings, now=now)
-    need_changed(session, need)
+    need_edited(session, need, before=before, actor=actor, settings=settings)
     return need
+
+
+def open_offer_count(session: Session, *, need: Need) -> int:
+    """Counts the experts with an open offer on a need (they are told when it changes)."""
+    offers = engagements_repo.open_offers_for_need(session, need.id or 0)
+    return len({engagement.expert_id for engagement in offers})
 
 
 class NeedSaved(StrEnum):

@@ -83,6 +83,23 @@ MESSAGES: dict[str, Message] = {
             "withdrawn. Thank you for your time."
         ),
     ),
+    "need.changed": Message(
+        "offers",
+        N_("A need you were offered changed: %(need)s"),
+        N_(
+            "%(institution)s changed “%(need)s” while your offer for it is open. What changed: "
+            "%(changes)s. Please read the need again; if it no longer suits you, decline the "
+            "offer or tell the coordinator."
+        ),
+    ),
+    "need.changed.coordinator": Message(
+        "coordination",
+        N_("A need with open offers changed: %(need)s"),
+        N_(
+            "%(institution)s changed “%(need)s” while experts have open offers for it; they "
+            "were told. What changed: %(changes)s."
+        ),
+    ),
     "engagement.accepted": Message(
         "engagements",
         N_("The expert accepted: %(need)s"),
@@ -215,6 +232,19 @@ DONE: dict[str, Message] = {
     ),
 }
 
+# The parts of a need whose change its experts with open offers are told of (codes from
+# service.core.changes.MATERIAL_PARTS).
+NEED_PARTS: dict[str, str] = {
+    "mode": N_("the mode of work (remote, on site, place)"),
+    "hours": N_("the hours per week"),
+    "duration": N_("the duration"),
+    "start": N_("the possible start dates"),
+    "languages": N_("the working languages"),
+    "skills": N_("the skills asked"),
+    "description": N_("the title or description"),
+    "support": N_("the support offered"),
+}
+
 GREETING = N_("Hello %(name)s,")
 FOOTER = N_("You can choose which emails you receive: %(url)s")
 OPEN_LINK = N_("Open: %(url)s")
@@ -307,6 +337,11 @@ def _kept_params(message: Message, params: dict[str, Any]) -> dict[str, str]:
 def _localized_params(params: dict[str, Any], locale: str) -> dict[str, Any]:
     """Writes the dates among the params as the locale writes them (9 déc. 2026)."""
     out = dict(params)
+    parts = out.get("changes")
+    if isinstance(parts, str):
+        out["changes"] = ", ".join(
+            translate(locale, NEED_PARTS[code]) for code in parts.split(",") if code in NEED_PARTS
+        )
     deadline = out.get("deadline")
     if isinstance(deadline, str) and deadline:
         try:

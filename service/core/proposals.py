@@ -16,6 +16,7 @@ from service.core.audit import record
 from service.core.engagements import state_since
 from service.core.experts import view_for
 from service.core.match_labels import label_ranked_rows
+from service.core.needs import interested_experts
 from service.core.notifications import notify
 from service.core.policy import ExpertView
 from service.errors import DomainError, FieldErrors, InvalidTransition, NotFound
@@ -25,6 +26,7 @@ from service.models import (
     EngagementStatus,
     ExpertProfile,
     MatchProposal,
+    Need,
     NeedStatus,
     ProposalStatus,
     User,
@@ -189,6 +191,67 @@ def approve_proposal(
             engagement_id=engagement.id,
         )
     return engagement
+
+
+NOT_INTERESTED = N_("This expert has not said they are interested in this need.")
+
+
+def offer_to_interested(
+    session: Session,
+    *,
+    need: Need,
+    expert_id: int,
+    coordinator: User,
+    settings: Settings,
+) -> Engagement:
+    """Offers a need to an expert who said they are interested in it, whether or not the
+    matcher ranks them: their proposal (made by hand if there is none) is approved, as
+    `approve_proposal` does it."""
+    _require_staff(session, coordinator)
+    if expert_id not in interested_experts(session, need_id=need.id or 0):
+        raise InvalidTransition(NOT_INTERESTED)
+    now = utcnow()
+    proposals_repo.propose_pair(session, need_id=need.id or 0, expert_id=expert_id, now=now)
+    proposal = proposals_repo.get_pair(session, need_id=need.id or 0, expert_id=expert_id)
+    if proposal is None:
+        raise NotFound("This proposal does not exist.")
+    return approve_proposal(
+        session, proposal=proposal, coordinator=coordinator, settings=settings, now=now
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InterestedExpert:
+    """An expert who said they are interested in a need, as its review page lists them."""
+
+    id: int
+    name: str
+    # Their proposal on the page, if the need has one (ranked, or proposed by hand).
+    proposal_id: int | None
+    proposal_status: str | None
+
+
+def interested_on_review(
+    session: Session, *, interested: set[int], rows: list[dict[str, Any]]
+) -> list[InterestedExpert]:
+    """Lists the experts interested in a need with their proposal on its review page, if any
+    (an expert since erased or deactivated is left out), by name."""
+    by_expert = {row["proposal"].expert_id: row["proposal"] for row in rows}
+    listed = []
+    for expert_id in sorted(interested):
+        expert = experts_repo.get_expert(session, expert_id)
+        if expert is None or not expert.active:
+            continue
+        proposal = by_expert.get(expert_id)
+        listed.append(
+            InterestedExpert(
+                id=expert_id,
+                name=expert.display_name,
+                proposal_id=proposal.id if proposal else None,
+                proposal_status=str(proposal.status) if proposal else None,
+            )
+        )
+    return sorted(listed, key=lambda item: item.name.casefold())
 
 
 def _decide(

@@ -4,6 +4,8 @@ them, for the audit log and a need's history alike."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from service.i18n import N_, NP_, gettext_, label, pgettext_
 
 # Every action the core records (service/core: record(..., action=...)), worded for the reader.
@@ -24,6 +26,7 @@ ACTIONS: dict[str, str] = {
     "institution.unverified": N_("Institution's verification withdrawn"),
     "institution.info_requested": N_("Information asked of the institution"),
     "institution.declined": N_("Institution declined"),
+    "institution.resubmitted": N_("Declined institution corrected its profile: back in the queue"),
     # Experts, imports and exports.
     "expert.updated": N_("Expert's profile changed"),
     "expert.availability_confirmed": N_("Availability confirmed"),
@@ -44,6 +47,7 @@ ACTIONS: dict[str, str] = {
     "need.interest": N_("An expert said they are interested"),
     "need.filled": N_("Need filled"),
     "need.proposals_withdrawn": N_("Pending offers withdrawn"),
+    "need.offers_told": N_("The experts with open offers were told what changed"),
     # Proposals and teams.
     "proposal.approve": N_("Proposal approved"),
     "proposal.reject": N_("Proposal rejected"),
@@ -118,6 +122,23 @@ def action_words(action: str, entity_type: str = "") -> str:
         prefix = entity_type or action.partition(".")[0]
         text = FALLBACKS.get(prefix, UNKNOWN)
     return gettext_(text)
+
+
+NAMED_INTEREST = N_("%(name)s said they are interested")
+
+
+def event_words(
+    action: str,
+    entity_type: str = "",
+    data: dict[str, Any] | None = None,
+    names: dict[int, str] | None = None,
+) -> str:
+    """Says an audited event as `action_words` does; an expert's interest names the expert
+    when `names` (expert id -> name, what a coordinator's page knows) has them."""
+    expert_id = (data or {}).get("expert_id")
+    if action == "need.interest" and names and expert_id in names:
+        return gettext_(NAMED_INTEREST) % {"name": names[expert_id]}
+    return action_words(action, entity_type)
 
 
 def entity_words(entity_type: str) -> str:

@@ -17,7 +17,7 @@ from service.core.audit import record
 from service.core.institutions import (
     Review,
     review_institution,
-    review_of,
+    verification,
     verify_institution,
 )
 from service.deps import ReaderDep, RequireStaff, SessionDep, StateDep
@@ -102,7 +102,7 @@ def dashboard(
     request: Request, user: RequireStaff, state: StateDep, session: SessionDep
 ) -> HTMLResponse:
     """Shows the queues a coordinator works through, with the programme's figures."""
-    pending, pending_total = institutions_repo.list_institutions(session, verified=False, limit=10)
+    pending, pending_total = institutions_repo.list_institutions(session, state="pending", limit=10)
     stale_days = state.settings.proposal_stale_days
     queues = {
         "needs_without_approval": stats_repo.count_open_needs_without_approval(session),
@@ -129,19 +129,22 @@ def institutions_page(
     request: Request,
     user: RequireStaff,
     session: SessionDep,
-    status: Literal["all", "pending", "verified"] = "all",
+    status: Literal["all", "pending", "declined", "verified"] = "all",
     page: PageNumber = 1,
 ) -> HTMLResponse:
     """Lists institutions, newest first, filtered by verification state."""
-    verified = {"all": None, "pending": False, "verified": True}[status]
     rows, total = institutions_repo.list_institutions(
-        session, verified=verified, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        session,
+        state=None if status == "all" else status,
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
     )
     return render(
         request,
         "coordinator/institutions.html",
         {
             "institutions": rows,
+            "verifications": {i.id: verification(i, staff=True) for i in rows},
             "total": total,
             "status": status,
             "pagination": paginate(request, total=total, page=page, size=PAGE_SIZE),
@@ -182,7 +185,7 @@ def _institution_context(
     )
     return {
         "institution": institution,
-        "review": review_of(institution),
+        "verification": verification(institution, staff=True),
         "members": institutions_repo.list_members(session, institution.id or 0),
         "needs": needs,
         "needs_total": total,

@@ -10,12 +10,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from service.core import policy
-from service.core.institutions import review_of, update_institution
+from service.core.engagements import seats
+from service.core.institutions import update_institution, verification
 from service.core.needs import (
     NeedSaved,
     discard_draft,
     edit_need,
     need_saved,
+    open_offer_count,
     post_need,
     publish_need,
     readable_need,
@@ -32,7 +34,7 @@ from service.deps import (
 )
 from service.errors import Conflict
 from service.i18n import N_, translate_message
-from service.models import InstitutionType, Mode, Need, NeedStatus, Support
+from service.models import Institution, InstitutionType, Mode, Need, NeedStatus, Support
 from service.models.experts import SECTORS
 from service.pages.forms import read_form, validate_form
 from service.repos import needs as needs_repo
@@ -90,6 +92,8 @@ def _editor_context(
     *,
     suggestions: list[str] | None = None,
     reader: policy.Reader,
+    institution: Institution,
+    open_offers: int = 0,
 ) -> dict[str, object]:
     chosen = [str(code) for code in (values.get("languages") or [])]  # type: ignore[attr-defined]
     return {
@@ -104,6 +108,8 @@ def _editor_context(
         "suggested_skills": suggestions or [],
         "may_publish": policy.may(reader, Action.PUBLISH_NEED),
         "may_preview": policy.may(reader, Action.PREVIEW_NEED),
+        "open_offers": open_offers,
+        "verification": verification(institution, staff=False),
     }
 
 
@@ -179,7 +185,7 @@ def home(
         "institution/home.html",
         {
             "institution": institution,
-            "review": review_of(institution),
+            "verification": verification(institution, staff=False),
             "drafts": drafts,
             "drafts_total": drafts_total,
             "needs": needs,
@@ -191,8 +197,16 @@ def home(
     )
 
 
-def _profile_context(values: dict[str, object], errors: dict[str, str]) -> dict[str, object]:
-    return {"values": values, "errors": errors, "types": list(InstitutionType)}
+def _profile_context(
+    institution: Institution, values: dict[str, object], errors: dict[str, str]
+) -> dict[str, object]:
+    return {
+        "institution": institution,
+        "verification": verification(institution, staff=False),
+        "values": values,
+        "errors": errors,
+        "types": list(InstitutionType),
+    }
 
 
 @router.get("/profile", response_class=HTMLResponse)
@@ -203,7 +217,7 @@ def profile_page(
     return render(
         request,
         "institution/profile.html",
-        {"institution": institution, **_profile_context(institution.model_dump(), {})},
+        _profile_context(institution, institution.model_dump(), {}),
     )
 
 
@@ -218,7 +232,7 @@ async def profile_submit(
         return render(
             request,
             "institution/profile.html",
-            {"institution": institution, **_profile_context(data, errors)},
+            _profile_context(institution, data, errors),
             status_code=422,
         )
     update_institution(session, institution=institution, actor=user, form=form)
@@ -250,7 +264,13 @@ def new_need_page(
     return render(
         request,
         "institution/need_form.html",
-        _editor_context(values, {}, suggestions=_suggestions(state, session), reader=reader),
+        _editor_context(
+            values,
+            {},
+            suggestions=_suggestions(state, session),
+            reader=reader,
+            institution=institution,
+        ),
     )
 
 
@@ -268,7 +288,7 @@ async def new_need_submit(
         return render(
             request,
             "institution/need_form.html",
-            _editor_context(data, errors, reader=reader),
+            _editor_context(data, errors, reader=reader, institution=institution),
             status_code=422,
         )
     need = post_need(session, institution=institution, author=user, data=form)
@@ -320,7 +340,12 @@ async def need_preview(
         return render(request, "institution/_need_preview.html", preview)
     need = readable_need(session, need_id=need_id, reader=user) if need_id else None
     context = _editor_context(
-        data, {}, need, suggestions=_suggestions(state, session), reader=reader
+        data,
+        {},
+        need,
+        suggestions=_suggestions(state, session),
+        reader=reader,
+        institution=institution,
     )
     return render(request, "institution/need_form.html", {**context, **preview})
 
@@ -336,7 +361,7 @@ def need_page(
 ) -> HTMLResponse:
     """Shows one of the institution's needs."""
     need = readable_need(session, need_id=need_id, reader=user)
-    context = {"need": need, "institution": institution}
+    context = {"need": need, "institution": institution, "confirmed": seats(session, need)[0]}
     return render(
         request,
         "institution/need.html",
@@ -357,7 +382,13 @@ def edit_need_page(
     """Shows the form to edit a need."""
     need = readable_need(session, need_id=need_id, reader=user)
     context = _editor_context(
-        need.model_dump(), {}, need, suggestions=_suggestions(state, session), reader=reader
+        need.model_dump(),
+        {},
+        need,
+        suggestions=_suggestions(state, session),
+        reader=reader,
+        institution=institution,
+        open_offers=open_offer_count(session, need=need),
     )
     return render(request, "institution/need_form.html", context)
 
@@ -380,7 +411,14 @@ async def edit_need_submit(
         return render(
             request,
             "institution/need_form.html",
-            _editor_context(data, errors, need, reader=reader),
+            _editor_context(
+                data,
+                errors,
+                need,
+                reader=reader,
+                institution=institution,
+                open_offers=open_offer_count(session, need=need),
+            ),
             status_code=422,
         )
     try:
@@ -395,6 +433,8 @@ async def edit_need_submit(
             {"__all__": translate_message(exc.message, exc.params)},
             need,
             reader=reader,
+            institution=institution,
+            open_offers=open_offer_count(session, need=need),
         )
         return render(request, "institution/need_form.html", context, status_code=409)
     session.commit()
@@ -470,7 +510,12 @@ def publish_need_submit(
     _, errors = validate_form(NeedWrite, {n: values[n] for n in NeedWrite.model_fields})
     if errors:
         context = _editor_context(
-            values, errors, need, suggestions=_suggestions(state, session), reader=reader
+            values,
+            errors,
+            need,
+            suggestions=_suggestions(state, session),
+            reader=reader,
+            institution=institution,
         )
         return render(request, "institution/need_form.html", context, status_code=422)
     publish_need(session, need=need, actor=user)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.core.assignment import team_for_need
 from service.core.comparison import MAX_COMPARED, MIN_COMPARED, PICK_TWO_OR_THREE
-from service.core.engagements import WAITING_STATES
+from service.core.engagements import WAITING_STATES, confirmed_among
 from service.core.needs import (
     readable_need,
     review_history,
@@ -20,6 +20,8 @@ from service.core.needs import (
 from service.core.proposals import (
     approve_proposal,
     decide_in_bulk,
+    interested_on_review,
+    offer_to_interested,
     reject_proposal,
     review_page_rows,
 )
@@ -138,6 +140,8 @@ def _review_page(
         "ticked": ticked[0],
         "bulk_reason": ticked[1],
         "team": team,
+        # Read from the rows: every engagement of the need came from one of its proposals.
+        "confirmed": confirmed_among(r["engagement"] for r in rows),
         "team_members": [
             (m, p, names.get(p.id, ""))
             for m, p in zip(team.team.members, team.proposals, strict=True)
@@ -149,6 +153,9 @@ def _review_page(
     context["interested"], context["history"] = review_history(
         session, need_id=need_id, proposal_ids=[r["proposal"].id or 0 for r in rows]
     )
+    listed = interested_on_review(session, interested=context["interested"], rows=rows)
+    context["interested_experts"] = listed
+    context["interested_names"] = {item.id: item.name for item in listed}
     if only is not None:
         row = next((r for r in rows if r["proposal"].id == only), None)
         if row is not None:
@@ -193,6 +200,35 @@ def _done(request: Request, need_id: int, message: str, anchor: str = "") -> Res
     response = RedirectResponse(f"/coordinator/needs/{need_id}{fragment}", status_code=303)
     flash(response, request, message, "success")
     return response
+
+
+@router.post("/needs/{need_id}/interested/{expert_id}")
+def offer_interested(
+    request: Request,
+    need_id: Id,
+    expert_id: Id,
+    user: RequireStaff,
+    session: SessionDep,
+    state: StateDep,
+) -> Response:
+    """Offers a need to an expert who said they are interested in it."""
+    need = readable_need(session, need_id=need_id, reader=user)
+    try:
+        offer_to_interested(
+            session, need=need, expert_id=expert_id, coordinator=user, settings=state.settings
+        )
+    except Conflict as exc:
+        session.rollback()
+        return _review_page(
+            request,
+            session,
+            user,
+            need_id,
+            errors={"__all__": translate_message(exc.message, exc.params)},
+            status_code=exc.status_code,
+        )
+    session.commit()
+    return _done(request, need_id, DONE["approve"], anchor="interested")
 
 
 @router.post("/proposals/{proposal_id}/{decision}")

@@ -119,6 +119,37 @@ def move_all_for_need(
     return moved
 
 
+# The engagements that hold one of a need's seats for good: confirmed by the institution.
+CONFIRMED_STATES = (
+    EngagementStatus.CONFIRMED,
+    EngagementStatus.ACTIVE,
+    EngagementStatus.DELIVERED,
+    EngagementStatus.COMPLETED,
+)
+
+
+# Offers still open on a need: awaiting the expert's answer, or the institution's confirmation.
+OPEN_OFFER_STATES = (EngagementStatus.OFFERED, EngagementStatus.ACCEPTED)
+
+
+def open_offers_for_need(session: Session, need_id: int) -> list[Engagement]:
+    """Lists a need's offers still open (offered or accepted), oldest first."""
+    statement = (
+        select(Engagement)
+        .where(col(Engagement.need_id) == need_id, col(Engagement.status).in_(OPEN_OFFER_STATES))
+        .order_by(col(Engagement.id))
+    )
+    return list(session.exec(statement).all())
+
+
+def count_confirmed(session: Session, need_id: int) -> int:
+    """Counts a need's engagements confirmed by its institution (in any later state)."""
+    statement = select(func.count()).where(
+        col(Engagement.need_id) == need_id, col(Engagement.status).in_(CONFIRMED_STATES)
+    )
+    return int(session.exec(statement).one())
+
+
 def mark_reminded(session: Session, engagement_id: int, *, now: datetime) -> bool:
     """Marks an open offer as reminded, unless it was already (one UPDATE); tells who won."""
     statement = (

@@ -46,25 +46,34 @@ def list_members(session: Session, institution_id: int) -> list[User]:
 
 
 def list_institutions(
-    session: Session, *, verified: bool | None = None, offset: int = 0, limit: int = 50
+    session: Session,
+    *,
+    state: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
 ) -> tuple[list[Institution], int]:
-    """Lists institutions, newest first, optionally by verification state; with the total."""
-    count, page = _listing(verified)
+    """Lists institutions, newest first, optionally in one verification state ("pending": the
+    verification queue, declined ones left out; "declined"; "verified"); with the total."""
+    count, page = _listing(state)
     total = session.execute(count).scalar_one()
     rows = session.exec(page, params={"offset": offset, "limit": limit}).all()
     return list(rows), int(total)
 
 
 @functools.cache
-def _listing(verified: bool | None) -> tuple[Select[Any], SelectOfScalar[Institution]]:
+def _listing(state: str | None) -> tuple[Select[Any], SelectOfScalar[Institution]]:
     """The statements of `list_institutions` (the dashboard runs them on every request), the
     count and the page, built once for each verification state with the page's bounds as
     parameters: building and keying them cost more than running them."""
     where: list[Any] = []
-    if verified is True:
+    if state == "verified":
         where.append(col(Institution.verified_at).is_not(None))
-    elif verified is False:
+    elif state == "pending":
         where.append(col(Institution.verified_at).is_(None))
+        where.append(col(Institution.declined_at).is_(None))
+    elif state == "declined":
+        where.append(col(Institution.verified_at).is_(None))
+        where.append(col(Institution.declined_at).is_not(None))
     count = select(func.count()).select_from(Institution).where(*where)
     page = (
         select(Institution)
@@ -74,6 +83,23 @@ def _listing(verified: bool | None) -> tuple[Select[Any], SelectOfScalar[Institu
         .limit(bindparam("limit"))
     )
     return count, page
+
+
+def resubmit_declined(session: Session, institution_id: int) -> bool:
+    """Sends a declined institution back to the verification queue, in one conditional UPDATE;
+    tells whether this call moved it."""
+    statement = (
+        update(Institution)
+        .where(
+            col(Institution.id) == institution_id,
+            col(Institution.verified_at).is_(None),
+            col(Institution.declined_at).is_not(None),
+        )
+        .values(declined_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return result.rowcount == 1
 
 
 def review_unverified(session: Session, institution_id: int, values: dict[str, Any]) -> bool:

@@ -136,6 +136,12 @@ def move_status(
     return result.rowcount == 1
 
 
+def lock_open(session: Session, need_id: int) -> bool:
+    """Locks an open need's row until the transaction ends, changing nothing (one UPDATE on
+    its being open); tells whether it is open. A second caller waits for the first's commit."""
+    return move_status(session, need_id, source=NeedStatus.OPEN, target=NeedStatus.OPEN, values={})
+
+
 def stamp_if_unchanged(session: Session, need_id: int, *, seen: datetime, now: datetime) -> bool:
     """Stamps a need as changed now, in one UPDATE, only if it is still the version `seen`;
     tells whether this call won (a form drawn before someone else's save loses)."""

@@ -327,6 +327,40 @@ def _new_pair(
     }
 
 
+def propose_pair(session: Session, *, need_id: int, expert_id: int, now: datetime) -> None:
+    """Proposes an expert for a need by hand (unranked, without reasons until the matcher gives
+    some), in one statement: a pair already there keeps its scoring and decision (a withdrawn
+    one is proposed again)."""
+    table = table_of(MatchProposal)
+    upsert(
+        session,
+        MatchProposal,
+        [
+            {
+                **_new_pair(
+                    need_id, expert_id, origin=ProposalOrigin.EXPERT.value, rank=0, now=now
+                ),
+                "score": 0.0,
+                "components": {},
+                "explanation": {},
+                "model_version": "",
+            }
+        ],
+        keys=("need_id", "expert_id"),
+        set_=lambda new: {"status": _proposed_again(table), "updated_at": new.updated_at},
+    )
+
+
+def get_pair(session: Session, *, need_id: int, expert_id: int) -> MatchProposal | None:
+    """Gets the proposal of an expert for a need, as stored now."""
+    statement = (
+        select(MatchProposal)
+        .where(col(MatchProposal.need_id) == need_id, col(MatchProposal.expert_id) == expert_id)
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(statement).first()
+
+
 def upsert_ranked_for_need(
     session: Session, *, need_id: int, ranked: Sequence[Mapping[str, Any]], now: datetime
 ) -> None:
@@ -442,6 +476,22 @@ def unrank_held_by_expert(
             col(MatchProposal.rank) != 0,
         )
         .values(rank=0, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def rescore_approved(
+    session: Session, *, proposal_id: int, scoring: Mapping[str, Any], now: datetime
+) -> None:
+    """Stores an approved proposal's scoring read afresh (its decision and rank kept), in one
+    conditional UPDATE."""
+    session.execute(
+        update(MatchProposal)
+        .where(
+            col(MatchProposal.id) == proposal_id,
+            col(MatchProposal.status) == ProposalStatus.APPROVED,
+        )
+        .values(updated_at=now, **{name: scoring[name] for name in SCORING})
         .execution_options(synchronize_session=False)
     )
 

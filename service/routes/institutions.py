@@ -48,8 +48,9 @@ def list_institutions(
     verified: Annotated[bool | None, Query()] = None,
 ) -> dict[str, Any]:
     """Lists institutions for coordinators; `verified=false` is the verification queue."""
+    state = None if verified is None else ("verified" if verified else "pending")
     rows, total = institutions_repo.list_institutions(
-        session, verified=verified, offset=page.offset, limit=page.size
+        session, state=state, offset=page.offset, limit=page.size
     )
     return envelope([_public(row) for row in rows], total=total, page=page)
 

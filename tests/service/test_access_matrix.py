@@ -285,6 +285,7 @@ ROUTES: dict[str, Rule] = {
     "POST /coordinator/needs/{need_id}/modes": STAFF,
     "POST /coordinator/proposals/{proposal_id}/{decision}": DECIDE,
     "POST /coordinator/needs/{need_id}/bulk": DECIDE,
+    "POST /coordinator/needs/{need_id}/interested/{expert_id}": DECIDE,
     "GET /coordinator/audit": STAFF,
     "GET /coordinator/outbox": STAFF,
     "GET /coordinator/engagements": STAFF,

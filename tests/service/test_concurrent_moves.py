@@ -313,6 +313,49 @@ def test_two_accepted_experts_confirmed_at_once_fill_the_need_once(
         assert stored is not None and stored.status == "filled"
 
 
+def test_two_confirmations_at_once_for_the_last_seat_of_a_team_need_one_wins(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    tokens = [token_for(session, world.member), token_for(session, world.member)]
+    names = ("Dr Modou Mbaye", "Dr Awa Ndiaye", "Ousmane Diop")
+    experts = [make_expert(session, user=make_user(session), display_name=n) for n in names]
+    for round_ in range(ROUNDS):
+        need = make_need(
+            session,
+            institution=world.institution,
+            title=f"Encadrer trois mémoires de master {round_}",
+            experts_wanted=2,
+        )
+        first, second, third = (offer(session, world, settings, need, expert=e) for e in experts)
+        for engagement in (first, second, third):
+            move(
+                session,
+                engagement=engagement,
+                actor=world.coordinator,
+                action="accept",
+                settings=settings,
+            )
+        move(
+            session, engagement=first, actor=world.coordinator, action="confirm", settings=settings
+        )
+        session.commit()
+        responses = race(
+            make_client,
+            [
+                post(f"/api/engagements/{e.id}/confirm", t)
+                for e, t in zip((second, third), tokens, strict=True)
+            ],
+        )
+        winner = one_winner(responses)
+        session.expire_all()
+        statuses = [session.get(Engagement, e.id).status for e in (second, third)]  # type: ignore[union-attr]
+        assert statuses[winner] == "confirmed" and statuses[1 - winner] == "cancelled"
+        assert audit_actions(session, "need", need.id).count("need.filled") == 1
+        stored = session.get(Need, need.id)
+        assert stored is not None and stored.status == "filled"
+
+
 def test_the_loser_of_a_race_on_a_page_sees_the_page_again_with_why(
     session: Session, make_client: Callable[[], TestClient], settings: Settings
 ) -> None:

@@ -100,7 +100,8 @@ def test_an_expert_opens_a_need_says_interested_and_the_coordinator_sees_it(
     card = page.select_one(f"#candidate-{world.proposal.id}")
     assert card is not None and card.select_one("[data-interested]") is not None
     history = [text_of(li) for li in page.select("[data-history] li")]
-    assert sum("An expert said they are interested" in line for line in history) == 1
+    named = f"{world.expert.display_name} said they are interested"
+    assert sum(named in line for line in history) == 1
 
 
 def test_needs_for_you_says_why_the_list_is_empty(
