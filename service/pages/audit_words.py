@@ -14,6 +14,8 @@ ACTIONS: dict[str, str] = {
     "user.registered": N_("Account created"),
     "user.sessions_ended": N_("Signed out on every device"),
     "user.password_changed": N_("Password changed"),
+    "user.password_reset_requested": N_("Password reset link asked for"),
+    "user.password_reset": N_("Password reset with an emailed link"),
     "user.email_changed": N_("Email address changed"),
     "user.email_prefs_changed": N_("Email preferences changed"),
     "user.deleted": N_("Account and personal data erased"),

@@ -21,6 +21,7 @@ def test_an_offer_shows_the_whole_need_and_why_before_accept_or_decline(
     world.need.start_until = date(2027, 1, 15)
     world.need.support = ["travel", "stipend"]
     world.need.city = "Dakar"
+    world.need.mode = "hybrid"  # partly in person: where is part of the offer
     session.add(world.need)
     session.commit()
     engagement = offer(session, world, settings)
