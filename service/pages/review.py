@@ -25,7 +25,7 @@ from service.core.proposals import (
 )
 from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import Conflict, FieldErrors, NotFound
-from service.i18n import LABELS, N_, translate_message
+from service.i18n import LABELS, N_, country_name, fold, translate_message
 from service.models import NeedStatus, User
 from service.models.types import utcnow
 from service.pages.compare import compare_page
@@ -94,6 +94,7 @@ def queue(
             "pages": _pages(total, page.size),
             "query_prefix": "".join(f"{k}={quote(v)}&" for k, v in filters.items() if v),
             "filters": filters,
+            "countries": _queue_countries(session, filters["country"]),
             "sectors": list(LABELS["sector"]),
             "stale_proposals": proposals_repo.stale_proposals(session, before=before),
             "stale_engagements": engagements_repo.stale_engagements(
@@ -102,6 +103,12 @@ def queue(
             "stale_days": state.settings.proposal_stale_days,
         },
     )
+
+
+def _queue_countries(session: SessionDep, chosen: str) -> list[tuple[str, str]]:
+    """The queue filter's countries: those of needs awaiting approval, and the one chosen."""
+    codes = set(proposals_repo.queue_countries(session)) | ({chosen.upper()} if chosen else set())
+    return sorted(((code, country_name(code)) for code in codes), key=lambda pair: fold(pair[1]))
 
 
 def _review_page(
