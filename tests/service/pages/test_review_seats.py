@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from tests.factories import make_expert, make_proposal
-from tests.service.pages.helpers import flash_messages, post_form, text_of
-from tests.service.pages.review import coordinator_browser, review_page
+from tests.service.pages.helpers import flash_messages, post_form, soup_of, text_of
+from tests.service.pages.review import coordinator_browser, post_in_place, review_page
 from tests.service.pages.test_review_concerns import OVER_COMMITTED
 from tests.service.worlds import build_world
 
@@ -84,3 +84,25 @@ def test_an_over_committed_expert_is_said_beside_the_approve_button(
     )
     # A need with no offer out yet is not warned about.
     assert page.select_one("[data-seats-warning]") is None
+
+
+def test_approving_in_place_says_the_offers_out_on_the_card(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    other = make_proposal(
+        session, need=world.need, expert=make_expert(session, display_name="Awa Diop"), rank=2
+    )
+    session.commit()
+    browser = coordinator_browser(session, make_client, world, locale="fr")
+    post_form(browser, f"/coordinator/proposals/{world.proposal.id}/approve", {})
+    page = review_page(browser, world)
+    response = post_in_place(browser, f"/coordinator/proposals/{other.id}/approve", page, {})
+    assert response.status_code == 200
+    warning = soup_of(response).select_one(f"#candidate-{other.id} [data-seats-warning]")
+    assert warning is not None
+    assert text_of(warning) == (
+        "Ce besoin demande 1 expert. 2 offres sont maintenant faites pour ce besoin. Une fois le "
+        "besoin pourvu, les offres encore en attente sont retirées et leurs experts en sont "
+        "informés."
+    )
