@@ -270,6 +270,7 @@ CORE_MESSAGES = (
     N_("The two passwords differ. Type the same new password twice."),
     N_("Use a two-letter country code (ISO 3166), e.g. SN."),
     N_("Choose a country."),
+    N_("Choose a country from the list."),
     N_("Enter a web address, like https://example.org."),
     N_("Use a two-letter language code (ISO 639-1), e.g. fr."),
     N_("Use a time zone name such as Europe/Paris or Africa/Dakar."),
@@ -388,28 +389,51 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
 
-_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
+# CLDR codes that are no place a person lives in or comes from: groupings and unknowns (EU, UN,
+# QO "Outlying Oceania", ZZ), pseudo-locales (XA, XB), CLDR-only parts of other countries (AC, CP,
+# CQ, DG, EA, IC, TA) and uninhabited territories (AQ, BV, GS, HM, IO, TF, UM). They are not offered
+# nor accepted; a row stored with one before still shows its name.
+_NOT_COUNTRIES = frozenset(
+    {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}
+    | {"AC", "CP", "CQ", "DG", "EA", "IC", "TA"}
+    | {"AQ", "BV", "GS", "HM", "IO", "TF", "UM"}
+)
+
+
+def _territories(locale: str) -> dict[str, str]:
+    """Every CLDR territory with a two-letter code, by code, in a locale's words."""
+    territories = Locale.parse(cldr_locale(locale)).territories
+    return {code: name for code, name in territories.items() if len(code) == 2 and code.isalpha()}
 
 
 @cache
 def country_names(locale: str) -> tuple[tuple[str, str], ...]:
-    """Lists (ISO code, name) of every country and territory, sorted by name in this locale."""
-    territories = Locale.parse(cldr_locale(locale)).territories
+    """Lists (ISO code, name) of the countries and inhabited territories a person can choose,
+    sorted by name in this locale."""
     pairs = [
-        (code, name)
-        for code, name in territories.items()
-        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+        (code, name) for code, name in _territories(locale).items() if code not in _NOT_COUNTRIES
     ]
     return tuple(sorted(pairs, key=lambda pair: fold(pair[1])))
 
 
+def is_country(code: str) -> bool:
+    """Tells whether a code is one of the countries a person can choose (SN yes, AQ no)."""
+    return code in _country_choices()
+
+
+@cache
+def _country_choices() -> frozenset[str]:
+    return frozenset(code for code, _ in country_names("en"))
+
+
 @cache
 def _country_lookup(locale: str) -> dict[str, str]:
-    return dict(country_names(locale))
+    return _territories(locale)
 
 
 def country_name(code: str, locale: str | None = None) -> str:
-    """Gets a country's name in the current locale ('' for '')."""
+    """Gets a country's name in the current locale ('' for ''), also for a code no longer
+    offered (AQ: Antarctica), so that old rows keep their words."""
     if not code:
         return ""
     return _country_lookup(locale or current_locale.get()).get(code, code)

@@ -361,7 +361,12 @@ def _flash_serializer(request: Request) -> URLSafeSerializer:
 
 def flash(response: Response, request: Request, message: str, category: str = "info") -> None:
     """Adds a message shown once on the next page."""
-    messages = _read_flash(request) + [{"message": message, "category": category}]
+    # A second message of the same response adds to the first rather than replacing it.
+    pending = getattr(request.state, "flash_pending", None)
+    messages = (pending if pending is not None else _read_flash(request)) + [
+        {"message": message, "category": category}
+    ]
+    request.state.flash_pending = messages
     response.set_cookie(
         FLASH_COOKIE,
         _flash_serializer(request).dumps(messages),

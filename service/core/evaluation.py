@@ -66,8 +66,8 @@ def _expert_rows(profiles: Path, today: date) -> Iterator[dict[str, Any]]:
             "skills": list(profile.get("skills", [])),
             "bio": profile.get("bio", ""),
             "languages": [{"code": profile.get("lang") or "en", "level": "fluent"}],
-            "origin_country": "ZY",
-            "residence_country": "ZY",
+            "origin_country": "IS",  # two real countries that differ: no country tie
+            "residence_country": "IS",
             "modes": ["remote", "mission", "hybrid"],
             "availability_confirmed_at": today.isoformat(),
         }
@@ -99,7 +99,7 @@ def _import_benchmark(session: Session, bench: Benchmark, folder: Path, today: d
                     "external_id": INSTITUTION_ID,
                     "name": "Benchmark",
                     "type": "university",
-                    "country": "ZZ",
+                    "country": "TO",
                 }
             ]
         ),

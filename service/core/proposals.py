@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from service.models import (
     User,
 )
 from service.models.types import utcnow
+from service.repos import assignment as assignment_repo
 from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
@@ -103,6 +105,30 @@ def unavailable_reason(expert: ExpertProfile | None) -> str | None:
     if not policy.open_to_institutions(expert):
         return N_("This expert chose to be visible to coordinators only.")
     return None
+
+
+@dataclass(frozen=True)
+class Seats:
+    """How many experts a need wants, and how many offers approved for it still stand (offered,
+    accepted, confirmed or under way: not declined, expired or cancelled)."""
+
+    wanted: int
+    out: int
+
+    def over_with(self, approving: int = 1) -> bool:
+        """Tells whether approving this many more offers makes more than the need wants."""
+        return self.out + approving > self.wanted
+
+
+def seats(session: Session, need: Need, *, states: Iterable[str] | None = None) -> Seats:
+    """Counts a need's approved offers that still stand, against the experts it wants; the
+    review page and the flash after an approval both read this. `states`: the statuses of the
+    need's engagements, where a page already read them with its candidates."""
+    if states is None:
+        taken = assignment_repo.seats_taken(session, [need.id or 0]).get(need.id or 0, 0)
+    else:
+        taken = sum(1 for state in states if state in assignment_repo.SEAT_HOLDING)
+    return Seats(wanted=need.experts_wanted, out=taken)
 
 
 def approve_proposal(

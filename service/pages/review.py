@@ -18,16 +18,26 @@ from service.core.needs import (
     set_widen_modes,
 )
 from service.core.proposals import (
+    Seats,
     approve_proposal,
     decide_in_bulk,
     interested_on_review,
     offer_to_interested,
     reject_proposal,
     review_page_rows,
+    seats,
 )
 from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import Conflict, FieldErrors, NotFound
-from service.i18n import LABELS, N_, translate_message
+from service.i18n import (
+    LABELS,
+    N_,
+    country_name,
+    fold,
+    gettext_,
+    ngettext_,
+    translate_message,
+)
 from service.models import NeedStatus, User
 from service.models.types import utcnow
 from service.pages.compare import compare_page
@@ -96,6 +106,7 @@ def queue(
             "pages": _pages(total, page.size),
             "query_prefix": "".join(f"{k}={quote(v)}&" for k, v in filters.items() if v),
             "filters": filters,
+            "countries": _queue_countries(session, filters["country"]),
             "sectors": list(LABELS["sector"]),
             "stale_proposals": proposals_repo.stale_proposals(session, before=before),
             "stale_engagements": engagements_repo.stale_engagements(
@@ -104,6 +115,39 @@ def queue(
             "stale_days": state.settings.proposal_stale_days,
         },
     )
+
+
+def _seats_words(seats: Seats, *, approved: bool) -> str:
+    """Warns that a need has as many offers out as experts it wants: before approving one more,
+    or after (`approved`), counting the one just made."""
+    wanted = ngettext_(
+        "This need wants %(num)s expert.", "This need wants %(num)s experts.", seats.wanted
+    ) % {"num": seats.wanted}
+    if approved:
+        out = ngettext_(
+            "%(num)s offer for it is out now.", "%(num)s offers for it are out now.", seats.out
+        ) % {"num": seats.out}
+        then = gettext_(
+            "Once the need is filled, the offers still waiting are withdrawn "
+            "and their experts are told."
+        )
+    else:
+        out = ngettext_(
+            "%(num)s offer for it is already out.",
+            "%(num)s offers for it are already out.",
+            seats.out,
+        ) % {"num": seats.out}
+        then = gettext_(
+            "Approving makes one more: once the need is filled, the offers still waiting are "
+            "withdrawn and their experts are told."
+        )
+    return f"{wanted} {out} {then}"
+
+
+def _queue_countries(session: SessionDep, chosen: str) -> list[tuple[str, str]]:
+    """The queue filter's countries: those of needs awaiting approval, and the one chosen."""
+    codes = set(proposals_repo.queue_countries(session)) | ({chosen.upper()} if chosen else set())
+    return sorted(((code, country_name(code)) for code in codes), key=lambda pair: fold(pair[1]))
 
 
 def _review_page(
@@ -116,6 +160,7 @@ def _review_page(
     status_code: int = 200,
     only: int | None = None,
     ticked: tuple[list[int], str] = ([], ""),
+    approved_warning: str = "",
 ) -> HTMLResponse:
     """Renders a need's review page, or only one candidate's card (`only`, for htmx); a bulk
     decision that was refused keeps its ticks and reason (`ticked`)."""
@@ -132,7 +177,12 @@ def _review_page(
         else None
     )
     names = {r["proposal"].id: (r["expert"] or {}).get("display_name", "") for r in rows}
+    taken = seats(session, need, states=[r["engagement"].status for r in rows if r["engagement"]])
     context: dict[str, Any] = {
+        "seats_warning": _seats_words(taken, approved=False)
+        if need.status == NeedStatus.OPEN and taken.over_with(1)
+        else "",
+        "approved_warning": approved_warning,
         "need": need,
         "institution": institution,
         "rows": rows,
@@ -246,6 +296,8 @@ async def decide(
         raise NotFound("This proposal does not exist.")
     reason = str((await read_form(request)).get("reason", ""))[:2000]
     in_place = wants_fragment(request)
+    need = needs_repo.get_need(session, proposal.need_id)
+    before = seats(session, need) if need is not None else None
     try:
         if decision == "approve":
             approve_proposal(
@@ -280,9 +332,17 @@ async def decide(
             only=proposal_id if in_place else None,
         )
     session.commit()
+    warning = ""
+    if decision == "approve" and before is not None and before.over_with(1):
+        warning = _seats_words(Seats(before.wanted, before.out + 1), approved=True)
     if in_place:
-        return _review_page(request, session, user, proposal.need_id, only=proposal_id)
-    return _done(request, proposal.need_id, DONE[decision], anchor=f"candidate-{proposal_id}")
+        return _review_page(
+            request, session, user, proposal.need_id, only=proposal_id, approved_warning=warning
+        )
+    response = _done(request, proposal.need_id, DONE[decision], anchor=f"candidate-{proposal_id}")
+    if warning:
+        flash(response, request, warning, "warning")
+    return response
 
 
 @router.post("/needs/{need_id}/bulk")
@@ -302,6 +362,8 @@ async def bulk(
     elif action not in ("approve", "reject"):
         errors["bulk"] = N_("Choose to approve or to reject.")
     else:
+        need = needs_repo.get_need(session, need_id)
+        before = seats(session, need) if need is not None else None
         try:
             decide_in_bulk(
                 session,
@@ -330,7 +392,11 @@ async def bulk(
             request, session, user, need_id, errors=errors, status_code=422, ticked=(ids, reason)
         )
     session.commit()
-    return _done(request, need_id, DONE_BULK[action])
+    response = _done(request, need_id, DONE_BULK[action])
+    if action == "approve" and before is not None and before.over_with(len(ids)):
+        after = Seats(before.wanted, before.out + len(ids))
+        flash(response, request, _seats_words(after, approved=True), "warning")
+    return response
 
 
 def _compare_ticked(

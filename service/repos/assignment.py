@@ -21,6 +21,7 @@ SEAT_HOLDING = (
     EngagementStatus.ACCEPTED,
     EngagementStatus.CONFIRMED,
     EngagementStatus.ACTIVE,
+    EngagementStatus.DELIVERED,
     EngagementStatus.COMPLETED,
 )
 

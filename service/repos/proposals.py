@@ -174,6 +174,24 @@ def list_for_expert(session: Session, expert_id: int) -> list[MatchProposal]:
 QUEUE_ORDERS = ("newest", "oldest", "fewest")
 
 
+def _awaiting_approval() -> tuple[Any, ...]:
+    """The conditions of an open need that no coordinator has approved a proposal for."""
+    approved = select(MatchProposal.need_id).where(MatchProposal.status == ProposalStatus.APPROVED)
+    return Need.status == NeedStatus.OPEN, col(Need.id).not_in(approved)
+
+
+def queue_countries(session: Session) -> list[str]:
+    """Lists the countries of the institutions whose needs await approval (the queue's filter
+    offers only these)."""
+    statement = (
+        select(Institution.country)
+        .join(Need, col(Need.institution_id) == Institution.id)
+        .where(*_awaiting_approval())
+        .distinct()
+    )
+    return [code for code in session.exec(statement).all() if code]
+
+
 def needs_awaiting_approval(
     session: Session,
     *,
@@ -186,8 +204,7 @@ def needs_awaiting_approval(
 ) -> tuple[list[Need], int]:
     """Lists open needs that no coordinator has approved a proposal for, newest first by
     default (or waiting longest, or fewest proposals to review), filtered."""
-    approved = select(MatchProposal.need_id).where(MatchProposal.status == ProposalStatus.APPROVED)
-    statement = select(Need).where(Need.status == NeedStatus.OPEN, col(Need.id).not_in(approved))
+    statement = select(Need).where(*_awaiting_approval())
     if text:
         statement = statement.where(func.lower(Need.title).contains(text.lower()))
     if sector:

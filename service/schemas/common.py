@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo
 from pydantic_core import PydanticCustomError
 
+from service.i18n import is_country
 from service.models.users import LOCALES
 
 # The largest id a caller may send: what the id columns hold (INTEGER, 32 bits signed, on
@@ -45,6 +46,8 @@ def _country(value: str) -> str:
         raise ValueError("Choose a country.")
     if not _COUNTRY.match(value):
         raise ValueError("Use a two-letter country code (ISO 3166), e.g. SN.")
+    if not is_country(value):
+        raise ValueError("Choose a country from the list.")
     return value
 
 

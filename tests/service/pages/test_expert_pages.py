@@ -120,6 +120,17 @@ def test_a_repeated_language_is_kept_once(client: TestClient, session: Session) 
     assert expert.languages == [{"code": "fr", "level": "native"}]
 
 
+def test_a_territory_nobody_lives_in_is_refused_beside_its_field(
+    client: TestClient, session: Session
+) -> None:
+    expert = _expert_client(client, session)
+    response = post_form(client, "/expert/profile", _valid_form(residence_country="aq"))
+    assert response.status_code == 422
+    assert error_beside(response, "residence_country") == "Choose a country from the list."
+    session.refresh(expert)
+    assert expert.residence_country != "AQ"
+
+
 def test_errors_are_shown_beside_the_fields(client: TestClient, session: Session) -> None:
     expert = _expert_client(client, session)
     response = post_form(

@@ -85,6 +85,19 @@ def test_profile_edit_saves_and_records(client: TestClient, session: Session) ->
     assert set(event.data["fields"]) == {"name", "website", "description"}
 
 
+def test_an_uninhabited_island_is_no_country_to_register_in(
+    client: TestClient, session: Session
+) -> None:
+    institution = _member_client(client, session)
+    form = {"name": "Université Cheikh Anta Diop", "type": "university", "country": "BV"}
+    response = post_form(client, "/institution/profile", {**form, "city": "Dakar"})
+    assert response.status_code == 422
+    assert error_beside(response, "country") == "Choose a country from the list."
+    assert soup_of(response).select_one("#city")["value"] == "Dakar"  # type: ignore[index]
+    session.refresh(institution)
+    assert institution.country == "SN"
+
+
 def test_profile_errors_beside_fields(client: TestClient, session: Session) -> None:
     institution = _member_client(client, session)
     response = post_form(

@@ -199,6 +199,10 @@ def test_the_queue_is_newest_first_and_can_be_searched_and_filtered(
     assert titles("/coordinator/needs?sector=education") == ["Old need"]
     # The need with proposals waiting comes last when fewest candidates come first.
     assert titles("/coordinator/needs?order=fewest")[-1] == world.need.title
+    # The country filter offers the countries of the needs waiting, not every territory.
+    offered = soup_of(browser.get("/coordinator/needs")).select("#queue-country option")
+    codes = [option["value"] for option in offered if option["value"]]
+    assert sorted(codes) == sorted({"GH", world.institution.country})
 
 
 def test_the_audit_filter_with_an_empty_id_lists_everything(
