@@ -346,14 +346,14 @@ def _claim_need(
     return True
 
 
-def seats(session: Session, need: Need) -> tuple[int, int]:
+def confirmed_seats(session: Session, need: Need) -> tuple[int, int]:
     """Counts a need's confirmed experts against the number it asked for."""
     return engagements_repo.count_confirmed(session, need.id or 0), need.experts_wanted
 
 
 def confirmed_among(engagements: Iterable[Engagement | None]) -> int:
-    """Counts the confirmed engagements among a need's (what `seats` counts, from engagements
-    a page has already read)."""
+    """Counts the confirmed engagements among a need's (what `confirmed_seats` counts, from
+    engagements a page has already read)."""
     return sum(1 for e in engagements if e is not None and e.status in CONTACT_STATES)
 
 

@@ -120,7 +120,7 @@ class Seats:
         return self.out + approving > self.wanted
 
 
-def seats(session: Session, need: Need, *, states: Iterable[str] | None = None) -> Seats:
+def standing_offers(session: Session, need: Need, *, states: Iterable[str] | None = None) -> Seats:
     """Counts a need's approved offers that still stand, against the experts it wants; the
     review page and the flash after an approval both read this. `states`: the statuses of the
     need's engagements, where a page already read them with its candidates."""

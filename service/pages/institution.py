@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from service.core import policy
-from service.core.engagements import seats
+from service.core.engagements import confirmed_seats
 from service.core.institutions import update_institution, verification
 from service.core.needs import (
     NeedSaved,
@@ -361,7 +361,11 @@ def need_page(
 ) -> HTMLResponse:
     """Shows one of the institution's needs."""
     need = readable_need(session, need_id=need_id, reader=user)
-    context = {"need": need, "institution": institution, "confirmed": seats(session, need)[0]}
+    context = {
+        "need": need,
+        "institution": institution,
+        "confirmed": confirmed_seats(session, need)[0],
+    }
     return render(
         request,
         "institution/need.html",

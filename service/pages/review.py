@@ -25,7 +25,7 @@ from service.core.proposals import (
     offer_to_interested,
     reject_proposal,
     review_page_rows,
-    seats,
+    standing_offers,
 )
 from service.deps import RequireStaff, SessionDep, StateDep
 from service.errors import Conflict, FieldErrors, NotFound
@@ -177,7 +177,9 @@ def _review_page(
         else None
     )
     names = {r["proposal"].id: (r["expert"] or {}).get("display_name", "") for r in rows}
-    taken = seats(session, need, states=[r["engagement"].status for r in rows if r["engagement"]])
+    taken = standing_offers(
+        session, need, states=[r["engagement"].status for r in rows if r["engagement"]]
+    )
     context: dict[str, Any] = {
         "seats_warning": _seats_words(taken, approved=False)
         if need.status == NeedStatus.OPEN and taken.over_with(1)
@@ -297,7 +299,7 @@ async def decide(
     reason = str((await read_form(request)).get("reason", ""))[:2000]
     in_place = wants_fragment(request)
     need = needs_repo.get_need(session, proposal.need_id)
-    before = seats(session, need) if need is not None else None
+    before = standing_offers(session, need) if need is not None else None
     try:
         if decision == "approve":
             approve_proposal(
@@ -363,7 +365,7 @@ async def bulk(
         errors["bulk"] = N_("Choose to approve or to reject.")
     else:
         need = needs_repo.get_need(session, need_id)
-        before = seats(session, need) if need is not None else None
+        before = standing_offers(session, need) if need is not None else None
         try:
             decide_in_bulk(
                 session,
