@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     # Password reset links: how long one works, and how many may be asked for one email and
     # from one address within the window (so the form cannot flood someone's inbox).
     password_reset_max_age_s: int = 3600
+    email_confirm_max_age_s: int = 86400
     password_reset_max_per_email: int = 3
     password_reset_max_per_ip: int = 20
     password_reset_window_s: int = 3600

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from service.config import Settings
 from service.core import changes, guesses, notifications
 from service.core.audit import record
-from service.errors import FieldConflict, FieldErrors, NotFound, TooManyAttempts
+from service.errors import FieldErrors, NotFound, TooManyAttempts
 from service.i18n import N_
 from service.models import (
     ApiToken,
@@ -254,36 +254,24 @@ def set_forgotten_password(
 EMAIL_TAKEN = N_("Another account already uses this email.")
 
 
-def change_email(
+def apply_email_change(
     session: Session,
     *,
     user: User,
-    password: str,
-    email: str,
+    previous: str,
     settings: Settings,
     keep_session: str | None = None,
     now: datetime | None = None,
-) -> bool:
-    """Changes an account's email, once its password is given: the address it left and the
-    new one are told, the other sessions and API tokens end (as for a password), and what
-    shows the email follows (changes.account_changed). False when it was the email already."""
-    guesses.confirm_password(
-        session, user=user, password=password, field="password", settings=settings
-    )
-    email = users_repo.normalise_email(email)
-    if email == user.email:
-        return False
-    if users_repo.email_taken(session, email):
-        raise FieldConflict({"email": EMAIL_TAKEN})
+) -> None:
+    """What follows an account's email change, once made: the address it left and the new
+    one are told, the other sessions and API tokens end (as for a password), and what shows
+    the email follows (changes.account_changed)."""
     now = now or utcnow()
-    previous, user.email = user.email, email
-    session.add(user)
     _log_in_changed(session, user=user, keep_session=keep_session, now=now)
     # No addresses in the audit: erasing the account could not find the previous one.
     record(session, actor=user, action="user.email_changed", entity_type="user", entity_id=user.id)
     notifications.email_changed(session, user=user, previous=previous, settings=settings, now=now)
     changes.account_changed(session, user)
-    return True
 
 
 def issue_api_token(

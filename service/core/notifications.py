@@ -504,6 +504,82 @@ def email_changed(
         )
 
 
+# An email change asked for: the link that confirms it goes to the new address, a notice to
+# the address in use (which still opens the account), whatever the account's email choices.
+EMAIL_CHANGE_LINK = "account.email_change_link"
+EMAIL_CHANGE_LINK_SUBJECT = N_("Confirm the new email of your Homeward account")
+EMAIL_CHANGE_LINK_BODY = N_(
+    "Someone, probably you, asked to make this address the email of a Homeward account. To "
+    "confirm it, open this link; it works once, until %(when)s:"
+)
+EMAIL_CHANGE_LINK_NOT_YOU = N_(
+    "If you did not ask for this, ignore this email: nothing changes unless the link is opened."
+)
+EMAIL_CHANGE_ASKED = "account.email_change_asked"
+EMAIL_CHANGE_ASKED_SUBJECT = N_("A new email was asked for your Homeward account")
+EMAIL_CHANGE_ASKED_BODY = N_(
+    "On %(when)s, someone asked to change the email of your Homeward account. This address "
+    "still opens the account until the new one is confirmed through the link sent to it."
+)
+
+
+def _when(locale: str, moment: datetime) -> str:
+    written_in = locale if locale in UI_LOCALES else DEFAULT_LOCALE
+    when = format_datetime(moment, format="long", tzinfo=UTC, locale=cldr_locale(written_in))
+    return f"\u2068{when}\u2069" if locale in RTL_LOCALES else when
+
+
+def email_change_link(session: Session, *, user: User, url: str, expires_at: datetime) -> None:
+    """Queues, in the account's language, the email that carries the link confirming its
+    pending address, to that address."""
+    locale = user.locale or DEFAULT_LOCALE
+    to = user.pending_email or user.email
+    lines = [
+        render_message(locale, GREETING, {"name": user.display_name or to}),
+        "",
+        render_message(locale, EMAIL_CHANGE_LINK_BODY, {"when": _when(locale, expires_at)}),
+        "",
+        url,
+        "",
+        translate(locale, EMAIL_CHANGE_LINK_NOT_YOU),
+    ]
+    queue_email(
+        session,
+        to=to,
+        subject=translate(locale, EMAIL_CHANGE_LINK_SUBJECT),
+        body="\n".join(lines),
+        kind=EMAIL_CHANGE_LINK,
+        user_id=user.id,
+    )
+
+
+def email_change_asked(session: Session, *, user: User, settings: Settings, now: datetime) -> None:
+    """Queues, in the account's language, the notice to the address in use that another was
+    asked for: when, and whom to contact if it was not them; not the new address."""
+    locale = user.locale or DEFAULT_LOCALE
+    params = {
+        "when": _when(locale, now),
+        "contact": settings.contact_email or settings.public_base_url.rstrip("/") + "/",
+    }
+    if locale in RTL_LOCALES:
+        params["contact"] = f"\u2068{params['contact']}\u2069"
+    lines = [
+        render_message(locale, GREETING, {"name": user.display_name or user.email}),
+        "",
+        render_message(locale, EMAIL_CHANGE_ASKED_BODY, params),
+        "",
+        render_message(locale, NOT_YOU, params),
+    ]
+    queue_email(
+        session,
+        to=user.email,
+        subject=translate(locale, EMAIL_CHANGE_ASKED_SUBJECT),
+        body="\n".join(lines),
+        kind=EMAIL_CHANGE_ASKED,
+        user_id=user.id,
+    )
+
+
 # A reset link asked for on the log-in page: written in the account's language, whatever its
 # email choices; the outbox page hides its body, the link being a key to the account.
 PASSWORD_RESET = "account.password_reset"  # noqa: S105 - an email kind, not a password

@@ -39,14 +39,16 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt=SALT)
 
 
-def _fingerprint(user: User) -> str:
+def fingerprint(user: User) -> str:
+    """A digest of an account's email and password hash: a token that carries it dies when
+    either changes (used here and by the email change's confirmation link)."""
     # A digest, so the token shows nothing of the password hash; it changes with either value.
     return hashlib.sha256(f"{user.email}\x00{user.password_hash}".encode()).hexdigest()[:32]
 
 
 def make_token(user: User, *, settings: Settings) -> str:
     """Makes the token of a reset link for an account as it is now."""
-    return _serializer(settings).dumps({"u": user.id, "f": _fingerprint(user)})
+    return _serializer(settings).dumps({"u": user.id, "f": fingerprint(user)})
 
 
 def reset_link(token: str) -> str:
@@ -97,7 +99,7 @@ def user_for_token(session: Session, *, token: str, settings: Settings) -> User 
     user = users_repo.get_user(session, data["u"])
     if user is None or not user.active or user.deleted_at is not None:
         return None
-    return user if data.get("f") == _fingerprint(user) else None
+    return user if data.get("f") == fingerprint(user) else None
 
 
 def reset_password(session: Session, *, token: str, new: str, settings: Settings) -> User:

@@ -139,6 +139,7 @@ def delete_account(
         ],
     )
     user.email = f"deleted-{user_id}@invalid"
+    user.pending_email = None
     user.password_hash = "!" + secrets.token_hex(32)  # not a hash: no password matches it
     user.display_name = ""
     user.active = False

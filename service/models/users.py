@@ -26,6 +26,8 @@ LOCALES = ("en", "fr", "es", "pt", "ar")
 class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
+    # The address asked for, until a link mailed there confirms it (None: no change waiting).
+    pending_email: str | None = Field(default=None, max_length=254)
     password_hash: str = Field(max_length=255)
     role: str = Field(max_length=20, index=True)
     display_name: str = Field(default="", max_length=120)

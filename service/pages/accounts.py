@@ -10,7 +10,6 @@ from sqlmodel import Session
 
 from service.core.accounts import (
     authenticate,
-    change_email,
     change_password,
     end_all_sessions,
     end_session,
@@ -32,7 +31,6 @@ from service.models.users import LOCALES
 from service.pages.forms import read_form, validate_form
 from service.routes.params import Id
 from service.schemas.accounts import (
-    EmailChange,
     ExpertRegistration,
     InstitutionRegistration,
     LoginForm,
@@ -291,7 +289,7 @@ async def register_institution_submit(
     )
 
 
-def _account_context(
+def account_context(
     request: Request,
     session: Session,
     user: User,
@@ -312,13 +310,14 @@ def _account_context(
         "current_session": getattr(request.state, "session_id", None),
         "tokens": list_api_tokens(session, user=user),
         "now": utcnow(),
+        "pending_email": user.pending_email,
     }
 
 
 @router.get("/account", response_class=HTMLResponse)
 def account_page(request: Request, user: CurrentUser, session: SessionDep) -> HTMLResponse:
     """Shows the account settings: language, password, sessions and API tokens."""
-    return render(request, "accounts/account.html", _account_context(request, session, user))
+    return render(request, "accounts/account.html", account_context(request, session, user))
 
 
 @router.post("/account/locale")
@@ -331,7 +330,7 @@ async def locale_submit(request: Request, user: CurrentUser, session: SessionDep
         return render(
             request,
             "accounts/account.html",
-            _account_context(request, session, user, errors=errors, failed_form="locale"),
+            account_context(request, session, user, errors=errors, failed_form="locale"),
             status_code=422,
         )
     user.locale = locale
@@ -342,48 +341,6 @@ async def locale_submit(request: Request, user: CurrentUser, session: SessionDep
     # The confirmation is shown in the language just chosen.
     flash(response, request, N_("Your language is saved."), "success")
     return response
-
-
-@router.post("/account/email")
-async def email_submit(
-    request: Request,
-    user: SessionUser,
-    session_id: SessionId,
-    state: StateDep,
-    session: SessionDep,
-) -> Response:
-    """Changes the account's email, once its password is given; this session continues."""
-    data = await read_form(request)
-    form, errors = validate_form(EmailChange, data)
-    status = 422
-    if form is not None:
-        try:
-            changed = change_email(
-                session,
-                user=user,
-                password=form.password,
-                email=form.email,
-                settings=state.settings,
-                keep_session=session_id,
-            )
-        except FieldErrors as exc:
-            errors, status = exc.errors, exc.page_status
-        else:
-            session.commit()
-            response = RedirectResponse("/account", status_code=303)
-            saved = N_(
-                "Your email is saved. Your other sessions and API tokens have ended; "
-                "we wrote to both addresses."
-            )
-            flash(response, request, saved if changed else N_("Your email is saved."), "success")
-            return response
-    values = {"email": data.get("email", "")}
-    return render(
-        request,
-        "accounts/account.html",
-        _account_context(request, session, user, errors=errors, values=values, failed_form="email"),
-        status_code=status,
-    )
 
 
 @router.post("/account/password")
@@ -424,7 +381,7 @@ async def password_submit(
     return render(
         request,
         "accounts/account.html",
-        _account_context(request, session, user, errors=errors, failed_form="password"),
+        account_context(request, session, user, errors=errors, failed_form="password"),
         status_code=status,
     )
 
@@ -459,12 +416,12 @@ async def token_submit(request: Request, user: SessionUser, session: SessionDep)
             return render(
                 request,
                 "accounts/account.html",
-                _account_context(request, session, user, new_token=token),
+                account_context(request, session, user, new_token=token),
             )
     return render(
         request,
         "accounts/account.html",
-        _account_context(request, session, user, errors=errors, values=data, failed_form="token"),
+        account_context(request, session, user, errors=errors, values=data, failed_form="token"),
         status_code=422,
     )
 

@@ -17,6 +17,8 @@ ACTIONS: dict[str, str] = {
     "user.password_reset_requested": N_("Password reset link asked for"),
     "user.password_reset": N_("Password reset with an emailed link"),
     "user.email_changed": N_("Email address changed"),
+    "user.email_change_requested": N_("New email address asked for, awaiting confirmation"),
+    "user.email_change_cancelled": N_("Email address change cancelled"),
     "user.email_prefs_changed": N_("Email preferences changed"),
     "user.deleted": N_("Account and personal data erased"),
     "token.created": N_("API token created"),

@@ -147,6 +147,18 @@ def replace_password_hash(session: Session, *, user_id: int, old: str, new: str)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def take_pending_email(session: Session, *, user_id: int, old: str, new: str) -> bool:
+    """Makes an account's pending address its email if its email is still `old` and `new` is
+    still the one waiting; False when it is not (a race, or a change cancelled meanwhile)."""
+    result = session.execute(
+        update(User)
+        .where(col(User.id) == user_id, col(User.email) == old, col(User.pending_email) == new)
+        .values(email=new, pending_email=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def nth_latest_login_failure(
     session: Session, *, key: str, n: int, since: datetime
 ) -> datetime | None:

@@ -6,16 +6,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from service.core import password_reset
+from service.core import email_change, password_reset
 from service.core.accounts import (
-    change_email,
     issue_api_token,
     list_api_tokens,
     revoke_api_token,
 )
-from service.deps import CallerSessionId, CurrentUser, SessionDep, SessionUser, StateDep
+from service.deps import CurrentUser, SessionDep, SessionUser, StateDep
 from service.routes.params import Id
 from service.schemas.accounts import (
+    EmailChangeRequested,
+    EmailConfirm,
     EmailUpdate,
     PasswordReset,
     PasswordResetRequest,
@@ -42,7 +43,8 @@ def me(user: CurrentUser) -> Any:
 
 @router.post(
     "/me/email",
-    response_model=UserPublic,
+    status_code=202,
+    response_model=EmailChangeRequested,
     responses={
         409: {
             "model": ConflictBody,
@@ -52,32 +54,48 @@ def me(user: CurrentUser) -> Any:
     },
 )
 def change_my_email(
-    body: EmailUpdate,
-    user: CurrentUser,
-    caller_session: CallerSessionId,
-    state: StateDep,
-    session: SessionDep,
+    body: EmailUpdate, user: CurrentUser, state: StateDep, session: SessionDep
 ) -> Any:
-    """Changes the caller's email, once its password is given, as the account page does.
+    """Asks to change the caller's email, once its password is given, as the account page does.
 
-    It is a change of how the account logs in, so what follows a password change follows:
-    every API token is revoked, **the token this request is made with included** (a partner
-    system asks the person for a new one), and every session on the site ends but the one this
-    request is made in, when it is made with the site's cookie. The address left and the new
-    one are both told by email. Sending the current email changes nothing and ends nothing.
-    A wrong password or an address that is not valid is a 422 naming the field; an address
-    another account uses is a 409 naming `email`. After too many wrong passwords on the account
-    lately, a 429 naming `password`, with Retry-After, whatever the password, until the
-    lock-out has passed.
+    Nothing changes yet: the answer, a 202, names the address now waiting (`pending_email`).
+    A link is emailed to that address, and a notice to the current one; the email changes only
+    when the link is followed (or its token sent to `POST /api/me/email/confirm`), within
+    `HOMEWARD_EMAIL_CONFIRM_MAX_AGE_S` seconds (a day by default). Asking again replaces the
+    address waiting, and the earlier link stops working. Sending the current email drops any
+    change waiting (`pending_email` is null). A wrong password or an address that is not valid
+    is a 422 naming the field; an address another account uses is a 409 naming `email`. After
+    too many wrong passwords on the account lately, a 429 naming `password`, with Retry-After,
+    whatever the password, until the lock-out has passed.
     """
-    change_email(
-        session,
-        user=user,
-        password=body.password,
-        email=body.email,
-        settings=state.settings,
-        keep_session=caller_session,
+    pending = email_change.request_change(
+        session, user=user, password=body.password, email=body.email, settings=state.settings
     )
+    session.commit()
+    return EmailChangeRequested(pending_email=pending)
+
+
+@router.post(
+    "/me/email/confirm",
+    response_model=UserPublic,
+    responses={
+        409: {
+            "model": ConflictBody,
+            "description": "Another account took the address meanwhile (`email` is named); "
+            "nothing changed.",
+        },
+    },
+)
+def confirm_my_email(body: EmailConfirm, state: StateDep, session: SessionDep) -> Any:
+    """Confirms an email change with the token of the link mailed to the new address.
+
+    The token is the credential: no log-in is needed. The address waiting becomes the
+    account's email; then, as after a password change, every session of the account ends and
+    every API token is revoked, and both addresses are told. A token that is forged, expired,
+    already used, or replaced by a later request is a 422 naming `token`; an address another
+    account has taken since the request is a 409 naming `email`, and nothing changes.
+    """
+    user = email_change.confirm(session, token=body.token, settings=state.settings)
     session.commit()
     return UserPublic.model_validate(user, from_attributes=True)
 

@@ -121,6 +121,23 @@ class PasswordResetForm(BaseModel):
         return value
 
 
+class EmailChangeRequested(BaseModel):
+    """What the API answers to an email change: the address waiting for confirmation (None
+    when the address sent is the account's email already: nothing waits)."""
+
+    pending_email: str | None
+
+
+class EmailConfirm(BaseModel):
+    """Confirms an account's new email with the token of the link mailed to it."""
+
+    token: ResetToken
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"token": "the token of the emailed link"}]},
+    )
+
+
 class UserPublic(BaseModel):
     id: int
     email: str

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.config import Settings
-from service.core import password_reset, policy
+from service.core import email_change, password_reset, policy
 from service.core.policy import Action, Reader, ReaderKind
 from service.models import (
     ApiToken,
@@ -58,6 +58,8 @@ class World:
     readers: dict[ReaderKind, Reader] = field(default_factory=dict)
     # A live password reset link's token, for the owner's account.
     reset_token: str = ""
+    # A live email confirmation link's token, for the owner's account (its address taken).
+    email_token: str = ""
     emails: dict[ReaderKind, str] = field(default_factory=dict)
 
 
@@ -170,6 +172,13 @@ ROUTES: dict[str, Rule] = {
     "POST /api/me/email": Rule(
         A.USE_ACCOUNT, json={"email": "rahma.haddad@univ-alger.dz", "password": "not the password"}
     ),
+    # The link's token is the key: open to anyone who holds it, as the password reset's. The
+    # owner's address waiting is taken by another account, so confirming changes nothing.
+    "POST /api/me/email/confirm": Rule(A.READ_PUBLIC_PAGES, json={"token": "not-a-token"}),
+    "GET /account/email/confirm": Rule(A.READ_PUBLIC_PAGES, query="?token={email_token}"),
+    "POST /account/email/confirm": Rule(A.READ_PUBLIC_PAGES, form={"token": "{email_token}"}),
+    "POST /account/email/resend": ACCOUNT,
+    "POST /account/email/cancel": ACCOUNT,
     "GET /account": ACCOUNT,
     "POST /account/locale": Rule(A.USE_ACCOUNT, form={"locale": "en"}),
     "POST /account/email": ACCOUNT,
@@ -368,6 +377,10 @@ def world(session: Session, settings: Settings) -> World:
         },
     )
     world.reset_token = password_reset.make_token(owner, settings=settings)
+    owner.pending_email = make_user(session, role=Role.EXPERT).email
+    session.add(owner)
+    session.flush()
+    world.email_token = email_change.make_token(owner, settings=settings)
     expert_user = make_user(session, role=Role.EXPERT)
     own_profile = make_expert(session, user=expert_user, display_name="The Reader")
     pending, pending_institution = make_member(session, verified=False, name="En attente")
@@ -401,6 +414,7 @@ def _send(client: TestClient, route: str, rule: Rule, world: World) -> Any:
         "action": "accept",
         "decision": "approve",
         "reset_token": world.reset_token,
+        "email_token": world.email_token,
     }
     path = template.format(**values) + rule.query.format(**values)
     if method == "GET":

@@ -1,5 +1,6 @@
-"""An account's email changed through the API (POST /api/me/email), by the same core rule as
-the account page: the password asked, both addresses told, every API token revoked (the one
+"""An account's email changed through the API (POST /api/me/email, then the token of the link
+mailed to the new address), by the same core rule as the account page: the password asked,
+nothing changed until the link is followed, both addresses told, every API token revoked (the one
 that sent the request included), every other session ended (a cookie request's own continues);
 a wrong password or an invalid address is a 422 naming its field, an address in use a 409."""
 
@@ -18,6 +19,7 @@ from service.models import ApiToken, AuditEvent, OutgoingEmail, Role, User
 from service.search import SearchBackend
 from service.security import CSRF_COOKIE
 from tests.factories import PASSWORD, make_expert, make_user
+from tests.service.email_links import confirm_by_api, confirm_in_browser, confirmation_token
 from tests.service.pages.helpers import log_in_as
 from tests.strategies import unique_email
 
@@ -70,11 +72,19 @@ def test_a_token_changes_the_email_and_every_token_ends_its_own_included(
     browser = log_in_as(make_client(), OLD)
     api = make_client()
 
-    response = api.post(
+    asked = api.post(
         "/api/me/email",
         json={"email": f" {NEW.upper()} ", "password": PASSWORD},
         headers=_bearer(token),
     )
+    assert asked.status_code == 202, asked.text
+    assert asked.json() == {"pending_email": NEW}
+    # Asked, not changed: the email, the tokens and the sessions are as they were.
+    assert _email_of(session, user) == OLD
+    assert api.get("/api/me", headers=_bearer(token)).status_code == 200
+    assert _notices(session) == []
+
+    response = confirm_by_api(make_client(), confirmation_token(session, to=NEW))
     assert response.status_code == 200, response.text
     assert response.json() == {
         "id": user.id,
@@ -108,8 +118,10 @@ def test_a_site_session_changes_the_email_and_continues_while_the_others_end(
     response = browser.post(
         "/api/me/email", json={"email": NEW, "password": PASSWORD}, headers=_csrf(browser)
     )
-    assert response.status_code == 200, response.text
-    assert response.json()["email"] == NEW
+    assert response.status_code == 202, response.text
+    assert response.json()["pending_email"] == NEW
+    # The link followed in the browser that asked: its session continues.
+    assert confirm_in_browser(browser, confirmation_token(session)).status_code == 303
     assert browser.get("/api/me").json()["email"] == NEW
     assert elsewhere.get("/api/me").status_code == 401
     assert make_client().get("/api/me", headers=_bearer(token)).status_code == 401
@@ -190,7 +202,7 @@ def test_the_current_email_changes_nothing_and_ends_nothing(
     response = client.post(
         "/api/me/email", json={"email": OLD, "password": PASSWORD}, headers=_bearer(token)
     )
-    assert response.status_code == 200 and response.json()["email"] == OLD
+    assert response.status_code == 202 and response.json() == {"pending_email": None}
     assert client.get("/api/me", headers=_bearer(token)).status_code == 200
     assert _notices(session) == []
 
@@ -214,7 +226,8 @@ def test_the_roster_finds_the_new_address(
     response = make_client().post(
         "/api/me/email", json={"email": NEW, "password": PASSWORD}, headers=_bearer(token)
     )
-    assert response.status_code == 200
+    assert response.status_code == 202
+    assert confirm_by_api(make_client(), confirmation_token(session)).status_code == 200
     drain_outbox(engine, search_backend)
     found = staff.get("/api/experts", params={"q": "epidemiologie"}).json()["items"]
     assert [item["email"] for item in found] == [NEW]
@@ -231,7 +244,10 @@ def test_any_valid_email_is_saved_and_opens_the_account(
     response = make_client().post(
         "/api/me/email", json={"email": email, "password": PASSWORD}, headers=_bearer(token)
     )
-    assert response.status_code == 200, response.text
-    assert response.json()["email"] == email.strip().lower() == _email_of(session, user)
+    assert response.status_code == 202, response.text
+    assert response.json()["pending_email"] == email.strip().lower()
+    confirmed = confirm_by_api(make_client(), confirmation_token(session))
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["email"] == email.strip().lower() == _email_of(session, user)
     log_in_as(make_client(), email)
     assert session.exec(select(User).where(col(User.email) == email.lower())).one().id == user.id

@@ -114,17 +114,12 @@ def test_every_operation_holds_for_any_input(
     )
     def call(case: Case) -> None:
         label = case.operation.label
-        realistic = label == EMAIL_CHANGE and _with_the_password(
-            case, sum(statuses[label].values())
-        )
+        if label == EMAIL_CHANGE:
+            # Asking revokes nothing (the change waits for the link mailed to the new address),
+            # so the caller's token lives on.
+            _with_the_password(case, sum(statuses[label].values()))
         response = case.call_and_validate(headers=headers, checks=CHECKS)
         statuses[label][response.status_code] += 1
-        if realistic and response.status_code == 200:
-            # The change revoked every token of the account, the caller's: it asks for a new one.
-            user = session.get(User, response.json()["id"])
-            assert user is not None and role in tokens
-            headers["Authorization"] = f"Bearer {create_api_token(session, user=user)}"
-            session.commit()
 
     failures: list[str] = []
     started = time.monotonic()
@@ -160,13 +155,13 @@ def test_every_operation_holds_for_any_input(
     else:
         # The seeded ids exist: each role gets real answers, not only refusals.
         assert len(answered) >= 8, sorted(answered)
-        # The email change went through with realistic values, not only refused.
-        assert statuses[EMAIL_CHANGE][200] >= 1, statuses[EMAIL_CHANGE]
+        # The email change was asked for with realistic values, not only refused.
+        assert statuses[EMAIL_CHANGE][202] >= 1, statuses[EMAIL_CHANGE]
 
 
 def _with_the_password(case: Case, calls: int) -> bool:
     """Gives every other well-formed email change the account's real password, so the fuzzed
-    addresses are saved (and the change's consequences run), not only refused for it."""
+    addresses are asked for (and the confirmation link mailed), not only refused for it."""
     body = case.body
     if calls % 2 or not isinstance(body, dict) or not isinstance(body.get("password"), str):
         return False

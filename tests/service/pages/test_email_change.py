@@ -18,6 +18,7 @@ from service.models import ExpertProfile, Role, User
 from service.search import SearchBackend
 from tests.conftest import login
 from tests.factories import PASSWORD, make_expert, make_user
+from tests.service.email_links import confirm_in_browser, confirmation_token
 from tests.service.pages.helpers import (
     error_beside,
     flash_messages,
@@ -83,10 +84,20 @@ def test_a_changed_email_is_what_the_roster_finds_and_shows(
     assert response.status_code == 303 and response.headers["location"] == "/account"
     page = browser.get("/account")
     assert flash_messages(page) == [
-        "Votre courriel est enregistré. Vos autres sessions et vos jetons d'API ont pris fin ; "
-        "nous avons écrit aux deux adresses."
+        "Nous avons envoyé un lien de confirmation à la nouvelle adresse. Votre courriel change "
+        "dès qu'il est ouvert ; d'ici là, connectez-vous avec votre courriel actuel."
+    ]
+    assert OLD in text_of(soup_of(page).select_one("main p"))
+    assert NEW in text_of(soup_of(page).select_one("[data-pending-email]"))
+    done = confirm_in_browser(browser, confirmation_token(session, to=NEW))
+    assert done.status_code == 303 and done.headers["location"] == "/account"
+    page = browser.get("/account")
+    assert flash_messages(page) == [
+        "Votre courriel a changé. Vos autres sessions et vos jetons d'API ont pris fin ; "
+        "connectez-vous désormais avec la nouvelle adresse."
     ]
     assert NEW in text_of(soup_of(page).select_one("main p"))
+    assert soup_of(page).select_one("[data-pending-email]") is None
 
     drain_outbox(engine, search_backend)
     assert _roster_names(staff, "eaux-sahel") == ["Samir Oufkir"]
@@ -146,6 +157,7 @@ def test_any_valid_email_typed_in_the_form_is_saved_and_opens_the_account(
     form.type("email", email)
     form.type("password", PASSWORD)
     assert form.submit(browser).status_code == 303
+    assert confirm_in_browser(browser, confirmation_token(session)).status_code == 303
     session.expire_all()
     saved = session.exec(select(User).where(User.id == user.id)).one()
     assert saved.email == email.strip().lower()
@@ -165,7 +177,7 @@ def test_what_to_correct_is_summed_up_in_the_email_form_not_in_another(
     assert "Ce n'est pas votre mot de passe actuel." in text_of(summaries[0])
 
 
-def test_an_arabic_reader_is_told_the_email_is_saved_as_the_rest_of_the_page_speaks(
+def test_an_arabic_reader_is_told_the_link_is_sent_as_the_rest_of_the_page_speaks(
     client: TestClient, session: Session, expert: ExpertProfile
 ) -> None:
     user = session.get(User, expert.user_id)
@@ -178,6 +190,6 @@ def test_an_arabic_reader_is_told_the_email_is_saved_as_the_rest_of_the_page_spe
     assert response.status_code == 303
     # The singular "you" of every other sentence on the account page, not the plural.
     assert flash_messages(client.get("/account")) == [
-        "حُفظ بريدك الإلكتروني. انتهت جلساتك الأخرى ورموز API الخاصة بك، "
-        "وكتبنا إلى العنوانين كليهما."
+        "أرسلنا رابط تأكيد إلى العنوان الجديد. يتغير بريدك فور فتحه؛ وإلى ذلك الحين، "
+        "سجّل الدخول ببريدك الحالي."
     ]

@@ -22,6 +22,7 @@ from service.mail import send_pending
 from service.models import OutgoingEmail, Role, User
 from service.models.types import utcnow
 from tests.factories import PASSWORD, make_expert, make_user
+from tests.service.email_links import confirm_in_browser, confirmation_token
 from tests.service.pages.helpers import flash_messages, log_in_as, post_form
 from tests.service.pages.html_forms import HtmlForm
 
@@ -76,6 +77,13 @@ def _change_email(browser: TestClient, *, email: str, password: str) -> int:
     return form.submit(browser).status_code
 
 
+def _change_and_confirm(browser: TestClient, session: Session, *, email: str) -> None:
+    """Asks for the change, then follows the link mailed to the new address in this browser."""
+    assert _change_email(browser, email=email, password=PASSWORD) == 303
+    done = confirm_in_browser(browser, confirmation_token(session))
+    assert done.status_code == 303 and done.headers["location"] == "/account"
+
+
 def _notices(session: Session) -> dict[str, OutgoingEmail]:
     session.expire_all()
     rows = session.exec(
@@ -122,6 +130,9 @@ def test_both_addresses_are_told_in_the_accounts_language_and_the_worker_sends_i
     before = utcnow()
     assert _change_email(browser, email=f" {NEW.upper()} ", password=PASSWORD) == 303
     assert len(flash_messages(browser.get("/account"))) == 1
+    assert _notices(session) == {}  # asked, not yet changed
+    done = confirm_in_browser(browser, confirmation_token(session, to=NEW))
+    assert done.status_code == 303
 
     notices = _notices(session)
     assert sorted(notices) == sorted([OLD, NEW])
@@ -139,8 +150,9 @@ def test_both_addresses_are_told_in_the_accounts_language_and_the_worker_sends_i
         assert f"\u2068{CONTACT}\u2069" in notices[OLD].body
 
     transport = Recorder()
-    assert send_pending(session, settings=settings, now=utcnow(), transport=transport) == 2
-    assert sorted((to, subj) for to, subj, _ in transport.sent) == sorted(
+    # The two notices, the link to the new address and the notice of the request to the old.
+    assert send_pending(session, settings=settings, now=utcnow(), transport=transport) == 4
+    assert sorted((to, subj) for to, subj, _ in transport.sent if subj == subject) == sorted(
         [(OLD, subject), (NEW, subject)]
     )
     assert {row.status for row in _notices(session).values()} == {"sent"}
@@ -159,9 +171,14 @@ def test_the_other_sessions_and_api_tokens_end_this_one_continues(
     assert api.get("/api/me", headers={"authorization": f"Bearer {token}"}).status_code == 200
 
     assert _change_email(browser, email=NEW, password=PASSWORD) == 303
+    # Asked, not changed: nothing ends until the new address confirms.
+    assert elsewhere.get("/account").status_code == 200
+    assert api.get("/api/me", headers={"authorization": f"Bearer {token}"}).status_code == 200
+    done = confirm_in_browser(browser, confirmation_token(session, to=NEW))
+    assert done.status_code == 303
     assert flash_messages(browser.get("/account")) == [
-        "Votre courriel est enregistré. Vos autres sessions et vos jetons d'API ont pris fin ; "
-        "nous avons écrit aux deux adresses."
+        "Votre courriel a changé. Vos autres sessions et vos jetons d'API ont pris fin ; "
+        "connectez-vous désormais avec la nouvelle adresse."
     ]
     gone = elsewhere.get("/account", follow_redirects=False)
     assert gone.status_code == 303 and gone.headers["location"].startswith("/login")
@@ -213,12 +230,13 @@ def test_erasing_the_account_afterwards_leaves_no_trace_of_the_address_it_left(
     )
     session.commit()
     browser = log_in_as(make_client(), OLD)
-    assert _change_email(browser, email=NEW, password=PASSWORD) == 303
-    assert send_pending(session, settings=settings, now=utcnow(), transport=Recorder()) == 3
+    _change_and_confirm(browser, session, email=NEW)
+    assert send_pending(session, settings=settings, now=utcnow(), transport=Recorder()) == 5
     assert "outgoingemail" in _rows_holding(engine, OLD)
-    # The person's own data export lists them, those to the address it left included.
+    # The person's own data export lists them, those to the address it left included: the
+    # reminder, the notice of the request, the link, and the change's two notices.
     exported = browser.get("/account/data.json").json()["emails"]
-    assert sorted(email["to_address"] for email in exported) == sorted([OLD, OLD, NEW])
+    assert sorted(email["to_address"] for email in exported) == sorted([OLD, OLD, NEW, OLD, NEW])
 
     assert post_form(browser, "/account/delete", {"password": PASSWORD}).status_code == 303
     assert _rows_holding(engine, OLD) == []

@@ -1,0 +1,174 @@
+"""An email change waits for the new address to confirm it.
+
+Asking (with the account's password) keeps the address in `User.pending_email` and mails a
+link to it, and a notice to the address in use; the email itself does not change, so a typo
+in the new address cuts no one off. The link carries a token made as the password reset's
+is (itsdangerous, timed, signed with the site's secret) naming the account, the address
+waiting and the fingerprint of the account's email and password hash: it dies when it expires
+(`email_confirm_max_age_s`), once used (the email it was made for is gone), when the change is
+cancelled or another address is asked for, and when the password changes. Confirming is one
+conditional update on the email and the address waiting; what follows is today's email change
+(accounts.apply_email_change).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from service.config import Settings
+from service.core import accounts, guesses, notifications
+from service.core.audit import record
+from service.core.password_reset import fingerprint
+from service.errors import FieldConflict, FieldErrors
+from service.i18n import N_
+from service.models import User
+from service.models.types import utcnow
+from service.repos import users as users_repo
+
+SALT = "homeward.email-change"
+LINK_INVALID = N_(
+    "This confirmation link has expired, has already been used, or was replaced by a newer "
+    "one. Ask for the change again from your account page."
+)
+NOTHING_WAITING = N_("No email change is waiting for confirmation.")
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=SALT)
+
+
+def make_token(user: User, *, settings: Settings) -> str:
+    """Makes the token of the confirmation link of an account's pending address."""
+    return _serializer(settings).dumps(
+        {"u": user.id, "e": user.pending_email, "f": fingerprint(user)}
+    )
+
+
+def confirm_link(token: str) -> str:
+    """Gets the site path a confirmation link opens."""
+    return f"/account/email/confirm?token={quote(token)}"
+
+
+def _send_link(session: Session, *, user: User, settings: Settings, now: datetime) -> None:
+    url = settings.public_base_url.rstrip("/") + confirm_link(make_token(user, settings=settings))
+    expires = now + timedelta(seconds=settings.email_confirm_max_age_s)
+    notifications.email_change_link(session, user=user, url=url, expires_at=expires)
+
+
+def request_change(
+    session: Session,
+    *,
+    user: User,
+    password: str,
+    email: str,
+    settings: Settings,
+    now: datetime | None = None,
+) -> str | None:
+    """Asks to change an account's email, once its password is given: the address waits and a
+    confirmation link is mailed to it, a notice to the address in use. Returns the address
+    waiting; None when it is the email already (any change waiting is dropped). An address
+    another account uses: FieldConflict on `email`."""
+    guesses.confirm_password(
+        session, user=user, password=password, field="password", settings=settings
+    )
+    email = users_repo.normalise_email(email)
+    if email == user.email:
+        user.pending_email = None
+        session.add(user)
+        return None
+    if users_repo.email_taken(session, email):
+        raise FieldConflict({"email": accounts.EMAIL_TAKEN})
+    now = now or utcnow()
+    user.pending_email = email
+    session.add(user)
+    _send_link(session, user=user, settings=settings, now=now)
+    notifications.email_change_asked(session, user=user, settings=settings, now=now)
+    record(
+        session,
+        actor=user,
+        action="user.email_change_requested",
+        entity_type="user",
+        entity_id=user.id,
+    )
+    return email
+
+
+def resend(session: Session, *, user: User, settings: Settings, now: datetime | None = None) -> str:
+    """Mails the confirmation link again to the address waiting; returns it. Nothing waiting:
+    FieldErrors on `email`."""
+    if user.pending_email is None:
+        raise FieldErrors({"email": NOTHING_WAITING})
+    _send_link(session, user=user, settings=settings, now=now or utcnow())
+    return user.pending_email
+
+
+def cancel(session: Session, *, user: User) -> None:
+    """Drops the change waiting, if any: its link opens nothing any more."""
+    if user.pending_email is not None:
+        user.pending_email = None
+        session.add(user)
+        record(
+            session,
+            actor=user,
+            action="user.email_change_cancelled",
+            entity_type="user",
+            entity_id=user.id,
+        )
+
+
+def user_for_token(session: Session, *, token: str, settings: Settings) -> User | None:
+    """Finds the active account whose waiting address a token still confirms; None when it is
+    forged, expired, spent, replaced or cancelled, or the password changed since."""
+    try:
+        data: Any = _serializer(settings).loads(token, max_age=settings.email_confirm_max_age_s)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    user = users_repo.get_user(session, data["u"])
+    if user is None or not user.active or user.deleted_at is not None:
+        return None
+    if user.pending_email is None or data.get("e") != user.pending_email:
+        return None
+    return user if data.get("f") == fingerprint(user) else None
+
+
+def confirm(
+    session: Session,
+    *,
+    token: str,
+    settings: Settings,
+    keep_session: str | None = None,
+    now: datetime | None = None,
+) -> User:
+    """Makes the waiting address the account's email through its link, with what follows an
+    email change. A dead link: FieldErrors on `token`; an address another account took
+    meanwhile: FieldConflict on `email` (nothing changes, the change still waits)."""
+    user = user_for_token(session, token=token, settings=settings)
+    if user is None or user.pending_email is None:
+        raise FieldErrors({"token": LINK_INVALID})
+    new = user.pending_email
+    if users_repo.email_taken(session, new):
+        raise FieldConflict({"email": accounts.EMAIL_TAKEN})
+    previous = user.email
+    try:
+        # A savepoint: another account taking the address in the same instant is a conflict.
+        with session.begin_nested():
+            taken = users_repo.take_pending_email(
+                session, user_id=user.id or 0, old=previous, new=new
+            )
+    except IntegrityError:
+        raise FieldConflict({"email": accounts.EMAIL_TAKEN}) from None
+    if not taken:
+        raise FieldErrors({"token": LINK_INVALID})
+    session.refresh(user)
+    accounts.apply_email_change(
+        session, user=user, previous=previous, settings=settings, keep_session=keep_session, now=now
+    )
+    return user
