@@ -14,17 +14,16 @@ conditional update on the email and the address waiting; what follows is today's
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import quote
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from service.config import Settings
 from service.core import accounts, guesses, notifications
 from service.core.audit import record
-from service.core.password_reset import fingerprint
+from service.core.password_reset import account_of_token, fingerprint
 from service.errors import FieldConflict, FieldErrors
 from service.i18n import N_
 from service.models import User
@@ -125,18 +124,18 @@ def cancel(session: Session, *, user: User) -> None:
 def user_for_token(session: Session, *, token: str, settings: Settings) -> User | None:
     """Finds the active account whose waiting address a token still confirms; None when it is
     forged, expired, spent, replaced or cancelled, or the password changed since."""
-    try:
-        data: Any = _serializer(settings).loads(token, max_age=settings.email_confirm_max_age_s)
-    except BadData:
+    found = account_of_token(
+        session,
+        serializer=_serializer(settings),
+        token=token,
+        max_age_s=settings.email_confirm_max_age_s,
+    )
+    if found is None:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
-        return None
-    user = users_repo.get_user(session, data["u"])
-    if user is None or not user.active or user.deleted_at is not None:
-        return None
+    user, data = found
     if user.pending_email is None or data.get("e") != user.pending_email:
         return None
-    return user if data.get("f") == fingerprint(user) else None
+    return user
 
 
 def confirm(

@@ -87,11 +87,14 @@ def request_reset(
     )
 
 
-def user_for_token(session: Session, *, token: str, settings: Settings) -> User | None:
-    """Finds the active account a reset token still opens; None when it is forged, expired,
-    spent, or made before the account's email or password last changed."""
+def account_of_token(
+    session: Session, *, serializer: URLSafeTimedSerializer, token: str, max_age_s: int
+) -> tuple[User, dict[str, Any]] | None:
+    """Reads a signed account token (this module's, or the email change's): the active account
+    it names and what it carries, while it bears that account's current fingerprint; None when
+    it is forged, expired, or made before the account's email or password last changed."""
     try:
-        data: Any = _serializer(settings).loads(token, max_age=settings.password_reset_max_age_s)
+        data: Any = serializer.loads(token, max_age=max_age_s)
     except BadData:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
@@ -99,7 +102,19 @@ def user_for_token(session: Session, *, token: str, settings: Settings) -> User 
     user = users_repo.get_user(session, data["u"])
     if user is None or not user.active or user.deleted_at is not None:
         return None
-    return user if data.get("f") == fingerprint(user) else None
+    return (user, data) if data.get("f") == fingerprint(user) else None
+
+
+def user_for_token(session: Session, *, token: str, settings: Settings) -> User | None:
+    """Finds the active account a reset token still opens; None when it is forged, expired,
+    spent, or made before the account's email or password last changed."""
+    found = account_of_token(
+        session,
+        serializer=_serializer(settings),
+        token=token,
+        max_age_s=settings.password_reset_max_age_s,
+    )
+    return found[0] if found else None
 
 
 def reset_password(session: Session, *, token: str, new: str, settings: Settings) -> User:
