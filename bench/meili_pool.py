@@ -6,7 +6,7 @@ Usage: eval "$(.ci/meili.sh start)"   # or HOMEWARD_MEILI_URL / HOMEWARD_MEILI_K
            [--split [never|unfiltered|always]] [--first N] [--[no-]parallel]
            [--store stable|experimental] [--keep] [--fill-only]
            [--variants SPLIT[,parallel|serial][,first=N][,pool=N][,store=S][,first_store=S]
-                       [,sections=A+B][,reach=SHARE] ...]
+                       [,sections=A+B][,reach=SHARE][,first_reach=SHARE] ...]
 
 (One BLAS thread: on a loaded 2-core machine OpenBLAS's two threads doubled both paths' time.)
 
@@ -35,7 +35,9 @@ hits, `always,parallel,pool=2000` a split of every search sent concurrently, 2,0
 `sections=document` searches an index holding the document section's blocks; `reach=0.1`
 searches only the groups nearest the query until they hold a tenth of the index: every
 document is filed in one of sqrt(n) groups, `matching.partitions`, trained on the run's rows,
-and the groups are a filter that leaves under half the index, answered exactly). `--store
+and the groups are a filter that leaves under half the index, answered exactly);
+`first_reach=0.05` reads a twentieth for the unfiltered first search alone (it only has to
+hold the feedback stage's best few). `--store
 experimental` makes the HNSW store every variant's default (its indexes are apart, prefix
 `bench_<n>_hnsw_`: `MeiliCandidatePool(store=)`).
 They go into the matcher's in-memory index (the exact scan) and into a Meilisearch index of
@@ -346,6 +348,7 @@ def make_pool(
     store: str = DEFAULT_STORE,
     partitions: Partitions | None = None,
     reach: float | None = None,
+    first_reach: float | None = None,
 ) -> MeiliCandidatePool:
     """The pool of n experts holding the blocks of `sections` (one index per layout,
     distribution of vectors and vector store); its documents are filed in `partitions`'
@@ -366,6 +369,7 @@ def make_pool(
         store=store,  # type: ignore[arg-type]
         partitions=partitions,
         reach=reach,
+        first_reach=first_reach,
         # A first fill of 100k at 1,793 numbers took 38 minutes here in one Meilisearch batch.
         task_timeout_s=4 * 3600.0,
     )
@@ -386,6 +390,7 @@ class Variant:
     first_store: str | None = None
     sections: tuple[str, ...] | None = None
     reach: float | None = None
+    first_reach: float | None = None
 
     @classmethod
     def parse(cls, text: str) -> Variant:
@@ -405,12 +410,13 @@ class Variant:
                 values[name] = value
             elif name == "sections" and value:
                 values[name] = tuple(value.split("+"))
-            elif name == "reach" and _share(value):
+            elif name in ("reach", "first_reach") and _share(value):
                 values[name] = float(value)
             else:
                 raise argparse.ArgumentTypeError(
                     f"{option!r}: parallel, serial, first=N, pool=N, store=S, first_store=S "
-                    f"(S: {'|'.join(STORES)}), sections=A+B, reach=SHARE (0 < SHARE < 1)"
+                    f"(S: {'|'.join(STORES)}), sections=A+B, reach=SHARE, first_reach=SHARE "
+                    "(0 < SHARE < 1)"
                 )
         return cls(**values)
 
@@ -422,6 +428,7 @@ class Variant:
         name += f",store={self.store}" if self.store else ""
         name += f",first_store={self.first_store}" if self.first_store else ""
         name += f",reach={self.reach:g}" if self.reach else ""
+        name += f",first_reach={self.first_reach:g}" if self.first_reach else ""
         return name + (f",sections={'+'.join(self.sections)}" if self.sections else "")
 
 
@@ -480,6 +487,7 @@ def measure(
             v.store or store,
             partitions,
             v.reach,
+            v.first_reach,
         )
         for v in variants
     ]

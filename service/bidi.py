@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from markupsafe import Markup, escape
 
+# What markup adds to typed text: tags (a search's <mark>) and the entities `escape` writes.
+_MARKUP = re.compile(r"<[^>]*>|&(?:amp|lt|gt|#39|#34|quot);")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+
 
 def direction(text: str) -> str:
     """Gets the direction most of a text's letters are written in: "rtl", "ltr" or "auto"."""
+    if text.isascii():
+        # Most typed text: its letters, if any, are all left-to-right (bidi class L), found
+        # without a Python step per character.
+        return "ltr" if _ASCII_LETTER.search(text) else "auto"
     right = left = 0
     for char in text:
         kind = unicodedata.bidirectional(char)
@@ -32,5 +41,7 @@ def isolate(text: object) -> Markup:
         return Markup("")
     value = escape(text)
     # Highlighted search results arrive as Markup: their tags are not letters.
-    letters = value.striptags() if isinstance(text, Markup) else str(text)
+    letters = str(text)
+    if isinstance(text, Markup):
+        letters = _MARKUP.sub(" ", letters) if letters.isascii() else value.striptags()
     return Markup('<bdi dir="%s">%s</bdi>') % (direction(letters), value)

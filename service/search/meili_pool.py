@@ -120,6 +120,7 @@ class MeiliCandidatePool:
         store: Store = DEFAULT_STORE,
         partitions: Partitions | None = None,
         reach: float | None = DEFAULT_REACH,
+        first_reach: float | None = None,
         timeout_s: int = 30,
         task_timeout_s: float = 600.0,
     ) -> None:
@@ -147,6 +148,9 @@ class MeiliCandidatePool:
         # index, split or not.
         self.partitions = partitions
         self.reach = reach
+        # The share the unfiltered search reads (None: `reach`). It only has to hold the
+        # feedback stage's best few, which sit in the groups nearest the query.
+        self.first_reach = first_reach
         self._sizes: tuple[float, NDArray[np.intp]] | None = None
         self._clients = [
             meilisearch.Client(url, api_key or None, timeout=timeout_s)
@@ -269,7 +273,8 @@ class MeiliCandidatePool:
         )
         started = time.perf_counter()
         constrained = bool(expression)
-        groups = self._probe(query, limit)
+        reach = self.first_reach if expression is None else self.reach
+        groups = self._probe(query, limit, reach if reach is not None else self.reach)
         if groups is not None:
             expression = " AND ".join(
                 [
@@ -291,14 +296,16 @@ class MeiliCandidatePool:
         self.searches.append((elapsed, processing, len(ids)))
         return ids
 
-    def _probe(self, query: NDArray[np.float32], limit: int) -> list[int] | None:
+    def _probe(
+        self, query: NDArray[np.float32], limit: int, reach: float | None
+    ) -> list[int] | None:
         """The groups a search reads (None: the whole index): the nearest to the query until
-        they hold the pool's reach of the index, or four times the hits asked."""
-        if self.partitions is None or self.reach is None:
+        they hold `reach` of the index, or four times the hits asked."""
+        if self.partitions is None or reach is None:
             return None
         sizes = self.group_sizes()
         total = int(sizes.sum())
-        groups = self.partitions.probe(query, sizes, reach=int(max(self.reach * total, 4 * limit)))
+        groups = self.partitions.probe(query, sizes, reach=int(max(reach * total, 4 * limit)))
         if 2 * int(sizes[groups].sum()) >= total:
             return None  # half the index or more: a filter would not make the search exact
         return groups

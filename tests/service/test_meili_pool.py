@@ -206,5 +206,13 @@ def test_partitioned_pool_searches_the_nearest_groups_only() -> None:
         near = set(partitions.probe(query, sizes, reach=24))
         speaking = [ids[i] for i in order if groups[i] in near and "ar" in speaks[ids[i]]]
         assert set(made.candidates(query, constraints, limit=5)) == set(speaking[:5])
+        # The unfiltered first search may read less (`first_reach`): its 2 hits from the one
+        # nearest group (8 documents asked, 15 held); the filtered search reads as before.
+        made.first_reach = 0.05
+        nearest = partitions.probe(query, sizes, reach=4 * 2)
+        assert len(nearest) == 1
+        read = [ids[i] for i in order if groups[i] in nearest]
+        assert set(made.candidates(query, None, limit=2)) == set(read[:2])
+        assert set(made.candidates(query, constraints, limit=5)) == set(speaking[:5])
     finally:
         made.drop()
