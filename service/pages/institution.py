@@ -403,55 +403,38 @@ async def edit_need_submit(
     session: SessionDep,
     state: StateDep,
 ) -> Response:
-    """Saves changes to a need."""
+    """Saves changes to a need; refused, the form comes back with every field as typed."""
     need = readable_need(session, need_id=need_id, reader=user)
     previous = need.status
     form, errors, data = await _read_need_form(request, NeedWrite)
-    if form is None:
-        return render(
-            request,
-            "institution/need_form.html",
-            _editor_context(
-                data,
-                errors,
-                need,
-                reader=reader,
-                institution=institution,
-                open_offers=open_offer_count(session, need=need),
-            ),
-            status_code=422,
-        )
-    try:
-        edit_need(
-            session, need=need, actor=user, data=form, settings=state.settings, seen=_seen(data)
-        )
-    except FieldErrors as exc:
-        session.rollback()
-        context = _editor_context(
-            data,
-            field_messages(exc),
-            need,
-            reader=reader,
-            institution=institution,
-            open_offers=open_offer_count(session, need=need),
-        )
-        return render(request, "institution/need_form.html", context, status_code=422)
-    except Conflict as exc:
-        # What was typed stays; the next save is made knowing the need as it is now.
-        session.refresh(need)
-        context = _editor_context(
-            {**data, SEEN: need.updated_at},
-            {"__all__": translate_message(exc.message, exc.params)},
-            need,
-            reader=reader,
-            institution=institution,
-            open_offers=open_offer_count(session, need=need),
-        )
-        return render(request, "institution/need_form.html", context, status_code=409)
-    session.commit()
-    response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
-    _flash_saved(response, request, previous, need)
-    return response
+    status_code = 422
+    if form is not None:
+        try:
+            edit_need(
+                session, need=need, actor=user, data=form, settings=state.settings, seen=_seen(data)
+            )
+        except FieldErrors as exc:
+            errors = field_messages(exc)
+        except Conflict as exc:
+            # What was typed stays; the next save is made knowing the need as it is now.
+            session.refresh(need)
+            data = {**data, SEEN: need.updated_at}
+            errors = {"__all__": translate_message(exc.message, exc.params)}
+            status_code = exc.status_code
+        else:
+            session.commit()
+            response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
+            _flash_saved(response, request, previous, need)
+            return response
+    context = _editor_context(
+        data,
+        errors,
+        need,
+        reader=reader,
+        institution=institution,
+        open_offers=open_offer_count(session, need=need),
+    )
+    return render(request, "institution/need_form.html", context, status_code=status_code)
 
 
 @router.post("/needs/{need_id}/close")
