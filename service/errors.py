@@ -81,9 +81,26 @@ class FieldErrors(DomainError):
     # A page re-renders its form with the messages beside their fields, answering this.
     page_status = 422
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+    def __init__(
+        self,
+        errors: dict[str, str],
+        *,
+        params: dict[str, dict[str, Any]] | None = None,
+        plurals: dict[str, str] | None = None,
+    ) -> None:
         self.errors = errors
+        # A field's message may have placeholders (its `params`) and be about a count: then
+        # `errors` holds its singular, `plurals` its plural, and its params' "num" the count.
+        self.field_params = params or {}
+        self.plurals = plurals or {}
+        super().__init__("; ".join(f"{field}: {self.english(field)}" for field in errors))
+
+    def english(self, field: str) -> str:
+        """Says a field's problem in English, its placeholders filled."""
+        params = self.field_params.get(field)
+        plural = self.plurals.get(field, "")
+        message = plural if plural and params and params.get("num") != 1 else self.errors[field]
+        return message % params if params else message
 
 
 class FieldConflict(FieldErrors):

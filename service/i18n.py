@@ -20,6 +20,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from service.errors import FieldErrors
 from service.timezones import country_table_zones
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "web" / "translations"
@@ -343,6 +344,18 @@ def _length_words(bound: str, n: int) -> str:
     else:
         words = ngettext_("Use at most %(n)s character.", "Use at most %(n)s characters.", n)
     return words % {"n": n}
+
+
+def field_messages(problems: FieldErrors) -> dict[str, str]:
+    """Says each field's problem of a refusal in the reader's language, its placeholders
+    filled and a count in the reader's plural form."""
+    said = {}
+    for field, message in problems.errors.items():
+        params = problems.field_params.get(field)
+        plural = problems.plurals.get(field, "")
+        count = (params or {}).get("num", 0)
+        said[field] = translate_message(message, params, plural=plural, count=count)
+    return said
 
 
 def translate_message(

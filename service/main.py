@@ -29,7 +29,7 @@ from service.core import jobs
 from service.db import make_engine
 from service.deps import verify_csrf
 from service.errors import Conflict, DomainError, FieldErrors, NotAuthenticated
-from service.i18n import N_, translate_message
+from service.i18n import N_, field_messages
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.models import User
 from service.search import BackendUnavailable
@@ -234,8 +234,8 @@ def _install_error_handlers(app: FastAPI) -> None:
                 # The same shape as a request FastAPI refuses: one entry per field.
                 # Each message in the reader's language (English unless they asked for another).
                 body["errors"] = [
-                    {"field": field, "message": translate_message(message)}
-                    for field, message in exc.errors.items()
+                    {"field": field, "message": message}
+                    for field, message in field_messages(exc).items()
                 ]
             headers = {"www-authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else {}
             retry_after_s = getattr(exc, "retry_after_s", None)

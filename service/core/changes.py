@@ -193,6 +193,45 @@ def need_changed(session: Session, need: Need, *, bulk: bool = False) -> None:
     queue_need_rematch(session, need_id=need.id or 0, bulk=bulk)
 
 
+def need_reopened(
+    session: Session,
+    need: Need,
+    *,
+    confirmed: int,
+    told: list[User | None],
+    settings: Settings,
+    now: datetime | None = None,
+) -> None:
+    """What follows a filled need opened again (a confirmed engagement ended early): what
+    need_changed does, so experts are proposed again, and the people `told` (its institution's
+    members, the coordinator) learn how many of the experts it asked for are confirmed (no
+    commit). The one who ended the engagement is told too: the need opening again, and
+    experts being proposed for it, is news to them."""
+    need_changed(session, need)
+    institution = institutions_repo.get_institution(session, need.institution_id)
+    params = {
+        "need": need.title,
+        "institution": institution.name if institution else "",
+        "confirmed": confirmed,
+        "wanted": need.experts_wanted,
+    }
+    seen: set[int] = set()
+    for user in told:
+        if user is None or user.id in seen:
+            continue
+        seen.add(user.id or 0)
+        place = "coordinator" if user.is_staff else "institution"
+        notifications.notify(
+            session,
+            user=user,
+            kind="need.reopened",
+            params=params,
+            link=f"/{place}/needs/{need.id}",
+            settings=settings,
+            now=now,
+        )
+
+
 # What of a need, once changed, its experts with open offers are told (a code per part; the
 # notifications word each one in the reader's language, see notifications.NEED_PARTS).
 MATERIAL_PARTS: dict[str, tuple[str, ...]] = {

@@ -311,20 +311,19 @@ def _offer_closed(need: Need | None) -> str:
 
 
 def _claim_need(
-    session: Session, *, engagement: Engagement, need: Need | None, action: str, now: datetime
-) -> bool:
-    """Checks that the need still takes offers; for a confirmation, takes one of its seats.
+    session: Session, *, engagement: Engagement, need: Need | None, action: str
+) -> None:
+    """Checks that the need still takes offers; for a confirmation, that a seat is left.
 
     The need's row is locked first by a conditional UPDATE on its being open, so two
     confirmations of one need run one after the other (PostgreSQL makes the second wait for
     the first's commit; SQLite has one writer); the confirmed engagements are then counted
-    against the experts it asked for. Tells whether this confirmation fills the need (it is
-    then moved to filled, in the same transaction).
+    against the experts it asked for (the last seat taken fills it: see `fill_if_full`).
     """
     if need is None or need.status != NeedStatus.OPEN:
         raise InvalidTransition(_offer_closed(need))
     if action != "confirm":
-        return False
+        return
     locked = needs_repo.lock_open(session, need.id or 0)
     confirmed = engagements_repo.count_confirmed(session, need.id or 0) if locked else 0
     if not locked or confirmed >= need.experts_wanted:
@@ -333,16 +332,97 @@ def _claim_need(
         if engagement.status not in MOVES[action].sources:
             raise _lost(session, engagement, MOVES[action])
         raise InvalidTransition(_offer_closed(need) or OFFER_CLOSED[NeedStatus.FILLED])
-    if confirmed + 1 < need.experts_wanted:
+
+
+def fill_if_full(
+    session: Session,
+    *,
+    need: Need,
+    actor: User | None,
+    settings: Settings,
+    now: datetime,
+    engagement_id: int | None = None,
+) -> bool:
+    """Marks an open need filled once as many experts are confirmed as it asked for (one
+    conditional move), and withdraws its pending proposals and offers; tells whether it did.
+
+    The caller's transaction holds the need's row (a confirmation, an edit of the need).
+    """
+    if need.status != NeedStatus.OPEN:
         return False
-    needs_repo.move_status(
+    confirmed, wanted = confirmed_seats(session, need)
+    if confirmed < wanted or not needs_repo.move_status(
         session,
         need.id or 0,
         source=NeedStatus.OPEN,
         target=NeedStatus.FILLED,
         values={"updated_at": now},
-    )
+    ):
+        return False
     session.refresh(need)
+    record(
+        session,
+        actor=actor,
+        action="need.filled",
+        entity_type="need",
+        entity_id=need.id,
+        from_state=NeedStatus.OPEN,
+        to_state=NeedStatus.FILLED,
+        data={"engagement_id": engagement_id} if engagement_id else {"confirmed": confirmed},
+    )
+    withdraw_pending(session, need=need, actor=actor, settings=settings, now=now)
+    return True
+
+
+def reopen_if_seat_freed(
+    session: Session,
+    *,
+    need: Need,
+    engagement: Engagement,
+    actor: User | None,
+    settings: Settings,
+    now: datetime,
+) -> bool:
+    """Opens a need again when the engagement just ended early took one of the seats that had
+    filled it, unless the need's dates are over (one conditional move); re-matching is queued
+    and the institution and the approving coordinator are told. Tells whether it did.
+
+    The caller's transaction holds the need's row, locked before the engagement moved.
+    """
+    if need.status != NeedStatus.FILLED:
+        return False
+    ends_on = need.ends_on()
+    if ends_on is not None and ends_on < now.date():
+        return False
+    confirmed, wanted = confirmed_seats(session, need)
+    # Filled by hand with seats left (confirmed + 1 < wanted): the institution's choice stands.
+    if confirmed + 1 != wanted or not needs_repo.move_status(
+        session,
+        need.id or 0,
+        source=NeedStatus.FILLED,
+        target=NeedStatus.OPEN,
+        values={"updated_at": now},
+    ):
+        return False
+    session.refresh(need)
+    record(
+        session,
+        actor=actor,
+        action="need.reopened",
+        entity_type="need",
+        entity_id=need.id,
+        from_state=NeedStatus.FILLED,
+        to_state=NeedStatus.OPEN,
+        data={"engagement_id": engagement.id, "confirmed": confirmed, "wanted": wanted},
+    )
+    changes.need_reopened(
+        session,
+        need,
+        confirmed=confirmed,
+        told=[*_members(session, need), approving_coordinator(session, engagement)],
+        settings=settings,
+        now=now,
+    )
     return True
 
 
@@ -392,11 +472,14 @@ def move(
     now = now or utcnow()
     _check_dates(engagement, action=action, terms=terms, now=now)
     need = needs_repo.get_need(session, engagement.need_id)
-    fills = False
-    if spec.need_open:
-        # The need is locked first (confirming takes a seat), so racing moves never deadlock.
-        fills = _claim_need(session, engagement=engagement, need=need, action=action, now=now)
     previous = engagement.status
+    # The need is locked first (confirming takes a seat, cancelling a confirmed engagement
+    # frees one), so racing moves never deadlock and count the seats one after the other.
+    if spec.need_open:
+        _claim_need(session, engagement=engagement, need=need, action=action)
+    frees_seat = action == "cancel" and previous in engagements_repo.CONFIRMED_STATES
+    if frees_seat and need is not None:
+        needs_repo.lock_needs(session, ids=[need.id or 0])
     values = _values(engagement, action=action, reason=reason, terms=terms, now=now)
     won = engagements_repo.move_status(
         session, engagement.id or 0, sources=[previous], target=spec.target, values=values
@@ -416,18 +499,19 @@ def move(
         reason=reason,
         data={"as": str(party), **({"terms": terms.model_dump(mode="json")} if terms else {})},
     )
-    if fills and need is not None:
-        record(
+    if action == "confirm" and need is not None:
+        fill_if_full(
             session,
+            need=need,
             actor=actor,
-            action="need.filled",
-            entity_type="need",
-            entity_id=need.id,
-            from_state=NeedStatus.OPEN,
-            to_state=NeedStatus.FILLED,
-            data={"engagement_id": engagement.id},
+            settings=settings,
+            now=now,
+            engagement_id=engagement.id,
         )
-        withdraw_pending(session, need=need, actor=actor, settings=settings, now=now)
+    elif frees_seat and need is not None:
+        reopen_if_seat_freed(
+            session, need=need, engagement=engagement, actor=actor, settings=settings, now=now
+        )
     _tell_parties(
         session, engagement=engagement, need=need, action=action, actor=actor, settings=settings
     )

@@ -14,9 +14,9 @@ from service.config import Settings
 from service.core import policy
 from service.core.audit import record
 from service.core.changes import need_changed, need_edited
-from service.core.engagements import withdraw_pending
-from service.errors import Conflict, Gone, NotAllowed, NotFound
-from service.i18n import N_
+from service.core.engagements import fill_if_full, withdraw_pending
+from service.errors import Conflict, FieldErrors, Gone, NotAllowed, NotFound
+from service.i18n import N_, NN_
 from service.models import AuditEvent, ExpertProfile, Institution, Need, NeedStatus, User
 from service.models.types import utcnow
 from service.repos import audit as audit_repo
@@ -84,8 +84,13 @@ def edit_need(
     An institution awaiting verification may not publish it. Given the version a form was
     drawn from (`seen`, the need's `updated_at` then), a need changed since is left as it is
     (409): of two people editing at once, the second is told instead of undoing the first.
+    It may not ask for fewer experts than are confirmed (422 on `experts_wanted`); asking for
+    as many fills it, as the last confirmation would.
     """
     policy.require_need_status(policy.reader_for(session, actor), data.status)
+    # Locked first, as a confirmation locks it: the seats counted stay as counted.
+    needs_repo.lock_needs(session, ids=[need.id or 0])
+    _check_seats(session, need=need, data=data)
     now = utcnow()
     if seen is not None and not needs_repo.stamp_if_unchanged(
         session, need.id or 0, seen=seen, now=now
@@ -108,9 +113,32 @@ def edit_need(
         from_state=previous,
         to_state=need.status,
     )
-    withdraw_pending(session, need=need, actor=actor, settings=settings, now=now)
+    session.flush()
+    if not fill_if_full(session, need=need, actor=actor, settings=settings, now=now):
+        withdraw_pending(session, need=need, actor=actor, settings=settings, now=now)
     need_edited(session, need, before=before, actor=actor, settings=settings)
     return need
+
+
+SEATS_TAKEN = NN_(
+    "%(num)s expert is already confirmed for this need; ask for at least %(num)s.",
+    "%(num)s experts are already confirmed for this need; ask for at least %(num)s.",
+)
+
+
+def _check_seats(session: Session, *, need: Need, data: NeedWrite) -> None:
+    """Refuses fewer experts than are confirmed; a number kept as it was (written before this
+    rule) is let through, so the need can still be closed or reworded."""
+    if data.experts_wanted == need.experts_wanted:
+        return
+    confirmed = engagements_repo.count_confirmed(session, need.id or 0)
+    if data.experts_wanted < confirmed:
+        singular, plural = SEATS_TAKEN
+        raise FieldErrors(
+            {"experts_wanted": singular},
+            params={"experts_wanted": {"num": confirmed}},
+            plurals={"experts_wanted": plural},
+        )
 
 
 def open_offer_count(session: Session, *, need: Need) -> int:

@@ -100,6 +100,15 @@ MESSAGES: dict[str, Message] = {
             "were told. What changed: %(changes)s."
         ),
     ),
+    "need.reopened": Message(
+        "engagements",
+        N_("A need is open again: %(need)s"),
+        N_(
+            "An engagement for “%(need)s” at %(institution)s was cancelled, so the need is open "
+            "again and experts will be proposed for it. Experts confirmed: %(confirmed)s of "
+            "%(wanted)s."
+        ),
+    ),
     "engagement.accepted": Message(
         "engagements",
         N_("The expert accepted: %(need)s"),

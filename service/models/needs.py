@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import JSON
@@ -53,6 +53,12 @@ class Need(SQLModel, table=True):
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+    def ends_on(self) -> date | None:
+        """Gets the day the work asked for ends at the latest: the latest start (else the
+        earliest) plus the duration; None when the need gives no start date."""
+        start = self.start_until or self.start_from
+        return start + timedelta(weeks=self.duration_weeks) if start else None
 
     def place_in(self, institution_city: str = "") -> str:
         """Where the work takes place in person: the need's city, else its institution's, for a

@@ -50,6 +50,7 @@ ACTIONS: dict[str, str] = {
     "need.modes_narrowed": N_("Kept to its engagement mode"),
     "need.interest": N_("An expert said they are interested"),
     "need.filled": N_("Need filled"),
+    "need.reopened": N_("Need open again"),
     "need.proposals_withdrawn": N_("Pending offers withdrawn"),
     "need.offers_told": N_("The experts with open offers were told what changed"),
     # Proposals and teams.

@@ -32,8 +32,8 @@ from service.deps import (
     SessionDep,
     StateDep,
 )
-from service.errors import Conflict
-from service.i18n import N_, translate_message
+from service.errors import Conflict, FieldErrors
+from service.i18n import N_, field_messages, translate_message
 from service.models import Institution, InstitutionType, Mode, Need, NeedStatus, Support
 from service.models.experts import SECTORS
 from service.pages.forms import read_form, validate_form
@@ -163,22 +163,18 @@ def home(
     status = status if status in STATUS_FILTERS else "all"
     # A verified institution is shown the drafts it may now publish (written while it waited).
     drafts, drafts_total = (
-        needs_repo.list_needs(
-            session,
-            institution_id=institution.id,
-            statuses=[NeedStatus.DRAFT],
-            limit=DRAFTS_ON_HOME,
+        needs_repo.institution_needs(
+            session, institution.id or 0, statuses=[NeedStatus.DRAFT], limit=DRAFTS_ON_HOME
         )
         if policy.may(reader, Action.PUBLISH_NEED)
         else ([], 0)
     )
-    needs, total = needs_repo.list_needs(
+    needs, total = needs_repo.institution_needs(
         session,
-        institution_id=institution.id,
+        institution.id or 0,
         statuses=None if status == "all" else [status],
         offset=(page - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
-        without_discarded=True,
     )
     return render(
         request,
@@ -407,44 +403,38 @@ async def edit_need_submit(
     session: SessionDep,
     state: StateDep,
 ) -> Response:
-    """Saves changes to a need."""
+    """Saves changes to a need; refused, the form comes back with every field as typed."""
     need = readable_need(session, need_id=need_id, reader=user)
     previous = need.status
     form, errors, data = await _read_need_form(request, NeedWrite)
-    if form is None:
-        return render(
-            request,
-            "institution/need_form.html",
-            _editor_context(
-                data,
-                errors,
-                need,
-                reader=reader,
-                institution=institution,
-                open_offers=open_offer_count(session, need=need),
-            ),
-            status_code=422,
-        )
-    try:
-        edit_need(
-            session, need=need, actor=user, data=form, settings=state.settings, seen=_seen(data)
-        )
-    except Conflict as exc:
-        # What was typed stays; the next save is made knowing the need as it is now.
-        session.refresh(need)
-        context = _editor_context(
-            {**data, SEEN: need.updated_at},
-            {"__all__": translate_message(exc.message, exc.params)},
-            need,
-            reader=reader,
-            institution=institution,
-            open_offers=open_offer_count(session, need=need),
-        )
-        return render(request, "institution/need_form.html", context, status_code=409)
-    session.commit()
-    response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
-    _flash_saved(response, request, previous, need)
-    return response
+    status_code = 422
+    if form is not None:
+        try:
+            edit_need(
+                session, need=need, actor=user, data=form, settings=state.settings, seen=_seen(data)
+            )
+        except FieldErrors as exc:
+            errors = field_messages(exc)
+        except Conflict as exc:
+            # What was typed stays; the next save is made knowing the need as it is now.
+            session.refresh(need)
+            data = {**data, SEEN: need.updated_at}
+            errors = {"__all__": translate_message(exc.message, exc.params)}
+            status_code = exc.status_code
+        else:
+            session.commit()
+            response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
+            _flash_saved(response, request, previous, need)
+            return response
+    context = _editor_context(
+        data,
+        errors,
+        need,
+        reader=reader,
+        institution=institution,
+        open_offers=open_offer_count(session, need=need),
+    )
+    return render(request, "institution/need_form.html", context, status_code=status_code)
 
 
 @router.post("/needs/{need_id}/close")

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import CursorResult, bindparam, or_, update
 from sqlmodel import Session, col, func, select
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from service.models import Institution, Need, NeedStatus
 
@@ -94,19 +94,39 @@ def list_needs(
     statuses: list[str] | None = None,
     offset: int = 0,
     limit: int = 50,
-    without_discarded: bool = False,
 ) -> tuple[list[Need], int]:
-    """Lists needs, newest first, filtered by institution and statuses if given; with the total.
-    `without_discarded` leaves out the drafts closed before they were ever published."""
+    """Lists needs, newest first, filtered by institution and statuses if given; with the total."""
     statement = select(Need)
     if institution_id is not None:
         statement = statement.where(Need.institution_id == institution_id)
     if statuses:
         statement = statement.where(col(Need.status).in_(statuses))
-    if without_discarded:
-        statement = statement.where(
-            or_(col(Need.status) != NeedStatus.CLOSED, col(Need.posted_at).is_not(None))
-        )
+    return _page(session, statement, offset=offset, limit=limit)
+
+
+def institution_needs(
+    session: Session,
+    institution_id: int,
+    *,
+    statuses: list[str] | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Need], int]:
+    """Lists an institution's needs as its members see them (its home page, the API), newest
+    first, filtered by statuses if given; with the total. The drafts it discarded (closed
+    before they were ever published) are left out: for its members they are gone."""
+    statement = select(Need).where(
+        Need.institution_id == institution_id,
+        or_(col(Need.status) != NeedStatus.CLOSED, col(Need.posted_at).is_not(None)),
+    )
+    if statuses:
+        statement = statement.where(col(Need.status).in_(statuses))
+    return _page(session, statement, offset=offset, limit=limit)
+
+
+def _page(
+    session: Session, statement: SelectOfScalar[Need], *, offset: int, limit: int
+) -> tuple[list[Need], int]:
     total = session.exec(select(func.count()).select_from(statement.subquery())).one()
     rows = session.exec(
         statement.order_by(col(Need.created_at).desc(), col(Need.id).desc())

@@ -39,9 +39,10 @@ def search(user: CurrentUser, state: StateDep, request: SearchRequestDep) -> dic
 
 @router.get("/mine", response_model=PageOf[NeedPublic])
 def my_needs(institution: MemberInstitution, session: SessionDep, page: PageDep) -> dict[str, Any]:
-    """Lists every need of the member's institution, whatever its status."""
-    rows, total = needs_repo.list_needs(
-        session, institution_id=institution.id, offset=page.offset, limit=page.size
+    """Lists the needs of the member's institution, whatever their status, less the drafts it
+    discarded."""
+    rows, total = needs_repo.institution_needs(
+        session, institution.id or 0, offset=page.offset, limit=page.size
     )
     return envelope([_public(row) for row in rows], total=total, page=page)
 

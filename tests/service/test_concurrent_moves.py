@@ -620,3 +620,41 @@ def test_two_coordinators_verifying_one_institution_at_once_verify_it_once(
         one_winner(responses)
         assert audit_actions(session, "institution", institution.id) == ["institution.verified"]
         assert notes(session, "institution.verified")[member.id or 0] == 1
+
+
+def test_two_confirmed_experts_cancelled_at_once_open_their_filled_need_once(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    world = build_world(session)
+    tokens = [token_for(session, world.member), token_for(session, world.coordinator)]
+    names = ("Dr Modou Mbaye", "Dr Awa Ndiaye")
+    experts = [make_expert(session, user=make_user(session), display_name=n) for n in names]
+    for round_ in range(ROUNDS):
+        need = make_need(
+            session,
+            institution=world.institution,
+            title=f"Encadrer deux mémoires de master {round_}",
+            experts_wanted=2,
+        )
+        pair = [offer(session, world, settings, need, expert=e) for e in experts]
+        for engagement in pair:
+            for action in ("accept", "confirm"):
+                move(
+                    session,
+                    engagement=engagement,
+                    actor=world.coordinator,
+                    action=action,
+                    settings=settings,
+                )
+        session.commit()
+        responses = race(
+            make_client,
+            [
+                post(f"/api/engagements/{e.id}/cancel", t, {"reason": "Mission annulée"})
+                for e, t in zip(pair, tokens, strict=True)
+            ],
+        )
+        assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+        assert audit_actions(session, "need", need.id).count("need.reopened") == 1
+        stored = session.get(Need, need.id)
+        assert stored is not None and stored.status == "open"

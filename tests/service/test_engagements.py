@@ -137,7 +137,9 @@ def test_every_move_for_every_role(
             session.expire_all()
             assert session.get(Engagement, engagement.id).status == outcome  # type: ignore[union-attr]
             last = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()
-            if action == "confirm":  # confirming also fills the need, recorded after
+            # Confirming also fills the need, cancelling a confirmed engagement opens it
+            # again: each recorded after.
+            if action in ("confirm", "cancel"):
                 last = session.exec(
                     select(AuditEvent)
                     .where(AuditEvent.entity_type == "engagement")

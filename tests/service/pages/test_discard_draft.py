@@ -137,3 +137,37 @@ def test_discarding_is_asked_and_told_in_the_readers_language(
     assert told == [catalogue.gettext(DRAFT_DISCARDED)] and told[0] != DRAFT_DISCARDED
     session.refresh(draft)
     assert draft.status == "closed"
+
+
+def test_a_discarded_draft_is_gone_from_the_api_list_as_from_the_home_page(
+    client: TestClient, session: Session
+) -> None:
+    """One rule lists an institution's needs: the API and the home page show the same ones."""
+    user, institution = make_member(session, name="Université Gaston Berger")
+    discarded = make_need(
+        session, institution=institution, title=TITLE, status="draft", posted_at=None
+    )
+    make_need(
+        session, institution=institution, title="Brouillon — مسودة", status="draft", posted_at=None
+    )
+    make_need(session, institution=institution, title="Biostatistique avancée")
+    make_need(session, institution=institution, title="Santé publique (close)", status="closed")
+    make_need(session, institution=institution, title="Pourvu", status="filled")
+    log_in_as(client, user.email)
+    post_form(client, f"/institution/needs/{discarded.id}/discard", {})
+
+    listed = client.get("/api/needs/mine")
+
+    assert listed.status_code == 200, listed.text
+    titles = {item["title"] for item in listed.json()["items"]}
+    assert titles == {
+        "Brouillon — مسودة",
+        "Biostatistique avancée",
+        "Santé publique (close)",
+        "Pourvu",
+    }
+    assert listed.json()["total"] == 4
+    statuses = sorted(item["status"] for item in listed.json()["items"])
+    assert statuses == ["closed", "draft", "filled", "open"]
+    home = text_of(soup_of(client.get("/institution?status=all")).select_one("main"))
+    assert all(title in home for title in titles) and TITLE not in home
