@@ -24,7 +24,7 @@ from matching.texts import lexical_query_text
 from service.config import Settings
 from service.core import match_groups
 from service.core.indexing import reindex_all
-from service.core.match_groups import GROWTH, PARTITION_FLOOR
+from service.core.match_groups import FOLLOW_S, GROWTH, PARTITION_FLOOR
 from service.core.match_pool import refile_pool
 from service.core.matching import MatchingEngine, load_engine, need_record, open_need_ids
 from service.core.seed import seed_world
@@ -319,3 +319,25 @@ def test_centroids_of_another_layout_are_retrained(
     assert stored is not None and stored.filed
     assert stored.partitions.centroids.shape == (14, pool_dimensions(worker.matcher) - 1)
     assert pool.version == stored.version
+
+
+def test_a_running_worker_takes_up_centroids_another_filed(
+    world: None, engine: Engine, hashing: Encoder, prefix: str
+) -> None:
+    running = _worker(hashing, prefix)
+    running.sync(engine)
+    pool = _pool(running)
+    first = pool.version
+    rng = np.random.default_rng(13)
+    centroids = rng.standard_normal((14, pool_dimensions(running.matcher) - 1)).astype(np.float32)
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    retrained = StoredPartitions(Partitions(centroids), trained_on=210, filed=False)
+    store_partitions(pool, retrained)
+    # Another worker starts, files every document under the stored centroids, marks them.
+    _worker(hashing, prefix).sync(engine)
+    running.refresh(engine)
+    assert pool.version == first  # looked less than a minute ago
+    assert running.groups is not None
+    running.groups.followed -= FOLLOW_S
+    running.refresh(engine)
+    assert pool.version == retrained.version != first and pool.filed
