@@ -13,6 +13,8 @@ that share of the best (`bench/meili_pool.py` measures both).
 
 from __future__ import annotations
 
+import hashlib
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +37,14 @@ class Partitions:
     def __len__(self) -> int:
         return len(self.centroids)
 
+    @property
+    def version(self) -> str:
+        """A fingerprint of the centroids (their float32 bytes and shape): workers that hold
+        the same centroids name them alike, and any change of one value renames them."""
+        values = np.ascontiguousarray(self.centroids, dtype=np.float32)
+        digest = hashlib.sha256(repr(values.shape).encode() + values.tobytes())
+        return digest.hexdigest()[:16]
+
     def assign(self, vectors: NDArray[np.floating]) -> IntArray:
         """Gets each pool vector's group: its nearest centroid by cosine."""
         values = np.asarray(vectors, dtype=np.float32)[:, : self.centroids.shape[1]]
@@ -54,6 +64,12 @@ class Partitions:
         held = np.cumsum(np.asarray(sizes)[order])
         stop = int(np.searchsorted(held, reach)) + 1
         return sorted(int(group) for group in order[:stop])
+
+
+def groups_for(n: int) -> int:
+    """How many groups a roster of n experts is partitioned into: round(sqrt(n)), at least one
+    (a search then reads about `reach` x n documents over groups of sqrt(n) each)."""
+    return max(1, round(math.sqrt(n)))
 
 
 def train_partitions(

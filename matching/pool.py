@@ -20,7 +20,7 @@ float rounding), and stay so across refreshes with nothing to re-sample.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -32,6 +32,7 @@ from matching.constraints import MatchPolicy
 from matching.fusion import FusionWeights, detect_language
 from matching.index import VectorIndex, tie_key, top_k_indices
 from matching.matcher import _SIGNAL_PAIRS, Matcher, Scores
+from matching.partitions import TRAINING_SAMPLE, Partitions, groups_for, train_partitions
 from matching.population import BlockMoments
 from matching.records import Candidate, ExpertRecord, NeedRecord
 from matching.texts import QUERY_SIDES, need_query_text
@@ -133,8 +134,37 @@ def pool_vectors(matcher: Matcher, rows: NDArray[np.floating]) -> FloatArray:
     values = np.asarray(rows, dtype=np.float32)
     blocks = [values[:, start:stop] for start, stop in matcher.index.blocks]
     body = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(values), 0), np.float32)
+    return _padded(body, len(blocks))
+
+
+def indexed_pool_vectors(matcher: Matcher, expert_ids: Sequence[str]) -> FloatArray:
+    """The pool vectors of indexed experts, read from the matcher's index (as `pool_vector`
+    of each one's row, without building the full rows)."""
+    rows = np.array([matcher.index.row(expert_id) for expert_id in expert_ids], dtype=np.intp)
+    return _padded(matcher.index.stored_rows(rows), len(matcher.index.blocks))
+
+
+def partition_roster(
+    matcher: Matcher, *, seed: int = 0, sample: int = TRAINING_SAMPLE
+) -> Partitions:
+    """Trains the partitions of the matcher's indexed experts: `groups_for(n)` centroids over
+    a sample of their pool vectors. Deterministic: the sample is drawn from the ids in sorted
+    order with `seed`, so two processes holding the same roster train the same centroids
+    (the same `version`), whatever order their indexes were filled in."""
+    ids = sorted(matcher.index.ids)
+    if not ids:
+        raise ValueError("partitions need indexed experts")
+    if len(ids) > sample:
+        picked = np.sort(np.random.default_rng(seed).choice(len(ids), sample, replace=False))
+        ids = [ids[i] for i in picked]
+    vectors = indexed_pool_vectors(matcher, ids)
+    return train_partitions(vectors, groups_for(len(matcher.index)), seed=seed, sample=sample)
+
+
+def _padded(body: FloatArray, blocks: int) -> FloatArray:
+    """Stored blocks side by side, and the padding column that gives them one common norm."""
     # Each block is unit-normed (or empty), so no row is longer than sqrt(blocks).
-    ceiling = math.sqrt(len(blocks)) * 1.01
+    ceiling = math.sqrt(blocks) * 1.01
     squared = np.einsum("ij,ij->i", body, body, dtype=np.float64)
     pad = np.sqrt(np.maximum(0.0, ceiling**2 - squared)).astype(np.float32)
     return np.concatenate([body, pad[:, None]], axis=1)

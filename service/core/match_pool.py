@@ -8,7 +8,13 @@ import json
 from collections.abc import Mapping, Sequence
 
 from matching.matcher import Matcher
-from matching.pool import pool_dimensions, pool_fields, pool_vector, stored_layout
+from matching.pool import (
+    indexed_pool_vectors,
+    pool_dimensions,
+    pool_fields,
+    pool_vector,
+    stored_layout,
+)
 from matching.records import ExpertRecord
 from service.core import policy
 from service.models import ExpertProfile
@@ -19,6 +25,7 @@ from service.search.meili_pool import PARTS, MeiliCandidatePool
 # the service's default: it indexed 1.3 times faster but searched no faster, and lost some
 # recall (docs/deploy.md, "Candidates from Meilisearch").
 DOCUMENT_SECTION = ("document",)
+REFILE_CHUNK = 10_000  # experts whose group is computed at a time
 
 
 def pool_columns(matcher: Matcher, sections: tuple[str, ...] = DOCUMENT_SECTION) -> list[int]:
@@ -57,7 +64,9 @@ def send_to_pool(
             continue
         fields = pool_fields(record)
         open_ = policy.open_to_institutions(expert)
-        print_ = _fingerprint(matcher, record, fields, open_=open_, dimensions=pool.dimensions)
+        print_ = filed_under(
+            _fingerprint(matcher, record, fields, open_=open_, dimensions=pool.dimensions), pool
+        )
         if known is not None and known.get(record.expert_id) == print_:
             continue
         vector = pool_vector(matcher, matcher.index.vector(record.expert_id))
@@ -65,6 +74,41 @@ def send_to_pool(
         document["fingerprint"] = print_
         documents.append(document)
     pool.upsert(documents)
+    return len(documents)
+
+
+def filed_under(content: str, pool: MeiliCandidatePool) -> str:
+    """A document's fingerprint: what it was made from and, with shared partitions, the
+    version of the centroids it was filed under (so that new centroids re-file it)."""
+    return content if pool.version is None else f"{content}:{pool.version}"
+
+
+def refile_pool(pool: MeiliCandidatePool, matcher: Matcher, known: Mapping[str, str]) -> int:
+    """Files the indexed experts' documents filed under other centroids (or none) under the
+    pool's partitions: their `group`, `grouping` and fingerprint only, as partial updates
+    (their vectors and fields are current: `send_to_pool` has sent what changed); returns how
+    many it re-filed."""
+    if pool.partitions is None or pool.version is None:
+        return 0
+    stale = [
+        (expert_id, made.split(":")[0])
+        for expert_id, made in known.items()
+        if expert_id in matcher.index and made != filed_under(made.split(":")[0], pool)
+    ]
+    documents = []
+    for start in range(0, len(stale), REFILE_CHUNK):
+        chunk = stale[start : start + REFILE_CHUNK]
+        groups = pool.partitions.assign(indexed_pool_vectors(matcher, [i for i, _ in chunk]))
+        documents += [
+            {
+                "id": expert_id,
+                "group": int(group),
+                "grouping": pool.version,
+                "fingerprint": filed_under(content, pool),
+            }
+            for (expert_id, content), group in zip(chunk, groups, strict=True)
+        ]
+    pool.upsert(documents, partial_=True)
     return len(documents)
 
 

@@ -31,6 +31,7 @@ from service.config import Settings
 from service.core import policy
 from service.core.changes import expert_document
 from service.core.indexing import reindex_all
+from service.core.match_groups import PARTITION_FLOOR, SharedPartitions
 from service.core.match_pool import pool_fingerprints, prune_pool, send_to_pool
 from service.core.need_vectors import embed_open_needs
 from service.core.proposals import NOT_FOR_YOU
@@ -191,13 +192,32 @@ class MatchingEngine:
         # With a candidate pool (Meilisearch), needs are ranked from its candidates.
         self.pool: MeiliCandidatePool | None = None
         self.ranker: PoolRanker | None = None
+        # The pool's partitions, shared with the other workers through Meilisearch.
+        self.groups: SharedPartitions | None = None
 
     def use_pool(
-        self, pool: MeiliCandidatePool, *, size: int = POOL, skills: int = SKILL_POOL
+        self,
+        pool: MeiliCandidatePool,
+        *,
+        size: int = POOL,
+        skills: int = SKILL_POOL,
+        partition_floor: int | None = PARTITION_FLOOR,
     ) -> None:
-        """Ranks needs from the pool's candidates from now on; `sync` keeps the pool current."""
+        """Ranks needs from the pool's candidates from now on; `sync` keeps the pool current
+        and, a pool sharing its partitions (`versioned`), partitioned from `partition_floor`
+        experts (None: never)."""
         self.pool = pool
         self.ranker = PoolRanker(self.matcher, pool, size=size, skills=skills)
+        self.groups = (
+            SharedPartitions(
+                pool,
+                floor=partition_floor,
+                dimensions=pool_dimensions(self.matcher) - 1,
+                lock=self.lock,
+            )
+            if pool.versioned and partition_floor is not None
+            else None
+        )
 
     def sync(
         self, engine: Engine, *, batch_size: int = 64, progress: Progress | None = None
@@ -230,6 +250,9 @@ class MatchingEngine:
             # and new rows together at each step.
             self.matcher.reserve(len(ids))
         known = pool_fingerprints(self.pool) if self.pool is not None else {}
+        if self.groups is not None:
+            # File what is sent below under the stored centroids, if any.
+            self.groups.adopt()
         embedded = 0
         done = 0
         for begin in range(0, len(ids), READ_CHUNK):
@@ -257,6 +280,9 @@ class MatchingEngine:
             self.matcher.prepare_population(joint=self.ranker is not None)
             if self.pool is not None:
                 prune_pool(self.pool, self.matcher, known)
+        if self.groups is not None:
+            # Every expert's row is indexed: train centroids if due, file every document.
+            self.groups.settle(self.matcher)
         # Open needs posted before needs search had meaning get their search vector too.
         with Session(engine) as session:
             embed_open_needs(session, self.needs)
@@ -304,6 +330,8 @@ class MatchingEngine:
         if len(self.matcher) != total:
             # A row removed (or added) without a stamp: compare ids, read only the difference.
             removed += self._reconcile(engine)
+        if self.groups is not None:
+            self.groups.follow()
         self._advance(started, stamps)
         return SyncResult(indexed=len(records), embedded=embedded, removed=removed)
 
@@ -772,6 +800,7 @@ def load_engine(settings: Settings) -> MatchingEngine:
                 api_key=settings.meili_key,
                 index_prefix=settings.meili_index_prefix,
                 dimensions=pool_dimensions(engine.matcher),
+                versioned=True,
             )
         )
     return engine

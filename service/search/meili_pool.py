@@ -32,6 +32,7 @@ from service.search.base import SearchError
 from service.search.meili import _call, quote
 
 INDEX = "match_experts"
+GROUPS_INDEX = "match_groups"
 EMBEDDER = "match"
 BATCH = 5000  # documents per request: about 10 kB each, within the 100 MB payload limit
 # Pool vectors are sent as integers, scaled: a cosine does not see the scale, and "-412"
@@ -65,6 +66,8 @@ DEFAULT_STORE: Store = "stable"
 DEFAULT_REACH = 0.15
 # How long the groups' sizes (a facet count) are trusted before they are asked again.
 SIZES_TTL_S = 60.0
+# The documents' groups are counted in one facet: every group must be (sqrt(n) of them).
+FACET_VALUES = 1000
 FILTERABLE = [
     "part",
     "group",
@@ -121,11 +124,14 @@ class MeiliCandidatePool:
         partitions: Partitions | None = None,
         reach: float | None = DEFAULT_REACH,
         first_reach: float | None = None,
+        versioned: bool = False,
         timeout_s: int = 30,
         task_timeout_s: float = 600.0,
     ) -> None:
         self.client = meilisearch.Client(url, api_key or None, timeout=timeout_s)
         self.uid = f"{index_prefix}{INDEX}"
+        # Where the shared partitions are stored (`service.search.meili_groups`).
+        self.groups_uid = f"{index_prefix}{GROUPS_INDEX}"
         # The pool vector's columns Meilisearch holds, the padding column last (None: all).
         self.columns = None if columns is None else np.asarray(columns, dtype=np.intp)
         self.dimensions = dimensions if self.columns is None else len(self.columns)
@@ -151,6 +157,15 @@ class MeiliCandidatePool:
         # The share the unfiltered search reads (None: `reach`). It only has to hold the
         # feedback stage's best few, which sit in the groups nearest the query.
         self.first_reach = first_reach
+        # Partitions shared by several processes (the service: `service.core.match_groups`):
+        # each document also carries `grouping`, the version of the centroids it was filed
+        # under; a search filters by group only once the centroids are marked `filed` (every
+        # document sent under them), and even then reads every document filed under another
+        # version (`grouping != version`), so that a worker filing under other centroids
+        # meanwhile (a retraining, two workers racing) never hides an expert from it.
+        self.versioned = versioned
+        self.version = partitions.version if partitions is not None and versioned else None
+        self.filed = True
         self._sizes: tuple[float, NDArray[np.intp]] | None = None
         self._clients = [
             meilisearch.Client(url, api_key or None, timeout=timeout_s)
@@ -178,6 +193,11 @@ class MeiliCandidatePool:
         if self.partitions is not None:
             # The groups' sizes come from a facet count: every group must be counted.
             settings["faceting"] = {"maxValuesPerFacet": max(100, len(self.partitions))}
+        if self.versioned:
+            # Partitions may come later (`use_partitions`): room for a million experts' groups.
+            settings["filterableAttributes"] = [*FILTERABLE, "grouping"]
+            groups = len(self.partitions) if self.partitions is not None else 0
+            settings["faceting"] = {"maxValuesPerFacet": max(FACET_VALUES, groups)}
         if self.store != "stable":
             # The setting is refused unless its experimental feature is on (a server-wide flag).
             _call(
@@ -201,9 +221,11 @@ class MeiliCandidatePool:
             body = kept[:-1]
             kept[-1] = np.sqrt(max(0.0, float(full @ full) - float(body @ body)))
         values = np.rint(kept * SCALE).astype(np.int32).tolist()
-        grouped = {}
+        grouped: dict[str, Any] = {}
         if self.partitions is not None:
             grouped["group"] = int(self.partitions.assign(full[None, :])[0])
+            if self.version is not None:
+                grouped["grouping"] = self.version
         return {
             "id": expert_id,
             **fields,
@@ -213,13 +235,28 @@ class MeiliCandidatePool:
             "_vectors": {EMBEDDER: {"embeddings": values, "regenerate": False}},
         }
 
-    def upsert(self, documents: Sequence[dict[str, Any]], *, wait: bool = True) -> list[int]:
-        """Adds or replaces documents in batches; returns the task ids (waited for by default)."""
+    def use_partitions(self, partitions: Partitions | None, *, filed: bool) -> None:
+        """Files and probes with these shared centroids from now on (None: none); searches
+        filter by group only when `filed` (see `versioned`)."""
+        if partitions is not None and len(partitions) > FACET_VALUES:
+            faceting = {"faceting": {"maxValuesPerFacet": len(partitions)}}
+            self._wait(_call(partial(self.client.index(self.uid).update_settings, faceting)))
+        self.partitions = partitions
+        self.version = partitions.version if partitions is not None and self.versioned else None
+        self.filed = filed
+        self._sizes = None
+
+    def upsert(
+        self, documents: Sequence[dict[str, Any]], *, wait: bool = True, partial_: bool = False
+    ) -> list[int]:
+        """Adds or replaces documents in batches (`partial_`: updates the fields given, keeps
+        the others); returns the task ids (waited for by default)."""
         index = self.client.index(self.uid)
+        send = index.update_documents if partial_ else index.add_documents
         tasks = []
         for start in range(0, len(documents), BATCH):
             batch = list(documents[start : start + BATCH])
-            tasks.append(_call(partial(index.add_documents, batch, "id")))
+            tasks.append(_call(partial(send, batch, "id")))
         uids = [task.task_uid for task in tasks]
         if wait:
             self.wait(uids)
@@ -276,12 +313,12 @@ class MeiliCandidatePool:
         reach = self.first_reach if expression is None else self.reach
         groups = self._probe(query, limit, reach if reach is not None else self.reach)
         if groups is not None:
-            expression = " AND ".join(
-                [
-                    f"group IN [{', '.join(str(g) for g in groups)}]",
-                    *([expression] if expression else []),
-                ]
-            )
+            near = f"group IN [{', '.join(str(g) for g in groups)}]"
+            if self.version is not None:
+                # Documents filed under other centroids are read whole (see `versioned`).
+                version = quote(self.version)
+                near = f"(({near} AND grouping = {version}) OR grouping != {version})"
+            expression = " AND ".join([near, *([expression] if expression else [])])
         if expression:
             params["filter"] = expression
         # Split or not as without groups: each quarter of the groups read is exact as well, and
@@ -301,7 +338,7 @@ class MeiliCandidatePool:
     ) -> list[int] | None:
         """The groups a search reads (None: the whole index): the nearest to the query until
         they hold `reach` of the index, or four times the hits asked."""
-        if self.partitions is None or reach is None:
+        if self.partitions is None or reach is None or not self.filed:
             return None
         sizes = self.group_sizes()
         total = int(sizes.sum())
@@ -315,13 +352,10 @@ class MeiliCandidatePool:
         assert self.partitions is not None
         now = time.monotonic()
         if self._sizes is None or now - self._sizes[0] > SIZES_TTL_S:
-            result = _call(
-                partial(
-                    self.client.index(self.uid).search,
-                    "",
-                    {"limit": 0, "facets": ["group"]},
-                )
-            )
+            params: dict[str, Any] = {"limit": 0, "facets": ["group"]}
+            if self.version is not None:
+                params["filter"] = f"grouping = {quote(self.version)}"
+            result = _call(partial(self.client.index(self.uid).search, "", params))
             counts = (result.get("facetDistribution") or {}).get("group") or {}
             sizes = np.zeros(len(self.partitions), dtype=np.intp)
             for group, count in counts.items():
@@ -370,9 +404,10 @@ class MeiliCandidatePool:
         return [expert_id for _, expert_id in hits[:limit]], processing
 
     def drop(self) -> None:
-        """Deletes the index (tests, benchmarks)."""
-        with contextlib.suppress(SearchError):
-            self._wait(_call(partial(self.client.delete_index, self.uid)))
+        """Deletes the index and the stored partitions' (tests, benchmarks)."""
+        for uid in (self.uid, self.groups_uid):
+            with contextlib.suppress(SearchError):
+                self._wait(_call(partial(self.client.delete_index, uid)))
 
     def _wait(self, task: Any) -> None:
         self._wait_uid(task.task_uid)

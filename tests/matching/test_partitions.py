@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matching.partitions import Partitions, train_partitions
+from matching.partitions import Partitions, groups_for, train_partitions
 
 
 def clustered(rng: np.random.Generator, clusters: int, each: int, dim: int) -> np.ndarray:
@@ -57,3 +57,22 @@ def test_nearest_neighbours_of_clustered_vectors_sit_in_the_probed_groups() -> N
 def test_training_refuses_nothing_to_train_on() -> None:
     with pytest.raises(ValueError):
         train_partitions(np.zeros((0, 5), np.float32), 3)
+
+
+def test_version_names_the_centroids_exactly() -> None:
+    rng = np.random.default_rng(4)
+    centroids = rng.standard_normal((5, 8)).astype(np.float32)
+    version = Partitions(centroids).version
+    assert version == Partitions(centroids.copy()).version
+    nudged = centroids.copy()
+    nudged[3, 2] = np.nextafter(nudged[3, 2], np.float32(10))
+    assert Partitions(nudged).version != version
+    # The same values in another shape are other centroids.
+    assert Partitions(centroids.reshape(8, 5)).version != version
+
+
+@pytest.mark.parametrize(
+    ("n", "groups"), [(1, 1), (2, 1), (210, 14), (20_000, 141), (100_000, 316)]
+)
+def test_a_roster_has_round_sqrt_n_groups(n: int, groups: int) -> None:
+    assert groups_for(n) == groups

@@ -14,6 +14,8 @@ from matching.matcher import Matcher
 from matching.pool import (
     PoolFilter,
     PoolRanker,
+    indexed_pool_vectors,
+    partition_roster,
     pool_fields,
     pool_filter,
     pool_vector,
@@ -195,3 +197,31 @@ def test_after_one_expert_changes_the_ranking_equals_a_fresh_rankers(
         # ... and the full scan of the changed matcher agrees too.
         scan = live.rank_experts(need, lexical_scores=lexical, k=10, explain=False)
         assert [c.expert_id for c in got] == [c.expert_id for c in scan]
+
+
+def test_indexed_pool_vectors_are_the_rows_pool_vectors(matcher: Matcher) -> None:
+    ids = ["7", "0", "149", "42"]
+    expected = np.stack([pool_vector(matcher, matcher.index.vector(i)) for i in ids])
+    np.testing.assert_allclose(indexed_pool_vectors(matcher, ids), expected, rtol=1e-6)
+
+
+def test_partitioning_a_roster_ignores_the_order_it_was_indexed_in(hashing: Encoder) -> None:
+    """Two workers that read the same experts in another order train the same centroids."""
+    experts = _experts(150)
+    forward = Matcher(hashing, today=lambda: TODAY)
+    forward.index_experts(experts)
+    backward = Matcher(hashing, today=lambda: TODAY)
+    backward.index_experts(experts[::-1])
+    assert list(forward.index.ids) != list(backward.index.ids)
+    # A sample smaller than the roster: the draw itself must not follow the index order.
+    made = partition_roster(forward, seed=0, sample=100)
+    assert len(made) == 12  # round(sqrt(150))
+    assert made.version == partition_roster(backward, seed=0, sample=100).version
+    assert made.version != partition_roster(forward, seed=1, sample=100).version
+    groups = made.assign(indexed_pool_vectors(forward, list(forward.index.ids)))
+    assert len(set(groups.tolist())) > 1
+
+
+def test_partitioning_an_empty_roster_is_refused(hashing: Encoder) -> None:
+    with pytest.raises(ValueError):
+        partition_roster(Matcher(hashing, today=lambda: TODAY))
