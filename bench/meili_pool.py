@@ -6,7 +6,7 @@ Usage: eval "$(.ci/meili.sh start)"   # or HOMEWARD_MEILI_URL / HOMEWARD_MEILI_K
            [--split [never|unfiltered|always]] [--first N] [--[no-]parallel]
            [--store stable|experimental] [--keep] [--fill-only]
            [--variants SPLIT[,parallel|serial][,first=N][,pool=N][,store=S][,first_store=S]
-                       [,sections=A+B][,reach=SHARE][,first_reach=SHARE] ...]
+                       [,sections=A+B][,reach=SHARE][,first_reach=SHARE][,service] ...]
 
 (One BLAS thread: on a loaded 2-core machine OpenBLAS's two threads doubled both paths' time.)
 
@@ -37,7 +37,8 @@ searches only the groups nearest the query until they hold a tenth of the index:
 document is filed in one of sqrt(n) groups, `matching.partitions`, trained on the run's rows,
 and the groups are a filter that leaves under half the index, answered exactly);
 `first_reach=0.05` reads a twentieth for the unfiltered first search alone (it only has to
-hold the feedback stage's best few). `--store
+hold the feedback stage's best few); `service` searches as the service does above its
+roster floor (shared partitions filed under their version, `service.core.match_groups`). `--store
 experimental` makes the HNSW store every variant's default (its indexes are apart, prefix
 `bench_<n>_hnsw_`: `MeiliCandidatePool(store=)`).
 They go into the matcher's in-memory index (the exact scan) and into a Meilisearch index of
@@ -88,9 +89,11 @@ from matching.partitions import Partitions, train_partitions  # noqa: E402
 from matching.pool import FIRST_STAGE, POOL, PoolRanker, pool_dimensions, pool_fields, pool_vectors  # noqa: E402
 from matching.records import ExpertRecord, NeedRecord  # noqa: E402
 from service.core.match_pool import pool_columns  # noqa: E402
+from service.search.meili import quote  # noqa: E402
 from service.search.meili_pool import (  # noqa: E402
     BATCH,
     DEFAULT_PARALLEL,
+    DEFAULT_REACH,
     DEFAULT_SPLIT,
     DEFAULT_STORE,
     SPLITS,
@@ -284,6 +287,19 @@ def fill_pool(
     return time.perf_counter() - started
 
 
+def file_versioned(pool: MeiliCandidatePool, experts: list[ExpertRecord]) -> None:
+    """Files every document of a filled index under the pool's centroids as the service does
+    (`grouping`, their version, beside `group`; partial updates, the vectors kept) and marks
+    them filed, so that searches filter by group as the service's do."""
+    assert pool.partitions is not None and pool.version is not None
+    pool.ensure_index()
+    index = pool.client.index(pool.uid)
+    filed = index.search("", {"limit": 0, "filter": f"grouping = {quote(pool.version)}"})
+    if filed.get("estimatedTotalHits") != len(experts):
+        pool.upsert([{"id": e.expert_id, "grouping": pool.version} for e in experts], partial_=True)
+    pool.use_partitions(pool.partitions, filed=True)
+
+
 def fill_batches(pool: MeiliCandidatePool) -> list[dict[str, Any]]:
     """Meilisearch's own record of the document batches it indexed into the pool's index,
     oldest first: documents, seconds, documents per second, and the index size before each
@@ -349,6 +365,7 @@ def make_pool(
     partitions: Partitions | None = None,
     reach: float | None = None,
     first_reach: float | None = None,
+    versioned: bool = False,
 ) -> MeiliCandidatePool:
     """The pool of n experts holding the blocks of `sections` (one index per layout,
     distribution of vectors and vector store); its documents are filed in `partitions`'
@@ -370,6 +387,7 @@ def make_pool(
         partitions=partitions,
         reach=reach,
         first_reach=first_reach,
+        versioned=versioned,
         # A first fill of 100k at 1,793 numbers took 38 minutes here in one Meilisearch batch.
         task_timeout_s=4 * 3600.0,
     )
@@ -391,6 +409,9 @@ class Variant:
     sections: tuple[str, ...] | None = None
     reach: float | None = None
     first_reach: float | None = None
+    # As the service searches above its floor: shared, versioned partitions (`grouping`) and
+    # the service's reach (`service.core.match_groups`).
+    service: bool = False
 
     @classmethod
     def parse(cls, text: str) -> Variant:
@@ -402,7 +423,9 @@ class Variant:
         values: dict[str, Any] = {"split": split}
         for option in options:
             name, _, value = option.partition("=")
-            if name in ("parallel", "serial") and not value:
+            if name == "service" and not value:
+                values["service"] = True
+            elif name in ("parallel", "serial") and not value:
                 values["parallel"] = name == "parallel"
             elif name in ("first", "pool") and value.isdigit():
                 values[name] = int(value)
@@ -429,6 +452,7 @@ class Variant:
         name += f",first_store={self.first_store}" if self.first_store else ""
         name += f",reach={self.reach:g}" if self.reach else ""
         name += f",first_reach={self.first_reach:g}" if self.first_reach else ""
+        name += ",service" if self.service else ""
         return name + (f",sections={'+'.join(self.sections)}" if self.sections else "")
 
 
@@ -486,8 +510,9 @@ def measure(
             v.parallel,
             v.store or store,
             partitions,
-            v.reach,
+            DEFAULT_REACH if v.service and v.reach is None else v.reach,
             v.first_reach,
+            v.service,
         )
         for v in variants
     ]
@@ -514,6 +539,9 @@ def measure(
         for each in searched:
             if each.uid not in filled:
                 filled[each.uid] = fill_pool(each, matcher, experts, rows, keep)
+    for pool, variant in zip(pools, variants, strict=True):
+        if variant.service:
+            file_versioned(pool, experts)
     rankers = [
         PoolRanker(matcher, pool, size=v.pool or pool_size, first=v.first)
         for pool, v in zip(pools, variants, strict=True)

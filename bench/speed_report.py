@@ -151,9 +151,19 @@ def render_matching(result: Row) -> str:
     return "; ".join(out)
 
 
+def _pool_variant(row: Row) -> str:
+    """How a pool row was searched, where it is not the default on random vectors."""
+    words = []
+    if row.get("vectors") == "real":
+        words.append("real-distribution vectors")
+    if row.get("variant") and row["variant"] != "always,parallel":
+        words.append(f"`{row['variant']}`")
+    return f" ({', '.join(words)})" if words else ""
+
+
 def render_pool(result: Row) -> str:
     out = [
-        f"{r['n_experts']:,} experts: Recall@100 {r['recall_at_100']} "
+        f"{r['n_experts']:,} experts{_pool_variant(r)}: Recall@100 {r['recall_at_100']} "
         f"({'met' if r['recall_at_100'] >= 0.98 else '**missed**'} for ≥ 0.98), p50 / p95 "
         f"{_ms(r['pool_p50_ms'])} / {_ms(r['pool_p95_ms'])} ms "
         f"({_met(r['pool_p95_ms'], POOL_TARGET_MS)}) vs the exact scan {_ms(r['exact_p50_ms'])}"

@@ -64,6 +64,11 @@ DEFAULT_STORE: Store = "stable"
 # under half the index, which Meilisearch's vector store answers exactly. 0.15 held 0.9815 of
 # the scan's top-100 at 100,000 real-distribution experts, 0.1 held 0.977 (docs/deploy.md).
 DEFAULT_REACH = 0.15
+# The hits a search that reads partitions asks for at most: at 100,000 real-distribution
+# experts, reach 0.15, 1,000 hits held as much of the scan's top-100 as 2,000 (0.9825 both:
+# what the groups left unread bounds it, not the hits) at 0.88 times the ranking's p95
+# (docs/deploy.md, seventh round).
+PARTITIONED_HITS = 1000
 # How long the groups' sizes (a facet count) are trusted before they are asked again.
 SIZES_TTL_S = 60.0
 # The documents' groups are counted in one facet: every group must be (sqrt(n) of them).
@@ -313,6 +318,8 @@ class MeiliCandidatePool:
         reach = self.first_reach if expression is None else self.reach
         groups = self._probe(query, limit, reach if reach is not None else self.reach)
         if groups is not None:
+            limit = min(limit, PARTITIONED_HITS)
+            params["limit"] = limit
             near = f"group IN [{', '.join(str(g) for g in groups)}]"
             if self.version is not None:
                 # Documents filed under other centroids are read whole (see `versioned`).

@@ -31,7 +31,7 @@ from service.core.match_pool import pool_columns
 from service.core.matching import MatchingEngine, need_record, open_need_ids
 from service.core.seed import seed_world
 from service.models import Institution, Need
-from service.search import SearchBackend
+from service.search import SearchBackend, meili_pool
 from service.search.meili_pool import STORES, MeiliCandidatePool, Split, Store
 from tests.fusion_weights import with_feedback
 
@@ -165,7 +165,9 @@ def test_pool_index_uses_the_vector_store_asked_and_honours_the_filter(store: St
         made.drop()
 
 
-def test_partitioned_pool_searches_the_nearest_groups_only() -> None:
+def test_partitioned_pool_searches_the_nearest_groups_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """With partitions, each document is filed in its group and a search reads the groups
     nearest the query (a filter, under half the index: exact), until they hold 4 times its
     hits: on clustered vectors it finds the exact best, and never reads a far group."""
@@ -214,5 +216,8 @@ def test_partitioned_pool_searches_the_nearest_groups_only() -> None:
         read = [ids[i] for i in order if groups[i] in nearest]
         assert set(made.candidates(query, None, limit=2)) == set(read[:2])
         assert set(made.candidates(query, constraints, limit=5)) == set(speaking[:5])
+        # A search that reads partitions asks at most PARTITIONED_HITS, its best.
+        monkeypatch.setattr(meili_pool, "PARTITIONED_HITS", 3)
+        assert set(made.candidates(query, constraints, limit=5)) == set(speaking[:3])
     finally:
         made.drop()
