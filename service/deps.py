@@ -240,6 +240,7 @@ RequireExpert = Annotated[User, allowed(Action.ACT_AS_EXPERT)]
 RequireMember = Annotated[User, allowed(Action.ACT_FOR_INSTITUTION)]
 RequireRosterReader = Annotated[User, allowed(Action.BROWSE_ROSTER)]
 RequireNeedPreview = Annotated[User, allowed(Action.PREVIEW_NEED)]
+RequireSuggester = Annotated[User, allowed(Action.SUGGEST_EXPERT)]
 
 
 def get_member_institution(user: RequireMember, session: SessionDep) -> Institution:

@@ -359,6 +359,30 @@ def experts_added(session: Session) -> None:
         queue_need_rematch(session, need_id=need_id, bulk=True)
 
 
+def expert_suggested(
+    session: Session, *, need: Need, actor: User, settings: Settings, now: datetime
+) -> None:
+    """What follows an institution's suggestion of an expert for its need: the coordinators who
+    work on the need (every coordinator when none has yet) are told, in the app and by email,
+    to review it (no commit). The institution is told nothing more of the expert."""
+    institution = institutions_repo.get_institution(session, need.institution_id)
+    params = {"need": need.title, "institution": institution.name if institution else ""}
+    for coordinator in users_repo.coordinators_of_need(
+        session, need_id=need.id or 0, institution_id=need.institution_id
+    ):
+        if coordinator.id == actor.id:
+            continue
+        notifications.notify(
+            session,
+            user=coordinator,
+            kind="need.suggestion",
+            params=params,
+            link=f"/coordinator/needs/{need.id}#interested",
+            settings=settings,
+            now=now,
+        )
+
+
 def institution_changed(session: Session, institution: Institution) -> None:
     """Schedules the index update of every need of a changed institution (its name, country)."""
     session.flush()

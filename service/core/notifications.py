@@ -42,7 +42,9 @@ EMAIL_CATEGORIES: dict[str, tuple[str, tuple[Role, ...]]] = {
     ),
     "availability": (N_("Reminders to confirm my availability"), (Role.EXPERT,)),
     "coordination": (
-        N_("Offers I approved that were declined or expired"),
+        N_(
+            "Offers I approved that were declined or expired, and experts suggested by institutions"
+        ),
         (Role.COORDINATOR, Role.ADMIN),
     ),
     "verification": (N_("The verification of my institution"), (Role.INSTITUTION,)),
@@ -98,6 +100,14 @@ MESSAGES: dict[str, Message] = {
         N_(
             "%(institution)s changed “%(need)s” while experts have open offers for it; they "
             "were told. What changed: %(changes)s."
+        ),
+    ),
+    "need.suggestion": Message(
+        "coordination",
+        N_("An institution suggests an expert: %(need)s"),
+        N_(
+            "%(institution)s found an expert in the roster for “%(need)s” and suggests them. "
+            "The need's review page lists them: you may offer them the engagement."
         ),
     ),
     "need.reopened": Message(
@@ -314,8 +324,9 @@ FALLBACK: dict[str, dict[str, str]] = {
         "et expiration",
         "Changes to my engagements": "Changements de mes engagements",
         "Reminders to confirm my availability": "Rappels pour confirmer ma disponibilité",
-        "Offers I approved that were declined or expired": "Propositions que j'ai approuvées, "
-        "refusées ou expirées",
+        "Offers I approved that were declined or expired, and experts suggested by "
+        "institutions": "Propositions que j'ai approuvées, refusées ou expirées, et experts "
+        "suggérés par les institutions",
     }
 }
 

@@ -8,6 +8,7 @@ notifications ask the functions here; none of them decides on its own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -140,6 +141,8 @@ class Action(StrEnum):
     BROWSE_ROSTER = "browse_roster"
     # Count the experts a need being written could match.
     PREVIEW_NEED = "preview_need"
+    # Suggest an expert found in the roster for one of the institution's own open needs.
+    SUGGEST_EXPERT = "suggest_expert"
     # The programme's work: every profile, institutions, proposals, engagements, reports,
     # imports and exports, the audit log and the email outbox.
     COORDINATE = "coordinate"
@@ -166,6 +169,7 @@ ALLOWED: dict[Action, frozenset[ReaderKind]] = {
     A.DISCARD_DRAFT: MEMBERS | STAFF,
     A.BROWSE_ROSTER: frozenset({K.MEMBER}) | STAFF,
     A.PREVIEW_NEED: frozenset({K.MEMBER}),
+    A.SUGGEST_EXPERT: frozenset({K.MEMBER}),
     A.COORDINATE: STAFF,
     A.IMPORT_ROSTER: STAFF,
     A.DECIDE_PROPOSALS: STAFF,
@@ -183,6 +187,8 @@ REFUSALS: dict[tuple[Action, ReaderKind], str] = {
     (A.BROWSE_ROSTER, K.PENDING_MEMBER): AWAITING_VERIFICATION,
     (A.PREVIEW_NEED, K.PENDING_MEMBER): AWAITING_VERIFICATION,
     (A.PUBLISH_NEED, K.PENDING_MEMBER): AWAITING_VERIFICATION,
+    (A.SUGGEST_EXPERT, K.PENDING_MEMBER): AWAITING_VERIFICATION,
+    (A.SUGGEST_EXPERT, K.EXPERT): N_("Only institutions suggest experts for their needs."),
     (A.BROWSE_ROSTER, K.EXPERT): N_("Only coordinators and institutions can search the roster."),
     **{
         (A.ERASE_OWN_ACCOUNT, kind): N_("Staff accounts are closed by an administrator.")
@@ -358,6 +364,23 @@ def may_read_need(reader: Reader, need: Need, *, engaged: bool = False) -> bool:
 def may_edit_need(reader: Reader, need: Need) -> bool:
     """Tells whether a reader may edit a need: staff, or a member of its institution."""
     return reader.is_staff or (reader.is_member and may_read_need(reader, need))
+
+
+def may_suggest_for(reader: Reader, need: Need) -> bool:
+    """Tells whether a reader may suggest an expert for a need: a verified member, for one of
+    their institution's open needs."""
+    return (
+        may(reader, A.SUGGEST_EXPERT)
+        and reader.institution_id is not None
+        and reader.institution_id == need.institution_id
+        and need.status == NeedStatus.OPEN
+    )
+
+
+def suggestion_targets(reader: Reader, needs: Sequence[Need]) -> list[Need]:
+    """Gets the needs, among an institution's, for which this reader may suggest an expert from
+    the roster (none: the roster shows no such action)."""
+    return [need for need in needs if may_suggest_for(reader, need)]
 
 
 PUBLISHED_NEED_STATES = frozenset({NeedStatus.OPEN, NeedStatus.FILLED})

@@ -34,6 +34,7 @@ from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
 from service.repos import notifications as notifications_repo
 from service.repos import proposals as proposals_repo
+from service.repos import suggestions as suggestions_repo
 from service.repos import users as users_repo
 from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF
 
@@ -166,6 +167,7 @@ def _erase_expert(session: Session, *, expert: ExpertProfile) -> None:
         update(Engagement).where(col(Engagement.expert_id) == expert_id).values(expert_id=None)
     )
     proposals_repo.delete_unengaged_for_expert(session, expert_id)
+    suggestions_repo.delete_for_expert(session, expert_id)
     # Explanations quote the profile's own phrases: they go too.
     session.execute(
         update(MatchProposal)

@@ -39,6 +39,7 @@ from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.repos import proposals as proposals_repo
+from service.repos import suggestions as suggestions_repo
 from service.repos import users as users_repo
 
 # A proposal a coordinator approved ("suggested to the expert") is an offer now: it leaves the
@@ -219,7 +220,10 @@ def approve_proposal(
     return engagement
 
 
-NOT_INTERESTED = N_("This expert has not said they are interested in this need.")
+NOT_INTERESTED = N_(
+    "This expert has not said they are interested in this need, and the institution did not "
+    "suggest them."
+)
 
 
 def offer_to_interested(
@@ -230,15 +234,19 @@ def offer_to_interested(
     coordinator: User,
     settings: Settings,
 ) -> Engagement:
-    """Offers a need to an expert who said they are interested in it, whether or not the
-    matcher ranks them: their proposal (made by hand if there is none) is approved, as
-    `approve_proposal` does it."""
+    """Offers a need to an expert who said they are interested in it, or whom its institution
+    suggested, whether or not the matcher ranks them: their proposal (made by hand if there is
+    none) is approved, as `approve_proposal` does it (an expert no longer available is refused
+    there)."""
     _require_staff(session, coordinator)
-    if expert_id not in interested_experts(session, need_id=need.id or 0):
+    need_id = need.id or 0
+    if expert_id not in interested_experts(
+        session, need_id=need_id
+    ) and expert_id not in suggestions_repo.suggested_experts(session, need_id):
         raise InvalidTransition(NOT_INTERESTED)
     now = utcnow()
-    proposals_repo.propose_pair(session, need_id=need.id or 0, expert_id=expert_id, now=now)
-    proposal = proposals_repo.get_pair(session, need_id=need.id or 0, expert_id=expert_id)
+    proposals_repo.propose_pair(session, need_id=need_id, expert_id=expert_id, now=now)
+    proposal = proposals_repo.get_pair(session, need_id=need_id, expert_id=expert_id)
     if proposal is None:
         raise NotFound("This proposal does not exist.")
     return approve_proposal(
@@ -248,23 +256,34 @@ def offer_to_interested(
 
 @dataclass(frozen=True, slots=True)
 class InterestedExpert:
-    """An expert who said they are interested in a need, as its review page lists them."""
+    """An expert who said they are interested in a need, or whom its institution suggested, as
+    its review page lists them."""
 
     id: int
     name: str
     # Their proposal on the page, if the need has one (ranked, or proposed by hand).
     proposal_id: int | None
     proposal_status: str | None
+    interested: bool = True
+    suggested: bool = False
+    # Why they may not be offered the need (a catalogue message), if they may not.
+    unavailable: str | None = None
 
 
 def interested_on_review(
-    session: Session, *, interested: set[int], rows: list[dict[str, Any]]
+    session: Session,
+    *,
+    interested: set[int],
+    rows: list[dict[str, Any]],
+    suggested: set[int] | None = None,
 ) -> list[InterestedExpert]:
-    """Lists the experts interested in a need with their proposal on its review page, if any
-    (an expert since erased or deactivated is left out), by name."""
+    """Lists the experts interested in a need, and those its institution suggested, with their
+    proposal on its review page, if any, and why one may not be offered the need (an expert
+    since erased or deactivated is left out), by name."""
+    suggested = suggested or set()
     by_expert = {row["proposal"].expert_id: row["proposal"] for row in rows}
     listed = []
-    for expert_id in sorted(interested):
+    for expert_id in sorted(interested | suggested):
         expert = experts_repo.get_expert(session, expert_id)
         if expert is None or not expert.active:
             continue
@@ -275,6 +294,9 @@ def interested_on_review(
                 name=expert.display_name,
                 proposal_id=proposal.id if proposal else None,
                 proposal_status=str(proposal.status) if proposal else None,
+                interested=expert_id in interested,
+                suggested=expert_id in suggested,
+                unavailable=unavailable_reason(expert),
             )
         )
     return sorted(listed, key=lambda item: item.name.casefold())

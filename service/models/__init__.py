@@ -10,6 +10,7 @@ from service.models.matches import MatchProposal, ProposalOrigin, ProposalStatus
 from service.models.needs import Need, NeedStatus, Support
 from service.models.notifications import Notification, NotificationPublic, OutgoingEmail
 from service.models.search_outbox import SearchOutbox
+from service.models.suggestions import ExpertSuggestion
 from service.models.users import ApiToken, LoginFailure, Role, User, UserSession
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "EngagementFeedback",
     "EngagementStatus",
     "ExpertProfile",
+    "ExpertSuggestion",
     "Institution",
     "InstitutionMember",
     "InstitutionType",

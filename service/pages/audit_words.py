@@ -49,6 +49,7 @@ ACTIONS: dict[str, str] = {
     "need.modes_widened": N_("Widened to other engagement modes"),
     "need.modes_narrowed": N_("Kept to its engagement mode"),
     "need.interest": N_("An expert said they are interested"),
+    "need.suggestion": N_("The institution suggested an expert from the roster"),
     "need.filled": N_("Need filled"),
     "need.reopened": N_("Need open again"),
     "need.proposals_withdrawn": N_("Pending offers withdrawn"),
@@ -130,6 +131,7 @@ def action_words(action: str, entity_type: str = "") -> str:
 
 
 NAMED_INTEREST = N_("%(name)s said they are interested")
+NAMED_SUGGESTION = N_("The institution suggested %(name)s")
 
 
 def event_words(
@@ -138,11 +140,14 @@ def event_words(
     data: dict[str, Any] | None = None,
     names: dict[int, str] | None = None,
 ) -> str:
-    """Says an audited event as `action_words` does; an expert's interest names the expert
-    when `names` (expert id -> name, what a coordinator's page knows) has them."""
+    """Says an audited event as `action_words` does; an expert's interest, or an
+    institution's suggestion, names the expert when `names` (expert id -> name, what a
+    coordinator's page knows) has them."""
     expert_id = (data or {}).get("expert_id")
     if action == "need.interest" and names and expert_id in names:
         return gettext_(NAMED_INTEREST) % {"name": names[expert_id]}
+    if action == "need.suggestion" and names and expert_id in names:
+        return gettext_(NAMED_SUGGESTION) % {"name": names[expert_id]}
     return action_words(action, entity_type)
 
 

@@ -47,6 +47,7 @@ from service.repos import engagements as engagements_repo
 from service.repos import institutions as institutions_repo
 from service.repos import needs as needs_repo
 from service.repos import proposals as proposals_repo
+from service.repos import suggestions as suggestions_repo
 from service.repos import users as users_repo
 from service.repos.proposals import QUEUE_ORDERS
 from service.routes.pagination import PageDep
@@ -205,7 +206,12 @@ def _review_page(
     context["interested"], context["history"] = review_history(
         session, need_id=need_id, proposal_ids=[r["proposal"].id or 0 for r in rows]
     )
-    listed = interested_on_review(session, interested=context["interested"], rows=rows)
+    listed = interested_on_review(
+        session,
+        interested=context["interested"],
+        suggested=suggestions_repo.suggested_experts(session, need_id),
+        rows=rows,
+    )
     context["interested_experts"] = listed
     context["interested_names"] = {item.id: item.name for item in listed}
     if only is not None:

@@ -44,6 +44,7 @@ from service.i18n import (
 )
 from service.pages.for_you import for_you_context
 from service.repos import experts as experts_repo
+from service.repos import needs as needs_repo
 from service.routes.search_params import SearchPageRequestDep
 from service.templating import paginate, render
 
@@ -158,10 +159,16 @@ def browse_experts(
     user: RequireRosterReader,
     reader: ReaderDep,
     state: StateDep,
+    session: SessionDep,
     search: SearchPageRequestDep,
 ) -> HTMLResponse:
     """Lets a verified institution browse the experts who agreed to be seen: skills, not
-    names."""
+    names; each may be suggested for one of its open needs."""
+    own = (
+        needs_repo.needs_of_institution(session, reader.institution_id)
+        if reader.institution_id
+        else []
+    )
     return _results(
         request,
         lambda clean: search_experts(
@@ -173,7 +180,12 @@ def browse_experts(
         ),
         search,
         template="search/experts.html",
-        extra={"action": "/institution/experts", "view": policy.roster_view(reader)},
+        extra={
+            "action": "/institution/experts",
+            "view": policy.roster_view(reader),
+            "suggest_needs": policy.suggestion_targets(reader, own),
+            "back": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        },
     )
 
 

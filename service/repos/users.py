@@ -9,7 +9,15 @@ from sqlalchemy import bindparam, delete, or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
-from service.models import ApiToken, LoginFailure, User, UserSession
+from service.models import (
+    ApiToken,
+    Institution,
+    LoginFailure,
+    MatchProposal,
+    Role,
+    User,
+    UserSession,
+)
 
 
 def normalise_email(email: str) -> str:
@@ -187,3 +195,21 @@ def delete_login_failures(session: Session, *, keys: list[str]) -> None:
 def forget_login_failures(session: Session, *, before: datetime) -> None:
     """Deletes failed log-ins older than a moment."""
     session.exec(delete(LoginFailure).where(col(LoginFailure.at) < before))
+
+
+def coordinators_of_need(session: Session, *, need_id: int, institution_id: int) -> list[User]:
+    """Gets the active coordinators who decided a proposal of a need or verified its
+    institution; every active coordinator when there are none, by id."""
+    deciders = select(MatchProposal.decided_by_id).where(col(MatchProposal.need_id) == need_id)
+    verifier = select(Institution.verified_by_id).where(col(Institution.id) == institution_id)
+    staff = select(User).where(
+        col(User.role) == Role.COORDINATOR,
+        col(User.active).is_(True),
+        col(User.deleted_at).is_(None),
+    )
+    involved = session.exec(
+        staff.where(or_(col(User.id).in_(deciders), col(User.id).in_(verifier))).order_by(
+            col(User.id)
+        )
+    ).all()
+    return list(involved) or list(session.exec(staff.order_by(col(User.id))).all())

@@ -102,6 +102,10 @@ def _expert(reader: Reader, world: World) -> bool:
     return policy.expert_view(reader, world.expert) != policy.ExpertView.HIDDEN
 
 
+def _suggest(reader: Reader, world: World) -> bool:
+    return policy.may_suggest_for(reader, world.need)
+
+
 def _nothing(reader: Reader, world: World) -> bool:
     return False
 
@@ -254,6 +258,13 @@ ROUTES: dict[str, Rule] = {
     "GET /api/experts": Rule(A.BROWSE_ROSTER),
     "GET /institution/experts": Rule(A.BROWSE_ROSTER),
     "GET /api/experts/{expert_id}": Rule(A.BROWSE_ROSTER, _expert),
+    # Verified institutions suggest an expert of the roster for one of their own open needs.
+    "POST /api/needs/{need_id}/suggestions": Rule(
+        A.SUGGEST_EXPERT, _suggest, json={"expert_id": 1}
+    ),
+    "POST /institution/experts/{expert_id}/suggest": Rule(
+        A.SUGGEST_EXPERT, _suggest, form={"need_id": "{need_id}"}
+    ),
     # Coordinators and admins.
     "GET /api/experts/roster": STAFF,
     "GET /api/institutions": STAFF,
