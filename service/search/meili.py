@@ -39,7 +39,13 @@ from service.search.base import (
 )
 from service.search.documents import INDEXES, SYNONYM_GROUPS, IndexSchema, schema_for
 from service.search.meili_words import ONE_TYPO, TWO_TYPOS, Guess, IndexWords, Vocabulary
-from service.search.semantic import DENSE_DEPTH, allowed_edits, best_correction, edit_distance
+from service.search.semantic import (
+    DENSE_DEPTH,
+    allowed_edits,
+    best_correction,
+    dense_floor,
+    edit_distance,
+)
 
 T = TypeVar("T")
 EMBEDDER = "default"
@@ -131,6 +137,14 @@ class _Plan:
     per_page: int
     highlight: bool
     ratio: float
+
+
+def similarity_score(cosine: float) -> float:
+    """Meilisearch's ranking score of a neighbour at this cosine similarity to the query: its
+    vector store's distance is (1 - cos) / 2 and the score 1 - distance (a userProvided
+    embedder with no `distribution`; checked on 1.21 by tests/search/test_contract.py
+    `test_a_neighbour_by_meaning_counts_from_the_floor_on_every_backend`)."""
+    return (1.0 + cosine) / 2.0
 
 
 def _hybrid(words: Sequence[str], vector: Sequence[float] | None) -> bool:
@@ -859,6 +873,8 @@ class MeiliBackend:
             "attributesToRetrieve": [*fields, *_INTERNAL],
             "vector": self._vector(vector),
             "hybrid": {"embedder": EMBEDDER, "semanticRatio": 1.0},
+            # The floor the other backends apply in `VectorMirror.nearest`.
+            "rankingScoreThreshold": max(0.0, similarity_score(dense_floor(plan.schema.name))),
         }
         if fused:
             request["showRankingScore"] = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -27,7 +28,7 @@ from service.search.documents import (
     need_documents,
 )
 from service.search.outbox import reindex
-from service.search.semantic import DENSE_DEPTH
+from service.search.semantic import DENSE_DEPTH, DENSE_FLOOR
 from tests.search.factories import expert, need
 
 TODAY = date(2025, 3, 10)
@@ -477,7 +478,8 @@ def test_hybrid_keeps_keyword_matches_and_adds_neighbours_by_meaning(
     )
     found = [hit.id for hit in page.hits]
     assert set(found[:2]) == {1, 2}  # the French profile is found by meaning
-    assert found.index(2) < found.index(3)
+    # The hydrologist shares neither words nor meaning (cosine 0, under semantic.DENSE_FLOOR).
+    assert 3 not in found and page.total == 2
 
 
 def test_semantic_neighbours_obey_the_filters(backend: SearchBackend) -> None:
@@ -532,9 +534,12 @@ def test_hybrid_total_and_facets_count_keyword_matches_and_neighbours_once(
         ),
     )
     allowed = [d for d in ARC if not filters or d["languages"] == [filters["languages"]]]
-    neighbours = {d["id"] for d in allowed[:DENSE_DEPTH]}  # the ids follow the distance
+    # The ids follow the distance; the cosine to [1, 0, 0] is the first coordinate, and only
+    # neighbours at DENSE_FLOOR or nearer count (i <= 60 on the arc).
+    near = [d for d in allowed[:DENSE_DEPTH] if d["embedding"][0] >= DENSE_FLOOR]
+    neighbours = {d["id"] for d in near}
     counted = [d for d in allowed if d["id"] in neighbours or d["id"] in HYDROLOGISTS]
-    assert len(allowed) > len(counted) > DENSE_DEPTH
+    assert len(allowed) > len(counted) > len(HYDROLOGISTS)
     assert page.total == len(counted)
     assert {hit.id for hit in page.hits} <= {d["id"] for d in counted}
     counts = {name: {f.value: f.count for f in values} for name, values in page.facets.items()}
@@ -724,3 +729,26 @@ def test_with_no_match_every_asked_facet_is_still_there(backend: SearchBackend) 
     # Every facet asked is answered, empty: the page keeps its filters (the ticked ones with
     # a count of 0) instead of losing them.
     assert page.facets == {name: [] for name in facets}
+
+
+@pytest.mark.parametrize("index", [EXPERTS_STAFF, EXPERTS_PUBLIC])
+def test_a_neighbour_by_meaning_counts_from_the_floor_on_every_backend(
+    backend: SearchBackend, index: str
+) -> None:
+    """The same floor everywhere (Meilisearch is sent it as its own score): an expert just
+    above it is found by meaning, one just below is not, and words still find anyone."""
+    _hybrid_only(backend)
+    above, below = math.acos(DENSE_FLOOR + 0.01), math.acos(DENSE_FLOOR - 0.01)
+    docs = [
+        expert(1, headline="Épidémiologiste", embedding=[math.cos(above), math.sin(above), 0.0]),
+        expert(2, headline="Hydrologue", embedding=[math.cos(below), math.sin(below), 0.0]),
+        expert(3, headline="Comptable", embedding=[0.0, 0.0, 1.0]),
+    ]
+    for doc in docs:
+        doc["public_embedding"] = doc["embedding"]
+    load(backend, docs)
+    query = SearchQuery(text="xqzvbnm", vector=[1.0, 0.0, 0.0], today=TODAY)
+    page = backend.search(index, query)
+    assert ([hit.id for hit in page.hits], page.total) == ([1], 1)
+    page = backend.search(index, replace(query, text="comptable"))
+    assert ({hit.id for hit in page.hits}, page.total) == ({1, 3}, 2)
