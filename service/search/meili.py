@@ -331,11 +331,15 @@ class MeiliBackend:
         document holds the words as typed, searches the closest words the index holds instead
         and says so (`SearchPage.suggestion`), as the other backends do.
 
-        A hybrid search of words (no sort, within the first `DENSE_DEPTH` results) is fused
-        here, by Meilisearch's own rule (`_fuse`), from the keyword matches and the nearest
-        neighbours by meaning it counts anyway: one vector search, not two. Its words are
-        checked while the text is embedded (a request without the vector, on a thread of its
-        own), and a typo's correction is searched while the correction is embedded."""
+        A hybrid search of words lists what it counts, whatever the sort or page, as the other
+        backends do: the keyword matches and the nearest neighbours by meaning at or above the
+        floor (`_neighbours_request`), never Meilisearch's own hybrid results (its semantic
+        half holds every document). Unsorted, its page is fused here, by Meilisearch's own
+        rule (`_fuse`), from the keyword matches and those neighbours: one vector search, not
+        two. Sorted, the keyword matches come first, in Meilisearch's order, then the
+        neighbours they do not match, by the sort (`_neighbours_page`). Its words are checked
+        while the text is embedded (a request without the vector, on a thread of its own), and
+        a typo's correction is searched while the correction is embedded."""
         schema = schema_for(index)
         today = query.today or date.today()
         clauses = q.compile_filters(schema, query.filters, today=today)
@@ -361,9 +365,7 @@ class MeiliBackend:
             highlight=query.highlight,
             ratio=query.semantic_ratio,
         )
-        fused = (
-            bool(words) and query.semantic and not sort and plan.offset + per_page <= DENSE_DEPTH
-        )
+        fused = bool(words) and query.semantic and not sort
         # The words a correction may change. The index's words (`meili_words`) tell their
         # correction before any request: a typo is then one request (the corrected search,
         # carrying what confirms the correction), not two or three.
@@ -414,6 +416,10 @@ class MeiliBackend:
                 in_buckets[i] += sum(
                     1 for d in added if int(d["win_start"]) <= end and int(d["win_end"]) >= start
                 )
+            if not fused:
+                shown = len(raws)
+                raws += self._neighbours_page(plan, added, matched=total - len(added), shown=shown)
+                hits += [self._hit(schema, raw) for raw in raws[shown:]]
         counts: dict[str, list[FacetCount]] = {}
         for name in facets:
             if name == schema.window.name:
@@ -818,7 +824,7 @@ class MeiliBackend:
                 # (A hybrid search's facets come from its keyword count: `_keyword_count`.)
                 main["facets"] = plan.keyword_facets
         if plan.sort:
-            main["sort"] = [f"{k.field}:{'desc' if k.descending else 'asc'}" for k in plan.sort]
+            main["sort"] = _sort_terms(plan.sort)
         elif not words and vector is None:
             main["sort"] = ["id:asc"]
         if words and plan.highlight:
@@ -830,7 +836,9 @@ class MeiliBackend:
                 attributesToCrop=[f"{name}:24" for name in snippets],
                 cropMarker="…",
             )
-        if vector is not None and not fused:
+        if vector is not None and not words:
+            # By meaning alone. (With words, the page holds the keyword matches and the
+            # neighbours at or above the floor: `search`.)
             main["vector"] = self._vector(vector)
             main["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": plan.ratio}
         return main
@@ -879,6 +887,26 @@ class MeiliBackend:
         if fused:
             request["showRankingScore"] = True
         return request
+
+    def _neighbours_page(
+        self, plan: _Plan, added: Sequence[dict[str, Any]], *, matched: int, shown: int
+    ) -> list[dict[str, Any]]:
+        """The neighbours by meaning the words do not match that a sorted page shows after
+        the `shown` keyword matches of its `matched`: they follow the last keyword match, by
+        the sort (then id)."""
+        start, room = max(0, plan.offset - matched), plan.per_page - shown
+        if room <= 0 or start >= len(added):
+            return []
+        ids = ", ".join(str(int(n["id"])) for n in added)
+        request = {
+            "indexUid": plan.uid,
+            "filter": [*plan.filters, f"id IN [{ids}]"],
+            "offset": start,
+            "limit": room,
+            "sort": [*_sort_terms(plan.sort), "id:asc"],
+            "attributesToRetrieve": list(plan.schema.fields),
+        }
+        return list(self._multi_search([request])[0].get("hits", []))
 
     @staticmethod
     def _among(plan: _Plan, text: str, neighbours: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -1184,6 +1212,11 @@ def _filter(clauses: Sequence[q.Clause]) -> list[str]:
                 " OR ".join(f"(win_start <= {e} AND win_end >= {s})" for s, e in clause.spans)
             )
     return out
+
+
+def _sort_terms(sort: Sequence[q.SortKey]) -> list[str]:
+    """Writes a sort as Meilisearch's `field:asc` / `field:desc` terms."""
+    return [f"{k.field}:{'desc' if k.descending else 'asc'}" for k in sort]
 
 
 def _short(vector: Sequence[float]) -> list[float]:

@@ -752,3 +752,39 @@ def test_a_neighbour_by_meaning_counts_from_the_floor_on_every_backend(
     assert ([hit.id for hit in page.hits], page.total) == ([1], 1)
     page = backend.search(index, replace(query, text="comptable"))
     assert ({hit.id for hit in page.hits}, page.total) == ({1, 3}, 2)
+
+
+def _every_page(backend: SearchBackend, index: str, query: SearchQuery) -> tuple[list[int], int]:
+    """Lists the ids of every page of a search (and of the page after its last), and its count."""
+    first = backend.search(index, query)
+    found = [hit.id for hit in first.hits]
+    for page in range(2, math.ceil(first.total / query.per_page) + 2):
+        found += [hit.id for hit in backend.search(index, replace(query, page=page)).hits]
+    return found, first.total
+
+
+@pytest.mark.parametrize("sort", [["hours_per_month"], ["-display_name"]])
+def test_a_sorted_or_deep_hybrid_page_lists_what_the_count_says(
+    backend: SearchBackend, sort: list[str]
+) -> None:
+    """One result, whatever the sort or page: the keyword matches and the nearest neighbours
+    by meaning at or above the floor (a sort orders them; FTS5 sorts its `temp.matches`).
+    Every page put together lists each of them once and nothing else, gibberish nothing."""
+    _hybrid_only(backend)
+    load(backend, [{**d, "hours_per_month": d["id"] * 7 % 13} for d in ARC])
+    near = [d["id"] for d in ARC[:DENSE_DEPTH] if d["embedding"][0] >= DENSE_FLOOR]
+    expected = sorted({*near, *HYDROLOGISTS})
+    query = SearchQuery(
+        text="hydrologist", vector=[1.0, 0.0, 0.0], facets=["languages"], per_page=10, today=TODAY
+    )
+    whole = backend.search(EXPERTS_STAFF, replace(query, per_page=len(ARC)))
+    assert (sorted(hit.id for hit in whole.hits), whole.total) == (expected, len(expected))
+    # Page by page: past DENSE_DEPTH unsorted, and sorted from the first page.
+    for paged in (query, replace(query, sort=sort)):
+        found, total = _every_page(backend, EXPERTS_STAFF, paged)
+        assert (sorted(found), total) == (expected, len(expected)), paged.sort
+        assert backend.search(EXPERTS_STAFF, paged).facets == whole.facets
+    # Gibberish: its vector is under the floor for everyone (cosine 0), no word matches.
+    nonsense = replace(query, text="xqzvbnm", vector=[0.0, 0.0, 1.0])
+    for paged in (nonsense, replace(nonsense, sort=sort), replace(nonsense, page=6)):
+        assert _every_page(backend, EXPERTS_STAFF, paged) == ([], 0), paged.sort
