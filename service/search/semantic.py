@@ -21,11 +21,12 @@ from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF
 DENSE_DEPTH = 50
 # ... and, in the experts' indexes, only those whose cosine similarity to the query is at least
 # this: every text, gibberish included, has DENSE_DEPTH nearest neighbours, but not ones this
-# close. One rule for the three backends (`dense_floor`; Meilisearch is sent it as its own score,
-# `meili.similarity_score`). Chosen for the query model (e5) on bench/search_quality.py's tuning
-# half: docs/search.md, "A floor under meaning". The needs' index has none yet: a short query
-# in another language sits at about this similarity to its need (measured: "levée de fonds" and
-# a fundraising need, 0.81), and no needs benchmark has chosen one.
+# close. One rule for the three backends (`dense_floor`; on Meilisearch, applied to its
+# neighbours' scores, `meili.similarity_score`). Chosen for the query model (e5) on
+# bench/search_quality.py's tuning half: docs/search.md, "A floor under meaning". The needs'
+# index has none yet: a short query in another language sits at about this similarity to its
+# need (measured: "levée de fonds" and a fundraising need, 0.81), and no needs benchmark has
+# chosen one.
 DENSE_FLOOR = 0.82
 FLOORED_INDEXES = (EXPERTS_STAFF, EXPERTS_PUBLIC)
 
