@@ -13,6 +13,15 @@ the search box without a vector; "hybrid <model>" adds the title embedded by tha
 Also reports each model's query time (one title, one thread) and the memory it costs.
 Embeddings are cached under bench/.cache/ (shared with bench/matching_quality.py).
 
+With --floors F ..., the floor under meaning (service/search/semantic.py DENSE_FLOOR, the cosine
+a neighbour by meaning must reach) is swept on one backend per model: for each floor, hybrid
+nDCG@10 and Recall@10 of each track on its tuning half and its held-out half (the needs split
+in two by a hash of their ids: choose on the tuning half only), and the share of nonsense
+queries that find no expert at all (`nonsense`: random letter strings and random made-up
+syllable words, drawn with --seed, never hand-picked). With --public, the institutions' index
+instead: no bio, and each profile's public vector (headline and skills,
+matching.texts.profile_public_text), as institutions search the roster.
+
 With --needs, the needs search instead: the 200 needs of one language (title and description,
 as open needs) are the index and each expert who is the very occupation of a need (grade 2) is
 a query, by their HEADLINE (English), as an expert looking for needs types their trade; a need
@@ -30,6 +39,7 @@ import statistics
 import sys
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,9 +59,15 @@ from matching_quality import (  # noqa: E402
 
 from matching.encoders import Encoder, load_encoder  # noqa: E402
 from matching.metrics import Qrels, evaluate  # noqa: E402
-from matching.texts import need_search_text, profile_document_text  # noqa: E402
+from matching.texts import (  # noqa: E402
+    need_search_text,
+    profile_document_text,
+    profile_public_text,
+)
+from service.search import semantic  # noqa: E402
 from service.search.base import SearchBackend, SearchQuery  # noqa: E402
 from service.search.documents import (  # noqa: E402
+    EXPERTS_PUBLIC,
     EXPERTS_STAFF,
     NEEDS,
     expert_documents,
@@ -100,6 +116,101 @@ def queries(bench_dir: Path, seed: int) -> dict[str, tuple[list[str], list[str],
     ids, titles, qrels = out["desc_en"]
     out[TYPO_TRACK] = (ids, [typo(t, rng) for t in titles], qrels)
     return out
+
+
+def tuning_half(need_id: str) -> bool:
+    """Whether a need is in the tuning half (the other is held out): a hash of its id."""
+    return zlib.crc32(need_id.encode()) % 2 == 0
+
+
+def nonsense(seed: int, n: int = 100) -> dict[str, list[str]]:
+    """Queries that mean nothing, drawn at random: `letters`, one to three strings of 4 to 10
+    random letters ("xqzvbnm kkrtpl"); `syllables`, two or three made-up words of consonant-vowel
+    syllables, pronounceable as a real word would be ("bokafe tirumo")."""
+    rng = random.Random(seed)
+    consonants, vowels = "bcdfghjklmnprstvz", "aeiou"
+
+    def word() -> str:
+        return "".join(
+            rng.choice(consonants) + rng.choice(vowels) for _ in range(rng.randint(2, 4))
+        )
+
+    letters = [
+        " ".join(
+            "".join(rng.choice(LETTERS) for _ in range(rng.randint(4, 10)))
+            for _ in range(rng.randint(1, 3))
+        )
+        for _ in range(n)
+    ]
+    syllables = [" ".join(word() for _ in range(rng.randint(2, 3))) for _ in range(n)]
+    return {"letters": letters, "syllables": syllables}
+
+
+def set_floor(floor: float) -> None:
+    """Sets the floor under meaning every backend applies (as if the constant were this)."""
+    semantic.DENSE_FLOOR = floor  # read by `semantic.dense_floor` at each search
+
+
+def empty_share(
+    backend: SearchBackend,
+    texts: Sequence[str],
+    embed: Callable[[Sequence[str]], Any],
+    index: str = EXPERTS_STAFF,
+) -> dict[str, float]:
+    """Share of the texts for which the hybrid search finds nothing, and the mean count found."""
+    vectors = embed(texts)
+    totals = []
+    for row, text in enumerate(texts):
+        page = backend.search(
+            index,
+            SearchQuery(
+                text=text, per_page=10, highlight=False, vector=list(map(float, vectors[row]))
+            ),
+        )
+        totals.append(page.total)
+    return {
+        "empty": round(sum(1 for t in totals if t == 0) / len(totals), 3),
+        "mean_found": round(statistics.mean(totals), 1),
+    }
+
+
+def floor_sweep(
+    backend: SearchBackend,
+    tracks: dict[str, tuple[list[str], list[str], Qrels]],
+    profile_of: dict[int, str],
+    cache: Any,
+    floors: Sequence[float],
+    args: argparse.Namespace,
+    log: Callable[[str], None],
+    index: str = EXPERTS_STAFF,
+) -> dict[str, Any]:
+    """Hybrid figures per track on each half, and the nonsense queries found nothing, per floor."""
+    junk = nonsense(args.seed)
+    swept: dict[str, Any] = {}
+    for floor in floors:
+        set_floor(floor)
+        row: dict[str, Any] = {}
+        for track, (ids, titles, qrels) in tracks.items():
+            vectors = cache.embed(titles)
+            found = run(backend, ids, titles, profile_of, vectors, args.ratio, cache.embed, index)
+            for half, keep in (("tune", True), ("held", False)):
+                judged = {n: g for n, g in qrels.items() if tuning_half(n) == keep}
+                row[f"{track} {half}"] = figures(found, judged)
+        for kind, texts in junk.items():
+            row[f"nonsense {kind}"] = empty_share(backend, texts, cache.embed, index)
+        log(f"floor {floor}: {row}")
+        swept[str(floor)] = row
+    return swept
+
+
+def print_sweep(swept: dict[str, Any]) -> None:
+    """Prints one line per floor: nDCG@10 of each track's halves, then nonsense found nothing."""
+    for floor, row in swept.items():
+        cells = [
+            f"{name} {v['ndcg@10']:.3f}" if "ndcg@10" in v else f"{name} {v['empty']:.0%}"
+            for name, v in row.items()
+        ]
+        print(f"floor {floor}: " + " | ".join(cells))
 
 
 def rss_mb() -> float:
@@ -183,6 +294,7 @@ def run(
     vectors: Any = None,
     ratio: float = 0.5,
     embed: Any = None,
+    index: str = EXPERTS_STAFF,
 ) -> dict[str, list[str]]:
     """Searches each text and lists the first ten profiles found; a corrected typo is searched
     again with the corrected words' vector, as the service does (service/core/search.py)."""
@@ -190,7 +302,7 @@ def run(
     for row, (need_id, text) in enumerate(zip(ids, texts, strict=True)):
         vector = [float(x) for x in vectors[row]] if vectors is not None else None
         page = backend.search(
-            EXPERTS_STAFF,
+            index,
             SearchQuery(
                 text=text, per_page=10, highlight=False, vector=vector, semantic_ratio=ratio
             ),
@@ -203,7 +315,7 @@ def run(
                 vector=[float(x) for x in embed([page.suggestion])[0]],
                 semantic_ratio=ratio,
             )
-            page = backend.search(EXPERTS_STAFF, corrected)
+            page = backend.search(index, corrected)
         out[need_id] = [profile_of[hit.id] for hit in page.hits]
     return out
 
@@ -331,6 +443,12 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--backend", choices=BACKENDS, default="fts5")
     parser.add_argument("--needs", action="store_true", help="score the needs search instead")
+    parser.add_argument(
+        "--floors", type=float, nargs="*", default=None, help="sweep the floor under meaning"
+    )
+    parser.add_argument(
+        "--public", action="store_true", help="with --floors: the institutions' index"
+    )
     args = parser.parse_args()
 
     def log(message: str) -> None:
@@ -369,6 +487,33 @@ def main() -> None:
     for track, (ids, titles, qrels) in tracks.items():
         quality[track]["lexical"] = figures(run(lexical, ids, titles, profile_of), qrels)
     done()
+
+    if args.floors is not None:
+        swept: dict[str, Any] = {}
+        index = EXPERTS_PUBLIC if args.public else EXPERTS_STAFF
+        for name in args.models:
+            encoder = load_encoder(name, threads=1)
+            if args.public:
+                public = [profile_public_text(e) for e in experts]
+                matrix = EmbeddingCache(encoder, "document").embed(public)
+                backend, done = _build(
+                    docs, matrix, args.backend, index, "public_embedding", expert_documents
+                )
+            else:
+                matrix = EmbeddingCache(encoder, "document").embed(texts)
+                backend, done = build_backend(docs, matrix, args.backend)
+            cache = EmbeddingCache(encoder, "query")
+            swept[name] = floor_sweep(
+                backend, tracks, profile_of, cache, args.floors, args, log, index
+            )
+            done()
+        if args.json:
+            print(json.dumps({"backend": args.backend, "index": index, "floors": swept}, indent=2))
+            return
+        for name, rows in swept.items():
+            print(f"{name}, {index}, backend {args.backend}, load average: {os.getloadavg()}")
+            print_sweep(rows)
+        return
 
     for name in args.models:
         before = rss_mb()

@@ -129,7 +129,7 @@ def authenticate(
     user = users_repo.get_user_by_email(session, email)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
-        guesses.note_wrong_password(session, keys=keys, now=now)
+        guesses.note_attempt(session, keys=keys, now=now)
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

@@ -8,7 +8,9 @@ waiting and the fingerprint of the account's email and password hash: it dies wh
 (`email_confirm_max_age_s`), once used (the email it was made for is gone), when the change is
 cancelled or another address is asked for, and when the password changes. Confirming is one
 conditional update on the email and the address waiting; what follows is today's email change
-(accounts.apply_email_change).
+(accounts.apply_email_change). Links mailed (asked or sent again) are counted per account and
+per address, as password reset links are (service.core.guesses): too many within the window
+are refused, so the account page cannot flood an inbox.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from service.config import Settings
 from service.core import accounts, guesses, notifications
 from service.core.audit import record
 from service.core.password_reset import account_of_token, fingerprint
-from service.errors import FieldConflict, FieldErrors
+from service.errors import FieldConflict, FieldErrors, TooManyAttempts
 from service.i18n import N_
 from service.models import User
 from service.models.types import utcnow
@@ -36,6 +38,10 @@ LINK_INVALID = N_(
     "one. Ask for the change again from your account page."
 )
 NOTHING_WAITING = N_("No email change is waiting for confirmation.")
+TOO_MANY_LINKS = N_(
+    "Too many confirmation links were sent lately. Please wait before asking for another one; "
+    "a link already sent still works until it expires."
+)
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
@@ -52,6 +58,17 @@ def make_token(user: User, *, settings: Settings) -> str:
 def confirm_link(token: str) -> str:
     """Gets the site path a confirmation link opens."""
     return f"/account/email/confirm?token={quote(token)}"
+
+
+def _count_link(
+    session: Session, *, user: User, email: str, settings: Settings, now: datetime
+) -> None:
+    """Counts one link mailed to an address for an account; too many lately: TooManyAttempts."""
+    keys = guesses.confirm_link_keys(user=user, email=email)
+    wait = guesses.retry_after_s(session, keys=keys, settings=settings, now=now)
+    if wait is not None:
+        raise TooManyAttempts(TOO_MANY_LINKS, retry_after_s=wait)
+    guesses.note_attempt(session, keys=keys, now=now)
 
 
 def _send_link(session: Session, *, user: User, settings: Settings, now: datetime) -> None:
@@ -72,7 +89,8 @@ def request_change(
     """Asks to change an account's email, once its password is given: the address waits and a
     confirmation link is mailed to it, a notice to the address in use. Returns the address
     waiting; None when it is the email already (any change waiting is dropped). An address
-    another account uses: FieldConflict on `email`."""
+    another account uses: FieldConflict on `email`; too many links mailed lately for the account
+    or to the address: TooManyAttempts."""
     guesses.confirm_password(
         session, user=user, password=password, field="password", settings=settings
     )
@@ -84,6 +102,7 @@ def request_change(
     if users_repo.email_taken(session, email):
         raise FieldConflict({"email": accounts.EMAIL_TAKEN})
     now = now or utcnow()
+    _count_link(session, user=user, email=email, settings=settings, now=now)
     user.pending_email = email
     session.add(user)
     _send_link(session, user=user, settings=settings, now=now)
@@ -100,10 +119,13 @@ def request_change(
 
 def resend(session: Session, *, user: User, settings: Settings, now: datetime | None = None) -> str:
     """Mails the confirmation link again to the address waiting; returns it. Nothing waiting:
-    FieldErrors on `email`."""
+    FieldErrors on `email`; too many links mailed lately for the account or to the address:
+    TooManyAttempts."""
     if user.pending_email is None:
         raise FieldErrors({"email": NOTHING_WAITING})
-    _send_link(session, user=user, settings=settings, now=now or utcnow())
+    now = now or utcnow()
+    _count_link(session, user=user, email=user.pending_email, settings=settings, now=now)
+    _send_link(session, user=user, settings=settings, now=now)
     return user.pending_email
 
 

@@ -13,7 +13,8 @@ the whole building out. The address limit only stops one machine from guessing a
 accounts; guessing one account is stopped by that account's own limit, from any address.
 
 The same counting, under other keys and limits, refuses too many requests for a password
-reset link (`reset_keys`): the form cannot be used to flood someone's inbox.
+reset link (`reset_keys`) and too many email-confirmation links (`confirm_link_keys`): neither
+form can be used to flood someone's inbox.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ WRONG_PASSWORD = N_("This is not your current password.")
 IP_PREFIX = "ip:"
 RESET_EMAIL_PREFIX = "reset-email:"
 RESET_IP_PREFIX = "reset-ip:"
+CONFIRM_USER_PREFIX = "confirm-user:"
+CONFIRM_EMAIL_PREFIX = "confirm-email:"
 
 
 def login_keys(*, email: str, client_ip: str) -> list[str]:
@@ -57,9 +60,19 @@ def reset_keys(*, email: str, client_ip: str) -> list[str]:
     ]
 
 
+def confirm_link_keys(*, user: User, email: str) -> list[str]:
+    """Gets what mailing an email-confirmation link counts against: the account asking and
+    the address it is mailed to (several accounts could aim at one inbox)."""
+    return [
+        f"{CONFIRM_USER_PREFIX}{user.id}",
+        f"{CONFIRM_EMAIL_PREFIX}{users_repo.normalise_email(email)}",
+    ]
+
+
 def _limit_and_hold(key: str, settings: Settings) -> tuple[int, timedelta]:
     """Gets how many counts a key may hold, and for how long each one counts."""
-    if key.startswith(RESET_EMAIL_PREFIX):
+    # Links mailed to one inbox, whichever kind, are limited alike.
+    if key.startswith((RESET_EMAIL_PREFIX, CONFIRM_USER_PREFIX, CONFIRM_EMAIL_PREFIX)):
         return settings.password_reset_max_per_email, timedelta(
             seconds=settings.password_reset_window_s
         )
@@ -93,8 +106,9 @@ def retry_after_s(
     return max(1, math.ceil((until - now).total_seconds()))
 
 
-def note_wrong_password(session: Session, *, keys: list[str], now: datetime) -> None:
-    """Counts one wrong password (or one reset request) against each key (the caller commits)."""
+def note_attempt(session: Session, *, keys: list[str], now: datetime) -> None:
+    """Counts one attempt (a wrong password, a link asked for) against each key (the caller
+    commits)."""
     users_repo.add_login_failures(session, keys=keys, at=now)
 
 
@@ -122,7 +136,7 @@ def confirm_password(
         raise TooManyWrongPasswords(field, retry_after_s=wait)
     if verify_password(user.password_hash, password):
         return
-    note_wrong_password(session, keys=keys, now=now)
+    note_attempt(session, keys=keys, now=now)
     # The refusal rolls the request back: the guess must be counted all the same.
     session.commit()
     raise FieldErrors({field: WRONG_PASSWORD})

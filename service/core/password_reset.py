@@ -66,7 +66,7 @@ def request_reset(
     wait = guesses.retry_after_s(session, keys=keys, settings=settings, now=now)
     if wait is not None:
         raise TooManyAttempts(retry_after_s=wait)
-    guesses.note_wrong_password(session, keys=keys, now=now)
+    guesses.note_attempt(session, keys=keys, now=now)
     user = users_repo.get_user_by_email(session, email)
     if user is None or not user.active or user.deleted_at is not None:
         return

@@ -6,11 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from service.core import email_change
 from service.deps import OptionalUser, SessionDep, SessionUser, StateDep
-from service.errors import FieldConflict, FieldErrors
+from service.errors import FieldConflict, FieldErrors, TooManyAttempts
 from service.i18n import N_
+from service.models import User
 from service.pages.accounts import account_context
 from service.pages.forms import read_form, validate_form
 from service.schemas.accounts import EmailChange
@@ -40,7 +42,7 @@ async def email_submit(
     """Asks for a new email, once the password is given: a link is mailed there to confirm it."""
     data = await read_form(request)
     form, errors = validate_form(EmailChange, data)
-    status = 422
+    status, headers = 422, {}
     if form is not None:
         try:
             pending = email_change.request_change(
@@ -52,27 +54,50 @@ async def email_submit(
             )
         except FieldErrors as exc:
             errors, status = exc.errors, exc.page_status
+        except TooManyAttempts as exc:
+            errors, status = {"__all__": exc.message}, exc.status_code
+            headers["retry-after"] = str(exc.retry_after_s)
         else:
             session.commit()
             return _to_account(request, LINK_SENT if pending else N_("This is already your email."))
     values = {"email": data.get("email", "")}
-    return render(
+    return _account_page(request, session, user, errors, values, status, headers)
+
+
+def _account_page(
+    request: Request,
+    session: Session,
+    user: User,
+    errors: dict[str, str],
+    values: dict[str, object],
+    status: int,
+    headers: dict[str, str],
+) -> Response:
+    """The account page again, the email form's errors shown."""
+    page = render(
         request,
         "accounts/account.html",
         account_context(request, session, user, errors=errors, values=values, failed_form="email"),
         status_code=status,
     )
+    page.headers.update(headers)
+    return page
 
 
 @router.post("/account/email/resend")
 def resend_submit(
     request: Request, user: SessionUser, state: StateDep, session: SessionDep
 ) -> Response:
-    """Mails the confirmation link of the address waiting again."""
+    """Mails the confirmation link of the address waiting again; too many lately: the account
+    page says so (429, with Retry-After)."""
     try:
         email_change.resend(session, user=user, settings=state.settings)
     except FieldErrors:
         return _to_account(request, email_change.NOTHING_WAITING)
+    except TooManyAttempts as exc:
+        errors = {"__all__": exc.message}
+        headers = {"retry-after": str(exc.retry_after_s)}
+        return _account_page(request, session, user, errors, {}, exc.status_code, headers)
     session.commit()
     return _to_account(request, N_("We sent the confirmation link again."))
 

@@ -26,6 +26,7 @@ from service.schemas.accounts import (
     UserPublic,
 )
 from service.schemas.errors import (
+    TOO_MANY_CONFIRMATION_LINKS,
     TOO_MANY_RESET_REQUESTS,
     TOO_MANY_WRONG_PASSWORDS,
     ConflictBody,
@@ -66,11 +67,32 @@ def change_my_email(
     change waiting (`pending_email` is null). A wrong password or an address that is not valid
     is a 422 naming the field; an address another account uses is a 409 naming `email`. After
     too many wrong passwords on the account lately, a 429 naming `password`, with Retry-After,
-    whatever the password, until the lock-out has passed.
+    whatever the password, until the lock-out has passed; after too many links mailed lately
+    (`POST /api/me/email/resend` says which), a 429 with Retry-After, and nothing changes.
     """
     pending = email_change.request_change(
         session, user=user, password=body.password, email=body.email, settings=state.settings
     )
+    session.commit()
+    return EmailChangeRequested(pending_email=pending)
+
+
+@router.post(
+    "/me/email/resend",
+    status_code=202,
+    response_model=EmailChangeRequested,
+    responses=TOO_MANY_CONFIRMATION_LINKS,
+)
+def resend_my_email_link(user: CurrentUser, state: StateDep, session: SessionDep) -> Any:
+    """Mails the confirmation link of the caller's address waiting again, as the account page's
+    "Send the link again" does; the answer, a 202, names that address.
+
+    Nothing waiting is a 422 naming `email`. Links mailed for one account or to one address
+    are limited as password reset links are (`HOMEWARD_PASSWORD_RESET_MAX_PER_EMAIL` within
+    `HOMEWARD_PASSWORD_RESET_WINDOW_S`, counting the first one `POST /api/me/email` mails):
+    beyond, a 429 with Retry-After, and nothing is mailed.
+    """
+    pending = email_change.resend(session, user=user, settings=state.settings)
     session.commit()
     return EmailChangeRequested(pending_email=pending)
 

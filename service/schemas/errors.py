@@ -85,3 +85,19 @@ TOO_MANY_RESET_REQUESTS: dict[int | str, dict[str, Any]] = {
         },
     }
 }
+
+# What mailing an email-confirmation link may answer besides (service.core.email_change).
+TOO_MANY_CONFIRMATION_LINKS: dict[int | str, dict[str, Any]] = {
+    429: {
+        **_error(
+            "Too many confirmation links mailed for this account or to this address lately:"
+            " refused, and nothing mailed, until the window has passed."
+        ),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before asking again.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
+}

@@ -360,7 +360,7 @@ class Fts5Backend:
         # Made once per index (setdefault keeps the first of two racing threads' mirrors).
         mirror = self._mirrors.get(schema.name)
         if mirror is None:
-            mirror = self._mirrors.setdefault(schema.name, VectorMirror())
+            mirror = self._mirrors.setdefault(schema.name, VectorMirror(schema.name))
         facets = self._facet_mirrors.get(schema.name)
         if facets is None:
             facets = self._facet_mirrors.setdefault(schema.name, FacetMirror(schema.keywords))

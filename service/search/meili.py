@@ -39,7 +39,13 @@ from service.search.base import (
 )
 from service.search.documents import INDEXES, SYNONYM_GROUPS, IndexSchema, schema_for
 from service.search.meili_words import ONE_TYPO, TWO_TYPOS, Guess, IndexWords, Vocabulary
-from service.search.semantic import DENSE_DEPTH, allowed_edits, best_correction, edit_distance
+from service.search.semantic import (
+    DENSE_DEPTH,
+    allowed_edits,
+    best_correction,
+    dense_floor,
+    edit_distance,
+)
 
 T = TypeVar("T")
 EMBEDDER = "default"
@@ -131,6 +137,14 @@ class _Plan:
     per_page: int
     highlight: bool
     ratio: float
+
+
+def similarity_score(cosine: float) -> float:
+    """Meilisearch's ranking score of a neighbour at this cosine similarity to the query: its
+    vector store's distance is (1 - cos) / 2 and the score 1 - distance (a userProvided
+    embedder with no `distribution`; checked on 1.21 by tests/search/test_contract.py
+    `test_a_neighbour_by_meaning_counts_from_the_floor_on_every_backend`)."""
+    return (1.0 + cosine) / 2.0
 
 
 def _hybrid(words: Sequence[str], vector: Sequence[float] | None) -> bool:
@@ -317,11 +331,15 @@ class MeiliBackend:
         document holds the words as typed, searches the closest words the index holds instead
         and says so (`SearchPage.suggestion`), as the other backends do.
 
-        A hybrid search of words (no sort, within the first `DENSE_DEPTH` results) is fused
-        here, by Meilisearch's own rule (`_fuse`), from the keyword matches and the nearest
-        neighbours by meaning it counts anyway: one vector search, not two. Its words are
-        checked while the text is embedded (a request without the vector, on a thread of its
-        own), and a typo's correction is searched while the correction is embedded."""
+        A hybrid search of words lists what it counts, whatever the sort or page, as the other
+        backends do: the keyword matches and the nearest neighbours by meaning at or above the
+        floor (`_neighbours_request`), never Meilisearch's own hybrid results (its semantic
+        half holds every document). Unsorted, its page is fused here, by Meilisearch's own
+        rule (`_fuse`), from the keyword matches and those neighbours: one vector search, not
+        two. Sorted, the keyword matches come first, in Meilisearch's order, then the
+        neighbours they do not match, by the sort (`_neighbours_page`). Its words are checked
+        while the text is embedded (a request without the vector, on a thread of its own), and
+        a typo's correction is searched while the correction is embedded."""
         schema = schema_for(index)
         today = query.today or date.today()
         clauses = q.compile_filters(schema, query.filters, today=today)
@@ -347,9 +365,7 @@ class MeiliBackend:
             highlight=query.highlight,
             ratio=query.semantic_ratio,
         )
-        fused = (
-            bool(words) and query.semantic and not sort and plan.offset + per_page <= DENSE_DEPTH
-        )
+        fused = bool(words) and query.semantic and not sort
         # The words a correction may change. The index's words (`meili_words`) tell their
         # correction before any request: a typo is then one request (the corrected search,
         # carrying what confirms the correction), not two or three.
@@ -371,6 +387,7 @@ class MeiliBackend:
             results |= self._multi_search_named(
                 {"neighbours": [self._neighbours_request(plan, query_vector, fused=fused)]}
             )
+            results["neighbours"] = _floored(plan, results["neighbours"])
         first = results["page"][0]
         counted: dict[str, Any]
         if fused:
@@ -400,6 +417,10 @@ class MeiliBackend:
                 in_buckets[i] += sum(
                     1 for d in added if int(d["win_start"]) <= end and int(d["win_end"]) >= start
                 )
+            if not fused:
+                shown = len(raws)
+                raws += self._neighbours_page(plan, added, matched=total - len(added), shown=shown)
+                hits += [self._hit(schema, raw) for raw in raws[shown:]]
         counts: dict[str, list[FacetCount]] = {}
         for name in facets:
             if name == schema.window.name:
@@ -710,6 +731,8 @@ class MeiliBackend:
             parts["neighbours"] = [self._neighbours_request(plan, vector, fused=fused)]
         parts.update(extra or {})
         results = self._multi_search_named(parts)
+        if "neighbours" in results:
+            results["neighbours"] = _floored(plan, results["neighbours"])
         if neighbours is not None:
             results["neighbours"] = neighbours
         if counts is not None:
@@ -739,8 +762,9 @@ class MeiliBackend:
         vector = meaning.get()
         if vector is None:
             return {}
-        found = self._multi_search(
-            [self._neighbours_request(plan, vector, fused=True)], beside=True
+        found = _floored(
+            plan,
+            self._multi_search([self._neighbours_request(plan, vector, fused=True)], beside=True),
         )
         hits = found[0].get("hits", [])
         counted = keyword.now()
@@ -804,7 +828,7 @@ class MeiliBackend:
                 # (A hybrid search's facets come from its keyword count: `_keyword_count`.)
                 main["facets"] = plan.keyword_facets
         if plan.sort:
-            main["sort"] = [f"{k.field}:{'desc' if k.descending else 'asc'}" for k in plan.sort]
+            main["sort"] = _sort_terms(plan.sort)
         elif not words and vector is None:
             main["sort"] = ["id:asc"]
         if words and plan.highlight:
@@ -816,7 +840,9 @@ class MeiliBackend:
                 attributesToCrop=[f"{name}:24" for name in snippets],
                 cropMarker="…",
             )
-        if vector is not None and not fused:
+        if vector is not None and not words:
+            # By meaning alone. (With words, the page holds the keyword matches and the
+            # neighbours at or above the floor: `search`.)
             main["vector"] = self._vector(vector)
             main["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": plan.ratio}
         return main
@@ -859,10 +885,32 @@ class MeiliBackend:
             "attributesToRetrieve": [*fields, *_INTERNAL],
             "vector": self._vector(vector),
             "hybrid": {"embedder": EMBEDDER, "semanticRatio": 1.0},
+            # The floor is applied to the answer (`_floored`), not sent as a
+            # `rankingScoreThreshold`: with one, Meilisearch 1.21 looks further than the limit
+            # when few neighbours reach it (300 ms at 10,000 documents, against 4-9 without).
+            "showRankingScore": True,
         }
-        if fused:
-            request["showRankingScore"] = True
         return request
+
+    def _neighbours_page(
+        self, plan: _Plan, added: Sequence[dict[str, Any]], *, matched: int, shown: int
+    ) -> list[dict[str, Any]]:
+        """The neighbours by meaning the words do not match that a sorted page shows after
+        the `shown` keyword matches of its `matched`: they follow the last keyword match, by
+        the sort (then id)."""
+        start, room = max(0, plan.offset - matched), plan.per_page - shown
+        if room <= 0 or start >= len(added):
+            return []
+        ids = ", ".join(str(int(n["id"])) for n in added)
+        request = {
+            "indexUid": plan.uid,
+            "filter": [*plan.filters, f"id IN [{ids}]"],
+            "offset": start,
+            "limit": room,
+            "sort": [*_sort_terms(plan.sort), "id:asc"],
+            "attributesToRetrieve": list(plan.schema.fields),
+        }
+        return list(self._multi_search([request])[0].get("hits", []))
 
     @staticmethod
     def _among(plan: _Plan, text: str, neighbours: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -1168,6 +1216,22 @@ def _filter(clauses: Sequence[q.Clause]) -> list[str]:
                 " OR ".join(f"(win_start <= {e} AND win_end >= {s})" for s, e in clause.spans)
             )
     return out
+
+
+def _floored(plan: _Plan, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The neighbours by meaning at or above the index's floor (`semantic.dense_floor`, the
+    rule `VectorMirror.nearest` applies): the nearest `DENSE_DEPTH` first, then the floor,
+    which keeps the same ones as the floor first."""
+    floor = similarity_score(dense_floor(plan.schema.name))
+    return [
+        {**answer, "hits": [h for h in answer.get("hits", []) if h["_rankingScore"] >= floor]}
+        for answer in answers
+    ]
+
+
+def _sort_terms(sort: Sequence[q.SortKey]) -> list[str]:
+    """Writes a sort as Meilisearch's `field:asc` / `field:desc` terms."""
+    return [f"{k.field}:{'desc' if k.descending else 'asc'}" for k in sort]
 
 
 def _short(vector: Sequence[float]) -> list[float]:

@@ -181,7 +181,7 @@ class PostgresBackend:
 
     def _forget_mirrors(self) -> None:
         """Starts the in-memory vectors and facet values of every index afresh."""
-        self._mirrors = {index: VectorMirror() for index in INDEXES}
+        self._mirrors = {index: VectorMirror(index) for index in INDEXES}
         self._facet_mirrors = {index: FacetMirror(schema_for(index).keywords) for index in INDEXES}
         self._facets_loaded = set()
 

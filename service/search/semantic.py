@@ -15,9 +15,27 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching.index import VectorIndex, top_k_indices
+from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF
 
 # Semantic neighbours a hybrid search adds to the keyword matches.
 DENSE_DEPTH = 50
+# ... and, in the experts' indexes, only those whose cosine similarity to the query is at least
+# this: every text, gibberish included, has DENSE_DEPTH nearest neighbours, but not ones this
+# close. One rule for the three backends (`dense_floor`; on Meilisearch, applied to its
+# neighbours' scores, `meili.similarity_score`). Chosen for the query model (e5) on
+# bench/search_quality.py's tuning half: docs/search.md, "A floor under meaning". The needs'
+# index has none yet: a short query in another language sits at about this similarity to its
+# need (measured: "levée de fonds" and a fundraising need, 0.81), and no needs benchmark has
+# chosen one.
+DENSE_FLOOR = 0.82
+FLOORED_INDEXES = (EXPERTS_STAFF, EXPERTS_PUBLIC)
+
+
+def dense_floor(index: str) -> float:
+    """Gets the cosine a neighbour by meaning must reach in an index's hybrid search (-1: any)."""
+    return DENSE_FLOOR if index in FLOORED_INDEXES else -1.0
+
+
 # Keyword matches that take part in the fusion (the rest follow, in BM25 order).
 LEXICAL_DEPTH = 100
 RRF_K = 60.0
@@ -51,7 +69,8 @@ class VectorMirror:
     preselected by Hamming distance over the bits, then the best of them rescored exactly.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, index: str = "") -> None:
+        self.name = index  # the search index whose vectors these are (its `dense_floor`)
         self.seq = 0
         self.index: VectorIndex | None = None
         self.lock = threading.Lock()
@@ -152,7 +171,8 @@ class VectorMirror:
         allowed: Collection[int] | NDArray[np.integer] | None,
         k: int = DENSE_DEPTH,
     ) -> list[int]:
-        """Ids of the k documents closest to the query, among the allowed ones (None: all)."""
+        """Ids of the k documents closest to the query, among the allowed ones (None: all),
+        that are at least the index's `dense_floor` similar to it."""
         index = self.index
         if index is None or len(index) == 0 or k <= 0:
             return []
@@ -178,6 +198,7 @@ class VectorMirror:
         # for longer than this whole product takes (at most EXACT_ROWS rows).
         scores = np.einsum("ij,j->i", candidates, vector)
         best = top_k_indices(scores, k)
+        best = best[scores[best] >= dense_floor(self.name)]
         return [int(self._doc_ids[i if rows is None else rows[i]]) for i in best]
 
     def _shortlist(

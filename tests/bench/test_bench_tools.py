@@ -494,6 +494,14 @@ def test_search_quality(bench_env: dict[str, str]) -> None:
     assert english["lexical"]["ndcg@10"] > 0, english
     needs = _json(_run("bench/search_quality.py", *common, "--needs", env=bench_env).stdout)
     assert {"needs_en", "needs_fr", "needs_es"} <= set(needs["quality"]), needs
+    # The floor sweep: each track's two halves and the nonsense queries, at each floor; no floor
+    # finds something for every nonsense query, a floor above every cosine finds none by meaning.
+    swept = _json(
+        _run("bench/search_quality.py", *common, "--floors", "-1", "1.01", env=bench_env).stdout
+    )["floors"]["hashing"]
+    assert {"desc_en tune", "desc_en held", "nonsense letters"} <= set(swept["-1.0"])
+    assert swept["-1.0"]["nonsense letters"]["empty"] == 0.0
+    assert swept["1.01"]["nonsense syllables"]["empty"] == 1.0
 
 
 def test_assignment(bench_env: dict[str, str]) -> None:

@@ -47,7 +47,7 @@ class OldSqlSearch:
         self.docs, self.facets, self.vocab = backend.docs, backend.facets, backend.vocab
         self.vectors = backend.vectors
         self.config, self.trigrams = backend.config, backend.trigrams
-        self._mirrors: dict[str, VectorMirror] = {index: VectorMirror() for index in INDEXES}
+        self._mirrors: dict[str, VectorMirror] = {index: VectorMirror(index) for index in INDEXES}
 
     def ensure_indexes(self) -> None:
         """Nothing to do: the backend made the tables."""

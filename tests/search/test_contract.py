@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -27,7 +28,7 @@ from service.search.documents import (
     need_documents,
 )
 from service.search.outbox import reindex
-from service.search.semantic import DENSE_DEPTH
+from service.search.semantic import DENSE_DEPTH, DENSE_FLOOR
 from tests.search.factories import expert, need
 
 TODAY = date(2025, 3, 10)
@@ -477,7 +478,8 @@ def test_hybrid_keeps_keyword_matches_and_adds_neighbours_by_meaning(
     )
     found = [hit.id for hit in page.hits]
     assert set(found[:2]) == {1, 2}  # the French profile is found by meaning
-    assert found.index(2) < found.index(3)
+    # The hydrologist shares neither words nor meaning (cosine 0, under semantic.DENSE_FLOOR).
+    assert 3 not in found and page.total == 2
 
 
 def test_semantic_neighbours_obey_the_filters(backend: SearchBackend) -> None:
@@ -532,9 +534,12 @@ def test_hybrid_total_and_facets_count_keyword_matches_and_neighbours_once(
         ),
     )
     allowed = [d for d in ARC if not filters or d["languages"] == [filters["languages"]]]
-    neighbours = {d["id"] for d in allowed[:DENSE_DEPTH]}  # the ids follow the distance
+    # The ids follow the distance; the cosine to [1, 0, 0] is the first coordinate, and only
+    # neighbours at DENSE_FLOOR or nearer count (i <= 60 on the arc).
+    near = [d for d in allowed[:DENSE_DEPTH] if d["embedding"][0] >= DENSE_FLOOR]
+    neighbours = {d["id"] for d in near}
     counted = [d for d in allowed if d["id"] in neighbours or d["id"] in HYDROLOGISTS]
-    assert len(allowed) > len(counted) > DENSE_DEPTH
+    assert len(allowed) > len(counted) > len(HYDROLOGISTS)
     assert page.total == len(counted)
     assert {hit.id for hit in page.hits} <= {d["id"] for d in counted}
     counts = {name: {f.value: f.count for f in values} for name, values in page.facets.items()}
@@ -724,3 +729,62 @@ def test_with_no_match_every_asked_facet_is_still_there(backend: SearchBackend) 
     # Every facet asked is answered, empty: the page keeps its filters (the ticked ones with
     # a count of 0) instead of losing them.
     assert page.facets == {name: [] for name in facets}
+
+
+@pytest.mark.parametrize("index", [EXPERTS_STAFF, EXPERTS_PUBLIC])
+def test_a_neighbour_by_meaning_counts_from_the_floor_on_every_backend(
+    backend: SearchBackend, index: str
+) -> None:
+    """The same floor everywhere (Meilisearch is sent it as its own score): an expert just
+    above it is found by meaning, one just below is not, and words still find anyone."""
+    _hybrid_only(backend)
+    above, below = math.acos(DENSE_FLOOR + 0.01), math.acos(DENSE_FLOOR - 0.01)
+    docs = [
+        expert(1, headline="Épidémiologiste", embedding=[math.cos(above), math.sin(above), 0.0]),
+        expert(2, headline="Hydrologue", embedding=[math.cos(below), math.sin(below), 0.0]),
+        expert(3, headline="Comptable", embedding=[0.0, 0.0, 1.0]),
+    ]
+    for doc in docs:
+        doc["public_embedding"] = doc["embedding"]
+    load(backend, docs)
+    query = SearchQuery(text="xqzvbnm", vector=[1.0, 0.0, 0.0], today=TODAY)
+    page = backend.search(index, query)
+    assert ([hit.id for hit in page.hits], page.total) == ([1], 1)
+    page = backend.search(index, replace(query, text="comptable"))
+    assert ({hit.id for hit in page.hits}, page.total) == ({1, 3}, 2)
+
+
+def _every_page(backend: SearchBackend, index: str, query: SearchQuery) -> tuple[list[int], int]:
+    """Lists the ids of every page of a search (and of the page after its last), and its count."""
+    first = backend.search(index, query)
+    found = [hit.id for hit in first.hits]
+    for page in range(2, math.ceil(first.total / query.per_page) + 2):
+        found += [hit.id for hit in backend.search(index, replace(query, page=page)).hits]
+    return found, first.total
+
+
+@pytest.mark.parametrize("sort", [["hours_per_month"], ["-display_name"]])
+def test_a_sorted_or_deep_hybrid_page_lists_what_the_count_says(
+    backend: SearchBackend, sort: list[str]
+) -> None:
+    """One result, whatever the sort or page: the keyword matches and the nearest neighbours
+    by meaning at or above the floor (a sort orders them; FTS5 sorts its `temp.matches`).
+    Every page put together lists each of them once and nothing else, gibberish nothing."""
+    _hybrid_only(backend)
+    load(backend, [{**d, "hours_per_month": d["id"] * 7 % 13} for d in ARC])
+    near = [d["id"] for d in ARC[:DENSE_DEPTH] if d["embedding"][0] >= DENSE_FLOOR]
+    expected = sorted({*near, *HYDROLOGISTS})
+    query = SearchQuery(
+        text="hydrologist", vector=[1.0, 0.0, 0.0], facets=["languages"], per_page=10, today=TODAY
+    )
+    whole = backend.search(EXPERTS_STAFF, replace(query, per_page=len(ARC)))
+    assert (sorted(hit.id for hit in whole.hits), whole.total) == (expected, len(expected))
+    # Page by page: past DENSE_DEPTH unsorted, and sorted from the first page.
+    for paged in (query, replace(query, sort=sort)):
+        found, total = _every_page(backend, EXPERTS_STAFF, paged)
+        assert (sorted(found), total) == (expected, len(expected)), paged.sort
+        assert backend.search(EXPERTS_STAFF, paged).facets == whole.facets
+    # Gibberish: its vector is under the floor for everyone (cosine 0), no word matches.
+    nonsense = replace(query, text="xqzvbnm", vector=[0.0, 0.0, 1.0])
+    for paged in (nonsense, replace(nonsense, sort=sort), replace(nonsense, page=6)):
+        assert _every_page(backend, EXPERTS_STAFF, paged) == ([], 0), paged.sort

@@ -27,7 +27,7 @@ from service.search.documents import EXPERTS_STAFF, schema_for
 from service.search.meili import MeiliBackend
 from service.search.semantic import DENSE_DEPTH
 from tests.search.conftest import MEILI_KEY, MEILI_URL, fresh_backend
-from tests.search.test_contract import ARC, ROSTER, TODAY, load
+from tests.search.test_contract import ARC, HYDROLOGISTS, ROSTER, TODAY, load
 
 pytestmark = pytest.mark.skipif(not MEILI_URL, reason="HOMEWARD_TEST_MEILI_URL not set")
 
@@ -242,6 +242,25 @@ def test_a_hybrid_search_of_a_common_word_counts_without_asking(
     page, sent = hydrologists(arc)
     assert sent == 1
     assert DENSE_DEPTH + 2 < page.total <= DENSE_DEPTH + 4
+
+
+def test_a_sorted_hybrid_page_asks_for_the_neighbours_only_when_it_shows_them(
+    arc: MeiliBackend,
+) -> None:
+    # Sorted, the keyword matches come first (Meilisearch's order), then the neighbours by
+    # meaning they do not match, by the sort: one more request for a page reaching those.
+    sort = {"sort": ["display_name"], "vector": [1.0, 0.0, 0.0]}
+    page, sent = roster_search(arc, "hydrologist", per_page=2, **sort)
+    assert (sent, page.total) == (1, DENSE_DEPTH + 2)
+    assert {hit.id for hit in page.hits} <= HYDROLOGISTS
+    page, sent = roster_search(arc, "hydrologist", per_page=10, **sort)
+    assert sent == 2
+    assert {hit.id for hit in page.hits[:4]} == HYDROLOGISTS
+    names = [hit.document["display_name"] for hit in page.hits[4:]]
+    assert names == ["Expert 1", "Expert 10", "Expert 11", "Expert 12", "Expert 13", "Expert 14"]
+    page, sent = roster_search(arc, "hydrologist", per_page=10, page=6, **sort)
+    assert [hit.document["display_name"] for hit in page.hits] == ["Expert 8", "Expert 9"]
+    assert sent == 2
 
 
 @pytest.mark.parametrize("words", [True, False])

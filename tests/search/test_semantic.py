@@ -3,10 +3,15 @@ or shortlisted by sign bits, and kept in step with additions, replacements and r
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.search import semantic
+from service.search.documents import EXPERTS_STAFF, NEEDS
 from service.search.semantic import VectorMirror, to_blob
 
 
@@ -67,3 +72,29 @@ def test_removed_and_replaced_vectors_are_followed(monkeypatch: pytest.MonkeyPat
 def test_a_query_of_another_dimension_finds_nothing() -> None:
     mirror = mirror_of(clustered(20))
     assert mirror.nearest([1.0, 0.0], None) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    floor=st.floats(-1.0, 1.0),
+    k=st.integers(1, 60),
+)
+def test_an_experts_neighbours_are_the_exact_top_k_that_clear_the_floor(
+    seed: int, floor: float, k: int
+) -> None:
+    """Whatever the query: the floored index returns exactly the nearest k whose cosine is at
+    least the floor, in order, and the needs' index (no floor yet) the nearest k."""
+    vectors = clustered(300, seed=seed % 1000)
+    query = np.random.default_rng(seed).standard_normal(32).astype(np.float32)
+    unit = query / np.linalg.norm(query)
+    ids = list(range(1, 301))
+    nearest = exact(vectors, unit, ids, k)
+    cosine = {i: float(vectors[i - 1] @ unit) for i in ids}
+    staff, needs = VectorMirror(EXPERTS_STAFF), VectorMirror(NEEDS)
+    for mirror in (staff, needs):
+        mirror.apply((i + 1, 1, to_blob(v)) for i, v in enumerate(vectors))
+    with patch.object(semantic, "DENSE_FLOOR", floor):
+        found = staff.nearest(query, None, k=k)
+        assert found == [i for i in nearest if cosine[i] >= floor]
+        assert needs.nearest(query, None, k=k) == nearest

@@ -182,6 +182,7 @@ ROUTES: dict[str, Rule] = {
     "GET /account/email/confirm": Rule(A.READ_PUBLIC_PAGES, query="?token={email_token}"),
     "POST /account/email/confirm": Rule(A.READ_PUBLIC_PAGES, form={"token": "{email_token}"}),
     "POST /account/email/resend": ACCOUNT,
+    "POST /api/me/email/resend": ACCOUNT,
     "POST /account/email/cancel": ACCOUNT,
     "GET /account": ACCOUNT,
     "POST /account/locale": Rule(A.USE_ACCOUNT, form={"locale": "en"}),

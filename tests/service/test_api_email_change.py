@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from service.config import Settings
 from service.core.accounts import create_api_token
 from service.core.indexing import drain_outbox, reindex_all
 from service.models import ApiToken, AuditEvent, OutgoingEmail, Role, User
@@ -251,3 +252,41 @@ def test_any_valid_email_is_saved_and_opens_the_account(
     assert confirmed.json()["email"] == email.strip().lower() == _email_of(session, user)
     log_in_as(make_client(), email)
     assert session.exec(select(User).where(col(User.email) == email.lower())).one().id == user.id
+
+
+def _links_to(session: Session, address: str) -> int:
+    session.expire_all()
+    kind = OutgoingEmail.kind == "account.email_change_link"
+    return len(
+        session.exec(select(OutgoingEmail).where(kind, OutgoingEmail.to_address == address)).all()
+    )
+
+
+def test_the_link_is_sent_again_until_the_limit_then_a_429_with_retry_after(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    _, token = _account(session)
+    nothing = client.post("/api/me/email/resend", headers=_bearer(token))
+    assert nothing.status_code == 422
+    assert [e["field"] for e in nothing.json()["errors"]] == ["email"]
+    asked = client.post(
+        "/api/me/email", json={"email": NEW, "password": PASSWORD}, headers=_bearer(token)
+    )
+    assert asked.status_code == 202
+    limit = settings.password_reset_max_per_email
+    for _ in range(limit - 1):
+        again = client.post("/api/me/email/resend", headers=_bearer(token))
+        assert again.status_code == 202 and again.json() == {"pending_email": NEW}
+    refused = client.post("/api/me/email/resend", headers=_bearer(token))
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["retry-after"]) <= settings.password_reset_window_s
+    assert _links_to(session, NEW) == limit
+    # Asking for another address mails a link too: refused alike, and nothing changes.
+    other = client.post(
+        "/api/me/email",
+        json={"email": "nadia@exemple.ma", "password": PASSWORD},
+        headers=_bearer(token),
+    )
+    assert other.status_code == 429 and "retry-after" in other.headers
+    assert _links_to(session, "nadia@exemple.ma") == 0
+    assert client.get("/api/me", headers=_bearer(token)).json()["email"] == OLD

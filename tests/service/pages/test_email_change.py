@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from service.config import Settings
 from service.core.indexing import drain_outbox, reindex_all
-from service.models import ExpertProfile, Role, User
+from service.models import ExpertProfile, OutgoingEmail, Role, User
 from service.search import SearchBackend
 from tests.conftest import login
 from tests.factories import PASSWORD, make_expert, make_user
@@ -193,3 +193,38 @@ def test_an_arabic_reader_is_told_the_link_is_sent_as_the_rest_of_the_page_speak
         "أرسلنا رابط تأكيد إلى العنوان الجديد. يتغير بريدك فور فتحه؛ وإلى ذلك الحين، "
         "سجّل الدخول ببريدك الحالي."
     ]
+
+
+FR_TOO_MANY_LINKS = (
+    "Trop de liens de confirmation ont été envoyés ces derniers temps. Veuillez patienter avant "
+    "d'en demander un autre ; un lien déjà envoyé reste valable jusqu'à son expiration."
+)
+
+
+def _links_to(session: Session, address: str) -> int:
+    session.expire_all()
+    kind = OutgoingEmail.kind == "account.email_change_link"
+    return len(
+        session.exec(select(OutgoingEmail).where(kind, OutgoingEmail.to_address == address)).all()
+    )
+
+
+def test_sending_the_link_again_is_limited_as_reset_links_are(
+    client: TestClient, session: Session, expert: ExpertProfile, settings: Settings
+) -> None:
+    log_in_as(client, OLD)
+    assert (
+        post_form(client, "/account/email", {"email": NEW, "password": PASSWORD}).status_code == 303
+    )
+    limit = settings.password_reset_max_per_email
+    for _ in range(limit - 1):  # the first link counts: the limit-th is the last one mailed
+        assert post_form(client, "/account/email/resend", {}).status_code == 303
+    assert _links_to(session, NEW) == limit
+    refused = post_form(client, "/account/email/resend", {})
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["retry-after"]) <= settings.password_reset_window_s
+    alert = soup_of(refused).select_one('form[action="/account/email"] .form-error[role=alert]')
+    assert text_of(alert) == FR_TOO_MANY_LINKS
+    # Nothing more mailed; the change still waits, and its link still confirms it.
+    assert _links_to(session, NEW) == limit
+    assert confirm_in_browser(client, confirmation_token(session, to=NEW)).status_code == 303
