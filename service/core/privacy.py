@@ -137,6 +137,14 @@ def delete_account(
             f"email:{user.email}",
             *guesses.account_keys(user),
             *guesses.reset_keys(email=user.email, client_ip="")[:1],
+            # Confirmation links mailed: counted against the account and the address mailed
+            # (the current one once confirmed, or the one still waiting).
+            *{
+                key
+                for address in (user.email, user.pending_email)
+                if address
+                for key in guesses.confirm_link_keys(user=user, email=address)
+            },
         ],
     )
     user.email = f"deleted-{user_id}@invalid"

@@ -27,8 +27,8 @@ from service.schemas.accounts import (
 )
 from service.schemas.errors import (
     TOO_MANY_CONFIRMATION_LINKS,
+    TOO_MANY_PASSWORDS_OR_LINKS,
     TOO_MANY_RESET_REQUESTS,
-    TOO_MANY_WRONG_PASSWORDS,
     ConflictBody,
 )
 from service.schemas.password_reset import ResetRequested
@@ -51,7 +51,7 @@ def me(user: CurrentUser) -> Any:
             "model": ConflictBody,
             "description": "Another account uses this email (the field is named).",
         },
-        **TOO_MANY_WRONG_PASSWORDS,
+        **TOO_MANY_PASSWORDS_OR_LINKS,
     },
 )
 def change_my_email(

@@ -34,6 +34,13 @@ class ConflictBody(ErrorBody):
     errors: list[FieldProblem] = []
 
 
+class TooManyBody(ErrorBody):
+    """What a request refused for now answers: a sentence, and the field it names, if any (the
+    password's, for too many wrong passwords; none for too many links mailed)."""
+
+    errors: list[FieldProblem] = []
+
+
 def _error(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
     return {"model": model, "description": description}
 
@@ -99,5 +106,18 @@ TOO_MANY_CONFIRMATION_LINKS: dict[int | str, dict[str, Any]] = {
                 "schema": {"type": "integer", "minimum": 1},
             }
         },
+    }
+}
+
+# Changing the email checks the password and mails a link: either limit may answer.
+TOO_MANY_PASSWORDS_OR_LINKS: dict[int | str, dict[str, Any]] = {
+    429: {
+        **TOO_MANY_WRONG_PASSWORDS[429],
+        **_error(
+            "Too many wrong passwords on the account lately (the password's field named), or too"
+            " many confirmation links mailed for this account or to this address (no field):"
+            " refused, and nothing mailed, until the window has passed.",
+            TooManyBody,
+        ),
     }
 }
