@@ -60,64 +60,42 @@ API_ERRORS: dict[int | str, dict[str, Any]] = {
     422: _error("Some parameters or fields are not valid.", InvalidRequestBody),
 }
 
+ASK_AGAIN = "Seconds to wait before asking again."
+
+
+def _too_many(
+    description: str, model: type[BaseModel] = ErrorBody, *, wait: str = ASK_AGAIN
+) -> dict[int | str, dict[str, Any]]:
+    """A 429 an operation may answer besides, with its Retry-After header."""
+    retry_after = {"description": wait, "schema": {"type": "integer", "minimum": 1}}
+    return {429: {**_error(description, model), "headers": {"Retry-After": retry_after}}}
+
+
 # What an operation that checks the caller's password may answer besides (service.core.guesses).
-TOO_MANY_WRONG_PASSWORDS: dict[int | str, dict[str, Any]] = {
-    429: {
-        **_error(
-            "Too many wrong passwords on the account lately: refused whatever the password,"
-            " the password's field named, until the lock-out has passed.",
-            InvalidRequestBody,
-        ),
-        "headers": {
-            "Retry-After": {
-                "description": "Seconds to wait before the password is checked again.",
-                "schema": {"type": "integer", "minimum": 1},
-            }
-        },
-    }
-}
+TOO_MANY_WRONG_PASSWORDS = _too_many(
+    "Too many wrong passwords on the account lately: refused whatever the password,"
+    " the password's field named, until the lock-out has passed.",
+    InvalidRequestBody,
+    wait="Seconds to wait before the password is checked again.",
+)
 
 # What a request for a password reset link may answer besides (service.core.password_reset).
-TOO_MANY_RESET_REQUESTS: dict[int | str, dict[str, Any]] = {
-    429: {
-        **_error(
-            "Too many reset links asked for this email or from this address lately: refused"
-            " until the window has passed."
-        ),
-        "headers": {
-            "Retry-After": {
-                "description": "Seconds to wait before asking again.",
-                "schema": {"type": "integer", "minimum": 1},
-            }
-        },
-    }
-}
+TOO_MANY_RESET_REQUESTS = _too_many(
+    "Too many reset links asked for this email or from this address lately: refused"
+    " until the window has passed."
+)
 
 # What mailing an email-confirmation link may answer besides (service.core.email_change).
-TOO_MANY_CONFIRMATION_LINKS: dict[int | str, dict[str, Any]] = {
-    429: {
-        **_error(
-            "Too many confirmation links mailed for this account or to this address lately:"
-            " refused, and nothing mailed, until the window has passed."
-        ),
-        "headers": {
-            "Retry-After": {
-                "description": "Seconds to wait before asking again.",
-                "schema": {"type": "integer", "minimum": 1},
-            }
-        },
-    }
-}
+TOO_MANY_CONFIRMATION_LINKS = _too_many(
+    "Too many confirmation links mailed for this account or to this address lately:"
+    " refused, and nothing mailed, until the window has passed."
+)
 
 # Changing the email checks the password and mails a link: either limit may answer.
-TOO_MANY_PASSWORDS_OR_LINKS: dict[int | str, dict[str, Any]] = {
-    429: {
-        **TOO_MANY_WRONG_PASSWORDS[429],
-        **_error(
-            "Too many wrong passwords on the account lately (the password's field named), or too"
-            " many confirmation links mailed for this account or to this address (no field):"
-            " refused, and nothing mailed, until the window has passed.",
-            TooManyBody,
-        ),
-    }
-}
+TOO_MANY_PASSWORDS_OR_LINKS = _too_many(
+    "Too many wrong passwords on the account lately (the password's field named), or too"
+    " many confirmation links mailed for this account or to this address (no field):"
+    " refused, and nothing mailed, until the window has passed.",
+    TooManyBody,
+    wait="Seconds to wait before the password is checked again.",
+)
