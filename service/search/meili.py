@@ -100,7 +100,9 @@ def settings_for(schema: IndexSchema, *, dimensions: int | None) -> dict[str, An
             "id",
         ],
         "sortableAttributes": [*schema.sortable, "id"],
-        "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],
+        # A chosen sort is the page's order, as on the other backends; without one the rule
+        # does nothing and the words rules rank.
+        "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
         "typoTolerance": {
             "enabled": True,
             # Not the sizes of `semantic.allowed_edits` (4 and 8): with a typo allowed from 4

@@ -788,3 +788,19 @@ def test_a_sorted_or_deep_hybrid_page_lists_what_the_count_says(
     nonsense = replace(query, text="xqzvbnm", vector=[0.0, 0.0, 1.0])
     for paged in (nonsense, replace(nonsense, sort=sort), replace(nonsense, page=6)):
         assert _every_page(backend, EXPERTS_STAFF, paged) == ([], 0), paged.sort
+
+
+def test_a_sort_orders_every_keyword_match_whatever_its_relevance(backend: SearchBackend) -> None:
+    """A chosen sort is the order of the page: the best keyword match does not come first
+    because it matches better (Meilisearch ranks by its words rules before a sort unless told)."""
+    load(
+        backend,
+        [
+            expert(1, headline="Hydrologue, hydrologie des bassins", hours_per_month=5),
+            expert(2, headline="Ingénieure", bio="A étudié l'hydrologie.", hours_per_month=40),
+            expert(3, headline="Hydrologie urbaine et hydrologie agricole", hours_per_month=20),
+            expert(4, headline="Cardiologue", hours_per_month=60),
+        ],
+    )
+    assert ids(backend, EXPERTS_STAFF, text="hydrologie", sort=["-hours_per_month"]) == [2, 3, 1]
+    assert ids(backend, EXPERTS_STAFF, text="hydrologie", sort=["hours_per_month"]) == [1, 3, 2]
