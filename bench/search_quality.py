@@ -1,7 +1,7 @@
 """Search quality on the dev benchmark: need titles as search queries, lexical vs hybrid.
 
     python bench/search_quality.py [--models minilm use e5] [--ratio 0.5] [--json]
-        [--backend fts5|postgres|meili] [--needs]
+        [--backend fts5|postgres|meili] [--needs] [--floors F ...] [--public]
 
 The 3,000 profiles are indexed by a search backend (by default the embedded one, SQLite FTS5;
 PostgreSQL at $HOMEWARD_TEST_DATABASE_URL, in a throwaway schema; Meilisearch at
@@ -26,7 +26,10 @@ With --needs, the needs search instead: the 200 needs of one language (title and
 as open needs) are the index and each expert who is the very occupation of a need (grade 2) is
 a query, by their HEADLINE (English), as an expert looking for needs types their trade; a need
 is relevant to that expert with the grade the benchmark gives the pair. Tracks needs_en,
-needs_fr, needs_es (needs written in English, French, Spanish), lexical vs hybrid.
+needs_fr, needs_es (needs written in English, French, Spanish), lexical vs hybrid. With
+--floors F ... as well, the needs' floor under meaning (semantic.NEEDS_FLOOR) is swept the same
+way: each track's tuning and held-out halves (the experts who query, split by a hash of their
+profile id) and the share of the nonsense queries that find no need in each track's index.
 """
 
 from __future__ import annotations
@@ -146,9 +149,14 @@ def nonsense(seed: int, n: int = 100) -> dict[str, list[str]]:
     return {"letters": letters, "syllables": syllables}
 
 
-def set_floor(floor: float) -> None:
-    """Sets the floor under meaning every backend applies (as if the constant were this)."""
-    semantic.DENSE_FLOOR = floor  # read by `semantic.dense_floor` at each search
+def set_floor(floor: float, index: str = EXPERTS_STAFF) -> None:
+    """Sets the floor under meaning every backend applies in an index (as if the constant were
+    this: NEEDS_FLOOR for the needs, DENSE_FLOOR for the experts)."""
+    # Both are read by `semantic.dense_floor` at each search.
+    if index == NEEDS:
+        semantic.NEEDS_FLOOR = floor
+    else:
+        semantic.DENSE_FLOOR = floor
 
 
 def empty_share(
@@ -432,6 +440,43 @@ def needs_quality(
     return quality
 
 
+def needs_floor_sweep(
+    args: argparse.Namespace, log: Callable[[str], None]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per model and floor: hybrid figures of each needs track on each half (the queries, i.e.
+    the experts, split by a hash of their profile id), and the share of nonsense queries that
+    find no need in each track's index."""
+    tracks = need_tracks(args.bench_dir)
+    junk = nonsense(args.seed)
+    swept: dict[str, dict[str, dict[str, Any]]] = {}
+    for name in args.models:
+        encoder = load_encoder(name, threads=1)
+        documents, cache = EmbeddingCache(encoder, "document"), EmbeddingCache(encoder, "query")
+        rows: dict[str, dict[str, Any]] = {str(floor): {} for floor in args.floors}
+        for track, (docs, need_of, ids, texts, qrels) in tracks.items():
+            log(f"{name}: {track} ...")
+            matrix = documents.embed(
+                [need_search_text(d["title"], [], d["description"]) for d in docs]
+            )
+            backend, done = build_needs(docs, matrix, args.backend)
+            vectors = cache.embed(texts)
+            for floor in args.floors:
+                set_floor(floor, NEEDS)
+                row = rows[str(floor)]
+                found = search_needs(backend, ids, texts, need_of, vectors, args.ratio)
+                for half, keep in (("tune", True), ("held", False)):
+                    judged = {q: g for q, g in qrels.items() if tuning_half(q) == keep}
+                    row[f"{track} {half}"] = figures(found, judged)
+                for kind, words in junk.items():
+                    row[f"{track} nonsense {kind}"] = empty_share(
+                        backend, words, cache.embed, NEEDS
+                    )
+                log(f"floor {floor}, {track}: { {k: v for k, v in row.items() if track in k} }")
+            done()
+        swept[name] = rows
+    return swept
+
+
 def main() -> None:
     """Runs the benchmark and prints a table (or one JSON object)."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -454,6 +499,19 @@ def main() -> None:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    if args.needs and args.floors is not None:
+        needs_swept = needs_floor_sweep(args, log)
+        if args.json:
+            print(
+                json.dumps(
+                    {"backend": args.backend, "index": NEEDS, "floors": needs_swept}, indent=2
+                )
+            )
+            return
+        for name, rows in needs_swept.items():
+            print(f"{name}, {NEEDS}, backend {args.backend}, load average: {os.getloadavg()}")
+            print_sweep(rows)
+        return
     if args.needs:
         scored = needs_quality(args, log)
         if args.json:

@@ -15,24 +15,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching.index import VectorIndex, top_k_indices
-from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF
+from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF, NEEDS
 
 # Semantic neighbours a hybrid search adds to the keyword matches.
 DENSE_DEPTH = 50
-# ... and, in the experts' indexes, only those whose cosine similarity to the query is at least
-# this: every text, gibberish included, has DENSE_DEPTH nearest neighbours, but not ones this
-# close. One rule for the three backends (`dense_floor`; on Meilisearch, applied to its
-# neighbours' scores, `meili.similarity_score`). Chosen for the query model (e5) on
-# bench/search_quality.py's tuning half: docs/search.md, "A floor under meaning". The needs'
-# index has none yet: a short query in another language sits at about this similarity to its
-# need (measured: "levée de fonds" and a fundraising need, 0.81), and no needs benchmark has
-# chosen one.
+# ... and only those whose cosine similarity to the query is at least the index's floor: every
+# text, gibberish included, has DENSE_DEPTH nearest neighbours, but not ones this close. One rule
+# for the three backends (`dense_floor`; on Meilisearch, applied to its neighbours' scores,
+# `meili.similarity_score`). Chosen for the query model (e5) on bench/search_quality.py's tuning
+# half (docs/search.md, "A floor under meaning"): DENSE_FLOOR in the experts' indexes (whole
+# profiles; `--floors`), NEEDS_FLOOR in the needs' index (title, skills and description;
+# `--needs --floors`).
 DENSE_FLOOR = 0.82
+NEEDS_FLOOR = 0.78
 FLOORED_INDEXES = (EXPERTS_STAFF, EXPERTS_PUBLIC)
 
 
 def dense_floor(index: str) -> float:
     """Gets the cosine a neighbour by meaning must reach in an index's hybrid search (-1: any)."""
+    if index == NEEDS:
+        return NEEDS_FLOOR
     return DENSE_FLOOR if index in FLOORED_INDEXES else -1.0
 
 

@@ -502,6 +502,18 @@ def test_search_quality(bench_env: dict[str, str]) -> None:
     assert {"desc_en tune", "desc_en held", "nonsense letters"} <= set(swept["-1.0"])
     assert swept["-1.0"]["nonsense letters"]["empty"] == 0.0
     assert swept["1.01"]["nonsense syllables"]["empty"] == 1.0
+    # The same sweep of the needs' floor: each needs track's halves and nonsense queries.
+    needs_swept = _json(
+        _run(
+            *("bench/search_quality.py", *common, "--needs", "--floors", "-1", "1.01"),
+            env=bench_env,
+        ).stdout
+    )
+    assert needs_swept["index"] == "needs"
+    rows = needs_swept["floors"]["hashing"]
+    assert {"needs_fr tune", "needs_fr held", "needs_fr nonsense letters"} <= set(rows["-1.0"])
+    assert rows["-1.0"]["needs_es nonsense letters"]["empty"] == 0.0
+    assert rows["1.01"]["needs_en nonsense syllables"]["empty"] == 1.0
 
 
 def test_assignment(bench_env: dict[str, str]) -> None:

@@ -28,7 +28,7 @@ from service.search.documents import (
     need_documents,
 )
 from service.search.outbox import reindex
-from service.search.semantic import DENSE_DEPTH, DENSE_FLOOR
+from service.search.semantic import DENSE_DEPTH, DENSE_FLOOR, NEEDS_FLOOR
 from tests.search.factories import expert, need
 
 TODAY = date(2025, 3, 10)
@@ -804,3 +804,57 @@ def test_a_sort_orders_every_keyword_match_whatever_its_relevance(backend: Searc
     )
     assert ids(backend, EXPERTS_STAFF, text="hydrologie", sort=["-hours_per_month"]) == [2, 3, 1]
     assert ids(backend, EXPERTS_STAFF, text="hydrologie", sort=["hours_per_month"]) == [1, 3, 2]
+
+
+def _at(cosine: float) -> list[float]:
+    """A unit vector at this cosine similarity to [1, 0, 0]."""
+    angle = math.acos(cosine)
+    return [math.cos(angle), math.sin(angle), 0.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "vector", "expected"),
+    [
+        # Nonsense near nothing finds no need, whatever the words; nonsense near a need finds
+        # it only from the floor (the fundraising need just above it, the bridges just below).
+        ("xqzvbnm kkrtpl", [0.0, 0.0, -1.0], []),
+        ("bokafe tirumo", [1.0, 0.0, 0.0], [1]),
+        # A query that shares no word with the needs finds the one it means.
+        ("levée de fonds pour un dispensaire", [1.0, 0.0, 0.0], [1]),
+        ("جمع التبرعات لعيادة", [1.0, 0.0, 0.0], [1]),
+        ("نظام الرواتب", [0.0, 0.0, 1.0], [3]),
+    ],
+)
+def test_a_need_is_found_by_meaning_from_the_needs_floor_on_every_backend(
+    backend: SearchBackend, text: str, vector: list[float], expected: list[int]
+) -> None:
+    """The needs' own floor (semantic.NEEDS_FLOOR), one rule everywhere (Meilisearch keeps
+    its neighbours from their scores): a nonsense query lists no need by mere nearness, while
+    a query in French or Arabic still finds the need it means."""
+    _hybrid_only(backend)
+    docs = [
+        need(
+            1,
+            title="Fundraising strategy for a community clinic",
+            description="Help us raise money from donors and foundations.",
+            need_embedding=_at(NEEDS_FLOOR + 0.01),
+        ),
+        need(
+            2,
+            title="Bridge inspection",
+            description="Assess the state of two road bridges.",
+            need_embedding=_at(NEEDS_FLOOR - 0.01),
+        ),
+        need(
+            3,
+            title="Payroll system setup",
+            description="Move our payroll to a new system.",
+            need_embedding=[0.0, 0.0, 1.0],
+        ),
+    ]
+    load(backend, needs=docs)
+    page = backend.search(NEEDS, SearchQuery(text=text, vector=vector, today=TODAY))
+    assert ([hit.id for hit in page.hits], page.total) == (expected, len(expected))
+    # Words still find a need however far its meaning (the bridges, under the floor).
+    page = backend.search(NEEDS, SearchQuery(text="bridge", vector=vector, today=TODAY))
+    assert 2 in [hit.id for hit in page.hits]

@@ -3,6 +3,7 @@ vectors the worker embeds: across languages, and never past the open needs the f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,11 +23,20 @@ from service.core.search_vectors import QueryEmbedder
 from service.models import Embedding
 from service.search.base import SearchBackend
 from service.search.documents import NEEDS
+from service.search.semantic import NEEDS_FLOOR
 from tests.factories import make_institution, make_need
 from tests.search.conftest import BACKENDS, fresh_backend
 from tests.search.factories import need
 from tests.search.test_contract import load
-from tests.search.test_meaning import E5_DIMENSIONS, e5, e5_settings, embed, ranked, search
+from tests.search.test_meaning import (
+    E5_DIMENSIONS,
+    _nonsense,
+    e5,
+    e5_settings,
+    embed,
+    ranked,
+    search,
+)
 
 __all__ = ["e5", "e5_settings", "embed"]  # fixtures shared with the experts' cases
 
@@ -116,6 +126,9 @@ RAISING_MONEY = {FUNDRAISING, ELSEWHERE}
         ("levée de fonds", RAISING_MONEY),
         ("épidémiologie", {2}),
         ("inspection d'ouvrages d'art", {3}),
+        ("علم الأوبئة", {2}),  # Arabic: epidemiology
+        ("تفتيش الجسور", {3}),  # Arabic: inspecting bridges
+        ("نظام الرواتب", {4}),  # Arabic: payroll system
     ],
 )
 def test_a_query_in_another_language_finds_an_english_need(
@@ -123,6 +136,32 @@ def test_a_query_in_another_language_finds_an_english_need(
 ) -> None:
     found = ranked(search(backend, embed, NEEDS, text, ratio=0.5))
     assert set(found[: len(expected)]) == expected, found
+
+
+OPEN = {FUNDRAISING, 2, 3, 4, ELSEWHERE}
+
+
+@pytest.mark.parametrize("text", ["xqzvbnm kkrtpl", *(_nonsense(seed) for seed in range(3))])
+def test_gibberish_lists_no_need_by_mere_nearness(
+    backend: SearchBackend, embed: QueryEmbedder, needs: list[dict[str, Any]], text: str
+) -> None:
+    # Every open need is among any text's DENSE_DEPTH nearest; only those within the needs'
+    # floor count. With e5, gibberish sits at 0.74-0.80 from these needs, so it may still find
+    # one or three of them (docs/search.md: the floor was chosen for real queries' sake).
+    vector = embed.embed(text)
+    assert vector is not None
+    query = [x / math.hypot(*vector) for x in vector]
+    cosine = {
+        n["id"]: sum(a * b for a, b in zip(query, n["need_embedding"], strict=True))
+        / math.hypot(*n["need_embedding"])
+        for n in needs
+        if n["id"] in OPEN
+    }
+    found = set(ranked(search(backend, embed, NEEDS, text, ratio=0.5)))
+    # Within float rounding of the floor, a backend may keep or drop a need.
+    assert {i for i, c in cosine.items() if c >= NEEDS_FLOOR + 0.002} <= found
+    assert found <= {i for i, c in cosine.items() if c >= NEEDS_FLOOR - 0.002}
+    assert len(found) < len(OPEN)
 
 
 def test_keywords_alone_miss_the_need_meaning_finds(

@@ -78,13 +78,14 @@ def test_a_query_of_another_dimension_finds_nothing() -> None:
 @given(
     seed=st.integers(0, 2**32 - 1),
     floor=st.floats(-1.0, 1.0),
+    needs_floor=st.floats(-1.0, 1.0),
     k=st.integers(1, 60),
 )
-def test_an_experts_neighbours_are_the_exact_top_k_that_clear_the_floor(
-    seed: int, floor: float, k: int
+def test_each_index_returns_the_exact_top_k_that_clear_its_own_floor(
+    seed: int, floor: float, needs_floor: float, k: int
 ) -> None:
-    """Whatever the query: the floored index returns exactly the nearest k whose cosine is at
-    least the floor, in order, and the needs' index (no floor yet) the nearest k."""
+    """Whatever the query: an experts' index returns exactly the nearest k whose cosine is at
+    least DENSE_FLOOR, in order, and the needs' index those at least NEEDS_FLOOR."""
     vectors = clustered(300, seed=seed % 1000)
     query = np.random.default_rng(seed).standard_normal(32).astype(np.float32)
     unit = query / np.linalg.norm(query)
@@ -94,7 +95,9 @@ def test_an_experts_neighbours_are_the_exact_top_k_that_clear_the_floor(
     staff, needs = VectorMirror(EXPERTS_STAFF), VectorMirror(NEEDS)
     for mirror in (staff, needs):
         mirror.apply((i + 1, 1, to_blob(v)) for i, v in enumerate(vectors))
-    with patch.object(semantic, "DENSE_FLOOR", floor):
-        found = staff.nearest(query, None, k=k)
-        assert found == [i for i in nearest if cosine[i] >= floor]
-        assert needs.nearest(query, None, k=k) == nearest
+    with (
+        patch.object(semantic, "DENSE_FLOOR", floor),
+        patch.object(semantic, "NEEDS_FLOOR", needs_floor),
+    ):
+        assert staff.nearest(query, None, k=k) == [i for i in nearest if cosine[i] >= floor]
+        assert needs.nearest(query, None, k=k) == [i for i in nearest if cosine[i] >= needs_floor]
