@@ -616,15 +616,18 @@ def current_for_expert(session: Session, expert_id: int) -> list[Engagement]:
 def cancel_for_erasure(
     session: Session, *, expert_id: int, actor: User, settings: Settings, now: datetime
 ) -> list[int]:
-    """Cancels the engagements whose work is not done of an expert closing their account, as a
-    coordinator's cancel does (each one conditional move, recorded; a seat freed opens a filled
-    need again), tells each institution's members and the approving coordinator, and queues
-    the ranking of the needs left open. Returns the ids cancelled."""
+    """Cancels, for an expert closing their account, each engagement whose work is not done,
+    as a coordinator's cancel does (one conditional move each, recorded; a seat freed opens a
+    filled need again); tells each institution's members and the approving coordinator, and
+    queues the ranking of the needs left open. Returns the ids cancelled."""
     cancelled: list[int] = []
     needs: dict[int, Need] = {}
     for engagement in current_for_expert(session, expert_id):
-        # Moved meanwhile by someone else (confirmed, started): cancelled from where it is now.
-        while engagement.status in CANCELLED_ON_ERASURE:
+        # Moved meanwhile by someone else (confirmed, started): cancelled from where it is now
+        # (each try that loses saw it move forward, so there are at most as many as states).
+        for _ in CANCELLED_ON_ERASURE:
+            if engagement.status not in CANCELLED_ON_ERASURE:
+                break
             try:
                 need = _apply(
                     session,
@@ -642,7 +645,9 @@ def cancel_for_erasure(
             cancelled.append(engagement.id or 0)
             if need is not None:
                 needs[need.id or 0] = need
-                _tell_expert_left(session, engagement=engagement, need=need, settings=settings)
+                _tell_expert_left(
+                    session, engagement=engagement, need=need, settings=settings, now=now
+                )
             break
     for need in needs.values():
         if need.status == NeedStatus.OPEN:
@@ -651,7 +656,7 @@ def cancel_for_erasure(
 
 
 def _tell_expert_left(
-    session: Session, *, engagement: Engagement, need: Need, settings: Settings
+    session: Session, *, engagement: Engagement, need: Need, settings: Settings, now: datetime
 ) -> None:
     params = _params(session, engagement, need)
     seen: set[int] = set()
@@ -666,6 +671,7 @@ def _tell_expert_left(
             params=params,
             link=link_for(user, engagement),
             settings=settings,
+            now=now,
             engagement_id=engagement.id,
         )
 

@@ -87,6 +87,8 @@ def test_the_form_opens_a_filled_need_asked_for_more_experts(
     drawn = soup_of(client.get(f"/institution/needs/{need.id}/edit"))
     seen = drawn.select_one("input[name=updated_at]")
     assert seen is not None
+    hint = drawn.select_one("[data-filled-hint]")
+    assert hint is not None and "raise the number of experts wanted" in hint.get_text()
     chosen = drawn.select_one("select[name=status] option[selected]")
     assert chosen is not None and chosen["value"] == "filled"
 
