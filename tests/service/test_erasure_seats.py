@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
@@ -23,7 +24,7 @@ from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_need
 from tests.service.pages.helpers import sentence_of, soup_of, text_of
 from tests.service.test_seats_freed import TITLE, confirmed_expert, second_member
-from tests.service.worlds import World, build_world, offer
+from tests.service.worlds import World, bearer, bring_to, build_world, offer
 
 LEILA = "Dr Leïla Haddad — ليلى حداد"
 UNIVERSITY = "Université Gaston-Berger — جامعة غاستون بيرجيه"
@@ -232,3 +233,38 @@ def test_an_expert_with_nothing_current_and_a_member_see_no_warning(
         page = soup_of(browser.get("/account/data"))
         assert page.select_one("form[data-delete]") is not None
         assert page.select_one("[data-erasure-cancels]") is None
+
+
+@pytest.mark.parametrize(
+    ("status", "after"),
+    [
+        ("offered", "cancelled"),
+        ("accepted", "cancelled"),
+        ("confirmed", "cancelled"),
+        ("active", "cancelled"),
+        ("delivered", "delivered"),
+        ("completed", "completed"),
+        ("declined", "declined"),
+        ("expired", "expired"),
+    ],
+)
+def test_erasure_over_the_api_cancels_only_work_not_done(
+    status: str, after: str, session: Session, client: TestClient, settings: Settings
+) -> None:
+    world = build_world(session)
+    engagement = bring_to(session, world, settings, status)
+    reason = engagement.reason
+    headers = bearer(session, world.expert_user)
+
+    response = client.post("/api/me/delete", json={"password": PASSWORD}, headers=headers)
+
+    assert response.status_code == 200, response.text
+    session.expire_all()
+    kept = session.get(Engagement, engagement.id)
+    assert kept is not None and (kept.status, kept.expert_id) == (after, None)
+    assert kept.reason == (EXPERT_LEFT if after == "cancelled" else reason)
+    told = session.exec(
+        select(Notification).where(col(Notification.kind) == "engagement.expert_left")
+    ).all()
+    expected = {world.member.id, world.coordinator.id} if after == "cancelled" else set()
+    assert {note.user_id for note in told} == expected
