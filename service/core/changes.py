@@ -201,12 +201,14 @@ def need_reopened(
     told: list[User | None],
     settings: Settings,
     now: datetime | None = None,
+    kind: str = "need.reopened",
 ) -> None:
-    """What follows a filled need opened again (a confirmed engagement ended early): what
-    need_changed does, so experts are proposed again, and the people `told` (its institution's
-    members, the coordinator) learn how many of the experts it asked for are confirmed (no
-    commit). The one who ended the engagement is told too: the need opening again, and
-    experts being proposed for it, is news to them."""
+    """What follows a filled need opened again (a confirmed engagement ended early, or the
+    need asks for more experts: `kind` says which): what need_changed does, so experts are
+    proposed again, and the people `told` (its institution's members, the coordinators) learn
+    how many of the experts it asked for are confirmed (no commit). The one who ended the
+    engagement is told too: the need opening again, and experts being proposed for it, is
+    news to them."""
     need_changed(session, need)
     institution = institutions_repo.get_institution(session, need.institution_id)
     params = {
@@ -224,7 +226,7 @@ def need_reopened(
         notifications.notify(
             session,
             user=user,
-            kind="need.reopened",
+            kind=kind,
             params=params,
             link=f"/{place}/needs/{need.id}",
             settings=settings,

@@ -389,10 +389,7 @@ def reopen_if_seat_freed(
 
     The caller's transaction holds the need's row, locked before the engagement moved.
     """
-    if need.status != NeedStatus.FILLED:
-        return False
-    ends_on = need.ends_on()
-    if ends_on is not None and ends_on < now.date():
+    if need.status != NeedStatus.FILLED or dates_over(need, today=now.date()):
         return False
     confirmed, wanted = confirmed_seats(session, need)
     # Filled by hand with seats left (confirmed + 1 < wanted): the institution's choice stands.
@@ -424,6 +421,61 @@ def reopen_if_seat_freed(
         now=now,
     )
     return True
+
+
+def reopen_for_more(
+    session: Session, *, need: Need, actor: User | None, settings: Settings, now: datetime
+) -> bool:
+    """Opens a filled need again once it asks for more experts than are confirmed (one
+    conditional move), unless its dates are over; re-matching is queued, and the coordinators
+    of the need and its institution's members (but the one who asked) are told. Tells whether
+    it did.
+
+    The caller's transaction holds the need's row (an edit of the need).
+    """
+    if need.status != NeedStatus.FILLED or dates_over(need, today=now.date()):
+        return False
+    confirmed, wanted = confirmed_seats(session, need)
+    if confirmed >= wanted or not needs_repo.move_status(
+        session,
+        need.id or 0,
+        source=NeedStatus.FILLED,
+        target=NeedStatus.OPEN,
+        values={"updated_at": now},
+    ):
+        return False
+    session.refresh(need)
+    record(
+        session,
+        actor=actor,
+        action="need.reopened",
+        entity_type="need",
+        entity_id=need.id,
+        from_state=NeedStatus.FILLED,
+        to_state=NeedStatus.OPEN,
+        data={"confirmed": confirmed, "wanted": wanted},
+    )
+    coordinators = users_repo.coordinators_of_need(
+        session, need_id=need.id or 0, institution_id=need.institution_id
+    )
+    told = [*_members(session, need), *coordinators]
+    changes.need_reopened(
+        session,
+        need,
+        confirmed=confirmed,
+        told=[user for user in told if actor is None or user.id != actor.id],
+        settings=settings,
+        now=now,
+        kind="need.reopened.more",
+    )
+    return True
+
+
+def dates_over(need: Need, *, today: date) -> bool:
+    """Tells whether the work a need asks for would have ended by now (see Need.ends_on): such a
+    need does not open again."""
+    ends_on = need.ends_on()
+    return ends_on is not None and ends_on < today
 
 
 def confirmed_seats(session: Session, need: Need) -> tuple[int, int]:
@@ -471,6 +523,40 @@ def move(
         _check_terms(engagement, terms)
     now = now or utcnow()
     _check_dates(engagement, action=action, terms=terms, now=now)
+    data = {"as": str(party), **({"terms": terms.model_dump(mode="json")} if terms else {})}
+    need = _apply(
+        session,
+        engagement=engagement,
+        action=action,
+        actor=actor,
+        reason=reason,
+        terms=terms,
+        data=data,
+        settings=settings,
+        now=now,
+    )
+    _tell_parties(
+        session, engagement=engagement, need=need, action=action, actor=actor, settings=settings
+    )
+    return engagement
+
+
+def _apply(
+    session: Session,
+    *,
+    engagement: Engagement,
+    action: str,
+    actor: User | None,
+    reason: str,
+    terms: EngagementTerms | None,
+    data: dict[str, Any],
+    settings: Settings,
+    now: datetime,
+) -> Need | None:
+    """Makes a move already allowed, as one conditional UPDATE on the state read, with what
+    follows it (recorded; a seat taken fills the need, a seat freed may open it again); the
+    loser of a race gets InvalidTransition. Returns the engagement's need."""
+    spec = MOVES[action]
     need = needs_repo.get_need(session, engagement.need_id)
     previous = engagement.status
     # The need is locked first (confirming takes a seat, cancelling a confirmed engagement
@@ -497,7 +583,7 @@ def move(
         from_state=previous,
         to_state=engagement.status,
         reason=reason,
-        data={"as": str(party), **({"terms": terms.model_dump(mode="json")} if terms else {})},
+        data=data,
     )
     if action == "confirm" and need is not None:
         fill_if_full(
@@ -512,10 +598,82 @@ def move(
         reopen_if_seat_freed(
             session, need=need, engagement=engagement, actor=actor, settings=settings, now=now
         )
-    _tell_parties(
-        session, engagement=engagement, need=need, action=action, actor=actor, settings=settings
-    )
-    return engagement
+    return need
+
+
+EXPERT_LEFT = N_("The expert closed their account.")
+# What an expert's closing their account cancels: the engagements whose work is not done. A
+# delivered one (the work done, the institution's agreement awaited) is kept, as are those
+# that ended: they stay, anonymised, for the programme's statistics.
+CANCELLED_ON_ERASURE = (S.OFFERED, S.ACCEPTED, S.CONFIRMED, S.ACTIVE)
+
+
+def current_for_expert(session: Session, expert_id: int) -> list[Engagement]:
+    """Lists the engagements an expert closing their account would cancel, oldest first."""
+    return engagements_repo.list_for_expert(session, expert_id, statuses=CANCELLED_ON_ERASURE)
+
+
+def cancel_for_erasure(
+    session: Session, *, expert_id: int, actor: User, settings: Settings, now: datetime
+) -> list[int]:
+    """Cancels, for an expert closing their account, each engagement whose work is not done,
+    as a coordinator's cancel does (one conditional move each, recorded; a seat freed opens a
+    filled need again); tells each institution's members and the approving coordinator, and
+    queues the ranking of the needs left open. Returns the ids cancelled."""
+    cancelled: list[int] = []
+    needs: dict[int, Need] = {}
+    for engagement in current_for_expert(session, expert_id):
+        # Moved meanwhile by someone else (confirmed, started): cancelled from where it is now
+        # (each try that loses saw it move forward, so there are at most as many as states).
+        for _ in CANCELLED_ON_ERASURE:
+            if engagement.status not in CANCELLED_ON_ERASURE:
+                break
+            try:
+                need = _apply(
+                    session,
+                    engagement=engagement,
+                    action="cancel",
+                    actor=actor,
+                    reason=EXPERT_LEFT,
+                    terms=None,
+                    data={"as": str(Party.EXPERT), "account_closed": True},
+                    settings=settings,
+                    now=now,
+                )
+            except InvalidTransition:
+                continue
+            cancelled.append(engagement.id or 0)
+            if need is not None:
+                needs[need.id or 0] = need
+                _tell_expert_left(
+                    session, engagement=engagement, need=need, settings=settings, now=now
+                )
+            break
+    for need in needs.values():
+        if need.status == NeedStatus.OPEN:
+            changes.queue_need_rematch(session, need_id=need.id or 0)
+    return cancelled
+
+
+def _tell_expert_left(
+    session: Session, *, engagement: Engagement, need: Need, settings: Settings, now: datetime
+) -> None:
+    params = _params(session, engagement, need)
+    seen: set[int] = set()
+    for user in [*_members(session, need), approving_coordinator(session, engagement)]:
+        if user is None or user.id in seen:
+            continue
+        seen.add(user.id or 0)
+        notify(
+            session,
+            user=user,
+            kind="engagement.expert_left",
+            params=params,
+            link=link_for(user, engagement),
+            settings=settings,
+            now=now,
+            engagement_id=engagement.id,
+        )
 
 
 def withdraw_pending(

@@ -14,7 +14,7 @@ from service.config import Settings
 from service.core import policy
 from service.core.audit import record
 from service.core.changes import need_changed, need_edited
-from service.core.engagements import fill_if_full, withdraw_pending
+from service.core.engagements import dates_over, fill_if_full, reopen_for_more, withdraw_pending
 from service.errors import Conflict, FieldErrors, Gone, NotAllowed, NotFound
 from service.i18n import N_, NN_
 from service.models import AuditEvent, ExpertProfile, Institution, Need, NeedStatus, User
@@ -85,13 +85,16 @@ def edit_need(
     drawn from (`seen`, the need's `updated_at` then), a need changed since is left as it is
     (409): of two people editing at once, the second is told instead of undoing the first.
     It may not ask for fewer experts than are confirmed (422 on `experts_wanted`); asking for
-    as many fills it, as the last confirmation would.
+    as many fills it, as the last confirmation would. A filled need asked for more experts
+    than are confirmed (and kept filled or open) opens again, as a seat freed opens it; one
+    whose dates are over cannot take more (422 on `experts_wanted`).
     """
     policy.require_need_status(policy.reader_for(session, actor), data.status)
     # Locked first, as a confirmation locks it: the seats counted stay as counted.
     needs_repo.lock_needs(session, ids=[need.id or 0])
     _check_seats(session, need=need, data=data)
     now = utcnow()
+    more = _asks_for_more(session, need=need, data=data, now=now)
     if seen is not None and not needs_repo.stamp_if_unchanged(
         session, need.id or 0, seen=seen, now=now
     ):
@@ -100,6 +103,9 @@ def edit_need(
     before = need.model_dump()
     for name, value in need_columns(data).items():
         setattr(need, name, value)
+    if more:
+        # Saved filled, then opened by the one conditional move that records and tells it.
+        need.status = NeedStatus.FILLED
     if need.status == NeedStatus.OPEN and need.posted_at is None:
         need.posted_at = now
     need.updated_at = now
@@ -114,7 +120,9 @@ def edit_need(
         to_state=need.status,
     )
     session.flush()
-    if not fill_if_full(session, need=need, actor=actor, settings=settings, now=now):
+    if more:
+        reopen_for_more(session, need=need, actor=actor, settings=settings, now=now)
+    elif not fill_if_full(session, need=need, actor=actor, settings=settings, now=now):
         withdraw_pending(session, need=need, actor=actor, settings=settings, now=now)
     need_edited(session, need, before=before, actor=actor, settings=settings)
     return need
@@ -139,6 +147,26 @@ def _check_seats(session: Session, *, need: Need, data: NeedWrite) -> None:
             params={"experts_wanted": {"num": confirmed}},
             plurals={"experts_wanted": plural},
         )
+
+
+DATES_OVER = N_(
+    "The dates of this need are over, so it cannot open again for more experts: move its "
+    "start dates later as well, or post a new need."
+)
+
+
+def _asks_for_more(session: Session, *, need: Need, data: NeedWrite, now: datetime) -> bool:
+    """Tells whether an edit asks a filled need for more experts than are confirmed, keeping it
+    filled or open (then it opens again); refuses it when the dates written are over."""
+    if need.status != NeedStatus.FILLED or data.status not in (NeedStatus.FILLED, NeedStatus.OPEN):
+        return False
+    if data.experts_wanted <= need.experts_wanted:
+        return False
+    if data.experts_wanted <= engagements_repo.count_confirmed(session, need.id or 0):
+        return False
+    if dates_over(Need(**need_columns(data)), today=now.date()):
+        raise FieldErrors({"experts_wanted": DATES_OVER})
+    return True
 
 
 def open_offer_count(session: Session, *, need: Need) -> int:

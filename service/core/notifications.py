@@ -119,10 +119,27 @@ MESSAGES: dict[str, Message] = {
             "%(wanted)s."
         ),
     ),
+    "need.reopened.more": Message(
+        "engagements",
+        N_("A need asks for more experts: %(need)s"),
+        N_(
+            "“%(need)s” at %(institution)s now asks for more experts, so the need is open "
+            "again and experts will be proposed for it. Experts confirmed: %(confirmed)s of "
+            "%(wanted)s."
+        ),
+    ),
     "engagement.accepted": Message(
         "engagements",
         N_("The expert accepted: %(need)s"),
         N_("The expert proposed for “%(need)s” accepted. Please confirm the engagement."),
+    ),
+    "engagement.expert_left": Message(
+        "engagements",
+        N_("An expert closed their account: %(need)s"),
+        N_(
+            "The expert of the engagement for “%(need)s” at %(institution)s closed their "
+            "account, so the engagement is cancelled."
+        ),
     ),
     "engagement.declined": Message(
         "coordination",

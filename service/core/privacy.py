@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, delete, or_, update
 from sqlmodel import Session, col, select
 
 from service.config import Settings
-from service.core import changes, guesses, policy
+from service.core import changes, engagements, guesses, policy
 from service.core.audit import record
 from service.models import (
     ApiToken,
@@ -32,6 +32,7 @@ from service.models import (
 from service.models.types import utcnow
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
+from service.repos import needs as needs_repo
 from service.repos import notifications as notifications_repo
 from service.repos import proposals as proposals_repo
 from service.repos import suggestions as suggestions_repo
@@ -112,10 +113,29 @@ def _feedback(session: Session, engagement_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def erasure_cancels(session: Session, *, user: User) -> list[tuple[Need, str]]:
+    """Lists what closing an expert's account would cancel: each current engagement's need
+    and institution's name, oldest first (nothing for a member)."""
+    expert = experts_repo.get_expert_of_user(session, user.id or 0)
+    if expert is None:
+        return []
+    found: list[tuple[Need, str]] = []
+    for engagement in engagements.current_for_expert(session, expert.id or 0):
+        row = needs_repo.get_need_with_institution(session, engagement.need_id)
+        if row is not None:
+            need, institution = row
+            found.append((need, institution.name if institution else ""))
+    return found
+
+
 def delete_account(
     session: Session, *, user: User, password: str, settings: Settings, now: datetime | None = None
 ) -> User:
-    """Erases an expert's or member's personal data; anonymised engagements stay for statistics."""
+    """Erases an expert's or member's personal data; anonymised engagements stay for statistics.
+
+    An expert's engagements whose work is not done are cancelled first, their institutions and
+    coordinators told, and the needs they filled opened again (engagements.cancel_for_erasure).
+    """
     policy.require(policy.reader_for(session, user), policy.Action.ERASE_OWN_ACCOUNT)
     guesses.confirm_password(
         session, user=user, password=password, field="password", settings=settings
@@ -125,6 +145,10 @@ def delete_account(
     expert = experts_repo.get_expert_of_user(session, user_id)
     _erase_free_text(session, user=user, expert=expert)
     if expert is not None:
+        # After the scrub of what they wrote: the reason given is the programme's words.
+        engagements.cancel_for_erasure(
+            session, expert_id=expert.id or 0, actor=user, settings=settings, now=now
+        )
         _erase_expert(session, expert=expert)
     session.execute(delete(InstitutionMember).where(col(InstitutionMember.user_id) == user_id))
     notifications_repo.delete_for_user(session, user_id)

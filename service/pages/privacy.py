@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from service.core import policy
-from service.core.privacy import delete_account, export_user_data
+from service.core.privacy import delete_account, erasure_cancels, export_user_data
 from service.deps import CurrentUser, ReaderDep, SessionDep, SessionUser, StateDep
 from service.errors import FieldErrors
+from service.models import User
 from service.pages.accounts import end_browser_session
 from service.pages.forms import read_form
 from service.templating import flash, render
@@ -18,11 +21,23 @@ from service.templating import flash, render
 router = APIRouter(prefix="/account")
 
 
+def _context(
+    session: Session, *, user: User, can_delete: bool, errors: dict[str, str]
+) -> dict[str, Any]:
+    """What the page shows: the deletion form, and what deleting the account would cancel."""
+    cancels = erasure_cancels(session, user=user) if can_delete else []
+    return {"errors": errors, "can_delete": can_delete, "cancels": cancels}
+
+
 @router.get("/data", response_class=HTMLResponse)
-def data_page(request: Request, user: CurrentUser, reader: ReaderDep) -> HTMLResponse:
-    """Explains what is kept, offers the download and the deletion of the account."""
+def data_page(
+    request: Request, user: CurrentUser, reader: ReaderDep, session: SessionDep
+) -> HTMLResponse:
+    """Explains what is kept, offers the download and the deletion of the account (saying
+    which current engagements it would cancel)."""
     can_delete = policy.may(reader, policy.Action.ERASE_OWN_ACCOUNT)
-    return render(request, "privacy_data/data.html", {"errors": {}, "can_delete": can_delete})
+    context = _context(session, user=user, can_delete=can_delete, errors={})
+    return render(request, "privacy_data/data.html", context)
 
 
 @router.get("/data.json")
@@ -51,12 +66,8 @@ async def delete_submit(
         )
     except FieldErrors as exc:
         session.rollback()
-        return render(
-            request,
-            "privacy_data/data.html",
-            {"errors": exc.errors, "can_delete": True},
-            status_code=exc.page_status,
-        )
+        context = _context(session, user=user, can_delete=True, errors=exc.errors)
+        return render(request, "privacy_data/data.html", context, status_code=exc.page_status)
     session.commit()
     response = RedirectResponse("/", status_code=303)
     end_browser_session(response, state=state)

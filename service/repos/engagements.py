@@ -39,6 +39,18 @@ def withdraw_offers_for_expert(
     return sorted(int(row) for row in session.execute(statement).scalars().all())
 
 
+def list_for_expert(
+    session: Session, expert_id: int, *, statuses: Iterable[str]
+) -> list[Engagement]:
+    """Lists an expert's engagements in some states, oldest first."""
+    statement = (
+        select(Engagement)
+        .where(col(Engagement.expert_id) == expert_id, col(Engagement.status).in_(list(statuses)))
+        .order_by(col(Engagement.id))
+    )
+    return list(session.exec(statement).all())
+
+
 def get_for_proposal(session: Session, proposal_id: int) -> Engagement | None:
     """Gets the engagement an approved proposal became."""
     return session.exec(select(Engagement).where(Engagement.proposal_id == proposal_id)).first()
