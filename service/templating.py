@@ -27,10 +27,10 @@ from jinja2.utils import _PassArg
 from markupsafe import Markup, escape
 from sqlmodel import Session
 
-from service.bidi import isolate
 from service.core import policy
 from service.core.accounts import user_for_session
 from service.core.imports import ITEM, RowError
+from service.core.privacy import ERASED
 from service.i18n import (
     LOCALE_NAMES,
     RTL_LOCALES,
@@ -56,6 +56,7 @@ from service.i18n import (
 from service.models import User
 from service.models.types import utcnow
 from service.pages import audit_words, browsers, reasons
+from service.pages.typed import isolated, shown
 from service.security import CSRF_FIELD, SESSION_COOKIE, hash_session_token
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
@@ -119,6 +120,8 @@ def _escape(value: Any, /) -> Markup:
     Markup is already safe (escape would copy it), and an int's digits need no escaping."""
     kind = type(value)
     if kind is str and _escape_inner is not None:
+        if ERASED in value:
+            value = shown(value)
         return _new_str(Markup, _escape_inner(value))
     if kind is Markup:
         return value  # type: ignore[no-any-return]
@@ -325,7 +328,7 @@ _env.filters["number"] = _format_number
 _env.filters["percent"] = _format_percent
 _env.filters["message"] = translate_message
 _env.filters["listing"] = reasons.listing
-_env.filters["isolate"] = isolate
+_env.filters["isolate"] = isolated
 _env.globals["reasons"] = reasons.reasons
 _env.globals["browser_words"] = browsers.browser_words
 _env.globals["list_separator"] = reasons.list_separator

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from service.config import Settings
 from service.core import changes, engagements, guesses, policy
 from service.core.audit import record
+from service.i18n import N_
 from service.models import (
     ApiToken,
     AuditEvent,
@@ -39,8 +40,9 @@ from service.repos import suggestions as suggestions_repo
 from service.repos import users as users_repo
 from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF
 
-# What replaces a piece of free text the person wrote, or their name in someone else's text.
-ERASED = "[erased]"
+# What replaces a piece of free text the person wrote, or their name in someone else's text;
+# stored as it is, a page shows it in the reader's language (templating._escape).
+ERASED = N_("[erased]")
 # Shorter phrases (a two-letter name) would erase parts of unrelated words in others' text.
 MIN_PHRASE = 3
 
@@ -272,9 +274,14 @@ def _erase_free_text(session: Session, *, user: User, expert: ExpertProfile | No
 def _feedback_written_by(
     session: Session, *, user_id: int, expert_id: int | None, events: Iterable[AuditEvent]
 ) -> list[EngagementFeedback]:
-    """The expert's side of their engagements, and the institution feedback this member gave."""
+    """The expert's side of their engagements, and the institution feedback this member gave
+    (not the institution's side of an engagement this expert gave feedback on)."""
     given = {
-        e.entity_id for e in events if e.action == "engagement.feedback" and e.actor_id == user_id
+        e.entity_id
+        for e in events
+        if e.action == "engagement.feedback"
+        and e.actor_id == user_id
+        and (e.data or {}).get("side") == "institution"
     }
     clauses: list[ColumnElement[bool]] = [
         (col(EngagementFeedback.engagement_id).in_([i for i in given if i is not None]))

@@ -8,7 +8,6 @@ from typing import Any
 
 from markupsafe import escape
 
-from service.bidi import isolate
 from service.core.engagements import state_since
 from service.core.policy import Party
 from service.i18n import (
@@ -21,6 +20,7 @@ from service.i18n import (
 )
 from service.models import Engagement, EngagementStatus
 from service.pages.reasons import day, formatted_decimal
+from service.pages.typed import isolated
 
 S = EngagementStatus
 
@@ -110,8 +110,8 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
             if country
             else gettext_("Asked by %(institution)s.")
         )
-        isolated = isolate(need["institution"])
-        facts.append(said % {"institution": isolated, "country": country_name(country)})
+        institution = isolated(need["institution"])
+        facts.append(said % {"institution": institution, "country": country_name(country)})
     mode = engagement.mode or need.get("mode") or ""
     if mode in MODES:
         facts.append(gettext_(MODES[mode]))
@@ -127,7 +127,7 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
             % {"num": formatted_decimal(engagement.agreed_hours, "#,##0", cldr_locale())}
         )
     if engagement.reason:
-        reason = isolate(translate_message(engagement.reason))
+        reason = isolated(translate_message(engagement.reason))
         facts.append(escape(gettext_("Reason given: %(reason)s")) % {"reason": reason})
     return facts
 
@@ -196,8 +196,8 @@ def feedback_sentences(item: dict[str, Any]) -> list[str]:
     # French typed on an Arabic page, or Arabic on a French one, stays in the order it was typed.
     if item.get("delivered"):
         said.append(
-            escape(gettext_("What was delivered: %(text)s")) % {"text": isolate(item["delivered"])}
+            escape(gettext_("What was delivered: %(text)s")) % {"text": isolated(item["delivered"])}
         )
     if item.get("impact"):
-        said.append(escape(gettext_("Impact: %(text)s")) % {"text": isolate(item["impact"])})
+        said.append(escape(gettext_("Impact: %(text)s")) % {"text": isolated(item["impact"])})
     return said

@@ -348,3 +348,33 @@ def test_erasing_a_member_erases_their_feedback_and_reasons(
     # The expert's own feedback, which the member did not write, stays.
     sides = {f.side: f.delivered for f in session.exec(select(EngagementFeedback)).all()}
     assert sides == {"expert": "Six lectures", "institution": "[erased]"}
+
+
+def test_erasing_an_expert_keeps_the_institutions_own_feedback(
+    session: Session, make_client: Callable[[], TestClient], settings: Settings
+) -> None:
+    """The expert's feedback is erased; what the institution wrote about the same engagement is
+    the institution's and stays, and its page shows the expert's erased words in its language."""
+    world, engagement = _private_world(session, settings)
+    theirs = "Des cours clairs ; نقل المعرفة إلى فريق المستشفى"
+    give_feedback(
+        session,
+        engagement=engagement,
+        actor=world.member,
+        data=FeedbackWrite(rating=4, hours=18, delivered=theirs, impact="Équipe autonome."),
+    )
+    session.commit()
+    browser = make_client()
+    login(browser, EMAIL, PASSWORD)
+    assert _form(browser, "/account/delete", {"password": PASSWORD}).status_code == 303
+    session.expire_all()
+    sides = {
+        f.side: (f.delivered, f.impact) for f in session.exec(select(EngagementFeedback)).all()
+    }
+    assert sides == {"expert": ("[erased]", ""), "institution": (theirs, "Équipe autonome.")}
+    member = make_client()
+    login(member, world.member.email, PASSWORD)
+    _form(member, "/language", {"locale": "fr", "next": "/institution"})
+    page = member.get(f"/institution/engagements/{engagement.id}").text
+    assert "Des cours clairs" in page and "Équipe autonome." in page
+    assert "[erased]" not in page and "[effacé]" in page
