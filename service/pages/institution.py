@@ -24,13 +24,12 @@ from service.core.needs import (
 )
 from service.core.policy import Action
 from service.core.preview import preview_count, preview_text
-from service.core.suggestions import suggest_expert, suggested_count
+from service.core.suggestions import suggested_count
 from service.deps import (
     MemberInstitution,
     ReaderDep,
     RequireMember,
     RequireNeedPreview,
-    RequireSuggester,
     SessionDep,
     StateDep,
 )
@@ -518,53 +517,4 @@ def publish_need_submit(
     publish_need(session, need=need, actor=user)
     session.commit()
     _flash_saved(response, request, NeedStatus.DRAFT, need)
-    return response
-
-
-SUGGESTION_SENT = N_(
-    "Thank you: the coordinator will review your suggestion and may offer this expert the "
-    "engagement. You will see their name if they are proposed for your need."
-)
-ALREADY_SUGGESTED = N_(
-    "You already suggested this expert for this need: the coordinator will review it."
-)
-CHOOSE_A_NEED = N_("Choose one of your open needs to suggest this expert for.")
-ROSTER = "/institution/experts"
-
-
-@router.post("/experts/{expert_id}/suggest")
-async def suggest_expert_submit(
-    request: Request,
-    expert_id: Id,
-    user: RequireSuggester,
-    reader: ReaderDep,
-    session: SessionDep,
-    state: StateDep,
-) -> Response:
-    """Suggests an expert found in the roster for one of the institution's open needs; back to
-    the roster as it was, saying what became of it."""
-    form = await read_form(request)
-    back = str(form.get("back", ""))
-    # Only back to the roster itself: never a page elsewhere a crafted form would name.
-    back = back if back == ROSTER or back.startswith(ROSTER + "?") else ROSTER
-    response = RedirectResponse(back, status_code=303)
-    need_id = str(form.get("need_id", "")).strip()
-    if not need_id.isdigit() or not 1 <= int(need_id) <= MAX_ID:
-        flash(response, request, CHOOSE_A_NEED, "warning")
-        return response
-    try:
-        _, new = suggest_expert(
-            session,
-            reader=reader,
-            actor=user,
-            need_id=int(need_id),
-            expert_id=expert_id,
-            settings=state.settings,
-        )
-    except Conflict as exc:
-        session.rollback()
-        flash(response, request, exc.message, "warning")
-        return response
-    session.commit()
-    flash(response, request, SUGGESTION_SENT if new else ALREADY_SUGGESTED, "success")
     return response
