@@ -48,6 +48,10 @@ EMAIL_CATEGORIES: dict[str, tuple[str, tuple[Role, ...]]] = {
         (Role.COORDINATOR, Role.ADMIN),
     ),
     "verification": (N_("The verification of my institution"), (Role.INSTITUTION,)),
+    "answers": (
+        N_("Institutions' answers to the information I asked of them"),
+        (Role.COORDINATOR, Role.ADMIN),
+    ),
 }
 
 MESSAGES: dict[str, Message] = {
@@ -190,6 +194,15 @@ MESSAGES: dict[str, Message] = {
         N_(
             "A coordinator declined to verify %(institution)s. Reason: %(reason)s "
             "You may answer by completing your organisation's profile."
+        ),
+    ),
+    "institution.answered": Message(
+        "answers",
+        N_("%(institution)s answered your request for information"),
+        N_(
+            "%(institution)s answered your request for more information before its "
+            "verification. Its page shows the answer beside your question: verify the "
+            "institution, ask again or decline."
         ),
     ),
     "availability.reminder": Message(
