@@ -185,7 +185,8 @@ MESSAGES: dict[str, Message] = {
         N_("A coordinator needs more information about %(institution)s"),
         N_(
             "Before verifying %(institution)s, a coordinator asks: %(reason)s "
-            "Please complete your organisation's profile; meanwhile you may write draft needs."
+            "Please answer them on your institution's page, and complete your organisation's "
+            "profile if the question is about it; meanwhile you may write draft needs."
         ),
     ),
     "institution.declined": Message(
@@ -225,7 +226,8 @@ ASKS_WHILE: dict[str, str] = {
     "engagement.delivered": "delivered",
 }
 # The notifications that ask an institution's members to act on the institution itself: done
-# once they answered (saved its profile) or a coordinator settled its verification.
+# once they answered (a message, or its profile saved) or a coordinator settled its
+# verification.
 ASKS_OF_INSTITUTION = ("institution.info_requested",)
 # What such a notification says once done (its subject, where the first one still asks).
 DONE: dict[str, Message] = {
@@ -250,8 +252,8 @@ DONE: dict[str, Message] = {
         "verification",
         N_("A coordinator needs more information about %(institution)s"),
         N_(
-            "The profile of %(institution)s was saved since this request, or its verification "
-            "was settled: nothing is left to do for now."
+            "%(institution)s answered this request (with a message or by saving its profile), "
+            "or its verification was settled: nothing is left to do for now."
         ),
     ),
     "engagement.delivered": Message(
