@@ -241,6 +241,7 @@ RequireMember = Annotated[User, allowed(Action.ACT_FOR_INSTITUTION)]
 RequireRosterReader = Annotated[User, allowed(Action.BROWSE_ROSTER)]
 RequireNeedPreview = Annotated[User, allowed(Action.PREVIEW_NEED)]
 RequireSuggester = Annotated[User, allowed(Action.SUGGEST_EXPERT)]
+RequireReplier = Annotated[User, allowed(Action.REPLY_TO_REVIEW)]
 
 
 def get_member_institution(user: RequireMember, session: SessionDep) -> Institution:

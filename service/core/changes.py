@@ -127,6 +127,28 @@ def institution_answered(
     )
 
 
+def institution_replied(
+    session: Session, *, institution: Institution, actor: User, settings: Settings, now: datetime
+) -> None:
+    """What follows a member's answer to a request for more information: what an answer by
+    profile does (the request stops asking its members), and the coordinator who asked (every
+    coordinator, once they are gone) is told, in the app and by email, in their language, to
+    look at the institution again (no commit). The answer's words stay on the page."""
+    institution_answered(session, institution_id=institution.id or 0, now=now)
+    for coordinator in users_repo.staff_to_tell(session, asker_id=institution.asked_by_id):
+        if coordinator.id == actor.id:
+            continue
+        notifications.notify(
+            session,
+            user=coordinator,
+            kind="institution.answered",
+            params={"institution": institution.name},
+            link=f"/coordinator/institutions/{institution.id}#replies",
+            settings=settings,
+            now=now,
+        )
+
+
 def expert_changed(session: Session, expert: ExpertProfile, *, bulk: bool = False) -> None:
     """Schedules the index update and the re-matching of a changed expert, and withdraws their
     pending proposals at once when institutions may no longer be proposed them (no commit);

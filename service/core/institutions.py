@@ -4,18 +4,19 @@ reason the members are told by email."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from service.config import Settings
-from service.core import changes
+from service.core import changes, policy
 from service.core.audit import record
 from service.core.notifications import notify
-from service.errors import Conflict, FieldErrors
-from service.i18n import N_
-from service.models import Institution, User
+from service.errors import Conflict, FieldErrors, NotFound
+from service.i18n import N_, NN_
+from service.models import Institution, InstitutionReply, User
 from service.models.types import utcnow
 from service.repos import institutions as institutions_repo
 from service.schemas.institutions import InstitutionUpdate
@@ -24,6 +25,8 @@ from service.schemas.institutions import InstitutionUpdate
 class Review(StrEnum):
     PENDING = "pending"
     INFO_REQUESTED = "info_requested"
+    # Asked for more information, and a member answered: it awaits the coordinator again.
+    ANSWERED = "answered"
     DECLINED = "declined"
     VERIFIED = "verified"
 
@@ -34,7 +37,9 @@ def review_of(institution: Institution) -> Review:
         return Review.VERIFIED
     if institution.declined_at is not None:
         return Review.DECLINED
-    return Review.INFO_REQUESTED if institution.review_note else Review.PENDING
+    if not institution.review_note:
+        return Review.PENDING
+    return Review.ANSWERED if institution.answered_at is not None else Review.INFO_REQUESTED
 
 
 # What each reader is told of an institution's verification, decided here once: the badge,
@@ -42,6 +47,7 @@ def review_of(institution: Institution) -> Review:
 BADGES: dict[Review, str] = {
     Review.PENDING: N_("Pending verification"),
     Review.INFO_REQUESTED: N_("More information asked"),
+    Review.ANSWERED: N_("Answered, awaiting review"),
     Review.DECLINED: N_("Verification declined"),
     Review.VERIFIED: N_("Verified"),
 }
@@ -53,13 +59,19 @@ TO_MEMBERS: dict[Review, str] = {
     Review.INFO_REQUESTED: N_(
         "A coordinator needs more information before verifying your institution:"
     ),
+    Review.ANSWERED: N_("You answered the coordinator, who asked:"),
     Review.DECLINED: N_("A coordinator declined to verify your institution. Their reason:"),
     Review.VERIFIED: "",
 }
 NEXT_FOR_MEMBERS: dict[Review, str] = {
     Review.PENDING: "",
     Review.INFO_REQUESTED: N_(
-        "Complete your organisation's profile; a coordinator then looks at it again."
+        "Answer the coordinator below, and complete your organisation's profile if the "
+        "question is about it; a coordinator then looks at your institution again."
+    ),
+    Review.ANSWERED: N_(
+        "A coordinator reviews your answer and your profile, and then verifies your "
+        "institution, asks again or declines. You may add to your answer meanwhile."
     ),
     Review.DECLINED: N_(
         "Do what the reason asks. If it can be put right in your organisation's profile, "
@@ -71,6 +83,7 @@ NEXT_FOR_MEMBERS: dict[Review, str] = {
 TO_STAFF: dict[Review, str] = {
     Review.PENDING: "",
     Review.INFO_REQUESTED: N_("Your message to the institution:"),
+    Review.ANSWERED: N_("Your message to the institution:"),
     Review.DECLINED: N_(
         "Declined: it is out of the verification queue until it corrects its profile. Your reason:"
     ),
@@ -83,6 +96,10 @@ DRAFTS_ONLY: dict[Review, str] = {
         "publish it once a coordinator has verified your institution."
     ),
     Review.INFO_REQUESTED: N_(
+        "Your institution awaits verification: you can save this need as a draft now, and "
+        "publish it once a coordinator has verified your institution."
+    ),
+    Review.ANSWERED: N_(
         "Your institution awaits verification: you can save this need as a draft now, and "
         "publish it once a coordinator has verified your institution."
     ),
@@ -110,7 +127,7 @@ def verification(institution: Institution, *, staff: bool) -> Verification:
     """Tells an institution's verification state and what a reader is told of it: its members
     (`staff` false) or the coordinators."""
     state = review_of(institution)
-    shows_reason = state in (Review.INFO_REQUESTED, Review.DECLINED)
+    shows_reason = state in (Review.INFO_REQUESTED, Review.ANSWERED, Review.DECLINED)
     return Verification(
         state=state,
         badge=BADGES[state],
@@ -199,6 +216,9 @@ def verify_institution(
         verified_by_id=coordinator.id,
         declined_at=None,
         review_note="",
+        asked_at=None,
+        asked_by_id=None,
+        answered_at=None,
         updated_at=now,
     )
     record(
@@ -242,6 +262,9 @@ def review_institution(
         institution,
         review_note=reason[:2000],
         declined_at=now if decision == Review.DECLINED else None,
+        asked_at=now,
+        asked_by_id=coordinator.id,
+        answered_at=None,
         updated_at=now,
     )
     record(
@@ -264,3 +287,90 @@ def review_institution(
         settings=settings,
     )
     return institution
+
+
+REPLY_LENGTH = 2000
+NOTHING_ASKED = N_(
+    "A coordinator has decided on your institution meanwhile, or asks nothing of it now: "
+    "see where its verification stands."
+)
+ASKED_AGAIN = N_(
+    "A coordinator asked another question meanwhile: read it, then send your answer again."
+)
+EMPTY_REPLY = N_("Write your answer to the coordinator.")
+LONG_REPLY = NN_(
+    "Your answer is too long: %(num)s character at most.",
+    "Your answer is too long: %(num)s characters at most.",
+)
+REPLIED = "institution.answered"
+
+
+def reply_to_review(
+    session: Session,
+    *,
+    reader: policy.Reader,
+    actor: User,
+    institution: Institution,
+    message: str,
+    settings: Settings,
+    asked_at: datetime | None = None,
+) -> InstitutionReply:
+    """Records a member's answer to the coordinator's request for more information: the
+    institution then awaits the coordinator again, who is told. Another institution is not
+    found; one no longer asked anything (verified, declined or asked again meanwhile) is a
+    409 (as is one asked again since the question the member answers, `asked_at`); an empty
+    or overlong message names its field."""
+    policy.require(reader, policy.Action.REPLY_TO_REVIEW)
+    if reader.institution_id != institution.id:
+        raise NotFound(N_("This institution does not exist."))
+    message = message.strip()
+    if not message:
+        raise FieldErrors({"message": EMPTY_REPLY})
+    if len(message) > REPLY_LENGTH:
+        singular, plural = LONG_REPLY
+        raise FieldErrors(
+            {"message": singular},
+            params={"message": {"num": REPLY_LENGTH}},
+            plurals={"message": plural},
+        )
+    question = institution.review_note
+    if not policy.may_reply_to_review(reader, institution):
+        raise Conflict(NOTHING_ASKED)
+    if asked_at is not None and asked_at != institution.asked_at:
+        raise Conflict(ASKED_AGAIN)
+    previous = review_of(institution)
+    now = utcnow()
+    # The question answered is the one the member read: asked again meanwhile, it is a 409.
+    if not institutions_repo.mark_answered(
+        session, institution.id or 0, question=question, now=now
+    ):
+        raise Conflict(NOTHING_ASKED)
+    set_committed_value(institution, "answered_at", now)
+    reply = InstitutionReply(
+        institution_id=institution.id or 0,
+        author_id=actor.id,
+        question=question,
+        message=message,
+        created_at=now,
+    )
+    session.add(reply)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action=REPLIED,
+        entity_type="institution",
+        entity_id=institution.id,
+        from_state=previous,
+        to_state=Review.ANSWERED,
+        data={"reply_id": reply.id},
+    )
+    changes.institution_replied(
+        session, institution=institution, actor=actor, settings=settings, now=now
+    )
+    return reply
+
+
+def replies_of(session: Session, institution: Institution) -> list[InstitutionReply]:
+    """Lists the answers an institution's members gave the coordinators, oldest first."""
+    return institutions_repo.list_replies(session, institution.id or 0)

@@ -48,6 +48,10 @@ EMAIL_CATEGORIES: dict[str, tuple[str, tuple[Role, ...]]] = {
         (Role.COORDINATOR, Role.ADMIN),
     ),
     "verification": (N_("The verification of my institution"), (Role.INSTITUTION,)),
+    "answers": (
+        N_("Institutions' answers to the information I asked of them"),
+        (Role.COORDINATOR, Role.ADMIN),
+    ),
 }
 
 MESSAGES: dict[str, Message] = {
@@ -198,7 +202,8 @@ MESSAGES: dict[str, Message] = {
         N_("A coordinator needs more information about %(institution)s"),
         N_(
             "Before verifying %(institution)s, a coordinator asks: %(reason)s "
-            "Please complete your organisation's profile; meanwhile you may write draft needs."
+            "Please answer them on your institution's page, and complete your organisation's "
+            "profile if the question is about it; meanwhile you may write draft needs."
         ),
     ),
     "institution.declined": Message(
@@ -207,6 +212,15 @@ MESSAGES: dict[str, Message] = {
         N_(
             "A coordinator declined to verify %(institution)s. Reason: %(reason)s "
             "You may answer by completing your organisation's profile."
+        ),
+    ),
+    "institution.answered": Message(
+        "answers",
+        N_("%(institution)s answered your request for information"),
+        N_(
+            "%(institution)s answered your request for more information before its "
+            "verification. Its page shows the answer beside your question: verify the "
+            "institution, ask again or decline."
         ),
     ),
     "availability.reminder": Message(
@@ -229,7 +243,8 @@ ASKS_WHILE: dict[str, str] = {
     "engagement.delivered": "delivered",
 }
 # The notifications that ask an institution's members to act on the institution itself: done
-# once they answered (saved its profile) or a coordinator settled its verification.
+# once they answered (a message, or its profile saved) or a coordinator settled its
+# verification.
 ASKS_OF_INSTITUTION = ("institution.info_requested",)
 # What such a notification says once done (its subject, where the first one still asks).
 DONE: dict[str, Message] = {
@@ -254,8 +269,8 @@ DONE: dict[str, Message] = {
         "verification",
         N_("A coordinator needs more information about %(institution)s"),
         N_(
-            "The profile of %(institution)s was saved since this request, or its verification "
-            "was settled: nothing is left to do for now."
+            "%(institution)s answered this request (with a message or by saving its profile), "
+            "or its verification was settled: nothing is left to do for now."
         ),
     ),
     "engagement.delivered": Message(

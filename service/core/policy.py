@@ -143,6 +143,8 @@ class Action(StrEnum):
     PREVIEW_NEED = "preview_need"
     # Suggest an expert found in the roster for one of the institution's own open needs.
     SUGGEST_EXPERT = "suggest_expert"
+    # Answer a coordinator's request for more information about one's own institution.
+    REPLY_TO_REVIEW = "reply_to_review"
     # The programme's work: every profile, institutions, proposals, engagements, reports,
     # imports and exports, the audit log and the email outbox.
     COORDINATE = "coordinate"
@@ -170,6 +172,8 @@ ALLOWED: dict[Action, frozenset[ReaderKind]] = {
     A.BROWSE_ROSTER: frozenset({K.MEMBER}) | STAFF,
     A.PREVIEW_NEED: frozenset({K.MEMBER}),
     A.SUGGEST_EXPERT: frozenset({K.MEMBER}),
+    # Members, verified or not: verified meanwhile, the answer is a 409, not a 403.
+    A.REPLY_TO_REVIEW: MEMBERS,
     A.COORDINATE: STAFF,
     A.IMPORT_ROSTER: STAFF,
     A.DECIDE_PROPOSALS: STAFF,
@@ -190,6 +194,12 @@ REFUSALS: dict[tuple[Action, ReaderKind], str] = {
     (A.SUGGEST_EXPERT, K.PENDING_MEMBER): AWAITING_VERIFICATION,
     (A.SUGGEST_EXPERT, K.EXPERT): N_("Only institutions suggest experts for their needs."),
     (A.BROWSE_ROSTER, K.EXPERT): N_("Only coordinators and institutions can search the roster."),
+    **{
+        (A.REPLY_TO_REVIEW, kind): N_(
+            "Only the members of an institution answer the questions asked about it."
+        )
+        for kind in (K.EXPERT, *STAFF)
+    },
     **{
         (A.ERASE_OWN_ACCOUNT, kind): N_("Staff accounts are closed by an administrator.")
         for kind in STAFF
@@ -398,6 +408,20 @@ def may_read_institution(reader: Reader, institution: Institution) -> bool:
     if reader.is_staff or reader.institution_id == institution.id:
         return True
     return reader.kind != K.ANONYMOUS and institution.verified
+
+
+def may_reply_to_review(reader: Reader, institution: Institution) -> bool:
+    """Tells whether a reader may answer a coordinator's request for more information about an
+    institution: one of its members, while it awaits verification with a question asked
+    (answered already or not), neither verified nor declined."""
+    return (
+        may(reader, A.REPLY_TO_REVIEW)
+        and reader.institution_id is not None
+        and reader.institution_id == institution.id
+        and not institution.verified
+        and institution.declined_at is None
+        and bool(institution.review_note)
+    )
 
 
 def may_read_notification(reader: Reader, notification: Notification) -> bool:

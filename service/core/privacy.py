@@ -23,6 +23,7 @@ from service.models import (
     EngagementFeedback,
     ExpertProfile,
     InstitutionMember,
+    InstitutionReply,
     MatchProposal,
     Need,
     Notification,
@@ -94,6 +95,10 @@ def export_user_data(session: Session, *, user: User) -> dict[str, Any]:
         data["engagements"] = [
             {**_dump(e), "feedback": _feedback(session, e.id or 0)} for e in engagements
         ]
+    # Their answers to the coordinators' questions about their institution (if they wrote any).
+    replies = institutions_repo.replies_by(session, user.id or 0)
+    if replies:
+        data["institution_replies"] = [_dump(reply) for reply in replies]
     institution = institutions_repo.get_institution_of_user(session, user.id or 0)
     if institution is not None:
         data["institution"] = _dump(institution)
@@ -257,6 +262,12 @@ def _erase_free_text(session: Session, *, user: User, expert: ExpertProfile | No
     phrases |= {expert.phone for expert in [expert] if expert is not None and expert.phone}
     phrases |= {event.reason for event in events if event.actor_id == user_id and event.reason}
     phrases |= {text for item in feedback for text in (item.delivered, item.impact) if text}
+    # A member's answers to the coordinators' questions go too; the question stays.
+    replies = institutions_repo.replies_by(session, user_id)
+    phrases |= {reply.message for reply in replies}
+    for reply in replies:
+        reply.message = ERASED
+        session.add(reply)
     for item in feedback:
         item.delivered = ERASED if item.delivered else ""
         item.impact = ERASED if item.impact else ""
@@ -317,6 +328,7 @@ def _scrub_everywhere(session: Session, *, phrases: list[str]) -> None:
         (EngagementFeedback, ("delivered", "impact")),
         (AuditEvent, ("reason",)),
         (MatchProposal, ("reason",)),
+        (InstitutionReply, ("message",)),
         (Notification, ("title", "body")),
         (OutgoingEmail, ("subject", "body")),
     ]

@@ -19,7 +19,7 @@ from service.repos import suggestions as suggestions_repo
 
 SUGGESTED = "need.suggestion"
 NEED_NOT_FOUND = N_("This need does not exist.")
-EXPERT_NOT_FOUND = N_("This expert does not exist.")
+EXPERT_NOT_FOUND = N_("This expert is no longer in the roster you can see.")
 NEED_NOT_OPEN: dict[str, str] = {
     NeedStatus.DRAFT: N_("This need is a draft: publish it before suggesting experts for it."),
     NeedStatus.FILLED: N_("This need is filled: it takes no more suggestions."),

@@ -4,7 +4,12 @@ from service.models.audit import AuditEvent
 from service.models.embeddings import Embedding, SkillVector
 from service.models.engagements import Engagement, EngagementFeedback, EngagementStatus
 from service.models.experts import ExpertProfile, LanguageLevel, Mode, Visibility
-from service.models.institutions import Institution, InstitutionMember, InstitutionType
+from service.models.institutions import (
+    Institution,
+    InstitutionMember,
+    InstitutionReply,
+    InstitutionType,
+)
 from service.models.jobs import Job
 from service.models.matches import MatchProposal, ProposalOrigin, ProposalStatus
 from service.models.needs import Need, NeedStatus, Support
@@ -24,6 +29,7 @@ __all__ = [
     "ExpertSuggestion",
     "Institution",
     "InstitutionMember",
+    "InstitutionReply",
     "InstitutionType",
     "Job",
     "LanguageLevel",

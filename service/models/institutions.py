@@ -34,6 +34,11 @@ class Institution(SQLModel, table=True):
     # The coordinator's latest question to the institution, or why it was declined.
     review_note: str = Field(default="", max_length=2000, sa_column_kwargs={"server_default": ""})
     declined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the latest question was asked, by whom, and when a member last answered it (none
+    # once a coordinator decides again): asked and answered, it awaits the coordinator.
+    asked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    asked_by_id: int | None = Field(default=None, foreign_key="user.id")
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -49,4 +54,18 @@ class InstitutionMember(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     institution_id: int = Field(foreign_key="institution.id", index=True)
     user_id: int = Field(foreign_key="user.id", unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class InstitutionReply(SQLModel, table=True):
+    """A member's answer to a coordinator's request for more information, with the question it
+    answers (a later request replaces the institution's note, not this)."""
+
+    __tablename__ = "institution_reply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    institution_id: int = Field(foreign_key="institution.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="user.id")
+    question: str = Field(default="", max_length=2000)
+    message: str = Field(max_length=2000)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

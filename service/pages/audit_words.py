@@ -30,6 +30,7 @@ ACTIONS: dict[str, str] = {
     "institution.unverified": N_("Institution's verification withdrawn"),
     "institution.info_requested": N_("Information asked of the institution"),
     "institution.declined": N_("Institution declined"),
+    "institution.answered": N_("The institution answered the request for information"),
     "institution.resubmitted": N_("Declined institution corrected its profile: back in the queue"),
     # Experts, imports and exports.
     "expert.updated": N_("Expert's profile changed"),
@@ -111,6 +112,7 @@ STATES: dict[str, dict[str, str]] = {
     "institution": {
         "pending": NP_("audited state", "Awaiting verification"),
         "info_requested": NP_("audited state", "Information asked"),
+        "answered": NP_("audited state", "Answered, awaiting review"),
         "declined": NP_("audited state", "Declined"),
         "verified": NP_("audited state", "Verified"),
     },

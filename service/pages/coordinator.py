@@ -16,6 +16,7 @@ from service.core import policy
 from service.core.audit import record
 from service.core.institutions import (
     Review,
+    replies_of,
     review_institution,
     verification,
     verify_institution,
@@ -183,10 +184,14 @@ def _institution_context(
     needs, total = needs_repo.list_needs(
         session, institution_id=institution.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
+    members = institutions_repo.list_members(session, institution.id or 0)
     return {
         "institution": institution,
         "verification": verification(institution, staff=True),
-        "members": institutions_repo.list_members(session, institution.id or 0),
+        "members": members,
+        # The members' answers to the coordinators' questions, by whom (named while members).
+        "replies": replies_of(session, institution),
+        "authors": {m.id: m.display_name or m.email for m in members},
         "needs": needs,
         "needs_total": total,
         "pagination": paginate(request, total=total, page=page, size=PAGE_SIZE),

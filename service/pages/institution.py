@@ -11,7 +11,12 @@ from pydantic import ValidationError
 
 from service.core import policy
 from service.core.engagements import confirmed_seats
-from service.core.institutions import update_institution, verification
+from service.core.institutions import (
+    replies_of,
+    reply_to_review,
+    update_institution,
+    verification,
+)
 from service.core.needs import (
     NeedSaved,
     discard_draft,
@@ -24,13 +29,13 @@ from service.core.needs import (
 )
 from service.core.policy import Action
 from service.core.preview import preview_count, preview_text
-from service.core.suggestions import suggest_expert, suggested_count
+from service.core.suggestions import suggested_count
 from service.deps import (
     MemberInstitution,
     ReaderDep,
     RequireMember,
     RequireNeedPreview,
-    RequireSuggester,
+    RequireReplier,
     SessionDep,
     StateDep,
 )
@@ -43,7 +48,7 @@ from service.repos import needs as needs_repo
 from service.routes.pagination import PAGE_SIZE
 from service.routes.params import MAX_ID, Id
 from service.routes.skills import skills_in_use
-from service.schemas.institutions import InstitutionUpdate
+from service.schemas.institutions import InstitutionUpdate, ReviewReply
 from service.schemas.needs import NeedCreate, NeedPreview, NeedWrite
 from service.search import SearchError
 from service.templating import flash, paginate, render, wants_fragment
@@ -151,17 +156,18 @@ def _seen(data: dict[str, object]) -> datetime | None:
         return None
 
 
-@router.get("", response_class=HTMLResponse)
-def home(
+def _home(
     request: Request,
-    user: RequireMember,
-    institution: MemberInstitution,
-    reader: ReaderDep,
+    institution: Institution,
+    reader: policy.Reader,
     session: SessionDep,
-    status: Annotated[str, Query(max_length=10)] = "all",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    *,
+    status: str = "all",
+    page: int = 1,
+    values: dict[str, object] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
-    """Shows the institution's space: its state and its needs, a page at a time."""
     status = status if status in STATUS_FILTERS else "all"
     # A verified institution is shown the drafts it may now publish (written while it waited).
     drafts, drafts_total = (
@@ -178,12 +184,22 @@ def home(
         offset=(page - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
     )
+    may_reply = policy.may_reply_to_review(reader, institution)
     return render(
         request,
         "institution/home.html",
         {
             "institution": institution,
             "verification": verification(institution, staff=False),
+            "may_reply": may_reply,
+            # The answers already given to the question now asked.
+            "replies": [
+                r for r in replies_of(session, institution) if r.question == institution.review_note
+            ]
+            if may_reply
+            else [],
+            "values": values or {},
+            "errors": errors or {},
             "drafts": drafts,
             "drafts_total": drafts_total,
             "needs": needs,
@@ -192,6 +208,67 @@ def home(
             "status_filters": STATUS_FILTERS,
             "pagination": paginate(request, total=total, page=page, size=PAGE_SIZE),
         },
+        status_code=status_code,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+def home(
+    request: Request,
+    user: RequireMember,
+    institution: MemberInstitution,
+    reader: ReaderDep,
+    session: SessionDep,
+    status: Annotated[str, Query(max_length=10)] = "all",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Shows the institution's space: its state and its needs, a page at a time."""
+    return _home(request, institution, reader, session, status=status, page=page)
+
+
+REPLY_SENT = N_("Your answer is sent: the coordinator is told and looks at your institution again.")
+
+
+@router.post("/reply")
+async def reply_submit(
+    request: Request,
+    user: RequireReplier,
+    institution: MemberInstitution,
+    reader: ReaderDep,
+    session: SessionDep,
+    state: StateDep,
+) -> Response:
+    """Sends the coordinator the institution's answer to their request for more information;
+    refused, the page comes back with the answer as typed and why beside it."""
+    data = await read_form(request)
+    form, errors = validate_form(ReviewReply, data)
+    status_code = 422
+    if form is not None:
+        try:
+            reply_to_review(
+                session,
+                reader=reader,
+                actor=user,
+                institution=institution,
+                message=form.message,
+                settings=state.settings,
+                asked_at=form.asked_at,
+            )
+        except FieldErrors as exc:
+            errors = field_messages(exc)
+        except Conflict as exc:
+            # Decided meanwhile: the page shows where the institution stands now.
+            session.rollback()
+            session.refresh(institution)
+            errors = {"__all__": translate_message(exc.message, exc.params)}
+            status_code = exc.status_code
+        else:
+            session.commit()
+            response = RedirectResponse("/institution#review-reply", status_code=303)
+            flash(response, request, REPLY_SENT, "success")
+            return response
+    return _home(
+        request, institution, reader, session, values=data, errors=errors, status_code=status_code
     )
 
 
@@ -518,53 +595,4 @@ def publish_need_submit(
     publish_need(session, need=need, actor=user)
     session.commit()
     _flash_saved(response, request, NeedStatus.DRAFT, need)
-    return response
-
-
-SUGGESTION_SENT = N_(
-    "Thank you: the coordinator will review your suggestion and may offer this expert the "
-    "engagement. You will see their name if they are proposed for your need."
-)
-ALREADY_SUGGESTED = N_(
-    "You already suggested this expert for this need: the coordinator will review it."
-)
-CHOOSE_A_NEED = N_("Choose one of your open needs to suggest this expert for.")
-ROSTER = "/institution/experts"
-
-
-@router.post("/experts/{expert_id}/suggest")
-async def suggest_expert_submit(
-    request: Request,
-    expert_id: Id,
-    user: RequireSuggester,
-    reader: ReaderDep,
-    session: SessionDep,
-    state: StateDep,
-) -> Response:
-    """Suggests an expert found in the roster for one of the institution's open needs; back to
-    the roster as it was, saying what became of it."""
-    form = await read_form(request)
-    back = str(form.get("back", ""))
-    # Only back to the roster itself: never a page elsewhere a crafted form would name.
-    back = back if back == ROSTER or back.startswith(ROSTER + "?") else ROSTER
-    response = RedirectResponse(back, status_code=303)
-    need_id = str(form.get("need_id", "")).strip()
-    if not need_id.isdigit() or not 1 <= int(need_id) <= MAX_ID:
-        flash(response, request, CHOOSE_A_NEED, "warning")
-        return response
-    try:
-        _, new = suggest_expert(
-            session,
-            reader=reader,
-            actor=user,
-            need_id=int(need_id),
-            expert_id=expert_id,
-            settings=state.settings,
-        )
-    except Conflict as exc:
-        session.rollback()
-        flash(response, request, exc.message, "warning")
-        return response
-    session.commit()
-    flash(response, request, SUGGESTION_SENT if new else ALREADY_SUGGESTED, "success")
     return response

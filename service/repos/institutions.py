@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, Select, bindparam, update
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from service.models import Institution, InstitutionMember, User
+from service.models import Institution, InstitutionMember, InstitutionReply, User
 
 
 def get_institution(session: Session, institution_id: int) -> Institution | None:
@@ -113,3 +114,42 @@ def review_unverified(session: Session, institution_id: int, values: dict[str, A
     )
     result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
     return result.rowcount == 1
+
+
+def mark_answered(session: Session, institution_id: int, *, question: str, now: datetime) -> bool:
+    """Marks an institution as having answered this question, in one conditional UPDATE; tells
+    whether it still awaited that answer (not verified, declined or asked again meanwhile)."""
+    statement = (
+        update(Institution)
+        .where(
+            col(Institution.id) == institution_id,
+            col(Institution.verified_at).is_(None),
+            col(Institution.declined_at).is_(None),
+            col(Institution.review_note) != "",
+            col(Institution.review_note) == question,
+        )
+        .values(answered_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return result.rowcount == 1
+
+
+def list_replies(session: Session, institution_id: int) -> list[InstitutionReply]:
+    """Lists an institution's answers to the coordinators' questions, oldest first."""
+    statement = (
+        select(InstitutionReply)
+        .where(InstitutionReply.institution_id == institution_id)
+        .order_by(col(InstitutionReply.created_at), col(InstitutionReply.id))
+    )
+    return list(session.exec(statement).all())
+
+
+def replies_by(session: Session, user_id: int) -> list[InstitutionReply]:
+    """Lists the answers a member wrote to the coordinators' questions, oldest first."""
+    statement = (
+        select(InstitutionReply)
+        .where(InstitutionReply.author_id == user_id)
+        .order_by(col(InstitutionReply.id))
+    )
+    return list(session.exec(statement).all())

@@ -213,3 +213,25 @@ def coordinators_of_need(session: Session, *, need_id: int, institution_id: int)
         )
     ).all()
     return list(involved) or list(session.exec(staff.order_by(col(User.id))).all())
+
+
+def staff_to_tell(session: Session, *, asker_id: int | None) -> list[User]:
+    """Gets the staff member who asked something (`asker_id`) while their account is active;
+    otherwise every active coordinator, by id."""
+    if asker_id is not None:
+        asker = session.exec(
+            select(User).where(
+                col(User.id) == asker_id,
+                col(User.role).in_((Role.COORDINATOR, Role.ADMIN)),
+                col(User.active).is_(True),
+                col(User.deleted_at).is_(None),
+            )
+        ).first()
+        if asker is not None:
+            return [asker]
+    staff = select(User).where(
+        col(User.role) == Role.COORDINATOR,
+        col(User.active).is_(True),
+        col(User.deleted_at).is_(None),
+    )
+    return list(session.exec(staff.order_by(col(User.id))).all())

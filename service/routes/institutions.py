@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from service.core import policy
 from service.core.institutions import (
     Review,
+    reply_to_review,
     review_institution,
     review_of,
     update_institution,
@@ -18,19 +19,24 @@ from service.deps import (
     MemberInstitution,
     ReaderDep,
     RequireMember,
+    RequireReplier,
     RequireStaff,
     SessionDep,
     StateDep,
 )
 from service.errors import NotFound
+from service.models import Institution
 from service.repos import institutions as institutions_repo
 from service.routes.pagination import PageDep, PageOf, envelope
 from service.routes.params import Id
+from service.schemas.errors import ConflictBody
 from service.schemas.institutions import (
     InstitutionOwn,
     InstitutionPublic,
     InstitutionUpdate,
     ReviewDecision,
+    ReviewReply,
+    ReviewReplyPublic,
 )
 
 router = APIRouter(prefix="/api/institutions", tags=["institutions"])
@@ -38,6 +44,12 @@ router = APIRouter(prefix="/api/institutions", tags=["institutions"])
 
 def _public(institution: object) -> dict[str, Any]:
     return InstitutionPublic.model_validate(institution).model_dump(mode="json")
+
+
+def _own(institution: Institution) -> dict[str, Any]:
+    return InstitutionOwn.model_validate(
+        {**institution.model_dump(), "review": review_of(institution)}
+    ).model_dump(mode="json")
 
 
 @router.get("", response_model=PageOf[InstitutionPublic])
@@ -58,8 +70,43 @@ def list_institutions(
 @router.get("/mine", response_model=InstitutionOwn)
 def my_institution(institution: MemberInstitution) -> dict[str, Any]:
     """Gets the institution the current member acts for, and where its verification stands."""
-    return InstitutionOwn.model_validate(
-        {**institution.model_dump(), "review": review_of(institution)}
+    return _own(institution)
+
+
+@router.post(
+    "/mine/replies",
+    response_model=ReviewReplyPublic,
+    status_code=201,
+    responses={
+        409: {
+            "model": ConflictBody,
+            "description": "Nothing is asked of the institution now (decided meanwhile), or "
+            "another question was asked since `asked_at`.",
+        }
+    },
+)
+def reply_to_coordinator(
+    body: ReviewReply,
+    user: RequireReplier,
+    institution: MemberInstitution,
+    reader: ReaderDep,
+    session: SessionDep,
+    state: StateDep,
+) -> dict[str, Any]:
+    """Answers the coordinator's request for more information about the institution the
+    current member acts for; the coordinator is told, and the institution awaits them again."""
+    reply = reply_to_review(
+        session,
+        reader=reader,
+        actor=user,
+        institution=institution,
+        message=body.message,
+        settings=state.settings,
+        asked_at=body.asked_at,
+    )
+    session.commit()
+    return ReviewReplyPublic.model_validate(
+        {**reply.model_dump(), "review": review_of(institution)}
     ).model_dump(mode="json")
 
 
@@ -83,9 +130,7 @@ def save_my_institution(
     """Replaces the profile of the institution the current member acts for."""
     update_institution(session, institution=institution, actor=user, form=body)
     session.commit()
-    return InstitutionOwn.model_validate(
-        {**institution.model_dump(), "review": review_of(institution)}
-    ).model_dump(mode="json")
+    return _own(institution)
 
 
 @router.post("/{institution_id}/verify", response_model=InstitutionPublic)

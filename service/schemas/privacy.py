@@ -25,3 +25,5 @@ class DataExport(BaseModel):
     engagements: list[Record] | None = None
     institution: Record | None = None
     needs_created: list[Record] | None = None
+    # Their answers to the coordinators' questions about their institution.
+    institution_replies: list[Record] | None = None

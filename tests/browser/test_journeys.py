@@ -126,6 +126,31 @@ def test_institution_registers_is_verified_and_posts_a_need_in_french(
     coordinator = visitor_factory()
     coordinator.log_in(live_site.coordinator_email)
     coordinator.page.wait_for_url("**/coordinator")
+    # The coordinator asks for more first; the member answers where they read the question.
+    with live_site.session() as session:
+        registered = session.exec(
+            select(Institution).where(Institution.name == "Faculté de médecine de Dakar")
+        ).one()
+    coordinator.page.goto(f"/coordinator/institutions/{registered.id}")
+    coordinator.page.select_option("#decision", "info_requested")
+    coordinator.page.fill("#reason", "Merci d'indiquer le numéro d'agrément de la faculté.")
+    coordinator.page.click("[data-review-form] button[type=submit]")
+    coordinator.page.wait_for_url(f"**/coordinator/institutions/{registered.id}")
+    page.reload()
+    assert page.locator("[data-review=info_requested]").count() == 1
+    answer = "Agrément n° 2011-0457 du ministère ; الاعتماد رقم 457."
+    page.fill("#message", answer)
+    page.click("form[data-reply-form] button[type=submit]")
+    page.wait_for_url("**/institution#review-reply")
+    assert page.locator("[data-verification]").first.inner_text() == (
+        "Réponse envoyée, en attente d'examen"
+    )
+    assert answer in page.locator("[data-replies]").inner_text()
+    member.screenshot("institution-answered-fr")
+    coordinator.page.reload()
+    assert answer in coordinator.page.locator("#replies").inner_text()
+    coordinator.screenshot("coordinator-reads-answer")
+    coordinator.page.goto("/coordinator")
     row = coordinator.page.locator("tr", has_text="Faculté de médecine de Dakar")
     coordinator.screenshot("coordinator-dashboard")
     row.locator("button:has-text('Verify')").click()

@@ -1,6 +1,7 @@
 """Suggesting an expert of the roster in Chromium, in Arabic: the form on the card (outside the
-search form, which it names) posts the chosen need, the roster comes back with the message,
-and the coordinator finds the expert on the need's review page."""
+search form, which it names) posts the chosen need (sent without one, the roster comes back
+with why beside the card), the roster comes back with the message, and the coordinator finds
+the expert on the need's review page."""
 
 from __future__ import annotations
 
@@ -60,6 +61,17 @@ def test_an_institution_suggests_an_expert_in_arabic(browser: Any, suggest_site:
         )
         visitor.page.goto("/institution/experts?q=épidémiologie")
         card = f"[data-suggest='{site.ids['expert']}']"
+        # Sent without a need: the roster comes back (422) with why beside the card's form,
+        # the search kept.
+        with visitor.page.expect_response(lambda r: "/suggest" in r.url) as answer:
+            visitor.page.click(f"{card} button")
+        assert answer.value.status == 422
+        visitor.page.wait_for_load_state()
+        error = visitor.page.locator(f"#suggest-need-{site.ids['expert']}-error")
+        assert error.is_visible()
+        assert error.inner_text() == "اختر إحدى حاجاتك المفتوحة لاقتراح هذا الخبير لها."
+        assert visitor.page.input_value("form[role=search] input[name=q]") == "épidémiologie"
+        visitor.screenshot("suggest/roster-refused-ar", of=".expert-card")
         visitor.page.select_option(f"{card} select", str(site.ids["need"]))
         visitor.screenshot("suggest/roster-card-ar", of=".expert-card")
         assert "Fatou Sarr" not in visitor.page.content()
@@ -69,7 +81,8 @@ def test_an_institution_suggests_an_expert_in_arabic(browser: Any, suggest_site:
         shown = visitor.flash()
         assert any("سيراجع المنسق اقتراحك" in m for m in shown), shown
         visitor.screenshot("suggest/roster-after-ar", full_page=False)
-        assert visitor.errors == []
+        # The refusal answered 422, as meant; nothing else went wrong in the page.
+        assert [e for e in visitor.errors if "status of 422" not in e] == []
     finally:
         visitor.close()
     with site.session() as session:

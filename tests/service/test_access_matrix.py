@@ -266,6 +266,12 @@ ROUTES: dict[str, Rule] = {
     "POST /institution/experts/{expert_id}/suggest": Rule(
         A.SUGGEST_EXPERT, _suggest, form={"need_id": "{need_id}"}
     ),
+    # Members answer a coordinator's request for more information about their own institution;
+    # nothing is asked of the readers' institutions here, so the policy's let-through is a 409.
+    "POST /institution/reply": Rule(A.REPLY_TO_REVIEW, form={"message": "Voici nos statuts."}),
+    "POST /api/institutions/mine/replies": Rule(
+        A.REPLY_TO_REVIEW, json={"message": "Voici nos statuts."}
+    ),
     # Coordinators and admins.
     "GET /api/experts/roster": STAFF,
     "GET /api/institutions": STAFF,

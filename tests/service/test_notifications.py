@@ -107,6 +107,7 @@ def test_email_choices_are_respected(
     assert {b["name"] for b in page.select("[data-prefs] input[type=checkbox]")} == {
         "engagements",
         "coordination",
+        "answers",
     }
 
 

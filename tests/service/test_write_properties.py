@@ -20,6 +20,7 @@ from service.models import (
     EngagementFeedback,
     ExpertProfile,
     Institution,
+    InstitutionReply,
     Need,
     User,
 )
@@ -28,7 +29,7 @@ from service.schemas.accounts import EmailChange, ExpertRegistration, Institutio
 from service.schemas.engagements import FeedbackWrite, MoveRequest
 from service.schemas.experts import ExpertProfileUpdate
 from service.schemas.imports import ExpertRow, InstitutionRow, MemberRow, NeedRow
-from service.schemas.institutions import InstitutionUpdate
+from service.schemas.institutions import InstitutionUpdate, ReviewReply
 from service.schemas.needs import NeedCreate, NeedWrite
 from tests.service.parties import (
     Party,
@@ -276,6 +277,7 @@ WRITE_SCHEMAS: list[tuple[type[Any], type[Any], dict[str, str]]] = [
     (MemberRow, User, {}),
     (FeedbackWrite, EngagementFeedback, {}),
     (MoveRequest, Engagement, {}),
+    (ReviewReply, InstitutionReply, {}),
 ]
 
 

@@ -280,7 +280,7 @@ def test_a_request_for_more_information_stops_asking_once_the_institution_answer
     member = log_in_as(make_client(), member_user.email)
     [request] = _cards(member)
     assert request["read"] == "no" and not request["done"]
-    assert "Please complete your organisation's profile" in str(request["text"])
+    assert "Please answer them on your institution's page" in str(request["text"])
 
     form = HtmlForm.of(member.get("/institution/profile"), "/institution/profile")
     form.type("website", "https://www.uae.ma")
@@ -289,9 +289,9 @@ def test_a_request_for_more_information_stops_asking_once_the_institution_answer
 
     [request] = _cards(member)
     assert request["done"] and request["read"] == "yes"
-    assert "Please complete" not in str(request["text"])
-    assert "The profile of Université Abdelmalek Essaâdi was saved since this request" in str(
-        request["text"]
+    assert "Please answer" not in str(request["text"])
+    assert "Université Abdelmalek Essaâdi answered this request (with a message or by saving" in (
+        str(request["text"])
     )
     page = soup_of(member.get("/notifications"))
     assert page.select_one(".count-badge") is None

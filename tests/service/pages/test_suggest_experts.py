@@ -26,7 +26,14 @@ from service.models import (
 )
 from service.search import SearchBackend
 from tests.factories import make_expert, make_member, make_need, make_user
-from tests.service.pages.helpers import flash_messages, log_in_as, post_form, soup_of, text_of
+from tests.service.pages.helpers import (
+    error_beside,
+    flash_messages,
+    log_in_as,
+    post_form,
+    soup_of,
+    text_of,
+)
 
 ARABIC_TITLE = "تدريس مقرر علم الأوبئة عن بعد لطلبة الماجستير"
 
@@ -105,11 +112,11 @@ def test_an_institution_suggests_an_expert_the_coordinator_offers_them_the_engag
         (str(world.arabic_need.id), ARABIC_TITLE, False),
         (str(world.other_need.id), "Encadrement de thèses en hydrologie", False),
     ]
-    assert action == f"/institution/experts/{fatou_id}/suggest"
-    back = str(page.select_one(f"form#suggest-{fatou_id} input[name=back]")["value"])  # type: ignore[index]
-    assert back.startswith("/institution/experts?q=")
+    # The form posts to the roster's query, which the roster comes back to.
+    assert action == f"/institution/experts/{fatou_id}/suggest?q=%C3%A9pid%C3%A9miologie"
+    back = "/institution/experts?q=%C3%A9pid%C3%A9miologie"
 
-    response = post_form(institution, action, {"need_id": world.arabic_need.id, "back": back})
+    response = post_form(institution, action, {"need_id": world.arabic_need.id})
     assert response.status_code == 303 and response.headers["location"] == back
     shown = flash_messages(institution.get(back))
     assert any("the coordinator will review your suggestion" in m for m in shown), shown
@@ -127,7 +134,7 @@ def test_an_institution_suggests_an_expert_the_coordinator_offers_them_the_engag
     assert "Fatou Sarr" not in told[0].body
 
     # Suggesting again changes nothing, and says so kindly.
-    again = post_form(institution, action, {"need_id": world.arabic_need.id, "back": back})
+    again = post_form(institution, action, {"need_id": world.arabic_need.id})
     assert again.status_code == 303
     assert any("already suggested" in m for m in flash_messages(institution.get(back)))
     session.expire_all()
@@ -217,35 +224,154 @@ def test_an_unverified_institution_and_an_expert_cannot_suggest(
     assert session.exec(select(ExpertSuggestion)).all() == []
 
 
-def test_refusals_on_the_page_keep_the_roster_and_record_nothing(
+def _card(page: object, expert_id: int) -> object:
+    card = page.select_one(f"[data-suggest='{expert_id}']")  # type: ignore[attr-defined]
+    assert card is not None, "the expert's card has no suggestion form"
+    return card
+
+
+def _kept_search(page: object) -> tuple[str, list[str]]:
+    """Gets the search words and the ticked filters the roster shows."""
+    words = page.select_one("form[role=search] input[name=q]")  # type: ignore[attr-defined]
+    ticked = page.select("form[role=search] input[type=checkbox][checked]")  # type: ignore[attr-defined]
+    return str(words["value"]), sorted(f"{box['name']}={box['value']}" for box in ticked)
+
+
+def test_a_suggestion_without_a_need_comes_back_beside_its_card_with_the_search_kept(
+    session: Session,
+    engine: Engine,
+    search_backend: SearchBackend,
+    make_client: Callable[[], TestClient],
+) -> None:
+    world = _roster(session, engine, search_backend)
+    fatou_id = world.fatou.id or 0
+    browser = log_in_as(make_client(), world.member.email)
+    query = "q=épidémiologie&language=fr"
+    before = soup_of(browser.get(f"/institution/experts?{query}"))
+    _, action = _suggest_form(before, fatou_id)
+    assert action.startswith(f"/institution/experts/{fatou_id}/suggest?q=")
+
+    refused = post_form(browser, action, {"need_id": ""})
+    assert refused.status_code == 422
+    page = soup_of(refused)
+    assert error_beside(refused, f"suggest-need-{fatou_id}") == (
+        "Choose one of your open needs to suggest this expert for."
+    )
+    assert text_of(_card(page, fatou_id)).endswith(
+        "Choose one of your open needs to suggest this expert for."
+    )
+    assert _kept_search(page) == ("épidémiologie", ["language=fr"])
+    assert _suggest_form(page, fatou_id)[1] == action
+    assert page.select("[data-suggest-refused]") == []
+    session.expire_all()
+    assert session.exec(select(ExpertSuggestion)).all() == []
+
+
+def test_a_need_closed_meanwhile_is_refused_beside_the_card_with_the_choice_kept(
+    session: Session,
+    engine: Engine,
+    search_backend: SearchBackend,
+    make_client: Callable[[], TestClient],
+) -> None:
+    world = _roster(session, engine, search_backend)
+    fatou_id = world.fatou.id or 0
+    browser = log_in_as(make_client(), world.member.email)
+    _, action = _suggest_form(
+        soup_of(browser.get("/institution/experts", params={"q": "biostatistique"})), fatou_id
+    )
+    # Another member closes the need while this page is open.
+    world.other_need.status = "closed"
+    session.add(world.other_need)
+    session.commit()
+
+    refused = post_form(browser, action, {"need_id": world.other_need.id})
+    assert refused.status_code == 409
+    page = soup_of(refused)
+    assert error_beside(refused, f"suggest-need-{fatou_id}") == (
+        "This need is closed: it takes no more suggestions."
+    )
+    choices, _ = _suggest_form(page, fatou_id)
+    # Still shown as chosen (it cannot be sent again); the open need remains to choose.
+    assert choices == [
+        ("", "Choose a need", False),
+        (str(world.other_need.id), "Encadrement de thèses en hydrologie", True),
+        (str(world.arabic_need.id), ARABIC_TITLE, False),
+    ]
+    kept = page.select_one(f"select#suggest-need-{fatou_id} option[selected]")
+    assert kept is not None and kept.has_attr("disabled")
+    assert _kept_search(page) == ("biostatistique", [])
+    session.expire_all()
+    assert session.exec(select(ExpertSuggestion)).all() == []
+    assert session.exec(select(Notification)).all() == []
+
+
+def test_an_expert_gone_from_the_roster_meanwhile_is_said_on_the_page(
+    session: Session,
+    engine: Engine,
+    search_backend: SearchBackend,
+    make_client: Callable[[], TestClient],
+) -> None:
+    world = _roster(session, engine, search_backend)
+    fatou_id = world.fatou.id or 0
+    browser = log_in_as(make_client(), world.member.email)
+    _, action = _suggest_form(
+        soup_of(browser.get("/institution/experts", params={"q": "épidémiologie"})), fatou_id
+    )
+    # She makes her profile visible to coordinators only while the page is open.
+    world.fatou.visibility = "coordinators"
+    session.add(world.fatou)
+    session.commit()
+    reindex_all(engine, search_backend)
+
+    refused = post_form(browser, action, {"need_id": world.arabic_need.id})
+    assert refused.status_code == 404
+    page = soup_of(refused)
+    # Her card is gone: why the suggestion was not sent is said above the results.
+    assert page.select_one(f"[data-suggest='{fatou_id}']") is None
+    said = page.select_one(f"[data-suggest-refused='{fatou_id}'] [role=alert]")
+    assert text_of(said) == "This expert is no longer in the roster you can see."
+    assert _kept_search(page) == ("épidémiologie", [])
+    assert "Fatou Sarr" not in refused.text
+    session.expire_all()
+    assert session.exec(select(ExpertSuggestion)).all() == []
+
+
+def test_refusals_in_arabic_are_said_in_arabic_beside_the_card(
+    session: Session,
+    engine: Engine,
+    search_backend: SearchBackend,
+    make_client: Callable[[], TestClient],
+) -> None:
+    world = _roster(session, engine, search_backend)
+    fatou_id = world.fatou.id or 0
+    world.member.locale = "ar"
+    session.add(world.member)
+    session.commit()
+    browser = log_in_as(make_client(), world.member.email)
+    refused = post_form(
+        browser, f"/institution/experts/{fatou_id}/suggest?q=%C3%A9pid%C3%A9miologie", {}
+    )
+    assert refused.status_code == 422
+    said = error_beside(refused, f"suggest-need-{fatou_id}")
+    assert said and "Choose" not in said and any("\u0600" <= c <= "\u06ff" for c in said)
+    assert _kept_search(soup_of(refused))[0] == "épidémiologie"
+
+
+def test_crafted_suggestions_are_refused_and_record_nothing(
     session: Session, make_client: Callable[[], TestClient]
 ) -> None:
     member, institution = make_member(session)
-    closed = make_need(session, institution=institution, title="Clos", status="closed")
     _, elsewhere = make_member(session, name="Autre université")
     theirs = make_need(session, institution=elsewhere, title="Pas à nous")
     expert = make_expert(session, display_name="Léa Nguyễn")
-    hidden = make_expert(session, display_name="Kofi Mensah", visibility="coordinators")
     browser = log_in_as(make_client(), member.email)
     url = f"/institution/experts/{expert.id}/suggest"
 
-    no_need = post_form(browser, url, {"need_id": "", "back": "/institution/experts?q=droit"})
-    assert no_need.status_code == 303
-    assert no_need.headers["location"] == "/institution/experts?q=droit"
-    assert any(
-        "Choose one of your open needs" in m
-        for m in flash_messages(browser.get("/institution/experts"))
-    )
-    # A crafted "back" never leads off the roster.
-    off_site = post_form(browser, url, {"need_id": "", "back": "https://evil.example/"})
-    assert off_site.headers["location"] == "/institution/experts"
-    not_open = post_form(browser, url, {"need_id": closed.id})
-    assert not_open.status_code == 303
-    assert any("closed" in m for m in flash_messages(browser.get("/institution/experts")))
+    not_a_need = post_form(browser, url, {"need_id": "12abc"})
+    assert not_a_need.status_code == 422
+    # Another institution's need is not found, said on the roster.
     assert post_form(browser, url, {"need_id": theirs.id}).status_code == 404
-    assert (
-        post_form(browser, f"/institution/experts/{hidden.id}/suggest", {"need_id": closed.id})
-    ).status_code == 404
+    assert post_form(browser, "/institution/experts/999999/suggest", {}).status_code == 422
     session.expire_all()
     assert session.exec(select(ExpertSuggestion)).all() == []
 
