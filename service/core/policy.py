@@ -143,6 +143,9 @@ class Action(StrEnum):
     PREVIEW_NEED = "preview_need"
     # Suggest an expert found in the roster for one of the institution's own open needs.
     SUGGEST_EXPERT = "suggest_expert"
+    # See the institution's members and invitations, invite a colleague by email, revoke or
+    # resend an invitation. Open before verification too: a colleague may help complete it.
+    INVITE_MEMBER = "invite_member"
     # The programme's work: every profile, institutions, proposals, engagements, reports,
     # imports and exports, the audit log and the email outbox.
     COORDINATE = "coordinate"
@@ -170,6 +173,7 @@ ALLOWED: dict[Action, frozenset[ReaderKind]] = {
     A.BROWSE_ROSTER: frozenset({K.MEMBER}) | STAFF,
     A.PREVIEW_NEED: frozenset({K.MEMBER}),
     A.SUGGEST_EXPERT: frozenset({K.MEMBER}),
+    A.INVITE_MEMBER: MEMBERS,
     A.COORDINATE: STAFF,
     A.IMPORT_ROSTER: STAFF,
     A.DECIDE_PROPOSALS: STAFF,
@@ -190,6 +194,7 @@ REFUSALS: dict[tuple[Action, ReaderKind], str] = {
     (A.SUGGEST_EXPERT, K.PENDING_MEMBER): AWAITING_VERIFICATION,
     (A.SUGGEST_EXPERT, K.EXPERT): N_("Only institutions suggest experts for their needs."),
     (A.BROWSE_ROSTER, K.EXPERT): N_("Only coordinators and institutions can search the roster."),
+    (A.INVITE_MEMBER, K.EXPERT): N_("Only an institution's members invite its colleagues."),
     **{
         (A.ERASE_OWN_ACCOUNT, kind): N_("Staff accounts are closed by an administrator.")
         for kind in STAFF
@@ -398,6 +403,31 @@ def may_read_institution(reader: Reader, institution: Institution) -> bool:
     if reader.is_staff or reader.institution_id == institution.id:
         return True
     return reader.kind != K.ANONYMOUS and institution.verified
+
+
+class JoinRefusal(StrEnum):
+    """Why a signed-in account may not join an institution through an invitation."""
+
+    OTHER_ADDRESS = "other_address"
+    EXPERT = "expert"
+    STAFF = "staff"
+    MEMBER = "member"
+
+
+def join_refusal(reader: Reader, *, own_address: bool) -> JoinRefusal | None:
+    """Tells why a signed-in reader may not join an institution through an invitation to
+    `own_address` (whether it is addressed to their account's email), or None when they may:
+    an institution account with that address that belongs to no institution yet. A user belongs
+    to at most one institution; an expert or staff account does not act for one."""
+    if not own_address:
+        return JoinRefusal.OTHER_ADDRESS
+    if reader.kind == K.EXPERT:
+        return JoinRefusal.EXPERT
+    if reader.is_staff:
+        return JoinRefusal.STAFF
+    if reader.institution_id is not None:
+        return JoinRefusal.MEMBER
+    return None
 
 
 def may_read_notification(reader: Reader, notification: Notification) -> bool:

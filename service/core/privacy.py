@@ -32,6 +32,7 @@ from service.models import (
 from service.models.types import utcnow
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
+from service.repos import invitations as invitations_repo
 from service.repos import notifications as notifications_repo
 from service.repos import proposals as proposals_repo
 from service.repos import suggestions as suggestions_repo
@@ -127,6 +128,7 @@ def delete_account(
     if expert is not None:
         _erase_expert(session, expert=expert)
     session.execute(delete(InstitutionMember).where(col(InstitutionMember.user_id) == user_id))
+    invitations_repo.forget_user(session, user_id=user_id, email=user.email)
     notifications_repo.delete_for_user(session, user_id)
     # Those written to an address the account has since left go too (an email change's notice).
     notifications_repo.delete_emails_of(session, user_id=user_id, address=user.email)

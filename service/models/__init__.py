@@ -5,6 +5,7 @@ from service.models.embeddings import Embedding, SkillVector
 from service.models.engagements import Engagement, EngagementFeedback, EngagementStatus
 from service.models.experts import ExpertProfile, LanguageLevel, Mode, Visibility
 from service.models.institutions import Institution, InstitutionMember, InstitutionType
+from service.models.invitations import InstitutionInvitation
 from service.models.jobs import Job
 from service.models.matches import MatchProposal, ProposalOrigin, ProposalStatus
 from service.models.needs import Need, NeedStatus, Support
@@ -23,6 +24,7 @@ __all__ = [
     "ExpertProfile",
     "ExpertSuggestion",
     "Institution",
+    "InstitutionInvitation",
     "InstitutionMember",
     "InstitutionType",
     "Job",
