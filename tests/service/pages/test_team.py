@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from service.config import Settings
-from service.core import invitations, notifications, privacy
+from service.core import invitations, notifications, policy, privacy
+from service.core.policy import Action, JoinRefusal, Reader, ReaderKind
 from service.errors import Conflict
 from service.models import (
     AuditEvent,
@@ -494,3 +495,57 @@ def test_any_email_and_name_are_invited_as_typed(
     assert invitation.display_name == name.strip() and invitation.locale == "es"
     [mail] = _emails(session, to=invitation.email)
     assert name.strip() in mail.body
+
+
+def test_the_policy_says_who_invites_and_who_may_join() -> None:
+    inviters = {kind for kind in ReaderKind if policy.may(Reader(kind), Action.INVITE_MEMBER)}
+    # A pending institution invites too: a colleague may help complete its verification.
+    assert inviters == {ReaderKind.PENDING_MEMBER, ReaderKind.MEMBER}
+    without_institution = Reader(ReaderKind.PENDING_MEMBER, user_id=7)
+    assert policy.join_refusal(without_institution, own_address=True) is None
+    refusals = {
+        Reader(ReaderKind.PENDING_MEMBER, user_id=7): JoinRefusal.OTHER_ADDRESS,
+        Reader(ReaderKind.EXPERT, user_id=8): JoinRefusal.EXPERT,
+        Reader(ReaderKind.COORDINATOR, user_id=9): JoinRefusal.STAFF,
+        Reader(ReaderKind.ADMIN, user_id=10): JoinRefusal.STAFF,
+        Reader(ReaderKind.MEMBER, user_id=11, institution_id=3): JoinRefusal.MEMBER,
+        Reader(ReaderKind.PENDING_MEMBER, user_id=12, institution_id=4): JoinRefusal.MEMBER,
+    }
+    for reader, refusal in refusals.items():
+        own = refusal != JoinRefusal.OTHER_ADDRESS
+        assert policy.join_refusal(reader, own_address=own) == refusal, reader
+
+
+def test_an_institution_sends_a_bounded_number_of_invitations_a_day(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    inviter = _inviter(session)
+    institution_id = session.exec(
+        select(InstitutionMember.institution_id).where(InstitutionMember.user_id == inviter.id)
+    ).one()
+    yesterday = utcnow() - timedelta(hours=23)
+    for number in range(invitations.MAX_PER_DAY):
+        session.add(
+            InstitutionInvitation(
+                institution_id=institution_id,
+                email=f"collègue.{number}@chu-oran.dz",
+                token_hash=invitations.hash_token(f"token-{number}"),
+                created_at=yesterday,
+                expires_at=yesterday + invitations.INVITATION_TTL,
+            )
+        )
+    session.commit()
+    client = log_in_as(make_client(), inviter.email)
+    refused = _invite(client, display_name="Nour")
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    alert = soup_of(refused).select_one(".form-error")  # type: ignore[arg-type]
+    assert "beaucoup d'invitations aujourd'hui" in text_of(alert)
+    name = soup_of(refused).select_one("#display_name")  # type: ignore[arg-type]
+    assert name is not None and name["value"] == "Nour"
+    assert _emails(session) == []
+    # A day after the first of them, the institution invites again.
+    for invitation in session.exec(select(InstitutionInvitation)).all():
+        invitation.created_at = utcnow() - timedelta(days=1, minutes=1)
+        session.add(invitation)
+    session.commit()
+    assert _invite(client).status_code == 303  # type: ignore[attr-defined]
