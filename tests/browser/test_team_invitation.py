@@ -13,7 +13,8 @@ import pytest
 from sqlmodel import col, select
 
 from service.models import InstitutionMember, OutgoingEmail, User
-from tests.browser.conftest import CHROMIUM, HOW_TO_RUN, LiveSite, Visitor, serve_site
+from tests.browser.conftest import AXE, CHROMIUM, HOW_TO_RUN, LiveSite, Visitor, serve_site
+from tests.browser.test_accessibility import page_problems
 from tests.factories import make_member
 
 COLLEAGUE = "amal.benyoucef@chu-oran.dz"
@@ -53,6 +54,7 @@ def _link(site: LiveSite) -> str:
 def test_a_colleague_is_invited_and_joins(browser: Any, team_site: LiveSite) -> None:
     site = team_site
     member = Visitor(browser, site, viewport={"width": 1280, "height": 900})
+    member.context.add_init_script(path=str(AXE))
     try:
         member.log_in(site.emails["member"])
         member.page.click("[data-team-link] a")
@@ -65,12 +67,13 @@ def test_a_colleague_is_invited_and_joins(browser: Any, team_site: LiveSite) -> 
         member.page.wait_for_load_state()
         assert any("invitation is sent" in m for m in member.flash()), member.flash()
         assert COLLEAGUE in member.page.locator("[data-invitations]").inner_text()
-        member.screenshot("team/invited-en")
+        assert page_problems(member, "team/invited-en") == []
         assert member.errors == []
     finally:
         member.close()
 
     colleague = Visitor(browser, site, viewport={"width": 390, "height": 844})
+    colleague.context.add_init_script(path=str(AXE))
     try:
         colleague.page.goto(_link(site))
         assert "Oran" in colleague.page.locator("h1").inner_text()
@@ -78,7 +81,7 @@ def test_a_colleague_is_invited_and_joins(browser: Any, team_site: LiveSite) -> 
         assert colleague.page.input_value("#display_name") == "أمل بن يوسف"
         colleague.page.fill("#password", "Oran-Ḥayy-2026!")
         colleague.page.check("#consent_terms")
-        colleague.screenshot("team/join-phone")
+        assert page_problems(colleague, "team/join-phone") == []
         colleague.page.click("[data-join-register] button[type=submit]")
         colleague.page.wait_for_load_state()
         assert colleague.page.url.endswith("/institution")
@@ -86,7 +89,7 @@ def test_a_colleague_is_invited_and_joins(browser: Any, team_site: LiveSite) -> 
         rows = colleague.page.locator("[data-members] tbody tr")
         assert rows.count() == 2
         assert COLLEAGUE in rows.nth(1).inner_text()
-        colleague.screenshot("team/members-phone-ar")
+        assert page_problems(colleague, "team/members-phone-ar") == []
         assert colleague.errors == []
     finally:
         colleague.close()
