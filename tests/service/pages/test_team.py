@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from hypothesis import given
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -31,6 +32,7 @@ from service.models import (
 )
 from service.models.types import utcnow
 from service.schemas.invitations import InvitationRegistration
+from tests.conftest import csrf_token
 from tests.factories import PASSWORD, make_expert, make_member, make_user
 from tests.service.pages.helpers import (
     error_beside,
@@ -41,6 +43,7 @@ from tests.service.pages.helpers import (
     soup_of,
     text_of,
 )
+from tests.service.test_concurrent_moves import race_with
 from tests.strategies import phrases, unique_email
 
 KIND = "institution.invitation"
@@ -549,3 +552,34 @@ def test_an_institution_sends_a_bounded_number_of_invitations_a_day(
         session.add(invitation)
     session.commit()
     assert _invite(client).status_code == 303  # type: ignore[attr-defined]
+
+
+def test_two_browsers_registering_through_one_link_at_once_join_once(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    inviter = _inviter(session)
+    _invite(log_in_as(make_client(), inviter.email))
+    token = _token_of(_emails(session)[0])
+    browsers = [make_client(), make_client()]
+    for browser in browsers:
+        assert browser.get(f"/join?token={token}").status_code == 200
+
+    def register(client: TestClient) -> Response:
+        return client.post(
+            "/join",
+            data={
+                "token": token,
+                "display_name": "Nour El-Amrani",
+                "password": NEW_PASSWORD,
+                "locale": "fr",
+                "consent_terms": "on",
+                "csrf_token": csrf_token(client),
+            },
+        )
+
+    answers = race_with(browsers, [register, register])
+    assert sorted(answer.status_code for answer in answers) == [303, 409]
+    lost = next(answer for answer in answers if answer.status_code == 409)
+    assert "already been used" in text_of(soup_of(lost).select_one("[data-join-closed]"))
+    assert len(_members(session, COLLEAGUE)) == 1
+    assert len(session.exec(select(User).where(User.email == COLLEAGUE)).all()) == 1
