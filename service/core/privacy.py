@@ -80,6 +80,10 @@ def export_user_data(session: Session, *, user: User) -> dict[str, Any]:
             ).all()
         ],
     }
+    data["invitations"] = [
+        _dump(invitation, exclude={"token_hash"})
+        for invitation in invitations_repo.of_user(session, user_id=user.id or 0, email=user.email)
+    ]
     expert = experts_repo.get_expert_of_user(session, user.id or 0)
     if expert is not None:
         engagements = session.exec(

@@ -150,17 +150,28 @@ def renew(
     return result.rowcount == 1
 
 
+def _of_user(user_id: int, email: str) -> Any:
+    """The invitations addressed to an account (by its address, or accepted by it)."""
+    return or_(
+        col(InstitutionInvitation.email) == email,
+        col(InstitutionInvitation.accepted_by_id) == user_id,
+    )
+
+
+def of_user(session: Session, *, user_id: int, email: str) -> list[InstitutionInvitation]:
+    """Lists the invitations an account sent or that are addressed to it, oldest first."""
+    statement = (
+        select(InstitutionInvitation)
+        .where(or_(_of_user(user_id, email), col(InstitutionInvitation.invited_by_id) == user_id))
+        .order_by(col(InstitutionInvitation.id))
+    )
+    return list(session.exec(statement).all())
+
+
 def forget_user(session: Session, *, user_id: int, email: str) -> None:
     """Erases the invitations addressed to an account (by its address, or accepted by it) and
     unnames it as the sender of the others."""
-    session.execute(
-        delete(InstitutionInvitation).where(
-            or_(
-                col(InstitutionInvitation.email) == email,
-                col(InstitutionInvitation.accepted_by_id) == user_id,
-            )
-        )
-    )
+    session.execute(delete(InstitutionInvitation).where(_of_user(user_id, email)))
     session.execute(
         update(InstitutionInvitation)
         .where(col(InstitutionInvitation.invited_by_id) == user_id)

@@ -465,6 +465,11 @@ def test_erasing_an_account_erases_the_invitations_to_it(
     assert _register(make_client(), token).status_code == 303  # type: ignore[attr-defined]
     _invite(client, email="karim.saidi@chu-oran.dz", display_name="Karim Saïdi")
     colleague = session.exec(select(User).where(User.email == COLLEAGUE)).one()
+    # Their data holds the invitation they accepted (not its link); the inviter's, both sent.
+    [received] = privacy.export_user_data(session, user=colleague)["invitations"]
+    assert received["email"] == COLLEAGUE and "token_hash" not in received
+    sent = privacy.export_user_data(session, user=inviter)["invitations"]
+    assert [i["email"] for i in sent] == [COLLEAGUE, "karim.saidi@chu-oran.dz"]
     privacy.delete_account(session, user=colleague, password=NEW_PASSWORD, settings=settings)
     session.commit()
     session.expire_all()
