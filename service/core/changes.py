@@ -34,7 +34,15 @@ from service.core.jobs import (
 from service.core.public_vectors import need_document_vector, public_document_vector
 from service.core.search_vectors import document_vector
 from service.i18n import N_
-from service.models import EngagementStatus, ExpertProfile, Institution, Need, NeedStatus, User
+from service.models import (
+    EngagementStatus,
+    ExpertProfile,
+    Institution,
+    InstitutionInvitation,
+    Need,
+    NeedStatus,
+    User,
+)
 from service.models.types import utcnow
 from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
@@ -414,3 +422,49 @@ def institution_changed(session: Session, institution: Institution) -> None:
     # this waits for its commit and sends the need as saved, with the new name, after it.
     for need in needs_repo.needs_of_institution(session, institution.id or 0, for_share=True):
         outbox.sync_need(session, need=need_document(session, need))
+
+
+def member_invited(
+    session: Session,
+    *,
+    invitation: InstitutionInvitation,
+    institution: Institution,
+    inviter: User,
+    url: str,
+) -> None:
+    """What follows a colleague invited (or invited again) to join an institution: the email
+    with the link goes to the address invited, in the language chosen for them (no commit)."""
+    notifications.institution_invitation(
+        session,
+        to=invitation.email,
+        name=invitation.display_name,
+        locale=invitation.locale,
+        inviter=inviter.display_name or inviter.email,
+        institution=institution.name,
+        url=url,
+        expires_at=invitation.expires_at,
+    )
+
+
+def member_joined(
+    session: Session,
+    *,
+    institution: Institution,
+    member: User,
+    inviter: User | None,
+    settings: Settings,
+    now: datetime | None = None,
+) -> None:
+    """What follows a colleague joining an institution through an invitation: the member who
+    invited them is told, in the app and, if they want it, by email (no commit)."""
+    if inviter is None or not inviter.active or inviter.deleted_at is not None:
+        return
+    notifications.notify(
+        session,
+        user=inviter,
+        kind="institution.member_joined",
+        params={"member": member.display_name or member.email, "institution": institution.name},
+        link="/institution/team",
+        settings=settings,
+        now=now,
+    )

@@ -52,6 +52,7 @@ EMAIL_CATEGORIES: dict[str, tuple[str, tuple[Role, ...]]] = {
         N_("Institutions' answers to the information I asked of them"),
         (Role.COORDINATOR, Role.ADMIN),
     ),
+    "team": (N_("Colleagues joining my institution"), (Role.INSTITUTION,)),
 }
 
 MESSAGES: dict[str, Message] = {
@@ -104,6 +105,14 @@ MESSAGES: dict[str, Message] = {
         N_(
             "%(institution)s changed “%(need)s” while experts have open offers for it; they "
             "were told. What changed: %(changes)s."
+        ),
+    ),
+    "institution.member_joined": Message(
+        "team",
+        N_("%(member)s joined %(institution)s"),
+        N_(
+            "%(member)s accepted your invitation and now acts for %(institution)s on Homeward. "
+            "Your institution's team page lists its members."
         ),
     ),
     "need.suggestion": Message(
@@ -668,6 +677,56 @@ def password_reset_link(session: Session, *, user: User, url: str, expires_at: d
         body="\n".join(lines),
         kind=PASSWORD_RESET,
         user_id=user.id,
+    )
+
+
+# A colleague invited to join an institution: written in the language the inviter chose for
+# them, to an address with no account of the institution yet; the outbox page hides its body,
+# the link being a key to the institution.
+INSTITUTION_INVITATION = "institution.invitation"
+INVITATION_SUBJECT = N_("%(inviter)s invites you to join %(institution)s on Homeward")
+INVITATION_BODY = N_(
+    "%(inviter)s invites you to act for %(institution)s on Homeward, where professionals of "
+    "the diaspora lend their skills to institutions in their country of origin. To accept, open "
+    "this link; it works once, until %(when)s:"
+)
+INVITATION_NOT_YOU = N_(
+    "If you did not expect this invitation, ignore this email: nothing happens unless the link "
+    "is opened."
+)
+
+
+def institution_invitation(
+    session: Session,
+    *,
+    to: str,
+    name: str,
+    locale: str,
+    inviter: str,
+    institution: str,
+    url: str,
+    expires_at: datetime,
+) -> None:
+    """Queues, in the language chosen for the colleague, the email that carries the link of an
+    invitation to join an institution."""
+    params = {"inviter": inviter, "institution": institution}
+    if locale in RTL_LOCALES:
+        params = {k: f"\u2068{v}\u2069" for k, v in params.items()}
+    lines = [
+        render_message(locale, GREETING, {"name": name or to}),
+        "",
+        render_message(locale, INVITATION_BODY, {**params, "when": _when(locale, expires_at)}),
+        "",
+        url,
+        "",
+        translate(locale, INVITATION_NOT_YOU),
+    ]
+    queue_email(
+        session,
+        to=to,
+        subject=render_message(locale, INVITATION_SUBJECT, params),
+        body="\n".join(lines),
+        kind=INSTITUTION_INVITATION,
     )
 
 

@@ -145,6 +145,9 @@ class Action(StrEnum):
     SUGGEST_EXPERT = "suggest_expert"
     # Answer a coordinator's request for more information about one's own institution.
     REPLY_TO_REVIEW = "reply_to_review"
+    # See the institution's members and invitations, invite a colleague by email, revoke or
+    # resend an invitation. Open before verification too: a colleague may help complete it.
+    INVITE_MEMBER = "invite_member"
     # The programme's work: every profile, institutions, proposals, engagements, reports,
     # imports and exports, the audit log and the email outbox.
     COORDINATE = "coordinate"
@@ -174,6 +177,7 @@ ALLOWED: dict[Action, frozenset[ReaderKind]] = {
     A.SUGGEST_EXPERT: frozenset({K.MEMBER}),
     # Members, verified or not: verified meanwhile, the answer is a 409, not a 403.
     A.REPLY_TO_REVIEW: MEMBERS,
+    A.INVITE_MEMBER: MEMBERS,
     A.COORDINATE: STAFF,
     A.IMPORT_ROSTER: STAFF,
     A.DECIDE_PROPOSALS: STAFF,
@@ -194,6 +198,7 @@ REFUSALS: dict[tuple[Action, ReaderKind], str] = {
     (A.SUGGEST_EXPERT, K.PENDING_MEMBER): AWAITING_VERIFICATION,
     (A.SUGGEST_EXPERT, K.EXPERT): N_("Only institutions suggest experts for their needs."),
     (A.BROWSE_ROSTER, K.EXPERT): N_("Only coordinators and institutions can search the roster."),
+    (A.INVITE_MEMBER, K.EXPERT): N_("Only an institution's members invite its colleagues."),
     **{
         (A.REPLY_TO_REVIEW, kind): N_(
             "Only the members of an institution answer the questions asked about it."
@@ -422,6 +427,31 @@ def may_reply_to_review(reader: Reader, institution: Institution) -> bool:
         and institution.declined_at is None
         and bool(institution.review_note)
     )
+
+
+class JoinRefusal(StrEnum):
+    """Why a signed-in account may not join an institution through an invitation."""
+
+    OTHER_ADDRESS = "other_address"
+    EXPERT = "expert"
+    STAFF = "staff"
+    MEMBER = "member"
+
+
+def join_refusal(reader: Reader, *, own_address: bool) -> JoinRefusal | None:
+    """Tells why a signed-in reader may not join an institution through an invitation to
+    `own_address` (whether it is addressed to their account's email), or None when they may:
+    an institution account with that address that belongs to no institution yet. A user belongs
+    to at most one institution; an expert or staff account does not act for one."""
+    if not own_address:
+        return JoinRefusal.OTHER_ADDRESS
+    if reader.kind == K.EXPERT:
+        return JoinRefusal.EXPERT
+    if reader.is_staff:
+        return JoinRefusal.STAFF
+    if reader.institution_id is not None:
+        return JoinRefusal.MEMBER
+    return None
 
 
 def may_read_notification(reader: Reader, notification: Notification) -> bool:

@@ -34,6 +34,7 @@ from service.models import (
 from service.models.types import utcnow
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
+from service.repos import invitations as invitations_repo
 from service.repos import needs as needs_repo
 from service.repos import notifications as notifications_repo
 from service.repos import proposals as proposals_repo
@@ -83,6 +84,10 @@ def export_user_data(session: Session, *, user: User) -> dict[str, Any]:
             ).all()
         ],
     }
+    data["invitations"] = [
+        _dump(invitation, exclude={"token_hash"})
+        for invitation in invitations_repo.of_user(session, user_id=user.id or 0, email=user.email)
+    ]
     expert = experts_repo.get_expert_of_user(session, user.id or 0)
     if expert is not None:
         engagements = session.exec(
@@ -158,6 +163,7 @@ def delete_account(
         )
         _erase_expert(session, expert=expert)
     session.execute(delete(InstitutionMember).where(col(InstitutionMember.user_id) == user_id))
+    invitations_repo.forget_user(session, user_id=user_id, email=user.email)
     notifications_repo.delete_for_user(session, user_id)
     # Those written to an address the account has since left go too (an email change's notice).
     notifications_repo.delete_emails_of(session, user_id=user_id, address=user.email)

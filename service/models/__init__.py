@@ -10,6 +10,7 @@ from service.models.institutions import (
     InstitutionReply,
     InstitutionType,
 )
+from service.models.invitations import InstitutionInvitation
 from service.models.jobs import Job
 from service.models.matches import MatchProposal, ProposalOrigin, ProposalStatus
 from service.models.needs import Need, NeedStatus, Support
@@ -28,6 +29,7 @@ __all__ = [
     "ExpertProfile",
     "ExpertSuggestion",
     "Institution",
+    "InstitutionInvitation",
     "InstitutionMember",
     "InstitutionReply",
     "InstitutionType",

@@ -22,6 +22,7 @@ from service.pages import (
     reports,
     review,
     search,
+    team,
 )
 
 # Every page shows the unread-notification count in its header, and links only to what the
@@ -37,6 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     expert.router,
     for_you.router,
     institution.router,
+    team.router,
     coordinator.router,
     imports.router,
     assignment.router,

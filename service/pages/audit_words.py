@@ -32,6 +32,10 @@ ACTIONS: dict[str, str] = {
     "institution.declined": N_("Institution declined"),
     "institution.answered": N_("The institution answered the request for information"),
     "institution.resubmitted": N_("Declined institution corrected its profile: back in the queue"),
+    "institution.member_invited": N_("A colleague invited to join the institution"),
+    "institution.invitation_resent": N_("Invitation to join the institution sent again"),
+    "institution.invitation_revoked": N_("Invitation to join the institution revoked"),
+    "institution.member_joined": N_("A colleague joined the institution through an invitation"),
     # Experts, imports and exports.
     "expert.updated": N_("Expert's profile changed"),
     "expert.availability_confirmed": N_("Availability confirmed"),

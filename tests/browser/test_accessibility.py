@@ -20,10 +20,11 @@ PUBLIC_PAGES = {
     "forgot-password": "/password/forgot",
     "reset-link-sent": "/password/forgot/sent",
     "reset-link-dead": "/password/reset?token=expired",
+    "invitation-link-dead": "/join?token=expired",
     "error-404": "/no-such-page",
 }
 # The public pages that answer with an error status, the page still for a person to read.
-PUBLIC_STATUS = {"error-404": 404, "reset-link-dead": 400}
+PUBLIC_STATUS = {"error-404": 404, "reset-link-dead": 400, "invitation-link-dead": 400}
 ROLE_PAGES = {
     "expert": {
         "expert-home": "/expert",
@@ -35,6 +36,7 @@ ROLE_PAGES = {
         "institution-profile": "/institution/profile",
         "need-new": "/institution/needs/new",
         "need": "/institution/needs/{need}",
+        "institution-team": "/institution/team",
     },
     "coordinator": {
         "coordinator-dashboard-a11y": "/coordinator",

@@ -11,16 +11,18 @@ is that the policy let them through. A route missing from the table fails the te
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from service.config import Settings
-from service.core import email_change, password_reset, policy
+from service.core import email_change, invitations, password_reset, policy
 from service.core.policy import Action, Reader, ReaderKind
 from service.models import (
     ApiToken,
@@ -29,8 +31,10 @@ from service.models import (
     Institution,
     Need,
     Notification,
+    OutgoingEmail,
     Role,
 )
+from service.schemas.invitations import InvitationForm
 from tests.conftest import csrf_token, login
 from tests.factories import (
     PASSWORD,
@@ -60,6 +64,8 @@ class World:
     reset_token: str = ""
     # A live email confirmation link's token, for the owner's account (its address taken).
     email_token: str = ""
+    # A live invitation link's token, to the owner's institution, for an address nobody uses.
+    invitation_token: str = ""
     emails: dict[ReaderKind, str] = field(default_factory=dict)
 
 
@@ -75,6 +81,8 @@ class Rule:
     json: dict[str, Any] | None = None
     form: dict[str, Any] | None = None
     query: str = ""
+    # Readers the route refuses (403) though the action is open to them: a link's own rule.
+    refuses: Sees | None = None
 
 
 def _need(reader: Reader, world: World) -> bool:
@@ -108,6 +116,11 @@ def _suggest(reader: Reader, world: World) -> bool:
 
 def _nothing(reader: Reader, world: World) -> bool:
     return False
+
+
+def _may_not_join(reader: Reader, world: World) -> bool:
+    # The world's invitation is to an address none of the readers has.
+    return reader.kind != K.ANONYMOUS and policy.join_refusal(reader, own_address=False) is not None
 
 
 PUBLIC = Rule(A.READ_PUBLIC_PAGES)
@@ -163,6 +176,13 @@ ROUTES: dict[str, Rule] = {
         A.READ_PUBLIC_PAGES, json={"token": "not-a-token", "new_password": "Kédougou-2026"}
     ),
     "POST /logout": PUBLIC,
+    # An invitation's link: the token is the key; an account may join only as the policy says.
+    "GET /join": Rule(
+        A.READ_PUBLIC_PAGES, query="?token={invitation_token}", refuses=_may_not_join
+    ),
+    "POST /join": Rule(
+        A.READ_PUBLIC_PAGES, form={"token": "{invitation_token}"}, refuses=_may_not_join
+    ),
     # Any signed-in user: their account, notifications, personal data, engagements.
     "GET /api/me": ACCOUNT,
     "GET /api/tokens": ACCOUNT,
@@ -252,6 +272,14 @@ ROUTES: dict[str, Rule] = {
     # PUBLISH_NEED as well: tests/service/pages/test_drafts_after_verification.py).
     "POST /institution/needs/{need_id}/publish": Rule(A.ACT_FOR_INSTITUTION, _edit),
     "GET /institution/proposals": MEMBER,
+    # The team: members, verified or not, invite colleagues; another institution's invitation
+    # is not found.
+    "GET /institution/team": Rule(A.INVITE_MEMBER),
+    "POST /institution/team/invite": Rule(
+        A.INVITE_MEMBER, form={"email": "samira.toure@chu-bamako.ml"}
+    ),
+    "POST /institution/team/invitations/{invitation_id}/resend": Rule(A.INVITE_MEMBER, _nothing),
+    "POST /institution/team/invitations/{invitation_id}/revoke": Rule(A.INVITE_MEMBER, _nothing),
     "GET /institution/engagements": MEMBER,
     "GET /institution/engagements/{engagement_id}": Rule(A.ACT_FOR_INSTITUTION, _party),
     # Verified institutions only: the roster (what experts let them see) and the preview.
@@ -399,6 +427,16 @@ def world(session: Session, settings: Settings) -> World:
     session.add(owner)
     session.flush()
     world.email_token = email_change.make_token(owner, settings=settings)
+    invitation = invitations.invite(
+        session,
+        institution=institution,
+        inviter=owner,
+        form=InvitationForm(email="invited.nobody@hopital-principal.sn", locale="fr"),
+        settings=settings,
+    )
+    session.commit()
+    world.ids["invitation_id"] = invitation.id or 0
+    world.invitation_token = _invitation_token(session)
     expert_user = make_user(session, role=Role.EXPERT)
     own_profile = make_expert(session, user=expert_user, display_name="The Reader")
     pending, pending_institution = make_member(session, verified=False, name="En attente")
@@ -417,9 +455,21 @@ def world(session: Session, settings: Settings) -> World:
     return world
 
 
+def _invitation_token(session: Session) -> str:
+    """Reads the token of the invitation link just mailed, as its recipient would."""
+    mail = session.exec(
+        select(OutgoingEmail).where(OutgoingEmail.kind == "institution.invitation")
+    ).one()
+    found = re.search(r"/join\?token=(\S+)", mail.body)
+    assert found is not None
+    return unquote(found.group(1))
+
+
 def _expected(rule: Rule, reader: Reader, world: World) -> str:
     if not policy.may(reader, rule.action):
         return "log in" if reader.kind == K.ANONYMOUS else "forbidden"
+    if rule.refuses is not None and rule.refuses(reader, world):
+        return "forbidden"
     if rule.sees is not None and not rule.sees(reader, world):
         return "not found"
     return "allowed"
@@ -433,6 +483,7 @@ def _send(client: TestClient, route: str, rule: Rule, world: World) -> Any:
         "decision": "approve",
         "reset_token": world.reset_token,
         "email_token": world.email_token,
+        "invitation_token": world.invitation_token,
     }
     path = template.format(**values) + rule.query.format(**values)
     if method == "GET":
