@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType
 from typing import Any
@@ -259,10 +259,11 @@ def _format_date(value: date | datetime | str | None) -> str:
 
 
 def _format_moment(value: datetime | None) -> str:
-    """Formats a date and time for the current locale with Babel (1 Dec 2026, 14:05)."""
+    """Formats a date and time for the current locale with Babel, naming the zone it is told in
+    (1 Dec 2026, 14:05 UTC / 1 déc. 2026, 14:05 TU): times are stored and shown in UTC."""
     if value is None:
         return ""
-    return format_datetime(value, format="d MMM y, HH:mm", locale=cldr_locale())
+    return format_datetime(value, format="d MMM y, HH:mm z", tzinfo=UTC, locale=cldr_locale())
 
 
 def _format_number(value: int | float | None) -> str:

@@ -52,3 +52,14 @@ def test_unknown_language_is_refused_beside_the_field(client: TestClient, sessio
     assert "Choose one of the languages" in error_beside(response, "locale")
     session.expire_all()
     assert session.get(User, user.id).locale == "en"  # type: ignore[union-attr]
+
+
+def test_session_times_name_their_zone(make_client: object, session: Session) -> None:
+    """The account's sessions say when in UTC, and say so, in the reader's language."""
+    for locale, zone in (("en", "UTC"), ("fr", "TU"), ("ar", "التوقيت العالمي")):
+        user = make_user(session, role=Role.EXPERT, locale=locale)
+        client = make_client()  # type: ignore[operator]
+        log_in_as(client, user.email)
+        cells = soup_of(client.get("/account")).select("tr[data-current] td")
+        logged_in, last_seen = (cell.get_text(" ", strip=True) for cell in cells[1:3])
+        assert logged_in.endswith(zone) and last_seen.endswith(zone), (locale, logged_in)

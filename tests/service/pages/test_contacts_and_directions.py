@@ -112,7 +112,7 @@ def test_the_engagements_list_and_the_audit_log_give_dates_in_the_readers_langua
         client.get(f"/coordinator/audit?entity_type=engagement&entity_id={engagement_id}")
     )
     when = [text_of(tr.select_one("td")) for tr in audit.select("[data-event]")]
-    assert "18 nov. 2026, 09:32" in when
+    assert "18 nov. 2026, 09:32 TU" in when  # the zone named (temps universel)
     assert not any(re.match(ISO_DAY, w) for w in when)
 
 
