@@ -335,6 +335,7 @@ def set_widen_modes(session: Session, *, need: Need, coordinator: User, widen: b
 
 
 INTEREST = "need.interest"
+INTEREST_WITHDRAWN = "need.interest_withdrawn"
 
 
 def express_interest(session: Session, *, need: Need, expert: ExpertProfile, actor: User) -> bool:
@@ -354,17 +355,36 @@ def express_interest(session: Session, *, need: Need, expert: ExpertProfile, act
     return True
 
 
+def withdraw_interest(session: Session, *, need: Need, expert: ExpertProfile, actor: User) -> bool:
+    """Withdraws an expert's interest in an open need; tells whether they had said it."""
+    if need.status != NeedStatus.OPEN:
+        raise Gone(NEED_ENDED.get(need.status, ""))
+    if (expert.id or 0) not in interested_experts(session, need_id=need.id or 0):
+        return False
+    record(
+        session,
+        actor=actor,
+        action=INTEREST_WITHDRAWN,
+        entity_type="need",
+        entity_id=need.id,
+        data={"expert_id": expert.id},
+    )
+    return True
+
+
 def interested_experts(session: Session, *, need_id: int) -> set[int]:
     """Gets the ids of the experts who said they are interested in a need."""
     return _interested(audit_repo.events_about(session, entity_type="need", entity_ids=[need_id]))
 
 
 def _interested(need_events: Sequence[AuditEvent | Row[Any]]) -> set[int]:
-    return {
-        int(e.data["expert_id"])
-        for e in need_events
-        if e.action == INTEREST and isinstance(e.data.get("expert_id"), int)
-    }
+    """The experts whose latest word on the need (the events come newest first) is their
+    interest, not its withdrawal."""
+    said: dict[int, bool] = {}
+    for e in need_events:
+        if e.action in (INTEREST, INTEREST_WITHDRAWN) and isinstance(e.data.get("expert_id"), int):
+            said.setdefault(int(e.data["expert_id"]), e.action == INTEREST)
+    return {expert_id for expert_id, interested in said.items() if interested}
 
 
 def review_history(

@@ -54,6 +54,7 @@ ACTIONS: dict[str, str] = {
     "need.modes_widened": N_("Widened to other engagement modes"),
     "need.modes_narrowed": N_("Kept to its engagement mode"),
     "need.interest": N_("An expert said they are interested"),
+    "need.interest_withdrawn": N_("An expert withdrew their interest"),
     "need.suggestion": N_("The institution suggested an expert from the roster"),
     "need.filled": N_("Need filled"),
     "need.reopened": N_("Need open again"),
@@ -137,6 +138,7 @@ def action_words(action: str, entity_type: str = "") -> str:
 
 
 NAMED_INTEREST = N_("%(name)s said they are interested")
+NAMED_INTEREST_WITHDRAWN = N_("%(name)s withdrew their interest")
 NAMED_SUGGESTION = N_("The institution suggested %(name)s")
 
 
@@ -152,6 +154,8 @@ def event_words(
     expert_id = (data or {}).get("expert_id")
     if action == "need.interest" and names and expert_id in names:
         return gettext_(NAMED_INTEREST) % {"name": names[expert_id]}
+    if action == "need.interest_withdrawn" and names and expert_id in names:
+        return gettext_(NAMED_INTEREST_WITHDRAWN) % {"name": names[expert_id]}
     if action == "need.suggestion" and names and expert_id in names:
         return gettext_(NAMED_SUGGESTION) % {"name": names[expert_id]}
     return action_words(action, entity_type)

@@ -16,6 +16,7 @@ from service.core.needs import (
     interested_experts,
     readable_need,
     seen_need,
+    withdraw_interest,
 )
 from service.core.policy import NeedView
 from service.core.proposals import OfferState, explanation_for_people, offer_state
@@ -243,4 +244,16 @@ def interest(request: Request, need_id: int, user: RequireExpert, session: Sessi
         N_("Thank you: the coordinators see that you are interested in this need."),
         "success",
     )
+    return response
+
+
+@router.post("/needs/{need_id}/interest/withdraw")
+def withdraw(request: Request, need_id: int, user: RequireExpert, session: SessionDep) -> Response:
+    """Withdraws the expert's interest in a need; the coordinators no longer see it."""
+    expert = _own_profile(session, user)
+    need = readable_need(session, need_id=need_id, reader=user)
+    withdraw_interest(session, need=need, expert=expert, actor=user)
+    session.commit()
+    response = RedirectResponse(f"/expert/needs/{need_id}", status_code=303)
+    flash(response, request, N_("Your interest in this need is withdrawn."), "success")
     return response

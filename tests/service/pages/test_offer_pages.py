@@ -117,3 +117,44 @@ def test_needs_for_you_says_why_the_list_is_empty(
     box = page.select_one("[data-for-you-empty]")
     assert box is not None
     assert "Needs for you" in text_of(box) and len(text_of(box)) > 40
+
+
+def test_an_expert_withdraws_their_interest_and_may_say_it_again(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    world = build_world(session)
+    world.expert.display_name = "Hélène Ndiaye-Benali"
+    session.add(world.expert)
+    session.commit()
+    browser = log_in_as(make_client(), world.expert_user.email)
+    need_page = f"/expert/needs/{world.need.id}"
+    post_form(browser, f"{need_page}/interest", {})
+    response = post_form(browser, f"{need_page}/interest/withdraw", {})
+    assert response.status_code == 303 and response.headers["location"] == need_page
+    page = soup_of(browser.get(need_page))
+    assert page.select_one("[data-interested]") is None
+    assert page.select_one("form[data-interest]") is not None
+    assert "Your interest in this need is withdrawn." in text_of(page)
+    # Withdrawn, the coordinators no longer see it on the card; the history says both.
+    coordinator = log_in_as(make_client(), world.coordinator.email)
+    page = soup_of(coordinator.get(f"/coordinator/needs/{world.need.id}"))
+    card = page.select_one(f"#candidate-{world.proposal.id}")
+    assert card is not None and card.select_one("[data-interested]") is None
+    history = [text_of(li) for li in page.select("[data-history] li")]
+    assert any("An expert withdrew their interest" in line for line in history), history
+    # Said again, it counts again; withdrawing twice is once.
+    post_form(browser, f"{need_page}/interest", {})
+    page = soup_of(coordinator.get(f"/coordinator/needs/{world.need.id}"))
+    card = page.select_one(f"#candidate-{world.proposal.id}")
+    assert card is not None and card.select_one("[data-interested]") is not None
+    post_form(browser, f"{need_page}/interest/withdraw", {})
+    post_form(browser, f"{need_page}/interest/withdraw", {})
+    history = [
+        text_of(li)
+        for li in soup_of(coordinator.get(f"/coordinator/needs/{world.need.id}")).select(
+            "[data-history] li"
+        )
+    ]
+    assert sum("withdrew their interest" in line for line in history) == 2, history
+    # Withdrawn again, they are listed no more: the history names no one (only listed experts).
+    assert sum("Hélène Ndiaye-Benali said they are interested" in line for line in history) == 0
