@@ -425,3 +425,19 @@ def test_the_account_timezone_is_the_profiles_then_the_institutions_then_utc(
     assert accounts.timezone_of(session, _amelie(session)) == "America/Toronto"
     assert accounts.timezone_of(session, _leila(session)) == "Asia/Beirut"
     assert accounts.timezone_of(session, make_user(session, role=Role.ADMIN)) == "UTC"
+
+
+def test_the_arabic_account_page_says_the_change_was_cancelled_the_address_isolated(
+    make_client: Callable[[], TestClient], session: Session
+) -> None:
+    _leila(session)
+    browser = log_in_as(make_client(), LEILA)
+    post_form(browser, "/account/email", {"email": LEILA_NEW, "password": PASSWORD})
+    assert _change_password(browser).status_code == 303
+    page = browser.get("/account")
+    assert flash_messages(page)[-1] == (
+        "أُلغي تغيير عنوان بريدكم الإلكتروني إلى \u2068"
+        + LEILA_NEW
+        + "\u2069 مع تغيير كلمة المرور: اطلبوه مجددًا إن كنتم ما زلتم تريدونه."
+    )
+    assert soup_of(page).select_one("[data-pending-email]") is None
