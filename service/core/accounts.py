@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -21,6 +22,8 @@ from service.models import (
     UserSession,
 )
 from service.models.types import utcnow
+from service.repos import experts as experts_repo
+from service.repos import institutions as institutions_repo
 from service.repos import users as users_repo
 from service.schemas.accounts import ExpertRegistration, InstitutionRegistration
 from service.security import (
@@ -214,6 +217,65 @@ def _log_in_changed(
     users_repo.revoke_all_tokens(session, user_id=user.id or 0, now=now)
 
 
+def timezone_of(session: Session, user: User) -> str:
+    """Gets the time zone an account reads its times in: its expert profile's, else its
+    institution's, else UTC (coordinators and admins have none of their own)."""
+    expert = experts_repo.get_expert_of_user(session, user.id or 0)
+    if expert is not None and expert.timezone:
+        return expert.timezone
+    institution = institutions_repo.get_institution_of_user(session, user.id or 0)
+    if institution is not None and institution.timezone:
+        return institution.timezone
+    return "UTC"
+
+
+@dataclass(frozen=True)
+class PasswordSet:
+    """A password just set: its account, and the address of the email change it cancelled."""
+
+    user: User
+    cancelled_email: str | None
+
+
+def _password_set(
+    session: Session,
+    *,
+    user: User,
+    action: str,
+    settings: Settings,
+    keep_session: str | None,
+    now: datetime,
+) -> PasswordSet:
+    """What follows a new password, set by the account (`action`) or through a reset link:
+    the email change waiting is cancelled (its link, bound to the old password, would open
+    nothing, so the account page must not say it still waits), the sessions and API tokens
+    end, and the account's address is told, in its language and time zone."""
+    cancelled = user.pending_email
+    if cancelled is not None:
+        user.pending_email = None
+        session.add(user)
+        # `by` lets the dead link's page say why it died.
+        record(
+            session,
+            actor=user,
+            action="user.email_change_cancelled",
+            entity_type="user",
+            entity_id=user.id,
+            data={"by": action},
+        )
+    _log_in_changed(session, user=user, keep_session=keep_session, now=now)
+    record(session, actor=user, action=action, entity_type="user", entity_id=user.id)
+    notifications.password_changed(
+        session,
+        user=user,
+        settings=settings,
+        now=now,
+        zone=timezone_of(session, user),
+        email_change_cancelled=cancelled is not None,
+    )
+    return PasswordSet(user=user, cancelled_email=cancelled)
+
+
 def change_password(
     session: Session,
     *,
@@ -222,33 +284,44 @@ def change_password(
     new: str,
     settings: Settings,
     keep_session: str | None = None,
-) -> None:
-    """Changes a password; every other session of the user ends and every API token is revoked."""
+    now: datetime | None = None,
+) -> PasswordSet:
+    """Changes a password; every other session of the user ends, every API token is revoked,
+    an email change waiting is cancelled and the account's address is told."""
     guesses.confirm_password(
         session, user=user, password=current, field="current_password", settings=settings
     )
     user.password_hash = hash_password(new)
     session.add(user)
-    _log_in_changed(session, user=user, keep_session=keep_session, now=utcnow())
-    record(
-        session, actor=user, action="user.password_changed", entity_type="user", entity_id=user.id
+    return _password_set(
+        session,
+        user=user,
+        action="user.password_changed",
+        settings=settings,
+        keep_session=keep_session,
+        now=now or utcnow(),
     )
 
 
 def set_forgotten_password(
-    session: Session, *, user: User, new: str, now: datetime | None = None
-) -> bool:
+    session: Session, *, user: User, new: str, settings: Settings, now: datetime | None = None
+) -> PasswordSet | None:
     """Sets the password of someone who forgot it (through a reset link): one conditional
-    update on the hash the link was made for, so of two racing uses only one sets it (False
-    for the other); then, as after a password change, every session ends and every API token
-    is revoked."""
+    update on the hash the link was made for, so of two racing uses only one sets it (None
+    for the other); then, as after a password change, every session ends, every API token is
+    revoked, an email change waiting is cancelled and the account's address is told."""
     if not users_repo.replace_password_hash(
         session, user_id=user.id or 0, old=user.password_hash, new=hash_password(new)
     ):
-        return False
-    _log_in_changed(session, user=user, keep_session=None, now=now or utcnow())
-    record(session, actor=user, action="user.password_reset", entity_type="user", entity_id=user.id)
-    return True
+        return None
+    return _password_set(
+        session,
+        user=user,
+        action="user.password_reset",
+        settings=settings,
+        keep_session=None,
+        now=now or utcnow(),
+    )
 
 
 EMAIL_TAKEN = N_("Another account already uses this email.")

@@ -6,11 +6,14 @@ in the new address cuts no one off. The link carries a token made as the passwor
 is (itsdangerous, timed, signed with the site's secret) naming the account, the address
 waiting and the fingerprint of the account's email and password hash: it dies when it expires
 (`email_confirm_max_age_s`), once used (the email it was made for is gone), when the change is
-cancelled or another address is asked for, and when the password changes. Confirming is one
-conditional update on the email and the address waiting; what follows is today's email change
-(accounts.apply_email_change). Links mailed (asked or sent again) are counted per account and
-per address, as password reset links are (service.core.guesses): too many within the window
-are refused, so the account page cannot flood an inbox.
+cancelled or another address is asked for, and when the password changes. A new password
+(changed or reset) cancels the change waiting outright (accounts._password_set): whoever
+asked for it knew the old password, which the owner has just replaced, so the link is not
+kept alive, and the account page, the flash and the link's page all say it is cancelled.
+Confirming is one conditional update on the email and the address waiting; what follows is
+today's email change (accounts.apply_email_change). Links mailed (asked or sent again) are
+counted per account and per address, as password reset links are (service.core.guesses): too
+many within the window are refused, so the account page cannot flood an inbox.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -30,12 +33,17 @@ from service.errors import FieldConflict, FieldErrors, TooManyAttempts
 from service.i18n import N_
 from service.models import User
 from service.models.types import utcnow
+from service.repos import audit as audit_repo
 from service.repos import users as users_repo
 
 SALT = "homeward.email-change"
 LINK_INVALID = N_(
     "This confirmation link has expired, has already been used, or was replaced by a newer "
     "one. Ask for the change again from your account page."
+)
+CANCELLED_BY_PASSWORD = N_(
+    "This email change was cancelled because the account's password was changed after it "
+    "was asked. Ask for it again from your account page if you still want it."
 )
 NOTHING_WAITING = N_("No email change is waiting for confirmation.")
 TOO_MANY_LINKS = N_(
@@ -173,7 +181,7 @@ def confirm(
     meanwhile: FieldConflict on `email` (nothing changes, the change still waits)."""
     user = user_for_token(session, token=token, settings=settings)
     if user is None or user.pending_email is None:
-        raise FieldErrors({"token": LINK_INVALID})
+        raise FieldErrors({"token": dead_link_message(session, token=token, settings=settings)})
     new = user.pending_email
     if users_repo.email_taken(session, new):
         raise FieldConflict({"email": accounts.EMAIL_TAKEN})
@@ -193,3 +201,38 @@ def confirm(
         session, user=user, previous=previous, settings=settings, keep_session=keep_session, now=now
     )
     return user
+
+
+_CHANGE_ACTIONS = [
+    "user.email_change_requested",
+    "user.email_change_cancelled",
+    "user.email_changed",
+]
+_PASSWORD_ACTIONS = ("user.password_changed", "user.password_reset")
+
+
+def dead_link_message(session: Session, *, token: str, settings: Settings) -> str:
+    """Says why a confirmation link opens nothing: the change it confirms was cancelled by a
+    new password (the latest thing that befell the change, asked no later than the link was
+    made), or else the general words (expired, used, replaced, cancelled, forged)."""
+    try:
+        data, issued = _serializer(settings).loads(
+            token, max_age=settings.email_confirm_max_age_s, return_timestamp=True
+        )
+    except BadData:
+        return LINK_INVALID
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return LINK_INVALID
+    user = users_repo.get_user(session, data["u"])
+    if user is None or not user.active or user.pending_email is not None:
+        return LINK_INVALID
+    events = audit_repo.latest_actions(
+        session, entity_type="user", entity_id=user.id or 0, actions=_CHANGE_ACTIONS
+    )
+    if not events or events[0].data.get("by") not in _PASSWORD_ACTIONS:
+        return LINK_INVALID
+    asked = next((e for e in events if e.action == "user.email_change_requested"), None)
+    # A link made before the change last asked was replaced by that one, not cancelled.
+    if asked is None or issued < asked.at - timedelta(seconds=1):
+        return LINK_INVALID
+    return CANCELLED_BY_PASSWORD

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime
 from sqlmodel import Session
@@ -727,6 +728,62 @@ def institution_invitation(
         subject=render_message(locale, INVITATION_SUBJECT, params),
         body="\n".join(lines),
         kind=INSTITUTION_INVITATION,
+    )
+
+
+# A password changed (on the account page, or through a reset link): told to the account's
+# address whatever its email choices, with where to reset it; never the password itself.
+PASSWORD_CHANGED = "account.password_changed"  # noqa: S105 - an email kind, not a password
+PASSWORD_CHANGED_SUBJECT = N_("The password of your Homeward account was changed")
+PASSWORD_CHANGED_BODY = N_(
+    "Your Homeward password was changed on %(when)s. If this wasn't you, reset it now: %(url)s"
+)
+PASSWORD_CHANGED_EMAIL_CHANGE_CANCELLED = N_(
+    "The change of your account's email that was waiting for confirmation was cancelled with "
+    "the password change: ask for it again from your account page if you still want it."
+)
+
+
+def password_changed(
+    session: Session,
+    *,
+    user: User,
+    settings: Settings,
+    now: datetime,
+    zone: str,
+    email_change_cancelled: bool = False,
+) -> None:
+    """Queues, in the account's language, the notice to its address that its password was
+    changed: when, in the account's time zone (`zone`), and where to reset it if it was not
+    them. Nothing for an account erased or closed."""
+    if not user.active or user.deleted_at is not None:
+        return
+    locale = user.locale or DEFAULT_LOCALE
+    written_in = locale if locale in UI_LOCALES else DEFAULT_LOCALE
+    try:
+        tzinfo = ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        tzinfo = ZoneInfo("UTC")
+    params = {
+        "when": format_datetime(now, format="long", tzinfo=tzinfo, locale=cldr_locale(written_in)),
+        "url": settings.public_base_url.rstrip("/") + "/password/forgot",
+    }
+    if locale in RTL_LOCALES:
+        params = {k: f"\u2068{v}\u2069" for k, v in params.items()}
+    lines = [
+        render_message(locale, GREETING, {"name": user.display_name or user.email}),
+        "",
+        render_message(locale, PASSWORD_CHANGED_BODY, params),
+    ]
+    if email_change_cancelled:
+        lines += ["", translate(locale, PASSWORD_CHANGED_EMAIL_CHANGE_CANCELLED)]
+    queue_email(
+        session,
+        to=user.email,
+        subject=translate(locale, PASSWORD_CHANGED_SUBJECT),
+        body="\n".join(lines),
+        kind=PASSWORD_CHANGED,
+        user_id=user.id,
     )
 
 

@@ -117,12 +117,20 @@ def user_for_token(session: Session, *, token: str, settings: Settings) -> User 
     return found[0] if found else None
 
 
-def reset_password(session: Session, *, token: str, new: str, settings: Settings) -> User:
+def reset_password(
+    session: Session, *, token: str, new: str, settings: Settings
+) -> accounts.PasswordSet:
     """Sets a new password through a reset link: the link is spent, every session of the
-    account ends and its API tokens are revoked, as after a password change; the wrong
-    passwords counted against its email are forgotten. A dead link: FieldErrors on `token`."""
+    account ends, its API tokens are revoked, an email change waiting is cancelled and its
+    address is told, as after a password change; the wrong passwords counted against its
+    email are forgotten. A dead link: FieldErrors on `token`."""
     user = user_for_token(session, token=token, settings=settings)
-    if user is None or not accounts.set_forgotten_password(session, user=user, new=new):
+    done = (
+        None
+        if user is None
+        else accounts.set_forgotten_password(session, user=user, new=new, settings=settings)
+    )
+    if done is None:
         raise FieldErrors({"token": LINK_INVALID})
-    guesses.forget_wrong_passwords(session, email=user.email)
-    return user
+    guesses.forget_wrong_passwords(session, email=done.user.email)
+    return done

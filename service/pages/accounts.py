@@ -343,6 +343,21 @@ async def locale_submit(request: Request, user: CurrentUser, session: SessionDep
     return response
 
 
+EMAIL_CHANGE_CANCELLED = N_(
+    "The change of your email address to %(email)s was cancelled with the password change: "
+    "ask for it again if you still want it."
+)
+
+
+def flash_email_change_cancelled(response: Response, request: Request, email: str | None) -> None:
+    """Says, after a new password, that the email change waiting was cancelled with it."""
+    if email is not None:
+        # Written now, in the reader's language; the address isolated from the sentence's
+        # direction (a flash is text, not markup).
+        words = translate_message(EMAIL_CHANGE_CANCELLED, {"email": f"\u2068{email}\u2069"})
+        flash(response, request, words, "warning")
+
+
 @router.post("/account/password")
 async def password_submit(
     request: Request,
@@ -356,7 +371,7 @@ async def password_submit(
     status = 422
     if form is not None:
         try:
-            change_password(
+            done = change_password(
                 session,
                 user=user,
                 current=form.current_password,
@@ -377,6 +392,7 @@ async def password_submit(
                 ),
                 "success",
             )
+            flash_email_change_cancelled(response, request, done.cancelled_email)
             return response
     return render(
         request,

@@ -110,11 +110,11 @@ def cancel_submit(request: Request, user: SessionUser, session: SessionDep) -> R
     return _to_account(request, N_("The email change is cancelled. Your email stays the same."))
 
 
-def _invalid_link(request: Request) -> HTMLResponse:
+def _invalid_link(request: Request, message: str = email_change.LINK_INVALID) -> HTMLResponse:
     page = render(
         request,
         "accounts/email_confirm_invalid.html",
-        {"message": email_change.LINK_INVALID},
+        {"message": message},
         status_code=400,
     )
     page.headers.update(PRIVATE)
@@ -133,7 +133,9 @@ def confirm_page(
     nothing), or says the link no longer works."""
     owner = email_change.user_for_token(session, token=token, settings=state.settings)
     if owner is None:
-        return _invalid_link(request)
+        return _invalid_link(
+            request, email_change.dead_link_message(session, token=token, settings=state.settings)
+        )
     page = render(
         request,
         "accounts/email_confirm.html",
@@ -153,7 +155,9 @@ async def confirm_submit(
     token = str(data.get("token", ""))[:1000]
     owner = email_change.user_for_token(session, token=token, settings=state.settings)
     if owner is None:
-        return _invalid_link(request)
+        return _invalid_link(
+            request, email_change.dead_link_message(session, token=token, settings=state.settings)
+        )
     mine = user is not None and user.id == owner.id
     pending = owner.pending_email
     try:

@@ -11,7 +11,7 @@ from service.core import password_reset
 from service.deps import OptionalUser, SessionDep, StateDep
 from service.errors import FieldErrors, TooManyAttempts
 from service.i18n import N_
-from service.pages.accounts import client_ip_of
+from service.pages.accounts import client_ip_of, flash_email_change_cancelled
 from service.pages.forms import read_form, validate_form
 from service.schemas.accounts import PasswordResetForm, PasswordResetRequest
 from service.templating import flash, render
@@ -97,7 +97,7 @@ async def reset_submit(request: Request, state: StateDep, session: SessionDep) -
     form, errors = validate_form(PasswordResetForm, data)
     if form is not None:
         try:
-            password_reset.reset_password(
+            done = password_reset.reset_password(
                 session, token=token, new=form.new_password, settings=state.settings
             )
         except FieldErrors:
@@ -114,6 +114,7 @@ async def reset_submit(request: Request, state: StateDep, session: SessionDep) -
             ),
             "success",
         )
+        flash_email_change_cancelled(response, request, done.cancelled_email)
         return response
     # The passwords are not sent back into the page, as on the registration form.
     page = render(

@@ -45,6 +45,24 @@ def events_about(
     return list(session.exec(_events_about(limit), params=params).all())
 
 
+def latest_actions(
+    session: Session, *, entity_type: str, entity_id: int, actions: list[str], limit: int = 10
+) -> list[AuditEvent]:
+    """Lists the latest events of some actions about one entity, newest first."""
+    return list(
+        session.exec(
+            select(AuditEvent)
+            .where(
+                AuditEvent.entity_type == entity_type,
+                AuditEvent.entity_id == entity_id,
+                col(AuditEvent.action).in_(actions),
+            )
+            .order_by(col(AuditEvent.id).desc())
+            .limit(limit)
+        ).all()
+    )
+
+
 @functools.cache
 def _events_about(limit: int) -> SelectOfScalar[AuditEvent]:
     """The statement of `events_about` (the review page runs it twice), built once per limit

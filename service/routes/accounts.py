@@ -114,7 +114,8 @@ def confirm_my_email(body: EmailConfirm, state: StateDep, session: SessionDep) -
     The token is the credential: no log-in is needed. The address waiting becomes the
     account's email; then, as after a password change, every session of the account ends and
     every API token is revoked, and both addresses are told. A token that is forged, expired,
-    already used, or replaced by a later request is a 422 naming `token`; an address another
+    already used, replaced by a later request, or cancelled (by the account, or with a password
+    change since, which its message then says) is a 422 naming `token`; an address another
     account has taken since the request is a 409 naming `email`, and nothing changes.
     """
     user = email_change.confirm(session, token=body.token, settings=state.settings)
