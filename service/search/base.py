@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
+from matching.plausibility import plausible
+
 Document = dict[str, Any]
 
 # Markers that no user text contains: backends wrap matches in them, then `safe_highlight`
@@ -96,10 +98,12 @@ class SearchQuery:
 
     def vector_for(self, text: str) -> Sequence[float] | None:
         """Gets the query vector for the text searched: the one given, else the text embedded
-        (None: keywords only)."""
+        (None: keywords only, also when the text is not plausibly language: gibberish has
+        neighbours by meaning too, `matching.plausibility`)."""
         if self.vector is not None:
-            return self.vector
-        if self.embed is None or not text.strip():
+            # A given vector is the typed text's (a caller embeds what was typed).
+            return self.vector if plausible(self.text) else None
+        if self.embed is None or not text.strip() or not plausible(text):
             return None
         return self.embed(text)
 

@@ -622,6 +622,21 @@ def test_a_corrected_typo_embeds_the_correction_it_searches(backend: SearchBacke
     assert embed.texts == ["pediatrician"]  # the typo itself is never embedded
 
 
+@pytest.mark.parametrize("typed", ["xqzzkw", "asdfghjkl qwerty"])
+def test_gibberish_is_searched_by_its_words_only(backend: SearchBackend, typed: str) -> None:
+    # Not language (matching/plausibility.py): its neighbours by meaning would be nearness to
+    # nothing, so neither an embedding nor a given vector brings any, on every backend.
+    _hybrid_only(backend)
+    _semantic_roster(backend)
+    load(backend, [expert(4, headline=f"{typed} consulting", embedding=[1.0, 0.0, 0.0])])
+    embed = CountingEmbed([0.0, 1.0, 0.0])
+    page = backend.search(EXPERTS_STAFF, SearchQuery(text=typed, embed=embed, today=TODAY))
+    assert ([hit.id for hit in page.hits], page.total) == ([4], 1)  # by its words
+    assert embed.texts == []
+    given = SearchQuery(text=typed, vector=[0.0, 1.0, 0.0], semantic_ratio=1.0, today=TODAY)
+    assert [hit.id for hit in backend.search(EXPERTS_STAFF, given).hits] == [4]
+
+
 def test_a_text_that_cannot_be_embedded_is_searched_by_its_words(
     backend: SearchBackend,
 ) -> None:
@@ -747,7 +762,8 @@ def test_a_neighbour_by_meaning_counts_from_the_floor_on_every_backend(
     for doc in docs:
         doc["public_embedding"] = doc["embedding"]
     load(backend, docs)
-    query = SearchQuery(text="xqzvbnm", vector=[1.0, 0.0, 0.0], today=TODAY)
+    # Words no document holds (not gibberish, which is not searched by meaning at all).
+    query = SearchQuery(text="outbreaks", vector=[1.0, 0.0, 0.0], today=TODAY)
     page = backend.search(index, query)
     assert ([hit.id for hit in page.hits], page.total) == ([1], 1)
     page = backend.search(index, replace(query, text="comptable"))

@@ -29,7 +29,7 @@ from service.search.documents import EXPERTS_PUBLIC, EXPERTS_STAFF
 from service.security import SessionSigner
 from service.state import AppState
 from tests.conftest import login
-from tests.factories import PASSWORD, make_expert, make_user
+from tests.factories import PASSWORD, make_expert, make_institution, make_user
 from tests.search.conftest import BACKENDS, fresh_backend
 from tests.search.factories import expert
 from tests.search.test_contract import TODAY, load
@@ -346,3 +346,56 @@ def test_the_roster_page_finds_no_expert_for_gibberish_and_says_what_to_try(
         no_results = text_of(empty.select_one(".no-results"))
         assert "Aucun expert ne correspond à cette recherche." in no_results
         assert {text_of(a) for a in empty.select(".no-results a")} == {"Voir les 2 experts"}
+
+
+def served_client(
+    engine: Engine, settings: Settings, search_backend: SearchBackend, e5: Encoder
+) -> TestClient:
+    """The application as served: e5 stores the vectors and embeds the search box's text."""
+    served = settings.model_copy(
+        update={"load_encoder": True, "embedding_model": "e5", "search_query_model": "e5"}
+    )
+    MatchingEngine(e5, search_query_model="e5").sync(engine)
+    drain_outbox(engine, search_backend)
+    state = AppState(
+        settings=served,
+        engine=engine,
+        signer=SessionSigner(served.secret_key, max_age_s=served.session_max_age_s),
+        search=search_backend,
+    )
+    return TestClient(create_app(state=state), follow_redirects=False)
+
+
+def test_the_institutions_roster_does_not_search_gibberish_by_meaning(
+    e5: Encoder,
+    engine: Engine,
+    session: Session,
+    settings: Settings,
+    search_backend: SearchBackend,
+    e5_settings: None,
+) -> None:
+    # The user walk: "xqzzkw" listed two unrelated experts by mere nearness to their shorter
+    # public vectors (matching/plausibility.py: it is not language, so keywords only).
+    make_expert(
+        session,
+        headline="Epidemiologist",
+        skills=["epidemiology", "disease surveillance"],
+        bio="Tracks outbreaks for a ministry of health.",
+    )
+    make_expert(
+        session, headline="Hydrologist", skills=["groundwater modelling"], bio="Models aquifers."
+    )
+    member = make_user(session, role=Role.INSTITUTION)
+    make_institution(session, member=member)
+    session.commit()
+    with served_client(engine, settings, search_backend, e5) as client:
+        login(client, member.email, PASSWORD)
+        for text in ("xqzzkw", "asdfghjkl qwerty", "a" * 300):
+            empty = soup_of(client.get("/institution/experts", params={"q": text}))
+            assert empty.select(".expert-card") == [], text
+            no_results = text_of(empty.select_one(".no-results"))
+            assert "No expert matches this search." in no_results
+        for text in ("épidémiologie", "علم الأوبئة"):
+            found = soup_of(client.get("/institution/experts", params={"q": text}))
+            cards = [text_of(card) for card in found.select(".expert-card")]
+            assert cards and "Epidemiologist" in cards[0], text
