@@ -9,7 +9,7 @@ from typing import Any
 from markupsafe import escape
 
 from service.bidi import isolate
-from service.core.engagements import state_since
+from service.core.engagements import completion_outcome, state_since
 from service.core.policy import Party
 from service.i18n import (
     N_,
@@ -78,6 +78,26 @@ TONE_TO_THE_EXPERT = {
     S.EXPIRED: "ended",
     S.CANCELLED: "ended",
 }
+# Where a move's button would be, on a day before it opens (core.engagements.moves_now
+# decides; %(date)s: the first day it may be made).
+LATER_MOVES = {
+    "start": N_("You can mark it as started from %(date)s."),
+    "complete": N_("You can mark it as completed from %(date)s."),
+}
+# What marking the work completed records, asked before it is done (it cannot be undone);
+# core.engagements.completion_outcome says which (%(date)s: the agreed end, or today).
+COMPLETION_OUTCOMES = {
+    "early": N_(
+        "The agreed end is %(date)s: marking it completed today records that the work ended early."
+    ),
+    "agreed_end": N_(
+        "The agreed end is %(date)s: marking it completed records that the work ended on that day."
+    ),
+    "today": N_(
+        "No end was agreed: marking it completed records that the work ended today, %(date)s."
+    ),
+}
+CANNOT_UNDO = N_("This cannot be undone.")
 MODES = {
     "remote": N_("The work is done remotely."),
     "mission": N_("The work is done on a mission, on site."),
@@ -95,6 +115,22 @@ def state_sentence(engagement: Engagement, *, reader: Party | str | None) -> str
         "date": day(state_since(engagement)),
         "deadline": day(deadline) if deadline else "—",
     }
+
+
+def later_moves(view: dict[str, Any]) -> list[tuple[str, str]]:
+    """Says, for each move the reader may make only from a later day, from which day."""
+    return [
+        (action, gettext_(LATER_MOVES[action]) % {"date": day(first)})
+        for action, first in (view.get("actions_later") or {}).items()
+        if action in LATER_MOVES
+    ]
+
+
+def completion_question(engagement: Engagement, *, today: date) -> str:
+    """Says what marking the engagement completed today will record, before it is done."""
+    outcome, first = completion_outcome(engagement, today=today)
+    said = gettext_(COMPLETION_OUTCOMES[outcome]) % {"date": day(first)}
+    return f"{said} {gettext_(CANNOT_UNDO)}"
 
 
 def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
