@@ -292,6 +292,19 @@ def completion_outcome(engagement: Engagement, *, today: date) -> tuple[str, dat
     return "agreed_end", end
 
 
+# The states in which the work is over (done, confirmed done), whatever its dates say.
+WORK_OVER_STATES = frozenset({S.DELIVERED, S.COMPLETED})
+
+
+def work_is_over(engagement: Engagement) -> bool:
+    """Tells whether an engagement's work is over: reported done, or stopped after it began."""
+    return (
+        engagement.status in WORK_OVER_STATES
+        or engagement.ended_on is not None
+        or (engagement.status == S.CANCELLED and engagement.started_at is not None)
+    )
+
+
 def ended_early(engagement: Engagement) -> bool:
     """Tells whether an engagement's work ended before the end agreed."""
     return (

@@ -9,7 +9,7 @@ from typing import Any
 from markupsafe import escape
 
 from service.bidi import isolate
-from service.core.engagements import completion_outcome, state_since
+from service.core.engagements import completion_outcome, state_since, work_is_over
 from service.core.policy import Party
 from service.i18n import (
     N_,
@@ -98,6 +98,12 @@ COMPLETION_OUTCOMES = {
     ),
 }
 CANNOT_UNDO = N_("This cannot be undone.")
+# The same, once the work is over (core.engagements.work_is_over).
+MODES_OVER = {
+    "remote": N_("The work was done remotely."),
+    "mission": N_("The work was done on a mission, on site."),
+    "hybrid": N_("The work was done partly remotely, partly on site."),
+}
 MODES = {
     "remote": N_("The work is done remotely."),
     "mission": N_("The work is done on a mission, on site."),
@@ -149,10 +155,11 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
         isolated = isolate(need["institution"])
         facts.append(said % {"institution": isolated, "country": country_name(country)})
     mode = engagement.mode or need.get("mode") or ""
+    over = work_is_over(engagement)
     if mode in MODES:
-        facts.append(gettext_(MODES[mode]))
+        facts.append(gettext_((MODES_OVER if over else MODES)[mode]))
     start, end = engagement.start_date, engagement.end_date
-    facts += _dates(start, end, engagement.ended_on)
+    facts += _dates(start, end, engagement.ended_on, over=over)
     if engagement.agreed_hours:
         facts.append(
             ngettext_(
@@ -168,9 +175,14 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
     return facts
 
 
-def _dates(start: date | None, end: date | None, ended: date | None) -> list[str]:
+def _dates(
+    start: date | None, end: date | None, ended: date | None, *, over: bool = False
+) -> list[str]:
     """Says when the work runs, or ran once it ended: on the day it really ended, and that it
-    ended early when that was before the end agreed (see core.engagements.ended_on)."""
+    ended early when that was before the end agreed (see core.engagements.ended_on); over
+    without a day recorded (before such days were), on the days agreed."""
+    if ended is None and over and end is not None:
+        ended, end = end, None
     if ended is not None:
         said = (
             gettext_("The work ran from %(start)s to %(end)s.")
@@ -190,6 +202,8 @@ def _dates(start: date | None, end: date | None, ended: date | None) -> list[str
             gettext_("The work runs from %(start)s to %(end)s.")
             % {"start": day(start), "end": day(end)}
         ]
+    if start and over:
+        return [gettext_("The work started on %(start)s.") % {"start": day(start)}]
     if start:
         return [gettext_("The work starts on %(start)s.") % {"start": day(start)}]
     if end:
