@@ -98,3 +98,16 @@ def test_the_account_forms_summaries_name_each_field(
     sent = client.post(url, data={**data, "csrf_token": csrf_token(client)})
     assert sent.status_code == 422, sent.status_code
     _each_names_its_field(soup_of(sent), "en")
+
+
+def test_the_password_change_summary_names_each_field_in_french(
+    session: Session, client: TestClient
+) -> None:
+    user = make_user(session, role=Role.EXPERT, locale="fr")
+    log_in_as(client, user.email)
+    sent = client.post(
+        "/account/password",
+        data={"current_password": "", "new_password": "", "csrf_token": csrf_token(client)},
+    )
+    assert sent.status_code == 422
+    assert "new_password" in _each_names_its_field(soup_of(sent), "fr")
