@@ -220,6 +220,11 @@ LABELS: dict[str, dict[str, str]] = {
         "completed": NP_("engagement_status", "Completed"),
         "cancelled": NP_("engagement_status", "Cancelled"),
     },
+    # An offer, to the expert who received it (the other readers see "engagement_status", where
+    # "Offered" is an offer sent): not to be read as a matcher's proposal ("Proposed").
+    "engagement_status_to_expert": {
+        "offered": NP_("engagement_status_to_expert", "Offer received"),
+    },
     "proposal_status": {
         "proposed": NP_("proposal_status", "Proposed"),
         "approved": NP_("proposal_status", "Approved"),
@@ -246,6 +251,14 @@ def label(kind: str, value: object) -> str:
     """Gets the translated name of a stored value (a sector, a mode, a status...)."""
     text = LABELS.get(kind, {}).get(str(value))
     return pgettext_(kind, text) if text else str(value)
+
+
+def engagement_status_label(status: object, reader: object = None) -> str:
+    """Gets the translated name of an engagement's status for its reader (the engagement
+    view's "as"): an offer is one received by its expert, one sent for everyone else."""
+    if str(reader) == "expert" and str(status) in LABELS["engagement_status_to_expert"]:
+        return label("engagement_status_to_expert", status)
+    return label("engagement_status", status)
 
 
 # Messages written in the core and shown on pages, kept here so that extraction finds them.

@@ -39,6 +39,7 @@ from service.i18n import (
     country_name,
     country_names,
     current_locale,
+    engagement_status_label,
     gettext_,
     label,
     lang_tag,
@@ -349,6 +350,7 @@ _env.globals["UI_LOCALES"] = UI_LOCALES
 _env.globals["LOCALE_NAMES"] = LOCALE_NAMES
 _env.globals["CSRF_FIELD"] = CSRF_FIELD
 _env.globals["label"] = label
+_env.globals["engagement_status_label"] = engagement_status_label
 _env.globals["country_name"] = country_name
 _env.globals["language_name"] = language_name
 _env.globals["countries"] = lambda: country_names(current_locale.get())

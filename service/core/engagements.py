@@ -155,6 +155,40 @@ def allowed_actions(engagement: Engagement, party: Party | None) -> list[str]:
     return allowed
 
 
+def not_before(
+    engagement: Engagement, *, action: str, terms: EngagementTerms | None = None
+) -> date | None:
+    """Gets the first day a move may be made on the engagement's agreed dates (None: any day):
+    the work starts, and can be reported done, on its start date at the earliest."""
+    if action == "start":
+        return (terms.start_date if terms else None) or engagement.start_date
+    if action == "complete":
+        return engagement.start_date
+    return None
+
+
+@dataclass(frozen=True)
+class MovesNow:
+    """The moves a party may make on an engagement: those open today, and those open later
+    (each with the first day it may be made)."""
+
+    actions: list[str]
+    later: dict[str, date]
+
+
+def moves_now(engagement: Engagement, party: Party | None, *, today: date) -> MovesNow:
+    """Tells which moves this party may make today, and which only from a later day."""
+    actions: list[str] = []
+    later: dict[str, date] = {}
+    for action in allowed_actions(engagement, party):
+        first = not_before(engagement, action=action)
+        if first is not None and today < first:
+            later[action] = first
+        else:
+            actions.append(action)
+    return MovesNow(actions=actions, later=later)
+
+
 def _check_move(engagement: Engagement, *, action: str, party: Party | None) -> Move:
     move = MOVES.get(action)
     if move is None:
@@ -228,13 +262,13 @@ def _refusal(engagement: Engagement, spec: Move) -> InvalidTransition:
 def _check_dates(
     engagement: Engagement, *, action: str, terms: EngagementTerms | None, now: datetime
 ) -> None:
-    start = (terms.start_date if terms else None) or engagement.start_date
-    if action == "start" and start is not None and now.date() < start:
-        raise InvalidTransition(NOT_STARTED_YET, date=start)
+    first = not_before(engagement, action=action, terms=terms)
+    if first is not None and now.date() < first:
+        raise InvalidTransition(
+            NOT_STARTED_YET if action == "start" else NOT_STARTED_ON, date=first
+        )
     if action != "complete":
         return
-    if engagement.start_date is not None and now.date() < engagement.start_date:
-        raise InvalidTransition(NOT_STARTED_ON, date=engagement.start_date)
     if engagement.started_at is not None and now < engagement.started_at:
         raise InvalidTransition(NOT_STARTED)
 
@@ -244,6 +278,31 @@ def ended_on(engagement: Engagement, *, today: date) -> date:
     the end agreed (it ended early), else the end agreed (marked done on time, or late)."""
     end = engagement.end_date
     return today if end is None or today < end else end
+
+
+def completion_outcome(engagement: Engagement, *, today: date) -> tuple[str, date]:
+    """Tells what marking the work done today records, as a code and its day: "early" (before
+    the agreed end, given), "agreed_end" (on or after it: the agreed end is kept) or "today"
+    (no end was agreed)."""
+    end = ended_on(engagement, today=today)
+    if engagement.end_date is None:
+        return "today", end
+    if end < engagement.end_date:
+        return "early", engagement.end_date
+    return "agreed_end", end
+
+
+# The states in which the work is over (done, confirmed done), whatever its dates say.
+WORK_OVER_STATES = frozenset({S.DELIVERED, S.COMPLETED})
+
+
+def work_is_over(engagement: Engagement) -> bool:
+    """Tells whether an engagement's work is over: reported done, or stopped after it began."""
+    return (
+        engagement.status in WORK_OVER_STATES
+        or engagement.ended_on is not None
+        or (engagement.status == S.CANCELLED and engagement.started_at is not None)
+    )
 
 
 def ended_early(engagement: Engagement) -> bool:
@@ -1077,10 +1136,17 @@ def state_since(engagement: Engagement) -> datetime:
 
 
 def engagement_view(
-    session: Session, *, engagement: Engagement, reader: User, party: Party | None = None
+    session: Session,
+    *,
+    engagement: Engagement,
+    reader: User,
+    party: Party | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
-    """Gets what a reader may see of an engagement: the expert's contact only once confirmed."""
+    """Gets what a reader may see of an engagement: the expert's contact only once confirmed,
+    the moves open to them today, and those open from a later day."""
     party = party or party_of(session, engagement=engagement, user=reader)
+    moves = moves_now(engagement, party, today=today or utcnow().date())
     need = needs_repo.get_need(session, engagement.need_id)
     institution = institutions_repo.get_institution(session, need.institution_id) if need else None
     expert_data: dict[str, Any] | None = None
@@ -1115,7 +1181,8 @@ def engagement_view(
         "institution_contacts": contacts,
         "feedback": [item.model_dump(mode="json") for item in feedback],
         "as": str(party) if party else None,
-        "actions": allowed_actions(engagement, party),
+        "actions": moves.actions,
+        "actions_later": {action: day.isoformat() for action, day in moves.later.items()},
         "can_set_terms": policy.may_set_engagement_terms(party)
         and policy.engagement_terms_open(engagement),
         "ended_early": ended_early(engagement),

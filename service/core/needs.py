@@ -186,6 +186,42 @@ class NeedSaved(StrEnum):
     CLOSED = "closed"
 
 
+def is_posted(need: Need | None) -> bool:
+    """Tells whether a need was published (experts are ranked for it): not new, not a draft."""
+    return need is not None and need.status != NeedStatus.DRAFT
+
+
+class NeedStage(StrEnum):
+    """Where the work for a need stands, for its institution."""
+
+    DRAFT = "draft"
+    # Published, no expert confirmed yet: matching, review and offers come next.
+    MATCHING = "matching"
+    # An expert is confirmed, and their work is not over.
+    UNDER_WAY = "under_way"
+    # Every confirmed engagement is completed.
+    DONE = "done"
+    # Filled or closed with no engagement confirmed.
+    ENDED = "ended"
+
+
+WORK_IN_PROGRESS = frozenset({"confirmed", "active", "delivered"})
+
+
+def need_stage(session: Session, *, need: Need) -> NeedStage:
+    """Tells where the work for a need stands, from its status and its engagements'."""
+    if need.status == NeedStatus.DRAFT:
+        return NeedStage.DRAFT
+    statuses = engagements_repo.statuses_for_need(session, need.id or 0)
+    if statuses & WORK_IN_PROGRESS:
+        return NeedStage.UNDER_WAY
+    if "completed" in statuses:
+        return NeedStage.DONE
+    if need.status == NeedStatus.OPEN:
+        return NeedStage.MATCHING
+    return NeedStage.ENDED
+
+
 def need_saved(previous: str | None, current: str) -> NeedSaved:
     """Tells what saving a need did from its status before (None: a new need) and after."""
     if current == NeedStatus.OPEN:

@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import escape
 
-from service.core.engagements import state_since
+from service.core.engagements import completion_outcome, state_since, work_is_over
 from service.core.policy import Party
 from service.i18n import (
     N_,
@@ -78,6 +78,32 @@ TONE_TO_THE_EXPERT = {
     S.EXPIRED: "ended",
     S.CANCELLED: "ended",
 }
+# Where a move's button would be, on a day before it opens (core.engagements.moves_now
+# decides; %(date)s: the first day it may be made).
+LATER_MOVES = {
+    "start": N_("You can mark it as started from %(date)s."),
+    "complete": N_("You can mark it as completed from %(date)s."),
+}
+# What marking the work completed records, asked before it is done (it cannot be undone);
+# core.engagements.completion_outcome says which (%(date)s: the agreed end, or today).
+COMPLETION_OUTCOMES = {
+    "early": N_(
+        "The agreed end is %(date)s: marking it completed today records that the work ended early."
+    ),
+    "agreed_end": N_(
+        "The agreed end is %(date)s: marking it completed records that the work ended on that day."
+    ),
+    "today": N_(
+        "No end was agreed: marking it completed records that the work ended today, %(date)s."
+    ),
+}
+CANNOT_UNDO = N_("This cannot be undone.")
+# The same, once the work is over (core.engagements.work_is_over).
+MODES_OVER = {
+    "remote": N_("The work was done remotely."),
+    "mission": N_("The work was done on a mission, on site."),
+    "hybrid": N_("The work was done partly remotely, partly on site."),
+}
 MODES = {
     "remote": N_("The work is done remotely."),
     "mission": N_("The work is done on a mission, on site."),
@@ -97,6 +123,22 @@ def state_sentence(engagement: Engagement, *, reader: Party | str | None) -> str
     }
 
 
+def later_moves(view: dict[str, Any]) -> list[tuple[str, str]]:
+    """Says, for each move the reader may make only from a later day, from which day."""
+    return [
+        (action, gettext_(LATER_MOVES[action]) % {"date": day(first)})
+        for action, first in (view.get("actions_later") or {}).items()
+        if action in LATER_MOVES
+    ]
+
+
+def completion_question(engagement: Engagement, *, today: date) -> str:
+    """Says what marking the engagement completed today will record, before it is done."""
+    outcome, first = completion_outcome(engagement, today=today)
+    said = gettext_(COMPLETION_OUTCOMES[outcome]) % {"date": day(first)}
+    return f"{said} {gettext_(CANNOT_UNDO)}"
+
+
 def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
     """Says an engagement's facts, one sentence each: where it stands, who asked, how, when,
     for how many hours, and the reason given."""
@@ -113,10 +155,11 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
         institution = isolated(need["institution"])
         facts.append(said % {"institution": institution, "country": country_name(country)})
     mode = engagement.mode or need.get("mode") or ""
+    over = work_is_over(engagement)
     if mode in MODES:
-        facts.append(gettext_(MODES[mode]))
+        facts.append(gettext_((MODES_OVER if over else MODES)[mode]))
     start, end = engagement.start_date, engagement.end_date
-    facts += _dates(start, end, engagement.ended_on)
+    facts += _dates(start, end, engagement.ended_on, over=over)
     if engagement.agreed_hours:
         facts.append(
             ngettext_(
@@ -132,9 +175,14 @@ def engagement_facts(engagement: Engagement, view: dict[str, Any]) -> list[str]:
     return facts
 
 
-def _dates(start: date | None, end: date | None, ended: date | None) -> list[str]:
+def _dates(
+    start: date | None, end: date | None, ended: date | None, *, over: bool = False
+) -> list[str]:
     """Says when the work runs, or ran once it ended: on the day it really ended, and that it
-    ended early when that was before the end agreed (see core.engagements.ended_on)."""
+    ended early when that was before the end agreed (see core.engagements.ended_on); over
+    without a day recorded (before such days were), on the days agreed."""
+    if ended is None and over and end is not None:
+        ended, end = end, None
     if ended is not None:
         said = (
             gettext_("The work ran from %(start)s to %(end)s.")
@@ -154,6 +202,8 @@ def _dates(start: date | None, end: date | None, ended: date | None) -> list[str
             gettext_("The work runs from %(start)s to %(end)s.")
             % {"start": day(start), "end": day(end)}
         ]
+    if start and over:
+        return [gettext_("The work started on %(start)s.") % {"start": day(start)}]
     if start:
         return [gettext_("The work starts on %(start)s.") % {"start": day(start)}]
     if end:

@@ -15,6 +15,7 @@ from service.core.engagements import (
     engagement_view,
     give_feedback,
     move,
+    moves_now,
     readable_engagement,
     set_terms,
 )
@@ -36,7 +37,13 @@ from service.errors import Conflict, FieldErrors, NotFound
 from service.i18n import N_, translate_message
 from service.models import EngagementStatus, Mode, User
 from service.models.types import utcnow
-from service.pages.engagement_words import engagement_facts, feedback_sentences, work_period
+from service.pages.engagement_words import (
+    completion_question,
+    engagement_facts,
+    feedback_sentences,
+    later_moves,
+    work_period,
+)
 from service.pages.forms import read_form, validate_form
 from service.pages.reasons import language_levels, reasons
 from service.repos import engagements as engagements_repo
@@ -70,6 +77,12 @@ DONE_MESSAGES = {
 # from: a confirmed engagement shows both sides' contact details and the first step (the
 # proposals list it was confirmed from no longer holds it).
 LANDS_ON_ENGAGEMENT = frozenset({"confirm"})
+# Moves that cannot be undone are asked first: the button's form says what will happen
+# (base.html's script asks with it, and marks the form confirmed); a form sent without that
+# mark (no script) shows the page again with the question and a button that confirms.
+CONFIRM_FIRST = frozenset({"complete"})
+CONFIRMED_FIELD = "confirmed"
+CONFIRM_LABELS = {"complete": N_("Yes, mark it as completed")}
 TERMS_SAVED = N_("The dates, mode and hours are saved.")
 LIST_TITLES = {
     Party.EXPERT: N_("My engagements"),
@@ -114,6 +127,7 @@ def _list_page(
             "query_prefix": f"status={status}&" if status else "",
             "title": LIST_TITLES[party],
             "base": DETAIL_BASE[party],
+            "reader": str(party),
             "columns": LIST_COLUMNS[party],
             "periods": {view["id"]: work_period(view) for view in views},
             "statuses": [str(s) for s in S],
@@ -131,15 +145,27 @@ def _detail_page(
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     status_code: int = 200,
+    asking: str = "",
 ) -> HTMLResponse:
     engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
-    view = engagement_view(session, engagement=engagement, reader=user, party=party)
+    today = utcnow().date()
+    view = engagement_view(session, engagement=engagement, reader=user, party=party, today=today)
+    questions = {
+        action: completion_question(engagement, today=today)
+        for action in CONFIRM_FIRST
+        if action in view["actions"]
+    }
     return render(
         request,
         "engagements/detail.html",
         {
             "e": view,
             "facts": engagement_facts(engagement, view),
+            "later": later_moves(view),
+            "questions": questions,
+            "asking": asking if asking in questions else "",
+            "confirmed_field": CONFIRMED_FIELD,
+            "confirm_labels": CONFIRM_LABELS,
             "feedback": [(item, feedback_sentences(item)) for item in view["feedback"]],
             "base": DETAIL_BASE[party],
             "labels": ACTION_LABELS,
@@ -289,7 +315,7 @@ def coordinator_detail(
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
     # A field left empty takes the model's default ("" for a text, None for a date).
-    return {k: v for k, v in data.items() if k != "next" and v != ""}
+    return {k: v for k, v in data.items() if k not in ("next", CONFIRMED_FIELD) and v != ""}
 
 
 def _next_or(data: dict[str, Any], fallback: str) -> str:
@@ -367,6 +393,14 @@ async def move_submit(
         raise NotFound("There is no such move.")
     engagement, party = readable_engagement(session, engagement_id=engagement_id, reader=user)
     data = await read_form(request)
+    if (
+        action in CONFIRM_FIRST
+        and data.get(CONFIRMED_FIELD) != "yes"
+        and action in moves_now(engagement, party, today=utcnow().date()).actions
+    ):
+        # Not asked yet (no script): the page asks, and nothing is done. A move no longer
+        # open goes on to its refusal, which says why.
+        return _detail_page(request, session, user, engagement_id, asking=action)
     form, errors = validate_form(MoveRequest, _clean(data))
     status_code = 422
     if form is not None:

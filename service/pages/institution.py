@@ -21,7 +21,9 @@ from service.core.needs import (
     NeedSaved,
     discard_draft,
     edit_need,
+    is_posted,
     need_saved,
+    need_stage,
     open_offer_count,
     post_need,
     publish_need,
@@ -115,6 +117,7 @@ def _editor_context(
         "suggested_skills": suggestions or [],
         "may_publish": policy.may(reader, Action.PUBLISH_NEED),
         "may_preview": policy.may(reader, Action.PREVIEW_NEED),
+        "posted": is_posted(need),
         "open_offers": open_offers,
         "verification": verification(institution, staff=False),
     }
@@ -411,9 +414,11 @@ async def need_preview(
     htmx, or the form again with the count when sent without JavaScript."""
     data = await _need_form_data(request)
     preview = _preview(state, session, reader, data)
-    if wants_fragment(request):
-        return render(request, "institution/_need_preview.html", preview)
     need = readable_need(session, need_id=need_id, reader=user) if need_id else None
+    if wants_fragment(request):
+        return render(
+            request, "institution/_need_preview.html", {**preview, "posted": is_posted(need)}
+        )
     context = _editor_context(
         data,
         {},
@@ -441,6 +446,7 @@ def need_page(
         "institution": institution,
         "confirmed": confirmed_seats(session, need)[0],
         "suggested": suggested_count(session, need_id=need.id or 0),
+        "stage": str(need_stage(session, need=need)),
     }
     return render(
         request,

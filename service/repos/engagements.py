@@ -162,6 +162,12 @@ def count_confirmed(session: Session, need_id: int) -> int:
     return int(session.exec(statement).one())
 
 
+def statuses_for_need(session: Session, need_id: int) -> set[str]:
+    """Gets the states a need's engagements are in."""
+    statement = select(Engagement.status).where(col(Engagement.need_id) == need_id).distinct()
+    return {str(status) for status in session.exec(statement).all()}
+
+
 def mark_reminded(session: Session, engagement_id: int, *, now: datetime) -> bool:
     """Marks an open offer as reminded, unless it was already (one UPDATE); tells who won."""
     statement = (

@@ -164,7 +164,9 @@ class EngagementRead(BaseModel):
     institution_contacts: list[Contact]
     feedback: list[EngagementFeedback]
     party: str | None = Field(alias="as")
+    # The moves open to the caller today; those open only from a later day, with that day.
     actions: list[str]
+    actions_later: dict[str, date] = Field(default_factory=dict)
     can_set_terms: bool
     ended_early: bool
     can_give_feedback: bool

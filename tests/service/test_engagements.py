@@ -382,7 +382,9 @@ def test_the_whole_journey_through_the_pages(
         {"start_date": start.isoformat(), "end_date": end.isoformat(), "agreed_hours": "24"},
     )
     assert response.status_code == 303
-    assert _form(expert, f"/engagements/{engagement.id}/complete").status_code == 303
+    # Completing asks first (the page's script, or the page itself): answered, it is done.
+    completed = _form(expert, f"/engagements/{engagement.id}/complete", {"confirmed": "yes"})
+    assert completed.status_code == 303
     # Done, but it counts only once the institution confirms it: the button is theirs.
     detail = BeautifulSoup(
         institution.get(f"/institution/engagements/{engagement.id}").text, "html.parser"

@@ -402,7 +402,11 @@ def test_completing_before_the_planned_end_records_today_and_every_page_says_it_
         started_at=utcnow() - timedelta(days=9),
     )
     expert = log_in_as(make_client(), world.expert_user.email)
-    done = post_form(expert, f"/engagements/{engagement.id}/complete", {"from_status": "active"})
+    done = post_form(
+        expert,
+        f"/engagements/{engagement.id}/complete",
+        {"from_status": "active", "confirmed": "yes"},
+    )
     assert done.status_code == 303, done.text
 
     stored = _stored(session, engagement)

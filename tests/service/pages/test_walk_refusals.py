@@ -119,13 +119,18 @@ def test_starting_before_the_start_date_gives_the_date_in_the_readers_words(
 ) -> None:
     world = build_world(session)
     engagement = bring_to(session, world, settings, "confirmed")
-    engagement.start_date = utcnow().date() + timedelta(days=days)
+    engagement.start_date = utcnow().date()
     session.add(engagement)
     _speaking(session, world, locale)
     browser = log_in_as(make_client(), world.expert_user.email)
+    # The page is drawn on the start date (its button is offered only from then on); the
+    # other side moves the start later before the expert clicks.
     start = HtmlForm.of(
         browser.get(f"/expert/engagements/{engagement.id}"), f"/engagements/{engagement.id}/start"
     )
+    engagement.start_date = utcnow().date() + timedelta(days=days)
+    session.add(engagement)
+    session.commit()
 
     refused = start.submit(browser)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 
 from babel.dates import format_date
 from fastapi.testclient import TestClient
@@ -12,6 +12,7 @@ from sqlmodel import Session
 from service.config import Settings
 from service.core.proposals import approve_proposal
 from service.models import Role
+from service.models.types import utcnow
 from tests.conftest import csrf_token
 from tests.factories import make_user
 from tests.service.pages.helpers import error_beside, log_in_as, soup_of, text_of
@@ -94,14 +95,18 @@ def test_starting_before_the_start_date_says_the_date_in_the_readers_words(
 ) -> None:
     world = build_world(session)
     engagement = bring_to(session, world, settings, "confirmed")
-    engagement.start_date = date.today() + timedelta(days=40)
+    engagement.start_date = utcnow().date()
     world.expert_user.locale = "fr"
     session.add_all([engagement, world.expert_user])
     session.commit()
     browser = log_in_as(make_client(), world.expert_user.email)
+    # Drawn on the start date, with its button; the start is moved later before the click.
     start = HtmlForm.of(
         browser.get(f"/expert/engagements/{engagement.id}"), f"/engagements/{engagement.id}/start"
     )
+    engagement.start_date = utcnow().date() + timedelta(days=40)
+    session.add(engagement)
+    session.commit()
     refused = start.submit(browser)
     assert refused.status_code == 409
     alert = text_of(soup_of(refused).select_one("main .form-error"))

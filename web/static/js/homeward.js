@@ -113,10 +113,14 @@
     });
   }
 
-  /* Forms that ask before doing something that cannot be undone. */
+  /* Forms that ask before doing something that cannot be undone. A form whose server asks
+     again when the question was not answered (no script) carries a [data-confirmed] field:
+     answered here, it says so. */
   function enhanceConfirm(form) {
     form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); return; }
+      const answered = form.querySelector("input[data-confirmed]");
+      if (answered) { answered.value = "yes"; }
     });
   }
 
