@@ -18,9 +18,10 @@ a neighbour by meaning must reach) is swept on one backend per model: for each f
 nDCG@10 and Recall@10 of each track on its tuning half and its held-out half (the needs split
 in two by a hash of their ids: choose on the tuning half only), and the share of nonsense
 queries that find no expert at all (`nonsense`: random letter strings and random made-up
-syllable words, drawn with --seed, never hand-picked). With --public, the institutions' index
-instead: no bio, and each profile's public vector (headline and skills,
-matching.texts.profile_public_text), as institutions search the roster.
+syllable words, drawn with --seed, never hand-picked). The floor is swept on its own: the rule
+that keeps gibberish from being searched by meaning (--plausibility) is off meanwhile. With
+--public, the institutions' index instead: no bio, and each profile's public vector
+(headline and skills, matching.texts.profile_public_text), as institutions search the roster.
 
 With --needs, the needs search instead: the 200 needs of one language (title and description,
 as open needs) are the index and each expert who is the very occupation of a need (grade 2) is
@@ -735,6 +736,9 @@ def main() -> None:
         print_plausibility(report)
         return
 
+    if args.floors is not None:
+        # A floor is chosen on its own: the plausibility rule (--plausibility) is off meanwhile.
+        set_plausible_score(float("-inf"))
     if args.needs and args.floors is not None:
         needs_swept = needs_floor_sweep(args, log)
         if args.json:

@@ -250,6 +250,7 @@ ROUTES: dict[str, Rule] = {
     "GET /expert/for-you": EXPERT,
     "GET /expert/needs/{need_id}": Rule(A.ACT_AS_EXPERT, _need),
     "POST /expert/needs/{need_id}/interest": Rule(A.ACT_AS_EXPERT, _need, form={}),
+    "POST /expert/needs/{need_id}/interest/withdraw": Rule(A.ACT_AS_EXPERT, _need, form={}),
     # Institutions, verified or not: their own space, profile, needs and engagements.
     "GET /api/institutions/mine": MEMBER,
     "PUT /api/institutions/mine": Rule(A.ACT_FOR_INSTITUTION, json={}),
