@@ -37,6 +37,12 @@ from service.search.factory import make_search_backend
 from service.security import SessionSigner
 from service.state import AppState
 from service.templating import STATIC_DIR, flash, render, sent_from, templates
+from service.unreadable_query import (
+    UNREADABLE,
+    path_unreadable,
+    refused_fields,
+    without_unreadable,
+)
 from service.worker import matching_tasks, run_in_process
 
 log = logging.getLogger(__name__)
@@ -287,19 +293,26 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            {
-                "field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]),
-                "message": error["msg"],
-            }
-            for error in exc.errors()
-        ]
         if _wants_json(request):
+            errors = [
+                {
+                    "field": ".".join(str(part) for part in error["loc"][1:])
+                    or str(error["loc"][0]),
+                    "message": error["msg"],
+                }
+                for error in exc.errors()
+            ]
             return JSONResponse({"detail": "Invalid request.", "errors": errors}, status_code=422)
+        if path_unreadable(exc.errors()):
+            return render(request, "error.html", {"status": 404, "message": ""}, status_code=404)
+        readable = without_unreadable(request, exc.errors())
+        if readable is not None:
+            return RedirectResponse(readable, status_code=303)
+        fields = ", ".join(refused_fields(exc.errors()))
         return render(
             request,
             "error.html",
-            {"status": 422, "message": "; ".join(f"{e['field']}: {e['message']}" for e in errors)},
+            {"status": 422, "message": UNREADABLE, "params": {"fields": fields}},
             status_code=422,
         )
 
