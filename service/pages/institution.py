@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -441,12 +441,32 @@ def need_page(
 ) -> HTMLResponse:
     """Shows one of the institution's needs."""
     need = readable_need(session, need_id=need_id, reader=user)
+    return _need_page(request, session, need, reader, institution)
+
+
+# Closing a need and discarding a draft cannot be undone: the button's form says what they do
+# (base.html's script asks with it and marks the form confirmed); a form sent without that mark
+# (no script) shows the need again with the question and a button that confirms.
+CONFIRMED = "yes"
+Confirmed = Annotated[str, Form(max_length=3)]
+
+
+def _need_page(
+    request: Request,
+    session: SessionDep,
+    need: Need,
+    reader: policy.Reader,
+    institution: Institution,
+    *,
+    asking: str = "",
+) -> HTMLResponse:
     context = {
         "need": need,
         "institution": institution,
         "confirmed": confirmed_seats(session, need)[0],
         "suggested": suggested_count(session, need_id=need.id or 0),
         "stage": str(need_stage(session, need=need)),
+        "asking": asking,
     }
     return render(
         request,
@@ -529,15 +549,20 @@ def close_need_submit(
     need_id: Id,
     user: RequireMember,
     institution: MemberInstitution,
+    reader: ReaderDep,
     session: SessionDep,
     state: StateDep,
+    confirmed: Confirmed = "",
 ) -> Response:
-    """Closes a need: no more proposals will be made for it; pending offers are withdrawn."""
+    """Closes a need, once confirmed: no more proposals will be made for it; pending offers
+    are withdrawn."""
     need = readable_need(session, need_id=need_id, reader=user)
     response = RedirectResponse(f"/institution/needs/{need.id}", status_code=303)
     if need.status == NeedStatus.CLOSED:
         flash(response, request, N_("This need is already closed."))
         return response
+    if confirmed != CONFIRMED and policy.may_edit_need(reader, need):
+        return _need_page(request, session, need, reader, institution, asking="close")
     fields = {name: getattr(need, name) for name in NeedWrite.model_fields}
     fields["status"] = NeedStatus.CLOSED
     try:
@@ -558,10 +583,16 @@ def discard_draft_submit(
     need_id: Id,
     user: RequireMember,
     institution: MemberInstitution,
+    reader: ReaderDep,
     session: SessionDep,
+    confirmed: Confirmed = "",
 ) -> Response:
-    """Discards a draft the institution no longer wants; the home no longer lists it."""
+    """Discards a draft the institution no longer wants, once confirmed; the home no longer
+    lists it."""
     need = readable_need(session, need_id=need_id, reader=user)
+    may_discard = policy.may(reader, Action.DISCARD_DRAFT) and policy.may_edit_need(reader, need)
+    if confirmed != CONFIRMED and need.status == NeedStatus.DRAFT and may_discard:
+        return _need_page(request, session, need, reader, institution, asking="discard")
     discard_draft(session, need=need, actor=user)
     session.commit()
     response = RedirectResponse("/institution", status_code=303)

@@ -116,7 +116,8 @@ def test_closing_a_need_on_its_page_withdraws_the_offer(
     browser = make_client()
     login(browser, world.member.email, PASSWORD)
     response = browser.post(
-        f"/institution/needs/{world.need.id}/close", data={"csrf_token": csrf_token(browser)}
+        f"/institution/needs/{world.need.id}/close",
+        data={"csrf_token": csrf_token(browser), "confirmed": "yes"},
     )
     assert response.status_code == 303
     session.expire_all()

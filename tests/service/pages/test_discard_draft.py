@@ -19,6 +19,8 @@ from service.pages.institution import DRAFT_DISCARDED
 from tests.factories import make_member, make_need, make_user
 from tests.service.pages.helpers import flash_messages, log_in_as, post_form, soup_of, text_of
 
+# What the page's script sends once the person said yes to its question.
+YES = {"confirmed": "yes"}
 TITLE = "Épidémiologie de terrain — علم الأوبئة الميداني"
 
 
@@ -41,7 +43,14 @@ def test_an_institution_discards_a_draft_from_its_page(
     assert "Discard this draft?" in form["data-confirm"]  # the browser asks before sending
     assert text_of(form.select_one("button")) == "Discard this draft"
 
-    response = post_form(client, f"/institution/needs/{draft.id}/discard", {})
+    # Sent without the browser's confirmation (no script): the page asks, nothing is discarded.
+    asked = post_form(client, f"/institution/needs/{draft.id}/discard", {})
+    assert asked.status_code == 200
+    assert "Discard this draft?" in text_of(soup_of(asked).select_one("[data-asking=discard]"))
+    session.refresh(draft)
+    assert draft.status == "draft"
+
+    response = post_form(client, f"/institution/needs/{draft.id}/discard", YES)
 
     assert response.status_code == 303 and response.headers["location"] == "/institution"
     home_page = client.get("/institution")
@@ -72,11 +81,11 @@ def test_discarding_twice_is_answered_409_and_a_published_need_is_not_discarded(
     draft = make_need(session, institution=institution, title=TITLE, status="draft", posted_at=None)
     live = make_need(session, institution=institution, title="Santé publique")
     log_in_as(client, user.email)
-    assert post_form(client, f"/institution/needs/{draft.id}/discard", {}).status_code == 303
-    again = post_form(client, f"/institution/needs/{draft.id}/discard", {})
+    assert post_form(client, f"/institution/needs/{draft.id}/discard", YES).status_code == 303
+    again = post_form(client, f"/institution/needs/{draft.id}/discard", YES)
     assert again.status_code == 409
     assert "no longer a draft" in text_of(soup_of(again).select_one("main"))
-    refused = post_form(client, f"/institution/needs/{live.id}/discard", {})
+    refused = post_form(client, f"/institution/needs/{live.id}/discard", YES)
     assert refused.status_code == 409
     session.refresh(live)
     assert live.status == "open"
@@ -91,7 +100,7 @@ def test_another_institution_cannot_discard_a_draft(client: TestClient, session:
     draft = make_need(session, institution=owner, title=TITLE, status="draft", posted_at=None)
     other, _ = make_member(session, name="Université d'Abomey-Calavi")
     log_in_as(client, other.email)
-    assert post_form(client, f"/institution/needs/{draft.id}/discard", {}).status_code == 404
+    assert post_form(client, f"/institution/needs/{draft.id}/discard", YES).status_code == 404
     session.refresh(draft)
     assert draft.status == "draft"
 
@@ -132,7 +141,13 @@ def test_discarding_is_asked_and_told_in_the_readers_language(
     asked = catalogue.gettext("Discard this draft? It will no longer be listed among your needs.")
     assert form["data-confirm"] == asked and asked.startswith("Discard") is False
     assert text_of(form.select_one("button")) == catalogue.gettext("Discard this draft")
-    post_form(client, f"/institution/needs/{draft.id}/discard", {})
+    # Without the script, the page asks in the same words, with a button that confirms.
+    page = soup_of(post_form(client, f"/institution/needs/{draft.id}/discard", {}))
+    question = page.select_one("[data-asking=discard]")
+    assert question is not None and text_of(question.select_one("p")) == asked
+    confirm = catalogue.gettext("Yes, discard this draft")
+    assert text_of(question.select_one("button")) == confirm and confirm != "Yes, discard this draft"
+    post_form(client, f"/institution/needs/{draft.id}/discard", YES)
     told = flash_messages(client.get("/institution"))
     assert told == [catalogue.gettext(DRAFT_DISCARDED)] and told[0] != DRAFT_DISCARDED
     session.refresh(draft)
@@ -154,7 +169,7 @@ def test_a_discarded_draft_is_gone_from_the_api_list_as_from_the_home_page(
     make_need(session, institution=institution, title="Santé publique (close)", status="closed")
     make_need(session, institution=institution, title="Pourvu", status="filled")
     log_in_as(client, user.email)
-    post_form(client, f"/institution/needs/{discarded.id}/discard", {})
+    post_form(client, f"/institution/needs/{discarded.id}/discard", YES)
 
     listed = client.get("/api/needs/mine")
 

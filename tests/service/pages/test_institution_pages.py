@@ -21,6 +21,7 @@ from tests.service.pages.helpers import (
     soup_of,
     text_of,
 )
+from tests.service.pages.html_forms import HtmlForm
 
 
 def _member_client(
@@ -221,7 +222,15 @@ def test_close_button_closes_the_need(client: TestClient, session: Session) -> N
     form = soup.select_one(f'form[action="/institution/needs/{need.id}/close"]')
     assert form is not None and form.select_one("input[name=csrf_token]") is not None
 
-    response = post_form(client, f"/institution/needs/{need.id}/close", {})
+    # Sent without the browser's confirmation (no script): the page asks, nothing is closed.
+    asked = post_form(client, f"/institution/needs/{need.id}/close", {})
+    assert asked.status_code == 200
+    question = soup_of(asked).select_one("[data-asking=close]")
+    assert question is not None and "No more experts will be proposed" in text_of(question)
+    session.refresh(need)
+    assert need.status == "open"
+
+    response = HtmlForm.of(asked, marker="data-confirming").submit(client)
 
     assert response.status_code == 303
     session.refresh(need)
@@ -237,7 +246,8 @@ def test_another_institution_cannot_close_a_need(client: TestClient, session: Se
     _, other = make_member(session, name="Other")
     need = make_need(session, institution=other)
     _member_client(client, session)
-    assert post_form(client, f"/institution/needs/{need.id}/close", {}).status_code == 404
+    refused = post_form(client, f"/institution/needs/{need.id}/close", {"confirmed": "yes"})
+    assert refused.status_code == 404
     session.refresh(need)
     assert need.status == "open"
 
