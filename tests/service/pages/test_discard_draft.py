@@ -146,7 +146,9 @@ def test_discarding_is_asked_and_told_in_the_readers_language(
     question = page.select_one("[data-asking=discard]")
     assert question is not None and text_of(question.select_one("p")) == asked
     confirm = catalogue.gettext("Yes, discard this draft")
-    assert text_of(question.select_one("button")) == confirm and confirm != "Yes, discard this draft"
+    assert (
+        text_of(question.select_one("button")) == confirm and confirm != "Yes, discard this draft"
+    )
     post_form(client, f"/institution/needs/{draft.id}/discard", YES)
     told = flash_messages(client.get("/institution"))
     assert told == [catalogue.gettext(DRAFT_DISCARDED)] and told[0] != DRAFT_DISCARDED
