@@ -40,7 +40,6 @@ from service.templating import STATIC_DIR, flash, render, sent_from, templates
 from service.unreadable_query import (
     UNREADABLE,
     path_unreadable,
-    refused_fields,
     without_unreadable,
 )
 from service.worker import matching_tasks, run_in_process
@@ -308,12 +307,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         readable = without_unreadable(request, exc.errors())
         if readable is not None:
             return RedirectResponse(readable, status_code=303)
-        fields = ", ".join(refused_fields(exc.errors()))
         return render(
-            request,
-            "error.html",
-            {"status": 422, "message": UNREADABLE, "params": {"fields": fields}},
-            status_code=422,
+            request, "error.html", {"status": 422, "message": UNREADABLE}, status_code=422
         )
 
     @app.exception_handler(Exception)

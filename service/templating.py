@@ -289,6 +289,9 @@ class Pagination:
     size: int
     total: int
     params: tuple[tuple[str, str], ...] = ()
+    # The list's own address: a list drawn again after a refused form is at the form's (POST)
+    # address, which a link must not lead to.
+    path: str = ""
 
     @property
     def pages(self) -> int:
@@ -301,14 +304,19 @@ class Pagination:
         return (self.page - 1) * self.size
 
     def url(self, page: int) -> str:
-        """Gets the query string of another page of the same list."""
-        return "?" + urlencode([*self.params, ("page", str(page))])
+        """Gets the address of another page of the same list."""
+        return self.path + "?" + urlencode([*self.params, ("page", str(page))])
 
 
-def paginate(request: Request, *, total: int, page: int, size: int) -> Pagination:
-    """Describes a page of a list, keeping the request's other query parameters in its links."""
+def paginate(
+    request: Request, *, total: int, page: int, size: int, path: str | None = None
+) -> Pagination:
+    """Describes a page of a list, keeping the request's other query parameters in its links;
+    `path`: the list's address, when the request's is not (a form's)."""
     params = tuple((k, v) for k, v in request.query_params.multi_items() if k != "page")
-    return Pagination(page=page, size=size, total=total, params=params)
+    return Pagination(
+        page=page, size=size, total=total, params=params, path=path or request.url.path
+    )
 
 
 def _row_error(error: RowError) -> str:

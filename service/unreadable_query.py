@@ -1,7 +1,7 @@
 """A page's address whose query holds a value the page cannot read (`?page=abc`, a status ten
 thousand letters long): the same page without those values, each of which has a default, as a
-person who edited the address or followed a mangled link would expect; a message naming them in
-the reader's language when that cannot be done (a value missing that the page needs). An address
+person who edited the address or followed a mangled link would expect; a message in the reader's
+language when that cannot be done (a form's field missing or mangled). An address
 whose path cannot be read (`/institution/needs/abc`) names no page: "Page not found"."""
 
 from __future__ import annotations
@@ -14,18 +14,8 @@ from fastapi import Request
 
 from service.i18n import N_
 
-UNREADABLE = N_("This address holds values this page cannot read: %(fields)s.")
-
-
-def refused_fields(errors: Sequence[Any]) -> list[str]:
-    """Names each field FastAPI refused, once, in order (`body.title`, `page`)."""
-    names: list[str] = []
-    for error in errors:
-        loc = error["loc"]
-        name = ".".join(str(part) for part in loc[1:]) or str(loc[0])
-        if name not in names:
-            names.append(name)
-    return names
+# Said when neither can be done: the names of the fields refused are the code's, not the page's.
+UNREADABLE = N_("This page could not read what was sent. Please go back and try again.")
 
 
 def path_unreadable(errors: Sequence[Any]) -> bool:

@@ -342,7 +342,7 @@ def reply_to_review(
     now = utcnow()
     # The question answered is the one the member read: asked again meanwhile, it is a 409.
     if not institutions_repo.mark_answered(
-        session, institution.id or 0, question=question, now=now
+        session, institution.id or 0, question=question, asked_at=institution.asked_at, now=now
     ):
         raise Conflict(NOTHING_ASKED)
     set_committed_value(institution, "answered_at", now)

@@ -155,11 +155,7 @@ def invite(
         session, institution_id=institution_id, email=email, now=now
     ):
         raise FieldErrors({"email": ALREADY_INVITED})
-    since = now - timedelta(days=1)
-    if invitations_repo.count_sent_since(session, institution_id=institution_id, since=since) >= (
-        MAX_PER_DAY
-    ):
-        raise FieldErrors({"__all__": TOO_MANY})
+    _check_daily_cap(session, institution_id=institution_id, now=now)
     token = secrets.token_urlsafe(32)
     invitation = InstitutionInvitation(
         institution_id=institution_id,
@@ -193,6 +189,15 @@ def invite(
     return invitation
 
 
+def _check_daily_cap(session: Session, *, institution_id: int, now: datetime) -> None:
+    """Refuses one more invitation email (a new one or one sent again) once the institution
+    sent MAX_PER_DAY in the last day: FieldErrors."""
+    since = now - timedelta(days=1)
+    sent = invitations_repo.count_mailed_since(session, institution_id=institution_id, since=since)
+    if sent >= MAX_PER_DAY:
+        raise FieldErrors({"__all__": TOO_MANY})
+
+
 def _own_invitation(
     session: Session, *, institution: Institution, invitation_id: int
 ) -> InstitutionInvitation:
@@ -212,9 +217,11 @@ def resend(
     now: datetime | None = None,
 ) -> InstitutionInvitation:
     """Mails an open invitation again with a new link, valid for another INVITATION_TTL (the
-    previous link opens nothing more); accepted or revoked meanwhile: Conflict."""
+    previous link opens nothing more); accepted or revoked meanwhile: Conflict; the day's
+    emails all sent: FieldErrors."""
     now = now or utcnow()
     invitation = _own_invitation(session, institution=institution, invitation_id=invitation_id)
+    _check_daily_cap(session, institution_id=institution.id or 0, now=now)
     token = secrets.token_urlsafe(32)
     if not invitations_repo.renew(
         session,
@@ -236,7 +243,7 @@ def resend(
     record(
         session,
         actor=actor,
-        action="institution.invitation_resent",
+        action=invitations_repo.RESENT_ACTION,
         entity_type="institution",
         entity_id=institution.id,
         data={"invitation_id": invitation_id},

@@ -268,9 +268,10 @@ def _erase_free_text(session: Session, *, user: User, expert: ExpertProfile | No
     phrases |= {expert.phone for expert in [expert] if expert is not None and expert.phone}
     phrases |= {event.reason for event in events if event.actor_id == user_id and event.reason}
     phrases |= {text for item in feedback for text in (item.delivered, item.impact) if text}
-    # A member's answers to the coordinators' questions go too; the question stays.
+    # A member's answers to the coordinators' questions go too; the question stays. Nothing
+    # copies an answer elsewhere, so it is not scrubbed from others' text (where a short one,
+    # "Done.", would erase their words).
     replies = institutions_repo.replies_by(session, user_id)
-    phrases |= {reply.message for reply in replies}
     for reply in replies:
         reply.message = ERASED
         session.add(reply)

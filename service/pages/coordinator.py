@@ -148,7 +148,9 @@ def institutions_page(
             "verifications": {i.id: verification(i, staff=True) for i in rows},
             "total": total,
             "status": status,
-            "pagination": paginate(request, total=total, page=page, size=PAGE_SIZE),
+            "pagination": paginate(
+                request, total=total, page=page, size=PAGE_SIZE, path="/coordinator/institutions"
+            ),
         },
     )
 
@@ -172,7 +174,11 @@ def institution_page(
             "values": {},
             "errors": {},
             "pagination": paginate(
-                request, total=context["needs_total"], page=page, size=PAGE_SIZE
+                request,
+                total=context["needs_total"],
+                page=page,
+                size=PAGE_SIZE,
+                path=f"/coordinator/institutions/{institution.id}",
             ),
         },
     )
@@ -194,7 +200,13 @@ def _institution_context(
         "authors": {m.id: m.display_name or m.email for m in members},
         "needs": needs,
         "needs_total": total,
-        "pagination": paginate(request, total=total, page=page, size=PAGE_SIZE),
+        "pagination": paginate(
+            request,
+            total=total,
+            page=page,
+            size=PAGE_SIZE,
+            path=f"/coordinator/institutions/{institution.id}",
+        ),
     }
 
 

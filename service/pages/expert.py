@@ -33,6 +33,7 @@ from service.repos import engagements as engagements_repo
 from service.repos import experts as experts_repo
 from service.repos import institutions as institutions_repo
 from service.repos import proposals as proposals_repo
+from service.routes.params import Id
 from service.routes.skills import skills_in_use
 from service.schemas.experts import ExpertProfileUpdate
 from service.templating import flash, render
@@ -181,7 +182,7 @@ async def profile_submit(
 
 @router.get("/needs/{need_id}", response_class=HTMLResponse)
 def need_page(
-    request: Request, need_id: int, user: RequireExpert, session: SessionDep
+    request: Request, need_id: Id, user: RequireExpert, session: SessionDep
 ) -> HTMLResponse:
     """Shows a need in full, why it suits the expert if ranked, and 'I'm interested' while it
     is open; of a need that ended, what the policy lets the expert see (see policy.need_view)."""
@@ -231,7 +232,7 @@ def _offer_engagement(session: SessionDep, offer: OfferState | None, user: User)
 
 
 @router.post("/needs/{need_id}/interest")
-def interest(request: Request, need_id: int, user: RequireExpert, session: SessionDep) -> Response:
+def interest(request: Request, need_id: Id, user: RequireExpert, session: SessionDep) -> Response:
     """Records that the expert is interested in a need; the coordinator sees it on review."""
     expert = _own_profile(session, user)
     need = readable_need(session, need_id=need_id, reader=user)
@@ -248,12 +249,15 @@ def interest(request: Request, need_id: int, user: RequireExpert, session: Sessi
 
 
 @router.post("/needs/{need_id}/interest/withdraw")
-def withdraw(request: Request, need_id: int, user: RequireExpert, session: SessionDep) -> Response:
+def withdraw(request: Request, need_id: Id, user: RequireExpert, session: SessionDep) -> Response:
     """Withdraws the expert's interest in a need; the coordinators no longer see it."""
     expert = _own_profile(session, user)
     need = readable_need(session, need_id=need_id, reader=user)
-    withdraw_interest(session, need=need, expert=expert, actor=user)
+    withdrawn = withdraw_interest(session, need=need, expert=expert, actor=user)
     session.commit()
     response = RedirectResponse(f"/expert/needs/{need_id}", status_code=303)
-    flash(response, request, N_("Your interest in this need is withdrawn."), "success")
+    if withdrawn:
+        flash(response, request, N_("Your interest in this need is withdrawn."), "success")
+    else:  # withdrawn already (from another tab), or never said
+        flash(response, request, N_("The coordinators do not see you as interested in this need."))
     return response

@@ -209,7 +209,9 @@ def _home(
             "total": total,
             "status": status,
             "status_filters": STATUS_FILTERS,
-            "pagination": paginate(request, total=total, page=page, size=PAGE_SIZE),
+            "pagination": paginate(
+                request, total=total, page=page, size=PAGE_SIZE, path="/institution"
+            ),
         },
         status_code=status_code,
     )

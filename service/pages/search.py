@@ -99,7 +99,7 @@ def _results(
         "facet_label": facet_label,
         "marked_items": marked_items,
         "pagination": paginate(
-            request, total=results["total"], page=search.page, size=search.per_page
+            request, total=results["total"], page=search.page, size=search.per_page, path=action
         ),
     }
     if status_code is None:

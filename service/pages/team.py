@@ -109,13 +109,17 @@ def resend_submit(
     session: SessionDep,
 ) -> Response:
     """Sends an open invitation again, with a new link valid for another week."""
-    invitations.resend(
-        session,
-        institution=institution,
-        invitation_id=invitation_id,
-        actor=user,
-        settings=state.settings,
-    )
+    try:
+        invitations.resend(
+            session,
+            institution=institution,
+            invitation_id=invitation_id,
+            actor=user,
+            settings=state.settings,
+        )
+    except FieldErrors as refused:
+        session.rollback()
+        return _back_to_team(request, refused.errors["__all__"], "warning")
     session.commit()
     return _back_to_team(request, N_("The invitation is sent again, with a new link."))
 

@@ -116,9 +116,17 @@ def review_unverified(session: Session, institution_id: int, values: dict[str, A
     return result.rowcount == 1
 
 
-def mark_answered(session: Session, institution_id: int, *, question: str, now: datetime) -> bool:
-    """Marks an institution as having answered this question, in one conditional UPDATE; tells
-    whether it still awaited that answer (not verified, declined or asked again meanwhile)."""
+def mark_answered(
+    session: Session,
+    institution_id: int,
+    *,
+    question: str,
+    asked_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Marks an institution as having answered this question, asked at that moment, in one
+    conditional UPDATE; tells whether it still awaited that answer (not verified, declined or
+    asked again meanwhile, even in the same words)."""
     statement = (
         update(Institution)
         .where(
@@ -127,6 +135,9 @@ def mark_answered(session: Session, institution_id: int, *, question: str, now: 
             col(Institution.declined_at).is_(None),
             col(Institution.review_note) != "",
             col(Institution.review_note) == question,
+            col(Institution.asked_at).is_(None)
+            if asked_at is None
+            else col(Institution.asked_at) == asked_at,
         )
         .values(answered_at=now)
         .execution_options(synchronize_session=False)

@@ -8,7 +8,10 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, or_, update
 from sqlmodel import Session, col, func, select
 
-from service.models import InstitutionInvitation, InstitutionMember, User
+from service.models import AuditEvent, InstitutionInvitation, InstitutionMember, User
+
+# The audit action of an invitation sent again (written by core.invitations.resend).
+RESENT_ACTION = "institution.invitation_resent"
 
 
 def _open() -> list[Any]:
@@ -53,9 +56,10 @@ def live_invitation_to(
     return session.exec(statement).first()
 
 
-def count_sent_since(session: Session, *, institution_id: int, since: datetime) -> int:
-    """Counts the invitations an institution created since a moment."""
-    statement = (
+def count_mailed_since(session: Session, *, institution_id: int, since: datetime) -> int:
+    """Counts the invitation emails an institution sent since a moment: each invitation created
+    and each one sent again (its audit event says so)."""
+    created = (
         select(func.count())
         .select_from(InstitutionInvitation)
         .where(
@@ -63,7 +67,17 @@ def count_sent_since(session: Session, *, institution_id: int, since: datetime) 
             col(InstitutionInvitation.created_at) >= since,
         )
     )
-    return int(session.exec(statement).one())
+    resent = (
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.action == RESENT_ACTION,
+            AuditEvent.entity_type == "institution",
+            AuditEvent.entity_id == institution_id,
+            col(AuditEvent.at) >= since,
+        )
+    )
+    return int(session.exec(created).one()) + int(session.exec(resent).one())
 
 
 def members_joined(session: Session, institution_id: int) -> list[tuple[User, datetime]]:

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -25,6 +24,7 @@ from service.schemas.common import (
     Name,
     Password,
     Required,
+    UTCMoment,
     Website,
 )
 
@@ -155,16 +155,6 @@ def _empty_is_none(value: object) -> object:
     return None if value == "" else value
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """A moment without a zone is read as UTC; every moment is kept in UTC."""
-    if value is None:
-        return None
-    try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError("This date is out of range.") from exc
-
-
 class TokenForm(BaseModel):
     name: TokenName
     expires_on: Annotated[date | None, BeforeValidator(_empty_is_none)] = None
@@ -178,7 +168,7 @@ class TokenForm(BaseModel):
 
 class TokenCreate(BaseModel):
     name: TokenName
-    expires_at: Annotated[datetime | None, AfterValidator(_utc)] = None
+    expires_at: UTCMoment = None
 
 
 class TokenPublic(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 from zoneinfo import available_timezones
 
@@ -18,6 +18,20 @@ from service.models.users import LOCALES
 MAX_ID = 2**31 - 1
 # A row's id in a body.
 EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def utc_moment(value: datetime | None) -> datetime | None:
+    """A moment without a zone is read as UTC; every moment is kept in UTC."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("This date is out of range.") from exc
+
+
+# A moment sent by a client, with or without its zone (none: UTC).
+UTCMoment = Annotated[datetime | None, AfterValidator(utc_moment)]
 
 # A text a person must give, left empty: the one message for it, whatever the field's minimum
 # length ("use at least 3 characters" read as if the title were too short, not missing).

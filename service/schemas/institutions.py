@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from service.models import InstitutionType
-from service.schemas.common import City, CountryCode, LongText, Name, Required, Website
+from service.schemas.common import City, CountryCode, LongText, Name, Required, UTCMoment, Website
 
 
 class InstitutionUpdate(BaseModel):
@@ -56,7 +56,7 @@ class ReviewReply(BaseModel):
     ]
     # When the question answered was asked (`asked_at` of GET /api/institutions/mine): if
     # another was asked since, the answer is refused (409) rather than given to it.
-    asked_at: datetime | None = None
+    asked_at: UTCMoment = None
 
 
 class ReviewReplyPublic(BaseModel):

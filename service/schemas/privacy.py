@@ -27,3 +27,5 @@ class DataExport(BaseModel):
     needs_created: list[Record] | None = None
     # Their answers to the coordinators' questions about their institution.
     institution_replies: list[Record] | None = None
+    # The invitations to join an institution they sent or received (without their links).
+    invitations: list[Record] | None = None

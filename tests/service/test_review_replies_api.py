@@ -5,15 +5,24 @@ the coordinator decided meanwhile (or asked another question since the one answe
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from service.config import Settings
-from service.core.institutions import Review, review_institution, verify_institution
+from service.core import policy
+from service.core.institutions import (
+    Review,
+    reply_to_review,
+    review_institution,
+    verify_institution,
+)
+from service.errors import Conflict
 from service.models import Institution, InstitutionReply, Notification, Role, User
 from tests.factories import make_member, make_user
 from tests.service.pages.helpers import log_in_as
@@ -110,6 +119,50 @@ def test_an_answer_to_a_question_replaced_since_is_a_409(
     late = _post(client, {"message": "Voici les statuts.", "asked_at": seen})
     assert late.status_code == 409
     assert "another question" in late.json()["detail"]
+    assert session.exec(select(InstitutionReply)).all() == []
+
+
+def test_a_moment_sent_without_its_zone_is_read_as_utc(
+    asked: tuple[TestClient, Institution, User], session: Session
+) -> None:
+    client, institution, _ = asked
+    seen = client.get("/api/institutions/mine").json()["asked_at"]
+    without_zone = datetime.fromisoformat(seen).astimezone(UTC).replace(tzinfo=None).isoformat()
+    sent = _post(client, {"message": "Les statuts sont joints.", "asked_at": without_zone})
+    assert sent.status_code == 201, sent.text
+
+
+def test_the_same_words_asked_again_meanwhile_are_a_new_question(
+    asked: tuple[TestClient, Institution, User],
+    session: Session,
+    engine: Engine,
+    settings: Settings,
+) -> None:
+    """A member's page read the question; the coordinator asks again in the same words before
+    the answer arrives: the answer is refused, not given to the question asked later."""
+    _, institution, coordinator = asked
+    member = session.exec(select(User).where(User.role == Role.INSTITUTION)).one()
+    with Session(engine, expire_on_commit=False) as members, Session(engine) as coordinators:
+        read = members.get_one(Institution, institution.id)
+        review_institution(
+            coordinators,
+            institution=coordinators.get_one(Institution, institution.id),
+            coordinator=coordinators.get_one(User, coordinator.id),
+            decision=Review.INFO_REQUESTED,
+            reason=QUESTION,
+            settings=settings,
+        )
+        coordinators.commit()
+        with pytest.raises(Conflict):
+            reply_to_review(
+                members,
+                reader=policy.reader_for(members, members.get_one(User, member.id)),
+                actor=members.get_one(User, member.id),
+                institution=read,
+                message="Voici les statuts.",
+                settings=settings,
+            )
+        members.rollback()
     assert session.exec(select(InstitutionReply)).all() == []
 
 

@@ -204,7 +204,7 @@ def test_institutions_list_filters_and_pages(client: TestClient, session: Sessio
     assert len(first.select("tbody tr")) == 20
     assert "22 institutions" in text_of(first.select_one("#institutions-results"))
     next_link = first.select_one('.pagination a[rel="next"]')
-    assert next_link["href"] == "?status=verified&page=2"  # type: ignore[index]
+    assert next_link["href"] == "/coordinator/institutions?status=verified&page=2"  # type: ignore[index]
     second = soup_of(client.get("/coordinator/institutions?status=verified&page=2"))
     assert len(second.select("tbody tr")) == 2
 

@@ -152,7 +152,7 @@ def test_the_home_lists_a_few_drafts_and_links_to_all_of_them(
     assert text_of(drafts.select_one("h2")) == "7 drafts waiting to be published"
     assert len(drafts.select("[data-draft]")) == 5
     assert "Déjà publié" not in text_of(drafts)
-    more = drafts.select_one('a[href^="?status=draft"]')
+    more = drafts.select_one('a[href^="/institution?status=draft"]')
     assert more is not None and text_of(more) == "See all the drafts"
 
 

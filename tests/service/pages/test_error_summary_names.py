@@ -111,3 +111,23 @@ def test_the_password_change_summary_names_each_field_in_french(
     )
     assert sent.status_code == 422
     assert "new_password" in _each_names_its_field(soup_of(sent), "fr")
+
+
+@pytest.mark.parametrize("locale", ["fr", "ar"])
+def test_the_invitation_form_summary_names_each_field(
+    session: Session, client: TestClient, locale: str
+) -> None:
+    user = make_user(session, role=Role.INSTITUTION, locale=locale)
+    make_institution(session, member=user, name="CHU d'Oran — المستشفى الجامعي")
+    log_in_as(client, user.email)
+    sent = client.post(
+        "/institution/team/invite",
+        data={
+            "email": "pas-une-adresse",
+            "display_name": "Nour " * 40,
+            "locale": "fr",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert sent.status_code == 422, sent.status_code
+    assert "email" in _each_names_its_field(soup_of(sent), locale)

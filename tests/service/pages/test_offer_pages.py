@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.config import Settings
-from tests.service.pages.helpers import log_in_as, post_form, soup_of, text_of
+from tests.service.pages.helpers import flash_messages, log_in_as, post_form, soup_of, text_of
 from tests.service.worlds import build_world, offer
 
 
@@ -149,6 +149,11 @@ def test_an_expert_withdraws_their_interest_and_may_say_it_again(
     assert card is not None and card.select_one("[data-interested]") is not None
     post_form(browser, f"{need_page}/interest/withdraw", {})
     post_form(browser, f"{need_page}/interest/withdraw", {})
+    # The second click (another tab) is told where things stand, not thanked again.
+    assert flash_messages(browser.get(need_page))[-2:] == [
+        "Your interest in this need is withdrawn.",
+        "The coordinators do not see you as interested in this need.",
+    ]
     history = [
         text_of(li)
         for li in soup_of(coordinator.get(f"/coordinator/needs/{world.need.id}")).select(

@@ -193,6 +193,8 @@ def test_an_answer_after_the_coordinator_decided_meanwhile_is_a_409(
     section = page.select_one("[data-review]")
     assert section is not None and section["data-review"] == "declined"
     assert page.select_one("form[data-reply-form]") is None
+    # What they wrote is not lost: shown to be copied.
+    assert text_of(page.select_one("[data-unsent-reply] blockquote")) == ANSWER
     session.expire_all()
     assert session.exec(select(InstitutionReply)).all() == []
     assert (

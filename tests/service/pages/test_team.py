@@ -470,6 +470,10 @@ def test_erasing_an_account_erases_the_invitations_to_it(
     assert received["email"] == COLLEAGUE and "token_hash" not in received
     sent = privacy.export_user_data(session, user=inviter)["invitations"]
     assert [i["email"] for i in sent] == [COLLEAGUE, "karim.saidi@chu-oran.dz"]
+    # The API's copy holds them as the page's download does.
+    api = client.get("/api/me/data").json()
+    assert [i["email"] for i in api["invitations"]] == [COLLEAGUE, "karim.saidi@chu-oran.dz"]
+    assert all("token_hash" not in i for i in api["invitations"])
     privacy.delete_account(session, user=colleague, password=NEW_PASSWORD, settings=settings)
     session.commit()
     session.expire_all()
@@ -557,6 +561,31 @@ def test_an_institution_sends_a_bounded_number_of_invitations_a_day(
         session.add(invitation)
     session.commit()
     assert _invite(client).status_code == 303  # type: ignore[attr-defined]
+
+
+def test_sending_an_invitation_again_counts_in_the_days_bound(
+    session: Session, make_client: Callable[[], TestClient]
+) -> None:
+    """Sending one invitation again and again cannot mail an address without end."""
+    inviter = _inviter(session)
+    client = log_in_as(make_client(), inviter.email)
+    _invite(client)
+    invitation = session.exec(select(InstitutionInvitation)).one()
+    resend = f"/institution/team/invitations/{invitation.id}/resend"
+    for _ in range(invitations.MAX_PER_DAY - 1):
+        assert post_form(client, resend, {}).status_code == 303
+    assert len(_emails(session)) == invitations.MAX_PER_DAY
+    session.expire_all()
+    last_link = session.get_one(InstitutionInvitation, invitation.id).token_hash
+    refused = post_form(client, resend, {})
+    assert refused.status_code == 303
+    told = flash_messages(client.get("/institution/team"))
+    assert any("beaucoup d'invitations aujourd'hui" in said for said in told), told
+    assert len(_emails(session)) == invitations.MAX_PER_DAY
+    session.expire_all()
+    # The link last mailed still opens the invitation: the refusal changed nothing.
+    assert session.get_one(InstitutionInvitation, invitation.id).token_hash == last_link
+    assert _invite(client, email="karim.saidi@chu-oran.dz").status_code == 422  # type: ignore[attr-defined]
 
 
 def test_two_browsers_registering_through_one_link_at_once_join_once(

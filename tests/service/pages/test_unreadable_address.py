@@ -1,6 +1,6 @@
 """An address a page cannot read is never a page of pydantic's English: a query value it cannot
 read is dropped (the page again, with the rest of the query), a path that names no object is a
-page not found, and anything else names the fields in the reader's language."""
+page not found, and anything else is said in the reader's language."""
 
 from __future__ import annotations
 
@@ -59,17 +59,20 @@ def test_any_query_is_the_page_or_the_page_without_what_it_cannot_read(
 
 def test_an_id_that_is_no_number_is_a_page_not_found(session: Session, client: TestClient) -> None:
     _member(session, client)
-    response = client.get("/institution/needs/abc")
-    assert response.status_code == 404
-    assert sentence_of(soup_of(response).select_one("h1")) == "Page introuvable"
-    assert "Input should" not in response.text
+    for bad in ("abc", "9" * 25, "0", "-1"):
+        response = client.get(f"/institution/needs/{bad}")
+        assert response.status_code == 404, bad
+        assert sentence_of(soup_of(response).select_one("h1")) == "Page introuvable"
+        assert "Input should" not in response.text
 
 
-def test_a_form_missing_a_field_names_it_in_the_readers_words(
+def test_a_form_missing_a_field_is_refused_in_the_readers_words(
     session: Session, client: TestClient
 ) -> None:
     _member(session, client)
     response = client.post("/language", data={"csrf_token": csrf_token(client), "next": "/"})
     assert response.status_code == 422
     said = sentence_of(soup_of(response).select_one(".error-page h1 + p"))
-    assert said == "Cette adresse contient des valeurs que cette page ne sait pas lire : locale."
+    assert (
+        said == "Cette page n'a pas pu lire ce qui a été envoyé. Revenez en arrière et réessayez."
+    )
