@@ -338,6 +338,7 @@ def test_a_page_past_the_last_leads_back_to_the_first(
     assert soup.select(".expert-card") == []
     links = {_text(a): a["href"] for a in soup.select(".no-results a")}
     assert links == {
-        "This page is past the last one: back to the first page": "?language=es&page=1"
+        "This page is past the last one: back to the first page": "/coordinator/roster"
+        "?language=es&page=1"
     }
     assert "No expert matches" not in _text(soup.select_one(".no-results"))
