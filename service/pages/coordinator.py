@@ -169,18 +169,7 @@ def institution_page(
     return render(
         request,
         "coordinator/institution.html",
-        {
-            **context,
-            "values": {},
-            "errors": {},
-            "pagination": paginate(
-                request,
-                total=context["needs_total"],
-                page=page,
-                size=PAGE_SIZE,
-                path=f"/coordinator/institutions/{institution.id}",
-            ),
-        },
+        {**context, "values": {}, "errors": {}},
     )
 
 

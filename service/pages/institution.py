@@ -448,7 +448,8 @@ def need_page(
 
 # Closing a need and discarding a draft cannot be undone: the button's form says what they do
 # (base.html's script asks with it and marks the form confirmed); a form sent without that mark
-# (no script) shows the need again with the question and a button that confirms.
+# (no script) shows the need again with the question and a button that confirms. Who may do
+# either is decided where it is done (core.needs), once confirmed.
 CONFIRMED = "yes"
 Confirmed = Annotated[str, Form(max_length=3)]
 
@@ -563,7 +564,7 @@ def close_need_submit(
     if need.status == NeedStatus.CLOSED:
         flash(response, request, N_("This need is already closed."))
         return response
-    if confirmed != CONFIRMED and policy.may_edit_need(reader, need):
+    if confirmed != CONFIRMED:
         return _need_page(request, session, need, reader, institution, asking="close")
     fields = {name: getattr(need, name) for name in NeedWrite.model_fields}
     fields["status"] = NeedStatus.CLOSED
@@ -592,8 +593,7 @@ def discard_draft_submit(
     """Discards a draft the institution no longer wants, once confirmed; the home no longer
     lists it."""
     need = readable_need(session, need_id=need_id, reader=user)
-    may_discard = policy.may(reader, Action.DISCARD_DRAFT) and policy.may_edit_need(reader, need)
-    if confirmed != CONFIRMED and need.status == NeedStatus.DRAFT and may_discard:
+    if confirmed != CONFIRMED and need.status == NeedStatus.DRAFT:
         return _need_page(request, session, need, reader, institution, asking="discard")
     discard_draft(session, need=need, actor=user)
     session.commit()
